@@ -139,6 +139,7 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 assetId) {
+        // A signature deadline is coarse (minutes to days): seconds of block-time drift do not matter.
         // slither-disable-next-line timestamp
         if (block.timestamp > deadline) {
             revert SignatureExpired(deadline, block.timestamp);

@@ -85,10 +85,13 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         external
         returns (uint256 grantId)
     {
+        // A signature deadline is coarse (minutes to days): seconds of block-time drift do not matter.
         // slither-disable-next-line timestamp
         if (block.timestamp > deadline) {
             revert SignatureExpired(deadline, block.timestamp);
         }
+        // Only the signer is needed here: _grant, which every grant goes through, checks the status.
+        // slither-disable-next-line unused-return
         (address owner,) = assets.ownerAndStatus(terms.assetId);
         uint256 nonce = _nonces[owner];
         // GrantTerms is a static struct: abi.encode lays its fields out inline, exactly as the
@@ -113,8 +116,9 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         if (terms.grantee == address(0)) {
             revert InvalidGrantee(terms.grantee);
         }
-        // slither-disable-next-line timestamp
         if (
+            // Grants have validity windows (hours to years) by design: seconds of drift do not matter.
+            // slither-disable-next-line timestamp
             terms.expiresAt <= terms.validFrom || terms.expiresAt <= block.timestamp
                 || terms.expiresAt > type(uint40).max
         ) {
@@ -155,6 +159,9 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
     function revoke(uint256 grantId, bytes32 reasonHash) external {
         GrantHeader storage header = _header(grantId);
         uint256 assetId = _meters[grantId].assetId;
+        // The owner may revoke whatever the asset's status (a suspended asset's grants included);
+        // a non-active asset's grants cannot be used anyway (consume checks the status).
+        // slither-disable-next-line unused-return
         (address owner,) = assets.ownerAndStatus(assetId);
         if (owner != msg.sender) {
             revert NotAssetOwner(assetId, msg.sender, owner);
@@ -220,7 +227,6 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
     /// @inheritdoc IGrantRegistry
     function isUsable(uint256 grantId, uint256 timestamp) external view returns (bool) {
         GrantHeader storage header = _header(grantId);
-        // slither-disable-next-line timestamp
         if (header.status != GrantStatus.Active || timestamp < header.validFrom || timestamp >= header.expiresAt) {
             return false;
         }
@@ -266,11 +272,12 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         if (header.status != GrantStatus.Active) {
             revert GrantNotActive(grantId, header.status);
         }
+        // Grants have validity windows by design; consume passes block.timestamp. slither reports
+        // this function once for both window checks, so this one comment covers both.
         // slither-disable-next-line timestamp
         if (timestamp < header.validFrom) {
             revert GrantNotYetValid(grantId, header.validFrom, timestamp);
         }
-        // slither-disable-next-line timestamp
         if (timestamp >= header.expiresAt) {
             revert GrantExpired(grantId, header.expiresAt, timestamp);
         }

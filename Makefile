@@ -1,0 +1,57 @@
+# dataseal — the two commands a new user needs:
+#   make run    start dataseal on its embedded default (no other set-up)
+#   make test   install what the tests need and run every test
+# Everything else here is what those two are made of.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SLITHER_VENV := .venv-slither
+NODE_BIN := node_modules/.bin
+
+.PHONY: run test venv node test-contracts coverage lint-contracts test-python check-artifacts artifacts bench-gas clean
+
+run: venv
+	$(PY) scripts/walk.py
+
+test: venv node check-artifacts test-contracts coverage lint-contracts test-python
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+node: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Compile the contracts and rewrite chain/artifacts/ (commit the result).
+artifacts: node
+	$(PY) scripts/build_contracts
+
+# Fail when the committed artifacts differ from a fresh compile.
+check-artifacts: node venv
+	$(PY) scripts/build_contracts --check
+
+test-contracts: node
+	$(NODE_BIN)/hardhat test
+
+# solidity-coverage; fails below the branch threshold in scripts/check_coverage.js.
+coverage: node
+	$(NODE_BIN)/hardhat coverage
+	node scripts/check_coverage.js
+
+lint-contracts: node
+	$(PY) scripts/lint_contracts
+
+test-python: venv
+	$(PY) -m pytest
+
+bench-gas: venv
+	$(PY) scripts/bench/gas.py
+
+clean:
+	rm -rf .hardhat coverage coverage.json typechain-types

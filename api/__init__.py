@@ -1,0 +1,1 @@
+"""dataseal api layer."""

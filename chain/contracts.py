@@ -1,0 +1,226 @@
+"""Deploying dataseal's three contracts and talking to them through web3.
+
+Roles are kept apart: a :class:`Sender` moves a transaction (an unlocked node account here; a
+local keystore signer arrives with the chain layer), :func:`bind` gives ABI-aware handles, and
+:func:`decode_events` turns receipts into named events.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import rlp
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from chain.artifacts import CONTRACT_NAMES, load_artifact
+from chain.errors import ChainError, DeploymentError
+from chain.revert import as_chain_error, decode_revert, revert_data_from
+
+
+def predict_create_address(sender: str, nonce: int) -> str:
+    """Address of the contract that ``sender`` creates with transaction nonce ``nonce``."""
+    return to_checksum_address(keccak(rlp.encode([HexBytes(sender), nonce]))[12:])
+
+
+class Sender(Protocol):
+    """Something that sends a transaction and returns its mined receipt."""
+
+    address: str
+
+    def send(self, w3: Web3, tx: dict[str, Any]) -> TxReceipt: ...
+
+
+@dataclass
+class UnlockedSender:
+    """Sends from an account the node holds unlocked (eth-tester, a hardhat node)."""
+
+    address: str
+
+    def send(self, w3: Web3, tx: dict[str, Any]) -> TxReceipt:
+        tx_hash = w3.eth.send_transaction({**tx, "from": self.address})
+        return w3.eth.wait_for_transaction_receipt(tx_hash)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where dataseal's contracts live on one chain."""
+
+    chain_id: int
+    asset_registry: str
+    grant_registry: str
+    transaction_ledger: str
+    deploy_block: int
+    deployer: str
+    review_mode: bool
+    artifacts: dict[str, str] = field(default_factory=dict)  # contract name -> artifact sha256
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """web3 handles of the three contracts of one deployment."""
+
+    asset_registry: Contract
+    grant_registry: Contract
+    transaction_ledger: Contract
+
+    def by_address(self) -> dict[str, tuple[str, Contract]]:
+        return {
+            self.asset_registry.address: ("AssetRegistry", self.asset_registry),
+            self.grant_registry.address: ("GrantRegistry", self.grant_registry),
+            self.transaction_ledger.address: ("TransactionLedger", self.transaction_ledger),
+        }
+
+
+def bind(w3: Web3, deployment: Deployment) -> Contracts:
+    """Handles for the contracts of ``deployment``."""
+    def handle(name: str, address: str) -> Contract:
+        return w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
+
+    return Contracts(
+        asset_registry=handle("AssetRegistry", deployment.asset_registry),
+        grant_registry=handle("GrantRegistry", deployment.grant_registry),
+        transaction_ledger=handle("TransactionLedger", deployment.transaction_ledger),
+    )
+
+
+def transact(w3: Web3, sender: Sender, call: ContractFunction, action: str) -> TxReceipt:
+    """Send ``call`` from ``sender``; a revert raises :class:`ContractRevert` with the decoded error."""
+    try:
+        tx = call.build_transaction({"from": sender.address})
+    except Exception as exc:  # web3 raises provider-specific errors while estimating gas
+        raise as_chain_error(exc, action) from exc
+    try:
+        receipt = sender.send(w3, tx)
+    except Exception as exc:
+        raise as_chain_error(exc, action) from exc
+    if receipt["status"] != 1:
+        raise _replay_failure(w3, sender, tx, receipt, action)
+    return receipt
+
+
+def read(call: ContractFunction, action: str) -> Any:
+    """Run a view ``call``; a revert raises :class:`ContractRevert` with the decoded error."""
+    try:
+        return call.call()
+    except Exception as exc:
+        raise as_chain_error(exc, action) from exc
+
+
+def _replay_failure(w3: Web3, sender: Sender, tx: dict[str, Any], receipt: TxReceipt, action: str) -> ChainError:
+    """Re-run a failed transaction as a call at its block to recover the revert reason."""
+    call = {k: tx[k] for k in ("to", "data", "value") if k in tx}
+    try:
+        w3.eth.call({**call, "from": sender.address}, receipt["blockNumber"] - 1)
+    except Exception as exc:
+        data = revert_data_from(exc)
+        if data is not None:
+            return decode_revert(data)
+    return ChainError(
+        f"{action} failed: transaction {receipt['transactionHash'].hex()} reverted in block "
+        f"{receipt['blockNumber']} (gas used {receipt['gasUsed']}) and the reason could not be recovered"
+    )
+
+
+def deploy_contracts(
+    w3: Web3,
+    sender: Sender,
+    *,
+    admin: str | None = None,
+    review_mode: bool = False,
+    base_token_uri: str = "",
+) -> Deployment:
+    """Deploy AssetRegistry, GrantRegistry and TransactionLedger, wired together.
+
+    The grant registry must know its ledger at construction; the ledger is created by the next
+    transaction of ``sender``, so its address is predicted from the nonce, and the ledger's
+    constructor refuses a mismatch (``LedgerMismatch``).
+    """
+    def create(name: str, *args: Any) -> TxReceipt:
+        artifact = load_artifact(name)
+        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = transact(w3, sender, factory.constructor(*args), f"deploying {name}")
+        if not receipt.get("contractAddress"):
+            raise DeploymentError(f"deploying {name}: the receipt has no contract address")
+        return receipt
+
+    registry = create("AssetRegistry", admin or sender.address, review_mode, base_token_uri)
+    nonce = w3.eth.get_transaction_count(sender.address)
+    ledger_address = predict_create_address(sender.address, nonce + 1)
+    grants = create("GrantRegistry", registry["contractAddress"], ledger_address)
+    ledger = create("TransactionLedger", registry["contractAddress"], grants["contractAddress"])
+    if ledger["contractAddress"] != ledger_address:
+        raise DeploymentError(
+            f"the ledger was deployed at {ledger['contractAddress']}, expected {ledger_address}: "
+            "another transaction from the deployer account was sent in between; deploy again"
+        )
+    return Deployment(
+        chain_id=w3.eth.chain_id,
+        asset_registry=registry["contractAddress"],
+        grant_registry=grants["contractAddress"],
+        transaction_ledger=ledger["contractAddress"],
+        deploy_block=registry["blockNumber"],
+        deployer=sender.address,
+        review_mode=review_mode,
+        artifacts={name: load_artifact(name).sha256 for name in CONTRACT_NAMES},
+    )
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    contract: str
+    name: str
+    args: dict[str, Any]
+    block_number: int
+    transaction_hash: str
+    log_index: int
+
+
+def decode_events(contracts: Contracts, receipt: TxReceipt) -> list[DecodedEvent]:
+    """Every log of ``receipt`` emitted by one of ``contracts``, decoded by name.
+
+    A log from one of our addresses that matches no event of its ABI raises :class:`ChainError`:
+    it would mean the handles do not match the deployed code.
+    """
+    by_address = contracts.by_address()
+    decoded: list[DecodedEvent] = []
+    for log in receipt["logs"]:
+        entry = by_address.get(to_checksum_address(log["address"]))
+        if entry is None:
+            continue
+        contract_name, contract = entry
+        event = _match_event(contract, log)
+        if event is None:
+            raise ChainError(
+                f"log {log['logIndex']} of {contract_name} at {contract.address} matches no event of its ABI: "
+                "the deployment record does not match the code at that address"
+            )
+        decoded.append(
+            DecodedEvent(
+                contract=contract_name,
+                name=event["event"],
+                args=dict(event["args"]),
+                block_number=log["blockNumber"],
+                transaction_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
+                log_index=log["logIndex"],
+            )
+        )
+    return decoded
+
+
+def _match_event(contract: Contract, log: Any) -> Any:
+    topic0 = HexBytes(log["topics"][0]) if log["topics"] else None
+    for item in contract.abi:
+        if item.get("type") != "event":
+            continue
+        signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+        if topic0 == HexBytes(keccak(text=signature)):
+            return getattr(contract.events, item["name"])().process_log(log)
+    return None

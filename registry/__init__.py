@@ -1,0 +1,1 @@
+"""dataseal registry layer."""

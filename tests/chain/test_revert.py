@@ -1,0 +1,63 @@
+"""Revert data → named Solidity errors, whatever shape the provider hands it over in."""
+from __future__ import annotations
+
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector
+
+from chain.errors import ChainError, ContractRevert
+from chain.revert import as_chain_error, decode_revert, revert_data_from
+
+
+def selector(signature: str) -> bytes:
+    return function_signature_to_4byte_selector(signature)
+
+
+def test_custom_error_with_enum_and_address_arguments() -> None:
+    data = selector("AssetNotActive(uint256,uint8)") + encode(["uint256", "uint8"], [7, 3])
+    error = decode_revert(data)
+    assert error.name == "AssetNotActive"
+    assert error.args_by_name == {"assetId": 7, "status": "Suspended"}
+    assert str(error) == "AssetNotActive(assetId=7, status=Suspended): asset 7 is Suspended: it must be Active " \
+        "(approved and not suspended)"
+
+
+def test_hex_string_and_bytes_decode_the_same() -> None:
+    data = selector("GrantExpired(uint256,uint64,uint256)") + encode(["uint256", "uint64", "uint256"], [3, 100, 150])
+    assert str(decode_revert("0x" + data.hex())) == str(decode_revert(data))
+    assert "expired at 100; it is now 150" in str(decode_revert(data))
+
+
+def test_standard_error_and_panic() -> None:
+    assert decode_revert(selector("Error(string)") + encode(["string"], ["nope"])).args_by_name == {"message": "nope"}
+    panic = decode_revert(selector("Panic(uint256)") + encode(["uint256"], [0x11]))
+    assert (panic.name, panic.args_by_name) == ("Panic", {"code": 0x11})
+
+
+def test_empty_unknown_and_truncated_data_are_named_not_raised() -> None:
+    assert decode_revert(b"").name == "EmptyRevert"
+    unknown = decode_revert(bytes.fromhex("deadbeef") + b"\x01" * 32)
+    assert unknown.name == "UnknownError"
+    assert "not one of dataseal's errors" in str(unknown)
+    truncated = decode_revert(selector("UnknownAsset(uint256)") + b"\x01")
+    assert truncated.name == "UnknownAsset"
+    assert "did not decode" in str(truncated)
+
+
+def test_revert_data_from_web3_and_eth_tester_shapes() -> None:
+    data = selector("UnknownGrant(uint256)") + encode(["uint256"], [9])
+
+    class Web3Style(Exception):
+        def __init__(self, payload: object) -> None:
+            super().__init__("execution reverted")
+            self.data = payload
+
+    assert revert_data_from(Web3Style("0x" + data.hex())) == data
+    assert revert_data_from(Web3Style({"data": "0x" + data.hex()})) == data
+    assert revert_data_from(Exception(f"execution reverted: {data!r}")) == data
+    assert revert_data_from(Exception("connection refused")) is None
+
+    translated = as_chain_error(Exception(f"execution reverted: {data!r}"), "recordUsage")
+    assert isinstance(translated, ContractRevert) and translated.args_by_name == {"grantId": 9}
+    other = as_chain_error(Exception("connection refused"), "recordUsage")
+    assert type(other) is ChainError
+    assert str(other) == "recordUsage failed: connection refused"

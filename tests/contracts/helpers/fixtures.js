@@ -1,0 +1,247 @@
+// Shared deployment fixtures and helpers for the contract tests.
+//
+// Deployment order is the one production uses (chain/ does the same):
+//   1. AssetRegistry(admin, reviewMode, baseTokenURI)
+//   2. GrantRegistry(assets, predictedLedger), predictedLedger = CREATE address of the deployer's
+//      *next* nonce after this deployment
+//   3. TransactionLedger(assets, grants) — reverts LedgerMismatch when the prediction was wrong.
+const fs = require("node:fs");
+const path = require("node:path");
+const { ethers } = require("hardhat");
+const { time } = require("@nomicfoundation/hardhat-network-helpers");
+
+const Status = Object.freeze({ None: 0, Pending: 1, Active: 2, Suspended: 3, Cancelled: 4, Rejected: 5 });
+const Lineage = Object.freeze({ None: 0, Version: 1, Derived: 2 });
+const GrantStatus = Object.freeze({ None: 0, Active: 1, Revoked: 2 });
+const Rights = Object.freeze({ HOLDING: 1, PROCESSING: 2, OPERATION: 4 });
+
+const BASE_URI = "https://verify.dataseal.example/assets/";
+const DAY = 24 * 60 * 60;
+const UINT40_MAX = 2n ** 40n - 1n;
+const UINT32_MAX = 2n ** 32n - 1n;
+
+/** A deterministic non-zero bytes32 for a label ("content:a", "manifest:a", ...). */
+const h = (label) => ethers.id(label);
+
+const CONTRACTS_DIR = path.join(__dirname, "..", "..", "..", "contracts");
+
+/**
+ * The EIP-712 type string written in the comment beside a typehash constant, e.g.
+ * `keccak256("Grant(uint256 assetId,...)")`, and the ethers `types` object built from it.
+ * Reading the comment (rather than repeating the string here) makes the typehash test fail
+ * when the comment and the constant drift apart.
+ */
+function typeFromSource(file, primaryType) {
+  const source = fs.readFileSync(path.join(CONTRACTS_DIR, file), "utf8");
+  const match = source.match(new RegExp(`keccak256\\("(${primaryType}\\([^"]*\\))"\\)`));
+  if (!match) {
+    throw new Error(`no keccak256("${primaryType}(...)") comment in contracts/${file}`);
+  }
+  const typeString = match[1];
+  const inner = typeString.slice(primaryType.length + 1, -1);
+  const fields = inner.split(",").map((member) => {
+    const [type, name] = member.trim().split(/\s+/);
+    return { name, type };
+  });
+  return { typeString, types: { [primaryType]: fields } };
+}
+
+const REGISTER = typeFromSource("AssetRegistry.sol", "Register");
+const GRANT = typeFromSource("GrantRegistry.sol", "Grant");
+
+async function chainId() {
+  return (await ethers.provider.getNetwork()).chainId;
+}
+
+/** The EIP-712 domain off-chain signers use for `contract`, with optional overrides. */
+async function domainOf(contract, name, overrides = {}) {
+  return {
+    name,
+    version: "1",
+    chainId: await chainId(),
+    verifyingContract: await contract.getAddress(),
+    ...overrides,
+  };
+}
+
+/** Sign a registerBySig request; `request` holds every Register field except `nonce` unless given. */
+async function signRegister(signer, assets, request, domainOverrides = {}) {
+  const nonce = request.nonce ?? (await assets.nonces(request.owner));
+  const domain = await domainOf(assets, "dataseal AssetRegistry", domainOverrides);
+  return signer.signTypedData(domain, REGISTER.types, { ...request, nonce });
+}
+
+/** Sign grant terms for grantBySig as `signer` (which must be the asset's current owner). */
+async function signGrant(signer, grants, terms, deadline, options = {}) {
+  const nonce = options.nonce ?? (await grants.nonces(signer.address));
+  const domain = await domainOf(grants, "dataseal GrantRegistry", options.domain ?? {});
+  return signer.signTypedData(domain, GRANT.types, { ...terms, nonce, deadline });
+}
+
+/** Deploy the three contracts in production order. */
+async function deploySystem({ reviewMode, baseURI }) {
+  const [deployer, admin, reviewer, alice, bob, carol, dave, relayer, eve] = await ethers.getSigners();
+
+  const assets = await ethers.deployContract("AssetRegistry", [admin.address, reviewMode, baseURI], deployer);
+  await assets.waitForDeployment();
+
+  const deployerNonce = await ethers.provider.getTransactionCount(deployer.address);
+  const predictedLedger = ethers.getCreateAddress({ from: deployer.address, nonce: deployerNonce + 1 });
+  const grants = await ethers.deployContract("GrantRegistry", [await assets.getAddress(), predictedLedger], deployer);
+  await grants.waitForDeployment();
+
+  const ledger = await ethers.deployContract(
+    "TransactionLedger",
+    [await assets.getAddress(), await grants.getAddress()],
+    deployer,
+  );
+  await ledger.waitForDeployment();
+
+  const REVIEWER_ROLE = await assets.REVIEWER_ROLE();
+  await assets.connect(admin).grantRole(REVIEWER_ROLE, reviewer.address);
+
+  return {
+    assets,
+    grants,
+    ledger,
+    predictedLedger,
+    REVIEWER_ROLE,
+    deployer,
+    admin,
+    reviewer,
+    alice,
+    bob,
+    carol,
+    dave,
+    relayer,
+    eve,
+  };
+}
+
+/** Normal mode: registrations are active at once; tokenURI has a base URI. */
+async function normalFixture() {
+  return deploySystem({ reviewMode: false, baseURI: BASE_URI });
+}
+
+/** Review mode: registrations start pending until a reviewer approves; no base URI. */
+async function reviewFixture() {
+  return deploySystem({ reviewMode: true, baseURI: "" });
+}
+
+/** Register `label`'s asset as `signer` and return its id. */
+async function registerAsset(assets, signer, label, options = {}) {
+  const contentRoot = h(`content:${label}`);
+  const manifestHash = h(`manifest:${label}`);
+  await assets
+    .connect(signer)
+    .register(
+      contentRoot,
+      manifestHash,
+      options.rightsType ?? Rights.HOLDING | Rights.PROCESSING,
+      options.classification ?? 1,
+      options.parentId ?? 0,
+    );
+  return assets.assetIdOf(contentRoot);
+}
+
+/** Normal mode with alice's asset 1 and grant 1 of it to bob: open now, 30 days, quota 10. */
+async function grantFixture() {
+  const system = await normalFixture();
+  const { assets, grants, alice, bob } = system;
+  const assetId = await registerAsset(assets, alice, "dataset-a");
+  const now = BigInt(await time.latest());
+  const terms = {
+    assetId,
+    grantee: bob.address,
+    purpose: h("purpose:credit-scoring model training"),
+    validFrom: now,
+    expiresAt: now + BigInt(30 * DAY),
+    quota: 10n,
+    scopeRoot: h("scope:rows 1-1000"),
+  };
+  await grants
+    .connect(alice)
+    .grant(terms.assetId, terms.grantee, terms.purpose, terms.validFrom, terms.expiresAt, terms.quota, terms.scopeRoot);
+  return { ...system, assetId, terms, grantId: 1n };
+}
+
+/** Timestamp of the block that mined `tx`. */
+async function blockTimeOf(tx) {
+  const receipt = await tx.wait();
+  return BigInt((await ethers.provider.getBlock(receipt.blockNumber)).timestamp);
+}
+
+/** Fix the next block's timestamp (seconds from the latest block) and return it. */
+async function nextBlockAt(secondsAhead = 10) {
+  const t = BigInt(await time.latest()) + BigInt(secondsAhead);
+  await time.setNextBlockTimestamp(t);
+  return t;
+}
+
+/**
+ * The storage slot of `address` (among the first `limit`) holding exactly `value`; fails unless
+ * exactly one matches. Used to reach the id-space guards (2**32 ids) without 2**32 transactions.
+ */
+async function findSlot(address, value, limit = 64) {
+  const wanted = ethers.toBeHex(value, 32);
+  const hits = [];
+  for (let slot = 0; slot < limit; slot += 1) {
+    if ((await ethers.provider.getStorage(address, slot)) === wanted) {
+      hits.push(slot);
+    }
+  }
+  if (hits.length !== 1) {
+    throw new Error(`expected one slot holding ${wanted}, found ${hits.length}: ${hits}`);
+  }
+  return hits[0];
+}
+
+/**
+ * Deploy a 16-byte contract that answers every call with `magic` (a bytes4, left-aligned in one
+ * word). With 0x1626ba7e it is an ERC-1271 wallet that accepts any signature; with 0x150b7a02 an
+ * ERC-721 receiver. Hand-assembled because hardhat compiles only contracts/ (no test mocks there).
+ *   runtime: PUSH4 magic PUSH1 0xe0 SHL PUSH1 0 MSTORE PUSH1 0x20 PUSH1 0 RETURN
+ *   init:    PUSH1 16 PUSH1 12 PUSH1 0 CODECOPY PUSH1 16 PUSH1 0 RETURN
+ */
+async function deployMagicContract(signer, magic) {
+  const hex = ethers.hexlify(magic).slice(2);
+  if (hex.length !== 8) {
+    throw new Error(`magic must be 4 bytes, got ${magic}`);
+  }
+  const runtime = `63${hex}60e01b60005260206000f3`;
+  const init = `0x6010600c60003960106000f3${runtime}`;
+  const tx = await signer.sendTransaction({ data: init });
+  const receipt = await tx.wait();
+  return receipt.contractAddress;
+}
+
+const ERC1271_MAGIC = "0x1626ba7e";
+const ERC721_RECEIVED = "0x150b7a02";
+
+module.exports = {
+  Status,
+  Lineage,
+  GrantStatus,
+  Rights,
+  BASE_URI,
+  DAY,
+  UINT40_MAX,
+  UINT32_MAX,
+  REGISTER,
+  GRANT,
+  ERC1271_MAGIC,
+  ERC721_RECEIVED,
+  h,
+  chainId,
+  domainOf,
+  signRegister,
+  signGrant,
+  normalFixture,
+  reviewFixture,
+  grantFixture,
+  registerAsset,
+  blockTimeOf,
+  nextBlockAt,
+  findSlot,
+  deployMagicContract,
+};
