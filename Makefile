@@ -9,12 +9,12 @@ PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 NODE_BIN := node_modules/.bin
 
-.PHONY: run test venv node test-contracts coverage lint-contracts test-python check-artifacts artifacts bench-gas clean
+.PHONY: run test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
 
 run: venv
 	$(PY) scripts/walk.py
 
-test: venv node check-artifacts test-contracts coverage lint-contracts test-python
+test: venv node lint-python test-contracts coverage lint-contracts test-python
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -46,6 +46,10 @@ coverage: node
 
 lint-contracts: node
 	$(PY) scripts/lint_contracts
+
+lint-python: venv
+	$(VENV)/bin/ruff check chain registry api cli scripts tests
+	$(VENV)/bin/mypy chain registry api cli scripts/walk.py scripts/bench
 
 test-python: venv
 	$(PY) -m pytest

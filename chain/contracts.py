@@ -7,15 +7,16 @@ local keystore signer arrives with the chain layer), :func:`bind` gives ABI-awar
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, cast
 
 import rlp
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.types import TxParams, TxReceipt
 
 from chain.artifacts import CONTRACT_NAMES, load_artifact
 from chain.errors import ChainError, DeploymentError
@@ -42,7 +43,7 @@ class UnlockedSender:
     address: str
 
     def send(self, w3: Web3, tx: dict[str, Any]) -> TxReceipt:
-        tx_hash = w3.eth.send_transaction({**tx, "from": self.address})
+        tx_hash = w3.eth.send_transaction(cast(TxParams, {**tx, "from": self.address}))
         return w3.eth.wait_for_transaction_receipt(tx_hash)
 
 
@@ -91,10 +92,10 @@ def bind(w3: Web3, deployment: Deployment) -> Contracts:
     )
 
 
-def transact(w3: Web3, sender: Sender, call: ContractFunction, action: str) -> TxReceipt:
+def transact(w3: Web3, sender: Sender, call: ContractFunction | ContractConstructor, action: str) -> TxReceipt:
     """Send ``call`` from ``sender``; a revert raises :class:`ContractRevert` with the decoded error."""
     try:
-        tx = call.build_transaction({"from": sender.address})
+        tx: dict[str, Any] = dict(call.build_transaction({"from": to_checksum_address(sender.address)}))
     except Exception as exc:  # web3 raises provider-specific errors while estimating gas
         raise as_chain_error(exc, action) from exc
     try:
@@ -116,9 +117,10 @@ def read(call: ContractFunction, action: str) -> Any:
 
 def _replay_failure(w3: Web3, sender: Sender, tx: dict[str, Any], receipt: TxReceipt, action: str) -> ChainError:
     """Re-run a failed transaction as a call at its block to recover the revert reason."""
-    call = {k: tx[k] for k in ("to", "data", "value") if k in tx}
+    call: Any = {k: tx[k] for k in ("to", "data", "value") if k in tx}
+    call["from"] = sender.address
     try:
-        w3.eth.call({**call, "from": sender.address}, receipt["blockNumber"] - 1)
+        w3.eth.call(call, receipt["blockNumber"] - 1)
     except Exception as exc:
         data = revert_data_from(exc)
         if data is not None:
@@ -143,30 +145,33 @@ def deploy_contracts(
     transaction of ``sender``, so its address is predicted from the nonce, and the ledger's
     constructor refuses a mismatch (``LedgerMismatch``).
     """
-    def create(name: str, *args: Any) -> TxReceipt:
+    def create(name: str, *args: Any) -> str:
         artifact = load_artifact(name)
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         receipt = transact(w3, sender, factory.constructor(*args), f"deploying {name}")
-        if not receipt.get("contractAddress"):
+        address = receipt.get("contractAddress")
+        if not address:
             raise DeploymentError(f"deploying {name}: the receipt has no contract address")
-        return receipt
+        created_in[name] = int(receipt["blockNumber"])
+        return to_checksum_address(address)
 
+    created_in: dict[str, int] = {}
     registry = create("AssetRegistry", admin or sender.address, review_mode, base_token_uri)
-    nonce = w3.eth.get_transaction_count(sender.address)
+    nonce = w3.eth.get_transaction_count(to_checksum_address(sender.address))
     ledger_address = predict_create_address(sender.address, nonce + 1)
-    grants = create("GrantRegistry", registry["contractAddress"], ledger_address)
-    ledger = create("TransactionLedger", registry["contractAddress"], grants["contractAddress"])
-    if ledger["contractAddress"] != ledger_address:
+    grants = create("GrantRegistry", registry, ledger_address)
+    ledger = create("TransactionLedger", registry, grants)
+    if ledger != ledger_address:
         raise DeploymentError(
-            f"the ledger was deployed at {ledger['contractAddress']}, expected {ledger_address}: "
+            f"the ledger was deployed at {ledger}, expected {ledger_address}: "
             "another transaction from the deployer account was sent in between; deploy again"
         )
     return Deployment(
         chain_id=w3.eth.chain_id,
-        asset_registry=registry["contractAddress"],
-        grant_registry=grants["contractAddress"],
-        transaction_ledger=ledger["contractAddress"],
-        deploy_block=registry["blockNumber"],
+        asset_registry=registry,
+        grant_registry=grants,
+        transaction_ledger=ledger,
+        deploy_block=created_in["AssetRegistry"],
         deployer=sender.address,
         review_mode=review_mode,
         artifacts={name: load_artifact(name).sha256 for name in CONTRACT_NAMES},
@@ -216,11 +221,21 @@ def decode_events(contracts: Contracts, receipt: TxReceipt) -> list[DecodedEvent
 
 
 def _match_event(contract: Contract, log: Any) -> Any:
-    topic0 = HexBytes(log["topics"][0]) if log["topics"] else None
-    for item in contract.abi:
-        if item.get("type") != "event":
-            continue
-        signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-        if topic0 == HexBytes(keccak(text=signature)):
-            return getattr(contract.events, item["name"])().process_log(log)
-    return None
+    if not log["topics"]:
+        return None
+    name = _event_topics().get(HexBytes(log["topics"][0]))
+    if name is None:
+        return None
+    return getattr(contract.events, name)().process_log(log)
+
+
+@cache
+def _event_topics() -> dict[bytes, str]:
+    """topic0 -> event name over the three contracts' ABIs."""
+    topics: dict[bytes, str] = {}
+    for contract in CONTRACT_NAMES:
+        for item in load_artifact(contract).abi:
+            if item.get("type") == "event":
+                signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                topics[HexBytes(keccak(text=signature))] = item["name"]
+    return topics

@@ -71,8 +71,10 @@ def _error_table() -> dict[bytes, _ErrorAbi]:
                 types=types,
                 internal_types=tuple(i.get("internalType", "") for i in item["inputs"]),
             )
-    table[function_signature_to_4byte_selector("Error(string)")] = _ErrorAbi("Error", ("message",), ("string",), ("string",))
-    table[function_signature_to_4byte_selector("Panic(uint256)")] = _ErrorAbi("Panic", ("code",), ("uint256",), ("uint256",))
+    for name, arg, abi_type in (("Error", "message", "string"), ("Panic", "code", "uint256")):
+        table[function_signature_to_4byte_selector(f"{name}({abi_type})")] = _ErrorAbi(
+            name, (arg,), (abi_type,), (abi_type,)
+        )
     return table
 
 
@@ -109,7 +111,7 @@ def decode_revert(data: bytes | str) -> ContractRevert:
         return ContractRevert(spec.name, {"data": raw[4:]}, hint="its arguments did not decode", raw=raw)
     args = {
         name: _present(value, abi_type, internal)
-        for name, value, abi_type, internal in zip(spec.names, values, spec.types, spec.internal_types)
+        for name, value, abi_type, internal in zip(spec.names, values, spec.types, spec.internal_types, strict=True)
     }
     template = HINTS.get(spec.name, "")
     try:

@@ -32,6 +32,7 @@ from chain.contracts import (  # noqa: E402
     transact,
 )
 from chain.errors import ContractRevert  # noqa: E402
+from chain.revert import STATUS_NAMES  # noqa: E402
 
 RIGHTS = {1: "holding", 2: "processing/use", 4: "product operation"}
 
@@ -47,8 +48,17 @@ def show(value: Any) -> str:
 
 def print_events(events: list[DecodedEvent]) -> None:
     for event in events:
-        args = ", ".join(f"{k}={show(v)}" for k, v in event.args.items())
+        args = ", ".join(f"{k}={show(named(event, k, v))}" for k, v in event.args.items())
         print(f"      {event.contract}.{event.name}({args})")
+
+
+def named(event: DecodedEvent, key: str, value: Any) -> Any:
+    """Enum arguments by name (status=Active rather than status=2)."""
+    if event.contract == "AssetRegistry" and key in ("status", "from", "to") and isinstance(value, int):
+        return STATUS_NAMES[value]
+    if key == "lineage" and isinstance(value, int):
+        return ("None", "Version", "Derived")[value]
+    return value
 
 
 def step(title: str) -> None:

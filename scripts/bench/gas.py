@@ -54,7 +54,6 @@ def main() -> int:
     def now() -> int:
         return int(w3.eth.get_block("latest")["timestamp"])
 
-    rows: list[tuple[str, int, str]] = []
     first_ever: dict[str, int] = {}
 
     # Steady state: every shared counter already non-zero, as on any chain in use.

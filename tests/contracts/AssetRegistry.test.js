@@ -23,6 +23,9 @@ const {
 } = require("./helpers/fixtures");
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
+// The reviewer's approve(uint256,bytes32) overloads ERC-721 approve(address,uint256): ethers
+// needs the full signature.
+const APPROVE = "approve(uint256,bytes32)";
 const ROOT = h("content:dataset-a");
 const MANIFEST = h("manifest:dataset-a");
 
@@ -570,7 +573,7 @@ describe("AssetRegistry", function () {
     it("approve: a reviewer activates a pending asset", async function () {
       const { assets, alice, reviewer } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "a");
-      await expect(assets.connect(reviewer).approve(id, REASON))
+      await expect(assets.connect(reviewer)[APPROVE](id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Pending, Status.Active, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
@@ -588,8 +591,8 @@ describe("AssetRegistry", function () {
     it("approve/reject: refuse anything but a pending asset", async function () {
       const { assets, alice, reviewer } = await loadFixture(reviewFixture);
       const active = await registerAsset(assets, alice, "active");
-      await assets.connect(reviewer).approve(active, REASON);
-      await expect(assets.connect(reviewer).approve(active, REASON))
+      await assets.connect(reviewer)[APPROVE](active, REASON);
+      await expect(assets.connect(reviewer)[APPROVE](active, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(active, Status.Active, Status.Active);
       await expect(assets.connect(reviewer).reject(active, REASON))
@@ -598,7 +601,7 @@ describe("AssetRegistry", function () {
 
       const rejected = await registerAsset(assets, alice, "rejected");
       await assets.connect(reviewer).reject(rejected, REASON);
-      await expect(assets.connect(reviewer).approve(rejected, REASON))
+      await expect(assets.connect(reviewer)[APPROVE](rejected, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(rejected, Status.Rejected, Status.Active);
       await expect(assets.connect(reviewer).reject(rejected, REASON))
@@ -607,7 +610,7 @@ describe("AssetRegistry", function () {
 
       const cancelled = await registerAsset(assets, alice, "cancelled");
       await assets.connect(alice).cancel(cancelled, REASON);
-      await expect(assets.connect(reviewer).approve(cancelled, REASON))
+      await expect(assets.connect(reviewer)[APPROVE](cancelled, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(cancelled, Status.Cancelled, Status.Active);
     });
@@ -615,7 +618,7 @@ describe("AssetRegistry", function () {
     it("approve: in normal mode there is nothing to approve", async function () {
       const { assets, alice, reviewer } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "a");
-      await expect(assets.connect(reviewer).approve(id, REASON))
+      await expect(assets.connect(reviewer)[APPROVE](id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Active);
     });
@@ -643,7 +646,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(reviewer).reinstate(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Pending, Status.Active);
-      await assets.connect(reviewer).approve(id, REASON);
+      await assets.connect(reviewer)[APPROVE](id, REASON);
       await expect(assets.connect(reviewer).reinstate(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Active);
@@ -651,7 +654,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(reviewer).suspend(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Suspended, Status.Suspended);
-      await expect(assets.connect(reviewer).approve(id, REASON))
+      await expect(assets.connect(reviewer)[APPROVE](id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Suspended, Status.Active);
       await assets.connect(reviewer).reinstate(id, REASON);
@@ -667,7 +670,7 @@ describe("AssetRegistry", function () {
     it("reviewer functions refuse non-reviewers (the owner and the admin included)", async function () {
       const { assets, alice, admin, eve, REVIEWER_ROLE } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "a");
-      for (const fn of ["approve", "reject", "suspend", "reinstate"]) {
+      for (const fn of [APPROVE, "reject", "suspend", "reinstate"]) {
         for (const caller of [alice, admin, eve]) {
           await expect(assets.connect(caller)[fn](id, REASON))
             .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
@@ -679,7 +682,7 @@ describe("AssetRegistry", function () {
 
     it("reviewer functions refuse unknown ids", async function () {
       const { assets, reviewer } = await loadFixture(reviewFixture);
-      for (const fn of ["approve", "reject", "suspend", "reinstate"]) {
+      for (const fn of [APPROVE, "reject", "suspend", "reinstate"]) {
         await expect(assets.connect(reviewer)[fn](3, REASON))
           .to.be.revertedWithCustomError(assets, "UnknownAsset")
           .withArgs(3n);
@@ -707,7 +710,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(admin).revokeRole(REVIEWER_ROLE, dave.address))
         .to.emit(assets, "RoleRevoked")
         .withArgs(REVIEWER_ROLE, dave.address, admin.address);
-      await expect(assets.connect(dave).approve(id, ethers.ZeroHash))
+      await expect(assets.connect(dave)[APPROVE](id, ethers.ZeroHash))
         .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
         .withArgs(dave.address, REVIEWER_ROLE);
     });
