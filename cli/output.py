@@ -1,0 +1,31 @@
+"""Rendering helpers shared by the commands: JSON for scripts, plain lines for people."""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
+    """Print ``data`` as one JSON document when ``as_json``, else call ``human`` to print for people."""
+    if as_json:
+        json.dump(data, sys.stdout, default=_default, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        human()
+
+
+def note(message: str) -> None:
+    """A progress or status line for people, on stderr so that --json output stays clean."""
+    print(message, file=sys.stderr)

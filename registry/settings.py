@@ -1,0 +1,34 @@
+"""dataseal's settings: one pydantic-settings class, read at the front doors (cli/, api/) and
+passed down. Nothing here connects to anything."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob, from the environment (DATASEAL_*) or explicit arguments."""
+
+    model_config = SettingsConfigDict(env_prefix="DATASEAL_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(Path(".dataseal"), description="Folder of the embedded chain, keystore and SQLite DB.")
+    rpc_url: str | None = Field(
+        None, description="JSON-RPC endpoint of a real node (http, https, ws); unset = the embedded chain."
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DATABASE_URL", "DATASEAL_DATABASE_URL"),
+        description="SQLAlchemy URL of the registry DB; unset = SQLite in the data folder.",
+    )
+    account: str | None = Field(None, description="Address (or keystore file) of the account that signs.")
+    password_file: Path | None = Field(None, description="File holding the keystore password.")
+    password: SecretStr | None = Field(None, description="Keystore password (prefer password_file).")
+    confirmations: int = Field(0, ge=0, description="Blocks to wait on top of a transaction's block.")
+
+    def sqlite_url(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'registry.sqlite').resolve()}"
+
+    def effective_database_url(self) -> str:
+        return self.database_url or self.sqlite_url()
