@@ -44,8 +44,9 @@ coverage: node
 	$(NODE_BIN)/hardhat coverage
 	node scripts/check_coverage.js
 
+# slither in its own .venv-slither (created on first use; needs web3<8): fails on High/Medium.
 lint-contracts: node
-	$(PY) scripts/lint_contracts
+	$(PYTHON) scripts/lint_contracts
 
 lint-python: venv
 	$(VENV)/bin/ruff check chain registry api cli scripts tests
