@@ -254,12 +254,12 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IAssetRegistry
-    function approve(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
+    function approveRegistration(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
         _transition(assetId, Status.Pending, Status.Active, reasonHash);
     }
 
     /// @inheritdoc IAssetRegistry
-    function reject(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
+    function rejectRegistration(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
         _transition(assetId, Status.Pending, Status.Rejected, reasonHash);
     }
 

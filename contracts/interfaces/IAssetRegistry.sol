@@ -154,10 +154,10 @@ interface IAssetRegistry {
     function cancel(uint256 assetId, bytes32 reasonHash) external;
 
     /// @notice Approve a pending registration (REVIEWER only; review mode).
-    function approve(uint256 assetId, bytes32 reasonHash) external;
+    function approveRegistration(uint256 assetId, bytes32 reasonHash) external;
 
     /// @notice Reject a pending registration (REVIEWER only; review mode). The root stays taken.
-    function reject(uint256 assetId, bytes32 reasonHash) external;
+    function rejectRegistration(uint256 assetId, bytes32 reasonHash) external;
 
     /// @notice Suspend an active asset over a dispute (REVIEWER only); grants stop working.
     function suspend(uint256 assetId, bytes32 reasonHash) external;

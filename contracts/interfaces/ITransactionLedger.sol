@@ -60,8 +60,6 @@ interface ITransactionLedger {
     error InvalidOperator(address operator);
     /// @notice The grant registry was deployed for another ledger.
     error LedgerMismatch(address expected, address configured);
-    /// @notice The id space (uint64) is exhausted.
-    error IdSpaceExhausted(uint256 lastId);
 
     /// @notice Record `units` used under `grantId` for one job/query whose receipt hashes to `receiptHash`.
     /// @return sequence The grant's sequence number of this record.

@@ -112,7 +112,7 @@ def test_status_changes_are_logged_and_enforced(pyevm_review: PyEvmChain) -> Non
 
     role = reg.functions.REVIEWER_ROLE().call()
     transact(w3, chain.operator, reg.functions.grantRole(role, chain.reviewer.address), "grantRole")
-    receipt = transact(w3, chain.reviewer, reg.functions.approve(1, h("reviewed")), "approve")
+    receipt = transact(w3, chain.reviewer, reg.functions.approveRegistration(1, h("reviewed")), "approveRegistration")
     (changed,) = decode_events(c, receipt)
     assert changed.name == "AssetStatusChanged"
     assert changed.args == {"assetId": 1, "from": 1, "to": 2, "by": chain.reviewer.address, "reasonHash": h("reviewed")}

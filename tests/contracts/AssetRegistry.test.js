@@ -25,7 +25,7 @@ const {
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 // The reviewer's approve(uint256,bytes32) overloads ERC-721 approve(address,uint256): ethers
 // needs the full signature.
-const APPROVE = "approve(uint256,bytes32)";
+const APPROVE = "approveRegistration";
 const ROOT = h("content:dataset-a");
 const MANIFEST = h("manifest:dataset-a");
 
@@ -205,7 +205,7 @@ describe("AssetRegistry", function () {
     it("keeps a rejected asset's root taken (review mode)", async function () {
       const { assets, alice, bob, reviewer } = await loadFixture(reviewFixture);
       await assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 0);
-      await assets.connect(reviewer).reject(1, h("reason:not hers"));
+      await assets.connect(reviewer).rejectRegistration(1, h("reason:not hers"));
       await expect(assets.connect(bob).register(ROOT, MANIFEST, 1, 0, 0))
         .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
         .withArgs(ROOT, 1n);
@@ -552,7 +552,7 @@ describe("AssetRegistry", function () {
 
       const review = await loadFixture(reviewFixture);
       const rejected = await registerAsset(review.assets, review.alice, "c");
-      await review.assets.connect(review.reviewer).reject(rejected, REASON);
+      await review.assets.connect(review.reviewer).rejectRegistration(rejected, REASON);
       await expect(review.assets.connect(review.alice).cancel(rejected, REASON))
         .to.be.revertedWithCustomError(review.assets, "InvalidStatusTransition")
         .withArgs(rejected, Status.Rejected, Status.Cancelled);
@@ -582,7 +582,7 @@ describe("AssetRegistry", function () {
     it("reject: a reviewer rejects a pending asset", async function () {
       const { assets, alice, reviewer } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "a");
-      await expect(assets.connect(reviewer).reject(id, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Pending, Status.Rejected, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
@@ -595,16 +595,16 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(reviewer)[APPROVE](active, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(active, Status.Active, Status.Active);
-      await expect(assets.connect(reviewer).reject(active, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(active, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(active, Status.Active, Status.Rejected);
 
       const rejected = await registerAsset(assets, alice, "rejected");
-      await assets.connect(reviewer).reject(rejected, REASON);
+      await assets.connect(reviewer).rejectRegistration(rejected, REASON);
       await expect(assets.connect(reviewer)[APPROVE](rejected, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(rejected, Status.Rejected, Status.Active);
-      await expect(assets.connect(reviewer).reject(rejected, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(rejected, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(rejected, Status.Rejected, Status.Rejected);
 
@@ -670,7 +670,7 @@ describe("AssetRegistry", function () {
     it("reviewer functions refuse non-reviewers (the owner and the admin included)", async function () {
       const { assets, alice, admin, eve, REVIEWER_ROLE } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "a");
-      for (const fn of [APPROVE, "reject", "suspend", "reinstate"]) {
+      for (const fn of [APPROVE, "rejectRegistration", "suspend", "reinstate"]) {
         for (const caller of [alice, admin, eve]) {
           await expect(assets.connect(caller)[fn](id, REASON))
             .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
@@ -682,7 +682,7 @@ describe("AssetRegistry", function () {
 
     it("reviewer functions refuse unknown ids", async function () {
       const { assets, reviewer } = await loadFixture(reviewFixture);
-      for (const fn of [APPROVE, "reject", "suspend", "reinstate"]) {
+      for (const fn of [APPROVE, "rejectRegistration", "suspend", "reinstate"]) {
         await expect(assets.connect(reviewer)[fn](3, REASON))
           .to.be.revertedWithCustomError(assets, "UnknownAsset")
           .withArgs(3n);

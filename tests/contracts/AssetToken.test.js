@@ -294,7 +294,7 @@ describe("AssetToken (ERC-721)", function () {
       const id = await registerAsset(assets, alice, "pending");
       await assets.connect(alice).transferFrom(alice.address, bob.address, id);
       expect(await assets.ownerAndStatus(id)).to.deep.equal([bob.address, BigInt(Status.Pending)]);
-      await assets.connect(reviewer)["approve(uint256,bytes32)"](id, REASON);
+      await assets.connect(reviewer).approveRegistration(id, REASON);
       const asset = await assets.assetOf(id);
       expect(asset.status).to.equal(BigInt(Status.Active));
       expect(asset.owner).to.equal(bob.address);
@@ -329,7 +329,7 @@ describe("AssetToken (ERC-721)", function () {
 
       const review = await loadFixture(reviewFixture);
       const rejected = await registerAsset(review.assets, review.alice, "rejected");
-      await review.assets.connect(review.reviewer).reject(rejected, REASON);
+      await review.assets.connect(review.reviewer).rejectRegistration(rejected, REASON);
       await expect(review.assets.connect(review.alice).transferFrom(review.alice.address, review.bob.address, rejected))
         .to.be.revertedWithCustomError(review.assets, "AssetNotTransferable")
         .withArgs(rejected, Status.Rejected);

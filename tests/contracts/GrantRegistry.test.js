@@ -168,14 +168,14 @@ describe("GrantRegistry", function () {
       await expect(grants.connect(alice).grant(...grantArgs(terms)))
         .to.be.revertedWithCustomError(grants, "AssetNotActive")
         .withArgs(assetId, Status.Pending);
-      await assets.connect(reviewer)["approve(uint256,bytes32)"](assetId, REASON);
+      await assets.connect(reviewer).approveRegistration(assetId, REASON);
       await expect(grants.connect(alice).grant(...grantArgs(terms))).to.emit(grants, "GrantCreated");
     });
 
     it("refuses rejected assets (review mode)", async function () {
       const { assets, grants, alice, bob, reviewer } = await loadFixture(reviewFixture);
       const assetId = await registerAsset(assets, alice, "rejected");
-      await assets.connect(reviewer).reject(assetId, REASON);
+      await assets.connect(reviewer).rejectRegistration(assetId, REASON);
       const now = BigInt(await time.latest());
       const terms = { assetId, grantee: bob.address, purpose: PURPOSE, validFrom: now, expiresAt: now + 1000n, quota: 5n, scopeRoot: SCOPE };
       await expect(grants.connect(alice).grant(...grantArgs(terms)))
