@@ -66,8 +66,11 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         uint64 quota,
         bytes32 scopeRoot
     ) external returns (uint256 grantId) {
+        (address owner, IAssetRegistry.Status status) = assets.ownerAndStatus(assetId);
         return _grant(
             msg.sender,
+            owner,
+            status,
             GrantTerms({
                 assetId: assetId,
                 grantee: grantee,
@@ -90,9 +93,7 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         if (block.timestamp > deadline) {
             revert SignatureExpired(deadline, block.timestamp);
         }
-        // Only the signer is needed here: _grant, which every grant goes through, checks the status.
-        // slither-disable-next-line unused-return
-        (address owner,) = assets.ownerAndStatus(terms.assetId);
+        (address owner, IAssetRegistry.Status status) = assets.ownerAndStatus(terms.assetId);
         uint256 nonce = _nonces[owner];
         // GrantTerms is a static struct: abi.encode lays its fields out inline, exactly as the
         // EIP-712 encoding of the flat Grant type above.
@@ -101,12 +102,15 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
             revert InvalidSignature(owner);
         }
         _nonces[owner] = nonce + 1;
-        return _grant(owner, terms);
+        return _grant(owner, owner, status, terms);
     }
 
-    /// @dev The one path every grant takes: `grantor` must own the active asset.
-    function _grant(address grantor, GrantTerms memory terms) private returns (uint256 grantId) {
-        (address owner, IAssetRegistry.Status status) = assets.ownerAndStatus(terms.assetId);
+    /// @dev The one path every grant takes: `grantor` must be the asset's `owner`, the asset active.
+    /// Callers pass the owner and status they read, so that a relayed grant reads them once.
+    function _grant(address grantor, address owner, IAssetRegistry.Status status, GrantTerms memory terms)
+        private
+        returns (uint256 grantId)
+    {
         if (owner != grantor) {
             revert NotAssetOwner(terms.assetId, grantor, owner);
         }
