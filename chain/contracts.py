@@ -6,7 +6,7 @@ local keystore signer arrives with the chain layer), :func:`bind` gives ABI-awar
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from functools import cache
 from typing import Any, Protocol, cast
 
@@ -19,7 +19,7 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxParams, TxReceipt
 
 from chain.artifacts import CONTRACT_NAMES, load_artifact
-from chain.errors import ChainError, DeploymentError
+from chain.errors import ChainError, DatasealError, DeploymentError
 from chain.revert import as_chain_error, decode_revert, revert_data_from
 
 
@@ -63,6 +63,49 @@ class Deployment:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: Any) -> Deployment:
+        """The deployment that :meth:`to_json` produced; raises :class:`DeploymentError` when malformed.
+
+        Keys this version does not know are ignored (a newer dataseal may have written them).
+        """
+        if not isinstance(data, dict):
+            raise DeploymentError(f"a deployment record must be a JSON object, got {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        missing = [
+            name for name, f in known.items()
+            if name not in data and f.default is MISSING and f.default_factory is MISSING
+        ]
+        if missing:
+            raise DeploymentError(
+                f"the deployment record lacks {', '.join(missing)}: deploy again with `dataseal deploy`"
+            )
+        values = {name: data[name] for name in known if name in data}
+        try:
+            for name in ("chain_id", "deploy_block"):
+                if not isinstance(values[name], int) or isinstance(values[name], bool):
+                    raise ValueError(f"{name} must be an integer, got {values[name]!r}")
+            for name in ("asset_registry", "grant_registry", "transaction_ledger", "deployer"):
+                values[name] = to_checksum_address(values[name])
+            if not isinstance(values["review_mode"], bool):
+                raise ValueError(f"review_mode must be true or false, got {values['review_mode']!r}")
+            artifacts = values.get("artifacts", {})
+            if not isinstance(artifacts, dict) or not all(isinstance(v, str) for v in artifacts.values()):
+                raise ValueError("artifacts must map contract names to sha256 digests")
+        except (ValueError, TypeError) as exc:
+            raise DeploymentError(
+                f"the deployment record is malformed: {exc}; deploy again with `dataseal deploy`"
+            ) from None
+        return cls(**values)
+
+    def addresses(self) -> dict[str, str]:
+        """Contract name -> address."""
+        return {
+            "AssetRegistry": self.asset_registry,
+            "GrantRegistry": self.grant_registry,
+            "TransactionLedger": self.transaction_ledger,
+        }
+
 
 @dataclass(frozen=True)
 class Contracts:
@@ -100,6 +143,8 @@ def transact(w3: Web3, sender: Sender, call: ContractFunction | ContractConstruc
         raise as_chain_error(exc, action) from exc
     try:
         receipt = sender.send(w3, tx)
+    except DatasealError:  # already typed by the sender (InsufficientFunds, ReceiptTimeout, ...)
+        raise
     except Exception as exc:
         raise as_chain_error(exc, action) from exc
     if receipt["status"] != 1:

@@ -28,6 +28,39 @@ class DeploymentError(ChainError):
     """Deploying the contracts failed or produced an unexpected result."""
 
 
+class NodeUnreachable(ChainError):
+    """No answer from the JSON-RPC endpoint (refused, timed out, wrong URL)."""
+
+
+class WrongChain(ChainError):
+    """The node's chain id is not the chain the deployment record (or the caller) expects."""
+
+
+class ContractsNotDeployed(DeploymentError):
+    """No deployment is recorded for this chain, or no code is at a recorded address."""
+
+
+class InsufficientFunds(ChainError):
+    """The sending account cannot pay for a transaction's gas and value (``balance``, ``needed`` in wei)."""
+
+    def __init__(self, message: str, *, balance: int | None = None, needed: int | None = None) -> None:
+        super().__init__(message)
+        self.balance = balance
+        self.needed = needed
+
+
+class TransactionRejected(ChainError):
+    """The node refused a signed transaction (fee too low, nonce conflict, ...)."""
+
+
+class ReceiptTimeout(ChainError):
+    """A sent transaction got no receipt within the allowed time."""
+
+
+class TransactionDropped(ChainError):
+    """A sent transaction left the node's pool without being mined, and could not be re-sent."""
+
+
 class ContractRevert(ChainError):
     """A contract call or transaction reverted; carries the decoded Solidity error.
 

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     password_file: Path | None = Field(None, description="File holding the keystore password.")
     password: SecretStr | None = Field(None, description="Keystore password (prefer password_file).")
     confirmations: int = Field(0, ge=0, description="Blocks to wait on top of a transaction's block.")
+    chain_id: int | None = Field(
+        None, gt=0, description="Refuse to talk to any other chain (a guard against pointing at the wrong network)."
+    )
+    receipt_timeout: float = Field(120.0, gt=0, description="Seconds to wait for a transaction's receipt.")
+    rpc_timeout: float = Field(30.0, gt=0, description="Seconds to wait for one JSON-RPC answer.")
 
     def sqlite_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'registry.sqlite').resolve()}"

@@ -1,0 +1,86 @@
+"""Transactions accepted by the node and not yet mined.
+
+Acceptance keeps each sender's nonces gap-free (the chain refuses a nonce beyond the sender's
+next one), so acceptance order is nonce order per sender. A replacement (same sender and nonce,
+higher fees) takes the place of the transaction it replaces, so that order holds.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from eth.abc import SignedTransactionAPI
+
+
+@dataclass(frozen=True)
+class PendingTx:
+    seq: int  # acceptance order
+    tx: SignedTransactionAPI
+    raw: bytes
+    sender: bytes
+    hash: bytes
+
+    @property
+    def nonce(self) -> int:
+        return int(self.tx.nonce)
+
+
+class PendingPool:
+    """Pending transactions by hash and by (sender, nonce). Not thread-safe: the chain locks."""
+
+    def __init__(self) -> None:
+        self._by_hash: dict[bytes, PendingTx] = {}
+        self._by_sender: dict[bytes, dict[int, bytes]] = {}
+        self._seq = itertools.count()
+        self.total_gas = 0  # sum of the pending transactions' gas limits
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def __contains__(self, tx_hash: object) -> bool:
+        return tx_hash in self._by_hash
+
+    def get(self, tx_hash: bytes) -> PendingTx | None:
+        return self._by_hash.get(tx_hash)
+
+    def count_from(self, sender: bytes) -> int:
+        return len(self._by_sender.get(sender, ()))
+
+    def next_nonce(self, sender: bytes, state_nonce: int) -> int:
+        """The nonce the next transaction of ``sender`` must carry."""
+        nonces = self._by_sender.get(sender)
+        return max(nonces) + 1 if nonces else state_nonce
+
+    def at_nonce(self, sender: bytes, nonce: int) -> PendingTx | None:
+        tx_hash = self._by_sender.get(sender, {}).get(nonce)
+        return None if tx_hash is None else self._by_hash[tx_hash]
+
+    def add(self, tx: SignedTransactionAPI, raw: bytes, sender: bytes) -> PendingTx:
+        entry = PendingTx(next(self._seq), tx, raw, sender, tx.hash)
+        self._insert(entry)
+        return entry
+
+    def replace(self, old: PendingTx, tx: SignedTransactionAPI, raw: bytes) -> PendingTx:
+        self.remove(old.hash)
+        entry = PendingTx(old.seq, tx, raw, old.sender, tx.hash)
+        self._insert(entry)
+        return entry
+
+    def remove(self, tx_hash: bytes) -> PendingTx | None:
+        entry = self._by_hash.pop(tx_hash, None)
+        if entry is not None:
+            self.total_gas -= int(entry.tx.gas)
+            nonces = self._by_sender[entry.sender]
+            del nonces[entry.nonce]
+            if not nonces:
+                del self._by_sender[entry.sender]
+        return entry
+
+    def ordered(self) -> list[PendingTx]:
+        """Every pending transaction in acceptance order."""
+        return sorted(self._by_hash.values(), key=lambda entry: entry.seq)
+
+    def _insert(self, entry: PendingTx) -> None:
+        self.total_gas += int(entry.tx.gas)
+        self._by_hash[entry.hash] = entry
+        self._by_sender.setdefault(entry.sender, {})[entry.nonce] = entry.hash

@@ -1,0 +1,99 @@
+"""The embedded chain's rules: py-evm's Prague VM on a single-node, proof-less chain.
+
+Two departures from mainnet rules, both for a chain with one block producer:
+
+- the gas limit stays constant (no voting);
+- a block may carry the same timestamp as its parent. Blocks are produced as fast as
+  transactions arrive (several per second under load); forcing each one a second later than
+  the last would push ``block.timestamp`` — the registration time dataseal records as evidence —
+  hours ahead of the wall clock after a busy spell. Timestamps never go backwards.
+"""
+from __future__ import annotations
+
+from typing import Any, cast
+
+from eth.abc import BlockHeaderAPI, ComputationAPI, OpcodeAPI
+from eth.chains.base import MiningChain
+from eth.vm.forks.prague import PragueVM
+from eth.vm.forks.prague.computation import PragueComputation
+from eth.vm.forks.prague.state import PragueState
+from eth.vm.opcode_values import GAS, SSTORE
+from eth_typing import BlockNumber
+
+DEFAULT_CHAIN_ID = 0x64617461  # 1684108385: the ASCII bytes of "data"; not a public chain's id
+DEFAULT_GAS_LIMIT = 30_000_000
+DEFAULT_FUNDING_WEI = 1_000_000 * 10**18
+ZERO_ADDRESS = b"\0" * 20
+EXTRA_DATA = b"dataseal"
+
+
+class DatasealVM(PragueVM):
+    """PragueVM accepting a block whose timestamp equals its parent's (see the module doc)."""
+
+    @classmethod
+    def validate_header(cls, header: BlockHeaderAPI, parent_header: BlockHeaderAPI) -> None:
+        if parent_header is not None and header.timestamp == parent_header.timestamp:
+            # Everything else about the header is checked against its parent as usual.
+            parent_header = parent_header.copy(timestamp=parent_header.timestamp - 1)
+        super().validate_header(header, parent_header)
+
+
+class DatasealChain(MiningChain):
+    """The chain class; :func:`chain_class` fixes its chain id."""
+
+    vm_configuration = ((BlockNumber(0), DatasealVM),)
+
+    def create_header_from_parent(self, parent_header: BlockHeaderAPI, **header_params: Any) -> BlockHeaderAPI:
+        header_params["gas_limit"] = parent_header.gas_limit
+        return super().create_header_from_parent(parent_header, **header_params)
+
+
+_classes: dict[int, type[DatasealChain]] = {}
+
+
+def chain_class(chain_id: int) -> type[DatasealChain]:
+    """The :class:`DatasealChain` subclass for ``chain_id`` (one class per id, reused)."""
+    if chain_id not in _classes:
+        _classes[chain_id] = type(f"DatasealChain{chain_id}", (DatasealChain,), {"chain_id": chain_id})
+    return _classes[chain_id]
+
+
+class _Noting:
+    """An opcode that also sets a flag on the computation running it."""
+
+    def __init__(self, inner: Any, flag: str) -> None:
+        self.inner = inner
+        self.flag = flag
+        self.mnemonic = inner.mnemonic
+        self.gas_cost = inner.gas_cost
+
+    def __call__(self, computation: ComputationAPI) -> None:
+        setattr(computation, self.flag, True)
+        return self.inner(computation)
+
+
+def _noting(opcode: int, flag: str) -> OpcodeAPI:
+    return cast(OpcodeAPI, _Noting(PragueComputation.opcodes[opcode], flag))
+
+
+class EstimationComputation(PragueComputation):
+    """A computation that records whether its code executed GAS (``read_gas``) or SSTORE (``stored``).
+
+    Gas estimation uses them: code that neither reads its gas nor calls out behaves the same under
+    any gas limit that covers what it uses (plus, if it stores, the 2300 gas SSTORE insists on
+    having left), so its estimate needs no second execution.
+    """
+
+    opcodes = {**PragueComputation.opcodes, GAS: _noting(GAS, "read_gas"), SSTORE: _noting(SSTORE, "stored")}
+    read_gas = False
+    stored = False
+
+
+class EstimationState(PragueState):
+    computation_class = EstimationComputation
+
+
+class CallVM(DatasealVM):
+    """The VM eth_call and eth_estimateGas run in (see :class:`EstimationComputation`)."""
+
+    _state_class = EstimationState

@@ -1,0 +1,151 @@
+"""Helpers shared by the embedded chain's tests: keys, signed transactions, a node process."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+
+ETH = 10**18
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def new_key() -> LocalAccount:
+    return Account.create()
+
+
+def sign(
+    key: LocalAccount,
+    chain_id: int,
+    nonce: int,
+    *,
+    to: str | None = "0x" + "22" * 20,
+    value: int = 1,
+    gas: int = 21_000,
+    max_fee: int = 10**10,
+    priority: int = 10**9,
+    data: bytes = b"",
+    legacy: bool = False,
+) -> bytes:
+    tx: dict[str, Any] = {"chainId": chain_id, "nonce": nonce, "gas": gas, "value": value, "data": data}
+    if to is not None:
+        tx["to"] = to
+    if legacy:
+        tx["gasPrice"] = max_fee
+    else:
+        tx.update(type=2, maxFeePerGas=max_fee, maxPriorityFeePerGas=priority)
+    return bytes(key.sign_transaction(tx).raw_transaction)
+
+
+def open_chain(
+    folder: Path, funded: list[str] | None = None, *, mining: Mining | None = None, **kw: Any
+) -> EmbeddedChain:
+    return EmbeddedChain.open(
+        chain_file(folder),
+        genesis=Genesis(alloc={a: 1_000 * ETH for a in funded or []}, **kw),
+        mining=mining or Mining("manual"),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class NodeProcess:
+    """A `dataseal node` subprocess and what it printed at startup (its --json line)."""
+
+    proc: subprocess.Popen[bytes]
+    info: dict[str, Any]
+    stderr_path: Path
+
+    @property
+    def url(self) -> str:
+        return str(self.info["rpc_url"])
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Signal the process by PID and wait for it; its exit status."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            raise
+
+
+def start_node(data_dir: Path, *args: str, port: int | None = None, env: dict[str, str] | None = None) -> NodeProcess:
+    """Start `dataseal node --json` on a free port and wait for its startup line."""
+    port = port or free_port()
+    stdout_path = data_dir.parent / f"{data_dir.name}-node-{port}.out"
+    stderr_path = data_dir.parent / f"{data_dir.name}-node-{port}.err"
+    command = [sys.executable, "-m", "cli.main", "node", "--data-dir", str(data_dir), "--port", str(port), "--json",
+               "--light-kdf", *args]
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + 120
+    while True:
+        text = stdout_path.read_text()
+        if text.endswith("\n"):
+            return NodeProcess(proc, json.loads(text.splitlines()[0]), stderr_path)
+        if proc.poll() is not None:
+            raise RuntimeError(f"dataseal node exited with {proc.returncode}: {stderr_path.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RuntimeError(f"dataseal node printed no startup line within 120 s: {stderr_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def running_node(data_dir: Path, *args: str, **kw: Any) -> Iterator[NodeProcess]:
+    node = start_node(data_dir, *args, **kw)
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def rpc(url: str, method: str, params: list[Any] | None = None) -> Any:
+    """One JSON-RPC call over HTTP with the standard library; the whole response object."""
+    import urllib.request
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+# --------------------------------------------------------------------------------- tiny contracts
+
+STORE_RUNTIME = bytes.fromhex("60003560005500")  # SSTORE(0, calldata[0:32])
+LOG_RUNTIME = bytes.fromhex("60003560006000a100")  # LOG1(topic = calldata[0:32]), no data
+REVERT_RUNTIME = bytes.fromhex("63deadbeef6000526004601cfd")  # REVERT with the 4 bytes 0xdeadbeef
+GAS_RUNTIME = bytes.fromhex("5a5000")  # GAS POP STOP: reads its remaining gas
+
+
+def init_code(runtime: bytes) -> bytes:
+    """Creation code that deploys ``runtime`` (at most 32 bytes)."""
+    assert 0 < len(runtime) <= 32
+    push = bytes([0x60 + len(runtime) - 1]) + runtime
+    return push + bytes.fromhex("600052") + bytes([0x60, len(runtime), 0x60, 32 - len(runtime)]) + b"\xf3"

@@ -1,0 +1,256 @@
+"""`dataseal node`: first start, restart, clean stops, its refusals, and hardhat as a client."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from eth_utils import to_canonical_address
+
+from chain.accounts import Keystore, KeystoreError, keystore_dir
+from chain.contracts import Deployment
+from chain.deployments import get_deployment, save_deployment
+from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
+from chain.embedded.node import OPERATOR_PASSWORD_FILENAME, Node, NodeConfig
+from chain.embedded.vm import DEFAULT_CHAIN_ID
+from cli.main import main
+from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign
+
+HARDHAT = ROOT / "node_modules" / ".bin" / "hardhat"
+
+
+def config(data_dir: Path, **kw: object) -> NodeConfig:
+    return NodeConfig(data_dir=data_dir, port=0, light_kdf=True, environ={}, **kw)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------ in-process
+
+
+def test_first_start_creates_everything_and_a_restart_reuses_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    node = Node.start(config(data))
+    first = node.startup
+    try:
+        notes = "\n".join(first.notes)
+        assert f"generated a password for the operator keystore in {data / OPERATOR_PASSWORD_FILENAME}" in notes
+        assert f"created the operator account {first.operator}" in notes
+        assert f"created chain {DEFAULT_CHAIN_ID}" in notes and "deployed AssetRegistry" in notes
+        assert first.chain_id == DEFAULT_CHAIN_ID and first.block == 3
+        assert node.chain.get_balance(to_canonical_address(first.operator)) > 999_000 * ETH
+        for address in first.deployment.addresses().values():
+            assert node.chain.get_code(to_canonical_address(address))
+    finally:
+        node.stop()
+    password_file = data / OPERATOR_PASSWORD_FILENAME
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    (entry,) = Keystore(keystore_dir(data)).list()
+    assert entry.address == first.operator and stat.S_IMODE(entry.path.stat().st_mode) == 0o600
+    assert get_deployment(data, DEFAULT_CHAIN_ID) == first.deployment
+    assert first.deployment.deployer == first.operator
+
+    node = Node.start(config(data))
+    try:
+        assert node.startup.notes == ()
+        assert node.startup.deployment == first.deployment
+        assert node.startup.block == 3  # nothing was deployed again
+        assert node.startup.operator == first.operator
+    finally:
+        node.stop()
+
+
+def test_a_given_password_encrypts_the_operator_and_no_password_file_is_written(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    node = Node.start(NodeConfig(data_dir=data, port=0, light_kdf=True, environ={"DATASEAL_PASSWORD": "s3cret pw"}))
+    try:
+        operator = node.startup.operator
+    finally:
+        node.stop()
+    assert not (data / OPERATOR_PASSWORD_FILENAME).exists()
+    assert Keystore(keystore_dir(data)).unlock(operator, "s3cret pw").address == operator
+
+
+def test_a_record_naming_contracts_the_chain_lacks_is_deployed_again(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Node.start(config(data)).stop()
+    stale = Deployment(DEFAULT_CHAIN_ID, "0x" + "11" * 20, "0x" + "12" * 20, "0x" + "13" * 20, 1,
+                       "0x" + "14" * 20, False)
+    save_deployment(data, stale)
+    node = Node.start(config(data))
+    try:
+        assert any("names addresses without code (AssetRegistry, GrantRegistry, TransactionLedger)" in n
+                   for n in node.startup.notes)
+        assert node.startup.deployment != stale and node.startup.block == 6
+    finally:
+        node.stop()
+    assert get_deployment(data, DEFAULT_CHAIN_ID) == node.startup.deployment
+
+
+def test_deploying_with_a_locked_keystore_says_how_to_unlock_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Node.start(config(data)).stop()
+    (data / "deployments.json").unlink()
+    (data / OPERATOR_PASSWORD_FILENAME).unlink()
+    with pytest.raises(NodeStartError, match="operator keystore is locked: give its password with --password-file"):
+        Node.start(config(data))
+
+
+def test_several_accounts_need_one_chosen(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = Keystore(keystore_dir(data), scrypt_n=2)
+    first, second = store.create("pw"), store.create("pw")
+    with pytest.raises(KeystoreError, match="holds 2 accounts .*choose one with --account"):
+        Node.start(config(data, password=None))
+    node = Node.start(NodeConfig(data_dir=data, port=0, account=second, environ={"DATASEAL_PASSWORD": "pw"}))
+    try:
+        assert node.startup.operator == second != first
+        assert node.startup.deployment.deployer == second
+    finally:
+        node.stop()
+
+
+def test_a_second_node_on_the_same_folder_is_refused_and_frees_its_port(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    node = Node.start(config(data))
+    try:
+        port = free_port()
+        with pytest.raises(ChainInUseError, match=f"in use by another process \\(pid {os.getpid()}"):
+            Node.start(NodeConfig(data_dir=data, port=port, light_kdf=True, environ={}))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))  # the refused node let its port go
+    finally:
+        node.stop()
+
+
+def test_a_taken_port_stops_the_start_before_anything_is_created(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(NodeStartError, match="already in use"):
+            Node.start(NodeConfig(data_dir=data, port=s.getsockname()[1], light_kdf=True, environ={}))
+    assert not chain_file(data).exists() and not keystore_dir(data).exists()
+
+
+def test_restarting_with_another_chain_id_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Node.start(config(data, chain_id=777)).stop()
+    with pytest.raises(GenesisMismatchError, match="has chain id 777, not 778"):
+        Node.start(config(data, chain_id=778))
+
+
+# ------------------------------------------------------------------------------------ the CLI
+
+
+def test_cli_refusals_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert main(["node", "--data-dir", str(data), "--fund", "0x12"]) == 2
+    assert "'0x12' is not an address" in capsys.readouterr().err
+    assert main(["node", "--data-dir", str(data), "--fund", "0x" + "ab" * 20 + "=lots"]) == 2
+    assert "'lots' is not an amount of ether" in capsys.readouterr().err
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert main(["node", "--data-dir", str(data), "--port", str(s.getsockname()[1])]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("dataseal: error: port ") and "already in use" in err and len(err.splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------------ the process
+
+
+def test_the_process_starts_without_a_terminal_and_stops_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with running_node(data) as node:
+        info = node.info
+        assert info["chain_id"] == DEFAULT_CHAIN_ID and info["block"] == 3 and info["pid"] == node.proc.pid
+        assert rpc(node.url, "eth_chainId")["result"] == hex(DEFAULT_CHAIN_ID)
+        code = rpc(node.url, "eth_getCode", [info["deployment"]["asset_registry"], "latest"])["result"]
+        assert len(code) > 1000
+        assert node.stop() == 0
+        stderr = node.stderr()
+        assert "generated a password for the operator keystore" in stderr
+        assert "stopped at block 3" in stderr
+    with running_node(data) as again:
+        assert again.info["deployment"] == info["deployment"] and again.info["block"] == 3
+        assert again.stop() == 0
+        assert "deployed" not in again.stderr() and "created" not in again.stderr()
+
+
+def test_sigterm_mines_the_waiting_transactions_first(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    key = new_key()
+    with running_node(data, "--block-time", "3600", "--fund", f"{key.address}=5") as node:
+        raw = sign(key, DEFAULT_CHAIN_ID, 0, to="0x" + "22" * 20, value=ETH)
+        tx_hash = rpc(node.url, "eth_sendRawTransaction", ["0x" + raw.hex()])["result"]
+        assert rpc(node.url, "eth_getTransactionReceipt", [tx_hash])["result"] is None  # the block is an hour away
+        assert node.stop() == 0
+    with EmbeddedChain.open(chain_file(data), mining=Mining("manual")) as chain:
+        assert chain.get_receipt(bytes.fromhex(tx_hash[2:])) is not None
+        assert chain.get_balance(b"\x22" * 20) == ETH
+        assert chain.genesis_alloc[key.address] == 5 * ETH
+
+
+@pytest.mark.hardhat
+@pytest.mark.skipif(not HARDHAT.exists(), reason="node_modules is missing: run `make test` (it runs npm ci)")
+def test_hardhat_deploys_transacts_estimates_reads_logs_and_decodes_a_custom_error(tmp_path: Path) -> None:
+    key = new_key()
+    with running_node(tmp_path / "data", "--fund", key.address) as node:
+        env = {
+            **os.environ,
+            "DATASEAL_RPC_URL": node.url,
+            "DATASEAL_TEST_KEY": "0x" + key.key.hex(),
+            "DATASEAL_ASSET_REGISTRY": node.info["deployment"]["asset_registry"],
+            "HARDHAT_DISABLE_TELEMETRY_PROMPT": "1",
+        }
+        done = subprocess.run(
+            ["node", str(HARDHAT), "run", "--no-compile", "--network", "dataseal",
+             str(Path(__file__).with_name("hardhat_client.js"))],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["network"] == "dataseal" and seen["chainId"] == str(DEFAULT_CHAIN_ID)
+    assert seen["accounts"] == [] and seen["eip1559"] is True
+    assert seen["deployReceipt"] == {"to": None, "contractAddress": seen["deployed"], "status": 1, "type": 2}
+    assert seen["deployedCodeBytes"] > 1000
+    register = seen["register"]
+    assert register["status"] == 1 and register["type"] == 2 and register["events"] == ["Transfer", "AssetRegistered"]
+    assert int(register["gasUsed"]) <= int(seen["estimate"])
+    assert seen["recordRoot"] == seen["root"] and seen["assetIdOfRoot"] == seen["assetId"]
+    assert seen["logs"] == [{"name": "AssetRegistered", "assetId": seen["assetId"], "removed": False}]
+    for revert in (seen["staticRevert"], seen["sendRevert"]):
+        assert revert["name"] == "AssetAlreadyRegistered" and revert["args"] == [seen["root"], seen["assetId"]]
+    assert seen["transfer"] == {"status": 1, "gasUsed": "21000", "balance": str(3 * ETH // 2)}
+    assert seen["block"]["hasTransfer"] and seen["block"]["baseFeePerGas"]
+    assert seen["fetchedTransfer"]["value"] == str(3 * ETH // 2)
+
+
+def test_a_chain_made_without_a_node_gets_its_contracts_from_a_funded_account(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = Keystore(keystore_dir(data), scrypt_n=2)
+    funded = store.create("pw")
+    EmbeddedChain.open(chain_file(data), genesis=Genesis(alloc={funded: ETH})).close()
+    node = Node.start(NodeConfig(data_dir=data, port=0, environ={"DATASEAL_PASSWORD": "pw"}))
+    try:
+        assert node.startup.operator == funded and node.startup.deployment.deployer == funded
+    finally:
+        node.stop()
+
+
+def test_a_chain_made_without_a_node_and_no_account_says_what_to_do(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    EmbeddedChain.open(chain_file(data)).close()
+    with pytest.raises(NodeStartError, match="no operator account is known: create or import one"):
+        Node.start(config(data))
+
+
+def test_a_data_folder_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(NodeStartError, match=f"cannot create the data folder {blocker / 'data'}"):
+        Node.start(config(blocker / "data"))

@@ -1,0 +1,224 @@
+"""`dataseal seal | prove | check` through cli.main.main (exit codes, stdout, one-line errors)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.commands.seal import parse_size
+from cli.main import main
+from registry.evidence import AssetRecord, ChainRecord, build_bundle
+from registry.sealing import SealError
+from registry.sealing.seal import compute_tree, prove, seal
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str | Path) -> dict[str, Any]:
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    path = tmp_path / "people.csv"
+    path.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
+    return path
+
+
+def test_seal_prints_root_leaves_and_manifest_hash(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x" * 5000)
+    code, out, err = run(
+        capsys, "seal", data, "--chunk-size", "1KiB", "--title", "Backup", "--rights", "holding,processing"
+    )
+    assert code == 0, err
+    with compute_tree(data, chunk_size=1024) as computed:
+        root = computed.tree.root_hex
+    assert f"root           {root}" in out
+    assert "leaves         5" in out
+    assert "manifest hash  0x" in out
+    manifest = json.loads((tmp_path / "data.bin.dataseal" / "manifest.json").read_text())
+    assert (manifest["title"], manifest["rightsType"], manifest["tree"]["root"]) == (
+        "Backup",
+        ["holding", "processing"],
+        root,
+    )
+
+
+def test_seal_json_output(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
+    report = run_json(capsys, "seal", table, "--rows", "-o", tmp_path / "out")
+    assert report["kind"] == "table" and report["leafCount"] == 3 and report["rightsType"] == 1
+    assert Path(report["manifest"]) == tmp_path / "out" / "manifest.json"
+    assert report["root"] == json.loads(Path(report["manifest"]).read_text())["tree"]["root"]
+
+
+def test_prove_then_check_a_salted_row(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "owner.key"
+    secret.write_bytes(bytes(range(32)))
+    sealed = run_json(capsys, "seal", table, "--rows", "--salt-secret", secret)
+    proof_file = tmp_path / "row1.json"
+    code, out, err = run(capsys, "prove", table, "--row", "1", "--salt-secret", secret, "-o", proof_file)
+    assert code == 0, err
+    assert f"wrote {proof_file}: row 1 of {table}, 2 siblings to root {sealed['root']}" in out
+    proof = json.loads(proof_file.read_text())
+    assert proof["subject"]["row"] == '{"id":"2","name":"bob"}'
+    code, out, err = run(capsys, "check", proof_file, "--root", sealed["root"])
+    assert code == 0, err
+    assert out.startswith(f"OK  {proof_file}: proof for root {sealed['root']}")
+    report = run_json(capsys, "check", proof_file)
+    assert report["ok"] and report["subject"] == "row 1" and report["notChecked"]
+
+
+def test_prove_to_stdout(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"y" * 3000)
+    run_json(capsys, "seal", data, "--chunk-size", "1000")
+    code, out, _ = run(capsys, "prove", data, "--chunk", "2")
+    assert code == 0
+    assert json.loads(out)["subject"] == {"kind": "chunk", "index": 2, "offset": 2000, "length": 1000}
+
+
+def test_check_a_tree_dump_and_a_manifest(capsys: pytest.CaptureFixture[str], table: Path) -> None:
+    sealed = run_json(capsys, "seal", table, "--rows")
+    tree = run_json(capsys, "check", sealed["tree"])
+    assert tree["kind"] == "tree" and tree["root"] == sealed["root"]
+    manifest = run_json(capsys, "check", sealed["manifest"])
+    assert manifest["kind"] == "manifest" and sealed["manifestHash"] in manifest["checked"][0]
+
+
+def test_a_tampered_proof_fails_with_one_line(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
+    run_json(capsys, "seal", table, "--rows")
+    proof_file = tmp_path / "p.json"
+    assert run(capsys, "prove", table, "--row", "0", "-o", proof_file)[0] == 0
+    proof = json.loads(proof_file.read_text())
+    proof["subject"]["row"] = '{"id":"1","name":"mallory"}'
+    proof_file.write_text(json.dumps(proof))
+    code, out, err = run(capsys, "check", proof_file)
+    assert code == 1 and out == ""
+    assert err.startswith("dataseal: error: row 0's disclosed text and salt do not hash to the digest in its leaf")
+    assert err.count("\n") == 1
+
+
+def test_check_with_the_wrong_root_fails(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
+    sealed = run_json(capsys, "seal", table, "--rows")
+    proof_file = tmp_path / "p.json"
+    run(capsys, "prove", table, "--row", "2", "-o", proof_file)
+    code, _, err = run(capsys, "check", proof_file, "--root", "0x" + "00" * 32)
+    assert code == 1
+    assert f"the proof is for another tree: its root is {sealed['root']}, expected 0x{'00' * 32}" in err
+    code, _, err = run(capsys, "check", sealed["tree"], "--root", "0x" + "00" * 32)
+    assert code == 1 and "the tree dump's root is" in err
+    code, _, err = run(capsys, "check", proof_file, "--root", "0x1234")
+    assert code == 1 and "--root is '0x1234'; expected a 32-byte hash" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["seal", "{tmp}/empty.bin"], "empty.bin is empty (0 bytes): there is nothing to seal"),
+        (["seal", "{tmp}/nothere"], "nothere does not exist; check the path"),
+        (["seal", "{tmp}/people.csv", "--chunk-size", "lots"], "chunk size 'lots' is not a size"),
+        (
+            ["seal", "{tmp}/people.csv", "--salt-secret", "{tmp}/people.csv"],
+            "--salt-secret salts table rows: add --rows",
+        ),
+        (["seal", "{tmp}/people.csv", "--symlinks", "maybe"], "--symlinks 'maybe' is not a policy"),
+        (["seal", "{tmp}/people.csv", "--rights", "owner"], "unknown rights type owner"),
+        (
+            ["prove", "{tmp}/people.csv", "--row", "1"],
+            "manifest file {tmp}/people.csv.dataseal/manifest.json does not exist",
+        ),
+        (["check", "{tmp}/people.csv"], "document file {tmp}/people.csv is not valid JSON"),
+        (
+            ["check", "{tmp}/truncated.json"],
+            "is not valid JSON (Unterminated string starting at: line 1, column 33); it is truncated",
+        ),
+        (["seal", "{tmp}", "--rows", "-o", "{tmp}/../x"], "is a folder; --rows seals the rows of one table file"),
+    ],
+)
+def test_bad_input_gives_one_line_errors(
+    capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "empty.bin").write_bytes(b"")
+    (tmp_path / "truncated.json").write_text('{"format":"standard-v1","tree":["0x')
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path) for a in args])
+    assert code == 1
+    assert err.startswith("dataseal: error: ") and message.format(tmp=tmp_path) in err
+    assert err.count("\n") == 1 and out == ""
+
+
+def test_prove_refuses_the_wrong_kind_of_part(capsys: pytest.CaptureFixture[str], table: Path) -> None:
+    run_json(capsys, "seal", table, "--rows")
+    code, _, err = run(capsys, "prove", table, "--chunk", "1")
+    assert code == 1 and "was sealed as a table (rows): say which part to prove with --row N (got --chunk)" in err
+
+
+def test_check_refuses_unknown_versions(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
+    run_json(capsys, "seal", table, "--rows")
+    proof_file = tmp_path / "p.json"
+    run(capsys, "prove", table, "--row", "0", "-o", proof_file)
+    proof = json.loads(proof_file.read_text())
+    proof["version"] = 9
+    proof_file.write_text(json.dumps(proof))
+    code, _, err = run(capsys, "check", proof_file)
+    assert code == 1 and "is a dataseal.proof of version 9; this dataseal reads version 1: upgrade dataseal" in err
+
+
+@pytest.mark.parametrize("command", ["seal", "prove", "check"])
+def test_help_teaches_with_examples(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    assert "Examples:" in out and f"dataseal {command} " in out
+
+
+def test_no_progress_bar_when_not_a_terminal(capsys: pytest.CaptureFixture[str], table: Path) -> None:
+    code, _, err = run(capsys, "seal", table, "--rows")
+    assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("1048576", 1 << 20), ("1MiB", 1 << 20), ("64k", 64 << 10), ("4M", 4 << 20), ("2 GiB", 2 << 30)]
+)
+def test_chunk_sizes_take_binary_units(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+def test_chunk_size_garbage_is_refused() -> None:
+    with pytest.raises(SealError, match="is not a size"):
+        parse_size("1.5MiB")
+
+
+def test_check_an_evidence_bundle(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
+    sealed = seal(table, rows=True)
+    proof = prove(table, sealed.manifest, row=2)
+    record = ChainRecord(
+        chain_id=31337,
+        contract="0x" + "ab" * 20,
+        tx_hash="0x" + "cd" * 32,
+        block_number=9,
+        timestamp=1_700_000_000,
+        sender="0x" + "ab" * 20,
+        asset=AssetRecord(
+            asset_id=1, content_root=sealed.root, manifest_hash=sealed.manifest_hash, rights_type=1, classification=0
+        ),
+    )
+    bundle_file = tmp_path / "evidence.json"
+    bundle_file.write_text(build_bundle(sealed.manifest, record, [proof]).model_dump_json(by_alias=True))
+    report = run_json(capsys, "check", bundle_file, "--root", sealed.root)
+    assert report["kind"] == "evidence" and len(report["checked"]) == 3
+    assert "AssetRegistered" in report["notChecked"][0]
+    data = json.loads(bundle_file.read_text())
+    data["record"]["asset"]["contentRoot"] = "0x" + "00" * 32
+    bundle_file.write_text(json.dumps(data))
+    code, _, err = run(capsys, "check", bundle_file)
+    assert code == 1 and "the on-chain record registers content root 0x0000" in err

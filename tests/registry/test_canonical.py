@@ -1,0 +1,94 @@
+"""Canonical JSON (RFC 8785 with exact integers): the rows' and the manifest hash's serialisation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from registry.sealing.canonical import CanonicalJsonError, canonical_json, format_float
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [  # ECMAScript Number.prototype.toString, as RFC 8785 requires (checked against node)
+        (1.0, "1"),
+        (0.5, "0.5"),
+        (-0.0, "0"),
+        (100.0, "100"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000"),
+        (123456789012345680000.0, "123456789012345680000"),
+        (1e-6, "0.000001"),
+        (1e-7, "1e-7"),
+        (-2.5e-10, "-2.5e-10"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (0.000001234, "0.000001234"),
+        (1234.5678, "1234.5678"),
+        (0.1 + 0.2, "0.30000000000000004"),
+    ],
+)
+def test_floats_are_written_as_ecmascript_does(number: float, text: str) -> None:
+    assert format_float(number) == text
+
+
+def test_objects_sort_keys_by_utf16_and_strings_escape_as_json_stringify() -> None:
+    value = {"b": [1, 2.0, None, True, False], "a": 'é\n"\\\x01\u2028', "\U0001f600": 1, "\uffff": 2, "": 0}
+    assert canonical_json(value) == '{"":0,"a":"é\\n\\"\\\\\\u0001\u2028","b":[1,2,null,true,false],"😀":1,"\uffff":2}'
+
+
+def test_integers_stay_exact_beyond_doubles() -> None:
+    assert canonical_json([2**64 + 1, -(2**70)]) == "[18446744073709551617,-1180591620717411303424]"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (float("nan"), "has no JSON form"),
+        (math.inf, "has no JSON form"),
+        ({1: "x"}, "object key 1 is not a string"),
+        ({"a": {1, 2}}, "set value"),
+    ],
+)
+def test_values_without_a_canonical_form_are_refused(value: object, message: str) -> None:
+    with pytest.raises(CanonicalJsonError, match=message):
+        canonical_json(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_float_text_round_trips_and_uses_exponents_only_where_ecmascript_does(number: float) -> None:
+    text = format_float(number)
+    assert float(text) == number
+    magnitude = abs(number)
+    assert ("e" in text) == (magnitude != 0 and not 1e-6 <= magnitude < 1e21)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_canonical_json_parses_back_to_the_same_value_and_is_idempotent(value: object) -> None:
+    text = canonical_json(value)
+    assert same(json.loads(text), value)
+    assert canonical_json(json.loads(text)) == text
+
+
+def same(a: object, b: object) -> bool:
+    """Equal as JSON: numbers by value (JSON, like JCS, does not tell 2.0 from 2)."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) | isinstance(b, bool):
+        return float(a) == float(b) if isinstance(a, float) or isinstance(b, float) else a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b

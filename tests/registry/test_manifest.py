@@ -1,0 +1,112 @@
+"""The manifest: schema file, deterministic hash over canonical JSON, and refusing what it cannot read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.manifest import (
+    ManifestError,
+    ManifestMetadata,
+    load_manifest,
+    manifest_json_schema,
+    parse_rights,
+    read_manifest,
+    shipped_json_schema,
+)
+from registry.merkle import keccak256
+from registry.sealing.seal import seal
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "registry" / "schemas" / "manifest.schema.json"
+
+
+def sealed_manifest(tmp_path: Path, **metadata: Any) -> dict[str, Any]:
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"some data" * 100)
+    result = seal(path, chunk_size=256, metadata=ManifestMetadata(**metadata), out_dir=tmp_path / "out")
+    data: dict[str, Any] = json.loads(result.manifest_path.read_text())
+    return data
+
+
+def test_the_shipped_schema_is_the_models_schema() -> None:
+    assert json.loads(SCHEMA_FILE.read_text()) == manifest_json_schema(), (
+        'registry/schemas/manifest.schema.json is stale; regenerate it: .venv/bin/python -c "import json; '
+        "from registry.manifest import manifest_json_schema as s; open('registry/schemas/manifest.schema.json', "
+        "'w').write(json.dumps(s(), indent=2, ensure_ascii=False) + '\\n')\""
+    )
+    assert shipped_json_schema() == manifest_json_schema()  # found as package data
+
+
+def test_schema_requires_every_field_the_hash_covers() -> None:
+    def objects(node: Any) -> list[dict[str, Any]]:
+        found = []
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                found.append(node)
+            for child in node.values():
+                found += objects(child)
+        return found
+
+    for obj in objects(manifest_json_schema()):
+        assert set(obj["required"]) == set(obj["properties"]), obj.get("title")
+
+
+def test_the_hash_is_keccak256_of_the_canonical_json(tmp_path: Path) -> None:
+    data = sealed_manifest(tmp_path, title="Prices", description="Daily prices", rights_type=("holding", "operation"))
+    manifest = load_manifest(data)
+    # ASCII-only and no floats: canonical JSON is sorted keys without whitespace.
+    expected = keccak256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+    assert manifest.hash == expected
+    assert manifest.rights_bitmask == 5
+    reordered = json.loads(json.dumps(data, indent=4, sort_keys=True))
+    assert load_manifest(reordered).hash == expected  # layout of the file does not matter
+
+
+def test_the_same_data_and_metadata_give_the_same_hash(tmp_path: Path) -> None:
+    one = load_manifest(sealed_manifest(tmp_path / "1", title="T"))
+    two = load_manifest(sealed_manifest(tmp_path / "2", title="T"))
+    other = load_manifest(sealed_manifest(tmp_path / "3", title="U"))
+    assert one.hash == two.hash != other.hash
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(version=2), "has manifest version 2; this dataseal reads version 1: upgrade dataseal"),
+        (lambda d: d.update(version="1"), "has manifest version '1'; this dataseal reads version 1: the file is not"),
+        (lambda d: d.update(kind="dataseal.proof"), "is not a dataseal manifest: its kind is 'dataseal.proof'"),
+        (lambda d: d.pop("tree"), "is invalid: tree: Field required"),
+        (lambda d: d["tree"].update(root="0x1234"), "is invalid: tree.root: String should match pattern"),
+        (lambda d: d.update(extra=1), "is invalid: extra: Extra inputs are not permitted"),
+        (lambda d: d.update(rightsType=["operation", "holding"]), "in the order holding, processing, operation"),
+        (lambda d: d["content"].update(kind="video"), "content: Input tag 'video' found using 'kind' does not match"),
+    ],
+)
+def test_manifests_of_unknown_versions_or_wrong_shape_are_refused(tmp_path: Path, change: Any, message: str) -> None:
+    data = sealed_manifest(tmp_path)
+    change(data)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(data, where="m.json")
+    assert message in str(caught.value)
+
+
+def test_truncated_or_missing_manifest_files_are_refused(tmp_path: Path) -> None:
+    data = sealed_manifest(tmp_path)
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data)[:100])
+    with pytest.raises(ManifestError, match="m.json is not valid JSON .* truncated or corrupted"):
+        read_manifest(path)
+    with pytest.raises(ManifestError, match="manifest file .*absent.json does not exist"):
+        read_manifest(tmp_path / "absent.json")
+    with pytest.raises(ManifestError, match="is not a JSON object"):
+        load_manifest([1, 2])
+
+
+def test_rights_names() -> None:
+    assert parse_rights("operation, Holding") == ("holding", "operation")
+    with pytest.raises(ManifestError, match="unknown rights type owning; use one or more of holding, processing"):
+        parse_rights("holding,owning")

@@ -1,0 +1,172 @@
+"""Sealing a file: chunk leaves, parallel hashing, change detection, and every bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from registry.merkle import StandardMerkleTree
+from registry.sealing import EmptyInputError, InputChangedError, SealError, UnreadableInputError
+from registry.sealing import files as files_module
+from registry.sealing.files import hash_chunks
+from registry.sealing.seal import compute_tree, seal
+
+
+def expected_root(data: bytes, chunk_size: int) -> str:
+    """The root as anyone would recompute it: @openzeppelin/merkle-tree with sortLeaves false."""
+    values = [
+        (i, hashlib.sha256(data[o : o + chunk_size]).digest()) for i, o in enumerate(range(0, len(data), chunk_size))
+    ]
+    return StandardMerkleTree.of(values, ["uint256", "bytes32"], sort_leaves=False).root_hex
+
+
+@pytest.mark.parametrize(("size", "chunk_size"), [(1, 1024), (4096, 1024), (4097, 1024), (10_000, 333), (5, 1)])
+def test_file_root_is_the_tree_of_chunk_hashes(tmp_path: Path, size: int, chunk_size: int) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    result = seal(path, chunk_size=chunk_size)
+    assert result.root == expected_root(data, chunk_size)
+    assert result.leaf_count == -(-size // chunk_size)
+    content = result.manifest.content
+    assert (content.kind, content.size, content.chunk_size) == ("file", size, chunk_size)  # type: ignore[union-attr]
+    assert result.manifest_path == tmp_path / "data.bin.dataseal" / "manifest.json"
+    assert StandardMerkleTree.loads(result.tree_path.read_text()).root_hex == result.root
+
+
+def test_the_number_of_threads_does_not_change_the_digests(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(os.urandom(50_000))
+    one = hash_chunks(path, 1000, workers=1)
+    many = hash_chunks(path, 1000, workers=5)
+    assert one == many and len(one.digests) == 50
+
+
+def test_progress_reports_bytes_up_to_the_size(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(os.urandom(10_000))
+    seen: list[tuple[str, int, int | None]] = []
+    hash_chunks(path, 1000, progress=lambda phase, done, total: seen.append((phase, done, total)))
+    assert seen[-1] == ("hash", 10_000, 10_000)
+    assert [done for _, done, _ in seen] == sorted(done for _, done, _ in seen)
+
+
+def test_an_empty_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.bin"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyInputError, match=r"empty.bin is empty \(0 bytes\): there is nothing to seal"):
+        seal(path)
+    assert not (tmp_path / "empty.bin.dataseal" / "manifest.json").exists()
+
+
+def test_a_missing_path_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SealError, match="nope.bin does not exist; check the path"):
+        seal(tmp_path / "nope.bin")
+
+
+def test_an_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "secret.bin"
+    path.write_bytes(b"x" * 10)
+    real_open = os.open
+
+    def denied(target: object, flags: int, *args: object) -> int:
+        if Path(str(target)) == path:
+            raise PermissionError(13, "Permission denied", str(target))
+        return real_open(target, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files_module.os, "open", denied)
+    with pytest.raises(UnreadableInputError, match="cannot read .*secret.bin: permission denied"):
+        hash_chunks(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_a_file_without_read_permission_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "locked.bin"
+    path.write_bytes(b"x" * 10)
+    path.chmod(0)
+    with pytest.raises(UnreadableInputError, match="permission denied"):
+        seal(path)
+
+
+def test_a_folder_given_as_a_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableInputError, match="is a folder; seal it as a folder"):
+        hash_chunks(tmp_path)
+
+
+def test_a_fifo_is_not_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # keep a reader so that opening does not block
+    try:
+        with pytest.raises(UnreadableInputError, match=r"is not a regular file \(it is a FIFO\)"):
+            hash_chunks(fifo)
+    finally:
+        os.close(fd)
+
+
+def test_a_file_growing_while_read_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "log.bin"
+    path.write_bytes(b"a" * 64_000)
+
+    def append(phase: str, done: int, total: int | None) -> None:
+        if done == 1000:
+            with open(path, "ab") as f:
+                f.write(b"more")
+
+    with pytest.raises(
+        InputChangedError,
+        match="changed while it was being read: its size was 64000 bytes when the read began, 64004 bytes at the end",
+    ):
+        hash_chunks(path, 1000, workers=1, progress=append)
+
+
+def test_a_file_rewritten_in_place_while_read_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "db.bin"
+    path.write_bytes(b"a" * 64_000)
+
+    def rewrite(phase: str, done: int, total: int | None) -> None:
+        if done == 1000:
+            with open(path, "r+b") as f:
+                f.write(b"b" * 10)
+            st = os.stat(path)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+    with pytest.raises(InputChangedError, match="its modification time moved during the read"):
+        hash_chunks(path, 1000, workers=1, progress=rewrite)
+
+
+def test_a_file_shrinking_while_read_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"a" * 64_000)
+
+    def truncate(phase: str, done: int, total: int | None) -> None:
+        if done == 1000:
+            os.truncate(path, 5000)
+
+    with pytest.raises(InputChangedError, match="its size was 64000 bytes when the read began, 5000 bytes at the end"):
+        hash_chunks(path, 1000, workers=1, progress=truncate)
+
+
+def test_a_file_replaced_while_read_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"a" * 64_000)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"b" * 64_000)
+
+    def replace(phase: str, done: int, total: int | None) -> None:
+        if done == 1000:
+            os.replace(other, path)
+
+    with pytest.raises(InputChangedError, match="was replaced by another file while it was being read"):
+        hash_chunks(path, 1000, workers=1, progress=replace)
+
+
+@pytest.mark.parametrize("chunk_size", [0, -5, (1 << 30) + 1])
+def test_chunk_sizes_out_of_range_are_refused(tmp_path: Path, chunk_size: int) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x")
+    with pytest.raises(SealError, match=f"chunk size {chunk_size} is out of range; use 1 byte to 1 GiB"):
+        compute_tree(path, chunk_size=chunk_size)

@@ -1,0 +1,168 @@
+"""Sealing a folder: one leaf per regular file, deterministic order, symlinks and special files by policy."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from registry.merkle import StandardMerkleTree
+from registry.sealing import EmptyInputError, InputChangedError, SealError, SpecialFileError, UnreadableInputError
+from registry.sealing import folders as folders_module
+from registry.sealing.seal import prove, seal
+
+
+def make_folder(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+FILES = {"b.txt": b"bee", "a/z.txt": b"zed", "a/ä.txt": b"umlaut", "A.txt": b"upper", "a b/c.csv": b"1,2\n"}
+
+
+def leaves_of(files: dict[str, bytes]) -> list[tuple[str, int, bytes]]:
+    ordered = sorted(files, key=lambda rel: rel.encode("utf-8"))
+    return [(rel, len(files[rel]), hashlib.sha256(files[rel]).digest()) for rel in ordered]
+
+
+def test_one_leaf_per_file_sorted_by_utf8_path(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", FILES)
+    (root / "empty-dir").mkdir()
+    result = seal(root)
+    expected = StandardMerkleTree.of(leaves_of(FILES), ["string", "uint256", "bytes32"], sort_leaves=False)
+    assert result.root == expected.root_hex
+    assert [v["value"][0] for v in StandardMerkleTree.loads(result.tree_path.read_text()).dump()["values"]] == [
+        "A.txt",
+        "a b/c.csv",
+        "a/z.txt",
+        "a/ä.txt",
+        "b.txt",
+    ]
+    content = result.manifest.content
+    assert content.kind == "folder"
+    assert (content.file_count, content.size) == (5, sum(len(v) for v in FILES.values()))  # type: ignore[union-attr]
+    assert result.manifest_path.parent == tmp_path / "data.dataseal"
+
+
+def test_the_root_does_not_depend_on_creation_order(tmp_path: Path) -> None:
+    first = seal(make_folder(tmp_path / "one", FILES), out_dir=tmp_path / "s1")
+    second = seal(make_folder(tmp_path / "two", dict(reversed(list(FILES.items())))), out_dir=tmp_path / "s2")
+    assert first.root == second.root
+
+
+def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty" / "only-dirs").mkdir(parents=True)
+    with pytest.raises(EmptyInputError, match="empty holds no regular files: there is nothing to seal"):
+        seal(tmp_path / "empty")
+
+
+def test_symlinks_are_refused_unless_a_policy_says_otherwise(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"real.txt": b"real", "sub/x.txt": b"x"})
+    (root / "link.txt").symlink_to("real.txt")
+    with pytest.raises(SpecialFileError, match=r"link.txt is a symlink \(to 'real.txt'\); dataseal never follows"):
+        seal(root)
+    skipped = seal(root, symlinks="skip", out_dir=tmp_path / "skip")
+    assert skipped.leaf_count == 2
+    assert [(s.path, s.reason) for s in skipped.manifest.content.skipped] == [("link.txt", "symlink")]  # type: ignore[union-attr]
+    followed = seal(root, symlinks="follow", out_dir=tmp_path / "follow")
+    expected = leaves_of({"link.txt": b"real", "real.txt": b"real", "sub/x.txt": b"x"})
+    assert (
+        followed.root == StandardMerkleTree.of(expected, ["string", "uint256", "bytes32"], sort_leaves=False).root_hex
+    )
+
+
+def test_links_escaping_the_folder_are_refused_even_when_following(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
+    (tmp_path / "outside.txt").write_bytes(b"secret")
+    (root / "escape.txt").symlink_to(tmp_path / "outside.txt")
+    with pytest.raises(SpecialFileError, match="escape.txt is a symlink to .*outside.txt, outside the folder"):
+        seal(root, symlinks="follow")
+
+
+def test_symlink_loops_are_refused(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"sub/a.txt": b"a"})
+    (root / "sub" / "back").symlink_to("..")
+    with pytest.raises(SpecialFileError, match="leads back into a folder already sealed"):
+        seal(root, symlinks="follow")
+
+
+def test_special_files_are_refused_or_skipped(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
+    os.mkfifo(root / "pipe")
+    with pytest.raises(SpecialFileError, match="pipe is a fifo, not a regular file; leave special files out"):
+        seal(root)
+    result = seal(root, special="skip")
+    assert [(s.path, s.reason) for s in result.manifest.content.skipped] == [("pipe", "fifo")]  # type: ignore[union-attr]
+
+
+def test_devices_are_refused(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
+    try:
+        os.mknod(root / "null", 0o600 | 0o020000, os.makedev(1, 3))
+    except (PermissionError, OSError):
+        pytest.skip("cannot create a device node here")
+    with pytest.raises(SpecialFileError, match="null is a device, not a regular file"):
+        seal(root)
+
+
+def test_an_output_folder_inside_the_sealed_folder_is_refused(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
+    with pytest.raises(SealError, match="is inside the folder being sealed"):
+        seal(root, out_dir=root / ".seal")
+
+
+def test_names_that_are_not_utf8_are_refused(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
+    with open(os.path.join(os.fsencode(root), b"bad-\xff.txt"), "wb") as f:
+        f.write(b"x")
+    with pytest.raises(UnreadableInputError, match="is not valid UTF-8; leaf paths are UTF-8 strings: rename the file"):
+        seal(root)
+
+
+def test_an_unreadable_member_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a", "locked.txt": b"l"})
+    real_open = os.open
+
+    def denied(target: object, flags: int, *args: object) -> int:
+        if str(target).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real_open(target, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
+    with pytest.raises(UnreadableInputError, match="cannot read .*locked.txt: permission denied"):
+        seal(root, out_dir=tmp_path / "out")
+
+
+def test_a_member_changing_between_listing_and_hashing_is_detected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a", "grows.txt": b"12345"})
+    real_hash = folders_module.hash_whole
+
+    def grow_then_hash(path: Path, **kwargs: bool) -> tuple[int, bytes]:
+        if path.name == "grows.txt":
+            with open(path, "ab") as f:
+                f.write(b"678")
+        return real_hash(path, **kwargs)
+
+    monkeypatch.setattr(folders_module, "hash_whole", grow_then_hash)
+    with pytest.raises(
+        InputChangedError, match="grows.txt changed while the folder was being read: 5 bytes when listed, 8"
+    ):
+        seal(root)
+
+
+def test_prove_a_file_of_a_folder(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", FILES)
+    result = seal(root)
+    proof = prove(root, result.manifest, file="a/ä.txt")
+    assert proof.value == ("a/ä.txt", "6", "0x" + hashlib.sha256(b"umlaut").hexdigest())
+    with pytest.raises(SealError, match="'a/missing.txt' is not a file of the sealed folder"):
+        prove(root, result.manifest, file="a/missing.txt")
+    with pytest.raises(SealError, match=r"was sealed as a folder \(files\): say which part to prove with --file"):
+        prove(root, result.manifest, chunk=1)
