@@ -61,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status (0 ok, 1 error, 2 usage error, 130 interrupted)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=args, prog_name="dataseal", standalone_mode=False)
+        result = app(args=args, prog_name="dataseal", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            # standalone_mode=False hands back typer.Exit(n)'s code instead of raising it.
+            return result
     except typer.Exit as exc:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -188,7 +188,14 @@ def prove_command(
       dataseal prove survey.csv --row 42 --salt-secret owner.key -o row42.proof.json
       dataseal prove ./images --file cats/001.jpg -o cat.proof.json
     """
-    manifest = read_manifest(manifest_path or default_output_dir(path) / MANIFEST_NAME)
+    if manifest_path is None:
+        manifest_path = default_output_dir(path) / MANIFEST_NAME
+        if not manifest_path.exists():
+            raise ManifestError(
+                f"no manifest for {path} at {manifest_path}: seal it first (`dataseal seal {path}`), or pass "
+                "--manifest FILE if you sealed it with -o DIR"
+            )
+    manifest = read_manifest(manifest_path)
     secret = read_secret(salt_secret) if salt_secret is not None else None
     with _progress(enabled=not as_json and out is not None) as progress:
         proof = prove(path, manifest, chunk=chunk, row=row, file=file, secret=secret, progress=progress)

@@ -35,7 +35,7 @@ from chain.clients import (
 )
 from chain.contracts import bind, decode_events
 from chain.deployments import save_deployment
-from chain.errors import ConfigError, ContractRevert, ReceiptTimeout
+from chain.errors import ChainError, ConfigError, ContractRevert, ReceiptTimeout
 from chain.nonce import NonceManager
 from chain.sender import FeeOracle, LocalSender, _Signer
 from tests.chain.conftest import Backend, HttpChain
@@ -379,3 +379,89 @@ def test_the_sender_never_shows_its_key() -> None:
     sender = LocalSender(account)
     for text in (repr(sender), str(sender), repr(sender._signer), repr(vars(sender))):
         assert bytes(account.key).hex() not in text.lower()
+
+
+def test_typed_clients_review_batches_signatures_operators(backend: Backend) -> None:
+    from chain.clients import AssetStatusChange, AssetTransfer, BatchRecord, GrantTerms, OperatorChange, OtherEvent
+    from chain.signing import GRANTS_DOMAIN_NAME, REGISTRY_DOMAIN_NAME, Domain, sign_grant, sign_register
+
+    admin, reviewer, owner, operator, buyer = (backend.sender(backend.fund()) for _ in range(5))
+    deployment = backend.deploy(admin, review_mode=True)
+    as_admin, as_reviewer, as_owner, as_operator = (
+        DatasealContracts.bind(backend.w3, deployment, s) for s in (admin, reviewer, owner, operator))
+    assert as_admin.registry.review_mode() is True
+    role = as_admin.registry.grant_reviewer(reviewer.address)
+    assert isinstance(role, OtherEvent) and role.name == "RoleGranted" and role.args["account"] == reviewer.address
+
+    # review: pending -> approved -> suspended -> reinstated; another rejected; one cancelled by its owner
+    pending = as_owner.registry.register(h("reviewed"), h("m"), 1, 0)
+    assert pending.status == AssetStatus.Pending
+    approved = as_reviewer.registry.approve_registration(pending.asset_id, h("looks fine"))
+    assert isinstance(approved, AssetStatusChange)
+    assert (approved.from_status, approved.to_status, approved.by) == (AssetStatus.Pending, AssetStatus.Active,
+                                                                       reviewer.address)
+    assert as_reviewer.registry.suspend(pending.asset_id, h("dispute")).to_status == AssetStatus.Suspended
+    assert as_reviewer.registry.reinstate(pending.asset_id, h("resolved")).to_status == AssetStatus.Active
+    rejected = as_owner.registry.register(h("rejected"), h("m"), 1, 0)
+    assert as_reviewer.registry.reject_registration(rejected.asset_id, h("no")).to_status == AssetStatus.Rejected
+    with pytest.raises(ContractRevert) as not_reviewer:
+        as_owner.registry.approve_registration(rejected.asset_id)
+    assert not_reviewer.value.name == "AccessControlUnauthorizedAccount"
+    cancelled = as_owner.registry.register(h("cancelled"), h("m"), 1, 0)
+    as_reviewer.registry.approve_registration(cancelled.asset_id)
+    assert as_owner.registry.cancel(cancelled.asset_id, h("withdrawn")).to_status == AssetStatus.Cancelled
+
+    # batch anchoring: a one-leaf tree's root is its leaf, with an empty proof
+    leaf = h("member")
+    batch = as_owner.registry.anchor_batch(leaf, 1, h("batch-manifest"))
+    assert isinstance(batch, BatchRecord) and (batch.batch_root, batch.count, batch.anchorer) == (leaf, 1,
+                                                                                                 owner.address)
+    stored = as_owner.registry.batch(batch.batch_id)
+    assert (stored.batch_root, stored.manifest_hash, stored.count) == (leaf, h("batch-manifest"), 1)
+    assert as_owner.registry.verify_batch_member(batch.batch_id, leaf, []) is True
+    assert as_owner.registry.verify_batch_member(batch.batch_id, h("stranger"), []) is False
+
+    # relayed signatures: the owner signs, the operator pays
+    signer = Account.create()
+    chain_id = backend.node.chain_id
+    deadline = int(backend.w3.eth.get_block("latest")["timestamp"]) + 3600
+    nonce = as_operator.registry.nonce_of(signer.address)
+    signature = sign_register(
+        signer.key, Domain(REGISTRY_DOMAIN_NAME, chain_id, deployment.asset_registry), owner=signer.address,
+        content_root=h("signed"), manifest_hash=h("m"), rights_type=2, classification=1, parent_id=0, nonce=nonce,
+        deadline=deadline)
+    relayed = as_operator.registry.register_by_sig(signer.address, h("signed"), h("m"), 2, 1, 0, deadline, signature)
+    assert relayed.registrant == signer.address and as_operator.registry.nonce_of(signer.address) == nonce + 1
+    as_reviewer.registry.approve_registration(relayed.asset_id)
+    now = int(backend.w3.eth.get_block("latest")["timestamp"])
+    terms = GrantTerms(relayed.asset_id, buyer.address, h("analytics"), now - 1, now + 3600, 9)
+    grant_signature = sign_grant(
+        signer.key, Domain(GRANTS_DOMAIN_NAME, chain_id, deployment.grant_registry), asset_id=terms.asset_id,
+        grantee=terms.grantee, purpose=terms.purpose, valid_from=terms.valid_from, expires_at=terms.expires_at,
+        quota=terms.quota, scope_root=terms.scope_root, nonce=as_operator.grants.nonce_of(signer.address),
+        deadline=deadline)
+    grant = as_operator.grants.grant_by_sig(terms, deadline, grant_signature)
+    assert (grant.grantor, grant.grantee, grant.quota) == (signer.address, buyer.address, 9)
+    assert as_operator.grants.is_usable(grant.grant_id, now + 10) is True
+    assert as_operator.grants.total_grants() == 1
+
+    # an operator records usage for the grantee once approved
+    as_buyer = DatasealContracts.bind(backend.w3, deployment, buyer)
+    change = as_buyer.ledger.set_operator(operator.address, True)
+    assert isinstance(change, OperatorChange) and (change.account, change.operator, change.approved) == (
+        buyer.address, operator.address, True)
+    assert as_buyer.ledger.is_operator(buyer.address, operator.address)
+    usage = as_operator.ledger.record_usage(grant.grant_id, 4, h("operator-job"))
+    assert (usage.recorder, usage.units) == (operator.address, 4)
+    assert as_owner.ledger.total_trades() == 0
+
+    # the token moves with transfer
+    moved = as_owner.registry.transfer(pending.asset_id, buyer.address)
+    assert isinstance(moved, AssetTransfer) and (moved.from_address, moved.to_address) == (owner.address,
+                                                                                           buyer.address)
+    assert as_owner.registry.asset(pending.asset_id).owner == buyer.address
+
+    with pytest.raises(ValueError, match="content_root must be 32 bytes"):
+        as_owner.registry.register(b"short", h("m"), 1, 0)
+    with pytest.raises(ChainError, match="has no sender"):
+        DatasealContracts.bind(backend.w3, deployment).registry.register(h("x"), h("m"), 1, 0)

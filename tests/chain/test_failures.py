@@ -224,10 +224,10 @@ def test_a_dropped_transaction_is_sent_again(hardhat_backend: Backend) -> None:
         assert sender.wait(w3, pending)["status"] == 1
 
 
-def test_a_transaction_dropped_for_good_is_an_error(backend: Backend) -> None:
-    if backend.name == "hardhat":
-        pytest.skip("hardhat keeps an unaffordable queued transaction in its pool instead of dropping it")
-    with backend.paused() as paused:
+def test_a_transaction_dropped_for_good_is_an_error(embedded_backend: Backend) -> None:
+    # embedded chain only: it drops, when it builds a block, a queued transaction that became unaffordable;
+    # hardhat leaves such a transaction queued (seen: evm_mine then mined neither), so there is nothing to detect
+    with embedded_backend.paused() as paused:
         w3 = paused.node.w3
         sender = LocalSender(paused.account, endpoint=paused.node.endpoint, drop_check_after=0.0, receipt_timeout=5)
         balance = w3.eth.get_balance(sender.address)

@@ -136,7 +136,7 @@ def test_check_with_the_wrong_root_fails(capsys: pytest.CaptureFixture[str], tab
         (["seal", "{tmp}/people.csv", "--rights", "owner"], "unknown rights type owner"),
         (
             ["prove", "{tmp}/people.csv", "--row", "1"],
-            "manifest file {tmp}/people.csv.dataseal/manifest.json does not exist",
+            "no manifest for {tmp}/people.csv at {tmp}/people.csv.dataseal/manifest.json: seal it first",
         ),
         (["check", "{tmp}/people.csv"], "document file {tmp}/people.csv is not valid JSON"),
         (
