@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 
 from chain.accounts import PASSWORD_ENV, Keystore, WrongPassword, keystore_dir, read_password_file, resolve_password
 from chain.client import Node, connect
+from chain.embedded.running import running_node_url
 from chain.errors import ConfigError
 from chain.nonce import NonceManager
 from chain.sender import LocalSender
@@ -47,8 +48,9 @@ def settings(**overrides: Any) -> Settings:
 
 
 def open_node(cfg: Settings) -> Node:
-    """The node of ``cfg``: its RPC URL, else the embedded chain of its data folder (in-process)."""
-    target: str | Path = cfg.rpc_url if cfg.rpc_url else Path(cfg.data_dir)
+    """The node of ``cfg``: its RPC URL, else the `dataseal node` serving its data folder, else the
+    embedded chain of its data folder opened in-process."""
+    target: str | Path = cfg.rpc_url or running_node_url(cfg.data_dir) or Path(cfg.data_dir)
     return connect(target, timeout=cfg.rpc_timeout, expected_chain_id=cfg.chain_id)
 
 

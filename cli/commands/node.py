@@ -16,6 +16,7 @@ from eth_utils import is_address, to_checksum_address
 
 from chain.embedded.chain import Mining
 from chain.embedded.node import Node, NodeConfig, NodeStartup
+from chain.embedded.running import remove_marker, write_marker
 from chain.embedded.vm import DEFAULT_CHAIN_ID, DEFAULT_FUNDING_WEI
 from cli.commands._chain import DATA_DIR, settings
 from cli.output import note
@@ -104,13 +105,17 @@ def node(
         for line in startup.notes:
             note(f"dataseal node: {line}")
         running.start_serving()
+        # Other commands of this data folder find the node here (the chain file is locked by it).
+        write_marker(config.data_dir, startup.rpc_url)
         _announce(startup, as_json)
         while not stop.wait(0.5):
             pass
         note("dataseal node: stopping (mining the waiting transactions first)")
+        remove_marker(config.data_dir)
         head = running.stop()
         note(f"dataseal node: stopped at block {head}; the chain is in {startup.chain_file}")
     finally:
+        remove_marker(config.data_dir)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 from dataclasses import replace
@@ -14,6 +13,7 @@ from chain.accounts import LIGHT_SCRYPT_N, Keystore, keystore_dir
 from chain.client import connect
 from chain.contracts import deploy_contracts
 from chain.deployments import load_deployments, save_deployment
+from chain.embedded.running import remove_marker, write_marker
 from chain.sender import LocalSender
 from cli.commands._chain import OPERATOR_PASSWORD_FILENAME
 from tests.chain.conftest import HAS_EMBEDDED, Backend, open_embedded
@@ -112,8 +112,6 @@ def test_status_help_teaches(cli: Cli) -> None:
 
 def test_status_and_deploy_against_dataseal_node(cli: Cli) -> None:
     """The embedded default end to end: `dataseal node`'s first start, then these commands with no set-up."""
-    if importlib.util.find_spec("chain.embedded.node") is None:
-        pytest.skip("chain.embedded.node (`dataseal node`) is not available yet")
     from chain.embedded.node import OPERATOR_PASSWORD_FILENAME as THEIRS
     from chain.embedded.node import Node, NodeConfig
 
@@ -130,6 +128,13 @@ def test_status_and_deploy_against_dataseal_node(cli: Cli) -> None:
         result = cli.json("deploy", "--rpc", url, "--force")
         assert result["deployment"]["deployer"] == node.startup.operator
         assert result["replaced"] == node.startup.deployment.to_json()
+        # While the node holds the chain file (opening it in-process would fail with "in use"),
+        # commands of its data folder reach it through node.json.
+        write_marker(cli.data_dir, url)
+        report = cli.json("status")
+        assert report["ok"] is True and report["chain"]["latest_block"] >= node.startup.block
+        assert report["deployment"] == result["deployment"]
+        remove_marker(cli.data_dir)
     finally:
         node.stop()
     # the node is stopped: status opens its chain in-process and finds the new deployment live
