@@ -9,9 +9,15 @@ PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 NODE_BIN := node_modules/.bin
 
-.PHONY: run test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
+.PHONY: run walk bench-seal bench-chain test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
 
+# The embedded default: a persistent chain in ./.dataseal served over JSON-RPC on 127.0.0.1:8545.
+# The first start creates the operator account, funds it and deploys the contracts.
 run: venv
+	$(VENV)/bin/dataseal node
+
+# An end-to-end walk of the contracts on a throwaway in-memory chain.
+walk: venv
 	$(PY) scripts/walk.py
 
 test: venv node lint-python test-contracts coverage lint-contracts test-python
@@ -57,6 +63,12 @@ test-python: venv
 
 bench-gas: venv
 	$(PY) scripts/bench/gas.py
+
+bench-seal: venv node
+	$(PY) scripts/bench/seal.py
+
+bench-chain: venv node
+	$(PY) scripts/bench/chain.py
 
 clean:
 	rm -rf .hardhat coverage coverage.json typechain-types

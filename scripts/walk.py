@@ -5,9 +5,9 @@ What it does, for real: starts a py-evm chain in this process (eth-tester), depl
 contract artifacts, registers a data asset, grants its use, records usage and a trade, shows two
 refusals decoded into their Solidity errors, and prints every event the chain emitted.
 
-What it does not do yet (and does not pretend to): the chain lives in memory and is gone when the
-walk ends (the persistent embedded chain, `dataseal node` and the CLI come next), and the content
-root is a keccak256 of a demo file rather than a sealed Merkle tree.
+What it does not do (and does not pretend to): the chain lives in memory and is gone when the walk
+ends — `make run` (`dataseal node`) is the persistent chain — and the content root is a keccak256
+of a demo file rather than a sealed Merkle tree (`dataseal seal` makes real ones).
 """
 from __future__ import annotations
 
@@ -144,8 +144,8 @@ def main() -> int:
     print(f"   assets {registry.functions.totalAssets().call()}, grants {grants.functions.totalGrants().call()}, "
           f"trades {ledger.functions.totalTrades().call()}, head block {w3.eth.block_number}")
     print(f"   walked in {time.perf_counter() - started:.1f} s. The chain was in memory: nothing was kept.")
-    print("   Not here yet: the persistent embedded chain and `dataseal node`, sealing files into Merkle")
-    print("   trees, the registry database, the CLI and the HTTP API.")
+    print("   The persistent chain is `make run` (dataseal node); `dataseal seal FILE` makes real content roots.")
+    print("   Not here yet: registering through the CLI, the registry database and the HTTP API.")
     return 0
 
 
