@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from eth_utils import is_address, to_checksum_address
 from pydantic import SecretStr
 
 from chain.errors import ConfigError
+from chain.files import write_atomic
 
 PASSWORD_ENV = "DATASEAL_PASSWORD"
 KEYSTORE_DIRNAME = "keystore"
@@ -317,20 +317,7 @@ def create_password_file(path: Path | str, *, nbytes: int = 24) -> SecretStr:
 
 def write_private_file(target: Path, content: bytes) -> None:
     """Write ``content`` to ``target`` atomically (temp file in the same folder + rename), mode 0600."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(target, content, mode=0o600)
 
 
 # --------------------------------------------------------------------------------- helpers

@@ -8,12 +8,11 @@ different chains do not lose each other's entry.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from chain.contracts import Deployment
 from chain.errors import DeploymentError
+from chain.files import write_atomic
 from chain.locking import file_lock
 
 DEPLOYMENTS_FILENAME = "deployments.json"
@@ -100,16 +99,4 @@ def _read(path: Path) -> dict[int, Deployment]:
 
 def _write(path: Path, records: dict[int, Deployment]) -> None:
     text = json.dumps({str(k): records[k].to_json() for k in sorted(records)}, indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, text.encode("utf-8"))

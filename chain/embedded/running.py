@@ -11,6 +11,8 @@ import json
 import os
 from pathlib import Path
 
+from chain.files import write_atomic
+
 MARKER_NAME = "node.json"
 
 
@@ -21,9 +23,7 @@ def marker_path(data_dir: Path | str) -> Path:
 def write_marker(data_dir: Path | str, url: str, pid: int | None = None) -> Path:
     """Record that the node of ``data_dir`` serves at ``url`` (atomically)."""
     path = marker_path(data_dir)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"url": url, "pid": os.getpid() if pid is None else pid}) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps({"url": url, "pid": os.getpid() if pid is None else pid}) + "\n").encode())
     return path
 
 
