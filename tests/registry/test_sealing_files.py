@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -82,13 +86,34 @@ def test_an_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
         hash_chunks(path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_a_file_without_read_permission_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "locked.bin"
-    path.write_bytes(b"x" * 10)
-    path.chmod(0)
-    with pytest.raises(UnreadableInputError, match="permission denied"):
-        seal(path)
+    """A real mode-000 file. Root reads every file, so as root (CI) the check runs in a child
+    process that drops to the unprivileged user `nobody` once its imports are done."""
+    folder = Path(tempfile.mkdtemp(prefix="dataseal-perm-"))
+    try:
+        folder.chmod(0o777)  # nobody may create the output folder; only the input is unreadable
+        path = folder / "locked.bin"
+        path.write_bytes(b"x" * 10)
+        path.chmod(0)
+        script = (
+            "import os, sys\n"
+            "from registry.sealing import UnreadableInputError\n"
+            "from registry.sealing.seal import seal\n"
+            "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
+            "try:\n"
+            "    seal(sys.argv[1])\n"
+            "except UnreadableInputError as exc:\n"
+            "    print(exc)\n"
+            "    sys.exit(3)\n"
+        )
+        child = subprocess.run(
+            [sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert child.returncode == 3, child.stderr
+        assert "permission denied" in child.stdout
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_folder_given_as_a_file_is_refused(tmp_path: Path) -> None:
