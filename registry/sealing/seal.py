@@ -146,11 +146,38 @@ def seal(
             raise SealError(
                 f"the output folder {out} is inside the folder being sealed ({path}); choose one outside it with -o"
             )
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    try:
+        return _seal_into(out, path, rows, table_format, chunk_size, secret, salt_context, symlinks, special,
+                          workers, metadata, progress)
+    except BaseException:
+        if created:
+            # A failed seal leaves nothing behind: the folder we made for it goes (only if empty).
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
 
+
+def _seal_into(
+    out: Path,
+    path: Path,
+    rows: bool,
+    table_format: str | None,
+    chunk_size: int,
+    secret: bytes | None,
+    salt_context: str,
+    symlinks: folders.SymlinkPolicy,
+    special: folders.SpecialPolicy,
+    workers: int | None,
+    metadata: ManifestMetadata | None,
+    progress: ProgressCallback | None,
+) -> SealResult:
     with compute_tree(
         path,
         rows=rows,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from registry.merkle.digests import IndexedDigestTree
+from registry.sealing import EmptyInputError
 from registry.sealing.atomic import StagedFiles, atomic_writer
 from registry.sealing.seal import seal
 
@@ -44,7 +45,7 @@ def test_an_interrupted_first_seal_leaves_no_file(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(IndexedDigestTree, "write_dump", interrupted)
     with pytest.raises(KeyboardInterrupt):
         seal(data, out_dir=tmp_path / "out")
-    assert os.listdir(tmp_path / "out") == []
+    assert not (tmp_path / "out").exists()  # the folder the seal made is gone too
 
 
 def test_staged_files_move_in_together_and_take_the_umask_mode(tmp_path: Path) -> None:
@@ -64,3 +65,20 @@ def test_staged_files_move_in_together_and_take_the_umask_mode(tmp_path: Path) -
         raise RuntimeError
     assert (tmp_path / "a.json").read_text() == "A"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
+
+
+def test_a_failed_first_seal_leaves_no_output_folder(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    with pytest.raises(EmptyInputError):
+        seal(empty)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.bin"]
+
+
+def test_a_failed_seal_keeps_an_output_folder_it_did_not_make(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "empty.bin").write_bytes(b"")
+    with pytest.raises(EmptyInputError):
+        seal(tmp_path / "empty.bin", out_dir=out)
+    assert out.is_dir()
