@@ -10,16 +10,18 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 from eth_utils import is_address, to_checksum_address
 
-from chain.embedded.chain import Mining
-from chain.embedded.node import Node, NodeConfig, NodeStartup
+from chain.embedded.defaults import DEFAULT_CHAIN_ID, DEFAULT_FUNDING_WEI
 from chain.embedded.running import remove_marker, write_marker
-from chain.embedded.vm import DEFAULT_CHAIN_ID, DEFAULT_FUNDING_WEI
 from cli.commands._chain import DATA_DIR, settings
 from cli.output import note
+
+if TYPE_CHECKING:
+    from chain.embedded.node import NodeStartup
 
 WEI_PER_ETHER = 10**18
 OPERATOR = typer.Option(
@@ -84,6 +86,10 @@ def node(
       dataseal node --fund 0x70997970C51812dc3A010C7d01b50e0d17dc79C8=100
     """
     cfg = settings(data_dir=data_dir, password_file=password_file, account=account)
+    # py-evm loads here, not when the CLI starts (it is slow to import and raises the recursion limit).
+    from chain.embedded.chain import Mining
+    from chain.embedded.node import Node, NodeConfig
+
     config = NodeConfig(
         data_dir=Path(cfg.data_dir),
         host=host,
