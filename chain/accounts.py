@@ -236,9 +236,15 @@ class Keystore:
         return to_checksum_address(address)
 
     def _write(self, name: str, document: Mapping[str, Any]) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = self.folder / name
-        write_private_file(target, json.dumps(document).encode())
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_private_file(target, json.dumps(document).encode())
+        except OSError as exc:
+            raise KeystoreError(
+                f"cannot write the keystore file {target}: {exc.strerror or exc}. Check that the data folder "
+                "(--data-dir / DATASEAL_DATA_DIR) is a folder you can write to"
+            ) from None
         return target
 
 

@@ -226,9 +226,16 @@ def connect(
 
 def provider_for_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> JSONBaseProvider:
     """A web3 provider for a JSON-RPC URL; raises :class:`ConfigError` for anything but http(s)/ws(s)."""
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError as exc:
+        raise ConfigError(
+            f"invalid RPC URL {redact_url(url)!r} ({exc}): expected for example http://127.0.0.1:8545"
+        ) from None
+    scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
-        return HTTPProvider(
+        return _ScrubbingHTTPProvider(
             url,
             request_kwargs={"timeout": timeout},
             # one quick retry: a refused connection should become an error the user sees, fast
@@ -244,16 +251,79 @@ def provider_for_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> JSONBaseP
     )
 
 
+class _ScrubbingHTTPProvider(HTTPProvider):
+    """HTTPProvider whose errors never carry the URL's secrets (requests puts the full URL, API
+    key included, into its messages: "... for url: https://user:pw@host/v3/KEY?apikey=...")."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            return super().make_request(method, params)
+        except Exception as exc:
+            _scrub_exception(exc, str(self.endpoint_uri))
+            raise
+
+    def make_batch_request(self, requests: list[tuple[RPCEndpoint, Any]]) -> list[RPCResponse] | RPCResponse:
+        try:
+            return super().make_batch_request(requests)
+        except Exception as exc:
+            _scrub_exception(exc, str(self.endpoint_uri))
+            raise
+
+
+def _scrub_exception(exc: BaseException | None, url: str, depth: int = 0) -> None:
+    """Scrub ``exc``'s message, the exceptions it wraps (requests keeps urllib3's in its args) and
+    its causes, in place."""
+    if exc is None or depth > 8:
+        return
+    scrubbed = []
+    for arg in exc.args:
+        if isinstance(arg, str):
+            arg = scrub_url(arg, url)
+        elif isinstance(arg, BaseException):
+            _scrub_exception(arg, url, depth + 1)
+        scrubbed.append(arg)
+    exc.args = tuple(scrubbed)
+    for attr in ("url", "request_url"):  # urllib3.MaxRetryError.url
+        value = getattr(exc, attr, None)
+        if isinstance(value, str):
+            try:
+                setattr(exc, attr, scrub_url(value, url))
+            except AttributeError:
+                pass
+    _scrub_exception(exc.__cause__ or exc.__context__, url, depth + 1)
+
+
 def redact_url(url: str) -> str:
     """``url`` without credentials (user:password@) and without a query string (often an API key)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "<an invalid URL>"
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port:
+        netloc += f":{port}"
     path = parts.path
     if len(path) > 24:  # infura-style /v3/<project key>
         path = path[:12] + "…"
     return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def scrub_url(text: str, url: str) -> str:
+    """``text`` (typically an exception's message) with ``url``'s secrets — credentials, query
+    string, a long path such as an API key — replaced, wherever they appear."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return text.replace(url, "<the RPC URL>")
+    text = text.replace(url, redact_url(url))
+    secrets = [parts.password or "", parts.username or "", parts.query]
+    if len(parts.path) > 24:
+        secrets.append(parts.path)
+    for secret in sorted(filter(lambda s: len(s) >= 4, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def open_embedded_provider(data_dir: Path) -> tuple[BaseProvider, Callable[[], None]]:

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any, Protocol, cast
 
 import rlp
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -19,7 +19,7 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxParams, TxReceipt
 
 from chain.artifacts import CONTRACT_NAMES, load_artifact
-from chain.errors import ChainError, DatasealError, DeploymentError
+from chain.errors import ChainError, ConfigError, DatasealError, DeploymentError
 from chain.revert import as_chain_error, decode_revert, revert_data_from
 
 
@@ -190,6 +190,9 @@ def deploy_contracts(
     transaction of ``sender``, so its address is predicted from the nonce, and the ledger's
     constructor refuses a mismatch (``LedgerMismatch``).
     """
+    if admin is not None and not is_address(admin):
+        raise ConfigError(f"the admin {admin!r} is not an address: expected 0x followed by 40 hex digits")
+
     def create(name: str, *args: Any) -> str:
         artifact = load_artifact(name)
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)

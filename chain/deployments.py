@@ -82,7 +82,7 @@ def _read(path: Path) -> dict[int, Deployment]:
         )
     records: dict[int, Deployment] = {}
     for key, value in data.items():
-        if not key.isdigit():
+        if not (key.isascii() and key.isdecimal()):
             raise DeploymentRecordError(f"the deployment record {path} has key {key!r}; expected a chain id")
         try:
             deployment = Deployment.from_json(value)

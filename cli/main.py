@@ -58,7 +58,7 @@ _load_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit status (0 ok, 1 error, 2 usage error, 130 interrupted)."""
+    """Run the CLI and return its exit status (0 ok, 1 error, 2 usage error, 70 internal error, 130 interrupted)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=args, prog_name="dataseal", standalone_mode=False)
@@ -82,6 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"dataseal: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug of ours: still one line, the traceback on request
+        if _verbose or "--verbose" in args or "-v" in args:
+            traceback.print_exc()
+        print(
+            f"dataseal: internal error: {type(exc).__name__}: {exc}. This is a bug in dataseal: rerun with "
+            "--verbose for the traceback and report it",
+            file=sys.stderr,
+        )
+        return 70
     return 0
 
 

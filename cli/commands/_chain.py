@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from eth_account.signers.local import LocalAccount
+from pydantic import ValidationError
 
 from chain.accounts import PASSWORD_ENV, Keystore, WrongPassword, keystore_dir, read_password_file, resolve_password
 from chain.client import Node, connect
@@ -44,7 +45,18 @@ JSON = typer.Option(False, "--json", help="Print one JSON document (for scripts)
 
 def settings(**overrides: Any) -> Settings:
     """Settings from the environment, with the command-line options that were given on top."""
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as exc:
+        def shown(error: Any) -> str:
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            value = "***" if "password" in name else repr(error.get("input"))  # never echo a secret
+            return f"{name}: {error['msg']} (got {value})"
+
+        problems = "; ".join(shown(error) for error in exc.errors())
+        raise ConfigError(
+            f"invalid setting: {problems}. Check the command-line option or its DATASEAL_* environment variable"
+        ) from None
 
 
 def open_node(cfg: Settings) -> Node:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from eth_utils import is_address
 
 from chain.contracts import deploy_contracts
 from chain.deployments import deployments_path, get_deployment, save_deployment
@@ -68,6 +69,8 @@ def deploy(
             "no node to deploy to: pass --rpc URL (or set DATASEAL_RPC_URL). The embedded chain deploys its "
             "contracts itself at its first `dataseal node`"
         )
+    if admin is not None and not is_address(admin):
+        raise typer.BadParameter(f"{admin!r} is not an address (0x followed by 40 hex digits)", param_hint="--admin")
     node = open_node(cfg)
     try:
         existing = get_deployment(cfg.data_dir, node.chain_id)

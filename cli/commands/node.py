@@ -168,6 +168,11 @@ def _funding(values: list[str]) -> dict[str, int]:
             if not ether.is_finite() or ether < 0:
                 raise typer.BadParameter(f"{amount!r} is not a non-negative amount of ether", param_hint="--fund")
             wei = int(ether * WEI_PER_ETHER)
+            if wei >= 2**255:
+                raise typer.BadParameter(
+                    f"{amount!r} ether does not fit an account balance (at most about 5.7e58 ether)",
+                    param_hint="--fund",
+                )
         funded[to_checksum_address(address)] = wei
     return funded
 
