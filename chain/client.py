@@ -27,6 +27,7 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from chain.contracts import Deployment
 from chain.deployments import deployments_path, load_deployments
+from chain.embedded.probe import has_chain
 from chain.errors import ChainError, ConfigError, ContractsNotDeployed, NodeUnreachable, WrongChain
 from chain.sender import is_connection_failure, unreachable
 
@@ -340,10 +341,10 @@ def open_embedded_provider(data_dir: Path) -> tuple[BaseProvider, Callable[[], N
             f"the embedded chain is not available in this installation ({exc}): connect to a node with --rpc URL"
         ) from exc
     chain_file = Path(data_dir) / str(getattr(chain_module, "CHAIN_FILENAME", "chain.sqlite"))
-    if not chain_file.exists():
+    if not has_chain(chain_file):
         raise ConfigError(
-            f"no embedded chain in {data_dir} (no {chain_file.name}): start one with `dataseal node --data-dir "
-            f"{data_dir}`, or connect to a node with --rpc URL"
+            f"no embedded chain in {data_dir} (no chain in {chain_file.name}): start one with "
+            f"`dataseal node --data-dir {data_dir}`, or connect to a node with --rpc URL"
         )
     chain = chain_module.EmbeddedChain.open(chain_file)
     return cast(BaseProvider, provider_module.EmbeddedProvider(chain)), chain.close

@@ -40,6 +40,7 @@ from chain.contracts import Deployment, deploy_contracts
 from chain.deployments import deployments_path, get_deployment, save_deployment
 from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from chain.embedded.errors import NodeStartError
+from chain.embedded.probe import has_chain
 from chain.embedded.provider import EmbeddedProvider
 from chain.embedded.rpc import RpcDispatcher
 from chain.embedded.server import RpcServer
@@ -175,7 +176,9 @@ class Node:
 
 
 def _chain_exists(file: Path) -> bool:
-    return file.exists() and file.stat().st_size > 0
+    # Not the file's size: a first start that died before its genesis commit leaves tables but no
+    # chain, and the next start must create the chain (and fund the operator) afresh.
+    return has_chain(file)
 
 
 def _existing_operator(keystore: Keystore, config: NodeConfig, *, allow_none: bool = False) -> str:
