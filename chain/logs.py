@@ -9,6 +9,7 @@ and tries again, down to a single block. The smaller page is kept for the rest o
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal, cast
 
@@ -20,6 +21,8 @@ from chain.clients import EventDecoder, Record
 from chain.contracts import Deployment
 from chain.errors import ChainError
 from chain.sender import is_connection_failure, rpc_error, rpc_message, unreachable
+
+RATE_LIMIT_RETRIES = 5
 
 _REFUSAL = re.compile(
     r"range|too many|limit|exceed|more than|results|response size|too large|too big|timeout|timed out|"
@@ -35,8 +38,16 @@ class LogQueryRefused(ChainError):
     """The node refuses ``eth_getLogs`` even for the smallest page."""
 
 
+def is_rate_limited(exc: BaseException) -> bool:
+    """Whether ``exc`` is HTTP 429 Too Many Requests: slow down, the range is not the problem."""
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None) == 429 or "429" in str(exc).split(":", 1)[0]
+
+
 def is_range_refusal(exc: BaseException) -> bool:
     """Whether ``exc`` is a node refusing an ``eth_getLogs`` query as too large."""
+    if is_rate_limited(exc):
+        return False
     error = rpc_error(exc)
     code = error.get("code") if error else None
     message = rpc_message(exc)
@@ -61,6 +72,7 @@ class LogReader:
         self.min_page_blocks = min_page_blocks
         self.endpoint = endpoint
         self.refusals = 0  # how many times the node refused a page (for diagnostics and tests)
+        self.backoff = 0.5  # seconds before the first retry after HTTP 429 (doubling each time)
 
     def latest_block(self) -> int:
         try:
@@ -88,6 +100,7 @@ class LogReader:
             to_checksum_address(address) if isinstance(address, str) else [to_checksum_address(a) for a in address]
         )
         start = int(from_block)
+        rate_limited = 0
         while start <= last:
             end = min(start + self.page_blocks - 1, last)
             params: dict[str, Any] = {"address": addresses, "fromBlock": start, "toBlock": end}
@@ -98,10 +111,21 @@ class LogReader:
             except Exception as exc:
                 if is_connection_failure(exc):
                     raise unreachable(self.endpoint, exc) from exc
+                if is_rate_limited(exc) and rate_limited < RATE_LIMIT_RETRIES:
+                    rate_limited += 1
+                    time.sleep(min(8.0, self.backoff * 2**rate_limited))  # back off; the same page again
+                    continue
+                if is_rate_limited(exc):
+                    raise ChainError(
+                        f"the node at {self.endpoint} keeps answering 429 Too Many Requests to eth_getLogs "
+                        f"(blocks {start}..{end}, {RATE_LIMIT_RETRIES} retries): wait and run again, or use a node "
+                        "with a higher rate limit"
+                    ) from exc
                 if not is_range_refusal(exc):
                     raise ChainError(f"eth_getLogs for blocks {start}..{end} at {self.endpoint} failed: {exc}") from exc
                 self._shrink(start, end, exc)
                 continue
+            rate_limited = 0
             yield from sorted(page, key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
             start = end + 1
 

@@ -178,3 +178,51 @@ def test_decoder_refuses_a_log_that_does_not_match_the_contract(backend: Backend
         EventDecoder(contracts.deployment).decode_log(log)
     log["address"] = "0x" + "22" * 20
     assert EventDecoder(contracts.deployment).decode_log(log) is None  # not ours: skipped
+
+
+def rate_limit_first(count: int, calls: list[str]) -> Any:
+    """A middleware class: the first ``count`` eth_getLogs get HTTP 429, as a public RPC would."""
+    import requests
+
+    class RateLimited(Web3Middleware):
+        def wrap_make_request(self, make_request: Callable[[RPCEndpoint, Any], RPCResponse]) -> Any:
+            def middleware(method: RPCEndpoint, params: Any) -> RPCResponse:
+                if method == "eth_getLogs":
+                    calls.append(method)
+                    if len(calls) <= count:
+                        response = requests.Response()
+                        response.status_code = 429
+                        raise requests.HTTPError("429 Client Error: Too Many Requests for url: x", response=response)
+                return make_request(method, params)
+
+            return middleware
+
+    return RateLimited
+
+
+def test_http_429_is_retried_not_taken_for_a_range_limit(backend: Backend) -> None:
+    contracts, _ = _history(backend)
+    calls: list[str] = []
+    backend.w3.middleware_onion.add(rate_limit_first(2, calls), name="rate-limited")
+    try:
+        reader = LogReader(backend.w3, page_blocks=1000)
+        reader.backoff = 0.01
+        records = list(reader.records(contracts.deployment))
+        assert sum(isinstance(r, AssetRecord) for r in records) == 6
+        assert reader.refusals == 0 and reader.page_blocks == 1000  # the page did not shrink
+        assert len(calls) >= 3
+    finally:
+        backend.w3.middleware_onion.remove("rate-limited")
+
+
+def test_http_429_that_never_stops_is_an_error(backend: Backend) -> None:
+    calls: list[str] = []
+    backend.w3.middleware_onion.add(rate_limit_first(10**6, calls), name="rate-limited")
+    try:
+        reader = LogReader(backend.w3, page_blocks=10)
+        reader.backoff = 0.001
+        with pytest.raises(ChainError, match="keeps answering 429 Too Many Requests"):
+            list(reader.logs("0x" + "11" * 20, 0))
+        assert reader.refusals == 0
+    finally:
+        backend.w3.middleware_onion.remove("rate-limited")
