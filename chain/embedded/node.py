@@ -62,7 +62,7 @@ class NodeConfig:
     password: SecretStr | None = None
     password_file: Path | None = None
     light_kdf: bool = False  # a cheap scrypt for a new operator keystore (tests, throwaway chains)
-    environ: Mapping[str, str] | None = None
+    environ: Mapping[str, str] | None = field(default=None, repr=False)  # may hold DATASEAL_PASSWORD
 
 
 @dataclass(frozen=True)

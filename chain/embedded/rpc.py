@@ -144,7 +144,7 @@ class RpcDispatcher:
                 f"parse error: the JSON is nested more than {MAX_JSON_DEPTH} levels deep"
             )))
         try:
-            request = json.loads(body)
+            request = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return _encode(_error_response(None, ParseError(f"parse error: the body is not JSON ({exc})")))
         response = self.handle(request)
@@ -474,8 +474,9 @@ def _log_filter(value: Any, where: str) -> LogFilter:
         else:
             topics.append((_hash32(position, f"{where}.topics[{i}]"),))
     return LogFilter(
-        from_block=_block_ref(value.get("fromBlock", "latest") or "latest", f"{where}.fromBlock"),
-        to_block=_block_ref(value.get("toBlock", "latest") or "latest", f"{where}.toBlock"),
+        # Absent or null means "latest"; a block number 0 is block 0.
+        from_block=_block_ref(_latest_if_none(value.get("fromBlock")), f"{where}.fromBlock"),
+        to_block=_block_ref(_latest_if_none(value.get("toBlock")), f"{where}.toBlock"),
         block_hash=None if block_hash is None else _hash32(block_hash, f"{where}.blockHash"),
         addresses=addresses,
         topics=tuple(topics),
@@ -511,4 +512,19 @@ def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
 
 
 def _encode(response: Any) -> bytes:
-    return json.dumps(response, separators=(",", ":")).encode()
+    return json.dumps(response, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large for JSON")
+    return value
+
+
+def _latest_if_none(value: Any) -> Any:
+    return "latest" if value is None else value

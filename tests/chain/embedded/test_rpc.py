@@ -247,6 +247,9 @@ def test_get_logs_filters(dispatcher: RpcDispatcher, chain: EmbeddedChain, keys:
     assert error(dispatcher, "eth_getLogs", {"blockHash": "0x" + "00" * 32})["code"] == -32000
     assert error(dispatcher, "eth_getLogs", "everything")["code"] == -32602
     assert error(dispatcher, "eth_getLogs", {"fromBlock": "0x2", "toBlock": "0x1"})["code"] == -32602
+    # null means latest; a number is never taken for "latest"
+    assert result(dispatcher, "eth_getLogs", {"fromBlock": None, "toBlock": None}) == logs
+    assert result(dispatcher, "eth_getLogs", {"fromBlock": 0, "address": logger}) == logs  # block 0, not latest
 
 
 # ------------------------------------------------------------------------------------ development methods
@@ -300,6 +303,12 @@ def test_unknown_methods_and_malformed_requests(dispatcher: RpcDispatcher) -> No
     for deep in (b"[" * 200_000, b'{"a":' * 200_000, b"[" * 129 + b"]" * 129):
         answer = json.loads(dispatcher.handle_bytes(deep) or b"")["error"]
         assert answer == {"code": -32700, "message": "parse error: the JSON is nested more than 128 levels deep"}
+    for not_json in (b'{"jsonrpc":"2.0","id":NaN,"method":"eth_chainId"}',
+                     b'{"jsonrpc":"2.0","id":Infinity,"method":"eth_chainId"}',
+                     b'{"jsonrpc":"2.0","id":1e400,"method":"eth_chainId"}'):
+        answer = dispatcher.handle_bytes(not_json) or b""
+        assert json.loads(answer)["error"]["code"] == -32700  # and the answer itself is valid JSON
+        assert b"NaN" not in answer.split(b'"message"')[0] and b"Infinity" not in answer.split(b'"message"')[0]
     wide = json.dumps([request("eth_chainId", id=n) for n in range(300)]).encode()  # many brackets, shallow
     assert len(json.loads(dispatcher.handle_bytes(wide) or b"")) == 300
 
