@@ -249,7 +249,9 @@ def test_get_logs_filters(dispatcher: RpcDispatcher, chain: EmbeddedChain, keys:
     assert error(dispatcher, "eth_getLogs", {"fromBlock": "0x2", "toBlock": "0x1"})["code"] == -32602
     # null means latest; a number is never taken for "latest"
     assert result(dispatcher, "eth_getLogs", {"fromBlock": None, "toBlock": None}) == logs
+    chain.mine()  # an empty block on top: "latest" now has no logs
     assert result(dispatcher, "eth_getLogs", {"fromBlock": 0, "address": logger}) == logs  # block 0, not latest
+    assert result(dispatcher, "eth_getLogs", {"fromBlock": None, "address": logger}) == []
 
 
 # ------------------------------------------------------------------------------------ development methods
