@@ -39,6 +39,7 @@ from chain.accounts import (
 from chain.contracts import Deployment, deploy_contracts
 from chain.deployments import deployments_path, get_deployment, save_deployment
 from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from chain.embedded.defaults import OPERATOR_PASSWORD_FILENAME
 from chain.embedded.errors import NodeStartError
 from chain.embedded.probe import has_chain
 from chain.embedded.provider import EmbeddedProvider
@@ -46,8 +47,6 @@ from chain.embedded.rpc import RpcDispatcher
 from chain.embedded.server import RpcServer
 from chain.embedded.vm import DEFAULT_FUNDING_WEI
 from chain.sender import LocalSender
-
-OPERATOR_PASSWORD_FILENAME = "operator.password"
 
 
 @dataclass(frozen=True)

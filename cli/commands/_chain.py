@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from chain.accounts import PASSWORD_ENV, Keystore, WrongPassword, keystore_dir, read_password_file, resolve_password
 from chain.client import Node, connect
+from chain.embedded.defaults import OPERATOR_PASSWORD_FILENAME
 from chain.embedded.running import running_node_url
 from chain.errors import ConfigError
 from chain.nonce import NonceManager
@@ -19,7 +20,6 @@ from chain.sender import LocalSender
 from registry.settings import Settings
 
 NONCES_DIRNAME = "nonces"
-OPERATOR_PASSWORD_FILENAME = "operator.password"  # written by `dataseal node` at its first start
 
 DATA_DIR = typer.Option(
     None, "--data-dir", help="dataseal's data folder (keystore, deployment record, embedded chain). "
