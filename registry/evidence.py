@@ -22,6 +22,8 @@ from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from chain.errors import DatasealError
 from registry.manifest import (
+    RIGHTS_BITS,
+    FileContent,
     Hash32,
     Manifest,
     ManifestError,
@@ -39,6 +41,8 @@ BUNDLE_KIND: Final = "dataseal.evidence"
 DOCUMENT_VERSION: Final = 1
 #: Leaf encoding of an asset record in an anchored batch (AssetRegistry.verifyBatchRecord).
 BATCH_RECORD_ENCODING = ("bytes32", "bytes32", "uint8", "uint8")
+#: What a proof's subject is, for each kind of sealed content.
+SUBJECT_KIND = {"file": "chunk", "table": "row", "folder": "file"}
 
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 
@@ -133,9 +137,25 @@ def _verify_subject(proof: Proof) -> None:
                 f"the proof's subject is {subject.kind} {subject.index} but its leaf value is for index "
                 f"{value[0] if value else '?'}; the document was altered"
             )
+    if isinstance(subject, ChunkSubject):
+        # Chunk i spans [i * chunkSize, i * chunkSize + length) with length <= chunkSize; the exact
+        # chunk size is the manifest's (checked in a bundle), but these hold for any chunk size.
+        index, offset, length = subject.index, subject.offset, subject.length
+        if (offset == 0) != (index == 0) or (index > 0 and (offset % index or length > offset // index)):
+            raise ProofError(
+                f"the proof's subject is chunk {index} at offset {offset}, length {length}, which no chunk size "
+                f"gives (chunk {index} starts at {index} × the chunk size and is at most one chunk size long); "
+                "the document was altered"
+            )
     if isinstance(subject, RowSubject):
         salt = bytes.fromhex(subject.salt[2:]) if subject.salt is not None else None
-        digest = "0x" + row_digest(subject.row, salt).hex()
+        try:
+            digest = "0x" + row_digest(subject.row, salt).hex()
+        except UnicodeEncodeError:
+            raise ProofError(
+                f"row {subject.index}'s disclosed text is not Unicode text (it holds a lone surrogate), so no sealed "
+                "row can be it; the document was altered"
+            ) from None
         if digest != str(value[1]).lower():
             raise ProofError(
                 f"row {subject.index}'s disclosed text and salt do not hash to the digest in its leaf: the leaf has "
@@ -230,6 +250,11 @@ class ChainRecord(Model):
     def manifest_hash(self) -> str:
         return self.asset.manifest_hash if self.asset is not None else self.batch.manifest_hash  # type: ignore[union-attr]
 
+    @property
+    def rights_type(self) -> int:
+        """The registered ``rightsType`` bitmask (1 holding | 2 processing | 4 operation)."""
+        return self.asset.rights_type if self.asset is not None else self.batch.rights_type  # type: ignore[union-attr]
+
 
 # ---------------------------------------------------------------------- bundle
 
@@ -286,7 +311,15 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
             f"the on-chain record registers content root {record.content_root}, but the manifest's tree root is "
             f"{manifest.tree.root}; the manifest describes other data"
         )
-    report.checked.append(f"record registers this manifest and content root {manifest.tree.root}")
+    if record.rights_type != manifest.rights_bitmask:
+        raise EvidenceError(
+            f"the on-chain record registers rightsType {record.rights_type} ({_rights_names(record.rights_type)}), "
+            f"but the manifest's rightsType is {list(manifest.rights_type)} (bitmask {manifest.rights_bitmask}); "
+            "the record and the manifest must name the same rights: bundle the record of this registration"
+        )
+    report.checked.append(
+        f"record registers this manifest, content root {manifest.tree.root} and rightsType {record.rights_type}"
+    )
     if record.batch is not None:
         batch = record.batch
         try:
@@ -302,6 +335,7 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
                 f"proof {i} uses leaf encoding {list(proof.leaf_encoding)}, the manifest's tree uses "
                 f"{list(manifest.tree.leaf_encoding)}; the proof is for another tree"
             )
+        verify_proof_matches_manifest(proof, manifest, name=f"proof {i}")
         try:
             verify_proof_document(proof, root=manifest.tree.root)
         except ProofError as exc:
@@ -313,6 +347,45 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
         f"{name} from {record.contract} with these values (needs an RPC endpoint)"
     )
     return report
+
+
+def verify_proof_matches_manifest(proof: Proof, manifest: Manifest, *, name: str = "the proof") -> None:
+    """:class:`EvidenceError` unless the proof's manifest hash and subject agree with ``manifest``
+    (the Merkle part is :func:`verify_proof_document`'s)."""
+    computed = manifest.hash_hex
+    if proof.manifest_hash is not None and proof.manifest_hash != computed:
+        raise EvidenceError(
+            f"{name} was made for manifest {proof.manifest_hash}, but the bundle's manifest hashes to {computed}; "
+            "the proof belongs to another seal: prove the part again from the data sealed by this manifest"
+        )
+    subject, content = proof.subject, manifest.content
+    if subject is None:
+        return
+    wanted = SUBJECT_KIND[content.kind]
+    if subject.kind != wanted:
+        raise EvidenceError(
+            f"{name} is about a {subject.kind}, but the manifest seals a {content.kind}, whose parts are "
+            f"{wanted}s; the proof is for other data: prove a {wanted} of the data sealed by this manifest"
+        )
+    if isinstance(subject, ChunkSubject) and isinstance(content, FileContent):
+        offset = subject.index * content.chunk_size
+        length = min(content.chunk_size, content.size - offset)
+        if length < 1:
+            chunks = -(-content.size // content.chunk_size)
+            raise EvidenceError(
+                f"{name} is about chunk {subject.index}, but the manifest's file has {chunks} chunks "
+                f"(0 to {chunks - 1}; size {content.size}, chunkSize {content.chunk_size}); the proof was altered"
+            )
+        if (subject.offset, subject.length) != (offset, length):
+            raise EvidenceError(
+                f"{name} says chunk {subject.index} is at offset {subject.offset}, length {subject.length}, but the "
+                f"manifest (chunkSize {content.chunk_size}, size {content.size}) puts it at offset {offset}, length "
+                f"{length}; the proof was altered: prove the chunk again"
+            )
+
+
+def _rights_names(bitmask: int) -> str:
+    return ", ".join(name for name, bit in RIGHTS_BITS.items() if bitmask & bit) or "none"
 
 
 def describe_subject(proof: Proof) -> str:

@@ -8,11 +8,16 @@ equal).
 
 A manifest is self-describing for another implementation: the tree section gives the leaf
 encoding and leaf order; the content section says how leaves were derived (chunk size, row
-canonicalisation and digest, folder ordering), in words and in fields.
+canonicalisation and digest, salt nonce, folder ordering), in words and in fields.
+
+Reading is strict, so that the hash is the hash of the file as written: no type coercion
+(``"5"`` is not ``5``), only the camelCase keys of the schema, no unknown or repeated keys, and
+the file's canonical JSON must be exactly the manifest's canonical serialisation.
 """
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -23,13 +28,16 @@ from pydantic.alias_generators import to_camel
 
 from chain.errors import DatasealError
 from registry.merkle.hashing import keccak256
-from registry.sealing.canonical import canonical_json_bytes
+from registry.sealing.canonical import CanonicalJsonError, canonical_json, canonical_json_bytes, exceeds_json_depth
 
 MANIFEST_KIND: Final = "dataseal.manifest"
 MANIFEST_VERSION: Final = 1
 SCHEMA_ID = "https://dataseal.dev/schemas/manifest-v1.schema.json"
 
 Hash32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
+Nonce16 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{32}$")]
+#: No dataseal document (manifest, proof, bundle, tree dump) nests deeper; read_json refuses more.
+MAX_JSON_DEPTH: Final = 64
 RightsName = Literal["holding", "processing", "operation"]
 #: Rights type names and their bits in AssetRegistry's ``rightsType`` bitmask.
 RIGHTS_BITS: dict[str, int] = {"holding": 1, "processing": 2, "operation": 4}
@@ -85,8 +93,12 @@ class FolderContent(Model):
 
 
 class SaltInfo(Model):
-    scheme: Literal["hmac-sha256-v1"]
-    context: str = Field(description="Label mixed into the salt key; differs between tables sealed with one secret")
+    scheme: Literal["hmac-sha256-v2"] = Field(description="How salts are derived (see the table's rowDigest)")
+    nonce: Nonce16 = Field(
+        description="16 random bytes drawn at sealing, mixed into the salt key: no two seals share a salt, even "
+        "of different tables sealed with one secret"
+    )
+    context: str = Field(description="Optional label mixed into the salt key")
 
 
 class TableContent(Model):
@@ -183,7 +195,7 @@ def build_manifest(
 ) -> Manifest:
     """A manifest from the owner's metadata and the computed content and tree sections."""
     try:
-        return Manifest(
+        manifest = Manifest(
             kind=MANIFEST_KIND,
             version=MANIFEST_VERSION,
             title=metadata.title or content.name,
@@ -196,10 +208,15 @@ def build_manifest(
         )
     except ValidationError as exc:
         raise ManifestError(f"the manifest is invalid: {describe_validation_error(exc)}") from None
+    try:
+        manifest.canonical_bytes()
+    except CanonicalJsonError as exc:
+        raise ManifestError(f"the manifest cannot be written as canonical JSON: {exc}") from None
+    return manifest
 
 
 def load_manifest(data: Any, *, where: str = "manifest") -> Manifest:
-    """A :class:`Manifest` from JSON data; :class:`ManifestError` naming the problem."""
+    """A :class:`Manifest` from JSON data, read strictly (see the module doc); :class:`ManifestError` if not."""
     if not isinstance(data, Mapping):
         raise ManifestError(f"{where} is not a JSON object; a manifest is an object with kind {MANIFEST_KIND!r}")
     kind = data.get("kind")
@@ -213,9 +230,35 @@ def load_manifest(data: Any, *, where: str = "manifest") -> Manifest:
                else "the file is not a valid manifest")
         )
     try:
-        return Manifest.model_validate(data)
+        written = canonical_json(dict(data))
+    except CanonicalJsonError as exc:
+        raise ManifestError(f"{where} is not a valid manifest: {exc}") from None
+    try:
+        # JSON mode: strict types (no "5" for 5) without refusing JSON arrays for tuples; camelCase keys only.
+        manifest = Manifest.model_validate_json(json.dumps(dict(data)), strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
-        raise ManifestError(f"{where} is invalid: {describe_validation_error(exc)}") from None
+        raise ManifestError(
+            f"{where} is invalid: {describe_validation_error(exc)}; the manifest was altered or is not in "
+            "dataseal's form (use the manifest.json that `dataseal seal` wrote)"
+        ) from None
+    verify_manifest_form(written, manifest, where=where)
+    return manifest
+
+
+def verify_manifest_form(written: str, manifest: Manifest, *, where: str = "manifest") -> None:
+    """Require the canonical JSON of a manifest file (``written``) to be ``manifest``'s own.
+
+    The hash is computed from the model: a file that reads as a model without being its exact
+    serialisation would let different files share one hash.
+    """
+    own = manifest.canonical_bytes().decode("utf-8")
+    if written != own:
+        at = len(os.path.commonprefix([written, own]))
+        raise ManifestError(
+            f"{where} is not in dataseal's form: its canonical JSON differs from the manifest read from it at "
+            f"character {at} ({written[max(0, at - 20):at + 20]!r} vs {own[max(0, at - 20):at + 20]!r}); the "
+            "manifest was altered or was not written by dataseal (use the manifest.json that `dataseal seal` wrote)"
+        )
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -223,20 +266,48 @@ def read_manifest(path: Path) -> Manifest:
     return load_manifest(read_json(path, "manifest", ManifestError), where=str(path))
 
 
+class _NotDatasealJson(ValueError):
+    """JSON that the json module reads but no dataseal document holds (a repeated key, NaN)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _NotDatasealJson(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> Any:
+    raise _NotDatasealJson(f"{name} is not JSON")
+
+
 def read_json(path: Path, what: str, error: type[DatasealError]) -> Any:
-    """JSON data of a file; ``error`` with a clear message when missing, unreadable or truncated."""
+    """JSON data of a file; ``error`` with a clear message when missing, unreadable, truncated, nested
+    deeper than :data:`MAX_JSON_DEPTH`, or holding a repeated key or NaN/Infinity."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{what} file {path} does not exist; check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read {what} file {path}: {exc}") from None
+    if exceeds_json_depth(data, MAX_JSON_DEPTH):
+        raise error(
+            f"{what} file {path} nests arrays or objects more than {MAX_JSON_DEPTH} levels deep; no dataseal proof, "
+            "evidence bundle, manifest or tree dump does: check that this is the file you meant"
+        )
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise error(
             f"{what} file {path} is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}); "
             "it is truncated or corrupted: write it again"
+        ) from None
+    except _NotDatasealJson as exc:
+        raise error(
+            f"{what} file {path} is not a dataseal document: {exc}; it was altered or written by hand"
         ) from None
 
 
@@ -254,8 +325,12 @@ def shipped_json_schema() -> dict[str, Any]:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    problems = exc.errors(include_url=False)
+    """The first problem (an unknown key first: it often explains a missing one), and how many more."""
+    problems = sorted(exc.errors(include_url=False), key=lambda problem: problem["type"] != "extra_forbidden")
     first = problems[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    hint = ""
+    if first["type"] == "extra_forbidden" and "_" in str(first["loc"][-1]):
+        hint = f" (keys are camelCase: {to_camel(str(first['loc'][-1]))})"
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    return f"{where}: {first['msg']}{hint}{more}"

@@ -32,8 +32,9 @@ JSON = typer.Option(False, "--json", help="Print one JSON document (for scripts)
 SALT_SECRET = typer.Option(
     None, "--salt-secret", metavar="FILE",
     help="File holding the owner's secret (its exact bytes, at least 16; e.g. `head -c 32 /dev/urandom`). Rows get "
-    "per-row HMAC salts, so a public root does not let anyone test guesses of low-entropy rows. Keep the file: "
-    "proving a row needs it.",
+    "per-row HMAC salts, so a public root does not let anyone test guesses of low-entropy rows; each seal draws a "
+    "random nonce (kept in the manifest), so a salt disclosed by one row proof says nothing about other tables or "
+    "seals made with the same secret. Keep the file and the manifest: proving a row needs both.",
 )
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
@@ -68,8 +69,8 @@ def seal_command(
     ),
     salt_secret: Path | None = SALT_SECRET,
     salt_context: str = typer.Option(
-        "", "--salt-context", metavar="TEXT", help="Label mixed into the salts; use a different one for each table "
-        "sealed with the same secret.",
+        "", "--salt-context", metavar="TEXT", help="Optional label mixed into the salts (recorded in the manifest). "
+        "Not needed to keep tables apart: every seal's random nonce already does.",
     ),
     title: str | None = typer.Option(
         None, "--title", metavar="TEXT", help="Title in the manifest. Default: the name of PATH."
@@ -98,7 +99,8 @@ def seal_command(
 
     A file is cut into chunks (leaf = chunk index, sha256 of the chunk); a folder gives one leaf per
     file (path, size, sha256); a table with --rows gives one leaf per row (row index, sha256 of the
-    row's canonical JSON, salted with --salt-secret). The tree is OpenZeppelin's StandardMerkleTree
+    row's canonical JSON, salted with --salt-secret and a fresh random nonce recorded in the manifest,
+    so sealing the same table twice gives two roots). The tree is OpenZeppelin's StandardMerkleTree
     (standard-v1), so MerkleProof.sol and @openzeppelin/merkle-tree verify its proofs.
 
     Writes DIR/manifest.json and DIR/tree.json (atomically: an interrupt leaves no half-written file)

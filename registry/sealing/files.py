@@ -2,9 +2,11 @@
 
 hashlib's SHA-256 (OpenSSL, SHA extensions when the CPU has them) releases the GIL on large
 buffers, and so does reading, so worker threads read and hash chunks in parallel. Memory stays
-constant: one chunk buffer per worker, reused, and at most ``2 × workers`` chunks in flight.
+constant whatever the chunk size: each worker reads its chunk through one reused buffer of at
+most 8 MiB, and at most ``2 × workers`` chunks are in flight.
 
-A file is *changed while being read* when its size or modification time moves between the
+A file is *changed while being read* when its size, modification time or status-change time
+(ctime: it moves on every write, even when the modification time is set back) moves between the
 start and the end of the read, when more (or fewer) bytes come than its size announced, or when
 the path now names another file. Sealing then fails rather than sealing a mixture.
 """
@@ -30,6 +32,7 @@ ProgressCallback = Callable[[str, int, int | None], None]
 DEFAULT_CHUNK_SIZE = 1 << 20
 MAX_CHUNK_SIZE = 1 << 30
 _READ_BLOCK = 1 << 20  # whole-file hashing (folder members) reads this much at a time
+_HASH_BLOCK = 8 << 20  # a chunk is read and hashed in blocks of at most this many bytes
 
 
 def default_workers() -> int:
@@ -48,10 +51,11 @@ class FileIdentity:
     inode: int
     size: int
     mtime_ns: int
+    ctime_ns: int
 
     @classmethod
     def of(cls, st: os.stat_result) -> FileIdentity:
-        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def open_regular(path: Path) -> tuple[int, FileIdentity]:
@@ -103,6 +107,12 @@ def check_unchanged(path: Path, fd: int, before: FileIdentity, bytes_read: int) 
             f"{path} changed while it was being read: its modification time moved during the read; "
             "seal it again when nothing is writing to it"
         )
+    if after.ctime_ns != before.ctime_ns:
+        raise InputChangedError(
+            f"{path} changed while it was being read: its status-change time (ctime) moved during the read, so it "
+            "was written to or its metadata changed (even if its modification time was set back); seal it again "
+            "when nothing is touching it"
+        )
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,9 @@ def hash_chunks(
 ) -> ChunkDigests:
     """SHA-256 of every ``chunk_size`` bytes of ``path`` (the last chunk may be shorter).
 
-    Each worker thread reads its chunk (``preadv``, GIL released) into its own buffer and hashes it
-    there while the data is still in that core's cache; at most ``2 × workers`` chunks are in flight.
+    Each worker thread reads its chunk (``preadv``, GIL released) into its own buffer, in blocks of
+    at most 8 MiB, and hashes each block while it is still in that core's cache; at most
+    ``2 × workers`` chunks are in flight.
     """
     check_chunk_size(chunk_size)
     path = Path(path)
@@ -141,12 +152,21 @@ def hash_chunks(
         def read_and_hash(index: int) -> tuple[int, bytes]:
             buffer = getattr(local, "buffer", None)
             if buffer is None:
-                buffer = local.buffer = bytearray(chunk_size)
+                buffer = local.buffer = bytearray(min(chunk_size, _HASH_BLOCK))
             offset = index * chunk_size
             want = min(chunk_size, before.size - offset)
-            with memoryview(buffer)[:want] as view:
-                got = _read_full(fd, view, offset, path)
-                return got, hashlib.sha256(view[:got]).digest()
+            digest = hashlib.sha256()
+            got = 0
+            with memoryview(buffer) as whole:
+                while got < want:
+                    block = min(len(buffer), want - got)
+                    read = _read_full(fd, whole[:block], offset + got, path)
+                    with whole[:read] as data:
+                        digest.update(data)
+                    got += read
+                    if read < block:
+                        break  # the file ended early: the caller reports it shrank
+            return got, digest.digest()
 
         pending: deque[Future[tuple[int, bytes]]] = deque()
         digests: list[bytes] = []

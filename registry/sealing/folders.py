@@ -9,7 +9,9 @@ says otherwise, and never followed silently:
 
 - symlinks: ``"refuse"`` (default), ``"skip"`` (left out, listed in the manifest), or
   ``"follow"`` (sealed as what they point to, under the link's path) — but a link whose target
-  lies outside the folder is refused even then;
+  lies outside the folder is refused even then, and so is a loop (a link to a folder on its own
+  path from the root). A link to another folder of the tree (a sibling) seals that folder's
+  files again under the link's path;
 - devices, FIFOs and sockets: ``"refuse"`` (default) or ``"skip"``.
 """
 from __future__ import annotations
@@ -63,12 +65,14 @@ def list_folder(
     real_exclude = Path(os.path.realpath(exclude)) if exclude is not None else None
     files: list[tuple[str, Path, int]] = []
     skipped: list[SkippedEntry] = []
-    visited: set[tuple[int, int]] = set()
     st_root = os.stat(real_root)
-    visited.add((st_root.st_dev, st_root.st_ino))
-    stack: list[tuple[Path, str]] = [(root, "")]
+    # Each folder to list comes with the (device, inode) of the folders on its path from the root:
+    # only those are loops (a link to a sibling folder is not).
+    stack: list[tuple[Path, str, frozenset[tuple[int, int]]]] = [
+        (root, "", frozenset({(st_root.st_dev, st_root.st_ino)}))
+    ]
     while stack:
-        folder, prefix = stack.pop()
+        folder, prefix, ancestors = stack.pop()
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
@@ -110,10 +114,12 @@ def list_folder(
                 continue
             if stat.S_ISDIR(st.st_mode):
                 key = (st.st_dev, st.st_ino)
-                if key in visited:
-                    raise SpecialFileError(f"{rel} leads back into a folder already sealed (a symlink loop)")
-                visited.add(key)
-                stack.append((full, rel + "/"))
+                if key in ancestors:
+                    raise SpecialFileError(
+                        f"{rel} leads back into a folder that contains it (a symlink loop); remove the link, or skip "
+                        "links (--symlinks skip)"
+                    )
+                stack.append((full, rel + "/", ancestors | {key}))
             elif stat.S_ISREG(st.st_mode):
                 files.append((rel, full, st.st_size))
             else:

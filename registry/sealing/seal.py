@@ -49,6 +49,7 @@ FILE_LEAF = "(uint256 chunkIndex, bytes32 sha256(chunk bytes))"
 FOLDER_LEAF = "(string relativePosixPath, uint256 sizeInBytes, bytes32 sha256(file bytes))"
 TABLE_LEAF = "(uint256 rowIndex, bytes32 rowDigest)"
 FOLDER_ORDER = "relative POSIX paths sorted by their UTF-8 bytes"
+_DIGEST_BLOCK = 1 << 15  # chunk digests handed to the tree builder at a time
 
 ContentSection = FileContent | FolderContent | TableContent
 
@@ -210,6 +211,7 @@ def compute_tree(
     table_format: str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     secret: bytes | None = None,
+    salt_nonce: bytes | None = None,
     salt_context: str = "",
     symlinks: folders.SymlinkPolicy = "refuse",
     special: folders.SpecialPolicy = "refuse",
@@ -218,7 +220,11 @@ def compute_tree(
     temp_dir: Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> ComputedTree:
-    """The tree of ``path`` and the manifest's content section, without writing anything."""
+    """The tree of ``path`` and the manifest's content section, without writing anything.
+
+    Salted rows use ``salt_nonce`` (a manifest's ``salt.nonce``, to recompute its tree), or a fresh
+    random nonce when it is None.
+    """
     path = Path(path)
     if path.is_dir():
         if rows:
@@ -243,6 +249,7 @@ def compute_tree(
             path,
             format=table_format,
             secret=secret,
+            salt_nonce=salt_nonce,
             salt_context=salt_context,
             capture=frozenset() if capture_row is None else frozenset({capture_row}),
             temp_dir=temp_dir,
@@ -257,13 +264,19 @@ def compute_tree(
             columns=tuple(sealed.columns) if sealed.columns is not None else None,
             canonicalization=tables.CANONICALIZATION[sealed.format],
             row_digest=tables.ROW_DIGEST[sealed.salted],
-            salt=SaltInfo(scheme="hmac-sha256-v1", context=salt_context) if sealed.salted else None,
+            salt=(
+                SaltInfo(scheme=tables.SALT_SCHEME, nonce="0x" + sealed.salt_nonce.hex(), context=salt_context)
+                if sealed.salt_nonce is not None
+                else None
+            ),
         )
         return ComputedTree(sealed.tree, content, sealed.captured)
     check_chunk_size(chunk_size)
     chunks = hash_chunks(path, chunk_size, workers=workers, progress=progress)
     with IndexedDigestTreeBuilder(temp_dir) as builder:
-        builder.add_many(b"".join(chunks.digests))
+        digests = chunks.digests
+        for start in range(0, len(digests), _DIGEST_BLOCK):
+            builder.add_many(b"".join(digests[start : start + _DIGEST_BLOCK]))
         digest_tree = builder.finish()
     return ComputedTree(
         digest_tree, FileContent(kind="file", name=_name(path), size=chunks.size, chunk_size=chunk_size)
@@ -301,13 +314,15 @@ def prove(
     path = Path(path)
     content = manifest.content
     _check_request(path, content, chunk=chunk, row=row, file=file, secret=secret)
+    salt = content.salt if isinstance(content, TableContent) else None
     with compute_tree(
         path,
         rows=isinstance(content, TableContent),
         table_format=content.format if isinstance(content, TableContent) else None,
         chunk_size=content.chunk_size if isinstance(content, FileContent) else DEFAULT_CHUNK_SIZE,
         secret=secret,
-        salt_context=content.salt.context if isinstance(content, TableContent) and content.salt else "",
+        salt_nonce=bytes.fromhex(salt.nonce[2:]) if salt is not None else None,
+        salt_context=salt.context if salt is not None else "",
         symlinks=content.symlinks if isinstance(content, FolderContent) else "refuse",
         special=content.special if isinstance(content, FolderContent) else "refuse",
         capture_row=row,

@@ -11,16 +11,23 @@ Row ``i`` (0-based, data rows only) becomes the leaf value ``(uint256 i, bytes32
 - CSV (RFC 4180: comma, double quotes; UTF-8, a leading BOM ignored): the first record is the
   header; every data record becomes an object ``{column: field text}`` (all values strings,
   exactly as parsed). Blank lines are ignored; a record with a different number of fields than
-  the header is an error.
+  the header is an error, and so is a double quote inside a field that is not enclosed in
+  double quotes (``x"y``: RFC 4180 allows quotes only in quoted fields, doubled). A field may
+  hold up to :data:`MAX_CSV_FIELD` characters.
 - JSON Lines: every non-blank line is one JSON value, parsed and re-serialised canonically
-  (NaN/Infinity and duplicate keys are refused).
+  (NaN/Infinity, duplicate keys, lone surrogates and nesting deeper than
+  :data:`MAX_ROW_DEPTH` levels are refused).
 - Parquet (when pyarrow is installed): each row as an object; values that JSON lacks become
-  strings (timestamps/dates/times ISO 8601, decimals as decimal text, binary as 0x-hex).
+  strings (timestamps/dates/times ISO 8601, decimals as decimal text, binary as 0x-hex); NaN
+  and infinities are refused (JSON has no form for them).
 
-Salts: ``key = HMAC-SHA256(secret, "dataseal/row-salt/v1" ‖ 0x00 ‖ utf8(context))`` and
-``salt_i = HMAC-SHA256(key, uint64_be(i))``. A proof of row ``i`` discloses the row and
-``salt_i`` only: HMAC keeps every other salt, hence every other low-entropy row, unguessable
-from a public root. Use a different ``context`` when one secret seals several tables.
+Salts: every salted seal draws a fresh random ``nonce`` (16 bytes, recorded in the manifest's
+``salt.nonce``), then ``key = HMAC-SHA256(secret, "dataseal/row-salt/v2" ‖ 0x00 ‖ nonce ‖
+utf8(context))`` and ``salt_i = HMAC-SHA256(key, uint64_be(i))``. A proof of row ``i`` discloses
+the row and ``salt_i`` only: HMAC keeps every other salt, hence every other low-entropy row,
+unguessable from a public root. The nonce makes the salts of each seal its own: row 0 of
+another table, or of another version of this one, sealed with the same secret, has another
+salt, so a disclosed salt says nothing about them. ``context`` is an optional label.
 """
 from __future__ import annotations
 
@@ -33,44 +40,54 @@ import io
 import json
 import operator
 import os
-from collections.abc import Callable, Iterator
+import re
+import secrets
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from registry.merkle.digests import IndexedDigestTree, IndexedDigestTreeBuilder
-from registry.sealing.canonical import CanonicalJsonError, canonical_json, utf16_key
+from registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, utf16_key
 from registry.sealing.errors import EmptyInputError, MalformedTableError, SealError, SecretError
 from registry.sealing.files import ProgressCallback, check_unchanged, open_regular
 
 TABLE_FORMATS = ("csv", "jsonl", "parquet")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
-SALT_SCHEME = "hmac-sha256-v1"
-SALT_LABEL = b"dataseal/row-salt/v1\x00"
+SALT_SCHEME: Final = "hmac-sha256-v2"
+SALT_LABEL = b"dataseal/row-salt/v2\x00"
+SALT_NONCE_BYTES = 16
 MIN_SECRET_BYTES = 16
+#: Longest CSV field read, in characters (Python's csv module stops at 128 KiB by default).
+MAX_CSV_FIELD = 64 << 20
+#: Deepest nesting of arrays and objects in a JSON Lines row.
+MAX_ROW_DEPTH = 256
 _PROGRESS_EVERY = 1 << 15
 
 CANONICALIZATION = {
     "csv": (
         "RFC 4180 CSV (comma, double quotes), UTF-8 with an optional BOM ignored; the first record is "
-        "the header; blank lines are ignored; each data record is the JSON object {column: field text} "
+        "the header; blank lines are ignored; a double quote inside a field not enclosed in double quotes "
+        "is refused; each data record is the JSON object {column: field text} "
         "in RFC 8785 canonical form (keys sorted by UTF-16 code units, no whitespace, strings escaped "
         "as JSON.stringify does)"
     ),
     "jsonl": (
         "JSON Lines, UTF-8; blank lines are ignored; each line is parsed and written in RFC 8785 "
         "canonical form, except that integers are written exactly in decimal (never rounded to a double); "
-        "NaN, Infinity and duplicate keys are refused"
+        "NaN, Infinity, duplicate keys and lone surrogates (I-JSON) are refused"
     ),
     "parquet": (
         "Parquet rows as JSON objects {column: value} in RFC 8785 canonical form (integers exact); "
-        "timestamps, dates and times as ISO 8601 strings, decimals as decimal text, binary as 0x-hex"
+        "timestamps, dates and times as ISO 8601 strings, decimals as decimal text, binary as 0x-hex; "
+        "NaN and infinities are refused"
     ),
 }
 ROW_DIGEST = {
-    True: "sha256(salt_i || utf8(canonical_row_i)), salt_i = HMAC-SHA256(HMAC-SHA256(secret, "
-    "'dataseal/row-salt/v1' || 0x00 || utf8(context)), uint64_be(i))",
+    True: "sha256(salt_i || utf8(canonical_row_i)), salt_i = HMAC-SHA256(key, uint64_be(i)), key = "
+    "HMAC-SHA256(secret, 'dataseal/row-salt/v2' || 0x00 || nonce || utf8(context)), nonce = the 16 bytes of "
+    "salt.nonce, context = salt.context",
     False: "sha256(utf8(canonical_row_i))",
 }
 
@@ -94,18 +111,30 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
 
 
 class RowSalter:
-    """Per-row salts derived from the owner's secret (HMAC-SHA256, see the module doc)."""
+    """Per-row salts derived from the owner's secret and a seal's nonce (HMAC-SHA256, see the module doc)."""
 
-    def __init__(self, secret: bytes, context: str = "") -> None:
+    def __init__(self, secret: bytes, nonce: bytes, context: str = "") -> None:
         if len(secret) < MIN_SECRET_BYTES:
             raise SecretError(
                 f"the salt secret is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} random bytes, "
                 "e.g. `head -c 32 /dev/urandom > secret.key`, and keep it: proofs of rows need it"
             )
-        key = _hmac_sha256(secret, SALT_LABEL + context.encode("utf-8"))
+        if len(nonce) != SALT_NONCE_BYTES:
+            raise SecretError(
+                f"the salt nonce is {len(nonce)} bytes, expected {SALT_NONCE_BYTES}; take it from the manifest's "
+                "salt.nonce (0x and 32 hex digits)"
+            )
+        try:
+            label = context.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SecretError(
+                f"the salt context {context!r} is not Unicode text (it holds a lone surrogate); give plain text"
+            ) from None
+        key = _hmac_sha256(secret, SALT_LABEL + nonce + label)
         # HMAC with the pads hashed once: the same function as hmac.digest(key, msg, "sha256"), ~2.5× faster.
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key.ljust(64, b"\0")))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key.ljust(64, b"\0")))
+        self.nonce = nonce
         self.context = context
 
     def salt(self, index: int) -> bytes:
@@ -144,6 +173,7 @@ class TableRows:
     size: int
     columns: list[str] | None
     salted: bool
+    salt_nonce: bytes | None
     salt_context: str | None
     captured: dict[int, tuple[str, bytes | None]] = field(default_factory=dict)
 
@@ -153,6 +183,7 @@ def seal_rows(
     *,
     format: str | None = None,
     secret: bytes | None = None,
+    salt_nonce: bytes | None = None,
     salt_context: str = "",
     capture: frozenset[int] = frozenset(),
     temp_dir: Path | None = None,
@@ -160,11 +191,16 @@ def seal_rows(
 ) -> TableRows:
     """Read every row of ``path`` into an :class:`IndexedDigestTree`.
 
-    ``capture`` names rows whose canonical text and salt are kept (for proofs).
+    With a ``secret``, rows are salted with ``salt_nonce`` (a manifest's, to recompute its tree),
+    or a fresh random nonce when it is None (a new seal). ``capture`` names rows whose canonical
+    text and salt are kept (for proofs).
     """
     path = Path(path)
     fmt = detect_format(path, format)
-    salter = RowSalter(secret, salt_context) if secret is not None else None
+    salter = None
+    if secret is not None:
+        nonce = salt_nonce if salt_nonce is not None else secrets.token_bytes(SALT_NONCE_BYTES)
+        salter = RowSalter(secret, nonce, salt_context)
     fd, identity = open_regular(path)
     try:
         if identity.size == 0:
@@ -192,6 +228,7 @@ def seal_rows(
         size=identity.size,
         columns=columns,
         salted=salter is not None,
+        salt_nonce=salter.nonce if salter is not None else None,
         salt_context=salt_context if salter is not None else None,
         captured=captured,
     )
@@ -247,7 +284,8 @@ def _node_progress(progress: ProgressCallback | None) -> Callable[[int, int], No
 
 def _csv_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]:
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors="strict")
-    reader = csv.reader(text, strict=True)
+    csv.field_size_limit(MAX_CSV_FIELD)  # process-wide; the default (128 KiB) refuses real tables
+    reader = csv.reader(_rfc4180_lines(text, path), strict=True)
     try:
         header = next(reader)
         while not header:
@@ -295,7 +333,71 @@ def _csv_error(path: Path, line: int, exc: Exception) -> MalformedTableError:
             f"{path} near line {line + 1} is not valid UTF-8 ({exc.reason} at byte {exc.start} of a read block); "
             "convert the file to UTF-8"
         )
+    if str(exc).startswith("field larger than field limit"):
+        return MalformedTableError(
+            f"{path} line {line}: a field is longer than {MAX_CSV_FIELD:,} characters, the most dataseal reads in "
+            "one CSV field (or a quote left open swallowed the rest of the file); check the quoting, or seal the "
+            "file by its bytes (without --rows)"
+        )
     return MalformedTableError(f"{path} line {line}: malformed CSV ({exc}); fix the quoting of that record")
+
+
+# Possessive quantifiers: the alternatives never overlap, so nothing to backtrack into (35% faster).
+_QUOTED_FIELD = r'"[^"]*+(?:""[^"]*+)*+"'
+#: A whole line of complete records whose quotes all enclose fields: the common case, checked in one match.
+_CLEAN_LINE = re.compile(rf'(?:{_QUOTED_FIELD}|[^,"\r\n]*+)(?:,(?:{_QUOTED_FIELD}|[^,"\r\n]*+))*+(?:\r\n|\n|\r)?')
+_QUOTED_TEXT = re.compile(r'[^"]*+(?:""[^"]*+)*+')  # inside a quoted field: up to its closing quote
+_UNQUOTED_TEXT = re.compile(r'[^,"\r\n]*+')
+
+
+def _rfc4180_lines(lines: Iterable[str], path: Path) -> Iterator[str]:
+    """The lines, passed on to csv.reader, refusing a double quote inside an unquoted field.
+
+    Python's csv module reads ``x"y`` as the text ``x"y``; RFC 4180 allows a quote only in a field
+    enclosed in quotes. Lines without a quote pass on a substring test; lines with quotes on one
+    regular expression, and only unusual lines (a quoted field spanning lines) are walked field
+    by field. Other quoting errors (text after a closing quote) are left to csv.reader (strict).
+    """
+    in_quotes = False  # the previous line ended inside a quoted field
+    field = 0  # fields of the current record already ended on earlier lines (inside a quoted field only)
+    for number, line in enumerate(lines, start=1):
+        if '"' in line:
+            if not in_quotes and _CLEAN_LINE.fullmatch(line):
+                field = 0
+            else:
+                in_quotes, field = _walk_quotes(line, in_quotes, field, path, number)
+        yield line
+
+
+def _walk_quotes(line: str, in_quotes: bool, field: int, path: Path, number: int) -> tuple[bool, int]:
+    """(still inside a quoted field at the end of ``line``, fields of the record so far)."""
+    pos, end = 0, len(line)
+    while True:
+        if in_quotes:
+            pos = _QUOTED_TEXT.match(line, pos).end()  # type: ignore[union-attr]  # matches the empty string
+            if pos == end:
+                return True, field
+            pos += 1  # the closing quote
+            in_quotes = False
+            if pos == end or line[pos] != ",":
+                return False, 0  # the record ends here (or csv.reader reports what follows the quote)
+            pos += 1
+            field += 1
+        if pos < end and line[pos] == '"':
+            in_quotes = True
+            pos += 1
+            continue
+        pos = _UNQUOTED_TEXT.match(line, pos).end()  # type: ignore[union-attr]  # matches the empty string
+        if pos == end or line[pos] in "\r\n":
+            return False, 0
+        if line[pos] == ",":
+            pos += 1
+            field += 1
+            continue
+        raise MalformedTableError(
+            f"{path} line {number}: field {field + 1} holds a double quote but is not enclosed in double quotes; "
+            'RFC 4180 allows quotes only in quoted fields: write the field as "x""y" (quoted, the quote doubled)'
+        )
 
 
 def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
@@ -314,6 +416,7 @@ def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
     decode = json.JSONDecoder(object_pairs_hook=pairs, parse_constant=refuse_constant).decode
 
     def rows() -> Iterator[str]:
+        index = 0  # data rows so far: the row number of --row
         for number, line in enumerate(raw, start=1):
             try:
                 text = line.decode("utf-8")
@@ -325,16 +428,22 @@ def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
                 text = text[1:]
             if not text.strip():
                 continue
+            if exceeds_json_depth(line, MAX_ROW_DEPTH):
+                raise MalformedTableError(
+                    f"{path} line {number} (row {index}) nests arrays or objects more than {MAX_ROW_DEPTH} levels "
+                    "deep, more than dataseal reads in a row; flatten the row"
+                )
             try:
-                value = decode(text)
-                yield canonical_json(value)
+                row = canonical_json(decode(text))
             except json.JSONDecodeError as exc:
                 raise MalformedTableError(
                     f"{path} line {number} is not valid JSON: {exc.msg} (column {exc.colno}); "
                     "each line of a JSON Lines file must be one complete JSON value"
                 ) from None
             except (ValueError, CanonicalJsonError) as exc:
-                raise MalformedTableError(f"{path} line {number}: {exc}; fix the line") from None
+                raise MalformedTableError(f"{path} line {number} (row {index}): {exc}; fix the line") from None
+            yield row
+            index += 1
 
     return rows(), None
 
@@ -354,16 +463,37 @@ def _parquet_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]
     columns = [str(name) for name in parquet.schema_arrow.names]
 
     def rows() -> Iterator[str]:
+        index = 0
         try:
             for batch in parquet.iter_batches(batch_size=1 << 14):
                 for row in batch.to_pylist():
-                    yield canonical_json({str(k): _plain(v) for k, v in row.items()})
-        except (CanonicalJsonError, SealError):
+                    try:
+                        text = canonical_json({str(k): _plain(v) for k, v in row.items()})
+                    except CanonicalJsonError as exc:
+                        raise _parquet_row_error(path, index, row, exc) from None
+                    yield text
+                    index += 1
+        except SealError:
             raise
         except Exception as exc:
             raise MalformedTableError(f"reading the Parquet table {path} failed: {exc}") from None
 
     return rows(), columns
+
+
+def _parquet_row_error(path: Path, index: int, row: dict[Any, Any], exc: CanonicalJsonError) -> MalformedTableError:
+    """The error for a Parquet row without a canonical JSON form, naming the first column at fault."""
+    where = ""
+    for name, value in row.items():
+        try:
+            canonical_json(_plain(value))
+        except CanonicalJsonError as cell:
+            where, exc = f", column {str(name)!r}", cell
+            break
+    return MalformedTableError(
+        f"{path} row {index}{where} cannot be sealed: {exc} (rows are sealed as canonical JSON); "
+        "fix the value in the table and seal it again"
+    )
 
 
 def _plain(value: Any) -> Any:

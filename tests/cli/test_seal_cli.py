@@ -222,3 +222,50 @@ def test_check_an_evidence_bundle(capsys: pytest.CaptureFixture[str], table: Pat
     bundle_file.write_text(json.dumps(data))
     code, _, err = run(capsys, "check", bundle_file)
     assert code == 1 and "the on-chain record registers content root 0x0000" in err
+
+
+def test_bad_table_values_and_absurd_nesting_give_one_line_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import pyarrow as pa  # a test dependency
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"f": [float("nan")]}), tmp_path / "p.parquet")
+    (tmp_path / "s.jsonl").write_bytes(b'{"a":"\\ud800"}\n')
+    (tmp_path / "d.json").write_text("[" * 100_000 + "\n")
+    cases = [
+        (["seal", "p.parquet", "--rows"], "p.parquet row 0, column 'f' cannot be sealed: nan has no JSON form"),
+        (["seal", "s.jsonl", "--rows"], "s.jsonl line 1 (row 0): the string '\\ud800' holds a lone surrogate U+D800"),
+        (["check", "d.json"], "d.json nests arrays or objects more than 64 levels deep; no dataseal proof"),
+    ]
+    for args, message in cases:
+        code, out, err = run(capsys, *args[:1], tmp_path / args[1], *args[2:])
+        assert code == 1 and out == "", err
+        assert err.startswith("dataseal: error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_check_refuses_a_bundle_whose_parts_disagree(
+    capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path
+) -> None:
+    sealed = seal(table, rows=True)
+    proof = prove(table, sealed.manifest, row=2)
+    record = ChainRecord(
+        chain_id=31337, contract="0x" + "ab" * 20, tx_hash="0x" + "cd" * 32, block_number=9, timestamp=1_700_000_000,
+        sender="0x" + "ab" * 20,
+        asset=AssetRecord(
+            asset_id=1, content_root=sealed.root, manifest_hash=sealed.manifest_hash, rights_type=1, classification=0
+        ),
+    )
+    good = build_bundle(sealed.manifest, record, [proof]).to_json_data()
+    changes = [
+        (lambda d: d["record"]["asset"].update(rightsType=5), "registers rightsType 5 (holding, operation), but"),
+        (lambda d: d["proofs"][0].update(manifestHash="0x" + "11" * 32), "proof 0 was made for manifest 0x1111"),
+        (lambda d: d["proofs"][0].update(subject={"kind": "file", "path": "x", "size": 1}), "proof 0 is about a file"),
+    ]
+    bundle_file = tmp_path / "evidence.json"
+    for change, message in changes:
+        data = json.loads(json.dumps(good))
+        change(data)
+        bundle_file.write_text(json.dumps(data))
+        code, out, err = run(capsys, "check", bundle_file)
+        assert code == 1 and out == "" and message in err and err.count("\n") == 1, err

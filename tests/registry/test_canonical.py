@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.sealing.canonical import CanonicalJsonError, canonical_json, format_float
+from registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, format_float
 
 
 @pytest.mark.parametrize(
@@ -52,6 +52,8 @@ def test_integers_stay_exact_beyond_doubles() -> None:
         (math.inf, "has no JSON form"),
         ({1: "x"}, "object key 1 is not a string"),
         ({"a": {1, 2}}, "set value"),
+        (["ok", "x\ud800y"], r"the string 'x\\ud800y' holds a lone surrogate U\+D800, which is not Unicode text"),
+        ({"\udfff": 1}, r"the string '\\udfff' holds a lone surrogate U\+DFFF"),
     ],
 )
 def test_values_without_a_canonical_form_are_refused(value: object, message: str) -> None:
@@ -92,3 +94,39 @@ def same(a: object, b: object) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return type(a) is type(b) and a == b
+
+
+def depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    return 0
+
+
+bracket_text = st.text(alphabet='[]{}"\\ab\n\u00e9', max_size=8)
+nested_values = st.recursive(
+    st.none() | st.integers() | bracket_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(bracket_text, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(nested_values, st.booleans())
+def test_exceeds_json_depth_counts_levels_and_ignores_brackets_quotes_and_escapes_in_strings(
+    value: object, ascii_only: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
+    levels = depth(value)
+    assert not exceeds_json_depth(text, levels)
+    if levels:
+        assert exceeds_json_depth(text, levels - 1)
+
+
+def test_exceeds_json_depth_on_hostile_text() -> None:
+    assert exceeds_json_depth(b"[" * 100_000, 64)
+    assert not exceeds_json_depth(b'["' + b"[" * 1000 + b'"]', 1)  # inside a string
+    assert not exceeds_json_depth(b'["\\\\\\"' + b"[" * 1000 + b'"]', 1)  # escaped backslash, escaped quote
+    assert exceeds_json_depth(b'["\\\\"' + b", [" * 3, 3)  # the string ends after the escaped backslash
+    assert not exceeds_json_depth(b'[["unterminated ' + b"[" * 100, 2)

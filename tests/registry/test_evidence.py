@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from registry.evidence import (
     AssetRecord,
     BatchMembership,
     ChainRecord,
+    ChunkSubject,
     EvidenceBundle,
     EvidenceError,
     Proof,
@@ -23,7 +25,7 @@ from registry.evidence import (
     verify_bundle_offline,
     verify_proof_document,
 )
-from registry.manifest import Manifest, ManifestError
+from registry.manifest import Manifest, ManifestError, ManifestMetadata
 from registry.merkle import ProofError, StandardMerkleTree
 from registry.sealing.seal import prove, seal
 
@@ -137,7 +139,7 @@ def test_inconsistent_bundles_are_refused(sealed: tuple[Manifest, Proof], tmp_pa
             manifest, asset_record(manifest), [proof, altered(foreign, leafEncoding=["uint256", "bytes32", "bool"])]
         )
     with pytest.raises(ProofError, match="proof 1 failed: the proof is for another tree"):
-        build_bundle(manifest, asset_record(manifest), [proof, foreign])
+        build_bundle(manifest, asset_record(manifest), [proof, altered(foreign, manifestHash=None)])
 
 
 def test_batch_membership_is_checked_offline(sealed: tuple[Manifest, Proof]) -> None:
@@ -220,3 +222,97 @@ def test_truncated_documents_are_refused(sealed: tuple[Manifest, Proof], tmp_pat
     path.write_text(json.dumps(sealed[1].to_json_data())[:-40])
     with pytest.raises(EvidenceError, match="p.json is not valid JSON .* truncated or corrupted"):
         read_document(path)
+
+
+def test_a_bundle_whose_record_names_other_rights_than_its_manifest_is_refused(sealed: tuple[Manifest, Proof]) -> None:
+    manifest, proof = sealed
+    with pytest.raises(
+        EvidenceError,
+        match=r"the on-chain record registers rightsType 3 \(holding, processing\), but the manifest's rightsType is "
+        r"\['holding'\] \(bitmask 1\); the record and the manifest must name the same rights",
+    ):
+        build_bundle(manifest, asset_record(manifest, rights_type=3), [proof])
+
+
+def test_a_proof_made_for_another_manifest_is_refused_in_a_bundle(
+    sealed: tuple[Manifest, Proof], tmp_path: Path
+) -> None:
+    manifest, proof = sealed
+    other = tmp_path / "other.csv"
+    other.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
+    foreign_hash = seal(other, rows=True, metadata=ManifestMetadata(title="other")).manifest_hash
+    with pytest.raises(
+        EvidenceError,
+        match=f"proof 0 was made for manifest {foreign_hash}, but the bundle's manifest hashes to "
+        f"{manifest.hash_hex}; the proof belongs to another seal",
+    ):
+        build_bundle(manifest, asset_record(manifest), [altered(proof, manifestHash=foreign_hash)])
+
+
+def test_a_proof_about_another_kind_of_part_is_refused_in_a_bundle(sealed: tuple[Manifest, Proof]) -> None:
+    manifest, proof = sealed
+    as_chunk = altered(proof, subject={"kind": "chunk", "index": 1, "offset": 10, "length": 10})
+    verify_proof_document(as_chunk)  # consistent on its own: only the manifest tells
+    with pytest.raises(
+        EvidenceError, match="proof 0 is about a chunk, but the manifest seals a table, whose parts are rows"
+    ):
+        build_bundle(manifest, asset_record(manifest), [as_chunk])
+
+
+@pytest.fixture
+def sealed_file(tmp_path: Path) -> tuple[Manifest, Proof]:
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)) * 20)  # 5120 bytes: chunks of 1000, the last one 120
+    result = seal(path, chunk_size=1000)
+    return result.manifest, prove(path, result.manifest, chunk=5)
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [
+        (
+            {"offset": 5 * 999, "length": 999},
+            "proof 0 says chunk 5 is at offset 4995, length 999, but the manifest (chunkSize 1000, size 5120) puts it "
+            "at offset 5000, length 120; the proof was altered",
+        ),
+        ({"length": 1000}, "proof 0 says chunk 5 is at offset 5000, length 1000, but the manifest"),
+    ],
+)
+def test_a_chunk_subject_must_sit_where_the_manifests_chunking_puts_it(
+    sealed_file: tuple[Manifest, Proof], subject: dict[str, int], message: str
+) -> None:
+    manifest, proof = sealed_file
+    assert proof.subject == ChunkSubject(kind="chunk", index=5, offset=5000, length=120)
+    build_bundle(manifest, asset_record(manifest), [proof])
+    moved = altered(proof, subject=proof.subject.to_json_data() | subject)  # type: ignore[union-attr]
+    verify_proof_document(moved)  # some chunk size would give it: only the manifest tells
+    with pytest.raises(EvidenceError, match=re.escape(message)):
+        build_bundle(manifest, asset_record(manifest), [moved])
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [
+        ({"index": 5, "offset": 0, "length": 120}, "chunk 5 at offset 0, length 120, which no chunk size gives"),
+        ({"index": 5, "offset": 5001, "length": 120}, "chunk 5 at offset 5001, length 120, which no chunk size"),
+        ({"index": 5, "offset": 5000, "length": 1001}, "chunk 5 at offset 5000, length 1001, which no chunk size"),
+    ],
+)
+def test_a_chunk_subject_no_chunk_size_gives_is_refused_on_its_own(
+    sealed_file: tuple[Manifest, Proof], subject: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ProofError, match=message):
+        verify_proof_document(altered(sealed_file[1], subject={"kind": "chunk", **subject}))
+
+
+def test_a_disclosed_row_that_is_not_unicode_text_is_refused(sealed: tuple[Manifest, Proof]) -> None:
+    with pytest.raises(ProofError, match="row 1's disclosed text is not Unicode text .*the document was altered"):
+        verify_proof_document(altered(sealed[1], **{"subject.row": '{"id":"\ud800"}'}))
+
+
+def test_a_bundles_manifest_is_read_strictly(sealed: tuple[Manifest, Proof]) -> None:
+    manifest, proof = sealed
+    data = build_bundle(manifest, asset_record(manifest), [proof]).to_json_data()
+    data["manifest"]["tree"]["leafCount"] = str(data["manifest"]["tree"]["leafCount"])
+    with pytest.raises(ManifestError, match="b.json: manifest is invalid: tree.leafCount: Input should be a valid"):
+        load_document(data, where="b.json")

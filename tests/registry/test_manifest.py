@@ -14,8 +14,10 @@ from registry.manifest import (
     load_manifest,
     manifest_json_schema,
     parse_rights,
+    read_json,
     read_manifest,
     shipped_json_schema,
+    verify_manifest_form,
 )
 from registry.merkle import keccak256
 from registry.sealing.seal import seal
@@ -110,3 +112,73 @@ def test_rights_names() -> None:
     assert parse_rights("operation, Holding") == ("holding", "operation")
     with pytest.raises(ManifestError, match="unknown rights type owning; use one or more of holding, processing"):
         parse_rights("holding,owning")
+
+
+ALTERED = "the manifest was altered or is not in dataseal's form"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["tree"].update(leafCount=str(d["tree"]["leafCount"])), "tree.leafCount: Input should be a valid"),
+        (lambda d: d["content"].update(chunkSize=256.0), "content.file.chunkSize: Input should be a valid integer"),
+        (lambda d: d["content"].update(size=True), "content.file.size: Input should be a valid integer"),
+        (
+            lambda d: d["tree"].update(leaf_count=d["tree"].pop("leafCount")),
+            "tree.leaf_count: Extra inputs are not permitted (keys are camelCase: leafCount)",
+        ),
+        (
+            lambda d: d.update(rights_type=d.pop("rightsType")),
+            "rights_type: Extra inputs are not permitted (keys are camelCase: rightsType)",
+        ),
+        (lambda d: d["tree"].update(depth=3), "tree.depth: Extra inputs are not permitted"),
+        (lambda d: d.update(title="x\ud800"), "holds a lone surrogate U+D800"),
+    ],
+)
+def test_manifests_are_read_strictly_so_that_one_hash_means_one_file(
+    tmp_path: Path, change: Any, message: str
+) -> None:
+    """Lax reading coerced "5" to 5 and took snake_case keys: other files, the same manifest hash."""
+    data = sealed_manifest(tmp_path)
+    change(data)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(data, where="m.json")
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("m.json is ")
+
+
+def test_a_file_read_strictly_must_also_be_the_manifests_own_canonical_form(tmp_path: Path) -> None:
+    data = sealed_manifest(tmp_path)
+    manifest = load_manifest(data)
+    verify_manifest_form(manifest.canonical_bytes().decode(), manifest)
+    other = dict(data, title="Other")
+    with pytest.raises(ManifestError, match=r"m.json is not in dataseal's form: its canonical JSON differs from the "
+                       r"manifest read from it at character \d+ .*\"title\":\"Other\".*the manifest was altered"):
+        verify_manifest_form(json.dumps(other, sort_keys=True, separators=(",", ":")), manifest, where="m.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"kind": "a", "kind": "b"}', "is not a dataseal document: the key 'kind' appears twice in one object"),
+        ('{"size": NaN}', "is not a dataseal document: NaN is not JSON"),
+        ("[" * 100_000, "nests arrays or objects more than 64 levels deep; no dataseal proof, evidence bundle"),
+        ("[" * 65 + "]" * 65, "nests arrays or objects more than 64 levels deep"),
+        ('{"a": ' + "{" * 65, "nests arrays or objects more than 64 levels deep"),
+    ],
+)
+def test_read_json_refuses_repeated_keys_nan_and_absurd_nesting(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    with pytest.raises(ManifestError, match="manifest file .*m.json ") as caught:
+        read_json(path, "manifest", ManifestError)
+    assert message in str(caught.value)
+
+
+def test_read_json_reads_nesting_up_to_the_limit_and_ignores_brackets_in_strings(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text("[" * 64 + '"]]]][[[[\\"[[[["' + "]" * 64)
+    data = read_json(path, "manifest", ManifestError)
+    for _ in range(63):
+        data = data[0]
+    assert data == [']]]][[[["[[[[']

@@ -8,13 +8,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from registry.merkle import StandardMerkleTree
+from registry.merkle.digests import IndexedDigestTreeBuilder
 from registry.sealing import EmptyInputError, InputChangedError, SealError, UnreadableInputError
 from registry.sealing import files as files_module
+from registry.sealing import seal as seal_module
 from registry.sealing.files import hash_chunks
 from registry.sealing.seal import compute_tree, seal
 
@@ -195,3 +198,60 @@ def test_chunk_sizes_out_of_range_are_refused(tmp_path: Path, chunk_size: int) -
     path.write_bytes(b"x")
     with pytest.raises(SealError, match=f"chunk size {chunk_size} is out of range; use 1 byte to 1 GiB"):
         compute_tree(path, chunk_size=chunk_size)
+
+
+def test_a_chunk_is_read_and_hashed_in_blocks_of_at_most_8_mib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One buffer of the chunk size per worker was 128 MiB × cores with --chunk-size 128MiB."""
+    chunk_size = (16 << 20) + 3
+    data = os.urandom(chunk_size + 1000)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    reads: list[int] = []
+    real_read_full = files_module._read_full
+
+    def recording(fd: int, buffer: bytearray | memoryview, offset: int, where: Path) -> int:
+        reads.append(len(buffer))
+        return real_read_full(fd, buffer, offset, where)
+
+    monkeypatch.setattr(files_module, "_read_full", recording)
+    digests = hash_chunks(path, chunk_size, workers=2)
+    assert digests.digests == [hashlib.sha256(data[:chunk_size]).digest(), hashlib.sha256(data[chunk_size:]).digest()]
+    assert max(reads) <= 8 << 20 and sum(reads) == len(data)
+
+
+def test_chunk_digests_reach_the_tree_builder_in_bounded_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(1000)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    calls: list[int] = []
+    real_add_many = IndexedDigestTreeBuilder.add_many
+
+    def recording(self: IndexedDigestTreeBuilder, digests: bytes) -> None:
+        calls.append(len(digests) // 32)
+        real_add_many(self, digests)
+
+    monkeypatch.setattr(IndexedDigestTreeBuilder, "add_many", recording)
+    monkeypatch.setattr(seal_module, "_DIGEST_BLOCK", 10, raising=False)
+    result = seal(path, chunk_size=16)
+    assert result.root == expected_root(data, 16)
+    assert sum(calls) == 63 and max(calls) == 10
+
+
+def test_a_file_rewritten_with_its_modification_time_set_back_is_detected(tmp_path: Path) -> None:
+    """Same size, same mtime (a tool restored it): only the status-change time (ctime) tells."""
+    path = tmp_path / "db.bin"
+    path.write_bytes(b"a" * 64_000)
+    st = os.stat(path)
+
+    def rewrite(phase: str, done: int, total: int | None) -> None:
+        if done == 1000:
+            time.sleep(0.05)  # past the file system's clock tick, so that ctime moves
+            with open(path, "r+b") as f:
+                f.write(b"b" * 10)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    with pytest.raises(InputChangedError, match=r"its status-change time \(ctime\) moved during the read"):
+        hash_chunks(path, 1000, workers=1, progress=rewrite)
+    assert os.stat(path).st_mtime_ns == st.st_mtime_ns

@@ -87,8 +87,22 @@ def test_links_escaping_the_folder_are_refused_even_when_following(tmp_path: Pat
 def test_symlink_loops_are_refused(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"sub/a.txt": b"a"})
     (root / "sub" / "back").symlink_to("..")
-    with pytest.raises(SpecialFileError, match="leads back into a folder already sealed"):
+    with pytest.raises(SpecialFileError, match="sub/back leads back into a folder that contains it .a symlink loop."):
         seal(root, symlinks="follow")
+    (root / "sub" / "back").unlink()
+    (root / "sub" / "deeper").mkdir()
+    (root / "sub" / "deeper" / "up").symlink_to("../..")  # to the root, two levels up
+    with pytest.raises(SpecialFileError, match="sub/deeper/up leads back into a folder that contains it"):
+        seal(root, symlinks="follow")
+
+
+def test_following_a_link_to_a_sibling_folder_is_not_a_loop(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"a/x.txt": b"x", "b/y.txt": b"y"})
+    (root / "b" / "to-a").symlink_to("../a")  # a sibling folder, not one b lies in
+    (root / "link").symlink_to("a")
+    result = seal(root, symlinks="follow")
+    expected = leaves_of({"a/x.txt": b"x", "b/to-a/x.txt": b"x", "b/y.txt": b"y", "link/x.txt": b"x"})
+    assert result.root == StandardMerkleTree.of(expected, ["string", "uint256", "bytes32"], sort_leaves=False).root_hex
 
 
 def test_special_files_are_refused_or_skipped(tmp_path: Path) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import json
 import sys
 from pathlib import Path
 
 import pytest
 
 from registry.evidence import verify_proof_document
+from registry.manifest import Manifest, read_manifest
 from registry.merkle import StandardMerkleTree
-from registry.sealing import EmptyInputError, InputChangedError, MalformedTableError, SealError, SecretError
-from registry.sealing.seal import prove, seal
-from registry.sealing.tables import RowSalter, read_secret, seal_rows
+from registry.sealing import EmptyInputError, InputChangedError, MalformedTableError, SealError, SecretError, tables
+from registry.sealing.seal import SealResult, prove, seal
+from registry.sealing.tables import SALT_NONCE_BYTES, RowSalter, read_secret, seal_rows
 
 CSV = 'id,name,note\n1,alice,"x,y"\n2,bob,plain\n\n3,carol,"multi\nline ""quoted"""\n'
 CSV_ROWS = [
@@ -32,9 +35,22 @@ def root_of(rows: list[str], salts: list[bytes] | None = None) -> str:
     return StandardMerkleTree.of(list(enumerate(digests)), ["uint256", "bytes32"], sort_leaves=False).root_hex
 
 
-def reference_salt(secret: bytes, context: str, index: int) -> bytes:
-    key = hmac.digest(secret, b"dataseal/row-salt/v1\x00" + context.encode(), "sha256")
+def reference_salt(secret: bytes, nonce: bytes, context: str, index: int) -> bytes:
+    """salt_i as the manifest's rowDigest describes it."""
+    key = hmac.digest(secret, b"dataseal/row-salt/v2\x00" + nonce + context.encode(), "sha256")
     return hmac.digest(key, index.to_bytes(8, "big"), "sha256")
+
+
+def nonce_of(manifest: Manifest) -> bytes:
+    salt = manifest.content.salt  # type: ignore[union-attr]
+    assert salt is not None
+    return bytes.fromhex(salt.nonce[2:])
+
+
+def tree_digests(result: SealResult) -> list[str]:
+    """The row digests (d_i) in a sealed table's tree dump."""
+    dump = json.loads(result.tree_path.read_text())
+    return [entry["value"][1] for entry in sorted(dump["values"], key=lambda entry: int(entry["value"][0]))]
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
@@ -79,11 +95,11 @@ def test_jsonl_rows_are_re_serialised_canonically(tmp_path: Path) -> None:
 def test_salted_rows_use_hmac_salts_and_proofs_disclose_only_their_row(tmp_path: Path) -> None:
     path = write(tmp_path, "people.csv", CSV)
     salted = seal(path, rows=True, secret=SECRET, salt_context="2024 census", out_dir=tmp_path / "salted")
-    salts = [reference_salt(SECRET, "2024 census", i) for i in range(3)]
+    salts = [reference_salt(SECRET, nonce_of(salted.manifest), "2024 census", i) for i in range(3)]
     assert salted.root == root_of(CSV_ROWS, salts)
     assert salted.root != seal(path, rows=True, out_dir=tmp_path / "plain").root
-    assert salted.root != seal(path, rows=True, secret=SECRET, out_dir=tmp_path / "other-context").root
     assert salted.manifest.content.salt.context == "2024 census"  # type: ignore[union-attr]
+    assert salted.manifest.content.salt.scheme == "hmac-sha256-v2"  # type: ignore[union-attr]
     proof = prove(path, salted.manifest, row=1, secret=SECRET)
     assert proof.subject.salt == "0x" + salts[1].hex()  # type: ignore[union-attr]
     assert proof.subject.row == CSV_ROWS[1]  # type: ignore[union-attr]
@@ -101,13 +117,52 @@ def test_proving_a_salted_row_needs_the_same_secret(tmp_path: Path) -> None:
 
 
 def test_the_fast_hmac_is_hmac_sha256() -> None:
-    salter = RowSalter(SECRET, "ctx")
-    assert [salter.salt(i) for i in (0, 1, 2**40)] == [reference_salt(SECRET, "ctx", i) for i in (0, 1, 2**40)]
+    nonce = bytes(range(100, 116))
+    salter = RowSalter(SECRET, nonce, "ctx")
+    assert [salter.salt(i) for i in (0, 1, 2**40)] == [reference_salt(SECRET, nonce, "ctx", i) for i in (0, 1, 2**40)]
+
+
+def test_a_row_proof_discloses_no_salt_of_another_table_sealed_with_the_same_secret(tmp_path: Path) -> None:
+    """The reviewer's reproducer: with salts from (secret, context, index) alone, the salt disclosed by a
+    proof of row 0 of table A was the salt of row 0 of every table sealed with that secret, so anyone
+    could test guesses of B's row 0 against B's public tree."""
+    table_a = write(tmp_path, "a.csv", "name\nalice\n")
+    table_b = write(tmp_path, "b.csv", "name\nbob\n")
+    sealed_a = seal(table_a, rows=True, secret=SECRET)
+    sealed_b = seal(table_b, rows=True, secret=SECRET)
+    proof_a = prove(table_a, sealed_a.manifest, row=0, secret=SECRET)
+    salt_a = bytes.fromhex(proof_a.subject.salt[2:])  # type: ignore[union-attr]
+    guess = '{"name":"bob"}'  # B's row 0, which the attacker guesses
+    leaf_b = tree_digests(sealed_b)[0]
+    assert "0x" + hashlib.sha256(salt_a + guess.encode()).hexdigest() != leaf_b
+    assert nonce_of(sealed_a.manifest) != nonce_of(sealed_b.manifest)
+    proof_b = prove(table_b, sealed_b.manifest, row=0, secret=SECRET)  # B's own salt does reproduce it
+    assert "0x" + hashlib.sha256(bytes.fromhex(proof_b.subject.salt[2:]) + guess.encode()).hexdigest() == leaf_b  # type: ignore[union-attr]
+
+
+def test_sealing_a_table_twice_with_one_secret_gives_two_roots_both_provable(tmp_path: Path) -> None:
+    path = write(tmp_path, "people.csv", CSV)
+    first = seal(path, rows=True, secret=SECRET, out_dir=tmp_path / "first")
+    second = seal(path, rows=True, secret=SECRET, out_dir=tmp_path / "second")
+    assert first.root != second.root and nonce_of(first.manifest) != nonce_of(second.manifest)
+    assert len(first.manifest.content.salt.nonce) == 2 + 2 * SALT_NONCE_BYTES  # type: ignore[union-attr]
+    for sealed in (first, second):
+        manifest = read_manifest(sealed.manifest_path)  # prove from the manifest file, as the CLI does
+        proof = prove(path, manifest, row=2, secret=SECRET)
+        verify_proof_document(proof, root=sealed.root)
+        assert proof.subject.salt == "0x" + reference_salt(SECRET, nonce_of(manifest), "", 2).hex()  # type: ignore[union-attr]
+    other_salt = prove(path, second.manifest, row=2, secret=SECRET).subject.salt  # type: ignore[union-attr]
+    assert prove(path, first.manifest, row=2, secret=SECRET).subject.salt != other_salt  # type: ignore[union-attr]
+
+
+def test_a_salt_nonce_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(SecretError, match="the salt nonce is 3 bytes, expected 16; take it from the manifest"):
+        RowSalter(SECRET, b"abc")
 
 
 def test_short_or_missing_secrets_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SecretError, match="the salt secret is 5 bytes; use at least 16 random bytes"):
-        RowSalter(b"short")
+        RowSalter(b"short", bytes(16))
     with pytest.raises(SecretError, match="salt secret file .*nope.key does not exist"):
         read_secret(tmp_path / "nope.key")
     path = write(tmp_path, "f.bin", b"data")
@@ -127,9 +182,27 @@ def test_short_or_missing_secrets_are_refused(tmp_path: Path) -> None:
         ("t.csv", "a,a\n1,2\n", MalformedTableError, r"column name 'a' appears twice \(columns 1 and 2\)"),
         ("t.csv", "a,\n1,2\n", MalformedTableError, "column 2 of the header has no name"),
         ("t.jsonl", '{"a": 1}\n{"a": \n', MalformedTableError, "line 2 is not valid JSON: Expecting value"),
-        ("t.jsonl", '{"a": NaN}\n', MalformedTableError, "line 1: NaN is not valid JSON"),
-        ("t.jsonl", '{"a": 1, "a": 2}\n', MalformedTableError, "line 1: duplicate key 'a'"),
+        ("t.jsonl", '{"a": NaN}\n', MalformedTableError, r"line 1 \(row 0\): NaN is not valid JSON"),
+        ("t.jsonl", '{"a": 1, "a": 2}\n', MalformedTableError, r"line 1 \(row 0\): duplicate key 'a'"),
         ("t.jsonl", b'{"a": "\xff"}\n', MalformedTableError, "line 1 is not valid UTF-8"),
+        (
+            "t.jsonl",
+            '{"a": 1}\n\n{"a": "x\\ud800"}\n',
+            MalformedTableError,
+            r"line 3 \(row 1\): the string 'x\\ud800' holds a lone surrogate U\+D800, which is not Unicode text "
+            r"\(I-JSON, RFC 7493, refuses it\)",
+        ),
+        ("t.jsonl", '{"\\udc00": 1}\n', MalformedTableError, r"line 1 \(row 0\): the string '\\udc00' holds a lone"),
+        ("t.jsonl", "[" * 257 + "]" * 257, MalformedTableError, r"line 1 \(row 0\) nests arrays or objects more than"),
+        (
+            "t.csv",
+            'a,b\nx"y,1\n',
+            MalformedTableError,
+            "line 2: field 1 holds a double quote but is not enclosed in double quotes; RFC 4180 allows quotes only",
+        ),
+        ("t.csv", 'a,b,c\n1,"multi\nline",x"y\n', MalformedTableError, "line 3: field 3 holds a double quote but"),
+        ("t.csv", 'a"b,c\n1,2\n', MalformedTableError, "line 1: field 1 holds a double quote but is not enclosed"),
+        ("t.csv", 'a,b\n1, "2"\n', MalformedTableError, "line 2: field 2 holds a double quote but is not enclosed"),
         ("t.jsonl", "\n\n", EmptyInputError, "has no data rows"),
         ("t.tsv", "a\tb\n", SealError, r"cannot tell the table format of .*t.tsv from its extension '.tsv'"),
     ],
@@ -186,3 +259,51 @@ def test_parquet_rows_when_pyarrow_is_installed(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": [1, 2], "name": ["a", "b"], "blob": [b"\x01", None]}), path)
     result = seal(path, rows=True)
     assert result.root == root_of(['{"blob":"0x01","id":1,"name":"a"}', '{"blob":null,"id":2,"name":"b"}'])
+
+
+def test_quoted_fields_with_doubled_quotes_commas_and_newlines_pass_the_rfc4180_check(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.csv", 'a,b\r\n"x""y","1,\r\n""2"""\r\n"",""""\r\nplain,\r\n')
+    sealed = seal_rows(path, capture=frozenset({0, 1, 2}))
+    sealed.tree.close()
+    assert [sealed.captured[i][0] for i in range(3)] == [
+        '{"a":"x\\"y","b":"1,\\r\\n\\"2\\""}',
+        '{"a":"","b":"\\""}',
+        '{"a":"plain","b":""}',
+    ]
+
+
+def test_csv_fields_over_128_kib_are_read_and_over_the_limit_have_their_own_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = "x" * (200 << 10)  # Python's csv module refuses fields over 128 KiB unless told otherwise
+    path = write(tmp_path, "big.csv", f'a,b\n"{big}",1\n{big},2\n')
+    result = seal(path, rows=True)
+    assert result.root == root_of([f'{{"a":"{big}","b":"1"}}', f'{{"a":"{big}","b":"2"}}'])
+    limit = csv.field_size_limit()
+    monkeypatch.setattr(tables, "MAX_CSV_FIELD", 1000)
+    try:
+        with pytest.raises(MalformedTableError, match=r"line 2: a field is longer than 1,000 characters, the most"):
+            seal(path, rows=True, out_dir=tmp_path / "limited")
+    finally:
+        csv.field_size_limit(limit)  # the limit is process-wide
+
+
+def test_jsonl_rows_nested_up_to_the_limit_are_sealed(tmp_path: Path) -> None:
+    path = write(tmp_path, "deep.jsonl", "[" * 256 + "]" * 256 + "\n" + '"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["\n')
+    assert seal(path, rows=True).leaf_count == 2
+
+
+def test_parquet_nan_is_refused_naming_the_row_and_column(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "f": [0.5, float("nan")]}), path)
+    with pytest.raises(
+        MalformedTableError,
+        match=r"p.parquet row 1, column 'f' cannot be sealed: nan has no JSON form; use null or a string "
+        r"\(rows are sealed as canonical JSON\); fix the value in the table and seal it again",
+    ):
+        seal(path, rows=True)
+    pq.write_table(pa.table({"nested": [[1.0, float("-inf")]]}), path)
+    with pytest.raises(MalformedTableError, match=r"row 0, column 'nested' cannot be sealed: -inf has no JSON form"):
+        seal(path, rows=True)
