@@ -453,19 +453,33 @@ class LocalSender:
         deadline = time.monotonic() + limit
         next_drop_check = time.monotonic() + self.drop_check_after
         delay = 0.002
+        lost: NodeUnreachable | None = None  # the node stopped answering while we waited
+        receipt: TxReceipt | None = None
         while True:
-            receipt = self._receipt(w3, pending)
-            if receipt is not None:
-                if self.confirmations == 0:
-                    return receipt
-                confirmed = self._confirmed(w3, pending, receipt)
-                if confirmed is not None:
-                    return confirmed
+            try:
+                receipt = self._receipt(w3, pending)
+                if receipt is not None:
+                    if self.confirmations == 0:
+                        return receipt
+                    confirmed = self._confirmed(w3, pending, receipt)
+                    if confirmed is not None:
+                        return confirmed
+                now = time.monotonic()
+                if receipt is None and now >= next_drop_check:
+                    self._check_dropped(w3, pending)
+                    next_drop_check = now + self.drop_check_after
+                lost = None
+            except NodeUnreachable as exc:
+                # A restarting node is not a failed transaction: keep asking until the deadline.
+                lost = exc
             now = time.monotonic()
-            if receipt is None and now >= next_drop_check:
-                self._check_dropped(w3, pending)
-                next_drop_check = now + self.drop_check_after
             if now >= deadline:
+                if lost is not None:
+                    raise NodeUnreachable(
+                        f"{lost} — while waiting for transaction {pending.tx_hash} (nonce {pending.nonce} of "
+                        f"{pending.sender}), which may have been mined: once the node is back, look it up by its "
+                        "hash before sending again"
+                    ) from lost
                 raise self._timeout(w3, pending, limit, mined=receipt is not None)
             time.sleep(min(delay, max(deadline - now, 0)))
             delay = min(delay * 2, self.poll_interval)
@@ -578,8 +592,8 @@ class LocalSender:
         if mined:
             return ReceiptTimeout(
                 f"transaction {pending.tx_hash} was mined but did not reach {self.confirmations} confirmations "
-                f"within {limit:g} s: the node is not producing blocks fast enough; wait longer "
-                "(--receipt-timeout) or ask for fewer confirmations"
+                f"within {limit:g} s: the node is not producing blocks fast enough (the embedded chain mines only "
+                "when transactions wait); wait longer (DATASEAL_RECEIPT_TIMEOUT) or ask for fewer confirmations"
             )
         try:
             w3.eth.get_transaction(HexBytes(pending.tx_hash))
@@ -589,7 +603,8 @@ class LocalSender:
         return ReceiptTimeout(
             f"no receipt for transaction {pending.tx_hash} (nonce {pending.nonce} of {pending.sender}) after "
             f"{limit:g} s; it {where}. Is the node mining (automine off, or its block interval long)? Check "
-            f"{self.endpoint}, then wait longer with --receipt-timeout; do not resend blindly, it may still be mined"
+            f"{self.endpoint}, then wait longer (DATASEAL_RECEIPT_TIMEOUT); do not resend blindly, it may still "
+            "be mined"
         )
 
 

@@ -91,6 +91,18 @@ def test_node_unreachable_when_the_embedded_node_stops(embedded_process: HttpCha
         connect(embedded_process.url)
 
 
+def test_waiting_through_a_node_outage_names_the_transaction(embedded_process: HttpChain) -> None:
+    node = connect(embedded_process.url)
+    sender = LocalSender(embedded_process.bank, endpoint=node.endpoint)
+    pending = sender.submit(node.w3, {"to": sender.address, "value": 1, "gas": 21_000})
+    embedded_process.stop()  # the node dies while we wait: that is not a failed transaction
+    with pytest.raises(NodeUnreachable) as exc:
+        sender.wait(node.w3, pending, timeout=0.5)
+    message = str(exc.value)
+    assert f"while waiting for transaction {pending.tx_hash}" in message
+    assert "may have been mined" in message and "look it up by its hash" in message
+
+
 def test_embedded_folder_without_a_chain(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=r"no embedded chain in .*dataseal node --data-dir"):
         connect(tmp_path / "empty")
@@ -203,7 +215,7 @@ def test_receipt_timeout_then_the_same_transaction_is_mined(backend: Backend) ->
         message = str(exc.value)
         assert pending.tx_hash in message and "after 0.3 s" in message
         assert "still pending in the node's pool" in message and "Is the node mining" in message
-        assert "--receipt-timeout" in message
+        assert "DATASEAL_RECEIPT_TIMEOUT" in message
         paused.mine()
         receipt = sender.wait(paused.node.w3, pending)
         assert receipt["status"] == 1 and pending.rebroadcasts == 0
