@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
 
 from eth_abi import decode as abi_decode
@@ -333,14 +333,49 @@ class _EventSpec:
         if len(topics) != len(self.indexed) + 1:
             raise ChainError(f"{self.contract}.{self.name}: expected {len(self.indexed) + 1} topics, got {len(topics)}")
         args: dict[str, Any] = {}
-        for (name, abi_type), topic in zip(self.indexed, topics[1:], strict=True):
-            (args[name],) = abi_decode([abi_type], topic)
-        for name, value in zip(self.data_names, abi_decode(list(self.data_types), data), strict=True):
-            args[name] = value
-        for name, abi_type in (*self.indexed, *zip(self.data_names, self.data_types, strict=True)):
-            if abi_type == "address":
-                args[name] = to_checksum_address(args[name])
+        if self._indexed_words:  # one 32-byte word each: decoded together, as one static tuple
+            args.update(zip(self._indexed_names, abi_decode(self._indexed_types, b"".join(topics[1:])), strict=True))
+        else:
+            for (name, abi_type), topic in zip(self.indexed, topics[1:], strict=True):
+                (args[name],) = abi_decode([abi_type], topic)
+        if self.data_types:
+            args.update(zip(self.data_names, abi_decode(self._data_types, data), strict=True))
+        for name in self._addresses:
+            args[name] = _checksum(args[name])
         return args
+
+    @property
+    def _indexed_names(self) -> list[str]:
+        return [name for name, _ in self.indexed]
+
+    @property
+    def _indexed_types(self) -> list[str]:
+        return [abi_type for _, abi_type in self.indexed]
+
+    @property
+    def _data_types(self) -> list[str]:
+        return list(self.data_types)
+
+    @property
+    def _indexed_words(self) -> bool:
+        return bool(self.indexed) and all(_is_word(abi_type) for _, abi_type in self.indexed)
+
+    @property
+    def _addresses(self) -> list[str]:
+        typed = (*self.indexed, *zip(self.data_names, self.data_types, strict=True))
+        return [name for name, abi_type in typed if abi_type == "address"]
+
+
+def _is_word(abi_type: str) -> bool:
+    """Whether a value of ``abi_type`` is one 32-byte word as such (not an array, tuple, bytes or string)."""
+    return abi_type in ("address", "bool") or (
+        abi_type.startswith(("uint", "int", "bytes")) and abi_type[-1].isdigit() and "[" not in abi_type
+    )
+
+
+@lru_cache(maxsize=4096)
+def _checksum(address: str) -> str:
+    return str(to_checksum_address(address))
 
 
 @cache

@@ -3,7 +3,9 @@
 :class:`EmbeddedChain` owns one SQLite file (:mod:`chain.embedded.store`), the py-evm chain
 over it, the pool of accepted transactions and the miner. Everything that touches py-evm or the
 file runs under one lock, so the JSON-RPC server's threads, the miner thread and in-process
-callers may share one instance.
+callers may share one instance — with one exception: while the miner executes a block's
+transactions, which writes nothing (py-evm keeps the new state in memory until it is committed),
+it releases the lock, so that transactions keep being accepted and reads answered meanwhile.
 
 Transactions
     :meth:`EmbeddedChain.send_raw_transaction` checks a signed transaction (decoding, chain id,
@@ -17,9 +19,9 @@ Blocks
     invalid when its turn comes (its sender's funds were spent by an earlier transaction) is
     dropped with its reason, without costing the others their block. The block — state, bodies,
     receipts, indexes, canonical head and the journal clean-up — commits as one SQLite
-    transaction. Modes (:class:`Mining`): ``idle`` mines as soon as transactions wait (what
-    arrives while a block is built goes into the next one), ``interval`` every N seconds,
-    ``manual`` only on :meth:`EmbeddedChain.mine`.
+    transaction. Modes (:class:`Mining`): ``idle`` mines as soon as transactions wait (a burst
+    gathers for a few milliseconds first, and what arrives while a block is built goes into the
+    next one), ``interval`` every N seconds, ``manual`` only on :meth:`EmbeddedChain.mine`.
 """
 from __future__ import annotations
 
@@ -67,6 +69,7 @@ from chain.embedded.errors import (
 )
 from chain.embedded.pool import PendingPool, PendingTx
 from chain.embedded.store import ChainStore, SQLiteAtomicDB
+from chain.embedded.tries import ordered_trie_root_and_nodes
 from chain.embedded.vm import (
     DEFAULT_CHAIN_ID,
     DEFAULT_GAS_LIMIT,
@@ -76,6 +79,7 @@ from chain.embedded.vm import (
     DatasealChain,
     DatasealVM,
     chain_class,
+    use_native_keccak,
 )
 
 logger = logging.getLogger("dataseal.chain.embedded")
@@ -87,7 +91,9 @@ SUGGESTED_PRIORITY_FEE = 10**9  # 1 gwei, as hardhat and geth's default suggest
 MAX_LOG_BLOCK_RANGE = 10_000
 MAX_LOG_RESULTS = 10_000
 BLOB_TX_TYPE = 3
-IDLE_LINGER_SECONDS = 0.01  # idle mining: how long a burst of transactions may gather
+IDLE_LINGER_SECONDS = 0.05  # idle mining: the longest a burst of transactions may gather for one block
+IDLE_GAP_SECONDS = 0.005  # ... it stops gathering when no transaction arrived for this long
+IDLE_BATCH = 32  # ... or when this many wait: enough to spread a block's fixed cost
 SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is left
 
 BlockRef = int | bytes | str  # a number, a 32-byte hash, or latest/earliest/pending/safe/finalized
@@ -244,6 +250,19 @@ class _BlockData:
         return self.cumulative_gas[index] - (self.cumulative_gas[index - 1] if index else 0)
 
 
+class _ExecutedBlock:
+    """What executing a block's transactions produced, before anything is written."""
+
+    def __init__(self, header: BlockHeaderAPI) -> None:
+        self.header = header  # with the gas used and bloom of the included transactions
+        self.included: list[PendingTx] = []
+        self.receipts: list[ReceiptAPI] = []
+        self.dropped: list[tuple[PendingTx, str]] = []  # (transaction, reason)
+        self.wanted = False  # whether a block is to be written (transactions, or an empty block asked for)
+        self.tx_trie: tuple[Hash32, dict[Hash32, bytes]] = (BLANK_ROOT_HASH, {})
+        self.receipt_trie: tuple[Hash32, dict[Hash32, bytes]] = (BLANK_ROOT_HASH, {})
+
+
 class _Poisoned(Exception):
     """A transaction whose execution raised something other than a validation error."""
 
@@ -289,6 +308,7 @@ class EmbeddedChain:
         self._busy = 0  # threads inside a chain method (running, queued for the lock, or waiting)
         self._busy_lock = threading.Lock()
         self._next_block_at = 0.0  # interval mining: when (time.monotonic) the next block is due
+        self._building = False  # a block is being executed (possibly with the lock released)
 
     # ============================================================================= lifecycle
 
@@ -309,6 +329,7 @@ class EmbeddedChain:
         transactions are re-admitted; the miner starts unless ``mining`` is manual.
         """
         mining = mining or Mining()
+        use_native_keccak()
         store = ChainStore(path) if cache_entries is None else ChainStore(path, cache_entries=cache_entries)
         try:
             created = store.get_meta("chain_id") is None
@@ -498,7 +519,10 @@ class EmbeddedChain:
 
     def _admit(self, tx: SignedTransactionAPI, raw: bytes, sender: bytes, *, journal: bool) -> PendingTx:
         tx_hash = bytes(tx.hash)
-        who = to_checksum_address(sender)
+
+        def who() -> str:  # the sender as a person reads it, for a refusal's message
+            return to_checksum_address(sender)
+
         if tx_hash in self._pool:
             raise TransactionRejected(f"already known: transaction 0x{tx_hash.hex()} is pending")
         state = self._state_at(self._head)
@@ -506,13 +530,13 @@ class EmbeddedChain:
         nonce = int(tx.nonce)
         if nonce < state_nonce:
             raise TransactionRejected(
-                f"nonce too low: address {who}, tx: {nonce} state: {state_nonce} (the next nonce is "
+                f"nonce too low: address {who()}, tx: {nonce} state: {state_nonce} (the next nonce is "
                 f"{self._pool.next_nonce(sender, state_nonce)}; ask eth_getTransactionCount with \"pending\")"
             )
         expected = self._pool.next_nonce(sender, state_nonce)
         if nonce > expected:
             raise TransactionRejected(
-                f"nonce too high: address {who}, tx: {nonce}, next: {expected} (this node keeps no gapped "
+                f"nonce too high: address {who()}, tx: {nonce}, next: {expected} (this node keeps no gapped "
                 "transactions: send the missing nonces first)"
             )
         wanted = max(int(tx.intrinsic_gas), _calldata_floor(bytes(tx.data)))
@@ -527,7 +551,8 @@ class EmbeddedChain:
         max_fee = int(tx.max_fee_per_gas)
         if max_fee < base_fee:
             raise TransactionRejected(
-                f"max fee per gas less than block base fee: address {who}, maxFeePerGas: {max_fee}, baseFee: {base_fee}"
+                f"max fee per gas less than block base fee: address {who()}, maxFeePerGas: {max_fee}, "
+                f"baseFee: {base_fee}"
             )
         replacing = self._pool.at_nonce(sender, nonce) if nonce < expected else None
         if replacing is not None:
@@ -543,7 +568,7 @@ class EmbeddedChain:
         cost = int(tx.gas) * max_fee + int(tx.value)
         if balance < cost:
             raise TransactionRejected(
-                f"insufficient funds for gas * price + value: address {who} have {balance} want {cost}"
+                f"insufficient funds for gas * price + value: address {who()} have {balance} want {cost}"
             )
         if replacing is not None:
             if journal:
@@ -617,35 +642,44 @@ class EmbeddedChain:
             raise
 
     def _linger(self, stop: Callable[[], bool]) -> None:
-        """Idle mining: wait a moment before mining what is pending, so that transactions sent
-        together share a block. Mine at once when someone waits for a receipt and no other
-        request is at the chain (a lone client sending one transaction at a time); when other
-        requests are (some of them sends), let them in first, for at most IDLE_LINGER_SECONDS."""
-        deadline = time.monotonic() + IDLE_LINGER_SECONDS
-        while not stop() and self._pool.total_gas < self.gas_limit:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        """Idle mining: let a burst of transactions gather before mining, so that they share a
+        block (a block costs py-evm several milliseconds beyond its transactions: state root,
+        tries, header, commit). Mine once no transaction arrived for IDLE_GAP_SECONDS (the
+        senders paused), IDLE_BATCH transactions or a block's gas wait, or IDLE_LINGER_SECONDS
+        passed; and at once when someone waits for a receipt and no other request is at the chain
+        (a lone client sending one transaction at a time; when other requests are, some of them
+        sends, they are let in first)."""
+        now = time.monotonic()
+        deadline = now + IDLE_LINGER_SECONDS
+        seen, last_arrival = len(self._pool), now
+        while not stop() and self._pool.total_gas < self.gas_limit and len(self._pool) < IDLE_BATCH:
+            now = time.monotonic()
+            if len(self._pool) != seen:
+                seen, last_arrival = len(self._pool), now
+            if self._waiters and self._busy <= self._waiters:
                 return
-            if self._waiters:
-                if self._busy <= self._waiters:
-                    return
-                self._work.wait(min(remaining, 0.001))
-            else:
-                self._work.wait(remaining)
+            until = min(deadline, last_arrival + IDLE_GAP_SECONDS)
+            if now >= until:
+                return
+            self._work.wait(min(until - now, 0.001) if self._waiters else until - now)
 
     def _mine_guarded(self) -> None:
         try:
-            self._mine_locked()
+            self._mine_locked(concurrent=True)
         except Exception:
             # Not attributable to one transaction (disk full, a bug): the block was rolled back.
             logger.exception("building a block failed; retrying in a second")
             self._work.wait(1.0)
 
-    def _mine_locked(self, *, timestamp: int | None = None, allow_empty: bool = False) -> MinedBlock | None:
+    def _mine_locked(
+        self, *, timestamp: int | None = None, allow_empty: bool = False, concurrent: bool = False
+    ) -> MinedBlock | None:
+        while self._building:  # the miner is executing a block with the lock released: build on top of it
+            self._mined.wait()
         candidates = self._pool.ordered()
         while True:
             try:
-                return self._build_block(candidates, timestamp, allow_empty)
+                return self._build_block(candidates, timestamp, allow_empty, concurrent=concurrent)
             except _Poisoned as poisoned:
                 entry = poisoned.entry
                 logger.error("transaction 0x%s could not be executed (%s); dropping it", entry.hash.hex(), poisoned)
@@ -660,45 +694,86 @@ class EmbeddedChain:
                 self._mined.notify_all()
 
     def _build_block(
-        self, candidates: list[PendingTx], timestamp: int | None, allow_empty: bool
+        self, candidates: list[PendingTx], timestamp: int | None, allow_empty: bool, *, concurrent: bool = False
     ) -> MinedBlock | None:
+        """Build, commit and announce one block on the head (the lock held).
+
+        The transactions run first, with nothing written: py-evm keeps the new state in memory
+        until :meth:`_commit_block`. With ``concurrent`` (the miner thread, holding the lock once)
+        the lock is released meanwhile, so that transactions keep being accepted and reads keep
+        being answered while the block executes; :attr:`_building` tells another builder to wait.
+        Only this builder writes blocks, so what the readers see does not change under it.
+        """
         parent = self._head
         stamp = max(int(parent.timestamp), int(time.time()) if timestamp is None else timestamp)
         header = self._chain.create_header_from_parent(parent, timestamp=stamp, coinbase=ZERO_ADDRESS)
         vm = self._chain.get_vm(header)
+        self._building = True
+        try:
+            if concurrent:
+                self._lock.release()
+            try:
+                built = self._execute_block(vm, header, candidates, allow_empty)
+            finally:
+                if concurrent:
+                    self._lock.acquire()
+            return self._commit_block(vm, parent, built)
+        finally:
+            self._building = False
+            self._mined.notify_all()
+
+    def _execute_block(
+        self, vm: VirtualMachineAPI, header: BlockHeaderAPI, candidates: list[PendingTx], allow_empty: bool
+    ) -> _ExecutedBlock:
+        """Run the candidates on ``vm``; compute the block's tries and state root in memory (no writes)."""
         current = header
-        included: list[PendingTx] = []
-        receipts: list[ReceiptAPI] = []
-        dropped: list[tuple[PendingTx, str]] = []
+        built = _ExecutedBlock(header)
         blocked: dict[bytes, str | None] = {}  # sender -> why its later transactions wait (None: block full)
+        for entry in candidates:
+            if entry.sender in blocked:
+                reason = blocked[entry.sender]
+                if reason is not None:
+                    reason = f"dropped with the transaction before it from the same sender ({reason})"
+                    built.dropped.append((entry, reason))
+                continue
+            if current.gas_used + entry.tx.gas > current.gas_limit:
+                blocked[entry.sender] = None  # waits for the next block, with its sender's later ones
+                continue
+            try:
+                receipt, _ = vm.apply_transaction(current, entry.tx)
+            except ValidationError as exc:
+                reason = str(exc)
+                blocked[entry.sender] = reason
+                built.dropped.append((entry, reason))
+                continue
+            except Exception as exc:
+                raise _Poisoned(entry, exc) from exc
+            current = vm.add_receipt_to_header(current, receipt)
+            # (no vm.increment_blob_gas_used: blob transactions are refused, and it adds 0 for the others)
+            built.included.append(entry)
+            built.receipts.append(receipt)
+        built.header = current
+        if built.included or allow_empty:
+            built.wanted = True
+            built.tx_trie = ordered_trie_root_and_nodes([e.tx.encode() for e in built.included])
+            built.receipt_trie = ordered_trie_root_and_nodes([r.encode() for r in built.receipts])
+            vm.state.make_state_root()  # the trie work; finalizing adds only the coinbase's touch
+        return built
+
+    def _commit_block(self, vm: VirtualMachineAPI, parent: BlockHeaderAPI, built: _ExecutedBlock) -> MinedBlock | None:
+        """Write an executed block as one SQLite transaction, then make it the head (the lock held)."""
         mined_block: BlockAPI | None = None
+        included, dropped = built.included, built.dropped
         with self._store.transaction():
-            for entry in candidates:
-                if entry.sender in blocked:
-                    reason = blocked[entry.sender]
-                    if reason is not None:
-                        reason = f"dropped with the transaction before it from the same sender ({reason})"
-                        dropped.append((entry, reason))
-                    continue
-                if current.gas_used + entry.tx.gas > current.gas_limit:
-                    blocked[entry.sender] = None  # waits for the next block, with its sender's later ones
-                    continue
-                try:
-                    receipt, _ = vm.apply_transaction(current, entry.tx)
-                except ValidationError as exc:
-                    reason = str(exc)
-                    blocked[entry.sender] = reason
-                    dropped.append((entry, reason))
-                    continue
-                except Exception as exc:
-                    raise _Poisoned(entry, exc) from exc
-                current = vm.add_receipt_to_header(current, receipt)
-                current = vm.increment_blob_gas_used(current, entry.tx)
-                included.append(entry)
-                receipts.append(receipt)
-            if included or allow_empty:
-                filled = vm.set_block_transactions_and_withdrawals(
-                    vm.get_block(), current, [e.tx for e in included], receipts
+            if built.wanted:
+                # What vm.set_block_transactions_and_withdrawals does, with the tries computed above.
+                tx_root, tx_nodes = built.tx_trie
+                receipt_root, receipt_nodes = built.receipt_trie
+                self._chain.chaindb.persist_trie_data_dict(tx_nodes)
+                self._chain.chaindb.persist_trie_data_dict(receipt_nodes)
+                filled = vm.get_block().copy(
+                    transactions=[e.tx for e in included],
+                    header=built.header.copy(transaction_root=tx_root, receipt_root=receipt_root),
                 )
                 # vm.mine_block() would also validate the block, rebuilding its transaction trie: this
                 # builder made the trie a moment ago, so only the header is checked against its parent.
@@ -722,7 +797,7 @@ class EmbeddedChain:
         self._head = mined_block.header
         self._head_state = None
         self._head_call_vm = None
-        self._blocks[mined_block.hash] = _BlockData(mined_block, receipts, [e.sender for e in included])
+        self._blocks[mined_block.hash] = _BlockData(mined_block, built.receipts, [e.sender for e in included])
         self._mined.notify_all()
         return MinedBlock(
             number=int(mined_block.number),

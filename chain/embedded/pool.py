@@ -2,7 +2,8 @@
 
 Acceptance keeps each sender's nonces gap-free (the chain refuses a nonce beyond the sender's
 next one), so acceptance order is nonce order per sender. A replacement (same sender and nonce,
-higher fees) takes the place of the transaction it replaces, so that order holds.
+higher fees) takes the place of the transaction it replaces, so that order holds: a sender's
+nonces are kept in insertion order, which is nonce order, and the highest is the last.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class PendingPool:
     def next_nonce(self, sender: bytes, state_nonce: int) -> int:
         """The nonce the next transaction of ``sender`` must carry."""
         nonces = self._by_sender.get(sender)
-        return max(nonces) + 1 if nonces else state_nonce
+        return next(reversed(nonces)) + 1 if nonces else state_nonce
 
     def at_nonce(self, sender: bytes, nonce: int) -> PendingTx | None:
         tx_hash = self._by_sender.get(sender, {}).get(nonce)
@@ -61,9 +62,11 @@ class PendingPool:
         return entry
 
     def replace(self, old: PendingTx, tx: SignedTransactionAPI, raw: bytes) -> PendingTx:
-        self.remove(old.hash)
         entry = PendingTx(old.seq, tx, raw, old.sender, tx.hash)
-        self._insert(entry)
+        del self._by_hash[old.hash]
+        self._by_hash[entry.hash] = entry
+        self._by_sender[old.sender][old.nonce] = entry.hash  # in place: the sender's nonces stay in order
+        self.total_gas += int(tx.gas) - int(old.tx.gas)
         return entry
 
     def remove(self, tx_hash: bytes) -> PendingTx | None:

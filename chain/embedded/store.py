@@ -26,6 +26,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +57,12 @@ _DELETED = None  # overlay marker for a key deleted in the open transaction
 
 
 class ChainStore:
-    """The SQLite file of one embedded chain. Not thread-safe: the chain serialises access."""
+    """The SQLite file of one embedded chain.
+
+    The chain serialises writers; reads may come from another thread meanwhile (the miner executes
+    a block while requests are answered), so every use of the connection holds ``_mutex``, a
+    write transaction for its whole length.
+    """
 
     def __init__(self, path: Path | str, *, cache_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
         self.path = Path(path)
@@ -67,6 +73,7 @@ class ChainStore:
         except BaseException:
             os.close(self._lock_fd)
             raise
+        self._mutex = threading.RLock()
         self._depth = 0
         self._overlay: dict[bytes, bytes | None] | None = None
         self._cache: Any = LRU(cache_entries)
@@ -114,6 +121,12 @@ class ChainStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One SQLite write transaction; nested uses join the outermost one."""
+        with self._mutex:
+            with self._transaction():
+                yield
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
         self._check_open()
         if self._depth:
             self._depth += 1
@@ -148,16 +161,18 @@ class ChainStore:
     # ----------------------------------------------------------------------------- key-value
 
     def get(self, key: bytes) -> bytes | None:
-        if self._overlay is not None and key in self._overlay:
-            return self._overlay[key]
-        value = self._cache.get(key)
-        if value is None:
-            row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
-            if row is None:
-                return None
-            value = bytes(row[0])
-            self._cache[key] = value
-        return value
+        with self._mutex:
+            overlay = self._overlay
+            if overlay is not None and key in overlay:
+                return overlay[key]
+            value = self._cache.get(key)
+            if value is None:
+                row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
+                if row is None:
+                    return None
+                value = bytes(row[0])
+                self._cache[key] = value
+            return value
 
     def write(self, puts: Iterable[tuple[bytes, bytes]], deletes: Iterable[bytes] = ()) -> None:
         """Set and delete keys in one transaction (or in the open one)."""
@@ -177,7 +192,8 @@ class ChainStore:
     # ----------------------------------------------------------------------------- metadata
 
     def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._mutex:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, values: dict[str, str]) -> None:
@@ -186,12 +202,17 @@ class ChainStore:
 
     # ----------------------------------------------------------------------------- journal
 
+    # One statement each: outside a transaction SQLite commits it on its own (the connection is in
+    # autocommit mode), inside one it joins it; either way it is atomic, without BEGIN and COMMIT.
+
     def journal_add(self, tx_hash: bytes, raw: bytes) -> None:
-        with self.transaction():
+        with self._mutex:
+            self._check_open()
             self._db.execute("INSERT OR IGNORE INTO pending (hash, raw) VALUES (?, ?)", (tx_hash, raw))
 
     def journal_replace(self, old_hash: bytes, tx_hash: bytes, raw: bytes) -> None:
-        with self.transaction():
+        with self._mutex:
+            self._check_open()
             self._db.execute("UPDATE pending SET hash = ?, raw = ? WHERE hash = ?", (tx_hash, raw, old_hash))
 
     def journal_remove(self, hashes: Iterable[bytes]) -> None:
@@ -202,22 +223,26 @@ class ChainStore:
 
     def journal_items(self) -> list[tuple[bytes, bytes]]:
         """(hash, raw transaction) of every journalled transaction, in acceptance order."""
-        return [(bytes(h), bytes(r)) for h, r in self._db.execute("SELECT hash, raw FROM pending ORDER BY seq")]
+        with self._mutex:
+            rows = self._db.execute("SELECT hash, raw FROM pending ORDER BY seq").fetchall()
+        return [(bytes(h), bytes(r)) for h, r in rows]
 
     # ----------------------------------------------------------------------------- lifecycle
 
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file ('ok' when sound)."""
-        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        with self._mutex:
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
     def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self._db.close()
-        finally:
-            os.close(self._lock_fd)
+        with self._mutex:
+            if self.closed:
+                return
+            self.closed = True
+            try:
+                self._db.close()
+            finally:
+                os.close(self._lock_fd)
 
     def _check_open(self) -> None:
         if self.closed:

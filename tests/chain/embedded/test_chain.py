@@ -284,6 +284,16 @@ def test_a_replacement_must_pay_ten_percent_more(chain: EmbeddedChain, keys: Fun
     assert chain.get_balance(addr(BOB)) == 6
 
 
+def test_replacing_an_earlier_transaction_keeps_the_next_nonce(chain: EmbeddedChain, keys: Funded) -> None:
+    sent = [chain.send_raw_transaction(sign(keys.alice, chain.chain_id, n, to=BOB)) for n in range(3)]
+    replacement = chain.send_raw_transaction(
+        sign(keys.alice, chain.chain_id, 0, to=BOB, value=5, max_fee=11 * 10**9, priority=11 * 10**8)
+    )
+    assert chain.pending_nonce(addr(keys.alice.address)) == 3
+    last = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 3, to=BOB))
+    assert chain.mine().transactions == (replacement, sent[1], sent[2], last)
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -506,3 +516,50 @@ def test_concurrent_senders_and_readers_all_get_their_answers(tmp_path: Path) ->
         assert chain.get_balance(addr(BOB)) == 80
         assert all(chain.get_nonce(addr(k.address)) == 10 for k in senders)
         assert sum(len(chain.block_by_ref(n).transactions) for n in range(1, chain.head().block_number + 1)) == 80
+
+
+def test_bursts_and_mine_calls_while_the_miner_executes_keep_one_chain(tmp_path: Path) -> None:
+    # The miner executes a block with the lock released: sends, reads and mine() calls meanwhile must
+    # neither lose a transaction nor build a second block on the same parent.
+    senders = [new_key() for _ in range(3)]
+    with open_chain(tmp_path, [k.address for k in senders], mining=Mining("idle")) as chain:
+        errors: list[BaseException] = []
+        sent: list[bytes] = []
+        done = threading.Event()
+
+        def burst(key) -> None:  # type: ignore[no-untyped-def]
+            try:
+                for nonce in range(60):
+                    sent.append(chain.send_raw_transaction(sign(key, chain.chain_id, nonce, to=BOB, value=1)))
+            except BaseException as exc:  # collected for the main thread
+                errors.append(exc)
+
+        def mine_and_read() -> None:
+            try:
+                while not done.is_set():
+                    chain.mine()
+                    chain.get_balance(addr(BOB))
+                    chain.pending_nonce(addr(senders[0].address))
+            except BaseException as exc:  # collected for the main thread
+                errors.append(exc)
+
+        miner = threading.Thread(target=mine_and_read)
+        miner.start()
+        threads = [threading.Thread(target=burst, args=(key,)) for key in senders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        try:
+            receipts = [chain.get_receipt(tx, wait=120) for tx in sent]
+        finally:
+            done.set()
+            miner.join()
+        assert errors == []
+        assert all(r is not None and r.receipt.state_root == b"\x01" for r in receipts)
+        assert chain.get_balance(addr(BOB)) == 180
+        head = chain.head().block_number
+        for number in range(1, head + 1):
+            assert chain.header_for(number).parent_hash == chain.header_for(number - 1).hash
+        assert sum(len(chain.block_by_ref(n).transactions) for n in range(1, head + 1)) == 180
+        assert chain.integrity_check() == "ok"

@@ -1,0 +1,1 @@
+"""Benchmarks (scripts, not tests): run each file with the project's Python."""
