@@ -46,56 +46,19 @@ def pyevm_review() -> PyEvmChain:
 
 # --------------------------------------------------------------------------- hardhat node
 
-import os  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from chain.devnode import hardhat_node  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def hardhat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `hardhat node` process on a free loopback port, stopped by PID afterwards."""
-    hardhat = ROOT / "node_modules" / ".bin" / "hardhat"
-    assert hardhat.exists(), "node_modules is missing: run `make test` (it runs npm ci)"
-    port = _free_port()
-    log = tmp_path_factory.mktemp("hardhat") / "node.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            ["node", str(hardhat), "node", "--hostname", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "1"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"hardhat node exited with {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2})).is_connected():
-                    break
-            except Exception:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"hardhat node did not answer on {url} within 90 s: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    with hardhat_node(tmp_path_factory.mktemp("hardhat"), root=ROOT) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass

@@ -45,8 +45,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,6 +69,7 @@ from chain.artifacts import load_artifact  # noqa: E402
 from chain.client import connect  # noqa: E402
 from chain.clients import DatasealContracts, wait_all  # noqa: E402
 from chain.contracts import Deployment, UnlockedSender, deploy_contracts  # noqa: E402
+from chain.devnode import free_port, hardhat_node, stop_process  # noqa: E402
 from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file  # noqa: E402
 from chain.embedded.provider import EmbeddedProvider  # noqa: E402
 from chain.sender import LocalSender  # noqa: E402
@@ -120,56 +119,6 @@ class Result:
 
 
 # ------------------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Stop ``proc`` by its PID: SIGTERM, then SIGKILL after 30 s."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-@contextmanager
-def hardhat_node(workdir: Path) -> Iterator[str]:
-    """A ``hardhat node`` process on a free port (one PID: node runs hardhat's CLI directly)."""
-    hardhat = ROOT / "node_modules" / ".bin" / "hardhat"
-    if not hardhat.exists():
-        raise SystemExit("node_modules is missing: run `npm ci` (or `make test`) first")
-    port = free_port()
-    log = workdir / "hardhat.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            ["node", str(hardhat), "node", "--hostname", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "1"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"hardhat node exited with {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2})).is_connected():
-                    break
-            except Exception:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"hardhat node did not answer on {url} within 90 s: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        stop_process(proc)
 
 
 @contextmanager
