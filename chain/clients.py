@@ -19,7 +19,7 @@ estimates every time, so a revert is reported before anything is spent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from functools import cache, lru_cache
@@ -34,9 +34,9 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from chain.artifacts import CONTRACT_NAMES, load_artifact
-from chain.contracts import Deployment, read
+from chain.contracts import DecodedEvent, Deployment, read, replay_failure
 from chain.errors import ChainError, ContractRevert
-from chain.revert import decode_revert, revert_data_from
+from chain.revert import canonical_type
 from chain.sender import PendingTransaction
 
 ZERO32 = b"\0" * 32
@@ -386,7 +386,7 @@ def _event_specs() -> dict[tuple[str, bytes], _EventSpec]:
         for item in load_artifact(contract).abi:
             if item.get("type") != "event" or item.get("anonymous"):
                 continue
-            types = [_canonical(i) for i in item["inputs"]]
+            types = [canonical_type(i) for i in item["inputs"]]
             topic0 = keccak(text=f"{item['name']}({','.join(types)})")
             specs[(contract, topic0)] = _EventSpec(
                 contract=contract,
@@ -396,12 +396,6 @@ def _event_specs() -> dict[tuple[str, bytes], _EventSpec]:
                 data_types=tuple(t for i, t in zip(item["inputs"], types, strict=True) if not i.get("indexed")),
             )
     return specs
-
-
-def _canonical(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        return "(" + ",".join(_canonical(c) for c in item["components"]) + ")" + item["type"][5:]
-    return str(item["type"])
 
 
 def _record(contract: str, name: str, a: dict[str, Any], tx: TxRef) -> Record:
@@ -439,17 +433,53 @@ def _record(contract: str, name: str, a: dict[str, Any], tx: TxRef) -> Record:
 
 
 class EventDecoder:
-    """Turns logs of one deployment's contracts into typed records.
+    """Turns logs of one deployment's contracts into typed records (or, for :func:`chain.contracts.decode_events`,
+    into :class:`DecodedEvent`: the event's name and arguments).
 
     A log from one of the deployment's addresses that matches no event of that contract raises
     :class:`ChainError` (the record does not match the code there); logs of other addresses are skipped.
+    ``deployment`` may also be a mapping of contract name to address.
     """
 
-    def __init__(self, deployment: Deployment) -> None:
-        self.contracts = {to_checksum_address(address): name for name, address in deployment.addresses().items()}
+    def __init__(self, deployment: Deployment | Mapping[str, str]) -> None:
+        addresses = deployment.addresses() if isinstance(deployment, Deployment) else deployment
+        self.contracts = {to_checksum_address(address): name for name, address in addresses.items()}
         self._lower = {address.lower(): name for address, name in self.contracts.items()}
 
     def decode_log(self, log: Any) -> Record | None:
+        decoded = self._decode(log)
+        if decoded is None:
+            return None
+        contract, name, args = decoded
+        block_hash = log.get("blockHash")
+        tx = TxRef(HexBytes(log["transactionHash"]).to_0x_hex(), int(log["blockNumber"]), int(log["logIndex"]),
+                   HexBytes(block_hash).to_0x_hex() if block_hash is not None else "")
+        return _record(contract, name, args, tx)
+
+    def decode_logs(self, logs: Iterable[Any]) -> list[Record]:
+        out = []
+        for log in logs:
+            record = self.decode_log(log)
+            if record is not None:
+                out.append(record)
+        return out
+
+    def decode_receipt(self, receipt: TxReceipt) -> list[Record]:
+        return self.decode_logs(receipt["logs"])
+
+    def decode_events(self, receipt: TxReceipt) -> list[DecodedEvent]:
+        """The receipt's events of the deployment by name and arguments, untyped."""
+        events = []
+        for log in receipt["logs"]:
+            decoded = self._decode(log)
+            if decoded is not None:
+                contract, name, args = decoded
+                events.append(DecodedEvent(contract, name, args, int(log["blockNumber"]),
+                                           HexBytes(log["transactionHash"]).to_0x_hex(), int(log["logIndex"])))
+        return events
+
+    def _decode(self, log: Any) -> tuple[str, str, dict[str, Any]] | None:
+        """(contract name, event name, arguments) of ``log``; None when it is not from the deployment."""
         address = log["address"]
         contract = self._lower.get(str(address).lower())
         if contract is None:
@@ -462,22 +492,7 @@ class EventDecoder:
                 f"{HexBytes(log['transactionHash']).to_0x_hex()}) matches no event of its ABI: the deployment record "
                 "does not match the code at that address"
             )
-        args = spec.decode(topics, bytes(HexBytes(log["data"])))
-        block_hash = log.get("blockHash")
-        tx = TxRef(HexBytes(log["transactionHash"]).to_0x_hex(), int(log["blockNumber"]), int(log["logIndex"]),
-                   HexBytes(block_hash).to_0x_hex() if block_hash is not None else "")
-        return _record(contract, spec.name, args, tx)
-
-    def decode_logs(self, logs: Iterable[Any]) -> list[Record]:
-        out = []
-        for log in logs:
-            record = self.decode_log(log)
-            if record is not None:
-                out.append(record)
-        return out
-
-    def decode_receipt(self, receipt: TxReceipt) -> list[Record]:
-        return self.decode_logs(receipt["logs"])
+        return contract, spec.name, spec.decode(topics, bytes(HexBytes(log["data"])))
 
 
 # ------------------------------------------------------------------------------------ calls
@@ -511,7 +526,7 @@ def _functions(contract: str) -> dict[str, _Function]:
     out: dict[str, _Function] = {}
     for item in load_artifact(contract).abi:
         if item.get("type") == "function" and item.get("stateMutability") not in ("view", "pure"):
-            types = tuple(_canonical(i) for i in item["inputs"])
+            types = tuple(canonical_type(i) for i in item["inputs"])
             signature = f"{item['name']}({','.join(types)})"
             selector = function_signature_to_4byte_selector(signature)
             out.setdefault(item["name"], _Function(item["name"], selector, types))
@@ -620,7 +635,7 @@ class _ContractClient:
         self.address = to_checksum_address(address)
         self.sender = sender
         self.contract: Contract = w3.eth.contract(address=self.address, abi=load_artifact(self.contract_name).abi)
-        self.decoder = decoder or EventDecoder(_solo_deployment(self.contract_name, self.address))
+        self.decoder = decoder or EventDecoder({self.contract_name: self.address})
         self._gas: dict[str, int] = {}
         self._gas_lock = threading.Lock()
 
@@ -654,36 +669,10 @@ class _ContractClient:
         return read(getattr(self.contract.functions, function)(*args), f"{self.contract_name}.{function}")
 
     def _failure(self, function: str, pending: PendingTransaction, receipt: TxReceipt) -> ChainError:
-        action = f"{self.contract_name}.{function}"
-        gas_used, gas_limit = int(receipt["gasUsed"]), int(pending.tx["gas"])
-        block = int(receipt["blockNumber"])
-        request: Any = {"from": pending.sender, "to": self.address, "data": pending.tx["data"],
-                        "value": pending.tx.get("value", 0)}
-        for at in (block - 1, block):  # the state before the block, then after it (other txs of the block)
-            try:
-                self.w3.eth.call(request, at)
-            except Exception as exc:
-                data = revert_data_from(exc)
-                if data is not None:
-                    return decode_revert(data)
-        if gas_used >= gas_limit:
-            with self._gas_lock:  # the cached estimate was too low for this call: estimate afresh next time
+        if int(receipt["gasUsed"]) >= int(pending.tx["gas"]):
+            with self._gas_lock:  # the cached estimate may have been too low for this call: estimate afresh next time
                 self._gas.pop(function, None)
-            return ChainError(
-                f"{action} ran out of gas: transaction {pending.tx_hash} used all {gas_limit} gas in block {block}. "
-                "Send it again with the plain (waiting) method, which estimates gas for this very call"
-            )
-        return ChainError(
-            f"{action} failed: transaction {pending.tx_hash} reverted in block {block} (gas used {gas_used} of "
-            f"{gas_limit}) and the reason could not be recovered by replaying it"
-        )
-
-
-def _solo_deployment(name: str, address: str) -> Deployment:
-    zero = "0x" + "00" * 20
-    by_name = {"AssetRegistry": zero, "GrantRegistry": zero, "TransactionLedger": zero, name: address}
-    return Deployment(chain_id=0, asset_registry=by_name["AssetRegistry"], grant_registry=by_name["GrantRegistry"],
-                      transaction_ledger=by_name["TransactionLedger"], deploy_block=0, deployer=zero, review_mode=False)
+        return replay_failure(self.w3, pending.tx, pending.sender, receipt, f"{self.contract_name}.{function}")
 
 
 # ------------------------------------------------------------------------------------ AssetRegistry

@@ -2,12 +2,14 @@
 
 Roles are kept apart: a :class:`Sender` moves a transaction (an unlocked node account here; a
 local keystore signer arrives with the chain layer), :func:`bind` gives ABI-aware handles, and
-:func:`decode_events` turns receipts into named events.
+:func:`decode_events` turns receipts into named events (with :class:`chain.clients.EventDecoder`, the
+decoder of the typed clients). A transaction that is mined but fails is explained by
+:func:`replay_failure`, which the typed clients use too.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from functools import cache
 from typing import Any, Protocol, cast
 
 import rlp
@@ -148,7 +150,7 @@ def transact(w3: Web3, sender: Sender, call: ContractFunction | ContractConstruc
     except Exception as exc:
         raise as_chain_error(exc, action) from exc
     if receipt["status"] != 1:
-        raise _replay_failure(w3, sender, tx, receipt, action)
+        raise replay_failure(w3, tx, sender.address, receipt, action)
     return receipt
 
 
@@ -160,19 +162,33 @@ def read(call: ContractFunction, action: str) -> Any:
         raise as_chain_error(exc, action) from exc
 
 
-def _replay_failure(w3: Web3, sender: Sender, tx: dict[str, Any], receipt: TxReceipt, action: str) -> ChainError:
-    """Re-run a failed transaction as a call at its block to recover the revert reason."""
-    call: Any = {k: tx[k] for k in ("to", "data", "value") if k in tx}
-    call["from"] = sender.address
-    try:
-        w3.eth.call(call, receipt["blockNumber"] - 1)
-    except Exception as exc:
-        data = revert_data_from(exc)
-        if data is not None:
-            return decode_revert(data)
+def replay_failure(w3: Web3, tx: Mapping[str, Any], sender: str, receipt: TxReceipt, action: str) -> ChainError:
+    """The error of ``tx``, mined from ``sender`` and failed (status 0) as ``receipt`` says.
+
+    A receipt carries no revert reason, so the transaction is re-run as a call on the state before its
+    block, then after it (another transaction of the block may have made it fail): a revert gives the
+    decoded :class:`ContractRevert`. Else it ran out of gas, or the reason is lost.
+    """
+    block, gas_used = int(receipt["blockNumber"]), int(receipt["gasUsed"])
+    request: Any = {"from": sender, **{k: tx[k] for k in ("to", "data", "value") if k in tx}}
+    for at in (block - 1, block):
+        try:
+            w3.eth.call(request, at)
+        except Exception as exc:
+            data = revert_data_from(exc)
+            if data is not None:
+                return decode_revert(data)
+    tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+    gas_limit = int(tx["gas"]) if "gas" in tx else None
+    if gas_limit is not None and gas_used >= gas_limit:
+        return ChainError(
+            f"{action} ran out of gas: transaction {tx_hash} used all {gas_limit} gas in block {block}. "
+            "Send it again with gas estimated for this very call (the plain, waiting methods do)"
+        )
+    used = f"gas used {gas_used}" if gas_limit is None else f"gas used {gas_used} of {gas_limit}"
     return ChainError(
-        f"{action} failed: transaction {receipt['transactionHash'].hex()} reverted in block "
-        f"{receipt['blockNumber']} (gas used {receipt['gasUsed']}) and the reason could not be recovered"
+        f"{action} failed: transaction {tx_hash} reverted in block {block} ({used}) and the reason could not be "
+        "recovered by replaying it"
     )
 
 
@@ -228,6 +244,8 @@ def deploy_contracts(
 
 @dataclass(frozen=True)
 class DecodedEvent:
+    """An event by its Solidity name and arguments (addresses checksummed), and where it was emitted."""
+
     contract: str
     name: str
     args: dict[str, Any]
@@ -242,48 +260,7 @@ def decode_events(contracts: Contracts, receipt: TxReceipt) -> list[DecodedEvent
     A log from one of our addresses that matches no event of its ABI raises :class:`ChainError`:
     it would mean the handles do not match the deployed code.
     """
-    by_address = contracts.by_address()
-    decoded: list[DecodedEvent] = []
-    for log in receipt["logs"]:
-        entry = by_address.get(to_checksum_address(log["address"]))
-        if entry is None:
-            continue
-        contract_name, contract = entry
-        event = _match_event(contract, log)
-        if event is None:
-            raise ChainError(
-                f"log {log['logIndex']} of {contract_name} at {contract.address} matches no event of its ABI: "
-                "the deployment record does not match the code at that address"
-            )
-        decoded.append(
-            DecodedEvent(
-                contract=contract_name,
-                name=event["event"],
-                args=dict(event["args"]),
-                block_number=log["blockNumber"],
-                transaction_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
-                log_index=log["logIndex"],
-            )
-        )
-    return decoded
+    from chain.clients import EventDecoder  # the one event decoder; chain.clients imports this module
 
-
-def _match_event(contract: Contract, log: Any) -> Any:
-    if not log["topics"]:
-        return None
-    name = _event_topics().get(HexBytes(log["topics"][0]))
-    if name is None:
-        return None
-    return getattr(contract.events, name)().process_log(log)
-
-
-@cache
-def _event_topics() -> dict[bytes, str]:
-    """topic0 -> event name over the three contracts' ABIs."""
-    topics: dict[bytes, str] = {}
-    for contract in CONTRACT_NAMES:
-        for item in load_artifact(contract).abi:
-            if item.get("type") == "event":
-                signature = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-                topics[HexBytes(keccak(text=signature))] = item["name"]
-    return topics
+    addresses = {name: contract.address for name, contract in contracts.by_address().values()}
+    return EventDecoder(addresses).decode_events(receipt)

@@ -1,4 +1,4 @@
-"""Writing small files so that a reader never sees half of one."""
+"""Writing small files so that a reader never sees half of one, and a power cut loses neither."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def write_atomic(target: Path, content: bytes, *, mode: int | None = None) -> None:
-    """Write ``content`` to ``target``: a temp file in the same folder, fsync, then rename over it.
+    """Write ``content`` to ``target``: a temp file in the same folder, fsync, rename over it, then
+    fsync the folder, so that the rename itself survives a power cut (the folder's entry is what
+    names the new file).
 
     ``mode`` (e.g. 0o600 for secrets) is set on the temp file before anything is written to it.
     """
@@ -26,3 +28,20 @@ def write_atomic(target: Path, content: bytes, *, mode: int | None = None) -> No
         except FileNotFoundError:
             pass
         raise
+    sync_folder(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync ``folder``, making the creations, renames and deletions of entries in it durable.
+
+    Where a folder cannot be opened as a file (Windows refuses with a permission error) there is
+    nothing to sync, and it returns: the rename is as durable as that platform makes it.
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except (PermissionError, IsADirectoryError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

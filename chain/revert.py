@@ -63,7 +63,7 @@ def _error_table() -> dict[bytes, _ErrorAbi]:
         for item in load_artifact(contract).abi:
             if item.get("type") != "error":
                 continue
-            types = tuple(_canonical_type(i) for i in item["inputs"])
+            types = tuple(canonical_type(i) for i in item["inputs"])
             selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
             table[selector] = _ErrorAbi(
                 name=item["name"],
@@ -78,9 +78,10 @@ def _error_table() -> dict[bytes, _ErrorAbi]:
     return table
 
 
-def _canonical_type(item: dict[str, Any]) -> str:
+def canonical_type(item: dict[str, Any]) -> str:
+    """The canonical ABI type of an ABI input ``item`` (tuples spelled out), as selectors and topics hash it."""
     if item["type"].startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in item["components"])
+        inner = ",".join(canonical_type(c) for c in item["components"])
         return f"({inner}){item['type'][5:]}"
     return str(item["type"])
 

@@ -51,6 +51,9 @@ from chain.revert import as_chain_error, revert_data_from
 
 DEFAULT_PRIORITY_FEE = 10**9  # 1 gwei, when the node cannot suggest one
 GWEI = 10**9
+# web3_clientVersion prefixes of nodes with one block producer and no reorganisations, whose
+# receipts are final as soon as they exist: the embedded chain (`dataseal node`, EmbeddedProvider).
+FINAL_WHEN_MINED_CLIENTS = ("dataseal/",)
 
 _FUNDS = re.compile(r"insufficient funds|enough funds|not have enough|doesn't have enough|insufficient balance|"
                     r"exceeds (the )?balance|enough balance", re.I)
@@ -260,7 +263,8 @@ class PendingTransaction:
 class LocalSender:
     """Signs with a local key and sends raw transactions; implements :class:`chain.contracts.Sender`.
 
-    ``confirmations``: blocks to wait on top of the transaction's block. ``receipt_timeout``:
+    ``confirmations``: blocks to wait on top of the transaction's block, against reorganisations
+    (none on the embedded chain: see :meth:`confirmations_needed`). ``receipt_timeout``:
     seconds to wait for a receipt before :class:`ReceiptTimeout`. ``gas_margin``: multiplier on
     ``eth_estimateGas``. ``drop_check_after``: seconds without a receipt before checking whether
     the node still knows the transaction (and re-sending it if it does not). ``batch_size``: receipts
@@ -298,6 +302,7 @@ class LocalSender:
         self.batch_size = batch_size
         self.endpoint = endpoint
         self._chain_ids: weakref.WeakKeyDictionary[Web3, int] = weakref.WeakKeyDictionary()
+        self._final_when_mined: weakref.WeakKeyDictionary[Web3, bool] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"LocalSender({self.address}, confirmations={self.confirmations})"
@@ -360,6 +365,31 @@ class LocalSender:
                     raise unreachable(self.endpoint, exc) from exc
                 raise
         return cached
+
+    def confirmations_needed(self, w3: Web3) -> int:
+        """The blocks :meth:`wait` waits for on top of a transaction's block at ``w3``'s node.
+
+        Confirmations guard against reorganisations: a block that another producer's chain replaces
+        takes its transactions with it. The embedded chain (``dataseal node``, or an
+        :class:`~chain.embedded.provider.EmbeddedProvider`) has one block producer and never
+        reorganises, so its receipts are final as soon as they exist; and it makes blocks only when
+        transactions wait (idle mining), so blocks on top of the last one may never come. Against it
+        this is 0; against any other node, :attr:`confirmations`. The node is recognised by its
+        ``web3_clientVersion`` (``dataseal/...``), asked once per Web3 instance; a node that does not
+        answer it is treated as an ordinary one.
+        """
+        if self.confirmations == 0:
+            return 0
+        final = self._final_when_mined.get(w3)
+        if final is None:
+            try:
+                version = str(w3.client_version)
+            except Exception as exc:
+                if is_connection_failure(exc):
+                    raise unreachable(self.endpoint, exc) from exc
+                version = ""  # web3_clientVersion is optional
+            final = self._final_when_mined[w3] = version.lower().startswith(FINAL_WHEN_MINED_CLIENTS)
+        return 0 if final else self.confirmations
 
     def _fees(self, w3: Web3, chain_id: int, action: str) -> Fees:
         try:
@@ -443,7 +473,8 @@ class LocalSender:
     # ----------------------------------------------------------------- wait
 
     def wait(self, w3: Web3, pending: PendingTransaction, *, timeout: float | None = None) -> TxReceipt:
-        """The receipt of ``pending`` once it has :attr:`confirmations` blocks on top.
+        """The receipt of ``pending`` once it has :attr:`confirmations` blocks on top (on the embedded
+        chain, as soon as it exists: see :meth:`confirmations_needed`).
 
         Re-sends the signed bytes if the node forgot the transaction; raises :class:`ReceiptTimeout`
         after ``timeout`` (default :attr:`receipt_timeout`) seconds, :class:`TransactionDropped` if
@@ -459,7 +490,7 @@ class LocalSender:
             try:
                 receipt = self._receipt(w3, pending)
                 if receipt is not None:
-                    if self.confirmations == 0:
+                    if self.confirmations_needed(w3) == 0:
                         return receipt
                     confirmed = self._confirmed(w3, pending, receipt)
                     if confirmed is not None:
@@ -501,7 +532,7 @@ class LocalSender:
             return max(deadline - time.monotonic(), 0.001)
 
         known: dict[str, TxReceipt] = {}
-        if len(pending) > 2 and self.confirmations == 0:
+        if len(pending) > 2 and self.confirmations_needed(w3) == 0:
             last = max(pending, key=lambda p: p.nonce)
             known[last.tx_hash] = self.wait(w3, last, timeout=left())
             known.update(self._batch_receipts(w3, [p for p in pending if p is not last]))
@@ -592,8 +623,9 @@ class LocalSender:
         if mined:
             return ReceiptTimeout(
                 f"transaction {pending.tx_hash} was mined but did not reach {self.confirmations} confirmations "
-                f"within {limit:g} s: the node is not producing blocks fast enough (the embedded chain mines only "
-                "when transactions wait); wait longer (DATASEAL_RECEIPT_TIMEOUT) or ask for fewer confirmations"
+                f"within {limit:g} s: the node is not producing blocks fast enough (a node that mines only when "
+                "transactions arrive, such as hardhat's automine, makes none on top by itself); wait longer "
+                "(DATASEAL_RECEIPT_TIMEOUT) or ask for fewer confirmations"
             )
         try:
             w3.eth.get_transaction(HexBytes(pending.tx_hash))

@@ -6,6 +6,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import typer
+
+#: ``--json``, the option every command takes: ``as_json: bool = JSON``.
+JSON = typer.Option(False, "--json", help="Print one JSON document (for scripts) instead of lines for people.")
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):

@@ -17,16 +17,34 @@ Blocks
     The miner takes every pending transaction that fits (30M gas per block) and builds one block
     with :meth:`DatasealVM.apply_transaction`, one transaction at a time: one that turns out to be
     invalid when its turn comes (its sender's funds were spent by an earlier transaction) is
-    dropped with its reason, without costing the others their block. The block — state, bodies,
+    dropped with its reason, without costing the others their block. One whose fee cap is below
+    the block's base fee (the base fee rose after it was accepted) is not invalid, only too cheap
+    for now: like a real node's pool, the chain keeps it pending — its sender's later transactions
+    wait behind it — until the base fee falls back to its cap or a same-nonce replacement paying
+    more arrives. The base fee of an idle chain falls only as blocks are made (1/8 per empty
+    block), so while such a transaction waits and nothing else can be mined, the automatic miner
+    makes empty blocks, each lowering the base fee, until it fits (a few dozen blocks at most: the
+    base fee cannot have risen far above a cap it once met). Should the base fee stop falling (its
+    floor), the miner makes nothing and sleeps until a transaction arrives or a block is mined
+    another way; it never spins on a transaction it cannot include. The block — state, bodies,
     receipts, indexes, canonical head and the journal clean-up — commits as one SQLite
     transaction. Modes (:class:`Mining`): ``idle`` mines as soon as transactions wait (a burst
     gathers for a few milliseconds first, and what arrives while a block is built goes into the
     next one), ``interval`` every N seconds, ``manual`` only on :meth:`EmbeddedChain.mine`.
+
+Calls
+    eth_call and eth_estimateGas run on a VM of their own over the state of the block they name,
+    without the chain's lock: the state is content-addressed and never rewritten, and the store
+    serialises its reads, so a slow call delays neither the miner nor other requests. Like geth,
+    a call gets at most :attr:`EmbeddedChain.call_gas_cap` gas (``RPCGasCap``, 50M) and
+    :attr:`EmbeddedChain.call_timeout` seconds (``RPCEVMTimeout``, 5 s); a call still running then
+    is stopped with an error saying so.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -40,15 +58,19 @@ from eth.abc import (
     BlockAPI,
     BlockHeaderAPI,
     ComputationAPI,
+    MessageAPI,
+    OpcodeAPI,
     ReceiptAPI,
     SignedTransactionAPI,
     StateAPI,
+    TransactionContextAPI,
     VirtualMachineAPI,
 )
 from eth.constants import BLANK_ROOT_HASH, POST_MERGE_DIFFICULTY, POST_MERGE_MIX_HASH, POST_MERGE_NONCE
 from eth.exceptions import HeaderNotFound, OutOfGas, Revert, TransactionNotFound
 from eth.vm.chain_context import ChainContext
 from eth.vm.forks.london.headers import calculate_expected_base_fee_per_gas
+from eth.vm.opcode_values import JUMP, JUMPI
 from eth.vm.spoof import SpoofTransaction
 from eth_bloom import BloomFilter
 from eth_typing import Address, BlockNumber, Hash32
@@ -78,6 +100,8 @@ from chain.embedded.vm import (
     CallVM,
     DatasealChain,
     DatasealVM,
+    EstimationComputation,
+    EstimationState,
     chain_class,
     use_native_keccak,
 )
@@ -95,6 +119,8 @@ IDLE_LINGER_SECONDS = 0.05  # idle mining: the longest a burst of transactions m
 IDLE_GAP_SECONDS = 0.005  # ... it stops gathering when no transaction arrived for this long
 IDLE_BATCH = 32  # ... or when this many wait: enough to spread a block's fixed cost
 SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is left
+CALL_GAS_CAP = 50_000_000  # geth's RPCGasCap: the most gas one eth_call / eth_estimateGas may use
+CALL_TIMEOUT_SECONDS = 5.0  # geth's RPCEVMTimeout: the longest one eth_call / eth_estimateGas may run
 
 BlockRef = int | bytes | str  # a number, a 32-byte hash, or latest/earliest/pending/safe/finalized
 BLOCK_TAGS = ("latest", "earliest", "pending", "safe", "finalized")
@@ -258,6 +284,7 @@ class _ExecutedBlock:
         self.included: list[PendingTx] = []
         self.receipts: list[ReceiptAPI] = []
         self.dropped: list[tuple[PendingTx, str]] = []  # (transaction, reason)
+        self.fee_waiting = False  # a transaction waits for the base fee to fall to its fee cap
         self.wanted = False  # whether a block is to be written (transactions, or an empty block asked for)
         self.tx_trie: tuple[Hash32, dict[Hash32, bytes]] = (BLANK_ROOT_HASH, {})
         self.receipt_trie: tuple[Hash32, dict[Hash32, bytes]] = (BLANK_ROOT_HASH, {})
@@ -271,6 +298,82 @@ class _Poisoned(Exception):
         self.entry = entry
 
 
+class _BelowIntrinsicGas(ExecutionFailed):
+    """A call given less gas than its intrinsic gas (estimation tries such limits and moves on)."""
+
+
+class _CallBudget:
+    """The time one eth_call / eth_estimateGas may execute for; cancelled when the chain closes."""
+
+    __slots__ = ("seconds", "deadline", "cancelled", "stopped")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.cancelled = False
+        self.stopped = False  # an execution was stopped by it
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.deadline = -math.inf
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            self.stopped = True
+            raise _CallStopped()
+
+
+class _CallStopped(Exception):
+    """A call's time ran out. Not a py-evm VMError, so no frame of the EVM catches it: it ends the
+    whole execution, whose changes the caller reverts."""
+
+
+class _DeadlineCheck:
+    """An opcode that checks the call's time first: JUMP and JUMPI, which every loop executes."""
+
+    def __init__(self, opcode: int) -> None:
+        self.inner = cast(Any, EstimationComputation.opcodes[opcode])
+        self.mnemonic = self.inner.mnemonic
+        self.gas_cost = self.inner.gas_cost
+
+    def __call__(self, computation: ComputationAPI) -> None:
+        cast(_TimedState, computation.state).budget.check()
+        self.inner(computation=computation)
+
+
+class _TimedComputation(EstimationComputation):
+    """Checks the call's time at every jump and every new frame (CALL, CREATE: recursion without
+    loops), so that no call runs much past its time limit whatever its code and gas."""
+
+    opcodes = {
+        **EstimationComputation.opcodes,
+        JUMP: cast(OpcodeAPI, _DeadlineCheck(JUMP)),
+        JUMPI: cast(OpcodeAPI, _DeadlineCheck(JUMPI)),
+    }
+
+    @classmethod
+    def apply_computation(
+        cls,
+        state: StateAPI,
+        message: MessageAPI,
+        transaction_context: TransactionContextAPI,
+        parent_computation: ComputationAPI | None = None,
+    ) -> ComputationAPI:
+        cast(_TimedState, state).budget.check()
+        return super().apply_computation(state, message, transaction_context, parent_computation)
+
+
+class _TimedState(EstimationState):
+    computation_class = _TimedComputation
+    budget = _CallBudget(math.inf)  # replaced by each call's own
+
+
+class _TimedCallVM(CallVM):
+    """The VM of eth_call / eth_estimateGas, with the time limit."""
+
+    _state_class = _TimedState
+
+
 class EmbeddedChain:
     """A persistent single-node chain. Open with :meth:`open`; close with :meth:`close`."""
 
@@ -282,12 +385,16 @@ class EmbeddedChain:
         created: bool,
         mining: Mining,
         receipt_wait: float,
+        call_gas_cap: int = CALL_GAS_CAP,
+        call_timeout: float = CALL_TIMEOUT_SECONDS,
     ) -> None:
         self._store = store
         self._chain = chain
         self.created = created
         self.mining = mining
         self.receipt_wait = receipt_wait
+        self.call_gas_cap = call_gas_cap  # eth_call / eth_estimateGas: at most this much gas ...
+        self.call_timeout = call_timeout  # ... and this many seconds
         self.chain_id = int(chain.chain_id)
         self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)
@@ -309,6 +416,9 @@ class EmbeddedChain:
         self._busy_lock = threading.Lock()
         self._next_block_at = 0.0  # interval mining: when (time.monotonic) the next block is due
         self._building = False  # a block is being executed (possibly with the lock released)
+        self._changes = 0  # bumped when a transaction is accepted or a block is made: wakes a stalled miner
+        self._calls: set[_CallBudget] = set()  # eth_call / eth_estimateGas executing without the lock
+        self._calls_done = threading.Condition(self._lock)
 
     # ============================================================================= lifecycle
 
@@ -321,14 +431,21 @@ class EmbeddedChain:
         mining: Mining | None = None,
         receipt_wait: float = 2.0,
         cache_entries: int | None = None,
+        call_gas_cap: int = CALL_GAS_CAP,
+        call_timeout: float = CALL_TIMEOUT_SECONDS,
     ) -> EmbeddedChain:
         """Open the chain in the SQLite file ``path``, creating it (with ``genesis``) if it has none.
 
         Reopening checks ``genesis`` against the chain's own: a different chain id, or funding
         it did not get at its genesis, raises :class:`GenesisMismatchError`. Journalled
         transactions are re-admitted; the miner starts unless ``mining`` is manual.
+        ``call_gas_cap`` and ``call_timeout`` bound each eth_call / eth_estimateGas (see the module doc).
         """
         mining = mining or Mining()
+        if call_gas_cap < 21_000:
+            raise EmbeddedChainError(f"the call gas cap must be at least 21000, got {call_gas_cap}")
+        if not call_timeout > 0:
+            raise EmbeddedChainError(f"the call time limit must be above 0 seconds, got {call_timeout}")
         use_native_keccak()
         store = ChainStore(path) if cache_entries is None else ChainStore(path, cache_entries=cache_entries)
         try:
@@ -337,7 +454,8 @@ class EmbeddedChain:
                 chain = _create_genesis(store, genesis or Genesis())
             else:
                 chain = _reopen(store, genesis)
-            instance = cls(store, chain, created=created, mining=mining, receipt_wait=receipt_wait)
+            instance = cls(store, chain, created=created, mining=mining, receipt_wait=receipt_wait,
+                           call_gas_cap=call_gas_cap, call_timeout=call_timeout)
             instance._replay_journal()
         except BaseException:
             store.close()
@@ -348,7 +466,8 @@ class EmbeddedChain:
 
     def close(self, *, flush: bool = True) -> None:
         """Stop the miner and close the file. With ``flush`` (and automatic mining) the pending
-        transactions are mined first; otherwise they stay in the journal for the next open."""
+        transactions are mined first; otherwise — and those waiting for the base fee to fall —
+        they stay in the journal for the next open. Calls still running are stopped."""
         with self._lock:
             if self._closed:
                 return
@@ -358,6 +477,10 @@ class EmbeddedChain:
         if self._miner is not None:
             self._miner.join()
         with self._lock:
+            while self._calls:  # calls running without the lock: stop them before the file closes
+                for budget in self._calls:
+                    budget.cancel()
+                self._calls_done.wait()
             try:
                 if flush and self.mining.automatic:
                     for _ in range(1000):
@@ -432,6 +555,7 @@ class EmbeddedChain:
                     f"the node's miner stopped ({self._miner_failed}): restart the node; accepted transactions are kept"
                 )
             self._admit(tx, raw, sender, journal=True)
+            self._changes += 1
             if self.mining.mode == "idle":
                 self._work.notify()
         return bytes(tx.hash)
@@ -485,9 +609,15 @@ class EmbeddedChain:
 
     def _decode(self, raw: bytes) -> tuple[SignedTransactionAPI, bytes]:
         if len(raw) > MAX_TX_BYTES:
-            raise TransactionRejected(f"oversized data: the transaction is {len(raw)} bytes, at most {MAX_TX_BYTES}")
+            raise TransactionRejected(
+                f"oversized data: the transaction is {len(raw)} bytes, at most {MAX_TX_BYTES} (spread the data over "
+                "several transactions, or keep it off chain and send its hash)"
+            )
         if raw[:1] == bytes([BLOB_TX_TYPE]):
-            raise TransactionRejected("blob transactions (type 3) are not supported by the embedded chain")
+            raise TransactionRejected(
+                "blob transactions (type 3) are not supported by the embedded chain: send the data as calldata "
+                "in a type 2 (EIP-1559) transaction"
+            )
         try:
             tx = self._builder.decode(raw)
         except Exception as exc:  # rlp and py-evm raise several unrelated types for malformed bytes
@@ -514,7 +644,9 @@ class EmbeddedChain:
         try:
             sender = bytes(tx.sender)
         except Exception as exc:  # eth_keys raises BadSignature or ValidationError
-            raise TransactionRejected(f"invalid signature: {exc}") from None
+            raise TransactionRejected(
+                f"invalid signature: {exc} (sign the transaction again with the sending account's key)"
+            ) from None
         return tx, sender
 
     def _admit(self, tx: SignedTransactionAPI, raw: bytes, sender: bytes, *, journal: bool) -> PendingTx:
@@ -541,18 +673,22 @@ class EmbeddedChain:
             )
         wanted = max(int(tx.intrinsic_gas), _calldata_floor(bytes(tx.data)))
         if tx.gas < wanted:
-            raise TransactionRejected(f"intrinsic gas too low: have {tx.gas}, want {wanted}")
+            raise TransactionRejected(
+                f"intrinsic gas too low: have {tx.gas}, want {wanted} (sign it again with a gas limit of at least "
+                f"{wanted}; eth_estimateGas tells what it needs)"
+            )
         gas_limit = int(self._head.gas_limit)
         if tx.gas > gas_limit:
             raise TransactionRejected(
-                f"exceeds block gas limit: the transaction asks for {tx.gas} gas, blocks hold {gas_limit}"
+                f"exceeds block gas limit: the transaction asks for {tx.gas} gas, blocks hold {gas_limit} (lower "
+                "its gas limit to what eth_estimateGas says, or split the work over several transactions)"
             )
         base_fee = self.next_base_fee()
         max_fee = int(tx.max_fee_per_gas)
-        if max_fee < base_fee:
+        if max_fee < base_fee and journal:  # (a journalled one was accepted once: it waits for the fee to fall)
             raise TransactionRejected(
                 f"max fee per gas less than block base fee: address {who()}, maxFeePerGas: {max_fee}, "
-                f"baseFee: {base_fee}"
+                f"baseFee: {base_fee} (raise maxFeePerGas to at least the base fee; eth_gasPrice suggests one)"
             )
         replacing = self._pool.at_nonce(sender, nonce) if nonce < expected else None
         if replacing is not None:
@@ -568,7 +704,8 @@ class EmbeddedChain:
         cost = int(tx.gas) * max_fee + int(tx.value)
         if balance < cost:
             raise TransactionRejected(
-                f"insufficient funds for gas * price + value: address {who()} have {balance} want {cost}"
+                f"insufficient funds for gas * price + value: address {who()} have {balance} want {cost} (fund "
+                "the account, or lower the value, gas limit or fee cap)"
             )
         if replacing is not None:
             if journal:
@@ -621,11 +758,12 @@ class EmbeddedChain:
         def stop() -> bool:
             return self._stopping or self._miner_token is not token
 
+        stalled_at: int | None = None  # the change count when a try made nothing: wait for the next change
         try:
             with self._lock:
                 while not stop():
                     if self.mining.mode == "idle":
-                        while not self._pool and not stop():
+                        while (not self._pool or self._changes == stalled_at) and not stop():
                             self._work.wait()
                         self._linger(stop)
                     else:
@@ -635,7 +773,11 @@ class EmbeddedChain:
                     if stop():
                         break
                     if self._pool:
+                        before = self._changes
                         self._mine_guarded()
+                        # Nothing could be mined (transactions waiting for the base fee to fall, and
+                        # it does not): sleep until a transaction arrives or a block is made otherwise.
+                        stalled_at = before if self._changes == before else None
         except BaseException as exc:  # the miner must never die silently
             self._miner_failed = f"{type(exc).__name__}: {exc}"
             logger.exception("the miner stopped")
@@ -665,21 +807,24 @@ class EmbeddedChain:
 
     def _mine_guarded(self) -> None:
         try:
-            self._mine_locked(concurrent=True)
+            self._mine_locked(concurrent=True, lower_fee=True)
         except Exception:
             # Not attributable to one transaction (disk full, a bug): the block was rolled back.
             logger.exception("building a block failed; retrying in a second")
+            self._changes += 1  # (not a stall: try again)
             self._work.wait(1.0)
 
     def _mine_locked(
-        self, *, timestamp: int | None = None, allow_empty: bool = False, concurrent: bool = False
+        self, *, timestamp: int | None = None, allow_empty: bool = False, concurrent: bool = False,
+        lower_fee: bool = False,
     ) -> MinedBlock | None:
         while self._building:  # the miner is executing a block with the lock released: build on top of it
             self._mined.wait()
         candidates = self._pool.ordered()
         while True:
             try:
-                return self._build_block(candidates, timestamp, allow_empty, concurrent=concurrent)
+                return self._build_block(candidates, timestamp, allow_empty, concurrent=concurrent,
+                                         lower_fee=lower_fee)
             except _Poisoned as poisoned:
                 entry = poisoned.entry
                 logger.error("transaction 0x%s could not be executed (%s); dropping it", entry.hash.hex(), poisoned)
@@ -694,7 +839,8 @@ class EmbeddedChain:
                 self._mined.notify_all()
 
     def _build_block(
-        self, candidates: list[PendingTx], timestamp: int | None, allow_empty: bool, *, concurrent: bool = False
+        self, candidates: list[PendingTx], timestamp: int | None, allow_empty: bool, *, concurrent: bool = False,
+        lower_fee: bool = False,
     ) -> MinedBlock | None:
         """Build, commit and announce one block on the head (the lock held).
 
@@ -703,6 +849,8 @@ class EmbeddedChain:
         the lock is released meanwhile, so that transactions keep being accepted and reads keep
         being answered while the block executes; :attr:`_building` tells another builder to wait.
         Only this builder writes blocks, so what the readers see does not change under it.
+        With ``lower_fee`` (the miner) an empty block is made when transactions wait for the base
+        fee to fall and it falls after this block.
         """
         parent = self._head
         stamp = max(int(parent.timestamp), int(time.time()) if timestamp is None else timestamp)
@@ -713,7 +861,7 @@ class EmbeddedChain:
             if concurrent:
                 self._lock.release()
             try:
-                built = self._execute_block(vm, header, candidates, allow_empty)
+                built = self._execute_block(vm, header, candidates, allow_empty, lower_fee=lower_fee)
             finally:
                 if concurrent:
                     self._lock.acquire()
@@ -723,12 +871,14 @@ class EmbeddedChain:
             self._mined.notify_all()
 
     def _execute_block(
-        self, vm: VirtualMachineAPI, header: BlockHeaderAPI, candidates: list[PendingTx], allow_empty: bool
+        self, vm: VirtualMachineAPI, header: BlockHeaderAPI, candidates: list[PendingTx], allow_empty: bool,
+        *, lower_fee: bool = False,
     ) -> _ExecutedBlock:
         """Run the candidates on ``vm``; compute the block's tries and state root in memory (no writes)."""
         current = header
         built = _ExecutedBlock(header)
-        blocked: dict[bytes, str | None] = {}  # sender -> why its later transactions wait (None: block full)
+        base_fee = _base_fee(header)
+        blocked: dict[bytes, str | None] = {}  # sender -> why its later transactions are dropped (None: they wait)
         for entry in candidates:
             if entry.sender in blocked:
                 reason = blocked[entry.sender]
@@ -738,6 +888,12 @@ class EmbeddedChain:
                 continue
             if current.gas_used + entry.tx.gas > current.gas_limit:
                 blocked[entry.sender] = None  # waits for the next block, with its sender's later ones
+                continue
+            if int(entry.tx.max_fee_per_gas) < base_fee:
+                # Valid, only too cheap for this block: it waits (with its sender's later ones) for the
+                # base fee to fall, or for a replacement paying more. py-evm would call it invalid.
+                blocked[entry.sender] = None
+                built.fee_waiting = True
                 continue
             try:
                 receipt, _ = vm.apply_transaction(current, entry.tx)
@@ -753,7 +909,8 @@ class EmbeddedChain:
             built.included.append(entry)
             built.receipts.append(receipt)
         built.header = current
-        if built.included or allow_empty:
+        falling = lower_fee and built.fee_waiting and calculate_expected_base_fee_per_gas(current) < base_fee
+        if built.included or allow_empty or falling:
             built.wanted = True
             built.tx_trie = ordered_trie_root_and_nodes([e.tx.encode() for e in built.included])
             built.receipt_trie = ordered_trie_root_and_nodes([r.encode() for r in built.receipts])
@@ -792,11 +949,14 @@ class EmbeddedChain:
                            to_checksum_address(entry.sender), reason)
         if mined_block is None:
             if dropped:
+                self._changes += 1
                 self._mined.notify_all()
             return None
         self._head = mined_block.header
         self._head_state = None
         self._head_call_vm = None
+        self._changes += 1
+        self._work.notify()  # a stalled miner: the base fee changed
         self._blocks[mined_block.hash] = _BlockData(mined_block, built.receipts, [e.sender for e in included])
         self._mined.notify_all()
         return MinedBlock(
@@ -972,13 +1132,13 @@ class EmbeddedChain:
     def call(self, request: CallRequest, ref: BlockRef = "latest") -> bytes:
         """Execute ``request`` on the state after block ``ref`` and return its output.
 
-        Raises :class:`ExecutionReverted` (with the revert bytes) or :class:`ExecutionFailed`.
+        Runs without the chain's lock, with at most :attr:`call_gas_cap` gas for at most
+        :attr:`call_timeout` seconds. Raises :class:`ExecutionReverted` (with the revert bytes) or
+        :class:`ExecutionFailed` (out of gas, invalid, stopped at the time limit).
         """
-        with self._locked():
-            header = self._header_for(ref)
-            vm = self._call_vm(header)
-            gas = header.gas_limit if request.gas is None else min(request.gas, header.gas_limit)
-            computation = self._execute(vm, request, gas)
+        with self._calling(ref) as (header, vm, budget):
+            gas = self._call_gas(header, request)
+            computation = self._execute(vm, request, gas, budget)
         if computation.is_error:
             raise _execution_error(computation, gas)
         return bytes(computation.output)
@@ -991,13 +1151,12 @@ class EmbeddedChain:
         SSTORE's refusal to run with 2300 gas or less left, so what it used (plus 2300 if it stored)
         is enough.
         Otherwise that is checked by executing again (adding the 1/64 each call withholds if
-        needed) and, if still short, by bisection to within 0.5 %.
+        needed) and, if still short, by bisection to within 0.5 %. All executions together get
+        :attr:`call_timeout` seconds, without the chain's lock (as :meth:`call`).
         """
-        with self._locked():
-            header = self._header_for(ref)
-            vm = self._call_vm(header)
-            cap = header.gas_limit if request.gas is None else min(request.gas, header.gas_limit)
-            computation = self._execute(vm, request, cap)
+        with self._calling(ref) as (header, vm, budget):
+            cap = self._call_gas(header, request)
+            computation = self._execute(vm, request, cap, budget)
             if computation.is_error:
                 raise _execution_error(computation, cap)
             used = max(cap - computation.get_gas_remaining(), _calldata_floor(request.data))
@@ -1008,8 +1167,8 @@ class EmbeddedChain:
 
             def succeeds(gas: int) -> bool:
                 try:
-                    return not self._execute(vm, request, gas).is_error
-                except ExecutionFailed:  # below intrinsic gas or the calldata floor
+                    return not self._execute(vm, request, gas, budget).is_error
+                except _BelowIntrinsicGas:
                     return False
 
             if used >= cap or succeeds(used):
@@ -1028,25 +1187,58 @@ class EmbeddedChain:
                     low = middle
             return high
 
-    def _call_vm(self, header: BlockHeaderAPI) -> VirtualMachineAPI:
-        # Calls at the head share one VM, whose state caches stay warm between calls (each call
-        # reverts its changes); calls elsewhere get their own.
-        if header.hash == self._head.hash:
-            if self._head_call_vm is None:
-                self._head_call_vm = self._new_call_vm(header)
-            return self._head_call_vm
-        return self._new_call_vm(header)
+    def _call_gas(self, header: BlockHeaderAPI, request: CallRequest) -> int:
+        """The gas a call runs with: what it asks for (the block's gas limit if nothing), capped
+        at the block's gas limit and :attr:`call_gas_cap`."""
+        cap = min(int(header.gas_limit), self.call_gas_cap)
+        return cap if request.gas is None else min(request.gas, cap)
+
+    @contextmanager
+    def _calling(self, ref: BlockRef) -> Iterator[tuple[BlockHeaderAPI, VirtualMachineAPI, _CallBudget]]:
+        """A VM over the state after block ``ref``, for executing calls without the chain's lock.
+
+        The state of a block is never rewritten (trie nodes are stored by their hash; nothing is
+        pruned) and the store serialises reads, so a VM of the call's own reads it safely while
+        the miner builds and commits blocks. The head's VM (warm caches) is lent to one call at a
+        time and taken back unless the call failed midway or the head moved on.
+        """
+        with self._locked():
+            header = self._header_for(ref)
+            vm: VirtualMachineAPI | None = None
+            if header.hash == self._head.hash:
+                vm, self._head_call_vm = self._head_call_vm, None
+            if vm is None:
+                vm = self._new_call_vm(header)
+            budget = _CallBudget(self.call_timeout)
+            if self._stopping:
+                budget.cancel()
+            self._calls.add(budget)
+        clean = False  # whether the VM's state is as it was (a stopped execution may leave it half reverted)
+        try:
+            yield header, vm, budget
+            clean = True
+        except EmbeddedChainError:
+            clean = not budget.stopped
+            raise
+        finally:
+            with self._lock:
+                self._calls.discard(budget)
+                if clean and header.hash == self._head.hash and self._head_call_vm is None:
+                    self._head_call_vm = vm
+                self._calls_done.notify_all()
 
     def _new_call_vm(self, header: BlockHeaderAPI) -> VirtualMachineAPI:
         # Calls pay nothing: the block's base fee is zeroed so that a zero gas price is valid.
-        return CallVM(
+        return _TimedCallVM(
             header=header.copy(base_fee_per_gas=0),
             chaindb=self._chain.chaindb,
             chain_context=ChainContext(self.chain_id),
             consensus_context=self._chain.consensus_context,
         )
 
-    def _execute(self, vm: VirtualMachineAPI, request: CallRequest, gas: int) -> ComputationAPI:
+    def _execute(
+        self, vm: VirtualMachineAPI, request: CallRequest, gas: int, budget: _CallBudget
+    ) -> ComputationAPI:
         state = vm.state
         sender = request.sender or ZERO_ADDRESS
         builder: Any = vm.get_transaction_builder()
@@ -1064,12 +1256,26 @@ class EmbeddedChain:
         spoofed = cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=sender))
         intrinsic = max(int(spoofed.intrinsic_gas), _calldata_floor(request.data))
         if gas < intrinsic:
-            raise ExecutionFailed(f"gas required exceeds allowance ({gas}): the intrinsic gas alone is {intrinsic}")
+            raise _BelowIntrinsicGas(
+                f"gas required exceeds allowance ({gas}): the intrinsic gas alone is {intrinsic}; give it at least "
+                f"{intrinsic} gas"
+            )
+        cast(_TimedState, state).budget = budget
         snapshot = state.snapshot()
         try:
             return state.apply_transaction(spoofed)
         except ValidationError as exc:
             raise ExecutionFailed(str(exc)) from None
+        except _CallStopped:
+            if budget.cancelled:
+                raise ExecutionFailed(
+                    "the node is shutting down: the call was stopped; send it again once the node is back"
+                ) from None
+            seconds = f"{budget.seconds:g}"
+            raise ExecutionFailed(
+                f"execution aborted (timeout = {seconds}s): the call was stopped after {seconds} s of EVM execution "
+                f"with {gas} gas left to burn; give it a lower gas limit, or fix the code it runs (an endless loop?)"
+            ) from None
         finally:
             state.revert(snapshot)
 
@@ -1245,7 +1451,10 @@ def _execution_error(computation: ComputationAPI, gas: int) -> EmbeddedChainErro
         data = error.args[0] if error.args and isinstance(error.args[0], bytes) else bytes(computation.output)
         return ExecutionReverted(data)
     if isinstance(error, OutOfGas):
-        return ExecutionFailed(f"gas required exceeds allowance ({gas})")
+        return ExecutionFailed(
+            f"gas required exceeds allowance ({gas}): the call ran out of gas; give it more gas (a call gets at most "
+            "the block gas limit and the node's call gas cap), or check the code for an unbounded loop"
+        )
     return ExecutionFailed(f"execution failed: {type(error).__name__}: {error}")
 
 

@@ -39,7 +39,7 @@ from chain.accounts import (
 )
 from chain.contracts import Deployment, deploy_contracts
 from chain.deployments import deployments_path, get_deployment, save_deployment
-from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from chain.embedded.chain import CALL_GAS_CAP, CALL_TIMEOUT_SECONDS, EmbeddedChain, Genesis, Mining, chain_file
 from chain.embedded.defaults import OPERATOR_PASSWORD_FILENAME
 from chain.embedded.errors import NodeStartError
 from chain.embedded.probe import has_chain
@@ -64,6 +64,8 @@ class NodeConfig:
     password: SecretStr | None = None
     password_file: Path | None = None
     light_kdf: bool = False  # a cheap scrypt for a new operator keystore (tests, throwaway chains)
+    call_timeout: float = CALL_TIMEOUT_SECONDS  # the longest one eth_call / eth_estimateGas may run
+    call_gas_cap: int = CALL_GAS_CAP  # the most gas one eth_call / eth_estimateGas may use
     environ: Mapping[str, str] | None = field(default=None, repr=False)  # may hold DATASEAL_PASSWORD
 
 
@@ -122,9 +124,10 @@ class Node:
             keystore = Keystore(keystore_dir(data_dir), scrypt_n=scrypt_n)
             # Blocks come as soon as transactions wait while the node deploys; then the chosen mode.
             idle = Mining("idle")
+            limits: dict[str, Any] = {"call_gas_cap": config.call_gas_cap, "call_timeout": config.call_timeout}
             if _chain_exists(file):
                 chain = EmbeddedChain.open(file, genesis=Genesis(chain_id=config.chain_id, alloc=dict(config.fund)),
-                                           mining=idle)
+                                           mining=idle, **limits)
                 if config.account:
                     operator = keystore.find(config.account).address
                 else:
@@ -135,7 +138,8 @@ class Node:
                 )
                 alloc: dict[str, int] = {operator: DEFAULT_FUNDING_WEI}
                 alloc.update((to_checksum_address(a), w) for a, w in config.fund.items())
-                chain = EmbeddedChain.open(file, genesis=Genesis(chain_id=config.chain_id, alloc=alloc), mining=idle)
+                chain = EmbeddedChain.open(file, genesis=Genesis(chain_id=config.chain_id, alloc=alloc), mining=idle,
+                                           **limits)
                 chain.set_meta("operator", operator)
                 notes.append(f"created chain {chain.chain_id} in {file}, operator {operator} funded at genesis")
             dispatcher = RpcDispatcher(chain)

@@ -10,6 +10,10 @@ event loop, which a receipt that waits for its block requires.)
 POST / with a JSON-RPC 2.0 body (object or batch). GET / answers a short JSON description;
 OPTIONS answers CORS preflights so that browser wallets and dapps on the same machine can talk
 to the node.
+
+:meth:`RpcServer.shutdown` ends every connection, kept-alive ones included: a request in progress
+gets its answer (with ``Connection: close``), an idle connection is closed at once, so that no
+client reaches the chain through an old connection after the node began to stop.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -31,6 +36,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_LINE_BYTES = 65_536
 MAX_HEADERS = 100
 IDLE_TIMEOUT_SECONDS = 300.0  # a kept-alive connection idle this long is closed
+SHUTDOWN_GRACE_SECONDS = 10.0  # how long shutdown() lets requests in progress finish (eth_call stops at 5 s)
 _REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 405: "Method Not Allowed", 411: "Length Required",
             413: "Payload Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
 
@@ -75,14 +81,21 @@ class RpcServer:
         self._thread = threading.Thread(target=self.serve_forever, name="dataseal-rpc", daemon=True)
         self._thread.start()
 
-    def shutdown(self) -> None:
-        """Stop accepting requests and close the socket (requests in progress finish on their threads)."""
+    def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop accepting connections, close the listening socket and every open connection.
+
+        Idle kept-alive connections are closed at once; a request in progress is answered (with
+        ``Connection: close``) and its connection closed then, waiting up to ``grace`` seconds for
+        it; what is still running after that has its connection cut. On return no connection is
+        left through which a request could reach the chain.
+        """
         if self._thread is not None or getattr(self._httpd, "_serving", False):
             self._httpd.shutdown()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
         self._httpd.server_close()
+        self._httpd.close_connections(grace)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -91,6 +104,60 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 256
     allow_reuse_address = True
+
+    def __init__(self, server_address: tuple[str, int], handler: type[_Handler]) -> None:
+        self._connections: dict[_Handler, bool] = {}  # live connections -> whether a request is in progress
+        self._connections_changed = threading.Condition()
+        self._closing = False
+        super().__init__(server_address, handler)
+
+    # Connections register themselves, and say when a request starts and ends, so that shutdown
+    # can close the idle ones at once and the others once their answer is written.
+
+    def track(self, handler: _Handler) -> bool:
+        """Register a new connection; False when the server is closing (do not serve it)."""
+        with self._connections_changed:
+            if self._closing:
+                return False
+            self._connections[handler] = False
+            return True
+
+    def untrack(self, handler: _Handler) -> None:
+        with self._connections_changed:
+            self._connections.pop(handler, None)
+            self._connections_changed.notify_all()
+
+    def request_started(self, handler: _Handler) -> bool:
+        """Mark a request in progress; False when the server is closing (drop the connection)."""
+        with self._connections_changed:
+            if self._closing:
+                return False
+            self._connections[handler] = True
+            return True
+
+    def request_ended(self, handler: _Handler) -> bool:
+        """Mark the connection idle; whether it may stay open."""
+        with self._connections_changed:
+            self._connections[handler] = False
+            return not self._closing
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def close_connections(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        with self._connections_changed:
+            self._closing = True
+            for handler, busy in list(self._connections.items()):
+                if not busy:
+                    handler.cut()  # waiting for its next request: wakes its thread, which ends
+            while self._connections and (remaining := deadline - time.monotonic()) > 0:
+                self._connections_changed.wait(remaining)
+            for handler in list(self._connections):
+                logger.warning("a request to %s still running at shutdown had its connection closed",
+                               handler.client_address)
+                handler.cut()
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would resolve the host's FQDN (a DNS query that can hang offline).
@@ -126,17 +193,36 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _HTTPServer
 
     def handle(self) -> None:
+        if not self.server.track(self):
+            return  # accepted as the server began to close
         try:
             while self._one_request():
                 pass
         except (TimeoutError, ConnectionError, OSError):
-            pass  # the client went away or idled out: nothing to answer
+            pass  # the client went away, idled out, or the server closed the connection
+        finally:
+            self.server.untrack(self)
+
+    def cut(self) -> None:
+        """Close the connection under its thread (which then reads the end of the stream)."""
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by the client
 
     def _one_request(self) -> bool:
         """Serve one request; whether the connection stays open."""
         line = self.rfile.readline(MAX_LINE_BYTES + 1)
-        if not line:
+        if not line or not self.server.request_started(self):
             return False
+        try:
+            keep_alive = self._serve(line)
+        finally:
+            still_serving = self.server.request_ended(self)
+        return keep_alive and still_serving
+
+    def _serve(self, line: bytes) -> bool:
+        """Answer the request that ``line`` starts; whether the connection stays open."""
         if len(line) > MAX_LINE_BYTES:
             return self._reply(414, _message("the request line is too long"), keep_alive=False)
         parts = line.split()
@@ -200,6 +286,7 @@ class _Handler(socketserver.StreamRequestHandler):
     def _reply(self, status: int, body: bytes, *, keep_alive: bool) -> bool:
         # Status line, headers and body leave in one write: split writes meet the client's delayed
         # ACK (Nagle) and cost tens of milliseconds per request.
+        keep_alive = keep_alive and not self.server.closing
         head = (
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
             "Server: dataseal-node\r\n"

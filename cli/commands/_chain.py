@@ -40,7 +40,6 @@ PASSWORD_FILE = typer.Option(
 CHAIN_ID = typer.Option(
     None, "--chain-id", help="Refuse any chain but this one (guards against the wrong network).", show_default=False,
 )
-JSON = typer.Option(False, "--json", help="Print one JSON document (for scripts) instead of lines for people.")
 
 
 def settings(**overrides: Any) -> Settings:

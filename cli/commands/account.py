@@ -9,8 +9,8 @@ import typer
 from pydantic import SecretStr
 
 from chain.accounts import LIGHT_SCRYPT_N, InvalidKeyfile, Keystore, resolve_password
-from cli.commands._chain import DATA_DIR, JSON, PASSWORD_FILE, keystore, settings
-from cli.output import emit, note
+from cli.commands._chain import DATA_DIR, PASSWORD_FILE, keystore, settings
+from cli.output import JSON, emit, note
 from registry.settings import Settings
 
 LIGHT_KDF = typer.Option(

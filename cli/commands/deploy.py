@@ -13,7 +13,6 @@ from cli.commands._chain import (
     ACCOUNT,
     CHAIN_ID,
     DATA_DIR,
-    JSON,
     PASSWORD_FILE,
     eth,
     open_node,
@@ -21,7 +20,7 @@ from cli.commands._chain import (
     settings,
     unlock,
 )
-from cli.output import emit, note
+from cli.output import JSON, emit, note
 
 
 def deploy(
@@ -45,7 +44,10 @@ def deploy(
     ),
     chain_id: int | None = CHAIN_ID,
     confirmations: int | None = typer.Option(
-        None, "--confirmations", help="Blocks to wait on top of each deployment transaction.", show_default=False,
+        None, "--confirmations", help="Blocks to wait on top of each deployment transaction (default "
+        "DATASEAL_CONFIRMATIONS or 0). Not waited for on the embedded chain: one block producer, no "
+        "reorganisations, so a mined block is final.",
+        show_default=False,
     ),
     data_dir: Path | None = DATA_DIR,
     as_json: bool = JSON,

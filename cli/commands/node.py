@@ -64,6 +64,14 @@ def node(
         False, "--light-kdf", help="Encrypt a new operator keystore with a light scrypt (like geth --lightkdf): "
         "faster, weaker; for tests and throwaway chains.",
     ),
+    call_timeout: float = typer.Option(
+        5.0, "--call-timeout", min=0.001, help="Seconds one eth_call or eth_estimateGas may run before it is "
+        "stopped with an error (like geth's --rpc.evmtimeout); the node keeps serving others meanwhile.",
+    ),
+    call_gas_cap: int = typer.Option(
+        50_000_000, "--call-gas-cap", min=21_000, help="Most gas one eth_call or eth_estimateGas may use (like "
+        "geth's --rpc.gascap).",
+    ),
     as_json: bool = STARTUP_JSON,
 ) -> None:
     """Run dataseal's embedded chain: a persistent EVM chain in the data folder, served over
@@ -101,6 +109,8 @@ def node(
         password=cfg.password,
         password_file=cfg.password_file,
         light_kdf=light_kdf,
+        call_timeout=call_timeout,
+        call_gas_cap=call_gas_cap,
     )
     _log_to_stderr()
     stop = threading.Event()

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.output import emit, note
+from cli.output import JSON, emit, note
 from registry.evidence import (
     EvidenceBundle,
     EvidenceError,
@@ -28,7 +28,6 @@ from registry.sealing.atomic import atomic_writer
 from registry.sealing.seal import MANIFEST_NAME, default_output_dir, prove, seal
 from registry.sealing.tables import read_secret
 
-JSON = typer.Option(False, "--json", help="Print one JSON document (for scripts) instead of lines for people.")
 SALT_SECRET = typer.Option(
     None, "--salt-secret", metavar="FILE",
     help="File holding the owner's secret (its exact bytes, at least 16; e.g. `head -c 32 /dev/urandom`). Rows get "
@@ -36,6 +35,17 @@ SALT_SECRET = typer.Option(
     "random nonce (kept in the manifest), so a salt disclosed by one row proof says nothing about other tables or "
     "seals made with the same secret. Keep the file and the manifest: proving a row needs both.",
 )
+
+
+def _data_argument(metavar: str, help: str) -> Any:
+    """The data a command reads: required, so there is no default to show."""
+    return typer.Argument(metavar=metavar, help=help, show_default=False)
+
+
+def _out_option(metavar: str, help: str) -> Any:
+    """-o/--out: where a command writes (a folder for seal, a file for prove)."""
+    return typer.Option("-o", "--out", metavar=metavar, help=help)
+
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -51,13 +61,11 @@ def parse_size(text: str) -> int:
 
 
 def seal_command(
-    path: Annotated[Path, typer.Argument(
-        metavar="PATH", help="A file, a folder, or (with --rows) a CSV / JSON Lines / Parquet table.",
-        show_default=False,
+    path: Annotated[Path, _data_argument(
+        "PATH", "A file, a folder, or (with --rows) a CSV / JSON Lines / Parquet table."
     )],
-    out_dir: Annotated[Path | None, typer.Option(
-        "-o", "--out", metavar="DIR", help="Folder for manifest.json and tree.json. Default: PATH.dataseal beside "
-        "the data.",
+    out_dir: Annotated[Path | None, _out_option(
+        "DIR", "Folder for manifest.json and tree.json. Default: PATH.dataseal beside the data."
     )] = None,
     chunk_size: str = typer.Option(
         "1MiB", "--chunk-size", metavar="N", help="Bytes per chunk of a file (1048576, 64KiB, 4MiB, ...)."
@@ -162,15 +170,12 @@ def seal_command(
 
 
 def prove_command(
-    path: Annotated[Path, typer.Argument(metavar="PATH", help="The sealed file, folder or table (the data itself).",
-                                         show_default=False)],
+    path: Annotated[Path, _data_argument("PATH", "The sealed file, folder or table (the data itself).")],
     chunk: int | None = typer.Option(None, "--chunk", metavar="N", help="Prove chunk N of a sealed file."),
     row: int | None = typer.Option(None, "--row", metavar="N", help="Prove row N (0 = first data row) of a table."),
     file: str | None = typer.Option(None, "--file", metavar="REL", help="Prove a file of a sealed folder (path "
                                     "relative to the folder)."),
-    out: Annotated[Path | None, typer.Option(
-        "-o", "--out", metavar="FILE", help="Write the proof here. Default: stdout."
-    )] = None,
+    out: Annotated[Path | None, _out_option("FILE", "Write the proof here. Default: stdout.")] = None,
     manifest_path: Annotated[Path | None, typer.Option(
         "--manifest", metavar="FILE", help="The manifest written by `dataseal seal`. Default: "
         "PATH.dataseal/manifest.json.",
@@ -218,9 +223,7 @@ def prove_command(
 
 
 def check_command(
-    file: Annotated[Path, typer.Argument(
-        metavar="FILE", help="A proof, an evidence bundle, a manifest or a tree dump (JSON).", show_default=False
-    )],
+    file: Annotated[Path, _data_argument("FILE", "A proof, an evidence bundle, a manifest or a tree dump (JSON).")],
     root: str | None = typer.Option(
         None, "--root", metavar="HEX", help="Also require this root (e.g. the content root registered on chain)."
     ),

@@ -10,8 +10,8 @@ from chain.accounts import AccountNotFound, KeystoreEntry
 from chain.contracts import Deployment
 from chain.deployments import deployments_path, load_deployments
 from chain.errors import ContractsNotDeployed, DatasealError, WrongChain
-from cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, JSON, RPC, eth, keystore, open_node, settings
-from cli.output import emit
+from cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, keystore, open_node, settings
+from cli.output import JSON, emit
 
 
 def status(

@@ -67,19 +67,15 @@ def open_regular(path: Path) -> tuple[int, FileIdentity]:
         raise UnreadableInputError(f"{path} does not exist; check the path") from None
     except IsADirectoryError:
         raise UnreadableInputError(f"{path} is a folder; seal it as a folder (`dataseal seal FOLDER`)") from None
-    except PermissionError:
-        raise UnreadableInputError(
-            f"cannot read {path}: permission denied; run as a user who can read it or fix its permissions"
-        ) from None
     except OSError as exc:
-        raise UnreadableInputError(f"cannot open {path}: {exc.strerror or exc}") from None
+        raise _cannot_open(path, exc) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise UnreadableInputError(f"{path} is a folder; seal it as a folder (`dataseal seal FOLDER`)")
         if not stat.S_ISREG(st.st_mode):
             raise UnreadableInputError(
-                f"{path} is not a regular file (it is a {_kind(st.st_mode)}); only regular files are sealed"
+                f"{path} is not a regular file (it is a {file_kind(st.st_mode)}); only regular files are sealed"
             )
     except BaseException:
         os.close(fd)
@@ -199,18 +195,16 @@ def hash_whole(path: Path, *, follow_symlinks: bool = False) -> tuple[int, bytes
     flags |= 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
-    except PermissionError:
-        raise UnreadableInputError(
-            f"cannot read {path}: permission denied; run as a user who can read it or fix its permissions"
-        ) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnreadableInputError(f"{path} became a symlink while the folder was read; seal it again") from None
-        raise UnreadableInputError(f"cannot open {path}: {exc.strerror or exc}") from None
+        raise _cannot_open(path, exc) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise InputChangedError(f"{path} is no longer a regular file (now a {_kind(st.st_mode)}); seal it again")
+            raise InputChangedError(
+                f"{path} is no longer a regular file (now a {file_kind(st.st_mode)}); seal it again"
+            )
         before = FileIdentity.of(st)
         digest = hashlib.sha256()
         buffer = bytearray(_READ_BLOCK)
@@ -248,6 +242,14 @@ def check_chunk_size(chunk_size: int) -> None:
         )
 
 
+def _cannot_open(path: Path, exc: OSError) -> UnreadableInputError:
+    if isinstance(exc, PermissionError):
+        return UnreadableInputError(
+            f"cannot read {path}: permission denied; run as a user who can read it or fix its permissions"
+        )
+    return UnreadableInputError(f"cannot open {path}: {exc.strerror or exc}")
+
+
 def _changed(path: Path, size_before: int, size_now: int) -> InputChangedError:
     return InputChangedError(
         f"{path} changed while it was being read: its size was {size_before} bytes when the read began, "
@@ -272,7 +274,9 @@ def _read_full(fd: int, buffer: bytearray | memoryview, offset: int, path: Path)
     return got
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in the words of stat(1): the kind named in messages and in the
+    manifest's list of skipped entries ("folder", "symlink", "device", "fifo", "socket", "special file")."""
     if stat.S_ISDIR(mode):
         return "folder"
     if stat.S_ISLNK(mode):
@@ -280,7 +284,7 @@ def _kind(mode: int) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "device"
     if stat.S_ISFIFO(mode):
-        return "FIFO"
+        return "fifo"
     if stat.S_ISSOCK(mode):
         return "socket"
     return "special file"

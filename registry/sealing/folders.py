@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from registry.sealing.errors import EmptyInputError, InputChangedError, SpecialFileError, UnreadableInputError
-from registry.sealing.files import ProgressCallback, default_workers, hash_whole
+from registry.sealing.files import ProgressCallback, default_workers, file_kind, hash_whole
 
 SymlinkPolicy = Literal["refuse", "skip", "follow"]
 SpecialPolicy = Literal["refuse", "skip"]
@@ -123,7 +123,7 @@ def list_folder(
             elif stat.S_ISREG(st.st_mode):
                 files.append((rel, full, st.st_size))
             else:
-                kind = _special_kind(st.st_mode)
+                kind = file_kind(st.st_mode)
                 if special == "refuse":
                     raise SpecialFileError(
                         f"{rel} is a {kind}, not a regular file; leave special files out (--skip-special) "
@@ -182,13 +182,3 @@ def _check_name(rel: str, folder: Path) -> None:
         raise UnreadableInputError(
             f"the name {shown!r} in {folder} is not valid UTF-8; leaf paths are UTF-8 strings: rename the file"
         ) from None
-
-
-def _special_kind(mode: int) -> str:
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"

@@ -28,6 +28,12 @@ on its own line. The raw baseline is plain web3: transactions of the same call p
 the timing) with eth-account, sent with ``w3.eth.send_raw_transaction``, receipts awaited with
 ``w3.eth.wait_for_transaction_receipt`` (poll latency 10 ms).
 
+The sequential figures are measured once, for context. The in-flight figures — the targets — are
+measured in ``--rounds`` rounds (default 3), every backend in turn within a round, and the median
+of the rounds is kept: this machine's speed drifts by up to 1.5x over a minute, and a slow spell
+that fell on one backend's only measurement would decide a ratio. Each ratio is also shown per
+round (both figures of a round were measured a few seconds apart).
+
 Every measurement gets a fresh chain (a new temporary data folder, deleted afterwards; for hardhat
 ``hardhat_reset``) with the contracts deployed, and a warm-up of the same path first. Processes
 started here are stopped by PID, also on error. The table gives this process's CPU time per
@@ -36,12 +42,13 @@ measurement (re-run when it was high: another process took CPU from these). The 
 printed is one JSON object; its ``*_tps`` keys are the *in-flight* figures
 (``embedded_http_raw_tps`` is the HTTP raw baseline). Nothing here asserts on time.
 
-    .venv/bin/python scripts/bench/chain.py                      # full run (~1.5-3 minutes)
+    .venv/bin/python scripts/bench/chain.py                      # full run (~4-6 minutes)
     .venv/bin/python scripts/bench/chain.py --count 100 --only embedded_inprocess
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -112,6 +119,7 @@ class Result:
     seconds: float
     load_before: float
     cpu_seconds: float  # of this process (the client; in-process, the chain too)
+    round: int = 0  # 0: the sequential (context) pass; 1..: the in-flight rounds
 
     @property
     def tps(self) -> float:
@@ -330,46 +338,58 @@ def eth_tester() -> Callable[[], Any]:
 # ------------------------------------------------------------------------------------- main
 
 
-def measure_backend(backend: str, fresh: Callable[[], Any], count: int, warmup: int, register_count: int,
-                    *, client: bool = True, report: Callable[[Result], None] = show) -> list[Result]:
+def measure_modes(backend: str, fresh: Callable[[], Any], modes: tuple[str, ...], count: int, warmup: int,
+                  register_count: int, *, client: bool = True, report: Callable[[Result], None] = show
+                  ) -> list[Result]:
+    """The measurements of ``backend`` in ``modes`` (client and raw; ``register()`` with the sequential mode)."""
     results = []
-    for mode in ("sequential", "in flight"):
+    for mode in modes:
         for path in ("client", "raw") if client else ("raw",):
             results.append(measure(backend, path, mode, count, warmup, fresh))
             report(results[-1])
-    if client:
+    if client and "sequential" in modes and register_count:
         results.append(measure(backend, "client register()", "sequential", register_count, min(warmup, 5), fresh))
         report(results[-1])
     return results
 
 
-def stock_eth_tester(count: int, warmup: int) -> list[Result]:
+def stock_eth_tester(modes: tuple[str, ...], count: int, warmup: int) -> list[Result]:
     """The eth-tester measurements, in a child process: stock means eth-hash's own keccak backend too,
     and opening an embedded chain switches this process's (see ``chain.embedded.vm.use_native_keccak``)."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--eth-tester-child", "--count", str(count),
-               "--warmup", str(warmup)]
+    command = [sys.executable, str(Path(__file__).resolve()), "--eth-tester-child", ",".join(modes),
+               "--count", str(count), "--warmup", str(warmup)]
     env = {k: v for k, v in os.environ.items() if k != "ETH_HASH_BACKEND"}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"the eth-tester measurement failed ({done.returncode}): {done.stderr[-3000:]}")
     return [Result(**item) for item in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=400, help="registrations per measurement (default 400)")
     parser.add_argument("--warmup", type=int, default=30, help="untimed registrations first (default 30)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the in-flight measurements, every backend in turn (default 3; median kept)")
     parser.add_argument("--register-count", type=int, default=100,
                         help="registrations for the register() lines (eth_estimateGas per call; default 100)")
     parser.add_argument("--only", choices=BACKENDS, action="append", help="measure these backends only")
-    parser.add_argument("--eth-tester-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--eth-tester-child", metavar="MODES", help=argparse.SUPPRESS)
     options = parser.parse_args()
-    count, warmup = options.count, options.warmup
+    count, warmup, rounds = options.count, options.warmup, max(1, options.rounds)
     if options.eth_tester_child:
-        child = measure_backend("eth_tester", eth_tester(), count, warmup, 0, client=False, report=lambda r: None)
+        modes = tuple(options.eth_tester_child.split(","))
+        child = measure_modes("eth_tester", eth_tester(), modes, count, warmup, 0, client=False,
+                              report=lambda r: None)
         print(json.dumps([vars(r) for r in child]))
         return 0
-    only = options.only or list(BACKENDS)
+    only = [b for b in BACKENDS if b in (options.only or BACKENDS)]
 
     started = time.monotonic()
     say(f"dataseal chain benchmark: AssetRegistry.register, {count} per measurement after {warmup} warm-up; "
@@ -378,64 +398,74 @@ def main() -> int:
         say("  note: the machine is busy (1-minute load above 1): figures may be low; re-run when it is quiet")
     say("  embedded http: a `dataseal node` subprocess (idle mining); hardhat: one `hardhat node` subprocess "
         "(automine), hardhat_reset per measurement; stock eth-tester: in a child process")
-    say(f"  {'backend':<21}{'path':<19}{'mode':<12}{'n':>5}{'seconds':>9}{'tx/s':>9}{'cpu ms/tx':>11}{'load':>8}")
+    say(f"  sequential figures once (context); the in-flight ones (the targets) in {rounds} rounds, every backend "
+        "in turn in each round, so that a slow spell of the machine falls on all of them")
+    header = f"  {'backend':<21}{'path':<19}{'mode':<12}{'n':>5}{'seconds':>9}{'tx/s':>9}{'cpu ms/tx':>11}{'load':>8}"
     results: list[Result] = []
     keys = [Account.from_key(keccak(text=f"dataseal chain bench key {i}")) for i in range(3)]
     workdir = Path(tempfile.mkdtemp(prefix="dataseal-chain-bench-"))
     try:
-        if "eth_tester" in only:
-            for result in stock_eth_tester(count, warmup):
-                show(result)
-                results.append(result)
-        if "embedded_inprocess" in only:
-            results += measure_backend("embedded_inprocess", embedded_inprocess(workdir, keys), count, warmup,
-                                       options.register_count)
-        if "embedded_http" in only:
-            results += measure_backend("embedded_http", embedded_http(workdir, keys), count, warmup,
-                                       options.register_count)
-        if "hardhat" in only:
-            with hardhat_node(workdir) as url:
-                results += measure_backend("hardhat", hardhat(url, keys), count, warmup, options.register_count)
+        with contextlib.ExitStack() as stack:
+            url = stack.enter_context(hardhat_node(workdir)) if "hardhat" in only else ""
+            fresh = {"embedded_inprocess": lambda: embedded_inprocess(workdir, keys),
+                     "embedded_http": lambda: embedded_http(workdir, keys),
+                     "hardhat": lambda: hardhat(url, keys)}
+
+            def run(backend: str, modes: tuple[str, ...], round_no: int) -> None:
+                if backend == "eth_tester":
+                    found = stock_eth_tester(modes, count, warmup)
+                    for result in found:
+                        show(result)
+                else:
+                    found = measure_modes(backend, fresh[backend](), modes, count, warmup,
+                                          options.register_count if round_no == 0 else 0)
+                for result in found:
+                    result.round = round_no
+                results.extend(found)
+
+            say("\nsequential (context)\n" + header)
+            for backend in only:
+                run(backend, ("sequential",), 0)
+            for round_no in range(1, rounds + 1):
+                say(f"\nin flight, round {round_no} of {rounds}\n" + header)
+                for backend in only:
+                    run(backend, ("in flight",), round_no)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    def runs(backend: str, path: str, mode: str) -> list[float]:
+        return [r.tps for r in results if r.backend == LABELS[backend] and r.path == path and r.mode == mode]
+
     def tps(backend: str, path: str, mode: str = "in flight") -> float | None:
-        for r in results:
-            if r.backend == LABELS[backend] and r.path == path and r.mode == mode:
-                return round(r.tps, 1)
-        return None
+        found = runs(backend, path, mode)
+        return round(median(found), 1) if found else None
 
-    figures = {
-        "embedded_inprocess_tps": tps("embedded_inprocess", "client"),
-        "embedded_inprocess_raw_tps": tps("embedded_inprocess", "raw"),
-        "embedded_http_tps": tps("embedded_http", "client"),
-        "embedded_http_raw_tps": tps("embedded_http", "raw"),
-        "hardhat_tps": tps("hardhat", "client"),
-        "hardhat_raw_tps": tps("hardhat", "raw"),
-        "raw_eth_tester_tps": tps("eth_tester", "raw"),
+    keyed = {  # JSON key: (backend, path)
+        "embedded_inprocess_tps": ("embedded_inprocess", "client"),
+        "embedded_inprocess_raw_tps": ("embedded_inprocess", "raw"),
+        "embedded_http_tps": ("embedded_http", "client"),
+        "embedded_http_raw_tps": ("embedded_http", "raw"),
+        "hardhat_tps": ("hardhat", "client"),
+        "hardhat_raw_tps": ("hardhat", "raw"),
+        "raw_eth_tester_tps": ("eth_tester", "raw"),
     }
-    sequential = {
-        "embedded in-process client/raw": (tps("embedded_inprocess", "client", "sequential"),
-                                           tps("embedded_inprocess", "raw", "sequential")),
-        "embedded http client/raw": (tps("embedded_http", "client", "sequential"),
-                                     tps("embedded_http", "raw", "sequential")),
-        "hardhat client/raw": (tps("hardhat", "client", "sequential"), tps("hardhat", "raw", "sequential")),
-        "embedded in-process / stock eth-tester": (tps("embedded_inprocess", "client", "sequential"),
-                                                   tps("eth_tester", "raw", "sequential")),
-        "embedded http / hardhat": (tps("embedded_http", "client", "sequential"),
-                                    tps("hardhat", "client", "sequential")),
-    }
+    figures = {key: tps(*where) for key, where in keyed.items()}
 
-    say("\nratios: targets on the in-flight figures (the JSON keys); sequential ratios for context")
-    say(f"  {'ratio':<40}{'in flight':>10}{'target':>9}  {'verdict':<16}{'sequential':>10}")
+    say("\nratios of the in-flight medians (the JSON keys); per round: the ratio of the two figures measured in "
+        "that round;\nsequential: the sequential figures, for context")
+    say(f"  {'ratio':<40}{'median':>8}{'target':>9}  {'verdict':<16}{'per round':<22}{'sequential':>10}")
     for name, (top, bottom, floor) in TARGETS.items():
         a, b = figures[top], figures[bottom]
         ratio = a / b if a is not None and b else None
         verdict = "not measured" if ratio is None else ("target met" if ratio >= floor else "target NOT met")
-        sa, sb = sequential[name]
+        tops, bottoms = runs(*keyed[top], "in flight"), runs(*keyed[bottom], "in flight")
+        per_round = [x / y for x, y in zip(tops, bottoms, strict=False) if y]
+        held = f" ({sum(r >= floor for r in per_round)}/{len(per_round)} met)" if per_round else ""
+        shown_rounds = ("/".join(f"{r:.2f}" for r in per_round) + held) if per_round else "-"
+        sa, sb = tps(*keyed[top], "sequential"), tps(*keyed[bottom], "sequential")
         seq_ratio = f"{sa / sb:.2f}" if sa is not None and sb else "-"
         shown = f"{ratio:.2f}" if ratio is not None else "-"
-        say(f"  {name:<40}{shown:>10}{'>= ' + format(floor, 'g'):>9}  {verdict:<16}{seq_ratio:>10}")
+        say(f"  {name:<40}{shown:>8}{'>= ' + format(floor, 'g'):>9}  {verdict:<16}{shown_rounds:<22}{seq_ratio:>10}")
     inprocess, tester_seq = figures["embedded_inprocess_tps"], tps("eth_tester", "raw", "sequential")
     if inprocess is not None and tester_seq and figures["raw_eth_tester_tps"]:
         ratio = inprocess / tester_seq

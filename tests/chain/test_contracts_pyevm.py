@@ -1,12 +1,18 @@
 """The committed artifacts, deployed on py-evm: register → grant → usage → trade, every event decoded."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 from eth_account import Account
 from eth_utils import keccak
+from web3 import Web3
+from web3.types import TxReceipt
 
-from chain.contracts import decode_events, predict_create_address, read, transact
-from chain.errors import ContractRevert
+from chain.contracts import UnlockedSender, decode_events, predict_create_address, read, replay_failure, transact
+from chain.errors import ChainError, ContractRevert
 from chain.signing import (
     GRANT_TYPE,
     GRANTS_DOMAIN_NAME,
@@ -196,6 +202,47 @@ def test_reverts_are_decoded_with_their_arguments(pyevm: PyEvmChain) -> None:
     with pytest.raises(ContractRevert) as not_owner:
         transact(w3, pyevm.buyer, reg.functions.cancel(1, ZERO), "cancel")
     assert not_owner.value.args_by_name == {"assetId": 1, "caller": pyevm.buyer.address, "owner": pyevm.owner.address}
+
+
+@dataclass
+class _SendsTwice:
+    """A sender that sends every transaction twice and returns the second receipt."""
+
+    inner: UnlockedSender
+
+    @property
+    def address(self) -> str:
+        return self.inner.address
+
+    def send(self, w3: Web3, tx: dict[str, Any]) -> TxReceipt:
+        self.inner.send(w3, tx)
+        return self.inner.send(w3, tx)
+
+
+def test_a_mined_failure_is_replayed_into_its_revert(pyevm: PyEvmChain) -> None:
+    """transact and the typed clients explain a mined failure through one path: replay_failure."""
+    w3, reg, owner = pyevm.w3, pyevm.contracts.asset_registry, pyevm.owner
+    # valid when estimated, reverted once mined: the first copy registered the root
+    with pytest.raises(ContractRevert) as twice:
+        transact(w3, _SendsTwice(owner), reg.functions.register(h("twice"), h("m"), 1, 0, 0), "register")
+    assert twice.value.name == "AssetAlreadyRegistered" and twice.value.args_by_name["assetId"] == 1
+
+    tx = {**reg.functions.register(h("oog"), h("m"), 1, 0, 0).build_transaction({"from": owner.address}),
+          "gas": 60_000}
+    receipt = owner.send(w3, tx)
+    assert receipt["status"] == 0
+    oog = replay_failure(w3, tx, owner.address, receipt, "register")
+    tx_hash = receipt["transactionHash"].to_0x_hex()
+    assert type(oog) is ChainError
+    assert str(oog).startswith(f"register ran out of gas: transaction {tx_hash} used all 60000 gas in block ")
+
+    # a replay that no longer reverts (the state moved on): the reason is lost, and the message says so
+    quiet: Any = SimpleNamespace(eth=SimpleNamespace(call=lambda request, block: b""))
+    lost = replay_failure(quiet, {**tx, "gas": 100_000}, owner.address, receipt, "register")
+    assert str(lost) == (
+        f"register failed: transaction {tx_hash} reverted in block "
+        f"{receipt['blockNumber']} (gas used 60000 of 100000) and the reason could not be recovered by replaying it"
+    )
 
 
 def test_the_ledger_address_is_predicted_from_the_deployer_nonce(pyevm: PyEvmChain) -> None:

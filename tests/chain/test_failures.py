@@ -251,3 +251,34 @@ def test_a_transaction_dropped_for_good_is_an_error(embedded_backend: Backend) -
         with pytest.raises(TransactionDropped) as exc:
             sender.wait(w3, second)
         assert second.tx_hash in str(exc.value) and "insufficient funds" in str(exc.value)
+
+
+# ------------------------------------------------------------------------------------ confirmations
+
+
+def test_confirmations_on_the_embedded_chain_need_no_blocks_on_top(embedded_backend: Backend) -> None:
+    # one block producer, no reorganisations: a receipt is final as mined. Idle mining makes no block on
+    # top of the last one by itself, so waiting for one would last until the timeout.
+    w3 = embedded_backend.w3
+    sender = embedded_backend.sender(embedded_backend.fund(), confirmations=3, receipt_timeout=5)
+    assert sender.confirmations_needed(w3) == 0
+    receipt = sender.send(w3, {"to": sender.address, "value": 1, "gas": 21_000})
+    assert receipt["status"] == 1 and w3.eth.block_number == receipt["blockNumber"]
+    burst = [sender.submit(w3, {"to": sender.address, "value": 1, "gas": 21_000}) for _ in range(3)]
+    assert [r["status"] for r in sender.wait_all(w3, burst)] == [1, 1, 1]
+
+
+@pytest.mark.hardhat
+def test_confirmations_on_another_node_wait_for_blocks_on_top(hardhat_backend: Backend) -> None:
+    w3 = hardhat_backend.w3
+    sender = hardhat_backend.sender(hardhat_backend.fund(), confirmations=2, receipt_timeout=0.5)
+    assert sender.confirmations_needed(w3) == 2
+    pending = sender.submit(w3, {"to": sender.address, "value": 1, "gas": 21_000})  # automine: mined at once
+    with pytest.raises(ReceiptTimeout) as exc:
+        sender.wait(w3, pending)
+    assert "was mined but did not reach 2 confirmations" in str(exc.value)
+    assert "ask for fewer confirmations" in str(exc.value)
+    hardhat_backend.mine()
+    hardhat_backend.mine()
+    receipt = sender.wait(w3, pending)
+    assert receipt["status"] == 1 and w3.eth.block_number >= receipt["blockNumber"] + 2

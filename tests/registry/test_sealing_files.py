@@ -129,7 +129,7 @@ def test_a_fifo_is_not_a_regular_file(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # keep a reader so that opening does not block
     try:
-        with pytest.raises(UnreadableInputError, match=r"is not a regular file \(it is a FIFO\)"):
+        with pytest.raises(UnreadableInputError, match=r"pipe is not a regular file \(it is a fifo\)"):
             hash_chunks(fifo)
     finally:
         os.close(fd)

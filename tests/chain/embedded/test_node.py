@@ -63,6 +63,16 @@ def test_first_start_creates_everything_and_a_restart_reuses_it(tmp_path: Path) 
         node.stop()
 
 
+def test_the_call_limits_reach_the_chain_on_creation_and_on_reopening(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for timeout, cap in ((0.75, 20_000_000), (2.5, 60_000_000)):  # creates, then reopens
+        node = Node.start(config(data, call_timeout=timeout, call_gas_cap=cap))
+        try:
+            assert (node.chain.call_timeout, node.chain.call_gas_cap) == (timeout, cap)
+        finally:
+            node.stop()
+
+
 def test_a_given_password_encrypts_the_operator_and_no_password_file_is_written(tmp_path: Path) -> None:
     data = tmp_path / "data"
     node = Node.start(NodeConfig(data_dir=data, port=0, light_kdf=True, environ={"DATASEAL_PASSWORD": "s3cret pw"}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -119,6 +120,57 @@ def test_a_client_hanging_up_mid_body_does_not_disturb_the_server(server: RpcSer
         assert status == 200 and json.loads(body)["result"] == hex(chain.chain_id)
     finally:
         connection.close()
+
+
+def test_shutdown_closes_kept_alive_connections(server: RpcServer, chain: EmbeddedChain) -> None:
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        status, headers, _ = post(connection, b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}')
+        assert status == 200 and "Connection" not in headers  # kept alive
+        server.shutdown()
+        with pytest.raises(OSError):  # RemoteDisconnected, ConnectionResetError or BrokenPipeError
+            post(connection, b'{"jsonrpc":"2.0","id":2,"method":"eth_chainId"}')
+    finally:
+        connection.close()
+
+
+def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
+    server: RpcServer, chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dispatcher = server._httpd.dispatcher
+    assert dispatcher is not None
+    entered, release = threading.Event(), threading.Event()
+    handle_bytes = dispatcher.handle_bytes
+
+    def slow(body: bytes) -> bytes | None:
+        if b"eth_blockNumber" in body:
+            entered.set()
+            release.wait(30)
+        return handle_bytes(body)
+
+    monkeypatch.setattr(dispatcher, "handle_bytes", slow)
+    busy = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    answers: list[tuple[int, dict[str, str], bytes]] = []
+    asking = threading.Thread(target=lambda: answers.append(
+        post(busy, b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}')))
+    stopping = threading.Thread(target=server.shutdown)
+    try:
+        asking.start()
+        assert entered.wait(30)
+        stopping.start()
+        while not server._httpd.closing:
+            stopping.join(0.01)
+        release.set()
+        asking.join()
+        stopping.join()
+        status, headers, body = answers[0]
+        assert status == 200 and json.loads(body)["result"] == "0x0"
+        assert headers.get("Connection") == "close"
+        with pytest.raises(OSError):
+            post(busy, b'{"jsonrpc":"2.0","id":2,"method":"eth_chainId"}')
+    finally:
+        release.set()
+        busy.close()
 
 
 def test_a_taken_port_is_reported_with_what_to_do(server: RpcServer, chain: EmbeddedChain) -> None:
