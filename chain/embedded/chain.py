@@ -32,6 +32,17 @@ Blocks
     gathers for a few milliseconds first, and what arrives while a block is built goes into the
     next one), ``interval`` every N seconds, ``manual`` only on :meth:`EmbeddedChain.mine`.
 
+Serving first
+    The miner and the threads serving requests share one interpreter lock. A request that came
+    while a block executes would wait for it at every step that lets the lock go (the socket,
+    SQLite, signature recovery): a millisecond or more per request, which a client sending one
+    transaction after another pays on each. So a request being served (:meth:`EmbeddedChain.serving`,
+    entered by the HTTP server) makes the miner pause at its next jump or transaction until no
+    request is (for MINER_GIVE_WAY_SECONDS at most, then as long again without pausing): a lone
+    client's requests are answered as on an idle node, and under a flood of requests, or during
+    a slow eth_call, the miner still gets half the time. A request that waits for a block (a
+    pending transaction's receipt, a block being built) steps aside meanwhile.
+
 Calls
     eth_call and eth_estimateGas run on a VM of their own over the state of the block they name,
     without the chain's lock: the state is content-addressed and never rewritten, and the store
@@ -96,6 +107,7 @@ from chain.embedded.vm import (
     DEFAULT_CHAIN_ID,
     DEFAULT_GAS_LIMIT,
     EXTRA_DATA,
+    MINER,
     ZERO_ADDRESS,
     CallVM,
     DatasealChain,
@@ -118,6 +130,7 @@ BLOB_TX_TYPE = 3
 IDLE_LINGER_SECONDS = 0.05  # idle mining: the longest a burst of transactions may gather for one block
 IDLE_GAP_SECONDS = 0.005  # ... it stops gathering when no transaction arrived for this long
 IDLE_BATCH = 32  # ... or when this many wait: enough to spread a block's fixed cost
+MINER_GIVE_WAY_SECONDS = 0.05  # the longest the miner pauses for requests being served (see "Serving first")
 SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is left
 CALL_GAS_CAP = 50_000_000  # geth's RPCGasCap: the most gas one eth_call / eth_estimateGas may use
 CALL_TIMEOUT_SECONDS = 5.0  # geth's RPCEVMTimeout: the longest one eth_call / eth_estimateGas may run
@@ -419,6 +432,10 @@ class EmbeddedChain:
         self._changes = 0  # bumped when a transaction is accepted or a block is made: wakes a stalled miner
         self._calls: set[_CallBudget] = set()  # eth_call / eth_estimateGas executing without the lock
         self._calls_done = threading.Condition(self._lock)
+        self._serving = 0  # requests being served: the miner gives way to them
+        self._serving_changed = threading.Condition(threading.Lock())
+        self._serving_depth = threading.local()  # per thread: how many serving() it is inside
+        self._miner_owed_until = 0.0  # the miner does not pause again before then (time.monotonic; see _give_way)
 
     # ============================================================================= lifecycle
 
@@ -542,6 +559,63 @@ class EmbeddedChain:
             with self._busy_lock:
                 self._busy -= 1
 
+    # ============================================================================= serving first
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Mark a request being served by this thread: the miner pauses meanwhile (module doc)."""
+        depth = getattr(self._serving_depth, "n", 0)
+        self._serving_depth.n = depth + 1
+        if depth == 0:
+            self._serve_count(+1)
+        try:
+            yield
+        finally:
+            self._serving_depth.n = depth
+            if depth == 0:
+                self._serve_count(-1)
+
+    @contextmanager
+    def stepping_aside(self) -> Iterator[None]:
+        """A request that waits or runs long does not hold the miner back meanwhile."""
+        depth = getattr(self._serving_depth, "n", 0)
+        if depth:
+            self._serving_depth.n = 0
+            self._serve_count(-1)
+        try:
+            yield
+        finally:
+            if depth:
+                self._serve_count(+1)
+                self._serving_depth.n = depth
+
+    def _serve_count(self, step: int) -> None:
+        with self._serving_changed:
+            self._serving += step
+            if not self._serving:
+                self._serving_changed.notify_all()
+
+    def _give_way(self) -> None:
+        """The miner (lock released, between transactions and at jumps): pause while requests are served.
+
+        A pause lasts until no request is being served, or MINER_GIVE_WAY_SECONDS; one that ended
+        with requests still being served is followed by as long a run without pausing, so that a
+        flood of requests (or one slow eth_call) costs the miner at most half its time.
+        """
+        if not self._serving:
+            return
+        paused_at = time.monotonic()
+        if paused_at < self._miner_owed_until:
+            return
+        deadline = paused_at + MINER_GIVE_WAY_SECONDS
+        with self._serving_changed:
+            while self._serving and (left := deadline - time.monotonic()) > 0:
+                self._serving_changed.wait(left)
+            still_serving = self._serving > 0
+        if still_serving:
+            resumed = time.monotonic()
+            self._miner_owed_until = resumed + (resumed - paused_at)
+
     # ============================================================================= transactions
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
@@ -603,7 +677,8 @@ class EmbeddedChain:
         self._waiters += 1
         try:
             self._work.notify()
-            self._mined.wait(timeout)
+            with self.stepping_aside():
+                self._mined.wait(timeout)
         finally:
             self._waiters -= 1
 
@@ -819,7 +894,8 @@ class EmbeddedChain:
         lower_fee: bool = False,
     ) -> MinedBlock | None:
         while self._building:  # the miner is executing a block with the lock released: build on top of it
-            self._mined.wait()
+            with self.stepping_aside():
+                self._mined.wait()
         candidates = self._pool.ordered()
         while True:
             try:
@@ -860,10 +936,12 @@ class EmbeddedChain:
         try:
             if concurrent:
                 self._lock.release()
+                MINER.give_way = self._give_way
             try:
                 built = self._execute_block(vm, header, candidates, allow_empty, lower_fee=lower_fee)
             finally:
                 if concurrent:
+                    MINER.give_way = None
                     self._lock.acquire()
             return self._commit_block(vm, parent, built)
         finally:
@@ -895,6 +973,9 @@ class EmbeddedChain:
                 blocked[entry.sender] = None
                 built.fee_waiting = True
                 continue
+            give_way = MINER.give_way  # set when the lock is released (see _build_block)
+            if give_way is not None:
+                give_way()
             try:
                 receipt, _ = vm.apply_transaction(current, entry.tx)
             except ValidationError as exc:

@@ -216,7 +216,12 @@ class _Handler(socketserver.StreamRequestHandler):
         if not line or not self.server.request_started(self):
             return False
         try:
-            keep_alive = self._serve(line)
+            dispatcher = self.server.dispatcher
+            if dispatcher is None:
+                keep_alive = self._serve(line)
+            else:
+                with dispatcher.chain.serving():  # the miner pauses meanwhile (chain.embedded.chain's doc)
+                    keep_alive = self._serve(line)
         finally:
             still_serving = self.server.request_ended(self)
         return keep_alive and still_serving

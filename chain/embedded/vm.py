@@ -15,14 +15,19 @@ contract's code shared by all the calls that run it (:class:`DatasealComputation
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 from eth.abc import BlockHeaderAPI, ComputationAPI, MessageAPI, OpcodeAPI, StateAPI, TransactionContextAPI
 from eth.chains.base import MiningChain
+from eth.exceptions import Halt, OutOfGas
 from eth.vm.forks.prague import PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState
-from eth.vm.opcode_values import GAS, SSTORE
+from eth.vm.logic.invalid import InvalidOpcode
+from eth.vm.opcode import _FastOpcode
+from eth.vm.opcode_values import GAS, JUMP, JUMPI, SSTORE
 from eth_typing import BlockNumber
 from lru import LRU
 
@@ -63,6 +68,50 @@ def use_native_keccak() -> str:
 _JUMP_ANALYSIS: LRU[bytes, tuple[set[int], set[int]]] = LRU(256)
 
 
+class _ThisThread(threading.local):
+    give_way: Callable[[], None] | None = None
+
+
+MINER = _ThisThread()  # MINER.give_way: set by the miner thread for the blocks it executes; None elsewhere
+
+
+class _GivingWay:
+    """JUMP or JUMPI that first calls the running thread's ``MINER.give_way`` hook, if it has one.
+
+    A jump is where any long computation comes back round (loops, internal calls), about every
+    20 µs of a registration: often enough for the miner to pause promptly when a request comes
+    (see ``EmbeddedChain.serving``), rarely enough to cost nothing measurable.
+    """
+
+    def __init__(self, opcode: int) -> None:
+        inner: Any = PragueComputation.opcodes[opcode]
+        self.inner = inner
+        self.mnemonic = inner.mnemonic
+        self.gas_cost = inner.gas_cost
+
+    def __call__(self, computation: ComputationAPI) -> None:
+        hook = MINER.give_way
+        if hook is not None:
+            hook()
+        return self.inner(computation)
+
+
+_NO_PRECOMPILE = object()
+_FAST_TABLES: dict[type, list[tuple[int, str, Callable[[ComputationAPI], Any]] | None]] = {}
+
+
+def _fast_table(cls: type[PragueComputation]) -> list[tuple[int, str, Callable[[ComputationAPI], Any]] | None]:
+    """Opcode value → (gas, mnemonic, logic) for the class's plain ``_FastOpcode``s, else None."""
+    table = _FAST_TABLES.get(cls)
+    if table is None:
+        table = [None] * 256
+        for value, opcode in cls.opcodes.items():
+            if type(opcode) is _FastOpcode and opcode.gas_cost >= 0:
+                table[value] = (opcode.gas_cost, opcode.mnemonic, opcode.logic_fn)
+        _FAST_TABLES[cls] = table
+    return table
+
+
 class DatasealComputation(PragueComputation):
     """A computation whose code stream shares its JUMPDEST findings with every other run of the same code.
 
@@ -70,7 +119,12 @@ class DatasealComputation(PragueComputation):
     back up to 32 bytes, recursively, and memoizes the answer in two sets of its own, so each call
     of a contract starts over (a hundred look-backs per registration). The answer depends on the
     code alone: streams of the same code get the same two sets, kept for the 256 codes run last.
+
+    Its jumps also let the miner give way to requests being served (:class:`_GivingWay`).
     """
+
+    opcodes = {**PragueComputation.opcodes, JUMP: cast(OpcodeAPI, _GivingWay(JUMP)),
+               JUMPI: cast(OpcodeAPI, _GivingWay(JUMPI))}
 
     def __init__(self, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI) -> None:
         super().__init__(state, message, transaction_context)
@@ -79,6 +133,63 @@ class DatasealComputation(PragueComputation):
         if known is None:
             known = _JUMP_ANALYSIS[code] = (set(), set())
         self.code.valid_positions, self.code.invalid_positions = known  # type: ignore[attr-defined]
+
+    @classmethod
+    def apply_computation(
+        cls,
+        state: StateAPI,
+        message: MessageAPI,
+        transaction_context: TransactionContextAPI,
+        parent_computation: ComputationAPI | None = None,
+    ) -> ComputationAPI:
+        """py-evm's ``BaseComputation.apply_computation`` with a leaner opcode loop.
+
+        Most opcodes are py-evm ``_FastOpcode``s, whose call is three Python calls deep before
+        the opcode's logic runs (``__call__`` → ``computation.consume_gas`` → the gas meter's).
+        The loop here charges their constant gas itself — the same check, the same OutOfGas — and
+        calls the logic directly; every other opcode (the dynamic-gas ones, the wrappers of this
+        module) is called as py-evm calls it. Mining a registration took ~12 % less CPU with it
+        (1.95 vs 2.23 ms, blocks of 64, alternated in one process). The differential tests
+        (tests/chain/embedded/test_statetrie.py) compare every block with stock py-evm's, failing
+        code included. The part before the loop is py-evm's own, unchanged.
+        """
+        with cls(state, message, transaction_context) as computation:
+            if computation.is_origin_computation:
+                computation.contracts_created = []
+                if message.is_create:
+                    cls.consume_initcode_gas_cost(computation)
+            if parent_computation is not None:
+                computation.contracts_created = parent_computation.contracts_created
+            if message.is_create:
+                computation.contracts_created.append(message.storage_address)
+            precompile: Any = computation.precompiles.get(message.code_address, _NO_PRECOMPILE)
+            if precompile is not _NO_PRECOMPILE:
+                if not message.is_delegation:
+                    precompile(computation)
+                return computation
+
+            table = _fast_table(cls)
+            opcode_lookup = computation.opcodes
+            meter: Any = computation.get_gas_meter()
+            for opcode in computation.code:
+                fast = table[opcode]
+                try:
+                    if fast is not None:
+                        cost, mnemonic, logic = fast
+                        if cost > meter.gas_remaining:
+                            raise OutOfGas(
+                                f"Out of gas: Needed {cost} - Remaining {meter.gas_remaining} - Reason: {mnemonic}"
+                            )
+                        meter.gas_remaining -= cost
+                        logic(computation)
+                    else:
+                        opcode_fn = opcode_lookup.get(opcode)
+                        if opcode_fn is None:
+                            opcode_fn = InvalidOpcode(opcode)
+                        opcode_fn(computation=computation)
+                except Halt:
+                    break
+        return computation
 
 
 class DatasealState(PragueState):

@@ -1,4 +1,4 @@
-"""The embedded chain with one-pass storage tries and shared jump analysis against stock py-evm.
+"""The embedded chain with one-pass storage tries, shared jump analysis and its lean opcode loop against stock py-evm.
 
 The same transactions — dataseal's contracts deployed, then registrations, grants, usage, and
 a contract writing and clearing slots, one created and self-destructed in its own transaction, a
@@ -140,9 +140,13 @@ def scenario(run: Run) -> dict[str, str]:
     deployment: Deployment = deploy_contracts(w3, MiningSender(run, OWNER))
     writer = run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=init_code(WRITER_RUNTIME)))
     reverting = run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=init_code(REVERTING_RUNTIME)))
+    # Code that fails in the VM (all gas used): an endless loop, an invalid opcode, a stack underflow.
+    failing = [run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=init_code(bytes.fromhex(code))))
+               for code in ("5b600056", "fe", "600101")]
     run.mine()
     writer_address = str(w3.eth.get_transaction_receipt(writer)["contractAddress"])
     reverting_address = str(w3.eth.get_transaction_receipt(reverting)["contractAddress"])
+    failing_addresses = [str(w3.eth.get_transaction_receipt(tx)["contractAddress"]) for tx in failing]
     registry = w3.eth.contract(address=to_checksum_address(deployment.asset_registry),
                                abi=_abi("AssetRegistry"))
     grants = w3.eth.contract(address=to_checksum_address(deployment.grant_registry), abi=_abi("GrantRegistry"))
@@ -166,6 +170,7 @@ def scenario(run: Run) -> dict[str, str]:
         raws.append(run.signed(OWNER, to=writer_address, data=pairs(*((slot, 0) for slot in range(round_ * 5)))))
         raws.append(run.signed(OWNER, to=None, data=SELF_DESTRUCTING_INIT))
         raws.append(run.signed(OWNER, to=reverting_address, data=b""))
+        raws += [run.signed(OWNER, to=address, data=b"", gas=60_000 + round_) for address in failing_addresses]
         for raw in raws:
             run.chain.send_raw_transaction(raw)
         run.mine()
@@ -235,7 +240,8 @@ def test_blocks_and_history_match_stock_pyevm(tmp_path: Path, monkeypatch: pytes
     batched_blocks, batched_reads = results["batched"]
     assert len(stock_blocks) == 14  # genesis, 3 deployments, 2 contracts, 4 rounds of 2 blocks, the clearing
     round_statuses = [row[-1] for row in stock_blocks[5:13:2]]
-    assert round_statuses == [[b"\x01"] * 24 + [b""]] * 4  # the reverting call reverted, all else succeeded
+    # the reverting call reverted and the three failing codes failed; all else succeeded
+    assert round_statuses == [[b"\x01"] * 24 + [b""] * 4] * 4
     assert batched_blocks == stock_blocks
     assert batched_reads == stock_reads
     assert any(isinstance(row, list) and any(row) for row in stock_reads)  # they saw storage, not just zeros
