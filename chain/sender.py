@@ -519,11 +519,14 @@ class LocalSender:
                  timeout: float | None = None) -> list[TxReceipt]:
         """Receipts of every transaction in ``pending``, in order.
 
-        A node mines one account's transactions in nonce order, so once the highest nonce has its
-        receipt the others have theirs (or were dropped): they are then fetched in JSON-RPC batches
-        of :attr:`batch_size` (one round trip per batch instead of one per transaction). Anything a
-        batch does not return — a node without batches, a dropped transaction — is waited for one
-        by one, with every check of :meth:`wait`.
+        A node mines one account's transactions in nonce order, so all of them with a nonce below
+        the account's mined transaction count (``eth_getTransactionCount`` at ``latest``) have
+        their receipts (or were dropped): those are fetched in JSON-RPC batches of
+        :attr:`batch_size`, one round trip per batch instead of one per transaction, as soon as
+        they are mined — while the node still mines the rest, this end reads what is ready. When
+        nothing more is, the earliest is waited for with :meth:`wait`. Anything a batch does not
+        return — a node without batches, a dropped transaction — is waited for one by one, with
+        every check of :meth:`wait`.
         """
         limit = self.receipt_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
@@ -533,10 +536,29 @@ class LocalSender:
 
         known: dict[str, TxReceipt] = {}
         if len(pending) > 2 and self.confirmations_needed(w3) == 0:
-            last = max(pending, key=lambda p: p.nonce)
-            known[last.tx_hash] = self.wait(w3, last, timeout=left())
-            known.update(self._batch_receipts(w3, [p for p in pending if p is not last]))
+            waiting = sorted((p for p in pending if p.sender == self._checksum), key=lambda p: p.nonce)
+            while waiting:
+                mined = self._mined_count(w3)
+                ready = [p for p in waiting if p.nonce < mined]
+                if not ready:  # none mined yet: wait for the earliest (a later one cannot come first)
+                    known[waiting[0].tx_hash] = self.wait(w3, waiting[0], timeout=left())
+                    ready = waiting[:1]
+                else:
+                    known.update(self._batch_receipts(w3, ready))
+                    for item in ready:  # not returned by a batch: one by one, with every check
+                        if item.tx_hash not in known:
+                            known[item.tx_hash] = self.wait(w3, item, timeout=left())
+                waiting = waiting[len(ready):]
         return [known.get(item.tx_hash) or self.wait(w3, item, timeout=left()) for item in pending]
+
+    def _mined_count(self, w3: Web3) -> int:
+        """How many transactions of this account are mined (its nonce at ``latest``)."""
+        try:
+            return int(w3.eth.get_transaction_count(self._checksum, "latest"))
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise unreachable(self.endpoint, exc) from exc
+            raise ChainError(f"reading the transaction count of {self.address} failed: {exc}") from exc
 
     def _batch_receipts(self, w3: Web3, pending: Sequence[PendingTransaction]) -> dict[str, TxReceipt]:
         """Receipts fetched in batches; a batch that fails (unsupported, a missing receipt) gives nothing."""
