@@ -1009,14 +1009,17 @@ class EmbeddedChain:
                 receipt_root, receipt_nodes = built.receipt_trie
                 self._chain.chaindb.persist_trie_data_dict(tx_nodes)
                 self._chain.chaindb.persist_trie_data_dict(receipt_nodes)
-                filled = vm.get_block().copy(
-                    transactions=[e.tx for e in included],
-                    header=built.header.copy(transaction_root=tx_root, receipt_root=receipt_root),
-                )
+                # What vm.pack_block + vm.finalize_block do (no block rewards since the merge: finalizing
+                # is persisting the state and stamping its root), without their Block.copy(), which
+                # deep-copies every transaction of the block twice: the block is built once instead.
                 # vm.mine_block() would also validate the block, rebuilding its transaction trie: this
                 # builder made the trie a moment ago, so only the header is checked against its parent.
-                packed = vm.pack_block(filled, mix_hash=os.urandom(32))
-                mined_block = vm.finalize_block(packed).block
+                vm.state.persist()
+                header = built.header.copy(transaction_root=tx_root, receipt_root=receipt_root,
+                                           mix_hash=os.urandom(32), state_root=vm.state.state_root)
+                empty = vm.get_block()
+                mined_block = type(empty)(header=header, transactions=[e.tx for e in included],
+                                          uncles=[], withdrawals=empty.withdrawals)
                 vm.validate_header(mined_block.header, parent)
                 self._chain.chaindb.persist_block(mined_block)
             self._store.journal_remove([e.hash for e in included] + [e.hash for e, _ in dropped])

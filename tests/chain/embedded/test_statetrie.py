@@ -134,19 +134,32 @@ def opened(folder: Path) -> Iterator[EmbeddedChain]:
         chain.close()
 
 
+def deploying(runtime: bytes) -> bytes:
+    """Creation code (13 bytes) that deploys ``runtime`` of any length: PUSH2 size, DUP1, PUSH2 13,
+    PUSH1 0, CODECOPY (the runtime behind it, to memory 0), PUSH1 0, RETURN."""
+    size = len(runtime).to_bytes(2, "big")
+    return b"\x61" + size + b"\x80\x61\x00\x0d\x60\x00\x39\x60\x00\xf3" + runtime
+
+
 def scenario(run: Run) -> dict[str, str]:
     """Deploy, then blocks of many transactions; the addresses of the contracts it made."""
     w3 = run.w3
     deployment: Deployment = deploy_contracts(w3, MiningSender(run, OWNER))
     writer = run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=init_code(WRITER_RUNTIME)))
     reverting = run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=init_code(REVERTING_RUNTIME)))
-    # Code that fails in the VM (all gas used): an endless loop, an invalid opcode, a stack underflow.
-    failing = [run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=init_code(bytes.fromhex(code))))
-               for code in ("5b600056", "fe", "600101")]
+    # Code that fails in the VM (all gas used): an endless loop, an invalid opcode, stack underflows (ADD,
+    # SWAP1, DUP1, POP on too few items) and overflows (1025 PUSH1, 1024 DUP1 on one item).
+    failing = [run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=deploying(bytes.fromhex(code))))
+               for code in ("5b600056", "fe", "600101", "600190", "80", "50", "6001" * 1025, "6001" + "80" * 1024)]
+    # Stack gymnastics that succeed and leave their result in storage: 17 pushes, DUP16, SWAP16, SSTORE,
+    # then a PUSH32 cut short by the end of the code (padded with zeros).
+    juggler = run.chain.send_raw_transaction(run.signed(OWNER, to=None, data=deploying(bytes.fromhex(
+        "".join(f"60{i:02x}" for i in range(1, 18)) + "8f9f55" + "7f0102"))))
     run.mine()
     writer_address = str(w3.eth.get_transaction_receipt(writer)["contractAddress"])
     reverting_address = str(w3.eth.get_transaction_receipt(reverting)["contractAddress"])
     failing_addresses = [str(w3.eth.get_transaction_receipt(tx)["contractAddress"]) for tx in failing]
+    juggler_address = str(w3.eth.get_transaction_receipt(juggler)["contractAddress"])
     registry = w3.eth.contract(address=to_checksum_address(deployment.asset_registry),
                                abi=_abi("AssetRegistry"))
     grants = w3.eth.contract(address=to_checksum_address(deployment.grant_registry), abi=_abi("GrantRegistry"))
@@ -171,6 +184,7 @@ def scenario(run: Run) -> dict[str, str]:
         raws.append(run.signed(OWNER, to=None, data=SELF_DESTRUCTING_INIT))
         raws.append(run.signed(OWNER, to=reverting_address, data=b""))
         raws += [run.signed(OWNER, to=address, data=b"", gas=60_000 + round_) for address in failing_addresses]
+        raws.append(run.signed(OWNER, to=juggler_address, data=b"", gas=60_000))
         for raw in raws:
             run.chain.send_raw_transaction(raw)
         run.mine()
@@ -183,7 +197,8 @@ def scenario(run: Run) -> dict[str, str]:
     run.chain.send_raw_transaction(run.signed(OWNER, to=writer_address, data=pairs(
         *((slot, 0) for slot in range(40)), *((2**255 + r, 0) for r in range(4)))))
     run.mine()
-    return {"writer": writer_address, "registry": registry.address, "grants": grants.address}
+    return {"writer": writer_address, "registry": registry.address, "grants": grants.address,
+            "juggler": juggler_address}
 
 
 def _abi(name: str) -> Any:
@@ -240,8 +255,8 @@ def test_blocks_and_history_match_stock_pyevm(tmp_path: Path, monkeypatch: pytes
     batched_blocks, batched_reads = results["batched"]
     assert len(stock_blocks) == 14  # genesis, 3 deployments, 2 contracts, 4 rounds of 2 blocks, the clearing
     round_statuses = [row[-1] for row in stock_blocks[5:13:2]]
-    # the reverting call reverted and the three failing codes failed; all else succeeded
-    assert round_statuses == [[b"\x01"] * 24 + [b""] * 4] * 4
+    # the reverting call reverted and the eight failing codes failed; all else succeeded
+    assert round_statuses == [[b"\x01"] * 24 + [b""] * 9 + [b"\x01"]] * 4
     assert batched_blocks == stock_blocks
     assert batched_reads == stock_reads
     assert any(isinstance(row, list) and any(row) for row in stock_reads)  # they saw storage, not just zeros
