@@ -100,6 +100,7 @@ from chain.embedded.errors import (
     LimitExceeded,
     TransactionRejected,
 )
+from chain.embedded.giveway import MINER, give_way
 from chain.embedded.pool import PendingPool, PendingTx
 from chain.embedded.store import ChainStore, SQLiteAtomicDB
 from chain.embedded.tries import ordered_trie_root_and_nodes
@@ -107,7 +108,6 @@ from chain.embedded.vm import (
     DEFAULT_CHAIN_ID,
     DEFAULT_GAS_LIMIT,
     EXTRA_DATA,
-    MINER,
     ZERO_ADDRESS,
     CallVM,
     DatasealChain,
@@ -973,9 +973,7 @@ class EmbeddedChain:
                 blocked[entry.sender] = None
                 built.fee_waiting = True
                 continue
-            give_way = MINER.give_way  # set when the lock is released (see _build_block)
-            if give_way is not None:
-                give_way()
+            give_way()  # the miner, the lock released (see _build_block): requests being served first
             try:
                 receipt, _ = vm.apply_transaction(current, entry.tx)
             except ValidationError as exc:
@@ -993,8 +991,10 @@ class EmbeddedChain:
         falling = lower_fee and built.fee_waiting and calculate_expected_base_fee_per_gas(current) < base_fee
         if built.included or allow_empty or falling:
             built.wanted = True
+            give_way()  # (the miner: requests being served first, here and in the state root's work)
             built.tx_trie = ordered_trie_root_and_nodes([e.tx.encode() for e in built.included])
             built.receipt_trie = ordered_trie_root_and_nodes([r.encode() for r in built.receipts])
+            give_way()
             vm.state.make_state_root()  # the trie work; finalizing adds only the coinbase's touch
         return built
 

@@ -30,6 +30,7 @@ from eth_typing import Address, Hash32
 from eth_utils import ValidationError, to_bytes
 from trie.typing import Nibbles
 
+from chain.embedded.giveway import give_way
 from chain.embedded.tries import new_nodes_reachable, trie_get, updated_trie_root
 
 
@@ -48,6 +49,7 @@ class BatchedStorageLookup(StorageLookup):
     _trie: _Trie
     _dirty: bool  # a write since the last commit or wipe: StorageLookup's "write trie exists"
     _wiped: list[_Trie]  # the tries replaced by new_trie(), for rollback_trie()
+    _kept: tuple[Hash32, dict[Hash32, bytes], dict[Hash32, bytes]] | None  # a root, its nodes, the new ones it uses
 
     def __init__(self, db: DatabaseAPI, storage_root: Hash32, address: Address) -> None:
         # Decoded nodes by hash, shared by reads and updates; content-addressed, so never stale.
@@ -95,24 +97,36 @@ class BatchedStorageLookup(StorageLookup):
             raise ValidationError("Asked for changed root when no writes have been made")
         trie = self._trie
         if trie.pending:
+            give_way()  # the miner computing a block's state root: requests being served first
             try:
                 root = updated_trie_root(trie.root, trie.pending, self._node, trie.nodes)
             except KeyError as exc:
                 raise self._missing(exc, b"") from exc
             self._trie = trie._replace(root=root, pending={})
+            self._reachable(root)  # now, while the miner holds no lock; commit_to writes them
         return self._trie.root
+
+    def _reachable(self, root: Hash32) -> dict[Hash32, bytes]:
+        """The new nodes ``root`` refers to, worked out once per root: the miner asks for the root
+        while executing a block without the chain's lock, and writes the nodes later, with it held."""
+        nodes = self._trie.nodes
+        if self._kept is None or self._kept[0] != root or self._kept[1] is not nodes:
+            give_way()
+            self._kept = (root, nodes, new_nodes_reachable(root, nodes))
+        return self._kept[2]
 
     def _initialize_to_root_hash(self, root_hash: Hash32) -> None:
         self._trie = _Trie(root_hash, root_hash, {}, {})
         self._dirty = False
         self._wiped = []
+        self._kept = None
 
     def commit_to(self, db: DatabaseAPI) -> None:
         """Write the new nodes the root refers to (HexaryTrie's pruning would have dropped the others)."""
         if not self._dirty:
             raise ValidationError("It is invalid to commit an account's storage if it has no pending changes.")
         root = self.get_changed_root()
-        for digest, encoded in new_nodes_reachable(root, self._trie.nodes).items():
+        for digest, encoded in self._reachable(root).items():
             db[digest] = encoded
         self._initialize_to_root_hash(root)
 

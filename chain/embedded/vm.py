@@ -15,7 +15,6 @@ contract's code shared by all the calls that run it (:class:`DatasealComputation
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -33,6 +32,7 @@ from eth.vm.opcode_values import GAS, JUMP, JUMPI, SSTORE
 from eth_typing import BlockNumber
 from lru import LRU
 
+from chain.embedded.giveway import MINER
 from chain.embedded.statetrie import BatchedAccountDB
 
 DEFAULT_CHAIN_ID = 0x64617461  # 1684108385: the ASCII bytes of "data"; not a public chain's id
@@ -68,13 +68,6 @@ def use_native_keccak() -> str:
 
 # Code -> (positions known valid, positions known invalid) as jump destinations.
 _JUMP_ANALYSIS: LRU[bytes, tuple[set[int], set[int]]] = LRU(256)
-
-
-class _ThisThread(threading.local):
-    give_way: Callable[[], None] | None = None
-
-
-MINER = _ThisThread()  # MINER.give_way: set by the miner thread for the blocks it executes; None elsewhere
 
 
 class _GivingWay:

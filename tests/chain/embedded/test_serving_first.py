@@ -14,9 +14,9 @@ import pytest
 
 import chain.embedded.chain as chain_module
 from chain.embedded.chain import EmbeddedChain, Mining
+from chain.embedded.giveway import MINER
 from chain.embedded.rpc import RpcDispatcher
 from chain.embedded.server import RpcServer
-from chain.embedded.vm import MINER
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import open_chain, rpc, sign
 

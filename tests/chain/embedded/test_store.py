@@ -138,3 +138,26 @@ def test_a_closed_store_says_so(path: Path) -> None:
     store.close()  # twice is fine
     with pytest.raises(ChainStoreError, match="was closed"):
         store.write([(b"k", b"v")])
+
+
+def test_checkpoints_run_in_the_background_not_in_the_commit(path: Path) -> None:
+    import time
+
+    from chain.embedded.store import WAL_SAFETY_PAGES
+
+    store = ChainStore(path)
+    try:
+        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_SAFETY_PAGES
+        before = path.stat().st_size
+        with store.transaction():  # ~6 MB: below SQLite's own threshold, so the commit does not checkpoint
+            store.write((os.urandom(32), os.urandom(3000)) for _ in range(2000))
+        assert path.stat().st_size - before < 1_000_000  # committed to the WAL only
+        for _ in range(300):  # the background checkpoint copies it into the file (a functional wait)
+            if path.stat().st_size - before > 5_000_000:
+                break
+            time.sleep(0.1)
+        assert path.stat().st_size - before > 5_000_000
+        assert store._checkpointer.is_alive()
+    finally:
+        store.close()
+    assert not store._checkpointer.is_alive()
