@@ -116,6 +116,7 @@ from chain.embedded.vm import (
     EstimationState,
     chain_class,
     use_native_keccak,
+    wrapped_opcode,
 )
 
 logger = logging.getLogger("dataseal.chain.embedded")
@@ -341,17 +342,10 @@ class _CallStopped(Exception):
     whole execution, whose changes the caller reverts."""
 
 
-class _DeadlineCheck:
+def _deadline_checked(opcode: int) -> OpcodeAPI:
     """An opcode that checks the call's time first: JUMP and JUMPI, which every loop executes."""
-
-    def __init__(self, opcode: int) -> None:
-        self.inner = cast(Any, EstimationComputation.opcodes[opcode])
-        self.mnemonic = self.inner.mnemonic
-        self.gas_cost = self.inner.gas_cost
-
-    def __call__(self, computation: ComputationAPI) -> None:
-        cast(_TimedState, computation.state).budget.check()
-        self.inner(computation=computation)
+    return wrapped_opcode(EstimationComputation.opcodes, opcode,
+                          lambda computation: cast(_TimedState, computation.state).budget.check())
 
 
 class _TimedComputation(EstimationComputation):
@@ -360,8 +354,8 @@ class _TimedComputation(EstimationComputation):
 
     opcodes = {
         **EstimationComputation.opcodes,
-        JUMP: cast(OpcodeAPI, _DeadlineCheck(JUMP)),
-        JUMPI: cast(OpcodeAPI, _DeadlineCheck(JUMPI)),
+        JUMP: _deadline_checked(JUMP),
+        JUMPI: _deadline_checked(JUMPI),
     }
 
     @classmethod

@@ -15,7 +15,7 @@ contract's code shared by all the calls that run it (:class:`DatasealComputation
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from eth.abc import BlockHeaderAPI, ComputationAPI, MessageAPI, OpcodeAPI, StateAPI, TransactionContextAPI
@@ -32,7 +32,7 @@ from eth.vm.opcode_values import GAS, JUMP, JUMPI, SSTORE
 from eth_typing import BlockNumber
 from lru import LRU
 
-from chain.embedded.giveway import MINER
+from chain.embedded.giveway import give_way
 from chain.embedded.statetrie import BatchedAccountDB
 
 DEFAULT_CHAIN_ID = 0x64617461  # 1684108385: the ASCII bytes of "data"; not a public chain's id
@@ -70,25 +70,40 @@ def use_native_keccak() -> str:
 _JUMP_ANALYSIS: LRU[bytes, tuple[set[int], set[int]]] = LRU(256)
 
 
-class _GivingWay:
-    """JUMP or JUMPI that first calls the running thread's ``MINER.give_way`` hook, if it has one.
+class _Before:
+    """An opcode that runs ``before(computation)``, then py-evm's own (same mnemonic and gas).
+
+    The embedded chain's VMs wrap a few opcodes this way: the miner's jumps give way to requests
+    (:func:`_giving_way`), estimation notes GAS and SSTORE (:class:`EstimationComputation`), calls
+    check their time limit at jumps (``chain.embedded.chain``).
+    """
+
+    def __init__(self, inner: Any, before: Callable[[ComputationAPI], object]) -> None:
+        self.inner = inner
+        self.before = before
+        self.mnemonic = inner.mnemonic
+        self.gas_cost = inner.gas_cost
+
+    def __call__(self, computation: ComputationAPI) -> None:
+        self.before(computation)
+        return self.inner(computation)
+
+
+def wrapped_opcode(
+    opcodes: Mapping[int, OpcodeAPI], opcode: int, before: Callable[[ComputationAPI], object]
+) -> OpcodeAPI:
+    """``opcodes[opcode]`` with ``before`` run first (see :class:`_Before`)."""
+    return cast(OpcodeAPI, _Before(opcodes[opcode], before))
+
+
+def _giving_way(opcode: int) -> OpcodeAPI:
+    """JUMP or JUMPI that first lets the miner give way to requests being served (:func:`give_way`).
 
     A jump is where any long computation comes back round (loops, internal calls), about every
     20 µs of a registration: often enough for the miner to pause promptly when a request comes
     (see ``EmbeddedChain.serving``), rarely enough to cost nothing measurable.
     """
-
-    def __init__(self, opcode: int) -> None:
-        inner: Any = PragueComputation.opcodes[opcode]
-        self.inner = inner
-        self.mnemonic = inner.mnemonic
-        self.gas_cost = inner.gas_cost
-
-    def __call__(self, computation: ComputationAPI) -> None:
-        hook = MINER.give_way
-        if hook is not None:
-            hook()
-        return self.inner(computation)
+    return wrapped_opcode(PragueComputation.opcodes, opcode, lambda _computation: give_way())
 
 
 _NO_PRECOMPILE = object()
@@ -135,11 +150,10 @@ class DatasealComputation(PragueComputation):
     of a contract starts over (a hundred look-backs per registration). The answer depends on the
     code alone: streams of the same code get the same two sets, kept for the 256 codes run last.
 
-    Its jumps also let the miner give way to requests being served (:class:`_GivingWay`).
+    Its jumps also let the miner give way to requests being served (:func:`_giving_way`).
     """
 
-    opcodes = {**PragueComputation.opcodes, JUMP: cast(OpcodeAPI, _GivingWay(JUMP)),
-               JUMPI: cast(OpcodeAPI, _GivingWay(JUMPI))}
+    opcodes = {**PragueComputation.opcodes, JUMP: _giving_way(JUMP), JUMPI: _giving_way(JUMPI)}
 
     def __init__(self, state: StateAPI, message: MessageAPI, transaction_context: TransactionContextAPI) -> None:
         super().__init__(state, message, transaction_context)
@@ -275,22 +289,9 @@ def chain_class(chain_id: int) -> type[DatasealChain]:
     return _classes[chain_id]
 
 
-class _Noting:
-    """An opcode that also sets a flag on the computation running it."""
-
-    def __init__(self, inner: Any, flag: str) -> None:
-        self.inner = inner
-        self.flag = flag
-        self.mnemonic = inner.mnemonic
-        self.gas_cost = inner.gas_cost
-
-    def __call__(self, computation: ComputationAPI) -> None:
-        setattr(computation, self.flag, True)
-        return self.inner(computation)
-
-
 def _noting(opcode: int, flag: str) -> OpcodeAPI:
-    return cast(OpcodeAPI, _Noting(PragueComputation.opcodes[opcode], flag))
+    """An opcode that also sets ``flag`` on the computation running it."""
+    return wrapped_opcode(PragueComputation.opcodes, opcode, lambda computation: setattr(computation, flag, True))
 
 
 class EstimationComputation(DatasealComputation):

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -157,18 +159,18 @@ def test_typed_clients_walk_register_grant_usage_trade(backend: Backend) -> None
     assert asset.to_json()["status"] == "Active"
 
 
-def test_many_registrations_in_flight(backend: Backend) -> None:
-    owner = backend.sender(backend.fund())
-    contracts = DatasealContracts.bind(backend.w3, backend.deploy(), owner)
-    pending = [contracts.registry.submit_register(h(f"bulk-{i}"), h("m"), 1, 0) for i in range(25)]
-    assert len({p.tx_hash for p in pending}) == 25
-    assert [p.pending.nonce for p in pending] == list(range(pending[0].pending.nonce, pending[0].pending.nonce + 25))
-    calls: list[str] = []
+@contextmanager
+def recording_requests(w3: Web3, calls: list[str], *,
+                       on_request: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Append each JSON-RPC method ``w3`` sends (a batch as "batch of N") to ``calls``;
+    ``on_request`` sees each method before it is sent."""
 
-    class CountRequests(Web3Middleware):
+    class Recording(Web3Middleware):
         def wrap_make_request(self, make_request: Any) -> Any:
             def middleware(method: str, params: Any) -> Any:
                 calls.append(method)
+                if on_request is not None:
+                    on_request(method)
                 return make_request(method, params)
 
             return middleware
@@ -180,11 +182,22 @@ def test_many_registrations_in_flight(backend: Backend) -> None:
 
             return middleware
 
-    backend.w3.middleware_onion.add(CountRequests, name="count")
+    w3.middleware_onion.add(Recording, name="recording")
     try:
-        records = wait_all(pending)
+        yield
     finally:
-        backend.w3.middleware_onion.remove("count")
+        w3.middleware_onion.remove("recording")
+
+
+def test_many_registrations_in_flight(backend: Backend) -> None:
+    owner = backend.sender(backend.fund())
+    contracts = DatasealContracts.bind(backend.w3, backend.deploy(), owner)
+    pending = [contracts.registry.submit_register(h(f"bulk-{i}"), h("m"), 1, 0) for i in range(25)]
+    assert len({p.tx_hash for p in pending}) == 25
+    assert [p.pending.nonce for p in pending] == list(range(pending[0].pending.nonce, pending[0].pending.nonce + 25))
+    calls: list[str] = []
+    with recording_requests(backend.w3, calls):
+        records = wait_all(pending)
     # what is mined (the account's transaction count says how far) in JSON-RPC batches, not one by one
     assert calls.count("eth_getTransactionReceipt") <= 3
     assert sum(int(c.removeprefix("batch of ")) for c in calls if c.startswith("batch of ")) >= 24
@@ -203,30 +216,16 @@ def test_receipts_are_read_as_their_blocks_come(backend: Backend) -> None:
         calls: list[str] = []
         miners: list[threading.Thread] = []
 
-        class MineWhenWaitedFor(Web3Middleware):
-            def wrap_make_request(self, make_request: Any) -> Any:
-                def middleware(method: str, params: Any) -> Any:
-                    calls.append(method)
-                    if method == "eth_getTransactionReceipt" and not miners:
-                        # the wait for the first of the later ones: mine them now, from elsewhere
-                        miners.append(threading.Thread(target=lambda: (paused.mine(), calls.append("mined"))))
-                        miners[0].start()
-                    return make_request(method, params)
+        def mine_when_waited_for(method: str) -> None:
+            if method == "eth_getTransactionReceipt" and not miners:
+                # the wait for the first of the later ones: mine them now, from elsewhere
+                miners.append(threading.Thread(target=lambda: (paused.mine(), calls.append("mined"))))
+                miners[0].start()
 
-                return middleware
-
-            def wrap_make_batch_request(self, make_batch_request: Any) -> Any:
-                def middleware(requests: Any) -> Any:
-                    calls.append(f"batch of {len(requests)}")
-                    return make_batch_request(requests)
-
-                return middleware
-
-        w3.middleware_onion.add(MineWhenWaitedFor, name="mine-when-waited-for")
         try:
-            receipts = sender.wait_all(w3, mined_first + later)
+            with recording_requests(w3, calls, on_request=mine_when_waited_for):
+                receipts = sender.wait_all(w3, mined_first + later)
         finally:
-            w3.middleware_onion.remove("mine-when-waited-for")
             for miner in miners:
                 miner.join()
     assert [r["status"] for r in receipts] == [1] * 7

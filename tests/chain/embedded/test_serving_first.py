@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import chain.embedded.chain as chain_module
-from chain.embedded.chain import EmbeddedChain, Mining
+from chain.embedded.chain import EmbeddedChain
 from chain.embedded.giveway import MINER
 from chain.embedded.rpc import RpcDispatcher
 from chain.embedded.server import RpcServer
 from tests.chain.embedded.conftest import Funded
-from tests.chain.embedded.helpers import open_chain, rpc, sign
-
-
-@pytest.fixture
-def idle_chain(tmp_path: Path, keys: Funded) -> Iterator[EmbeddedChain]:
-    opened = open_chain(tmp_path / "idle", keys.addresses, mining=Mining("idle"))
-    try:
-        yield opened
-    finally:
-        opened.close(flush=False)
+from tests.chain.embedded.helpers import rpc, sign
 
 
 def pauses(chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[float | None]]:
@@ -46,29 +35,29 @@ def pauses(chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch) -> tuple[threa
 
 
 def test_the_miner_waits_while_a_request_is_served(
-    idle_chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
+    auto_chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(chain_module, "MINER_GIVE_WAY_SECONDS", 600.0)
-    paused, _ = pauses(idle_chain, monkeypatch)
-    with idle_chain.serving():
-        tx = idle_chain.send_raw_transaction(sign(keys.alice, idle_chain.chain_id, 0))
+    paused, _ = pauses(auto_chain, monkeypatch)
+    with auto_chain.serving():
+        tx = auto_chain.send_raw_transaction(sign(keys.alice, auto_chain.chain_id, 0))
         assert paused.wait(30), "the miner did not pause for the request being served"
-        assert idle_chain.pending_count == 1 and idle_chain.get_receipt(tx, wait=0) is None
-    receipt = idle_chain.get_receipt(tx, wait=30)  # the request is over: the block comes
+        assert auto_chain.pending_count == 1 and auto_chain.get_receipt(tx, wait=0) is None
+    receipt = auto_chain.get_receipt(tx, wait=30)  # the request is over: the block comes
     assert receipt is not None and receipt.receipt.state_root == b"\x01"
 
 
 def test_a_request_waiting_for_its_block_steps_aside(
-    idle_chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
+    auto_chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Were the waiting request still counted, the miner would pause for it longer than it waits.
     monkeypatch.setattr(chain_module, "MINER_GIVE_WAY_SECONDS", 600.0)
-    with idle_chain.serving(), idle_chain.serving():  # nested, as a batch inside a request may be
-        tx = idle_chain.send_raw_transaction(sign(keys.alice, idle_chain.chain_id, 0))
-        receipt = idle_chain.get_receipt(tx, wait=30)
+    with auto_chain.serving(), auto_chain.serving():  # nested, as a batch inside a request may be
+        tx = auto_chain.send_raw_transaction(sign(keys.alice, auto_chain.chain_id, 0))
+        receipt = auto_chain.get_receipt(tx, wait=30)
         assert receipt is not None and receipt.receipt.state_root == b"\x01"
-        assert idle_chain._serving == 1  # counted again once the wait is over, once for the thread
-    assert idle_chain._serving == 0
+        assert auto_chain._serving == 1  # counted again once the wait is over, once for the thread
+    assert auto_chain._serving == 0
 
 
 def test_a_pause_cut_short_is_followed_by_as_long_a_run(
@@ -103,35 +92,35 @@ def test_a_pause_cut_short_is_followed_by_as_long_a_run(
     assert len(limits) == count
 
 
-def test_only_the_miner_thread_gives_way_at_jumps(idle_chain: EmbeddedChain, keys: Funded) -> None:
+def test_only_the_miner_thread_gives_way_at_jumps(auto_chain: EmbeddedChain, keys: Funded) -> None:
     seen: list[Any] = []
-    build = idle_chain._execute_block
+    build = auto_chain._execute_block
 
     def noting(*args: Any, **kwargs: Any) -> Any:
         seen.append(MINER.give_way)
         return build(*args, **kwargs)
 
-    idle_chain._execute_block = noting  # type: ignore[method-assign]
-    tx = idle_chain.send_raw_transaction(sign(keys.alice, idle_chain.chain_id, 0))
-    assert idle_chain.get_receipt(tx, wait=30) is not None
-    assert seen and seen[0] == idle_chain._give_way  # the miner's blocks run with the hook
+    auto_chain._execute_block = noting  # type: ignore[method-assign]
+    tx = auto_chain.send_raw_transaction(sign(keys.alice, auto_chain.chain_id, 0))
+    assert auto_chain.get_receipt(tx, wait=30) is not None
+    assert seen and seen[0] == auto_chain._give_way  # the miner's blocks run with the hook
     assert MINER.give_way is None  # this thread (a caller, a request) never has it
 
 
-def test_the_http_server_serves_each_request_first(idle_chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_http_server_serves_each_request_first(auto_chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch) -> None:
     entered: list[str] = []
-    serving = idle_chain.serving
+    serving = auto_chain.serving
 
     def noting() -> Any:
         entered.append(threading.current_thread().name)
         return serving()
 
-    monkeypatch.setattr(idle_chain, "serving", noting)
-    server = RpcServer(RpcDispatcher(idle_chain), "127.0.0.1", 0)
+    monkeypatch.setattr(auto_chain, "serving", noting)
+    server = RpcServer(RpcDispatcher(auto_chain), "127.0.0.1", 0)
     server.start()
     try:
         answer = rpc(server.url, "eth_chainId")
-        assert int(answer["result"], 16) == idle_chain.chain_id
+        assert int(answer["result"], 16) == auto_chain.chain_id
         assert len(entered) == 1 and entered[0] != threading.current_thread().name
     finally:
         server.shutdown()
