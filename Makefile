@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Compile the contracts and rewrite chain/artifacts/ (commit the result).
+# Compile the contracts and rewrite dataseal/chain/artifacts/ (commit the result).
 artifacts: node
 	$(PY) scripts/build_contracts
 
@@ -55,8 +55,8 @@ lint-contracts: node
 	$(PYTHON) scripts/lint_contracts
 
 lint-python: venv
-	$(VENV)/bin/ruff check chain registry api cli scripts tests
-	$(VENV)/bin/mypy chain registry api cli scripts/walk.py scripts/bench
+	$(VENV)/bin/ruff check dataseal scripts tests
+	$(VENV)/bin/mypy dataseal scripts/walk.py scripts/bench
 
 test-python: venv
 	$(PY) -m pytest

@@ -22,7 +22,7 @@ from eth_tester import EthereumTester, PyEVMBackend  # noqa: E402
 from eth_utils import keccak  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 
-from chain.contracts import (  # noqa: E402
+from dataseal.chain.contracts import (  # noqa: E402
     Contracts,
     DecodedEvent,
     UnlockedSender,
@@ -31,8 +31,8 @@ from chain.contracts import (  # noqa: E402
     deploy_contracts,
     transact,
 )
-from chain.errors import ContractRevert  # noqa: E402
-from chain.revert import STATUS_NAMES  # noqa: E402
+from dataseal.chain.errors import ContractRevert  # noqa: E402
+from dataseal.chain.revert import STATUS_NAMES  # noqa: E402
 
 RIGHTS = {1: "holding", 2: "processing/use", 4: "product operation"}
 

@@ -7,7 +7,7 @@ import pytest
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
-from chain.contracts import Contracts, Deployment, UnlockedSender, bind, deploy_contracts
+from dataseal.chain.contracts import Contracts, Deployment, UnlockedSender, bind, deploy_contracts
 
 
 @dataclass
@@ -49,7 +49,7 @@ def pyevm_review() -> PyEvmChain:
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from chain.devnode import hardhat_node  # noqa: E402
+from dataseal.chain.devnode import hardhat_node  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

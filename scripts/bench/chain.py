@@ -72,14 +72,14 @@ from eth_utils import keccak, to_checksum_address  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 from web3.contract import Contract  # noqa: E402
 
-from chain.artifacts import load_artifact  # noqa: E402
-from chain.client import connect  # noqa: E402
-from chain.clients import DatasealContracts, wait_all  # noqa: E402
-from chain.contracts import Deployment, UnlockedSender, deploy_contracts  # noqa: E402
-from chain.devnode import free_port, hardhat_node, stop_process  # noqa: E402
-from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file  # noqa: E402
-from chain.embedded.provider import EmbeddedProvider  # noqa: E402
-from chain.sender import LocalSender  # noqa: E402
+from dataseal.chain.artifacts import load_artifact  # noqa: E402
+from dataseal.chain.client import connect  # noqa: E402
+from dataseal.chain.clients import DatasealContracts, wait_all  # noqa: E402
+from dataseal.chain.contracts import Deployment, UnlockedSender, deploy_contracts  # noqa: E402
+from dataseal.chain.devnode import free_port, hardhat_node, stop_process  # noqa: E402
+from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file  # noqa: E402
+from dataseal.chain.embedded.provider import EmbeddedProvider  # noqa: E402
+from dataseal.chain.sender import LocalSender  # noqa: E402
 
 ETH = 10**18
 GWEI = 10**9
@@ -134,7 +134,7 @@ def dataseal_node(data_dir: Path, fund: list[str]) -> Iterator[dict[str, Any]]:
     """A ``dataseal node`` subprocess (idle mining) in ``data_dir``; its startup report."""
     port = free_port()
     out_path, err_path = data_dir.parent / "node.out", data_dir.parent / "node.err"
-    command = [sys.executable, "-m", "cli.main", "node", "--data-dir", str(data_dir), "--port", str(port),
+    command = [sys.executable, "-m", "dataseal.cli.main", "node", "--data-dir", str(data_dir), "--port", str(port),
                "--json", "--light-kdf"]
     for address in fund:
         command += ["--fund", f"{address}=1000000"]

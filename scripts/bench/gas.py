@@ -19,8 +19,8 @@ from eth_tester import EthereumTester, PyEVMBackend  # noqa: E402
 from eth_utils import keccak  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 
-from chain.contracts import UnlockedSender, bind, deploy_contracts, transact  # noqa: E402
-from chain.signing import GRANTS_DOMAIN_NAME, REGISTRY_DOMAIN_NAME, Domain, sign_grant, sign_register  # noqa: E402
+from dataseal.chain.contracts import UnlockedSender, bind, deploy_contracts, transact  # noqa: E402
+from dataseal.chain.signing import GRANTS_DOMAIN_NAME, REGISTRY_DOMAIN_NAME, Domain, sign_grant, sign_register  # noqa: E402
 
 TARGETS = {
     "register": 120_000,

@@ -36,8 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from registry.merkle import KECCAK_BINDING, StandardMerkleTree, verify_value  # noqa: E402
-from registry.sealing.seal import seal  # noqa: E402
+from dataseal.registry.merkle import KECCAK_BINDING, StandardMerkleTree, verify_value  # noqa: E402
+from dataseal.registry.sealing.seal import seal  # noqa: E402
 
 GIB = 1 << 30
 PAIR = ["uint256", "bytes32"]
@@ -62,7 +62,7 @@ console.log(JSON.stringify({ root: tree.root, seconds }));
 CSV_CHILD = r"""
 import json, re, sys, time
 sys.path.insert(0, sys.argv[1])
-from registry.sealing.seal import seal
+from dataseal.registry.sealing.seal import seal
 start = time.perf_counter()
 result = seal(sys.argv[2], rows=True, out_dir=sys.argv[3])
 seconds = time.perf_counter() - start

@@ -6,7 +6,6 @@ holding unlocked accounts (the embedded chain holds none).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -21,14 +20,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from chain.client import Node, connect
-from chain.contracts import Deployment, deploy_contracts
-from chain.sender import LocalSender
+from dataseal.chain.client import Node, connect
+from dataseal.chain.contracts import Deployment, deploy_contracts
+from dataseal.chain.sender import LocalSender
 
-HAS_EMBEDDED = (
-    importlib.util.find_spec("chain.embedded") is not None
-    and importlib.util.find_spec("chain.embedded.provider") is not None
-)
 BANK_WEI = 10**24
 ETH = 10**18
 
@@ -110,7 +105,7 @@ def hardhat_backend(hardhat_url: str, tmp_path: Path) -> Backend:
 
 
 def open_embedded(folder: Path, funded: list[str], *, manual: bool = False) -> Any:
-    from chain.embedded.chain import CHAIN_FILENAME, EmbeddedChain, Genesis, Mining
+    from dataseal.chain.embedded.chain import CHAIN_FILENAME, EmbeddedChain, Genesis, Mining
 
     folder.mkdir(parents=True, exist_ok=True)
     return EmbeddedChain.open(
@@ -122,7 +117,7 @@ def open_embedded(folder: Path, funded: list[str], *, manual: bool = False) -> A
 
 @contextmanager
 def _embedded_paused(backend: Backend) -> Iterator[Paused]:
-    from chain.embedded.provider import EmbeddedProvider
+    from dataseal.chain.embedded.provider import EmbeddedProvider
 
     account = Account.create()
     chain = open_embedded(backend.tmp / "manual-chain", [account.address], manual=True)
@@ -135,9 +130,7 @@ def _embedded_paused(backend: Backend) -> Iterator[Paused]:
 
 @pytest.fixture
 def embedded_backend(tmp_path: Path) -> Iterator[Backend]:
-    if not HAS_EMBEDDED:
-        pytest.skip("chain.embedded has no in-process provider yet")
-    from chain.embedded.provider import EmbeddedProvider
+    from dataseal.chain.embedded.provider import EmbeddedProvider
 
     bank_key = Account.create()
     chain = open_embedded(tmp_path / "data", [bank_key.address])
@@ -168,10 +161,8 @@ class HttpChain:
 @pytest.fixture
 def embedded_http(tmp_path: Path) -> Iterator[HttpChain]:
     """The embedded chain served over HTTP by its own server on a free loopback port."""
-    if not HAS_EMBEDDED or importlib.util.find_spec("chain.embedded.server") is None:
-        pytest.skip("chain.embedded has no HTTP server yet")
-    from chain.embedded.rpc import RpcDispatcher
-    from chain.embedded.server import RpcServer
+    from dataseal.chain.embedded.rpc import RpcDispatcher
+    from dataseal.chain.embedded.server import RpcServer
 
     bank = Account.create()
     chain = open_embedded(tmp_path / "http-data", [bank.address])
@@ -194,9 +185,9 @@ def embedded_http(tmp_path: Path) -> Iterator[HttpChain]:
 
 _SERVE = """
 import sys
-from chain.embedded.chain import CHAIN_FILENAME, EmbeddedChain, Genesis
-from chain.embedded.rpc import RpcDispatcher
-from chain.embedded.server import RpcServer
+from dataseal.chain.embedded.chain import CHAIN_FILENAME, EmbeddedChain, Genesis
+from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.server import RpcServer
 folder, bank = sys.argv[1], sys.argv[2]
 chain = EmbeddedChain.open(f"{folder}/{CHAIN_FILENAME}", genesis=Genesis(alloc={bank: 10**24}))
 server = RpcServer(RpcDispatcher(chain), "127.0.0.1", 0)
@@ -208,8 +199,6 @@ server.serve_forever()
 @pytest.fixture
 def embedded_process(tmp_path: Path) -> Iterator[HttpChain]:
     """The embedded chain served over HTTP by a separate process, which ``stop`` kills (by PID)."""
-    if not HAS_EMBEDDED or importlib.util.find_spec("chain.embedded.server") is None:
-        pytest.skip("chain.embedded has no HTTP server yet")
     bank = Account.create()
     folder = tmp_path / "process-data"
     folder.mkdir()

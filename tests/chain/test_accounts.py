@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 from pydantic import SecretStr
 
-from chain.accounts import (
+from dataseal.chain.accounts import (
     LIGHT_SCRYPT_N,
     PASSWORD_ENV,
     AccountExists,

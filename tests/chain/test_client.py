@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from web3 import EthereumTesterProvider, Web3
 from web3.middleware import Web3Middleware
 
-from chain.client import ChainInfo, connect, provider_for_url, redact_url
-from chain.clients import (
+from dataseal.chain.client import ChainInfo, connect, provider_for_url, redact_url
+from dataseal.chain.clients import (
     AssetRecord,
     AssetStatus,
     DatasealContracts,
@@ -35,11 +35,11 @@ from chain.clients import (
     UsageRecord,
     wait_all,
 )
-from chain.contracts import bind, decode_events
-from chain.deployments import save_deployment
-from chain.errors import ChainError, ConfigError, ContractRevert, ReceiptTimeout
-from chain.nonce import NonceManager
-from chain.sender import FeeOracle, LocalSender, _Signer
+from dataseal.chain.contracts import bind, decode_events
+from dataseal.chain.deployments import save_deployment
+from dataseal.chain.errors import ChainError, ConfigError, ContractRevert, ReceiptTimeout
+from dataseal.chain.nonce import NonceManager
+from dataseal.chain.sender import FeeOracle, LocalSender, _Signer
 from tests.chain.conftest import Backend, HttpChain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -297,9 +297,9 @@ def test_nonce_too_high_after_the_chain_forgot_a_transaction(backend: Backend) -
 _CHILD = """
 import json, sys
 from eth_account import Account
-from chain.client import connect
-from chain.nonce import NonceManager
-from chain.sender import LocalSender
+from dataseal.chain.client import connect
+from dataseal.chain.nonce import NonceManager
+from dataseal.chain.sender import LocalSender
 url, key, state, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 node = connect(url)
 sender = LocalSender(Account.from_key(key), nonces=NonceManager(state), endpoint=node.endpoint)
@@ -434,8 +434,15 @@ def test_the_sender_never_shows_its_key() -> None:
 
 
 def test_typed_clients_review_batches_signatures_operators(backend: Backend) -> None:
-    from chain.clients import AssetStatusChange, AssetTransfer, BatchRecord, GrantTerms, OperatorChange, OtherEvent
-    from chain.signing import GRANTS_DOMAIN_NAME, REGISTRY_DOMAIN_NAME, Domain, sign_grant, sign_register
+    from dataseal.chain.clients import (
+        AssetStatusChange,
+        AssetTransfer,
+        BatchRecord,
+        GrantTerms,
+        OperatorChange,
+        OtherEvent,
+    )
+    from dataseal.chain.signing import GRANTS_DOMAIN_NAME, REGISTRY_DOMAIN_NAME, Domain, sign_grant, sign_register
 
     admin, reviewer, owner, operator, buyer = (backend.sender(backend.fund()) for _ in range(5))
     deployment = backend.deploy(admin, review_mode=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from chain.contracts import decode_events, read, transact
-from chain.errors import ContractRevert
+from dataseal.chain.contracts import decode_events, read, transact
+from dataseal.chain.errors import ContractRevert
 from tests.conftest import HardhatChain
 
 ZERO = b"\0" * 32

@@ -11,9 +11,16 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.types import TxReceipt
 
-from chain.contracts import UnlockedSender, decode_events, predict_create_address, read, replay_failure, transact
-from chain.errors import ChainError, ContractRevert
-from chain.signing import (
+from dataseal.chain.contracts import (
+    UnlockedSender,
+    decode_events,
+    predict_create_address,
+    read,
+    replay_failure,
+    transact,
+)
+from dataseal.chain.errors import ChainError, ContractRevert
+from dataseal.chain.signing import (
     GRANT_TYPE,
     GRANTS_DOMAIN_NAME,
     REGISTER_TYPE,

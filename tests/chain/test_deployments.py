@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chain.contracts import Deployment
-from chain.deployments import (
+from dataseal.chain.contracts import Deployment
+from dataseal.chain.deployments import (
     DeploymentRecordError,
     deployments_path,
     get_deployment,
@@ -17,7 +17,7 @@ from chain.deployments import (
     remove_deployment,
     save_deployment,
 )
-from chain.errors import DeploymentError
+from dataseal.chain.errors import DeploymentError
 
 A, B, C, D = ("0x" + c * 40 for c in "abcd")
 

@@ -12,10 +12,10 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from chain.client import connect
-from chain.clients import AssetRecord, DatasealContracts, wait_all, wait_all_settled
-from chain.deployments import save_deployment
-from chain.errors import (
+from dataseal.chain.client import connect
+from dataseal.chain.clients import AssetRecord, DatasealContracts, wait_all, wait_all_settled
+from dataseal.chain.deployments import save_deployment
+from dataseal.chain.errors import (
     ChainError,
     ConfigError,
     ContractRevert,
@@ -26,7 +26,7 @@ from chain.errors import (
     TransactionDropped,
     WrongChain,
 )
-from chain.sender import LocalSender
+from dataseal.chain.sender import LocalSender
 from tests.chain.conftest import Backend, HttpChain
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from chain import files
-from chain.files import write_atomic
+from dataseal.chain import files
+from dataseal.chain.files import write_atomic
 
 
 def test_the_content_replaces_the_file_and_no_temp_file_is_left(tmp_path: Path) -> None:

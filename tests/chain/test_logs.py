@@ -15,9 +15,9 @@ from web3 import Web3
 from web3.middleware import Web3Middleware
 from web3.types import RPCEndpoint, RPCResponse
 
-from chain.clients import AssetRecord, AssetTransfer, DatasealContracts, EventDecoder, GrantRecord, UsageRecord
-from chain.errors import ChainError
-from chain.logs import LogQueryRefused, LogReader, is_range_refusal
+from dataseal.chain.clients import AssetRecord, AssetTransfer, DatasealContracts, EventDecoder, GrantRecord, UsageRecord
+from dataseal.chain.errors import ChainError
+from dataseal.chain.logs import LogQueryRefused, LogReader, is_range_refusal
 from tests.chain.conftest import Backend
 
 

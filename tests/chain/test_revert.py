@@ -4,8 +4,8 @@ from __future__ import annotations
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
-from chain.errors import ChainError, ContractRevert
-from chain.revert import as_chain_error, decode_revert, revert_data_from
+from dataseal.chain.errors import ChainError, ContractRevert
+from dataseal.chain.revert import as_chain_error, decode_revert, revert_data_from
 
 
 def selector(signature: str) -> bytes:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cli.main import main
+from dataseal.cli.main import main
 from tests.chain.conftest import backend, embedded_backend, hardhat_backend  # noqa: F401 - fixtures
 
 

@@ -11,8 +11,8 @@ from threading import Thread
 
 import pytest
 
-from chain.client import redact_url, scrub_url
-from chain.deployments import DeploymentRecordError, load_deployments
+from dataseal.chain.client import redact_url, scrub_url
+from dataseal.chain.deployments import DeploymentRecordError, load_deployments
 from tests.cli.conftest import Cli
 
 
@@ -71,8 +71,8 @@ def test_deploy_refuses_an_admin_that_is_not_an_address_before_connecting(cli: C
 def test_deploy_contracts_refuses_an_admin_that_is_not_an_address(hardhat_url: str) -> None:
     from web3 import Web3
 
-    from chain.contracts import UnlockedSender, deploy_contracts
-    from chain.errors import ConfigError
+    from dataseal.chain.contracts import UnlockedSender, deploy_contracts
+    from dataseal.chain.errors import ConfigError
 
     w3 = Web3(Web3.HTTPProvider(hardhat_url))
     with pytest.raises(ConfigError, match="the admin 'xyz' is not an address"):
@@ -86,7 +86,7 @@ def test_a_deployment_record_with_a_non_ascii_digit_key_is_refused(tmp_path: Pat
 
 
 def test_an_unexpected_exception_is_one_line_with_exit_70(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cli.commands.status as status_module
+    import dataseal.cli.commands.status as status_module
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaboom")
@@ -134,6 +134,9 @@ def test_redaction_helpers() -> None:
 
 
 def test_the_cli_starts_without_loading_py_evm() -> None:
-    code = "import sys, cli.main; print('eth' in sys.modules or 'chain.embedded.chain' in sys.modules)"
+    code = (
+        "import sys, dataseal.cli.main; "
+        "print('eth' in sys.modules or 'dataseal.chain.embedded.chain' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from chain.deployments import load_deployments
+from dataseal.chain.deployments import load_deployments
 from tests.cli.conftest import Cli
 
 pytestmark = pytest.mark.hardhat

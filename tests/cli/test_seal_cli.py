@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from cli.commands.seal import parse_size
-from cli.main import main
-from registry.evidence import AssetRecord, ChainRecord, build_bundle
-from registry.sealing import SealError
-from registry.sealing.seal import compute_tree, prove, seal
+from dataseal.cli.commands.seal import parse_size
+from dataseal.cli.main import main
+from dataseal.registry.evidence import AssetRecord, ChainRecord, build_bundle
+from dataseal.registry.sealing import SealError
+from dataseal.registry.sealing.seal import compute_tree, prove, seal
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:

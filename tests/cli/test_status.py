@@ -9,14 +9,14 @@ from dataclasses import replace
 import pytest
 from eth_account import Account
 
-from chain.accounts import LIGHT_SCRYPT_N, Keystore, keystore_dir
-from chain.client import connect
-from chain.contracts import deploy_contracts
-from chain.deployments import load_deployments, save_deployment
-from chain.embedded.running import remove_marker, write_marker
-from chain.sender import LocalSender
-from cli.commands._chain import OPERATOR_PASSWORD_FILENAME
-from tests.chain.conftest import HAS_EMBEDDED, Backend, open_embedded
+from dataseal.chain.accounts import LIGHT_SCRYPT_N, Keystore, keystore_dir
+from dataseal.chain.client import connect
+from dataseal.chain.contracts import deploy_contracts
+from dataseal.chain.deployments import load_deployments, save_deployment
+from dataseal.chain.embedded.running import remove_marker, write_marker
+from dataseal.chain.sender import LocalSender
+from dataseal.cli.commands._chain import OPERATOR_PASSWORD_FILENAME
+from tests.chain.conftest import Backend, open_embedded
 from tests.cli.conftest import Cli
 
 
@@ -78,10 +78,8 @@ def test_status_when_the_node_is_unreachable(cli: Cli) -> None:
 
 
 def test_status_of_the_embedded_chain_in_process(cli: Cli) -> None:
-    if not HAS_EMBEDDED:
-        pytest.skip("chain.embedded is not available")
     owner = Account.create()
-    from chain.embedded.provider import EmbeddedProvider
+    from dataseal.chain.embedded.provider import EmbeddedProvider
 
     chain = open_embedded(cli.data_dir, [owner.address])  # a data folder with a chain and a deployment
     try:
@@ -112,8 +110,8 @@ def test_status_help_teaches(cli: Cli) -> None:
 
 def test_status_and_deploy_against_dataseal_node(cli: Cli) -> None:
     """The embedded default end to end: `dataseal node`'s first start, then these commands with no set-up."""
-    from chain.embedded.node import OPERATOR_PASSWORD_FILENAME as THEIRS
-    from chain.embedded.node import Node, NodeConfig
+    from dataseal.chain.embedded.node import OPERATOR_PASSWORD_FILENAME as THEIRS
+    from dataseal.chain.embedded.node import Node, NodeConfig
 
     assert THEIRS == OPERATOR_PASSWORD_FILENAME  # the CLI finds the password the node generated
     node = Node.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True, environ={}))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, format_float
+from dataseal.registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, format_float
 
 
 @pytest.mark.parametrize(

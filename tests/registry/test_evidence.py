@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from registry.evidence import (
+from dataseal.registry.evidence import (
     AssetRecord,
     BatchMembership,
     ChainRecord,
@@ -25,9 +25,9 @@ from registry.evidence import (
     verify_bundle_offline,
     verify_proof_document,
 )
-from registry.manifest import Manifest, ManifestError, ManifestMetadata
-from registry.merkle import ProofError, StandardMerkleTree
-from registry.sealing.seal import prove, seal
+from dataseal.registry.manifest import Manifest, ManifestError, ManifestMetadata
+from dataseal.registry.merkle import ProofError, StandardMerkleTree
+from dataseal.registry.sealing.seal import prove, seal
 
 SECRET = bytes(range(32))
 ADDRESS = "0x" + "ab" * 20

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from registry.manifest import (
+from dataseal.registry.manifest import (
     ManifestError,
     ManifestMetadata,
     load_manifest,
@@ -19,10 +19,10 @@ from registry.manifest import (
     shipped_json_schema,
     verify_manifest_form,
 )
-from registry.merkle import keccak256
-from registry.sealing.seal import seal
+from dataseal.registry.merkle import keccak256
+from dataseal.registry.sealing.seal import seal
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "registry" / "schemas" / "manifest.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "dataseal" / "registry" / "schemas" / "manifest.schema.json"
 
 
 def sealed_manifest(tmp_path: Path, **metadata: Any) -> dict[str, Any]:
@@ -36,9 +36,10 @@ def sealed_manifest(tmp_path: Path, **metadata: Any) -> dict[str, Any]:
 
 def test_the_shipped_schema_is_the_models_schema() -> None:
     assert json.loads(SCHEMA_FILE.read_text()) == manifest_json_schema(), (
-        'registry/schemas/manifest.schema.json is stale; regenerate it: .venv/bin/python -c "import json; '
-        "from registry.manifest import manifest_json_schema as s; open('registry/schemas/manifest.schema.json', "
-        "'w').write(json.dumps(s(), indent=2, ensure_ascii=False) + '\\n')\""
+        'dataseal/registry/schemas/manifest.schema.json is stale; regenerate it: .venv/bin/python -c "import json; '
+        "from dataseal.registry.manifest import manifest_json_schema as s; "
+        "open('dataseal/registry/schemas/manifest.schema.json', 'w')"
+        ".write(json.dumps(s(), indent=2, ensure_ascii=False) + '\\n')\""
     )
     assert shipped_json_schema() == manifest_json_schema()  # found as package data
 

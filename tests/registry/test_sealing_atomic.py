@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from registry.merkle.digests import IndexedDigestTree
-from registry.sealing import EmptyInputError
-from registry.sealing.atomic import StagedFiles, atomic_writer
-from registry.sealing.seal import seal
+from dataseal.registry.merkle.digests import IndexedDigestTree
+from dataseal.registry.sealing import EmptyInputError
+from dataseal.registry.sealing.atomic import StagedFiles, atomic_writer
+from dataseal.registry.sealing.seal import seal
 
 
 def test_an_interrupt_while_writing_the_tree_keeps_the_previous_seal(

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from registry.merkle import StandardMerkleTree
-from registry.merkle.digests import IndexedDigestTreeBuilder
-from registry.sealing import EmptyInputError, InputChangedError, SealError, UnreadableInputError
-from registry.sealing import files as files_module
-from registry.sealing import seal as seal_module
-from registry.sealing.files import hash_chunks
-from registry.sealing.seal import compute_tree, seal
+from dataseal.registry.merkle import StandardMerkleTree
+from dataseal.registry.merkle.digests import IndexedDigestTreeBuilder
+from dataseal.registry.sealing import EmptyInputError, InputChangedError, SealError, UnreadableInputError
+from dataseal.registry.sealing import files as files_module
+from dataseal.registry.sealing import seal as seal_module
+from dataseal.registry.sealing.files import hash_chunks
+from dataseal.registry.sealing.seal import compute_tree, seal
 
 
 def expected_root(data: bytes, chunk_size: int) -> str:
@@ -100,8 +100,8 @@ def test_a_file_without_read_permission_is_refused(tmp_path: Path) -> None:
         path.chmod(0)
         script = (
             "import os, sys\n"
-            "from registry.sealing import UnreadableInputError\n"
-            "from registry.sealing.seal import seal\n"
+            "from dataseal.registry.sealing import UnreadableInputError\n"
+            "from dataseal.registry.sealing.seal import seal\n"
             "if os.geteuid() == 0: os.setgid(65534); os.setuid(65534)\n"
             "try:\n"
             "    seal(sys.argv[1])\n"

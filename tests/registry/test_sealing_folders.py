@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from registry.merkle import StandardMerkleTree
-from registry.sealing import EmptyInputError, InputChangedError, SealError, SpecialFileError, UnreadableInputError
-from registry.sealing import folders as folders_module
-from registry.sealing.seal import prove, seal
+from dataseal.registry.merkle import StandardMerkleTree
+from dataseal.registry.sealing import (
+    EmptyInputError,
+    InputChangedError,
+    SealError,
+    SpecialFileError,
+    UnreadableInputError,
+)
+from dataseal.registry.sealing import folders as folders_module
+from dataseal.registry.sealing.seal import prove, seal
 
 
 def make_folder(root: Path, files: dict[str, bytes]) -> Path:

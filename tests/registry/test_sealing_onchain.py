@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chain.contracts import decode_events, read, transact
-from registry.evidence import AssetRecord, BatchMembership, ChainRecord, build_bundle, compute_bundle_report
-from registry.merkle import StandardMerkleTree
-from registry.sealing.seal import prove, seal
+from dataseal.chain.contracts import decode_events, read, transact
+from dataseal.registry.evidence import AssetRecord, BatchMembership, ChainRecord, build_bundle, compute_bundle_report
+from dataseal.registry.merkle import StandardMerkleTree
+from dataseal.registry.sealing.seal import prove, seal
 from tests.conftest import PyEvmChain
 
 RECORD_ENCODING = ["bytes32", "bytes32", "uint8", "uint8"]

@@ -11,12 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from registry.evidence import verify_proof_document
-from registry.manifest import Manifest, read_manifest
-from registry.merkle import StandardMerkleTree
-from registry.sealing import EmptyInputError, InputChangedError, MalformedTableError, SealError, SecretError, tables
-from registry.sealing.seal import SealResult, prove, seal
-from registry.sealing.tables import SALT_NONCE_BYTES, RowSalter, read_secret, seal_rows
+from dataseal.registry.evidence import verify_proof_document
+from dataseal.registry.manifest import Manifest, read_manifest
+from dataseal.registry.merkle import StandardMerkleTree
+from dataseal.registry.sealing import (
+    EmptyInputError,
+    InputChangedError,
+    MalformedTableError,
+    SealError,
+    SecretError,
+    tables,
+)
+from dataseal.registry.sealing.seal import SealResult, prove, seal
+from dataseal.registry.sealing.tables import SALT_NONCE_BYTES, RowSalter, read_secret, seal_rows
 
 CSV = 'id,name,note\n1,alice,"x,y"\n2,bob,plain\n\n3,carol,"multi\nline ""quoted"""\n'
 CSV_ROWS = [

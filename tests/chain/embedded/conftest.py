@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from chain.embedded.chain import EmbeddedChain, Mining
-from chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.chain import EmbeddedChain, Mining
+from dataseal.chain.embedded.rpc import RpcDispatcher
 from tests.chain.embedded.helpers import new_key, open_chain
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 
 ETH = 10**18
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,8 +98,8 @@ def start_node(data_dir: Path, *args: str, port: int | None = None, env: dict[st
     port = port or free_port()
     stdout_path = data_dir.parent / f"{data_dir.name}-node-{port}.out"
     stderr_path = data_dir.parent / f"{data_dir.name}-node-{port}.err"
-    command = [sys.executable, "-m", "cli.main", "node", "--data-dir", str(data_dir), "--port", str(port), "--json",
-               "--light-kdf", *args]
+    command = [sys.executable, "-m", "dataseal.cli.main", "node", "--data-dir", str(data_dir), "--port", str(port),
+               "--json", "--light-kdf", *args]
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 env={**os.environ, **(env or {})})

@@ -17,9 +17,9 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from chain.embedded import chain as chain_module
-from chain.embedded.chain import EmbeddedChain, Mining
-from chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded import chain as chain_module
+from dataseal.chain.embedded.chain import EmbeddedChain, Mining
+from dataseal.chain.embedded.rpc import RpcDispatcher
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import new_key, open_chain, sign
 

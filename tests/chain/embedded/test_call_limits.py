@@ -11,9 +11,9 @@ import pytest
 from eth._utils.address import generate_contract_address
 from eth_utils import to_canonical_address
 
-from chain.embedded.chain import CALL_GAS_CAP, CallRequest, EmbeddedChain, chain_file
-from chain.embedded.errors import EmbeddedChainError, ExecutionFailed
-from chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.chain import CALL_GAS_CAP, CallRequest, EmbeddedChain, chain_file
+from dataseal.chain.embedded.errors import EmbeddedChainError, ExecutionFailed
+from dataseal.chain.embedded.rpc import RpcDispatcher
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import init_code, new_key, open_chain, sign
 

@@ -11,8 +11,8 @@ import rlp
 from eth._utils.address import generate_contract_address
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
-from chain.embedded import chain as chain_module
-from chain.embedded.chain import (
+from dataseal.chain.embedded import chain as chain_module
+from dataseal.chain.embedded.chain import (
     CallRequest,
     EmbeddedChain,
     Genesis,
@@ -20,7 +20,7 @@ from chain.embedded.chain import (
     Mining,
     chain_file,
 )
-from chain.embedded.errors import (
+from dataseal.chain.embedded.errors import (
     INVALID_PARAMS,
     BlockNotFound,
     EmbeddedChainError,
@@ -31,8 +31,8 @@ from chain.embedded.errors import (
     LimitExceeded,
     TransactionRejected,
 )
-from chain.embedded.store import ChainStore
-from chain.embedded.vm import DEFAULT_CHAIN_ID, DatasealVM
+from dataseal.chain.embedded.store import ChainStore
+from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID, DatasealVM
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import (
     ETH,

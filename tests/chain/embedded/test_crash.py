@@ -21,8 +21,8 @@ from eth._utils.address import generate_contract_address
 from eth_account import Account
 from eth_utils import to_canonical_address, to_checksum_address
 
-from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
-from chain.embedded.serialize import effective_gas_price
+from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.serialize import effective_gas_price
 from tests.chain.embedded.helpers import ETH, STORE_RUNTIME, init_code, sign
 
 ROUNDS = 20

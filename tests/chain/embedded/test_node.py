@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from eth_utils import to_canonical_address
 
-from chain.accounts import Keystore, KeystoreError, keystore_dir
-from chain.contracts import Deployment
-from chain.deployments import get_deployment, save_deployment
-from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
-from chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
-from chain.embedded.node import OPERATOR_PASSWORD_FILENAME, Node, NodeConfig
-from chain.embedded.vm import DEFAULT_CHAIN_ID
-from cli.main import main
+from dataseal.chain.accounts import Keystore, KeystoreError, keystore_dir
+from dataseal.chain.contracts import Deployment
+from dataseal.chain.deployments import get_deployment, save_deployment
+from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
+from dataseal.chain.embedded.node import OPERATOR_PASSWORD_FILENAME, Node, NodeConfig
+from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
+from dataseal.cli.main import main
 from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign
 
 HARDHAT = ROOT / "node_modules" / ".bin" / "hardhat"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from chain.client import open_embedded_provider
-from chain.embedded.node import Node, NodeConfig
-from chain.embedded.probe import has_chain
-from chain.embedded.store import ChainStore
-from chain.errors import ConfigError
+from dataseal.chain.client import open_embedded_provider
+from dataseal.chain.embedded.node import Node, NodeConfig
+from dataseal.chain.embedded.probe import has_chain
+from dataseal.chain.embedded.store import ChainStore
+from dataseal.chain.errors import ConfigError
 
 
 def half_created(data_dir: Path) -> Path:

@@ -7,14 +7,14 @@ import pytest
 from eth_utils import keccak
 from web3 import Web3
 
-from chain.contracts import bind, decode_events, deploy_contracts, read, transact
-from chain.embedded.chain import EmbeddedChain
-from chain.embedded.provider import EmbeddedProvider
-from chain.embedded.rpc import RpcDispatcher
-from chain.embedded.server import RpcServer
-from chain.embedded.vm import DEFAULT_CHAIN_ID
-from chain.errors import ContractRevert
-from chain.sender import LocalSender
+from dataseal.chain.contracts import bind, decode_events, deploy_contracts, read, transact
+from dataseal.chain.embedded.chain import EmbeddedChain
+from dataseal.chain.embedded.provider import EmbeddedProvider
+from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.server import RpcServer
+from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
+from dataseal.chain.errors import ContractRevert
+from dataseal.chain.sender import LocalSender
 from tests.chain.embedded.conftest import Funded
 
 

@@ -8,8 +8,8 @@ import pytest
 from eth._utils.address import generate_contract_address
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
-from chain.embedded.chain import EmbeddedChain
-from chain.embedded.rpc import MAX_BATCH, RpcDispatcher
+from dataseal.chain.embedded.chain import EmbeddedChain
+from dataseal.chain.embedded.rpc import MAX_BATCH, RpcDispatcher
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import LOG_RUNTIME, REVERT_RUNTIME, STORE_RUNTIME, init_code, sign
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from chain.embedded.chain import EmbeddedChain
-from chain.embedded.errors import NodeStartError
-from chain.embedded.rpc import RpcDispatcher
-from chain.embedded.server import MAX_BODY_BYTES, RpcServer
+from dataseal.chain.embedded.chain import EmbeddedChain
+from dataseal.chain.embedded.errors import NodeStartError
+from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.server import MAX_BODY_BYTES, RpcServer
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import chain.embedded.chain as chain_module
-from chain.embedded.chain import EmbeddedChain
-from chain.embedded.giveway import MINER
-from chain.embedded.rpc import RpcDispatcher
-from chain.embedded.server import RpcServer
+import dataseal.chain.embedded.chain as chain_module
+from dataseal.chain.embedded.chain import EmbeddedChain
+from dataseal.chain.embedded.giveway import MINER
+from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.server import RpcServer
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import rpc, sign
 

@@ -8,8 +8,8 @@ import pytest
 from eth_hash.auto import keccak
 from eth_hash.backends import pycryptodome
 
-from chain.embedded.node import SERVING_SWITCH_INTERVAL, Node, NodeConfig
-from chain.embedded.vm import use_native_keccak
+from dataseal.chain.embedded.node import SERVING_SWITCH_INTERVAL, Node, NodeConfig
+from dataseal.chain.embedded.vm import use_native_keccak
 
 
 def test_the_native_keccak_gives_the_same_digests() -> None:

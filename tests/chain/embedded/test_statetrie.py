@@ -32,12 +32,12 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3 import Web3
 from web3.types import TxReceipt
 
-import chain.embedded.chain as chain_module
-from chain.contracts import Deployment, deploy_contracts
-from chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
-from chain.embedded.provider import EmbeddedProvider
-from chain.embedded.statetrie import BatchedAccountDB
-from chain.embedded.vm import DatasealState, DatasealVM
+import dataseal.chain.embedded.chain as chain_module
+from dataseal.chain.contracts import Deployment, deploy_contracts
+from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.provider import EmbeddedProvider
+from dataseal.chain.embedded.statetrie import BatchedAccountDB
+from dataseal.chain.embedded.vm import DatasealState, DatasealVM
 from tests.chain.embedded.helpers import ETH, init_code, sign
 
 GENESIS_TIME = 1_900_000_000
@@ -202,7 +202,7 @@ def scenario(run: Run) -> dict[str, str]:
 
 
 def _abi(name: str) -> Any:
-    from chain.artifacts import load_artifact
+    from dataseal.chain.artifacts import load_artifact
 
     return load_artifact(name).abi
 

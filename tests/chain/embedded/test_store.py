@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chain.embedded.errors import ChainInUseError, ChainStoreError
-from chain.embedded.store import ChainStore, SQLiteAtomicDB
+from dataseal.chain.embedded.errors import ChainInUseError, ChainStoreError
+from dataseal.chain.embedded.store import ChainStore, SQLiteAtomicDB
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_a_closed_store_says_so(path: Path) -> None:
 def test_checkpoints_run_in_the_background_not_in_the_commit(path: Path) -> None:
     import time
 
-    from chain.embedded.store import WAL_SAFETY_PAGES
+    from dataseal.chain.embedded.store import WAL_SAFETY_PAGES
 
     store = ChainStore(path)
     try:

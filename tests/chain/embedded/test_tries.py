@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trie import HexaryTrie
 
-from chain.embedded.tries import new_nodes_reachable, ordered_trie_root_and_nodes, trie_get, updated_trie_root
+from dataseal.chain.embedded.tries import new_nodes_reachable, ordered_trie_root_and_nodes, trie_get, updated_trie_root
 
 
 def pyevm_trie(values: tuple[bytes, ...]) -> tuple[bytes, dict[bytes, bytes]]:

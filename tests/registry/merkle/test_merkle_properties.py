@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.merkle import (
+from dataseal.registry.merkle import (
     ProofError,
     StandardMerkleTree,
     compute_leaf_hash,
@@ -25,8 +25,8 @@ from registry.merkle import (
     verify_multiproof,
     verify_proof,
 )
-from registry.merkle.abi import encode_sequence, normalize_values, parse_encoding
-from registry.merkle.digests import IndexedDigestTreeBuilder
+from dataseal.registry.merkle.abi import encode_sequence, normalize_values, parse_encoding
+from dataseal.registry.merkle.digests import IndexedDigestTreeBuilder
 
 PAIR = ["uint256", "bytes32"]
 pair_values = st.lists(
@@ -79,8 +79,8 @@ def test_block_boundaries_do_not_change_the_tree(
 ) -> None:
     """Inner nodes are hashed in blocks and the streamed builder flushes in blocks: tiny blocks, same tree."""
     monkeypatch.setattr(core, "_BLOCK", block)
-    monkeypatch.setattr("registry.merkle.digests._FLUSH", 32 * block)
-    monkeypatch.setattr("registry.merkle.digests._READ", 32 * block)
+    monkeypatch.setattr("dataseal.registry.merkle.digests._FLUSH", 32 * block)
+    monkeypatch.setattr("dataseal.registry.merkle.digests._READ", 32 * block)
     assert StandardMerkleTree.of(values, PAIR, sort_leaves=False).root == reference_root(values, sort_leaves=False)
     assert StandardMerkleTree.of(values, PAIR, sort_leaves=True).root == reference_root(values, sort_leaves=True)
     indexed = [(i, digest) for i, (_, digest) in enumerate(values)]  # the streamed tree numbers its leaves

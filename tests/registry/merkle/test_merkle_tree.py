@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from registry.merkle import (
+from dataseal.registry.merkle import (
     LeafEncodingError,
     ProofError,
     StandardMerkleTree,
@@ -20,7 +20,7 @@ from registry.merkle import (
     to_checksum_address,
     verify_proof,
 )
-from registry.merkle.digests import IndexedDigestTreeBuilder
+from dataseal.registry.merkle.digests import IndexedDigestTreeBuilder
 from tests.registry.conftest import load_vectors
 
 CASES = {case["name"]: case for case in load_vectors()["cases"]}

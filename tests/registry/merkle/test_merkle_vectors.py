@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from registry.merkle import (
+from dataseal.registry.merkle import (
     MultiProof,
     ProofError,
     StandardMerkleTree,
@@ -140,10 +140,10 @@ def test_the_committed_vectors_are_what_the_generator_writes() -> None:
 
 def test_the_merkle_package_imports_nothing_else_of_dataseal() -> None:
     code = (
-        "import sys, registry.merkle, registry.merkle.digests; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('registry', 'chain', 'cli', 'api', 'pydantic', "
-        "'web3', 'eth_abi')))"
+        "import sys, dataseal.registry.merkle, dataseal.registry.merkle.digests; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dataseal', 'pydantic', 'web3', 'eth_abi')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = ast.literal_eval(result.stdout)
-    assert set(loaded) <= {"registry", "chain", "chain.errors"} | {m for m in loaded if m.startswith("registry.merkle")}
+    allowed = {"dataseal", "dataseal.registry", "dataseal.chain", "dataseal.chain.errors"}
+    assert set(loaded) <= allowed | {m for m in loaded if m.startswith("dataseal.registry.merkle")}

@@ -1,0 +1,326 @@
+"""The embedded chain's JSON-RPC over HTTP: a threaded server from the standard library.
+
+One thread per connection (clients keep connections alive), all of them calling one
+:class:`RpcDispatcher`. The chain's work runs under the chain's lock and the GIL whatever the
+server, so what the server must avoid is overhead per request: this one parses a request line,
+a few headers and a Content-Length body, and writes the answer in one send. (On this machine a
+minimal ASGI app under uvicorn answered no faster, and slower once chain calls were moved off its
+event loop, which a receipt that waits for its block requires.)
+
+POST / with a JSON-RPC 2.0 body (object or batch). GET / answers a short JSON description;
+OPTIONS answers CORS preflights so that browser wallets and dapps on the same machine can talk
+to the node.
+
+:meth:`RpcServer.shutdown` ends every connection, kept-alive ones included: a request in progress
+gets its answer (with ``Connection: close``), an idle connection is closed at once, so that no
+client reaches the chain through an old connection after the node began to stop.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import socket
+import socketserver
+import threading
+import time
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from dataseal.chain.embedded.errors import NodeStartError
+from dataseal.chain.embedded.rpc import RpcDispatcher
+
+logger = logging.getLogger("dataseal.chain.embedded.server")
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_LINE_BYTES = 65_536
+MAX_HEADERS = 100
+IDLE_TIMEOUT_SECONDS = 300.0  # a kept-alive connection idle this long is closed
+SHUTDOWN_GRACE_SECONDS = 10.0  # how long shutdown() lets requests in progress finish (eth_call stops at 5 s)
+_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 405: "Method Not Allowed", 411: "Length Required",
+            413: "Payload Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
+
+
+class RpcServer:
+    """An HTTP JSON-RPC server on ``host:port`` (port 0 picks a free one)."""
+
+    def __init__(self, dispatcher: RpcDispatcher | None, host: str = "127.0.0.1", port: int = 8545) -> None:
+        server_class = _HTTPServer6 if ":" in host else _HTTPServer
+        try:
+            self._httpd = server_class((host, port), _Handler)
+        except OSError as exc:
+            raise NodeStartError(_bind_error(host, port, exc)) from None
+        except OverflowError:
+            raise NodeStartError(f"port {port} is not a TCP port: choose one from 1 to 65535") from None
+        self._httpd.dispatcher = dispatcher
+        self._thread: threading.Thread | None = None
+
+    def attach(self, dispatcher: RpcDispatcher) -> None:
+        """Set the dispatcher of a server bound before its chain was open (before serving)."""
+        self._httpd.dispatcher = dispatcher
+
+    @property
+    def host(self) -> str:
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until :meth:`shutdown` is called from another one."""
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def start(self) -> None:
+        """Serve from a background thread."""
+        self._thread = threading.Thread(target=self.serve_forever, name="dataseal-rpc", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop accepting connections, close the listening socket and every open connection.
+
+        Idle kept-alive connections are closed at once; a request in progress is answered (with
+        ``Connection: close``) and its connection closed then, waiting up to ``grace`` seconds for
+        it; what is still running after that has its connection cut. On return no connection is
+        left through which a request could reach the chain.
+        """
+        if self._thread is not None or getattr(self._httpd, "_serving", False):
+            self._httpd.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+        self._httpd.close_connections(grace)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    dispatcher: RpcDispatcher | None = None
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256
+    allow_reuse_address = True
+
+    def __init__(self, server_address: tuple[str, int], handler: type[_Handler]) -> None:
+        self._connections: dict[_Handler, bool] = {}  # live connections -> whether a request is in progress
+        self._connections_changed = threading.Condition()
+        self._closing = False
+        super().__init__(server_address, handler)
+
+    # Connections register themselves, and say when a request starts and ends, so that shutdown
+    # can close the idle ones at once and the others once their answer is written.
+
+    def track(self, handler: _Handler) -> bool:
+        """Register a new connection; False when the server is closing (do not serve it)."""
+        with self._connections_changed:
+            if self._closing:
+                return False
+            self._connections[handler] = False
+            return True
+
+    def untrack(self, handler: _Handler) -> None:
+        with self._connections_changed:
+            self._connections.pop(handler, None)
+            self._connections_changed.notify_all()
+
+    def request_started(self, handler: _Handler) -> bool:
+        """Mark a request in progress; False when the server is closing (drop the connection)."""
+        with self._connections_changed:
+            if self._closing:
+                return False
+            self._connections[handler] = True
+            return True
+
+    def request_ended(self, handler: _Handler) -> bool:
+        """Mark the connection idle; whether it may stay open."""
+        with self._connections_changed:
+            self._connections[handler] = False
+            return not self._closing
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def close_connections(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        with self._connections_changed:
+            self._closing = True
+            for handler, busy in list(self._connections.items()):
+                if not busy:
+                    handler.cut()  # waiting for its next request: wakes its thread, which ends
+            while self._connections and (remaining := deadline - time.monotonic()) > 0:
+                self._connections_changed.wait(remaining)
+            for handler in list(self._connections):
+                logger.warning("a request to %s still running at shutdown had its connection closed",
+                               handler.client_address)
+                handler.cut()
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would resolve the host's FQDN (a DNS query that can hang offline).
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = str(self.server_address[0])
+        self.server_port = int(self.server_address[1])
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._serving = True
+        try:
+            super().serve_forever(poll_interval)
+        finally:
+            self._serving = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _HTTPServer6(_HTTPServer):
+    address_family = socket.AF_INET6
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    """HTTP/1.1 with keep-alive, reduced to what JSON-RPC needs.
+
+    http.server's handler parses every header block with the email package, which costs more
+    than answering most JSON-RPC methods; this one reads the request line and headers as bytes
+    and looks only at Content-Length, Connection, Expect and Transfer-Encoding.
+    """
+
+    disable_nagle_algorithm = True
+    timeout = IDLE_TIMEOUT_SECONDS
+    server: _HTTPServer
+
+    def handle(self) -> None:
+        if not self.server.track(self):
+            return  # accepted as the server began to close
+        try:
+            while self._one_request():
+                pass
+        except (TimeoutError, ConnectionError, OSError):
+            pass  # the client went away, idled out, or the server closed the connection
+        finally:
+            self.server.untrack(self)
+
+    def cut(self) -> None:
+        """Close the connection under its thread (which then reads the end of the stream)."""
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by the client
+
+    def _one_request(self) -> bool:
+        """Serve one request; whether the connection stays open."""
+        line = self.rfile.readline(MAX_LINE_BYTES + 1)
+        if not line or not self.server.request_started(self):
+            return False
+        try:
+            dispatcher = self.server.dispatcher
+            if dispatcher is None:
+                keep_alive = self._serve(line)
+            else:
+                with dispatcher.chain.serving():  # the miner pauses meanwhile (chain.embedded.chain's doc)
+                    keep_alive = self._serve(line)
+        finally:
+            still_serving = self.server.request_ended(self)
+        return keep_alive and still_serving
+
+    def _serve(self, line: bytes) -> bool:
+        """Answer the request that ``line`` starts; whether the connection stays open."""
+        if len(line) > MAX_LINE_BYTES:
+            return self._reply(414, _message("the request line is too long"), keep_alive=False)
+        parts = line.split()
+        if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+            return self._reply(400, _message("not an HTTP/1.x request line"), keep_alive=False)
+        method, _target, version = parts
+        headers: dict[bytes, bytes] = {}
+        for count in range(MAX_HEADERS + 1):
+            header = self.rfile.readline(MAX_LINE_BYTES + 1)
+            if header in (b"\r\n", b"\n", b""):
+                break
+            if len(header) > MAX_LINE_BYTES or count == MAX_HEADERS:
+                return self._reply(431, _message("request headers too large"), keep_alive=False)
+            name, _, value = header.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+        connection = headers.get(b"connection", b"").lower()
+        keep_alive = connection != b"close" if version == b"HTTP/1.1" else connection == b"keep-alive"
+        if method == b"POST":
+            return self._post(headers, keep_alive)
+        if method == b"GET":
+            chain = self._dispatcher().chain
+            body = json.dumps({
+                "name": "dataseal embedded chain",
+                "chain_id": chain.chain_id,
+                "usage": "POST JSON-RPC 2.0 requests to this URL",
+            }).encode()
+            return self._reply(200, body, keep_alive=keep_alive)
+        if method == b"OPTIONS":
+            return self._reply(204, b"", keep_alive=keep_alive)
+        return self._reply(405, _message(f"method {method.decode(errors='replace')} is not allowed: POST JSON-RPC"),
+                           keep_alive=False)
+
+    def _post(self, headers: dict[bytes, bytes], keep_alive: bool) -> bool:
+        length_header = headers.get(b"content-length")
+        if length_header is None or b"transfer-encoding" in headers:
+            return self._reply(411, _message("a JSON-RPC request needs a Content-Length header"), keep_alive=False)
+        try:
+            length = int(length_header)
+        except ValueError:
+            return self._reply(400, _message(f"bad Content-Length {length_header.decode(errors='replace')!r}"),
+                               keep_alive=False)
+        if not 0 <= length <= MAX_BODY_BYTES:
+            return self._reply(413, _message(f"the body is {length} bytes; at most {MAX_BODY_BYTES} are accepted"),
+                               keep_alive=False)
+        if headers.get(b"expect", b"").lower() == b"100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self.rfile.read(length)
+        if len(body) < length:
+            return False  # the client hung up mid-body
+        response = self._dispatcher().handle_bytes(body)
+        if response is None:
+            return self._reply(204, b"", keep_alive=keep_alive)
+        return self._reply(200, response, keep_alive=keep_alive)
+
+    def _dispatcher(self) -> RpcDispatcher:
+        dispatcher = self.server.dispatcher
+        if dispatcher is None:
+            raise RuntimeError("the RPC server is serving before its chain was attached")
+        return dispatcher
+
+    def _reply(self, status: int, body: bytes, *, keep_alive: bool) -> bool:
+        # Status line, headers and body leave in one write: split writes meet the client's delayed
+        # ACK (Nagle) and cost tens of milliseconds per request.
+        keep_alive = keep_alive and not self.server.closing
+        head = (
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
+            "Server: dataseal-node\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Access-Control-Allow-Origin: *\r\n"
+            "Access-Control-Allow-Methods: POST, GET, OPTIONS\r\n"
+            "Access-Control-Allow-Headers: Content-Type\r\n"
+            + ("" if keep_alive else "Connection: close\r\n")
+            + "\r\n"
+        )
+        self.wfile.write(head.encode("latin-1") + body)
+        if status >= 400:
+            logger.debug("HTTP %d to %s: %s", status, self.client_address, body[:200])
+        return keep_alive
+
+
+def _message(text: str) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": text}}).encode()
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another dataseal node, a hardhat node?): stop it or "
+            "choose another port with --port"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"not allowed to listen on {host}:{port} ({exc.strerror}): choose a port above 1023 with --port"
+    if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL,):
+        return f"cannot listen on {host!r}: it is not an address of this machine ({exc.strerror}); try 127.0.0.1"
+    return f"cannot listen on {host}:{port}: {exc}"

@@ -1,0 +1,161 @@
+"""Decode revert data into the Solidity custom error that caused it.
+
+A user never sees a hex blob: ``0xda805024…`` becomes
+``AssetAlreadyRegistered(contentRoot=0x…, assetId=1): this content was registered first …``.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
+from dataseal.chain.artifacts import CONTRACT_NAMES, load_artifact
+from dataseal.chain.errors import ChainError, ContractRevert
+
+STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected")
+GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
+
+# What to do about each error a user can cause. Keys are error names; values are format strings
+# over the error's arguments.
+HINTS: dict[str, str] = {
+    "AssetAlreadyRegistered": "this content was registered first as asset {assetId}; the first registrant "
+    "keeps priority. Register a new version of that asset instead, or check who owns it",
+    "UnknownAsset": "no asset {assetId} on this chain: check the id and the chain you are connected to",
+    "UnknownGrant": "no grant {grantId} on this chain: check the id and the chain you are connected to",
+    "UnknownBatch": "no batch {batchId} on this chain: check the id and the chain you are connected to",
+    "NotAssetOwner": "only the current owner {owner} may do this for asset {assetId}; you are {caller}",
+    "AssetNotActive": "asset {assetId} is {status}: it must be Active (approved and not suspended)",
+    "InvalidStatusTransition": "asset {assetId} is {from}; it cannot move to {to}",
+    "AssetNotTransferable": "asset {assetId} is {status}: transfers are frozen until it is Active again",
+    "GrantNotYetValid": "grant {grantId} starts at {validFrom}; it is now {timestamp}",
+    "GrantExpired": "grant {grantId} expired at {expiredAt}; it is now {timestamp}. Ask the owner for a new grant",
+    "GrantNotActive": "grant {grantId} is {status}: ask the asset owner for a new grant",
+    "QuotaExceeded": "grant {grantId} has {remaining} units left, {requested} were asked for",
+    "NotGranteeOrOperator": "only grantee {grantee} or an operator it approved may record usage under "
+    "grant {grantId}; you are {caller}",
+    "NotSellerOrOperator": "only seller {seller} or an operator it approved may record this trade; you are {caller}",
+    "SellerNotOwner": "seller {seller} does not own asset {assetId} (owner: {owner})",
+    "SignatureExpired": "the signature's deadline {deadline} has passed (now {timestamp}): sign again",
+    "InvalidSignature": "the signature was not made by {expected} for this request, chain and contract "
+    "(or its nonce was already used): sign again",
+    "BatchAlreadyAnchored": "this batch root is already anchored as batch {batchId}",
+}
+
+
+@dataclass(frozen=True)
+class _ErrorAbi:
+    name: str
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    internal_types: tuple[str, ...]
+
+
+@cache
+def _error_table() -> dict[bytes, _ErrorAbi]:
+    table: dict[bytes, _ErrorAbi] = {}
+    for contract in CONTRACT_NAMES:
+        for item in load_artifact(contract).abi:
+            if item.get("type") != "error":
+                continue
+            types = tuple(canonical_type(i) for i in item["inputs"])
+            selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
+            table[selector] = _ErrorAbi(
+                name=item["name"],
+                names=tuple(i["name"] for i in item["inputs"]),
+                types=types,
+                internal_types=tuple(i.get("internalType", "") for i in item["inputs"]),
+            )
+    for name, arg, abi_type in (("Error", "message", "string"), ("Panic", "code", "uint256")):
+        table[function_signature_to_4byte_selector(f"{name}({abi_type})")] = _ErrorAbi(
+            name, (arg,), (abi_type,), (abi_type,)
+        )
+    return table
+
+
+def canonical_type(item: dict[str, Any]) -> str:
+    """The canonical ABI type of an ABI input ``item`` (tuples spelled out), as selectors and topics hash it."""
+    if item["type"].startswith("tuple"):
+        inner = ",".join(canonical_type(c) for c in item["components"])
+        return f"({inner}){item['type'][5:]}"
+    return str(item["type"])
+
+
+def _present(value: Any, abi_type: str, internal_type: str) -> Any:
+    if internal_type.endswith("IAssetRegistry.Status") and isinstance(value, int) and value < len(STATUS_NAMES):
+        return STATUS_NAMES[value]
+    if internal_type.endswith("GrantStatus") and isinstance(value, int) and value < len(GRANT_STATUS_NAMES):
+        return GRANT_STATUS_NAMES[value]
+    if abi_type == "address":
+        return to_checksum_address(value)
+    return value
+
+
+def decode_revert(data: bytes | str) -> ContractRevert:
+    """The :class:`ContractRevert` for raw revert ``data`` (bytes or 0x-hex)."""
+    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else bytes(data)
+    if len(raw) == 0:
+        return ContractRevert("EmptyRevert", {}, hint="the call reverted without a reason (out of gas, or "
+                              "not a dataseal contract at that address?)", raw=raw)
+    spec = _error_table().get(raw[:4])
+    if spec is None:
+        return ContractRevert("UnknownError", {"data": raw}, hint="the revert is not one of dataseal's errors: "
+                              "is the address a dataseal contract of this version?", raw=raw)
+    try:
+        values = abi_decode(list(spec.types), raw[4:])
+    except DecodingError:
+        return ContractRevert(spec.name, {"data": raw[4:]}, hint="its arguments did not decode", raw=raw)
+    args = {
+        name: _present(value, abi_type, internal)
+        for name, value, abi_type, internal in zip(spec.names, values, spec.types, spec.internal_types, strict=True)
+    }
+    template = HINTS.get(spec.name, "")
+    try:
+        hint = template.format(**args) if template else ""
+    except (KeyError, IndexError):
+        hint = template
+    return ContractRevert(spec.name, args, hint=hint, raw=raw)
+
+
+_BYTES_LITERAL = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
+
+
+def revert_data_from(exc: BaseException) -> bytes | None:
+    """Revert bytes carried by an exception from web3 (any provider) or eth-tester, else None."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    if isinstance(data, dict) and isinstance(data.get("data"), str):
+        return revert_data_from(type("E", (), {"data": data["data"]})())
+    # eth-tester's TransactionFailed: "execution reverted: b'...'"
+    for arg in getattr(exc, "args", ()):
+        if isinstance(arg, (bytes, bytearray)):
+            return bytes(arg)
+        if isinstance(arg, str):
+            match = _BYTES_LITERAL.search(arg)
+            if match:
+                try:
+                    value = ast.literal_eval(match.group(1))
+                except (ValueError, SyntaxError):
+                    return None
+                if isinstance(value, bytes):
+                    return value
+    return None
+
+
+def as_chain_error(exc: BaseException, action: str) -> ChainError:
+    """Translate an exception raised while doing ``action`` into a dataseal error."""
+    data = revert_data_from(exc)
+    if data is not None:
+        return decode_revert(data)
+    return ChainError(f"{action} failed: {exc}")

@@ -1,0 +1,173 @@
+"""`dataseal account new|import|list`: the local keystore (standard V3 files geth and MetaMask read)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from pydantic import SecretStr
+
+from dataseal.chain.accounts import LIGHT_SCRYPT_N, InvalidKeyfile, Keystore, resolve_password
+from dataseal.cli.commands._chain import DATA_DIR, PASSWORD_FILE, keystore, settings
+from dataseal.cli.output import JSON, emit, note
+from dataseal.registry.settings import Settings
+
+LIGHT_KDF = typer.Option(
+    False, "--light-kdf", help="Faster, weaker key encryption (scrypt n=4096, like geth --lightkdf): for test and "
+    "throwaway accounts only.",
+)
+
+account_app = typer.Typer(
+    name="account",
+    help=(
+        "Manage the signing accounts of the local keystore (<data-dir>/keystore).\n\n"
+        "Keys are stored as standard encrypted V3 keystore files, named like geth's "
+        "(UTC--<time>--<address>): copy one into geth's keystore or import it into MetaMask as is.\n\n"
+        "\b\nExamples:\n"
+        "  dataseal account new\n"
+        "  dataseal account new --password-file ./pw.txt --json\n"
+        "  dataseal account import ~/Downloads/UTC--2024-...--0a1b...   (a keystore file)\n"
+        "  printf '%s' \"$KEY\" | dataseal account import - --password-file ./pw.txt\n"
+        "  dataseal account list"
+    ),
+    no_args_is_help=True,
+)
+
+
+@account_app.command("new")
+def new(
+    data_dir: Path | None = DATA_DIR,
+    password_file: Path | None = PASSWORD_FILE,
+    light_kdf: bool = LIGHT_KDF,
+    as_json: bool = JSON,
+) -> None:
+    """Create a new account, encrypted with a password.
+
+    The password comes from --password-file, else DATASEAL_PASSWORD, else a prompt (twice) when run in a
+    terminal. Keep the password: without it the key cannot be recovered.
+
+    \b
+    Example:
+      dataseal account new --password-file ./pw.txt
+    """
+    cfg = settings(data_dir=data_dir, password_file=password_file)
+    password = _new_password(cfg.password_file, cfg.password)
+    store = _keystore(cfg, light_kdf)
+    address = store.create(password)
+    entry = store.find(address)
+    _show(address, entry.path, "created", as_json)
+
+
+@account_app.command("import")
+def import_(
+    source: str = typer.Argument(
+        ..., help="A V3 keystore file (as geth or MetaMask export), a file holding a hex private key, or - to "
+        "read the private key from stdin.", show_default=False,
+    ),
+    data_dir: Path | None = DATA_DIR,
+    password_file: Path | None = PASSWORD_FILE,
+    light_kdf: bool = LIGHT_KDF,
+    as_json: bool = JSON,
+) -> None:
+    """Import an account from a keystore file or a raw private key.
+
+    A keystore file is copied as is (it keeps its own password, given with --password-file,
+    DATASEAL_PASSWORD or a prompt). A raw private key (64 hex digits, from a file or stdin) is encrypted
+    with a new password from the same sources. A private key is never accepted as an argument: it would
+    stay in your shell history and be visible to other users in the process list.
+
+    \b
+    Examples:
+      dataseal account import ./UTC--2024-05-01T10-20-30.000000000Z--0a1b2c...
+      printf '%s' "$PRIVATE_KEY" | dataseal account import - --password-file ./pw.txt
+    """
+    cfg = settings(data_dir=data_dir, password_file=password_file)
+    store = _keystore(cfg, light_kdf)
+    if source == "-":
+        address = _import_key(store, sys.stdin.read(), cfg.password_file, cfg.password, from_stdin=True)
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InvalidKeyfile(f"{path} does not exist: give the path of a keystore file or of a key file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidKeyfile(f"{path} cannot be read ({type(exc).__name__}): check the path") from None
+        if _looks_like_json(text):
+            password = resolve_password(
+                password=cfg.password if cfg.password_file is None else None,
+                password_file=cfg.password_file,
+                purpose=f"the keystore file {path.name}",
+            )
+            address = store.import_file(path, password)
+        else:
+            address = _import_key(store, text, cfg.password_file, cfg.password, from_stdin=False)
+    entry = store.find(address)
+    _show(address, entry.path, "imported into", as_json)
+
+
+@account_app.command("list")
+def list_(data_dir: Path | None = DATA_DIR, as_json: bool = JSON) -> None:
+    """List the accounts of the keystore (address and file). No password needed.
+
+    \b
+    Example:
+      dataseal account list --json
+    """
+    cfg = settings(data_dir=data_dir)
+    store = keystore(cfg)
+    entries = store.list()
+
+    def human() -> None:
+        if not entries:
+            note(f"no accounts in {store.folder}: create one with `dataseal account new`")
+        for entry in entries:
+            print(f"{entry.address}  {entry.path}")
+
+    emit({"keystore": str(store.folder), "accounts": [e.to_json() for e in entries]}, as_json, human)
+
+
+def _keystore(cfg: Settings, light_kdf: bool) -> Keystore:
+    store = keystore(cfg)
+    return Keystore(store.folder, scrypt_n=LIGHT_SCRYPT_N) if light_kdf else store
+
+
+def _show(address: str, path: Path, verb: str, as_json: bool) -> None:
+    def human() -> None:
+        print(address)
+        note(f"{verb} {path}")
+
+    emit({"address": address, "path": str(path)}, as_json, human)
+
+
+def _new_password(password_file: Path | None, password: SecretStr | None) -> SecretStr:
+    return resolve_password(
+        password=password if password_file is None else None,
+        password_file=password_file,
+        confirm=True,
+        purpose="the new account",
+    )
+
+
+def _import_key(store: Keystore, text: str, password_file: Path | None, password: SecretStr | None,
+                *, from_stdin: bool) -> str:
+    key = SecretStr(text.strip())
+    if from_stdin and not key.get_secret_value():
+        raise InvalidKeyfile("nothing was read from stdin: pipe the private key in (64 hex digits)")
+    return store.import_private_key(key, _new_password(password_file, password))
+
+
+def _looks_like_json(text: str) -> bool:
+    stripped = text.lstrip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        json.loads(stripped)
+    except ValueError:
+        return False
+    return True
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(account_app)

@@ -1,0 +1,320 @@
+"""`dataseal seal | prove | check`: Merkle-seal a file, folder or table; prove one part; check proofs offline."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dataseal.cli.output import JSON, emit, note
+from dataseal.registry.evidence import (
+    EvidenceBundle,
+    EvidenceError,
+    Proof,
+    compute_bundle_report,
+    describe_subject,
+    load_document,
+    verify_proof_document,
+)
+from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_json, read_manifest
+from dataseal.registry.merkle import StandardMerkleTree, TreeDumpError, to_hash
+from dataseal.registry.sealing import ProgressCallback, SealError
+from dataseal.registry.sealing.atomic import atomic_writer
+from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, prove, seal
+from dataseal.registry.sealing.tables import read_secret
+
+SALT_SECRET = typer.Option(
+    None, "--salt-secret", metavar="FILE",
+    help="File holding the owner's secret (its exact bytes, at least 16; e.g. `head -c 32 /dev/urandom`). Rows get "
+    "per-row HMAC salts, so a public root does not let anyone test guesses of low-entropy rows; each seal draws a "
+    "random nonce (kept in the manifest), so a salt disclosed by one row proof says nothing about other tables or "
+    "seals made with the same secret. Keep the file and the manifest: proving a row needs both.",
+)
+
+
+def _data_argument(metavar: str, help: str) -> Any:
+    """The data a command reads: required, so there is no default to show."""
+    return typer.Argument(metavar=metavar, help=help, show_default=False)
+
+
+def _out_option(metavar: str, help: str) -> Any:
+    """-o/--out: where a command writes (a folder for seal, a file for prove)."""
+    return typer.Option("-o", "--out", metavar=metavar, help=help)
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """``1048576``, ``1MiB``, ``64k``, ``4M`` → bytes (binary units)."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise SealError(f"chunk size {text!r} is not a size; give bytes (1048576) or a binary unit (64KiB, 1MiB, 4M)")
+    unit = (match.group(2) or "").lower()[:1]
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def seal_command(
+    path: Annotated[Path, _data_argument(
+        "PATH", "A file, a folder, or (with --rows) a CSV / JSON Lines / Parquet table."
+    )],
+    out_dir: Annotated[Path | None, _out_option(
+        "DIR", "Folder for manifest.json and tree.json. Default: PATH.dataseal beside the data."
+    )] = None,
+    chunk_size: str = typer.Option(
+        "1MiB", "--chunk-size", metavar="N", help="Bytes per chunk of a file (1048576, 64KiB, 4MiB, ...)."
+    ),
+    rows: bool = typer.Option(False, "--rows", help="Seal a table's rows (one leaf per row) instead of its bytes."),
+    table_format: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help="Table format with --rows: csv, jsonl or parquet. Default: from the "
+        "extension.",
+    ),
+    salt_secret: Path | None = SALT_SECRET,
+    salt_context: str = typer.Option(
+        "", "--salt-context", metavar="TEXT", help="Optional label mixed into the salts (recorded in the manifest). "
+        "Not needed to keep tables apart: every seal's random nonce already does.",
+    ),
+    title: str | None = typer.Option(
+        None, "--title", metavar="TEXT", help="Title in the manifest. Default: the name of PATH."
+    ),
+    description: str = typer.Option("", "--description", metavar="TEXT", help="Description in the manifest."),
+    rights: str = typer.Option(
+        "holding", "--rights", metavar="LIST", help="Rights being registered, comma-separated: holding (数据资源持有), "
+        "processing (数据加工使用), operation (数据产品经营).",
+    ),
+    licence: str | None = typer.Option(
+        None, "--licence", "--license", metavar="TEXT", help="Licence of the data (e.g. CC-BY-4.0)."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", metavar="TEXT", help="Where the data comes from (URL, system, person)."
+    ),
+    symlinks: str = typer.Option(
+        "refuse", "--symlinks", metavar="POLICY", help="Symlinks in a folder: refuse (default), skip, or follow "
+        "(links leaving the folder are refused even then).",
+    ),
+    skip_special: bool = typer.Option(
+        False, "--skip-special", help="Leave devices, FIFOs and sockets of a folder out instead of refusing them."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Seal data: compute its Merkle root and write its manifest and tree.
+
+    A file is cut into chunks (leaf = chunk index, sha256 of the chunk); a folder gives one leaf per
+    file (path, size, sha256); a table with --rows gives one leaf per row (row index, sha256 of the
+    row's canonical JSON, salted with --salt-secret and a fresh random nonce recorded in the manifest,
+    so sealing the same table twice gives two roots). The tree is OpenZeppelin's StandardMerkleTree
+    (standard-v1), so MerkleProof.sol and @openzeppelin/merkle-tree verify its proofs.
+
+    Writes DIR/manifest.json and DIR/tree.json (atomically: an interrupt leaves no half-written file)
+    and prints the root, the leaf count and the manifest hash — the two values to register on chain.
+
+    \b
+    Examples:
+      dataseal seal survey-2024.parquet --rows --salt-secret owner.key --rights holding,processing
+      dataseal seal ./images --symlinks skip -o ./seals/images
+      dataseal seal backup.tar --chunk-size 4MiB --json
+    """
+    if symlinks not in ("refuse", "skip", "follow"):
+        raise SealError(f"--symlinks {symlinks!r} is not a policy; use refuse, skip or follow")
+    if salt_secret is not None and not rows:
+        raise SealError("--salt-secret salts table rows: add --rows (a file or folder is sealed without salts)")
+    metadata = ManifestMetadata(
+        title=title, description=description, rights_type=parse_rights(rights), licence=licence, source=source
+    )
+    secret = read_secret(salt_secret) if salt_secret is not None else None
+    with _progress(enabled=not as_json) as progress:
+        result = seal(
+            path,
+            out_dir=out_dir,
+            rows=rows,
+            table_format=table_format,
+            chunk_size=parse_size(chunk_size),
+            secret=secret,
+            salt_context=salt_context,
+            symlinks=symlinks,  # type: ignore[arg-type]
+            special="skip" if skip_special else "refuse",
+            metadata=metadata,
+            progress=progress,
+        )
+    manifest = result.manifest
+    report = {
+        "path": str(path),
+        "kind": manifest.content.kind,
+        "root": result.root,
+        "leafCount": result.leaf_count,
+        "manifestHash": result.manifest_hash,
+        "rightsType": manifest.rights_bitmask,
+        "size": manifest.content.size,
+        "manifest": str(result.manifest_path),
+        "tree": str(result.tree_path),
+    }
+
+    def human() -> None:
+        unit = {"file": "chunks", "folder": "files", "table": "rows"}[manifest.content.kind]
+        print(f"sealed {path} ({manifest.content.kind}, {result.leaf_count:,} {unit}, {manifest.content.size:,} bytes)")
+        print(f"root           {result.root}")
+        print(f"leaves         {result.leaf_count}")
+        print(f"manifest hash  {result.manifest_hash}")
+        print(f"manifest       {result.manifest_path}")
+        print(f"tree           {result.tree_path}")
+        if manifest.content.kind == "folder" and manifest.content.skipped:
+            note(f"dataseal: left out {len(manifest.content.skipped)} entries by policy (listed in the manifest)")
+
+    emit(report, as_json, human)
+
+
+def prove_command(
+    path: Annotated[Path, _data_argument("PATH", "The sealed file, folder or table (the data itself).")],
+    chunk: int | None = typer.Option(None, "--chunk", metavar="N", help="Prove chunk N of a sealed file."),
+    row: int | None = typer.Option(None, "--row", metavar="N", help="Prove row N (0 = first data row) of a table."),
+    file: str | None = typer.Option(None, "--file", metavar="REL", help="Prove a file of a sealed folder (path "
+                                    "relative to the folder)."),
+    out: Annotated[Path | None, _out_option("FILE", "Write the proof here. Default: stdout.")] = None,
+    manifest_path: Annotated[Path | None, typer.Option(
+        "--manifest", metavar="FILE", help="The manifest written by `dataseal seal`. Default: "
+        "PATH.dataseal/manifest.json.",
+    )] = None,
+    salt_secret: Path | None = SALT_SECRET,
+    as_json: bool = JSON,
+) -> None:
+    """Prove one chunk, row or file of sealed data, for someone who does not have the rest.
+
+    Re-reads the data with the manifest's parameters and refuses when its root is no longer the
+    sealed one. A row proof discloses that row (its canonical JSON) and its salt, nothing else.
+    Check the result with `dataseal check`, with @openzeppelin/merkle-tree, or on chain.
+
+    \b
+    Examples:
+      dataseal prove backup.tar --chunk 17 -o chunk17.proof.json
+      dataseal prove survey.csv --row 42 --salt-secret owner.key -o row42.proof.json
+      dataseal prove ./images --file cats/001.jpg -o cat.proof.json
+    """
+    if manifest_path is None:
+        manifest_path = default_output_dir(path) / MANIFEST_NAME
+        if not manifest_path.exists():
+            raise ManifestError(
+                f"no manifest for {path} at {manifest_path}: seal it first (`dataseal seal {path}`), or pass "
+                "--manifest FILE if you sealed it with -o DIR"
+            )
+    manifest = read_manifest(manifest_path)
+    secret = read_secret(salt_secret) if salt_secret is not None else None
+    with _progress(enabled=not as_json and out is not None) as progress:
+        proof = prove(path, manifest, chunk=chunk, row=row, file=file, secret=secret, progress=progress)
+    text = json.dumps(proof.to_json_data(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    with atomic_writer(out) as f:
+        f.write(text)
+    report = {"proof": str(out), "root": proof.root, "leaf": proof.leaf, "subject": describe_subject(proof),
+              "siblings": len(proof.proof)}
+
+    def human() -> None:
+        siblings = f"{len(proof.proof)} sibling{'' if len(proof.proof) == 1 else 's'}"
+        print(f"wrote {out}: {describe_subject(proof)} of {path}, {siblings} to root {proof.root}")
+
+    emit(report, as_json, human)
+
+
+def check_command(
+    file: Annotated[Path, _data_argument("FILE", "A proof, an evidence bundle, a manifest or a tree dump (JSON).")],
+    root: str | None = typer.Option(
+        None, "--root", metavar="HEX", help="Also require this root (e.g. the content root registered on chain)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Check a proof, evidence bundle, manifest or tree dump offline.
+
+    A proof: its value gives its leaf, its disclosed row (if any) gives its value, and its siblings
+    lead to its root (and to --root when given). A bundle: the manifest hash, that the record
+    registers this manifest and root, batch membership, and every proof. A tree dump: every node.
+    The chain itself is not consulted (that check arrives with the registry). Exits 1 on failure.
+
+    \b
+    Examples:
+      dataseal check row42.proof.json --root 0x3f1c...e9
+      dataseal check evidence.json --json
+      dataseal check survey.csv.dataseal/tree.json
+    """
+    data = read_json(file, "document", EvidenceError)
+    expected = "0x" + to_hash(root, "--root").hex() if root is not None else None
+    if isinstance(data, dict) and data.get("format") is not None and "kind" not in data:
+        report = _check_tree_dump(data, expected)
+    else:
+        document = load_document(data, where=str(file))
+        if isinstance(document, Proof):
+            verify_proof_document(document, root=expected)
+            report = {
+                "ok": True, "kind": "proof", "root": document.root, "subject": describe_subject(document),
+                "checked": [f"{describe_subject(document)} is in the tree with root {document.root}"],
+                "notChecked": [] if expected else ["that this root is the registered one (give --root)"],
+            }
+        elif isinstance(document, EvidenceBundle):
+            if expected is not None and expected != document.manifest.tree.root:
+                raise EvidenceError(
+                    f"the bundle is for root {document.manifest.tree.root}, expected {expected} (--root)"
+                )
+            outcome = compute_bundle_report(document)
+            report = {"ok": True, "kind": "evidence", "root": document.manifest.tree.root,
+                      "checked": outcome.checked, "notChecked": outcome.not_checked}
+        else:
+            if expected is not None and expected != document.tree.root:
+                raise ManifestError(f"the manifest is for root {document.tree.root}, expected {expected} (--root)")
+            report = {"ok": True, "kind": "manifest", "root": document.tree.root,
+                      "checked": [f"valid manifest, hash {document.hash_hex}"], "notChecked": []}
+    report["file"] = str(file)
+
+    def human() -> None:
+        print(f"OK  {file}: {report['kind']} for root {report['root']}")
+        for line in report["checked"]:
+            print(f"  checked      {line}")
+        for line in report["notChecked"]:
+            print(f"  not checked  {line}")
+
+    emit(report, as_json, human)
+
+
+def _check_tree_dump(data: dict[str, Any], expected: str | None) -> dict[str, Any]:
+    tree = StandardMerkleTree.load(data)
+    if expected is not None and expected != tree.root_hex:
+        raise TreeDumpError(f"the tree dump's root is {tree.root_hex}, expected {expected} (--root)")
+    return {"ok": True, "kind": "tree", "root": tree.root_hex,
+            "checked": [f"{len(tree)} values and all {2 * len(tree) - 1} nodes of the standard-v1 tree"],
+            "notChecked": []}
+
+
+_PHASES = {"hash": "hashing", "rows": "reading rows", "tree": "building tree", "write": "writing tree"}
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr when it is a terminal (and output is not --json); else no callback."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def register(app: typer.Typer) -> None:
+    app.command("seal")(seal_command)
+    app.command("prove")(prove_command)
+    app.command("check")(check_command)
+

@@ -1,0 +1,96 @@
+"""`dataseal status`: which chain, which account and its balance, which contracts, whether they are live."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dataseal.chain.accounts import AccountNotFound, KeystoreEntry
+from dataseal.chain.contracts import Deployment
+from dataseal.chain.deployments import deployments_path, load_deployments
+from dataseal.chain.errors import ContractsNotDeployed, DatasealError, WrongChain
+from dataseal.cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, keystore, open_node, settings
+from dataseal.cli.output import JSON, emit
+
+
+def status(
+    rpc: str | None = RPC,
+    account: str | None = ACCOUNT,
+    chain_id: int | None = CHAIN_ID,
+    data_dir: Path | None = DATA_DIR,
+    as_json: bool = JSON,
+) -> None:
+    """Show the chain dataseal talks to, the account(s) and balances, and the deployed contracts.
+
+    Checks that the node answers, that the deployment record has this chain, and that there is code at
+    every recorded address. When something is wrong it still prints everything, then one error line
+    saying what to do, and exits 1. No password needed.
+
+    \b
+    Examples:
+      dataseal status                                   # the embedded chain of ./.dataseal
+      dataseal status --rpc http://127.0.0.1:8545 --json
+    """
+    cfg = settings(rpc_url=rpc, account=account, chain_id=chain_id, data_dir=data_dir)
+    node = open_node(cfg)
+    problems: list[DatasealError] = []
+    deployment: Deployment | None = None
+    contracts: list[dict[str, Any]] = []
+    try:
+        info = node.info()
+        store = keystore(cfg)
+        entries = [store.find(cfg.account)] if cfg.account else store.list()
+        accounts = [_account(entry, node.balance(entry.address)) for entry in entries]
+        try:
+            deployment = node.deployment_from(cfg.data_dir)
+        except (WrongChain, ContractsNotDeployed) as exc:
+            problems.append(exc)
+            deployment = load_deployments(cfg.data_dir).get(info.chain_id)
+        if deployment is not None:
+            contracts = [s.to_json() for s in node.contract_status(deployment)]
+        if not accounts:
+            problems.append(AccountNotFound(
+                f"no account in {store.folder}: create one with `dataseal account new` or import one with "
+                "`dataseal account import`"
+            ))
+    finally:
+        node.close()
+
+    report = {
+        "endpoint": node.endpoint,
+        "chain": info.to_json(),
+        "accounts": accounts,
+        "deployment": deployment.to_json() if deployment else None,
+        "contracts": contracts,
+        "record": str(deployments_path(cfg.data_dir)),
+        "ok": not problems,
+        "problems": [str(p) for p in problems],
+    }
+
+    def human() -> None:
+        print(f"chain      {info.chain_id} at {node.endpoint} ({info.client_version})")
+        fee = f", base fee {info.base_fee} wei" if info.base_fee is not None else ", no base fee (legacy gas price)"
+        print(f"block      {info.latest_block}{fee}")
+        for item in accounts:
+            print(f"account    {item['address']}  {eth(item['balance_wei'])}")
+        if deployment is not None:
+            print(f"deployed   block {deployment.deploy_block} by {deployment.deployer}"
+                  + (", review mode" if deployment.review_mode else ""))
+            for c in contracts:
+                print(f"  {c['name']:<18} {c['address']}  {'code present' if c['deployed'] else 'NO CODE'}")
+
+    emit(report, as_json, human)
+    if problems:  # the report is out; now the one-line error and exit status 1
+        first = problems[0]
+        if len(problems) == 1:
+            raise first
+        raise type(first)("; and ".join(str(p) for p in problems)) from first
+
+
+def _account(entry: KeystoreEntry, balance: int) -> dict[str, Any]:
+    return {"address": entry.address, "path": str(entry.path), "balance_wei": balance}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)

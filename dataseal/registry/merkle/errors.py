@@ -1,0 +1,31 @@
+"""Errors of the Merkle package, all under :class:`chain.errors.DatasealError`.
+
+Messages say what failed, what was expected and what was found, and what to do next.
+"""
+from __future__ import annotations
+
+from dataseal.chain.errors import DatasealError
+
+
+class MerkleError(DatasealError):
+    """A Merkle tree, proof or leaf value is wrong."""
+
+
+class LeafEncodingError(MerkleError):
+    """A leaf value does not fit the tree's leaf encoding (ABI types), or the encoding is invalid."""
+
+
+class ProofError(MerkleError):
+    """A proof is malformed, or it does not lead to the expected root.
+
+    ``expected`` and ``computed`` hold the two roots when the failure is a mismatch (else None).
+    """
+
+    def __init__(self, message: str, *, expected: bytes | None = None, computed: bytes | None = None) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.computed = computed
+
+
+class TreeDumpError(MerkleError):
+    """A tree dump (standard-v1 JSON) is of an unknown format, truncated, or inconsistent."""

@@ -1,0 +1,32 @@
+"""Sealing real data: files (chunks), folders (files) and tables (rows) become standard-v1 trees.
+
+Library code: it raises :class:`SealError` and subclasses (never prints or exits) and reports
+progress through an optional ``progress(phase, done, total)`` callback.
+
+- :mod:`registry.sealing.seal` — ``seal`` (write manifest + tree dump) and ``prove`` (one part);
+- :mod:`registry.sealing.files`, :mod:`.folders`, :mod:`.tables` — how each kind becomes leaves;
+- :mod:`registry.sealing.canonical` — canonical JSON (rows, manifest hash);
+- :mod:`registry.sealing.atomic` — atomic writes.
+"""
+from dataseal.registry.sealing.errors import (
+    EmptyInputError,
+    InputChangedError,
+    MalformedTableError,
+    SealError,
+    SecretError,
+    SpecialFileError,
+    UnreadableInputError,
+)
+from dataseal.registry.sealing.files import DEFAULT_CHUNK_SIZE, ProgressCallback
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "EmptyInputError",
+    "InputChangedError",
+    "MalformedTableError",
+    "ProgressCallback",
+    "SealError",
+    "SecretError",
+    "SpecialFileError",
+    "UnreadableInputError",
+]

@@ -1,0 +1,421 @@
+"""Sealing a file, folder or table into a manifest and a tree dump, and proving its parts.
+
+``seal(path, ...)`` writes two files into the output folder (default ``<name>.dataseal/`` beside
+the data), both written completely before either replaces an old version:
+
+- ``tree.json`` — the standard-v1 dump (``StandardMerkleTree.load`` of @openzeppelin/merkle-tree
+  reads it; so does ``dataseal check``);
+- ``manifest.json`` — the manifest, whose hash goes on chain with the root.
+
+``prove(path, manifest, ...)`` recomputes the tree from the data with the manifest's parameters,
+requires the same root (so a proof always matches what was sealed, and changed data is caught),
+and returns a :class:`registry.evidence.Proof` of one chunk, row or file.
+
+Leaves are kept in data order (``sortLeaves: false``): leaf ``i`` is chunk/row/file ``i``, and a
+table's tree is built as a stream without sorting millions of hashes. To rebuild a root with
+@openzeppelin/merkle-tree: ``StandardMerkleTree.of(values, leafEncoding, { sortLeaves: false })``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from dataseal.registry.evidence import ChunkSubject, FileSubject, Proof, RowSubject
+from dataseal.registry.manifest import (
+    FileContent,
+    FolderContent,
+    Manifest,
+    ManifestMetadata,
+    SaltInfo,
+    SkippedFile,
+    TableContent,
+    TreeInfo,
+    build_manifest,
+)
+from dataseal.registry.merkle import STANDARD_V1, StandardMerkleTree, compute_leaf_hash
+from dataseal.registry.merkle.digests import IndexedDigestTree, IndexedDigestTreeBuilder
+from dataseal.registry.sealing import folders, tables
+from dataseal.registry.sealing.atomic import StagedFiles
+from dataseal.registry.sealing.errors import InputChangedError, SealError, SecretError
+from dataseal.registry.sealing.files import DEFAULT_CHUNK_SIZE, ProgressCallback, check_chunk_size, hash_chunks
+
+MANIFEST_NAME = "manifest.json"
+TREE_NAME = "tree.json"
+
+FILE_LEAF = "(uint256 chunkIndex, bytes32 sha256(chunk bytes))"
+FOLDER_LEAF = "(string relativePosixPath, uint256 sizeInBytes, bytes32 sha256(file bytes))"
+TABLE_LEAF = "(uint256 rowIndex, bytes32 rowDigest)"
+FOLDER_ORDER = "relative POSIX paths sorted by their UTF-8 bytes"
+_DIGEST_BLOCK = 1 << 15  # chunk digests handed to the tree builder at a time
+
+ContentSection = FileContent | FolderContent | TableContent
+
+
+class SealedTree(Protocol):
+    """What sealing needs of a tree (StandardMerkleTree and IndexedDigestTree both are)."""
+
+    @property
+    def leaf_encoding(self) -> tuple[str, ...]: ...
+
+    @property
+    def root(self) -> bytes: ...
+
+    @property
+    def root_hex(self) -> str: ...
+
+    def __len__(self) -> int: ...
+
+    def at(self, index: int) -> tuple[Any, ...]: ...
+
+    def get_proof(self, index: int) -> list[bytes]: ...
+
+    def write_dump(self, out: IO[str], progress: Callable[[int, int], None] | None = None) -> None: ...
+
+
+@dataclass
+class ComputedTree:
+    """A tree computed from data, with its manifest content section. Close it when done."""
+
+    tree: SealedTree
+    content: ContentSection
+    captured_rows: dict[int, tuple[str, bytes | None]] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if isinstance(self.tree, IndexedDigestTree):
+            self.tree.close()
+
+    def __enter__(self) -> ComputedTree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class SealResult:
+    manifest: Manifest
+    manifest_path: Path
+    tree_path: Path
+
+    @property
+    def root(self) -> str:
+        return self.manifest.tree.root
+
+    @property
+    def leaf_count(self) -> int:
+        return self.manifest.tree.leaf_count
+
+    @property
+    def manifest_hash(self) -> str:
+        return self.manifest.hash_hex
+
+
+def default_output_dir(path: Path) -> Path:
+    """Where ``seal`` writes by default: ``<name>.dataseal`` beside the data."""
+    path = Path(os.path.abspath(path))
+    return path.parent / f"{path.name}.dataseal"
+
+
+def seal(
+    path: Path,
+    *,
+    out_dir: Path | None = None,
+    rows: bool = False,
+    table_format: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    secret: bytes | None = None,
+    salt_context: str = "",
+    symlinks: folders.SymlinkPolicy = "refuse",
+    special: folders.SpecialPolicy = "refuse",
+    metadata: ManifestMetadata | None = None,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> SealResult:
+    """Seal ``path`` (a folder, a table when ``rows``, else a file) and write manifest and tree dump."""
+    path = Path(path)
+    out = Path(out_dir) if out_dir is not None else default_output_dir(path)
+    if secret is not None and not rows:
+        raise SecretError("a salt secret applies to table rows only; add --rows to seal the table's rows")
+    if not os.path.lexists(path):
+        raise SealError(f"{path} does not exist; check the path")
+    if path.is_dir():
+        real_out, real_path = Path(os.path.realpath(out)), Path(os.path.realpath(path))
+        if real_out == real_path or real_path in real_out.parents:
+            raise SealError(
+                f"the output folder {out} is inside the folder being sealed ({path}); choose one outside it with -o"
+            )
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+    try:
+        return _seal_into(out, path, rows, table_format, chunk_size, secret, salt_context, symlinks, special,
+                          workers, metadata, progress)
+    except BaseException:
+        if created:
+            # A failed seal leaves nothing behind: the folder we made for it goes (only if empty).
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
+
+
+def _seal_into(
+    out: Path,
+    path: Path,
+    rows: bool,
+    table_format: str | None,
+    chunk_size: int,
+    secret: bytes | None,
+    salt_context: str,
+    symlinks: folders.SymlinkPolicy,
+    special: folders.SpecialPolicy,
+    workers: int | None,
+    metadata: ManifestMetadata | None,
+    progress: ProgressCallback | None,
+) -> SealResult:
+    with compute_tree(
+        path,
+        rows=rows,
+        table_format=table_format,
+        chunk_size=chunk_size,
+        secret=secret,
+        salt_context=salt_context,
+        symlinks=symlinks,
+        special=special,
+        workers=workers,
+        temp_dir=out,
+        progress=progress,
+    ) as computed:
+        manifest = build_manifest(metadata or ManifestMetadata(), computed.content, tree_info(computed))
+        manifest_path, tree_path = out / MANIFEST_NAME, out / TREE_NAME
+        write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
+        with StagedFiles() as stage:
+            with stage.open(tree_path) as f:
+                computed.tree.write_dump(f, write_progress)
+            with stage.open(manifest_path) as f:
+                f.write(manifest.to_text())
+            stage.commit()
+    return SealResult(manifest=manifest, manifest_path=manifest_path, tree_path=tree_path)
+
+
+def compute_tree(
+    path: Path,
+    *,
+    rows: bool = False,
+    table_format: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    secret: bytes | None = None,
+    salt_nonce: bytes | None = None,
+    salt_context: str = "",
+    symlinks: folders.SymlinkPolicy = "refuse",
+    special: folders.SpecialPolicy = "refuse",
+    capture_row: int | None = None,
+    workers: int | None = None,
+    temp_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> ComputedTree:
+    """The tree of ``path`` and the manifest's content section, without writing anything.
+
+    Salted rows use ``salt_nonce`` (a manifest's ``salt.nonce``, to recompute its tree), or a fresh
+    random nonce when it is None.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if rows:
+            raise SealError(f"{path} is a folder; --rows seals the rows of one table file (CSV, JSON Lines, Parquet)")
+        listing = folders.list_folder(path, symlinks=symlinks, special=special)
+        entries = folders.hash_folder(listing, path, workers=workers, progress=progress)
+        tree = StandardMerkleTree.of(
+            [(e.path, e.size, e.sha256) for e in entries], folders.LEAF_ENCODING, sort_leaves=False
+        )
+        return ComputedTree(tree, FolderContent(
+            kind="folder",
+            name=_name(path),
+            size=sum(e.size for e in entries),
+            file_count=len(entries),
+            order=FOLDER_ORDER,
+            symlinks=symlinks,
+            special=special,
+            skipped=tuple(SkippedFile(path=s.path, reason=s.reason) for s in listing.skipped),
+        ))
+    if rows:
+        sealed = tables.seal_rows(
+            path,
+            format=table_format,
+            secret=secret,
+            salt_nonce=salt_nonce,
+            salt_context=salt_context,
+            capture=frozenset() if capture_row is None else frozenset({capture_row}),
+            temp_dir=temp_dir,
+            progress=progress,
+        )
+        content = TableContent(
+            kind="table",
+            name=_name(path),
+            size=sealed.size,
+            format=sealed.format,  # type: ignore[arg-type]
+            row_count=len(sealed.tree),
+            columns=tuple(sealed.columns) if sealed.columns is not None else None,
+            canonicalization=tables.CANONICALIZATION[sealed.format],
+            row_digest=tables.ROW_DIGEST[sealed.salted],
+            salt=(
+                SaltInfo(scheme=tables.SALT_SCHEME, nonce="0x" + sealed.salt_nonce.hex(), context=salt_context)
+                if sealed.salt_nonce is not None
+                else None
+            ),
+        )
+        return ComputedTree(sealed.tree, content, sealed.captured)
+    check_chunk_size(chunk_size)
+    chunks = hash_chunks(path, chunk_size, workers=workers, progress=progress)
+    with IndexedDigestTreeBuilder(temp_dir) as builder:
+        digests = chunks.digests
+        for start in range(0, len(digests), _DIGEST_BLOCK):
+            builder.add_many(b"".join(digests[start : start + _DIGEST_BLOCK]))
+        digest_tree = builder.finish()
+    return ComputedTree(
+        digest_tree, FileContent(kind="file", name=_name(path), size=chunks.size, chunk_size=chunk_size)
+    )
+
+
+def tree_info(computed: ComputedTree) -> TreeInfo:
+    """The manifest's tree section."""
+    leaf = {"file": FILE_LEAF, "folder": FOLDER_LEAF, "table": TABLE_LEAF}[computed.content.kind]
+    return TreeInfo(
+        format=STANDARD_V1,
+        leaf_encoding=tuple(computed.tree.leaf_encoding),
+        sort_leaves=False,
+        leaf_count=len(computed.tree),
+        root=computed.tree.root_hex,
+        leaf=leaf,
+    )
+
+
+# ---------------------------------------------------------------------- proving
+
+
+def prove(
+    path: Path,
+    manifest: Manifest,
+    *,
+    chunk: int | None = None,
+    row: int | None = None,
+    file: str | None = None,
+    secret: bytes | None = None,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> Proof:
+    """A proof of one chunk, row or file of ``path``, which must still be what ``manifest`` sealed."""
+    path = Path(path)
+    content = manifest.content
+    _check_request(path, content, chunk=chunk, row=row, file=file, secret=secret)
+    salt = content.salt if isinstance(content, TableContent) else None
+    with compute_tree(
+        path,
+        rows=isinstance(content, TableContent),
+        table_format=content.format if isinstance(content, TableContent) else None,
+        chunk_size=content.chunk_size if isinstance(content, FileContent) else DEFAULT_CHUNK_SIZE,
+        secret=secret,
+        salt_nonce=bytes.fromhex(salt.nonce[2:]) if salt is not None else None,
+        salt_context=salt.context if salt is not None else "",
+        symlinks=content.symlinks if isinstance(content, FolderContent) else "refuse",
+        special=content.special if isinstance(content, FolderContent) else "refuse",
+        capture_row=row,
+        workers=workers,
+        progress=progress,
+    ) as computed:
+        tree = computed.tree
+        if tree.root_hex != manifest.tree.root:
+            hint = (
+                "the salt secret is not the one it was sealed with, or the table changed"
+                if isinstance(content, TableContent) and content.salt is not None
+                else "it changed since it was sealed"
+            )
+            raise InputChangedError(
+                f"{path} no longer matches its manifest: root expected {manifest.tree.root}, computed "
+                f"{tree.root_hex} ({hint}); prove from the sealed version of the data, or seal it again"
+            )
+        index, subject = _subject(path, computed, chunk=chunk, row=row, file=file)
+        value = tree.at(index)
+        return Proof(
+            root=tree.root_hex,
+            leaf_encoding=tuple(tree.leaf_encoding),
+            value=tuple(_json_value(v) for v in value),
+            leaf="0x" + compute_leaf_hash(tree.leaf_encoding, value).hex(),
+            proof=tuple("0x" + p.hex() for p in tree.get_proof(index)),
+            subject=subject,
+            manifest_hash=manifest.hash_hex,
+        )
+
+
+def _check_request(
+    path: Path, content: ContentSection, *, chunk: int | None, row: int | None, file: str | None, secret: bytes | None
+) -> None:
+    asked = [name for name, value in (("--chunk", chunk), ("--row", row), ("--file", file)) if value is not None]
+    wanted = {"file": "--chunk", "table": "--row", "folder": "--file"}[content.kind]
+    if asked != [wanted]:
+        sealed_as = {"file": "a file (chunks)", "table": "a table (rows)", "folder": "a folder (files)"}[content.kind]
+        raise SealError(
+            f"{path} was sealed as {sealed_as}: say which part to prove with {wanted} "
+            + ("RELATIVE/PATH" if wanted == "--file" else "N")
+            + (f" (got {', '.join(asked)})" if asked else "")
+        )
+    if isinstance(content, TableContent):
+        assert row is not None
+        if content.salt is not None and secret is None:
+            raise SecretError(
+                f"{path} was sealed with per-row salts: give the same salt secret (--salt-secret FILE) to prove a row"
+            )
+        if content.salt is None and secret is not None:
+            raise SecretError(f"{path} was sealed without salts; leave out the salt secret")
+        if not 0 <= row < content.row_count:
+            raise SealError(
+                f"{path} has {content.row_count} rows (0 to {content.row_count - 1}); row {row} does not exist"
+            )
+    if isinstance(content, FileContent):
+        assert chunk is not None
+        chunks = -(-content.size // content.chunk_size)
+        if not 0 <= chunk < chunks:
+            raise SealError(f"{path} has {chunks} chunks (0 to {chunks - 1}); chunk {chunk} does not exist")
+
+
+def _subject(
+    path: Path, computed: ComputedTree, *, chunk: int | None, row: int | None, file: str | None
+) -> tuple[int, ChunkSubject | RowSubject | FileSubject]:
+    content = computed.content
+    if isinstance(content, FileContent):
+        assert chunk is not None
+        offset = chunk * content.chunk_size
+        return chunk, ChunkSubject(
+            kind="chunk", index=chunk, offset=offset, length=min(content.chunk_size, content.size - offset)
+        )
+    if isinstance(content, TableContent):
+        assert row is not None
+        text, salt = computed.captured_rows[row]
+        return row, RowSubject(kind="row", index=row, row=text, salt=None if salt is None else "0x" + salt.hex())
+    assert file is not None and isinstance(computed.tree, StandardMerkleTree)
+    wanted = file.strip("/")
+    for i, value in computed.tree.entries():
+        if value[0] == wanted:
+            return i, FileSubject(kind="file", path=wanted, size=value[1])
+    raise SealError(
+        f"{wanted!r} is not a file of the sealed folder {path}; give its path relative to the folder, "
+        "with / separators (tree.json lists every path)"
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _name(path: Path) -> str:
+    return Path(os.path.abspath(path)).name
