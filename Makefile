@@ -57,6 +57,7 @@ lint-contracts: node
 lint-python: venv
 	$(VENV)/bin/ruff check dataseal scripts tests
 	$(VENV)/bin/mypy dataseal scripts/walk.py scripts/bench
+	$(VENV)/bin/lint-imports
 
 test-python: venv
 	$(PY) -m pytest

@@ -1,10 +1,10 @@
 """The wheel installs one top-level name, ``dataseal``, and nothing that could collide with a user's
 own ``chain``, ``registry``, ``api`` or ``cli``.
 
-The wheel is built from the tracked files (as a fresh clone has them) in a temporary folder, and
-installed into a fresh virtualenv; the project's dependencies come from this test run's own
-environment on ``PYTHONPATH`` (a folder on ``PYTHONPATH`` does not run ``.pth`` files, so the
-editable install of the checkout stays out of sight).
+The wheel is built in a temporary folder from the files git knows (tracked, or new and not ignored:
+what a fresh clone has once they are committed), and installed into a fresh virtualenv; the
+project's dependencies come from this test run's own environment on ``PYTHONPATH`` (a folder on
+``PYTHONPATH`` does not run ``.pth`` files, so the editable install of the checkout stays out of sight).
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
-    tracked = subprocess.run(["git", "ls-files", "-z", "dataseal", "pyproject.toml", "README.md"], cwd=ROOT,
-                             capture_output=True, check=True).stdout.decode().split("\0")
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "dataseal", "pyproject.toml",
+               "README.md"]
+    tracked = subprocess.run(listing, cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, tracked):
         target = source / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ from pydantic import SecretStr
 
 from dataseal.chain.errors import ConfigError
 from dataseal.chain.files import write_atomic
+from dataseal.errors import ErrorKind
 
 PASSWORD_ENV = "DATASEAL_PASSWORD"
 KEYSTORE_DIRNAME = "keystore"
@@ -50,9 +51,13 @@ class KeystoreError(ConfigError):
 class AccountNotFound(KeystoreError):
     """No keystore file for the requested address."""
 
+    kind = ErrorKind.NOT_FOUND
+
 
 class AccountExists(KeystoreError):
     """The keystore already holds this address."""
+
+    kind = ErrorKind.CONFLICT
 
 
 class WrongPassword(KeystoreError):

@@ -21,8 +21,9 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxParams, TxReceipt
 
 from dataseal.chain.artifacts import CONTRACT_NAMES, load_artifact
-from dataseal.chain.errors import ChainError, ConfigError, DatasealError, DeploymentError
+from dataseal.chain.errors import ChainError, ConfigError, DeploymentError
 from dataseal.chain.revert import as_chain_error, decode_revert, revert_data_from
+from dataseal.errors import DatasealError
 
 
 def predict_create_address(sender: str, nonce: int) -> str:

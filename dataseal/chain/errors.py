@@ -1,56 +1,70 @@
-"""dataseal's error tree.
-
-Library code raises these; the front doors (cli/, api/) render them. A message says what failed,
-what was expected and what was found, and what to do next.
-"""
+"""Errors of the chain layer, under :class:`dataseal.errors.DatasealError` (see there for what an
+error carries: a message, a hint, a kind, the options that change the outcome)."""
 from __future__ import annotations
 
 from typing import Any
 
-
-class DatasealError(Exception):
-    """Base of every error dataseal raises on purpose."""
+from dataseal.errors import DatasealError, ErrorKind
 
 
 class ConfigError(DatasealError):
     """A setting is missing or invalid."""
 
+    kind = ErrorKind.INVALID_INPUT
+
 
 class ChainError(DatasealError):
     """Talking to the chain failed."""
+
+    kind = ErrorKind.UNAVAILABLE
 
 
 class ArtifactError(ChainError):
     """A compiled contract artifact is missing or unreadable."""
 
+    kind = ErrorKind.INTERNAL
+
 
 class DeploymentError(ChainError):
     """Deploying the contracts failed or produced an unexpected result."""
+
+    kind = ErrorKind.INVALID_INPUT
 
 
 class NodeUnreachable(ChainError):
     """No answer from the JSON-RPC endpoint (refused, timed out, wrong URL)."""
 
+    kind = ErrorKind.UNAVAILABLE
+
 
 class WrongChain(ChainError):
     """The node's chain id is not the chain the deployment record (or the caller) expects."""
+
+    kind = ErrorKind.INVALID_INPUT
 
 
 class ContractsNotDeployed(DeploymentError):
     """No deployment is recorded for this chain, or no code is at a recorded address."""
 
+    kind = ErrorKind.NOT_FOUND
+
 
 class InsufficientFunds(ChainError):
     """The sending account cannot pay for a transaction's gas and value (``balance``, ``needed`` in wei)."""
 
-    def __init__(self, message: str, *, balance: int | None = None, needed: int | None = None) -> None:
-        super().__init__(message)
+    kind = ErrorKind.CONFLICT
+
+    def __init__(self, message: str, *, hint: str = "", balance: int | None = None, needed: int | None = None,
+                 options: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint=hint, options=options)
         self.balance = balance
         self.needed = needed
 
 
 class TransactionRejected(ChainError):
     """The node refused a signed transaction (fee too low, nonce conflict, ...)."""
+
+    kind = ErrorKind.CONFLICT
 
 
 class ReceiptTimeout(ChainError):
@@ -60,24 +74,27 @@ class ReceiptTimeout(ChainError):
 class TransactionDropped(ChainError):
     """A sent transaction left the node's pool without being mined, and could not be re-sent."""
 
+    kind = ErrorKind.CONFLICT
+
 
 class ContractRevert(ChainError):
     """A contract call or transaction reverted; carries the decoded Solidity error.
 
     ``name`` is the custom error's name (``GrantExpired``), ``args`` its decoded arguments by
-    name, ``hint`` what the user can do about it (empty when we have nothing useful to say).
+    name, ``hint`` what the user can do about it (empty when we have nothing useful to say). The
+    message is the error as Solidity would write it: ``GrantExpired(grantId=7, expiredAt=...)``.
+    ``kind`` depends on the error (an unknown id is not found, a spent quota a conflict).
     """
 
-    def __init__(self, name: str, args: dict[str, Any], *, hint: str = "", raw: bytes = b"") -> None:
+    kind = ErrorKind.CONFLICT
+
+    def __init__(self, name: str, args: dict[str, Any], *, hint: str = "", raw: bytes = b"",
+                 kind: ErrorKind | None = None) -> None:
         self.name = name
         self.args_by_name = args
-        self.hint = hint
         self.raw = raw
         rendered = ", ".join(f"{key}={_render(value)}" for key, value in args.items())
-        message = f"{name}({rendered})"
-        if hint:
-            message = f"{message}: {hint}"
-        super().__init__(message)
+        super().__init__(f"{name}({rendered})", hint=hint, kind=kind)
 
 
 def _render(value: Any) -> str:

@@ -17,6 +17,7 @@ from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from dataseal.chain.artifacts import CONTRACT_NAMES, load_artifact
 from dataseal.chain.errors import ChainError, ContractRevert
+from dataseal.errors import ErrorKind
 
 STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected")
 GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
@@ -45,6 +46,16 @@ HINTS: dict[str, str] = {
     "InvalidSignature": "the signature was not made by {expected} for this request, chain and contract "
     "(or its nonce was already used): sign again",
     "BatchAlreadyAnchored": "this batch root is already anchored as batch {batchId}",
+}
+
+# The kind of each error a user can cause (the rest are conflicts: the state refuses the request).
+KINDS: dict[str, ErrorKind] = {
+    "UnknownAsset": ErrorKind.NOT_FOUND,
+    "UnknownGrant": ErrorKind.NOT_FOUND,
+    "UnknownBatch": ErrorKind.NOT_FOUND,
+    "SignatureExpired": ErrorKind.INVALID_INPUT,
+    "InvalidSignature": ErrorKind.INVALID_INPUT,
+    "UnknownError": ErrorKind.INTERNAL,
 }
 
 
@@ -105,7 +116,8 @@ def decode_revert(data: bytes | str) -> ContractRevert:
     spec = _error_table().get(raw[:4])
     if spec is None:
         return ContractRevert("UnknownError", {"data": raw}, hint="the revert is not one of dataseal's errors: "
-                              "is the address a dataseal contract of this version?", raw=raw)
+                              "is the address a dataseal contract of this version?", raw=raw,
+                              kind=KINDS["UnknownError"])
     try:
         values = abi_decode(list(spec.types), raw[4:])
     except DecodingError:
@@ -119,7 +131,7 @@ def decode_revert(data: bytes | str) -> ContractRevert:
         hint = template.format(**args) if template else ""
     except (KeyError, IndexError):
         hint = template
-    return ContractRevert(spec.name, args, hint=hint, raw=raw)
+    return ContractRevert(spec.name, args, hint=hint, raw=raw, kind=KINDS.get(spec.name))
 
 
 _BYTES_LITERAL = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)

@@ -1,8 +1,8 @@
 """The `dataseal` command.
 
 Every print and exit of dataseal lives under cli/: the library raises typed errors
-(chain.errors.DatasealError and subclasses) and this module renders them as one readable line
-(a traceback only with --verbose), with a non-zero exit status.
+(dataseal.errors.DatasealError and subclasses) and this module renders them as one readable line
+(:mod:`dataseal.cli.errors`; a traceback only with --verbose), with a non-zero exit status.
 
 Commands live in cli/commands/<name>.py; each module defines ``register(app)`` and is picked up
 here in alphabetical order, so adding a command touches no shared file.
@@ -18,7 +18,8 @@ from collections.abc import Sequence
 import typer
 from typer.exceptions import TyperException
 
-from dataseal.chain.errors import DatasealError
+from dataseal.cli.errors import render
+from dataseal.errors import DatasealError
 
 app = typer.Typer(
     name="dataseal",
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatasealError as exc:
         if _verbose or "--verbose" in args or "-v" in args:
             traceback.print_exc()
-        print(f"dataseal: error: {exc}", file=sys.stderr)
+        print(f"dataseal: error: {render(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug of ours: still one line, the traceback on request
         if _verbose or "--verbose" in args or "-v" in args:

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
-from dataseal.chain.errors import DatasealError
+from dataseal.errors import DatasealError
 from dataseal.registry.manifest import (
     RIGHTS_BITS,
     FileContent,

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from dataseal.chain.errors import DatasealError
+from dataseal.errors import DatasealError
 from dataseal.registry.merkle.hashing import keccak256
 from dataseal.registry.sealing.canonical import (
     CanonicalJsonError,

@@ -61,3 +61,13 @@ def test_revert_data_from_web3_and_eth_tester_shapes() -> None:
     other = as_chain_error(Exception("connection refused"), "recordUsage")
     assert type(other) is ChainError
     assert str(other) == "recordUsage failed: connection refused"
+
+
+def test_a_revert_has_the_kind_of_its_error() -> None:
+    from dataseal.errors import ErrorKind
+
+    unknown = decode_revert(function_signature_to_4byte_selector("UnknownAsset(uint256)") + (7).to_bytes(32, "big"))
+    assert unknown.kind is ErrorKind.NOT_FOUND and unknown.message == "UnknownAsset(assetId=7)"
+    assert "no asset 7 on this chain" in unknown.hint
+    foreign = decode_revert(bytes.fromhex("deadbeef"))
+    assert foreign.name == "UnknownError" and foreign.kind is ErrorKind.INTERNAL

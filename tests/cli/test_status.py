@@ -13,7 +13,7 @@ from dataseal.chain.accounts import LIGHT_SCRYPT_N, Keystore, keystore_dir
 from dataseal.chain.client import connect
 from dataseal.chain.contracts import deploy_contracts
 from dataseal.chain.deployments import load_deployments, save_deployment
-from dataseal.chain.embedded.running import remove_marker, write_marker
+from dataseal.chain.node.layout import remove_marker, write_marker
 from dataseal.chain.sender import LocalSender
 from dataseal.cli.commands._chain import OPERATOR_PASSWORD_FILENAME
 from tests.chain.conftest import Backend, open_embedded
@@ -110,11 +110,11 @@ def test_status_help_teaches(cli: Cli) -> None:
 
 def test_status_and_deploy_against_dataseal_node(cli: Cli) -> None:
     """The embedded default end to end: `dataseal node`'s first start, then these commands with no set-up."""
-    from dataseal.chain.embedded.node import OPERATOR_PASSWORD_FILENAME as THEIRS
-    from dataseal.chain.embedded.node import Node, NodeConfig
+    from dataseal.chain.node.start import OPERATOR_PASSWORD_FILENAME as THEIRS
+    from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 
     assert THEIRS == OPERATOR_PASSWORD_FILENAME  # the CLI finds the password the node generated
-    node = Node.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True, environ={}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True, environ={}))
     try:
         node.start_serving()
         url = node.startup.rpc_url

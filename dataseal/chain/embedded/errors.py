@@ -16,6 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
 from dataseal.chain.errors import ChainError
+from dataseal.errors import ErrorKind
 
 # JSON-RPC 2.0 codes, and the Ethereum conventions on top of them (EIP-1474, geth).
 PARSE_ERROR = -32700
@@ -35,21 +36,31 @@ class EmbeddedChainError(ChainError):
 class ChainStoreError(EmbeddedChainError):
     """The chain's SQLite file cannot be opened, is not a dataseal chain, or is damaged."""
 
+    kind = ErrorKind.INVALID_INPUT
+
 
 class ChainInUseError(ChainStoreError):
     """Another process holds the chain file open for writing."""
+
+    kind = ErrorKind.CONFLICT
 
 
 class GenesisMismatchError(EmbeddedChainError):
     """The options given for a new chain contradict the chain that already exists."""
 
+    kind = ErrorKind.CONFLICT
+
 
 class NodeStartError(EmbeddedChainError):
     """`dataseal node` could not start (port taken, operator key locked, ...)."""
 
+    kind = ErrorKind.INVALID_INPUT
+
 
 class RpcError(EmbeddedChainError):
     """An error answered to a JSON-RPC client: ``code``, ``message`` and optional ``data``."""
+
+    kind = ErrorKind.INVALID_INPUT
 
     code = SERVER_ERROR
 
@@ -94,11 +105,15 @@ class InvalidParams(RpcError):
 class TransactionRejected(RpcError):
     """eth_sendRawTransaction refused a transaction (nonce, funds, fees, signature, ...)."""
 
+    kind = ErrorKind.CONFLICT
+
     code = SERVER_ERROR
 
 
 class ExecutionReverted(RpcError):
     """eth_call / eth_estimateGas reverted; ``data`` is the revert bytes as 0x-hex (geth's shape)."""
+
+    kind = ErrorKind.CONFLICT
 
     code = EXECUTION_REVERTED
 
@@ -110,11 +125,15 @@ class ExecutionReverted(RpcError):
 class ExecutionFailed(RpcError):
     """eth_call / eth_estimateGas failed without a revert (out of gas, invalid opcode, ...)."""
 
+    kind = ErrorKind.CONFLICT
+
     code = SERVER_ERROR
 
 
 class BlockNotFound(RpcError):
     """A block named by number or hash is not on the chain."""
+
+    kind = ErrorKind.NOT_FOUND
 
     code = SERVER_ERROR
 
@@ -127,6 +146,8 @@ class LimitExceeded(RpcError):
 
 class UnsupportedOnPersistentChain(RpcError):
     """A development method (evm_revert, snapshots) that would rewrite history."""
+
+    kind = ErrorKind.INVALID_INPUT
 
     code = SERVER_ERROR
 

@@ -35,7 +35,7 @@ from dataseal.chain.embedded.errors import (
     RpcError,
     UnsupportedOnPersistentChain,
 )
-from dataseal.chain.errors import DatasealError
+from dataseal.errors import DatasealError
 
 logger = logging.getLogger("dataseal.chain.embedded.rpc")
 

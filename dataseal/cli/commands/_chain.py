@@ -19,9 +19,8 @@ from dataseal.chain.accounts import (
     resolve_password,
 )
 from dataseal.chain.client import Node, connect
-from dataseal.chain.embedded.defaults import OPERATOR_PASSWORD_FILENAME
-from dataseal.chain.embedded.running import running_node_url
 from dataseal.chain.errors import ConfigError
+from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
 from dataseal.chain.nonce import NonceManager
 from dataseal.chain.sender import LocalSender
 from dataseal.registry.settings import Settings

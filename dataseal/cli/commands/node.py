@@ -16,12 +16,12 @@ import typer
 from eth_utils import is_address, to_checksum_address
 
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID, DEFAULT_FUNDING_WEI
-from dataseal.chain.embedded.running import remove_marker, write_marker
+from dataseal.chain.node.layout import remove_marker, write_marker
 from dataseal.cli.commands._chain import DATA_DIR, settings
 from dataseal.cli.output import note
 
 if TYPE_CHECKING:
-    from dataseal.chain.embedded.node import NodeStartup
+    from dataseal.chain.node.start import NodeStartup
 
 WEI_PER_ETHER = 10**18
 OPERATOR = typer.Option(
@@ -96,7 +96,7 @@ def node(
     cfg = settings(data_dir=data_dir, password_file=password_file, account=account)
     # py-evm loads here, not when the CLI starts (it is slow to import and raises the recursion limit).
     from dataseal.chain.embedded.chain import Mining
-    from dataseal.chain.embedded.node import Node, NodeConfig
+    from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 
     config = NodeConfig(
         data_dir=Path(cfg.data_dir),
@@ -116,7 +116,7 @@ def node(
     stop = threading.Event()
     previous = {sig: signal.signal(sig, _setter(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        running = Node.start(config)
+        running = EmbeddedNode.start(config)
         startup = running.startup
         for line in startup.notes:
             note(f"dataseal node: {line}")

@@ -9,9 +9,10 @@ import typer
 from dataseal.chain.accounts import AccountNotFound, KeystoreEntry
 from dataseal.chain.contracts import Deployment
 from dataseal.chain.deployments import deployments_path, load_deployments
-from dataseal.chain.errors import ContractsNotDeployed, DatasealError, WrongChain
+from dataseal.chain.errors import ContractsNotDeployed, WrongChain
 from dataseal.cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, keystore, open_node, settings
 from dataseal.cli.output import JSON, emit
+from dataseal.errors import DatasealError
 
 
 def status(

@@ -1,10 +1,10 @@
-"""Errors of the Merkle package, all under :class:`chain.errors.DatasealError`.
+"""Errors of the Merkle package, all under :class:`dataseal.errors.DatasealError`.
 
 Messages say what failed, what was expected and what was found, and what to do next.
 """
 from __future__ import annotations
 
-from dataseal.chain.errors import DatasealError
+from dataseal.errors import DatasealError
 
 
 class MerkleError(DatasealError):

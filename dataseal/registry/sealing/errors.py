@@ -1,7 +1,7 @@
-"""Errors of sealing, all under :class:`chain.errors.DatasealError`."""
+"""Errors of sealing, all under :class:`dataseal.errors.DatasealError`."""
 from __future__ import annotations
 
-from dataseal.chain.errors import DatasealError
+from dataseal.errors import DatasealError, ErrorKind
 
 
 class SealError(DatasealError):
@@ -18,6 +18,8 @@ class UnreadableInputError(SealError):
 
 class InputChangedError(SealError):
     """The data changed while it was being read (or since it was sealed)."""
+
+    kind = ErrorKind.CONFLICT
 
 
 class SpecialFileError(SealError):

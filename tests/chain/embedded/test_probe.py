@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from dataseal.chain.client import open_embedded_provider
-from dataseal.chain.embedded.node import Node, NodeConfig
 from dataseal.chain.embedded.probe import has_chain
 from dataseal.chain.embedded.store import ChainStore
 from dataseal.chain.errors import ConfigError
+from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 
 
 def half_created(data_dir: Path) -> Path:
@@ -40,7 +40,7 @@ def test_status_refuses_a_half_created_chain(tmp_path: Path) -> None:
 def test_the_next_start_creates_the_chain_and_funds_the_operator(tmp_path: Path) -> None:
     data = tmp_path / "data"
     file = half_created(data)
-    node = Node.start(NodeConfig(data_dir=data, port=0, light_kdf=True, environ={}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, light_kdf=True, environ={}))
     try:
         assert has_chain(file)
         startup = node.startup

@@ -8,8 +8,8 @@ import pytest
 from eth_hash.auto import keccak
 from eth_hash.backends import pycryptodome
 
-from dataseal.chain.embedded.node import SERVING_SWITCH_INTERVAL, Node, NodeConfig
 from dataseal.chain.embedded.vm import use_native_keccak
+from dataseal.chain.node.start import SERVING_SWITCH_INTERVAL, EmbeddedNode, NodeConfig
 
 
 def test_the_native_keccak_gives_the_same_digests() -> None:
@@ -26,7 +26,7 @@ def test_an_explicit_eth_hash_backend_is_left_alone(monkeypatch: pytest.MonkeyPa
 
 def test_a_serving_node_shortens_the_switch_interval_until_it_stops(tmp_path: Path) -> None:
     before = sys.getswitchinterval()
-    node = Node.start(NodeConfig(data_dir=tmp_path / "data", port=0, light_kdf=True, environ={}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=tmp_path / "data", port=0, light_kdf=True, environ={}))
     try:
         node.start_serving()
         assert sys.getswitchinterval() == pytest.approx(min(before, SERVING_SWITCH_INTERVAL))

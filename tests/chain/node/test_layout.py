@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dataseal.chain.embedded.running import marker_path, remove_marker, running_node_url, write_marker
+from dataseal.chain.node.layout import marker_path, remove_marker, running_node_url, write_marker
 
 
 def test_a_live_node_is_found_and_its_marker_removed(tmp_path: Path) -> None:

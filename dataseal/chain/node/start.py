@@ -11,7 +11,7 @@ First start in a data folder (default ``./.dataseal``):
 3. the three contracts, deployed by the operator, and the deployment record
    (``<data>/deployments.json``, keyed by chain id).
 
-A restart finds all three and reuses them. :meth:`Node.start` does the work and returns what it
+A restart finds all three and reuses them. :meth:`EmbeddedNode.start` does the work and returns what it
 did (:class:`NodeStartup`) for the front door to report; it prints nothing.
 """
 from __future__ import annotations
@@ -40,13 +40,13 @@ from dataseal.chain.accounts import (
 from dataseal.chain.contracts import Deployment, deploy_contracts
 from dataseal.chain.deployments import deployments_path, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import CALL_GAS_CAP, CALL_TIMEOUT_SECONDS, EmbeddedChain, Genesis, Mining, chain_file
-from dataseal.chain.embedded.defaults import OPERATOR_PASSWORD_FILENAME
 from dataseal.chain.embedded.errors import NodeStartError
 from dataseal.chain.embedded.probe import has_chain
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
 from dataseal.chain.embedded.vm import DEFAULT_FUNDING_WEI
+from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME
 from dataseal.chain.sender import LocalSender
 
 SERVING_SWITCH_INTERVAL = 0.0002  # seconds a thread may keep the GIL while another waits (Python's default: 0.005)
@@ -71,7 +71,7 @@ class NodeConfig:
 
 @dataclass(frozen=True)
 class NodeStartup:
-    """What :meth:`Node.start` found or made; ``notes`` are the things worth telling a person."""
+    """What :meth:`EmbeddedNode.start` found or made; ``notes`` are the things worth telling a person."""
 
     rpc_url: str
     chain_id: int
@@ -97,7 +97,7 @@ class NodeStartup:
         }
 
 
-class Node:
+class EmbeddedNode:
     """A started node: call :meth:`serve_forever` (or :meth:`start_serving`) then :meth:`stop`."""
 
     def __init__(self, chain: EmbeddedChain, server: RpcServer, startup: NodeStartup) -> None:
@@ -107,7 +107,7 @@ class Node:
         self._switch_interval: float | None = None  # the interpreter's own, while serving with a shorter one
 
     @classmethod
-    def start(cls, config: NodeConfig) -> Node:
+    def start(cls, config: NodeConfig) -> EmbeddedNode:
         """Bind the port, open (or create) the chain, the operator and the contracts."""
         data_dir = Path(config.data_dir)
         try:

@@ -1,8 +1,8 @@
 // A client nobody here wrote talks to `dataseal node`: hardhat (ethers v6 through
-// hardhat-ethers), run by tests/chain/embedded/test_node_hardhat.py as
+// hardhat-ethers), run by tests/chain/node/test_start.py as
 //
 //   DATASEAL_RPC_URL=http://127.0.0.1:<port> DATASEAL_TEST_KEY=0x... \
-//     node node_modules/.bin/hardhat run --no-compile --network dataseal tests/chain/embedded/hardhat_client.js
+//     node node_modules/.bin/hardhat run --no-compile --network dataseal tests/chain/node/hardhat_client.js
 //
 // It deploys an AssetRegistry from the committed artifact, calls the registry the node deployed
 // (DATASEAL_ASSET_REGISTRY), sends a value transfer, estimates gas, reads logs, and provokes a

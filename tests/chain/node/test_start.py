@@ -16,8 +16,8 @@ from dataseal.chain.contracts import Deployment
 from dataseal.chain.deployments import get_deployment, save_deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
-from dataseal.chain.embedded.node import OPERATOR_PASSWORD_FILENAME, Node, NodeConfig
 from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
+from dataseal.chain.node.start import OPERATOR_PASSWORD_FILENAME, EmbeddedNode, NodeConfig
 from dataseal.cli.main import main
 from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign
 
@@ -33,7 +33,7 @@ def config(data_dir: Path, **kw: object) -> NodeConfig:
 
 def test_first_start_creates_everything_and_a_restart_reuses_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    node = Node.start(config(data))
+    node = EmbeddedNode.start(config(data))
     first = node.startup
     try:
         notes = "\n".join(first.notes)
@@ -53,7 +53,7 @@ def test_first_start_creates_everything_and_a_restart_reuses_it(tmp_path: Path) 
     assert get_deployment(data, DEFAULT_CHAIN_ID) == first.deployment
     assert first.deployment.deployer == first.operator
 
-    node = Node.start(config(data))
+    node = EmbeddedNode.start(config(data))
     try:
         assert node.startup.notes == ()
         assert node.startup.deployment == first.deployment
@@ -66,7 +66,7 @@ def test_first_start_creates_everything_and_a_restart_reuses_it(tmp_path: Path) 
 def test_the_call_limits_reach_the_chain_on_creation_and_on_reopening(tmp_path: Path) -> None:
     data = tmp_path / "data"
     for timeout, cap in ((0.75, 20_000_000), (2.5, 60_000_000)):  # creates, then reopens
-        node = Node.start(config(data, call_timeout=timeout, call_gas_cap=cap))
+        node = EmbeddedNode.start(config(data, call_timeout=timeout, call_gas_cap=cap))
         try:
             assert (node.chain.call_timeout, node.chain.call_gas_cap) == (timeout, cap)
         finally:
@@ -75,7 +75,8 @@ def test_the_call_limits_reach_the_chain_on_creation_and_on_reopening(tmp_path: 
 
 def test_a_given_password_encrypts_the_operator_and_no_password_file_is_written(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    node = Node.start(NodeConfig(data_dir=data, port=0, light_kdf=True, environ={"DATASEAL_PASSWORD": "s3cret pw"}))
+    config = NodeConfig(data_dir=data, port=0, light_kdf=True, environ={"DATASEAL_PASSWORD": "s3cret pw"})
+    node = EmbeddedNode.start(config)
     try:
         operator = node.startup.operator
     finally:
@@ -86,11 +87,11 @@ def test_a_given_password_encrypts_the_operator_and_no_password_file_is_written(
 
 def test_a_record_naming_contracts_the_chain_lacks_is_deployed_again(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    Node.start(config(data)).stop()
+    EmbeddedNode.start(config(data)).stop()
     stale = Deployment(DEFAULT_CHAIN_ID, "0x" + "11" * 20, "0x" + "12" * 20, "0x" + "13" * 20, 1,
                        "0x" + "14" * 20, False)
     save_deployment(data, stale)
-    node = Node.start(config(data))
+    node = EmbeddedNode.start(config(data))
     try:
         assert any("names addresses without code (AssetRegistry, GrantRegistry, TransactionLedger)" in n
                    for n in node.startup.notes)
@@ -102,11 +103,11 @@ def test_a_record_naming_contracts_the_chain_lacks_is_deployed_again(tmp_path: P
 
 def test_deploying_with_a_locked_keystore_says_how_to_unlock_it(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    Node.start(config(data)).stop()
+    EmbeddedNode.start(config(data)).stop()
     (data / "deployments.json").unlink()
     (data / OPERATOR_PASSWORD_FILENAME).unlink()
     with pytest.raises(NodeStartError, match="operator keystore is locked: give its password with --password-file"):
-        Node.start(config(data))
+        EmbeddedNode.start(config(data))
 
 
 def test_several_accounts_need_one_chosen(tmp_path: Path) -> None:
@@ -114,8 +115,8 @@ def test_several_accounts_need_one_chosen(tmp_path: Path) -> None:
     store = Keystore(keystore_dir(data), scrypt_n=2)
     first, second = store.create("pw"), store.create("pw")
     with pytest.raises(KeystoreError, match="holds 2 accounts .*choose one with --account"):
-        Node.start(config(data, password=None))
-    node = Node.start(NodeConfig(data_dir=data, port=0, account=second, environ={"DATASEAL_PASSWORD": "pw"}))
+        EmbeddedNode.start(config(data, password=None))
+    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, account=second, environ={"DATASEAL_PASSWORD": "pw"}))
     try:
         assert node.startup.operator == second != first
         assert node.startup.deployment.deployer == second
@@ -125,11 +126,11 @@ def test_several_accounts_need_one_chosen(tmp_path: Path) -> None:
 
 def test_a_second_node_on_the_same_folder_is_refused_and_frees_its_port(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    node = Node.start(config(data))
+    node = EmbeddedNode.start(config(data))
     try:
         port = free_port()
         with pytest.raises(ChainInUseError, match=f"in use by another process \\(pid {os.getpid()}"):
-            Node.start(NodeConfig(data_dir=data, port=port, light_kdf=True, environ={}))
+            EmbeddedNode.start(NodeConfig(data_dir=data, port=port, light_kdf=True, environ={}))
         with socket.socket() as s:
             s.bind(("127.0.0.1", port))  # the refused node let its port go
     finally:
@@ -142,15 +143,15 @@ def test_a_taken_port_stops_the_start_before_anything_is_created(tmp_path: Path)
         s.bind(("127.0.0.1", 0))
         s.listen()
         with pytest.raises(NodeStartError, match="already in use"):
-            Node.start(NodeConfig(data_dir=data, port=s.getsockname()[1], light_kdf=True, environ={}))
+            EmbeddedNode.start(NodeConfig(data_dir=data, port=s.getsockname()[1], light_kdf=True, environ={}))
     assert not chain_file(data).exists() and not keystore_dir(data).exists()
 
 
 def test_restarting_with_another_chain_id_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    Node.start(config(data, chain_id=777)).stop()
+    EmbeddedNode.start(config(data, chain_id=777)).stop()
     with pytest.raises(GenesisMismatchError, match="has chain id 777, not 778"):
-        Node.start(config(data, chain_id=778))
+        EmbeddedNode.start(config(data, chain_id=778))
 
 
 # ------------------------------------------------------------------------------------ the CLI
@@ -245,7 +246,7 @@ def test_a_chain_made_without_a_node_gets_its_contracts_from_a_funded_account(tm
     store = Keystore(keystore_dir(data), scrypt_n=2)
     funded = store.create("pw")
     EmbeddedChain.open(chain_file(data), genesis=Genesis(alloc={funded: ETH})).close()
-    node = Node.start(NodeConfig(data_dir=data, port=0, environ={"DATASEAL_PASSWORD": "pw"}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, environ={"DATASEAL_PASSWORD": "pw"}))
     try:
         assert node.startup.operator == funded and node.startup.deployment.deployer == funded
     finally:
@@ -256,11 +257,11 @@ def test_a_chain_made_without_a_node_and_no_account_says_what_to_do(tmp_path: Pa
     data = tmp_path / "data"
     EmbeddedChain.open(chain_file(data)).close()
     with pytest.raises(NodeStartError, match="no operator account is known: create or import one"):
-        Node.start(config(data))
+        EmbeddedNode.start(config(data))
 
 
 def test_a_data_folder_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(NodeStartError, match=f"cannot create the data folder {blocker / 'data'}"):
-        Node.start(config(blocker / "data"))
+        EmbeddedNode.start(config(blocker / "data"))
