@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Compile the contracts and rewrite dataseal/chain/artifacts/ (commit the result).
+# Compile the contracts and rewrite dataseal/chain/contracts/artifacts/ (commit the result).
 artifacts: node
 	$(PY) scripts/build_contracts
 

@@ -1,57 +1,77 @@
-"""Shared fixtures: an in-process py-evm chain (eth-tester) with dataseal deployed."""
+"""Shared fixtures: dataseal deployed on an in-process py-evm chain (eth-tester) and on a real
+`hardhat node`, with accounts that sign locally (the product's own sender), so that the tests go
+through the one contract API the product uses."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
-from dataseal.chain.contracts import Contracts, Deployment, UnlockedSender, bind, deploy_contracts
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.deployment import Deployment
+from dataseal.chain.sending.sender import LocalSender
+from tests.support.devnode import hardhat_node
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
-class PyEvmChain:
+class Chain:
+    """dataseal deployed on one chain, and funded accounts that sign locally.
+
+    ``as_(sender)`` gives the three contract clients writing as that account.
+    """
+
     w3: Web3
-    tester: EthereumTester
     deployment: Deployment
-    contracts: Contracts
-    operator: UnlockedSender
-    owner: UnlockedSender
-    user: UnlockedSender
-    buyer: UnlockedSender
-    reviewer: UnlockedSender
+    operator: LocalSender
+    owner: LocalSender
+    user: LocalSender
+    buyer: LocalSender
+    reviewer: LocalSender
+
+    def as_(self, sender: LocalSender) -> DatasealContracts:
+        return DatasealContracts.bind(self.w3, self.deployment, sender)
+
+    @property
+    def reader(self) -> DatasealContracts:
+        """The clients without a sender: they read."""
+        return DatasealContracts.bind(self.w3, self.deployment)
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
 
-def _chain(review_mode: bool) -> PyEvmChain:
+def _senders(w3: Web3, accounts: list[LocalAccount]) -> list[LocalSender]:
+    return [LocalSender(account, endpoint="the test chain") for account in accounts]
+
+
+def _pyevm(review_mode: bool) -> Chain:
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
-    operator, owner, user, buyer, reviewer = (UnlockedSender(a) for a in w3.eth.accounts[:5])
+    keys = [Account.from_key(key.to_bytes()) for key in tester.backend.account_keys[:5]]
+    operator, owner, user, buyer, reviewer = _senders(w3, keys)
     deployment = deploy_contracts(w3, operator, review_mode=review_mode)
-    return PyEvmChain(w3, tester, deployment, bind(w3, deployment), operator, owner, user, buyer, reviewer)
+    return Chain(w3, deployment, operator, owner, user, buyer, reviewer)
 
 
 @pytest.fixture
-def pyevm() -> PyEvmChain:
-    return _chain(review_mode=False)
+def pyevm() -> Chain:
+    """dataseal on a fresh in-process py-evm chain (eth-tester)."""
+    return _pyevm(review_mode=False)
 
 
 @pytest.fixture
-def pyevm_review() -> PyEvmChain:
-    return _chain(review_mode=True)
-
-
-# --------------------------------------------------------------------------- hardhat node
-
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from dataseal.chain.devnode import hardhat_node  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
+def pyevm_review() -> Chain:
+    """The same, deployed in review mode (registrations start Pending)."""
+    return _pyevm(review_mode=True)
 
 
 @pytest.fixture(scope="session")
@@ -61,24 +81,16 @@ def hardhat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@dataclass
-class HardhatChain:
-    w3: Web3
-    deployment: Deployment
-    contracts: Contracts
-    operator: UnlockedSender
-    owner: UnlockedSender
-    user: UnlockedSender
-    buyer: UnlockedSender
-
-    def now(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
-
-
 @pytest.fixture
-def hardhat(hardhat_url: str) -> HardhatChain:
-    """dataseal freshly deployed on the session's hardhat node (each test gets new contracts)."""
+def hardhat(hardhat_url: str) -> Chain:
+    """dataseal freshly deployed on the session's hardhat node (each test gets new contracts and new
+    accounts, funded by one of the node's own)."""
     w3 = Web3(Web3.HTTPProvider(hardhat_url))
-    operator, owner, user, buyer = (UnlockedSender(a) for a in w3.eth.accounts[:4])
-    deployment = deploy_contracts(w3, operator)
-    return HardhatChain(w3, deployment, bind(w3, deployment), operator, owner, user, buyer)
+    accounts = [Account.create() for _ in range(5)]
+    funder = w3.eth.accounts[0]
+    for account in accounts:
+        w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_transaction({"from": funder, "to": account.address, "value": 10**20})
+        )
+    operator, owner, user, buyer, reviewer = _senders(w3, accounts)
+    return Chain(w3, deploy_contracts(w3, operator), operator, owner, user, buyer, reviewer)

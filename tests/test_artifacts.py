@@ -1,4 +1,4 @@
-"""The committed artifacts (dataseal/chain/artifacts/) are what a fresh compile of contracts/ produces."""
+"""The committed artifacts (dataseal/chain/contracts/artifacts/) are what a fresh compile of contracts/ produces."""
 from __future__ import annotations
 
 import subprocess

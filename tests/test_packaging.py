@@ -60,7 +60,7 @@ def test_the_wheel_holds_only_the_dataseal_package(wheel: Path) -> None:
         names = archive.namelist()
     assert tops == {"dataseal", wheel.name.split("-py3")[0] + ".dist-info"}
     assert "dataseal/__init__.py" in names  # a regular package, not a namespace one
-    assert "dataseal/chain/artifacts/AssetRegistry.json" in names  # package data ships
+    assert "dataseal/chain/contracts/artifacts/AssetRegistry.json" in names  # package data ships
     assert "dataseal/registry/schemas/manifest.schema.json" in names
     assert not any(name.startswith("dataseal/tests") or "/tests/" in name for name in names)
 

@@ -13,6 +13,12 @@ class ConfigError(DatasealError):
     kind = ErrorKind.INVALID_INPUT
 
 
+class NoEmbeddedChain(ConfigError):
+    """A data folder holds no embedded chain (yet)."""
+
+    kind = ErrorKind.NOT_FOUND
+
+
 class ChainError(DatasealError):
     """Talking to the chain failed."""
 

@@ -1,8 +1,12 @@
-"""Writing small files so that a reader never sees half of one, and a power cut loses neither."""
+"""Small files: written so that a reader never sees half of one and a power cut loses neither, and
+locked so that threads and processes take turns."""
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -45,3 +49,20 @@ def sync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed, mode 0600) for the ``with`` block.
+
+    Each acquisition opens its own file description, so two threads of one process exclude each
+    other just as two processes do (POSIX ``flock``). The lock goes when the holder closes the file
+    or dies, so a killed process never leaves a stale lock behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock

@@ -5,9 +5,12 @@ that suit any front door, and names the settings or parameters that would change
 (``options``). The CLI spells those the way a terminal user types them: ``rpc_url`` becomes
 ``--rpc URL or DATASEAL_RPC_URL``. An option this table does not know is left out (the API has
 its own table), and ``tests/cli/test_errors.py`` checks that every option the library names is here.
+For a few errors it also names the command that helps (``dataseal node`` when no node answers).
 """
 from __future__ import annotations
 
+from dataseal.chain.accounts.keystore import AccountNotFound
+from dataseal.chain.errors import ContractsNotDeployed, NodeUnreachable, NoEmbeddedChain
 from dataseal.errors import DatasealError
 
 #: option name (a Settings field, or a parameter of a library call) -> how a terminal user gives it
@@ -20,6 +23,8 @@ OPTION_FLAGS: dict[str, str] = {
     "chain_id": "--chain-id or DATASEAL_CHAIN_ID",
     "confirmations": "--confirmations or DATASEAL_CONFIRMATIONS",
     "receipt_timeout": "DATASEAL_RECEIPT_TIMEOUT",
+    "rpc_timeout": "DATASEAL_RPC_TIMEOUT",
+    "database_url": "DATABASE_URL",
     # dataseal node
     "port": "--port",
     # sealing and proving
@@ -37,10 +42,19 @@ OPTION_FLAGS: dict[str, str] = {
 }
 
 
+#: error class -> the command that helps (the most specific class of an error wins)
+COMMAND_ADVICE: dict[type[DatasealError], str] = {
+    NodeUnreachable: "`dataseal node` starts the embedded chain",
+    NoEmbeddedChain: "`dataseal node` creates it",
+    ContractsNotDeployed: "`dataseal deploy --rpc URL` deploys them",
+    AccountNotFound: "`dataseal account new` or `dataseal account import`",
+}
+
+
 def render(error: DatasealError) -> str:
-    """``error`` as the one line the CLI prints after ``dataseal: error: ``."""
-    text = str(error)
-    flags = [OPTION_FLAGS[name] for name in error.options if name in OPTION_FLAGS]
-    if flags:
-        text += f" [{'; '.join(flags)}]"
-    return text
+    """``error`` as the one line the CLI prints after ``dataseal: error: ``: its message and hint, then
+    in brackets the command that helps and the flags that change the outcome."""
+    advice = [next((COMMAND_ADVICE[kind] for kind in type(error).__mro__ if kind in COMMAND_ADVICE), "")]
+    advice += [OPTION_FLAGS[name] for name in error.options if name in OPTION_FLAGS]
+    advice = [item for item in advice if item]
+    return f"{error} [{'; '.join(advice)}]" if advice else str(error)

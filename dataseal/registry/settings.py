@@ -3,9 +3,12 @@ passed down. Nothing here connects to anything."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dataseal.chain.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -31,6 +34,28 @@ class Settings(BaseSettings):
     )
     receipt_timeout: float = Field(120.0, gt=0, description="Seconds to wait for a transaction's receipt.")
     rpc_timeout: float = Field(30.0, gt=0, description="Seconds to wait for one JSON-RPC answer.")
+
+    @classmethod
+    def load(cls, **given: Any) -> Settings:
+        """Settings from the environment, with the values ``given`` on top (None: not given).
+
+        An invalid value raises :class:`ConfigError` naming the setting (never echoing a password),
+        with the settings at fault as its ``options``.
+        """
+        try:
+            return cls(**{key: value for key, value in given.items() if value is not None})
+        except ValidationError as exc:
+            names: list[str] = []
+
+            def shown(error: Any) -> str:
+                name = ".".join(str(part) for part in error["loc"]) or "settings"
+                names.append(name)
+                value = "***" if "password" in name else repr(error.get("input"))  # never echo a secret
+                return f"{name}: {error['msg']} (got {value})"
+
+            problems = "; ".join(shown(error) for error in exc.errors())
+            raise ConfigError(f"invalid setting: {problems}", hint="check the value given",
+                              options=tuple(dict.fromkeys(names))) from None
 
     def sqlite_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'registry.sqlite').resolve()}"

@@ -72,14 +72,16 @@ from eth_utils import keccak, to_checksum_address  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 from web3.contract import Contract  # noqa: E402
 
-from dataseal.chain.artifacts import load_artifact  # noqa: E402
-from dataseal.chain.client import connect  # noqa: E402
-from dataseal.chain.clients import DatasealContracts, wait_all  # noqa: E402
-from dataseal.chain.contracts import Deployment, UnlockedSender, deploy_contracts  # noqa: E402
-from dataseal.chain.devnode import free_port, hardhat_node, stop_process  # noqa: E402
+from dataseal.chain.connection import connect  # noqa: E402
+from dataseal.chain.contracts.artifacts import load_artifact  # noqa: E402
+from dataseal.chain.contracts.client import wait_all  # noqa: E402
+from dataseal.chain.contracts.deploy import deploy_contracts  # noqa: E402
+from dataseal.chain.contracts.deployed import DatasealContracts  # noqa: E402
+from dataseal.chain.contracts.deployment import Deployment  # noqa: E402
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file  # noqa: E402
 from dataseal.chain.embedded.provider import EmbeddedProvider  # noqa: E402
-from dataseal.chain.sender import LocalSender  # noqa: E402
+from dataseal.chain.sending.sender import LocalSender  # noqa: E402
+from tests.support.devnode import free_port, hardhat_node, stop_process  # noqa: E402
 
 ETH = 10**18
 GWEI = 10**9
@@ -329,7 +331,7 @@ def eth_tester() -> Callable[[], Any]:
         backend = PyEVMBackend()
         w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
         keys = [Account.from_key(k.to_bytes()) for k in backend.account_keys[:3]]
-        deployment = deploy_contracts(w3, UnlockedSender(w3.eth.accounts[0]))
+        deployment = deploy_contracts(w3, LocalSender(keys[0], endpoint="eth-tester"))
         yield Setup(w3, w3, deployment, keys[1], keys[2])
 
     return fresh

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -19,8 +20,18 @@ from eth_tester import EthereumTester, PyEVMBackend  # noqa: E402
 from eth_utils import keccak  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 
-from dataseal.chain.contracts import UnlockedSender, bind, deploy_contracts, transact  # noqa: E402
-from dataseal.chain.signing import GRANTS_DOMAIN_NAME, REGISTRY_DOMAIN_NAME, Domain, sign_grant, sign_register  # noqa: E402
+from dataseal.chain.accounts.eip712 import (  # noqa: E402
+    GRANTS_DOMAIN_NAME,
+    REGISTRY_DOMAIN_NAME,
+    Domain,
+    sign_grant,
+    sign_register,
+)
+from dataseal.chain.contracts.client import Submitted  # noqa: E402
+from dataseal.chain.contracts.deploy import deploy_contracts  # noqa: E402
+from dataseal.chain.contracts.deployed import DatasealContracts  # noqa: E402
+from dataseal.chain.contracts.records import GrantTerms  # noqa: E402
+from dataseal.chain.sending.sender import LocalSender  # noqa: E402
 
 TARGETS = {
     "register": 120_000,
@@ -37,82 +48,76 @@ def h(label: str) -> bytes:
 
 
 def main() -> int:
-    w3 = Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
-    accounts = w3.eth.accounts
-    operator, warm, owner, user, buyer = (UnlockedSender(a) for a in accounts[:5])
+    tester = EthereumTester(PyEVMBackend())
+    w3 = Web3(EthereumTesterProvider(tester))
+    keys = [Account.from_key(key.to_bytes()) for key in tester.backend.account_keys[:5]]
+    operator, warm, owner, user, buyer = (LocalSender(key, endpoint="the bench chain") for key in keys)
     signer = Account.from_key(keccak(text="dataseal gas bench signer"))
     deployment = deploy_contracts(w3, operator)
-    c = bind(w3, deployment)
-    reg, grants, ledger = c.asset_registry, c.grant_registry, c.transaction_ledger
+    as_operator, as_warm, as_owner, as_user = (DatasealContracts.bind(w3, deployment, s)
+                                               for s in (operator, warm, owner, user))
     chain_id = w3.eth.chain_id
-    reg_domain = Domain(REGISTRY_DOMAIN_NAME, chain_id, reg.address)
-    grant_domain = Domain(GRANTS_DOMAIN_NAME, chain_id, grants.address)
+    reg_domain = Domain(REGISTRY_DOMAIN_NAME, chain_id, deployment.asset_registry)
+    grant_domain = Domain(GRANTS_DOMAIN_NAME, chain_id, deployment.grant_registry)
 
-    def gas(call, sender, action: str) -> int:
-        return int(transact(w3, sender, call, action)["gasUsed"])
+    def gas(submitted: Submitted[Any]) -> int:
+        submitted.wait()
+        assert submitted.receipt is not None
+        return int(submitted.receipt["gasUsed"])
 
     def now() -> int:
         return int(w3.eth.get_block("latest")["timestamp"])
 
     first_ever: dict[str, int] = {}
+    cny = b"CNY".ljust(32, b"\0")
 
     # Steady state: every shared counter already non-zero, as on any chain in use.
-    first_ever["register"] = gas(reg.functions.register(h("warm-root"), h("warm-manifest"), 1, 1, 0), warm, "warm")
-    first_ever["grant"] = gas(
-        grants.functions.grant(1, user.address, h("warm"), now() - 1, now() + 86400, 10, ZERO), warm, "warm"
-    )
-    first_ever["record_trade"] = gas(
-        ledger.functions.recordTrade(1, buyer.address, warm.address, 1, b"CNY".ljust(32, b"\0"), h("warm")),
-        warm,
-        "warm",
-    )
-    first_ever["anchor_batch"] = gas(reg.functions.anchorBatch(h("warm-batch"), 1000, h("warm")), warm, "warm")
+    first_ever["register"] = gas(as_warm.registry.submit_register(h("warm-root"), h("warm-manifest"), 1, 1))
+    first_ever["grant"] = gas(as_warm.grants.submit_grant(1, user.address, h("warm"), now() - 1, now() + 86400, 10))
+    first_ever["record_trade"] = gas(as_warm.ledger.submit_record_trade(1, buyer.address, warm.address, 1, cny,
+                                                                        h("warm")))
+    first_ever["anchor_batch"] = gas(as_warm.registry.submit_anchor_batch(h("warm-batch"), 1000, h("warm")))
 
     results: dict[str, float] = {}
-    results["register_first"] = gas(reg.functions.register(h("root-1"), h("manifest-1"), 3, 1, 0), owner, "register")
-    results["register"] = gas(reg.functions.register(h("root-2"), h("manifest-2"), 3, 1, 0), owner, "register")
+    results["register_first"] = gas(as_owner.registry.submit_register(h("root-1"), h("manifest-1"), 3, 1))
+    results["register"] = gas(as_owner.registry.submit_register(h("root-2"), h("manifest-2"), 3, 1))
 
     def register_by_sig(label: str) -> int:
-        nonce = reg.functions.nonces(signer.address).call()
+        nonce = as_operator.registry.nonce_of(signer.address)
         deadline = now() + 3600
-        args = dict(owner=signer.address, content_root=h(label), manifest_hash=h(label + "-m"), rights_type=1,
-                    classification=2, parent_id=0, nonce=nonce, deadline=deadline)
-        sig = sign_register(signer.key, reg_domain, **args)
-        call = reg.functions.registerBySig(signer.address, h(label), h(label + "-m"), 1, 2, 0, deadline, sig)
-        return gas(call, operator, "registerBySig")
+        sig = sign_register(signer.key, reg_domain, owner=signer.address, content_root=h(label),
+                            manifest_hash=h(label + "-m"), rights_type=1, classification=2, parent_id=0, nonce=nonce,
+                            deadline=deadline)
+        return gas(as_operator.registry.submit_register_by_sig(signer.address, h(label), h(label + "-m"), 1, 2, 0,
+                                                                deadline, sig))
 
     first_ever["register_by_sig (signer's first)"] = register_by_sig("sig-root-1")
     results["register_by_sig"] = register_by_sig("sig-root-2")
-    signer_asset = reg.functions.assetIdOf(h("sig-root-2")).call()
+    signer_asset = as_operator.registry.asset_id_of(h("sig-root-2"))
+    assert signer_asset is not None
 
     t = now()
-    results["grant"] = gas(
-        grants.functions.grant(2, user.address, h("purpose: model training"), t - 60, t + 30 * 86400, 1000, ZERO),
-        owner,
-        "grant",
-    )
-    grant_id = grants.functions.totalGrants().call()
+    results["grant"] = gas(as_owner.grants.submit_grant(2, user.address, h("purpose: model training"), t - 60,
+                                                        t + 30 * 86400, 1000))
+    grant_id = as_owner.grants.total_grants()
 
     def grant_by_sig(grantee: str) -> int:
-        nonce = grants.functions.nonces(signer.address).call()
+        nonce = as_operator.grants.nonce_of(signer.address)
         deadline = now() + 3600
-        terms = dict(asset_id=signer_asset, grantee=grantee, purpose=h("purpose: research"), valid_from=t - 60,
-                     expires_at=t + 86400, quota=500, scope_root=ZERO)
-        sig = sign_grant(signer.key, grant_domain, **terms, nonce=nonce, deadline=deadline)
-        struct = (signer_asset, grantee, h("purpose: research"), t - 60, t + 86400, 500, ZERO)
-        return gas(grants.functions.grantBySig(struct, deadline, sig), operator, "grantBySig")
+        terms = GrantTerms(signer_asset, grantee, h("purpose: research"), t - 60, t + 86400, 500, ZERO)
+        sig = sign_grant(signer.key, grant_domain, asset_id=terms.asset_id, grantee=grantee, purpose=terms.purpose,
+                         valid_from=terms.valid_from, expires_at=terms.expires_at, quota=terms.quota,
+                         scope_root=ZERO, nonce=nonce, deadline=deadline)
+        return gas(as_operator.grants.submit_grant_by_sig(terms, deadline, sig))
 
     first_ever["grant_by_sig (signer's first)"] = grant_by_sig(user.address)
     results["grant_by_sig"] = grant_by_sig(buyer.address)
 
-    results["record_usage"] = gas(ledger.functions.recordUsage(grant_id, 5, h("job-1")), user, "recordUsage")
-    results["record_trade"] = gas(
-        ledger.functions.recordTrade(2, buyer.address, owner.address, 990_00, b"CNY".ljust(32, b"\0"), h("settle-1")),
-        owner,
-        "recordTrade",
-    )
+    results["record_usage"] = gas(as_user.ledger.submit_record_usage(grant_id, 5, h("job-1")))
+    results["record_trade"] = gas(as_owner.ledger.submit_record_trade(2, buyer.address, owner.address, 990_00, cny,
+                                                                      h("settle-1")))
     # The batch tree is built off chain: the on-chain cost does not depend on its content.
-    anchor = gas(reg.functions.anchorBatch(h("batch-of-1000"), 1000, h("batch-manifest")), owner, "anchorBatch")
+    anchor = gas(as_owner.registry.submit_anchor_batch(h("batch-of-1000"), 1000, h("batch-manifest")))
     results["anchor_batch_1000_per_member"] = round(anchor / 1000, 2)
 
     print(f"dataseal gas on py-evm (chain id {chain_id}); total transaction gas, steady state")

@@ -20,9 +20,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from dataseal.chain.client import Node, connect
-from dataseal.chain.contracts import Deployment, deploy_contracts
-from dataseal.chain.sender import LocalSender
+from dataseal.chain.connection import Connection, connect
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployment import Deployment
+from dataseal.chain.sending.sender import LocalSender
 
 BANK_WEI = 10**24
 ETH = 10**18
@@ -33,7 +34,7 @@ class Backend:
     """One chain to run a test against."""
 
     name: str
-    node: Node
+    node: Connection
     bank: LocalSender
     mine: Callable[[], None]
     tmp: Path
@@ -67,7 +68,7 @@ class Backend:
 
 @dataclass
 class Paused:
-    node: Node
+    node: Connection
     account: LocalAccount
     mine: Callable[[], None]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from dataseal.chain.accounts import LIGHT_SCRYPT_N
+from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N
 from tests.cli.conftest import Cli
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"

@@ -11,8 +11,8 @@ from threading import Thread
 
 import pytest
 
-from dataseal.chain.client import redact_url, scrub_url
-from dataseal.chain.deployments import DeploymentRecordError, load_deployments
+from dataseal.chain.connection.transports import redact_url, scrub_url
+from dataseal.chain.contracts.deployment import DeploymentRecordError, load_deployments
 from tests.cli.conftest import Cli
 
 
@@ -68,17 +68,6 @@ def test_deploy_refuses_an_admin_that_is_not_an_address_before_connecting(cli: C
     assert code == 2 and "'xyz' is not an address" in err and "cannot reach" not in err
 
 
-def test_deploy_contracts_refuses_an_admin_that_is_not_an_address(hardhat_url: str) -> None:
-    from web3 import Web3
-
-    from dataseal.chain.contracts import UnlockedSender, deploy_contracts
-    from dataseal.chain.errors import ConfigError
-
-    w3 = Web3(Web3.HTTPProvider(hardhat_url))
-    with pytest.raises(ConfigError, match="the admin 'xyz' is not an address"):
-        deploy_contracts(w3, UnlockedSender(w3.eth.accounts[0]), admin="xyz")
-
-
 def test_a_deployment_record_with_a_non_ascii_digit_key_is_refused(tmp_path: Path) -> None:
     (tmp_path / "deployments.json").write_text(json.dumps({"²": {}}))
     with pytest.raises(DeploymentRecordError):
@@ -91,7 +80,7 @@ def test_an_unexpected_exception_is_one_line_with_exit_70(cli: Cli, monkeypatch:
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(status_module, "open_node", boom)
+    monkeypatch.setattr(status_module.Context, "open", boom)
     code, _, err = cli("status")
     assert code == 70
     assert one_line(err).startswith("dataseal: internal error: RuntimeError: kaboom. This is a bug in dataseal")

@@ -12,7 +12,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from dataseal.chain.deployments import load_deployments
+from dataseal.chain.contracts.deployment import load_deployments
 from tests.cli.conftest import Cli
 
 pytestmark = pytest.mark.hardhat
@@ -76,7 +76,7 @@ def test_deploy_failures_are_one_line(
     cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, _, err = cli("deploy", "--password-file", str(password_file))
-    assert code == 1 and "no node to deploy to: pass --rpc URL" in err
+    assert code == 1 and "no node to deploy to: name the node's URL" in err and "[--rpc URL or DATASEAL_RPC_URL]" in err
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,8 +94,9 @@ def test_deploy_failures_are_one_line(
     code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
     assert code == 1
     line = err.strip().splitlines()[-1]
-    assert line.startswith(f"dataseal: error: sending a transaction: account {poor} has 0 wei (0 ETH) on chain 31337")
-    assert "fund the account" in line and "Traceback" not in err
+    assert line.startswith(f"dataseal: error: deploying AssetRegistry: account {poor} has 0 wei (0 ETH) on chain 31337")
+    assert line.endswith(": fund the account (send it ETH), or use another account [--account]")
+    assert "Traceback" not in err
     assert 31337 not in load_deployments(cli.data_dir)
 
     wrong = password_file.parent / "wrong.txt"

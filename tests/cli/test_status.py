@@ -9,13 +9,12 @@ from dataclasses import replace
 import pytest
 from eth_account import Account
 
-from dataseal.chain.accounts import LIGHT_SCRYPT_N, Keystore, keystore_dir
-from dataseal.chain.client import connect
-from dataseal.chain.contracts import deploy_contracts
-from dataseal.chain.deployments import load_deployments, save_deployment
-from dataseal.chain.node.layout import remove_marker, write_marker
-from dataseal.chain.sender import LocalSender
-from dataseal.cli.commands._chain import OPERATOR_PASSWORD_FILENAME
+from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, Keystore, keystore_dir
+from dataseal.chain.connection import connect
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployment import load_deployments, save_deployment
+from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, remove_marker, write_marker
+from dataseal.chain.sending.sender import LocalSender
 from tests.chain.conftest import Backend, open_embedded
 from tests.cli.conftest import Cli
 
@@ -100,7 +99,9 @@ def test_status_of_the_embedded_chain_in_process(cli: Cli) -> None:
 
 def test_status_of_a_folder_without_a_chain(cli: Cli) -> None:
     code, out, err = cli("status")
-    assert code == 1 and out == "" and "no embedded chain in " in err and "dataseal node --data-dir" in err
+    assert code == 1 and out == "" and "no embedded chain in " in err
+    assert err.rstrip().endswith("[`dataseal node` creates it; --data-dir or DATASEAL_DATA_DIR; --rpc URL or "
+                                 "DATASEAL_RPC_URL]")
 
 
 def test_status_help_teaches(cli: Cli) -> None:
@@ -114,7 +115,7 @@ def test_status_and_deploy_against_dataseal_node(cli: Cli) -> None:
     from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 
     assert THEIRS == OPERATOR_PASSWORD_FILENAME  # the CLI finds the password the node generated
-    node = EmbeddedNode.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True, environ={}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True))
     try:
         node.start_serving()
         url = node.startup.rpc_url

@@ -27,18 +27,22 @@ from eth_utils import to_canonical_address, to_checksum_address
 from pydantic import SecretStr
 from web3 import Web3
 
-from dataseal.chain.accounts import (
+from dataseal.chain.accounts.keystore import (
     LIGHT_SCRYPT_N,
-    PASSWORD_ENV,
     STANDARD_SCRYPT_N,
     Keystore,
-    create_password_file,
+    PasswordRequired,
     keystore_dir,
-    read_password_file,
-    resolve_password,
 )
-from dataseal.chain.contracts import Deployment, deploy_contracts
-from dataseal.chain.deployments import deployments_path, get_deployment, save_deployment
+from dataseal.chain.accounts.passwords import (
+    PasswordFile,
+    create_password_file,
+    first_password,
+    given_sources,
+    read_password_file,
+)
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployment import Deployment, deployments_path, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import CALL_GAS_CAP, CALL_TIMEOUT_SECONDS, EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.errors import NodeStartError
 from dataseal.chain.embedded.probe import has_chain
@@ -47,7 +51,7 @@ from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
 from dataseal.chain.embedded.vm import DEFAULT_FUNDING_WEI
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME
-from dataseal.chain.sender import LocalSender
+from dataseal.chain.sending.sender import LocalSender
 
 SERVING_SWITCH_INTERVAL = 0.0002  # seconds a thread may keep the GIL while another waits (Python's default: 0.005)
 
@@ -61,12 +65,11 @@ class NodeConfig:
     fund: Mapping[str, int] = field(default_factory=dict)  # extra genesis balances (address -> wei)
     mining: Mining = field(default_factory=Mining)
     account: str | None = None  # which keystore account operates the node (default: the only one)
-    password: SecretStr | None = None
-    password_file: Path | None = None
+    password: SecretStr | None = field(default=None, repr=False)  # the operator keystore's (a setting)
+    password_file: Path | None = None  # ... or the file holding it
     light_kdf: bool = False  # a cheap scrypt for a new operator keystore (tests, throwaway chains)
     call_timeout: float = CALL_TIMEOUT_SECONDS  # the longest one eth_call / eth_estimateGas may run
     call_gas_cap: int = CALL_GAS_CAP  # the most gas one eth_call / eth_estimateGas may use
-    environ: Mapping[str, str] | None = field(default=None, repr=False)  # may hold DATASEAL_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -231,24 +234,20 @@ def _create_operator(keystore: Keystore, data_dir: Path, config: NodeConfig, not
 
 
 def _given_password(config: NodeConfig) -> SecretStr | None:
-    env = os.environ if config.environ is None else config.environ
-    if config.password is None and config.password_file is None and not env.get(PASSWORD_ENV):
-        return None
-    return resolve_password(password=config.password, password_file=config.password_file, environ=env,
-                            interactive=False, purpose="the operator keystore")
+    sources = given_sources(config.password, config.password_file)
+    return first_password(sources, purpose="the operator keystore")[0] if sources else None
 
 
 def _operator_password(data_dir: Path, config: NodeConfig) -> SecretStr:
-    given = _given_password(config)
-    if given is not None:
-        return given
     file = data_dir / OPERATOR_PASSWORD_FILENAME
-    if file.exists():
-        return read_password_file(file, purpose="the operator keystore")
-    raise NodeStartError(
-        f"the contracts must be deployed and the operator keystore is locked: give its password with "
-        f"--password-file or {PASSWORD_ENV} (no {file} was found)"
-    )
+    sources = given_sources(config.password, config.password_file) or [PasswordFile(file, optional=True)]
+    try:
+        return first_password(sources, purpose="the operator keystore")[0]
+    except PasswordRequired:
+        raise NodeStartError(
+            f"the contracts must be deployed and the operator keystore is locked (no {file} was found)",
+            hint="give the operator keystore's password", options=("password",),
+        ) from None
 
 
 def _ensure_deployment(
@@ -274,8 +273,9 @@ def _ensure_deployment(
         )
     if not operator:
         raise NodeStartError(
-            f"the contracts of chain {chain.chain_id} must be deployed and no operator account is known: create or "
-            f"import one (`dataseal account new --data-dir {data_dir}`) and fund it, or point --account at a funded one"
+            f"the contracts of chain {chain.chain_id} must be deployed and no operator account is known",
+            hint=f"create or import an account in {data_dir} and fund it, or name a funded one",
+            options=("account", "data_dir"),
         )
     account = keystore.unlock(operator, _operator_password(data_dir, config))
     w3 = Web3(EmbeddedProvider(dispatcher))

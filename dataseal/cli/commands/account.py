@@ -8,9 +8,13 @@ from pathlib import Path
 import typer
 from pydantic import SecretStr
 
-from dataseal.chain.accounts import LIGHT_SCRYPT_N, InvalidKeyfile, Keystore, resolve_password
-from dataseal.cli.commands._chain import DATA_DIR, PASSWORD_FILE, keystore, settings
+from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, InvalidKeyfile, Keystore
+from dataseal.chain.accounts.passwords import first_password, given_sources
+from dataseal.cli.commands._chain import DATA_DIR, PASSWORD_FILE, settings
 from dataseal.cli.output import JSON, emit, note
+from dataseal.cli.prompt import TerminalPrompt
+from dataseal.errors import ErrorKind
+from dataseal.registry.context import keystore_of
 from dataseal.registry.settings import Settings
 
 LIGHT_KDF = typer.Option(
@@ -91,15 +95,13 @@ def import_(
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise InvalidKeyfile(f"{path} does not exist: give the path of a keystore file or of a key file") from None
+            raise InvalidKeyfile(f"{path} does not exist", hint="give the path of a keystore file or of a key file",
+                                 kind=ErrorKind.NOT_FOUND) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidKeyfile(f"{path} cannot be read ({type(exc).__name__}): check the path") from None
+            raise InvalidKeyfile(f"{path} cannot be read ({type(exc).__name__})", hint="check the path") from None
         if _looks_like_json(text):
-            password = resolve_password(
-                password=cfg.password if cfg.password_file is None else None,
-                password_file=cfg.password_file,
-                purpose=f"the keystore file {path.name}",
-            )
+            password, _ = first_password([*given_sources(cfg.password, cfg.password_file), TerminalPrompt()],
+                                         purpose=f"the keystore file {path.name}")
             address = store.import_file(path, password)
         else:
             address = _import_key(store, text, cfg.password_file, cfg.password, from_stdin=False)
@@ -116,7 +118,7 @@ def list_(data_dir: Path | None = DATA_DIR, as_json: bool = JSON) -> None:
       dataseal account list --json
     """
     cfg = settings(data_dir=data_dir)
-    store = keystore(cfg)
+    store = keystore_of(cfg)
     entries = store.list()
 
     def human() -> None:
@@ -129,7 +131,7 @@ def list_(data_dir: Path | None = DATA_DIR, as_json: bool = JSON) -> None:
 
 
 def _keystore(cfg: Settings, light_kdf: bool) -> Keystore:
-    store = keystore(cfg)
+    store = keystore_of(cfg)
     return Keystore(store.folder, scrypt_n=LIGHT_SCRYPT_N) if light_kdf else store
 
 
@@ -142,19 +144,16 @@ def _show(address: str, path: Path, verb: str, as_json: bool) -> None:
 
 
 def _new_password(password_file: Path | None, password: SecretStr | None) -> SecretStr:
-    return resolve_password(
-        password=password if password_file is None else None,
-        password_file=password_file,
-        confirm=True,
-        purpose="the new account",
-    )
+    secret, _ = first_password([*given_sources(password, password_file), TerminalPrompt(confirm=True)],
+                               purpose="the new account")
+    return secret
 
 
 def _import_key(store: Keystore, text: str, password_file: Path | None, password: SecretStr | None,
                 *, from_stdin: bool) -> str:
     key = SecretStr(text.strip())
     if from_stdin and not key.get_secret_value():
-        raise InvalidKeyfile("nothing was read from stdin: pipe the private key in (64 hex digits)")
+        raise InvalidKeyfile("nothing was read from stdin", hint="pipe the private key in (64 hex digits)")
     return store.import_private_key(key, _new_password(password_file, password))
 
 

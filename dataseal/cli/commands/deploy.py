@@ -6,21 +6,14 @@ from pathlib import Path
 import typer
 from eth_utils import is_address
 
-from dataseal.chain.contracts import deploy_contracts
-from dataseal.chain.deployments import deployments_path, get_deployment, save_deployment
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployment import contract_status, deployments_path, save_deployment, verify_deployment
 from dataseal.chain.errors import DeploymentError
-from dataseal.cli.commands._chain import (
-    ACCOUNT,
-    CHAIN_ID,
-    DATA_DIR,
-    PASSWORD_FILE,
-    eth,
-    open_node,
-    sender,
-    settings,
-    unlock,
-)
+from dataseal.cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, eth, settings
 from dataseal.cli.output import JSON, emit, note
+from dataseal.cli.prompt import TerminalPrompt
+from dataseal.errors import ErrorKind
+from dataseal.registry.context import Context
 
 
 def deploy(
@@ -68,34 +61,33 @@ def deploy(
                    confirmations=confirmations, data_dir=data_dir)
     if not cfg.rpc_url:
         raise DeploymentError(
-            "no node to deploy to: pass --rpc URL (or set DATASEAL_RPC_URL). The embedded chain deploys its "
-            "contracts itself at its first `dataseal node`"
+            "no node to deploy to", hint="name the node's URL (the embedded chain deploys its contracts itself at "
+            "its first `dataseal node`)", options=("rpc_url",),
         )
     if admin is not None and not is_address(admin):
         raise typer.BadParameter(f"{admin!r} is not an address (0x followed by 40 hex digits)", param_hint="--admin")
-    node = open_node(cfg)
-    try:
-        existing = get_deployment(cfg.data_dir, node.chain_id)
+    with Context.open(cfg) as context:
+        connection = context.connection
+        existing = context.recorded_deployment()
         replaced = None
         if existing is not None:
-            live = [s for s in node.contract_status(existing) if s.deployed]
+            live = [s for s in contract_status(connection, existing) if s.deployed]
             if live and not force:
                 raise DeploymentError(
-                    f"already deployed on chain {node.chain_id}: {deployments_path(cfg.data_dir)} has AssetRegistry "
-                    f"at {existing.asset_registry} (block {existing.deploy_block}) and its code is there. Use those "
-                    "contracts, or pass --force to deploy a new set (the record will then point to the new one)"
+                    f"already deployed on chain {connection.chain_id}: {deployments_path(cfg.data_dir)} has "
+                    f"AssetRegistry at {existing.asset_registry} (block {existing.deploy_block}) and its code is there",
+                    hint="use those contracts, or pass --force to deploy a new set (the record will then point to "
+                    "the new one)", kind=ErrorKind.CONFLICT,
                 )
             replaced = existing
-        signer = unlock(cfg)
-        balance = node.balance(signer.address)
-        note(f"deploying from {signer.address} ({eth(balance)}) to chain {node.chain_id} at {node.endpoint} ...")
-        deployment = deploy_contracts(
-            node.w3, sender(cfg, node, signer), admin=admin, review_mode=review_mode, base_token_uri=base_token_uri,
-        )
-        node.verify_deployment(deployment, source="the new deployment")
+        signer = context.unlock(TerminalPrompt())
+        balance = connection.balance(signer.address)
+        note(f"deploying from {signer.address} ({eth(balance)}) to chain {connection.chain_id} at "
+             f"{connection.endpoint} ...")
+        deployment = deploy_contracts(connection.w3, context.sender(signer), admin=admin, review_mode=review_mode,
+                                      base_token_uri=base_token_uri)
+        verify_deployment(connection, deployment, source="the new deployment")
         path = save_deployment(cfg.data_dir, deployment)
-    finally:
-        node.close()
 
     def human() -> None:
         print(f"chain {deployment.chain_id}, block {deployment.deploy_block}")

@@ -6,13 +6,13 @@ from typing import Any
 
 import typer
 
-from dataseal.chain.accounts import AccountNotFound, KeystoreEntry
-from dataseal.chain.contracts import Deployment
-from dataseal.chain.deployments import deployments_path, load_deployments
+from dataseal.chain.accounts.keystore import AccountNotFound, KeystoreEntry
+from dataseal.chain.contracts.deployment import Deployment, contract_status, deployments_path
 from dataseal.chain.errors import ContractsNotDeployed, WrongChain
-from dataseal.cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, keystore, open_node, settings
+from dataseal.cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, settings
 from dataseal.cli.output import JSON, emit
 from dataseal.errors import DatasealError
+from dataseal.registry.context import Context
 
 
 def status(
@@ -34,29 +34,24 @@ def status(
       dataseal status --rpc http://127.0.0.1:8545 --json
     """
     cfg = settings(rpc_url=rpc, account=account, chain_id=chain_id, data_dir=data_dir)
-    node = open_node(cfg)
     problems: list[DatasealError] = []
     deployment: Deployment | None = None
     contracts: list[dict[str, Any]] = []
-    try:
+    with Context.open(cfg) as context:
+        node = context.connection
         info = node.info()
-        store = keystore(cfg)
+        store = context.keystore
         entries = [store.find(cfg.account)] if cfg.account else store.list()
         accounts = [_account(entry, node.balance(entry.address)) for entry in entries]
         try:
-            deployment = node.deployment_from(cfg.data_dir)
+            deployment = context.deployment()
         except (WrongChain, ContractsNotDeployed) as exc:
             problems.append(exc)
-            deployment = load_deployments(cfg.data_dir).get(info.chain_id)
+            deployment = context.recorded_deployment()
         if deployment is not None:
-            contracts = [s.to_json() for s in node.contract_status(deployment)]
+            contracts = [s.to_json() for s in contract_status(node, deployment)]
         if not accounts:
-            problems.append(AccountNotFound(
-                f"no account in {store.folder}: create one with `dataseal account new` or import one with "
-                "`dataseal account import`"
-            ))
-    finally:
-        node.close()
+            problems.append(AccountNotFound(f"no account in {store.folder}", hint="create or import one"))
 
     report = {
         "endpoint": node.endpoint,
@@ -86,7 +81,8 @@ def status(
         first = problems[0]
         if len(problems) == 1:
             raise first
-        raise type(first)("; and ".join(str(p) for p in problems)) from first
+        raise type(first)("; and ".join(str(p) for p in problems),
+                          options=tuple(dict.fromkeys(o for p in problems for o in p.options))) from first
 
 
 def _account(entry: KeystoreEntry, balance: int) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dataseal.chain.client import open_embedded_provider
+from dataseal.chain.connection.connection import open_embedded_provider
 from dataseal.chain.embedded.probe import has_chain
 from dataseal.chain.embedded.store import ChainStore
 from dataseal.chain.errors import ConfigError
@@ -32,7 +32,7 @@ def test_a_file_without_genesis_is_not_a_chain(tmp_path: Path) -> None:
 
 def test_status_refuses_a_half_created_chain(tmp_path: Path) -> None:
     half_created(tmp_path / "data")
-    with pytest.raises(ConfigError, match="no embedded chain in .*: start one with `dataseal node --data-dir"):
+    with pytest.raises(ConfigError, match="no embedded chain in .*: start the embedded node in this data folder"):
         open_embedded_provider(tmp_path / "data")
     assert not has_chain(tmp_path / "data" / "chain.sqlite")  # and it wrote no genesis of its own
 
@@ -40,7 +40,7 @@ def test_status_refuses_a_half_created_chain(tmp_path: Path) -> None:
 def test_the_next_start_creates_the_chain_and_funds_the_operator(tmp_path: Path) -> None:
     data = tmp_path / "data"
     file = half_created(data)
-    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, light_kdf=True, environ={}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, light_kdf=True))
     try:
         assert has_chain(file)
         startup = node.startup

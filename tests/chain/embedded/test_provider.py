@@ -7,14 +7,16 @@ import pytest
 from eth_utils import keccak
 from web3 import Web3
 
-from dataseal.chain.contracts import bind, decode_events, deploy_contracts, read, transact
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.records import AssetRecord, AssetTransfer, GrantRecord, UsageRecord
 from dataseal.chain.embedded.chain import EmbeddedChain
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
 from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
 from dataseal.chain.errors import ContractRevert
-from dataseal.chain.sender import LocalSender
+from dataseal.chain.sending.sender import LocalSender
 from tests.chain.embedded.conftest import Funded
 
 
@@ -39,31 +41,29 @@ def test_deploy_register_grant_and_decode(w3: Web3, keys: Funded) -> None:
     assert w3.is_connected() and w3.eth.chain_id == DEFAULT_CHAIN_ID
     operator, user = LocalSender(keys.alice), LocalSender(keys.bob)
     deployment = deploy_contracts(w3, operator)
-    contracts = bind(w3, deployment)
+    as_operator = DatasealContracts.bind(w3, deployment, operator)
+    as_user = DatasealContracts.bind(w3, deployment, user)
     assert w3.eth.get_code(deployment.asset_registry)
 
     root = keccak(text="dataset v1")
-    receipt = transact(w3, operator, contracts.asset_registry.functions.register(root, keccak(text="m"), 1, 0, 0),
-                       "register")
-    assert [e.name for e in decode_events(contracts, receipt)] == ["Transfer", "AssetRegistered"]
-    sent = w3.eth.get_transaction(receipt["transactionHash"])
+    submitted = as_operator.registry.submit_register(root, keccak(text="m"), 1, 0)
+    submitted.wait()
+    assert submitted.receipt is not None
+    assert [type(r) for r in as_operator.decoder.decode_receipt(submitted.receipt)] == [AssetTransfer, AssetRecord]
+    sent = w3.eth.get_transaction(submitted.receipt["transactionHash"])
     assert sent["type"] == 2 and sent["maxFeePerGas"] >= sent["maxPriorityFeePerGas"] > 0  # EIP-1559 fees
-    assert read(contracts.asset_registry.functions.assetIdOf(root), "assetIdOf") == 1
+    assert as_operator.registry.asset_id_of(root) == 1
 
     with pytest.raises(ContractRevert, match=r"AssetAlreadyRegistered\(contentRoot=0x.*assetId=1\)"):
-        transact(w3, operator, contracts.asset_registry.functions.register(root, keccak(text="m"), 1, 0, 0),
-                 "register again")
+        as_operator.registry.register(root, keccak(text="m"), 1, 0)
 
     now = w3.eth.get_block("latest")["timestamp"]
-    receipt = transact(w3, operator, contracts.grant_registry.functions.grant(
-        1, user.address, keccak(text="research"), now - 10, now + 3600, 100, b"\0" * 32), "grant")
-    assert [e.name for e in decode_events(contracts, receipt)] == ["GrantCreated"]
-    receipt = transact(w3, user, contracts.transaction_ledger.functions.recordUsage(1, 30, keccak(text="job")),
-                       "recordUsage")
-    assert [e.name for e in decode_events(contracts, receipt)] == ["UsageRecorded"]
+    granted = as_operator.grants.grant(1, user.address, keccak(text="research"), now - 10, now + 3600, 100)
+    assert isinstance(granted, GrantRecord)
+    assert isinstance(as_user.ledger.record_usage(1, 30, keccak(text="job")), UsageRecord)
 
     logs = w3.eth.get_logs({"fromBlock": 0, "address": deployment.asset_registry})
-    registered = contracts.asset_registry.events.AssetRegistered().process_log(logs[-1])
+    registered = as_operator.registry.contract.events.AssetRegistered().process_log(logs[-1])
     assert len(logs) == 3 and all(log["removed"] is False for log in logs)  # RoleGranted, Transfer, AssetRegistered
     assert registered["args"]["contentRoot"] == root
     history = w3.eth.fee_history(2, "latest", [50])

@@ -26,7 +26,7 @@ def test_an_explicit_eth_hash_backend_is_left_alone(monkeypatch: pytest.MonkeyPa
 
 def test_a_serving_node_shortens_the_switch_interval_until_it_stops(tmp_path: Path) -> None:
     before = sys.getswitchinterval()
-    node = EmbeddedNode.start(NodeConfig(data_dir=tmp_path / "data", port=0, light_kdf=True, environ={}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=tmp_path / "data", port=0, light_kdf=True))
     try:
         node.start_serving()
         assert sys.getswitchinterval() == pytest.approx(min(before, SERVING_SWITCH_INTERVAL))

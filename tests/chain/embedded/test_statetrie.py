@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +33,13 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 import dataseal.chain.embedded.chain as chain_module
-from dataseal.chain.contracts import Deployment, deploy_contracts
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployment import Deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.statetrie import BatchedAccountDB
 from dataseal.chain.embedded.vm import DatasealState, DatasealVM
+from dataseal.chain.sending.sender import PendingTransaction
 from tests.chain.embedded.helpers import ETH, init_code, sign
 
 GENESIS_TIME = 1_900_000_000
@@ -102,22 +104,34 @@ class Run:
 
 @dataclass
 class MiningSender:
-    """A :class:`chain.contracts.Sender` that mines each transaction in a block of its own."""
+    """A sender (:class:`~dataseal.chain.sending.sender.TxSender`) that mines each transaction in a
+    block of its own, with a fixed gas limit (an estimate would run on a block stamped with the wall
+    clock)."""
 
     run: Run
     key: LocalAccount
 
     @property
     def address(self) -> str:
-        return self.key.address
+        return str(self.key.address)
 
-    def send(self, w3: Web3, tx: dict[str, Any]) -> TxReceipt:
-        # A fixed gas limit: the estimate in ``tx`` runs on a block stamped with the wall clock.
-        raw = self.run.signed(self.key, to=tx.get("to"), data=bytes(Web3.to_bytes(hexstr=tx["data"])),
-                              gas=DEPLOY_GAS)
+    def estimate_gas(self, w3: Web3, call: dict[str, Any], action: str = "") -> int:
+        return DEPLOY_GAS
+
+    def submit(self, w3: Web3, tx: dict[str, Any], *, action: str = "") -> PendingTransaction:
+        nonce = self.run.nonces.get(self.key.address, self.run.chain.pending_nonce(to_canonical_address(self.address)))
+        raw = self.run.signed(self.key, to=tx.get("to"), data=bytes(tx["data"]), gas=DEPLOY_GAS)
         tx_hash = self.run.chain.send_raw_transaction(raw)
         self.run.mine()
-        return w3.eth.get_transaction_receipt(tx_hash)
+        return PendingTransaction(tx_hash="0x" + tx_hash.hex(), nonce=nonce, sender=to_checksum_address(self.address),
+                                  chain_id=self.run.chain.chain_id, tx={**tx, "gas": DEPLOY_GAS}, raw=raw)
+
+    def wait(self, w3: Web3, pending: PendingTransaction, *, timeout: float | None = None) -> TxReceipt:
+        return w3.eth.get_transaction_receipt(pending.tx_hash)
+
+    def wait_all(self, w3: Web3, pending: Sequence[PendingTransaction], *,
+                 timeout: float | None = None) -> list[TxReceipt]:
+        return [self.wait(w3, item) for item in pending]
 
 
 @contextmanager
@@ -202,7 +216,7 @@ def scenario(run: Run) -> dict[str, str]:
 
 
 def _abi(name: str) -> Any:
-    from dataseal.chain.artifacts import load_artifact
+    from dataseal.chain.contracts.artifacts import load_artifact
 
     return load_artifact(name).abi
 

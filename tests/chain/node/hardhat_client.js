@@ -13,7 +13,7 @@ const path = require("node:path");
 const { ethers, network } = require("hardhat");
 
 function artifact(name) {
-  const file = path.join(__dirname, "..", "..", "..", "dataseal", "chain", "artifacts", `${name}.json`);
+  const file = path.join(__dirname, "..", "..", "..", "dataseal", "chain", "contracts", "artifacts", `${name}.json`);
   return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 

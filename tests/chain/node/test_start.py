@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from eth_utils import to_canonical_address
+from pydantic import SecretStr
 
-from dataseal.chain.accounts import Keystore, KeystoreError, keystore_dir
-from dataseal.chain.contracts import Deployment
-from dataseal.chain.deployments import get_deployment, save_deployment
+from dataseal.chain.accounts.keystore import Keystore, KeystoreError, keystore_dir
+from dataseal.chain.contracts.deployment import Deployment, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
 from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
@@ -25,7 +25,7 @@ HARDHAT = ROOT / "node_modules" / ".bin" / "hardhat"
 
 
 def config(data_dir: Path, **kw: object) -> NodeConfig:
-    return NodeConfig(data_dir=data_dir, port=0, light_kdf=True, environ={}, **kw)  # type: ignore[arg-type]
+    return NodeConfig(data_dir=data_dir, port=0, light_kdf=True, **kw)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------ in-process
@@ -75,7 +75,7 @@ def test_the_call_limits_reach_the_chain_on_creation_and_on_reopening(tmp_path: 
 
 def test_a_given_password_encrypts_the_operator_and_no_password_file_is_written(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    config = NodeConfig(data_dir=data, port=0, light_kdf=True, environ={"DATASEAL_PASSWORD": "s3cret pw"})
+    config = NodeConfig(data_dir=data, port=0, light_kdf=True, password=SecretStr("s3cret pw"))
     node = EmbeddedNode.start(config)
     try:
         operator = node.startup.operator
@@ -106,17 +106,20 @@ def test_deploying_with_a_locked_keystore_says_how_to_unlock_it(tmp_path: Path) 
     EmbeddedNode.start(config(data)).stop()
     (data / "deployments.json").unlink()
     (data / OPERATOR_PASSWORD_FILENAME).unlink()
-    with pytest.raises(NodeStartError, match="operator keystore is locked: give its password with --password-file"):
+    with pytest.raises(NodeStartError, match="operator keystore is locked .*: give the operator keystore's password") \
+            as locked:
         EmbeddedNode.start(config(data))
+    assert locked.value.options == ("password",)
 
 
 def test_several_accounts_need_one_chosen(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = Keystore(keystore_dir(data), scrypt_n=2)
     first, second = store.create("pw"), store.create("pw")
-    with pytest.raises(KeystoreError, match="holds 2 accounts .*choose one with --account"):
+    with pytest.raises(KeystoreError, match="holds 2 accounts .*: choose one") as two:
         EmbeddedNode.start(config(data, password=None))
-    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, account=second, environ={"DATASEAL_PASSWORD": "pw"}))
+    assert two.value.options == ("account",)
+    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, account=second, password=SecretStr("pw")))
     try:
         assert node.startup.operator == second != first
         assert node.startup.deployment.deployer == second
@@ -130,7 +133,7 @@ def test_a_second_node_on_the_same_folder_is_refused_and_frees_its_port(tmp_path
     try:
         port = free_port()
         with pytest.raises(ChainInUseError, match=f"in use by another process \\(pid {os.getpid()}"):
-            EmbeddedNode.start(NodeConfig(data_dir=data, port=port, light_kdf=True, environ={}))
+            EmbeddedNode.start(NodeConfig(data_dir=data, port=port, light_kdf=True))
         with socket.socket() as s:
             s.bind(("127.0.0.1", port))  # the refused node let its port go
     finally:
@@ -143,7 +146,7 @@ def test_a_taken_port_stops_the_start_before_anything_is_created(tmp_path: Path)
         s.bind(("127.0.0.1", 0))
         s.listen()
         with pytest.raises(NodeStartError, match="already in use"):
-            EmbeddedNode.start(NodeConfig(data_dir=data, port=s.getsockname()[1], light_kdf=True, environ={}))
+            EmbeddedNode.start(NodeConfig(data_dir=data, port=s.getsockname()[1], light_kdf=True))
     assert not chain_file(data).exists() and not keystore_dir(data).exists()
 
 
@@ -246,7 +249,7 @@ def test_a_chain_made_without_a_node_gets_its_contracts_from_a_funded_account(tm
     store = Keystore(keystore_dir(data), scrypt_n=2)
     funded = store.create("pw")
     EmbeddedChain.open(chain_file(data), genesis=Genesis(alloc={funded: ETH})).close()
-    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, environ={"DATASEAL_PASSWORD": "pw"}))
+    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0, password=SecretStr("pw")))
     try:
         assert node.startup.operator == funded and node.startup.deployment.deployer == funded
     finally:
@@ -256,8 +259,10 @@ def test_a_chain_made_without_a_node_gets_its_contracts_from_a_funded_account(tm
 def test_a_chain_made_without_a_node_and_no_account_says_what_to_do(tmp_path: Path) -> None:
     data = tmp_path / "data"
     EmbeddedChain.open(chain_file(data)).close()
-    with pytest.raises(NodeStartError, match="no operator account is known: create or import one"):
+    with pytest.raises(NodeStartError, match="no operator account is known: create or import an account in .* and "
+                       "fund it, or name a funded one") as unknown:
         EmbeddedNode.start(config(data))
+    assert unknown.value.options == ("account", "data_dir")
 
 
 def test_a_data_folder_that_cannot_be_made_is_reported(tmp_path: Path) -> None:

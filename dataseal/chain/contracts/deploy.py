@@ -1,0 +1,84 @@
+"""Deploying dataseal's three contracts, wired together, from any :class:`TxSender`."""
+from __future__ import annotations
+
+from typing import Any
+
+import rlp
+from eth_abi import encode as abi_encode
+from eth_utils import is_address, keccak, to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+
+from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
+from dataseal.chain.contracts.deployment import Deployment
+from dataseal.chain.contracts.revert import canonical_type, replay_failure
+from dataseal.chain.errors import ConfigError, DeploymentError
+from dataseal.chain.sending.sender import TxSender
+from dataseal.errors import ErrorKind
+
+
+def predict_create_address(sender: str, nonce: int) -> str:
+    """Address of the contract that ``sender`` creates with transaction nonce ``nonce``."""
+    return to_checksum_address(keccak(rlp.encode([HexBytes(sender), nonce]))[12:])
+
+
+def creation_code(name: str, *args: Any) -> bytes:
+    """The bytecode that creates contract ``name`` with constructor arguments ``args``."""
+    artifact = load_artifact(name)
+    constructor: dict[str, Any] = next((item for item in artifact.abi if item.get("type") == "constructor"),
+                                       {"inputs": []})
+    types = [canonical_type(item) for item in constructor["inputs"]]
+    return bytes(HexBytes(artifact.bytecode)) + abi_encode(types, list(args))
+
+
+def deploy_contracts(
+    w3: Web3,
+    sender: TxSender,
+    *,
+    admin: str | None = None,
+    review_mode: bool = False,
+    base_token_uri: str = "",
+) -> Deployment:
+    """Deploy AssetRegistry, GrantRegistry and TransactionLedger, wired together; where they are.
+
+    The grant registry must know its ledger at construction; the ledger is created by the next
+    transaction of ``sender``, so its address is predicted from the nonce, and the ledger's
+    constructor refuses a mismatch (``LedgerMismatch``).
+    """
+    if admin is not None and not is_address(admin):
+        raise ConfigError(f"the admin {admin!r} is not an address", hint="give 0x followed by 40 hex digits")
+    created_in: dict[str, int] = {}
+
+    def create(name: str, *args: Any) -> tuple[str, int]:
+        action = f"deploying {name}"
+        pending = sender.submit(w3, {"data": creation_code(name, *args), "value": 0}, action=action)
+        receipt = sender.wait(w3, pending)
+        if receipt["status"] != 1:
+            raise replay_failure(w3, pending.tx, sender.address, receipt, action)
+        address = receipt.get("contractAddress")
+        if not address:
+            raise DeploymentError(f"{action}: the receipt has no contract address", kind=ErrorKind.INTERNAL)
+        created_in[name] = int(receipt["blockNumber"])
+        return to_checksum_address(address), pending.nonce
+
+    registry, registry_nonce = create("AssetRegistry", to_checksum_address(admin or sender.address), review_mode,
+                                      base_token_uri)
+    ledger_address = predict_create_address(sender.address, registry_nonce + 2)
+    grants, _ = create("GrantRegistry", registry, ledger_address)
+    ledger, _ = create("TransactionLedger", registry, grants)
+    if ledger != ledger_address:
+        raise DeploymentError(
+            f"the ledger was deployed at {ledger}, expected {ledger_address}",
+            hint="another transaction from the deployer account was sent in between; deploy again",
+            kind=ErrorKind.CONFLICT,
+        )
+    return Deployment(
+        chain_id=int(w3.eth.chain_id),
+        asset_registry=registry,
+        grant_registry=grants,
+        transaction_ledger=ledger,
+        deploy_block=created_in["AssetRegistry"],
+        deployer=to_checksum_address(sender.address),
+        review_mode=review_mode,
+        artifacts={name: load_artifact(name).sha256 for name in CONTRACT_NAMES},
+    )

@@ -1,0 +1,222 @@
+"""Where dataseal's contracts live on one chain (:class:`Deployment`), the record of it a data folder
+keeps, and whether a node has them.
+
+The record is one JSON file, ``<data_dir>/deployments.json``, mapping a chain id (as a string) to
+:meth:`Deployment.to_json`. Writes take a lock beside the file and replace it atomically (temp file
++ ``os.replace``), so a reader never sees half a file and two writers for different chains do not
+lose each other's entry.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from dataseal.chain.connection import Connection
+from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongChain
+from dataseal.chain.files import file_lock, write_atomic
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where dataseal's contracts live on one chain."""
+
+    chain_id: int
+    asset_registry: str
+    grant_registry: str
+    transaction_ledger: str
+    deploy_block: int
+    deployer: str
+    review_mode: bool
+    artifacts: dict[str, str] = field(default_factory=dict)  # contract name -> artifact sha256
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Deployment:
+        """The deployment that :meth:`to_json` produced; raises :class:`DeploymentError` when malformed.
+
+        Keys this version does not know are ignored (a newer dataseal may have written them).
+        """
+        if not isinstance(data, dict):
+            raise DeploymentError(f"a deployment record must be a JSON object, got {type(data).__name__}",
+                                  hint="deploy again")
+        known = {f.name: f for f in fields(cls)}
+        missing = [
+            name for name, f in known.items()
+            if name not in data and f.default is MISSING and f.default_factory is MISSING
+        ]
+        if missing:
+            raise DeploymentError(f"the deployment record lacks {', '.join(missing)}", hint="deploy again")
+        values = {name: data[name] for name in known if name in data}
+        try:
+            for name in ("chain_id", "deploy_block"):
+                if not isinstance(values[name], int) or isinstance(values[name], bool):
+                    raise ValueError(f"{name} must be an integer, got {values[name]!r}")
+            for name in ("asset_registry", "grant_registry", "transaction_ledger", "deployer"):
+                values[name] = to_checksum_address(values[name])
+            if not isinstance(values["review_mode"], bool):
+                raise ValueError(f"review_mode must be true or false, got {values['review_mode']!r}")
+            artifacts = values.get("artifacts", {})
+            if not isinstance(artifacts, dict) or not all(isinstance(v, str) for v in artifacts.values()):
+                raise ValueError("artifacts must map contract names to sha256 digests")
+        except (ValueError, TypeError) as exc:
+            raise DeploymentError(f"the deployment record is malformed: {exc}", hint="deploy again") from None
+        return cls(**values)
+
+    def addresses(self) -> dict[str, str]:
+        """Contract name -> address."""
+        return {
+            "AssetRegistry": self.asset_registry,
+            "GrantRegistry": self.grant_registry,
+            "TransactionLedger": self.transaction_ledger,
+        }
+
+
+DEPLOYMENTS_FILENAME = "deployments.json"
+
+
+class DeploymentRecordError(DeploymentError):
+    """The deployment record file cannot be read or written."""
+
+
+def deployments_path(data_dir: Path | str) -> Path:
+    """The deployment record of the data folder ``data_dir``."""
+    return Path(data_dir) / DEPLOYMENTS_FILENAME
+
+
+def load_deployments(data_dir: Path | str) -> dict[int, Deployment]:
+    """Every recorded deployment by chain id; empty when the file does not exist yet."""
+    return _read(deployments_path(data_dir))
+
+
+def get_deployment(data_dir: Path | str, chain_id: int) -> Deployment | None:
+    """The deployment recorded for ``chain_id``, or None."""
+    return load_deployments(data_dir).get(int(chain_id))
+
+
+def save_deployment(data_dir: Path | str, deployment: Deployment) -> Path:
+    """Record ``deployment`` under its chain id (replacing an older one for that chain); the file's path."""
+    path = deployments_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path.with_name(path.name + ".lock")):
+        records = _read(path)
+        records[deployment.chain_id] = deployment
+        _write(path, records)
+    return path
+
+
+def remove_deployment(data_dir: Path | str, chain_id: int) -> bool:
+    """Forget the deployment of ``chain_id``; whether there was one."""
+    path = deployments_path(data_dir)
+    if not path.exists():
+        return False
+    with file_lock(path.with_name(path.name + ".lock")):
+        records = _read(path)
+        if records.pop(int(chain_id), None) is None:
+            return False
+        _write(path, records)
+    return True
+
+
+def _read(path: Path) -> dict[int, Deployment]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise DeploymentRecordError(f"cannot read the deployment record {path}: {exc}") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise DeploymentRecordError(f"the deployment record {path} is not valid JSON ({exc})",
+                                    hint="restore it from a backup, or delete it and deploy again") from None
+    if not isinstance(data, dict):
+        raise DeploymentRecordError(
+            f"the deployment record {path} must be a JSON object of chain id -> deployment, got {type(data).__name__}",
+            hint="restore it, or delete it and deploy again",
+        )
+    records: dict[int, Deployment] = {}
+    for key, value in data.items():
+        if not (key.isascii() and key.isdecimal()):
+            raise DeploymentRecordError(f"the deployment record {path} has key {key!r}; expected a chain id")
+        try:
+            deployment = Deployment.from_json(value)
+        except DeploymentError as exc:
+            raise DeploymentRecordError(f"{path}, chain {key}: {exc.message}", hint=exc.hint) from None
+        if deployment.chain_id != int(key):
+            raise DeploymentRecordError(
+                f"{path}: the entry under chain {key} says chain_id {deployment.chain_id}",
+                hint="the file was edited by hand: fix the key or the chain_id",
+            )
+        records[int(key)] = deployment
+    return records
+
+
+def _write(path: Path, records: dict[int, Deployment]) -> None:
+    text = json.dumps({str(k): records[k].to_json() for k in sorted(records)}, indent=2, sort_keys=True) + "\n"
+    write_atomic(path, text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class ContractStatus:
+    """Whether a recorded contract has code at its address."""
+
+    name: str
+    address: str
+    code_size: int
+
+    @property
+    def deployed(self) -> bool:
+        return self.code_size > 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address, "code_size": self.code_size, "deployed": self.deployed}
+
+
+def contract_status(connection: Connection, deployment: Deployment) -> list[ContractStatus]:
+    """For each contract of ``deployment``: its address and the size of the code there."""
+    return [ContractStatus(name, address, connection.code_size(address))
+            for name, address in deployment.addresses().items()]
+
+
+def verify_deployment(connection: Connection, deployment: Deployment, *, source: str = "the deployment record") -> None:
+    """Raise :class:`WrongChain` or :class:`ContractsNotDeployed` unless ``deployment`` is live on the node."""
+    connection.verify_chain(deployment.chain_id, source)
+    missing = [status for status in contract_status(connection, deployment) if not status.deployed]
+    if missing:
+        where = ", ".join(f"{s.name} at {s.address}" for s in missing)
+        raise ContractsNotDeployed(
+            f"contracts not deployed: {source} says chain {deployment.chain_id} has {where} (since block "
+            f"{deployment.deploy_block}), but the node at {connection.endpoint} has no code there",
+            hint="the chain was reset (a restarted development node?) or the record is from another network: "
+            "deploy the contracts again", options=("rpc_url",),
+        )
+
+
+def live_deployment(connection: Connection, data_dir: Path | str) -> Deployment:
+    """The deployment recorded in ``data_dir`` for the node's chain, checked to be live on it."""
+    records = load_deployments(data_dir)
+    path = deployments_path(data_dir)
+    deployment = records.get(connection.chain_id)
+    if deployment is None:
+        if records:
+            known = ", ".join(str(chain) for chain in sorted(records))
+            raise WrongChain(
+                f"wrong chain: the node at {connection.endpoint} is chain {connection.chain_id}, but the deployment "
+                f"record {path} knows only chain {known}",
+                hint=f"connect to the node you deployed on, or deploy to chain {connection.chain_id}",
+                options=("rpc_url",),
+            )
+        raise ContractsNotDeployed(
+            f"contracts not deployed: no deployment record at {path} (chain {connection.chain_id} at "
+            f"{connection.endpoint})",
+            hint="deploy the contracts to this node, or use the data folder that holds the record",
+            options=("rpc_url", "data_dir"),
+        )
+    verify_deployment(connection, deployment, source=f"the deployment record {path}")
+    return deployment

@@ -1,0 +1,223 @@
+"""Turning logs into records: one table maps each (contract, event) to the record it becomes.
+
+Every event the three contracts can emit is in :data:`EVENTS`; the table and the ABIs are checked
+against each other when the decoder is first used (an event the table lacks is a broken
+installation, not something to pass through untyped). A log from one of a deployment's addresses
+whose event its contract does not declare is an error too: the deployment record does not match
+the code at that address.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+from web3.types import TxReceipt
+
+from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
+from dataseal.chain.contracts.deployment import Deployment
+from dataseal.chain.contracts.records import (
+    AssetRecord,
+    AssetStatus,
+    AssetStatusChange,
+    AssetTransfer,
+    BatchRecord,
+    DomainChange,
+    GrantRecord,
+    GrantRevocation,
+    Lineage,
+    OperatorApproval,
+    OperatorChange,
+    Record,
+    RoleAdminChange,
+    RoleChange,
+    TokenApproval,
+    TradeRecord,
+    TxRef,
+    UsageBatchRecord,
+    UsageRecord,
+)
+from dataseal.chain.contracts.revert import canonical_type
+from dataseal.chain.errors import ChainError
+from dataseal.errors import ErrorKind, InternalError
+
+Builder = Callable[[dict[str, Any], TxRef], Record]
+
+#: (contract, event) -> how its decoded arguments (by Solidity name) become a record
+EVENTS: dict[tuple[str, str], Builder] = {
+    ("AssetRegistry", "AssetRegistered"): lambda a, tx: AssetRecord(
+        a["assetId"], a["registrant"], a["contentRoot"], a["manifestHash"], a["rightsType"], a["classification"],
+        AssetStatus(a["status"]), a["parentId"], Lineage(a["lineage"]), a["registeredAt"], tx),
+    ("AssetRegistry", "AssetStatusChanged"): lambda a, tx: AssetStatusChange(
+        a["assetId"], AssetStatus(a["from"]), AssetStatus(a["to"]), a["by"], a["reasonHash"], tx),
+    ("AssetRegistry", "Transfer"): lambda a, tx: AssetTransfer(a["from"], a["to"], a["tokenId"], tx),
+    ("AssetRegistry", "Approval"): lambda a, tx: TokenApproval(a["owner"], a["approved"], a["tokenId"], tx),
+    ("AssetRegistry", "ApprovalForAll"): lambda a, tx: OperatorApproval(a["owner"], a["operator"], a["approved"], tx),
+    ("AssetRegistry", "BatchAnchored"): lambda a, tx: BatchRecord(
+        a["batchId"], a["anchorer"], a["batchRoot"], a["manifestHash"], a["count"], a["anchoredAt"], tx),
+    ("AssetRegistry", "RoleGranted"): lambda a, tx: RoleChange(a["role"], a["account"], a["sender"], True, tx),
+    ("AssetRegistry", "RoleRevoked"): lambda a, tx: RoleChange(a["role"], a["account"], a["sender"], False, tx),
+    ("AssetRegistry", "RoleAdminChanged"): lambda a, tx: RoleAdminChange(
+        a["role"], a["previousAdminRole"], a["newAdminRole"], tx),
+    ("AssetRegistry", "EIP712DomainChanged"): lambda a, tx: DomainChange("AssetRegistry", tx),
+    ("GrantRegistry", "GrantCreated"): lambda a, tx: GrantRecord(
+        a["grantId"], a["assetId"], a["grantee"], a["grantor"], a["purpose"], a["validFrom"], a["expiresAt"],
+        a["quota"], a["scopeRoot"], tx),
+    ("GrantRegistry", "GrantRevoked"): lambda a, tx: GrantRevocation(
+        a["grantId"], a["assetId"], a["by"], a["reasonHash"], tx),
+    ("GrantRegistry", "EIP712DomainChanged"): lambda a, tx: DomainChange("GrantRegistry", tx),
+    ("TransactionLedger", "UsageRecorded"): lambda a, tx: UsageRecord(
+        a["grantId"], a["recorder"], a["units"], a["sequence"], a["receiptHash"], tx),
+    ("TransactionLedger", "UsageBatchRecorded"): lambda a, tx: UsageBatchRecord(
+        a["grantId"], a["recorder"], a["units"], a["sequence"], a["receiptsRoot"], a["count"], tx),
+    ("TransactionLedger", "TradeRecorded"): lambda a, tx: TradeRecord(
+        a["tradeId"], a["assetId"], a["seller"], a["buyer"], a["price"], a["currency"], a["settlementHash"],
+        a["recorder"], tx),
+    ("TransactionLedger", "OperatorSet"): lambda a, tx: OperatorChange(
+        a["account"], a["operator"], a["approved"], tx),
+}
+
+
+@dataclass(frozen=True)
+class _EventSpec:
+    contract: str
+    name: str
+    indexed: tuple[tuple[str, str], ...]
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+
+    def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
+        if len(topics) != len(self.indexed) + 1:
+            raise ChainError(f"{self.contract}.{self.name}: expected {len(self.indexed) + 1} topics, got {len(topics)}",
+                             hint="the log does not match the contract's ABI", kind=ErrorKind.INTERNAL)
+        args: dict[str, Any] = {}
+        if self._indexed_words:  # one 32-byte word each: decoded together, as one static tuple
+            args.update(zip(self._indexed_names, abi_decode(self._indexed_types, b"".join(topics[1:])), strict=True))
+        else:
+            for (name, abi_type), topic in zip(self.indexed, topics[1:], strict=True):
+                (args[name],) = abi_decode([abi_type], topic)
+        if self.data_types:
+            args.update(zip(self.data_names, abi_decode(self._data_types, data), strict=True))
+        for name in self._addresses:
+            args[name] = _checksum(args[name])
+        return args
+
+    @property
+    def _indexed_names(self) -> list[str]:
+        return [name for name, _ in self.indexed]
+
+    @property
+    def _indexed_types(self) -> list[str]:
+        return [abi_type for _, abi_type in self.indexed]
+
+    @property
+    def _data_types(self) -> list[str]:
+        return list(self.data_types)
+
+    @property
+    def _indexed_words(self) -> bool:
+        return bool(self.indexed) and all(_is_word(abi_type) for _, abi_type in self.indexed)
+
+    @property
+    def _addresses(self) -> list[str]:
+        typed = (*self.indexed, *zip(self.data_names, self.data_types, strict=True))
+        return [name for name, abi_type in typed if abi_type == "address"]
+
+
+def _is_word(abi_type: str) -> bool:
+    """Whether a value of ``abi_type`` is one 32-byte word as such (not an array, tuple, bytes or string)."""
+    return abi_type in ("address", "bool") or (
+        abi_type.startswith(("uint", "int", "bytes")) and abi_type[-1].isdigit() and "[" not in abi_type
+    )
+
+
+@lru_cache(maxsize=4096)
+def _checksum(address: str) -> str:
+    return str(to_checksum_address(address))
+
+
+@cache
+def _event_specs() -> dict[tuple[str, bytes], tuple[_EventSpec, Builder]]:
+    """(contract, topic0) -> the event and its record builder; several contracts may declare the same
+    event (EIP712DomainChanged). Raises :class:`InternalError` when :data:`EVENTS` and the ABIs differ."""
+    specs: dict[tuple[str, bytes], tuple[_EventSpec, Builder]] = {}
+    declared: set[tuple[str, str]] = set()
+    for contract in CONTRACT_NAMES:
+        for item in load_artifact(contract).abi:
+            if item.get("type") != "event" or item.get("anonymous"):
+                continue
+            types = [canonical_type(i) for i in item["inputs"]]
+            topic0 = keccak(text=f"{item['name']}({','.join(types)})")
+            declared.add((contract, item["name"]))
+            builder = EVENTS.get((contract, item["name"]))
+            if builder is None:
+                raise InternalError(
+                    f"{contract} declares the event {item['name']}, which dataseal's event table does not map to a "
+                    "record", hint="the shipped artifacts and dataseal's code disagree: reinstall dataseal")
+            specs[(contract, topic0)] = _EventSpec(
+                contract=contract,
+                name=item["name"],
+                indexed=tuple((i["name"], t) for i, t in zip(item["inputs"], types, strict=True) if i.get("indexed")),
+                data_names=tuple(i["name"] for i in item["inputs"] if not i.get("indexed")),
+                data_types=tuple(t for i, t in zip(item["inputs"], types, strict=True) if not i.get("indexed")),
+            ), builder
+    stale = sorted(set(EVENTS) - declared)
+    if stale:
+        raise InternalError(f"dataseal's event table maps events no contract declares: {stale}",
+                            hint="the shipped artifacts and dataseal's code disagree: reinstall dataseal")
+    return specs
+
+
+class EventDecoder:
+    """Turns logs of one deployment's contracts into records (see :data:`EVENTS`).
+
+    A log from one of the deployment's addresses that matches no event of that contract raises
+    :class:`ChainError` (the record does not match the code there); logs of other addresses are skipped.
+    ``deployment`` may also be a mapping of contract name to address.
+    """
+
+    def __init__(self, deployment: Deployment | Mapping[str, str]) -> None:
+        addresses = deployment.addresses() if isinstance(deployment, Deployment) else deployment
+        self.contracts = {to_checksum_address(address): name for name, address in addresses.items()}
+        self._lower = {address.lower(): name for address, name in self.contracts.items()}
+
+    def decode_log(self, log: Any) -> Record | None:
+        """The record of ``log``; None when it is not from one of the deployment's contracts."""
+        address = log["address"]
+        contract = self._lower.get(str(address).lower())
+        if contract is None:
+            return None
+        topics = [bytes(HexBytes(t)) for t in log["topics"]]
+        found = _event_specs().get((contract, topics[0])) if topics else None
+        tx_hash = HexBytes(log["transactionHash"]).to_0x_hex()
+        if found is None:
+            raise ChainError(
+                f"log {int(log['logIndex'])} of {contract} at {to_checksum_address(address)} (transaction "
+                f"{tx_hash}) matches no event of its ABI",
+                hint="the deployment record does not match the code at that address", kind=ErrorKind.INTERNAL,
+            )
+        spec, build = found
+        block_hash = log.get("blockHash")
+        if block_hash is None:
+            raise ChainError(f"log {int(log['logIndex'])} of transaction {tx_hash} has no block hash",
+                             hint="the node handed out a log of a pending block; read mined blocks only",
+                             kind=ErrorKind.INTERNAL)
+        tx = TxRef(tx_hash, int(log["blockNumber"]), int(log["logIndex"]), HexBytes(block_hash).to_0x_hex())
+        return build(spec.decode(topics, bytes(HexBytes(log["data"]))), tx)
+
+    def decode_logs(self, logs: Iterable[Any]) -> list[Record]:
+        """The records of those ``logs`` that come from the deployment, in order."""
+        out = []
+        for log in logs:
+            record = self.decode_log(log)
+            if record is not None:
+                out.append(record)
+        return out
+
+    def decode_receipt(self, receipt: TxReceipt) -> list[Record]:
+        """The records of a transaction's receipt."""
+        return self.decode_logs(receipt["logs"])

@@ -1,0 +1,348 @@
+"""What dataseal's contracts record, as Python values: the records of their events and the views of
+their state.
+
+Records (one per event, :data:`Record`) carry where the event was emitted (:class:`TxRef`: the
+transaction, the block number *and hash* — a reader that follows the chain can tell a block a
+reorganisation replaced — and the log's position). State views (:class:`Asset`, :class:`Grant`,
+:class:`Batch`) are what the contracts' getters return. All are frozen; ``to_json()`` gives
+plain JSON values (bytes as 0x-hex, enums by name). :mod:`.events` maps each event to its record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import IntEnum
+from typing import Any, cast
+
+from eth_utils import to_checksum_address
+
+from dataseal.errors import InvalidInput
+
+ZERO32 = b"\0" * 32
+
+# ------------------------------------------------------------------------------------ enums
+
+
+class AssetStatus(IntEnum):
+    """IAssetRegistry.Status (Solidity names)."""
+
+    None_ = 0
+    Pending = 1
+    Active = 2
+    Suspended = 3
+    Cancelled = 4
+    Rejected = 5
+
+
+class Lineage(IntEnum):
+    """IAssetRegistry.Lineage."""
+
+    None_ = 0
+    Version = 1
+    Derived = 2
+
+
+class GrantStatus(IntEnum):
+    """IGrantRegistry.GrantStatus."""
+
+    None_ = 0
+    Active = 1
+    Revoked = 2
+
+
+
+# ------------------------------------------------------------------------------------ records
+
+
+class _Json:
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(cast(Any, self)):
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, IntEnum):
+        return value.name.rstrip("_")
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, _Json):
+        return value.to_json()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class TxRef(_Json):
+    """Where an event was emitted: transaction, block (number and hash), position in the block's logs."""
+
+    tx_hash: str
+    block_number: int
+    log_index: int
+    block_hash: str
+
+
+@dataclass(frozen=True)
+class AssetRecord(_Json):
+    """AssetRegistered: a registration as the chain recorded it."""
+
+    asset_id: int
+    registrant: str
+    content_root: bytes
+    manifest_hash: bytes
+    rights_type: int
+    classification: int
+    status: AssetStatus
+    parent_id: int
+    lineage: Lineage
+    registered_at: int
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class AssetStatusChange(_Json):
+    """AssetStatusChanged: approval, rejection, suspension, reinstatement, cancellation."""
+
+    asset_id: int
+    from_status: AssetStatus
+    to_status: AssetStatus
+    by: str
+    reason_hash: bytes
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class AssetTransfer(_Json):
+    """Transfer (ERC-721) of an asset token; ``from_address`` is the zero address at registration."""
+
+    from_address: str
+    to_address: str
+    asset_id: int
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class BatchRecord(_Json):
+    """BatchAnchored: the Merkle root of many asset records, committed in one transaction."""
+
+    batch_id: int
+    anchorer: str
+    batch_root: bytes
+    manifest_hash: bytes
+    count: int
+    anchored_at: int
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class GrantRecord(_Json):
+    """GrantCreated: an authorization of ``grantee`` to use ``asset_id`` for ``purpose``."""
+
+    grant_id: int
+    asset_id: int
+    grantee: str
+    grantor: str
+    purpose: bytes
+    valid_from: int
+    expires_at: int
+    quota: int
+    scope_root: bytes
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class GrantRevocation(_Json):
+    """GrantRevoked."""
+
+    grant_id: int
+    asset_id: int
+    by: str
+    reason_hash: bytes
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class UsageRecord(_Json):
+    """UsageRecorded: ``units`` used under a grant for one job, with the hash of its receipt."""
+
+    grant_id: int
+    recorder: str
+    units: int
+    sequence: int
+    receipt_hash: bytes
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class UsageBatchRecord(_Json):
+    """UsageBatchRecorded: many jobs' units, committed by the Merkle root of their receipts."""
+
+    grant_id: int
+    recorder: str
+    units: int
+    sequence: int
+    receipts_root: bytes
+    count: int
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class TradeRecord(_Json):
+    """TradeRecorded: a trade of an asset, with the hash of its off-chain settlement."""
+
+    trade_id: int
+    asset_id: int
+    seller: str
+    buyer: str
+    price: int
+    currency: bytes
+    settlement_hash: bytes
+    recorder: str
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class OperatorChange(_Json):
+    """OperatorSet: ``account`` (dis)approved ``operator`` to record usage and trades for it."""
+
+    account: str
+    operator: str
+    approved: bool
+    tx: TxRef
+
+@dataclass(frozen=True)
+class TokenApproval(_Json):
+    """Approval (ERC-721): ``approved`` may transfer ``asset_id`` for its owner (the zero address: nobody)."""
+
+    owner: str
+    approved: str
+    asset_id: int
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class OperatorApproval(_Json):
+    """ApprovalForAll (ERC-721): ``operator`` may (or may no longer) transfer every asset of ``owner``."""
+
+    owner: str
+    operator: str
+    approved: bool
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class RoleChange(_Json):
+    """RoleGranted / RoleRevoked (AccessControl): ``account`` gained or lost ``role``, by ``sender``."""
+
+    role: bytes
+    account: str
+    sender: str
+    granted: bool
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class RoleAdminChange(_Json):
+    """RoleAdminChanged (AccessControl): ``role`` is now administered by ``new_admin_role``."""
+
+    role: bytes
+    previous_admin_role: bytes
+    new_admin_role: bytes
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class DomainChange(_Json):
+    """EIP712DomainChanged (ERC-5267): the contract's EIP-712 signing domain may have changed."""
+
+    contract: str
+    tx: TxRef
+
+
+Record = (
+    AssetRecord | AssetStatusChange | AssetTransfer | BatchRecord | GrantRecord | GrantRevocation | UsageRecord
+    | UsageBatchRecord | TradeRecord | OperatorChange | TokenApproval | OperatorApproval | RoleChange
+    | RoleAdminChange | DomainChange
+)
+
+
+@dataclass(frozen=True)
+class Asset(_Json):
+    """An asset's current state (assetOf)."""
+
+    asset_id: int
+    content_root: bytes
+    manifest_hash: bytes
+    owner: str
+    registrant: str
+    registered_at: int
+    rights_type: int
+    classification: int
+    status: AssetStatus
+    parent_id: int
+    lineage: Lineage
+
+
+@dataclass(frozen=True)
+class Batch(_Json):
+    """An anchored batch (batchOf)."""
+
+    batch_id: int
+    batch_root: bytes
+    manifest_hash: bytes
+    anchorer: str
+    anchored_at: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Grant(_Json):
+    """A grant's current state (grantOf)."""
+
+    grant_id: int
+    asset_id: int
+    grantee: str
+    valid_from: int
+    expires_at: int
+    quota: int
+    used: int
+    sequence: int
+    scope_root: bytes
+    status: GrantStatus
+
+
+@dataclass(frozen=True)
+class GrantTerms(_Json):
+    """What an owner signs for grantBySig (IGrantRegistry.GrantTerms)."""
+
+    asset_id: int
+    grantee: str
+    purpose: bytes
+    valid_from: int
+    expires_at: int
+    quota: int
+    scope_root: bytes = ZERO32
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (self.asset_id, to_checksum_address(self.grantee), bytes32(self.purpose, "purpose"), self.valid_from,
+                self.expires_at, self.quota, bytes32(self.scope_root, "scope_root"))
+
+
+def bytes32(value: bytes | str, what: str) -> bytes:
+    """``value`` (bytes or 0x-hex) as 32 bytes; :class:`InvalidInput` naming ``what`` otherwise."""
+    if isinstance(value, str):
+        text = value[2:] if value[:2].lower() == "0x" else value
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raise InvalidInput(f"{what} {value!r} is not hex", hint="give 32 bytes as 0x followed by 64 hex digits",
+                               ) from None
+    else:
+        raw = bytes(value)
+    if len(raw) != 32:
+        raise InvalidInput(f"{what} must be 32 bytes (a keccak256/Merkle hash), got {len(raw)}",
+                           hint="give 0x followed by 64 hex digits")
+    return raw

@@ -1,0 +1,208 @@
+"""Decode revert data into the Solidity custom error that caused it.
+
+A user never sees a hex blob: ``0xda805024…`` becomes
+``AssetAlreadyRegistered(contentRoot=0x…, assetId=1): this content was registered first …``.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.types import TxReceipt
+
+from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
+from dataseal.chain.errors import ChainError, ContractRevert
+from dataseal.errors import ErrorKind
+
+STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected")
+GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
+
+# What to do about each error a user can cause. Keys are error names; values are format strings
+# over the error's arguments.
+HINTS: dict[str, str] = {
+    "AssetAlreadyRegistered": "this content was registered first as asset {assetId}; the first registrant "
+    "keeps priority. Register a new version of that asset instead, or check who owns it",
+    "UnknownAsset": "no asset {assetId} on this chain: check the id and the chain you are connected to",
+    "UnknownGrant": "no grant {grantId} on this chain: check the id and the chain you are connected to",
+    "UnknownBatch": "no batch {batchId} on this chain: check the id and the chain you are connected to",
+    "NotAssetOwner": "only the current owner {owner} may do this for asset {assetId}; you are {caller}",
+    "AssetNotActive": "asset {assetId} is {status}: it must be Active (approved and not suspended)",
+    "InvalidStatusTransition": "asset {assetId} is {from}; it cannot move to {to}",
+    "AssetNotTransferable": "asset {assetId} is {status}: transfers are frozen until it is Active again",
+    "GrantNotYetValid": "grant {grantId} starts at {validFrom}; it is now {timestamp}",
+    "GrantExpired": "grant {grantId} expired at {expiredAt}; it is now {timestamp}. Ask the owner for a new grant",
+    "GrantNotActive": "grant {grantId} is {status}: ask the asset owner for a new grant",
+    "QuotaExceeded": "grant {grantId} has {remaining} units left, {requested} were asked for",
+    "NotGranteeOrOperator": "only grantee {grantee} or an operator it approved may record usage under "
+    "grant {grantId}; you are {caller}",
+    "NotSellerOrOperator": "only seller {seller} or an operator it approved may record this trade; you are {caller}",
+    "SellerNotOwner": "seller {seller} does not own asset {assetId} (owner: {owner})",
+    "SignatureExpired": "the signature's deadline {deadline} has passed (now {timestamp}): sign again",
+    "InvalidSignature": "the signature was not made by {expected} for this request, chain and contract "
+    "(or its nonce was already used): sign again",
+    "BatchAlreadyAnchored": "this batch root is already anchored as batch {batchId}",
+}
+
+# The kind of each error a user can cause (the rest are conflicts: the state refuses the request).
+KINDS: dict[str, ErrorKind] = {
+    "UnknownAsset": ErrorKind.NOT_FOUND,
+    "UnknownGrant": ErrorKind.NOT_FOUND,
+    "UnknownBatch": ErrorKind.NOT_FOUND,
+    "SignatureExpired": ErrorKind.INVALID_INPUT,
+    "InvalidSignature": ErrorKind.INVALID_INPUT,
+    "UnknownError": ErrorKind.INTERNAL,
+}
+
+
+@dataclass(frozen=True)
+class _ErrorAbi:
+    name: str
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    internal_types: tuple[str, ...]
+
+
+@cache
+def _error_table() -> dict[bytes, _ErrorAbi]:
+    table: dict[bytes, _ErrorAbi] = {}
+    for contract in CONTRACT_NAMES:
+        for item in load_artifact(contract).abi:
+            if item.get("type") != "error":
+                continue
+            types = tuple(canonical_type(i) for i in item["inputs"])
+            selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
+            table[selector] = _ErrorAbi(
+                name=item["name"],
+                names=tuple(i["name"] for i in item["inputs"]),
+                types=types,
+                internal_types=tuple(i.get("internalType", "") for i in item["inputs"]),
+            )
+    for name, arg, abi_type in (("Error", "message", "string"), ("Panic", "code", "uint256")):
+        table[function_signature_to_4byte_selector(f"{name}({abi_type})")] = _ErrorAbi(
+            name, (arg,), (abi_type,), (abi_type,)
+        )
+    return table
+
+
+def canonical_type(item: dict[str, Any]) -> str:
+    """The canonical ABI type of an ABI input ``item`` (tuples spelled out), as selectors and topics hash it."""
+    if item["type"].startswith("tuple"):
+        inner = ",".join(canonical_type(c) for c in item["components"])
+        return f"({inner}){item['type'][5:]}"
+    return str(item["type"])
+
+
+def _present(value: Any, abi_type: str, internal_type: str) -> Any:
+    if internal_type.endswith("IAssetRegistry.Status") and isinstance(value, int) and value < len(STATUS_NAMES):
+        return STATUS_NAMES[value]
+    if internal_type.endswith("GrantStatus") and isinstance(value, int) and value < len(GRANT_STATUS_NAMES):
+        return GRANT_STATUS_NAMES[value]
+    if abi_type == "address":
+        return to_checksum_address(value)
+    return value
+
+
+def decode_revert(data: bytes | str) -> ContractRevert:
+    """The :class:`ContractRevert` for raw revert ``data`` (bytes or 0x-hex)."""
+    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else bytes(data)
+    if len(raw) == 0:
+        return ContractRevert("EmptyRevert", {}, hint="the call reverted without a reason (out of gas, or "
+                              "not a dataseal contract at that address?)", raw=raw)
+    spec = _error_table().get(raw[:4])
+    if spec is None:
+        return ContractRevert("UnknownError", {"data": raw}, hint="the revert is not one of dataseal's errors: "
+                              "is the address a dataseal contract of this version?", raw=raw,
+                              kind=KINDS["UnknownError"])
+    try:
+        values = abi_decode(list(spec.types), raw[4:])
+    except DecodingError:
+        return ContractRevert(spec.name, {"data": raw[4:]}, hint="its arguments did not decode", raw=raw)
+    args = {
+        name: _present(value, abi_type, internal)
+        for name, value, abi_type, internal in zip(spec.names, values, spec.types, spec.internal_types, strict=True)
+    }
+    template = HINTS.get(spec.name, "")
+    try:
+        hint = template.format(**args) if template else ""
+    except (KeyError, IndexError):
+        hint = template
+    return ContractRevert(spec.name, args, hint=hint, raw=raw, kind=KINDS.get(spec.name))
+
+
+_BYTES_LITERAL = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
+
+
+def revert_data_from(exc: BaseException) -> bytes | None:
+    """Revert bytes carried by an exception from web3 (any provider) or eth-tester, else None."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    if isinstance(data, dict) and isinstance(data.get("data"), str):
+        return revert_data_from(type("E", (), {"data": data["data"]})())
+    # eth-tester's TransactionFailed: "execution reverted: b'...'"
+    for arg in getattr(exc, "args", ()):
+        if isinstance(arg, (bytes, bytearray)):
+            return bytes(arg)
+        if isinstance(arg, str):
+            match = _BYTES_LITERAL.search(arg)
+            if match:
+                try:
+                    value = ast.literal_eval(match.group(1))
+                except (ValueError, SyntaxError):
+                    return None
+                if isinstance(value, bytes):
+                    return value
+    return None
+
+
+def as_chain_error(exc: BaseException, action: str) -> ChainError:
+    """Translate an exception raised while doing ``action`` into a dataseal error."""
+    data = revert_data_from(exc)
+    if data is not None:
+        return decode_revert(data)
+    return ChainError(f"{action} failed: {exc}")
+
+
+def replay_failure(w3: Web3, tx: Mapping[str, Any], sender: str, receipt: TxReceipt, action: str) -> ChainError:
+    """The error of ``tx``, mined from ``sender`` and failed (status 0) as ``receipt`` says.
+
+    A receipt carries no revert reason, so the transaction is re-run as a call on the state before its
+    block, then after it (another transaction of the block may have made it fail): a revert gives the
+    decoded :class:`ContractRevert`. Else it ran out of gas, or the reason is lost.
+    """
+    block, gas_used = int(receipt["blockNumber"]), int(receipt["gasUsed"])
+    request: Any = {"from": sender, **{k: tx[k] for k in ("to", "data", "value") if k in tx}}
+    for at in (block - 1, block):
+        try:
+            w3.eth.call(request, at)
+        except Exception as exc:
+            data = revert_data_from(exc)
+            if data is not None:
+                return decode_revert(data)
+    tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+    gas_limit = int(tx["gas"]) if "gas" in tx else None
+    if gas_limit is not None and gas_used >= gas_limit:
+        return ChainError(
+            f"{action} ran out of gas: transaction {tx_hash} used all {gas_limit} gas in block {block}",
+            hint="send it again with gas estimated for this very call (the plain, waiting methods do)",
+            kind=ErrorKind.CONFLICT,
+        )
+    used = f"gas used {gas_used}" if gas_limit is None else f"gas used {gas_used} of {gas_limit}"
+    return ChainError(
+        f"{action} failed: transaction {tx_hash} reverted in block {block} ({used}) and the reason could not be "
+        "recovered by replaying it", kind=ErrorKind.CONFLICT,
+    )

@@ -1,0 +1,134 @@
+"""The one wiring point: settings in, the chain's parts out.
+
+A front door (the CLI now, the HTTP API next) reads :class:`~dataseal.registry.settings.Settings`
+and opens a :class:`Context`; everything it needs of the chain comes from there, built the same
+way for every caller:
+
+- the connection: ``rpc_url`` if set, else the `dataseal node` serving the data folder (found
+  through its ``node.json``), else the embedded chain of the data folder opened in this process;
+  refused if it is not chain ``chain_id`` (when set);
+- the deployment: the data folder's record for the node's chain, checked to be live on it;
+- the signing account: the keystore's account named by ``account`` (or its only one), unlocked
+  with the password from the sources the settings name, else the password the embedded node
+  generated, else the sources the front door adds (the CLI's terminal prompt);
+- the sender: a local signer whose nonces are shared, through files in the data folder, with the
+  other dataseal processes of that folder;
+- the contract clients, reading, or writing through that sender.
+
+Nothing connects before :meth:`Context.open` is called.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from dataseal.chain.accounts.keystore import Keystore, KeystoreEntry, WrongPassword, keystore_dir
+from dataseal.chain.accounts.passwords import PasswordFile, PasswordSource, first_password, given_sources
+from dataseal.chain.connection import Connection, connect
+from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.deployment import Deployment, live_deployment, load_deployments
+from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
+from dataseal.chain.sending.nonces import FileNonceStore, NonceManager
+from dataseal.chain.sending.sender import LocalSender, TxSender
+from dataseal.registry.settings import Settings
+
+NONCES_DIRNAME = "nonces"  # <data_dir>/nonces: the next nonce of each account, shared by processes
+
+
+def keystore_of(settings: Settings) -> Keystore:
+    """The keystore of the settings' data folder (no connection needed)."""
+    return Keystore(keystore_dir(settings.data_dir))
+
+
+def signing_entry(settings: Settings) -> KeystoreEntry:
+    """The keystore account the settings name (``account``), or the keystore's only one."""
+    keystore = keystore_of(settings)
+    return keystore.find(settings.account) if settings.account else keystore.default()
+
+
+class Context:
+    """The chain's parts for one set of settings; open with :meth:`open`, close when done."""
+
+    def __init__(self, settings: Settings, connection: Connection) -> None:
+        self.settings = settings
+        self.connection = connection
+        self._deployment: Deployment | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Context:
+        """Connect to the settings' chain (see the module documentation) and check it answers."""
+        target: str | Path = settings.rpc_url or running_node_url(settings.data_dir) or Path(settings.data_dir)
+        return cls(settings, connect(target, timeout=settings.rpc_timeout, expected_chain_id=settings.chain_id))
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Context({self.connection.endpoint!r}, data_dir={str(self.settings.data_dir)!r})"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings.data_dir)
+
+    @property
+    def keystore(self) -> Keystore:
+        return keystore_of(self.settings)
+
+    # ----------------------------------------------------------------------------- contracts
+
+    def deployment(self) -> Deployment:
+        """The data folder's deployment for this chain, checked live on the node (once per context)."""
+        if self._deployment is None:
+            self._deployment = live_deployment(self.connection, self.data_dir)
+        return self._deployment
+
+    def recorded_deployment(self) -> Deployment | None:
+        """The data folder's record for this chain, whether or not the node has the contracts."""
+        return load_deployments(self.data_dir).get(self.connection.chain_id)
+
+    def contracts(self, sender: TxSender | None = None) -> DatasealContracts:
+        """The clients of the live deployment; they write through ``sender`` (read-only without one)."""
+        return DatasealContracts.bind(self.connection.w3, self.deployment(), sender)
+
+    # ----------------------------------------------------------------------------- signing
+
+    def unlock(self, *more: PasswordSource) -> LocalAccount:
+        """The signing account (:func:`signing_entry`), decrypted with the first password found.
+
+        Sources, in order: the settings' password file, else their password (``DATASEAL_PASSWORD``);
+        when they name none, the password `dataseal node` generated in the data folder; then ``more``
+        (a front door's own, such as a terminal prompt).
+        """
+        entry = signing_entry(self.settings)
+        sources: list[PasswordSource] = given_sources(self.settings.password, self.settings.password_file)
+        generated = None
+        if not sources:
+            generated = PasswordFile(self.data_dir / OPERATOR_PASSWORD_FILENAME, optional=True)
+            sources.append(generated)
+        secret, source = first_password([*sources, *more], purpose=f"account {entry.address}")
+        try:
+            return self.keystore.unlock(str(entry.path), secret)
+        except WrongPassword:
+            if source is not generated:
+                raise
+            raise WrongPassword(
+                f"the password in {generated.path} (the embedded node's operator) does not open {entry.path.name}",
+                hint=f"give the password of {entry.address}", options=("password",),
+            ) from None
+
+    def sender(self, account: LocalAccount) -> LocalSender:
+        """A local signer for ``account`` on this chain, sharing nonces with the folder's other processes."""
+        return LocalSender(
+            account,
+            nonces=NonceManager(FileNonceStore(self.data_dir / NONCES_DIRNAME)),
+            confirmations=self.settings.confirmations,
+            receipt_timeout=self.settings.receipt_timeout,
+            endpoint=self.connection.endpoint,
+        )

@@ -1,0 +1,16 @@
+"""Transports: URLs checked, and their secrets kept out of every message."""
+from __future__ import annotations
+
+import pytest
+
+from dataseal.chain.connection.transports import provider_for_url, redact_url
+from dataseal.chain.errors import ConfigError
+
+
+def test_urls_are_checked_and_redacted() -> None:
+    with pytest.raises(ConfigError, match=r"unsupported RPC URL 'ftp://node:1'.*http://127.0.0.1:8545"):
+        provider_for_url("ftp://node:1")
+    assert redact_url("https://user:secret@mainnet.infura.io/v3/0123456789abcdef0123456789abcdef?k=1") == (
+        "https://mainnet.infura.io/v3/01234567…"
+    )
+    assert redact_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"

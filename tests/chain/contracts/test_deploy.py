@@ -1,0 +1,36 @@
+"""Deploying the three contracts: the ledger's address predicted from the deployer's nonce, the
+record of what was deployed, and a deployment refused before anything is sent."""
+from __future__ import annotations
+
+import pytest
+
+from dataseal.chain.contracts.artifacts import load_artifact
+from dataseal.chain.contracts.deploy import creation_code, deploy_contracts, predict_create_address
+from dataseal.chain.errors import ConfigError
+from tests.conftest import Chain
+
+
+def test_the_ledger_address_is_predicted_from_the_deployer_nonce(pyevm: Chain) -> None:
+    deployment = pyevm.deployment
+    reader = pyevm.reader
+    assert reader.grants.contract.functions.ledger().call() == deployment.transaction_ledger
+    assert predict_create_address(deployment.deployer, 2) == deployment.transaction_ledger
+    assert reader.ledger.contract.functions.grants().call() == deployment.grant_registry
+    assert set(deployment.artifacts) == {"AssetRegistry", "GrantRegistry", "TransactionLedger"}
+    assert deployment.artifacts["AssetRegistry"] == load_artifact("AssetRegistry").sha256
+    assert deployment.deployer == pyevm.operator.address and deployment.review_mode is False
+
+
+def test_creation_code_is_the_bytecode_and_the_encoded_constructor_arguments() -> None:
+    code = creation_code("GrantRegistry", "0x" + "11" * 20, "0x" + "22" * 20)
+    bytecode = bytes.fromhex(load_artifact("GrantRegistry").bytecode.removeprefix("0x"))
+    assert code[: len(bytecode)] == bytecode
+    assert code[len(bytecode):] == bytes(12) + b"\x11" * 20 + bytes(12) + b"\x22" * 20
+
+
+def test_an_admin_that_is_not_an_address_is_refused_before_anything_is_sent(pyevm: Chain) -> None:
+    nonce = pyevm.w3.eth.get_transaction_count(pyevm.operator.address)
+    with pytest.raises(ConfigError, match="the admin 'nobody' is not an address") as refused:
+        deploy_contracts(pyevm.w3, pyevm.operator, admin="nobody")
+    assert refused.value.hint == "give 0x followed by 40 hex digits"
+    assert pyevm.w3.eth.get_transaction_count(pyevm.operator.address) == nonce

@@ -1,0 +1,191 @@
+"""The three typed clients of one deployment on real chains (hardhat and the embedded chain): every
+write and read, review, batches, relayed signatures, operators."""
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.records import (
+    AssetRecord,
+    AssetStatus,
+    GrantRecord,
+    GrantRevocation,
+    GrantStatus,
+    Lineage,
+    TradeRecord,
+    UsageBatchRecord,
+    UsageRecord,
+)
+from dataseal.chain.errors import ChainError, ContractRevert
+from dataseal.errors import InvalidInput
+from tests.chain.conftest import Backend
+
+CNY = b"CNY".ljust(32, b"\0")
+
+
+def h(label: str) -> bytes:
+    return keccak(text=label)
+
+
+def test_typed_clients_walk_register_grant_usage_trade(backend: Backend) -> None:
+    owner = backend.sender(backend.fund())
+    user = backend.sender(backend.fund())
+    deployment = backend.deploy()
+    as_owner = DatasealContracts.bind(backend.w3, deployment, owner)
+    as_user = DatasealContracts.bind(backend.w3, deployment, user)
+
+    asset = as_owner.registry.register(h("root"), h("manifest"), rights_type=3, classification=2)
+    assert isinstance(asset, AssetRecord)
+    assert (asset.asset_id, asset.registrant, asset.content_root, asset.manifest_hash) == (
+        1, owner.address, h("root"), h("manifest"))
+    assert (asset.rights_type, asset.classification, asset.status, asset.lineage) == (3, 2, AssetStatus.Active,
+                                                                                       Lineage.None_)
+    block = backend.w3.eth.get_block(asset.tx.block_number)
+    assert asset.registered_at == block["timestamp"]
+    assert asset.tx.block_hash == block["hash"].to_0x_hex()
+    state = as_owner.registry.asset(asset.asset_id)
+    assert (state.owner, state.status, state.content_root) == (owner.address, AssetStatus.Active, h("root"))
+    assert as_owner.registry.asset_id_of(h("root")) == 1 and as_owner.registry.asset_id_of(h("nothing")) is None
+
+    version = as_owner.registry.register_version(asset.asset_id, h("root-2"), h("manifest-2"), 3, 2)
+    assert (version.parent_id, version.lineage) == (asset.asset_id, Lineage.Version)
+
+    now = int(backend.w3.eth.get_block("latest")["timestamp"])
+    grant = as_owner.grants.grant(asset.asset_id, user.address, h("purpose"), now - 10, now + 3600, 100, h("scope"))
+    assert isinstance(grant, GrantRecord)
+    assert (grant.asset_id, grant.grantee, grant.grantor, grant.quota, grant.scope_root) == (
+        asset.asset_id, user.address, owner.address, 100, h("scope"))
+
+    usage = as_user.ledger.record_usage(grant.grant_id, 30, h("job-1"))
+    assert isinstance(usage, UsageRecord)
+    assert (usage.grant_id, usage.recorder, usage.units, usage.sequence, usage.receipt_hash) == (
+        grant.grant_id, user.address, 30, 1, h("job-1"))
+    batch = as_user.ledger.record_usage_batch(grant.grant_id, 25, h("receipts"), 12)
+    assert isinstance(batch, UsageBatchRecord) and (batch.sequence, batch.count) == (2, 12)
+    assert as_owner.grants.remaining(grant.grant_id) == 45
+    g = as_owner.grants.grant_of(grant.grant_id)
+    assert (g.used, g.sequence, g.status) == (55, 2, GrantStatus.Active)
+
+    trade = as_owner.ledger.record_trade(asset.asset_id, user.address, owner.address, 1_000, CNY, h("settlement"))
+    assert isinstance(trade, TradeRecord)
+    assert (trade.seller, trade.buyer, trade.price, trade.currency, trade.recorder) == (
+        owner.address, user.address, 1_000, CNY, owner.address)
+
+    revoked = as_owner.grants.revoke(grant.grant_id, h("dispute"))
+    assert isinstance(revoked, GrantRevocation) and revoked.by == owner.address
+    with pytest.raises(ContractRevert) as exc:
+        as_user.ledger.record_usage(grant.grant_id, 1, h("job-2"))
+    assert exc.value.name == "GrantNotActive"
+    assert exc.value.args_by_name == {"grantId": grant.grant_id, "status": "Revoked"}
+
+    # the record is what the receipt's log says
+    receipt = backend.w3.eth.get_transaction_receipt(trade.tx.tx_hash)
+    assert as_owner.decoder.decode_receipt(receipt) == [trade]
+    assert trade.to_json()["currency"] == "0x" + CNY.hex()
+    assert asset.to_json()["status"] == "Active"
+
+
+def test_typed_clients_review_batches_signatures_operators(backend: Backend) -> None:
+    from dataseal.chain.accounts.eip712 import (
+        GRANTS_DOMAIN_NAME,
+        REGISTRY_DOMAIN_NAME,
+        Domain,
+        sign_grant,
+        sign_register,
+    )
+    from dataseal.chain.contracts.records import (
+        AssetStatusChange,
+        AssetTransfer,
+        BatchRecord,
+        GrantTerms,
+        OperatorChange,
+        RoleChange,
+    )
+
+    admin, reviewer, owner, operator, buyer = (backend.sender(backend.fund()) for _ in range(5))
+    deployment = backend.deploy(admin, review_mode=True)
+    as_admin, as_reviewer, as_owner, as_operator = (
+        DatasealContracts.bind(backend.w3, deployment, s) for s in (admin, reviewer, owner, operator))
+    assert as_admin.registry.review_mode() is True
+    role = as_admin.registry.grant_reviewer(reviewer.address)
+    assert isinstance(role, RoleChange) and (role.account, role.sender, role.granted) == (reviewer.address,
+                                                                                         admin.address, True)
+
+    # review: pending -> approved -> suspended -> reinstated; another rejected; one cancelled by its owner
+    pending = as_owner.registry.register(h("reviewed"), h("m"), 1, 0)
+    assert pending.status == AssetStatus.Pending
+    approved = as_reviewer.registry.approve_registration(pending.asset_id, h("looks fine"))
+    assert isinstance(approved, AssetStatusChange)
+    assert (approved.from_status, approved.to_status, approved.by) == (AssetStatus.Pending, AssetStatus.Active,
+                                                                       reviewer.address)
+    assert as_reviewer.registry.suspend(pending.asset_id, h("dispute")).to_status == AssetStatus.Suspended
+    assert as_reviewer.registry.reinstate(pending.asset_id, h("resolved")).to_status == AssetStatus.Active
+    rejected = as_owner.registry.register(h("rejected"), h("m"), 1, 0)
+    assert as_reviewer.registry.reject_registration(rejected.asset_id, h("no")).to_status == AssetStatus.Rejected
+    with pytest.raises(ContractRevert) as not_reviewer:
+        as_owner.registry.approve_registration(rejected.asset_id)
+    assert not_reviewer.value.name == "AccessControlUnauthorizedAccount"
+    cancelled = as_owner.registry.register(h("cancelled"), h("m"), 1, 0)
+    as_reviewer.registry.approve_registration(cancelled.asset_id)
+    assert as_owner.registry.cancel(cancelled.asset_id, h("withdrawn")).to_status == AssetStatus.Cancelled
+
+    # batch anchoring: a one-leaf tree's root is its leaf, with an empty proof
+    leaf = h("member")
+    batch = as_owner.registry.anchor_batch(leaf, 1, h("batch-manifest"))
+    assert isinstance(batch, BatchRecord) and (batch.batch_root, batch.count, batch.anchorer) == (leaf, 1,
+                                                                                                 owner.address)
+    stored = as_owner.registry.batch(batch.batch_id)
+    assert (stored.batch_root, stored.manifest_hash, stored.count) == (leaf, h("batch-manifest"), 1)
+    assert as_owner.registry.verify_batch_member(batch.batch_id, leaf, []) is True
+    assert as_owner.registry.verify_batch_member(batch.batch_id, h("stranger"), []) is False
+
+    # relayed signatures: the owner signs, the operator pays
+    signer = Account.create()
+    chain_id = backend.node.chain_id
+    deadline = int(backend.w3.eth.get_block("latest")["timestamp"]) + 3600
+    nonce = as_operator.registry.nonce_of(signer.address)
+    signature = sign_register(
+        signer.key, Domain(REGISTRY_DOMAIN_NAME, chain_id, deployment.asset_registry), owner=signer.address,
+        content_root=h("signed"), manifest_hash=h("m"), rights_type=2, classification=1, parent_id=0, nonce=nonce,
+        deadline=deadline)
+    relayed = as_operator.registry.register_by_sig(signer.address, h("signed"), h("m"), 2, 1, 0, deadline, signature)
+    assert relayed.registrant == signer.address and as_operator.registry.nonce_of(signer.address) == nonce + 1
+    as_reviewer.registry.approve_registration(relayed.asset_id)
+    now = int(backend.w3.eth.get_block("latest")["timestamp"])
+    terms = GrantTerms(relayed.asset_id, buyer.address, h("analytics"), now - 1, now + 3600, 9)
+    grant_signature = sign_grant(
+        signer.key, Domain(GRANTS_DOMAIN_NAME, chain_id, deployment.grant_registry), asset_id=terms.asset_id,
+        grantee=terms.grantee, purpose=terms.purpose, valid_from=terms.valid_from, expires_at=terms.expires_at,
+        quota=terms.quota, scope_root=terms.scope_root, nonce=as_operator.grants.nonce_of(signer.address),
+        deadline=deadline)
+    grant = as_operator.grants.grant_by_sig(terms, deadline, grant_signature)
+    assert (grant.grantor, grant.grantee, grant.quota) == (signer.address, buyer.address, 9)
+    assert as_operator.grants.is_usable(grant.grant_id, now + 10) is True
+    assert as_operator.grants.total_grants() == 1
+
+    # an operator records usage for the grantee once approved
+    as_buyer = DatasealContracts.bind(backend.w3, deployment, buyer)
+    change = as_buyer.ledger.set_operator(operator.address, True)
+    assert isinstance(change, OperatorChange) and (change.account, change.operator, change.approved) == (
+        buyer.address, operator.address, True)
+    assert as_buyer.ledger.is_operator(buyer.address, operator.address)
+    usage = as_operator.ledger.record_usage(grant.grant_id, 4, h("operator-job"))
+    assert (usage.recorder, usage.units) == (operator.address, 4)
+    assert as_owner.ledger.total_trades() == 0
+
+    # the token moves with transfer
+    moved = as_owner.registry.transfer(pending.asset_id, buyer.address)
+    assert isinstance(moved, AssetTransfer) and (moved.from_address, moved.to_address) == (owner.address,
+                                                                                           buyer.address)
+    assert as_owner.registry.asset(pending.asset_id).owner == buyer.address
+
+    with pytest.raises(InvalidInput, match="content_root must be 32 bytes") as short:
+        as_owner.registry.register(b"short", h("m"), 1, 0)
+    assert short.value.hint == "give 0x followed by 64 hex digits"
+    with pytest.raises(InvalidInput, match="content_root '0xzz' is not hex"):
+        as_owner.registry.register("0xzz", h("m"), 1, 0)  # type: ignore[arg-type]
+    with pytest.raises(ChainError, match="has no sender") as no_sender:
+        DatasealContracts.bind(backend.w3, deployment).registry.register(h("x"), h("m"), 1, 0)
+    assert no_sender.value.options == ("account",)

@@ -1,0 +1,134 @@
+"""Revert data → named Solidity errors, whatever shape the provider hands it over in."""
+from __future__ import annotations
+
+import pytest
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector
+
+from dataseal.chain.contracts.revert import as_chain_error, decode_revert, revert_data_from
+from dataseal.chain.errors import ChainError, ContractRevert
+from dataseal.errors import ErrorKind
+from tests.conftest import Chain
+
+
+def selector(signature: str) -> bytes:
+    return function_signature_to_4byte_selector(signature)
+
+
+def test_custom_error_with_enum_and_address_arguments() -> None:
+    data = selector("AssetNotActive(uint256,uint8)") + encode(["uint256", "uint8"], [7, 3])
+    error = decode_revert(data)
+    assert error.name == "AssetNotActive"
+    assert error.args_by_name == {"assetId": 7, "status": "Suspended"}
+    assert str(error) == "AssetNotActive(assetId=7, status=Suspended): asset 7 is Suspended: it must be Active " \
+        "(approved and not suspended)"
+
+
+def test_hex_string_and_bytes_decode_the_same() -> None:
+    data = selector("GrantExpired(uint256,uint64,uint256)") + encode(["uint256", "uint64", "uint256"], [3, 100, 150])
+    assert str(decode_revert("0x" + data.hex())) == str(decode_revert(data))
+    assert "expired at 100; it is now 150" in str(decode_revert(data))
+
+
+def test_standard_error_and_panic() -> None:
+    assert decode_revert(selector("Error(string)") + encode(["string"], ["nope"])).args_by_name == {"message": "nope"}
+    panic = decode_revert(selector("Panic(uint256)") + encode(["uint256"], [0x11]))
+    assert (panic.name, panic.args_by_name) == ("Panic", {"code": 0x11})
+
+
+def test_empty_unknown_and_truncated_data_are_named_not_raised() -> None:
+    assert decode_revert(b"").name == "EmptyRevert"
+    unknown = decode_revert(bytes.fromhex("deadbeef") + b"\x01" * 32)
+    assert unknown.name == "UnknownError"
+    assert "not one of dataseal's errors" in str(unknown)
+    truncated = decode_revert(selector("UnknownAsset(uint256)") + b"\x01")
+    assert truncated.name == "UnknownAsset"
+    assert "did not decode" in str(truncated)
+
+
+def test_revert_data_from_web3_and_eth_tester_shapes() -> None:
+    data = selector("UnknownGrant(uint256)") + encode(["uint256"], [9])
+
+    class Web3Style(Exception):
+        def __init__(self, payload: object) -> None:
+            super().__init__("execution reverted")
+            self.data = payload
+
+    assert revert_data_from(Web3Style("0x" + data.hex())) == data
+    assert revert_data_from(Web3Style({"data": "0x" + data.hex()})) == data
+    assert revert_data_from(Exception(f"execution reverted: {data!r}")) == data
+    assert revert_data_from(Exception("connection refused")) is None
+
+    translated = as_chain_error(Exception(f"execution reverted: {data!r}"), "recordUsage")
+    assert isinstance(translated, ContractRevert) and translated.args_by_name == {"grantId": 9}
+    other = as_chain_error(Exception("connection refused"), "recordUsage")
+    assert type(other) is ChainError
+    assert str(other) == "recordUsage failed: connection refused"
+
+
+def test_a_revert_has_the_kind_of_its_error() -> None:
+    unknown = decode_revert(function_signature_to_4byte_selector("UnknownAsset(uint256)") + (7).to_bytes(32, "big"))
+    assert unknown.kind is ErrorKind.NOT_FOUND and unknown.message == "UnknownAsset(assetId=7)"
+    assert "no asset 7 on this chain" in unknown.hint
+    foreign = decode_revert(bytes.fromhex("deadbeef"))
+    assert foreign.name == "UnknownError" and foreign.kind is ErrorKind.INTERNAL
+
+
+# ------------------------------------------------------------------------------------ reverts from a node
+
+
+def h(label: str) -> bytes:
+    from eth_utils import keccak
+
+    return keccak(text=label)
+
+
+ZERO = b"\0" * 32
+
+
+def test_reverts_are_decoded_with_their_arguments(pyevm: Chain) -> None:
+    owner, buyer, user = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer), pyevm.as_(pyevm.user)
+    owner.registry.register(h("root"), h("m"), 1, 0)
+
+    with pytest.raises(ContractRevert) as dup:
+        buyer.registry.register(h("root"), h("m2"), 1, 0)
+    assert dup.value.name == "AssetAlreadyRegistered"
+    assert dup.value.args_by_name == {"contentRoot": h("root"), "assetId": 1}
+    assert str(dup.value).startswith(f"AssetAlreadyRegistered(contentRoot=0x{h('root').hex()}, assetId=1): ")
+    assert "first registrant keeps priority" in str(dup.value)
+    assert dup.value.kind is ErrorKind.CONFLICT
+
+    with pytest.raises(ContractRevert) as unknown:
+        pyevm.reader.grants.grant_of(42)
+    assert unknown.value.name == "UnknownGrant" and unknown.value.kind is ErrorKind.NOT_FOUND
+    with pytest.raises(ContractRevert) as unknown_grant:
+        user.ledger.record_usage(42, 1, h("j"))
+    assert unknown_grant.value.name == "UnknownGrant"
+    assert unknown_grant.value.args_by_name == {"grantId": 42}
+    assert "no grant 42 on this chain" in str(unknown_grant.value)
+
+    t = pyevm.now()
+    owner.grants.grant(1, pyevm.user.address, h("p"), t, t + 100, 5, ZERO)
+    with pytest.raises(ContractRevert) as quota:
+        user.ledger.record_usage(1, 6, h("j"))
+    assert quota.value.args_by_name == {"grantId": 1, "requested": 6, "remaining": 5}
+
+    with pytest.raises(ContractRevert) as not_owner:
+        buyer.registry.cancel(1, ZERO)
+    assert not_owner.value.args_by_name == {"assetId": 1, "caller": pyevm.buyer.address, "owner": pyevm.owner.address}
+
+
+@pytest.mark.hardhat
+def test_reverts_from_a_real_node_are_decoded(hardhat: Chain) -> None:
+    owner, buyer, user = hardhat.as_(hardhat.owner), hardhat.as_(hardhat.buyer), hardhat.as_(hardhat.user)
+    owner.registry.register(h("dup"), h("m"), 1, 0)
+    asset_id = owner.registry.asset_id_of(h("dup"))
+    with pytest.raises(ContractRevert) as dup:
+        buyer.registry.register(h("dup"), h("m"), 1, 0)
+    assert dup.value.args_by_name == {"contentRoot": h("dup"), "assetId": asset_id}
+    with pytest.raises(ContractRevert) as unknown:
+        hardhat.reader.registry.asset(10_000)
+    assert (unknown.value.name, unknown.value.args_by_name) == ("UnknownAsset", {"assetId": 10_000})
+    with pytest.raises(ContractRevert) as no_grant:
+        user.ledger.record_usage(999, 1, h("j"))
+    assert str(no_grant.value).startswith("UnknownGrant(grantId=999): no grant 999 on this chain")
