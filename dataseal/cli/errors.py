@@ -57,4 +57,5 @@ def render(error: DatasealError) -> str:
     advice = [next((COMMAND_ADVICE[kind] for kind in type(error).__mro__ if kind in COMMAND_ADVICE), "")]
     advice += [OPTION_FLAGS[name] for name in error.options if name in OPTION_FLAGS]
     advice = [item for item in advice if item]
-    return f"{error} [{'; '.join(advice)}]" if advice else str(error)
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())  # one line, always
+    return f"{text} [{'; '.join(advice)}]" if advice else text

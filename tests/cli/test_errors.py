@@ -4,6 +4,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from dataseal.chain.accounts.keystore import AccountNotFound
+from dataseal.chain.errors import NodeUnreachable
 from dataseal.cli.errors import OPTION_FLAGS, render
 from dataseal.errors import InvalidInput
 
@@ -16,6 +18,22 @@ def test_options_become_the_flags_a_terminal_user_types() -> None:
     assert render(error) == "no node answers at http://127.0.0.1:1: start it, or check the URL [--rpc URL or " \
         "DATASEAL_RPC_URL]"
     assert render(InvalidInput("plain")) == "plain"
+
+
+def test_an_error_is_one_line_whatever_its_message_holds() -> None:
+    assert render(InvalidInput("the node said:\n  ABI Not Found!\n\n  try again")) == \
+        "the node said: ABI Not Found! try again"
+
+
+def test_some_errors_name_the_command_that_helps() -> None:
+    unreachable = NodeUnreachable("cannot reach the node at http://127.0.0.1:1 (Connection refused)",
+                                  hint="start it, or check the node's URL", options=("rpc_url",))
+    assert render(unreachable) == (
+        "cannot reach the node at http://127.0.0.1:1 (Connection refused): start it, or check the node's URL "
+        "[`dataseal node` starts the embedded chain; --rpc URL or DATASEAL_RPC_URL]"
+    )
+    assert render(AccountNotFound("no account", hint="create one")).endswith(
+        "[`dataseal account new` or `dataseal account import`]")
 
 
 def _named_options() -> set[str]:

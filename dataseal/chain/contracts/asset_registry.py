@@ -17,6 +17,7 @@ from dataseal.chain.contracts.records import (
     BatchRecord,
     Lineage,
     RoleChange,
+    address,
     bytes32,
 )
 
@@ -53,7 +54,7 @@ class AssetRegistryClient(ContractClient):
     def submit_register_by_sig(self, owner: str, content_root: bytes, manifest_hash: bytes, rights_type: int,
                                classification: int, parent_id: int, deadline: int, signature: bytes, *,
                                gas: Gas = None) -> Submitted[AssetRecord]:
-        return self._submit("registerBySig", (to_checksum_address(owner), bytes32(content_root, "content_root"),
+        return self._submit("registerBySig", (address(owner, "owner"), bytes32(content_root, "content_root"),
                                               bytes32(manifest_hash, "manifest_hash"), rights_type, classification,
                                               parent_id, deadline, bytes(signature)), only(AssetRecord), gas)
 
@@ -99,13 +100,13 @@ class AssetRegistryClient(ContractClient):
     def transfer(self, asset_id: int, to: str) -> AssetTransfer:
         """Transfer the asset's token from the sender to ``to``."""
         sender = self._require_sender()
-        return self._submit("transferFrom", (sender.address, to_checksum_address(to), asset_id),
+        return self._submit("transferFrom", (sender.address, address(to, "to"), asset_id),
                             only(AssetTransfer), ESTIMATE).wait()
 
     def grant_reviewer(self, account: str) -> RoleChange:
         """Give ``account`` the REVIEWER role (the admin only)."""
         role = self._read("REVIEWER_ROLE")
-        return self._submit("grantRole", (role, to_checksum_address(account)), only(RoleChange), ESTIMATE).wait()
+        return self._submit("grantRole", (role, address(account, "account")), only(RoleChange), ESTIMATE).wait()
 
     # reads
 
@@ -139,7 +140,7 @@ class AssetRegistryClient(ContractClient):
 
     def nonce_of(self, owner: str) -> int:
         """The EIP-712 nonce of ``owner`` (for registerBySig)."""
-        return int(self._read("nonces", to_checksum_address(owner)))
+        return int(self._read("nonces", address(owner, "owner")))
 
     def review_mode(self) -> bool:
         return bool(self._read("reviewMode"))

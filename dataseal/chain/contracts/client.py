@@ -21,10 +21,12 @@ from functools import cache
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from eth_abi import encode as abi_encode
+from eth_abi.exceptions import EncodingError
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import MismatchedABI, Web3ValidationError
 from web3.types import TxReceipt
 
 from dataseal.chain.contracts.artifacts import load_artifact
@@ -33,7 +35,7 @@ from dataseal.chain.contracts.records import Record
 from dataseal.chain.contracts.revert import as_chain_error, canonical_type, replay_failure
 from dataseal.chain.errors import ChainError
 from dataseal.chain.sending.sender import PendingTransaction, TxSender
-from dataseal.errors import ErrorKind
+from dataseal.errors import ErrorKind, InvalidInput
 
 ESTIMATE: Literal["estimate"] = "estimate"
 """``gas=ESTIMATE``: ask the node for this very transaction (the default of the waiting methods)."""
@@ -49,8 +51,13 @@ class _Function:
     selector: bytes
     types: tuple[str, ...]
 
-    def encode(self, args: Sequence[Any]) -> bytes:
-        return self.selector + abi_encode(list(self.types), list(args))
+    def encode(self, contract: str, args: Sequence[Any]) -> bytes:
+        """The calldata; an argument that does not fit its ABI type is :class:`InvalidInput`."""
+        try:
+            return self.selector + abi_encode(list(self.types), list(args))
+        except EncodingError as exc:
+            raise InvalidInput(f"{contract}.{self.name}: an argument does not fit its type ({exc})",
+                               hint=f"check the values given for ({', '.join(self.types)})") from None
 
 
 @cache
@@ -185,7 +192,7 @@ class ContractClient:
         sender = self._require_sender()
         fn = _functions(self.contract_name)[function]
         action = f"{self.contract_name}.{function}"
-        call: dict[str, Any] = {"to": self.address, "data": fn.encode(args), "value": 0}
+        call: dict[str, Any] = {"to": self.address, "data": fn.encode(self.contract_name, args), "value": 0}
         if isinstance(gas, int):
             call["gas"] = gas
         elif gas is None and function in self._gas:
@@ -201,6 +208,10 @@ class ContractClient:
         """A view function's result; a revert raises :class:`ContractRevert` with the decoded error."""
         try:
             return getattr(self.contract.functions, function)(*args).call()
+        except (Web3ValidationError, MismatchedABI) as exc:  # arguments web3 cannot encode (a negative id, ...)
+            detail = " ".join(str(exc).split())  # web3's message spans lines; an error is one line
+            raise InvalidInput(f"{self.contract_name}.{function}: the arguments do not fit its ABI ({detail})",
+                               hint="check the values given") from None
         except Exception as exc:
             raise as_chain_error(exc, f"{self.contract_name}.{function}") from exc
 

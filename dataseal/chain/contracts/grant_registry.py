@@ -11,6 +11,7 @@ from dataseal.chain.contracts.records import (
     GrantRevocation,
     GrantStatus,
     GrantTerms,
+    address,
     bytes32,
 )
 
@@ -60,7 +61,7 @@ class GrantRegistryClient(ContractClient):
 
     def nonce_of(self, owner: str) -> int:
         """The EIP-712 nonce of ``owner`` (for grantBySig)."""
-        return int(self._read("nonces", to_checksum_address(owner)))
+        return int(self._read("nonces", address(owner, "owner")))
 
     def total_grants(self) -> int:
         return int(self._read("totalGrants"))

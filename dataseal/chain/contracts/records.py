@@ -327,8 +327,16 @@ class GrantTerms(_Json):
     scope_root: bytes = ZERO32
 
     def as_tuple(self) -> tuple[Any, ...]:
-        return (self.asset_id, to_checksum_address(self.grantee), bytes32(self.purpose, "purpose"), self.valid_from,
+        return (self.asset_id, address(self.grantee, "grantee"), bytes32(self.purpose, "purpose"), self.valid_from,
                 self.expires_at, self.quota, bytes32(self.scope_root, "scope_root"))
+
+
+def address(value: str, what: str) -> str:
+    """``value`` as a checksummed address; :class:`InvalidInput` naming ``what`` otherwise."""
+    try:
+        return str(to_checksum_address(value))
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{what} {value!r} is not an address", hint="give 0x followed by 40 hex digits") from None
 
 
 def bytes32(value: bytes | str, what: str) -> bytes:

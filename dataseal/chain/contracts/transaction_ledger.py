@@ -1,10 +1,15 @@
 """The TransactionLedger client: metered usage under grants, and trades."""
 from __future__ import annotations
 
-from eth_utils import to_checksum_address
-
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
-from dataseal.chain.contracts.records import OperatorChange, TradeRecord, UsageBatchRecord, UsageRecord, bytes32
+from dataseal.chain.contracts.records import (
+    OperatorChange,
+    TradeRecord,
+    UsageBatchRecord,
+    UsageRecord,
+    address,
+    bytes32,
+)
 
 
 class TransactionLedgerClient(ContractClient):
@@ -33,7 +38,7 @@ class TransactionLedgerClient(ContractClient):
     def submit_record_trade(self, asset_id: int, buyer: str, seller: str, price: int, currency: bytes,
                             settlement_hash: bytes, *,
                             gas: Gas = None) -> Submitted[TradeRecord]:
-        return self._submit("recordTrade", (asset_id, to_checksum_address(buyer), to_checksum_address(seller), price,
+        return self._submit("recordTrade", (asset_id, address(buyer, "buyer"), address(seller, "seller"), price,
                                             bytes32(currency, "currency"), bytes32(settlement_hash, "settlement_hash")),
                             only(TradeRecord), gas)
 
@@ -45,11 +50,11 @@ class TransactionLedgerClient(ContractClient):
 
     def set_operator(self, operator: str, approved: bool = True) -> OperatorChange:
         """Let ``operator`` record usage and trades for the sender (or stop it)."""
-        return self._submit("setOperator", (to_checksum_address(operator), approved), only(OperatorChange),
+        return self._submit("setOperator", (address(operator, "operator"), approved), only(OperatorChange),
                             ESTIMATE).wait()
 
     def is_operator(self, account: str, operator: str) -> bool:
-        return bool(self._read("isOperator", to_checksum_address(account), to_checksum_address(operator)))
+        return bool(self._read("isOperator", address(account, "account"), address(operator, "operator")))
 
     def total_trades(self) -> int:
         return int(self._read("totalTrades"))

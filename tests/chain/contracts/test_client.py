@@ -13,7 +13,7 @@ from dataseal.chain.contracts.client import wait_all
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.revert import replay_failure
 from dataseal.chain.errors import ChainError, ContractRevert
-from dataseal.errors import ErrorKind
+from dataseal.errors import ErrorKind, InvalidInput
 from tests.chain.conftest import Backend
 from tests.conftest import Chain
 from tests.support.recording import recording_requests
@@ -105,3 +105,17 @@ def test_a_failure_whose_replay_no_longer_reverts_says_the_reason_is_lost(pyevm:
         f"register failed: transaction {starved.tx_hash} reverted in block {receipt['blockNumber']} "
         "(gas used 60000 of 100000) and the reason could not be recovered by replaying it"
     )
+
+
+def test_arguments_that_do_not_fit_their_types_are_invalid_input_before_anything_is_sent(pyevm: Chain) -> None:
+    owner = pyevm.as_(pyevm.owner)
+    nonce = pyevm.w3.eth.get_transaction_count(pyevm.owner.address)
+    with pytest.raises(InvalidInput, match=r"AssetRegistry.register: an argument does not fit its type") as big:
+        owner.registry.register(h("root"), h("m"), rights_type=300, classification=0)
+    assert big.value.hint == "check the values given for (bytes32, bytes32, uint8, uint8, uint256)"
+    with pytest.raises(InvalidInput, match=r"AssetRegistry.assetOf: the arguments do not fit its ABI") as negative:
+        owner.registry.asset(-1)
+    assert "\n" not in str(negative.value)
+    with pytest.raises(InvalidInput, match="buyer 'nobody' is not an address"):
+        owner.ledger.record_trade(1, "nobody", pyevm.owner.address, 1, b"\0" * 32, h("s"))
+    assert pyevm.w3.eth.get_transaction_count(pyevm.owner.address) == nonce

@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dataseal.chain.sending.nonces import FileNonceStore, NonceManager
+from dataseal.chain.sending.nonces import FileNonceStore, MemoryNonceStore, NonceManager
 from tests.chain.conftest import Backend, HttpChain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +75,81 @@ def test_processes_sharing_a_key_never_collide_on_the_embedded_chain(embedded_ht
     sent = _processes_share_a_key(embedded_http.url, bytes(embedded_http.bank.key), tmp_path / "nonces")
     assert sorted(n for n, _, _ in sent) == list(range(15))  # type: ignore[type-var]
     assert all(status == 1 for _, _, status in sent)
+
+
+# ------------------------------------------------------------------------------------ the stores
+
+
+@pytest.mark.parametrize("make_store", [lambda tmp: MemoryNonceStore(), lambda tmp: FileNonceStore(tmp / "nonces")],
+                         ids=["memory", "file"])
+def test_a_store_keeps_one_value_per_account_and_lets_one_holder_at_a_time(make_store: Any, tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    key, other = (1, "0x" + "aA" * 20), (2, "0x" + "aA" * 20)
+    with store.hold(key) as held:
+        assert held.read() is None
+        held.write(41)
+    with store.hold(key) as held, store.hold(other) as elsewhere:  # another chain: another value, no wait
+        assert held.read() == 41 and elsewhere.read() is None
+
+    entered, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with store.hold(key) as held:
+            entered.set()
+            release.wait()
+            held.write(42)
+            order.append("first wrote")
+
+    def second() -> None:
+        entered.wait()
+        with store.hold(key) as held:
+            order.append(f"second read {held.read()}")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    entered.wait()
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert order == ["first wrote", "second read 42"]
+
+
+class _CountingNode:
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.asked = 0
+
+    def __call__(self) -> int:
+        self.asked += 1
+        return self.count
+
+
+def test_the_manager_asks_the_node_once_then_trusts_the_store() -> None:
+    manager, node = NonceManager(), _CountingNode(5)
+    with manager.reserve(1, "0x" + "11" * 20, node) as reservation:
+        assert reservation.nonce == 5
+        reservation.commit()
+    with manager.reserve(1, "0x" + "11" * 20, node) as reservation:
+        assert reservation.nonce == 6  # from the store, no round trip
+    assert node.asked == 1
+    with manager.reserve(1, "0x" + "11" * 20, node) as reservation:
+        assert reservation.nonce == 6  # the last one was not committed: given back
+    manager.forget(1, "0x" + "11" * 20)
+    node.count = 9
+    with manager.reserve(1, "0x" + "11" * 20, node) as reservation:
+        assert reservation.nonce == 9 and node.asked == 2
+
+
+def test_a_store_shared_by_two_managers_is_what_replicas_share() -> None:
+    """Two managers (two processes, or two replicas on a database-backed store) over one store never
+    hand out the same nonce: each learns what the other committed from the store."""
+    store = MemoryNonceStore()
+    first, second, node = NonceManager(store), NonceManager(store), _CountingNode(0)
+    taken = []
+    for manager in (first, second, first, second):
+        with manager.reserve(1, "0x" + "11" * 20, node) as reservation:
+            taken.append(reservation.nonce)
+            reservation.commit()
+    assert taken == [0, 1, 2, 3] and node.asked == 2  # each manager asked the node once, at its first use

@@ -1,0 +1,101 @@
+"""The one wiring point: settings in, connection, deployment, signing account, sender and contract
+clients out, the same for every front door."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+from pydantic import SecretStr
+
+from dataseal.chain.accounts.keystore import AccountNotFound, PasswordRequired, WrongPassword
+from dataseal.chain.contracts.deployment import load_deployments
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
+from dataseal.chain.errors import NoEmbeddedChain, WrongChain
+from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, remove_marker, write_marker
+from dataseal.chain.node.start import EmbeddedNode, NodeConfig
+from dataseal.chain.sending.nonces import FileNonceStore
+from dataseal.registry.context import NONCES_DIRNAME, Context, signing_entry
+from dataseal.registry.settings import Settings
+
+
+class Given:
+    """A front door's own password source (the CLI's is a terminal prompt)."""
+
+    name = "a test's source"
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def read(self, purpose: str) -> SecretStr:
+        return SecretStr(self.secret)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Iterator[Path]:
+    """A data folder as the first `dataseal node` leaves it: chain, operator, generated password, deployment."""
+    folder = tmp_path / "data"
+    EmbeddedNode.start(NodeConfig(data_dir=folder, port=0, light_kdf=True)).stop()
+    yield folder
+
+
+def test_the_embedded_chain_of_the_folder_end_to_end(data: Path) -> None:
+    with Context.open(Settings(data_dir=data)) as context:
+        assert context.connection.chain_id == DEFAULT_CHAIN_ID
+        assert context.connection.endpoint == f"the embedded chain in {data}"
+        deployment = context.deployment()
+        assert deployment == load_deployments(data)[DEFAULT_CHAIN_ID] == context.recorded_deployment()
+        account = context.unlock()  # the password the node generated, found without being named
+        assert account.address == signing_entry(context.settings).address == deployment.deployer
+        sender = context.sender(account)
+        store = sender.nonces.store
+        assert isinstance(store, FileNonceStore) and store.folder == data / NONCES_DIRNAME
+        record = context.contracts(sender).registry.register(keccak(text="root"), keccak(text="m"), 1, 0)
+        assert record.registrant == account.address
+        assert context.contracts().registry.asset_id_of(keccak(text="root")) == record.asset_id  # a reader
+
+
+def test_a_running_node_of_the_folder_is_reached_over_json_rpc(data: Path) -> None:
+    node = EmbeddedNode.start(NodeConfig(data_dir=data, port=0))
+    try:
+        node.start_serving()
+        write_marker(data, node.startup.rpc_url)
+        with Context.open(Settings(data_dir=data)) as context:
+            assert context.connection.endpoint == node.startup.rpc_url
+            assert context.deployment() == node.startup.deployment
+    finally:
+        remove_marker(data)
+        node.stop()
+
+
+def test_passwords_the_settings_name_come_first(data: Path) -> None:
+    with Context.open(Settings(data_dir=data, password=SecretStr("wrong"))) as context:
+        with pytest.raises(WrongPassword, match="the password does not open"):
+            context.unlock(Given("never asked"))
+    (data / OPERATOR_PASSWORD_FILENAME).write_text("not the operator's\n")
+    with Context.open(Settings(data_dir=data)) as context:
+        with pytest.raises(WrongPassword) as generated:
+            context.unlock()
+        assert generated.value.message.startswith(
+            f"the password in {data / OPERATOR_PASSWORD_FILENAME} (the embedded node's operator) does not open ")
+        assert generated.value.hint.startswith("give the password of 0x") and generated.value.options == ("password",)
+    (data / OPERATOR_PASSWORD_FILENAME).unlink()
+    with Context.open(Settings(data_dir=data)) as context:
+        with pytest.raises(PasswordRequired, match=r"tried: the password file .*operator.password, a test's source"):
+            context.unlock(type("Nothing", (), {"name": "a test's source", "read": lambda self, p: None})())
+        with pytest.raises(WrongPassword):
+            context.unlock(Given("typed at a prompt"))  # the front door's source is used once the rest have none
+
+
+def test_the_account_must_be_in_the_keystore(data: Path) -> None:
+    with Context.open(Settings(data_dir=data, account="0x" + "11" * 20)) as context:
+        with pytest.raises(AccountNotFound, match="no keystore file for 0x1111"):
+            context.unlock()
+
+
+def test_a_folder_without_a_chain_and_a_chain_that_is_not_the_one_asked_for(tmp_path: Path, data: Path) -> None:
+    with pytest.raises(NoEmbeddedChain):
+        Context.open(Settings(data_dir=tmp_path / "empty"))
+    with pytest.raises(WrongChain, match="the configured chain id expects chain 5"):
+        Context.open(Settings(data_dir=data, chain_id=5))
