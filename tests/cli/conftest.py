@@ -56,3 +56,11 @@ def password_file(tmp_path: Path) -> Path:
     path = tmp_path / "password.txt"
     path.write_text("correct horse battery staple\n")
     return path
+
+
+def one_line(err: str) -> str:
+    """The one line an error printed (asserting it is one, without a traceback)."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]

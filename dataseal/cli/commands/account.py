@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, InvalidKeyfile, Keystore
 from dataseal.chain.accounts.passwords import first_password, given_sources
-from dataseal.cli.commands._chain import DATA_DIR, PASSWORD_FILE, settings
+from dataseal.cli.options import DATA_DIR, PASSWORD_FILE, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
 from dataseal.errors import ErrorKind

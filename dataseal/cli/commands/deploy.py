@@ -9,7 +9,7 @@ from eth_utils import is_address
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployment import contract_status, deployments_path, save_deployment, verify_deployment
 from dataseal.chain.errors import DeploymentError
-from dataseal.cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, eth, settings
+from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, eth, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
 from dataseal.errors import ErrorKind

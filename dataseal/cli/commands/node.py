@@ -17,7 +17,7 @@ from eth_utils import is_address, to_checksum_address
 
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID, DEFAULT_FUNDING_WEI
 from dataseal.chain.node.layout import remove_marker, write_marker
-from dataseal.cli.commands._chain import DATA_DIR, settings
+from dataseal.cli.options import DATA_DIR, settings
 from dataseal.cli.output import note
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import typer
 from dataseal.chain.accounts.keystore import AccountNotFound, KeystoreEntry
 from dataseal.chain.contracts.deployment import Deployment, contract_status, deployments_path
 from dataseal.chain.errors import ContractsNotDeployed, WrongChain
-from dataseal.cli.commands._chain import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, settings
+from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, settings
 from dataseal.cli.output import JSON, emit
 from dataseal.errors import DatasealError
 from dataseal.registry.context import Context

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataseal.chain.connection.transports import provider_for_url, redact_url
+from dataseal.chain.connection.transports import provider_for_url, redact_url, scrub_url
 from dataseal.chain.errors import ConfigError
 
 
@@ -14,3 +14,11 @@ def test_urls_are_checked_and_redacted() -> None:
         "https://mainnet.infura.io/v3/01234567…"
     )
     assert redact_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"
+
+
+def test_redaction_helpers() -> None:
+    assert redact_url("http://[::1]:8545/") == "http://[::1]:8545/"
+    assert redact_url("https://u:p@host/v3/0123456789abcdef0123456789?k=1") == "https://host/v3/01234567…"
+    text = "failed for url: https://u:pass@host/v3/0123456789abcdef0123456789?apikey=SECRET!"
+    scrubbed = scrub_url(text, "https://u:pass@host/v3/0123456789abcdef0123456789?apikey=SECRET")
+    assert "pass" not in scrubbed and "SECRET" not in scrubbed and "host" in scrubbed

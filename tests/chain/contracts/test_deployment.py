@@ -114,3 +114,9 @@ def test_key_and_chain_id_must_agree(tmp_path: Path) -> None:
     deployments_path(tmp_path).write_text(json.dumps({"5": sample(6).to_json()}))
     with pytest.raises(DeploymentRecordError, match="under chain 5 says chain_id 6"):
         load_deployments(tmp_path)
+
+
+def test_a_deployment_record_with_a_non_ascii_digit_key_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "deployments.json").write_text(json.dumps({"²": {}}))
+    with pytest.raises(DeploymentRecordError):
+        load_deployments(tmp_path)

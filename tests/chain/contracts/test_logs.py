@@ -15,7 +15,6 @@ from web3 import Web3
 from web3.middleware import Web3Middleware
 from web3.types import RPCEndpoint, RPCResponse
 
-from dataseal.chain.connection.failures import is_range_refusal
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.logs import LogQueryRefused, LogReader
@@ -159,17 +158,6 @@ def test_range_walk_edges(backend: Backend) -> None:
     assert len(one) == 6  # from block 0 with pages of 2: nothing before the deploy block breaks it
     with pytest.raises(ConfigError, match="min_page_blocks"):
         LogReader(backend.w3, page_blocks=1, min_page_blocks=2)
-
-
-def test_refusal_classification() -> None:
-    class E(Exception):
-        pass
-
-    assert is_range_refusal(E({"code": -32005, "message": "query returned more than 10000 results"}))
-    assert is_range_refusal(E({"code": -32000, "message": "block range is too wide"}))
-    assert is_range_refusal(E({"code": -32602, "message": "exceed maximum block range: 5000"}))
-    assert not is_range_refusal(E({"code": -32601, "message": "the method eth_getLogs does not exist"}))
-    assert not is_range_refusal(E({"code": -32000, "message": "unknown block"}))
 
 
 def test_decoder_refuses_a_log_that_does_not_match_the_contract(backend: Backend) -> None:

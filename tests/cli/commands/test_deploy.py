@@ -130,3 +130,8 @@ def test_deploy_record_survives_a_second_chain(
     _import_funded(cli, password_file, hardhat_url, monkeypatch)
     cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
     assert sorted(load_deployments(cli.data_dir)) == [77, 31337]
+
+
+def test_deploy_refuses_an_admin_that_is_not_an_address_before_connecting(cli: Cli) -> None:
+    code, _, err = cli("deploy", "--rpc", "http://127.0.0.1:1", "--admin", "xyz")
+    assert code == 2 and "'xyz' is not an address" in err and "cannot reach" not in err

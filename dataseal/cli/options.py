@@ -1,7 +1,8 @@
-"""What the chain commands (account, deploy, status) share: their options and small renderers.
+"""What the commands share: their common options (data folder, node, account, password, chain id),
+the settings they make from them, and small renderers.
 
 The wiring itself (settings to connection, account, sender, contracts) is the domain's:
-:mod:`dataseal.registry.context`. Not a command module (no ``register``)."""
+:mod:`dataseal.registry.context`."""
 from __future__ import annotations
 
 from typing import Any

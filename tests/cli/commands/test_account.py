@@ -11,7 +11,7 @@ import pytest
 from eth_account import Account
 
 from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, one_line
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 ADDRESS = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
@@ -93,3 +93,12 @@ def test_help_teaches_with_examples(cli: Cli) -> None:
         assert code == 0 and "Example" in out and "dataseal account" in out
     code, out, _ = cli("account", "import", "--help", data_dir=False)
     assert "never accepted as an argument" in out
+
+
+def test_a_keystore_in_a_file_instead_of_a_folder(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    not_a_folder = tmp_path / "afile"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("DATASEAL_PASSWORD", "pw")
+    code, _, err = cli("account", "new", "--light-kdf", "--data-dir", str(not_a_folder), data_dir=False)
+    assert code == 1
+    assert "cannot write the keystore file" in one_line(err) and "Not a directory" in err

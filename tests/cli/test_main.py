@@ -2,25 +2,14 @@
 no traceback — and never a secret of the RPC URL in the message."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from threading import Thread
 
 import pytest
 
-from dataseal.chain.connection.transports import redact_url, scrub_url
-from dataseal.chain.contracts.deployment import DeploymentRecordError, load_deployments
-from tests.cli.conftest import Cli
-
-
-def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
+from tests.cli.conftest import Cli, one_line
 
 
 @pytest.mark.parametrize(
@@ -47,31 +36,6 @@ def test_a_password_is_never_echoed_in_a_settings_error(cli: Cli, monkeypatch: p
     monkeypatch.setenv("DATASEAL_PASSWORD", "hunter2-secret")
     code, _, err = cli("status")
     assert code == 1 and "confirmations" in one_line(err) and "hunter2-secret" not in err
-
-
-def test_a_keystore_in_a_file_instead_of_a_folder(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    not_a_folder = tmp_path / "afile"
-    not_a_folder.write_text("x")
-    monkeypatch.setenv("DATASEAL_PASSWORD", "pw")
-    code, _, err = cli("account", "new", "--light-kdf", "--data-dir", str(not_a_folder), data_dir=False)
-    assert code == 1
-    assert "cannot write the keystore file" in one_line(err) and "Not a directory" in err
-
-
-def test_node_refuses_a_balance_that_does_not_fit(cli: Cli) -> None:
-    code, _, err = cli("node", "--fund", "0x0000000000000000000000000000000000000001=1e80", "--port", "0")
-    assert code == 2 and "does not fit an account balance" in err and "Traceback" not in err
-
-
-def test_deploy_refuses_an_admin_that_is_not_an_address_before_connecting(cli: Cli) -> None:
-    code, _, err = cli("deploy", "--rpc", "http://127.0.0.1:1", "--admin", "xyz")
-    assert code == 2 and "'xyz' is not an address" in err and "cannot reach" not in err
-
-
-def test_a_deployment_record_with_a_non_ascii_digit_key_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "deployments.json").write_text(json.dumps({"²": {}}))
-    with pytest.raises(DeploymentRecordError):
-        load_deployments(tmp_path)
 
 
 def test_an_unexpected_exception_is_one_line_with_exit_70(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,14 +76,6 @@ def test_rpc_url_secrets_never_reach_a_message(cli: Cli) -> None:
     # refused connection: the same
     code, _, err = cli("status", "--rpc", "http://user:hunter2@127.0.0.1:1/?key=TOPSECRET")
     assert code == 1 and "hunter2" not in err and "TOPSECRET" not in err
-
-
-def test_redaction_helpers() -> None:
-    assert redact_url("http://[::1]:8545/") == "http://[::1]:8545/"
-    assert redact_url("https://u:p@host/v3/0123456789abcdef0123456789?k=1") == "https://host/v3/01234567…"
-    text = "failed for url: https://u:pass@host/v3/0123456789abcdef0123456789?apikey=SECRET!"
-    scrubbed = scrub_url(text, "https://u:pass@host/v3/0123456789abcdef0123456789?apikey=SECRET")
-    assert "pass" not in scrubbed and "SECRET" not in scrubbed and "host" in scrubbed
 
 
 def test_the_cli_starts_without_loading_py_evm() -> None:
