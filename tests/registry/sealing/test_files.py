@@ -111,7 +111,7 @@ def test_a_file_without_read_permission_is_refused(tmp_path: Path) -> None:
         )
         child = subprocess.run(
             [sys.executable, "-c", script, str(path)], capture_output=True, text=True,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=Path(__file__).resolve().parents[3],
         )
         assert child.returncode == 3, child.stderr
         assert "permission denied" in child.stdout
