@@ -27,6 +27,7 @@ from dataseal.registry.evidence import (
 )
 from dataseal.registry.manifest import Manifest, ManifestError, ManifestMetadata
 from dataseal.registry.merkle import ProofError, StandardMerkleTree
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 
 SECRET = bytes(range(32))
@@ -38,7 +39,7 @@ TX = "0x" + "cd" * 32
 def sealed(tmp_path: Path) -> tuple[Manifest, Proof]:
     path = tmp_path / "people.csv"
     path.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
-    result = seal(path, rows=True, secret=SECRET)
+    result = seal(path, SealOptions(rows=True, secret=SECRET))
     return result.manifest, prove(path, result.manifest, row=1, secret=SECRET)
 
 
@@ -132,7 +133,7 @@ def test_inconsistent_bundles_are_refused(sealed: tuple[Manifest, Proof], tmp_pa
         verify_bundle_offline(EvidenceBundle.model_validate(bundle))
     other = tmp_path / "other.csv"
     other.write_text("id\n9\n")
-    other_manifest = seal(other, rows=True).manifest
+    other_manifest = seal(other, SealOptions(rows=True)).manifest
     foreign = prove(other, other_manifest, row=0)
     with pytest.raises(EvidenceError, match="proof 1 uses leaf encoding"):
         build_bundle(
@@ -240,7 +241,7 @@ def test_a_proof_made_for_another_manifest_is_refused_in_a_bundle(
     manifest, proof = sealed
     other = tmp_path / "other.csv"
     other.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
-    foreign_hash = seal(other, rows=True, metadata=ManifestMetadata(title="other")).manifest_hash
+    foreign_hash = seal(other, SealOptions(rows=True), metadata=ManifestMetadata(title="other")).manifest_hash
     with pytest.raises(
         EvidenceError,
         match=f"proof 0 was made for manifest {foreign_hash}, but the bundle's manifest hashes to "
@@ -263,7 +264,7 @@ def test_a_proof_about_another_kind_of_part_is_refused_in_a_bundle(sealed: tuple
 def sealed_file(tmp_path: Path) -> tuple[Manifest, Proof]:
     path = tmp_path / "data.bin"
     path.write_bytes(bytes(range(256)) * 20)  # 5120 bytes: chunks of 1000, the last one 120
-    result = seal(path, chunk_size=1000)
+    result = seal(path, SealOptions(chunk_size=1000))
     return result.manifest, prove(path, result.manifest, chunk=5)
 
 

@@ -20,6 +20,7 @@ from dataseal.registry.manifest import (
     verify_manifest_form,
 )
 from dataseal.registry.merkle import keccak256
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import seal
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "dataseal" / "registry" / "schemas" / "manifest.schema.json"
@@ -29,7 +30,7 @@ def sealed_manifest(tmp_path: Path, **metadata: Any) -> dict[str, Any]:
     tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "data.bin"
     path.write_bytes(b"some data" * 100)
-    result = seal(path, chunk_size=256, metadata=ManifestMetadata(**metadata), out_dir=tmp_path / "out")
+    result = seal(path, SealOptions(chunk_size=256), metadata=ManifestMetadata(**metadata), out_dir=tmp_path / "out")
     data: dict[str, Any] = json.loads(result.manifest_path.read_text())
     return data
 

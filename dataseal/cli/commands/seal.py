@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from dataseal.registry.evidence import (
 )
 from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_json, read_manifest
 from dataseal.registry.merkle import StandardMerkleTree, TreeDumpError, to_hash
-from dataseal.registry.sealing import ProgressCallback, SealError
+from dataseal.registry.sealing import ProgressCallback, SealOptions, parse_size
 from dataseal.registry.sealing.atomic import atomic_writer
 from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, prove, seal
 from dataseal.registry.sealing.tables import read_secret
@@ -45,19 +44,6 @@ def _data_argument(metavar: str, help: str) -> Any:
 def _out_option(metavar: str, help: str) -> Any:
     """-o/--out: where a command writes (a folder for seal, a file for prove)."""
     return typer.Option("-o", "--out", metavar=metavar, help=help)
-
-
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-
-
-def parse_size(text: str) -> int:
-    """``1048576``, ``1MiB``, ``64k``, ``4M`` → bytes (binary units)."""
-    match = _SIZE.match(text)
-    if match is None:
-        raise SealError(f"chunk size {text!r} is not a size; give bytes (1048576) or a binary unit (64KiB, 1MiB, 4M)")
-    unit = (match.group(2) or "").lower()[:1]
-    return int(match.group(1)) * _UNITS[unit]
 
 
 def seal_command(
@@ -120,28 +106,20 @@ def seal_command(
       dataseal seal ./images --symlinks skip -o ./seals/images
       dataseal seal backup.tar --chunk-size 4MiB --json
     """
-    if symlinks not in ("refuse", "skip", "follow"):
-        raise SealError(f"--symlinks {symlinks!r} is not a policy; use refuse, skip or follow")
-    if salt_secret is not None and not rows:
-        raise SealError("--salt-secret salts table rows: add --rows (a file or folder is sealed without salts)")
+    options = SealOptions(  # checks every setting and how they combine
+        rows=rows,
+        table_format=table_format,  # type: ignore[arg-type]  # checked by SealOptions
+        chunk_size=parse_size(chunk_size),
+        secret=read_secret(salt_secret) if salt_secret is not None else None,
+        salt_context=salt_context,
+        symlinks=symlinks,  # type: ignore[arg-type]  # checked by SealOptions
+        special="skip" if skip_special else "refuse",
+    )
     metadata = ManifestMetadata(
         title=title, description=description, rights_type=parse_rights(rights), licence=licence, source=source
     )
-    secret = read_secret(salt_secret) if salt_secret is not None else None
     with _progress(enabled=not as_json) as progress:
-        result = seal(
-            path,
-            out_dir=out_dir,
-            rows=rows,
-            table_format=table_format,
-            chunk_size=parse_size(chunk_size),
-            secret=secret,
-            salt_context=salt_context,
-            symlinks=symlinks,  # type: ignore[arg-type]
-            special="skip" if skip_special else "refuse",
-            metadata=metadata,
-            progress=progress,
-        )
+        result = seal(path, options, metadata=metadata, out_dir=out_dir, progress=progress)
     manifest = result.manifest
     report = {
         "path": str(path),

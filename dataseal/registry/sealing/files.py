@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, SealError, UnreadableInputError
+from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, check_chunk_size
 
 #: Called as ``progress(phase, done, total)``; ``total`` is None when unknown. Phases: "hash" (bytes),
 #: "rows" (bytes of the table read), "tree" (inner nodes), "write" (nodes written).
 ProgressCallback = Callable[[str, int, int | None], None]
 
-DEFAULT_CHUNK_SIZE = 1 << 20
-MAX_CHUNK_SIZE = 1 << 30
 _READ_BLOCK = 1 << 20  # whole-file hashing (folder members) reads this much at a time
 _HASH_BLOCK = 8 << 20  # a chunk is read and hashed in blocks of at most this many bytes
 
@@ -232,14 +231,6 @@ def read_chunk(path: Path, index: int, chunk_size: int) -> bytes:
         return os.pread(fd, chunk_size, index * chunk_size)
     finally:
         os.close(fd)
-
-
-def check_chunk_size(chunk_size: int) -> None:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise SealError(
-            f"chunk size {chunk_size!r} is out of range; use 1 byte to 1 GiB ({MAX_CHUNK_SIZE} bytes), "
-            f"default {DEFAULT_CHUNK_SIZE} (1 MiB)"
-        )
 
 
 def _cannot_open(path: Path, exc: OSError) -> UnreadableInputError:

@@ -21,13 +21,11 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, SpecialFileError, UnreadableInputError
 from dataseal.registry.sealing.files import ProgressCallback, default_workers, file_kind, hash_whole
+from dataseal.registry.sealing.options import SpecialPolicy, SymlinkPolicy
 
-SymlinkPolicy = Literal["refuse", "skip", "follow"]
-SpecialPolicy = Literal["refuse", "skip"]
 LEAF_ENCODING = ("string", "uint256", "bytes32")
 
 

@@ -7,7 +7,11 @@ the data), both written completely before either replaces an old version:
   reads it; so does ``dataseal check``);
 - ``manifest.json`` — the manifest, whose hash goes on chain with the root.
 
-``prove(path, manifest, ...)`` recomputes the tree from the data with the manifest's parameters,
+How the tree is built is one :class:`~dataseal.registry.sealing.options.SealOptions` value, built
+and checked once by the caller and passed on to every layer (``seal`` → ``compute_tree`` → the
+reader of a file, folder or table).
+
+``prove(path, manifest, ...)`` recomputes the tree from the data with the manifest's parameters
 requires the same root (so a proof always matches what was sealed, and changed data is caught),
 and returns a :class:`registry.evidence.Proof` of one chunk, row or file.
 
@@ -40,7 +44,8 @@ from dataseal.registry.merkle.digests import IndexedDigestTree, IndexedDigestTre
 from dataseal.registry.sealing import folders, tables
 from dataseal.registry.sealing.atomic import StagedFiles
 from dataseal.registry.sealing.errors import InputChangedError, SealError, SecretError
-from dataseal.registry.sealing.files import DEFAULT_CHUNK_SIZE, ProgressCallback, check_chunk_size, hash_chunks
+from dataseal.registry.sealing.files import ProgressCallback, hash_chunks
+from dataseal.registry.sealing.options import SealOptions
 
 MANIFEST_NAME = "manifest.json"
 TREE_NAME = "tree.json"
@@ -121,24 +126,21 @@ def default_output_dir(path: Path) -> Path:
 
 def seal(
     path: Path,
+    options: SealOptions | None = None,
     *,
-    out_dir: Path | None = None,
-    rows: bool = False,
-    table_format: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    secret: bytes | None = None,
-    salt_context: str = "",
-    symlinks: folders.SymlinkPolicy = "refuse",
-    special: folders.SpecialPolicy = "refuse",
     metadata: ManifestMetadata | None = None,
+    out_dir: Path | None = None,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> SealResult:
-    """Seal ``path`` (a folder, a table when ``rows``, else a file) and write manifest and tree dump."""
+    """Seal ``path`` (a folder, a table when ``options.rows``, else a file) and write manifest and tree dump.
+
+    ``options`` default to ``SealOptions()``; ``metadata`` is what the owner says about the data;
+    ``out_dir`` defaults to :func:`default_output_dir`; ``workers`` is the number of hashing threads.
+    """
     path = Path(path)
+    options = options if options is not None else SealOptions()
     out = Path(out_dir) if out_dir is not None else default_output_dir(path)
-    if secret is not None and not rows:
-        raise SecretError("a salt secret applies to table rows only; add --rows to seal the table's rows")
     if not os.path.lexists(path):
         raise SealError(f"{path} does not exist; check the path")
     if path.is_dir():
@@ -153,8 +155,7 @@ def seal(
     except OSError as exc:
         raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
     try:
-        return _seal_into(out, path, rows, table_format, chunk_size, secret, salt_context, symlinks, special,
-                          workers, metadata, progress)
+        return _seal_into(out, path, options, metadata, workers, progress)
     except BaseException:
         if created:
             # A failed seal leaves nothing behind: the folder we made for it goes (only if empty).
@@ -168,30 +169,12 @@ def seal(
 def _seal_into(
     out: Path,
     path: Path,
-    rows: bool,
-    table_format: str | None,
-    chunk_size: int,
-    secret: bytes | None,
-    salt_context: str,
-    symlinks: folders.SymlinkPolicy,
-    special: folders.SpecialPolicy,
-    workers: int | None,
+    options: SealOptions,
     metadata: ManifestMetadata | None,
+    workers: int | None,
     progress: ProgressCallback | None,
 ) -> SealResult:
-    with compute_tree(
-        path,
-        rows=rows,
-        table_format=table_format,
-        chunk_size=chunk_size,
-        secret=secret,
-        salt_context=salt_context,
-        symlinks=symlinks,
-        special=special,
-        workers=workers,
-        temp_dir=out,
-        progress=progress,
-    ) as computed:
+    with compute_tree(path, options, workers=workers, temp_dir=out, progress=progress) as computed:
         manifest = build_manifest(metadata or ManifestMetadata(), computed.content, tree_info(computed))
         manifest_path, tree_path = out / MANIFEST_NAME, out / TREE_NAME
         write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
@@ -206,15 +189,8 @@ def _seal_into(
 
 def compute_tree(
     path: Path,
+    options: SealOptions | None = None,
     *,
-    rows: bool = False,
-    table_format: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    secret: bytes | None = None,
-    salt_nonce: bytes | None = None,
-    salt_context: str = "",
-    symlinks: folders.SymlinkPolicy = "refuse",
-    special: folders.SpecialPolicy = "refuse",
     capture_row: int | None = None,
     workers: int | None = None,
     temp_dir: Path | None = None,
@@ -222,14 +198,16 @@ def compute_tree(
 ) -> ComputedTree:
     """The tree of ``path`` and the manifest's content section, without writing anything.
 
-    Salted rows use ``salt_nonce`` (a manifest's ``salt.nonce``, to recompute its tree), or a fresh
-    random nonce when it is None.
+    Salted rows use the options' ``salt_nonce`` (a manifest's ``salt.nonce``, to recompute its
+    tree), or a fresh random nonce when it is None. ``capture_row`` keeps that row's text and salt
+    (for a proof); the tree's temporary files go to ``temp_dir``.
     """
     path = Path(path)
+    options = options if options is not None else SealOptions()
     if path.is_dir():
-        if rows:
+        if options.rows:
             raise SealError(f"{path} is a folder; --rows seals the rows of one table file (CSV, JSON Lines, Parquet)")
-        listing = folders.list_folder(path, symlinks=symlinks, special=special)
+        listing = folders.list_folder(path, symlinks=options.symlinks, special=options.special)
         entries = folders.hash_folder(listing, path, workers=workers, progress=progress)
         tree = StandardMerkleTree.of(
             [(e.path, e.size, e.sha256) for e in entries], folders.LEAF_ENCODING, sort_leaves=False
@@ -240,17 +218,14 @@ def compute_tree(
             size=sum(e.size for e in entries),
             file_count=len(entries),
             order=FOLDER_ORDER,
-            symlinks=symlinks,
-            special=special,
+            symlinks=options.symlinks,
+            special=options.special,
             skipped=tuple(SkippedFile(path=s.path, reason=s.reason) for s in listing.skipped),
         ))
-    if rows:
+    if options.rows:
         sealed = tables.seal_rows(
             path,
-            format=table_format,
-            secret=secret,
-            salt_nonce=salt_nonce,
-            salt_context=salt_context,
+            options,
             capture=frozenset() if capture_row is None else frozenset({capture_row}),
             temp_dir=temp_dir,
             progress=progress,
@@ -259,27 +234,26 @@ def compute_tree(
             kind="table",
             name=_name(path),
             size=sealed.size,
-            format=sealed.format,  # type: ignore[arg-type]
+            format=sealed.format,
             row_count=len(sealed.tree),
             columns=tuple(sealed.columns) if sealed.columns is not None else None,
             canonicalization=tables.CANONICALIZATION[sealed.format],
             row_digest=tables.ROW_DIGEST[sealed.salted],
             salt=(
-                SaltInfo(scheme=tables.SALT_SCHEME, nonce="0x" + sealed.salt_nonce.hex(), context=salt_context)
+                SaltInfo(scheme=tables.SALT_SCHEME, nonce="0x" + sealed.salt_nonce.hex(), context=options.salt_context)
                 if sealed.salt_nonce is not None
                 else None
             ),
         )
         return ComputedTree(sealed.tree, content, sealed.captured)
-    check_chunk_size(chunk_size)
-    chunks = hash_chunks(path, chunk_size, workers=workers, progress=progress)
+    chunks = hash_chunks(path, options.chunk_size, workers=workers, progress=progress)
     with IndexedDigestTreeBuilder(temp_dir) as builder:
         digests = chunks.digests
         for start in range(0, len(digests), _DIGEST_BLOCK):
             builder.add_many(b"".join(digests[start : start + _DIGEST_BLOCK]))
         digest_tree = builder.finish()
     return ComputedTree(
-        digest_tree, FileContent(kind="file", name=_name(path), size=chunks.size, chunk_size=chunk_size)
+        digest_tree, FileContent(kind="file", name=_name(path), size=chunks.size, chunk_size=options.chunk_size)
     )
 
 
@@ -314,21 +288,8 @@ def prove(
     path = Path(path)
     content = manifest.content
     _check_request(path, content, chunk=chunk, row=row, file=file, secret=secret)
-    salt = content.salt if isinstance(content, TableContent) else None
-    with compute_tree(
-        path,
-        rows=isinstance(content, TableContent),
-        table_format=content.format if isinstance(content, TableContent) else None,
-        chunk_size=content.chunk_size if isinstance(content, FileContent) else DEFAULT_CHUNK_SIZE,
-        secret=secret,
-        salt_nonce=bytes.fromhex(salt.nonce[2:]) if salt is not None else None,
-        salt_context=salt.context if salt is not None else "",
-        symlinks=content.symlinks if isinstance(content, FolderContent) else "refuse",
-        special=content.special if isinstance(content, FolderContent) else "refuse",
-        capture_row=row,
-        workers=workers,
-        progress=progress,
-    ) as computed:
+    options = manifest_options(manifest, secret=secret)
+    with compute_tree(path, options, capture_row=row, workers=workers, progress=progress) as computed:
         tree = computed.tree
         if tree.root_hex != manifest.tree.root:
             hint = (
@@ -351,6 +312,23 @@ def prove(
             subject=subject,
             manifest_hash=manifest.hash_hex,
         )
+
+
+def manifest_options(manifest: Manifest, *, secret: bytes | None = None) -> SealOptions:
+    """The options that recompute ``manifest``'s tree from its data (its salted rows with ``secret``)."""
+    content = manifest.content
+    if isinstance(content, FileContent):
+        return SealOptions(chunk_size=content.chunk_size)
+    if isinstance(content, FolderContent):
+        return SealOptions(symlinks=content.symlinks, special=content.special)
+    salt = content.salt
+    return SealOptions(
+        rows=True,
+        table_format=content.format,
+        secret=secret,
+        salt_nonce=bytes.fromhex(salt.nonce[2:]) if salt is not None else None,
+        salt_context=salt.context if salt is not None else "",
+    )
 
 
 def _check_request(

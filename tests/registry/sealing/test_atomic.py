@@ -10,6 +10,7 @@ import pytest
 from dataseal.registry.merkle.digests import IndexedDigestTree
 from dataseal.registry.sealing import EmptyInputError
 from dataseal.registry.sealing.atomic import StagedFiles, atomic_writer
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import seal
 
 
@@ -18,7 +19,7 @@ def test_an_interrupt_while_writing_the_tree_keeps_the_previous_seal(
 ) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(b"a" * 10_000)
-    first = seal(data, chunk_size=100)
+    first = seal(data, SealOptions(chunk_size=100))
     before = {p.name: p.read_bytes() for p in first.manifest_path.parent.iterdir()}
     data.write_bytes(b"b" * 10_000)
     real_write = IndexedDigestTree.write_dump
@@ -29,7 +30,7 @@ def test_an_interrupt_while_writing_the_tree_keeps_the_previous_seal(
 
     monkeypatch.setattr(IndexedDigestTree, "write_dump", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        seal(data, chunk_size=100)
+        seal(data, SealOptions(chunk_size=100))
     after = {p.name: p.read_bytes() for p in first.manifest_path.parent.iterdir()}
     assert after == before  # same two files, same bytes, no temporary file left
 

@@ -17,6 +17,7 @@ from dataseal.registry.sealing import (
     UnreadableInputError,
 )
 from dataseal.registry.sealing import folders as folders_module
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 
 
@@ -72,10 +73,10 @@ def test_symlinks_are_refused_unless_a_policy_says_otherwise(tmp_path: Path) -> 
     (root / "link.txt").symlink_to("real.txt")
     with pytest.raises(SpecialFileError, match=r"link.txt is a symlink \(to 'real.txt'\); dataseal never follows"):
         seal(root)
-    skipped = seal(root, symlinks="skip", out_dir=tmp_path / "skip")
+    skipped = seal(root, SealOptions(symlinks="skip"), out_dir=tmp_path / "skip")
     assert skipped.leaf_count == 2
     assert [(s.path, s.reason) for s in skipped.manifest.content.skipped] == [("link.txt", "symlink")]  # type: ignore[union-attr]
-    followed = seal(root, symlinks="follow", out_dir=tmp_path / "follow")
+    followed = seal(root, SealOptions(symlinks="follow"), out_dir=tmp_path / "follow")
     expected = leaves_of({"link.txt": b"real", "real.txt": b"real", "sub/x.txt": b"x"})
     assert (
         followed.root == StandardMerkleTree.of(expected, ["string", "uint256", "bytes32"], sort_leaves=False).root_hex
@@ -87,26 +88,26 @@ def test_links_escaping_the_folder_are_refused_even_when_following(tmp_path: Pat
     (tmp_path / "outside.txt").write_bytes(b"secret")
     (root / "escape.txt").symlink_to(tmp_path / "outside.txt")
     with pytest.raises(SpecialFileError, match="escape.txt is a symlink to .*outside.txt, outside the folder"):
-        seal(root, symlinks="follow")
+        seal(root, SealOptions(symlinks="follow"))
 
 
 def test_symlink_loops_are_refused(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"sub/a.txt": b"a"})
     (root / "sub" / "back").symlink_to("..")
     with pytest.raises(SpecialFileError, match="sub/back leads back into a folder that contains it .a symlink loop."):
-        seal(root, symlinks="follow")
+        seal(root, SealOptions(symlinks="follow"))
     (root / "sub" / "back").unlink()
     (root / "sub" / "deeper").mkdir()
     (root / "sub" / "deeper" / "up").symlink_to("../..")  # to the root, two levels up
     with pytest.raises(SpecialFileError, match="sub/deeper/up leads back into a folder that contains it"):
-        seal(root, symlinks="follow")
+        seal(root, SealOptions(symlinks="follow"))
 
 
 def test_following_a_link_to_a_sibling_folder_is_not_a_loop(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"a/x.txt": b"x", "b/y.txt": b"y"})
     (root / "b" / "to-a").symlink_to("../a")  # a sibling folder, not one b lies in
     (root / "link").symlink_to("a")
-    result = seal(root, symlinks="follow")
+    result = seal(root, SealOptions(symlinks="follow"))
     expected = leaves_of({"a/x.txt": b"x", "b/to-a/x.txt": b"x", "b/y.txt": b"y", "link/x.txt": b"x"})
     assert result.root == StandardMerkleTree.of(expected, ["string", "uint256", "bytes32"], sort_leaves=False).root_hex
 
@@ -116,7 +117,7 @@ def test_special_files_are_refused_or_skipped(tmp_path: Path) -> None:
     os.mkfifo(root / "pipe")
     with pytest.raises(SpecialFileError, match="pipe is a fifo, not a regular file; leave special files out"):
         seal(root)
-    result = seal(root, special="skip")
+    result = seal(root, SealOptions(special="skip"))
     assert [(s.path, s.reason) for s in result.manifest.content.skipped] == [("pipe", "fifo")]  # type: ignore[union-attr]
 
 

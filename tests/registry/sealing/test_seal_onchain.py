@@ -8,6 +8,7 @@ from pathlib import Path
 from dataseal.chain.contracts import decode_events, read, transact
 from dataseal.registry.evidence import AssetRecord, BatchMembership, ChainRecord, build_bundle, compute_bundle_report
 from dataseal.registry.merkle import StandardMerkleTree
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 from tests.conftest import PyEvmChain
 
@@ -21,7 +22,7 @@ def b32(hex_text: str) -> bytes:
 def test_chunk_proofs_verify_on_chain_against_the_anchored_root(pyevm: PyEvmChain, tmp_path: Path) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(bytes(range(256)) * 5)  # 1280 bytes: 20 chunks of 64
-    sealed = seal(data, chunk_size=64)
+    sealed = seal(data, SealOptions(chunk_size=64))
     registry = pyevm.contracts.asset_registry
     receipt = transact(
         pyevm.w3,
@@ -50,7 +51,7 @@ def test_chunk_proofs_verify_on_chain_against_the_anchored_root(pyevm: PyEvmChai
 def test_a_registration_and_a_batch_membership_become_bundles(pyevm: PyEvmChain, tmp_path: Path) -> None:
     table = tmp_path / "people.csv"
     table.write_text("id,name\n1,alice\n2,bob\n")
-    sealed = seal(table, rows=True)
+    sealed = seal(table, SealOptions(rows=True))
     manifest = sealed.manifest
     proof = prove(table, manifest, row=0)
     registry, w3 = pyevm.contracts.asset_registry, pyevm.w3
