@@ -11,17 +11,10 @@ from typing import Annotated, Any
 import typer
 
 from dataseal.cli.output import JSON, emit, note
-from dataseal.registry.evidence import (
-    EvidenceBundle,
-    EvidenceError,
-    Proof,
-    compute_bundle_report,
-    describe_subject,
-    load_document,
-    verify_proof_document,
-)
-from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_json, read_manifest
-from dataseal.registry.merkle import StandardMerkleTree, TreeDumpError, to_hash
+from dataseal.registry.checks import Unchecked, check_document_file
+from dataseal.registry.evidence import describe_subject
+from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_manifest
+from dataseal.registry.merkle import to_hash
 from dataseal.registry.sealing import ProgressCallback, SealOptions, parse_size
 from dataseal.registry.sealing.atomic import atomic_writer
 from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, prove, seal
@@ -220,51 +213,32 @@ def check_command(
       dataseal check evidence.json --json
       dataseal check survey.csv.dataseal/tree.json
     """
-    data = read_json(file, "document", EvidenceError)
-    expected = "0x" + to_hash(root, "--root").hex() if root is not None else None
-    if isinstance(data, dict) and data.get("format") is not None and "kind" not in data:
-        report = _check_tree_dump(data, expected)
-    else:
-        document = load_document(data, where=str(file))
-        if isinstance(document, Proof):
-            verify_proof_document(document, root=expected)
-            report = {
-                "ok": True, "kind": "proof", "root": document.root, "subject": describe_subject(document),
-                "checked": [f"{describe_subject(document)} is in the tree with root {document.root}"],
-                "notChecked": [] if expected else ["that this root is the registered one (give --root)"],
-            }
-        elif isinstance(document, EvidenceBundle):
-            if expected is not None and expected != document.manifest.tree.root:
-                raise EvidenceError(
-                    f"the bundle is for root {document.manifest.tree.root}, expected {expected} (--root)"
-                )
-            outcome = compute_bundle_report(document)
-            report = {"ok": True, "kind": "evidence", "root": document.manifest.tree.root,
-                      "checked": outcome.checked, "notChecked": outcome.not_checked}
-        else:
-            if expected is not None and expected != document.tree.root:
-                raise ManifestError(f"the manifest is for root {document.tree.root}, expected {expected} (--root)")
-            report = {"ok": True, "kind": "manifest", "root": document.tree.root,
-                      "checked": [f"valid manifest, hash {document.hash_hex}"], "notChecked": []}
-    report["file"] = str(file)
+    report = check_document_file(file, root=to_hash(root, "--root") if root is not None else None)
+    data: dict[str, Any] = {"ok": report.ok, "kind": report.kind, "root": report.root}
+    if report.subject is not None:
+        data["subject"] = report.subject
+    data["checked"] = list(report.checked)
+    data["notChecked"] = [_unchecked(item) for item in report.not_checked]
+    data["file"] = str(file)
 
     def human() -> None:
-        print(f"OK  {file}: {report['kind']} for root {report['root']}")
-        for line in report["checked"]:
+        print(f"OK  {file}: {report.kind} for root {report.root}")
+        for line in data["checked"]:
             print(f"  checked      {line}")
-        for line in report["notChecked"]:
+        for line in data["notChecked"]:
             print(f"  not checked  {line}")
 
-    emit(report, as_json, human)
+    emit(data, as_json, human)
 
 
-def _check_tree_dump(data: dict[str, Any], expected: str | None) -> dict[str, Any]:
-    tree = StandardMerkleTree.load(data)
-    if expected is not None and expected != tree.root_hex:
-        raise TreeDumpError(f"the tree dump's root is {tree.root_hex}, expected {expected} (--root)")
-    return {"ok": True, "kind": "tree", "root": tree.root_hex,
-            "checked": [f"{len(tree)} values and all {2 * len(tree) - 1} nodes of the standard-v1 tree"],
-            "notChecked": []}
+#: How `check` tells a user to give what would let it check more.
+_GIVE = {"root": "--root"}
+
+
+def _unchecked(item: Unchecked) -> str:
+    """A line of ``not checked``: what, and the flag that would check it."""
+    flags = [_GIVE[name] for name in item.options if name in _GIVE]
+    return f"{item.what} (give {' or '.join(flags)})" if flags else item.what
 
 
 _PHASES = {"hash": "hashing", "rows": "reading rows", "tree": "building tree", "write": "writing tree"}
