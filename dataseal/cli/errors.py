@@ -34,6 +34,7 @@ OPTION_FLAGS: dict[str, str] = {
     "file": "--file RELATIVE/PATH",
     "manifest": "--manifest FILE",
     "root": "--root HEX",
+    "out_dir": "-o/--out DIR",
 }
 
 

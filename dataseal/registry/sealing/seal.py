@@ -22,11 +22,13 @@ table's tree is built as a stream without sorting millions of hashes. To rebuild
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.evidence import ChunkSubject, FileSubject, Proof, RowSubject
 from dataseal.registry.manifest import (
     FileContent,
@@ -142,20 +144,23 @@ def seal(
     options = options if options is not None else SealOptions()
     out = Path(out_dir) if out_dir is not None else default_output_dir(path)
     if not os.path.lexists(path):
-        raise SealError(f"{path} does not exist; check the path")
+        raise SealError(f"{path} does not exist; check the path", kind=ErrorKind.NOT_FOUND)
     if path.is_dir():
         real_out, real_path = Path(os.path.realpath(out)), Path(os.path.realpath(path))
         if real_out == real_path or real_path in real_out.parents:
             raise SealError(
-                f"the output folder {out} is inside the folder being sealed ({path}); choose one outside it with -o"
+                f"the output folder {out} is inside the folder being sealed ({path})",
+                hint="choose an output folder outside it",
+                options=("out_dir",),
             )
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+        raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}", options=("out_dir",)) from None
     try:
-        return _seal_into(out, path, options, metadata, workers, progress)
+        with _os_errors(f"sealing {path}"):
+            return _seal_into(out, path, options, metadata, workers, progress)
     except BaseException:
         if created:
             # A failed seal leaves nothing behind: the folder we made for it goes (only if empty).
@@ -202,11 +207,26 @@ def compute_tree(
     tree), or a fresh random nonce when it is None. ``capture_row`` keeps that row's text and salt
     (for a proof); the tree's temporary files go to ``temp_dir``.
     """
-    path = Path(path)
-    options = options if options is not None else SealOptions()
+    with _os_errors(f"computing the tree of {path}"):
+        return _compute_tree(Path(path), options if options is not None else SealOptions(), capture_row, workers,
+                             temp_dir, progress)
+
+
+def _compute_tree(
+    path: Path,
+    options: SealOptions,
+    capture_row: int | None,
+    workers: int | None,
+    temp_dir: Path | None,
+    progress: ProgressCallback | None,
+) -> ComputedTree:
     if path.is_dir():
         if options.rows:
-            raise SealError(f"{path} is a folder; --rows seals the rows of one table file (CSV, JSON Lines, Parquet)")
+            raise SealError(
+                f"{path} is a folder; only a table file (CSV, JSON Lines, Parquet) is sealed by its rows",
+                hint="seal the folder without rows (one leaf per file), or one table file of it",
+                options=("rows",),
+            )
         listing = folders.list_folder(path, symlinks=options.symlinks, special=options.special)
         entries = folders.hash_folder(listing, path, workers=workers, progress=progress)
         tree = StandardMerkleTree.of(
@@ -289,7 +309,9 @@ def prove(
     content = manifest.content
     _check_request(path, content, chunk=chunk, row=row, file=file, secret=secret)
     options = manifest_options(manifest, secret=secret)
-    with compute_tree(path, options, capture_row=row, workers=workers, progress=progress) as computed:
+    with _os_errors(f"proving from {path}"), compute_tree(
+        path, options, capture_row=row, workers=workers, progress=progress
+    ) as computed:
         tree = computed.tree
         if tree.root_hex != manifest.tree.root:
             hint = (
@@ -331,35 +353,46 @@ def manifest_options(manifest: Manifest, *, secret: bytes | None = None) -> Seal
     )
 
 
+#: content kind -> the part a proof is of (also the name of the parameter that names it), and the words for it
+_PARTS = {
+    "file": ("chunk", "a file (chunks)"), "table": ("row", "a table (rows)"), "folder": ("file", "a folder (files)")
+}
+
+
 def _check_request(
     path: Path, content: ContentSection, *, chunk: int | None, row: int | None, file: str | None, secret: bytes | None
 ) -> None:
-    asked = [name for name, value in (("--chunk", chunk), ("--row", row), ("--file", file)) if value is not None]
-    wanted = {"file": "--chunk", "table": "--row", "folder": "--file"}[content.kind]
-    if asked != [wanted]:
-        sealed_as = {"file": "a file (chunks)", "table": "a table (rows)", "folder": "a folder (files)"}[content.kind]
+    asked = {name: value for name, value in (("chunk", chunk), ("row", row), ("file", file)) if value is not None}
+    part, sealed_as = _PARTS[content.kind]
+    if list(asked) != [part]:
+        got = ", ".join(f"{name} {value!r}" if name == "file" else f"{name} {value}" for name, value in asked.items())
         raise SealError(
-            f"{path} was sealed as {sealed_as}: say which part to prove with {wanted} "
-            + ("RELATIVE/PATH" if wanted == "--file" else "N")
-            + (f" (got {', '.join(asked)})" if asked else "")
+            f"{path} was sealed as {sealed_as}: a proof is of one {part}" + (f" (asked for {got})" if asked else ""),
+            hint=f"name only the {part} to prove" if part in asked else (
+                f"say which {part} to prove" + (", by its path relative to the folder" if part == "file" else "")
+            ),
+            options=(part,),
         )
     if isinstance(content, TableContent):
         assert row is not None
         if content.salt is not None and secret is None:
-            raise SecretError(
-                f"{path} was sealed with per-row salts: give the same salt secret (--salt-secret FILE) to prove a row"
-            )
+            raise SecretError(f"{path} was sealed with per-row salts",
+                              hint="give the same salt secret it was sealed with, to prove a row",
+                              options=("salt_secret",))
         if content.salt is None and secret is not None:
-            raise SecretError(f"{path} was sealed without salts; leave out the salt secret")
+            raise SecretError(f"{path} was sealed without salts", hint="leave out the salt secret",
+                              options=("salt_secret",))
         if not 0 <= row < content.row_count:
             raise SealError(
-                f"{path} has {content.row_count} rows (0 to {content.row_count - 1}); row {row} does not exist"
+                f"{path} has {content.row_count} rows (0 to {content.row_count - 1}); row {row} does not exist",
+                options=("row",), kind=ErrorKind.NOT_FOUND,
             )
     if isinstance(content, FileContent):
         assert chunk is not None
         chunks = -(-content.size // content.chunk_size)
         if not 0 <= chunk < chunks:
-            raise SealError(f"{path} has {chunks} chunks (0 to {chunks - 1}); chunk {chunk} does not exist")
+            raise SealError(f"{path} has {chunks} chunks (0 to {chunks - 1}); chunk {chunk} does not exist",
+                            options=("chunk",), kind=ErrorKind.NOT_FOUND)
 
 
 def _subject(
@@ -383,8 +416,24 @@ def _subject(
             return i, FileSubject(kind="file", path=wanted, size=value[1])
     raise SealError(
         f"{wanted!r} is not a file of the sealed folder {path}; give its path relative to the folder, "
-        "with / separators (tree.json lists every path)"
+        "with / separators (tree.json lists every path)",
+        options=("file",), kind=ErrorKind.NOT_FOUND,
     )
+
+
+@contextmanager
+def _os_errors(doing: str) -> Iterator[None]:
+    """An OSError that no reader turned into a SealError (the tree's temporary files on a full disk, an I/O
+    error) as one: no untyped exception leaves sealing."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise SealError(
+            f"{doing} failed: {exc.strerror or exc}{where}",
+            hint="check the disk (free space, permissions) and try again",
+            kind=ErrorKind.INVALID_INPUT if isinstance(exc, PermissionError) else ErrorKind.UNAVAILABLE,
+        ) from exc
 
 
 def _json_value(value: Any) -> Any:

@@ -42,12 +42,14 @@ import operator
 import os
 import re
 import secrets
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any, Final
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle.digests import IndexedDigestTree, IndexedDigestTreeBuilder
 from dataseal.registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, utf16_key
 from dataseal.registry.sealing.errors import EmptyInputError, MalformedTableError, SealError, SecretError
@@ -110,7 +112,8 @@ def detect_format(path: Path, explicit: str | None = None) -> TableFormat:
     if fmt is None:
         raise SealError(
             f"cannot tell the table format of {path} from its extension {Path(path).suffix!r}; "
-            f"name it .csv, .jsonl/.ndjson or .parquet, or give the format ({', '.join(TABLE_FORMATS)})"
+            f"name it .csv, .jsonl/.ndjson or .parquet, or give the format ({', '.join(TABLE_FORMATS)})",
+            options=("table_format",),
         )
     return fmt
 
@@ -146,9 +149,11 @@ def read_secret(path: Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise SecretError(f"salt secret file {path} does not exist; give the file the table was sealed with") from None
+        raise SecretError(f"salt secret file {path} does not exist; give the file the table was sealed with",
+                          options=("salt_secret",), kind=ErrorKind.NOT_FOUND) from None
     except OSError as exc:
-        raise SecretError(f"cannot read the salt secret file {path}: {exc.strerror or exc}") from None
+        raise SecretError(f"cannot read the salt secret file {path}: {exc.strerror or exc}",
+                          options=("salt_secret",)) from None
 
 
 def row_digest(canonical_row: str, salt: bytes | None) -> bytes:
@@ -332,8 +337,9 @@ def _csv_error(path: Path, line: int, exc: Exception) -> MalformedTableError:
     if str(exc).startswith("field larger than field limit"):
         return MalformedTableError(
             f"{path} line {line}: a field is longer than {MAX_CSV_FIELD:,} characters, the most dataseal reads in "
-            "one CSV field (or a quote left open swallowed the rest of the file); check the quoting, or seal the "
-            "file by its bytes (without --rows)"
+            "one CSV field (or a quote left open swallowed the rest of the file)",
+            hint="check the quoting, or seal the file by its bytes rather than its rows",
+            options=("rows",),
         )
     return MalformedTableError(f"{path} line {line}: malformed CSV ({exc}); fix the quoting of that record")
 
@@ -396,23 +402,27 @@ def _walk_quotes(line: str, in_quotes: bool, field: int, path: Path, number: int
         )
 
 
+class _NotARow(Exception):
+    """JSON that the json module reads but a row may not hold (NaN, a repeated key); caught in this module."""
+
+
 def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
 
     def refuse_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
+        raise _NotARow(f"{name} is not valid JSON")
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in items:
             if key in result:
-                raise ValueError(f"duplicate key {key!r}")
+                raise _NotARow(f"duplicate key {key!r}")
             result[key] = value
         return result
 
     decode = json.JSONDecoder(object_pairs_hook=pairs, parse_constant=refuse_constant).decode
 
     def rows() -> Iterator[str]:
-        index = 0  # data rows so far: the row number of --row
+        index = 0  # data rows so far: the row number that proofs use
         for number, line in enumerate(raw, start=1):
             try:
                 text = line.decode("utf-8")
@@ -436,8 +446,14 @@ def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
                     f"{path} line {number} is not valid JSON: {exc.msg} (column {exc.colno}); "
                     "each line of a JSON Lines file must be one complete JSON value"
                 ) from None
-            except (ValueError, CanonicalJsonError) as exc:
+            except (_NotARow, CanonicalJsonError) as exc:
                 raise MalformedTableError(f"{path} line {number} (row {index}): {exc}; fix the line") from None
+            except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+                raise MalformedTableError(
+                    f"{path} line {number} (row {index}) holds an integer of more than {sys.get_int_max_str_digits()} "
+                    "digits, more than dataseal reads in a row",
+                    hint="write such a number as a string",
+                ) from None
             yield row
             index += 1
 
@@ -450,7 +466,8 @@ def _parquet_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]
     except ImportError:
         raise SealError(
             f"sealing the Parquet table {path} needs pyarrow, which is not installed: `pip install pyarrow`, "
-            "or convert the table to CSV or JSON Lines"
+            "or convert the table to CSV or JSON Lines",
+            kind=ErrorKind.INTERNAL,  # the installation lacks an optional part
         ) from None
     try:
         parquet = pq.ParquetFile(raw)

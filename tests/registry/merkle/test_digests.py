@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dataseal.registry.merkle import ProofError, StandardMerkleTree, keccak256
+from dataseal.registry.merkle import LeafEncodingError, ProofError, StandardMerkleTree, keccak256
 from dataseal.registry.merkle.digests import IndexedDigestTreeBuilder
 
 PAIR = ["uint256", "bytes32"]
@@ -41,5 +41,16 @@ def test_streamed_digest_tree_is_the_unsorted_standard_tree(n: int) -> None:
 
 
 def test_an_empty_builder_refuses_to_finish() -> None:
-    with IndexedDigestTreeBuilder() as builder, pytest.raises(ValueError, match="at least one leaf"):
+    with IndexedDigestTreeBuilder() as builder, pytest.raises(
+        LeafEncodingError, match="cannot build a Merkle tree of no digests; add at least one digest first"
+    ):
         builder.finish()
+
+
+def test_digests_of_the_wrong_size_are_refused() -> None:
+    with IndexedDigestTreeBuilder() as builder:
+        with pytest.raises(LeafEncodingError, match="a digest is 32 bytes, got 31; give the 32-byte hash"):
+            builder.add(b"\0" * 31)
+        with pytest.raises(LeafEncodingError, match="65 bytes of digests are not a whole number of 32-byte values"):
+            builder.add_many(b"\0" * 65)
+        assert len(builder) == 0

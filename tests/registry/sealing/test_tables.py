@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.evidence import verify_proof_document
 from dataseal.registry.manifest import Manifest, read_manifest
 from dataseal.registry.merkle import StandardMerkleTree
@@ -115,15 +116,6 @@ def test_salted_rows_use_hmac_salts_and_proofs_disclose_only_their_row(tmp_path:
     verify_proof_document(proof, root=salted.root)
 
 
-def test_proving_a_salted_row_needs_the_same_secret(tmp_path: Path) -> None:
-    path = write(tmp_path, "people.csv", CSV)
-    sealed = seal(path, SealOptions(rows=True, secret=SECRET))
-    with pytest.raises(SecretError, match="sealed with per-row salts: give the same salt secret"):
-        prove(path, sealed.manifest, row=0)
-    with pytest.raises(InputChangedError, match="the salt secret is not the one it was sealed with"):
-        prove(path, sealed.manifest, row=0, secret=b"another secret of 32 bytes......")
-
-
 def test_the_fast_hmac_is_hmac_sha256() -> None:
     nonce = bytes(range(100, 116))
     salter = RowSalter(SECRET, nonce, "ctx")
@@ -171,8 +163,12 @@ def test_a_salt_nonce_of_the_wrong_length_is_refused() -> None:
 def test_short_or_missing_secrets_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SecretError, match="the salt secret is 5 bytes; use at least 16 random bytes"):
         RowSalter(b"short", bytes(16))
-    with pytest.raises(SecretError, match="salt secret file .*nope.key does not exist"):
+    with pytest.raises(SecretError, match="salt secret file .*nope.key does not exist") as caught:
         read_secret(tmp_path / "nope.key")
+    assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("salt_secret",)
+    with pytest.raises(SecretError, match="cannot read the salt secret file .*: Is a directory") as caught:
+        read_secret(tmp_path)
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
 
 
 @pytest.mark.parametrize(
@@ -238,21 +234,15 @@ def test_a_table_growing_while_read_is_detected(tmp_path: Path) -> None:
         seal(path, SealOptions(rows=True), progress=append)
 
 
-def test_a_row_out_of_range_is_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "t.csv", CSV)
-    sealed = seal(path, SealOptions(rows=True))
-    with pytest.raises(SealError, match=r"has 3 rows \(0 to 2\); row 3 does not exist"):
-        prove(path, sealed.manifest, row=3)
-
-
 def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # pyarrow is a test dependency; hide it as on a machine without it (None in sys.modules makes
     # `import pyarrow...` raise ImportError).
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     path = write(tmp_path, "t.parquet", b"PAR1....PAR1")
-    with pytest.raises(SealError, match="needs pyarrow, which is not installed: `pip install pyarrow`"):
+    with pytest.raises(SealError, match="needs pyarrow, which is not installed: `pip install pyarrow`") as caught:
         seal(path, SealOptions(rows=True))
+    assert caught.value.kind is ErrorKind.INTERNAL
 
 
 def test_parquet_rows_when_pyarrow_is_installed(tmp_path: Path) -> None:
@@ -285,8 +275,12 @@ def test_csv_fields_over_128_kib_are_read_and_over_the_limit_have_their_own_mess
     limit = csv.field_size_limit()
     monkeypatch.setattr(tables, "MAX_CSV_FIELD", 1000)
     try:
-        with pytest.raises(MalformedTableError, match=r"line 2: a field is longer than 1,000 characters, the most"):
+        with pytest.raises(
+            MalformedTableError, match=r"line 2: a field is longer than 1,000 characters, the most"
+        ) as caught:
             seal(path, SealOptions(rows=True), out_dir=tmp_path / "limited")
+        assert caught.value.hint == "check the quoting, or seal the file by its bytes rather than its rows"
+        assert caught.value.options == ("rows",) and "--" not in str(caught.value)
     finally:
         csv.field_size_limit(limit)  # the limit is process-wide
 
@@ -310,3 +304,20 @@ def test_parquet_nan_is_refused_naming_the_row_and_column(tmp_path: Path) -> Non
     pq.write_table(pa.table({"nested": [[1.0, float("-inf")]]}), path)
     with pytest.raises(MalformedTableError, match=r"row 0, column 'nested' cannot be sealed: -inf has no JSON form"):
         seal(path, SealOptions(rows=True))
+
+
+def test_a_table_format_the_extension_does_not_tell_names_the_option(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.tsv", "a\tb\n")
+    with pytest.raises(SealError, match="cannot tell the table format of .*t.tsv from its extension") as caught:
+        seal(path, SealOptions(rows=True))
+    assert caught.value.options == ("table_format",)
+
+
+def test_a_jsonl_integer_of_more_digits_than_python_reads_is_refused(tmp_path: Path) -> None:
+    limit = sys.get_int_max_str_digits()
+    path = write(tmp_path, "big.jsonl", '{"a": 1}\n{"n": ' + "9" * (limit + 1) + "}\n")
+    with pytest.raises(
+        MalformedTableError, match=rf"line 2 \(row 1\) holds an integer of more than {limit} digits, more than"
+    ) as caught:
+        seal(path, SealOptions(rows=True))
+    assert caught.value.hint == "write such a number as a string"
