@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.evidence import (
     AssetRecord,
     BatchMembership,
@@ -221,8 +222,12 @@ def test_bundles_of_unknown_versions_are_refused(sealed: tuple[Manifest, Proof])
 def test_truncated_documents_are_refused(sealed: tuple[Manifest, Proof], tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text(json.dumps(sealed[1].to_json_data())[:-40])
-    with pytest.raises(EvidenceError, match="p.json is not valid JSON .* truncated or corrupted"):
+    with pytest.raises(EvidenceError, match="p.json is not valid JSON .* truncated or corrupted") as caught:
         read_document(path)
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
+    with pytest.raises(EvidenceError, match="proof or bundle file .*absent.json does not exist") as caught:
+        read_document(tmp_path / "absent.json")
+    assert caught.value.kind is ErrorKind.NOT_FOUND
 
 
 def test_a_bundle_whose_record_names_other_rights_than_its_manifest_is_refused(sealed: tuple[Manifest, Proof]) -> None:

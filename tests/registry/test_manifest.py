@@ -108,7 +108,7 @@ def test_truncated_or_missing_manifest_files_are_refused(tmp_path: Path) -> None
         read_manifest(path)
     with pytest.raises(ManifestError, match="manifest file .*absent.json does not exist") as caught:
         read_manifest(tmp_path / "absent.json")
-    assert caught.value.kind is ErrorKind.NOT_FOUND
+    assert caught.value.kind is ErrorKind.NOT_FOUND and ManifestError.kind is ErrorKind.INVALID_INPUT
     with pytest.raises(ManifestError, match="is not a JSON object"):
         load_manifest([1, 2])
 
