@@ -106,8 +106,19 @@ def test_a_flipped_sibling_or_root_fails_with_expected_and_computed_roots(sealed
     bad = altered(proof, proof=[flip(proof.proof[0]), *proof.proof[1:]])
     with pytest.raises(ProofError, match=f"expected {manifest.tree.root}, computed 0x"):
         verify_proof_document(bad)
-    with pytest.raises(ProofError, match=f"the proof is for another tree: its root is {proof.root}, expected 0x00"):
+    with pytest.raises(
+        ProofError, match=f"the proof is for another tree: its root is {proof.root}, expected 0x00"
+    ) as caught:
         verify_proof_document(proof, root=b"\0" * 32)
+    assert caught.value.options == ("root",) and caught.value.expected == b"\0" * 32
+    verify_proof_document(proof, root=manifest.tree.root.upper())  # hex in either case
+
+
+@pytest.mark.parametrize("root", ["not hex", "0x12", b"\0" * 31])
+def test_an_expected_root_that_is_not_a_hash_is_refused(sealed: tuple[Manifest, Proof], root: str | bytes) -> None:
+    with pytest.raises(ProofError, match="the expected root is .*expected a 32-byte hash") as caught:
+        verify_proof_document(sealed[1], root=root)
+    assert caught.value.options == ("root",)
 
 
 def test_a_bundle_checks_offline(sealed: tuple[Manifest, Proof]) -> None:

@@ -35,6 +35,7 @@ def test_verify_proof_reports_expected_and_computed_root() -> None:
     [
         (["0x" + "ab" * 31], "proof[0] is '0x" + "ab" * 31 + "'; expected a 32-byte hash"),
         (["0xzz" + "ab" * 31], "expected a 32-byte hash as 0x followed by 64 hex digits"),
+        (["0x" + "ab" * 31 + "  "], "expected a 32-byte hash as 0x followed by 64 hex digits"),
         ([b"\0" * 33], "proof[0] is 33 bytes; expected a 32-byte hash"),
         ("0x" + "ab" * 32, "proof is str; expected a list of 32-byte hashes"),
     ],
