@@ -39,6 +39,7 @@ OPTION_FLAGS: dict[str, str] = {
     "file": "--file RELATIVE/PATH",
     "manifest": "--manifest FILE",
     "root": "--root HEX",
+    "out_dir": "-o/--out DIR",
 }
 
 

@@ -32,7 +32,7 @@ from dataseal.registry.manifest import (
     load_manifest,
     read_json,
 )
-from dataseal.registry.merkle import ProofError, compute_leaf_hash, verify_proof
+from dataseal.registry.merkle import ProofError, compute_leaf_hash, to_hash, verify_proof
 from dataseal.registry.merkle.errors import MerkleError
 from dataseal.registry.sealing.tables import row_digest
 
@@ -115,12 +115,16 @@ def verify_proof_document(proof: Proof, *, root: bytes | str | None = None) -> N
         )
     _verify_subject(proof)
     if root is not None:
-        wanted = root if isinstance(root, str) else "0x" + root.hex()
-        if wanted.lower() != proof.root:
+        try:
+            expected = to_hash(root, "the expected root")
+        except ProofError as exc:
+            raise ProofError(exc.message, hint=exc.hint, options=("root",)) from None
+        if "0x" + expected.hex() != proof.root:
             raise ProofError(
-                f"the proof is for another tree: its root is {proof.root}, expected {wanted.lower()}; "
+                f"the proof is for another tree: its root is {proof.root}, expected 0x{expected.hex()}; "
                 "get a proof from the data registered under that root",
-                expected=bytes.fromhex(wanted[2:]),
+                options=("root",),
+                expected=expected,
                 computed=bytes.fromhex(proof.root[2:]),
             )
     verify_proof(proof.root, computed_leaf, list(proof.proof))
@@ -174,7 +178,7 @@ def _verify_subject(proof: Proof) -> None:
 # ---------------------------------------------------------------------- chain record
 
 
-class AssetRecord(Model):
+class DirectRegistration(Model):
     """A direct registration: ``AssetRegistry.register`` minted ``asset_id`` for this record."""
 
     asset_id: int = Field(ge=1)
@@ -212,7 +216,7 @@ class ChainRecord(Model):
     block_hash: Hash32 | None = None
     timestamp: int = Field(ge=0, description="Block time (unix seconds): registeredAt / anchoredAt")
     sender: Address = Field(description="Registrant (register) or anchorer (anchorBatch)")
-    asset: AssetRecord | None = None
+    asset: DirectRegistration | None = None
     batch: BatchMembership | None = None
 
     @model_validator(mode="after")

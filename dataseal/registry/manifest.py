@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from dataseal.errors import DatasealError
+from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.merkle.hashing import keccak256
 from dataseal.registry.sealing.canonical import (
     CanonicalJsonError,
@@ -50,6 +51,9 @@ RIGHTS_BITS: dict[str, int] = {"holding": 1, "processing": 2, "operation": 4}
 
 class ManifestError(DatasealError):
     """A manifest is unreadable, of an unknown kind or version, or does not validate."""
+
+
+_USE_THE_SEALED_MANIFEST = "use the manifest.json written when the data was sealed"
 
 
 class Model(BaseModel):
@@ -244,7 +248,8 @@ def load_manifest(data: Any, *, where: str = "manifest") -> Manifest:
     except ValidationError as exc:
         raise ManifestError(
             f"{where} is invalid: {describe_validation_error(exc)}; the manifest was altered or is not in "
-            "dataseal's form (use the manifest.json that `dataseal seal` wrote)"
+            "dataseal's form",
+            hint=_USE_THE_SEALED_MANIFEST,
         ) from None
     verify_manifest_form(written, manifest, where=where)
     return manifest
@@ -262,7 +267,8 @@ def verify_manifest_form(written: str, manifest: Manifest, *, where: str = "mani
         raise ManifestError(
             f"{where} is not in dataseal's form: its canonical JSON differs from the manifest read from it at "
             f"character {at} ({written[max(0, at - 20):at + 20]!r} vs {own[max(0, at - 20):at + 20]!r}); the "
-            "manifest was altered or was not written by dataseal (use the manifest.json that `dataseal seal` wrote)"
+            "manifest was altered or was not written by dataseal",
+            hint=_USE_THE_SEALED_MANIFEST,
         )
 
 
@@ -271,7 +277,7 @@ def read_manifest(path: Path) -> Manifest:
     return load_manifest(read_json(path, "manifest", ManifestError), where=str(path))
 
 
-class _NotDatasealJson(ValueError):
+class _NotDatasealJson(Exception):
     """JSON that the json module reads but no dataseal document holds (a repeated key, NaN)."""
 
 
@@ -295,7 +301,7 @@ def read_json(path: Path, what: str, error: type[DatasealError]) -> Any:
         data = Path(path).read_bytes()
         text = data.decode("utf-8")
     except FileNotFoundError:
-        raise error(f"{what} file {path} does not exist; check the path") from None
+        raise error(f"{what} file {path} does not exist; check the path", kind=ErrorKind.NOT_FOUND) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read {what} file {path}: {exc}") from None
     if exceeds_json_depth(data, MAX_JSON_DEPTH):
@@ -313,6 +319,11 @@ def read_json(path: Path, what: str, error: type[DatasealError]) -> Any:
     except _NotDatasealJson as exc:
         raise error(
             f"{what} file {path} is not a dataseal document: {exc}; it was altered or written by hand"
+        ) from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise error(
+            f"{what} file {path} holds an integer of more than {sys.get_int_max_str_digits()} digits; no dataseal "
+            "proof, evidence bundle, manifest or tree dump does: check that this is the file you meant"
         ) from None
 
 

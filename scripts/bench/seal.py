@@ -62,9 +62,10 @@ console.log(JSON.stringify({ root: tree.root, seconds }));
 CSV_CHILD = r"""
 import json, re, sys, time
 sys.path.insert(0, sys.argv[1])
+from dataseal.registry.sealing import SealOptions
 from dataseal.registry.sealing.seal import seal
 start = time.perf_counter()
-result = seal(sys.argv[2], rows=True, out_dir=sys.argv[3])
+result = seal(sys.argv[2], SealOptions(rows=True), out_dir=sys.argv[3])
 seconds = time.perf_counter() - start
 peak_kib = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/self/status").read()).group(1))
 print(json.dumps({"seconds": seconds, "rows": result.leaf_count, "root": result.root, "peak_kib": peak_kib}))

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.evidence import (
-    AssetRecord,
     BatchMembership,
     ChainRecord,
     ChunkSubject,
+    DirectRegistration,
     EvidenceBundle,
     EvidenceError,
     Proof,
@@ -27,6 +28,7 @@ from dataseal.registry.evidence import (
 )
 from dataseal.registry.manifest import Manifest, ManifestError, ManifestMetadata
 from dataseal.registry.merkle import ProofError, StandardMerkleTree
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 
 SECRET = bytes(range(32))
@@ -38,7 +40,7 @@ TX = "0x" + "cd" * 32
 def sealed(tmp_path: Path) -> tuple[Manifest, Proof]:
     path = tmp_path / "people.csv"
     path.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
-    result = seal(path, rows=True, secret=SECRET)
+    result = seal(path, SealOptions(rows=True, secret=SECRET))
     return result.manifest, prove(path, result.manifest, row=1, secret=SECRET)
 
 
@@ -72,7 +74,7 @@ def asset_record(manifest: Manifest, **changes: Any) -> ChainRecord:
         block_number=12,
         timestamp=1_700_000_000,
         sender=ADDRESS,
-        asset=AssetRecord(**asset),
+        asset=DirectRegistration(**asset),
     )
 
 
@@ -104,8 +106,19 @@ def test_a_flipped_sibling_or_root_fails_with_expected_and_computed_roots(sealed
     bad = altered(proof, proof=[flip(proof.proof[0]), *proof.proof[1:]])
     with pytest.raises(ProofError, match=f"expected {manifest.tree.root}, computed 0x"):
         verify_proof_document(bad)
-    with pytest.raises(ProofError, match=f"the proof is for another tree: its root is {proof.root}, expected 0x00"):
+    with pytest.raises(
+        ProofError, match=f"the proof is for another tree: its root is {proof.root}, expected 0x00"
+    ) as caught:
         verify_proof_document(proof, root=b"\0" * 32)
+    assert caught.value.options == ("root",) and caught.value.expected == b"\0" * 32
+    verify_proof_document(proof, root=manifest.tree.root.upper())  # hex in either case
+
+
+@pytest.mark.parametrize("root", ["not hex", "0x12", b"\0" * 31])
+def test_an_expected_root_that_is_not_a_hash_is_refused(sealed: tuple[Manifest, Proof], root: str | bytes) -> None:
+    with pytest.raises(ProofError, match="the expected root is .*expected a 32-byte hash") as caught:
+        verify_proof_document(sealed[1], root=root)
+    assert caught.value.options == ("root",)
 
 
 def test_a_bundle_checks_offline(sealed: tuple[Manifest, Proof]) -> None:
@@ -132,7 +145,7 @@ def test_inconsistent_bundles_are_refused(sealed: tuple[Manifest, Proof], tmp_pa
         verify_bundle_offline(EvidenceBundle.model_validate(bundle))
     other = tmp_path / "other.csv"
     other.write_text("id\n9\n")
-    other_manifest = seal(other, rows=True).manifest
+    other_manifest = seal(other, SealOptions(rows=True)).manifest
     foreign = prove(other, other_manifest, row=0)
     with pytest.raises(EvidenceError, match="proof 1 uses leaf encoding"):
         build_bundle(
@@ -220,8 +233,12 @@ def test_bundles_of_unknown_versions_are_refused(sealed: tuple[Manifest, Proof])
 def test_truncated_documents_are_refused(sealed: tuple[Manifest, Proof], tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text(json.dumps(sealed[1].to_json_data())[:-40])
-    with pytest.raises(EvidenceError, match="p.json is not valid JSON .* truncated or corrupted"):
+    with pytest.raises(EvidenceError, match="p.json is not valid JSON .* truncated or corrupted") as caught:
         read_document(path)
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
+    with pytest.raises(EvidenceError, match="proof or bundle file .*absent.json does not exist") as caught:
+        read_document(tmp_path / "absent.json")
+    assert caught.value.kind is ErrorKind.NOT_FOUND
 
 
 def test_a_bundle_whose_record_names_other_rights_than_its_manifest_is_refused(sealed: tuple[Manifest, Proof]) -> None:
@@ -240,7 +257,7 @@ def test_a_proof_made_for_another_manifest_is_refused_in_a_bundle(
     manifest, proof = sealed
     other = tmp_path / "other.csv"
     other.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
-    foreign_hash = seal(other, rows=True, metadata=ManifestMetadata(title="other")).manifest_hash
+    foreign_hash = seal(other, SealOptions(rows=True), metadata=ManifestMetadata(title="other")).manifest_hash
     with pytest.raises(
         EvidenceError,
         match=f"proof 0 was made for manifest {foreign_hash}, but the bundle's manifest hashes to "
@@ -263,7 +280,7 @@ def test_a_proof_about_another_kind_of_part_is_refused_in_a_bundle(sealed: tuple
 def sealed_file(tmp_path: Path) -> tuple[Manifest, Proof]:
     path = tmp_path / "data.bin"
     path.write_bytes(bytes(range(256)) * 20)  # 5120 bytes: chunks of 1000, the last one 120
-    result = seal(path, chunk_size=1000)
+    result = seal(path, SealOptions(chunk_size=1000))
     return result.manifest, prove(path, result.manifest, chunk=5)
 
 

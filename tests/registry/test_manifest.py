@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.manifest import (
     ManifestError,
     ManifestMetadata,
@@ -20,6 +22,7 @@ from dataseal.registry.manifest import (
     verify_manifest_form,
 )
 from dataseal.registry.merkle import keccak256
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import seal
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "dataseal" / "registry" / "schemas" / "manifest.schema.json"
@@ -29,7 +32,7 @@ def sealed_manifest(tmp_path: Path, **metadata: Any) -> dict[str, Any]:
     tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "data.bin"
     path.write_bytes(b"some data" * 100)
-    result = seal(path, chunk_size=256, metadata=ManifestMetadata(**metadata), out_dir=tmp_path / "out")
+    result = seal(path, SealOptions(chunk_size=256), metadata=ManifestMetadata(**metadata), out_dir=tmp_path / "out")
     data: dict[str, Any] = json.loads(result.manifest_path.read_text())
     return data
 
@@ -103,8 +106,9 @@ def test_truncated_or_missing_manifest_files_are_refused(tmp_path: Path) -> None
     path.write_text(json.dumps(data)[:100])
     with pytest.raises(ManifestError, match="m.json is not valid JSON .* truncated or corrupted"):
         read_manifest(path)
-    with pytest.raises(ManifestError, match="manifest file .*absent.json does not exist"):
+    with pytest.raises(ManifestError, match="manifest file .*absent.json does not exist") as caught:
         read_manifest(tmp_path / "absent.json")
+    assert caught.value.kind is ErrorKind.NOT_FOUND and ManifestError.kind is ErrorKind.INVALID_INPUT
     with pytest.raises(ManifestError, match="is not a JSON object"):
         load_manifest([1, 2])
 
@@ -146,6 +150,9 @@ def test_manifests_are_read_strictly_so_that_one_hash_means_one_file(
         load_manifest(data, where="m.json")
     assert message in str(caught.value)
     assert str(caught.value).startswith("m.json is ")
+    if "is invalid" in str(caught.value):
+        assert caught.value.hint == "use the manifest.json written when the data was sealed"
+        assert "dataseal seal" not in str(caught.value)
 
 
 def test_a_file_read_strictly_must_also_be_the_manifests_own_canonical_form(tmp_path: Path) -> None:
@@ -153,9 +160,12 @@ def test_a_file_read_strictly_must_also_be_the_manifests_own_canonical_form(tmp_
     manifest = load_manifest(data)
     verify_manifest_form(manifest.canonical_bytes().decode(), manifest)
     other = dict(data, title="Other")
-    with pytest.raises(ManifestError, match=r"m.json is not in dataseal's form: its canonical JSON differs from the "
-                       r"manifest read from it at character \d+ .*\"title\":\"Other\".*the manifest was altered"):
+    with pytest.raises(
+        ManifestError, match=r"m.json is not in dataseal's form: its canonical JSON differs from the "
+        r"manifest read from it at character \d+ .*\"title\":\"Other\".*the manifest was altered"
+    ) as caught:
         verify_manifest_form(json.dumps(other, sort_keys=True, separators=(",", ":")), manifest, where="m.json")
+    assert caught.value.hint == "use the manifest.json written when the data was sealed"
 
 
 @pytest.mark.parametrize(
@@ -183,3 +193,12 @@ def test_read_json_reads_nesting_up_to_the_limit_and_ignores_brackets_in_strings
     for _ in range(63):
         data = data[0]
     assert data == [']]]][[[["[[[[']
+
+
+def test_read_json_refuses_integers_of_more_digits_than_python_reads(tmp_path: Path) -> None:
+    """json.loads raises a bare ValueError for those: it reached `dataseal check` users as an internal error."""
+    limit = sys.get_int_max_str_digits()
+    path = tmp_path / "m.json"
+    path.write_text('{"a": ' + "9" * (limit + 1) + "}")
+    with pytest.raises(ManifestError, match=f"manifest file .*m.json holds an integer of more than {limit} digits"):
+        read_json(path, "manifest", ManifestError)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,18 +11,11 @@ from typing import Annotated, Any
 import typer
 
 from dataseal.cli.output import JSON, emit, note
-from dataseal.registry.evidence import (
-    EvidenceBundle,
-    EvidenceError,
-    Proof,
-    compute_bundle_report,
-    describe_subject,
-    load_document,
-    verify_proof_document,
-)
-from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_json, read_manifest
-from dataseal.registry.merkle import StandardMerkleTree, TreeDumpError, to_hash
-from dataseal.registry.sealing import ProgressCallback, SealError
+from dataseal.registry.checks import Unchecked, check_document_file
+from dataseal.registry.evidence import describe_subject
+from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_manifest
+from dataseal.registry.merkle import to_hash
+from dataseal.registry.sealing import ProgressCallback, SealOptions, parse_size
 from dataseal.registry.sealing.atomic import atomic_writer
 from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, prove, seal
 from dataseal.registry.sealing.tables import read_secret
@@ -45,19 +37,6 @@ def _data_argument(metavar: str, help: str) -> Any:
 def _out_option(metavar: str, help: str) -> Any:
     """-o/--out: where a command writes (a folder for seal, a file for prove)."""
     return typer.Option("-o", "--out", metavar=metavar, help=help)
-
-
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-
-
-def parse_size(text: str) -> int:
-    """``1048576``, ``1MiB``, ``64k``, ``4M`` → bytes (binary units)."""
-    match = _SIZE.match(text)
-    if match is None:
-        raise SealError(f"chunk size {text!r} is not a size; give bytes (1048576) or a binary unit (64KiB, 1MiB, 4M)")
-    unit = (match.group(2) or "").lower()[:1]
-    return int(match.group(1)) * _UNITS[unit]
 
 
 def seal_command(
@@ -120,28 +99,20 @@ def seal_command(
       dataseal seal ./images --symlinks skip -o ./seals/images
       dataseal seal backup.tar --chunk-size 4MiB --json
     """
-    if symlinks not in ("refuse", "skip", "follow"):
-        raise SealError(f"--symlinks {symlinks!r} is not a policy; use refuse, skip or follow")
-    if salt_secret is not None and not rows:
-        raise SealError("--salt-secret salts table rows: add --rows (a file or folder is sealed without salts)")
+    options = SealOptions(  # checks every setting and how they combine
+        rows=rows,
+        table_format=table_format,  # type: ignore[arg-type]  # checked by SealOptions
+        chunk_size=parse_size(chunk_size),
+        secret=read_secret(salt_secret) if salt_secret is not None else None,
+        salt_context=salt_context,
+        symlinks=symlinks,  # type: ignore[arg-type]  # checked by SealOptions
+        special="skip" if skip_special else "refuse",
+    )
     metadata = ManifestMetadata(
         title=title, description=description, rights_type=parse_rights(rights), licence=licence, source=source
     )
-    secret = read_secret(salt_secret) if salt_secret is not None else None
     with _progress(enabled=not as_json) as progress:
-        result = seal(
-            path,
-            out_dir=out_dir,
-            rows=rows,
-            table_format=table_format,
-            chunk_size=parse_size(chunk_size),
-            secret=secret,
-            salt_context=salt_context,
-            symlinks=symlinks,  # type: ignore[arg-type]
-            special="skip" if skip_special else "refuse",
-            metadata=metadata,
-            progress=progress,
-        )
+        result = seal(path, options, metadata=metadata, out_dir=out_dir, progress=progress)
     manifest = result.manifest
     report = {
         "path": str(path),
@@ -242,51 +213,32 @@ def check_command(
       dataseal check evidence.json --json
       dataseal check survey.csv.dataseal/tree.json
     """
-    data = read_json(file, "document", EvidenceError)
-    expected = "0x" + to_hash(root, "--root").hex() if root is not None else None
-    if isinstance(data, dict) and data.get("format") is not None and "kind" not in data:
-        report = _check_tree_dump(data, expected)
-    else:
-        document = load_document(data, where=str(file))
-        if isinstance(document, Proof):
-            verify_proof_document(document, root=expected)
-            report = {
-                "ok": True, "kind": "proof", "root": document.root, "subject": describe_subject(document),
-                "checked": [f"{describe_subject(document)} is in the tree with root {document.root}"],
-                "notChecked": [] if expected else ["that this root is the registered one (give --root)"],
-            }
-        elif isinstance(document, EvidenceBundle):
-            if expected is not None and expected != document.manifest.tree.root:
-                raise EvidenceError(
-                    f"the bundle is for root {document.manifest.tree.root}, expected {expected} (--root)"
-                )
-            outcome = compute_bundle_report(document)
-            report = {"ok": True, "kind": "evidence", "root": document.manifest.tree.root,
-                      "checked": outcome.checked, "notChecked": outcome.not_checked}
-        else:
-            if expected is not None and expected != document.tree.root:
-                raise ManifestError(f"the manifest is for root {document.tree.root}, expected {expected} (--root)")
-            report = {"ok": True, "kind": "manifest", "root": document.tree.root,
-                      "checked": [f"valid manifest, hash {document.hash_hex}"], "notChecked": []}
-    report["file"] = str(file)
+    report = check_document_file(file, root=to_hash(root, "--root") if root is not None else None)
+    data: dict[str, Any] = {"ok": report.ok, "kind": report.kind, "root": report.root}
+    if report.subject is not None:
+        data["subject"] = report.subject
+    data["checked"] = list(report.checked)
+    data["notChecked"] = [_unchecked(item) for item in report.not_checked]
+    data["file"] = str(file)
 
     def human() -> None:
-        print(f"OK  {file}: {report['kind']} for root {report['root']}")
-        for line in report["checked"]:
+        print(f"OK  {file}: {report.kind} for root {report.root}")
+        for line in data["checked"]:
             print(f"  checked      {line}")
-        for line in report["notChecked"]:
+        for line in data["notChecked"]:
             print(f"  not checked  {line}")
 
-    emit(report, as_json, human)
+    emit(data, as_json, human)
 
 
-def _check_tree_dump(data: dict[str, Any], expected: str | None) -> dict[str, Any]:
-    tree = StandardMerkleTree.load(data)
-    if expected is not None and expected != tree.root_hex:
-        raise TreeDumpError(f"the tree dump's root is {tree.root_hex}, expected {expected} (--root)")
-    return {"ok": True, "kind": "tree", "root": tree.root_hex,
-            "checked": [f"{len(tree)} values and all {2 * len(tree) - 1} nodes of the standard-v1 tree"],
-            "notChecked": []}
+#: How `check` tells a user to give what would let it check more.
+_GIVE = {"root": "--root"}
+
+
+def _unchecked(item: Unchecked) -> str:
+    """A line of ``not checked``: what, and the flag that would check it."""
+    flags = [_GIVE[name] for name in item.options if name in _GIVE]
+    return f"{item.what} (give {' or '.join(flags)})" if flags else item.what
 
 
 _PHASES = {"hash": "hashing", "rows": "reading rows", "tree": "building tree", "write": "writing tree"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from dataseal.registry.merkle.errors import ProofError
+from dataseal.registry.merkle.errors import LeafEncodingError, ProofError
 from dataseal.registry.merkle.hashing import keccak_new, standard_node_hash
 
 #: Called as ``progress(done, total)`` while inner nodes are hashed.
@@ -38,7 +38,7 @@ def leaf_tree_index(leaf_count: int, leaf_index: int) -> int:
 def allocate(leaf_count: int) -> bytearray:
     """A zeroed node buffer for ``leaf_count`` leaves."""
     if leaf_count < 1:
-        raise ValueError("a tree needs at least one leaf")
+        raise LeafEncodingError("cannot build a Merkle tree of no leaves; give at least one leaf")
     return bytearray(32 * node_count(leaf_count))
 
 
@@ -49,7 +49,7 @@ def place_leaves(nodes: bytearray, leaf_count: int, first: int, block: bytes | b
     """
     count = len(block) // 32
     if count * 32 != len(block):
-        raise ValueError("leaf block is not a whole number of 32-byte hashes")
+        raise LeafEncodingError(f"a leaf block of {len(block)} bytes is not a whole number of 32-byte hashes")
     if count == 0:
         return
     view = bytes(block)

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import core
-from dataseal.registry.merkle.errors import ProofError
+from dataseal.registry.merkle.errors import LeafEncodingError, MerkleError, ProofError
 from dataseal.registry.merkle.hashing import keccak_new
 from dataseal.registry.merkle.tree import write_standard_dump
 
@@ -54,7 +55,7 @@ class IndexedDigestTreeBuilder:
     def add(self, digest: bytes) -> int:
         """Append the next digest (32 bytes); returns its index."""
         if len(digest) != 32:
-            raise ValueError(f"a digest is 32 bytes, got {len(digest)}")
+            raise LeafEncodingError(f"a digest is 32 bytes, got {len(digest)}; give the 32-byte hash of the data")
         new = keccak_new
         index = self._count
         self._leaf_buffer += new(new(index.to_bytes(32, "big") + digest).digest()).digest()
@@ -70,7 +71,9 @@ class IndexedDigestTreeBuilder:
         first = self._count
         count = len(digests) // 32
         if count * 32 != len(digests):
-            raise ValueError("digests are not a whole number of 32-byte values")
+            raise LeafEncodingError(
+                f"{len(digests)} bytes of digests are not a whole number of 32-byte values; give them concatenated"
+            )
         view = memoryview(digests)
         self._leaf_buffer += b"".join(
             [new(new(i.to_bytes(32, "big") + view[32 * (i - first) : 32 * (i - first) + 32]).digest()).digest()
@@ -85,7 +88,7 @@ class IndexedDigestTreeBuilder:
         """Build the node array; the builder is spent afterwards."""
         if self._count == 0:
             self.close()
-            raise ValueError("a tree needs at least one leaf")
+            raise LeafEncodingError("cannot build a Merkle tree of no digests; add at least one digest first")
         self._flush()
         self._digests.flush()  # read back with os.pread, below Python's buffer
         n = self._count
@@ -95,7 +98,7 @@ class IndexedDigestTreeBuilder:
         while first < n:
             block = self._leaves.read(_READ)
             if not block:
-                raise OSError("leaf file ended early")  # pragma: no cover - our own temporary file
+                raise _ended_early("leaf hashes")  # pragma: no cover - our own temporary file
             core.place_leaves(nodes, n, first, block)
             first += len(block) // 32
         self._leaves.close()
@@ -152,7 +155,7 @@ class IndexedDigestTree:
         self._check_index(index)
         data = os.pread(self._digests.fileno(), 32, 32 * index)
         if len(data) != 32:
-            raise OSError("digest file ended early")  # pragma: no cover - our own temporary file
+            raise _ended_early("digests")  # pragma: no cover - our own temporary file
         return data
 
     def at(self, index: int) -> tuple[Any, ...]:
@@ -173,7 +176,7 @@ class IndexedDigestTree:
         while offset < 32 * self._count:
             block = os.pread(fd, min(_READ, 32 * self._count - offset), offset)
             if not block:
-                raise OSError("digest file ended early")  # pragma: no cover - our own temporary file
+                raise _ended_early("digests")  # pragma: no cover - our own temporary file
             yield block
             offset += len(block)
 
@@ -202,3 +205,6 @@ class IndexedDigestTree:
                 f"(indices 0 to {self._count - 1})"
             )
 
+
+def _ended_early(what: str) -> MerkleError:
+    return MerkleError(f"the temporary file of {what} ended early", kind=ErrorKind.INTERNAL)

@@ -4,7 +4,7 @@ Messages say what failed, what was expected and what was found, and what to do n
 """
 from __future__ import annotations
 
-from dataseal.errors import DatasealError
+from dataseal.errors import DatasealError, ErrorKind
 
 
 class MerkleError(DatasealError):
@@ -21,8 +21,17 @@ class ProofError(MerkleError):
     ``expected`` and ``computed`` hold the two roots when the failure is a mismatch (else None).
     """
 
-    def __init__(self, message: str, *, expected: bytes | None = None, computed: bytes | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        options: tuple[str, ...] = (),
+        kind: ErrorKind | None = None,
+        expected: bytes | None = None,
+        computed: bytes | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, options=options, kind=kind)
         self.expected = expected
         self.computed = computed
 

@@ -356,7 +356,10 @@ def _hash_values(
 def parse_hash(value: Any, where: str, error: Callable[[str], Exception]) -> bytes:
     if isinstance(value, str) and len(value) == 66 and value[:2] in ("0x", "0X"):
         try:
-            return bytes.fromhex(value[2:])
+            parsed = bytes.fromhex(value[2:])
         except ValueError:
             pass
+        else:
+            if len(parsed) == 32:  # fromhex skips whitespace: "0x" + 62 digits + 2 spaces is 31 bytes
+                return parsed
     raise error(f"{where} is {value!r:.80}; expected a 32-byte hash as 0x followed by 64 hex digits")

@@ -3,6 +3,7 @@
 Library code: it raises :class:`SealError` and subclasses (never prints or exits) and reports
 progress through an optional ``progress(phase, done, total)`` callback.
 
+- :mod:`registry.sealing.options` — :class:`SealOptions`, the settings of a seal, checked where built;
 - :mod:`registry.sealing.seal` — ``seal`` (write manifest + tree dump) and ``prove`` (one part);
 - :mod:`registry.sealing.files`, :mod:`.folders`, :mod:`.tables` — how each kind becomes leaves;
 - :mod:`registry.sealing.canonical` — canonical JSON (rows, manifest hash);
@@ -17,7 +18,8 @@ from dataseal.registry.sealing.errors import (
     SpecialFileError,
     UnreadableInputError,
 )
-from dataseal.registry.sealing.files import DEFAULT_CHUNK_SIZE, ProgressCallback
+from dataseal.registry.sealing.files import ProgressCallback
+from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, SealOptions, parse_size
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -26,7 +28,9 @@ __all__ = [
     "MalformedTableError",
     "ProgressCallback",
     "SealError",
+    "SealOptions",
     "SecretError",
     "SpecialFileError",
     "UnreadableInputError",
+    "parse_size",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.sealing.errors import SealError
 
 
@@ -49,7 +50,8 @@ class StagedFiles:
             fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         except OSError as exc:
             raise SealError(
-                f"cannot write {target}: {exc.strerror or exc}; check that {target.parent} exists and is writable"
+                f"cannot write {target}: {exc.strerror or exc}; check that {target.parent} exists and is writable",
+                kind=ErrorKind.NOT_FOUND if isinstance(exc, FileNotFoundError) else None,
             ) from None
         temp = Path(name)
         self._staged.append((temp, target))
@@ -62,7 +64,8 @@ class StagedFiles:
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
                 raise
-            raise SealError(f"writing {target} failed: {exc.strerror or exc}; free disk space and try again") from exc
+            raise SealError(f"writing {target} failed: {exc.strerror or exc}; free disk space and try again",
+                            kind=ErrorKind.UNAVAILABLE) from exc
 
     def commit(self) -> None:
         """Move every staged file into place."""

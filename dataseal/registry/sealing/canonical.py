@@ -16,8 +16,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from itertools import accumulate
 from typing import Any
+
+from dataseal.errors import DatasealError
 
 _escape = json.JSONEncoder(ensure_ascii=False).encode  # same escaping as JSON.stringify
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, a surrogate is always unpaired
@@ -27,8 +30,9 @@ _BRACKET_STEP[ord("[")] = _BRACKET_STEP[ord("{")] = 1
 _BRACKET_STEP[ord("]")] = _BRACKET_STEP[ord("}")] = -1
 
 
-class CanonicalJsonError(ValueError):
-    """A value cannot be written as canonical JSON (NaN, a lone surrogate, a non-string key, an unsupported type)."""
+class CanonicalJsonError(DatasealError):
+    """A value cannot be written as canonical JSON (NaN, a lone surrogate, a non-string key, an unsupported type,
+    an integer of more digits than Python converts)."""
 
 
 def canonical_json(value: Any) -> str:
@@ -105,7 +109,13 @@ def _write(value: Any, parts: list[str]) -> None:
         _check_text(value)
         parts.append(_escape(value))
     elif isinstance(value, int):
-        parts.append(str(int(value)))
+        try:
+            parts.append(str(int(value)))
+        except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+            raise CanonicalJsonError(
+                f"an integer of {value.bit_length()} bits has more than {sys.get_int_max_str_digits()} digits, "
+                "more than dataseal writes; write such a number as a string"
+            ) from None
     elif isinstance(value, float):
         parts.append(format_float(value))
     elif isinstance(value, dict):

@@ -23,14 +23,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, SealError, UnreadableInputError
+from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, check_chunk_size
 
 #: Called as ``progress(phase, done, total)``; ``total`` is None when unknown. Phases: "hash" (bytes),
 #: "rows" (bytes of the table read), "tree" (inner nodes), "write" (nodes written).
 ProgressCallback = Callable[[str, int, int | None], None]
 
-DEFAULT_CHUNK_SIZE = 1 << 20
-MAX_CHUNK_SIZE = 1 << 30
 _READ_BLOCK = 1 << 20  # whole-file hashing (folder members) reads this much at a time
 _HASH_BLOCK = 8 << 20  # a chunk is read and hashed in blocks of at most this many bytes
 
@@ -64,15 +64,15 @@ def open_regular(path: Path) -> tuple[int, FileIdentity]:
         # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below); no effect on files.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise UnreadableInputError(f"{path} does not exist; check the path") from None
+        raise UnreadableInputError(f"{path} does not exist; check the path", kind=ErrorKind.NOT_FOUND) from None
     except IsADirectoryError:
-        raise UnreadableInputError(f"{path} is a folder; seal it as a folder (`dataseal seal FOLDER`)") from None
+        raise _is_a_folder(path) from None
     except OSError as exc:
         raise _cannot_open(path, exc) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise UnreadableInputError(f"{path} is a folder; seal it as a folder (`dataseal seal FOLDER`)")
+            raise _is_a_folder(path)
         if not stat.S_ISREG(st.st_mode):
             raise UnreadableInputError(
                 f"{path} is not a regular file (it is a {file_kind(st.st_mode)}); only regular files are sealed"
@@ -195,9 +195,11 @@ def hash_whole(path: Path, *, follow_symlinks: bool = False) -> tuple[int, bytes
     flags |= 0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InputChangedError(f"{path} was deleted while the folder was being read; seal it again") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UnreadableInputError(f"{path} became a symlink while the folder was read; seal it again") from None
+            raise InputChangedError(f"{path} became a symlink while the folder was read; seal it again") from None
         raise _cannot_open(path, exc) from None
     try:
         st = os.fstat(fd)
@@ -228,18 +230,15 @@ def read_chunk(path: Path, index: int, chunk_size: int) -> bytes:
     try:
         if index * chunk_size >= identity.size:
             chunks = -(-identity.size // chunk_size)
-            raise SealError(f"{path} has {chunks} chunks of {chunk_size} bytes; chunk {index} does not exist")
+            raise SealError(f"{path} has {chunks} chunks of {chunk_size} bytes; chunk {index} does not exist",
+                            options=("chunk",), kind=ErrorKind.NOT_FOUND)
         return os.pread(fd, chunk_size, index * chunk_size)
     finally:
         os.close(fd)
 
 
-def check_chunk_size(chunk_size: int) -> None:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
-        raise SealError(
-            f"chunk size {chunk_size!r} is out of range; use 1 byte to 1 GiB ({MAX_CHUNK_SIZE} bytes), "
-            f"default {DEFAULT_CHUNK_SIZE} (1 MiB)"
-        )
+def _is_a_folder(path: Path) -> UnreadableInputError:
+    return UnreadableInputError(f"{path} is a folder", hint="seal it as a folder (one leaf per file), not as a file")
 
 
 def _cannot_open(path: Path, exc: OSError) -> UnreadableInputError:

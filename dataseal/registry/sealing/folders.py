@@ -21,13 +21,12 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, SpecialFileError, UnreadableInputError
 from dataseal.registry.sealing.files import ProgressCallback, default_workers, file_kind, hash_whole
+from dataseal.registry.sealing.options import SpecialPolicy, SymlinkPolicy
 
-SymlinkPolicy = Literal["refuse", "skip", "follow"]
-SpecialPolicy = Literal["refuse", "skip"]
 LEAF_ENCODING = ("string", "uint256", "bytes32")
 
 
@@ -60,12 +59,17 @@ def list_folder(
     """Every regular file under ``root`` (sorted), applying the symlink and special-file policies."""
     root = Path(root)
     if not root.is_dir():
-        raise UnreadableInputError(f"{root} is not a folder")
+        missing = not os.path.lexists(root)
+        raise UnreadableInputError(f"{root} {'does not exist' if missing else 'is not a folder'}",
+                                   kind=ErrorKind.NOT_FOUND if missing else None)
     real_root = Path(os.path.realpath(root))
     real_exclude = Path(os.path.realpath(exclude)) if exclude is not None else None
     files: list[tuple[str, Path, int]] = []
     skipped: list[SkippedEntry] = []
-    st_root = os.stat(real_root)
+    try:
+        st_root = os.stat(real_root)
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot stat the folder {root}: {exc.strerror or exc}") from None
     # Each folder to list comes with the (device, inode) of the folders on its path from the root:
     # only those are loops (a link to a sibling folder is not).
     stack: list[tuple[Path, str, frozenset[tuple[int, int]]]] = [
@@ -93,8 +97,9 @@ def list_folder(
             if stat.S_ISLNK(st.st_mode):
                 if symlinks == "refuse":
                     raise SpecialFileError(
-                        f"{rel} is a symlink (to {os.readlink(full)!r}); dataseal never follows links silently: "
-                        "skip links (--symlinks skip) or seal what they point to inside the folder (--symlinks follow)"
+                        f"{rel} is a symlink (to {_link_target(full)!r}); dataseal never follows links silently",
+                        hint="skip links, or follow them to seal what they point to inside the folder",
+                        options=("symlinks",),
                     )
                 if symlinks == "skip":
                     skipped.append(SkippedEntry(rel, "symlink"))
@@ -103,7 +108,9 @@ def list_folder(
                 if not _inside(target, real_root):
                     raise SpecialFileError(
                         f"{rel} is a symlink to {target}, outside the folder {real_root}; links escaping the "
-                        "folder are never followed: remove the link, or skip links (--symlinks skip)"
+                        "folder are never followed",
+                        hint="remove the link, or skip links",
+                        options=("symlinks",),
                     )
                 try:
                     st = os.stat(target)
@@ -116,8 +123,9 @@ def list_folder(
                 key = (st.st_dev, st.st_ino)
                 if key in ancestors:
                     raise SpecialFileError(
-                        f"{rel} leads back into a folder that contains it (a symlink loop); remove the link, or skip "
-                        "links (--symlinks skip)"
+                        f"{rel} leads back into a folder that contains it (a symlink loop)",
+                        hint="remove the link, or skip links",
+                        options=("symlinks",),
                     )
                 stack.append((full, rel + "/", ancestors | {key}))
             elif stat.S_ISREG(st.st_mode):
@@ -126,8 +134,9 @@ def list_folder(
                 kind = file_kind(st.st_mode)
                 if special == "refuse":
                     raise SpecialFileError(
-                        f"{rel} is a {kind}, not a regular file; leave special files out (--skip-special) "
-                        "or remove it from the folder"
+                        f"{rel} is a {kind}, not a regular file",
+                        hint="leave special files out, or remove it from the folder",
+                        options=("special",),
                     )
                 skipped.append(SkippedEntry(rel, kind))
     files.sort(key=lambda item: item[0].encode("utf-8"))
@@ -168,6 +177,14 @@ def hash_folder(
             if progress is not None:
                 progress("hash", done, total)
     return entries
+
+
+def _link_target(link: Path) -> str:
+    """Where a symlink points, as written in it (for messages; the link may vanish meanwhile)."""
+    try:
+        return os.readlink(link)
+    except OSError:
+        return "?"
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -7,7 +7,11 @@ the data), both written completely before either replaces an old version:
   reads it; so does ``dataseal check``);
 - ``manifest.json`` — the manifest, whose hash goes on chain with the root.
 
-``prove(path, manifest, ...)`` recomputes the tree from the data with the manifest's parameters,
+How the tree is built is one :class:`~dataseal.registry.sealing.options.SealOptions` value, built
+and checked once by the caller and passed on to every layer (``seal`` → ``compute_tree`` → the
+reader of a file, folder or table).
+
+``prove(path, manifest, ...)`` recomputes the tree from the data with the manifest's parameters
 requires the same root (so a proof always matches what was sealed, and changed data is caught),
 and returns a :class:`registry.evidence.Proof` of one chunk, row or file.
 
@@ -18,11 +22,13 @@ table's tree is built as a stream without sorting millions of hashes. To rebuild
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.evidence import ChunkSubject, FileSubject, Proof, RowSubject
 from dataseal.registry.manifest import (
     FileContent,
@@ -40,7 +46,8 @@ from dataseal.registry.merkle.digests import IndexedDigestTree, IndexedDigestTre
 from dataseal.registry.sealing import folders, tables
 from dataseal.registry.sealing.atomic import StagedFiles
 from dataseal.registry.sealing.errors import InputChangedError, SealError, SecretError
-from dataseal.registry.sealing.files import DEFAULT_CHUNK_SIZE, ProgressCallback, check_chunk_size, hash_chunks
+from dataseal.registry.sealing.files import ProgressCallback, hash_chunks
+from dataseal.registry.sealing.options import SealOptions
 
 MANIFEST_NAME = "manifest.json"
 TREE_NAME = "tree.json"
@@ -121,40 +128,39 @@ def default_output_dir(path: Path) -> Path:
 
 def seal(
     path: Path,
+    options: SealOptions | None = None,
     *,
-    out_dir: Path | None = None,
-    rows: bool = False,
-    table_format: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    secret: bytes | None = None,
-    salt_context: str = "",
-    symlinks: folders.SymlinkPolicy = "refuse",
-    special: folders.SpecialPolicy = "refuse",
     metadata: ManifestMetadata | None = None,
+    out_dir: Path | None = None,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> SealResult:
-    """Seal ``path`` (a folder, a table when ``rows``, else a file) and write manifest and tree dump."""
+    """Seal ``path`` (a folder, a table when ``options.rows``, else a file) and write manifest and tree dump.
+
+    ``options`` default to ``SealOptions()``; ``metadata`` is what the owner says about the data;
+    ``out_dir`` defaults to :func:`default_output_dir`; ``workers`` is the number of hashing threads.
+    """
     path = Path(path)
+    options = options if options is not None else SealOptions()
     out = Path(out_dir) if out_dir is not None else default_output_dir(path)
-    if secret is not None and not rows:
-        raise SecretError("a salt secret applies to table rows only; add --rows to seal the table's rows")
     if not os.path.lexists(path):
-        raise SealError(f"{path} does not exist; check the path")
+        raise SealError(f"{path} does not exist; check the path", kind=ErrorKind.NOT_FOUND)
     if path.is_dir():
         real_out, real_path = Path(os.path.realpath(out)), Path(os.path.realpath(path))
         if real_out == real_path or real_path in real_out.parents:
             raise SealError(
-                f"the output folder {out} is inside the folder being sealed ({path}); choose one outside it with -o"
+                f"the output folder {out} is inside the folder being sealed ({path})",
+                hint="choose an output folder outside it",
+                options=("out_dir",),
             )
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}") from None
+        raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}", options=("out_dir",)) from None
     try:
-        return _seal_into(out, path, rows, table_format, chunk_size, secret, salt_context, symlinks, special,
-                          workers, metadata, progress)
+        with _os_errors(f"sealing {path}"):
+            return _seal_into(out, path, options, metadata, workers, progress)
     except BaseException:
         if created:
             # A failed seal leaves nothing behind: the folder we made for it goes (only if empty).
@@ -168,30 +174,12 @@ def seal(
 def _seal_into(
     out: Path,
     path: Path,
-    rows: bool,
-    table_format: str | None,
-    chunk_size: int,
-    secret: bytes | None,
-    salt_context: str,
-    symlinks: folders.SymlinkPolicy,
-    special: folders.SpecialPolicy,
-    workers: int | None,
+    options: SealOptions,
     metadata: ManifestMetadata | None,
+    workers: int | None,
     progress: ProgressCallback | None,
 ) -> SealResult:
-    with compute_tree(
-        path,
-        rows=rows,
-        table_format=table_format,
-        chunk_size=chunk_size,
-        secret=secret,
-        salt_context=salt_context,
-        symlinks=symlinks,
-        special=special,
-        workers=workers,
-        temp_dir=out,
-        progress=progress,
-    ) as computed:
+    with compute_tree(path, options, workers=workers, temp_dir=out, progress=progress) as computed:
         manifest = build_manifest(metadata or ManifestMetadata(), computed.content, tree_info(computed))
         manifest_path, tree_path = out / MANIFEST_NAME, out / TREE_NAME
         write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
@@ -206,15 +194,8 @@ def _seal_into(
 
 def compute_tree(
     path: Path,
+    options: SealOptions | None = None,
     *,
-    rows: bool = False,
-    table_format: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    secret: bytes | None = None,
-    salt_nonce: bytes | None = None,
-    salt_context: str = "",
-    symlinks: folders.SymlinkPolicy = "refuse",
-    special: folders.SpecialPolicy = "refuse",
     capture_row: int | None = None,
     workers: int | None = None,
     temp_dir: Path | None = None,
@@ -222,14 +203,31 @@ def compute_tree(
 ) -> ComputedTree:
     """The tree of ``path`` and the manifest's content section, without writing anything.
 
-    Salted rows use ``salt_nonce`` (a manifest's ``salt.nonce``, to recompute its tree), or a fresh
-    random nonce when it is None.
+    Salted rows use the options' ``salt_nonce`` (a manifest's ``salt.nonce``, to recompute its
+    tree), or a fresh random nonce when it is None. ``capture_row`` keeps that row's text and salt
+    (for a proof); the tree's temporary files go to ``temp_dir``.
     """
-    path = Path(path)
+    with _os_errors(f"computing the tree of {path}"):
+        return _compute_tree(Path(path), options if options is not None else SealOptions(), capture_row, workers,
+                             temp_dir, progress)
+
+
+def _compute_tree(
+    path: Path,
+    options: SealOptions,
+    capture_row: int | None,
+    workers: int | None,
+    temp_dir: Path | None,
+    progress: ProgressCallback | None,
+) -> ComputedTree:
     if path.is_dir():
-        if rows:
-            raise SealError(f"{path} is a folder; --rows seals the rows of one table file (CSV, JSON Lines, Parquet)")
-        listing = folders.list_folder(path, symlinks=symlinks, special=special)
+        if options.rows:
+            raise SealError(
+                f"{path} is a folder; only a table file (CSV, JSON Lines, Parquet) is sealed by its rows",
+                hint="seal the folder without rows (one leaf per file), or one table file of it",
+                options=("rows",),
+            )
+        listing = folders.list_folder(path, symlinks=options.symlinks, special=options.special)
         entries = folders.hash_folder(listing, path, workers=workers, progress=progress)
         tree = StandardMerkleTree.of(
             [(e.path, e.size, e.sha256) for e in entries], folders.LEAF_ENCODING, sort_leaves=False
@@ -240,17 +238,14 @@ def compute_tree(
             size=sum(e.size for e in entries),
             file_count=len(entries),
             order=FOLDER_ORDER,
-            symlinks=symlinks,
-            special=special,
+            symlinks=options.symlinks,
+            special=options.special,
             skipped=tuple(SkippedFile(path=s.path, reason=s.reason) for s in listing.skipped),
         ))
-    if rows:
+    if options.rows:
         sealed = tables.seal_rows(
             path,
-            format=table_format,
-            secret=secret,
-            salt_nonce=salt_nonce,
-            salt_context=salt_context,
+            options,
             capture=frozenset() if capture_row is None else frozenset({capture_row}),
             temp_dir=temp_dir,
             progress=progress,
@@ -259,27 +254,26 @@ def compute_tree(
             kind="table",
             name=_name(path),
             size=sealed.size,
-            format=sealed.format,  # type: ignore[arg-type]
+            format=sealed.format,
             row_count=len(sealed.tree),
             columns=tuple(sealed.columns) if sealed.columns is not None else None,
             canonicalization=tables.CANONICALIZATION[sealed.format],
             row_digest=tables.ROW_DIGEST[sealed.salted],
             salt=(
-                SaltInfo(scheme=tables.SALT_SCHEME, nonce="0x" + sealed.salt_nonce.hex(), context=salt_context)
+                SaltInfo(scheme=tables.SALT_SCHEME, nonce="0x" + sealed.salt_nonce.hex(), context=options.salt_context)
                 if sealed.salt_nonce is not None
                 else None
             ),
         )
         return ComputedTree(sealed.tree, content, sealed.captured)
-    check_chunk_size(chunk_size)
-    chunks = hash_chunks(path, chunk_size, workers=workers, progress=progress)
+    chunks = hash_chunks(path, options.chunk_size, workers=workers, progress=progress)
     with IndexedDigestTreeBuilder(temp_dir) as builder:
         digests = chunks.digests
         for start in range(0, len(digests), _DIGEST_BLOCK):
             builder.add_many(b"".join(digests[start : start + _DIGEST_BLOCK]))
         digest_tree = builder.finish()
     return ComputedTree(
-        digest_tree, FileContent(kind="file", name=_name(path), size=chunks.size, chunk_size=chunk_size)
+        digest_tree, FileContent(kind="file", name=_name(path), size=chunks.size, chunk_size=options.chunk_size)
     )
 
 
@@ -314,20 +308,9 @@ def prove(
     path = Path(path)
     content = manifest.content
     _check_request(path, content, chunk=chunk, row=row, file=file, secret=secret)
-    salt = content.salt if isinstance(content, TableContent) else None
-    with compute_tree(
-        path,
-        rows=isinstance(content, TableContent),
-        table_format=content.format if isinstance(content, TableContent) else None,
-        chunk_size=content.chunk_size if isinstance(content, FileContent) else DEFAULT_CHUNK_SIZE,
-        secret=secret,
-        salt_nonce=bytes.fromhex(salt.nonce[2:]) if salt is not None else None,
-        salt_context=salt.context if salt is not None else "",
-        symlinks=content.symlinks if isinstance(content, FolderContent) else "refuse",
-        special=content.special if isinstance(content, FolderContent) else "refuse",
-        capture_row=row,
-        workers=workers,
-        progress=progress,
+    options = manifest_options(manifest, secret=secret)
+    with _os_errors(f"proving from {path}"), compute_tree(
+        path, options, capture_row=row, workers=workers, progress=progress
     ) as computed:
         tree = computed.tree
         if tree.root_hex != manifest.tree.root:
@@ -353,35 +336,63 @@ def prove(
         )
 
 
+def manifest_options(manifest: Manifest, *, secret: bytes | None = None) -> SealOptions:
+    """The options that recompute ``manifest``'s tree from its data (its salted rows with ``secret``)."""
+    content = manifest.content
+    if isinstance(content, FileContent):
+        return SealOptions(chunk_size=content.chunk_size)
+    if isinstance(content, FolderContent):
+        return SealOptions(symlinks=content.symlinks, special=content.special)
+    salt = content.salt
+    return SealOptions(
+        rows=True,
+        table_format=content.format,
+        secret=secret,
+        salt_nonce=bytes.fromhex(salt.nonce[2:]) if salt is not None else None,
+        salt_context=salt.context if salt is not None else "",
+    )
+
+
+#: content kind -> the part a proof is of (also the name of the parameter that names it), and the words for it
+_PARTS = {
+    "file": ("chunk", "a file (chunks)"), "table": ("row", "a table (rows)"), "folder": ("file", "a folder (files)")
+}
+
+
 def _check_request(
     path: Path, content: ContentSection, *, chunk: int | None, row: int | None, file: str | None, secret: bytes | None
 ) -> None:
-    asked = [name for name, value in (("--chunk", chunk), ("--row", row), ("--file", file)) if value is not None]
-    wanted = {"file": "--chunk", "table": "--row", "folder": "--file"}[content.kind]
-    if asked != [wanted]:
-        sealed_as = {"file": "a file (chunks)", "table": "a table (rows)", "folder": "a folder (files)"}[content.kind]
+    asked = {name: value for name, value in (("chunk", chunk), ("row", row), ("file", file)) if value is not None}
+    part, sealed_as = _PARTS[content.kind]
+    if list(asked) != [part]:
+        got = ", ".join(f"{name} {value!r}" if name == "file" else f"{name} {value}" for name, value in asked.items())
         raise SealError(
-            f"{path} was sealed as {sealed_as}: say which part to prove with {wanted} "
-            + ("RELATIVE/PATH" if wanted == "--file" else "N")
-            + (f" (got {', '.join(asked)})" if asked else "")
+            f"{path} was sealed as {sealed_as}: a proof is of one {part}" + (f" (asked for {got})" if asked else ""),
+            hint=f"name only the {part} to prove" if part in asked else (
+                f"say which {part} to prove" + (", by its path relative to the folder" if part == "file" else "")
+            ),
+            options=(part,),
         )
     if isinstance(content, TableContent):
         assert row is not None
         if content.salt is not None and secret is None:
-            raise SecretError(
-                f"{path} was sealed with per-row salts: give the same salt secret (--salt-secret FILE) to prove a row"
-            )
+            raise SecretError(f"{path} was sealed with per-row salts",
+                              hint="give the same salt secret it was sealed with, to prove a row",
+                              options=("salt_secret",))
         if content.salt is None and secret is not None:
-            raise SecretError(f"{path} was sealed without salts; leave out the salt secret")
+            raise SecretError(f"{path} was sealed without salts", hint="leave out the salt secret",
+                              options=("salt_secret",))
         if not 0 <= row < content.row_count:
             raise SealError(
-                f"{path} has {content.row_count} rows (0 to {content.row_count - 1}); row {row} does not exist"
+                f"{path} has {content.row_count} rows (0 to {content.row_count - 1}); row {row} does not exist",
+                options=("row",), kind=ErrorKind.NOT_FOUND,
             )
     if isinstance(content, FileContent):
         assert chunk is not None
         chunks = -(-content.size // content.chunk_size)
         if not 0 <= chunk < chunks:
-            raise SealError(f"{path} has {chunks} chunks (0 to {chunks - 1}); chunk {chunk} does not exist")
+            raise SealError(f"{path} has {chunks} chunks (0 to {chunks - 1}); chunk {chunk} does not exist",
+                            options=("chunk",), kind=ErrorKind.NOT_FOUND)
 
 
 def _subject(
@@ -405,8 +416,24 @@ def _subject(
             return i, FileSubject(kind="file", path=wanted, size=value[1])
     raise SealError(
         f"{wanted!r} is not a file of the sealed folder {path}; give its path relative to the folder, "
-        "with / separators (tree.json lists every path)"
+        "with / separators (tree.json lists every path)",
+        options=("file",), kind=ErrorKind.NOT_FOUND,
     )
+
+
+@contextmanager
+def _os_errors(doing: str) -> Iterator[None]:
+    """An OSError that no reader turned into a SealError (the tree's temporary files on a full disk, an I/O
+    error) as one: no untyped exception leaves sealing."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise SealError(
+            f"{doing} failed: {exc.strerror or exc}{where}",
+            hint="check the disk (free space, permissions) and try again",
+            kind=ErrorKind.INVALID_INPUT if isinstance(exc, PermissionError) else ErrorKind.UNAVAILABLE,
+        ) from exc
 
 
 def _json_value(value: Any) -> Any:

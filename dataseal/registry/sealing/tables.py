@@ -42,23 +42,34 @@ import operator
 import os
 import re
 import secrets
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any, Final
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle.digests import IndexedDigestTree, IndexedDigestTreeBuilder
 from dataseal.registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, utf16_key
 from dataseal.registry.sealing.errors import EmptyInputError, MalformedTableError, SealError, SecretError
 from dataseal.registry.sealing.files import ProgressCallback, check_unchanged, open_regular
+from dataseal.registry.sealing.options import (
+    SALT_NONCE_BYTES,
+    TABLE_FORMATS,
+    SealOptions,
+    TableFormat,
+    check_salt_context,
+    check_salt_nonce,
+    check_secret,
+    check_table_format,
+)
 
-TABLE_FORMATS = ("csv", "jsonl", "parquet")
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+_EXTENSIONS: dict[str, TableFormat] = {
+    ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"
+}
 SALT_SCHEME: Final = "hmac-sha256-v2"
 SALT_LABEL = b"dataseal/row-salt/v2\x00"
-SALT_NONCE_BYTES = 16
-MIN_SECRET_BYTES = 16
 #: Longest CSV field read, in characters (Python's csv module stops at 128 KiB by default).
 MAX_CSV_FIELD = 64 << 20
 #: Deepest nesting of arrays and objects in a JSON Lines row.
@@ -92,17 +103,17 @@ ROW_DIGEST = {
 }
 
 
-def detect_format(path: Path, explicit: str | None = None) -> str:
+def detect_format(path: Path, explicit: str | None = None) -> TableFormat:
     """The table format: ``explicit`` if given, else from the file name's extension."""
     if explicit is not None:
-        if explicit not in TABLE_FORMATS:
-            raise SealError(f"unknown table format {explicit!r}; use one of {', '.join(TABLE_FORMATS)}")
-        return explicit
+        check_table_format(explicit)
+        return explicit  # type: ignore[return-value]  # checked just above
     fmt = _EXTENSIONS.get(Path(path).suffix.lower())
     if fmt is None:
         raise SealError(
             f"cannot tell the table format of {path} from its extension {Path(path).suffix!r}; "
-            f"name it .csv, .jsonl/.ndjson or .parquet, or give the format ({', '.join(TABLE_FORMATS)})"
+            f"name it .csv, .jsonl/.ndjson or .parquet, or give the format ({', '.join(TABLE_FORMATS)})",
+            options=("table_format",),
         )
     return fmt
 
@@ -114,23 +125,11 @@ class RowSalter:
     """Per-row salts derived from the owner's secret and a seal's nonce (HMAC-SHA256, see the module doc)."""
 
     def __init__(self, secret: bytes, nonce: bytes, context: str = "") -> None:
-        if len(secret) < MIN_SECRET_BYTES:
-            raise SecretError(
-                f"the salt secret is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} random bytes, "
-                "e.g. `head -c 32 /dev/urandom > secret.key`, and keep it: proofs of rows need it"
-            )
-        if len(nonce) != SALT_NONCE_BYTES:
-            raise SecretError(
-                f"the salt nonce is {len(nonce)} bytes, expected {SALT_NONCE_BYTES}; take it from the manifest's "
-                "salt.nonce (0x and 32 hex digits)"
-            )
-        try:
-            label = context.encode("utf-8")
-        except UnicodeEncodeError:
-            raise SecretError(
-                f"the salt context {context!r} is not Unicode text (it holds a lone surrogate); give plain text"
-            ) from None
-        key = _hmac_sha256(secret, SALT_LABEL + nonce + label)
+        # The rules of SealOptions (options.py), for a salter built on its own.
+        check_secret(secret)
+        check_salt_nonce(nonce)
+        check_salt_context(context)
+        key = _hmac_sha256(secret, SALT_LABEL + nonce + context.encode("utf-8"))
         # HMAC with the pads hashed once: the same function as hmac.digest(key, msg, "sha256"), ~2.5× faster.
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key.ljust(64, b"\0")))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key.ljust(64, b"\0")))
@@ -150,9 +149,11 @@ def read_secret(path: Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise SecretError(f"salt secret file {path} does not exist; give the file the table was sealed with") from None
+        raise SecretError(f"salt secret file {path} does not exist; give the file the table was sealed with",
+                          options=("salt_secret",), kind=ErrorKind.NOT_FOUND) from None
     except OSError as exc:
-        raise SecretError(f"cannot read the salt secret file {path}: {exc.strerror or exc}") from None
+        raise SecretError(f"cannot read the salt secret file {path}: {exc.strerror or exc}",
+                          options=("salt_secret",)) from None
 
 
 def row_digest(canonical_row: str, salt: bytes | None) -> bytes:
@@ -169,7 +170,7 @@ class TableRows:
     """Result of reading a table: the tree (close it when done) and what the manifest records."""
 
     tree: IndexedDigestTree
-    format: str
+    format: TableFormat
     size: int
     columns: list[str] | None
     salted: bool
@@ -180,27 +181,27 @@ class TableRows:
 
 def seal_rows(
     path: Path,
+    options: SealOptions | None = None,
     *,
-    format: str | None = None,
-    secret: bytes | None = None,
-    salt_nonce: bytes | None = None,
-    salt_context: str = "",
     capture: frozenset[int] = frozenset(),
     temp_dir: Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> TableRows:
-    """Read every row of ``path`` into an :class:`IndexedDigestTree`.
+    """Read every row of ``path`` into an :class:`IndexedDigestTree` (``options`` as for ``rows``:
+    the table format, and the salt secret, nonce and context).
 
-    With a ``secret``, rows are salted with ``salt_nonce`` (a manifest's, to recompute its tree),
+    With a secret, rows are salted with the options' nonce (a manifest's, to recompute its tree),
     or a fresh random nonce when it is None (a new seal). ``capture`` names rows whose canonical
     text and salt are kept (for proofs).
     """
     path = Path(path)
-    fmt = detect_format(path, format)
+    if options is None:
+        options = SealOptions(rows=True)
+    fmt = detect_format(path, options.table_format)
     salter = None
-    if secret is not None:
-        nonce = salt_nonce if salt_nonce is not None else secrets.token_bytes(SALT_NONCE_BYTES)
-        salter = RowSalter(secret, nonce, salt_context)
+    if options.secret is not None:
+        nonce = options.salt_nonce if options.salt_nonce is not None else secrets.token_bytes(SALT_NONCE_BYTES)
+        salter = RowSalter(options.secret, nonce, options.salt_context)
     fd, identity = open_regular(path)
     try:
         if identity.size == 0:
@@ -229,7 +230,7 @@ def seal_rows(
         columns=columns,
         salted=salter is not None,
         salt_nonce=salter.nonce if salter is not None else None,
-        salt_context=salt_context if salter is not None else None,
+        salt_context=options.salt_context if salter is not None else None,
         captured=captured,
     )
 
@@ -336,8 +337,9 @@ def _csv_error(path: Path, line: int, exc: Exception) -> MalformedTableError:
     if str(exc).startswith("field larger than field limit"):
         return MalformedTableError(
             f"{path} line {line}: a field is longer than {MAX_CSV_FIELD:,} characters, the most dataseal reads in "
-            "one CSV field (or a quote left open swallowed the rest of the file); check the quoting, or seal the "
-            "file by its bytes (without --rows)"
+            "one CSV field (or a quote left open swallowed the rest of the file)",
+            hint="check the quoting, or seal the file by its bytes rather than its rows",
+            options=("rows",),
         )
     return MalformedTableError(f"{path} line {line}: malformed CSV ({exc}); fix the quoting of that record")
 
@@ -400,23 +402,27 @@ def _walk_quotes(line: str, in_quotes: bool, field: int, path: Path, number: int
         )
 
 
+class _NotARow(Exception):
+    """JSON that the json module reads but a row may not hold (NaN, a repeated key); caught in this module."""
+
+
 def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
 
     def refuse_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
+        raise _NotARow(f"{name} is not valid JSON")
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in items:
             if key in result:
-                raise ValueError(f"duplicate key {key!r}")
+                raise _NotARow(f"duplicate key {key!r}")
             result[key] = value
         return result
 
     decode = json.JSONDecoder(object_pairs_hook=pairs, parse_constant=refuse_constant).decode
 
     def rows() -> Iterator[str]:
-        index = 0  # data rows so far: the row number of --row
+        index = 0  # data rows so far: the row number that proofs use
         for number, line in enumerate(raw, start=1):
             try:
                 text = line.decode("utf-8")
@@ -440,8 +446,14 @@ def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
                     f"{path} line {number} is not valid JSON: {exc.msg} (column {exc.colno}); "
                     "each line of a JSON Lines file must be one complete JSON value"
                 ) from None
-            except (ValueError, CanonicalJsonError) as exc:
+            except (_NotARow, CanonicalJsonError) as exc:
                 raise MalformedTableError(f"{path} line {number} (row {index}): {exc}; fix the line") from None
+            except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+                raise MalformedTableError(
+                    f"{path} line {number} (row {index}) holds an integer of more than {sys.get_int_max_str_digits()} "
+                    "digits, more than dataseal reads in a row",
+                    hint="write such a number as a string",
+                ) from None
             yield row
             index += 1
 
@@ -454,7 +466,8 @@ def _parquet_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]
     except ImportError:
         raise SealError(
             f"sealing the Parquet table {path} needs pyarrow, which is not installed: `pip install pyarrow`, "
-            "or convert the table to CSV or JSON Lines"
+            "or convert the table to CSV or JSON Lines",
+            kind=ErrorKind.INTERNAL,  # the installation lacks an optional part
         ) from None
     try:
         parquet = pq.ParquetFile(raw)

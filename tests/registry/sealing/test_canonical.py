@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dataseal.errors import DatasealError
 from dataseal.registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, format_float
 
 
@@ -130,3 +132,15 @@ def test_exceeds_json_depth_on_hostile_text() -> None:
     assert not exceeds_json_depth(b'["\\\\\\"' + b"[" * 1000 + b'"]', 1)  # escaped backslash, escaped quote
     assert exceeds_json_depth(b'["\\\\"' + b", [" * 3, 3)  # the string ends after the escaped backslash
     assert not exceeds_json_depth(b'[["unterminated ' + b"[" * 100, 2)
+
+
+def test_a_value_without_a_canonical_form_is_a_dataseal_error_not_a_value_error() -> None:
+    with pytest.raises(CanonicalJsonError) as caught:
+        canonical_json(float("nan"))
+    assert isinstance(caught.value, DatasealError) and not isinstance(caught.value, ValueError)
+
+
+def test_integers_of_more_digits_than_python_writes_are_refused() -> None:
+    limit = sys.get_int_max_str_digits()
+    with pytest.raises(CanonicalJsonError, match=f"has more than {limit} digits, more than dataseal writes"):
+        canonical_json({"n": 10 ** (limit + 1)})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import StandardMerkleTree
 from dataseal.registry.sealing import (
     EmptyInputError,
@@ -17,6 +18,7 @@ from dataseal.registry.sealing import (
     UnreadableInputError,
 )
 from dataseal.registry.sealing import folders as folders_module
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 
 
@@ -70,12 +72,16 @@ def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
 def test_symlinks_are_refused_unless_a_policy_says_otherwise(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"real.txt": b"real", "sub/x.txt": b"x"})
     (root / "link.txt").symlink_to("real.txt")
-    with pytest.raises(SpecialFileError, match=r"link.txt is a symlink \(to 'real.txt'\); dataseal never follows"):
+    with pytest.raises(
+        SpecialFileError, match=r"link.txt is a symlink \(to 'real.txt'\); dataseal never follows"
+    ) as caught:
         seal(root)
-    skipped = seal(root, symlinks="skip", out_dir=tmp_path / "skip")
+    assert caught.value.hint == "skip links, or follow them to seal what they point to inside the folder"
+    assert caught.value.options == ("symlinks",) and "--" not in str(caught.value)
+    skipped = seal(root, SealOptions(symlinks="skip"), out_dir=tmp_path / "skip")
     assert skipped.leaf_count == 2
     assert [(s.path, s.reason) for s in skipped.manifest.content.skipped] == [("link.txt", "symlink")]  # type: ignore[union-attr]
-    followed = seal(root, symlinks="follow", out_dir=tmp_path / "follow")
+    followed = seal(root, SealOptions(symlinks="follow"), out_dir=tmp_path / "follow")
     expected = leaves_of({"link.txt": b"real", "real.txt": b"real", "sub/x.txt": b"x"})
     assert (
         followed.root == StandardMerkleTree.of(expected, ["string", "uint256", "bytes32"], sort_leaves=False).root_hex
@@ -86,27 +92,33 @@ def test_links_escaping_the_folder_are_refused_even_when_following(tmp_path: Pat
     root = make_folder(tmp_path / "data", {"a.txt": b"a"})
     (tmp_path / "outside.txt").write_bytes(b"secret")
     (root / "escape.txt").symlink_to(tmp_path / "outside.txt")
-    with pytest.raises(SpecialFileError, match="escape.txt is a symlink to .*outside.txt, outside the folder"):
-        seal(root, symlinks="follow")
+    with pytest.raises(
+        SpecialFileError, match="escape.txt is a symlink to .*outside.txt, outside the folder"
+    ) as caught:
+        seal(root, SealOptions(symlinks="follow"))
+    assert caught.value.hint == "remove the link, or skip links" and caught.value.options == ("symlinks",)
 
 
 def test_symlink_loops_are_refused(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"sub/a.txt": b"a"})
     (root / "sub" / "back").symlink_to("..")
-    with pytest.raises(SpecialFileError, match="sub/back leads back into a folder that contains it .a symlink loop."):
-        seal(root, symlinks="follow")
+    with pytest.raises(
+        SpecialFileError, match="sub/back leads back into a folder that contains it .a symlink loop.: remove the link"
+    ) as caught:
+        seal(root, SealOptions(symlinks="follow"))
+    assert caught.value.options == ("symlinks",)
     (root / "sub" / "back").unlink()
     (root / "sub" / "deeper").mkdir()
     (root / "sub" / "deeper" / "up").symlink_to("../..")  # to the root, two levels up
     with pytest.raises(SpecialFileError, match="sub/deeper/up leads back into a folder that contains it"):
-        seal(root, symlinks="follow")
+        seal(root, SealOptions(symlinks="follow"))
 
 
 def test_following_a_link_to_a_sibling_folder_is_not_a_loop(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"a/x.txt": b"x", "b/y.txt": b"y"})
     (root / "b" / "to-a").symlink_to("../a")  # a sibling folder, not one b lies in
     (root / "link").symlink_to("a")
-    result = seal(root, symlinks="follow")
+    result = seal(root, SealOptions(symlinks="follow"))
     expected = leaves_of({"a/x.txt": b"x", "b/to-a/x.txt": b"x", "b/y.txt": b"y", "link/x.txt": b"x"})
     assert result.root == StandardMerkleTree.of(expected, ["string", "uint256", "bytes32"], sort_leaves=False).root_hex
 
@@ -114,9 +126,11 @@ def test_following_a_link_to_a_sibling_folder_is_not_a_loop(tmp_path: Path) -> N
 def test_special_files_are_refused_or_skipped(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"a.txt": b"a"})
     os.mkfifo(root / "pipe")
-    with pytest.raises(SpecialFileError, match="pipe is a fifo, not a regular file; leave special files out"):
+    with pytest.raises(SpecialFileError, match="pipe is a fifo, not a regular file: leave special files out") as caught:
         seal(root)
-    result = seal(root, special="skip")
+    assert caught.value.hint == "leave special files out, or remove it from the folder"
+    assert caught.value.options == ("special",) and "--" not in str(caught.value)
+    result = seal(root, SealOptions(special="skip"))
     assert [(s.path, s.reason) for s in result.manifest.content.skipped] == [("pipe", "fifo")]  # type: ignore[union-attr]
 
 
@@ -128,12 +142,6 @@ def test_devices_are_refused(tmp_path: Path) -> None:
         pytest.skip("cannot create a device node here")
     with pytest.raises(SpecialFileError, match="null is a device, not a regular file"):
         seal(root)
-
-
-def test_an_output_folder_inside_the_sealed_folder_is_refused(tmp_path: Path) -> None:
-    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
-    with pytest.raises(SealError, match="is inside the folder being sealed"):
-        seal(root, out_dir=root / ".seal")
 
 
 def test_names_that_are_not_utf8_are_refused(tmp_path: Path) -> None:
@@ -184,5 +192,36 @@ def test_prove_a_file_of_a_folder(tmp_path: Path) -> None:
     assert proof.value == ("a/ä.txt", "6", "0x" + hashlib.sha256(b"umlaut").hexdigest())
     with pytest.raises(SealError, match="'a/missing.txt' is not a file of the sealed folder"):
         prove(root, result.manifest, file="a/missing.txt")
-    with pytest.raises(SealError, match=r"was sealed as a folder \(files\): say which part to prove with --file"):
+    with pytest.raises(
+        SealError, match=r"was sealed as a folder \(files\): a proof is of one file \(asked for chunk 1\): say which "
+        "file to prove, by its path relative to the folder"
+    ) as caught:
         prove(root, result.manifest, chunk=1)
+    assert caught.value.options == ("file",)
+
+
+def test_listing_a_folder_that_does_not_exist_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableInputError, match="nothere does not exist") as caught:
+        folders_module.list_folder(tmp_path / "nothere")
+    assert caught.value.kind is ErrorKind.NOT_FOUND
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(UnreadableInputError, match="file is not a folder") as caught:
+        folders_module.list_folder(tmp_path / "file")
+    assert caught.value.kind is ErrorKind.INVALID_INPUT
+
+
+def test_a_member_deleted_between_listing_and_hashing_is_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a", "gone.txt": b"12345"})
+    real_hash = folders_module.hash_whole
+
+    def delete_then_hash(path: Path, **kwargs: bool) -> tuple[int, bytes]:
+        if path.name == "gone.txt":
+            path.unlink()
+        return real_hash(path, **kwargs)
+
+    monkeypatch.setattr(folders_module, "hash_whole", delete_then_hash)
+    with pytest.raises(InputChangedError, match="gone.txt was deleted while the folder was being read") as caught:
+        seal(root)
+    assert caught.value.kind is ErrorKind.CONFLICT

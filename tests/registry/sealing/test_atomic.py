@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle.digests import IndexedDigestTree
-from dataseal.registry.sealing import EmptyInputError
+from dataseal.registry.sealing import SealError
 from dataseal.registry.sealing.atomic import StagedFiles, atomic_writer
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import seal
 
 
@@ -18,7 +21,7 @@ def test_an_interrupt_while_writing_the_tree_keeps_the_previous_seal(
 ) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(b"a" * 10_000)
-    first = seal(data, chunk_size=100)
+    first = seal(data, SealOptions(chunk_size=100))
     before = {p.name: p.read_bytes() for p in first.manifest_path.parent.iterdir()}
     data.write_bytes(b"b" * 10_000)
     real_write = IndexedDigestTree.write_dump
@@ -29,7 +32,7 @@ def test_an_interrupt_while_writing_the_tree_keeps_the_previous_seal(
 
     monkeypatch.setattr(IndexedDigestTree, "write_dump", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        seal(data, chunk_size=100)
+        seal(data, SealOptions(chunk_size=100))
     after = {p.name: p.read_bytes() for p in first.manifest_path.parent.iterdir()}
     assert after == before  # same two files, same bytes, no temporary file left
 
@@ -67,18 +70,17 @@ def test_staged_files_move_in_together_and_take_the_umask_mode(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
 
 
-def test_a_failed_first_seal_leaves_no_output_folder(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.bin"
-    empty.write_bytes(b"")
-    with pytest.raises(EmptyInputError):
-        seal(empty)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.bin"]
+def test_a_full_disk_while_writing_is_a_typed_error_and_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(SealError, match="writing .*a.json failed: No space left on device; free disk space") as caught:
+        with StagedFiles() as stage, stage.open(tmp_path / "a.json") as f:
+            f.write("A")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failed_seal_keeps_an_output_folder_it_did_not_make(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (tmp_path / "empty.bin").write_bytes(b"")
-    with pytest.raises(EmptyInputError):
-        seal(tmp_path / "empty.bin", out_dir=out)
-    assert out.is_dir()
+def test_a_missing_folder_to_write_into_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(SealError, match="cannot write .*nothere/a.json: No such file or directory") as caught:
+        with StagedFiles() as stage, stage.open(tmp_path / "nothere" / "a.json"):
+            pass
+    assert caught.value.kind is ErrorKind.NOT_FOUND

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from dataseal.cli.commands.seal import parse_size
 from dataseal.cli.main import main
-from dataseal.registry.evidence import AssetRecord, ChainRecord, build_bundle
-from dataseal.registry.sealing import SealError
+from dataseal.registry.evidence import ChainRecord, DirectRegistration, build_bundle
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import compute_tree, prove, seal
 
 
@@ -42,7 +41,7 @@ def test_seal_prints_root_leaves_and_manifest_hash(capsys: pytest.CaptureFixture
         capsys, "seal", data, "--chunk-size", "1KiB", "--title", "Backup", "--rights", "holding,processing"
     )
     assert code == 0, err
-    with compute_tree(data, chunk_size=1024) as computed:
+    with compute_tree(data, SealOptions(chunk_size=1024)) as computed:
         root = computed.tree.root_hex
     assert f"root           {root}" in out
     assert "leaves         5" in out
@@ -130,9 +129,13 @@ def test_check_with_the_wrong_root_fails(capsys: pytest.CaptureFixture[str], tab
         (["seal", "{tmp}/people.csv", "--chunk-size", "lots"], "chunk size 'lots' is not a size"),
         (
             ["seal", "{tmp}/people.csv", "--salt-secret", "{tmp}/people.csv"],
-            "--salt-secret salts table rows: add --rows",
+            "a salt secret applies to table rows only: seal the table's rows, or leave out the secret (files and "
+            "folders are sealed without salts) [--rows; --salt-secret FILE]",
         ),
-        (["seal", "{tmp}/people.csv", "--symlinks", "maybe"], "--symlinks 'maybe' is not a policy"),
+        (
+            ["seal", "{tmp}/people.csv", "--symlinks", "maybe"],
+            "'maybe' is not a symlink policy: use refuse, skip or follow [--symlinks refuse|skip|follow]",
+        ),
         (["seal", "{tmp}/people.csv", "--rights", "owner"], "unknown rights type owner"),
         (
             ["prove", "{tmp}/people.csv", "--row", "1"],
@@ -143,7 +146,11 @@ def test_check_with_the_wrong_root_fails(capsys: pytest.CaptureFixture[str], tab
             ["check", "{tmp}/truncated.json"],
             "is not valid JSON (Unterminated string starting at: line 1, column 33); it is truncated",
         ),
-        (["seal", "{tmp}", "--rows", "-o", "{tmp}/../x"], "is a folder; --rows seals the rows of one table file"),
+        (
+            ["seal", "{tmp}", "--rows", "-o", "{tmp}/../x"],
+            "is a folder; only a table file (CSV, JSON Lines, Parquet) is sealed by its rows: seal the folder without "
+            "rows (one leaf per file), or one table file of it [--rows]",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_errors(
@@ -160,7 +167,9 @@ def test_bad_input_gives_one_line_errors(
 def test_prove_refuses_the_wrong_kind_of_part(capsys: pytest.CaptureFixture[str], table: Path) -> None:
     run_json(capsys, "seal", table, "--rows")
     code, _, err = run(capsys, "prove", table, "--chunk", "1")
-    assert code == 1 and "was sealed as a table (rows): say which part to prove with --row N (got --chunk)" in err
+    assert code == 1 and err.endswith(
+        "was sealed as a table (rows): a proof is of one row (asked for chunk 1): say which row to prove [--row N]\n"
+    )
 
 
 def test_check_refuses_unknown_versions(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
@@ -186,20 +195,8 @@ def test_no_progress_bar_when_not_a_terminal(capsys: pytest.CaptureFixture[str],
     assert code == 0 and err == ""
 
 
-@pytest.mark.parametrize(
-    ("text", "size"), [("1048576", 1 << 20), ("1MiB", 1 << 20), ("64k", 64 << 10), ("4M", 4 << 20), ("2 GiB", 2 << 30)]
-)
-def test_chunk_sizes_take_binary_units(text: str, size: int) -> None:
-    assert parse_size(text) == size
-
-
-def test_chunk_size_garbage_is_refused() -> None:
-    with pytest.raises(SealError, match="is not a size"):
-        parse_size("1.5MiB")
-
-
 def test_check_an_evidence_bundle(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
-    sealed = seal(table, rows=True)
+    sealed = seal(table, SealOptions(rows=True))
     proof = prove(table, sealed.manifest, row=2)
     record = ChainRecord(
         chain_id=31337,
@@ -208,7 +205,7 @@ def test_check_an_evidence_bundle(capsys: pytest.CaptureFixture[str], table: Pat
         block_number=9,
         timestamp=1_700_000_000,
         sender="0x" + "ab" * 20,
-        asset=AssetRecord(
+        asset=DirectRegistration(
             asset_id=1, content_root=sealed.root, manifest_hash=sealed.manifest_hash, rights_type=1, classification=0
         ),
     )
@@ -247,12 +244,12 @@ def test_bad_table_values_and_absurd_nesting_give_one_line_errors(
 def test_check_refuses_a_bundle_whose_parts_disagree(
     capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path
 ) -> None:
-    sealed = seal(table, rows=True)
+    sealed = seal(table, SealOptions(rows=True))
     proof = prove(table, sealed.manifest, row=2)
     record = ChainRecord(
         chain_id=31337, contract="0x" + "ab" * 20, tx_hash="0x" + "cd" * 32, block_number=9, timestamp=1_700_000_000,
         sender="0x" + "ab" * 20,
-        asset=AssetRecord(
+        asset=DirectRegistration(
             asset_id=1, content_root=sealed.root, manifest_hash=sealed.manifest_hash, rights_type=1, classification=0
         ),
     )
@@ -269,3 +266,61 @@ def test_check_refuses_a_bundle_whose_parts_disagree(
         bundle_file.write_text(json.dumps(data))
         code, out, err = run(capsys, "check", bundle_file)
         assert code == 1 and out == "" and message in err and err.count("\n") == 1, err
+
+
+def test_library_errors_end_with_the_flags_that_change_them(
+    capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path
+) -> None:
+    """The library names options (``symlinks``, ``row``, ...); the CLI spells them as its flags."""
+    import os
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "real.txt").write_text("real")
+    (folder / "link.txt").symlink_to("real.txt")
+    fifos = tmp_path / "fifos"
+    fifos.mkdir()
+    (fifos / "a.txt").write_text("a")
+    os.mkfifo(fifos / "pipe")
+    secret = tmp_path / "owner.key"
+    secret.write_bytes(bytes(range(32)))
+    sealed = run_json(capsys, "seal", table, "--rows", "--salt-secret", secret)
+    zero = "0x" + "00" * 32
+    cases = [
+        (
+            ["seal", folder],
+            "link.txt is a symlink (to 'real.txt'); dataseal never follows links silently: skip links, or follow "
+            "them to seal what they point to inside the folder [--symlinks refuse|skip|follow]",
+        ),
+        (
+            ["seal", fifos, "--symlinks", "skip"],
+            "pipe is a fifo, not a regular file: leave special files out, or remove it from the folder "
+            "[--skip-special]",
+        ),
+        (
+            ["seal", folder, "--symlinks", "skip", "-o", folder / "seal"],
+            f"the output folder {folder / 'seal'} is inside the folder being sealed ({folder}): choose an output "
+            "folder outside it [-o/--out DIR]",
+        ),
+        (
+            ["seal", table, "--chunk-size", "0", "-o", tmp_path / "zero"],
+            "chunk size 0 is out of range; use 1 byte to 1 GiB (1073741824 bytes), default 1048576 (1 MiB) "
+            "[--chunk-size]",
+        ),
+        (
+            ["prove", table, "--row", "1"],
+            f"{table} was sealed with per-row salts: give the same salt secret it was sealed with, to prove a row "
+            "[--salt-secret FILE]",
+        ),
+        (
+            ["prove", table, "--row", "99", "--salt-secret", secret],
+            f"{table} has 3 rows (0 to 2); row 99 does not exist [--row N]",
+        ),
+        (
+            ["check", sealed["tree"], "--root", zero],
+            f"the tree dump's root is {sealed['root']}, expected {zero} [--root HEX]",
+        ),
+    ]
+    for args, line in cases:
+        code, out, err = run(capsys, *args)
+        assert (code, out, err) == (1, "", f"dataseal: error: {line}\n")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import StandardMerkleTree
-from dataseal.registry.merkle.digests import IndexedDigestTreeBuilder
 from dataseal.registry.sealing import EmptyInputError, InputChangedError, SealError, UnreadableInputError
 from dataseal.registry.sealing import files as files_module
-from dataseal.registry.sealing import seal as seal_module
 from dataseal.registry.sealing.files import hash_chunks
-from dataseal.registry.sealing.seal import compute_tree, seal
+from dataseal.registry.sealing.options import SealOptions
+from dataseal.registry.sealing.seal import seal
 
 
 def expected_root(data: bytes, chunk_size: int) -> str:
@@ -35,7 +35,7 @@ def test_file_root_is_the_tree_of_chunk_hashes(tmp_path: Path, size: int, chunk_
     data = os.urandom(size)
     path = tmp_path / "data.bin"
     path.write_bytes(data)
-    result = seal(path, chunk_size=chunk_size)
+    result = seal(path, SealOptions(chunk_size=chunk_size))
     assert result.root == expected_root(data, chunk_size)
     assert result.leaf_count == -(-size // chunk_size)
     content = result.manifest.content
@@ -67,11 +67,6 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EmptyInputError, match=r"empty.bin is empty \(0 bytes\): there is nothing to seal"):
         seal(path)
     assert not (tmp_path / "empty.bin.dataseal" / "manifest.json").exists()
-
-
-def test_a_missing_path_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SealError, match="nope.bin does not exist; check the path"):
-        seal(tmp_path / "nope.bin")
 
 
 def test_an_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,7 +106,7 @@ def test_a_file_without_read_permission_is_refused(tmp_path: Path) -> None:
         )
         child = subprocess.run(
             [sys.executable, "-c", script, str(path)], capture_output=True, text=True,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=Path(__file__).resolve().parents[3],
         )
         assert child.returncode == 3, child.stderr
         assert "permission denied" in child.stdout
@@ -120,8 +115,10 @@ def test_a_file_without_read_permission_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_folder_given_as_a_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableInputError, match="is a folder; seal it as a folder"):
+    with pytest.raises(UnreadableInputError, match="is a folder: seal it as a folder") as caught:
         hash_chunks(tmp_path)
+    assert caught.value.message == f"{tmp_path} is a folder"
+    assert caught.value.hint == "seal it as a folder (one leaf per file), not as a file"
 
 
 def test_a_fifo_is_not_a_regular_file(tmp_path: Path) -> None:
@@ -192,14 +189,6 @@ def test_a_file_replaced_while_read_is_detected(tmp_path: Path) -> None:
         hash_chunks(path, 1000, workers=1, progress=replace)
 
 
-@pytest.mark.parametrize("chunk_size", [0, -5, (1 << 30) + 1])
-def test_chunk_sizes_out_of_range_are_refused(tmp_path: Path, chunk_size: int) -> None:
-    path = tmp_path / "data.bin"
-    path.write_bytes(b"x")
-    with pytest.raises(SealError, match=f"chunk size {chunk_size} is out of range; use 1 byte to 1 GiB"):
-        compute_tree(path, chunk_size=chunk_size)
-
-
 def test_a_chunk_is_read_and_hashed_in_blocks_of_at_most_8_mib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One buffer of the chunk size per worker was 128 MiB × cores with --chunk-size 128MiB."""
     chunk_size = (16 << 20) + 3
@@ -219,26 +208,6 @@ def test_a_chunk_is_read_and_hashed_in_blocks_of_at_most_8_mib(tmp_path: Path, m
     assert max(reads) <= 8 << 20 and sum(reads) == len(data)
 
 
-def test_chunk_digests_reach_the_tree_builder_in_bounded_blocks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data = os.urandom(1000)
-    path = tmp_path / "data.bin"
-    path.write_bytes(data)
-    calls: list[int] = []
-    real_add_many = IndexedDigestTreeBuilder.add_many
-
-    def recording(self: IndexedDigestTreeBuilder, digests: bytes) -> None:
-        calls.append(len(digests) // 32)
-        real_add_many(self, digests)
-
-    monkeypatch.setattr(IndexedDigestTreeBuilder, "add_many", recording)
-    monkeypatch.setattr(seal_module, "_DIGEST_BLOCK", 10, raising=False)
-    result = seal(path, chunk_size=16)
-    assert result.root == expected_root(data, 16)
-    assert sum(calls) == 63 and max(calls) == 10
-
-
 def test_a_file_rewritten_with_its_modification_time_set_back_is_detected(tmp_path: Path) -> None:
     """Same size, same mtime (a tool restored it): only the status-change time (ctime) tells."""
     path = tmp_path / "db.bin"
@@ -255,3 +224,25 @@ def test_a_file_rewritten_with_its_modification_time_set_back_is_detected(tmp_pa
     with pytest.raises(InputChangedError, match=r"its status-change time \(ctime\) moved during the read"):
         hash_chunks(path, 1000, workers=1, progress=rewrite)
     assert os.stat(path).st_mtime_ns == st.st_mtime_ns
+
+
+def test_a_missing_file_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableInputError, match="nope.bin does not exist; check the path") as caught:
+        hash_chunks(tmp_path / "nope.bin")
+    assert caught.value.kind is ErrorKind.NOT_FOUND
+
+
+def test_a_chunk_is_read_back_and_one_past_the_end_is_not_found(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(250)))
+    assert files_module.read_chunk(path, 2, 100) == bytes(range(200, 250))
+    with pytest.raises(SealError, match="has 3 chunks of 100 bytes; chunk 3 does not exist") as caught:
+        files_module.read_chunk(path, 3, 100)
+    assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("chunk",)
+
+
+def test_a_folder_member_that_became_a_symlink_is_a_change(tmp_path: Path) -> None:
+    (tmp_path / "real.txt").write_bytes(b"x")
+    (tmp_path / "link.txt").symlink_to("real.txt")
+    with pytest.raises(InputChangedError, match="link.txt became a symlink while the folder was read"):
+        files_module.hash_whole(tmp_path / "link.txt")

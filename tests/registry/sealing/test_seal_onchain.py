@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dataseal.registry.evidence import AssetRecord, BatchMembership, ChainRecord, build_bundle, compute_bundle_report
+from dataseal.registry.evidence import (
+    BatchMembership,
+    ChainRecord,
+    DirectRegistration,
+    build_bundle,
+    compute_bundle_report,
+)
 from dataseal.registry.merkle import StandardMerkleTree
+from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 from tests.conftest import Chain
 
@@ -20,7 +27,7 @@ def b32(hex_text: str) -> bytes:
 def test_chunk_proofs_verify_on_chain_against_the_anchored_root(pyevm: Chain, tmp_path: Path) -> None:
     data = tmp_path / "data.bin"
     data.write_bytes(bytes(range(256)) * 5)  # 1280 bytes: 20 chunks of 64
-    sealed = seal(data, chunk_size=64)
+    sealed = seal(data, SealOptions(chunk_size=64))
     registry = pyevm.as_(pyevm.owner).registry
     anchored = registry.anchor_batch(b32(sealed.root), sealed.leaf_count, b32(sealed.manifest_hash))
     batch_id = anchored.batch_id
@@ -40,7 +47,7 @@ def test_chunk_proofs_verify_on_chain_against_the_anchored_root(pyevm: Chain, tm
 def test_a_registration_and_a_batch_membership_become_bundles(pyevm: Chain, tmp_path: Path) -> None:
     table = tmp_path / "people.csv"
     table.write_text("id,name\n1,alice\n2,bob\n")
-    sealed = seal(table, rows=True)
+    sealed = seal(table, SealOptions(rows=True))
     manifest = sealed.manifest
     proof = prove(table, manifest, row=0)
     registry, w3 = pyevm.as_(pyevm.owner).registry, pyevm.w3
@@ -55,7 +62,7 @@ def test_a_registration_and_a_batch_membership_become_bundles(pyevm: Chain, tmp_
         block_hash=event.tx.block_hash,
         timestamp=event.registered_at,
         sender=event.registrant,
-        asset=AssetRecord(
+        asset=DirectRegistration(
             asset_id=event.asset_id,
             content_root="0x" + event.content_root.hex(),
             manifest_hash="0x" + event.manifest_hash.hex(),

@@ -1,0 +1,46 @@
+"""The pure verify functions: expected and computed roots, proofs of the wrong shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dataseal.registry.merkle import ProofError, StandardMerkleTree, compute_root, keccak256, verify_proof
+
+PAIR = ["uint256", "bytes32"]
+
+
+def pair_values(n: int) -> list[tuple[int, bytes]]:
+    return [(i, keccak256(i.to_bytes(8, "big"))) for i in range(n)]
+
+
+def test_verify_proof_reports_expected_and_computed_root() -> None:
+    tree = StandardMerkleTree.of(pair_values(6), PAIR)
+    leaf = tree.leaf_hash(pair_values(6)[2])
+    proof = tree.get_proof(2)
+    verify_proof(tree.root, leaf, proof)
+    assert compute_root(leaf, proof) == tree.root
+    wrong = tree.get_proof(3)
+    computed = compute_root(leaf, wrong)
+    with pytest.raises(ProofError) as caught:
+        verify_proof(tree.root_hex, "0x" + leaf.hex(), ["0x" + p.hex() for p in wrong])
+    message = str(caught.value)
+    assert f"expected {tree.root_hex}, computed 0x{computed.hex()}" in message
+    assert "get a fresh proof" in message
+
+
+@pytest.mark.parametrize(
+    ("proof", "message"),
+    [
+        (["0x" + "ab" * 31], "proof[0] is '0x" + "ab" * 31 + "'; expected a 32-byte hash"),
+        (["0xzz" + "ab" * 31], "expected a 32-byte hash as 0x followed by 64 hex digits"),
+        (["0x" + "ab" * 31 + "  "], "expected a 32-byte hash as 0x followed by 64 hex digits"),
+        ([b"\0" * 33], "proof[0] is 33 bytes; expected a 32-byte hash"),
+        ("0x" + "ab" * 32, "proof is str; expected a list of 32-byte hashes"),
+    ],
+)
+def test_proofs_of_the_wrong_shape_are_refused(proof: Any, message: str) -> None:
+    with pytest.raises(ProofError) as caught:
+        verify_proof(b"\0" * 32, b"\1" * 32, proof)
+    assert message in str(caught.value)

@@ -1,0 +1,187 @@
+"""Document checks: what a proof, bundle, manifest or tree dump is, what was checked, and what was not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dataseal.errors import DatasealError
+from dataseal.registry.checks import CheckReport, Unchecked, check_document, check_document_file, is_tree_dump
+from dataseal.registry.evidence import ChainRecord, DirectRegistration, EvidenceError, build_bundle
+from dataseal.registry.manifest import ManifestError
+from dataseal.registry.merkle import ProofError, TreeDumpError
+from dataseal.registry.sealing import SealOptions
+from dataseal.registry.sealing.seal import SealResult, prove, seal
+
+SECRET = bytes(range(32))
+ZERO = "0x" + "00" * 32
+
+
+@pytest.fixture(scope="module")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A salted table sealed, a proof of row 1, a bundle, and their JSON documents."""
+    folder = tmp_path_factory.mktemp("checks")
+    table = folder / "people.csv"
+    table.write_text("id,name\n1,alice\n2,bob\n3,carol\n")
+    result = seal(table, SealOptions(rows=True, secret=SECRET))
+    proof = prove(table, result.manifest, row=1, secret=SECRET)
+    record = ChainRecord(
+        chain_id=31337, contract="0x" + "ab" * 20, tx_hash="0x" + "cd" * 32, block_number=9, timestamp=1_700_000_000,
+        sender="0x" + "ab" * 20,
+        asset=DirectRegistration(
+            asset_id=1, content_root=result.root, manifest_hash=result.manifest_hash, rights_type=1, classification=0
+        ),
+    )
+    bundle = build_bundle(result.manifest, record, [proof])
+    return {
+        "result": result,
+        "proof": proof.to_json_data(),
+        "bundle": bundle.to_json_data(),
+        "manifest": json.loads(result.manifest_path.read_text()),
+        "tree": json.loads(result.tree_path.read_text()),
+    }
+
+
+def test_a_proof_says_what_it_proves_and_that_the_root_is_not_compared_unless_given(sealed: dict[str, Any]) -> None:
+    result: SealResult = sealed["result"]
+    report = check_document(sealed["proof"])
+    assert report == CheckReport(
+        kind="proof",
+        root=result.root,
+        subject="row 1",
+        checked=(f"row 1 is in the tree with root {result.root}",),
+        not_checked=(Unchecked(what="that this root is the registered one", options=("root",)),),
+    )
+    assert report.ok
+    with_root = check_document(sealed["proof"], root=result.root)
+    assert with_root.not_checked == () and with_root.checked == report.checked
+    assert check_document(sealed["proof"], root=bytes.fromhex(result.root[2:])) == with_root
+
+
+def test_a_bundle_lists_its_offline_checks_and_what_needs_the_chain(sealed: dict[str, Any]) -> None:
+    result: SealResult = sealed["result"]
+    report = check_document(sealed["bundle"], root=result.root)
+    assert (report.kind, report.root, report.subject) == ("evidence", result.root, None)
+    assert len(report.checked) == 3 and "row 1 is in the tree" in report.checked[2]
+    (chain,) = report.not_checked
+    assert "emitted AssetRegistered" in chain.what and chain.options == ()
+
+
+def test_a_manifest_and_a_tree_dump(sealed: dict[str, Any]) -> None:
+    result: SealResult = sealed["result"]
+    manifest = check_document(sealed["manifest"], root=result.root)
+    assert manifest == CheckReport(
+        kind="manifest", root=result.root, checked=(f"valid manifest, hash {result.manifest_hash}",)
+    )
+    tree = check_document(sealed["tree"])
+    assert tree == CheckReport(
+        kind="tree", root=result.root, checked=("3 values and all 5 nodes of the standard-v1 tree",)
+    )
+    assert is_tree_dump(sealed["tree"]) and not is_tree_dump(sealed["manifest"]) and not is_tree_dump([1])
+
+
+@pytest.mark.parametrize(
+    ("document", "error", "message"),
+    [
+        ("proof", ProofError, "the proof is for another tree: its root is 0x"),
+        ("bundle", EvidenceError, "the bundle is for root 0x"),
+        ("manifest", ManifestError, "the manifest is for root 0x"),
+        ("tree", TreeDumpError, "the tree dump's root is 0x"),
+    ],
+)
+def test_a_document_for_another_root_is_refused(
+    sealed: dict[str, Any], document: str, error: type[DatasealError], message: str
+) -> None:
+    with pytest.raises(error, match=message) as caught:
+        check_document(sealed[document], root=ZERO)
+    assert f"expected {ZERO}" in str(caught.value) and "--root" not in str(caught.value)
+    assert caught.value.options == ("root",)
+
+
+@pytest.mark.parametrize("root", ["0x1234", "not hex", b"\0" * 31])
+def test_an_expected_root_that_is_not_a_hash_is_refused_naming_the_option(sealed: dict[str, Any], root: Any) -> None:
+    with pytest.raises(ProofError, match="the expected root is .*expected a 32-byte hash") as caught:
+        check_document(sealed["proof"], root=root)
+    assert caught.value.options == ("root",)
+
+
+def test_tampered_documents_raise_their_typed_error(sealed: dict[str, Any]) -> None:
+    proof = json.loads(json.dumps(sealed["proof"]))
+    proof["subject"]["row"] = '{"id":"2","name":"mallory"}'
+    with pytest.raises(ProofError, match="row 1's disclosed text and salt do not hash to the digest in its leaf"):
+        check_document(proof)
+    bundle = json.loads(json.dumps(sealed["bundle"]))
+    bundle["record"]["asset"]["contentRoot"] = ZERO
+    with pytest.raises(EvidenceError, match="the on-chain record registers content root 0x0000"):
+        check_document(bundle)
+    tree = json.loads(json.dumps(sealed["tree"]))
+    tree["tree"][0] = ZERO
+    with pytest.raises(TreeDumpError, match=r"tree\[0\] is not the hash of its children"):
+        check_document(tree)
+    with pytest.raises(EvidenceError, match="has kind 'what'; expected 'dataseal.proof'"):
+        check_document({"kind": "what"}, where="w.json")
+    with pytest.raises(EvidenceError, match="x.json is not a JSON object"):
+        check_document([1, 2], where="x.json")
+
+
+def test_a_file_is_read_as_json_first(sealed: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(sealed["proof"]))
+    assert check_document_file(path).subject == "row 1"
+    path.write_text(json.dumps(sealed["proof"])[:-10])
+    with pytest.raises(EvidenceError, match="document file .*p.json is not valid JSON .*truncated"):
+        check_document_file(path)
+    with pytest.raises(EvidenceError, match="document file .*absent.json does not exist"):
+        check_document_file(tmp_path / "absent.json")
+
+
+def test_the_report_as_json_data_is_camel_case(sealed: dict[str, Any]) -> None:
+    data = check_document(sealed["proof"]).to_json_data()
+    assert data["ok"] is True and data["kind"] == "proof" and data["subject"] == "row 1"
+    assert data["notChecked"] == [{"what": "that this root is the registered one", "options": ["root"]}]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path into JSON data."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _paths(item, prefix + (i,))
+    return found
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.sampled_from(["proof", "bundle", "manifest", "tree"]), data=st.data())
+def test_a_mutated_document_fails_only_with_typed_errors(sealed: dict[str, Any], document: str, data: Any) -> None:
+    """Replace or delete any one part of a valid document: the check passes or raises a DatasealError, never
+    a ValueError, KeyError, TypeError or IndexError."""
+    doc = json.loads(json.dumps(sealed[document]))
+    path = data.draw(st.sampled_from(_paths(doc)[1:]))
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    if data.draw(st.booleans()):
+        parent[path[-1]] = data.draw(json_values)
+    elif isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent.pop(path[-1])
+    try:
+        check_document(doc, root=data.draw(st.sampled_from([None, sealed["result"].root, ZERO])))
+    except DatasealError:
+        pass
