@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataseal.errors import ErrorKind
-from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, SealError, UnreadableInputError
+from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, UnreadableInputError
 from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, check_chunk_size
 
 #: Called as ``progress(phase, done, total)``; ``total`` is None when unknown. Phases: "hash" (bytes),
@@ -220,19 +220,6 @@ def hash_whole(path: Path, *, follow_symlinks: bool = False) -> tuple[int, bytes
             offset += got
         check_unchanged(path, fd, before, offset)
         return offset, digest.digest()
-    finally:
-        os.close(fd)
-
-
-def read_chunk(path: Path, index: int, chunk_size: int) -> bytes:
-    """The bytes of chunk ``index`` of ``path``."""
-    fd, identity = open_regular(path)
-    try:
-        if index * chunk_size >= identity.size:
-            chunks = -(-identity.size // chunk_size)
-            raise SealError(f"{path} has {chunks} chunks of {chunk_size} bytes; chunk {index} does not exist",
-                            options=("chunk",), kind=ErrorKind.NOT_FOUND)
-        return os.pread(fd, chunk_size, index * chunk_size)
     finally:
         os.close(fd)
 

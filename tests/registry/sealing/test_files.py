@@ -15,7 +15,7 @@ import pytest
 
 from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import StandardMerkleTree
-from dataseal.registry.sealing import EmptyInputError, InputChangedError, SealError, UnreadableInputError
+from dataseal.registry.sealing import EmptyInputError, InputChangedError, UnreadableInputError
 from dataseal.registry.sealing import files as files_module
 from dataseal.registry.sealing.files import hash_chunks
 from dataseal.registry.sealing.options import SealOptions
@@ -230,15 +230,6 @@ def test_a_missing_file_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(UnreadableInputError, match="nope.bin does not exist; check the path") as caught:
         hash_chunks(tmp_path / "nope.bin")
     assert caught.value.kind is ErrorKind.NOT_FOUND
-
-
-def test_a_chunk_is_read_back_and_one_past_the_end_is_not_found(tmp_path: Path) -> None:
-    path = tmp_path / "data.bin"
-    path.write_bytes(bytes(range(250)))
-    assert files_module.read_chunk(path, 2, 100) == bytes(range(200, 250))
-    with pytest.raises(SealError, match="has 3 chunks of 100 bytes; chunk 3 does not exist") as caught:
-        files_module.read_chunk(path, 3, 100)
-    assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("chunk",)
 
 
 def test_a_folder_member_that_became_a_symlink_is_a_change(tmp_path: Path) -> None:
