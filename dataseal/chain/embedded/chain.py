@@ -88,6 +88,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError, to_canonical_address, to_checksum_address
 from lru import LRU
 
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import (
     INVALID_PARAMS,
     BlockNotFound,
@@ -105,7 +106,6 @@ from dataseal.chain.embedded.pool import PendingPool, PendingTx
 from dataseal.chain.embedded.store import ChainStore, SQLiteAtomicDB
 from dataseal.chain.embedded.tries import ordered_trie_root_and_nodes
 from dataseal.chain.embedded.vm import (
-    DEFAULT_CHAIN_ID,
     DEFAULT_GAS_LIMIT,
     EXTRA_DATA,
     ZERO_ADDRESS,
@@ -530,7 +530,7 @@ class EmbeddedChain:
     @property
     def genesis_alloc(self) -> dict[str, int]:
         with self._locked():
-            return {a: int(w) for a, w in json.loads(self._store.get_meta("genesis_alloc") or "{}").items()}
+            return _recorded_alloc(self._store)
 
     @property
     def gas_limit(self) -> int:
@@ -1489,15 +1489,31 @@ def _create_genesis(store: ChainStore, genesis: Genesis) -> DatasealChain:
     return chain
 
 
+def _recorded_alloc(store: ChainStore) -> dict[str, int]:
+    """The genesis funding recorded in the chain's settings."""
+    try:
+        return {a: int(w) for a, w in json.loads(store.get_meta("genesis_alloc") or "{}").items()}
+    except (ValueError, TypeError, AttributeError):
+        raise _damaged(store, "its recorded genesis funding is not a map of addresses to wei") from None
+
+
+def _damaged(store: ChainStore, what: str) -> ChainStoreError:
+    return ChainStoreError(f"the chain in {store.path} is damaged: {what}",
+                           hint="restore it from a backup, or move it away to start a new chain")
+
+
 def _reopen(store: ChainStore, genesis: Genesis | None) -> DatasealChain:
-    chain_id = int(store.get_meta("chain_id") or 0)
+    try:
+        chain_id = int(store.get_meta("chain_id") or 0)
+    except ValueError:
+        raise _damaged(store, f"its recorded chain id {store.get_meta('chain_id')!r} is not a number") from None
     if genesis is not None:
         if genesis.chain_id is not None and genesis.chain_id != chain_id:
             raise GenesisMismatchError(
                 f"the chain in {store.path} has chain id {chain_id}, not {genesis.chain_id}: drop the chain id "
                 "option to use it, or choose another data folder for a new chain"
             )
-        recorded = {a: int(w) for a, w in json.loads(store.get_meta("genesis_alloc") or "{}").items()}
+        recorded = _recorded_alloc(store)
         missing = {a: w for a, w in genesis.normalized_alloc().items() if recorded.get(a) != w}
         if missing:
             listed = ", ".join(f"{a} ({w} wei)" for a, w in missing.items())

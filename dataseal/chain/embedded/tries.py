@@ -28,6 +28,9 @@ from eth.constants import BLANK_ROOT_HASH
 from eth_typing import Hash32
 from eth_utils import keccak
 
+from dataseal.chain.embedded.errors import EmbeddedChainError
+from dataseal.errors import ErrorKind
+
 _Node = list[Any]  # rlp structure: bytes and nested lists
 # A decoded node by its hash; raises KeyError when the node is not stored. Callers may cache
 # what it returns: nothing here mutates a node it was given.
@@ -162,7 +165,9 @@ def updated_trie_root(
     if not changes:
         return root
     if len({len(key) for key in changes}) != 1:
-        raise ValueError("updated_trie_root needs keys of one length")
+        lengths = sorted({len(key) for key in changes})
+        raise EmbeddedChainError(f"updated_trie_root needs keys of one length, got keys of {lengths} bytes",
+                                 kind=ErrorKind.INTERNAL)
     items = sorted((_nibbles(key), value or None) for key, value in changes.items())
     old = None if root == BLANK_ROOT_HASH else get_node(root)
     new = _update(old, 0, items, get_node, nodes)

@@ -35,9 +35,7 @@ from lru import LRU
 from dataseal.chain.embedded.giveway import give_way
 from dataseal.chain.embedded.statetrie import BatchedAccountDB
 
-DEFAULT_CHAIN_ID = 0x64617461  # 1684108385: the ASCII bytes of "data"; not a public chain's id
 DEFAULT_GAS_LIMIT = 30_000_000
-DEFAULT_FUNDING_WEI = 1_000_000 * 10**18
 ZERO_ADDRESS = b"\0" * 20
 EXTRA_DATA = b"dataseal"
 

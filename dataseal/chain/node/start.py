@@ -40,12 +40,12 @@ from dataseal.chain.accounts import (
 from dataseal.chain.contracts import Deployment, deploy_contracts
 from dataseal.chain.deployments import deployments_path, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import CALL_GAS_CAP, CALL_TIMEOUT_SECONDS, EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.defaults import DEFAULT_FUNDING_WEI
 from dataseal.chain.embedded.errors import NodeStartError
 from dataseal.chain.embedded.probe import has_chain
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
-from dataseal.chain.embedded.vm import DEFAULT_FUNDING_WEI
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME
 from dataseal.chain.sender import LocalSender
 

@@ -20,6 +20,7 @@ from dataseal.chain.embedded.chain import (
     Mining,
     chain_file,
 )
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import (
     INVALID_PARAMS,
     BlockNotFound,
@@ -32,7 +33,7 @@ from dataseal.chain.embedded.errors import (
     TransactionRejected,
 )
 from dataseal.chain.embedded.store import ChainStore
-from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID, DatasealVM
+from dataseal.chain.embedded.vm import DatasealVM
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import (
     ETH,
@@ -136,6 +137,19 @@ def test_a_chain_file_with_a_damaged_genesis_record_is_refused(tmp_path: Path) -
     with sqlite3.connect(chain_file(tmp_path)) as db:
         db.execute("UPDATE meta SET value = '0x00' WHERE key = 'genesis_hash'")
     with pytest.raises(chain_module.ChainStoreError, match="is inconsistent: its genesis block is 0x"):
+        EmbeddedChain.open(chain_file(tmp_path))
+
+
+def test_a_chain_file_with_damaged_settings_is_refused(tmp_path: Path, keys: Funded) -> None:
+    open_chain(tmp_path, [keys.alice.address]).close()
+    with sqlite3.connect(chain_file(tmp_path)) as db:
+        db.execute("UPDATE meta SET value = 'not json' WHERE key = 'genesis_alloc'")
+    with pytest.raises(chain_module.ChainStoreError, match="is damaged: its recorded genesis funding is not a map"
+                       ".*: restore it from a backup"):
+        EmbeddedChain.open(chain_file(tmp_path), genesis=Genesis(alloc={keys.alice.address: 1_000 * ETH}))
+    with sqlite3.connect(chain_file(tmp_path)) as db:
+        db.execute("UPDATE meta SET value = 'x' WHERE key = 'chain_id'")
+    with pytest.raises(chain_module.ChainStoreError, match="is damaged: its recorded chain id 'x' is not a number"):
         EmbeddedChain.open(chain_file(tmp_path))
 
 

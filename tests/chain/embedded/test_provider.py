@@ -9,10 +9,10 @@ from web3 import Web3
 
 from dataseal.chain.contracts import bind, decode_events, deploy_contracts, read, transact
 from dataseal.chain.embedded.chain import EmbeddedChain
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
-from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
 from dataseal.chain.errors import ContractRevert
 from dataseal.chain.sender import LocalSender
 from tests.chain.embedded.conftest import Funded

@@ -174,8 +174,10 @@ def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
 
 
 def test_a_taken_port_is_reported_with_what_to_do(server: RpcServer, chain: EmbeddedChain) -> None:
-    with pytest.raises(NodeStartError, match=f"port {server.port} on 127.0.0.1 is already in use .*--port"):
+    with pytest.raises(NodeStartError, match=f"port {server.port} on 127.0.0.1 is already in use .*: stop it, or "
+                       "choose another port$") as info:
         RpcServer(RpcDispatcher(chain), "127.0.0.1", server.port)
+    assert info.value.options == ("port",) and "--" not in str(info.value)
 
 
 def test_an_address_of_another_machine_is_reported(chain: EmbeddedChain) -> None:
@@ -184,5 +186,6 @@ def test_an_address_of_another_machine_is_reported(chain: EmbeddedChain) -> None
 
 
 def test_a_port_out_of_range_is_reported(chain: EmbeddedChain) -> None:
-    with pytest.raises(NodeStartError, match="port 70000 is not a TCP port"):
+    with pytest.raises(NodeStartError, match="port 70000 is not a TCP port: choose one from 1 to 65535") as info:
         RpcServer(RpcDispatcher(chain), "127.0.0.1", 70000)
+    assert info.value.options == ("port",)

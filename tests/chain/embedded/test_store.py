@@ -101,9 +101,10 @@ def test_the_journal_keeps_acceptance_order_across_reopening(path: Path) -> None
 def test_a_second_opener_is_refused_with_the_holders_pid(path: Path) -> None:
     store = ChainStore(path)
     try:
-        expected = rf"in use by another process \(pid {os.getpid()}.*another --data-dir"
-        with pytest.raises(ChainInUseError, match=expected):
+        expected = rf"in use by another process \(pid {os.getpid()}.*: stop it, .* or use another data folder$"
+        with pytest.raises(ChainInUseError, match=expected) as info:
             ChainStore(path)
+        assert info.value.options == ("data_dir",) and "--" not in str(info.value)
     finally:
         store.close()
     ChainStore(path).close()  # released on close
@@ -113,8 +114,16 @@ def test_an_sqlite_file_of_something_else_is_refused(path: Path) -> None:
     path.parent.mkdir(parents=True)
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE users (name TEXT)")
-    with pytest.raises(ChainStoreError, match="not a dataseal chain"):
+    with pytest.raises(ChainStoreError, match="not a dataseal chain: use another data folder") as info:
         ChainStore(path)
+    assert info.value.options == ("data_dir",)
+
+
+def test_a_data_folder_that_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the data folder should be")
+    with pytest.raises(ChainStoreError, match="cannot create the folder of the chain file .*taken") as info:
+        ChainStore(tmp_path / "taken" / "chain.sqlite")
+    assert info.value.options == ("data_dir",)
 
 
 def test_a_file_that_is_not_sqlite_is_refused(path: Path) -> None:

@@ -15,8 +15,8 @@ from dataseal.chain.accounts import Keystore, KeystoreError, keystore_dir
 from dataseal.chain.contracts import Deployment
 from dataseal.chain.deployments import get_deployment, save_deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
-from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
 from dataseal.chain.node.start import OPERATOR_PASSWORD_FILENAME, EmbeddedNode, NodeConfig
 from dataseal.cli.main import main
 from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign
