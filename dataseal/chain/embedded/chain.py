@@ -38,7 +38,7 @@ Serving first
     SQLite, signature recovery): a millisecond or more per request, which a client sending one
     transaction after another pays on each. So a request being served (:meth:`EmbeddedChain.serving`,
     entered by the HTTP server) makes the miner pause at its next jump or transaction until no
-    request is (for MINER_GIVE_WAY_SECONDS at most, then as long again without pausing): a lone
+    request is (for ``Tuning.miner_give_way`` at most, then as long again without pausing): a lone
     client's requests are answered as on an idle node, and under a flood of requests, or during
     a slow eth_call, the miner still gets half the time. A request that waits for a block (a
     pending transaction's receipt, a block being built) steps aside meanwhile.
@@ -47,8 +47,8 @@ Calls
     eth_call and eth_estimateGas run on a VM of their own over the state of the block they name,
     without the chain's lock: the state is content-addressed and never rewritten, and the store
     serialises its reads, so a slow call delays neither the miner nor other requests. Like geth,
-    a call gets at most :attr:`EmbeddedChain.call_gas_cap` gas (``RPCGasCap``, 50M) and
-    :attr:`EmbeddedChain.call_timeout` seconds (``RPCEVMTimeout``, 5 s); a call still running then
+    a call gets at most ``Tuning.call_gas_cap`` gas (``RPCGasCap``, 50M) and
+    ``Tuning.call_timeout`` seconds (``RPCEVMTimeout``, 5 s); a call still running then
     is stopped with an error saying so.
 """
 from __future__ import annotations
@@ -58,12 +58,10 @@ import logging
 import math
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from eth.abc import (
     BlockAPI,
@@ -88,6 +86,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import ValidationError, to_canonical_address, to_checksum_address
 from lru import LRU
 
+from dataseal.chain.embedded.clock import SYSTEM_CLOCK, Clock
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import (
     INVALID_PARAMS,
@@ -103,10 +102,21 @@ from dataseal.chain.embedded.errors import (
 )
 from dataseal.chain.embedded.giveway import MINER, give_way
 from dataseal.chain.embedded.pool import PendingPool, PendingTx
+from dataseal.chain.embedded.records import (
+    BLOCK_TAGS,
+    BlockRef,
+    CallRequest,
+    FeeHistory,
+    LogFilter,
+    LogRecord,
+    MinedBlock,
+    ReceiptRecord,
+    TransactionRecord,
+)
+from dataseal.chain.embedded.settings import Genesis, Mining, Tuning
 from dataseal.chain.embedded.store import ChainStore, SQLiteAtomicDB
 from dataseal.chain.embedded.tries import ordered_trie_root_and_nodes
 from dataseal.chain.embedded.vm import (
-    DEFAULT_GAS_LIMIT,
     EXTRA_DATA,
     ZERO_ADDRESS,
     CallVM,
@@ -119,145 +129,19 @@ from dataseal.chain.embedded.vm import (
     wrapped_opcode,
 )
 
+__all__ = ["CHAIN_FILENAME", "EmbeddedChain", "Genesis", "Mining", "Tuning", "chain_file"]
+
 logger = logging.getLogger("dataseal.chain.embedded")
 
 CHAIN_FILENAME = "chain.sqlite"  # inside the data folder, beside keystore/ and deployments.json
-MAX_TX_BYTES = 128 * 1024  # geth's txMaxSize
 REPLACEMENT_BUMP_PERCENT = 10  # geth's default price bump for a replacement
 SUGGESTED_PRIORITY_FEE = 10**9  # 1 gwei, as hardhat and geth's default suggest
-MAX_LOG_BLOCK_RANGE = 10_000
-MAX_LOG_RESULTS = 10_000
 BLOB_TX_TYPE = 3
-IDLE_LINGER_SECONDS = 0.05  # idle mining: the longest a burst of transactions may gather for one block
-IDLE_GAP_SECONDS = 0.005  # ... it stops gathering when no transaction arrived for this long
-IDLE_BATCH = 32  # ... or when this many wait: enough to spread a block's fixed cost
-MINER_GIVE_WAY_SECONDS = 0.05  # the longest the miner pauses for requests being served (see "Serving first")
 SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is left
-CALL_GAS_CAP = 50_000_000  # geth's RPCGasCap: the most gas one eth_call / eth_estimateGas may use
-CALL_TIMEOUT_SECONDS = 5.0  # geth's RPCEVMTimeout: the longest one eth_call / eth_estimateGas may run
-
-BlockRef = int | bytes | str  # a number, a 32-byte hash, or latest/earliest/pending/safe/finalized
-BLOCK_TAGS = ("latest", "earliest", "pending", "safe", "finalized")
-
 
 def chain_file(data_dir: Path | str) -> Path:
     """The embedded chain's SQLite file in a data folder."""
     return Path(data_dir) / CHAIN_FILENAME
-
-
-@dataclass(frozen=True)
-class Mining:
-    """When blocks are made: ``idle`` (as soon as transactions wait), ``interval``, or ``manual``."""
-
-    mode: Literal["idle", "interval", "manual"] = "idle"
-    block_time: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("idle", "interval", "manual"):
-            raise EmbeddedChainError(f"unknown mining mode {self.mode!r}: expected idle, interval or manual")
-        if self.mode == "interval" and not self.block_time > 0:
-            raise EmbeddedChainError(f"interval mining needs a block time above 0 seconds, got {self.block_time}")
-
-    @property
-    def automatic(self) -> bool:
-        return self.mode != "manual"
-
-
-@dataclass(frozen=True)
-class Genesis:
-    """Settings of a new chain. ``chain_id`` None means the default for a new chain, and whatever
-    the existing chain has when reopening; ``alloc`` maps addresses to their starting balance in wei."""
-
-    chain_id: int | None = None
-    alloc: Mapping[str, int] = field(default_factory=dict)
-    gas_limit: int = DEFAULT_GAS_LIMIT
-
-    def __post_init__(self) -> None:
-        if self.chain_id is not None and not 0 < self.chain_id < 2**64:
-            raise EmbeddedChainError(f"a chain id is a positive integer below 2**64, got {self.chain_id}")
-        if not 5_000 <= self.gas_limit <= 2**63 - 1:
-            raise EmbeddedChainError(f"the block gas limit must be at least 5000, got {self.gas_limit}")
-        for address, wei in self.alloc.items():
-            try:
-                to_checksum_address(address)
-            except (ValueError, TypeError):
-                raise EmbeddedChainError(
-                    f"genesis funding: {address!r} is not an address (0x followed by 40 hex digits)"
-                ) from None
-            if not isinstance(wei, int) or wei < 0:
-                raise EmbeddedChainError(f"genesis funding of {address}: {wei!r} is not a balance in wei")
-
-    def normalized_alloc(self) -> dict[str, int]:
-        return {to_checksum_address(a): int(w) for a, w in self.alloc.items()}
-
-
-@dataclass(frozen=True)
-class MinedBlock:
-    number: int
-    hash: bytes
-    transactions: tuple[bytes, ...]
-    dropped: tuple[tuple[bytes, str], ...]  # (transaction hash, reason)
-
-
-@dataclass(frozen=True)
-class CallRequest:
-    """What eth_call and eth_estimateGas execute. Fees are ignored: calls run at gas price 0."""
-
-    sender: bytes | None = None
-    to: bytes | None = None  # None: contract creation
-    gas: int | None = None
-    value: int = 0
-    data: bytes = b""
-    access_list: tuple[tuple[bytes, tuple[int, ...]], ...] = ()
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    from_block: BlockRef = "latest"
-    to_block: BlockRef = "latest"
-    block_hash: bytes | None = None
-    addresses: tuple[bytes, ...] = ()  # empty: any address
-    topics: tuple[tuple[bytes, ...] | None, ...] = ()  # per position: None (any) or alternatives
-
-
-@dataclass(frozen=True)
-class TransactionRecord:
-    """A transaction and where it is: ``header``/``index`` are None while it is pending."""
-
-    tx: SignedTransactionAPI
-    sender: bytes
-    header: BlockHeaderAPI | None
-    index: int | None
-
-
-@dataclass(frozen=True)
-class ReceiptRecord:
-    tx: SignedTransactionAPI
-    sender: bytes
-    header: BlockHeaderAPI
-    index: int
-    receipt: ReceiptAPI
-    gas_used: int
-    first_log_index: int
-
-
-@dataclass(frozen=True)
-class LogRecord:
-    address: bytes
-    topics: tuple[bytes, ...]
-    data: bytes
-    header: BlockHeaderAPI
-    tx_hash: bytes
-    tx_index: int
-    log_index: int
-
-
-@dataclass(frozen=True)
-class FeeHistory:
-    oldest_block: int
-    base_fee_per_gas: list[int]
-    gas_used_ratio: list[float]
-    reward: list[list[int]] | None
 
 
 class _BlockData:
@@ -319,11 +203,12 @@ class _BelowIntrinsicGas(ExecutionFailed):
 class _CallBudget:
     """The time one eth_call / eth_estimateGas may execute for; cancelled when the chain closes."""
 
-    __slots__ = ("seconds", "deadline", "cancelled", "stopped")
+    __slots__ = ("seconds", "deadline", "cancelled", "stopped", "_now")
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._now = clock.monotonic
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
+        self.deadline = self._now() + seconds
         self.cancelled = False
         self.stopped = False  # an execution was stopped by it
 
@@ -332,7 +217,7 @@ class _CallBudget:
         self.deadline = -math.inf
 
     def check(self) -> None:
-        if time.monotonic() > self.deadline:
+        if self._now() > self.deadline:
             self.stopped = True
             raise _CallStopped()
 
@@ -391,17 +276,15 @@ class EmbeddedChain:
         *,
         created: bool,
         mining: Mining,
-        receipt_wait: float,
-        call_gas_cap: int = CALL_GAS_CAP,
-        call_timeout: float = CALL_TIMEOUT_SECONDS,
+        tuning: Tuning,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._chain = chain
         self.created = created
         self.mining = mining
-        self.receipt_wait = receipt_wait
-        self.call_gas_cap = call_gas_cap  # eth_call / eth_estimateGas: at most this much gas ...
-        self.call_timeout = call_timeout  # ... and this many seconds
+        self.tuning = tuning
+        self.clock = clock
         self.chain_id = int(chain.chain_id)
         self._lock = threading.RLock()
         self._work = threading.Condition(self._lock)
@@ -421,7 +304,7 @@ class EmbeddedChain:
         self._waiters = 0  # threads waiting for a pending transaction's block
         self._busy = 0  # threads inside a chain method (running, queued for the lock, or waiting)
         self._busy_lock = threading.Lock()
-        self._next_block_at = 0.0  # interval mining: when (time.monotonic) the next block is due
+        self._next_block_at = 0.0  # interval mining: when (clock.monotonic) the next block is due
         self._building = False  # a block is being executed (possibly with the lock released)
         self._changes = 0  # bumped when a transaction is accepted or a block is made: wakes a stalled miner
         self._calls: set[_CallBudget] = set()  # eth_call / eth_estimateGas executing without the lock
@@ -429,7 +312,7 @@ class EmbeddedChain:
         self._serving = 0  # requests being served: the miner gives way to them
         self._serving_changed = threading.Condition(threading.Lock())
         self._serving_depth = threading.local()  # per thread: how many serving() it is inside
-        self._miner_owed_until = 0.0  # the miner does not pause again before then (time.monotonic; see _give_way)
+        self._miner_owed_until = 0.0  # the miner does not pause again before then (clock.monotonic; see _give_way)
 
     # ============================================================================= lifecycle
 
@@ -440,33 +323,29 @@ class EmbeddedChain:
         *,
         genesis: Genesis | None = None,
         mining: Mining | None = None,
-        receipt_wait: float = 2.0,
-        cache_entries: int | None = None,
-        call_gas_cap: int = CALL_GAS_CAP,
-        call_timeout: float = CALL_TIMEOUT_SECONDS,
+        tuning: Tuning | None = None,
+        clock: Clock | None = None,
     ) -> EmbeddedChain:
         """Open the chain in the SQLite file ``path``, creating it (with ``genesis``) if it has none.
 
         Reopening checks ``genesis`` against the chain's own: a different chain id, or funding
         it did not get at its genesis, raises :class:`GenesisMismatchError`. Journalled
-        transactions are re-admitted; the miner starts unless ``mining`` is manual.
-        ``call_gas_cap`` and ``call_timeout`` bound each eth_call / eth_estimateGas (see the module doc).
+        transactions are re-admitted; the miner starts unless ``mining`` is manual. ``tuning``
+        (default: :class:`Tuning`'s values) sets the knobs, ``clock`` (default: the system's)
+        tells the time and waits.
         """
         mining = mining or Mining()
-        if call_gas_cap < 21_000:
-            raise EmbeddedChainError(f"the call gas cap must be at least 21000, got {call_gas_cap}")
-        if not call_timeout > 0:
-            raise EmbeddedChainError(f"the call time limit must be above 0 seconds, got {call_timeout}")
+        tuning = tuning or Tuning()
+        clock = clock or SYSTEM_CLOCK
         use_native_keccak()
-        store = ChainStore(path) if cache_entries is None else ChainStore(path, cache_entries=cache_entries)
+        store = ChainStore(path, cache_entries=tuning.cache_entries)
         try:
             created = store.get_meta("chain_id") is None
             if created:
-                chain = _create_genesis(store, genesis or Genesis())
+                chain = _create_genesis(store, genesis or Genesis(), clock)
             else:
                 chain = _reopen(store, genesis)
-            instance = cls(store, chain, created=created, mining=mining, receipt_wait=receipt_wait,
-                           call_gas_cap=call_gas_cap, call_timeout=call_timeout)
+            instance = cls(store, chain, created=created, mining=mining, tuning=tuning, clock=clock)
             instance._replay_journal()
         except BaseException:
             store.close()
@@ -491,7 +370,7 @@ class EmbeddedChain:
             while self._calls:  # calls running without the lock: stop them before the file closes
                 for budget in self._calls:
                     budget.cancel()
-                self._calls_done.wait()
+                self.clock.wait(self._calls_done, None)
             try:
                 if flush and self.mining.automatic:
                     for _ in range(1000):
@@ -592,22 +471,23 @@ class EmbeddedChain:
     def _give_way(self) -> None:
         """The miner (lock released, between transactions and at jumps): pause while requests are served.
 
-        A pause lasts until no request is being served, or MINER_GIVE_WAY_SECONDS; one that ended
+        A pause lasts until no request is being served, or ``tuning.miner_give_way``; one that ended
         with requests still being served is followed by as long a run without pausing, so that a
         flood of requests (or one slow eth_call) costs the miner at most half its time.
         """
         if not self._serving:
             return
-        paused_at = time.monotonic()
+        clock = self.clock
+        paused_at = clock.monotonic()
         if paused_at < self._miner_owed_until:
             return
-        deadline = paused_at + MINER_GIVE_WAY_SECONDS
+        deadline = paused_at + self.tuning.miner_give_way
         with self._serving_changed:
-            while self._serving and (left := deadline - time.monotonic()) > 0:
-                self._serving_changed.wait(left)
+            while self._serving and (left := deadline - clock.monotonic()) > 0:
+                clock.wait(self._serving_changed, left)
             still_serving = self._serving > 0
         if still_serving:
-            resumed = time.monotonic()
+            resumed = clock.monotonic()
             self._miner_owed_until = resumed + (resumed - paused_at)
 
     # ============================================================================= transactions
@@ -657,10 +537,10 @@ class EmbeddedChain:
 
     def wait_until_mined(self, tx_hash: bytes, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds while ``tx_hash`` is pending; whether it left the pool."""
-        deadline = time.monotonic() + timeout
+        deadline = self.clock.monotonic() + timeout
         with self._locked():
             while tx_hash in self._pool:
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self.clock.monotonic()
                 if remaining <= 0 or not self._miner_running():
                     return False
                 self._wait_for_block(remaining)
@@ -672,14 +552,15 @@ class EmbeddedChain:
         try:
             self._work.notify()
             with self.stepping_aside():
-                self._mined.wait(timeout)
+                self.clock.wait(self._mined, timeout)
         finally:
             self._waiters -= 1
 
     def _decode(self, raw: bytes) -> tuple[SignedTransactionAPI, bytes]:
-        if len(raw) > MAX_TX_BYTES:
+        max_bytes = self.tuning.max_tx_bytes
+        if len(raw) > max_bytes:
             raise TransactionRejected(
-                f"oversized data: the transaction is {len(raw)} bytes, at most {MAX_TX_BYTES} (spread the data over "
+                f"oversized data: the transaction is {len(raw)} bytes, at most {max_bytes} (spread the data over "
                 "several transactions, or keep it off chain and send its hash)"
             )
         if raw[:1] == bytes([BLOB_TX_TYPE]):
@@ -833,12 +714,12 @@ class EmbeddedChain:
                 while not stop():
                     if self.mining.mode == "idle":
                         while (not self._pool or self._changes == stalled_at) and not stop():
-                            self._work.wait()
+                            self.clock.wait(self._work, None)
                         self._linger(stop)
                     else:
-                        deadline = self._next_block_at = time.monotonic() + self.mining.block_time
-                        while not stop() and (remaining := deadline - time.monotonic()) > 0:
-                            self._work.wait(remaining)
+                        deadline = self._next_block_at = self.clock.monotonic() + self.mining.block_time
+                        while not stop() and (remaining := deadline - self.clock.monotonic()) > 0:
+                            self.clock.wait(self._work, remaining)
                     if stop():
                         break
                     if self._pool:
@@ -855,24 +736,25 @@ class EmbeddedChain:
     def _linger(self, stop: Callable[[], bool]) -> None:
         """Idle mining: let a burst of transactions gather before mining, so that they share a
         block (a block costs py-evm several milliseconds beyond its transactions: state root,
-        tries, header, commit). Mine once no transaction arrived for IDLE_GAP_SECONDS (the
-        senders paused), IDLE_BATCH transactions or a block's gas wait, or IDLE_LINGER_SECONDS
-        passed; and at once when someone waits for a receipt and no other request is at the chain
+        tries, header, commit). Mine once no transaction arrived for ``tuning.idle_gap`` (the
+        senders paused), ``tuning.idle_batch`` transactions or a block's gas wait, or
+        ``tuning.idle_linger`` passed; and at once when someone waits for a receipt and no other request is at the chain
         (a lone client sending one transaction at a time; when other requests are, some of them
         sends, they are let in first)."""
-        now = time.monotonic()
-        deadline = now + IDLE_LINGER_SECONDS
+        clock, tuning = self.clock, self.tuning
+        now = clock.monotonic()
+        deadline = now + tuning.idle_linger
         seen, last_arrival = len(self._pool), now
-        while not stop() and self._pool.total_gas < self.gas_limit and len(self._pool) < IDLE_BATCH:
-            now = time.monotonic()
+        while not stop() and self._pool.total_gas < self.gas_limit and len(self._pool) < tuning.idle_batch:
+            now = clock.monotonic()
             if len(self._pool) != seen:
                 seen, last_arrival = len(self._pool), now
             if self._waiters and self._busy <= self._waiters:
                 return
-            until = min(deadline, last_arrival + IDLE_GAP_SECONDS)
+            until = min(deadline, last_arrival + tuning.idle_gap)
             if now >= until:
                 return
-            self._work.wait(min(until - now, 0.001) if self._waiters else until - now)
+            clock.wait(self._work, min(until - now, 0.001) if self._waiters else until - now)
 
     def _mine_guarded(self) -> None:
         try:
@@ -881,7 +763,7 @@ class EmbeddedChain:
             # Not attributable to one transaction (disk full, a bug): the block was rolled back.
             logger.exception("building a block failed; retrying in a second")
             self._changes += 1  # (not a stall: try again)
-            self._work.wait(1.0)
+            self.clock.wait(self._work, 1.0)
 
     def _mine_locked(
         self, *, timestamp: int | None = None, allow_empty: bool = False, concurrent: bool = False,
@@ -889,7 +771,7 @@ class EmbeddedChain:
     ) -> MinedBlock | None:
         while self._building:  # the miner is executing a block with the lock released: build on top of it
             with self.stepping_aside():
-                self._mined.wait()
+                self.clock.wait(self._mined, None)
         candidates = self._pool.ordered()
         while True:
             try:
@@ -923,7 +805,7 @@ class EmbeddedChain:
         fee to fall and it falls after this block.
         """
         parent = self._head
-        stamp = max(int(parent.timestamp), int(time.time()) if timestamp is None else timestamp)
+        stamp = max(int(parent.timestamp), int(self.clock.time()) if timestamp is None else timestamp)
         header = self._chain.create_header_from_parent(parent, timestamp=stamp, coinbase=ZERO_ADDRESS)
         vm = self._chain.get_vm(header)
         self._building = True
@@ -1135,7 +1017,7 @@ class EmbeddedChain:
 
     def get_receipt(self, tx_hash: bytes, *, wait: float | None = None) -> ReceiptRecord | None:
         """The receipt of a mined transaction. For a pending one, wait up to ``wait`` seconds
-        (default ``receipt_wait``) for its block when mining is automatic and the block is due by
+        (default ``tuning.receipt_wait``) for its block when mining is automatic and the block is due by
         then; otherwise answer None at once, as for an unknown transaction."""
         deadline: float | None = None
         with self._locked():
@@ -1146,10 +1028,10 @@ class EmbeddedChain:
                 if tx_hash not in self._pool or not self._miner_running():
                     return None
                 if deadline is None:
-                    deadline = time.monotonic() + (self.receipt_wait if wait is None else wait)
+                    deadline = self.clock.monotonic() + (self.tuning.receipt_wait if wait is None else wait)
                     if self.mining.mode == "interval" and self._next_block_at > deadline:
                         return None  # its block comes later than anyone would wait here
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self.clock.monotonic()
                 if remaining <= 0:
                     return None
                 self._wait_for_block(remaining)
@@ -1210,8 +1092,8 @@ class EmbeddedChain:
     def call(self, request: CallRequest, ref: BlockRef = "latest") -> bytes:
         """Execute ``request`` on the state after block ``ref`` and return its output.
 
-        Runs without the chain's lock, with at most :attr:`call_gas_cap` gas for at most
-        :attr:`call_timeout` seconds. Raises :class:`ExecutionReverted` (with the revert bytes) or
+        Runs without the chain's lock, with at most ``tuning.call_gas_cap`` gas for at most
+        ``tuning.call_timeout`` seconds. Raises :class:`ExecutionReverted` (with the revert bytes) or
         :class:`ExecutionFailed` (out of gas, invalid, stopped at the time limit).
         """
         with self._calling(ref) as (header, vm, budget):
@@ -1230,7 +1112,7 @@ class EmbeddedChain:
         is enough.
         Otherwise that is checked by executing again (adding the 1/64 each call withholds if
         needed) and, if still short, by bisection to within 0.5 %. All executions together get
-        :attr:`call_timeout` seconds, without the chain's lock (as :meth:`call`).
+        ``tuning.call_timeout`` seconds, without the chain's lock (as :meth:`call`).
         """
         with self._calling(ref) as (header, vm, budget):
             cap = self._call_gas(header, request)
@@ -1267,8 +1149,8 @@ class EmbeddedChain:
 
     def _call_gas(self, header: BlockHeaderAPI, request: CallRequest) -> int:
         """The gas a call runs with: what it asks for (the block's gas limit if nothing), capped
-        at the block's gas limit and :attr:`call_gas_cap`."""
-        cap = min(int(header.gas_limit), self.call_gas_cap)
+        at the block's gas limit and ``tuning.call_gas_cap``."""
+        cap = min(int(header.gas_limit), self.tuning.call_gas_cap)
         return cap if request.gas is None else min(request.gas, cap)
 
     @contextmanager
@@ -1287,7 +1169,7 @@ class EmbeddedChain:
                 vm, self._head_call_vm = self._head_call_vm, None
             if vm is None:
                 vm = self._new_call_vm(header)
-            budget = _CallBudget(self.call_timeout)
+            budget = _CallBudget(self.tuning.call_timeout, self.clock)
             if self._stopping:
                 budget.cancel()
             self._calls.add(budget)
@@ -1373,10 +1255,10 @@ class EmbeddedChain:
                     if first <= self._head.block_number:
                         raise InvalidParams(f"invalid block range: fromBlock {first} is after toBlock {last}")
                     return []
-                if last - first + 1 > MAX_LOG_BLOCK_RANGE:
+                if last - first + 1 > self.tuning.max_log_block_range:
                     raise LimitExceeded(
                         f"block range too large: {last - first + 1} blocks ({first}..{last}) asked, at most "
-                        f"{MAX_LOG_BLOCK_RANGE} per eth_getLogs call: split the range"
+                        f"{self.tuning.max_log_block_range} per eth_getLogs call: split the range"
                     )
                 headers = (self._header_at(n) for n in range(first, last + 1))
             found: list[LogRecord] = []
@@ -1394,9 +1276,10 @@ class EmbeddedChain:
                             tx_hash=bytes(data.block.transactions[tx_index].hash), tx_index=tx_index,
                             log_index=data.log_offsets[tx_index] + offset,
                         ))
-                        if len(found) > MAX_LOG_RESULTS:
+                        if len(found) > self.tuning.max_log_results:
                             raise LimitExceeded(
-                                f"query returned more than {MAX_LOG_RESULTS} results: ask for a smaller block range "
+                                f"query returned more than {self.tuning.max_log_results} results: ask for a smaller "
+                                "block range "
                                 f"(the limit was reached in block {header.block_number})"
                             )
             return found
@@ -1457,7 +1340,7 @@ class EmbeddedChain:
 _RESERVED_META = {"chain_id", "gas_limit", "genesis_alloc", "genesis_hash", "created_at", "fork"}
 
 
-def _create_genesis(store: ChainStore, genesis: Genesis) -> DatasealChain:
+def _create_genesis(store: ChainStore, genesis: Genesis, clock: Clock) -> DatasealChain:
     chain_id = DEFAULT_CHAIN_ID if genesis.chain_id is None else genesis.chain_id
     alloc = genesis.normalized_alloc()
     params = {
@@ -1468,7 +1351,7 @@ def _create_genesis(store: ChainStore, genesis: Genesis) -> DatasealChain:
         "mix_hash": POST_MERGE_MIX_HASH,
         "nonce": POST_MERGE_NONCE,
         "receipt_root": BLANK_ROOT_HASH,
-        "timestamp": int(time.time()),
+        "timestamp": int(clock.time()),
         "transaction_root": BLANK_ROOT_HASH,
     }
     state = {
@@ -1483,7 +1366,7 @@ def _create_genesis(store: ChainStore, genesis: Genesis) -> DatasealChain:
             "gas_limit": str(genesis.gas_limit),
             "genesis_alloc": json.dumps({a: str(w) for a, w in alloc.items()}, sort_keys=True),
             "genesis_hash": "0x" + bytes(chain.get_canonical_head().hash).hex(),
-            "created_at": str(int(time.time())),
+            "created_at": str(int(clock.time())),
             "fork": "prague",
         })
     return chain

@@ -17,7 +17,9 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
+from dataseal.chain.embedded.clock import Clock
+from dataseal.chain.embedded.settings import Genesis, Mining, Tuning
 
 ETH = 10**18
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,12 +53,16 @@ def sign(
 
 
 def open_chain(
-    folder: Path, funded: list[str] | None = None, *, mining: Mining | None = None, **kw: Any
+    folder: Path, funded: list[str] | None = None, *, mining: Mining | None = None, tuning: Tuning | None = None,
+    clock: Clock | None = None, **genesis: Any
 ) -> EmbeddedChain:
+    """A chain in ``folder`` (mining manually unless told otherwise), ``funded`` with 1000 ether each."""
     return EmbeddedChain.open(
         chain_file(folder),
-        genesis=Genesis(alloc={a: 1_000 * ETH for a in funded or []}, **kw),
+        genesis=Genesis(alloc={a: 1_000 * ETH for a in funded or []}, **genesis),
         mining=mining or Mining("manual"),
+        tuning=tuning,
+        clock=clock,
     )
 
 

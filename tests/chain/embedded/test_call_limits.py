@@ -1,6 +1,10 @@
 """eth_call / eth_estimateGas are bounded like geth's (a gas cap and a time limit) and run without
 the chain's lock: an endless loop is stopped with an error saying what to do, and meanwhile the
-chain keeps accepting transactions, mining and answering."""
+chain keeps accepting transactions, mining and answering.
+
+The time limit is measured on the chain's clock, here a :class:`ManualClock`: a call runs until
+the test moves the clock past its limit (or, ticking, until it has read the clock often enough),
+so no test races the wall clock."""
 from __future__ import annotations
 
 import threading
@@ -11,14 +15,19 @@ import pytest
 from eth._utils.address import generate_contract_address
 from eth_utils import to_canonical_address
 
-from dataseal.chain.embedded.chain import CALL_GAS_CAP, CallRequest, EmbeddedChain, chain_file
+from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
+from dataseal.chain.embedded.defaults import DEFAULT_CALL_GAS_CAP
 from dataseal.chain.embedded.errors import EmbeddedChainError, ExecutionFailed
+from dataseal.chain.embedded.records import CallRequest
 from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.settings import Tuning
+from tests.chain.embedded.clocks import ManualClock, until
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import init_code, new_key, open_chain, sign
 
 LOOP_RUNTIME = bytes.fromhex("5b600056")  # JUMPDEST PUSH1 0 JUMP: loops until the gas runs out
 GAS_LEFT_RUNTIME = bytes.fromhex("5a60005260206000f3")  # returns the gas left (GAS, MSTORE, RETURN)
+ENDLESS_GAS = 2**62  # blocks and calls with this much gas: a loop on it ends by the time limit, not the gas
 
 
 def deploy(chain: EmbeddedChain, key: Any, runtime: bytes) -> bytes:
@@ -29,110 +38,104 @@ def deploy(chain: EmbeddedChain, key: Any, runtime: bytes) -> bytes:
     return bytes(generate_contract_address(sender, nonce))
 
 
-def _started(chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """An event set when the chain starts executing a call."""
-    started = threading.Event()
-    execute = chain._execute
+def endless_call(chain: EmbeddedChain, loop: bytes, errors: list[ExecutionFailed]) -> threading.Thread:
+    """A thread named "endless-call" calling the loop; the error it ends with goes into ``errors``."""
 
-    def noting(*args: Any, **kwargs: Any) -> Any:
-        started.set()
-        return execute(*args, **kwargs)
-
-    monkeypatch.setattr(chain, "_execute", noting)
-    return started
-
-
-def test_an_endless_call_is_stopped_and_holds_up_nobody(
-    chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    loop = deploy(chain, keys.alice, LOOP_RUNTIME)
-    chain.call_timeout = 3.0
-    started = _started(chain, monkeypatch)
-    finished: list[str] = []
-    errors: list[ExecutionFailed] = []
-
-    def endless() -> None:
+    def call() -> None:
         try:
-            chain.call(CallRequest(to=loop, gas=30_000_000))
+            chain.call(CallRequest(to=loop))
         except ExecutionFailed as exc:
             errors.append(exc)
-        finished.append("call")
 
-    caller = threading.Thread(target=endless)
-    caller.start()
+    return threading.Thread(target=call, name="endless-call")
+
+
+def running(clock: ManualClock, thread: threading.Thread) -> None:
+    """Wait until the call on ``thread`` executes: it read the clock for its deadline, then at its jumps."""
+    until(lambda: clock.reads(thread.name) >= 3, "the call executing")
+
+
+def test_an_endless_call_is_stopped_at_its_time_limit_and_holds_up_nobody(tmp_path: Path, keys: Funded) -> None:
+    clock = ManualClock()
+    chain = open_chain(tmp_path / "data", keys.addresses, gas_limit=ENDLESS_GAS, clock=clock,
+                       tuning=Tuning(call_timeout=3.0, call_gas_cap=ENDLESS_GAS))
     try:
-        assert started.wait(30)
-        # while the loop runs: a transaction is accepted and mined, reads and RPC are answered
-        tx = chain.send_raw_transaction(sign(keys.bob, chain.chain_id, 0))
-        mined = chain.mine()
-        assert mined.transactions == (tx,)
-        assert chain.get_receipt(tx) is not None
-        assert RpcDispatcher(chain).call("eth_blockNumber") == hex(mined.number)
-        finished.append("mined")
+        loop = deploy(chain, keys.alice, LOOP_RUNTIME)
+        errors: list[ExecutionFailed] = []
+        caller = endless_call(chain, loop, errors)
+        caller.start()
+        try:
+            running(clock, caller)
+            # while the loop runs: a transaction is accepted and mined, reads and RPC are answered
+            tx = chain.send_raw_transaction(sign(keys.bob, chain.chain_id, 0))
+            mined = chain.mine()
+            assert mined.transactions == (tx,)
+            assert chain.get_receipt(tx) is not None
+            assert RpcDispatcher(chain).call("eth_blockNumber") == hex(mined.number)
+            assert caller.is_alive() and not errors  # only the clock can stop it
+        finally:
+            clock.advance(3.01)  # past the call's limit
+            caller.join()
+        message = errors[0].message
+        assert message.startswith("execution aborted (timeout = 3s)")
+        assert "stopped after 3 s" in message and "lower gas limit" in message and "endless loop" in message
+        # the chain's call VM is fine afterwards
+        assert int.from_bytes(chain.call(CallRequest(to=deploy(chain, keys.alice, GAS_LEFT_RUNTIME))), "big") > 0
     finally:
-        caller.join()
-    assert finished == ["mined", "call"]
-    message = errors[0].message
-    assert message.startswith("execution aborted (timeout = 3s)")
-    assert "stopped after 3 s" in message and "lower gas limit" in message and "endless loop" in message
-    # the chain's call VM is fine afterwards
-    assert int.from_bytes(chain.call(CallRequest(to=deploy(chain, keys.alice, GAS_LEFT_RUNTIME))), "big") > 0
+        chain.close(flush=False)
 
 
-def test_a_timed_out_call_and_estimate_answer_a_json_rpc_error(chain: EmbeddedChain, keys: Funded) -> None:
-    loop = deploy(chain, keys.alice, LOOP_RUNTIME)
-    chain.call_timeout = 0.2
-    dispatcher = RpcDispatcher(chain)
-    for method in ("eth_call", "eth_estimateGas"):
-        response = dispatcher.handle({"jsonrpc": "2.0", "id": 1, "method": method,
-                                      "params": [{"to": "0x" + loop.hex(), "gas": hex(30_000_000)}, "latest"]})
-        assert response["error"]["code"] == -32000
-        assert "execution aborted (timeout = 0.2s)" in response["error"]["message"]
-        assert "give it a lower gas limit" in response["error"]["message"]
-    assert dispatcher.call("eth_blockNumber") == "0x1"  # still answering
+def test_a_timed_out_call_and_estimate_answer_a_json_rpc_error(tmp_path: Path, keys: Funded) -> None:
+    # Each reading of the clock moves it 10 ms on: the 0.2 s are up after some 20 jumps.
+    chain = open_chain(tmp_path / "data", keys.addresses, clock=ManualClock(tick=0.01),
+                       tuning=Tuning(call_timeout=0.2))
+    try:
+        loop = deploy(chain, keys.alice, LOOP_RUNTIME)
+        dispatcher = RpcDispatcher(chain)
+        for method in ("eth_call", "eth_estimateGas"):
+            response = dispatcher.handle({"jsonrpc": "2.0", "id": 1, "method": method,
+                                          "params": [{"to": "0x" + loop.hex(), "gas": hex(30_000_000)}, "latest"]})
+            assert response["error"]["code"] == -32000
+            assert "execution aborted (timeout = 0.2s)" in response["error"]["message"]
+            assert "give it a lower gas limit" in response["error"]["message"]
+        assert dispatcher.call("eth_blockNumber") == "0x1"  # still answering
+    finally:
+        chain.close(flush=False)
 
 
 def test_calls_get_at_most_the_gas_cap(tmp_path: Path) -> None:
     key = new_key()
     chain = open_chain(tmp_path / "big", [key.address], gas_limit=100_000_000)
     try:
-        assert chain.call_gas_cap == CALL_GAS_CAP == 50_000_000
+        assert chain.tuning.call_gas_cap == DEFAULT_CALL_GAS_CAP == 50_000_000
         gauge = deploy(chain, key, GAS_LEFT_RUNTIME)
         left = int.from_bytes(chain.call(CallRequest(to=gauge, gas=80_000_000)), "big")
-        assert 49_000_000 < left < CALL_GAS_CAP
+        assert 49_000_000 < left < DEFAULT_CALL_GAS_CAP
         left = int.from_bytes(chain.call(CallRequest(to=gauge)), "big")  # no gas given: the cap, not the block's
-        assert 49_000_000 < left < CALL_GAS_CAP
-        chain.call_gas_cap = 1_000_000
-        assert int.from_bytes(chain.call(CallRequest(to=gauge)), "big") < 1_000_000
+        assert 49_000_000 < left < DEFAULT_CALL_GAS_CAP
     finally:
         chain.close(flush=False)
+    with EmbeddedChain.open(chain_file(tmp_path / "big"), tuning=Tuning(call_gas_cap=1_000_000)) as capped:
+        assert int.from_bytes(capped.call(CallRequest(to=gauge)), "big") < 1_000_000
 
 
-def test_the_limits_are_checked_when_the_chain_opens(tmp_path: Path) -> None:
+def test_the_limits_are_checked_before_the_chain_opens(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedChainError, match="call time limit must be above 0 seconds, got 0"):
-        EmbeddedChain.open(chain_file(tmp_path / "a"), call_timeout=0)
-    assert not (tmp_path / "a").exists()  # refused before anything was created
+        EmbeddedChain.open(chain_file(tmp_path / "a"), tuning=Tuning(call_timeout=0))
     with pytest.raises(EmbeddedChainError, match="call gas cap must be at least 21000, got 5"):
-        EmbeddedChain.open(chain_file(tmp_path / "b"), call_gas_cap=5)
+        EmbeddedChain.open(chain_file(tmp_path / "b"), tuning=Tuning(call_gas_cap=5))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # refused before anything was created
 
 
-def test_closing_the_chain_stops_a_running_call(
-    chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_closing_the_chain_stops_a_running_call(tmp_path: Path, keys: Funded) -> None:
+    clock = ManualClock()  # never advanced: only the close can stop the call
+    chain = open_chain(tmp_path / "data", keys.addresses, gas_limit=ENDLESS_GAS, clock=clock,
+                       tuning=Tuning(call_gas_cap=ENDLESS_GAS))
     loop = deploy(chain, keys.alice, LOOP_RUNTIME)
-    chain.call_timeout = 600.0  # longer than this test could wait: only the close can stop it
-    started = _started(chain, monkeypatch)
     errors: list[ExecutionFailed] = []
-
-    def endless() -> None:
-        try:
-            chain.call(CallRequest(to=loop, gas=30_000_000))
-        except ExecutionFailed as exc:
-            errors.append(exc)
-
-    caller = threading.Thread(target=endless)
+    caller = endless_call(chain, loop, errors)
     caller.start()
-    assert started.wait(30)
+    running(clock, caller)
     chain.close(flush=False)
     caller.join()
     assert "the node is shutting down" in errors[0].message

@@ -18,6 +18,7 @@ from dataseal.chain.embedded.chain import (
     Genesis,
     LogFilter,
     Mining,
+    Tuning,
     chain_file,
 )
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
@@ -490,20 +491,19 @@ def test_logs_are_filtered_by_address_topic_and_block(chain: EmbeddedChain, keys
         chain.get_logs(LogFilter(block_hash=b"\1" * 32))
 
 
-def test_log_queries_too_large_are_refused(
-    chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_log_queries_too_large_are_refused(chain: EmbeddedChain, keys: Funded) -> None:
     logger = deploy(chain, keys.alice, LOG_RUNTIME)
     for nonce in range(1, 4):
         chain.send_raw_transaction(sign(keys.alice, chain.chain_id, nonce, to=to_checksum_address(logger), value=0,
                                         gas=60_000, data=keccak(text="t")))
     chain.mine()
-    monkeypatch.setattr(chain_module, "MAX_LOG_RESULTS", 2)
-    with pytest.raises(LimitExceeded, match="query returned more than 2 results: ask for a smaller block range"):
-        chain.get_logs(LogFilter(from_block=0))
-    monkeypatch.setattr(chain_module, "MAX_LOG_BLOCK_RANGE", 2)
-    with pytest.raises(LimitExceeded, match="block range too large: 3 blocks \\(0..2\\) asked, at most 2"):
-        chain.get_logs(LogFilter(from_block=0))
+    chain.close(flush=False)
+    with EmbeddedChain.open(chain.path, tuning=Tuning(max_log_results=2), mining=Mining("manual")) as limited:
+        with pytest.raises(LimitExceeded, match="query returned more than 2 results: ask for a smaller block range"):
+            limited.get_logs(LogFilter(from_block=0))
+    with EmbeddedChain.open(chain.path, tuning=Tuning(max_log_block_range=2), mining=Mining("manual")) as limited:
+        with pytest.raises(LimitExceeded, match="block range too large: 3 blocks \\(0..2\\) asked, at most 2"):
+            limited.get_logs(LogFilter(from_block=0))
 
 
 def test_concurrent_senders_and_readers_all_get_their_answers(tmp_path: Path) -> None:

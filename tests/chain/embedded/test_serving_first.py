@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import dataseal.chain.embedded.chain as chain_module
 from dataseal.chain.embedded.chain import EmbeddedChain
 from dataseal.chain.embedded.giveway import MINER
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
+from dataseal.chain.embedded.settings import Tuning
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import rpc, sign
 
@@ -37,7 +37,7 @@ def pauses(chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch) -> tuple[threa
 def test_the_miner_waits_while_a_request_is_served(
     auto_chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chain_module, "MINER_GIVE_WAY_SECONDS", 600.0)
+    auto_chain.tuning = Tuning(miner_give_way=600.0)
     paused, _ = pauses(auto_chain, monkeypatch)
     with auto_chain.serving():
         tx = auto_chain.send_raw_transaction(sign(keys.alice, auto_chain.chain_id, 0))
@@ -51,7 +51,7 @@ def test_a_request_waiting_for_its_block_steps_aside(
     auto_chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Were the waiting request still counted, the miner would pause for it longer than it waits.
-    monkeypatch.setattr(chain_module, "MINER_GIVE_WAY_SECONDS", 600.0)
+    auto_chain.tuning = Tuning(miner_give_way=600.0)
     with auto_chain.serving(), auto_chain.serving():  # nested, as a batch inside a request may be
         tx = auto_chain.send_raw_transaction(sign(keys.alice, auto_chain.chain_id, 0))
         receipt = auto_chain.get_receipt(tx, wait=30)
@@ -63,7 +63,7 @@ def test_a_request_waiting_for_its_block_steps_aside(
 def test_a_pause_cut_short_is_followed_by_as_long_a_run(
     chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(chain_module, "MINER_GIVE_WAY_SECONDS", 1.0)
+    chain.tuning = Tuning(miner_give_way=1.0)
     _, limits = pauses(chain, monkeypatch)
     inside, leave = threading.Event(), threading.Event()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.statetrie import BatchedAccountDB
 from dataseal.chain.embedded.vm import DatasealState, DatasealVM
+from tests.chain.embedded.clocks import ManualClock
 from tests.chain.embedded.helpers import ETH, init_code, sign
 
 GENESIS_TIME = 1_900_000_000
@@ -55,16 +55,6 @@ USER = Account.from_key(keccak(text="dataseal statetrie user"))
 
 def h(label: str) -> bytes:
     return keccak(text=label)
-
-
-class _FixedGenesisTime:
-    """Stands for the ``time`` module in chain.py while the genesis is made: same genesis in both runs."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-    def time(self) -> float:
-        return float(GENESIS_TIME)
 
 
 class _FixedMixHash:
@@ -122,10 +112,8 @@ class MiningSender:
 
 @contextmanager
 def opened(folder: Path) -> Iterator[EmbeddedChain]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(chain_module, "time", _FixedGenesisTime())
-        chain = EmbeddedChain.open(chain_file(folder), mining=Mining("manual"),
-                                   genesis=Genesis(alloc={OWNER.address: 1_000 * ETH, USER.address: 1_000 * ETH}))
+    chain = EmbeddedChain.open(chain_file(folder), mining=Mining("manual"), clock=ManualClock(wall=GENESIS_TIME),
+                               genesis=Genesis(alloc={OWNER.address: 1_000 * ETH, USER.address: 1_000 * ETH}))
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(chain_module, "os", _FixedMixHash())
