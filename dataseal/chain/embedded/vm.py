@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from eth.abc import BlockHeaderAPI, ComputationAPI, MessageAPI, OpcodeAPI, StateAPI, TransactionContextAPI
 from eth.chains.base import MiningChain
@@ -313,3 +313,53 @@ class CallVM(DatasealVM):
     """The VM eth_call and eth_estimateGas run in (see :class:`EstimationComputation`)."""
 
     _state_class = EstimationState
+
+
+class Deadline(Protocol):
+    """When a call's time is up: :meth:`check` raises (something that is no py-evm VMError)."""
+
+    def check(self) -> None: ...
+
+
+class _NoDeadline:
+    def check(self) -> None:
+        pass
+
+
+def _deadline_checked(opcode: int) -> OpcodeAPI:
+    """An opcode that checks the call's time first: JUMP and JUMPI, which every loop executes."""
+    return wrapped_opcode(EstimationComputation.opcodes, opcode,
+                          lambda computation: cast(TimedState, computation.state).deadline.check())
+
+
+class TimedComputation(EstimationComputation):
+    """Checks the call's time at every jump and every new frame (CALL, CREATE: recursion without
+    loops), so that no call runs much past its time limit whatever its code and gas."""
+
+    opcodes = {
+        **EstimationComputation.opcodes,
+        JUMP: _deadline_checked(JUMP),
+        JUMPI: _deadline_checked(JUMPI),
+    }
+
+    @classmethod
+    def apply_computation(
+        cls,
+        state: StateAPI,
+        message: MessageAPI,
+        transaction_context: TransactionContextAPI,
+        parent_computation: ComputationAPI | None = None,
+    ) -> ComputationAPI:
+        cast(TimedState, state).deadline.check()
+        return super().apply_computation(state, message, transaction_context, parent_computation)
+
+
+class TimedState(EstimationState):
+    computation_class = TimedComputation
+    deadline: Deadline = _NoDeadline()  # replaced by each call's own
+
+
+class TimedCallVM(CallVM):
+    """The VM of eth_call / eth_estimateGas, with the time limit."""
+
+    _state_class = TimedState

@@ -7,25 +7,27 @@ blocks that lower it, and sleeps when nothing can change.
 """
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from dataseal.chain.embedded import chain as chain_module
-from dataseal.chain.embedded.chain import EmbeddedChain, Mining
+from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
+from dataseal.chain.embedded.errors import TransactionRejected
 from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.settings import Mining, Tuning
+from dataseal.chain.embedded.store import ChainStore
+from tests.chain.embedded.clocks import ManualClock
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import new_key, open_chain, sign
 
 GAS_LIMIT = 100_000  # small blocks: one transaction with calldata fills one and raises the base fee
 FILLER_DATA = b"\x01" * 1_900  # EIP-7623 floor: 21000 + 40 * 1900 = 97000 gas, above the 50000 target
 FILLER_GAS = 97_000
+FLOOR_BASE_FEE = 7  # where the base fee stops falling: an empty block lowers it by 1/8, rounded down
+MINER = "dataseal-miner"
 
 
 @pytest.fixture
@@ -100,36 +102,36 @@ def test_the_idle_miner_lowers_the_base_fee_until_a_waiting_transaction_fits(
     assert int(chain.head().block_number) - head == blocks
 
 
-def test_an_idle_miner_with_nothing_it_can_mine_sleeps_until_something_changes(
-    small: tuple[EmbeddedChain, LocalAccount, LocalAccount], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    chain, alice, bob = small
-    first, second = _outpriced(chain, alice, bob)
-    # A base fee at its floor: it no longer falls, so empty blocks would not help.
-    monkeypatch.setattr(chain_module, "calculate_expected_base_fee_per_gas", lambda header: header.base_fee_per_gas)
-    attempts: list[int] = []
-    tried = threading.Event()
-    execute = chain._execute_block
+def test_an_idle_miner_with_nothing_it_can_mine_sleeps_until_something_changes(tmp_path: Path, keys: Funded) -> None:
+    # A base fee at its floor: at 7 wei, an empty block lowers it by 7 // 8 = 0. A journalled transaction
+    # (accepted once) with a fee cap below it can never be mined, and empty blocks would not help.
+    alice, bob = keys.alice, keys.bob
+    chain = open_chain(tmp_path / "data", keys.addresses, gas_limit=GAS_LIMIT)
+    while chain.next_base_fee() > 7:
+        chain.mine()
+    assert chain.next_base_fee() == FLOOR_BASE_FEE
+    floor_block = int(chain.head().block_number)
+    chain.close(flush=False)
+    stuck = sign(bob, chain.chain_id, 0, max_fee=FLOOR_BASE_FEE - 1, priority=1)
+    store = ChainStore(chain_file(tmp_path / "data"))
+    store.journal_add(keccak(stuck), stuck)
+    store.close()
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        attempts.append(1)
-        tried.set()
-        return execute(*args, **kwargs)
-
-    monkeypatch.setattr(chain, "_execute_block", counting)
-    head = int(chain.head().block_number)
-    chain.set_mining(Mining("idle"))
+    clock = ManualClock()  # stands still: the miner can wake only for a change, not by a timeout
+    chain = open_chain(tmp_path / "data", mining=Mining("idle"), clock=clock, tuning=Tuning(idle_linger=0.0))
     try:
-        assert tried.wait(30)
-        time.sleep(0.3)  # a window in which a spinning miner would try dozens of times
-        assert len(attempts) <= 2
-        assert int(chain.head().block_number) == head and chain.pending_count == 2
-        # a new transaction wakes it: alice's is mined, bob's keep waiting
-        other = chain.send_raw_transaction(sign(alice, chain.chain_id, 1, max_fee=10 * chain.next_base_fee()))
+        # It tried, made nothing, and sleeps until something changes (a wait without a time limit).
+        clock.sleeper(MINER, lambda sleeper: sleeper.timeout is None)
+        assert int(chain.head().block_number) == floor_block and chain.pending_count == 1
+        # a new transaction wakes it: alice's is mined, bob's keeps waiting
+        other = chain.send_raw_transaction(sign(alice, chain.chain_id, 0, max_fee=10 * chain.next_base_fee()))
         assert chain.wait_until_mined(other, timeout=30)
-        assert chain.get_transaction(first) is not None and chain.dropped_reason(first) is None
+        assert chain.get_transaction(keccak(stuck)) is not None and chain.dropped_reason(keccak(stuck)) is None
+        assert chain.pending_count == 1
+        clock.sleeper(MINER, lambda sleeper: sleeper.timeout is None)  # asleep again
+        assert int(chain.head().block_number) == floor_block + 1
     finally:
-        chain.set_mining(Mining("manual"))
+        chain.close(flush=False)
 
 
 def test_a_waiting_transaction_survives_a_reopening(tmp_path: Path, keys: Funded) -> None:
@@ -153,7 +155,7 @@ def test_a_new_transaction_below_the_base_fee_is_still_refused(
 ) -> None:
     chain, _, bob = small
     fee = chain.next_base_fee()
-    with pytest.raises(chain_module.TransactionRejected) as info:
+    with pytest.raises(TransactionRejected) as info:
         chain.send_raw_transaction(sign(bob, chain.chain_id, 0, max_fee=fee - 1, priority=1))
     assert "max fee per gas less than block base fee" in info.value.message
     assert f"baseFee: {fee}" in info.value.message and "raise maxFeePerGas" in info.value.message

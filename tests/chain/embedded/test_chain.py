@@ -11,7 +11,6 @@ import rlp
 from eth._utils.address import generate_contract_address
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 
-from dataseal.chain.embedded import chain as chain_module
 from dataseal.chain.embedded.chain import (
     CallRequest,
     EmbeddedChain,
@@ -25,6 +24,7 @@ from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import (
     INVALID_PARAMS,
     BlockNotFound,
+    ChainStoreError,
     EmbeddedChainError,
     ExecutionFailed,
     ExecutionReverted,
@@ -137,7 +137,7 @@ def test_a_chain_file_with_a_damaged_genesis_record_is_refused(tmp_path: Path) -
     open_chain(tmp_path).close()
     with sqlite3.connect(chain_file(tmp_path)) as db:
         db.execute("UPDATE meta SET value = '0x00' WHERE key = 'genesis_hash'")
-    with pytest.raises(chain_module.ChainStoreError, match="is inconsistent: its genesis block is 0x"):
+    with pytest.raises(ChainStoreError, match="is inconsistent: its genesis block is 0x"):
         EmbeddedChain.open(chain_file(tmp_path))
 
 
@@ -145,12 +145,12 @@ def test_a_chain_file_with_damaged_settings_is_refused(tmp_path: Path, keys: Fun
     open_chain(tmp_path, [keys.alice.address]).close()
     with sqlite3.connect(chain_file(tmp_path)) as db:
         db.execute("UPDATE meta SET value = 'not json' WHERE key = 'genesis_alloc'")
-    with pytest.raises(chain_module.ChainStoreError, match="is damaged: its recorded genesis funding is not a map"
+    with pytest.raises(ChainStoreError, match="is damaged: its recorded genesis funding is not a map"
                        ".*: restore it from a backup"):
         EmbeddedChain.open(chain_file(tmp_path), genesis=Genesis(alloc={keys.alice.address: 1_000 * ETH}))
     with sqlite3.connect(chain_file(tmp_path)) as db:
         db.execute("UPDATE meta SET value = 'x' WHERE key = 'chain_id'")
-    with pytest.raises(chain_module.ChainStoreError, match="is damaged: its recorded chain id 'x' is not a number"):
+    with pytest.raises(ChainStoreError, match="is damaged: its recorded chain id 'x' is not a number"):
         EmbeddedChain.open(chain_file(tmp_path))
 
 
@@ -230,12 +230,11 @@ def test_a_block_that_fails_to_commit_is_rolled_back_whole(
     chain: EmbeddedChain, keys: Funded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tx = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=BOB, value=3))
-    store = chain._store
 
-    def full_disk(hashes):  # type: ignore[no-untyped-def]
+    def full_disk(self, hashes):  # type: ignore[no-untyped-def]
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(store, "journal_remove", full_disk)
+    monkeypatch.setattr(ChainStore, "journal_remove", full_disk)
     with pytest.raises(sqlite3.OperationalError):
         chain.mine()
     monkeypatch.undo()

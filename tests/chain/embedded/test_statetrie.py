@@ -12,7 +12,6 @@ checkpoints reverted or committed, roots and persists run on py-evm's ``AccountD
 """
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,8 +30,8 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from web3 import Web3
 from web3.types import TxReceipt
 
-import dataseal.chain.embedded.chain as chain_module
 from dataseal.chain.contracts import Deployment, deploy_contracts
+from dataseal.chain.embedded import building
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.statetrie import BatchedAccountDB
@@ -55,17 +54,6 @@ USER = Account.from_key(keccak(text="dataseal statetrie user"))
 
 def h(label: str) -> bytes:
     return keccak(text=label)
-
-
-class _FixedMixHash:
-    """Stands for the ``os`` module in chain.py: a block's mix hash (random by design) fixed, so that
-    block hashes, which the next block and the history contract's storage commit to, compare."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(os, name)
-
-    def urandom(self, size: int) -> bytes:
-        return b"\x5a" * size
 
 
 @dataclass
@@ -116,7 +104,9 @@ def opened(folder: Path) -> Iterator[EmbeddedChain]:
                                genesis=Genesis(alloc={OWNER.address: 1_000 * ETH, USER.address: 1_000 * ETH}))
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(chain_module, "os", _FixedMixHash())
+            # A block's mix hash is random by design: fixed, so that block hashes, which the next block
+            # and the history contract's storage commit to, compare.
+            patch.setattr(building, "new_mix_hash", lambda: b"\x5a" * 32)
             yield chain
     finally:
         chain.close()
