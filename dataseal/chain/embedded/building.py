@@ -19,7 +19,7 @@ from eth_typing import Hash32
 from eth_utils import ValidationError
 
 from dataseal.chain.embedded.fees import base_fee
-from dataseal.chain.embedded.giveway import give_way
+from dataseal.chain.embedded.interpreter.hooks import give_way
 from dataseal.chain.embedded.pool import PendingTx
 from dataseal.chain.embedded.tries import ordered_trie_root_and_nodes
 from dataseal.chain.embedded.vm import DatasealChain

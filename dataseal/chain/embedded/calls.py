@@ -26,9 +26,10 @@ from dataseal.chain.embedded.admission import calldata_floor
 from dataseal.chain.embedded.clock import Clock
 from dataseal.chain.embedded.core import ChainCore
 from dataseal.chain.embedded.errors import EmbeddedChainError, ExecutionFailed, ExecutionReverted
+from dataseal.chain.embedded.interpreter.hooks import TimedState
 from dataseal.chain.embedded.records import BlockRef, CallRequest
 from dataseal.chain.embedded.settings import Tuning
-from dataseal.chain.embedded.vm import ZERO_ADDRESS, TimedCallVM, TimedState
+from dataseal.chain.embedded.vm import ZERO_ADDRESS, call_vm
 
 SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is left
 
@@ -36,7 +37,7 @@ SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is lef
 class CallBudget:
     """The time one eth_call / eth_estimateGas may execute for; cancelled when the chain closes.
 
-    The timed VM calls :meth:`check` at every jump and every new frame."""
+    The call's VM calls :meth:`check` at every jump and every new frame (:mod:`.interpreter.hooks`)."""
 
     __slots__ = ("seconds", "deadline", "cancelled", "stopped", "_now")
 
@@ -75,6 +76,7 @@ class CallRunner:
         self._running: set[CallBudget] = set()  # calls executing without the lock
         self._done = threading.Condition(core.lock)  # notified as each ends
         self._lent: tuple[bytes, VirtualMachineAPI] | None = None  # a head's hash and VM (warm caches), to lend
+        self._vm_class = call_vm(tuning.interpreter)
 
     def call(self, request: CallRequest, ref: BlockRef = "latest") -> bytes:
         """Execute ``request`` on the state after block ``ref`` and return its output.
@@ -184,7 +186,7 @@ class CallRunner:
     def _new_vm(self, header: BlockHeaderAPI) -> VirtualMachineAPI:
         # Calls pay nothing: the block's base fee is zeroed so that a zero gas price is valid.
         core = self._core
-        return TimedCallVM(
+        return self._vm_class(
             header=header.copy(base_fee_per_gas=0),
             chaindb=core.chain.chaindb,
             chain_context=ChainContext(core.chain_id),

@@ -38,6 +38,7 @@ from dataseal.chain.embedded.core import ChainCore
 from dataseal.chain.embedded.errors import BlockNotFound, EmbeddedChainError, InvalidParams, TransactionRejected
 from dataseal.chain.embedded.fees import SUGGESTED_PRIORITY_FEE, fee_history, next_base_fee
 from dataseal.chain.embedded.genesis import RESERVED_META, create_genesis, recorded_alloc, reopen
+from dataseal.chain.embedded.interpreter import use_native_keccak
 from dataseal.chain.embedded.logs import find_logs
 from dataseal.chain.embedded.mining import Miner
 from dataseal.chain.embedded.records import (
@@ -53,7 +54,7 @@ from dataseal.chain.embedded.records import (
 from dataseal.chain.embedded.serving import ServingFirst
 from dataseal.chain.embedded.settings import Genesis, Mining, Tuning
 from dataseal.chain.embedded.store import ChainStore
-from dataseal.chain.embedded.vm import DatasealChain, DatasealVM, use_native_keccak
+from dataseal.chain.embedded.vm import DatasealChain, DatasealVM
 
 __all__ = ["CHAIN_FILENAME", "EmbeddedChain", "Genesis", "Mining", "Tuning", "chain_file"]
 
@@ -110,7 +111,10 @@ class EmbeddedChain:
         store = ChainStore(path, cache_entries=tuning.cache_entries)
         try:
             created = store.get_meta("chain_id") is None
-            chain = create_genesis(store, genesis or Genesis(), clock) if created else reopen(store, genesis)
+            if created:
+                chain = create_genesis(store, genesis or Genesis(), clock, tuning.interpreter)
+            else:
+                chain = reopen(store, genesis, tuning.interpreter)
             instance = cls(store, chain, created=created, mining=mining, tuning=tuning, clock=clock)
             replay_journal(instance._core, instance._builder, tuning.max_tx_bytes)
         except BaseException:

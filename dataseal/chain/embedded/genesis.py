@@ -23,8 +23,9 @@ logger = logging.getLogger("dataseal.chain.embedded")
 RESERVED_META = {"chain_id", "gas_limit", "genesis_alloc", "genesis_hash", "created_at", "fork"}
 
 
-def create_genesis(store: ChainStore, genesis: Genesis, clock: Clock) -> DatasealChain:
-    """Make the genesis block of a new chain in ``store``, stamped with the clock's time, and record its settings."""
+def create_genesis(store: ChainStore, genesis: Genesis, clock: Clock, interpreter: str) -> DatasealChain:
+    """Make the genesis block of a new chain in ``store``, stamped with the clock's time, and record its
+    settings; the chain mines with the ``interpreter`` named."""
     chain_id = DEFAULT_CHAIN_ID if genesis.chain_id is None else genesis.chain_id
     alloc = genesis.normalized_alloc()
     params = {
@@ -43,7 +44,8 @@ def create_genesis(store: ChainStore, genesis: Genesis, clock: Clock) -> Datasea
         for address, wei in alloc.items()
     }
     with store.transaction():  # the genesis block and the settings appear together or not at all
-        created = chain_class(chain_id).from_genesis(SQLiteAtomicDB(store), cast(Any, params), cast(Any, state))
+        chain_type = chain_class(chain_id, interpreter)
+        created = chain_type.from_genesis(SQLiteAtomicDB(store), cast(Any, params), cast(Any, state))
         chain = cast(DatasealChain, created)
         store.set_meta({
             "chain_id": str(chain_id),
@@ -69,8 +71,9 @@ def _damaged(store: ChainStore, what: str) -> ChainStoreError:
                            hint="restore it from a backup, or move it away to start a new chain")
 
 
-def reopen(store: ChainStore, genesis: Genesis | None) -> DatasealChain:
-    """The chain already in ``store``, checked against ``genesis`` (when given) and its own records."""
+def reopen(store: ChainStore, genesis: Genesis | None, interpreter: str) -> DatasealChain:
+    """The chain already in ``store``, checked against ``genesis`` (when given) and its own records; it
+    mines with the ``interpreter`` named."""
     try:
         chain_id = int(store.get_meta("chain_id") or 0)
     except ValueError:
@@ -90,7 +93,7 @@ def reopen(store: ChainStore, genesis: Genesis | None) -> DatasealChain:
                 "only when a chain is created; send funds from a funded account instead, or use a new data folder"
             )
     try:
-        chain = cast(DatasealChain, chain_class(chain_id)(SQLiteAtomicDB(store)))
+        chain = cast(DatasealChain, chain_class(chain_id, interpreter)(SQLiteAtomicDB(store)))
         head = chain.get_canonical_head()
         genesis_hash = "0x" + bytes(chain.get_canonical_block_hash(BlockNumber(0))).hex()
     except Exception as exc:  # py-evm raises many types for a damaged database

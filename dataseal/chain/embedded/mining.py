@@ -29,7 +29,7 @@ from eth_utils import to_checksum_address
 
 from dataseal.chain.embedded.building import Poisoned, commit_block, execute_block
 from dataseal.chain.embedded.core import ChainCore
-from dataseal.chain.embedded.giveway import MINER
+from dataseal.chain.embedded.interpreter.hooks import MINER
 from dataseal.chain.embedded.pool import PendingTx
 from dataseal.chain.embedded.records import MinedBlock
 from dataseal.chain.embedded.serving import ServingFirst

@@ -12,7 +12,7 @@ whole path, then pruning the nodes it replaced, for each key; :func:`updated_tri
 applies all of them in one pass sorted by key, so each touched node is decoded once and each
 new node encoded and hashed once. The canonical trie of a key set is unique, so the root is
 HexaryTrie's; :func:`new_nodes_reachable` then picks the nodes HexaryTrie's pruning would have
-kept (``tests/chain/embedded/test_statetrie.py`` compares both on random and adversarial edits).
+kept (``tests/chain/embedded/interpreter/test_storage.py`` compares both on random edits).
 
 Nodes (Ethereum yellow paper, appendix D): a leaf ``[hp(path, leaf), value]``, an extension
 ``[hp(path), child]``, a branch ``[child0 … child15, value]``; a child whose encoding is shorter
