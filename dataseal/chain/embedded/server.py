@@ -73,6 +73,11 @@ class RpcServer:
         host = self.host
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`shutdown` has begun closing the connections (no new request is served)."""
+        return self._httpd.closing
+
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`shutdown` is called from another one."""
         self._httpd.serve_forever(poll_interval=0.2)

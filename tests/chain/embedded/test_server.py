@@ -135,10 +135,11 @@ def test_shutdown_closes_kept_alive_connections(server: RpcServer, chain: Embedd
 
 
 def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
-    server: RpcServer, chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch
+    chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dispatcher = server._httpd.dispatcher
-    assert dispatcher is not None
+    dispatcher = RpcDispatcher(chain)
+    server = RpcServer(dispatcher, "127.0.0.1", 0)
+    server.start()
     entered, release = threading.Event(), threading.Event()
     handle_bytes = dispatcher.handle_bytes
 
@@ -158,7 +159,7 @@ def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
         asking.start()
         assert entered.wait(30)
         stopping.start()
-        while not server._httpd.closing:
+        while not server.closing:
             stopping.join(0.01)
         release.set()
         asking.join()
@@ -171,6 +172,7 @@ def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
     finally:
         release.set()
         busy.close()
+        server.shutdown()
 
 
 def test_a_taken_port_is_reported_with_what_to_do(server: RpcServer, chain: EmbeddedChain) -> None:
