@@ -227,7 +227,7 @@ class EmbeddedChain:
         """The nonce of ``address``'s next transaction, counting its pending ones."""
         core = self._core
         with core.locked():
-            return core.pool.next_nonce(address, core.state_at(core.head).get_nonce(Address(address)))
+            return core.pool.next_nonce(address, core.state_at(core.head).get_nonce(_account(address)))
 
     @property
     def pending_count(self) -> int:
@@ -353,24 +353,26 @@ class EmbeddedChain:
     def get_balance(self, address: bytes, ref: BlockRef = "latest") -> int:
         core = self._core
         with core.locked():
-            return int(core.state_at(core.header_for(ref)).get_balance(Address(address)))
+            return int(core.state_at(core.header_for(ref)).get_balance(_account(address)))
 
     def get_nonce(self, address: bytes, ref: BlockRef = "latest") -> int:
         if ref == "pending":
             return self.pending_nonce(address)
         core = self._core
         with core.locked():
-            return int(core.state_at(core.header_for(ref)).get_nonce(Address(address)))
+            return int(core.state_at(core.header_for(ref)).get_nonce(_account(address)))
 
     def get_code(self, address: bytes, ref: BlockRef = "latest") -> bytes:
         core = self._core
         with core.locked():
-            return bytes(core.state_at(core.header_for(ref)).get_code(Address(address)))
+            return bytes(core.state_at(core.header_for(ref)).get_code(_account(address)))
 
     def get_storage_at(self, address: bytes, slot: int, ref: BlockRef = "latest") -> int:
+        if not 0 <= slot < 2**256:
+            raise InvalidParams(f"a storage slot is a number from 0 to 2**256 - 1, got {slot}")
         core = self._core
         with core.locked():
-            return int(core.state_at(core.header_for(ref)).get_storage(Address(address), slot))
+            return int(core.state_at(core.header_for(ref)).get_storage(_account(address), slot))
 
     # ============================================================================= execution
 
@@ -406,3 +408,9 @@ class EmbeddedChain:
         with self._core.locked():
             return fee_history(self._core, count, newest, percentiles)
 
+
+def _account(address: bytes) -> Address:
+    """``address`` as py-evm takes it; :class:`InvalidParams` when it is not 20 bytes."""
+    if not isinstance(address, bytes) or len(address) != 20:
+        raise InvalidParams(f"an address is 20 bytes, got {address!r}")
+    return Address(address)

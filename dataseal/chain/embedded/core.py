@@ -127,6 +127,8 @@ class ChainCore:
             if header is None:
                 raise BlockNotFound(f"unknown block: no canonical block has hash 0x{ref.hex()}")
             return header
+        if ref < 0:
+            raise InvalidParams(f"block {ref} is not a block number: they count from 0")
         if ref > self.head.block_number:
             raise BlockNotFound(
                 f"header not found: block {ref} is beyond the head of this chain ({self.head.block_number})"

@@ -63,6 +63,8 @@ def find_logs(core: ChainCore, flt: LogFilter, tuning: Tuning) -> list[LogRecord
 
 def _range_end(core: ChainCore, ref: BlockRef) -> int:
     if isinstance(ref, int):
+        if ref < 0:
+            raise InvalidParams(f"block {ref} is not a block number: they count from 0")
         return ref
     return int(core.header_for(ref).block_number)
 

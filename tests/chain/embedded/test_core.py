@@ -1,4 +1,5 @@
-"""What every part of the chain shares (dataseal.chain.embedded.core): blocks by reference."""
+"""What every part of the chain shares (dataseal.chain.embedded.core): blocks by reference, and the
+state at a block, refusing what is not a block or an address with a typed error."""
 from __future__ import annotations
 
 import pytest
@@ -19,3 +20,16 @@ def test_blocks_by_reference(chain: EmbeddedChain) -> None:
     with pytest.raises(InvalidParams, match="unknown block tag 'newest'"):
         chain.header_for("newest")
     assert chain.block_by_ref(9) is None
+    with pytest.raises(InvalidParams, match="block -1 is not a block number: they count from 0"):
+        chain.header_for(-1)
+
+
+def test_state_reads_refuse_what_is_no_address_or_slot(chain: EmbeddedChain) -> None:
+    with pytest.raises(InvalidParams, match="an address is 20 bytes, got b'\\\\x01\\\\x02'"):
+        chain.get_balance(b"\x01\x02")
+    for read in (chain.get_nonce, chain.get_code, chain.pending_nonce):
+        with pytest.raises(InvalidParams, match="an address is 20 bytes"):
+            read(b"\x01" * 21)
+    with pytest.raises(InvalidParams, match="a storage slot is a number from 0 to 2\\*\\*256 - 1, got -1"):
+        chain.get_storage_at(b"\x01" * 20, -1)
+    assert chain.get_storage_at(b"\x01" * 20, 2**256 - 1) == 0

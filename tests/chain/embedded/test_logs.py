@@ -37,6 +37,8 @@ def test_logs_are_filtered_by_address_topic_and_block(chain: EmbeddedChain, keys
         chain.get_logs(LogFilter(from_block=3, to_block=1))
     with pytest.raises(BlockNotFound, match="unknown block"):
         chain.get_logs(LogFilter(block_hash=b"\1" * 32))
+    with pytest.raises(InvalidParams, match="block -5 is not a block number"):
+        chain.get_logs(LogFilter(from_block=-5, to_block=0))
 
 
 def test_log_queries_too_large_are_refused(chain: EmbeddedChain, keys: Funded) -> None:
