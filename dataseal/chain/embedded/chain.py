@@ -11,7 +11,9 @@ it, the pool of accepted transactions and the miner, and hands each concern to a
 - :mod:`.serving`: the miner pausing while requests are served;
 - :mod:`.calls`: eth_call and eth_estimateGas, without the lock, bounded in gas and time;
 - :mod:`.logs` and :mod:`.fees`: eth_getLogs, the base fee and eth_feeHistory;
-- :mod:`.genesis`: creating and reopening a chain.
+- :mod:`.genesis`: creating and reopening a chain;
+- :mod:`.vm` and :mod:`.interpreter`: the chain's rules and the EVM that runs them, fast (py-evm
+  with speed-ups) or stock (py-evm as it is), as ``Tuning.interpreter`` says.
 
 Everything that touches py-evm or the file runs under the core's lock, so the JSON-RPC server's
 threads, the miner thread and in-process callers may share one instance — with two exceptions:
