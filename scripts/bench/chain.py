@@ -357,7 +357,8 @@ def measure_modes(backend: str, fresh: Callable[[], Any], modes: tuple[str, ...]
 
 def stock_eth_tester(modes: tuple[str, ...], count: int, warmup: int) -> list[Result]:
     """The eth-tester measurements, in a child process: stock means eth-hash's own keccak backend too,
-    and opening an embedded chain switches this process's (see ``chain.embedded.vm.use_native_keccak``)."""
+    and opening an embedded chain switches this process's (see
+    ``dataseal.chain.embedded.interpreter.keccak.use_native_keccak``)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--eth-tester-child", ",".join(modes),
                "--count", str(count), "--warmup", str(warmup)]
     env = {k: v for k, v in os.environ.items() if k != "ETH_HASH_BACKEND"}

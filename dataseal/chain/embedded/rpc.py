@@ -10,7 +10,7 @@ query too large). No request — however malformed — makes the dispatcher rais
 
 Deviations from geth worth knowing: "pending" reads the latest block (except the nonce, which
 counts pending transactions); eth_getTransactionReceipt on a pending transaction waits up to
-``EmbeddedChain.receipt_wait`` seconds for its block when mining is automatic, so a client
+``Tuning.receipt_wait`` seconds for its block when mining is automatic, so a client
 polling for a receipt gets it as soon as it is mined; calls run at gas price 0.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 from eth_utils import keccak
 
 from dataseal.chain.embedded import serialize as js
-from dataseal.chain.embedded.chain import BLOCK_TAGS, BlockRef, CallRequest, EmbeddedChain, LogFilter
+from dataseal.chain.embedded.chain import EmbeddedChain
 from dataseal.chain.embedded.errors import (
     InvalidParams,
     InvalidRequest,
@@ -35,6 +35,7 @@ from dataseal.chain.embedded.errors import (
     RpcError,
     UnsupportedOnPersistentChain,
 )
+from dataseal.chain.embedded.records import BLOCK_TAGS, BlockRef, CallRequest, LogFilter
 from dataseal.errors import DatasealError
 
 logger = logging.getLogger("dataseal.chain.embedded.rpc")

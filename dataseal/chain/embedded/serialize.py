@@ -13,7 +13,7 @@ from eth._utils.address import generate_contract_address
 from eth.abc import BlockAPI, BlockHeaderAPI, SignedTransactionAPI
 from eth_typing import Address
 
-from dataseal.chain.embedded.chain import FeeHistory, LogRecord, ReceiptRecord
+from dataseal.chain.embedded.records import FeeHistory, LogRecord, ReceiptRecord
 
 
 def quantity(value: int) -> str:

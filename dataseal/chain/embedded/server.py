@@ -49,9 +49,10 @@ class RpcServer:
         try:
             self._httpd = server_class((host, port), _Handler)
         except OSError as exc:
-            raise NodeStartError(_bind_error(host, port, exc)) from None
+            raise _bind_error(host, port, exc) from None
         except OverflowError:
-            raise NodeStartError(f"port {port} is not a TCP port: choose one from 1 to 65535") from None
+            raise NodeStartError(f"port {port} is not a TCP port", hint="choose one from 1 to 65535",
+                                 options=("port",)) from None
         self._httpd.dispatcher = dispatcher
         self._thread: threading.Thread | None = None
 
@@ -71,6 +72,11 @@ class RpcServer:
     def url(self) -> str:
         host = self.host
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`shutdown` has begun closing the connections (no new request is served)."""
+        return self._httpd.closing
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`shutdown` is called from another one."""
@@ -313,14 +319,14 @@ def _message(text: str) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": text}}).encode()
 
 
-def _bind_error(host: str, port: int, exc: OSError) -> str:
+def _bind_error(host: str, port: int, exc: OSError) -> NodeStartError:
     if exc.errno == errno.EADDRINUSE:
-        return (
-            f"port {port} on {host} is already in use (another dataseal node, a hardhat node?): stop it or "
-            "choose another port with --port"
-        )
+        return NodeStartError(f"port {port} on {host} is already in use (another dataseal node, a hardhat node?)",
+                              hint="stop it, or choose another port", options=("port",))
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"not allowed to listen on {host}:{port} ({exc.strerror}): choose a port above 1023 with --port"
+        return NodeStartError(f"not allowed to listen on {host}:{port} ({exc.strerror})",
+                              hint="choose a port above 1023", options=("port",))
     if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL,):
-        return f"cannot listen on {host!r}: it is not an address of this machine ({exc.strerror}); try 127.0.0.1"
-    return f"cannot listen on {host}:{port}: {exc}"
+        return NodeStartError(f"cannot listen on {host!r}: it is not an address of this machine ({exc.strerror})",
+                              hint="try 127.0.0.1")
+    return NodeStartError(f"cannot listen on {host}:{port}: {exc}")

@@ -78,7 +78,11 @@ class ChainStore:
 
     def __init__(self, path: Path | str, *, cache_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ChainStoreError(f"cannot create the folder of the chain file {self.path}: {exc.strerror}",
+                                  hint="use another data folder", options=("data_dir",)) from None
         self._lock_fd = _lock_exclusively(self.path.with_name(self.path.name + ".lock"), self.path)
         try:
             self._db = self._connect()
@@ -105,8 +109,8 @@ class ChainStore:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
                 raise ChainStoreError(
-                    f"{self.path} is an SQLite file but not a dataseal chain: point --data-dir at another "
-                    "folder, or move the file away"
+                    f"{self.path} is an SQLite file but not a dataseal chain",
+                    hint="use another data folder, or move the file away", options=("data_dir",),
                 )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -369,15 +373,20 @@ class _WriteBatch(BaseDB, AtomicWriteBatchAPI):
 
 
 def _lock_exclusively(lock_path: Path, chain_path: Path) -> int:
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ChainStoreError(f"cannot open the lock file {lock_path} of the chain {chain_path}: {exc.strerror}",
+                              hint="check the data folder's permissions, or use another one",
+                              options=("data_dir",)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
         raise ChainInUseError(
-            f"the chain {chain_path} is in use by another process (pid {holder}, probably a running "
-            "`dataseal node`): stop it, talk to it over JSON-RPC, or use another --data-dir"
+            f"the chain {chain_path} is in use by another process (pid {holder}, probably a running dataseal node)",
+            hint="stop it, talk to it over JSON-RPC, or use another data folder", options=("data_dir",),
         ) from None
     except BaseException:
         os.close(fd)

@@ -12,7 +12,7 @@ whole path, then pruning the nodes it replaced, for each key; :func:`updated_tri
 applies all of them in one pass sorted by key, so each touched node is decoded once and each
 new node encoded and hashed once. The canonical trie of a key set is unique, so the root is
 HexaryTrie's; :func:`new_nodes_reachable` then picks the nodes HexaryTrie's pruning would have
-kept (``tests/chain/embedded/test_statetrie.py`` compares both on random and adversarial edits).
+kept (``tests/chain/embedded/interpreter/test_storage.py`` compares both on random edits).
 
 Nodes (Ethereum yellow paper, appendix D): a leaf ``[hp(path, leaf), value]``, an extension
 ``[hp(path), child]``, a branch ``[child0 … child15, value]``; a child whose encoding is shorter
@@ -27,6 +27,9 @@ import rlp
 from eth.constants import BLANK_ROOT_HASH
 from eth_typing import Hash32
 from eth_utils import keccak
+
+from dataseal.chain.embedded.errors import EmbeddedChainError
+from dataseal.errors import ErrorKind
 
 _Node = list[Any]  # rlp structure: bytes and nested lists
 # A decoded node by its hash; raises KeyError when the node is not stored. Callers may cache
@@ -162,7 +165,9 @@ def updated_trie_root(
     if not changes:
         return root
     if len({len(key) for key in changes}) != 1:
-        raise ValueError("updated_trie_root needs keys of one length")
+        lengths = sorted({len(key) for key in changes})
+        raise EmbeddedChainError(f"updated_trie_root needs keys of one length, got keys of {lengths} bytes",
+                                 kind=ErrorKind.INTERNAL)
     items = sorted((_nibbles(key), value or None) for key, value in changes.items())
     old = None if root == BLANK_ROOT_HASH else get_node(root)
     new = _update(old, 0, items, get_node, nodes)

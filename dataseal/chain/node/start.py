@@ -43,13 +43,14 @@ from dataseal.chain.accounts.passwords import (
 )
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployment import Deployment, deployments_path, get_deployment, save_deployment
-from dataseal.chain.embedded.chain import CALL_GAS_CAP, CALL_TIMEOUT_SECONDS, EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
+from dataseal.chain.embedded.defaults import DEFAULT_FUNDING_WEI
 from dataseal.chain.embedded.errors import NodeStartError
 from dataseal.chain.embedded.probe import has_chain
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
-from dataseal.chain.embedded.vm import DEFAULT_FUNDING_WEI
+from dataseal.chain.embedded.settings import Genesis, Mining, Tuning
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME
 from dataseal.chain.sending.sender import LocalSender
 
@@ -68,8 +69,7 @@ class NodeConfig:
     password: SecretStr | None = field(default=None, repr=False)  # the operator keystore's (a setting)
     password_file: Path | None = None  # ... or the file holding it
     light_kdf: bool = False  # a cheap scrypt for a new operator keystore (tests, throwaway chains)
-    call_timeout: float = CALL_TIMEOUT_SECONDS  # the longest one eth_call / eth_estimateGas may run
-    call_gas_cap: int = CALL_GAS_CAP  # the most gas one eth_call / eth_estimateGas may use
+    tuning: Tuning = field(default_factory=Tuning)  # the chain's knobs (call limits, ...)
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,9 @@ class EmbeddedNode:
             keystore = Keystore(keystore_dir(data_dir), scrypt_n=scrypt_n)
             # Blocks come as soon as transactions wait while the node deploys; then the chosen mode.
             idle = Mining("idle")
-            limits: dict[str, Any] = {"call_gas_cap": config.call_gas_cap, "call_timeout": config.call_timeout}
             if _chain_exists(file):
                 chain = EmbeddedChain.open(file, genesis=Genesis(chain_id=config.chain_id, alloc=dict(config.fund)),
-                                           mining=idle, **limits)
+                                           mining=idle, tuning=config.tuning)
                 if config.account:
                     operator = keystore.find(config.account).address
                 else:
@@ -142,7 +141,7 @@ class EmbeddedNode:
                 alloc: dict[str, int] = {operator: DEFAULT_FUNDING_WEI}
                 alloc.update((to_checksum_address(a), w) for a, w in config.fund.items())
                 chain = EmbeddedChain.open(file, genesis=Genesis(chain_id=config.chain_id, alloc=alloc), mining=idle,
-                                           **limits)
+                                           tuning=config.tuning)
                 chain.set_meta("operator", operator)
                 notes.append(f"created chain {chain.chain_id} in {file}, operator {operator} funded at genesis")
             dispatcher = RpcDispatcher(chain)

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 import typer
 from eth_utils import is_address, to_checksum_address
 
-from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID, DEFAULT_FUNDING_WEI
+from dataseal.chain.embedded.defaults import (
+    DEFAULT_CALL_GAS_CAP,
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_CHAIN_ID,
+    DEFAULT_FUNDING_WEI,
+)
 from dataseal.chain.node.layout import remove_marker, write_marker
 from dataseal.cli.options import DATA_DIR, settings
 from dataseal.cli.output import note
@@ -65,12 +70,12 @@ def node(
         "faster, weaker; for tests and throwaway chains.",
     ),
     call_timeout: float = typer.Option(
-        5.0, "--call-timeout", min=0.001, help="Seconds one eth_call or eth_estimateGas may run before it is "
-        "stopped with an error (like geth's --rpc.evmtimeout); the node keeps serving others meanwhile.",
+        DEFAULT_CALL_TIMEOUT, "--call-timeout", min=0.001, help="Seconds one eth_call or eth_estimateGas may run "
+        "before it is stopped with an error (like geth's --rpc.evmtimeout); the node keeps serving others meanwhile.",
     ),
     call_gas_cap: int = typer.Option(
-        50_000_000, "--call-gas-cap", min=21_000, help="Most gas one eth_call or eth_estimateGas may use (like "
-        "geth's --rpc.gascap).",
+        DEFAULT_CALL_GAS_CAP, "--call-gas-cap", min=21_000, help="Most gas one eth_call or eth_estimateGas may use "
+        "(like geth's --rpc.gascap).",
     ),
     as_json: bool = STARTUP_JSON,
 ) -> None:
@@ -95,7 +100,7 @@ def node(
     """
     cfg = settings(data_dir=data_dir, password_file=password_file, account=account)
     # py-evm loads here, not when the CLI starts (it is slow to import and raises the recursion limit).
-    from dataseal.chain.embedded.chain import Mining
+    from dataseal.chain.embedded.settings import Mining, Tuning
     from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 
     config = NodeConfig(
@@ -109,8 +114,7 @@ def node(
         password=cfg.password,
         password_file=cfg.password_file,
         light_kdf=light_kdf,
-        call_timeout=call_timeout,
-        call_gas_cap=call_gas_cap,
+        tuning=Tuning(call_timeout=call_timeout, call_gas_cap=call_gas_cap),
     )
     _log_to_stderr()
     stop = threading.Event()

@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 
 from dataseal.chain.embedded.chain import EmbeddedChain, Mining
 from dataseal.chain.embedded.rpc import RpcDispatcher
-from tests.chain.embedded.helpers import new_key, open_chain
+from tests.chain.embedded.helpers import SMALL_GAS_LIMIT, new_key, open_chain
 
 
 @dataclass
@@ -51,3 +51,14 @@ def auto_chain(tmp_path: Path, keys: Funded) -> Iterator[EmbeddedChain]:
 @pytest.fixture
 def dispatcher(chain: EmbeddedChain) -> RpcDispatcher:
     return RpcDispatcher(chain)
+
+
+@pytest.fixture
+def small_blocks(tmp_path: Path) -> Iterator[tuple[EmbeddedChain, LocalAccount, LocalAccount]]:
+    """A chain (manual mining) of blocks of 100000 gas, and two funded keys: alice and bob."""
+    alice, bob = new_key(), new_key()
+    opened = open_chain(tmp_path / "small", [alice.address, bob.address], gas_limit=SMALL_GAS_LIMIT)
+    try:
+        yield opened, alice, bob
+    finally:
+        opened.close(flush=False)

@@ -14,13 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eth._utils.address import generate_contract_address
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_canonical_address, to_checksum_address
 
-from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
+from dataseal.chain.embedded.clock import Clock
+from dataseal.chain.embedded.settings import Genesis, Mining, Tuning
 
 ETH = 10**18
 ROOT = Path(__file__).resolve().parents[3]
+BOB = to_checksum_address("0x" + "b0" * 20)  # an address nobody holds the key of
+
+
+def addr(hex_address: str) -> bytes:
+    return to_canonical_address(hex_address)
 
 
 def new_key() -> LocalAccount:
@@ -51,12 +60,16 @@ def sign(
 
 
 def open_chain(
-    folder: Path, funded: list[str] | None = None, *, mining: Mining | None = None, **kw: Any
+    folder: Path, funded: list[str] | None = None, *, mining: Mining | None = None, tuning: Tuning | None = None,
+    clock: Clock | None = None, **genesis: Any
 ) -> EmbeddedChain:
+    """A chain in ``folder`` (mining manually unless told otherwise), ``funded`` with 1000 ether each."""
     return EmbeddedChain.open(
         chain_file(folder),
-        genesis=Genesis(alloc={a: 1_000 * ETH for a in funded or []}, **kw),
+        genesis=Genesis(alloc={a: 1_000 * ETH for a in funded or []}, **genesis),
         mining=mining or Mining("manual"),
+        tuning=tuning,
+        clock=clock,
     )
 
 
@@ -149,3 +162,32 @@ def init_code(runtime: bytes) -> bytes:
     assert 0 < len(runtime) <= 32
     push = bytes([0x60 + len(runtime) - 1]) + runtime
     return push + bytes.fromhex("600052") + bytes([0x60, len(runtime), 0x60, 32 - len(runtime)]) + b"\xf3"
+
+
+def deploy(chain: EmbeddedChain, key: LocalAccount, runtime: bytes) -> bytes:
+    """Deploy ``runtime`` from ``key`` in a block of its own; the contract's address."""
+    sender = addr(key.address)
+    nonce = chain.pending_nonce(sender)
+    chain.send_raw_transaction(sign(key, chain.chain_id, nonce, to=None, value=0, gas=200_000, data=init_code(runtime)))
+    chain.mine()
+    return bytes(generate_contract_address(sender, nonce))
+
+
+# --------------------------------------------------------------------------------- a base fee that rose
+
+SMALL_GAS_LIMIT = 100_000  # small blocks: one transaction with calldata fills one and raises the base fee
+FILLER_DATA = b"\x01" * 1_900  # EIP-7623 floor: 21000 + 40 * 1900 = 97000 gas, above the 50000 target
+FILLER_GAS = 97_000
+
+
+def outpriced(chain: EmbeddedChain, alice: LocalAccount, bob: LocalAccount) -> tuple[bytes, bytes]:
+    """Two transactions of bob at exactly the next base fee, left behind by a block that a big
+    transaction of alice fills, which raises the base fee above their cap. Their hashes."""
+    fee = chain.next_base_fee()
+    chain.send_raw_transaction(sign(alice, chain.chain_id, 0, gas=FILLER_GAS, data=FILLER_DATA, max_fee=10 * fee))
+    first = chain.send_raw_transaction(sign(bob, chain.chain_id, 0, max_fee=fee, priority=fee))
+    second = chain.send_raw_transaction(sign(bob, chain.chain_id, 1, max_fee=fee, priority=fee))
+    mined = chain.mine()
+    assert len(mined.transactions) == 1  # bob's do not fit beside alice's
+    assert chain.next_base_fee() > fee
+    return first, second

@@ -11,10 +11,10 @@ from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.records import AssetRecord, AssetTransfer, GrantRecord, UsageRecord
 from dataseal.chain.embedded.chain import EmbeddedChain
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
-from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
 from dataseal.chain.errors import ContractRevert
 from dataseal.chain.sending.sender import LocalSender
 from tests.chain.embedded.conftest import Funded

@@ -135,10 +135,11 @@ def test_shutdown_closes_kept_alive_connections(server: RpcServer, chain: Embedd
 
 
 def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
-    server: RpcServer, chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch
+    chain: EmbeddedChain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dispatcher = server._httpd.dispatcher
-    assert dispatcher is not None
+    dispatcher = RpcDispatcher(chain)
+    server = RpcServer(dispatcher, "127.0.0.1", 0)
+    server.start()
     entered, release = threading.Event(), threading.Event()
     handle_bytes = dispatcher.handle_bytes
 
@@ -158,7 +159,7 @@ def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
         asking.start()
         assert entered.wait(30)
         stopping.start()
-        while not server._httpd.closing:
+        while not server.closing:
             stopping.join(0.01)
         release.set()
         asking.join()
@@ -171,11 +172,14 @@ def test_shutdown_lets_a_request_in_progress_finish_then_closes_its_connection(
     finally:
         release.set()
         busy.close()
+        server.shutdown()
 
 
 def test_a_taken_port_is_reported_with_what_to_do(server: RpcServer, chain: EmbeddedChain) -> None:
-    with pytest.raises(NodeStartError, match=f"port {server.port} on 127.0.0.1 is already in use .*--port"):
+    with pytest.raises(NodeStartError, match=f"port {server.port} on 127.0.0.1 is already in use .*: stop it, or "
+                       "choose another port$") as info:
         RpcServer(RpcDispatcher(chain), "127.0.0.1", server.port)
+    assert info.value.options == ("port",) and "--" not in str(info.value)
 
 
 def test_an_address_of_another_machine_is_reported(chain: EmbeddedChain) -> None:
@@ -184,5 +188,6 @@ def test_an_address_of_another_machine_is_reported(chain: EmbeddedChain) -> None
 
 
 def test_a_port_out_of_range_is_reported(chain: EmbeddedChain) -> None:
-    with pytest.raises(NodeStartError, match="port 70000 is not a TCP port"):
+    with pytest.raises(NodeStartError, match="port 70000 is not a TCP port: choose one from 1 to 65535") as info:
         RpcServer(RpcDispatcher(chain), "127.0.0.1", 70000)
+    assert info.value.options == ("port",)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -101,9 +102,10 @@ def test_the_journal_keeps_acceptance_order_across_reopening(path: Path) -> None
 def test_a_second_opener_is_refused_with_the_holders_pid(path: Path) -> None:
     store = ChainStore(path)
     try:
-        expected = rf"in use by another process \(pid {os.getpid()}.*another --data-dir"
-        with pytest.raises(ChainInUseError, match=expected):
+        expected = rf"in use by another process \(pid {os.getpid()}.*: stop it, .* or use another data folder$"
+        with pytest.raises(ChainInUseError, match=expected) as info:
             ChainStore(path)
+        assert info.value.options == ("data_dir",) and "--" not in str(info.value)
     finally:
         store.close()
     ChainStore(path).close()  # released on close
@@ -113,8 +115,16 @@ def test_an_sqlite_file_of_something_else_is_refused(path: Path) -> None:
     path.parent.mkdir(parents=True)
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE users (name TEXT)")
-    with pytest.raises(ChainStoreError, match="not a dataseal chain"):
+    with pytest.raises(ChainStoreError, match="not a dataseal chain: use another data folder") as info:
         ChainStore(path)
+    assert info.value.options == ("data_dir",)
+
+
+def test_a_data_folder_that_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the data folder should be")
+    with pytest.raises(ChainStoreError, match="cannot create the folder of the chain file .*taken") as info:
+        ChainStore(tmp_path / "taken" / "chain.sqlite")
+    assert info.value.options == ("data_dir",)
 
 
 def test_a_file_that_is_not_sqlite_is_refused(path: Path) -> None:
@@ -140,14 +150,18 @@ def test_a_closed_store_says_so(path: Path) -> None:
         store.write([(b"k", b"v")])
 
 
+def checkpointers() -> int:
+    """Background checkpoint threads running in this process."""
+    return sum(thread.name == "dataseal-checkpoint" for thread in threading.enumerate())
+
+
 def test_checkpoints_run_in_the_background_not_in_the_commit(path: Path) -> None:
     import time
 
-    from dataseal.chain.embedded.store import WAL_SAFETY_PAGES
-
+    running = checkpointers()
     store = ChainStore(path)
     try:
-        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_SAFETY_PAGES
+        assert checkpointers() == running + 1
         before = path.stat().st_size
         with store.transaction():  # ~6 MB: below SQLite's own threshold, so the commit does not checkpoint
             store.write((os.urandom(32), os.urandom(3000)) for _ in range(2000))
@@ -157,7 +171,7 @@ def test_checkpoints_run_in_the_background_not_in_the_commit(path: Path) -> None
                 break
             time.sleep(0.1)
         assert path.stat().st_size - before > 5_000_000
-        assert store._checkpointer.is_alive()
+        assert checkpointers() == running + 1
     finally:
         store.close()
-    assert not store._checkpointer.is_alive()
+    assert checkpointers() == running  # closing the store ends its checkpoint thread

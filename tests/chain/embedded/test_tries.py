@@ -13,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trie import HexaryTrie
 
+from dataseal.chain.embedded.errors import EmbeddedChainError
 from dataseal.chain.embedded.tries import new_nodes_reachable, ordered_trie_root_and_nodes, trie_get, updated_trie_root
+from dataseal.errors import ErrorKind
 
 
 def pyevm_trie(values: tuple[bytes, ...]) -> tuple[bytes, dict[bytes, bytes]]:
@@ -154,5 +156,6 @@ def test_updates_as_pytrie_edge_cases(initial: dict[bytes, bytes], batches: list
 
 
 def test_keys_of_mixed_lengths_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(EmbeddedChainError, match="needs keys of one length, got keys of \\[1, 32\\] bytes") as info:
         updated_trie_root(BLANK_ROOT_HASH, {b"a" * 32: b"v", b"b": b"w"}, lambda digest: [], {})
+    assert info.value.kind == ErrorKind.INTERNAL

@@ -15,8 +15,9 @@ from pydantic import SecretStr
 from dataseal.chain.accounts.keystore import Keystore, KeystoreError, keystore_dir
 from dataseal.chain.contracts.deployment import Deployment, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
-from dataseal.chain.embedded.vm import DEFAULT_CHAIN_ID
+from dataseal.chain.embedded.settings import Tuning
 from dataseal.chain.node.start import OPERATOR_PASSWORD_FILENAME, EmbeddedNode, NodeConfig
 from dataseal.cli.main import main
 from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign
@@ -66,9 +67,9 @@ def test_first_start_creates_everything_and_a_restart_reuses_it(tmp_path: Path) 
 def test_the_call_limits_reach_the_chain_on_creation_and_on_reopening(tmp_path: Path) -> None:
     data = tmp_path / "data"
     for timeout, cap in ((0.75, 20_000_000), (2.5, 60_000_000)):  # creates, then reopens
-        node = EmbeddedNode.start(config(data, call_timeout=timeout, call_gas_cap=cap))
+        node = EmbeddedNode.start(config(data, tuning=Tuning(call_timeout=timeout, call_gas_cap=cap)))
         try:
-            assert (node.chain.call_timeout, node.chain.call_gas_cap) == (timeout, cap)
+            assert (node.chain.tuning.call_timeout, node.chain.tuning.call_gas_cap) == (timeout, cap)
         finally:
             node.stop()
 

@@ -5,9 +5,10 @@ the journal is flushed (at every state root), which re-decodes, re-encodes and r
 whole path of the slot, and prunes the nodes it replaced, once per slot: about a quarter of the
 CPU of a block of registrations. :class:`BatchedStorageLookup` keeps the slots written since
 the last root in a dict instead, reads them from there, and applies all of them at once, sorted,
-with :func:`chain.embedded.tries.updated_trie_root` when the root is asked for. Roots, values
-read and nodes persisted are py-evm's (``tests/chain/embedded/test_statetrie.py`` mines the
-same blocks with and without it; ``test_tries.py`` compares the trie updates with py-trie's).
+with :func:`dataseal.chain.embedded.tries.updated_trie_root` when the root is asked for. Roots,
+values read and nodes persisted are py-evm's (``tests/chain/embedded/interpreter/test_storage.py``
+replays random storage edits on both; ``test_differential.py`` mines the same blocks with the fast
+and the stock interpreter; ``test_tries.py`` compares the trie updates with py-trie's).
 
 The rest of py-evm's machinery is kept: the journals (checkpoints, reverts), the storage cache,
 the wipe/restore stack of a storage deleted and revived by a revert (:meth:`new_trie`,
@@ -30,7 +31,7 @@ from eth_typing import Address, Hash32
 from eth_utils import ValidationError, to_bytes
 from trie.typing import Nibbles
 
-from dataseal.chain.embedded.giveway import give_way
+from dataseal.chain.embedded.interpreter.hooks import give_way
 from dataseal.chain.embedded.tries import new_nodes_reachable, trie_get, updated_trie_root
 
 

@@ -1,0 +1,249 @@
+"""eth_call and eth_estimateGas: executions that change nothing, bounded like geth's.
+
+They run on a VM of their own over the state of the block they name, without the chain's lock:
+the state is content-addressed and never rewritten, and the store serialises its reads, so a
+slow call delays neither the miner nor other requests. Like geth, a call gets at most
+``Tuning.call_gas_cap`` gas (``RPCGasCap``, 50M) and ``Tuning.call_timeout`` seconds
+(``RPCEVMTimeout``, 5 s) on the chain's clock; a call still running then is stopped with an
+error saying so, and so is every call running when the chain closes.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
+from eth.abc import BlockHeaderAPI, ComputationAPI, SignedTransactionAPI, VirtualMachineAPI
+from eth.exceptions import OutOfGas, Revert
+from eth.vm.chain_context import ChainContext
+from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address
+from eth_utils import ValidationError
+
+from dataseal.chain.embedded.admission import calldata_floor
+from dataseal.chain.embedded.clock import Clock
+from dataseal.chain.embedded.core import ChainCore
+from dataseal.chain.embedded.errors import EmbeddedChainError, ExecutionFailed, ExecutionReverted
+from dataseal.chain.embedded.interpreter.hooks import TimedState
+from dataseal.chain.embedded.records import BlockRef, CallRequest
+from dataseal.chain.embedded.settings import Tuning
+from dataseal.chain.embedded.vm import ZERO_ADDRESS, call_vm
+
+SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is left
+
+
+class CallBudget:
+    """The time one eth_call / eth_estimateGas may execute for; cancelled when the chain closes.
+
+    The call's VM calls :meth:`check` at every jump and every new frame (:mod:`.interpreter.hooks`)."""
+
+    __slots__ = ("seconds", "deadline", "cancelled", "stopped", "_now")
+
+    def __init__(self, seconds: float, clock: Clock) -> None:
+        self._now = clock.monotonic
+        self.seconds = seconds
+        self.deadline = self._now() + seconds
+        self.cancelled = False
+        self.stopped = False  # an execution was stopped by it
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.deadline = -math.inf
+
+    def check(self) -> None:
+        if self._now() > self.deadline:
+            self.stopped = True
+            raise CallStopped()
+
+
+class CallStopped(Exception):
+    """A call's time ran out. Not a py-evm VMError, so no frame of the EVM catches it: it ends the
+    whole execution, whose changes the caller reverts."""
+
+
+class BelowIntrinsicGas(ExecutionFailed):
+    """A call given less gas than its intrinsic gas (estimation tries such limits and moves on)."""
+
+
+class CallRunner:
+    """Runs the calls of one chain (see the module doc)."""
+
+    def __init__(self, core: ChainCore, tuning: Tuning) -> None:
+        self._core = core
+        self._tuning = tuning
+        self._running: set[CallBudget] = set()  # calls executing without the lock
+        self._done = threading.Condition(core.lock)  # notified as each ends
+        self._lent: tuple[bytes, VirtualMachineAPI] | None = None  # a head's hash and VM (warm caches), to lend
+        self._vm_class = call_vm(tuning.interpreter)
+
+    def call(self, request: CallRequest, ref: BlockRef = "latest") -> bytes:
+        """Execute ``request`` on the state after block ``ref`` and return its output.
+
+        Raises :class:`ExecutionReverted` (with the revert bytes) or :class:`ExecutionFailed` (out
+        of gas, invalid, stopped at the time limit).
+        """
+        with self._calling(ref) as (header, vm, budget):
+            gas = self._gas(header, request)
+            computation = self._execute(vm, request, gas, budget)
+        if computation.is_error:
+            raise execution_error(computation, gas)
+        return bytes(computation.output)
+
+    def estimate_gas(self, request: CallRequest, ref: BlockRef = "latest") -> int:
+        """The gas limit ``request`` needs to succeed.
+
+        One execution at the cap tells what the transaction uses. When its code neither calls out
+        nor reads its remaining gas, nothing it does depends on the limit except running out and
+        SSTORE's refusal to run with 2300 gas or less left, so what it used (plus 2300 if it stored)
+        is enough.
+        Otherwise that is checked by executing again (adding the 1/64 each call withholds if
+        needed) and, if still short, by bisection to within 0.5 %. All executions together get
+        one call's time.
+        """
+        with self._calling(ref) as (header, vm, budget):
+            cap = self._gas(header, request)
+            computation = self._execute(vm, request, cap, budget)
+            if computation.is_error:
+                raise execution_error(computation, cap)
+            used = max(cap - computation.get_gas_remaining(), calldata_floor(request.data))
+            if not computation.children and not getattr(computation, "read_gas", False):
+                enough = used + (SSTORE_SENTRY_GAS if getattr(computation, "stored", False) else 0)
+                if enough <= cap:
+                    return enough
+
+            def succeeds(gas: int) -> bool:
+                try:
+                    return not self._execute(vm, request, gas, budget).is_error
+                except BelowIntrinsicGas:
+                    return False
+
+            if used >= cap or succeeds(used):
+                return min(used, cap)
+            low, high = used, cap
+            retry = min(cap, used * 64 // 63 + SSTORE_SENTRY_GAS)
+            if succeeds(retry):
+                high = retry
+            else:
+                low = retry
+            while high - low > max(1_000, high // 200):  # an estimate may run a little high, never low
+                middle = (low + high) // 2
+                if succeeds(middle):
+                    high = middle
+                else:
+                    low = middle
+            return high
+
+    def stop_all(self) -> None:
+        """Stop the calls running and wait for them to end (the chain closing, the core's lock held)."""
+        while self._running:
+            for budget in self._running:
+                budget.cancel()
+            self._core.clock.wait(self._done, None)
+
+    def _gas(self, header: BlockHeaderAPI, request: CallRequest) -> int:
+        """The gas a call runs with: what it asks for (the block's gas limit if nothing), capped
+        at the block's gas limit and ``tuning.call_gas_cap``."""
+        cap = min(int(header.gas_limit), self._tuning.call_gas_cap)
+        return cap if request.gas is None else min(request.gas, cap)
+
+    @contextmanager
+    def _calling(self, ref: BlockRef) -> Iterator[tuple[BlockHeaderAPI, VirtualMachineAPI, CallBudget]]:
+        """A VM over the state after block ``ref``, for executing calls without the chain's lock.
+
+        The state of a block is never rewritten (trie nodes are stored by their hash; nothing is
+        pruned) and the store serialises reads, so a VM of the call's own reads it safely while
+        the miner builds and commits blocks. The head's VM (warm caches) is lent to one call at a
+        time and taken back unless the call failed midway or the head moved on.
+        """
+        core = self._core
+        with core.locked():
+            header = core.header_for(ref)
+            vm: VirtualMachineAPI | None = None
+            if self._lent is not None and self._lent[0] == header.hash == core.head.hash:
+                vm, self._lent = self._lent[1], None
+            if vm is None:
+                vm = self._new_vm(header)
+            budget = CallBudget(self._tuning.call_timeout, core.clock)
+            if core.stopping:
+                budget.cancel()
+            self._running.add(budget)
+        clean = False  # whether the VM's state is as it was (a stopped execution may leave it half reverted)
+        try:
+            yield header, vm, budget
+            clean = True
+        except EmbeddedChainError:
+            clean = not budget.stopped
+            raise
+        finally:
+            with core.lock:
+                self._running.discard(budget)
+                if clean and header.hash == core.head.hash and (self._lent is None or self._lent[0] != header.hash):
+                    self._lent = (header.hash, vm)
+                self._done.notify_all()
+
+    def _new_vm(self, header: BlockHeaderAPI) -> VirtualMachineAPI:
+        # Calls pay nothing: the block's base fee is zeroed so that a zero gas price is valid.
+        core = self._core
+        return self._vm_class(
+            header=header.copy(base_fee_per_gas=0),
+            chaindb=core.chain.chaindb,
+            chain_context=ChainContext(core.chain_id),
+            consensus_context=core.chain.consensus_context,
+        )
+
+    def _execute(self, vm: VirtualMachineAPI, request: CallRequest, gas: int, budget: CallBudget) -> ComputationAPI:
+        state = vm.state
+        sender = request.sender or ZERO_ADDRESS
+        builder: Any = vm.get_transaction_builder()
+        unsigned = builder.new_unsigned_dynamic_fee_transaction(
+            chain_id=self._core.chain_id,
+            nonce=state.get_nonce(Address(sender)),
+            max_priority_fee_per_gas=0,
+            max_fee_per_gas=0,
+            gas=gas,
+            to=request.to or b"",
+            value=request.value,
+            data=request.data,
+            access_list=request.access_list,
+        )
+        spoofed = cast(SignedTransactionAPI, SpoofTransaction(unsigned, from_=sender))
+        intrinsic = max(int(spoofed.intrinsic_gas), calldata_floor(request.data))
+        if gas < intrinsic:
+            raise BelowIntrinsicGas(
+                f"gas required exceeds allowance ({gas}): the intrinsic gas alone is {intrinsic}; give it at least "
+                f"{intrinsic} gas"
+            )
+        cast(TimedState, state).deadline = budget
+        snapshot = state.snapshot()
+        try:
+            return state.apply_transaction(spoofed)
+        except ValidationError as exc:
+            raise ExecutionFailed(str(exc)) from None
+        except CallStopped:
+            if budget.cancelled:
+                raise ExecutionFailed(
+                    "the node is shutting down: the call was stopped; send it again once the node is back"
+                ) from None
+            seconds = f"{budget.seconds:g}"
+            raise ExecutionFailed(
+                f"execution aborted (timeout = {seconds}s): the call was stopped after {seconds} s of EVM execution "
+                f"with {gas} gas left to burn; give it a lower gas limit, or fix the code it runs (an endless loop?)"
+            ) from None
+        finally:
+            state.revert(snapshot)
+
+
+def execution_error(computation: ComputationAPI, gas: int) -> EmbeddedChainError:
+    """The error a failed call answers: the revert with its data, running out of gas, or another failure."""
+    error = computation.error
+    if isinstance(error, Revert):
+        data = error.args[0] if error.args and isinstance(error.args[0], bytes) else bytes(computation.output)
+        return ExecutionReverted(data)
+    if isinstance(error, OutOfGas):
+        return ExecutionFailed(
+            f"gas required exceeds allowance ({gas}): the call ran out of gas; give it more gas (a call gets at most "
+            "the block gas limit and the node's call gas cap), or check the code for an unbounded loop"
+        )
+    return ExecutionFailed(f"execution failed: {type(error).__name__}: {error}")

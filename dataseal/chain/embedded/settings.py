@@ -1,0 +1,109 @@
+"""What an embedded chain is opened with: :class:`Genesis` (a new chain's settings), :class:`Mining`
+(when blocks are made) and :class:`Tuning` (every knob trading latency, throughput and limits).
+
+All three are frozen values checked when made, so that a wrong setting is refused before any
+file is created. No py-evm import here (see :mod:`dataseal.chain.embedded.defaults`).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from eth_utils import to_checksum_address
+
+from dataseal.chain.embedded.defaults import DEFAULT_CALL_GAS_CAP, DEFAULT_CALL_TIMEOUT
+from dataseal.chain.embedded.errors import EmbeddedChainError
+
+DEFAULT_GAS_LIMIT = 30_000_000  # of every block (constant: no voting on a single-node chain)
+INTERPRETERS = ("fast", "stock")
+Interpreter = Literal["fast", "stock"]
+
+
+@dataclass(frozen=True)
+class Mining:
+    """When blocks are made: ``idle`` (as soon as transactions wait), ``interval``, or ``manual``."""
+
+    mode: Literal["idle", "interval", "manual"] = "idle"
+    block_time: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("idle", "interval", "manual"):
+            raise EmbeddedChainError(f"unknown mining mode {self.mode!r}: expected idle, interval or manual")
+        if self.mode == "interval" and not self.block_time > 0:
+            raise EmbeddedChainError(f"interval mining needs a block time above 0 seconds, got {self.block_time}")
+
+    @property
+    def automatic(self) -> bool:
+        return self.mode != "manual"
+
+
+@dataclass(frozen=True)
+class Genesis:
+    """Settings of a new chain. ``chain_id`` None means the default for a new chain, and whatever
+    the existing chain has when reopening; ``alloc`` maps addresses to their starting balance in wei."""
+
+    chain_id: int | None = None
+    alloc: Mapping[str, int] = field(default_factory=dict)
+    gas_limit: int = DEFAULT_GAS_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.chain_id is not None and not 0 < self.chain_id < 2**64:
+            raise EmbeddedChainError(f"a chain id is a positive integer below 2**64, got {self.chain_id}")
+        if not 5_000 <= self.gas_limit <= 2**63 - 1:
+            raise EmbeddedChainError(f"the block gas limit must be at least 5000, got {self.gas_limit}")
+        for address, wei in self.alloc.items():
+            try:
+                to_checksum_address(address)
+            except (ValueError, TypeError):
+                raise EmbeddedChainError(
+                    f"genesis funding: {address!r} is not an address (0x followed by 40 hex digits)"
+                ) from None
+            if not isinstance(wei, int) or wei < 0:
+                raise EmbeddedChainError(f"genesis funding of {address}: {wei!r} is not a balance in wei")
+
+    def normalized_alloc(self) -> dict[str, int]:
+        return {to_checksum_address(a): int(w) for a, w in self.alloc.items()}
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The embedded chain's knobs, with the values a node runs with. Durations are in seconds.
+
+    Idle mining lets a burst of transactions gather for one block (a block costs py-evm several
+    milliseconds beyond its transactions): it mines once no transaction arrived for ``idle_gap``,
+    ``idle_batch`` transactions wait, or ``idle_linger`` passed — at once when a lone client waits
+    for its receipt. While requests are served the miner pauses, for ``miner_give_way`` at most
+    (then runs as long again). eth_call and eth_estimateGas get at most ``call_gas_cap`` gas and
+    ``call_timeout`` seconds (geth's RPCGasCap and RPCEVMTimeout); eth_getTransactionReceipt
+    waits up to ``receipt_wait`` for a pending transaction's block. ``interpreter`` picks the EVM
+    interpreter: ``fast`` (py-evm with :mod:`dataseal.chain.embedded.interpreter`'s speed-ups) or
+    ``stock`` (py-evm's own; same results, more CPU), for comparing and for ruling the speed-ups out.
+    """
+
+    idle_linger: float = 0.05
+    idle_gap: float = 0.005
+    idle_batch: int = 32
+    miner_give_way: float = 0.05
+    call_gas_cap: int = DEFAULT_CALL_GAS_CAP
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
+    receipt_wait: float = 2.0
+    max_tx_bytes: int = 128 * 1024  # geth's txMaxSize
+    max_log_block_range: int = 10_000  # blocks one eth_getLogs may search
+    max_log_results: int = 10_000  # logs one eth_getLogs may return
+    cache_entries: int = 100_000  # key-value reads the store keeps in memory
+    interpreter: Interpreter = "fast"
+
+    def __post_init__(self) -> None:
+        if self.call_gas_cap < 21_000:
+            raise EmbeddedChainError(f"the call gas cap must be at least 21000, got {self.call_gas_cap}")
+        if not self.call_timeout > 0:
+            raise EmbeddedChainError(f"the call time limit must be above 0 seconds, got {self.call_timeout}")
+        for name in ("idle_linger", "idle_gap", "miner_give_way", "receipt_wait"):
+            if not getattr(self, name) >= 0:
+                raise EmbeddedChainError(f"tuning: {name} is seconds, at least 0; got {getattr(self, name)}")
+        for name in ("idle_batch", "max_tx_bytes", "max_log_block_range", "max_log_results", "cache_entries"):
+            if not getattr(self, name) >= 1:
+                raise EmbeddedChainError(f"tuning: {name} must be at least 1, got {getattr(self, name)}")
+        if self.interpreter not in INTERPRETERS:
+            raise EmbeddedChainError(f"unknown interpreter {self.interpreter!r}: expected fast or stock")

@@ -1,0 +1,174 @@
+"""eth_call and eth_estimateGas (dataseal.chain.embedded.calls): state read at a block, reverts with
+their data, estimates a transaction can be sent with; bounded like geth's (a gas cap and a time limit)
+and run without the chain's lock: an endless loop is stopped with an error saying what to do, and
+meanwhile the chain keeps accepting transactions, mining and answering.
+
+The time limit is measured on the chain's clock, here a :class:`ManualClock`: a call runs until
+the test moves the clock past its limit (or, ticking, until it has read the clock often enough),
+so no test races the wall clock."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from eth_utils import to_checksum_address
+
+from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
+from dataseal.chain.embedded.defaults import DEFAULT_CALL_GAS_CAP
+from dataseal.chain.embedded.errors import ExecutionFailed, ExecutionReverted
+from dataseal.chain.embedded.records import CallRequest
+from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.settings import Tuning
+from tests.chain.embedded.clocks import ManualClock, until
+from tests.chain.embedded.conftest import Funded
+from tests.chain.embedded.helpers import (
+    BOB,
+    ETH,
+    GAS_RUNTIME,
+    LOG_RUNTIME,
+    REVERT_RUNTIME,
+    STORE_RUNTIME,
+    addr,
+    deploy,
+    new_key,
+    open_chain,
+    sign,
+)
+
+LOOP_RUNTIME = bytes.fromhex("5b600056")  # JUMPDEST PUSH1 0 JUMP: loops until the gas runs out
+GAS_LEFT_RUNTIME = bytes.fromhex("5a60005260206000f3")  # returns the gas left (GAS, MSTORE, RETURN)
+ENDLESS_GAS = 2**62  # blocks and calls with this much gas: a loop on it ends by the time limit, not the gas
+
+def test_calls_read_state_and_reverts_carry_their_data(chain: EmbeddedChain, keys: Funded) -> None:
+    store = deploy(chain, keys.alice, STORE_RUNTIME)
+    reverter = deploy(chain, keys.alice, REVERT_RUNTIME)
+    alice = addr(keys.alice.address)
+    chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 2, to=to_checksum_address(store), value=0, gas=60_000,
+                                    data=(42).to_bytes(32, "big")))
+    chain.mine()
+    assert chain.get_storage_at(store, 0) == 42
+    assert chain.get_code(store) == STORE_RUNTIME
+    with pytest.raises(ExecutionReverted, match="execution reverted") as info:
+        chain.call(CallRequest(sender=alice, to=reverter))
+    assert info.value.data == "0xdeadbeef" and info.value.revert_data == bytes.fromhex("deadbeef")
+    with pytest.raises(ExecutionReverted):
+        chain.estimate_gas(CallRequest(sender=alice, to=reverter))
+    with pytest.raises(ExecutionFailed, match="gas required exceeds allowance \\(22000\\)"):
+        chain.call(CallRequest(sender=alice, to=store, gas=22_000, data=(1).to_bytes(32, "big")))
+    with pytest.raises(ExecutionFailed, match="balance"):
+        chain.call(CallRequest(sender=addr(BOB), to=store, value=ETH))
+
+
+@pytest.mark.parametrize("runtime", [STORE_RUNTIME, GAS_RUNTIME, LOG_RUNTIME], ids=["sstore", "reads-gas", "log"])
+def test_a_transaction_sent_with_exactly_the_estimate_succeeds(
+    chain: EmbeddedChain, keys: Funded, runtime: bytes
+) -> None:
+    contract = deploy(chain, keys.alice, runtime)
+    data = (7).to_bytes(32, "big")
+    estimate = chain.estimate_gas(CallRequest(sender=addr(keys.alice.address), to=contract, data=data))
+    tx = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 1, to=to_checksum_address(contract), value=0,
+                                         gas=estimate, data=data))
+    chain.mine()
+    receipt = chain.get_receipt(tx)
+    assert receipt is not None and receipt.receipt.state_root == b"\x01"
+    assert estimate - receipt.gas_used <= 2_300 + 4_800  # at most the SSTORE margin above the (refunded) use
+
+
+def test_a_plain_transfer_is_estimated_at_21000(chain: EmbeddedChain, keys: Funded) -> None:
+    assert chain.estimate_gas(CallRequest(sender=addr(keys.alice.address), to=addr(BOB), value=1)) == 21_000
+
+
+def endless_call(chain: EmbeddedChain, loop: bytes, errors: list[ExecutionFailed]) -> threading.Thread:
+    """A thread named "endless-call" calling the loop; the error it ends with goes into ``errors``."""
+
+    def call() -> None:
+        try:
+            chain.call(CallRequest(to=loop))
+        except ExecutionFailed as exc:
+            errors.append(exc)
+
+    return threading.Thread(target=call, name="endless-call")
+
+
+def running(clock: ManualClock, thread: threading.Thread) -> None:
+    """Wait until the call on ``thread`` executes: it read the clock for its deadline, then at its jumps."""
+    until(lambda: clock.reads(thread.name) >= 3, "the call executing")
+
+
+def test_an_endless_call_is_stopped_at_its_time_limit_and_holds_up_nobody(tmp_path: Path, keys: Funded) -> None:
+    clock = ManualClock()
+    chain = open_chain(tmp_path / "data", keys.addresses, gas_limit=ENDLESS_GAS, clock=clock,
+                       tuning=Tuning(call_timeout=3.0, call_gas_cap=ENDLESS_GAS))
+    try:
+        loop = deploy(chain, keys.alice, LOOP_RUNTIME)
+        errors: list[ExecutionFailed] = []
+        caller = endless_call(chain, loop, errors)
+        caller.start()
+        try:
+            running(clock, caller)
+            # while the loop runs: a transaction is accepted and mined, reads and RPC are answered
+            tx = chain.send_raw_transaction(sign(keys.bob, chain.chain_id, 0))
+            mined = chain.mine()
+            assert mined.transactions == (tx,)
+            assert chain.get_receipt(tx) is not None
+            assert RpcDispatcher(chain).call("eth_blockNumber") == hex(mined.number)
+            assert caller.is_alive() and not errors  # only the clock can stop it
+        finally:
+            clock.advance(3.01)  # past the call's limit
+            caller.join()
+        message = errors[0].message
+        assert message.startswith("execution aborted (timeout = 3s)")
+        assert "stopped after 3 s" in message and "lower gas limit" in message and "endless loop" in message
+        # the chain's call VM is fine afterwards
+        assert int.from_bytes(chain.call(CallRequest(to=deploy(chain, keys.alice, GAS_LEFT_RUNTIME))), "big") > 0
+    finally:
+        chain.close(flush=False)
+
+
+def test_a_timed_out_call_and_estimate_answer_a_json_rpc_error(tmp_path: Path, keys: Funded) -> None:
+    # Each reading of the clock moves it 10 ms on: the 0.2 s are up after some 20 jumps.
+    chain = open_chain(tmp_path / "data", keys.addresses, clock=ManualClock(tick=0.01),
+                       tuning=Tuning(call_timeout=0.2))
+    try:
+        loop = deploy(chain, keys.alice, LOOP_RUNTIME)
+        dispatcher = RpcDispatcher(chain)
+        for method in ("eth_call", "eth_estimateGas"):
+            response = dispatcher.handle({"jsonrpc": "2.0", "id": 1, "method": method,
+                                          "params": [{"to": "0x" + loop.hex(), "gas": hex(30_000_000)}, "latest"]})
+            assert response["error"]["code"] == -32000
+            assert "execution aborted (timeout = 0.2s)" in response["error"]["message"]
+            assert "give it a lower gas limit" in response["error"]["message"]
+        assert dispatcher.call("eth_blockNumber") == "0x1"  # still answering
+    finally:
+        chain.close(flush=False)
+
+
+def test_calls_get_at_most_the_gas_cap(tmp_path: Path) -> None:
+    key = new_key()
+    chain = open_chain(tmp_path / "big", [key.address], gas_limit=100_000_000)
+    try:
+        assert chain.tuning.call_gas_cap == DEFAULT_CALL_GAS_CAP == 50_000_000
+        gauge = deploy(chain, key, GAS_LEFT_RUNTIME)
+        left = int.from_bytes(chain.call(CallRequest(to=gauge, gas=80_000_000)), "big")
+        assert 49_000_000 < left < DEFAULT_CALL_GAS_CAP
+        left = int.from_bytes(chain.call(CallRequest(to=gauge)), "big")  # no gas given: the cap, not the block's
+        assert 49_000_000 < left < DEFAULT_CALL_GAS_CAP
+    finally:
+        chain.close(flush=False)
+    with EmbeddedChain.open(chain_file(tmp_path / "big"), tuning=Tuning(call_gas_cap=1_000_000)) as capped:
+        assert int.from_bytes(capped.call(CallRequest(to=gauge)), "big") < 1_000_000
+
+
+def test_closing_the_chain_stops_a_running_call(tmp_path: Path, keys: Funded) -> None:
+    clock = ManualClock()  # never advanced: only the close can stop the call
+    chain = open_chain(tmp_path / "data", keys.addresses, gas_limit=ENDLESS_GAS, clock=clock,
+                       tuning=Tuning(call_gas_cap=ENDLESS_GAS))
+    loop = deploy(chain, keys.alice, LOOP_RUNTIME)
+    errors: list[ExecutionFailed] = []
+    caller = endless_call(chain, loop, errors)
+    caller.start()
+    running(clock, caller)
+    chain.close(flush=False)
+    caller.join()
+    assert "the node is shutting down" in errors[0].message
