@@ -26,6 +26,7 @@ OPTION_FLAGS: dict[str, str] = {
     "rpc_timeout": "DATASEAL_RPC_TIMEOUT",
     "database_url": "DATABASE_URL",
     # dataseal node
+    "host": "--host",
     "port": "--port",
     # sealing and proving
     "rows": "--rows",

@@ -38,7 +38,8 @@ MAX_HEADERS = 100
 IDLE_TIMEOUT_SECONDS = 300.0  # a kept-alive connection idle this long is closed
 SHUTDOWN_GRACE_SECONDS = 10.0  # how long shutdown() lets requests in progress finish (eth_call stops at 5 s)
 _REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 405: "Method Not Allowed", 411: "Length Required",
-            413: "Payload Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
+            413: "Payload Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large",
+            503: "Service Unavailable"}
 
 
 class RpcServer:
@@ -251,10 +252,14 @@ class _Handler(socketserver.StreamRequestHandler):
             headers[name.strip().lower()] = value.strip()
         connection = headers.get(b"connection", b"").lower()
         keep_alive = connection != b"close" if version == b"HTTP/1.1" else connection == b"keep-alive"
+        dispatcher = self.server.dispatcher
+        if dispatcher is None and method in (b"GET", b"POST"):  # bound, its chain not open yet
+            return self._reply(503, _message("the node is starting: retry in a moment"), keep_alive=False)
         if method == b"POST":
             return self._post(headers, keep_alive)
         if method == b"GET":
-            chain = self._dispatcher().chain
+            assert dispatcher is not None
+            chain = dispatcher.chain
             body = json.dumps({
                 "name": "dataseal embedded chain",
                 "chain_id": chain.chain_id,
@@ -283,16 +288,12 @@ class _Handler(socketserver.StreamRequestHandler):
         body = self.rfile.read(length)
         if len(body) < length:
             return False  # the client hung up mid-body
-        response = self._dispatcher().handle_bytes(body)
+        dispatcher = self.server.dispatcher
+        assert dispatcher is not None  # checked by _serve
+        response = dispatcher.handle_bytes(body)
         if response is None:
             return self._reply(204, b"", keep_alive=keep_alive)
         return self._reply(200, response, keep_alive=keep_alive)
-
-    def _dispatcher(self) -> RpcDispatcher:
-        dispatcher = self.server.dispatcher
-        if dispatcher is None:
-            raise RuntimeError("the RPC server is serving before its chain was attached")
-        return dispatcher
 
     def _reply(self, status: int, body: bytes, *, keep_alive: bool) -> bool:
         # Status line, headers and body leave in one write: split writes meet the client's delayed
@@ -328,5 +329,5 @@ def _bind_error(host: str, port: int, exc: OSError) -> NodeStartError:
                               hint="choose a port above 1023", options=("port",))
     if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL,):
         return NodeStartError(f"cannot listen on {host!r}: it is not an address of this machine ({exc.strerror})",
-                              hint="try 127.0.0.1")
+                              hint="try 127.0.0.1", options=("host",))
     return NodeStartError(f"cannot listen on {host}:{port}: {exc}")

@@ -183,11 +183,27 @@ def test_a_taken_port_is_reported_with_what_to_do(server: RpcServer, chain: Embe
 
 
 def test_an_address_of_another_machine_is_reported(chain: EmbeddedChain) -> None:
-    with pytest.raises(NodeStartError, match="cannot listen on '192.0.2.1'.*try 127.0.0.1"):
+    with pytest.raises(NodeStartError, match="cannot listen on '192.0.2.1'.*try 127.0.0.1") as info:
         RpcServer(RpcDispatcher(chain), "192.0.2.1", 0)
+    assert info.value.options == ("host",)
 
 
 def test_a_port_out_of_range_is_reported(chain: EmbeddedChain) -> None:
     with pytest.raises(NodeStartError, match="port 70000 is not a TCP port: choose one from 1 to 65535") as info:
         RpcServer(RpcDispatcher(chain), "127.0.0.1", 70000)
     assert info.value.options == ("port",)
+
+
+def test_a_server_bound_before_its_chain_is_open_says_the_node_is_starting() -> None:
+    server = RpcServer(None, "127.0.0.1", 0)
+    server.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request("POST", "/", body=b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}',
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 503
+        answer = json.loads(response.read())
+        assert answer["error"]["message"] == "the node is starting: retry in a moment"
+    finally:
+        server.shutdown()

@@ -6,6 +6,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
 from dataseal.chain.embedded.settings import Tuning
-from dataseal.chain.node.start import OPERATOR_PASSWORD_FILENAME, EmbeddedNode, NodeConfig
+from dataseal.chain.node.start import OPERATOR_PASSWORD_FILENAME, SERVING_SWITCH_INTERVAL, EmbeddedNode, NodeConfig
 from dataseal.cli.main import main
 from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign
 
@@ -271,3 +272,14 @@ def test_a_data_folder_that_cannot_be_made_is_reported(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(NodeStartError, match=f"cannot create the data folder {blocker / 'data'}"):
         EmbeddedNode.start(config(blocker / "data"))
+
+
+def test_a_serving_node_shortens_the_switch_interval_until_it_stops(tmp_path: Path) -> None:
+    before = sys.getswitchinterval()
+    node = EmbeddedNode.start(NodeConfig(data_dir=tmp_path / "data", port=0, light_kdf=True))
+    try:
+        node.start_serving()
+        assert sys.getswitchinterval() == pytest.approx(min(before, SERVING_SWITCH_INTERVAL))
+    finally:
+        node.stop()
+    assert sys.getswitchinterval() == pytest.approx(before)
