@@ -49,7 +49,7 @@ COMMAND_ADVICE: dict[type[DatasealError], str] = {
     NodeUnreachable: "`dataseal node` starts the embedded chain",
     NoEmbeddedChain: "`dataseal node` creates it",
     ContractsNotDeployed: "`dataseal deploy --rpc URL` deploys them",
-    AccountNotFound: "`dataseal account new` or `dataseal account import`",
+    AccountNotFound: "`dataseal account list` shows the accounts; `dataseal account new` or `import` adds one",
 }
 
 
