@@ -1,14 +1,14 @@
 """The root of dataseal's error tree, importable by every layer (it imports nothing of dataseal).
 
 Library code (``dataseal.chain``, ``dataseal.registry``) raises these; the front doors render them:
-the CLI as one line and an exit status, the HTTP API as a status code and a JSON body. So that
+the CLI as one line (exit status 1), the HTTP API as a status code and a JSON body. So that
 both can render one error well, an error carries:
 
 - ``message``: what failed, with what was expected and what was found;
 - ``hint``: what to do about it, in words that suit any front door (no command-line flag, no
   command name: a hint says "give the keystore's password", not "pass --password-file");
-- ``kind``: which sort of failure it is (:class:`ErrorKind`), from which a front door picks an exit
-  status or an HTTP status and any advice of its own;
+- ``kind``: which sort of failure it is (:class:`ErrorKind`), from which a front door picks an HTTP
+  status, or any advice of its own;
 - ``options``: the names of the settings or call parameters that would change the outcome
   (``"rpc_url"``, ``"account"``, ``"symlinks"``), which a front door spells its own way
   (``--rpc URL`` for the CLI, a field name for the API).

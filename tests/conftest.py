@@ -3,6 +3,7 @@
 through the one contract API the product uses."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,15 @@ from dataseal.chain.sending.sender import LocalSender
 from tests.support.devnode import hardhat_node
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No DATASEAL_* (or DATABASE_URL) from the shell running the tests: every test states its settings."""
+    for name in list(os.environ):
+        if name.startswith("DATASEAL_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    yield
 
 
 @dataclass

@@ -83,6 +83,23 @@ class TransactionDropped(ChainError):
     kind = ErrorKind.CONFLICT
 
 
+class Reverted(ChainError):
+    """A call or transaction reverted with ``data``, not decoded yet.
+
+    The sending role raises it (it does not know the contracts); the contract clients turn it into the
+    :class:`ContractRevert` it stands for.
+    """
+
+    kind = ErrorKind.CONFLICT
+
+    def __init__(self, action: str, data: bytes) -> None:
+        self.action = action
+        self.data = bytes(data)
+        shown = "0x" + self.data.hex() if len(self.data) <= 68 else "0x" + self.data[:68].hex() + "…"
+        super().__init__(f"{action} reverted ({shown})",
+                         hint="the contract refused it; its client names the reason")
+
+
 class ContractRevert(ChainError):
     """A contract call or transaction reverted; carries the decoded Solidity error.
 

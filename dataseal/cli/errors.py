@@ -49,7 +49,7 @@ COMMAND_ADVICE: dict[type[DatasealError], str] = {
     NodeUnreachable: "`dataseal node` starts the embedded chain",
     NoEmbeddedChain: "`dataseal node` creates it",
     ContractsNotDeployed: "`dataseal deploy --rpc URL` deploys them",
-    AccountNotFound: "`dataseal account list` shows the accounts; `dataseal account new` or `import` adds one",
+    AccountNotFound: "`dataseal account list`, `account new` or `account import`",
 }
 
 

@@ -7,7 +7,7 @@ registered on chain), and renders what comes back:
 - a proof: its value gives its leaf, its disclosed row (if any) gives its value, and its
   siblings lead to its root (and to the expected root when one is given);
 - an evidence bundle: the manifest hash, that the record registers this manifest and root,
-  batch membership, and every proof (:func:`registry.evidence.compute_bundle_report`);
+  batch membership, and every proof (:func:`dataseal.registry.evidence.compute_bundle_report`);
 - a manifest: read strictly, so that its hash is the hash of the file;
 - a tree dump (standard-v1, the ``tree.json`` that sealing writes): every value and every node.
 

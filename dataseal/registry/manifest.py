@@ -1,7 +1,7 @@
 """The manifest: a JSON document describing sealed data and how its Merkle tree was built.
 
 Its hash, ``keccak256(canonical JSON of the manifest)`` (RFC 8785, see
-:mod:`registry.sealing.canonical`), is what goes on chain beside the tree's root: anyone holding
+:mod:`dataseal.registry.sealing.canonical`), is what goes on chain beside the tree's root: anyone holding
 the data and the manifest can recompute both. The JSON Schema of version 1 ships as
 ``registry/schemas/manifest.schema.json`` (generated from :class:`Manifest`; a test keeps them
 equal).

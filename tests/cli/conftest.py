@@ -1,10 +1,9 @@
-"""CLI test fixtures: a clean environment (no DATASEAL_* from the caller's shell), and the chain
-backends of tests/chain."""
+"""CLI test fixtures: the CLI run in-process, a password file, and the chain backends of tests/chain
+(the clean environment is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +11,6 @@ import pytest
 
 from dataseal.cli.main import main
 from tests.chain.conftest import backend, embedded_backend, hardhat_backend  # noqa: F401 - fixtures
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("DATASEAL_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    yield
 
 
 class Cli:

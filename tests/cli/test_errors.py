@@ -33,7 +33,7 @@ def test_some_errors_name_the_command_that_helps() -> None:
         "[`dataseal node` starts the embedded chain; --rpc URL or DATASEAL_RPC_URL]"
     )
     assert render(AccountNotFound("no account", hint="create one")).endswith(
-        "[`dataseal account list` shows the accounts; `dataseal account new` or `import` adds one]")
+        "[`dataseal account list`, `account new` or `account import`]")
 
 
 def _named_options() -> set[str]:

@@ -9,15 +9,6 @@ from dataseal.chain.errors import ConfigError
 from dataseal.registry.settings import Settings
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("DATASEAL_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-
-
 def test_given_values_override_the_environment_and_none_means_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATASEAL_RPC_URL", "http://from-env:8545")
     monkeypatch.setenv("DATASEAL_CONFIRMATIONS", "3")

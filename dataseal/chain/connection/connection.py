@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.providers import BaseProvider
 
 from dataseal.chain.connection.failures import is_connection_failure, unreachable
 from dataseal.chain.connection.transports import DEFAULT_TIMEOUT, WebSocketSyncProvider, describe, provider_for_url
 from dataseal.chain.errors import ChainError, ConfigError, NodeUnreachable, NoEmbeddedChain, WrongChain
+from dataseal.chain.values import address as checked_address
 
 T = TypeVar("T")
 
@@ -103,10 +103,12 @@ class Connection:
         )
 
     def balance(self, address: str) -> int:
-        return int(self.call(lambda: self.w3.eth.get_balance(to_checksum_address(address)), "reading a balance"))
+        checked = checked_address(address, "the account")
+        return int(self.call(lambda: self.w3.eth.get_balance(checked), "reading a balance"))
 
     def code_size(self, address: str) -> int:
-        return len(self.call(lambda: self.w3.eth.get_code(to_checksum_address(address)), "reading contract code"))
+        checked = checked_address(address, "the contract")
+        return len(self.call(lambda: self.w3.eth.get_code(checked), "reading contract code"))
 
     def verify_chain(self, expected_chain_id: int, source: str, *, options: tuple[str, ...] = ()) -> None:
         """Raise :class:`WrongChain` unless the node's chain id is ``expected_chain_id`` (named by ``source``;

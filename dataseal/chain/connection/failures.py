@@ -8,6 +8,7 @@ missing funds, a transaction it already has, a query too large or a rate limit.
 """
 from __future__ import annotations
 
+import ast
 import re
 from typing import Any
 
@@ -32,6 +33,7 @@ _REFUSAL = re.compile(
     re.I,
 )
 _LIMIT_CODES = {-32005, -32602, -32600, -32000, -32001, -32002, -32603}
+_BYTES_LITERAL = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
 # Alchemy: "... this block range should work: [0x1, 0x3e8]"
 _SUGGESTED = re.compile(r"\[\s*(0x[0-9a-f]+)\s*,\s*(0x[0-9a-f]+)\s*\]", re.I)
 
@@ -102,6 +104,35 @@ def mined_hash(exc: BaseException) -> bytes | None:
     value = data.get("txHash") if isinstance(data, dict) else None
     if isinstance(value, str) and value.startswith("0x") and len(value) == 66:
         return bytes.fromhex(value[2:])
+    return None
+
+
+def revert_data_from(exc: BaseException) -> bytes | None:
+    """Revert bytes carried by an exception from web3 (any provider) or eth-tester, else None."""
+
+    data = getattr(exc, "data", None)
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    if isinstance(data, dict) and isinstance(data.get("data"), str):
+        return revert_data_from(type("E", (), {"data": data["data"]})())
+    # eth-tester's TransactionFailed: "execution reverted: b'...'"
+    for arg in getattr(exc, "args", ()):
+        if isinstance(arg, (bytes, bytearray)):
+            return bytes(arg)
+        if isinstance(arg, str):
+            match = _BYTES_LITERAL.search(arg)
+            if match:
+                try:
+                    value = ast.literal_eval(match.group(1))
+                except (ValueError, SyntaxError):
+                    return None
+                if isinstance(value, bytes):
+                    return value
     return None
 
 

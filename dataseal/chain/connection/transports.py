@@ -28,6 +28,9 @@ def provider_for_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> JSONBaseP
         raise ConfigError(f"invalid RPC URL {redact_url(url)!r} ({exc})", hint="expected for example "
                           "http://127.0.0.1:8545", options=("rpc_url",)) from None
     scheme = parts.scheme.lower()
+    if scheme in ("http", "https", "ws", "wss") and not parts.hostname:
+        raise ConfigError(f"invalid RPC URL {redact_url(url)!r}: it names no host",
+                          hint="expected for example http://127.0.0.1:8545", options=("rpc_url",))
     if scheme in ("http", "https"):
         return _ScrubbingHTTPProvider(
             url,

@@ -17,9 +17,8 @@ from dataseal.chain.contracts.records import (
     BatchRecord,
     Lineage,
     RoleChange,
-    address,
-    bytes32,
 )
+from dataseal.chain.values import address, bytes32
 
 
 class AssetRegistryClient(ContractClient):

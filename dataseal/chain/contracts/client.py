@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 from eth_abi import encode as abi_encode
 from eth_abi.exceptions import EncodingError
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -32,9 +32,10 @@ from web3.types import TxReceipt
 from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.records import Record
-from dataseal.chain.contracts.revert import as_chain_error, canonical_type, replay_failure
-from dataseal.chain.errors import ChainError
+from dataseal.chain.contracts.revert import as_chain_error, canonical_type, decode_revert, replay_failure
+from dataseal.chain.errors import ChainError, Reverted
 from dataseal.chain.sending.sender import PendingTransaction, TxSender
+from dataseal.chain.values import address as checked_address
 from dataseal.errors import ErrorKind, InvalidInput
 
 ESTIMATE: Literal["estimate"] = "estimate"
@@ -170,7 +171,7 @@ class ContractClient:
     def __init__(self, w3: Web3, address: str, sender: TxSender | None = None, *,
                  decoder: EventDecoder | None = None) -> None:
         self.w3 = w3
-        self.address = to_checksum_address(address)
+        self.address = checked_address(address, f"the {self.contract_name} address")
         self.sender = sender
         self.contract: Contract = w3.eth.contract(address=self.address, abi=load_artifact(self.contract_name).abi)
         self.decoder = decoder or EventDecoder({self.contract_name: self.address})
@@ -193,15 +194,18 @@ class ContractClient:
         fn = _functions(self.contract_name)[function]
         action = f"{self.contract_name}.{function}"
         call: dict[str, Any] = {"to": self.address, "data": fn.encode(self.contract_name, args), "value": 0}
-        if isinstance(gas, int):
-            call["gas"] = gas
-        elif gas is None and function in self._gas:
-            call["gas"] = self._gas[function]
-        else:
-            call["gas"] = sender.estimate_gas(self.w3, {**call, "from": sender.address}, action)
-            with self._gas_lock:
-                self._gas[function] = max(self._gas.get(function, 0), call["gas"])
-        pending = sender.submit(self.w3, call, action=action)
+        try:
+            if isinstance(gas, int):
+                call["gas"] = gas
+            elif gas is None and function in self._gas:
+                call["gas"] = self._gas[function]
+            else:
+                call["gas"] = sender.estimate_gas(self.w3, {**call, "from": sender.address}, action)
+                with self._gas_lock:
+                    self._gas[function] = max(self._gas.get(function, 0), call["gas"])
+            pending = sender.submit(self.w3, call, action=action)
+        except Reverted as exc:  # the sender knows no contract: the revert is named here
+            raise decode_revert(exc.data) from exc
         return Submitted(self, function, pending, result)
 
     def _read(self, function: str, *args: Any) -> Any:
@@ -220,6 +224,3 @@ class ContractClient:
             with self._gas_lock:  # the cached estimate may have been too low for this call: estimate afresh next time
                 self._gas.pop(function, None)
         return replay_failure(self.w3, pending.tx, pending.sender, receipt, f"{self.contract_name}.{function}")
-
-
-# ------------------------------------------------------------------------------------ AssetRegistry

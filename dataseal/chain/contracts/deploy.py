@@ -11,8 +11,8 @@ from web3 import Web3
 
 from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
 from dataseal.chain.contracts.deployment import Deployment
-from dataseal.chain.contracts.revert import canonical_type, replay_failure
-from dataseal.chain.errors import ConfigError, DeploymentError
+from dataseal.chain.contracts.revert import canonical_type, decode_revert, replay_failure
+from dataseal.chain.errors import ConfigError, DeploymentError, Reverted
 from dataseal.chain.sending.sender import TxSender
 from dataseal.errors import ErrorKind
 
@@ -51,7 +51,10 @@ def deploy_contracts(
 
     def create(name: str, *args: Any) -> tuple[str, int]:
         action = f"deploying {name}"
-        pending = sender.submit(w3, {"data": creation_code(name, *args), "value": 0}, action=action)
+        try:
+            pending = sender.submit(w3, {"data": creation_code(name, *args), "value": 0}, action=action)
+        except Reverted as exc:
+            raise decode_revert(exc.data) from exc
         receipt = sender.wait(w3, pending)
         if receipt["status"] != 1:
             raise replay_failure(w3, pending.tx, sender.address, receipt, action)

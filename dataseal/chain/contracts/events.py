@@ -43,6 +43,7 @@ from dataseal.chain.contracts.records import (
 )
 from dataseal.chain.contracts.revert import canonical_type
 from dataseal.chain.errors import ChainError
+from dataseal.chain.values import address as checked_address
 from dataseal.errors import ErrorKind, InternalError
 
 Builder = Callable[[dict[str, Any], TxRef], Record]
@@ -182,7 +183,7 @@ class EventDecoder:
 
     def __init__(self, deployment: Deployment | Mapping[str, str]) -> None:
         addresses = deployment.addresses() if isinstance(deployment, Deployment) else deployment
-        self.contracts = {to_checksum_address(address): name for name, address in addresses.items()}
+        self.contracts = {checked_address(address, f"the {name} address"): name for name, address in addresses.items()}
         self._lower = {address.lower(): name for address, name in self.contracts.items()}
 
     def decode_log(self, log: Any) -> Record | None:

@@ -4,16 +4,8 @@ from __future__ import annotations
 from eth_utils import to_checksum_address
 
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
-from dataseal.chain.contracts.records import (
-    ZERO32,
-    Grant,
-    GrantRecord,
-    GrantRevocation,
-    GrantStatus,
-    GrantTerms,
-    address,
-    bytes32,
-)
+from dataseal.chain.contracts.records import ZERO32, Grant, GrantRecord, GrantRevocation, GrantStatus, GrantTerms
+from dataseal.chain.values import address, bytes32
 
 
 class GrantRegistryClient(ContractClient):

@@ -13,9 +13,7 @@ from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, cast
 
-from eth_utils import to_checksum_address
-
-from dataseal.errors import InvalidInput
+from dataseal.chain.values import address, bytes32
 
 ZERO32 = b"\0" * 32
 
@@ -329,28 +327,3 @@ class GrantTerms(_Json):
     def as_tuple(self) -> tuple[Any, ...]:
         return (self.asset_id, address(self.grantee, "grantee"), bytes32(self.purpose, "purpose"), self.valid_from,
                 self.expires_at, self.quota, bytes32(self.scope_root, "scope_root"))
-
-
-def address(value: str, what: str) -> str:
-    """``value`` as a checksummed address; :class:`InvalidInput` naming ``what`` otherwise."""
-    try:
-        return str(to_checksum_address(value))
-    except (ValueError, TypeError):
-        raise InvalidInput(f"{what} {value!r} is not an address", hint="give 0x followed by 40 hex digits") from None
-
-
-def bytes32(value: bytes | str, what: str) -> bytes:
-    """``value`` (bytes or 0x-hex) as 32 bytes; :class:`InvalidInput` naming ``what`` otherwise."""
-    if isinstance(value, str):
-        text = value[2:] if value[:2].lower() == "0x" else value
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raise InvalidInput(f"{what} {value!r} is not hex", hint="give 32 bytes as 0x followed by 64 hex digits",
-                               ) from None
-    else:
-        raw = bytes(value)
-    if len(raw) != 32:
-        raise InvalidInput(f"{what} must be 32 bytes (a keccak256/Merkle hash), got {len(raw)}",
-                           hint="give 0x followed by 64 hex digits")
-    return raw

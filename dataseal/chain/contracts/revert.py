@@ -5,8 +5,6 @@ A user never sees a hex blob: ``0xda805024…`` becomes
 """
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -19,9 +17,10 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxReceipt
 
+from dataseal.chain.connection.failures import revert_data_from
 from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
-from dataseal.chain.errors import ChainError, ContractRevert
-from dataseal.errors import ErrorKind
+from dataseal.chain.errors import ChainError, ContractRevert, Reverted
+from dataseal.errors import ErrorKind, InvalidInput
 
 STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected")
 GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
@@ -50,6 +49,8 @@ HINTS: dict[str, str] = {
     "InvalidSignature": "the signature was not made by {expected} for this request, chain and contract "
     "(or its nonce was already used): sign again",
     "BatchAlreadyAnchored": "this batch root is already anchored as batch {batchId}",
+    "LedgerMismatch": "the grant registry was made for a ledger at {configured}, but this one is {expected}: another "
+    "transaction from the deployer account was sent in between; deploy again",
 }
 
 # The kind of each error a user can cause (the rest are conflicts: the state refuses the request).
@@ -113,7 +114,14 @@ def _present(value: Any, abi_type: str, internal_type: str) -> Any:
 
 def decode_revert(data: bytes | str) -> ContractRevert:
     """The :class:`ContractRevert` for raw revert ``data`` (bytes or 0x-hex)."""
-    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else bytes(data)
+    if isinstance(data, str):
+        try:
+            raw = bytes.fromhex(data[2:] if data.startswith("0x") else data)
+        except ValueError:
+            raise InvalidInput(f"revert data {data[:80]!r} is not hex", hint="give the bytes the node returned, "
+                               "as 0x followed by hex digits") from None
+    else:
+        raw = bytes(data)
     if len(raw) == 0:
         return ContractRevert("EmptyRevert", {}, hint="the call reverted without a reason (out of gas, or "
                               "not a dataseal contract at that address?)", raw=raw)
@@ -138,39 +146,10 @@ def decode_revert(data: bytes | str) -> ContractRevert:
     return ContractRevert(spec.name, args, hint=hint, raw=raw, kind=KINDS.get(spec.name))
 
 
-_BYTES_LITERAL = re.compile(r"execution reverted: (b(['\"]).*\2)\s*$", re.S)
-
-
-def revert_data_from(exc: BaseException) -> bytes | None:
-    """Revert bytes carried by an exception from web3 (any provider) or eth-tester, else None."""
-    data = getattr(exc, "data", None)
-    if isinstance(data, (bytes, bytearray)):
-        return bytes(data)
-    if isinstance(data, str) and data.startswith("0x"):
-        try:
-            return bytes.fromhex(data[2:])
-        except ValueError:
-            return None
-    if isinstance(data, dict) and isinstance(data.get("data"), str):
-        return revert_data_from(type("E", (), {"data": data["data"]})())
-    # eth-tester's TransactionFailed: "execution reverted: b'...'"
-    for arg in getattr(exc, "args", ()):
-        if isinstance(arg, (bytes, bytearray)):
-            return bytes(arg)
-        if isinstance(arg, str):
-            match = _BYTES_LITERAL.search(arg)
-            if match:
-                try:
-                    value = ast.literal_eval(match.group(1))
-                except (ValueError, SyntaxError):
-                    return None
-                if isinstance(value, bytes):
-                    return value
-    return None
-
-
 def as_chain_error(exc: BaseException, action: str) -> ChainError:
-    """Translate an exception raised while doing ``action`` into a dataseal error."""
+    """Translate an exception raised while doing ``action`` into a dataseal error (a revert decoded)."""
+    if isinstance(exc, Reverted):
+        return decode_revert(exc.data)
     data = revert_data_from(exc)
     if data is not None:
         return decode_revert(data)

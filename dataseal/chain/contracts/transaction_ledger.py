@@ -2,14 +2,8 @@
 from __future__ import annotations
 
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
-from dataseal.chain.contracts.records import (
-    OperatorChange,
-    TradeRecord,
-    UsageBatchRecord,
-    UsageRecord,
-    address,
-    bytes32,
-)
+from dataseal.chain.contracts.records import OperatorChange, TradeRecord, UsageBatchRecord, UsageRecord
+from dataseal.chain.values import address, bytes32
 
 
 class TransactionLedgerClient(ContractClient):

@@ -26,6 +26,7 @@ from dataseal.chain.embedded.pool import PendingPool
 from dataseal.chain.embedded.records import BLOCK_TAGS, BlockRef, ReceiptRecord
 from dataseal.chain.embedded.store import ChainStore
 from dataseal.chain.embedded.vm import DatasealChain
+from dataseal.errors import ErrorKind
 
 BLOCKS_CACHED = 128  # decoded blocks with their receipts
 DROPPED_REMEMBERED = 4096  # why a transaction was dropped, for dropped_reason()
@@ -104,7 +105,8 @@ class ChainCore:
         try:
             with self.lock:
                 if self.closed:
-                    raise EmbeddedChainError(f"the chain {self.store.path} is closed; open it again")
+                    raise EmbeddedChainError(f"the chain {self.store.path} is closed", hint="open it again",
+                                             kind=ErrorKind.UNAVAILABLE)
                 yield
         finally:
             with self._busy_lock:

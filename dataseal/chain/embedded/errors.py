@@ -1,6 +1,6 @@
 """Errors of the embedded chain.
 
-Two families share one root (:class:`EmbeddedChainError`, a :class:`chain.errors.ChainError`):
+Two families share one root (:class:`EmbeddedChainError`, a :class:`dataseal.chain.errors.ChainError`):
 
 - problems a local user fixes (the chain file is in use, was made with another chain id, the
   port is taken): raised by the library and rendered by the CLI;
@@ -30,7 +30,9 @@ EXECUTION_REVERTED = 3  # geth: eth_call / eth_estimateGas hit REVERT; data = re
 
 
 class EmbeddedChainError(ChainError):
-    """Something went wrong in the embedded chain."""
+    """Something went wrong in the embedded chain (by default a setting or request it refuses)."""
+
+    kind = ErrorKind.INVALID_INPUT
 
 
 class ChainStoreError(EmbeddedChainError):

@@ -227,7 +227,7 @@ class _Handler(socketserver.StreamRequestHandler):
             if dispatcher is None:
                 keep_alive = self._serve(line)
             else:
-                with dispatcher.chain.serving():  # the miner pauses meanwhile (chain.embedded.chain's doc)
+                with dispatcher.chain.serving():  # the miner pauses meanwhile (dataseal.chain.embedded.chain's doc)
                     keep_alive = self._serve(line)
         finally:
             still_serving = self.server.request_ended(self)

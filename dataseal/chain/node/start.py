@@ -31,7 +31,6 @@ from dataseal.chain.accounts.keystore import (
     LIGHT_SCRYPT_N,
     STANDARD_SCRYPT_N,
     Keystore,
-    PasswordRequired,
     keystore_dir,
 )
 from dataseal.chain.accounts.passwords import (
@@ -238,15 +237,18 @@ def _given_password(config: NodeConfig) -> SecretStr | None:
 
 
 def _operator_password(data_dir: Path, config: NodeConfig) -> SecretStr:
+    """The password given (its own errors stand), else the one generated at the first start."""
+    given = _given_password(config)
+    if given is not None:
+        return given
     file = data_dir / OPERATOR_PASSWORD_FILENAME
-    sources = given_sources(config.password, config.password_file) or [PasswordFile(file, optional=True)]
-    try:
-        return first_password(sources, purpose="the operator keystore")[0]
-    except PasswordRequired:
+    generated = PasswordFile(file, optional=True).read("the operator keystore")
+    if generated is None:
         raise NodeStartError(
             f"the contracts must be deployed and the operator keystore is locked (no {file} was found)",
             hint="give the operator keystore's password", options=("password",),
-        ) from None
+        )
+    return generated
 
 
 def _ensure_deployment(

@@ -12,8 +12,7 @@ sharing a database) must therefore agree on who takes which nonce. Two parts do 
   ``<folder>/<chain id>-<address>.nonce``); a database-backed store (a row locked ``FOR UPDATE``)
   can serve replicas on several hosts through the same protocol;
 - the :class:`NonceManager` asks the node (``eth_getTransactionCount(address, "pending")``) the
-  first time this process uses an account (and takes the store's value if it is ahead), and
-  whenever a send reveals the stored view was wrong
+  first time this process uses an account, and whenever a send reveals the stored view was wrong
   (:meth:`Reservation.resync`): "nonce too low" after another wallet used the key, "nonce too high"
   after a transaction was dropped or the chain was reset.
 
@@ -176,10 +175,9 @@ class NonceManager:
         with self.store.hold(key) as held:
             stored = held.read()
             if key not in self._synced or stored is None:
-                # The node's count, or the store's if it is ahead: another process or replica sharing the
-                # store may have sent through a node that has not seen it yet. (A store that is ahead of the
-                # chain for good, after a reset, gets "nonce too high" and a resync.)
-                nonce = max(pending_count(), stored or 0)
+                # The node's count, not the store's: a transaction the store counted may have left the
+                # node's pool, and nodes that queue a gapped nonce (geth, Besu) would never say so.
+                nonce = pending_count()
                 with self._synced_lock:
                     self._synced.add(key)
             else:

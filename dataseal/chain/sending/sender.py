@@ -14,7 +14,8 @@ be in flight; :meth:`LocalSender.wait` / :meth:`LocalSender.wait_all` collect re
 
 Failures become typed errors: :class:`InsufficientFunds`, :class:`ReceiptTimeout`,
 :class:`TransactionDropped`, :class:`TransactionRejected`, :class:`NodeUnreachable`; a revert found
-while estimating gas is a decoded :class:`~dataseal.chain.errors.ContractRevert`. "Nonce too
+while estimating gas is a :class:`~dataseal.chain.errors.Reverted` carrying the revert bytes, which the
+contract clients decode (this role knows no contract). "Nonce too
 low/high" is recovered from by re-reading the nonce from the node, a dropped transaction by
 sending the same signed bytes again.
 """
@@ -45,16 +46,17 @@ from dataseal.chain.connection.failures import (
     is_nonce_too_low,
     is_underpriced,
     mined_hash,
+    revert_data_from,
     rpc_message,
     unreachable,
 )
-from dataseal.chain.contracts.revert import as_chain_error, revert_data_from
 from dataseal.chain.errors import (
     ChainError,
     ConfigError,
     InsufficientFunds,
     NodeUnreachable,
     ReceiptTimeout,
+    Reverted,
     TransactionDropped,
     TransactionRejected,
 )
@@ -168,8 +170,8 @@ class LocalSender:
         """Fill, sign and hand ``tx`` to the node; return without waiting for it to be mined.
 
         ``tx`` needs ``to`` (absent for a contract creation) and ``data``; ``value``, ``gas`` and fee
-        fields are used when present. A revert while estimating gas raises the decoded
-        :class:`~chain.errors.ContractRevert` before anything is sent.
+        fields are used when present. A revert while estimating gas raises
+        :class:`~dataseal.chain.errors.Reverted` (with the revert bytes) before anything is sent.
         """
         chain_id = self.chain_id(w3)
         call: dict[str, Any] = {"from": self.address, "value": int(tx.get("value", 0)), "chainId": chain_id}
@@ -196,7 +198,7 @@ class LocalSender:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def estimate_gas(self, w3: Web3, call: dict[str, Any], action: str = "sending a transaction") -> int:
-        """``eth_estimateGas`` times :attr:`gas_margin`; a revert raises the decoded error."""
+        """``eth_estimateGas`` times :attr:`gas_margin`; a revert raises :class:`Reverted`."""
         request = {k: v for k, v in call.items() if k in ("from", "to", "data", "value")}
         try:
             estimate = int(w3.eth.estimate_gas(cast(TxParams, request)))
@@ -220,7 +222,7 @@ class LocalSender:
 
         Confirmations guard against reorganisations: a block that another producer's chain replaces
         takes its transactions with it. The embedded chain (``dataseal node``, or an
-        :class:`~chain.embedded.provider.EmbeddedProvider`) has one block producer and never
+        :class:`~dataseal.chain.embedded.provider.EmbeddedProvider`) has one block producer and never
         reorganises, so its receipts are final as soon as they exist; and it makes blocks only when
         transactions wait (idle mining), so blocks on top of the last one may never come. Against it
         this is 0; against any other node, :attr:`confirmations`. The node is recognised by its
@@ -297,10 +299,13 @@ class LocalSender:
     def _translate(self, w3: Web3, exc: BaseException, action: str, call: dict[str, Any]) -> ChainError:
         if is_connection_failure(exc):
             return unreachable(self.endpoint, exc)
+        data = revert_data_from(exc)
+        if data is not None:
+            return Reverted(action, data)  # decoded by the contract client that sent it
         message = rpc_message(exc)
-        if revert_data_from(exc) is None and is_insufficient_funds(message):
+        if is_insufficient_funds(message):
             return self.insufficient_funds(w3, call, action, message)
-        return as_chain_error(exc, action)
+        return ChainError(f"{action} failed: {message}")
 
     def insufficient_funds(self, w3: Web3, call: dict[str, Any], action: str, detail: str = "") -> InsufficientFunds:
         try:

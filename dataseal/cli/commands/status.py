@@ -1,6 +1,7 @@
 """`dataseal status`: which chain, which account and its balance, which contracts, whether they are live."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import typer
 from dataseal.chain.accounts.keystore import AccountNotFound, KeystoreEntry
 from dataseal.chain.contracts.deployment import Deployment, contract_status, deployments_path
 from dataseal.chain.errors import ContractsNotDeployed, WrongChain
+from dataseal.cli.errors import render
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, settings
 from dataseal.cli.output import JSON, emit
 from dataseal.errors import DatasealError
@@ -61,7 +63,7 @@ def status(
         "contracts": contracts,
         "record": str(deployments_path(cfg.data_dir)),
         "ok": not problems,
-        "problems": [str(p) for p in problems],
+        "problems": [render(p) for p in problems],  # as the CLI words them: with the commands and flags that help
     }
 
     def human() -> None:
@@ -77,12 +79,11 @@ def status(
                 print(f"  {c['name']:<18} {c['address']}  {'code present' if c['deployed'] else 'NO CODE'}")
 
     emit(report, as_json, human)
-    if problems:  # the report is out; now the one-line error and exit status 1
-        first = problems[0]
+    if problems:  # the report is out; now the one-line error (each problem with its advice) and exit status 1
         if len(problems) == 1:
-            raise first
-        raise type(first)("; and ".join(str(p) for p in problems),
-                          options=tuple(dict.fromkeys(o for p in problems for o in p.options))) from first
+            raise problems[0]
+        print(f"dataseal: error: {'; and '.join(render(p) for p in problems)}", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 def _account(entry: KeystoreEntry, balance: int) -> dict[str, Any]:

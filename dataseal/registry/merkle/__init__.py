@@ -1,12 +1,12 @@
 """OpenZeppelin StandardMerkleTree ("standard-v1") compatible Merkle trees and proofs.
 
 Self-contained: it depends on hashing only (safe-pysha3 or pycryptodome) and on
-:mod:`chain.errors` for the error base class, so it can be used without the rest of dataseal.
+:mod:`dataseal.errors` for the error base class, so it can be used without the rest of dataseal.
 
 - :class:`StandardMerkleTree` builds, dumps and loads trees (same root, proofs, multiproofs and
   dump as @openzeppelin/merkle-tree 1.0.8 for the same values, leaf encoding and options);
 - ``compute_*`` / ``verify_*`` are pure functions over roots, leaves and proofs;
-- :mod:`registry.merkle.core` is the flat node-buffer layer that large trees are built with.
+- :mod:`dataseal.registry.merkle.core` is the flat node-buffer layer that large trees are built with.
 """
 from dataseal.registry.merkle.abi import AbiType, parse_encoding, parse_type, to_checksum_address
 from dataseal.registry.merkle.errors import LeafEncodingError, MerkleError, ProofError, TreeDumpError

@@ -6,7 +6,7 @@ loads that library's dumps (``JSON.stringify(tree.dump())``).
 
     >>> tree = StandardMerkleTree.of([[1, b"\\x11" * 32], [2, b"\\x22" * 32]], ["uint256", "bytes32"])
     >>> proof = tree.get_proof(0)
-    >>> verify_proof(tree.root, tree.leaf_hash([1, b"\\x11" * 32]), proof)   # from registry.merkle
+    >>> verify_proof(tree.root, tree.leaf_hash([1, b"\\x11" * 32]), proof)   # from dataseal.registry.merkle
 
 Values are addressed by their *value index* (the position in the list given to :meth:`of`),
 like the library's ``getProof(i)``; ``sort_leaves`` (default True, as in the library) orders the

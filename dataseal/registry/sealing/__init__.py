@@ -3,11 +3,11 @@
 Library code: it raises :class:`SealError` and subclasses (never prints or exits) and reports
 progress through an optional ``progress(phase, done, total)`` callback.
 
-- :mod:`registry.sealing.options` — :class:`SealOptions`, the settings of a seal, checked where built;
-- :mod:`registry.sealing.seal` — ``seal`` (write manifest + tree dump) and ``prove`` (one part);
-- :mod:`registry.sealing.files`, :mod:`.folders`, :mod:`.tables` — how each kind becomes leaves;
-- :mod:`registry.sealing.canonical` — canonical JSON (rows, manifest hash);
-- :mod:`registry.sealing.atomic` — atomic writes.
+- :mod:`dataseal.registry.sealing.options` — :class:`SealOptions`, the settings of a seal, checked where built;
+- :mod:`dataseal.registry.sealing.seal` — ``seal`` (write manifest + tree dump) and ``prove`` (one part);
+- :mod:`dataseal.registry.sealing.files`, :mod:`.folders`, :mod:`.tables` — how each kind becomes leaves;
+- :mod:`dataseal.registry.sealing.canonical` — canonical JSON (rows, manifest hash);
+- :mod:`dataseal.registry.sealing.atomic` — atomic writes.
 """
 from dataseal.registry.sealing.errors import (
     EmptyInputError,

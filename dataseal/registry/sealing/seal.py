@@ -13,7 +13,7 @@ reader of a file, folder or table).
 
 ``prove(path, manifest, ...)`` recomputes the tree from the data with the manifest's parameters
 requires the same root (so a proof always matches what was sealed, and changed data is caught),
-and returns a :class:`registry.evidence.Proof` of one chunk, row or file.
+and returns a :class:`dataseal.registry.evidence.Proof` of one chunk, row or file.
 
 Leaves are kept in data order (``sortLeaves: false``): leaf ``i`` is chunk/row/file ``i``, and a
 table's tree is built as a stream without sorting millions of hashes. To rebuild a root with

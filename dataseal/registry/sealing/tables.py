@@ -6,7 +6,7 @@ Row ``i`` (0-based, data rows only) becomes the leaf value ``(uint256 i, bytes32
     d_i = sha256(utf8(canonical_row_i))                 unsalted
 
 ``canonical_row_i`` is the row as canonical JSON (RFC 8785 with exact integers, see
-:mod:`registry.sealing.canonical`):
+:mod:`dataseal.registry.sealing.canonical`):
 
 - CSV (RFC 4180: comma, double quotes; UTF-8, a leading BOM ignored): the first record is the
   header; every data record becomes an object ``{column: field text}`` (all values strings,

@@ -10,6 +10,10 @@ from dataseal.chain.errors import ConfigError
 def test_urls_are_checked_and_redacted() -> None:
     with pytest.raises(ConfigError, match=r"unsupported RPC URL 'ftp://node:1'.*http://127.0.0.1:8545"):
         provider_for_url("ftp://node:1")
+    for hostless in ("http://", "ws://:8545"):
+        with pytest.raises(ConfigError, match="it names no host") as exc:
+            provider_for_url(hostless)
+        assert exc.value.options == ("rpc_url",)
     assert redact_url("https://user:secret@mainnet.infura.io/v3/0123456789abcdef0123456789abcdef?k=1") == (
         "https://mainnet.infura.io/v3/01234567…"
     )

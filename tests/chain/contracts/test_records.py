@@ -1,19 +1,7 @@
 """Records and state views as JSON, and the checked conversions of what a caller gives."""
 from __future__ import annotations
 
-import pytest
-from eth_utils import to_checksum_address
-
-from dataseal.chain.contracts.records import (
-    AssetRecord,
-    AssetStatus,
-    GrantTerms,
-    Lineage,
-    TxRef,
-    address,
-    bytes32,
-)
-from dataseal.errors import ErrorKind, InvalidInput
+from dataseal.chain.contracts.records import AssetRecord, AssetStatus, Lineage, TxRef
 
 TX = TxRef("0x" + "11" * 32, 5, 0, "0x" + "22" * 32)
 
@@ -29,20 +17,3 @@ def test_a_record_as_json_has_hex_bytes_and_enum_names() -> None:
     }
 
 
-def test_bytes32_takes_bytes_or_hex_and_refuses_the_rest() -> None:
-    assert bytes32(b"\x07" * 32, "root") == b"\x07" * 32
-    assert bytes32("0x" + "07" * 32, "root") == bytes32("07" * 32, "root") == b"\x07" * 32
-    with pytest.raises(InvalidInput, match="root must be 32 bytes .*got 3") as short:
-        bytes32(b"abc", "root")
-    assert short.value.kind is ErrorKind.INVALID_INPUT
-    with pytest.raises(InvalidInput, match="root '0xnothex' is not hex"):
-        bytes32("0xnothex", "root")
-
-
-def test_address_is_checksummed_or_refused() -> None:
-    assert address("0x" + "ab" * 20, "buyer") == to_checksum_address("0x" + "ab" * 20)
-    with pytest.raises(InvalidInput, match="buyer 'alice' is not an address") as bad:
-        address("alice", "buyer")
-    assert bad.value.hint == "give 0x followed by 40 hex digits"
-    with pytest.raises(InvalidInput, match="grantee 'bob' is not an address"):
-        GrantTerms(1, "bob", b"\0" * 32, 0, 1, 1).as_tuple()

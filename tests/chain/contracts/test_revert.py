@@ -5,7 +5,8 @@ import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
-from dataseal.chain.contracts.revert import as_chain_error, decode_revert, revert_data_from
+from dataseal.chain.connection.failures import revert_data_from
+from dataseal.chain.contracts.revert import as_chain_error, decode_revert
 from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import ErrorKind
 from tests.conftest import Chain
@@ -132,3 +133,13 @@ def test_reverts_from_a_real_node_are_decoded(hardhat: Chain) -> None:
     with pytest.raises(ContractRevert) as no_grant:
         user.ledger.record_usage(999, 1, h("j"))
     assert str(no_grant.value).startswith("UnknownGrant(grantId=999): no grant 999 on this chain")
+
+
+def test_a_ledger_that_is_not_the_one_the_grants_expect_says_why() -> None:
+    data = selector("LedgerMismatch(address,address)") + encode(["address", "address"], ["0x" + "11" * 20,
+                                                                                      "0x" + "22" * 20])
+    error = decode_revert(data)
+    assert error.name == "LedgerMismatch"
+    assert error.hint == ("the grant registry was made for a ledger at 0x2222222222222222222222222222222222222222, but "
+                          "this one is 0x1111111111111111111111111111111111111111: another transaction from the "
+                          "deployer account was sent in between; deploy again")

@@ -90,10 +90,13 @@ def test_interval_mining_mines_on_its_clock(tmp_path: Path, keys: Funded) -> Non
         assert chain.get_receipt(tx) is not None and int(chain.head().block_number) == 1
 
 
-def test_a_pending_receipt_is_not_waited_for_without_a_miner(chain: EmbeddedChain, keys: Funded) -> None:
-    tx = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=BOB))
-    assert chain.get_receipt(tx, wait=30) is None  # manual mining: nobody would mine it
-    assert not chain.wait_until_mined(tx, timeout=30)
+def test_a_pending_receipt_is_not_waited_for_without_a_miner(tmp_path: Path, keys: Funded) -> None:
+    clock = ManualClock()  # stands still: a wait would never end by itself
+    with open_chain(tmp_path, keys.addresses, mining=Mining("manual"), clock=clock) as chain:
+        tx = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=BOB))
+        assert chain.get_receipt(tx, wait=30) is None  # manual mining: nobody would mine it
+        assert not chain.wait_until_mined(tx, timeout=30)
+        assert clock.history == []  # answered at once: nothing waited
 
 
 def test_closing_with_automatic_mining_mines_what_waits(tmp_path: Path, keys: Funded) -> None:

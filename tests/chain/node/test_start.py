@@ -13,7 +13,7 @@ import pytest
 from eth_utils import to_canonical_address
 from pydantic import SecretStr
 
-from dataseal.chain.accounts.keystore import Keystore, KeystoreError, keystore_dir
+from dataseal.chain.accounts.keystore import Keystore, KeystoreError, PasswordRequired, keystore_dir
 from dataseal.chain.contracts.deployment import Deployment, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
@@ -112,6 +112,11 @@ def test_deploying_with_a_locked_keystore_says_how_to_unlock_it(tmp_path: Path) 
             as locked:
         EmbeddedNode.start(config(data))
     assert locked.value.options == ("password",)
+    # a password file that is not there is said so, not taken for a locked keystore
+    with pytest.raises(PasswordRequired, match=f"password file {tmp_path / 'missing.txt'} does not exist"):
+        EmbeddedNode.start(config(data, password_file=tmp_path / "missing.txt"))
+    with pytest.raises(PasswordRequired, match="the password given for the operator keystore is empty"):
+        EmbeddedNode.start(config(data, password=SecretStr("")))
 
 
 def test_several_accounts_need_one_chosen(tmp_path: Path) -> None:

@@ -51,7 +51,11 @@ def test_status_reports_problems_then_fails(cli: Cli, hardhat_backend: Backend) 
     report = json.loads(out)  # the whole report is printed first
     assert report["ok"] is False and report["chain"]["chain_id"] == 31337
     assert err.startswith("dataseal: error: contracts not deployed: no deployment record")
-    assert "no account in" in err  # both problems on the one line
+    assert "no account in" in err and err.count("\n") == 1  # both problems on the one line, each with its advice
+    assert "[`dataseal deploy --rpc URL` deploys them; --rpc URL or DATASEAL_RPC_URL; --data-dir" in err
+    assert "[`dataseal account list`, `account new` or `account import`" in err
+    assert report["problems"][0].endswith("[`dataseal deploy --rpc URL` deploys them; --rpc URL or DATASEAL_RPC_URL; "
+                                          "--data-dir or DATASEAL_DATA_DIR]")
     # a record whose contracts are gone (a restarted node): named, with what to do
     deployment = hardhat_backend.deploy()
     gone = Account.create().address

@@ -1,0 +1,36 @@
+"""Checked conversions of the values a caller hands the chain layer: an address, a 32-byte hash.
+
+What a caller gives wrong is :class:`~dataseal.errors.InvalidInput` naming the value, never the
+``ValueError`` eth-utils or ``bytes.fromhex`` would raise.
+"""
+from __future__ import annotations
+
+from eth_typing import ChecksumAddress
+from eth_utils import to_checksum_address
+
+from dataseal.errors import InvalidInput
+
+
+def address(value: str, what: str) -> ChecksumAddress:
+    """``value`` as a checksummed address; :class:`InvalidInput` naming ``what`` otherwise."""
+    try:
+        return to_checksum_address(value)
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{what} {value!r} is not an address", hint="give 0x followed by 40 hex digits") from None
+
+
+def bytes32(value: bytes | str, what: str) -> bytes:
+    """``value`` (bytes or 0x-hex) as 32 bytes; :class:`InvalidInput` naming ``what`` otherwise."""
+    if isinstance(value, str):
+        text = value[2:] if value[:2].lower() == "0x" else value
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raise InvalidInput(f"{what} {value!r} is not hex", hint="give 32 bytes as 0x followed by 64 hex digits",
+                               ) from None
+    else:
+        raw = bytes(value)
+    if len(raw) != 32:
+        raise InvalidInput(f"{what} must be 32 bytes (a keccak256/Merkle hash), got {len(raw)}",
+                           hint="give 0x followed by 64 hex digits")
+    return raw
