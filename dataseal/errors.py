@@ -75,6 +75,10 @@ class InvalidInput(DatasealError):
     kind = ErrorKind.INVALID_INPUT
 
 
+class ConfigError(InvalidInput):
+    """A setting is missing or invalid."""
+
+
 class NotFound(DatasealError):
     """Something named does not exist."""
 

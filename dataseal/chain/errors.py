@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataseal.errors import DatasealError, ErrorKind
-
-
-class ConfigError(DatasealError):
-    """A setting is missing or invalid."""
-
-    kind = ErrorKind.INVALID_INPUT
+from dataseal.errors import ConfigError, DatasealError, ErrorKind
 
 
 class NoEmbeddedChain(ConfigError):

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dataseal.chain.errors import ConfigError
+from dataseal.errors import ConfigError
 
 
 class Settings(BaseSettings):

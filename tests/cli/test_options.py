@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from dataseal.chain.errors import ConfigError
 from dataseal.cli.options import eth, settings
+from dataseal.errors import ConfigError
 
 
 def test_options_not_given_leave_the_environment_in_charge(monkeypatch: pytest.MonkeyPatch) -> None:

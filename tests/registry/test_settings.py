@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dataseal.chain.errors import ConfigError
+from dataseal.errors import ConfigError
 from dataseal.registry.settings import Settings
 
 

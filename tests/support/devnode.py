@@ -13,7 +13,7 @@ from pathlib import Path
 
 from web3 import Web3
 
-from dataseal.chain.errors import ConfigError
+from dataseal.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

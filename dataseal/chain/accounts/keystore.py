@@ -27,9 +27,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from pydantic import SecretStr
 
-from dataseal.chain.errors import ConfigError
 from dataseal.chain.files import write_atomic
-from dataseal.errors import ErrorKind
+from dataseal.errors import ConfigError, ErrorKind
 
 KEYSTORE_DIRNAME = "keystore"
 

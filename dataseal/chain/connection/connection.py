@@ -20,8 +20,9 @@ from web3.providers import BaseProvider
 
 from dataseal.chain.connection.failures import is_connection_failure, unreachable
 from dataseal.chain.connection.transports import DEFAULT_TIMEOUT, WebSocketSyncProvider, describe, provider_for_url
-from dataseal.chain.errors import ChainError, ConfigError, NodeUnreachable, NoEmbeddedChain, WrongChain
+from dataseal.chain.errors import ChainError, NodeUnreachable, NoEmbeddedChain, WrongChain
 from dataseal.chain.values import address as checked_address
+from dataseal.errors import ConfigError
 
 T = TypeVar("T")
 

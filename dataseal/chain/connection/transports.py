@@ -14,7 +14,7 @@ from web3.providers import BaseProvider, HTTPProvider, JSONBaseProvider
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, RPCResponse
 
-from dataseal.chain.errors import ConfigError
+from dataseal.errors import ConfigError
 
 DEFAULT_TIMEOUT = 30.0
 

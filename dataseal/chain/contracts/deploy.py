@@ -12,9 +12,9 @@ from web3 import Web3
 from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
 from dataseal.chain.contracts.deployment import Deployment
 from dataseal.chain.contracts.revert import canonical_type, decode_revert, replay_failure
-from dataseal.chain.errors import ConfigError, DeploymentError, Reverted
+from dataseal.chain.errors import DeploymentError, Reverted
 from dataseal.chain.sending.sender import TxSender
-from dataseal.errors import ErrorKind
+from dataseal.errors import ConfigError, ErrorKind
 
 
 def predict_create_address(sender: str, nonce: int) -> str:

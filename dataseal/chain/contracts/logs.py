@@ -30,7 +30,8 @@ from dataseal.chain.connection.failures import (
 from dataseal.chain.contracts.deployment import Deployment
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.records import Record
-from dataseal.chain.errors import ChainError, ConfigError
+from dataseal.chain.errors import ChainError
+from dataseal.errors import ConfigError
 
 RATE_LIMIT_RETRIES = 5
 

@@ -37,7 +37,7 @@ from dataseal.chain.embedded.admission import admit, decode_transaction, replay_
 from dataseal.chain.embedded.calls import CallRunner
 from dataseal.chain.embedded.clock import SYSTEM_CLOCK, Clock
 from dataseal.chain.embedded.core import ChainCore
-from dataseal.chain.embedded.errors import BlockNotFound, EmbeddedChainError, InvalidParams, TransactionRejected
+from dataseal.chain.embedded.errors import BlockNotFound, EmbeddedChainError, InvalidParams, TransactionRefused
 from dataseal.chain.embedded.fees import SUGGESTED_PRIORITY_FEE, fee_history, next_base_fee
 from dataseal.chain.embedded.genesis import RESERVED_META, create_genesis, recorded_alloc, reopen
 from dataseal.chain.embedded.interpreter import use_native_keccak
@@ -208,15 +208,15 @@ class EmbeddedChain:
     # ============================================================================= transactions
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
-        """Accept a signed transaction; its hash. Raises :class:`TransactionRejected` with the reason."""
+        """Accept a signed transaction; its hash. Raises :class:`TransactionRefused` with the reason."""
         core = self._core
         tx, sender = decode_transaction(raw, chain_id=self.chain_id, builder=self._builder,
                                         max_bytes=self.tuning.max_tx_bytes)
         with core.locked():
             if core.stopping:
-                raise TransactionRejected("the node is shutting down: send the transaction again after it restarts")
+                raise TransactionRefused("the node is shutting down: send the transaction again after it restarts")
             if self._miner.failed is not None:
-                raise TransactionRejected(
+                raise TransactionRefused(
                     f"the node's miner stopped ({self._miner.failed}): restart the node; accepted transactions are kept"
                 )
             admit(core, tx, raw, sender, journal=True)

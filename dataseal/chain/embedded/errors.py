@@ -104,7 +104,7 @@ class InvalidParams(RpcError):
     code = INVALID_PARAMS
 
 
-class TransactionRejected(RpcError):
+class TransactionRefused(RpcError):
     """eth_sendRawTransaction refused a transaction (nonce, funds, fees, signature, ...)."""
 
     kind = ErrorKind.CONFLICT

@@ -52,7 +52,6 @@ from dataseal.chain.connection.failures import (
 )
 from dataseal.chain.errors import (
     ChainError,
-    ConfigError,
     InsufficientFunds,
     NodeUnreachable,
     ReceiptTimeout,
@@ -62,6 +61,7 @@ from dataseal.chain.errors import (
 )
 from dataseal.chain.sending.fees import FeeOracle, Fees
 from dataseal.chain.sending.nonces import NonceManager
+from dataseal.errors import ConfigError
 
 GWEI = 10**9
 # web3_clientVersion prefixes of nodes with one block producer and no reorganisations, whose

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dataseal.chain.connection.transports import provider_for_url, redact_url, scrub_url
-from dataseal.chain.errors import ConfigError
+from dataseal.errors import ConfigError
 
 
 def test_urls_are_checked_and_redacted() -> None:

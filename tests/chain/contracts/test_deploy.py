@@ -6,7 +6,7 @@ import pytest
 
 from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.deploy import creation_code, deploy_contracts, predict_create_address
-from dataseal.chain.errors import ConfigError
+from dataseal.errors import ConfigError
 from tests.conftest import Chain
 
 

@@ -19,7 +19,8 @@ from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.logs import LogQueryRefused, LogReader
 from dataseal.chain.contracts.records import AssetRecord, AssetTransfer, GrantRecord, UsageRecord
-from dataseal.chain.errors import ChainError, ConfigError
+from dataseal.chain.errors import ChainError
+from dataseal.errors import ConfigError
 from tests.chain.conftest import Backend
 
 

@@ -11,7 +11,7 @@ from eth_utils import keccak
 
 from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
-from dataseal.chain.embedded.errors import INVALID_PARAMS, TransactionRejected
+from dataseal.chain.embedded.errors import INVALID_PARAMS, TransactionRefused
 from dataseal.chain.embedded.settings import Mining
 from dataseal.chain.embedded.store import ChainStore
 from tests.chain.embedded.conftest import Funded
@@ -21,19 +21,19 @@ from tests.chain.embedded.helpers import BOB, SMALL_GAS_LIMIT, addr, new_key, op
 def test_nonces_too_low_too_high_and_repeats_are_refused(chain: EmbeddedChain, keys: Funded) -> None:
     raw = sign(keys.alice, chain.chain_id, 0, to=BOB)
     chain.send_raw_transaction(raw)
-    with pytest.raises(TransactionRejected, match="already known: transaction 0x"):
+    with pytest.raises(TransactionRefused, match="already known: transaction 0x"):
         chain.send_raw_transaction(raw)
-    with pytest.raises(TransactionRejected, match="nonce too high: address .* tx: 5, next: 1.*send the missing"):
+    with pytest.raises(TransactionRefused, match="nonce too high: address .* tx: 5, next: 1.*send the missing"):
         chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 5, to=BOB))
     chain.mine()
-    with pytest.raises(TransactionRejected, match="nonce too low: address .* tx: 0 state: 1"):
+    with pytest.raises(TransactionRefused, match="nonce too low: address .* tx: 0 state: 1"):
         chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=BOB, value=2))
     assert chain.pending_nonce(addr(keys.alice.address)) == 1
 
 
 def test_a_replacement_must_pay_ten_percent_more(chain: EmbeddedChain, keys: Funded) -> None:
     first = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=BOB, value=1, max_fee=10**10))
-    with pytest.raises(TransactionRejected, match="replacement transaction underpriced: .* by 10%"):
+    with pytest.raises(TransactionRefused, match="replacement transaction underpriced: .* by 10%"):
         chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=BOB, value=2, max_fee=10**10 + 1))
     second = chain.send_raw_transaction(
         sign(keys.alice, chain.chain_id, 0, to=BOB, value=2, max_fee=11 * 10**9, priority=11 * 10**8)
@@ -75,13 +75,13 @@ def test_replacing_an_earlier_transaction_keeps_the_next_nonce(chain: EmbeddedCh
          "blob"],
 )
 def test_bad_transactions_are_refused_with_the_reason(chain: EmbeddedChain, keys: Funded, make, message) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(TransactionRejected, match=message):
+    with pytest.raises(TransactionRefused, match=message):
         chain.send_raw_transaction(make(chain, keys.alice))
     assert chain.pending_count == 0
 
 
 def test_bytes_that_are_no_transaction_are_invalid_params(chain: EmbeddedChain) -> None:
-    with pytest.raises(TransactionRejected, match="not a signed transaction .*raw bytes that signing produced") as info:
+    with pytest.raises(TransactionRefused, match="not a signed transaction .*raw bytes that signing produced") as info:
         chain.send_raw_transaction(b"\x02\xff\x00")
     assert info.value.code == INVALID_PARAMS
 
@@ -90,7 +90,7 @@ def test_a_tampered_signature_is_refused(chain: EmbeddedChain, keys: Funded) -> 
     raw = sign(keys.alice, chain.chain_id, 0, legacy=True)
     fields = rlp.decode(raw)
     fields[-1] = b""  # s = 0
-    with pytest.raises(TransactionRejected, match="invalid (transaction|signature)"):
+    with pytest.raises(TransactionRefused, match="invalid (transaction|signature)"):
         chain.send_raw_transaction(rlp.encode(fields))
 
 
@@ -99,7 +99,7 @@ def test_a_new_transaction_below_the_base_fee_is_still_refused(
 ) -> None:
     chain, _, bob = small_blocks
     fee = chain.next_base_fee()
-    with pytest.raises(TransactionRejected) as info:
+    with pytest.raises(TransactionRefused) as info:
         chain.send_raw_transaction(sign(bob, chain.chain_id, 0, max_fee=fee - 1, priority=1))
     assert "max fee per gas less than block base fee" in info.value.message
     assert f"baseFee: {fee}" in info.value.message and "raise maxFeePerGas" in info.value.message

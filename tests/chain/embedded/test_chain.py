@@ -10,14 +10,16 @@ import pytest
 from dataseal.chain.embedded.errors import EmbeddedChainError
 from dataseal.chain.embedded.records import CallRequest
 from dataseal.chain.embedded.settings import Mining
+from dataseal.errors import ErrorKind
 from tests.chain.embedded.helpers import BOB, addr, new_key, open_chain, sign
 
 
 def test_a_closed_chain_says_so(tmp_path: Path) -> None:
     chain = open_chain(tmp_path)
     chain.close()
-    with pytest.raises(EmbeddedChainError, match="is closed; open it again"):
+    with pytest.raises(EmbeddedChainError, match="is closed: open it again") as closed:
         chain.head()
+    assert closed.value.kind is ErrorKind.UNAVAILABLE
 
 
 def test_concurrent_senders_and_readers_all_get_their_answers(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 from dataseal.chain.connection.connection import open_embedded_provider
 from dataseal.chain.embedded.probe import has_chain
 from dataseal.chain.embedded.store import ChainStore
-from dataseal.chain.errors import ConfigError
 from dataseal.chain.node.start import EmbeddedNode, NodeConfig
+from dataseal.errors import ConfigError
 
 
 def half_created(data_dir: Path) -> Path:
