@@ -44,3 +44,18 @@ def test_a_revert_keeps_its_solidity_form_as_the_message_and_its_advice_as_the_h
     assert error.message == "UnknownAsset(assetId=7)"
     assert str(error) == "UnknownAsset(assetId=7): no asset 7 on this chain"
     assert error.kind is ErrorKind.NOT_FOUND
+
+
+def test_every_error_of_the_chain_layer_has_a_hint() -> None:
+    from tests.support.error_scan import calls_without_hint
+
+    missing = calls_without_hint("chain")
+    assert missing == [], f"give these errors a hint (what to do, in words any front door can show): {missing}"
+
+
+@pytest.mark.parametrize("area", ["chain", "registry"])
+def test_no_library_message_names_a_flag_a_command_or_a_variable(area: str) -> None:
+    """The library names options (``options=("rpc_url",)``); the front doors spell them."""
+    from tests.support.error_scan import strings_naming_the_cli
+
+    assert strings_naming_the_cli(area) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 import dataseal
@@ -53,3 +54,30 @@ def calls_without_hint(area: str | None = None) -> list[str]:
                     continue
                 missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.func.id}")
     return missing
+
+
+#: A command-line flag (--rows, -o), a dataseal command (`dataseal seal`) or a DATASEAL_* variable.
+CLI_WORDS = re.compile(r"(?:^|[\s(\[`'\"/])(?:--[a-z]|-o\b)|`dataseal |DATASEAL_")
+#: Strings that legitimately name the environment: the settings' own definition.
+CLI_WORDS_ALLOWED = {"dataseal/registry/settings.py"}
+
+
+def strings_naming_the_cli(area: str) -> list[str]:
+    """``file:line 'text'`` for each string in dataseal/<area>'s code (docstrings and comments left out)
+    that names a command-line flag, a dataseal command or an environment variable."""
+    found: list[str] = []
+    for path in sorted((PACKAGE / area).rglob("*.py")):
+        where = str(path.relative_to(PACKAGE.parent))
+        if where in CLI_WORDS_ALLOWED:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+        }
+        found += [f"{where}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                  and CLI_WORDS.search(node.value)]
+    return found

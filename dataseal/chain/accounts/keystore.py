@@ -103,7 +103,8 @@ class Keystore:
 
     def __init__(self, folder: Path | str, *, scrypt_n: int = STANDARD_SCRYPT_N) -> None:
         if scrypt_n < 2 or scrypt_n & (scrypt_n - 1):
-            raise KeystoreError(f"the keystore's scrypt cost must be a power of two >= 2, got {scrypt_n}")
+            raise KeystoreError(f"the keystore's scrypt cost must be a power of two >= 2, got {scrypt_n}",
+                                hint="use the standard cost (2**18) or the light one (2**12)")
         self.folder = Path(folder)
         self.scrypt_n = scrypt_n
 
@@ -272,7 +273,8 @@ def _private_key_bytes(key: SecretStr | str | bytes) -> bytes:
                 hint="check that you copied the right value",
             ) from None
     if len(raw) != 32:
-        raise InvalidPrivateKey(f"a private key is 32 bytes; got {len(raw)}")
+        raise InvalidPrivateKey(f"a private key is 32 bytes; got {len(raw)}",
+                                hint="check that you copied the whole key")
     return raw
 
 

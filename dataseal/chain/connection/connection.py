@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 from web3 import Web3
 from web3.providers import BaseProvider
 
-from dataseal.chain.connection.failures import is_connection_failure, unreachable
+from dataseal.chain.connection.failures import UNKNOWN_ANSWER, is_connection_failure, unreachable
 from dataseal.chain.connection.transports import DEFAULT_TIMEOUT, WebSocketSyncProvider, describe, provider_for_url
 from dataseal.chain.errors import ChainError, NodeUnreachable, NoEmbeddedChain, WrongChain
 from dataseal.chain.values import address as checked_address
@@ -76,7 +76,8 @@ class Connection:
         except Exception as exc:
             if is_connection_failure(exc):
                 raise unreachable(self.endpoint, exc) from exc
-            raise ChainError(f"{what} failed at {self.endpoint}: {exc}") from exc
+            raise ChainError(f"{what} failed at {self.endpoint}: {' '.join(str(exc).split())}",
+                             hint=UNKNOWN_ANSWER) from exc
 
     @property
     def chain_id(self) -> int:

@@ -17,6 +17,9 @@ from web3.exceptions import ProviderConnectionError, RequestTimedOut
 
 from dataseal.chain.errors import NodeUnreachable
 
+#: the hint of an error a node answered that nothing here recognises
+UNKNOWN_ANSWER = "the node answered with an error dataseal does not know: check that it is up to date, and its logs"
+
 _FUNDS = re.compile(r"insufficient funds|enough funds|not have enough|doesn't have enough|insufficient balance|"
                     r"exceeds (the )?balance|enough balance", re.I)
 _KNOWN = re.compile(r"already known|known transaction|already imported|already in (the )?pool", re.I)

@@ -60,7 +60,9 @@ def deploy_contracts(
             raise replay_failure(w3, pending.tx, sender.address, receipt, action)
         address = receipt.get("contractAddress")
         if not address:
-            raise DeploymentError(f"{action}: the receipt has no contract address", kind=ErrorKind.INTERNAL)
+            raise DeploymentError(f"{action}: the receipt has no contract address",
+                                  hint="the node did not report the contract it created: check the node, then deploy "
+                                  "again", kind=ErrorKind.INTERNAL)
         created_in[name] = int(receipt["blockNumber"])
         return to_checksum_address(address), pending.nonce
 

@@ -129,7 +129,9 @@ def _read(path: Path) -> dict[int, Deployment]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise DeploymentRecordError(f"cannot read the deployment record {path}: {exc}") from None
+        raise DeploymentRecordError(f"cannot read the deployment record {path}: {exc.strerror or exc}",
+                                    hint="check that the data folder is readable by you",
+                                    options=("data_dir",)) from None
     try:
         data = json.loads(raw)
     except ValueError as exc:
@@ -143,7 +145,9 @@ def _read(path: Path) -> dict[int, Deployment]:
     records: dict[int, Deployment] = {}
     for key, value in data.items():
         if not (key.isascii() and key.isdecimal()):
-            raise DeploymentRecordError(f"the deployment record {path} has key {key!r}; expected a chain id")
+            raise DeploymentRecordError(f"the deployment record {path} has key {key!r}; expected a chain id",
+                                        hint="the file was edited by hand: fix the key, or delete the file and deploy "
+                                        "again")
         try:
             deployment = Deployment.from_json(value)
         except DeploymentError as exc:

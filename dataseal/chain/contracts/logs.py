@@ -20,6 +20,7 @@ from web3 import Web3
 from web3.types import FilterParams, LogReceipt
 
 from dataseal.chain.connection.failures import (
+    UNKNOWN_ANSWER,
     is_connection_failure,
     is_range_refusal,
     is_rate_limited,
@@ -51,7 +52,7 @@ class LogReader:
                  endpoint: str = "the node") -> None:
         if page_blocks < 1 or min_page_blocks < 1 or min_page_blocks > page_blocks:
             raise ConfigError(f"a log reader needs 1 <= min_page_blocks <= page_blocks, got {min_page_blocks} and "
-                              f"{page_blocks}")
+                              f"{page_blocks}", hint="give a page of at least one block, and a smallest page no larger")
         self.w3 = w3
         self.page_blocks = page_blocks
         self.min_page_blocks = min_page_blocks
@@ -65,7 +66,8 @@ class LogReader:
         except Exception as exc:
             if is_connection_failure(exc):
                 raise unreachable(self.endpoint, exc) from exc
-            raise ChainError(f"reading the latest block number at {self.endpoint} failed: {exc}") from exc
+            raise ChainError(f"reading the latest block number at {self.endpoint} failed: {exc}",
+                             hint=UNKNOWN_ANSWER) from exc
 
     def logs(
         self,
@@ -107,7 +109,8 @@ class LogReader:
                         hint="wait and run again, or use a node with a higher rate limit", options=("rpc_url",),
                     ) from exc
                 if not is_range_refusal(exc):
-                    raise ChainError(f"eth_getLogs for blocks {start}..{end} at {self.endpoint} failed: {exc}") from exc
+                    raise ChainError(f"eth_getLogs for blocks {start}..{end} at {self.endpoint} failed: {exc}",
+                                     hint=UNKNOWN_ANSWER) from exc
                 self._shrink(start, end, exc)
                 continue
             rate_limited = 0

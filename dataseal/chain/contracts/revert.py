@@ -17,7 +17,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxReceipt
 
-from dataseal.chain.connection.failures import revert_data_from
+from dataseal.chain.connection.failures import UNKNOWN_ANSWER, revert_data_from
 from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
 from dataseal.chain.errors import ChainError, ContractRevert, Reverted
 from dataseal.errors import ErrorKind, InvalidInput
@@ -153,7 +153,7 @@ def as_chain_error(exc: BaseException, action: str) -> ChainError:
     data = revert_data_from(exc)
     if data is not None:
         return decode_revert(data)
-    return ChainError(f"{action} failed: {exc}")
+    return ChainError(f"{action} failed: {' '.join(str(exc).split())}", hint=UNKNOWN_ANSWER)
 
 
 def replay_failure(w3: Web3, tx: Mapping[str, Any], sender: str, receipt: TxReceipt, action: str) -> ChainError:
@@ -183,5 +183,6 @@ def replay_failure(w3: Web3, tx: Mapping[str, Any], sender: str, receipt: TxRece
     used = f"gas used {gas_used}" if gas_limit is None else f"gas used {gas_used} of {gas_limit}"
     return ChainError(
         f"{action} failed: transaction {tx_hash} reverted in block {block} ({used}) and the reason could not be "
-        "recovered by replaying it", kind=ErrorKind.CONFLICT,
+        "recovered by replaying it", hint="look the transaction up in a block explorer or the node's trace, then send "
+        "it again if it should go through", kind=ErrorKind.CONFLICT,
     )

@@ -57,6 +57,7 @@ from dataseal.chain.embedded.serving import ServingFirst
 from dataseal.chain.embedded.settings import Genesis, Mining, Tuning
 from dataseal.chain.embedded.store import ChainStore
 from dataseal.chain.embedded.vm import DatasealChain, DatasealVM
+from dataseal.errors import ErrorKind
 
 __all__ = ["CHAIN_FILENAME", "EmbeddedChain", "Genesis", "Mining", "Tuning", "chain_file"]
 
@@ -174,7 +175,8 @@ class EmbeddedChain:
 
     def set_meta(self, key: str, value: str) -> None:
         if key in RESERVED_META:
-            raise EmbeddedChainError(f"meta key {key!r} is set at genesis and cannot change")
+            raise EmbeddedChainError(f"meta key {key!r} is set at genesis and cannot change",
+                                     hint="use another key, or a new chain", kind=ErrorKind.CONFLICT)
         with self._core.locked():
             self._core.store.set_meta({key: value})
 

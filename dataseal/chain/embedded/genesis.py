@@ -81,16 +81,18 @@ def reopen(store: ChainStore, genesis: Genesis | None, interpreter: str) -> Data
     if genesis is not None:
         if genesis.chain_id is not None and genesis.chain_id != chain_id:
             raise GenesisMismatchError(
-                f"the chain in {store.path} has chain id {chain_id}, not {genesis.chain_id}: drop the chain id "
-                "option to use it, or choose another data folder for a new chain"
+                f"the chain in {store.path} has chain id {chain_id}, not {genesis.chain_id}",
+                hint="leave the chain id out to use this chain, or choose another data folder for a new one",
+                options=("chain_id", "data_dir"),
             )
         recorded = recorded_alloc(store)
         missing = {a: w for a, w in genesis.normalized_alloc().items() if recorded.get(a) != w}
         if missing:
             listed = ", ".join(f"{a} ({w} wei)" for a, w in missing.items())
             raise GenesisMismatchError(
-                f"the chain in {store.path} already exists and its genesis did not fund {listed}: funding applies "
-                "only when a chain is created; send funds from a funded account instead, or use a new data folder"
+                f"the chain in {store.path} already exists and its genesis did not fund {listed}",
+                hint="funding applies only when a chain is created: send funds from a funded account instead, or "
+                "use a new data folder", options=("data_dir",),
             )
     try:
         chain = cast(DatasealChain, chain_class(chain_id, interpreter)(SQLiteAtomicDB(store)))
@@ -98,13 +100,13 @@ def reopen(store: ChainStore, genesis: Genesis | None, interpreter: str) -> Data
         genesis_hash = "0x" + bytes(chain.get_canonical_block_hash(BlockNumber(0))).hex()
     except Exception as exc:  # py-evm raises many types for a damaged database
         raise ChainStoreError(
-            f"the chain in {store.path} cannot be read ({type(exc).__name__}: {exc}): restore it from a backup, or "
-            "move the file away to start a new chain"
+            f"the chain in {store.path} cannot be read ({type(exc).__name__}: {exc})",
+            hint="restore it from a backup, or move the file away to start a new chain",
         ) from None
     if genesis_hash != store.get_meta("genesis_hash"):
         raise ChainStoreError(
             f"the chain in {store.path} is inconsistent: its genesis block is {genesis_hash}, its settings say "
-            f"{store.get_meta('genesis_hash')}: restore it from a backup, or move it away to start a new chain"
+            f"{store.get_meta('genesis_hash')}", hint="restore it from a backup, or move it away to start a new chain",
         )
     logger.debug("reopened chain %d at block %d", chain_id, head.block_number)
     return chain

@@ -330,4 +330,5 @@ def _bind_error(host: str, port: int, exc: OSError) -> NodeStartError:
     if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL,):
         return NodeStartError(f"cannot listen on {host!r}: it is not an address of this machine ({exc.strerror})",
                               hint="try 127.0.0.1", options=("host",))
-    return NodeStartError(f"cannot listen on {host}:{port}: {exc}")
+    return NodeStartError(f"cannot listen on {host}:{port}: {exc}", hint="choose another address or port",
+                          options=("host", "port"))

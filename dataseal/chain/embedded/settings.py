@@ -29,9 +29,10 @@ class Mining:
 
     def __post_init__(self) -> None:
         if self.mode not in ("idle", "interval", "manual"):
-            raise EmbeddedChainError(f"unknown mining mode {self.mode!r}: expected idle, interval or manual")
+            raise EmbeddedChainError(f"unknown mining mode {self.mode!r}", hint="use idle, interval or manual")
         if self.mode == "interval" and not self.block_time > 0:
-            raise EmbeddedChainError(f"interval mining needs a block time above 0 seconds, got {self.block_time}")
+            raise EmbeddedChainError(f"interval mining needs a block time above 0 seconds, got {self.block_time}",
+                                     hint="give the seconds between blocks, or mine when transactions wait (idle)")
 
     @property
     def automatic(self) -> bool:
@@ -49,18 +50,21 @@ class Genesis:
 
     def __post_init__(self) -> None:
         if self.chain_id is not None and not 0 < self.chain_id < 2**64:
-            raise EmbeddedChainError(f"a chain id is a positive integer below 2**64, got {self.chain_id}")
+            raise EmbeddedChainError(f"a chain id is a positive integer below 2**64, got {self.chain_id}",
+                                     hint="choose another chain id, or leave it out for the default",
+                                     options=("chain_id",))
         if not 5_000 <= self.gas_limit <= 2**63 - 1:
-            raise EmbeddedChainError(f"the block gas limit must be at least 5000, got {self.gas_limit}")
+            raise EmbeddedChainError(f"the block gas limit must be at least 5000, got {self.gas_limit}",
+                                     hint="leave it out for the default (30 million)")
         for address, wei in self.alloc.items():
             try:
                 to_checksum_address(address)
             except (ValueError, TypeError):
-                raise EmbeddedChainError(
-                    f"genesis funding: {address!r} is not an address (0x followed by 40 hex digits)"
-                ) from None
+                raise EmbeddedChainError(f"genesis funding: {address!r} is not an address",
+                                         hint="give 0x followed by 40 hex digits") from None
             if not isinstance(wei, int) or wei < 0:
-                raise EmbeddedChainError(f"genesis funding of {address}: {wei!r} is not a balance in wei")
+                raise EmbeddedChainError(f"genesis funding of {address}: {wei!r} is not a balance in wei",
+                                         hint="give a whole number of wei, 0 or more")
 
     def normalized_alloc(self) -> dict[str, int]:
         return {to_checksum_address(a): int(w) for a, w in self.alloc.items()}
@@ -96,14 +100,18 @@ class Tuning:
 
     def __post_init__(self) -> None:
         if self.call_gas_cap < 21_000:
-            raise EmbeddedChainError(f"the call gas cap must be at least 21000, got {self.call_gas_cap}")
+            raise EmbeddedChainError(f"the call gas cap must be at least 21000, got {self.call_gas_cap}",
+                                     hint="a call needs at least a transaction's base gas")
         if not self.call_timeout > 0:
-            raise EmbeddedChainError(f"the call time limit must be above 0 seconds, got {self.call_timeout}")
+            raise EmbeddedChainError(f"the call time limit must be above 0 seconds, got {self.call_timeout}",
+                                     hint="give the seconds one eth_call or eth_estimateGas may run")
         for name in ("idle_linger", "idle_gap", "miner_give_way", "receipt_wait"):
             if not getattr(self, name) >= 0:
-                raise EmbeddedChainError(f"tuning: {name} is seconds, at least 0; got {getattr(self, name)}")
+                raise EmbeddedChainError(f"tuning: {name} is seconds, at least 0; got {getattr(self, name)}",
+                                         hint="give 0 or more seconds")
         for name in ("idle_batch", "max_tx_bytes", "max_log_block_range", "max_log_results", "cache_entries"):
             if not getattr(self, name) >= 1:
-                raise EmbeddedChainError(f"tuning: {name} must be at least 1, got {getattr(self, name)}")
+                raise EmbeddedChainError(f"tuning: {name} must be at least 1, got {getattr(self, name)}",
+                                         hint="give a count of 1 or more")
         if self.interpreter not in INTERPRETERS:
-            raise EmbeddedChainError(f"unknown interpreter {self.interpreter!r}: expected fast or stock")
+            raise EmbeddedChainError(f"unknown interpreter {self.interpreter!r}", hint="use fast or stock")

@@ -46,6 +46,7 @@ from eth.db.diff import DBDiff, DBDiffTracker, DiffMissingError
 from lru import LRU
 
 from dataseal.chain.embedded.errors import ChainInUseError, ChainStoreError
+from dataseal.errors import ErrorKind
 
 APPLICATION_ID = 0x64736C31  # "dsl1"
 SCHEMA_VERSION = 1
@@ -103,7 +104,9 @@ class ChainStore:
         try:
             db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise ChainStoreError(f"cannot open the chain file {self.path}: {exc}") from None
+            raise ChainStoreError(f"cannot open the chain file {self.path}: {exc}",
+                                  hint="check that the data folder is a folder you can write to",
+                                  options=("data_dir",)) from None
         try:
             app_id = db.execute("PRAGMA application_id").fetchone()[0]
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -122,15 +125,15 @@ class ChainStore:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
                 raise ChainStoreError(
-                    f"{self.path} has storage version {version}; this dataseal reads version {SCHEMA_VERSION}: "
-                    "use the dataseal release that created it"
+                    f"{self.path} has storage version {version}; this dataseal reads version {SCHEMA_VERSION}",
+                    hint="use the dataseal release that created it",
                 )
             db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             db.close()
             raise ChainStoreError(
-                f"{self.path} is not a readable dataseal chain ({exc}): restore it from a backup, or move it "
-                "away to start a new chain"
+                f"{self.path} is not a readable dataseal chain ({exc})",
+                hint="restore it from a backup, or move it away to start a new chain",
             ) from None
         except BaseException:
             db.close()
@@ -291,7 +294,8 @@ class ChainStore:
 
     def _check_open(self) -> None:
         if self.closed:
-            raise ChainStoreError(f"the chain file {self.path} was closed; open the chain again")
+            raise ChainStoreError(f"the chain file {self.path} was closed", hint="open the chain again",
+                                  kind=ErrorKind.UNAVAILABLE)
 
 
 class SQLiteAtomicDB(BaseAtomicDB):
@@ -337,7 +341,8 @@ class _WriteBatch(BaseDB, AtomicWriteBatchAPI):
 
     def _live(self) -> tuple[DatabaseAPI, DBDiffTracker]:
         if self._target is None or self._tracker is None:
-            raise ChainStoreError("a py-evm write batch was used after it ended")
+            raise ChainStoreError("a py-evm write batch was used after it ended",
+                                  hint="this is a bug in dataseal: report it", kind=ErrorKind.INTERNAL)
         return self._target, self._tracker
 
     def __getitem__(self, key: bytes) -> bytes:

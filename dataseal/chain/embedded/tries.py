@@ -167,7 +167,7 @@ def updated_trie_root(
     if len({len(key) for key in changes}) != 1:
         lengths = sorted({len(key) for key in changes})
         raise EmbeddedChainError(f"updated_trie_root needs keys of one length, got keys of {lengths} bytes",
-                                 kind=ErrorKind.INTERNAL)
+                                 hint="this is a bug in dataseal: report it", kind=ErrorKind.INTERNAL)
     items = sorted((_nibbles(key), value or None) for key, value in changes.items())
     old = None if root == BLANK_ROOT_HASH else get_node(root)
     new = _update(old, 0, items, get_node, nodes)

@@ -115,7 +115,8 @@ class EmbeddedNode:
         try:
             data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise NodeStartError(f"cannot create the data folder {data_dir}: {exc.strerror}") from None
+            raise NodeStartError(f"cannot create the data folder {data_dir}: {exc.strerror}",
+                                 hint="choose a folder you can write to", options=("data_dir",)) from None
         notes: list[str] = []
         # The port first: when it is taken, nothing has been created yet.
         server = RpcServer(None, config.host, config.port)

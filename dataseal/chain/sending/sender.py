@@ -38,6 +38,7 @@ from web3.types import TxParams, TxReceipt
 
 from dataseal.chain.accounts.signer import TransactionSigner
 from dataseal.chain.connection.failures import (
+    UNKNOWN_ANSWER,
     expected_nonce,
     is_already_known,
     is_connection_failure,
@@ -136,9 +137,12 @@ class LocalSender:
         endpoint: str = "the node",
     ) -> None:
         if confirmations < 0:
-            raise ConfigError(f"confirmations must be 0 or more, got {confirmations}", options=("confirmations",))
+            raise ConfigError(f"confirmations must be 0 or more, got {confirmations}",
+                              hint="give the blocks to wait on top of a transaction's block (0: none)",
+                              options=("confirmations",))
         if receipt_timeout <= 0:
             raise ConfigError(f"the receipt timeout must be above 0 seconds, got {receipt_timeout}",
+                              hint="give the seconds to wait for a transaction to be mined",
                               options=("receipt_timeout",))
         self._checksum: ChecksumAddress = to_checksum_address(account.address)
         self.address: str = self._checksum  # the Sender protocol's attribute
@@ -248,7 +252,7 @@ class LocalSender:
         except Exception as exc:
             if is_connection_failure(exc):
                 raise unreachable(self.endpoint, exc) from exc
-            raise ChainError(f"{action}: reading the fee market failed: {exc}") from exc
+            raise ChainError(f"{action}: reading the fee market failed: {exc}", hint=UNKNOWN_ANSWER) from exc
 
     def _sign_and_send(self, w3: Web3, call: dict[str, Any], chain_id: int, action: str) -> PendingTransaction:
         def pending_count() -> int:
@@ -305,7 +309,7 @@ class LocalSender:
         message = rpc_message(exc)
         if is_insufficient_funds(message):
             return self.insufficient_funds(w3, call, action, message)
-        return ChainError(f"{action} failed: {message}")
+        return ChainError(f"{action} failed: {' '.join(message.split())}", hint=UNKNOWN_ANSWER)
 
     def insufficient_funds(self, w3: Web3, call: dict[str, Any], action: str, detail: str = "") -> InsufficientFunds:
         try:
@@ -413,7 +417,8 @@ class LocalSender:
         except Exception as exc:
             if is_connection_failure(exc):
                 raise unreachable(self.endpoint, exc) from exc
-            raise ChainError(f"reading the transaction count of {self.address} failed: {exc}") from exc
+            raise ChainError(f"reading the transaction count of {self.address} failed: {exc}",
+                             hint=UNKNOWN_ANSWER) from exc
 
     def _batch_receipts(self, w3: Web3, pending: Sequence[PendingTransaction]) -> dict[str, TxReceipt]:
         """Receipts fetched in batches; a batch that fails (unsupported, a missing receipt) gives nothing."""
@@ -445,7 +450,7 @@ class LocalSender:
             message = rpc_message(exc).lower()
             if "not found" in message or "unknown transaction" in message or "indexing" in message:
                 return None
-            raise ChainError(f"reading the receipt of {pending.tx_hash} failed: {exc}") from exc
+            raise ChainError(f"reading the receipt of {pending.tx_hash} failed: {exc}", hint=UNKNOWN_ANSWER) from exc
 
     def _confirmed(self, w3: Web3, pending: PendingTransaction, receipt: TxReceipt) -> TxReceipt | None:
         try:

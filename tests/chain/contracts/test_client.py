@@ -101,10 +101,11 @@ def test_a_failure_whose_replay_no_longer_reverts_says_the_reason_is_lost(pyevm:
     assert receipt is not None
     quiet: Any = SimpleNamespace(eth=SimpleNamespace(call=lambda request, block: b""))  # the state moved on
     lost = replay_failure(quiet, {**starved.pending.tx, "gas": 100_000}, pyevm.owner.address, receipt, "register")
-    assert str(lost) == (
+    assert lost.message == (
         f"register failed: transaction {starved.tx_hash} reverted in block {receipt['blockNumber']} "
         "(gas used 60000 of 100000) and the reason could not be recovered by replaying it"
     )
+    assert lost.hint.startswith("look the transaction up")
 
 
 def test_arguments_that_do_not_fit_their_types_are_invalid_input_before_anything_is_sent(pyevm: Chain) -> None:

@@ -5,7 +5,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
-from dataseal.chain.connection.failures import revert_data_from
+from dataseal.chain.connection.failures import UNKNOWN_ANSWER, revert_data_from
 from dataseal.chain.contracts.revert import as_chain_error, decode_revert
 from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import ErrorKind
@@ -64,7 +64,7 @@ def test_revert_data_from_web3_and_eth_tester_shapes() -> None:
     assert isinstance(translated, ContractRevert) and translated.args_by_name == {"grantId": 9}
     other = as_chain_error(Exception("connection refused"), "recordUsage")
     assert type(other) is ChainError
-    assert str(other) == "recordUsage failed: connection refused"
+    assert other.message == "recordUsage failed: connection refused" and other.hint == UNKNOWN_ANSWER
 
 
 def test_a_revert_has_the_kind_of_its_error() -> None:

@@ -50,7 +50,7 @@ def test_the_tuning_defaults_are_what_a_node_runs_with() -> None:
     ({"idle_batch": 0}, "tuning: idle_batch must be at least 1, got 0"),
     ({"max_log_results": 0}, "tuning: max_log_results must be at least 1, got 0"),
     ({"cache_entries": 0}, "tuning: cache_entries must be at least 1, got 0"),
-    ({"interpreter": "turbo"}, "unknown interpreter 'turbo': expected fast or stock"),
+    ({"interpreter": "turbo"}, "unknown interpreter 'turbo': use fast or stock"),
 ], ids=["linger", "give-way", "receipt-wait", "batch", "log-results", "cache", "interpreter"])
 def test_tuning_knobs_are_checked(knobs: dict[str, object], message: str) -> None:
     with pytest.raises(EmbeddedChainError, match=message.replace("(", "\\(").replace(")", "\\)")):
