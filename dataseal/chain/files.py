@@ -52,8 +52,9 @@ def sync_folder(folder: Path) -> None:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if needed, mode 0600) for the ``with`` block.
+def file_lock(path: Path) -> Iterator[int]:
+    """Hold an exclusive lock on ``path`` (created if needed, mode 0600) for the ``with`` block; yields
+    the open file descriptor, for reading and writing the file in place under the lock.
 
     Each acquisition opens its own file description, so two threads of one process exclude each
     other just as two processes do (POSIX ``flock``). The lock goes when the holder closes the file
@@ -63,6 +64,6 @@ def file_lock(path: Path) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        yield fd
     finally:
         os.close(fd)  # closing releases the flock

@@ -25,6 +25,8 @@ OPTION_FLAGS: dict[str, str] = {
     "receipt_timeout": "DATASEAL_RECEIPT_TIMEOUT",
     "rpc_timeout": "DATASEAL_RPC_TIMEOUT",
     "database_url": "DATABASE_URL",
+    # dataseal deploy
+    "force": "--force",
     # dataseal node
     "host": "--host",
     "port": "--port",

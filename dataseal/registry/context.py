@@ -19,21 +19,70 @@ Nothing connects before :meth:`Context.open` is called.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from dataseal.chain.accounts.keystore import Keystore, KeystoreEntry, WrongPassword, keystore_dir
+from dataseal.chain.accounts.keystore import AccountNotFound, Keystore, KeystoreEntry, WrongPassword, keystore_dir
 from dataseal.chain.accounts.passwords import PasswordFile, PasswordSource, first_password, given_sources
-from dataseal.chain.connection import Connection, connect
+from dataseal.chain.connection import ChainInfo, Connection, connect
+from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
-from dataseal.chain.contracts.deployment import Deployment, live_deployment, load_deployments
+from dataseal.chain.contracts.deployment import (
+    ContractStatus,
+    Deployment,
+    contract_status,
+    deployments_path,
+    live_deployment,
+    load_deployments,
+    save_deployment,
+    verify_deployment,
+)
+from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
 from dataseal.chain.sending.nonces import FileNonceStore, NonceManager
 from dataseal.chain.sending.sender import LocalSender, TxSender
+from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.settings import Settings
 
 NONCES_DIRNAME = "nonces"  # <data_dir>/nonces: the next nonce of each account, shared by processes
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """A keystore account and what it holds on the chain."""
+
+    entry: KeystoreEntry
+    balance_wei: int
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    """What :meth:`Context.status` found: the chain, the accounts, the deployment and its contracts, and
+    what is wrong (the report is whole even then)."""
+
+    endpoint: str
+    chain: ChainInfo
+    accounts: list[AccountBalance]
+    deployment: Deployment | None
+    contracts: list[ContractStatus]
+    record: Path
+    problems: list[DatasealError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What :meth:`Context.deploy` did: the new deployment, where it is recorded, the set it replaced."""
+
+    deployment: Deployment
+    record: Path
+    replaced: Deployment | None
 
 
 def keystore_of(settings: Settings) -> Keystore:
@@ -45,6 +94,15 @@ def signing_entry(settings: Settings) -> KeystoreEntry:
     """The keystore account the settings name (``account``), or the keystore's only one."""
     keystore = keystore_of(settings)
     return keystore.find(settings.account) if settings.account else keystore.default()
+
+
+def deploy_target(settings: Settings) -> str:
+    """The node a deployment goes to: the settings' RPC URL. Without one there is none (the embedded
+    chain deploys its own contracts when its node first starts), so check before connecting."""
+    if not settings.rpc_url:
+        raise DeploymentError("no node to deploy to", hint="name the node's URL (the embedded chain deploys its "
+                              "own contracts when its node first starts)", options=("rpc_url",))
+    return settings.rpc_url
 
 
 class Context:
@@ -132,3 +190,60 @@ class Context:
             receipt_timeout=self.settings.receipt_timeout,
             endpoint=self.connection.endpoint,
         )
+
+    # ----------------------------------------------------------------------------- services
+
+    def status(self) -> ChainStatus:
+        """The chain, the keystore's accounts (or the settings' one) with their balances, the deployment
+        and whether its contracts are live; problems are collected, not raised."""
+        connection = self.connection
+        problems: list[DatasealError] = []
+        entries = [self.keystore.find(self.settings.account)] if self.settings.account else self.keystore.list()
+        accounts = [AccountBalance(entry, connection.balance(entry.address)) for entry in entries]
+        deployment: Deployment | None
+        try:
+            deployment = self.deployment()
+        except (WrongChain, ContractsNotDeployed) as exc:
+            problems.append(exc)
+            deployment = self.recorded_deployment()
+        contracts = contract_status(connection, deployment) if deployment is not None else []
+        if not accounts:
+            problems.append(AccountNotFound(f"no account in {self.keystore.folder}", hint="create or import one"))
+        return ChainStatus(connection.endpoint, connection.info(), accounts, deployment, contracts,
+                           deployments_path(self.data_dir), problems)
+
+    def deploy(
+        self,
+        *,
+        admin: str | None = None,
+        review_mode: bool = False,
+        base_token_uri: str = "",
+        force: bool = False,
+        passwords: Sequence[PasswordSource] = (),
+        starting: Callable[[str, int], None] | None = None,
+    ) -> Deployed:
+        """Deploy the three contracts from the signing account and record them in the data folder.
+
+        Refused without an RPC URL (the embedded chain deploys its own when its node first starts), and
+        when the record already has live contracts on this chain unless ``force``. ``passwords`` are the
+        front door's own sources (see :meth:`unlock`); ``starting(address, balance)`` is told who pays,
+        before anything is sent.
+        """
+        deploy_target(self.settings)
+        connection = self.connection
+        existing = self.recorded_deployment()
+        if existing is not None and not force and any(s.deployed for s in contract_status(connection, existing)):
+            raise DeploymentError(
+                f"already deployed on chain {connection.chain_id}: {deployments_path(self.data_dir)} has "
+                f"AssetRegistry at {existing.asset_registry} (block {existing.deploy_block}) and its code is there",
+                hint="use those contracts, or deploy a new set anyway (the record will then point to the new one)",
+                options=("force",), kind=ErrorKind.CONFLICT,
+            )
+        account = self.unlock(*passwords)
+        if starting is not None:
+            starting(account.address, connection.balance(account.address))
+        deployment = deploy_contracts(connection.w3, self.sender(account), admin=admin, review_mode=review_mode,
+                                      base_token_uri=base_token_uri)
+        verify_deployment(connection, deployment, source="the new deployment")
+        self._deployment = deployment
+        return Deployed(deployment, save_deployment(self.data_dir, deployment), existing)

@@ -12,11 +12,11 @@ from pydantic import SecretStr
 from dataseal.chain.accounts.keystore import AccountNotFound, PasswordRequired, WrongPassword
 from dataseal.chain.contracts.deployment import load_deployments
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
-from dataseal.chain.errors import NoEmbeddedChain, WrongChain
+from dataseal.chain.errors import DeploymentError, NoEmbeddedChain, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, remove_marker, write_marker
 from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 from dataseal.chain.sending.nonces import FileNonceStore
-from dataseal.registry.context import NONCES_DIRNAME, Context, signing_entry
+from dataseal.registry.context import NONCES_DIRNAME, Context, deploy_target, signing_entry
 from dataseal.registry.settings import Settings
 
 
@@ -99,3 +99,32 @@ def test_a_folder_without_a_chain_and_a_chain_that_is_not_the_one_asked_for(tmp_
         Context.open(Settings(data_dir=tmp_path / "empty"))
     with pytest.raises(WrongChain, match="the configured chain id expects chain 5"):
         Context.open(Settings(data_dir=data, chain_id=5))
+
+
+def test_status_reports_the_chain_accounts_and_contracts(data: Path) -> None:
+    with Context.open(Settings(data_dir=data)) as context:
+        found = context.status()
+    assert found.ok and found.problems == []
+    assert found.chain.chain_id == DEFAULT_CHAIN_ID and found.endpoint == f"the embedded chain in {data}"
+    assert [a.entry.address for a in found.accounts] == [found.deployment.deployer if found.deployment else None]
+    assert found.accounts[0].balance_wei > 0
+    assert [c.name for c in found.contracts if c.deployed] == ["AssetRegistry", "GrantRegistry", "TransactionLedger"]
+    assert found.record == data / "deployments.json"
+
+
+def test_status_collects_problems_instead_of_raising(data: Path) -> None:
+    (data / "deployments.json").unlink()
+    for keyfile in (data / "keystore").iterdir():
+        keyfile.unlink()
+    with Context.open(Settings(data_dir=data)) as context:
+        found = context.status()
+    assert not found.ok and found.deployment is None and found.contracts == []
+    assert [type(p).__name__ for p in found.problems] == ["ContractsNotDeployed", "AccountNotFound"]
+
+
+def test_a_deployment_needs_a_node_named(data: Path) -> None:
+    with pytest.raises(DeploymentError, match="no node to deploy to") as nowhere:
+        deploy_target(Settings(data_dir=data))
+    assert nowhere.value.options == ("rpc_url",)
+    with Context.open(Settings(data_dir=data)) as context, pytest.raises(DeploymentError, match="no node"):
+        context.deploy()

@@ -82,7 +82,10 @@ class Tuning:
     ``call_timeout`` seconds (geth's RPCGasCap and RPCEVMTimeout); eth_getTransactionReceipt
     waits up to ``receipt_wait`` for a pending transaction's block. ``interpreter`` picks the EVM
     interpreter: ``fast`` (py-evm with :mod:`dataseal.chain.embedded.interpreter`'s speed-ups) or
-    ``stock`` (py-evm's own; same results, more CPU), for comparing and for ruling the speed-ups out.
+    ``stock`` (py-evm's own computation, state and account database; same results, more CPU), for
+    comparing and for ruling the speed-ups out. Two shortcuts stay on in both: the block's transaction
+    and receipt tries built in one pass (:mod:`dataseal.chain.embedded.tries`, checked against py-trie by
+    its tests) and the C keccak backend (process-wide; checked against pycryptodome's digests).
     """
 
     idle_linger: float = 0.05

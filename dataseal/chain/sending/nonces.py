@@ -20,7 +20,6 @@ The fast path (no error) costs one hold of the store and no round trip to the no
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Protocol
 
 from eth_utils import to_checksum_address
+
+from dataseal.chain.files import file_lock
 
 PendingCount = Callable[[], int]
 """Asks the node for the account's transaction count including pending transactions."""
@@ -104,12 +105,8 @@ class FileNonceStore:
     @contextmanager
     def hold(self, key: Key) -> Iterator[HeldNonce]:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.folder / f"{key[0]}-{key[1].lower()}.nonce", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(self.folder / f"{key[0]}-{key[1].lower()}.nonce") as fd:
             yield _NonceFile(fd)
-        finally:
-            os.close(fd)  # releases the lock
 
 
 class _NonceFile:

@@ -6,14 +6,10 @@ from pathlib import Path
 import typer
 from eth_utils import is_address
 
-from dataseal.chain.contracts.deploy import deploy_contracts
-from dataseal.chain.contracts.deployment import contract_status, deployments_path, save_deployment, verify_deployment
-from dataseal.chain.errors import DeploymentError
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, eth, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
-from dataseal.errors import ErrorKind
-from dataseal.registry.context import Context
+from dataseal.registry.context import Context, deploy_target
 
 
 def deploy(
@@ -59,35 +55,18 @@ def deploy(
     """
     cfg = settings(rpc_url=rpc, account=account, password_file=password_file, chain_id=chain_id,
                    confirmations=confirmations, data_dir=data_dir)
-    if not cfg.rpc_url:
-        raise DeploymentError(
-            "no node to deploy to", hint="name the node's URL (the embedded chain deploys its contracts itself at "
-            "its first `dataseal node`)", options=("rpc_url",),
-        )
     if admin is not None and not is_address(admin):
         raise typer.BadParameter(f"{admin!r} is not an address (0x followed by 40 hex digits)", param_hint="--admin")
+
+    def starting(address: str, balance: int) -> None:
+        note(f"deploying from {address} ({eth(balance)}) to chain {context.connection.chain_id} at "
+             f"{context.connection.endpoint} ...")
+
+    deploy_target(cfg)  # before connecting: without an RPC URL there is no node to deploy to
     with Context.open(cfg) as context:
-        connection = context.connection
-        existing = context.recorded_deployment()
-        replaced = None
-        if existing is not None:
-            live = [s for s in contract_status(connection, existing) if s.deployed]
-            if live and not force:
-                raise DeploymentError(
-                    f"already deployed on chain {connection.chain_id}: {deployments_path(cfg.data_dir)} has "
-                    f"AssetRegistry at {existing.asset_registry} (block {existing.deploy_block}) and its code is there",
-                    hint="use those contracts, or pass --force to deploy a new set (the record will then point to "
-                    "the new one)", kind=ErrorKind.CONFLICT,
-                )
-            replaced = existing
-        signer = context.unlock(TerminalPrompt())
-        balance = connection.balance(signer.address)
-        note(f"deploying from {signer.address} ({eth(balance)}) to chain {connection.chain_id} at "
-             f"{connection.endpoint} ...")
-        deployment = deploy_contracts(connection.w3, context.sender(signer), admin=admin, review_mode=review_mode,
-                                      base_token_uri=base_token_uri)
-        verify_deployment(connection, deployment, source="the new deployment")
-        path = save_deployment(cfg.data_dir, deployment)
+        done = context.deploy(admin=admin, review_mode=review_mode, base_token_uri=base_token_uri, force=force,
+                              passwords=[TerminalPrompt()], starting=starting)
+    deployment, path, replaced = done.deployment, done.record, done.replaced
 
     def human() -> None:
         print(f"chain {deployment.chain_id}, block {deployment.deploy_block}")

@@ -7,13 +7,10 @@ from typing import Any
 
 import typer
 
-from dataseal.chain.accounts.keystore import AccountNotFound, KeystoreEntry
-from dataseal.chain.contracts.deployment import Deployment, contract_status, deployments_path
-from dataseal.chain.errors import ContractsNotDeployed, WrongChain
+from dataseal.chain.accounts.keystore import KeystoreEntry
 from dataseal.cli.errors import render
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, settings
 from dataseal.cli.output import JSON, emit
-from dataseal.errors import DatasealError
 from dataseal.registry.context import Context
 
 
@@ -36,38 +33,24 @@ def status(
       dataseal status --rpc http://127.0.0.1:8545 --json
     """
     cfg = settings(rpc_url=rpc, account=account, chain_id=chain_id, data_dir=data_dir)
-    problems: list[DatasealError] = []
-    deployment: Deployment | None = None
-    contracts: list[dict[str, Any]] = []
     with Context.open(cfg) as context:
-        node = context.connection
-        info = node.info()
-        store = context.keystore
-        entries = [store.find(cfg.account)] if cfg.account else store.list()
-        accounts = [_account(entry, node.balance(entry.address)) for entry in entries]
-        try:
-            deployment = context.deployment()
-        except (WrongChain, ContractsNotDeployed) as exc:
-            problems.append(exc)
-            deployment = context.recorded_deployment()
-        if deployment is not None:
-            contracts = [s.to_json() for s in contract_status(node, deployment)]
-        if not accounts:
-            problems.append(AccountNotFound(f"no account in {store.folder}", hint="create or import one"))
-
+        found = context.status()
+    info, deployment, problems = found.chain, found.deployment, found.problems
+    accounts = [_account(item.entry, item.balance_wei) for item in found.accounts]
+    contracts = [c.to_json() for c in found.contracts]
     report = {
-        "endpoint": node.endpoint,
+        "endpoint": found.endpoint,
         "chain": info.to_json(),
         "accounts": accounts,
         "deployment": deployment.to_json() if deployment else None,
         "contracts": contracts,
-        "record": str(deployments_path(cfg.data_dir)),
-        "ok": not problems,
+        "record": str(found.record),
+        "ok": found.ok,
         "problems": [render(p) for p in problems],  # as the CLI words them: with the commands and flags that help
     }
 
     def human() -> None:
-        print(f"chain      {info.chain_id} at {node.endpoint} ({info.client_version})")
+        print(f"chain      {info.chain_id} at {found.endpoint} ({info.client_version})")
         fee = f", base fee {info.base_fee} wei" if info.base_fee is not None else ", no base fee (legacy gas price)"
         print(f"block      {info.latest_block}{fee}")
         for item in accounts:
