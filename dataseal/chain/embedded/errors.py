@@ -158,8 +158,8 @@ def _revert_message(data: bytes) -> str:
     """geth's message: 'execution reverted' plus the reason when the data is Error(string)."""
     if data[:4] == bytes.fromhex("08c379a0"):
         try:
-            (reason,) = abi_decode(["string"], data[4:])
-            return f"execution reverted: {reason}"
+            (reason,) = abi_decode(["bytes"], data[4:])  # a string's encoding; not UTF-8 everywhere (geth: U+FFFD)
+            return f"execution reverted: {reason.decode('utf-8', 'replace')}"
         except DecodingError:  # malformed Error(string): fall back to the bare message
             pass
     return "execution reverted"

@@ -53,7 +53,7 @@ def _rewards(data: BlockData, percentiles: Sequence[float]) -> list[int]:
     rewards: list[int] = []
     index, cumulative = 0, tips[0][1]
     for percentile in percentiles:
-        threshold = header.gas_used * percentile / 100
+        threshold = int(header.gas_used * percentile / 100)  # whole gas, as geth's uint64(...)
         while cumulative < threshold and index < len(tips) - 1:
             index += 1
             cumulative += tips[index][1]

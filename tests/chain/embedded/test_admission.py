@@ -44,16 +44,6 @@ def test_a_replacement_must_pay_ten_percent_more(chain: EmbeddedChain, keys: Fun
     assert chain.get_balance(addr(BOB)) == 6
 
 
-def test_replacing_an_earlier_transaction_keeps_the_next_nonce(chain: EmbeddedChain, keys: Funded) -> None:
-    sent = [chain.send_raw_transaction(sign(keys.alice, chain.chain_id, n, to=BOB)) for n in range(3)]
-    replacement = chain.send_raw_transaction(
-        sign(keys.alice, chain.chain_id, 0, to=BOB, value=5, max_fee=11 * 10**9, priority=11 * 10**8)
-    )
-    assert chain.pending_nonce(addr(keys.alice.address)) == 3
-    last = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 3, to=BOB))
-    assert chain.mine().transactions == (replacement, sent[1], sent[2], last)
-
-
 @pytest.mark.parametrize(
     ("make", "message"),
     [
