@@ -131,7 +131,12 @@ def decode_revert(data: bytes | str) -> ContractRevert:
                               "is the address a dataseal contract of this version?", raw=raw,
                               kind=KINDS["UnknownError"])
     try:
-        values = abi_decode(list(spec.types), raw[4:])
+        try:
+            values = abi_decode(list(spec.types), raw[4:])
+        except UnicodeDecodeError:  # a string argument that is not UTF-8: shown with U+FFFD, as geth's JSON does
+            as_bytes = abi_decode(["bytes" if t == "string" else t for t in spec.types], raw[4:])
+            values = tuple(v.decode("utf-8", "replace") if t == "string" else v
+                           for v, t in zip(as_bytes, spec.types, strict=True))
     except DecodingError:
         return ContractRevert(spec.name, {"data": raw[4:]}, hint="its arguments did not decode", raw=raw)
     args = {

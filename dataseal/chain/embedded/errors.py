@@ -73,7 +73,8 @@ class RpcError(EmbeddedChainError):
         self.message = message
         self.data = data
 
-    def to_json(self) -> dict[str, Any]:
+    def to_rpc_error(self) -> dict[str, Any]:
+        """The ``error`` member of a JSON-RPC response (not :meth:`DatasealError.to_json`, a front door's body)."""
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.data is not None:
             error["data"] = self.data

@@ -509,7 +509,7 @@ def _short(value: Any) -> str:
 
 
 def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
+    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_rpc_error()}
 
 
 def _encode(response: Any) -> bytes:

@@ -143,3 +143,9 @@ def test_a_ledger_that_is_not_the_one_the_grants_expect_says_why() -> None:
     assert error.hint == ("the grant registry was made for a ledger at 0x2222222222222222222222222222222222222222, but "
                           "this one is 0x1111111111111111111111111111111111111111: another transaction from the "
                           "deployer account was sent in between; deploy again")
+
+
+def test_a_reason_that_is_not_utf8_is_shown_with_replacement_characters() -> None:
+    data = selector("Error(string)") + encode(["bytes"], [b"bad \xff byte"])
+    error = decode_revert(data)
+    assert error.name == "Error" and error.args_by_name == {"message": "bad \ufffd byte"}

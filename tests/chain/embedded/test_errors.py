@@ -1,5 +1,5 @@
 """Errors of the embedded chain (dataseal.chain.embedded.errors): one root under the chain layer's, the
-JSON-RPC codes and ``to_json`` shapes the dispatcher answers, geth's "execution reverted" messages, and
+JSON-RPC codes and ``to_rpc_error`` shapes the dispatcher answers, geth's "execution reverted" messages, and
 each class's kind."""
 from __future__ import annotations
 
@@ -57,15 +57,16 @@ def test_the_json_rpc_codes() -> None:
 def test_each_rpc_error_answers_its_code(cls: type[RpcError], code: int) -> None:
     error = cls("what went wrong")
     assert error.code == code
-    assert error.to_json() == {"code": code, "message": "what went wrong"}  # no data: no "data" member
+    assert error.to_rpc_error() == {"code": code, "message": "what went wrong"}  # no data: no "data" member
     assert error.message == str(error) == "what went wrong"
 
 
 def test_a_code_and_data_given_to_one_error_stay_with_it() -> None:
     error = RpcError("internal error: boom", code=errors.INTERNAL_ERROR, data={"why": "a bug"})
-    assert error.to_json() == {"code": -32603, "message": "internal error: boom", "data": {"why": "a bug"}}
+    assert error.to_rpc_error() == {"code": -32603, "message": "internal error: boom", "data": {"why": "a bug"}}
     assert RpcError.code == RpcError("another").code == -32000  # the class keeps its own
-    assert InvalidParams("bad", data="").to_json() == {"code": -32602, "message": "bad", "data": ""}  # only None omits
+    only_none_omits = InvalidParams("bad", data="").to_rpc_error()
+    assert only_none_omits == {"code": -32602, "message": "bad", "data": ""}
 
 
 @pytest.mark.parametrize(("revert", "message"), [
@@ -80,7 +81,7 @@ def test_a_revert_says_execution_reverted_with_the_reason_of_an_error_string(rev
     error = ExecutionReverted(revert)
     assert error.message == message
     assert error.revert_data == revert
-    assert error.to_json() == {"code": 3, "message": message, "data": "0x" + revert.hex()}
+    assert error.to_rpc_error() == {"code": 3, "message": message, "data": "0x" + revert.hex()}
 
 
 @pytest.mark.parametrize("revert", [
@@ -91,7 +92,7 @@ def test_a_revert_says_execution_reverted_with_the_reason_of_an_error_string(rev
 ], ids=["selector-only", "truncated", "long-length", "bad-offset"])
 def test_a_malformed_error_string_answers_the_bare_message(revert: bytes) -> None:
     error = ExecutionReverted(revert)
-    assert error.to_json() == {"code": 3, "message": "execution reverted", "data": "0x" + revert.hex()}
+    assert error.to_rpc_error() == {"code": 3, "message": "execution reverted", "data": "0x" + revert.hex()}
 
 
 def test_a_reason_that_is_not_utf8_is_shown_as_geth_shows_it() -> None:
@@ -100,7 +101,7 @@ def test_a_reason_that_is_not_utf8_is_shown_as_geth_shows_it() -> None:
     revert = ERROR_STRING + encode(["bytes"], [b"bad \xff byte"])
     error = ExecutionReverted(revert)
     assert error.message == "execution reverted: bad \ufffd byte"
-    assert error.to_json()["data"] == "0x" + revert.hex()
+    assert error.to_rpc_error()["data"] == "0x" + revert.hex()
 
 
 @pytest.mark.parametrize(("cls", "kind"), [
