@@ -44,3 +44,14 @@ def test_a_revert_keeps_its_solidity_form_as_the_message_and_its_advice_as_the_h
     assert error.message == "UnknownAsset(assetId=7)"
     assert str(error) == "UnknownAsset(assetId=7): no asset 7 on this chain"
     assert error.kind is ErrorKind.NOT_FOUND
+
+
+def test_every_error_the_registry_builds_has_a_hint() -> None:
+    """A message says what failed; the hint says what to do (what to check, what to give instead)."""
+    from tests.support.error_scan import calls_without_hint
+
+    missing = calls_without_hint("registry")
+    assert missing == [], (
+        "these errors of dataseal/registry have no hint=: split each message into what failed (message=) and what "
+        f"to do about it (hint=, in words that suit any front door): {missing}"
+    )
