@@ -46,11 +46,16 @@ def test_a_revert_keeps_its_solidity_form_as_the_message_and_its_advice_as_the_h
     assert error.kind is ErrorKind.NOT_FOUND
 
 
-def test_every_error_of_the_chain_layer_has_a_hint() -> None:
+@pytest.mark.parametrize("area", ["chain", "registry"])
+def test_every_error_the_library_builds_has_a_hint(area: str) -> None:
+    """A message says what failed; the hint says what to do (what to check, what to give instead)."""
     from tests.support.error_scan import calls_without_hint
 
-    missing = calls_without_hint("chain")
-    assert missing == [], f"give these errors a hint (what to do, in words any front door can show): {missing}"
+    missing = calls_without_hint(area)
+    assert missing == [], (
+        f"these errors of dataseal/{area} have no hint=: split each message into what failed (message=) and what "
+        f"to do about it (hint=, in words that suit any front door): {missing}"
+    )
 
 
 @pytest.mark.parametrize("area", ["chain", "registry"])

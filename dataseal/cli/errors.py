@@ -37,12 +37,15 @@ OPTION_FLAGS: dict[str, str] = {
     "symlinks": "--symlinks refuse|skip|follow",
     "special": "--skip-special",
     "salt_secret": "--salt-secret FILE",
+    "salt_context": "--salt-context TEXT",
     "chunk": "--chunk N",
     "row": "--row N",
     "file": "--file RELATIVE/PATH",
     "manifest": "--manifest FILE",
     "root": "--root HEX",
     "out_dir": "-o/--out DIR",
+    # the manifest's metadata (dataseal.registry.manifest.ManifestMetadata)
+    "rights_type": "--rights LIST",
 }
 
 

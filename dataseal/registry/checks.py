@@ -81,7 +81,9 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
     if isinstance(document, EvidenceBundle):
         bundle_root = document.manifest.tree.root
         if expected is not None and expected != bundle_root:
-            raise EvidenceError(f"the bundle is for root {bundle_root}, expected {expected}", options=("root",))
+            raise EvidenceError(f"the bundle is for root {bundle_root}, expected {expected}",
+                                hint="check the expected root, or get the bundle of the data registered under it",
+                                options=("root",))
         outcome = compute_bundle_report(document)
         return CheckReport(
             kind="evidence",
@@ -90,7 +92,9 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
             not_checked=tuple(Unchecked(what=line) for line in outcome.not_checked),
         )
     if expected is not None and expected != document.tree.root:
-        raise ManifestError(f"the manifest is for root {document.tree.root}, expected {expected}", options=("root",))
+        raise ManifestError(f"the manifest is for root {document.tree.root}, expected {expected}",
+                            hint="check the expected root, or use the manifest of the data registered under it",
+                            options=("root",))
     return CheckReport(kind="manifest", root=document.tree.root, checked=(f"valid manifest, hash {document.hash_hex}",))
 
 
@@ -117,7 +121,9 @@ def _expected_root(root: bytes | str | None) -> str | None:
 def _check_tree_dump(data: dict[str, Any], expected: str | None) -> CheckReport:
     tree = StandardMerkleTree.load(data)
     if expected is not None and expected != tree.root_hex:
-        raise TreeDumpError(f"the tree dump's root is {tree.root_hex}, expected {expected}", options=("root",))
+        raise TreeDumpError(f"the tree dump's root is {tree.root_hex}, expected {expected}",
+                            hint="check the expected root, or use the tree dump of the data registered under it",
+                            options=("root",))
     return CheckReport(
         kind="tree",
         root=tree.root_hex,

@@ -45,6 +45,11 @@ BATCH_RECORD_ENCODING = ("bytes32", "bytes32", "uint8", "uint8")
 SUBJECT_KIND = {"file": "chunk", "table": "row", "folder": "file"}
 
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
+#: What to do about a proof whose parts disagree (it was altered, or made wrong).
+_PROVE_AGAIN = "prove the part again from the sealed data, or ask its holder for a new proof"
+#: What to do about a bundle whose manifest and record disagree.
+_BUNDLE_ONE_REGISTRATION = "bundle the manifest that was registered with the record of that registration"
+_THE_FILE_MEANT = "check that this is the file you meant"
 
 
 class EvidenceError(DatasealError):
@@ -105,11 +110,13 @@ def verify_proof_document(proof: Proof, *, root: bytes | str | None = None) -> N
     try:
         computed_leaf = compute_leaf_hash(proof.leaf_encoding, proof.value)
     except MerkleError as exc:
-        raise ProofError(f"the proof's value does not fit its leaf encoding: {exc}") from None
+        raise ProofError(f"the proof's value does not fit its leaf encoding: {exc.message}",
+                         hint=_PROVE_AGAIN) from None
     if "0x" + computed_leaf.hex() != proof.leaf:
         raise ProofError(
             f"the proof's leaf does not match its value: the document says {proof.leaf}, the value hashes to "
             f"0x{computed_leaf.hex()}; the value or the leaf was altered",
+            hint=_PROVE_AGAIN,
             expected=bytes.fromhex(proof.leaf[2:]),
             computed=computed_leaf,
         )
@@ -121,8 +128,8 @@ def verify_proof_document(proof: Proof, *, root: bytes | str | None = None) -> N
             raise ProofError(exc.message, hint=exc.hint, options=("root",)) from None
         if "0x" + expected.hex() != proof.root:
             raise ProofError(
-                f"the proof is for another tree: its root is {proof.root}, expected 0x{expected.hex()}; "
-                "get a proof from the data registered under that root",
+                f"the proof is for another tree: its root is {proof.root}, expected 0x{expected.hex()}",
+                hint="check the expected root, or get a proof from the data registered under it",
                 options=("root",),
                 expected=expected,
                 computed=bytes.fromhex(proof.root[2:]),
@@ -139,7 +146,8 @@ def _verify_subject(proof: Proof) -> None:
         if tuple(proof.leaf_encoding) != ("uint256", "bytes32") or str(subject.index) != str(value[0]):
             raise ProofError(
                 f"the proof's subject is {subject.kind} {subject.index} but its leaf value is for index "
-                f"{value[0] if value else '?'}; the document was altered"
+                f"{value[0] if value else '?'}; the document was altered",
+                hint=_PROVE_AGAIN,
             )
     if isinstance(subject, ChunkSubject):
         # Chunk i spans [i * chunkSize, i * chunkSize + length) with length <= chunkSize; the exact
@@ -149,7 +157,8 @@ def _verify_subject(proof: Proof) -> None:
             raise ProofError(
                 f"the proof's subject is chunk {index} at offset {offset}, length {length}, which no chunk size "
                 f"gives (chunk {index} starts at {index} × the chunk size and is at most one chunk size long); "
-                "the document was altered"
+                "the document was altered",
+                hint=_PROVE_AGAIN,
             )
     if isinstance(subject, RowSubject):
         salt = bytes.fromhex(subject.salt[2:]) if subject.salt is not None else None
@@ -158,12 +167,14 @@ def _verify_subject(proof: Proof) -> None:
         except UnicodeEncodeError:
             raise ProofError(
                 f"row {subject.index}'s disclosed text is not Unicode text (it holds a lone surrogate), so no sealed "
-                "row can be it; the document was altered"
+                "row can be it; the document was altered",
+                hint=_PROVE_AGAIN,
             ) from None
         if digest != str(value[1]).lower():
             raise ProofError(
                 f"row {subject.index}'s disclosed text and salt do not hash to the digest in its leaf: the leaf has "
-                f"{value[1]}, the row hashes to {digest}; the row text or the salt was altered"
+                f"{value[1]}, the row hashes to {digest}; the row text or the salt was altered",
+                hint=_PROVE_AGAIN,
             )
     if isinstance(subject, FileSubject):
         if tuple(proof.leaf_encoding) != ("string", "uint256", "bytes32") or (subject.path, str(subject.size)) != (
@@ -171,7 +182,8 @@ def _verify_subject(proof: Proof) -> None:
         ):
             raise ProofError(
                 f"the proof's subject is file {subject.path!r} ({subject.size} bytes) but its leaf value is "
-                f"{list(value[:2])}; the document was altered"
+                f"{list(value[:2])}; the document was altered",
+                hint=_PROVE_AGAIN,
             )
 
 
@@ -302,24 +314,28 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
     if computed != bundle.manifest_hash:
         raise EvidenceError(
             f"the bundle's manifest hash is {bundle.manifest_hash} but its manifest hashes to {computed}; "
-            "the manifest or the hash was altered"
+            "the manifest or the hash was altered",
+            hint="build the bundle again from the manifest.json written when the data was sealed",
         )
     report.checked.append(f"manifest hash {computed} (keccak256 of the canonical manifest)")
     if record.manifest_hash != computed:
         raise EvidenceError(
             f"the on-chain record registers manifest hash {record.manifest_hash}, but the bundle's manifest "
-            f"hashes to {computed}; this manifest is not the registered one"
+            f"hashes to {computed}; this manifest is not the registered one",
+            hint=_BUNDLE_ONE_REGISTRATION,
         )
     if record.content_root != manifest.tree.root:
         raise EvidenceError(
             f"the on-chain record registers content root {record.content_root}, but the manifest's tree root is "
-            f"{manifest.tree.root}; the manifest describes other data"
+            f"{manifest.tree.root}; the manifest describes other data",
+            hint=_BUNDLE_ONE_REGISTRATION,
         )
     if record.rights_type != manifest.rights_bitmask:
         raise EvidenceError(
             f"the on-chain record registers rightsType {record.rights_type} ({_rights_names(record.rights_type)}), "
-            f"but the manifest's rightsType is {list(manifest.rights_type)} (bitmask {manifest.rights_bitmask}); "
-            "the record and the manifest must name the same rights: bundle the record of this registration"
+            f"but the manifest's rightsType is {list(manifest.rights_type)} (bitmask "
+            f"{manifest.rights_bitmask}), and the record and the manifest must name the same rights",
+            hint=_BUNDLE_ONE_REGISTRATION,
         )
     report.checked.append(
         f"record registers this manifest, content root {manifest.tree.root} and rightsType {record.rights_type}"
@@ -330,20 +346,26 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
             member_leaf = compute_leaf_hash(BATCH_RECORD_ENCODING, batch.leaf_value)
             verify_proof(batch.batch_root, member_leaf, list(batch.proof))
         except ProofError as exc:
-            raise ProofError(f"the record is not a member of batch {batch.batch_id}: {exc}",
+            raise ProofError(f"the record is not a member of batch {batch.batch_id}: {exc.message}",
+                             hint=f"bundle the record's proof from the tree anchored as batch {batch.batch_id}, "
+                             "unchanged",
                              expected=exc.expected, computed=exc.computed) from None
         report.checked.append(f"record is a member of batch {batch.batch_id} (root {batch.batch_root})")
     for i, proof in enumerate(bundle.proofs):
         if tuple(proof.leaf_encoding) != tuple(manifest.tree.leaf_encoding):
             raise EvidenceError(
                 f"proof {i} uses leaf encoding {list(proof.leaf_encoding)}, the manifest's tree uses "
-                f"{list(manifest.tree.leaf_encoding)}; the proof is for another tree"
+                f"{list(manifest.tree.leaf_encoding)}; the proof is for another tree",
+                hint="bundle proofs of the data this manifest seals",
             )
         verify_proof_matches_manifest(proof, manifest, name=f"proof {i}")
         try:
             verify_proof_document(proof, root=manifest.tree.root)
         except ProofError as exc:
-            raise ProofError(f"proof {i} failed: {exc}", expected=exc.expected, computed=exc.computed) from None
+            other_tree = "root" in exc.options  # the bundle's root, not one its reader gave
+            raise ProofError(f"proof {i} failed: {exc.message}",
+                             hint="bundle proofs of the data this manifest seals" if other_tree else exc.hint,
+                             expected=exc.expected, computed=exc.computed) from None
         report.checked.append(f"proof {i}: {describe_subject(proof)} is in the tree")
     name, _ = record.expected_event()
     report.not_checked.append(
@@ -360,7 +382,8 @@ def verify_proof_matches_manifest(proof: Proof, manifest: Manifest, *, name: str
     if proof.manifest_hash is not None and proof.manifest_hash != computed:
         raise EvidenceError(
             f"{name} was made for manifest {proof.manifest_hash}, but the bundle's manifest hashes to {computed}; "
-            "the proof belongs to another seal: prove the part again from the data sealed by this manifest"
+            "the proof belongs to another seal",
+            hint="prove the part again from the data sealed by this manifest",
         )
     subject, content = proof.subject, manifest.content
     if subject is None:
@@ -369,7 +392,8 @@ def verify_proof_matches_manifest(proof: Proof, manifest: Manifest, *, name: str
     if subject.kind != wanted:
         raise EvidenceError(
             f"{name} is about a {subject.kind}, but the manifest seals a {content.kind}, whose parts are "
-            f"{wanted}s; the proof is for other data: prove a {wanted} of the data sealed by this manifest"
+            f"{wanted}s; the proof is for other data",
+            hint=f"prove a {wanted} of the data sealed by this manifest",
         )
     if isinstance(subject, ChunkSubject) and isinstance(content, FileContent):
         offset = subject.index * content.chunk_size
@@ -378,13 +402,15 @@ def verify_proof_matches_manifest(proof: Proof, manifest: Manifest, *, name: str
             chunks = -(-content.size // content.chunk_size)
             raise EvidenceError(
                 f"{name} is about chunk {subject.index}, but the manifest's file has {chunks} chunks "
-                f"(0 to {chunks - 1}; size {content.size}, chunkSize {content.chunk_size}); the proof was altered"
+                f"(0 to {chunks - 1}; size {content.size}, chunkSize {content.chunk_size}); the proof was altered",
+                hint=_PROVE_AGAIN,
             )
         if (subject.offset, subject.length) != (offset, length):
             raise EvidenceError(
                 f"{name} says chunk {subject.index} is at offset {subject.offset}, length {subject.length}, but the "
                 f"manifest (chunkSize {content.chunk_size}, size {content.size}) puts it at offset {offset}, length "
-                f"{length}; the proof was altered: prove the chunk again"
+                f"{length}; the proof was altered",
+                hint=_PROVE_AGAIN,
             )
 
 
@@ -409,7 +435,8 @@ def describe_subject(proof: Proof) -> str:
 def load_document(data: Any, *, where: str = "document") -> Proof | EvidenceBundle | Manifest:
     """A proof, bundle or manifest from JSON data, by its ``kind``; unknown kinds and versions refused."""
     if not isinstance(data, dict):
-        raise EvidenceError(f"{where} is not a JSON object; expected a dataseal proof, evidence bundle or manifest")
+        raise EvidenceError(f"{where} is not a JSON object; expected a dataseal proof, evidence bundle or manifest",
+                            hint=_THE_FILE_MEANT)
     kind = data.get("kind")
     if kind == "dataseal.manifest":
         return load_manifest(data, where=where)
@@ -420,21 +447,24 @@ def load_document(data: Any, *, where: str = "document") -> Proof | EvidenceBund
         model = EvidenceBundle
     else:
         raise EvidenceError(
-            f"{where} has kind {kind!r}; expected {PROOF_KIND!r}, {BUNDLE_KIND!r} or 'dataseal.manifest'"
+            f"{where} has kind {kind!r}; expected {PROOF_KIND!r}, {BUNDLE_KIND!r} or 'dataseal.manifest'",
+            hint=_THE_FILE_MEANT,
         )
     version = data.get("version")
     if version != DOCUMENT_VERSION:
+        newer = isinstance(version, int) and version > DOCUMENT_VERSION
         raise EvidenceError(
-            f"{where} is a {kind} of version {version!r}; this dataseal reads version {DOCUMENT_VERSION}: "
-            + ("upgrade dataseal to read it" if isinstance(version, int) and version > DOCUMENT_VERSION
-               else "the file is not valid")
+            f"{where} is a {kind} of version {version!r}; this dataseal reads version {DOCUMENT_VERSION}"
+            + ("" if newer else ", so the file is not valid"),
+            hint="upgrade dataseal to read it" if newer else "use the document as dataseal wrote it",
         )
     if kind == BUNDLE_KIND and isinstance(data.get("manifest"), dict):
         load_manifest(data["manifest"], where=f"{where}: manifest")  # its own kind/version errors first
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise EvidenceError(f"{where} is not a valid {kind}: {describe_validation_error(exc)}") from None
+        raise EvidenceError(f"{where} is not a valid {kind}: {describe_validation_error(exc)}",
+                            hint="use the document as dataseal wrote it") from None
 
 
 def read_document(path: Path) -> Proof | EvidenceBundle | Manifest:
@@ -442,5 +472,5 @@ def read_document(path: Path) -> Proof | EvidenceBundle | Manifest:
     try:
         data = read_json(path, "proof or bundle", EvidenceError)
     except ManifestError as exc:  # pragma: no cover - read_json raises the error type it is given
-        raise EvidenceError(str(exc)) from None
+        raise EvidenceError(exc.message, hint=exc.hint, options=exc.options, kind=exc.kind) from None
     return load_document(data, where=str(path))

@@ -54,6 +54,7 @@ class ManifestError(DatasealError):
 
 
 _USE_THE_SEALED_MANIFEST = "use the manifest.json written when the data was sealed"
+_THE_FILE_MEANT = "check that this is the file you meant"
 
 
 class Model(BaseModel):
@@ -192,8 +193,10 @@ def parse_rights(text: str) -> tuple[RightsName, ...]:
     unknown = [n for n in names if n not in RIGHTS_BITS]
     if not names or unknown:
         raise ManifestError(
-            f"unknown rights type {', '.join(unknown) or repr(text)}; use one or more of holding, processing, "
-            "operation, comma-separated (数据资源持有, 数据加工使用, 数据产品经营)"
+            f"unknown rights type {', '.join(unknown) or repr(text)}",
+            hint="use one or more of holding, processing, operation, comma-separated (数据资源持有, 数据加工使用, "
+            "数据产品经营)",
+            options=("rights_type",),
         )
     ordered = sorted(set(names), key=lambda name: RIGHTS_BITS[name])
     return tuple(ordered)  # type: ignore[arg-type]
@@ -216,32 +219,40 @@ def build_manifest(
             tree=tree,
         )
     except ValidationError as exc:
-        raise ManifestError(f"the manifest is invalid: {describe_validation_error(exc)}") from None
+        raise ManifestError(
+            f"the manifest is invalid: {describe_validation_error(exc)}",
+            hint="check the title, description, rights, licence and source given for the data (the title is the "
+            "data's name unless one is given)",
+        ) from None
     try:
         manifest.canonical_bytes()
     except CanonicalJsonError as exc:
-        raise ManifestError(f"the manifest cannot be written as canonical JSON: {exc}") from None
+        raise ManifestError(f"the manifest cannot be written as canonical JSON: {exc.message}",
+                            hint=exc.hint) from None
     return manifest
 
 
 def load_manifest(data: Any, *, where: str = "manifest") -> Manifest:
     """A :class:`Manifest` from JSON data, read strictly (see the module doc); :class:`ManifestError` if not."""
     if not isinstance(data, Mapping):
-        raise ManifestError(f"{where} is not a JSON object; a manifest is an object with kind {MANIFEST_KIND!r}")
+        raise ManifestError(f"{where} is not a JSON object; a manifest is an object with kind {MANIFEST_KIND!r}",
+                            hint=_USE_THE_SEALED_MANIFEST)
     kind = data.get("kind")
     if kind != MANIFEST_KIND:
-        raise ManifestError(f"{where} is not a dataseal manifest: its kind is {kind!r}, expected {MANIFEST_KIND!r}")
+        raise ManifestError(f"{where} is not a dataseal manifest: its kind is {kind!r}, expected {MANIFEST_KIND!r}",
+                            hint=_USE_THE_SEALED_MANIFEST)
     version = data.get("version")
     if version != MANIFEST_VERSION:
+        newer = isinstance(version, int) and version > MANIFEST_VERSION
         raise ManifestError(
-            f"{where} has manifest version {version!r}; this dataseal reads version {MANIFEST_VERSION}: "
-            + ("upgrade dataseal to read it" if isinstance(version, int) and version > MANIFEST_VERSION
-               else "the file is not a valid manifest")
+            f"{where} has manifest version {version!r}; this dataseal reads version {MANIFEST_VERSION}"
+            + ("" if newer else ", so the file is not a valid manifest"),
+            hint="upgrade dataseal to read it" if newer else _USE_THE_SEALED_MANIFEST,
         )
     try:
         written = canonical_json(dict(data))
     except CanonicalJsonError as exc:
-        raise ManifestError(f"{where} is not a valid manifest: {exc}") from None
+        raise ManifestError(f"{where} is not a valid manifest: {exc.message}", hint=_USE_THE_SEALED_MANIFEST) from None
     try:
         # JSON mode: strict types (no "5" for 5) without refusing JSON arrays for tuples; camelCase keys only.
         manifest = Manifest.model_validate_json(json.dumps(dict(data)), strict=True, by_alias=True, by_name=False)
@@ -301,29 +312,37 @@ def read_json(path: Path, what: str, error: type[DatasealError]) -> Any:
         data = Path(path).read_bytes()
         text = data.decode("utf-8")
     except FileNotFoundError:
-        raise error(f"{what} file {path} does not exist; check the path", kind=ErrorKind.NOT_FOUND) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"cannot read {what} file {path}: {exc}") from None
+        raise error(f"{what} file {path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND) from None
+    except UnicodeDecodeError as exc:
+        raise error(f"cannot read {what} file {path}: {exc}; a dataseal document is UTF-8 JSON",
+                    hint=_THE_FILE_MEANT) from None
+    except OSError as exc:
+        raise error(f"cannot read {what} file {path}: {exc.strerror or exc}",
+                    hint="check that the path names a file that you can read") from None
     if exceeds_json_depth(data, MAX_JSON_DEPTH):
         raise error(
             f"{what} file {path} nests arrays or objects more than {MAX_JSON_DEPTH} levels deep; no dataseal proof, "
-            "evidence bundle, manifest or tree dump does: check that this is the file you meant"
+            "evidence bundle, manifest or tree dump does",
+            hint=_THE_FILE_MEANT,
         )
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise error(
             f"{what} file {path} is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}); "
-            "it is truncated or corrupted: write it again"
+            "it is truncated or corrupted",
+            hint="check that this is the file you meant, or use an intact copy",
         ) from None
     except _NotDatasealJson as exc:
         raise error(
-            f"{what} file {path} is not a dataseal document: {exc}; it was altered or written by hand"
+            f"{what} file {path} is not a dataseal document: {exc}; it was altered or written by hand",
+            hint="use the file as dataseal wrote it",
         ) from None
     except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
         raise error(
             f"{what} file {path} holds an integer of more than {sys.get_int_max_str_digits()} digits; no dataseal "
-            "proof, evidence bundle, manifest or tree dump does: check that this is the file you meant"
+            "proof, evidence bundle, manifest or tree dump does",
+            hint=_THE_FILE_MEANT,
         ) from None
 
 

@@ -86,20 +86,25 @@ def test_a_manifest_and_a_tree_dump(sealed: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("document", "error", "message"),
+    ("document", "error", "message", "hint"),
     [
-        ("proof", ProofError, "the proof is for another tree: its root is 0x"),
-        ("bundle", EvidenceError, "the bundle is for root 0x"),
-        ("manifest", ManifestError, "the manifest is for root 0x"),
-        ("tree", TreeDumpError, "the tree dump's root is 0x"),
+        ("proof", ProofError, "the proof is for another tree: its root is 0x",
+         "check the expected root, or get a proof from the data registered under it"),
+        ("bundle", EvidenceError, "the bundle is for root 0x",
+         "check the expected root, or get the bundle of the data registered under it"),
+        ("manifest", ManifestError, "the manifest is for root 0x",
+         "check the expected root, or use the manifest of the data registered under it"),
+        ("tree", TreeDumpError, "the tree dump's root is 0x",
+         "check the expected root, or use the tree dump of the data registered under it"),
     ],
 )
 def test_a_document_for_another_root_is_refused(
-    sealed: dict[str, Any], document: str, error: type[DatasealError], message: str
+    sealed: dict[str, Any], document: str, error: type[DatasealError], message: str, hint: str
 ) -> None:
-    with pytest.raises(error, match=message) as caught:
+    with pytest.raises(error) as caught:
         check_document(sealed[document], root=ZERO)
-    assert f"expected {ZERO}" in str(caught.value) and "--root" not in str(caught.value)
+    assert caught.value.message.startswith(message) and caught.value.message.endswith(f"expected {ZERO}")
+    assert caught.value.hint == hint and "--root" not in str(caught.value)
     assert caught.value.options == ("root",)
 
 
@@ -107,6 +112,7 @@ def test_a_document_for_another_root_is_refused(
 def test_an_expected_root_that_is_not_a_hash_is_refused_naming_the_option(sealed: dict[str, Any], root: Any) -> None:
     with pytest.raises(ProofError, match="the expected root is .*expected a 32-byte hash") as caught:
         check_document(sealed["proof"], root=root)
+    assert caught.value.hint == "check that the hash was copied whole"
     assert caught.value.options == ("root",)
 
 
@@ -123,10 +129,12 @@ def test_tampered_documents_raise_their_typed_error(sealed: dict[str, Any]) -> N
     tree["tree"][0] = ZERO
     with pytest.raises(TreeDumpError, match=r"tree\[0\] is not the hash of its children"):
         check_document(tree)
-    with pytest.raises(EvidenceError, match="has kind 'what'; expected 'dataseal.proof'"):
+    with pytest.raises(EvidenceError, match="has kind 'what'; expected 'dataseal.proof'") as caught:
         check_document({"kind": "what"}, where="w.json")
-    with pytest.raises(EvidenceError, match="x.json is not a JSON object"):
+    assert caught.value.hint == "check that this is the file you meant"
+    with pytest.raises(EvidenceError, match="x.json is not a JSON object") as caught:
         check_document([1, 2], where="x.json")
+    assert caught.value.hint == "check that this is the file you meant"
 
 
 def test_a_file_is_read_as_json_first(sealed: dict[str, Any], tmp_path: Path) -> None:
@@ -134,10 +142,12 @@ def test_a_file_is_read_as_json_first(sealed: dict[str, Any], tmp_path: Path) ->
     path.write_text(json.dumps(sealed["proof"]))
     assert check_document_file(path).subject == "row 1"
     path.write_text(json.dumps(sealed["proof"])[:-10])
-    with pytest.raises(EvidenceError, match="document file .*p.json is not valid JSON .*truncated"):
+    with pytest.raises(EvidenceError, match="document file .*p.json is not valid JSON .*truncated") as caught:
         check_document_file(path)
-    with pytest.raises(EvidenceError, match="document file .*absent.json does not exist"):
+    assert caught.value.hint == "check that this is the file you meant, or use an intact copy"
+    with pytest.raises(EvidenceError) as caught:
         check_document_file(tmp_path / "absent.json")
+    assert str(caught.value) == f"document file {tmp_path / 'absent.json'} does not exist: check the path"
 
 
 def test_the_report_as_json_data_is_camel_case(sealed: dict[str, Any]) -> None:

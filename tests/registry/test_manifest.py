@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from dataseal.errors import ErrorKind
 from dataseal.registry.manifest import (
+    Manifest,
     ManifestError,
     ManifestMetadata,
     load_manifest,
@@ -22,6 +24,7 @@ from dataseal.registry.manifest import (
     verify_manifest_form,
 )
 from dataseal.registry.merkle import keccak256
+from dataseal.registry.sealing.canonical import CanonicalJsonError
 from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import seal
 
@@ -79,12 +82,18 @@ def test_the_same_data_and_metadata_give_the_same_hash(tmp_path: Path) -> None:
     assert one.hash == two.hash != other.hash
 
 
+SEALED = "use the manifest.json written when the data was sealed"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.update(version=2), "has manifest version 2; this dataseal reads version 1: upgrade dataseal"),
-        (lambda d: d.update(version="1"), "has manifest version '1'; this dataseal reads version 1: the file is not"),
-        (lambda d: d.update(kind="dataseal.proof"), "is not a dataseal manifest: its kind is 'dataseal.proof'"),
+        (lambda d: d.update(version=2), "has manifest version 2; this dataseal reads version 1: upgrade dataseal to "
+         "read it"),
+        (lambda d: d.update(version="1"), "has manifest version '1'; this dataseal reads version 1, so the file is not "
+         f"a valid manifest: {SEALED}"),
+        (lambda d: d.update(kind="dataseal.proof"), "is not a dataseal manifest: its kind is 'dataseal.proof', "
+         f"expected 'dataseal.manifest': {SEALED}"),
         (lambda d: d.pop("tree"), "is invalid: tree: Field required"),
         (lambda d: d["tree"].update(root="0x1234"), "is invalid: tree.root: String should match pattern"),
         (lambda d: d.update(extra=1), "is invalid: extra: Extra inputs are not permitted"),
@@ -98,25 +107,86 @@ def test_manifests_of_unknown_versions_or_wrong_shape_are_refused(tmp_path: Path
     with pytest.raises(ManifestError) as caught:
         load_manifest(data, where="m.json")
     assert message in str(caught.value)
+    assert caught.value.hint in (SEALED, "upgrade dataseal to read it")
 
 
 def test_truncated_or_missing_manifest_files_are_refused(tmp_path: Path) -> None:
     data = sealed_manifest(tmp_path)
     path = tmp_path / "m.json"
     path.write_text(json.dumps(data)[:100])
-    with pytest.raises(ManifestError, match="m.json is not valid JSON .* truncated or corrupted"):
+    with pytest.raises(ManifestError) as caught:
         read_manifest(path)
-    with pytest.raises(ManifestError, match="manifest file .*absent.json does not exist") as caught:
+    assert re.fullmatch(r"manifest file .*m.json is not valid JSON \(.*\); it is truncated or corrupted",
+                        caught.value.message)
+    assert caught.value.hint == "check that this is the file you meant, or use an intact copy"
+    with pytest.raises(ManifestError) as caught:
         read_manifest(tmp_path / "absent.json")
+    assert str(caught.value) == f"manifest file {tmp_path / 'absent.json'} does not exist: check the path"
     assert caught.value.kind is ErrorKind.NOT_FOUND and ManifestError.kind is ErrorKind.INVALID_INPUT
-    with pytest.raises(ManifestError, match="is not a JSON object"):
+    with pytest.raises(ManifestError) as caught:
         load_manifest([1, 2])
+    assert str(caught.value) == (
+        f"manifest is not a JSON object; a manifest is an object with kind 'dataseal.manifest': {SEALED}"
+    )
+
+
+def test_unreadable_manifest_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        read_manifest(tmp_path)
+    assert str(caught.value) == (
+        f"cannot read manifest file {tmp_path}: Is a directory: check that the path names a file that you can read"
+    )
+    path = tmp_path / "m.json"
+    path.write_bytes(b'{"kind": "\xff"}')
+    with pytest.raises(ManifestError) as caught:
+        read_manifest(path)
+    assert caught.value.message.startswith(f"cannot read manifest file {path}: 'utf-8' codec can't decode")
+    assert caught.value.message.endswith("; a dataseal document is UTF-8 JSON")
+    assert caught.value.hint == "check that this is the file you meant"
+
+
+def test_metadata_that_makes_no_valid_manifest_is_refused_at_sealing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x")
+    hint = (
+        "check the title, description, rights, licence and source given for the data (the title is the data's name "
+        "unless one is given)"
+    )
+    with pytest.raises(ManifestError) as caught:
+        seal(path, metadata=ManifestMetadata(rights_type=("processing", "holding")))
+    assert caught.value.message.startswith(
+        "the manifest is invalid: rights_type: Value error, list each rights type once"
+    )
+    assert caught.value.hint == hint
+    with pytest.raises(ManifestError) as caught:
+        seal(path, metadata=ManifestMetadata(title="x\ud800"))
+    assert caught.value.message == (
+        "the manifest is invalid: title: Input should be a valid string, unable to parse raw data as a unicode string"
+    )
+    assert caught.value.hint == hint
+
+    def no_canonical_form(self: Manifest) -> bytes:
+        raise CanonicalJsonError("float value 0.5 has no canonical JSON form", hint="give a string")
+
+    monkeypatch.setattr(Manifest, "canonical_bytes", no_canonical_form)
+    with pytest.raises(ManifestError) as caught:
+        seal(path)
+    assert str(caught.value) == (
+        "the manifest cannot be written as canonical JSON: float value 0.5 has no canonical JSON form: give a string"
+    )
 
 
 def test_rights_names() -> None:
     assert parse_rights("operation, Holding") == ("holding", "operation")
-    with pytest.raises(ManifestError, match="unknown rights type owning; use one or more of holding, processing"):
+    with pytest.raises(ManifestError) as caught:
         parse_rights("holding,owning")
+    assert caught.value.message == "unknown rights type owning"
+    assert caught.value.hint == (
+        "use one or more of holding, processing, operation, comma-separated (数据资源持有, 数据加工使用, 数据产品经营)"
+    )
+    assert caught.value.options == ("rights_type",)
 
 
 ALTERED = "the manifest was altered or is not in dataseal's form"
@@ -148,11 +218,10 @@ def test_manifests_are_read_strictly_so_that_one_hash_means_one_file(
     change(data)
     with pytest.raises(ManifestError) as caught:
         load_manifest(data, where="m.json")
-    assert message in str(caught.value)
-    assert str(caught.value).startswith("m.json is ")
-    if "is invalid" in str(caught.value):
-        assert caught.value.hint == "use the manifest.json written when the data was sealed"
-        assert "dataseal seal" not in str(caught.value)
+    assert message in caught.value.message
+    assert caught.value.message.startswith("m.json is ")
+    assert caught.value.hint == SEALED
+    assert "dataseal seal" not in str(caught.value)
 
 
 def test_a_file_read_strictly_must_also_be_the_manifests_own_canonical_form(tmp_path: Path) -> None:
@@ -168,22 +237,30 @@ def test_a_file_read_strictly_must_also_be_the_manifests_own_canonical_form(tmp_
     assert caught.value.hint == "use the manifest.json written when the data was sealed"
 
 
+AS_WRITTEN = "use the file as dataseal wrote it"
+MEANT = "check that this is the file you meant"
+
+
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "message", "hint"),
     [
-        ('{"kind": "a", "kind": "b"}', "is not a dataseal document: the key 'kind' appears twice in one object"),
-        ('{"size": NaN}', "is not a dataseal document: NaN is not JSON"),
-        ("[" * 100_000, "nests arrays or objects more than 64 levels deep; no dataseal proof, evidence bundle"),
-        ("[" * 65 + "]" * 65, "nests arrays or objects more than 64 levels deep"),
-        ('{"a": ' + "{" * 65, "nests arrays or objects more than 64 levels deep"),
+        ('{"kind": "a", "kind": "b"}', "is not a dataseal document: the key 'kind' appears twice in one object",
+         AS_WRITTEN),
+        ('{"size": NaN}', "is not a dataseal document: NaN is not JSON; it was altered or written by hand", AS_WRITTEN),
+        ("[" * 100_000, "nests arrays or objects more than 64 levels deep; no dataseal proof, evidence bundle", MEANT),
+        ("[" * 65 + "]" * 65, "nests arrays or objects more than 64 levels deep", MEANT),
+        ('{"a": ' + "{" * 65, "nests arrays or objects more than 64 levels deep", MEANT),
     ],
 )
-def test_read_json_refuses_repeated_keys_nan_and_absurd_nesting(tmp_path: Path, text: str, message: str) -> None:
+def test_read_json_refuses_repeated_keys_nan_and_absurd_nesting(
+    tmp_path: Path, text: str, message: str, hint: str
+) -> None:
     path = tmp_path / "m.json"
     path.write_text(text)
     with pytest.raises(ManifestError, match="manifest file .*m.json ") as caught:
         read_json(path, "manifest", ManifestError)
-    assert message in str(caught.value)
+    assert message in caught.value.message
+    assert caught.value.hint == hint
 
 
 def test_read_json_reads_nesting_up_to_the_limit_and_ignores_brackets_in_strings(tmp_path: Path) -> None:
@@ -200,5 +277,10 @@ def test_read_json_refuses_integers_of_more_digits_than_python_reads(tmp_path: P
     limit = sys.get_int_max_str_digits()
     path = tmp_path / "m.json"
     path.write_text('{"a": ' + "9" * (limit + 1) + "}")
-    with pytest.raises(ManifestError, match=f"manifest file .*m.json holds an integer of more than {limit} digits"):
+    with pytest.raises(ManifestError) as caught:
         read_json(path, "manifest", ManifestError)
+    assert caught.value.message == (
+        f"manifest file {path} holds an integer of more than {limit} digits; no dataseal proof, evidence bundle, "
+        "manifest or tree dump does"
+    )
+    assert caught.value.hint == "check that this is the file you meant"

@@ -32,6 +32,7 @@ from dataseal.registry.merkle.hashing import keccak256
 
 _ELEMENTARY = re.compile(r"^(uint|int)(\d*)$|^bytes(\d+)$|^(address|bool|bytes|string)$")
 _HEX = re.compile(r"^0[xX][0-9a-fA-F]*$")
+_NAME_TYPES = "use types such as 'uint256', 'bytes32', 'address', 'string', 'bytes32[]' or '(uint256,address)'"
 
 
 @dataclass(frozen=True)
@@ -144,31 +145,31 @@ class AbiType:
 def parse_type(text: str) -> AbiType:
     """Parse one ABI type string (``uint256``, ``bytes32[]``, ``(address,uint96)[2]``, ...)."""
     if not isinstance(text, str):
-        raise LeafEncodingError(f"leaf encoding type {text!r} is not a string; expected an ABI type such as 'uint256'")
+        raise LeafEncodingError(f"leaf encoding type {text!r} is not a string, so not an ABI type such as 'uint256'",
+                                hint="write each type of the leaf encoding as a string")
     return _parse_cached(text)
 
 
 @functools.lru_cache(maxsize=256)
 def _parse_cached(text: str) -> AbiType:
     if not text:
-        raise LeafEncodingError("leaf encoding type '' is empty; expected an ABI type such as 'uint256'")
+        raise LeafEncodingError("leaf encoding type '' is empty", hint=_NAME_TYPES)
     try:
         parsed, rest = _parse(text.replace(" ", ""), 0)
         if rest != len(text.replace(" ", "")):
             raise ValueError(f"unexpected {text.replace(' ', '')[rest:]!r}")
         return parsed
     except ValueError as exc:
-        raise LeafEncodingError(
-            f"leaf encoding type {text!r} is not a Solidity ABI type ({exc}); "
-            "use types such as 'uint256', 'bytes32', 'address', 'string', 'bytes32[]' or '(uint256,address)'"
-        ) from None
+        raise LeafEncodingError(f"leaf encoding type {text!r} is not a Solidity ABI type ({exc})",
+                                hint=_NAME_TYPES) from None
 
 
 def parse_encoding(types: Sequence[str]) -> tuple[AbiType, ...]:
     """Parse a leaf encoding (a non-empty list of ABI type strings)."""
     if isinstance(types, str) or not isinstance(types, Sequence) or len(types) == 0:
         raise LeafEncodingError(
-            f"leaf encoding {types!r} is not a non-empty list of ABI types; expected e.g. ['uint256', 'bytes32']"
+            f"leaf encoding {types!r} is not a non-empty list of ABI types",
+            hint="give a list of ABI type strings, e.g. ['uint256', 'bytes32']",
         )
     return tuple(parse_type(t) for t in types)
 
@@ -177,13 +178,14 @@ def normalize_values(types: Sequence[AbiType], value: Any, where: str = "value")
     """Normalise a leaf value (one item per type) to a tuple of normalised items."""
     if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Sequence):
         raise LeafEncodingError(
-            f"{where} {_show(value)} is not a list; a leaf value is a list with one item per type "
-            f"of ({','.join(t.canonical for t in types)})"
+            f"{where} {_show(value)} is not a list",
+            hint=f"give a leaf value as a list with one item per type of ({','.join(t.canonical for t in types)})",
         )
     if len(value) != len(types):
         raise LeafEncodingError(
-            f"{where} has {len(value)} items; the leaf encoding ({','.join(t.canonical for t in types)}) "
-            f"needs {len(types)}"
+            f"{where} has {len(value)} items, but the leaf encoding ({','.join(t.canonical for t in types)}) "
+            f"needs {len(types)}",
+            hint="give one item per type, in the order of the leaf encoding",
         )
     return tuple(t.normalize(v, f"{where}[{i}]") for i, (t, v) in enumerate(zip(types, value, strict=True)))
 
@@ -297,7 +299,25 @@ def _show(value: Any) -> str:
 
 
 def _misfit(value: Any, t: AbiType, where: str, reason: str) -> LeafEncodingError:
-    return LeafEncodingError(f"{where} = {_show(value)} does not fit {t.canonical}: {reason}")
+    return LeafEncodingError(f"{where} = {_show(value)} does not fit {t.canonical}: {reason}", hint=_accepted(t))
+
+
+def _accepted(t: AbiType) -> str:
+    """What to give for a value of type ``t`` (the forms :meth:`AbiType.normalize` accepts)."""
+    if t.kind in ("uint", "int"):
+        return f"give an integer that fits {t.canonical}, as a number or a decimal or 0x-hex string"
+    if t.kind == "address":
+        return "give a 0x-prefixed 20-byte hex address, with its EIP-55 checksum or all lowercase"
+    if t.kind == "bool":
+        return "give a boolean (true or false), not a string or a number"
+    if t.kind == "fixed-bytes":
+        return f"give exactly {t.size} bytes, as bytes or a 0x-prefixed hex string"
+    if t.kind == "bytes":
+        return "give bytes, or a 0x-prefixed hex string with an even number of digits"
+    if t.kind == "string":
+        return "give Unicode text (a string without lone surrogates)"
+    assert t.item is not None  # an array: tuples are lists checked by normalize_values
+    return f"give a list of {t.size or 'any number of'} items of {t.item.canonical}"
 
 
 def _to_int(value: Any, t: AbiType, where: str) -> int:

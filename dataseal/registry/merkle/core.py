@@ -24,6 +24,7 @@ from dataseal.registry.merkle.hashing import keccak_new, standard_node_hash
 NodeProgress = Callable[[int, int], None]
 
 _BLOCK = 1 << 15  # inner nodes hashed per block: bounds the temporaries of one step to ~5 MB
+_ONE_MULTIPROOF = "use the leaves, proof and flags of one multiproof, unchanged"
 
 
 def node_count(leaf_count: int) -> int:
@@ -38,7 +39,7 @@ def leaf_tree_index(leaf_count: int, leaf_index: int) -> int:
 def allocate(leaf_count: int) -> bytearray:
     """A zeroed node buffer for ``leaf_count`` leaves."""
     if leaf_count < 1:
-        raise LeafEncodingError("cannot build a Merkle tree of no leaves; give at least one leaf")
+        raise LeafEncodingError("cannot build a Merkle tree of no leaves", hint="give at least one leaf")
     return bytearray(32 * node_count(leaf_count))
 
 
@@ -49,7 +50,8 @@ def place_leaves(nodes: bytearray, leaf_count: int, first: int, block: bytes | b
     """
     count = len(block) // 32
     if count * 32 != len(block):
-        raise LeafEncodingError(f"a leaf block of {len(block)} bytes is not a whole number of 32-byte hashes")
+        raise LeafEncodingError(f"a leaf block of {len(block)} bytes is not a whole number of 32-byte hashes",
+                                hint="give the leaf hashes concatenated, 32 bytes each")
     if count == 0:
         return
     view = bytes(block)
@@ -114,7 +116,7 @@ def get_multiproof(nodes: bytes | bytearray, tree_indices: Iterable[int]) -> Raw
     indices = sorted(tree_indices, reverse=True)
     for previous, current in zip(indices, indices[1:], strict=False):
         if previous == current:
-            raise ProofError(f"cannot prove leaf node {current} twice in one multiproof; list each leaf once")
+            raise ProofError(f"cannot prove leaf node {current} twice in one multiproof", hint="list each leaf once")
     stack = list(indices)
     proof: list[bytes] = []
     flags: list[bool] = []
@@ -155,12 +157,14 @@ def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], proof_fl
     if len(proof) < sum(1 for f in proof_flags if not f):
         raise ProofError(
             f"multiproof is malformed: {len(proof)} proof hashes for {sum(1 for f in proof_flags if not f)} "
-            "false flags; each false flag consumes one proof hash"
+            "false flags, but each false flag consumes one proof hash",
+            hint=_ONE_MULTIPROOF,
         )
     if len(leaves) + len(proof) != len(proof_flags) + 1:
         raise ProofError(
             f"multiproof is malformed: leaves ({len(leaves)}) + proof hashes ({len(proof)}) must equal "
-            f"flags ({len(proof_flags)}) + 1; the leaves and the proof do not belong together"
+            f"flags ({len(proof_flags)}) + 1; the leaves and the proof do not belong together",
+            hint=_ONE_MULTIPROOF,
         )
     stack = list(leaves)
     queue = list(proof)
@@ -168,12 +172,13 @@ def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], proof_fl
     q_head = 0
     for flag in proof_flags:
         if s_head >= len(stack):
-            raise ProofError("multiproof is malformed: it consumes more nodes than it provides")
+            raise ProofError("multiproof is malformed: it consumes more nodes than it provides", hint=_ONE_MULTIPROOF)
         a = stack[s_head]
         s_head += 1
         if flag:
             if s_head >= len(stack):
-                raise ProofError("multiproof is malformed: a true flag found no second node to pair with")
+                raise ProofError("multiproof is malformed: a true flag found no second node to pair with",
+                                 hint=_ONE_MULTIPROOF)
             b = stack[s_head]
             s_head += 1
         else:
@@ -182,7 +187,8 @@ def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], proof_fl
         stack.append(standard_node_hash(a, b))
     remaining = (len(stack) - s_head) + (len(queue) - q_head)
     if remaining != 1:
-        raise ProofError(f"multiproof is malformed: {remaining} nodes are left at the end instead of one root")
+        raise ProofError(f"multiproof is malformed: {remaining} nodes are left at the end instead of one root",
+                         hint=_ONE_MULTIPROOF)
     return stack[-1] if len(stack) > s_head else queue[q_head]
 
 

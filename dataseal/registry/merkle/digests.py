@@ -22,9 +22,9 @@ from typing import IO, Any
 
 from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import core
-from dataseal.registry.merkle.errors import LeafEncodingError, MerkleError, ProofError
+from dataseal.registry.merkle.errors import LeafEncodingError, MerkleError
 from dataseal.registry.merkle.hashing import keccak_new
-from dataseal.registry.merkle.tree import write_standard_dump
+from dataseal.registry.merkle.tree import index_error, write_standard_dump
 
 LEAF_ENCODING: tuple[str, str] = ("uint256", "bytes32")
 _FLUSH = 1 << 21  # bytes buffered before a write to the temporary files
@@ -55,7 +55,8 @@ class IndexedDigestTreeBuilder:
     def add(self, digest: bytes) -> int:
         """Append the next digest (32 bytes); returns its index."""
         if len(digest) != 32:
-            raise LeafEncodingError(f"a digest is 32 bytes, got {len(digest)}; give the 32-byte hash of the data")
+            raise LeafEncodingError(f"a digest is 32 bytes, got {len(digest)}",
+                                    hint="give the 32-byte hash of the data")
         new = keccak_new
         index = self._count
         self._leaf_buffer += new(new(index.to_bytes(32, "big") + digest).digest()).digest()
@@ -72,7 +73,8 @@ class IndexedDigestTreeBuilder:
         count = len(digests) // 32
         if count * 32 != len(digests):
             raise LeafEncodingError(
-                f"{len(digests)} bytes of digests are not a whole number of 32-byte values; give them concatenated"
+                f"{len(digests)} bytes of digests are not a whole number of 32-byte values",
+                hint="give whole 32-byte digests, concatenated",
             )
         view = memoryview(digests)
         self._leaf_buffer += b"".join(
@@ -88,7 +90,7 @@ class IndexedDigestTreeBuilder:
         """Build the node array; the builder is spent afterwards."""
         if self._count == 0:
             self.close()
-            raise LeafEncodingError("cannot build a Merkle tree of no digests; add at least one digest first")
+            raise LeafEncodingError("cannot build a Merkle tree of no digests", hint="add at least one digest first")
         self._flush()
         self._digests.flush()  # read back with os.pread, below Python's buffer
         n = self._count
@@ -200,11 +202,9 @@ class IndexedDigestTree:
 
     def _check_index(self, index: int) -> None:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self._count:
-            raise ProofError(
-                f"leaf index {index!r} is out of range: the tree has {self._count} leaves "
-                f"(indices 0 to {self._count - 1})"
-            )
+            raise index_error("leaf", index, self._count)
 
 
 def _ended_early(what: str) -> MerkleError:
-    return MerkleError(f"the temporary file of {what} ended early", kind=ErrorKind.INTERNAL)
+    return MerkleError(f"the temporary file of {what} ended early",
+                       hint="try again; if it happens again, report it as a bug in dataseal", kind=ErrorKind.INTERNAL)

@@ -21,12 +21,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Final, cast
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import core
 from dataseal.registry.merkle.abi import AbiType, encode_sequence, normalize_values, parse_encoding, values_to_json
-from dataseal.registry.merkle.errors import LeafEncodingError, ProofError, TreeDumpError
+from dataseal.registry.merkle.errors import LeafEncodingError, MerkleError, ProofError, TreeDumpError
 from dataseal.registry.merkle.hashing import keccak_new
 
 STANDARD_V1: Final = "standard-v1"
+#: What to do about a tree dump that is not whole and intact.
+_DUMP_AGAIN = "use the tree dump written when the data was sealed (tree.json), or dump the tree again"
+_REBUILD = "build the tree again from its values"
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class StandardMerkleTree:
         types = parse_encoding(leaf_encoding)
         normalized, leaf_hashes = _hash_values(types, values)
         if not normalized:
-            raise LeafEncodingError("cannot build a Merkle tree of no values; give at least one value")
+            raise LeafEncodingError("cannot build a Merkle tree of no values", hint="give at least one value")
         n = len(normalized)
         if sort_leaves:
             order = sorted(range(n), key=leaf_hashes.__getitem__)
@@ -97,50 +101,56 @@ class StandardMerkleTree:
     def load(cls, data: Mapping[str, Any]) -> StandardMerkleTree:
         """Load a standard-v1 dump (``tree.dump()`` of either library) and validate all of it."""
         if not isinstance(data, Mapping):
-            raise TreeDumpError(f"a tree dump is a JSON object; got {type(data).__name__}")
+            raise TreeDumpError(f"a tree dump is a JSON object, not {type(data).__name__}", hint=_DUMP_AGAIN)
         fmt = data.get("format")
         if fmt != STANDARD_V1:
             raise TreeDumpError(
-                f"unknown tree dump format {fmt!r}; expected {STANDARD_V1!r} "
-                "(a dump of StandardMerkleTree from @openzeppelin/merkle-tree or dataseal)"
+                f"unknown tree dump format {fmt!r}, expected {STANDARD_V1!r}",
+                hint="give a dump of a StandardMerkleTree (from @openzeppelin/merkle-tree, or dataseal's tree.json)",
             )
         for key in ("leafEncoding", "tree", "values"):
             if key not in data:
-                raise TreeDumpError(f"tree dump has no {key!r}; the dump is incomplete (truncated or hand-edited)")
+                raise TreeDumpError(f"tree dump has no {key!r}, so it is incomplete (truncated or hand-edited)",
+                                    hint=_DUMP_AGAIN)
         types = parse_encoding(data["leafEncoding"])
         raw_tree, raw_values = data["tree"], data["values"]
         if not isinstance(raw_tree, list) or not raw_tree or len(raw_tree) % 2 == 0:
             size = len(raw_tree) if isinstance(raw_tree, list) else type(raw_tree).__name__
             raise TreeDumpError(
-                f"tree dump has {size} nodes; a tree of n leaves has 2n - 1 nodes (an odd number >= 1)"
+                f"tree dump has {size} nodes, but a tree of n leaves has 2n - 1 nodes (an odd number >= 1)",
+                hint=_DUMP_AGAIN,
             )
         n = (len(raw_tree) + 1) // 2
         nodes = bytearray()
         for t, node in enumerate(raw_tree):
-            nodes += parse_hash(node, f"tree[{t}]", TreeDumpError)
+            nodes += parse_hash(node, f"tree[{t}]", TreeDumpError, hint=_DUMP_AGAIN)
         if not isinstance(raw_values, list) or len(raw_values) != n:
             count = len(raw_values) if isinstance(raw_values, list) else type(raw_values).__name__
-            raise TreeDumpError(f"tree dump has {count} values for {n} leaves; expected one value per leaf")
+            raise TreeDumpError(f"tree dump has {count} values for {n} leaves; expected one value per leaf",
+                                hint=_DUMP_AGAIN)
         values: list[tuple[Any, ...]] = []
         tree_index = array("q", bytes(8 * n))
         seen: set[int] = set()
         for i, entry in enumerate(raw_values):
             if not isinstance(entry, Mapping) or "value" not in entry or "treeIndex" not in entry:
-                raise TreeDumpError(f"values[{i}] is not an object with 'value' and 'treeIndex'")
+                raise TreeDumpError(f"values[{i}] is not an object with 'value' and 'treeIndex'", hint=_DUMP_AGAIN)
             t = entry["treeIndex"]
             if isinstance(t, bool) or not isinstance(t, int) or not n - 1 <= t < 2 * n - 1:
                 raise TreeDumpError(
-                    f"values[{i}].treeIndex is {t!r}; expected a leaf node index from {n - 1} to {2 * n - 2}"
+                    f"values[{i}].treeIndex is {t!r}; expected a leaf node index from {n - 1} to {2 * n - 2}",
+                    hint=_DUMP_AGAIN,
                 )
             if t in seen:
-                raise TreeDumpError(f"values[{i}].treeIndex {t} is used by another value; each leaf holds one value")
+                raise TreeDumpError(f"values[{i}].treeIndex {t} is used by another value; each leaf holds one value",
+                                    hint=_DUMP_AGAIN)
             seen.add(t)
             value = normalize_values(types, entry["value"], f"values[{i}].value")
             leaf = _leaf_hash(types, value)
             if leaf != core.node_at(nodes, t):
                 raise TreeDumpError(
                     f"values[{i}] does not match its leaf: tree[{t}] is 0x{core.node_at(nodes, t).hex()}, "
-                    f"the value hashes to 0x{leaf.hex()}; the dump was altered or corrupted"
+                    f"the value hashes to 0x{leaf.hex()}; the dump was altered or corrupted",
+                    hint=_DUMP_AGAIN,
                 )
             values.append(value)
             tree_index[i] = t
@@ -148,7 +158,8 @@ class StandardMerkleTree:
         if bad is not None:
             raise TreeDumpError(
                 f"tree[{bad}] is not the hash of its children tree[{2 * bad + 1}] and tree[{2 * bad + 2}]; "
-                "the dump was altered or corrupted"
+                "the dump was altered or corrupted",
+                hint=_DUMP_AGAIN,
             )
         return cls(data["leafEncoding"], types, nodes, values, tree_index)
 
@@ -160,7 +171,8 @@ class StandardMerkleTree:
         except json.JSONDecodeError as exc:
             raise TreeDumpError(
                 f"tree dump is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}); "
-                "it is truncated or corrupted: write it again from the data"
+                "it is truncated or corrupted",
+                hint=_DUMP_AGAIN,
             ) from None
         return cls.load(data)
 
@@ -212,7 +224,9 @@ class StandardMerkleTree:
         leaf = self.leaf_hash(value)
         if leaf not in self._lookup:
             raise ProofError(f"value {values_to_json(self._types, normalize_values(self._types, value))} is not in "
-                             f"the tree with root {self.root_hex}; check the value and the tree")
+                             f"the tree with root {self.root_hex}",
+                             hint="check the value, item by item, and that this is the tree it was sealed in",
+                             kind=ErrorKind.NOT_FOUND)
         return self._lookup[leaf]
 
     # ------------------------------------------------------------------ proofs
@@ -249,10 +263,11 @@ class StandardMerkleTree:
         for i, value in enumerate(self._values):
             t = self.tree_index(i)
             if _leaf_hash(self._types, value) != core.node_at(self._nodes, t):
-                raise TreeDumpError(f"value {i} does not match its leaf tree[{t}]; the tree is corrupted")
+                raise TreeDumpError(f"value {i} does not match its leaf tree[{t}]; the tree is corrupted",
+                                    hint=_REBUILD)
         bad = core.first_invalid_node(self._nodes, len(self._values))
         if bad is not None:
-            raise TreeDumpError(f"tree[{bad}] is not the hash of its children; the tree is corrupted")
+            raise TreeDumpError(f"tree[{bad}] is not the hash of its children; the tree is corrupted", hint=_REBUILD)
 
     def render(self) -> str:
         return core.render(self._nodes)
@@ -287,10 +302,17 @@ class StandardMerkleTree:
 
     def _check_index(self, index: int) -> None:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._values):
-            raise ProofError(
-                f"value index {index!r} is out of range: the tree has {len(self._values)} values "
-                f"(indices 0 to {len(self._values) - 1})"
-            )
+            raise index_error("value", index, len(self._values))
+
+
+def index_error(what: str, index: object, count: int) -> ProofError:
+    """The error for ``index`` (a ``what`` index: "value", "leaf") that a tree of ``count`` of them lacks."""
+    hint = f"give an index from 0 to {count - 1}"
+    if isinstance(index, bool) or not isinstance(index, int):
+        return ProofError(f"{what} index {index!r} is not an integer", hint=hint)
+    plural = "leaves" if what == "leaf" else f"{what}s"
+    return ProofError(f"{what} index {index} is out of range: the tree has {count} {plural}", hint=hint,
+                      kind=ErrorKind.NOT_FOUND)
 
 
 def write_standard_dump(
@@ -353,7 +375,8 @@ def _hash_values(
     return normalized, [_leaf_hash(types, v) for v in normalized]
 
 
-def parse_hash(value: Any, where: str, error: Callable[[str], Exception]) -> bytes:
+def parse_hash(value: Any, where: str, error: Callable[..., MerkleError], *, hint: str) -> bytes:
+    """The 32 bytes of a 0x-hex hash; ``error`` (a :class:`MerkleError` class) with ``hint`` when it is not one."""
     if isinstance(value, str) and len(value) == 66 and value[:2] in ("0x", "0X"):
         try:
             parsed = bytes.fromhex(value[2:])
@@ -362,4 +385,4 @@ def parse_hash(value: Any, where: str, error: Callable[[str], Exception]) -> byt
         else:
             if len(parsed) == 32:  # fromhex skips whitespace: "0x" + 62 digits + 2 spaces is 31 bytes
                 return parsed
-    raise error(f"{where} is {value!r:.80}; expected a 32-byte hash as 0x followed by 64 hex digits")
+    raise error(f"{where} is {value!r:.80}; expected a 32-byte hash as 0x followed by 64 hex digits", hint=hint)

@@ -14,6 +14,8 @@ from dataseal.registry.merkle.errors import ProofError
 from dataseal.registry.merkle.hashing import standard_leaf_hash
 from dataseal.registry.merkle.tree import MultiProof, parse_hash
 
+_WHOLE_HASH = "check that the hash was copied whole"
+
 
 def to_hash(value: bytes | str, what: str = "hash") -> bytes:
     """A 32-byte hash from bytes or 0x-hex; :class:`ProofError` naming ``what`` when it is not one."""
@@ -22,14 +24,15 @@ def to_hash(value: bytes | str, what: str = "hash") -> bytes:
     if isinstance(value, (bytes, bytearray)):
         if len(value) == 32:
             return bytes(value)
-        raise ProofError(f"{what} is {len(value)} bytes; expected a 32-byte hash")
-    return parse_hash(value, what, ProofError)
+        raise ProofError(f"{what} is {len(value)} bytes; expected a 32-byte hash", hint=_WHOLE_HASH)
+    return parse_hash(value, what, ProofError, hint=_WHOLE_HASH)
 
 
 def to_proof(proof: Sequence[bytes | str], what: str = "proof") -> list[bytes]:
     """A list of 32-byte sibling hashes from bytes or 0x-hex strings."""
     if isinstance(proof, (str, bytes)) or not isinstance(proof, Sequence):
-        raise ProofError(f"{what} is {type(proof).__name__}; expected a list of 32-byte hashes (0x + 64 hex digits)")
+        raise ProofError(f"{what} is {type(proof).__name__}; expected a list of 32-byte hashes (0x + 64 hex digits)",
+                         hint="give the proof's sibling hashes as a list, from the leaf up")
     return [to_hash(p, f"{what}[{i}]") for i, p in enumerate(proof)]
 
 
@@ -52,8 +55,9 @@ def verify_proof(root: bytes | str, leaf: bytes | str, proof: Sequence[bytes | s
     if computed != expected:
         raise ProofError(
             f"Merkle proof does not lead to the expected root: expected 0x{expected.hex()}, computed "
-            f"0x{computed.hex()} from leaf 0x{leaf_hash.hex()} and {len(proof)} proof hashes. The value or "
-            "the proof was altered, or the proof belongs to another tree: get a fresh proof from the sealed data",
+            f"0x{computed.hex()} from leaf 0x{leaf_hash.hex()} and {len(proof)} proof hashes; the value or "
+            "the proof was altered, or the proof belongs to another tree",
+            hint="get a fresh proof from the sealed data",
             expected=expected,
             computed=computed,
         )
@@ -70,8 +74,10 @@ def compute_multiproof_root(
     leaves: Sequence[bytes | str], proof: Sequence[bytes | str], proof_flags: Sequence[bool]
 ) -> bytes:
     """The root a multiproof over leaf hashes leads to; :class:`ProofError` when it is malformed."""
-    if any(not isinstance(f, bool) for f in proof_flags):
-        raise ProofError("multiproof flags must be true or false")
+    wrong = next((i for i, f in enumerate(proof_flags) if not isinstance(f, bool)), None)
+    if wrong is not None:
+        raise ProofError(f"multiproof flags must be true or false; flag {wrong} is {proof_flags[wrong]!r:.40}",
+                         hint="give the multiproof's flags as booleans, as getMultiProof returns them")
     return core.process_multiproof(
         [to_hash(leaf, f"leaves[{i}]") for i, leaf in enumerate(leaves)], to_proof(proof), list(proof_flags)
     )
@@ -85,8 +91,9 @@ def verify_multiproof(root: bytes | str, leaf_encoding: Sequence[str], multiproo
     if computed != expected:
         raise ProofError(
             f"Merkle multiproof does not lead to the expected root: expected 0x{expected.hex()}, computed "
-            f"0x{computed.hex()} from {len(leaves)} leaves and {len(multiproof.proof)} proof hashes. A value or "
-            "the proof was altered, or the proof belongs to another tree: get a fresh multiproof",
+            f"0x{computed.hex()} from {len(leaves)} leaves and {len(multiproof.proof)} proof hashes; a value or "
+            "the proof was altered, or the proof belongs to another tree",
+            hint="get a fresh multiproof from the sealed data",
             expected=expected,
             computed=computed,
         )

@@ -50,7 +50,8 @@ class StagedFiles:
             fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         except OSError as exc:
             raise SealError(
-                f"cannot write {target}: {exc.strerror or exc}; check that {target.parent} exists and is writable",
+                f"cannot write {target}: {exc.strerror or exc}",
+                hint=f"check that {target.parent} exists and is writable",
                 kind=ErrorKind.NOT_FOUND if isinstance(exc, FileNotFoundError) else None,
             ) from None
         temp = Path(name)
@@ -64,7 +65,7 @@ class StagedFiles:
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
                 raise
-            raise SealError(f"writing {target} failed: {exc.strerror or exc}; free disk space and try again",
+            raise SealError(f"writing {target} failed: {exc.strerror or exc}", hint="free disk space and try again",
                             kind=ErrorKind.UNAVAILABLE) from exc
 
     def commit(self) -> None:
@@ -73,7 +74,8 @@ class StagedFiles:
             for temp, target in self._staged:
                 os.replace(temp, target)
         except OSError as exc:
-            raise SealError(f"cannot move the new file into place: {exc}; fix the folder's permissions") from exc
+            raise SealError(f"cannot move the new file into place: {exc}",
+                            hint="check that the folder still exists and that you may write in it") from exc
         self._committed = True
 
     def discard(self) -> None:

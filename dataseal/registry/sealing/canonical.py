@@ -74,7 +74,7 @@ def exceeds_json_depth(data: bytes, limit: int) -> bool:
 def format_float(number: float) -> str:
     """ECMAScript ``Number.prototype.toString`` of a finite double."""
     if math.isnan(number) or math.isinf(number):
-        raise CanonicalJsonError(f"{number!r} has no JSON form; use null or a string")
+        raise CanonicalJsonError(f"{number!r} has no JSON form", hint="use null or a string")
     if number == 0:
         return "0"
     sign = "-" if number < 0 else ""
@@ -114,14 +114,16 @@ def _write(value: Any, parts: list[str]) -> None:
         except ValueError:  # more digits than sys.get_int_max_str_digits() allows
             raise CanonicalJsonError(
                 f"an integer of {value.bit_length()} bits has more than {sys.get_int_max_str_digits()} digits, "
-                "more than dataseal writes; write such a number as a string"
+                "more than dataseal writes",
+                hint="write such a number as a string",
             ) from None
     elif isinstance(value, float):
         parts.append(format_float(value))
     elif isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):
-                raise CanonicalJsonError(f"object key {key!r} is not a string")
+                raise CanonicalJsonError(f"object key {key!r} is not a string",
+                                         hint="give every object key as a string")
             _check_text(key)
         parts.append("{")
         for i, key in enumerate(sorted(value, key=utf16_key)):
@@ -139,7 +141,10 @@ def _write(value: Any, parts: list[str]) -> None:
             _write(item, parts)
         parts.append("]")
     else:
-        raise CanonicalJsonError(f"{type(value).__name__} value {value!r:.60} has no canonical JSON form")
+        raise CanonicalJsonError(
+            f"{type(value).__name__} value {value!r:.60} has no canonical JSON form",
+            hint="give JSON values only: objects, arrays, strings, numbers, booleans and null",
+        )
 
 
 def _check_text(text: str) -> None:
@@ -149,5 +154,6 @@ def _check_text(text: str) -> None:
     if match is not None:
         raise CanonicalJsonError(
             f"the string {text!r:.60} holds a lone surrogate U+{ord(match.group()):04X}, which is not Unicode text "
-            "(I-JSON, RFC 7493, refuses it); write the character it stands for, or remove it"
+            "(I-JSON, RFC 7493, refuses it)",
+            hint="write the character it stands for, or remove it",
         )

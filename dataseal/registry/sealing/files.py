@@ -33,6 +33,8 @@ ProgressCallback = Callable[[str, int, int | None], None]
 
 _READ_BLOCK = 1 << 20  # whole-file hashing (folder members) reads this much at a time
 _HASH_BLOCK = 8 << 20  # a chunk is read and hashed in blocks of at most this many bytes
+_NOTHING_WRITING = "try again when nothing is writing to it"
+_FOLDER_STILL = "try again when nothing is changing the folder"
 
 
 def default_workers() -> int:
@@ -64,7 +66,7 @@ def open_regular(path: Path) -> tuple[int, FileIdentity]:
         # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below); no effect on files.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise UnreadableInputError(f"{path} does not exist; check the path", kind=ErrorKind.NOT_FOUND) from None
+        raise UnreadableInputError(f"{path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND) from None
     except IsADirectoryError:
         raise _is_a_folder(path) from None
     except OSError as exc:
@@ -75,7 +77,8 @@ def open_regular(path: Path) -> tuple[int, FileIdentity]:
             raise _is_a_folder(path)
         if not stat.S_ISREG(st.st_mode):
             raise UnreadableInputError(
-                f"{path} is not a regular file (it is a {file_kind(st.st_mode)}); only regular files are sealed"
+                f"{path} is not a regular file (it is a {file_kind(st.st_mode)}); only regular files are sealed",
+                hint="copy what it holds into a regular file, and seal that",
             )
     except BaseException:
         os.close(fd)
@@ -93,21 +96,23 @@ def check_unchanged(path: Path, fd: int, before: FileIdentity, bytes_read: int) 
     try:
         now = FileIdentity.of(os.stat(path))
     except OSError:
-        raise InputChangedError(f"{path} was deleted or moved while it was being read; seal it again") from None
+        raise InputChangedError(f"{path} was deleted or moved while it was being read",
+                                hint="try again when nothing is moving or deleting it") from None
     if (now.device, now.inode) != (before.device, before.inode):
-        raise InputChangedError(f"{path} was replaced by another file while it was being read; seal it again")
+        raise InputChangedError(f"{path} was replaced by another file while it was being read",
+                                hint="try again when nothing is replacing it")
     if after.size != before.size or bytes_read != before.size or extra:
         raise _changed(path, before.size, after.size if after.size != before.size else bytes_read + len(extra))
     if after.mtime_ns != before.mtime_ns:
         raise InputChangedError(
-            f"{path} changed while it was being read: its modification time moved during the read; "
-            "seal it again when nothing is writing to it"
+            f"{path} changed while it was being read: its modification time moved during the read",
+            hint=_NOTHING_WRITING,
         )
     if after.ctime_ns != before.ctime_ns:
         raise InputChangedError(
             f"{path} changed while it was being read: its status-change time (ctime) moved during the read, so it "
-            "was written to or its metadata changed (even if its modification time was set back); seal it again "
-            "when nothing is touching it"
+            "was written to or its metadata changed (even if its modification time was set back)",
+            hint="try again when nothing is touching it",
         )
 
 
@@ -139,7 +144,8 @@ def hash_chunks(
     try:
         if before.size == 0:
             raise EmptyInputError(
-                f"{path} is empty (0 bytes): there is nothing to seal, a tree needs at least one leaf"
+                f"{path} is empty (0 bytes): there is nothing to seal, a tree needs at least one leaf",
+                hint="check that this is the file you meant",
             )
         threads = workers or default_workers()
         chunks = -(-before.size // chunk_size)  # the size at the start decides; growth is caught at the end
@@ -196,16 +202,16 @@ def hash_whole(path: Path, *, follow_symlinks: bool = False) -> tuple[int, bytes
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InputChangedError(f"{path} was deleted while the folder was being read; seal it again") from None
+        raise InputChangedError(f"{path} was deleted while the folder was being read", hint=_FOLDER_STILL) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise InputChangedError(f"{path} became a symlink while the folder was read; seal it again") from None
+            raise InputChangedError(f"{path} became a symlink while the folder was read", hint=_FOLDER_STILL) from None
         raise _cannot_open(path, exc) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise InputChangedError(
-                f"{path} is no longer a regular file (now a {file_kind(st.st_mode)}); seal it again"
+                f"{path} is no longer a regular file (now a {file_kind(st.st_mode)})", hint=_FOLDER_STILL
             )
         before = FileIdentity.of(st)
         digest = hashlib.sha256()
@@ -231,15 +237,17 @@ def _is_a_folder(path: Path) -> UnreadableInputError:
 def _cannot_open(path: Path, exc: OSError) -> UnreadableInputError:
     if isinstance(exc, PermissionError):
         return UnreadableInputError(
-            f"cannot read {path}: permission denied; run as a user who can read it or fix its permissions"
+            f"cannot read {path}: permission denied", hint="run as a user who can read it, or fix its permissions"
         )
-    return UnreadableInputError(f"cannot open {path}: {exc.strerror or exc}")
+    return UnreadableInputError(f"cannot open {path}: {exc.strerror or exc}",
+                                hint="check that the path names a regular file that you can read")
 
 
 def _changed(path: Path, size_before: int, size_now: int) -> InputChangedError:
     return InputChangedError(
         f"{path} changed while it was being read: its size was {size_before} bytes when the read began, "
-        f"{size_now} bytes at the end; seal it again when nothing is writing to it"
+        f"{size_now} bytes at the end",
+        hint=_NOTHING_WRITING,
     )
 
 
@@ -254,7 +262,11 @@ def _read_full(fd: int, buffer: bytearray | memoryview, offset: int, path: Path)
                 break
             got += n
     except OSError as exc:
-        raise UnreadableInputError(f"reading {path} failed at byte {offset + got}: {exc.strerror or exc}") from None
+        raise UnreadableInputError(
+            f"reading {path} failed at byte {offset + got}: {exc.strerror or exc}",
+            hint="check the disk or the network share it is on, and try again",
+            kind=None if isinstance(exc, PermissionError) else ErrorKind.UNAVAILABLE,
+        ) from None
     finally:
         view.release()
     return got

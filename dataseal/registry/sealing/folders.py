@@ -28,6 +28,7 @@ from dataseal.registry.sealing.files import ProgressCallback, default_workers, f
 from dataseal.registry.sealing.options import SpecialPolicy, SymlinkPolicy
 
 LEAF_ENCODING = ("string", "uint256", "bytes32")
+_READABLE_AND_STILL = "check that the folder is readable and that nothing is changing it, then try again"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def list_folder(
     if not root.is_dir():
         missing = not os.path.lexists(root)
         raise UnreadableInputError(f"{root} {'does not exist' if missing else 'is not a folder'}",
+                                   hint="check the path" if missing else "give a folder, or seal it as a file",
                                    kind=ErrorKind.NOT_FOUND if missing else None)
     real_root = Path(os.path.realpath(root))
     real_exclude = Path(os.path.realpath(exclude)) if exclude is not None else None
@@ -69,7 +71,8 @@ def list_folder(
     try:
         st_root = os.stat(real_root)
     except OSError as exc:
-        raise UnreadableInputError(f"cannot stat the folder {root}: {exc.strerror or exc}") from None
+        raise UnreadableInputError(f"cannot stat the folder {root}: {exc.strerror or exc}",
+                                   hint=_READABLE_AND_STILL) from None
     # Each folder to list comes with the (device, inode) of the folders on its path from the root:
     # only those are loops (a link to a sibling folder is not).
     stack: list[tuple[Path, str, frozenset[tuple[int, int]]]] = [
@@ -82,10 +85,11 @@ def list_folder(
                 entries = list(it)
         except PermissionError:
             raise UnreadableInputError(
-                f"cannot list {folder}: permission denied; fix its permissions or seal another folder"
+                f"cannot list {folder}: permission denied", hint="fix its permissions, or seal another folder"
             ) from None
         except OSError as exc:
-            raise UnreadableInputError(f"cannot list {folder}: {exc.strerror or exc}") from None
+            raise UnreadableInputError(f"cannot list {folder}: {exc.strerror or exc}",
+                                       hint=_READABLE_AND_STILL) from None
         for entry in entries:
             rel = prefix + entry.name
             _check_name(rel, folder)
@@ -93,7 +97,8 @@ def list_folder(
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError as exc:
-                raise UnreadableInputError(f"cannot stat {full}: {exc.strerror or exc}") from None
+                raise UnreadableInputError(f"cannot stat {full}: {exc.strerror or exc}",
+                                           hint=_READABLE_AND_STILL) from None
             if stat.S_ISLNK(st.st_mode):
                 if symlinks == "refuse":
                     raise SpecialFileError(
@@ -115,7 +120,11 @@ def list_folder(
                 try:
                     st = os.stat(target)
                 except OSError as exc:
-                    raise UnreadableInputError(f"{rel} is a broken symlink ({exc.strerror or exc})") from None
+                    raise UnreadableInputError(
+                        f"{rel} is a broken symlink ({exc.strerror or exc})",
+                        hint="restore what it points to, remove the link, or skip links",
+                        options=("symlinks",),
+                    ) from None
                 full = target
             if real_exclude is not None and _inside(Path(os.path.realpath(full)), real_exclude):
                 continue
@@ -154,7 +163,10 @@ def hash_folder(
     """SHA-256 of every listed file, on all cores, in listing order."""
     if not listing.files:
         raise EmptyInputError(
-            f"{root} holds no regular files: there is nothing to seal, a tree needs at least one leaf"
+            f"{root} holds no regular files"
+            + (f" ({_entries(len(listing.skipped))} left out by policy)" if listing.skipped else "")
+            + ": there is nothing to seal, a tree needs at least one leaf",
+            hint="check that this is the folder you meant",
         )
     total = sum(size for _, _, size in listing.files)
     done = 0
@@ -165,7 +177,8 @@ def hash_folder(
         if size != listed_size:
             raise InputChangedError(
                 f"{rel} changed while the folder was being read: {listed_size} bytes when listed, "
-                f"{size} when hashed; seal it again when nothing is writing to it"
+                f"{size} when hashed",
+                hint="try again when nothing is writing to it",
             )
         return FolderEntry(rel, size, digest)
 
@@ -177,6 +190,10 @@ def hash_folder(
             if progress is not None:
                 progress("hash", done, total)
     return entries
+
+
+def _entries(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
 
 
 def _link_target(link: Path) -> str:
@@ -197,5 +214,6 @@ def _check_name(rel: str, folder: Path) -> None:
     except UnicodeEncodeError:
         shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         raise UnreadableInputError(
-            f"the name {shown!r} in {folder} is not valid UTF-8; leaf paths are UTF-8 strings: rename the file"
+            f"the name {shown!r} in {folder} is not valid UTF-8, and leaf paths are UTF-8 strings",
+            hint="rename the file",
         ) from None

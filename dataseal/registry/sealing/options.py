@@ -85,8 +85,8 @@ def check_chunk_size(chunk_size: int) -> None:
     """:class:`SealError` unless ``chunk_size`` is an int from 1 byte to 1 GiB."""
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise SealError(
-            f"chunk size {chunk_size!r} is out of range; use 1 byte to 1 GiB ({MAX_CHUNK_SIZE} bytes), "
-            f"default {DEFAULT_CHUNK_SIZE} (1 MiB)",
+            f"chunk size {chunk_size!r} is out of range",
+            hint=f"use 1 byte to 1 GiB ({MAX_CHUNK_SIZE} bytes); the default is {DEFAULT_CHUNK_SIZE} (1 MiB)",
             options=("chunk_size",),
         )
 
@@ -94,7 +94,7 @@ def check_chunk_size(chunk_size: int) -> None:
 def check_table_format(table_format: str) -> None:
     """:class:`SealError` unless ``table_format`` is one of :data:`TABLE_FORMATS`."""
     if table_format not in TABLE_FORMATS:
-        raise SealError(f"unknown table format {table_format!r}; use one of {', '.join(TABLE_FORMATS)}",
+        raise SealError(f"unknown table format {table_format!r}", hint=f"use one of {', '.join(TABLE_FORMATS)}",
                         options=("table_format",))
 
 
@@ -105,8 +105,9 @@ def check_secret(secret: bytes) -> None:
                           options=("salt_secret",))
     if len(secret) < MIN_SECRET_BYTES:
         raise SecretError(
-            f"the salt secret is {len(secret)} bytes; use at least {MIN_SECRET_BYTES} random bytes, "
-            "e.g. `head -c 32 /dev/urandom > secret.key`, and keep it: proofs of rows need it",
+            f"the salt secret is {len(secret)} bytes, fewer than {MIN_SECRET_BYTES}",
+            hint=f"use at least {MIN_SECRET_BYTES} random bytes, e.g. `head -c 32 /dev/urandom > secret.key`, and keep "
+            "them: proofs of rows need them",
             options=("salt_secret",),
         )
 
@@ -116,8 +117,8 @@ def check_salt_nonce(nonce: bytes) -> None:
     if not isinstance(nonce, bytes) or len(nonce) != SALT_NONCE_BYTES:
         size = f"{len(nonce)} bytes" if isinstance(nonce, bytes) else type(nonce).__name__
         raise SecretError(
-            f"the salt nonce is {size}, expected {SALT_NONCE_BYTES}; take it from the manifest's "
-            "salt.nonce (0x and 32 hex digits)"
+            f"the salt nonce is {size}, expected {SALT_NONCE_BYTES} bytes",
+            hint="take it from the manifest's salt.nonce (0x and 32 hex digits)",
         )
 
 
@@ -127,7 +128,9 @@ def check_salt_context(context: str) -> None:
         context.encode("utf-8")
     except UnicodeEncodeError:
         raise SecretError(
-            f"the salt context {context!r} is not Unicode text (it holds a lone surrogate); give plain text"
+            f"the salt context {context!r} is not Unicode text (it holds a lone surrogate)",
+            hint="give plain text, or no salt context",
+            options=("salt_context",),
         ) from None
 
 

@@ -144,7 +144,7 @@ def seal(
     options = options if options is not None else SealOptions()
     out = Path(out_dir) if out_dir is not None else default_output_dir(path)
     if not os.path.lexists(path):
-        raise SealError(f"{path} does not exist; check the path", kind=ErrorKind.NOT_FOUND)
+        raise SealError(f"{path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND)
     if path.is_dir():
         real_out, real_path = Path(os.path.realpath(out)), Path(os.path.realpath(path))
         if real_out == real_path or real_path in real_out.parents:
@@ -157,7 +157,9 @@ def seal(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}", options=("out_dir",)) from None
+        raise SealError(f"cannot create the output folder {out}: {exc.strerror or exc}",
+                        hint="choose another output folder, or check that you may write in its parent",
+                        options=("out_dir",)) from None
     try:
         with _os_errors(f"sealing {path}"):
             return _seal_into(out, path, options, metadata, workers, progress)
@@ -314,14 +316,16 @@ def prove(
     ) as computed:
         tree = computed.tree
         if tree.root_hex != manifest.tree.root:
-            hint = (
-                "the salt secret is not the one it was sealed with, or the table changed"
-                if isinstance(content, TableContent) and content.salt is not None
-                else "it changed since it was sealed"
+            salted = isinstance(content, TableContent) and content.salt is not None
+            why = "the salt secret is not the one it was sealed with, or the table changed" if salted else (
+                "it changed since it was sealed"
             )
             raise InputChangedError(
                 f"{path} no longer matches its manifest: root expected {manifest.tree.root}, computed "
-                f"{tree.root_hex} ({hint}); prove from the sealed version of the data, or seal it again"
+                f"{tree.root_hex} ({why})",
+                hint=("give the salt secret it was sealed with; if the table changed, " if salted else "")
+                + "prove from the sealed version of the data, or seal it again",
+                options=("salt_secret",) if salted else (),
             )
         index, subject = _subject(path, computed, chunk=chunk, row=row, file=file)
         value = tree.at(index)
@@ -384,15 +388,16 @@ def _check_request(
                               options=("salt_secret",))
         if not 0 <= row < content.row_count:
             raise SealError(
-                f"{path} has {content.row_count} rows (0 to {content.row_count - 1}); row {row} does not exist",
+                f"{path} has {content.row_count} rows; row {row} does not exist",
+                hint=f"give a row from 0 (the first data row) to {content.row_count - 1}",
                 options=("row",), kind=ErrorKind.NOT_FOUND,
             )
     if isinstance(content, FileContent):
         assert chunk is not None
         chunks = -(-content.size // content.chunk_size)
         if not 0 <= chunk < chunks:
-            raise SealError(f"{path} has {chunks} chunks (0 to {chunks - 1}); chunk {chunk} does not exist",
-                            options=("chunk",), kind=ErrorKind.NOT_FOUND)
+            raise SealError(f"{path} has {chunks} chunks; chunk {chunk} does not exist",
+                            hint=f"give a chunk from 0 to {chunks - 1}", options=("chunk",), kind=ErrorKind.NOT_FOUND)
 
 
 def _subject(
@@ -415,8 +420,8 @@ def _subject(
         if value[0] == wanted:
             return i, FileSubject(kind="file", path=wanted, size=value[1])
     raise SealError(
-        f"{wanted!r} is not a file of the sealed folder {path}; give its path relative to the folder, "
-        "with / separators (tree.json lists every path)",
+        f"{wanted!r} is not a file of the sealed folder {path}",
+        hint="give its path relative to the folder, with / separators (the tree dump, tree.json, lists every path)",
         options=("file",), kind=ErrorKind.NOT_FOUND,
     )
 

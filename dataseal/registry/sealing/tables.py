@@ -75,6 +75,8 @@ MAX_CSV_FIELD = 64 << 20
 #: Deepest nesting of arrays and objects in a JSON Lines row.
 MAX_ROW_DEPTH = 256
 _PROGRESS_EVERY = 1 << 15
+_THE_TABLE_MEANT = "check that this is the table you meant"
+_TO_UTF8 = "convert the file to UTF-8"
 
 CANONICALIZATION = {
     "csv": (
@@ -111,8 +113,8 @@ def detect_format(path: Path, explicit: str | None = None) -> TableFormat:
     fmt = _EXTENSIONS.get(Path(path).suffix.lower())
     if fmt is None:
         raise SealError(
-            f"cannot tell the table format of {path} from its extension {Path(path).suffix!r}; "
-            f"name it .csv, .jsonl/.ndjson or .parquet, or give the format ({', '.join(TABLE_FORMATS)})",
+            f"cannot tell the table format of {path} from its extension {Path(path).suffix!r}",
+            hint=f"name it .csv, .jsonl/.ndjson or .parquet, or give the format ({', '.join(TABLE_FORMATS)})",
             options=("table_format",),
         )
     return fmt
@@ -149,11 +151,12 @@ def read_secret(path: Path) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise SecretError(f"salt secret file {path} does not exist; give the file the table was sealed with",
+        raise SecretError(f"salt secret file {path} does not exist",
+                          hint="check the path; to prove a row, give the file the table was sealed with",
                           options=("salt_secret",), kind=ErrorKind.NOT_FOUND) from None
     except OSError as exc:
         raise SecretError(f"cannot read the salt secret file {path}: {exc.strerror or exc}",
-                          options=("salt_secret",)) from None
+                          hint="check that it is a file that you can read", options=("salt_secret",)) from None
 
 
 def row_digest(canonical_row: str, salt: bytes | None) -> bytes:
@@ -205,7 +208,7 @@ def seal_rows(
     fd, identity = open_regular(path)
     try:
         if identity.size == 0:
-            raise EmptyInputError(f"{path} is empty (0 bytes): there are no rows to seal")
+            raise EmptyInputError(f"{path} is empty (0 bytes): there are no rows to seal", hint=_THE_TABLE_MEANT)
         reader: Callable[[Path, IO[bytes]], tuple[Iterator[str], list[str] | None]]
         reader = {"csv": _csv_rows, "jsonl": _jsonl_rows, "parquet": _parquet_rows}[fmt]
 
@@ -218,7 +221,8 @@ def seal_rows(
             with IndexedDigestTreeBuilder(temp_dir) as builder:
                 captured = _digest_rows(rows, builder, salter, capture, identity.size, position, progress)
                 if len(builder) == 0:
-                    raise EmptyInputError(f"{path} has no data rows (only a header or blank lines): nothing to seal")
+                    raise EmptyInputError(f"{path} has no data rows (only a header or blank lines): nothing to seal",
+                                          hint=_THE_TABLE_MEANT)
                 check_unchanged(path, fd, identity, position())
                 tree = builder.finish(_node_progress(progress))
     finally:
@@ -292,17 +296,19 @@ def _csv_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]:
         while not header:
             header = next(reader)
     except StopIteration:
-        raise EmptyInputError(f"{path} has no header and no rows: nothing to seal") from None
+        raise EmptyInputError(f"{path} has no header and no rows: nothing to seal", hint=_THE_TABLE_MEANT) from None
     except (csv.Error, UnicodeDecodeError) as exc:
         raise _csv_error(path, reader.line_num, exc) from None
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name == "":
-            raise MalformedTableError(f"{path} line 1: column {i + 1} of the header has no name; name every column")
+            raise MalformedTableError(f"{path} line 1: column {i + 1} of the header has no name",
+                                      hint="name every column")
         if name in seen:
             raise MalformedTableError(
-                f"{path} line 1: column name {name!r} appears twice (columns {seen[name] + 1} and {i + 1}); "
-                "column names must be unique"
+                f"{path} line 1: column name {name!r} appears twice (columns {seen[name] + 1} and {i + 1}), but "
+                "column names must be unique",
+                hint="rename one of the two columns",
             )
         seen[name] = i
     width = len(header)
@@ -318,8 +324,8 @@ def _csv_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]:
                     if not record:
                         continue  # a blank line
                     raise MalformedTableError(
-                        f"{path} line {reader.line_num}: {len(record)} fields, but the header has {width}; "
-                        "fix the row (quote fields that contain commas or newlines)"
+                        f"{path} line {reader.line_num}: {len(record)} fields, but the header has {width}",
+                        hint="fix the row (quote fields that contain commas or newlines)",
                     )
                 yield "{" + ",".join(map(add, prefixes, map(encode_basestring, pick(record)))) + "}"
         except (csv.Error, UnicodeDecodeError) as exc:
@@ -331,8 +337,8 @@ def _csv_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]:
 def _csv_error(path: Path, line: int, exc: Exception) -> MalformedTableError:
     if isinstance(exc, UnicodeDecodeError):
         return MalformedTableError(
-            f"{path} near line {line + 1} is not valid UTF-8 ({exc.reason} at byte {exc.start} of a read block); "
-            "convert the file to UTF-8"
+            f"{path} near line {line + 1} is not valid UTF-8 ({exc.reason} at byte {exc.start} of a read block)",
+            hint=_TO_UTF8,
         )
     if str(exc).startswith("field larger than field limit"):
         return MalformedTableError(
@@ -341,7 +347,7 @@ def _csv_error(path: Path, line: int, exc: Exception) -> MalformedTableError:
             hint="check the quoting, or seal the file by its bytes rather than its rows",
             options=("rows",),
         )
-    return MalformedTableError(f"{path} line {line}: malformed CSV ({exc}); fix the quoting of that record")
+    return MalformedTableError(f"{path} line {line}: malformed CSV ({exc})", hint="fix the quoting of that record")
 
 
 # Possessive quantifiers: the alternatives never overlap, so nothing to backtrack into (35% faster).
@@ -397,25 +403,31 @@ def _walk_quotes(line: str, in_quotes: bool, field: int, path: Path, number: int
             field += 1
             continue
         raise MalformedTableError(
-            f"{path} line {number}: field {field + 1} holds a double quote but is not enclosed in double quotes; "
-            'RFC 4180 allows quotes only in quoted fields: write the field as "x""y" (quoted, the quote doubled)'
+            f"{path} line {number}: field {field + 1} holds a double quote but is not enclosed in double quotes, and "
+            "RFC 4180 allows quotes only in quoted fields",
+            hint='write the field as "x""y" (quoted, the quote doubled)',
         )
 
 
 class _NotARow(Exception):
     """JSON that the json module reads but a row may not hold (NaN, a repeated key); caught in this module."""
 
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
 
 def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
 
     def refuse_constant(name: str) -> Any:
-        raise _NotARow(f"{name} is not valid JSON")
+        raise _NotARow(f"{name} is not valid JSON", "write null or a string instead")
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in items:
             if key in result:
-                raise _NotARow(f"duplicate key {key!r}")
+                raise _NotARow(f"duplicate key {key!r}", "keep one value per key")
             result[key] = value
         return result
 
@@ -428,7 +440,7 @@ def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise MalformedTableError(
-                    f"{path} line {number} is not valid UTF-8 ({exc.reason} at byte {exc.start}); convert it to UTF-8"
+                    f"{path} line {number} is not valid UTF-8 ({exc.reason} at byte {exc.start})", hint=_TO_UTF8
                 ) from None
             if number == 1 and text.startswith("\ufeff"):
                 text = text[1:]
@@ -437,17 +449,20 @@ def _jsonl_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], None]:
             if exceeds_json_depth(line, MAX_ROW_DEPTH):
                 raise MalformedTableError(
                     f"{path} line {number} (row {index}) nests arrays or objects more than {MAX_ROW_DEPTH} levels "
-                    "deep, more than dataseal reads in a row; flatten the row"
+                    "deep, more than dataseal reads in a row",
+                    hint="flatten the row",
                 )
             try:
                 row = canonical_json(decode(text))
             except json.JSONDecodeError as exc:
                 raise MalformedTableError(
-                    f"{path} line {number} is not valid JSON: {exc.msg} (column {exc.colno}); "
-                    "each line of a JSON Lines file must be one complete JSON value"
+                    f"{path} line {number} is not valid JSON: {exc.msg} (column {exc.colno}), but each line of a JSON "
+                    "Lines file must be one complete JSON value",
+                    hint="write each row as one JSON value on one line",
                 ) from None
             except (_NotARow, CanonicalJsonError) as exc:
-                raise MalformedTableError(f"{path} line {number} (row {index}): {exc}; fix the line") from None
+                raise MalformedTableError(f"{path} line {number} (row {index}): {exc.message}",
+                                          hint=exc.hint or "fix the line") from None
             except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
                 raise MalformedTableError(
                     f"{path} line {number} (row {index}) holds an integer of more than {sys.get_int_max_str_digits()} "
@@ -465,14 +480,16 @@ def _parquet_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]
         import pyarrow.parquet as pq
     except ImportError:
         raise SealError(
-            f"sealing the Parquet table {path} needs pyarrow, which is not installed: `pip install pyarrow`, "
-            "or convert the table to CSV or JSON Lines",
+            f"sealing the Parquet table {path} needs pyarrow, which is not installed",
+            hint="install pyarrow (`pip install pyarrow`), or convert the table to CSV or JSON Lines",
             kind=ErrorKind.INTERNAL,  # the installation lacks an optional part
         ) from None
     try:
         parquet = pq.ParquetFile(raw)
     except Exception as exc:  # pyarrow raises its own ArrowInvalid family
-        raise MalformedTableError(f"{path} is not a readable Parquet file: {exc}") from None
+        raise MalformedTableError(f"{path} is not a readable Parquet file: {exc}",
+                                  hint="check that the file is a whole Parquet file, or give its real format",
+                                  options=("table_format",)) from None
     columns = [str(name) for name in parquet.schema_arrow.names]
 
     def rows() -> Iterator[str]:
@@ -489,7 +506,10 @@ def _parquet_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]
         except SealError:
             raise
         except Exception as exc:
-            raise MalformedTableError(f"reading the Parquet table {path} failed: {exc}") from None
+            raise MalformedTableError(
+                f"reading the Parquet table {path} failed: {exc}",
+                hint="check that the file is a whole Parquet file (not truncated or damaged)",
+            ) from None
 
     return rows(), columns
 
@@ -504,8 +524,8 @@ def _parquet_row_error(path: Path, index: int, row: dict[Any, Any], exc: Canonic
             where, exc = f", column {str(name)!r}", cell
             break
     return MalformedTableError(
-        f"{path} row {index}{where} cannot be sealed: {exc} (rows are sealed as canonical JSON); "
-        "fix the value in the table and seal it again"
+        f"{path} row {index}{where} cannot be sealed: {exc.message} (rows are sealed as canonical JSON)",
+        hint="fix the value in the table" + (f" ({exc.hint})" if exc.hint else "") + ", and seal it again",
     )
 
 

@@ -124,9 +124,16 @@ def test_check_with_the_wrong_root_fails(capsys: pytest.CaptureFixture[str], tab
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["seal", "{tmp}/empty.bin"], "empty.bin is empty (0 bytes): there is nothing to seal"),
-        (["seal", "{tmp}/nothere"], "nothere does not exist; check the path"),
-        (["seal", "{tmp}/people.csv", "--chunk-size", "lots"], "chunk size 'lots' is not a size"),
+        (
+            ["seal", "{tmp}/empty.bin"],
+            "{tmp}/empty.bin is empty (0 bytes): there is nothing to seal, a tree needs at least one leaf: check that "
+            "this is the file you meant\n",
+        ),
+        (["seal", "{tmp}/nothere"], "{tmp}/nothere does not exist: check the path\n"),
+        (
+            ["seal", "{tmp}/people.csv", "--chunk-size", "lots"],
+            "chunk size 'lots' is not a size: give bytes (1048576) or a binary unit (64KiB, 1MiB, 4M) [--chunk-size]\n",
+        ),
         (
             ["seal", "{tmp}/people.csv", "--salt-secret", "{tmp}/people.csv"],
             "a salt secret applies to table rows only: seal the table's rows, or leave out the secret (files and "
@@ -136,15 +143,28 @@ def test_check_with_the_wrong_root_fails(capsys: pytest.CaptureFixture[str], tab
             ["seal", "{tmp}/people.csv", "--symlinks", "maybe"],
             "'maybe' is not a symlink policy: use refuse, skip or follow [--symlinks refuse|skip|follow]",
         ),
-        (["seal", "{tmp}/people.csv", "--rights", "owner"], "unknown rights type owner"),
+        (
+            ["seal", "{tmp}/people.csv", "--rights", "owner"],
+            "unknown rights type owner: use one or more of holding, processing, operation, comma-separated "
+            "(数据资源持有, 数据加工使用, 数据产品经营) [--rights LIST]\n",
+        ),
         (
             ["prove", "{tmp}/people.csv", "--row", "1"],
             "no manifest for {tmp}/people.csv at {tmp}/people.csv.dataseal/manifest.json: seal it first",
         ),
-        (["check", "{tmp}/people.csv"], "document file {tmp}/people.csv is not valid JSON"),
+        (
+            ["check", "{tmp}/people.csv"],
+            "document file {tmp}/people.csv is not valid JSON (Expecting value: line 1, column 1); it is truncated or "
+            "corrupted: check that this is the file you meant, or use an intact copy\n",
+        ),
         (
             ["check", "{tmp}/truncated.json"],
             "is not valid JSON (Unterminated string starting at: line 1, column 33); it is truncated",
+        ),
+        (
+            ["prove", "{tmp}/people.csv", "--row", "1", "--manifest", "{tmp}/people.csv"],
+            "manifest file {tmp}/people.csv is not valid JSON (Expecting value: line 1, column 1); it is truncated or "
+            "corrupted: check that this is the file you meant, or use an intact copy\n",
         ),
         (
             ["seal", "{tmp}", "--rows", "-o", "{tmp}/../x"],
@@ -304,7 +324,7 @@ def test_library_errors_end_with_the_flags_that_change_them(
         ),
         (
             ["seal", table, "--chunk-size", "0", "-o", tmp_path / "zero"],
-            "chunk size 0 is out of range; use 1 byte to 1 GiB (1073741824 bytes), default 1048576 (1 MiB) "
+            "chunk size 0 is out of range: use 1 byte to 1 GiB (1073741824 bytes); the default is 1048576 (1 MiB) "
             "[--chunk-size]",
         ),
         (
@@ -314,13 +334,33 @@ def test_library_errors_end_with_the_flags_that_change_them(
         ),
         (
             ["prove", table, "--row", "99", "--salt-secret", secret],
-            f"{table} has 3 rows (0 to 2); row 99 does not exist [--row N]",
+            f"{table} has 3 rows; row 99 does not exist: give a row from 0 (the first data row) to 2 [--row N]",
+        ),
+        (
+            ["prove", table, "--row", "1", "--salt-secret", tmp_path / "other.key"],
+            f"salt secret file {tmp_path / 'other.key'} does not exist: check the path; to prove a row, give the file "
+            "the table was sealed with [--salt-secret FILE]",
         ),
         (
             ["check", sealed["tree"], "--root", zero],
-            f"the tree dump's root is {sealed['root']}, expected {zero} [--root HEX]",
+            f"the tree dump's root is {sealed['root']}, expected {zero}: check the expected root, or use the tree dump "
+            "of the data registered under it [--root HEX]",
+        ),
+        (
+            ["seal", table, "--rows", "--salt-secret", secret, "--salt-context", "x\udcff", "-o", tmp_path / "ctx"],
+            "the salt context 'x\\udcff' is not Unicode text (it holds a lone surrogate): give plain text, or no salt "
+            "context [--salt-context TEXT]",
+        ),
+        (
+            ["seal", table, "--rows", "--format", "parquet", "-o", tmp_path / "pq"],
+            f"{table} is not a readable Parquet file: ",
         ),
     ]
     for args, line in cases:
         code, out, err = run(capsys, *args)
+        if line.endswith(": "):  # the reason is the reader's own words: the start and the end of the line
+            assert code == 1 and out == "" and err.startswith(f"dataseal: error: {line}"), err
+            assert err.endswith(": check that the file is a whole Parquet file, or give its real format "
+                                "[--format csv|jsonl|parquet]\n"), err
+            continue
         assert (code, out, err) == (1, "", f"dataseal: error: {line}\n")

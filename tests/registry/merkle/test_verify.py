@@ -25,9 +25,10 @@ def test_verify_proof_reports_expected_and_computed_root() -> None:
     computed = compute_root(leaf, wrong)
     with pytest.raises(ProofError) as caught:
         verify_proof(tree.root_hex, "0x" + leaf.hex(), ["0x" + p.hex() for p in wrong])
-    message = str(caught.value)
+    message = caught.value.message
     assert f"expected {tree.root_hex}, computed 0x{computed.hex()}" in message
-    assert "get a fresh proof" in message
+    assert message.endswith("the value or the proof was altered, or the proof belongs to another tree")
+    assert caught.value.hint == "get a fresh proof from the sealed data"
 
 
 @pytest.mark.parametrize(
@@ -43,4 +44,8 @@ def test_verify_proof_reports_expected_and_computed_root() -> None:
 def test_proofs_of_the_wrong_shape_are_refused(proof: Any, message: str) -> None:
     with pytest.raises(ProofError) as caught:
         verify_proof(b"\0" * 32, b"\1" * 32, proof)
-    assert message in str(caught.value)
+    assert message in caught.value.message
+    assert caught.value.hint == (
+        "give the proof's sibling hashes as a list, from the leaf up" if isinstance(proof, str)
+        else "check that the hash was copied whole"
+    )

@@ -71,7 +71,8 @@ def test_staged_files_move_in_together_and_take_the_umask_mode(tmp_path: Path) -
 
 
 def test_a_full_disk_while_writing_is_a_typed_error_and_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(SealError, match="writing .*a.json failed: No space left on device; free disk space") as caught:
+    with pytest.raises(SealError, match="writing .*a.json failed: No space left on device: free disk space and try "
+                       "again$") as caught:
         with StagedFiles() as stage, stage.open(tmp_path / "a.json") as f:
             f.write("A")
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -84,3 +85,4 @@ def test_a_missing_folder_to_write_into_is_not_found(tmp_path: Path) -> None:
         with StagedFiles() as stage, stage.open(tmp_path / "nothere" / "a.json"):
             pass
     assert caught.value.kind is ErrorKind.NOT_FOUND
+    assert caught.value.hint == f"check that {tmp_path / 'nothere'} exists and is writable"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 
 import pytest
@@ -47,20 +48,27 @@ def test_integers_stay_exact_beyond_doubles() -> None:
     assert canonical_json([2**64 + 1, -(2**70)]) == "[18446744073709551617,-1180591620717411303424]"
 
 
+SURROGATE = "write the character it stands for, or remove it"
+
+
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("value", "message", "hint"),
     [
-        (float("nan"), "has no JSON form"),
-        (math.inf, "has no JSON form"),
-        ({1: "x"}, "object key 1 is not a string"),
-        ({"a": {1, 2}}, "set value"),
-        (["ok", "x\ud800y"], r"the string 'x\\ud800y' holds a lone surrogate U\+D800, which is not Unicode text"),
-        ({"\udfff": 1}, r"the string '\\udfff' holds a lone surrogate U\+DFFF"),
+        (float("nan"), "nan has no JSON form", "use null or a string"),
+        (math.inf, "inf has no JSON form", "use null or a string"),
+        ({1: "x"}, "object key 1 is not a string", "give every object key as a string"),
+        ({"a": {1, 2}}, r"set value \{1, 2\} has no canonical JSON form",
+         "give JSON values only: objects, arrays, strings, numbers, booleans and null"),
+        (["ok", "x\ud800y"], r"the string 'x\\ud800y' holds a lone surrogate U\+D800, which is not Unicode text",
+         SURROGATE),
+        ({"\udfff": 1}, r"the string '\\udfff' holds a lone surrogate U\+DFFF", SURROGATE),
     ],
 )
-def test_values_without_a_canonical_form_are_refused(value: object, message: str) -> None:
-    with pytest.raises(CanonicalJsonError, match=message):
+def test_values_without_a_canonical_form_are_refused(value: object, message: str, hint: str) -> None:
+    with pytest.raises(CanonicalJsonError) as caught:
         canonical_json(value)
+    assert re.match(message, caught.value.message)
+    assert caught.value.hint == hint
 
 
 @settings(max_examples=300, deadline=None)
@@ -142,5 +150,7 @@ def test_a_value_without_a_canonical_form_is_a_dataseal_error_not_a_value_error(
 
 def test_integers_of_more_digits_than_python_writes_are_refused() -> None:
     limit = sys.get_int_max_str_digits()
-    with pytest.raises(CanonicalJsonError, match=f"has more than {limit} digits, more than dataseal writes"):
+    with pytest.raises(CanonicalJsonError) as caught:
         canonical_json({"n": 10 ** (limit + 1)})
+    assert caught.value.message.endswith(f"has more than {limit} digits, more than dataseal writes")
+    assert caught.value.hint == "write such a number as a string"

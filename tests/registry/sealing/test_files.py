@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -64,8 +65,12 @@ def test_progress_reports_bytes_up_to_the_size(tmp_path: Path) -> None:
 def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "empty.bin"
     path.write_bytes(b"")
-    with pytest.raises(EmptyInputError, match=r"empty.bin is empty \(0 bytes\): there is nothing to seal"):
+    with pytest.raises(EmptyInputError) as caught:
         seal(path)
+    assert caught.value.message == (
+        f"{path} is empty (0 bytes): there is nothing to seal, a tree needs at least one leaf"
+    )
+    assert caught.value.hint == "check that this is the file you meant"
     assert not (tmp_path / "empty.bin.dataseal" / "manifest.json").exists()
 
 
@@ -80,8 +85,40 @@ def test_an_unreadable_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
         return real_open(target, flags, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(files_module.os, "open", denied)
-    with pytest.raises(UnreadableInputError, match="cannot read .*secret.bin: permission denied"):
+    with pytest.raises(UnreadableInputError) as caught:
         hash_chunks(path)
+    assert caught.value.message == f"cannot read {path}: permission denied"
+    assert caught.value.hint == "run as a user who can read it, or fix its permissions"
+
+
+def test_a_path_that_cannot_be_opened_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "far.bin"
+    path.write_bytes(b"x")
+
+    def too_long(target: object, flags: int, *args: object) -> int:
+        raise OSError(errno.ENAMETOOLONG, "File name too long", str(target))
+
+    monkeypatch.setattr(files_module.os, "open", too_long)
+    with pytest.raises(UnreadableInputError) as caught:
+        hash_chunks(path)
+    assert str(caught.value) == (
+        f"cannot open {path}: File name too long: check that the path names a regular file that you can read"
+    )
+
+
+def test_a_read_that_fails_midway_is_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "disk.bin"
+    path.write_bytes(b"x" * 100)
+
+    def broken(fd: int, buffers: object, offset: int) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(files_module.os, "preadv", broken)
+    with pytest.raises(UnreadableInputError) as caught:
+        hash_chunks(path, 10, workers=1)
+    assert caught.value.message == f"reading {path} failed at byte 0: Input/output error"
+    assert caught.value.hint == "check the disk or the network share it is on, and try again"
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
 
 
 def test_a_file_without_read_permission_is_refused(tmp_path: Path) -> None:
@@ -126,8 +163,10 @@ def test_a_fifo_is_not_a_regular_file(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # keep a reader so that opening does not block
     try:
-        with pytest.raises(UnreadableInputError, match=r"pipe is not a regular file \(it is a fifo\)"):
+        with pytest.raises(UnreadableInputError) as caught:
             hash_chunks(fifo)
+        assert caught.value.message == f"{fifo} is not a regular file (it is a fifo); only regular files are sealed"
+        assert caught.value.hint == "copy what it holds into a regular file, and seal that"
     finally:
         os.close(fd)
 
@@ -141,11 +180,12 @@ def test_a_file_growing_while_read_is_detected(tmp_path: Path) -> None:
             with open(path, "ab") as f:
                 f.write(b"more")
 
-    with pytest.raises(
-        InputChangedError,
-        match="changed while it was being read: its size was 64000 bytes when the read began, 64004 bytes at the end",
-    ):
+    with pytest.raises(InputChangedError) as caught:
         hash_chunks(path, 1000, workers=1, progress=append)
+    assert str(caught.value) == (
+        f"{path} changed while it was being read: its size was 64000 bytes when the read began, 64004 bytes at the "
+        "end: try again when nothing is writing to it"
+    )
 
 
 def test_a_file_rewritten_in_place_while_read_is_detected(tmp_path: Path) -> None:
@@ -159,8 +199,10 @@ def test_a_file_rewritten_in_place_while_read_is_detected(tmp_path: Path) -> Non
             st = os.stat(path)
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
 
-    with pytest.raises(InputChangedError, match="its modification time moved during the read"):
+    with pytest.raises(InputChangedError) as caught:
         hash_chunks(path, 1000, workers=1, progress=rewrite)
+    assert caught.value.message.endswith("its modification time moved during the read")
+    assert caught.value.hint == "try again when nothing is writing to it"
 
 
 def test_a_file_shrinking_while_read_is_detected(tmp_path: Path) -> None:
@@ -185,8 +227,11 @@ def test_a_file_replaced_while_read_is_detected(tmp_path: Path) -> None:
         if done == 1000:
             os.replace(other, path)
 
-    with pytest.raises(InputChangedError, match="was replaced by another file while it was being read"):
+    with pytest.raises(InputChangedError) as caught:
         hash_chunks(path, 1000, workers=1, progress=replace)
+    assert str(caught.value) == (
+        f"{path} was replaced by another file while it was being read: try again when nothing is replacing it"
+    )
 
 
 def test_a_chunk_is_read_and_hashed_in_blocks_of_at_most_8_mib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,19 +266,26 @@ def test_a_file_rewritten_with_its_modification_time_set_back_is_detected(tmp_pa
                 f.write(b"b" * 10)
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
-    with pytest.raises(InputChangedError, match=r"its status-change time \(ctime\) moved during the read"):
+    with pytest.raises(InputChangedError) as caught:
         hash_chunks(path, 1000, workers=1, progress=rewrite)
+    assert "its status-change time (ctime) moved during the read" in caught.value.message
+    assert caught.value.hint == "try again when nothing is touching it"
     assert os.stat(path).st_mtime_ns == st.st_mtime_ns
 
 
 def test_a_missing_file_is_not_found(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableInputError, match="nope.bin does not exist; check the path") as caught:
+    with pytest.raises(UnreadableInputError) as caught:
         hash_chunks(tmp_path / "nope.bin")
+    assert str(caught.value) == f"{tmp_path / 'nope.bin'} does not exist: check the path"
     assert caught.value.kind is ErrorKind.NOT_FOUND
 
 
 def test_a_folder_member_that_became_a_symlink_is_a_change(tmp_path: Path) -> None:
     (tmp_path / "real.txt").write_bytes(b"x")
     (tmp_path / "link.txt").symlink_to("real.txt")
-    with pytest.raises(InputChangedError, match="link.txt became a symlink while the folder was read"):
+    with pytest.raises(InputChangedError) as caught:
         files_module.hash_whole(tmp_path / "link.txt")
+    assert str(caught.value) == (
+        f"{tmp_path / 'link.txt'} became a symlink while the folder was read: try again when nothing is changing the "
+        "folder"
+    )

@@ -65,8 +65,26 @@ def test_the_root_does_not_depend_on_creation_order(tmp_path: Path) -> None:
 
 def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty" / "only-dirs").mkdir(parents=True)
-    with pytest.raises(EmptyInputError, match="empty holds no regular files: there is nothing to seal"):
+    with pytest.raises(EmptyInputError) as caught:
         seal(tmp_path / "empty")
+    assert caught.value.message == (
+        f"{tmp_path / 'empty'} holds no regular files: there is nothing to seal, a tree needs at least one leaf"
+    )
+    assert caught.value.hint == "check that this is the folder you meant"
+    (tmp_path / "empty" / "link").symlink_to("only-dirs")
+    with pytest.raises(EmptyInputError) as caught:
+        seal(tmp_path / "empty", SealOptions(symlinks="skip"))
+    assert caught.value.message.startswith(f"{tmp_path / 'empty'} holds no regular files (1 entry left out by policy)")
+
+
+def test_a_broken_symlink_followed_is_refused(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
+    (root / "dangling").symlink_to("gone.txt")
+    with pytest.raises(UnreadableInputError) as caught:
+        seal(root, SealOptions(symlinks="follow"))
+    assert caught.value.message == "dangling is a broken symlink (No such file or directory)"
+    assert caught.value.hint == "restore what it points to, remove the link, or skip links"
+    assert caught.value.options == ("symlinks",)
 
 
 def test_symlinks_are_refused_unless_a_policy_says_otherwise(tmp_path: Path) -> None:
@@ -148,8 +166,12 @@ def test_names_that_are_not_utf8_are_refused(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"a.txt": b"a"})
     with open(os.path.join(os.fsencode(root), b"bad-\xff.txt"), "wb") as f:
         f.write(b"x")
-    with pytest.raises(UnreadableInputError, match="is not valid UTF-8; leaf paths are UTF-8 strings: rename the file"):
+    with pytest.raises(UnreadableInputError) as caught:
         seal(root)
+    assert caught.value.message == (
+        f"the name 'bad-\ufffd.txt' in {root} is not valid UTF-8, and leaf paths are UTF-8 strings"
+    )
+    assert caught.value.hint == "rename the file"
 
 
 def test_an_unreadable_member_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,10 +201,12 @@ def test_a_member_changing_between_listing_and_hashing_is_detected(
         return real_hash(path, **kwargs)
 
     monkeypatch.setattr(folders_module, "hash_whole", grow_then_hash)
-    with pytest.raises(
-        InputChangedError, match="grows.txt changed while the folder was being read: 5 bytes when listed, 8"
-    ):
+    with pytest.raises(InputChangedError) as caught:
         seal(root)
+    assert str(caught.value) == (
+        "grows.txt changed while the folder was being read: 5 bytes when listed, 8 when hashed: try again when nothing "
+        "is writing to it"
+    )
 
 
 def test_prove_a_file_of_a_folder(tmp_path: Path) -> None:
@@ -201,13 +225,33 @@ def test_prove_a_file_of_a_folder(tmp_path: Path) -> None:
 
 
 def test_listing_a_folder_that_does_not_exist_is_not_found(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableInputError, match="nothere does not exist") as caught:
+    with pytest.raises(UnreadableInputError) as caught:
         folders_module.list_folder(tmp_path / "nothere")
+    assert str(caught.value) == f"{tmp_path / 'nothere'} does not exist: check the path"
     assert caught.value.kind is ErrorKind.NOT_FOUND
     (tmp_path / "file").write_bytes(b"x")
-    with pytest.raises(UnreadableInputError, match="file is not a folder") as caught:
+    with pytest.raises(UnreadableInputError) as caught:
         folders_module.list_folder(tmp_path / "file")
+    assert str(caught.value) == f"{tmp_path / 'file'} is not a folder: give a folder, or seal it as a file"
     assert caught.value.kind is ErrorKind.INVALID_INPUT
+
+
+def test_a_folder_that_cannot_be_listed_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_folder(tmp_path / "data", {"a.txt": b"a"})
+
+    def failing(path: object) -> object:
+        raise (PermissionError(13, "Permission denied") if denied else OSError(5, "Input/output error"))
+
+    monkeypatch.setattr(folders_module.os, "scandir", failing)
+    denied = True
+    with pytest.raises(UnreadableInputError) as caught:
+        folders_module.list_folder(root)
+    assert str(caught.value) == f"cannot list {root}: permission denied: fix its permissions, or seal another folder"
+    denied = False
+    with pytest.raises(UnreadableInputError) as caught:
+        folders_module.list_folder(root)
+    assert caught.value.message == f"cannot list {root}: Input/output error"
+    assert caught.value.hint == "check that the folder is readable and that nothing is changing it, then try again"
 
 
 def test_a_member_deleted_between_listing_and_hashing_is_a_change(
@@ -222,6 +266,8 @@ def test_a_member_deleted_between_listing_and_hashing_is_a_change(
         return real_hash(path, **kwargs)
 
     monkeypatch.setattr(folders_module, "hash_whole", delete_then_hash)
-    with pytest.raises(InputChangedError, match="gone.txt was deleted while the folder was being read") as caught:
+    with pytest.raises(InputChangedError) as caught:
         seal(root)
+    assert caught.value.message.endswith("gone.txt was deleted while the folder was being read")
+    assert caught.value.hint == "try again when nothing is changing the folder"
     assert caught.value.kind is ErrorKind.CONFLICT

@@ -30,8 +30,10 @@ def test_options_are_frozen_and_keep_the_secret_out_of_their_repr() -> None:
 
 @pytest.mark.parametrize("chunk_size", [0, -5, (1 << 30) + 1])
 def test_chunk_sizes_out_of_range_are_refused(chunk_size: int) -> None:
-    with pytest.raises(SealError, match=f"chunk size {chunk_size} is out of range; use 1 byte to 1 GiB") as caught:
+    with pytest.raises(SealError) as caught:
         SealOptions(chunk_size=chunk_size)
+    assert caught.value.message == f"chunk size {chunk_size} is out of range"
+    assert caught.value.hint == "use 1 byte to 1 GiB (1073741824 bytes); the default is 1048576 (1 MiB)"
     assert caught.value.options == ("chunk_size",) and caught.value.kind is ErrorKind.INVALID_INPUT
 
 
@@ -52,8 +54,9 @@ def test_unknown_policies_are_refused_naming_the_option() -> None:
 
 
 def test_an_unknown_table_format_is_refused() -> None:
-    with pytest.raises(SealError, match="unknown table format 'xlsx'; use one of csv, jsonl, parquet") as caught:
+    with pytest.raises(SealError) as caught:
         SealOptions(rows=True, table_format="xlsx")  # type: ignore[arg-type]
+    assert str(caught.value) == "unknown table format 'xlsx': use one of csv, jsonl, parquet"
     assert caught.value.options == ("table_format",)
 
 
@@ -67,17 +70,29 @@ def test_a_salt_secret_applies_to_rows_only() -> None:
 
 
 def test_short_secrets_nonces_of_the_wrong_length_and_contexts_that_are_not_text_are_refused() -> None:
-    with pytest.raises(SecretError, match="the salt secret is 5 bytes; use at least 16 random bytes") as caught:
+    with pytest.raises(SecretError) as caught:
         SealOptions(rows=True, secret=b"short")
+    assert caught.value.message == "the salt secret is 5 bytes, fewer than 16"
+    assert caught.value.hint == (
+        "use at least 16 random bytes, e.g. `head -c 32 /dev/urandom > secret.key`, and keep them: proofs of rows "
+        "need them"
+    )
     assert caught.value.options == ("salt_secret",)
-    with pytest.raises(SecretError, match="the salt secret is str, not bytes"):
+    with pytest.raises(SecretError) as caught:
         SealOptions(rows=True, secret="a text secret of 32 characters!!")  # type: ignore[arg-type]
-    with pytest.raises(SecretError, match="the salt nonce is 3 bytes, expected 16; take it from the manifest"):
+    assert str(caught.value) == "the salt secret is str, not bytes: give the secret's bytes"
+    with pytest.raises(SecretError) as caught:
         SealOptions(rows=True, secret=SECRET, salt_nonce=b"abc")
+    assert str(caught.value) == (
+        "the salt nonce is 3 bytes, expected 16 bytes: take it from the manifest's salt.nonce (0x and 32 hex digits)"
+    )
     with pytest.raises(SecretError, match="a salt nonce applies to salted rows only: give the salt secret too"):
         SealOptions(rows=True, salt_nonce=bytes(16))
-    with pytest.raises(SecretError, match="the salt context 'x\\\\ud800' is not Unicode text"):
+    with pytest.raises(SecretError) as caught:
         SealOptions(rows=True, secret=SECRET, salt_context="x\ud800")
+    assert caught.value.message == "the salt context 'x\\ud800' is not Unicode text (it holds a lone surrogate)"
+    assert caught.value.hint == "give plain text, or no salt context"
+    assert caught.value.options == ("salt_context",)
 
 
 @pytest.mark.parametrize(

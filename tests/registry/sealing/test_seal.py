@@ -44,9 +44,20 @@ def make_folder(root: Path, files: dict[str, bytes]) -> Path:
 
 
 def test_a_missing_path_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SealError, match="nope.bin does not exist; check the path") as caught:
+    with pytest.raises(SealError) as caught:
         seal(tmp_path / "nope.bin")
+    assert str(caught.value) == f"{tmp_path / 'nope.bin'} does not exist: check the path"
     assert caught.value.kind is ErrorKind.NOT_FOUND
+
+
+def test_an_output_folder_that_cannot_be_made_names_the_option(tmp_path: Path) -> None:
+    path = write(tmp_path, "data.bin", b"x")
+    (tmp_path / "taken").write_bytes(b"a file where the folder's parent should be")
+    with pytest.raises(SealError) as caught:
+        seal(path, out_dir=tmp_path / "taken" / "out")
+    assert caught.value.message == f"cannot create the output folder {tmp_path / 'taken' / 'out'}: Not a directory"
+    assert caught.value.hint == "choose another output folder, or check that you may write in its parent"
+    assert caught.value.options == ("out_dir",)
 
 
 def test_chunk_digests_reach_the_tree_builder_in_bounded_blocks(
@@ -83,16 +94,34 @@ def test_proving_a_salted_row_needs_the_same_secret(tmp_path: Path) -> None:
         prove(path, sealed.manifest, row=0)
     assert caught.value.message == f"{path} was sealed with per-row salts"
     assert caught.value.options == ("salt_secret",)
-    with pytest.raises(InputChangedError, match="the salt secret is not the one it was sealed with") as changed:
+    with pytest.raises(InputChangedError) as changed:
         prove(path, sealed.manifest, row=0, secret=b"another secret of 32 bytes......")
-    assert changed.value.kind is ErrorKind.CONFLICT
+    assert changed.value.message.startswith(f"{path} no longer matches its manifest: root expected {sealed.root}")
+    assert changed.value.message.endswith("(the salt secret is not the one it was sealed with, or the table changed)")
+    assert changed.value.hint == (
+        "give the salt secret it was sealed with; if the table changed, prove from the sealed version of the data, or "
+        "seal it again"
+    )
+    assert changed.value.kind is ErrorKind.CONFLICT and changed.value.options == ("salt_secret",)
+
+
+def test_proving_from_data_changed_since_it_was_sealed_is_a_conflict(tmp_path: Path) -> None:
+    path = write(tmp_path, "data.bin", b"x" * 250)
+    sealed = seal(path, SealOptions(chunk_size=100))
+    path.write_bytes(b"y" * 250)
+    with pytest.raises(InputChangedError) as changed:
+        prove(path, sealed.manifest, chunk=0)
+    assert changed.value.message.endswith("(it changed since it was sealed)")
+    assert changed.value.hint == "prove from the sealed version of the data, or seal it again"
+    assert changed.value.kind is ErrorKind.CONFLICT and changed.value.options == ()
 
 
 def test_a_row_out_of_range_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "t.csv", CSV)
     sealed = seal(path, SealOptions(rows=True))
-    with pytest.raises(SealError, match=r"has 3 rows \(0 to 2\); row 3 does not exist") as caught:
+    with pytest.raises(SealError) as caught:
         prove(path, sealed.manifest, row=3)
+    assert str(caught.value) == f"{path} has 3 rows; row 3 does not exist: give a row from 0 (the first data row) to 2"
     assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("row",)
 
 
@@ -186,16 +215,21 @@ def test_an_unsalted_table_is_proved_without_a_secret(tmp_path: Path) -> None:
 def test_a_chunk_out_of_range_is_not_found(tmp_path: Path) -> None:
     path = write(tmp_path, "data.bin", b"x" * 250)
     sealed = seal(path, SealOptions(chunk_size=100))
-    with pytest.raises(SealError, match=r"has 3 chunks \(0 to 2\); chunk 3 does not exist") as caught:
+    with pytest.raises(SealError) as caught:
         prove(path, sealed.manifest, chunk=3)
+    assert str(caught.value) == f"{path} has 3 chunks; chunk 3 does not exist: give a chunk from 0 to 2"
     assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("chunk",)
 
 
 def test_a_file_that_is_not_in_the_sealed_folder_is_not_found(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "data", {"a.txt": b"a"})
     sealed = seal(root)
-    with pytest.raises(SealError, match="'b.txt' is not a file of the sealed folder") as caught:
+    with pytest.raises(SealError) as caught:
         prove(root, sealed.manifest, file="b.txt")
+    assert caught.value.message == f"'b.txt' is not a file of the sealed folder {root}"
+    assert caught.value.hint == (
+        "give its path relative to the folder, with / separators (the tree dump, tree.json, lists every path)"
+    )
     assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("file",)
 
 

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import hmac
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -156,64 +157,99 @@ def test_sealing_a_table_twice_with_one_secret_gives_two_roots_both_provable(tmp
 
 
 def test_a_salt_nonce_of_the_wrong_length_is_refused() -> None:
-    with pytest.raises(SecretError, match="the salt nonce is 3 bytes, expected 16; take it from the manifest"):
+    with pytest.raises(SecretError) as caught:
         RowSalter(SECRET, b"abc")
+    assert caught.value.message == "the salt nonce is 3 bytes, expected 16 bytes"
+    assert caught.value.hint == "take it from the manifest's salt.nonce (0x and 32 hex digits)"
 
 
 def test_short_or_missing_secrets_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(SecretError, match="the salt secret is 5 bytes; use at least 16 random bytes"):
+    with pytest.raises(SecretError) as caught:
         RowSalter(b"short", bytes(16))
-    with pytest.raises(SecretError, match="salt secret file .*nope.key does not exist") as caught:
+    assert caught.value.message == "the salt secret is 5 bytes, fewer than 16"
+    assert caught.value.hint.startswith("use at least 16 random bytes")
+    with pytest.raises(SecretError) as caught:
         read_secret(tmp_path / "nope.key")
+    assert str(caught.value) == (
+        f"salt secret file {tmp_path / 'nope.key'} does not exist: check the path; to prove a row, give the file the "
+        "table was sealed with"
+    )
     assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("salt_secret",)
-    with pytest.raises(SecretError, match="cannot read the salt secret file .*: Is a directory") as caught:
+    with pytest.raises(SecretError) as caught:
         read_secret(tmp_path)
+    assert str(caught.value) == (
+        f"cannot read the salt secret file {tmp_path}: Is a directory: check that it is a file that you can read"
+    )
     assert caught.value.kind is ErrorKind.INVALID_INPUT
 
 
+MEANT = "check that this is the table you meant"
+QUOTE_IT = 'write the field as "x""y" (quoted, the quote doubled)'
+SURROGATE = "write the character it stands for, or remove it"
+
+
 @pytest.mark.parametrize(
-    ("name", "text", "error", "message"),
+    ("name", "text", "error", "message", "hint"),
     [
-        ("t.csv", "", EmptyInputError, r"is empty \(0 bytes\): there are no rows to seal"),
-        ("t.csv", "a,b\n", EmptyInputError, "has no data rows"),
-        ("t.csv", "\n\n", EmptyInputError, "has no header and no rows"),
-        ("t.csv", "a,b\n1,2\n3\n", MalformedTableError, "line 3: 1 fields, but the header has 2"),
-        ("t.csv", 'a,b\n1,"2"x\n', MalformedTableError, "line 2: malformed CSV"),
-        ("t.csv", "a,b\n1,\xff\n".encode("latin-1"), MalformedTableError, "is not valid UTF-8"),
-        ("t.csv", "a,a\n1,2\n", MalformedTableError, r"column name 'a' appears twice \(columns 1 and 2\)"),
-        ("t.csv", "a,\n1,2\n", MalformedTableError, "column 2 of the header has no name"),
-        ("t.jsonl", '{"a": 1}\n{"a": \n', MalformedTableError, "line 2 is not valid JSON: Expecting value"),
-        ("t.jsonl", '{"a": NaN}\n', MalformedTableError, r"line 1 \(row 0\): NaN is not valid JSON"),
-        ("t.jsonl", '{"a": 1, "a": 2}\n', MalformedTableError, r"line 1 \(row 0\): duplicate key 'a'"),
-        ("t.jsonl", b'{"a": "\xff"}\n', MalformedTableError, "line 1 is not valid UTF-8"),
+        ("t.csv", "", EmptyInputError, r"is empty \(0 bytes\): there are no rows to seal$", MEANT),
+        ("t.csv", "a,b\n", EmptyInputError, "has no data rows", MEANT),
+        ("t.csv", "\n\n", EmptyInputError, "has no header and no rows", MEANT),
+        ("t.csv", "a,b\n1,2\n3\n", MalformedTableError, "line 3: 1 fields, but the header has 2$",
+         "fix the row (quote fields that contain commas or newlines)"),
+        ("t.csv", 'a,b\n1,"2"x\n', MalformedTableError, r"line 2: malformed CSV \(.*\)$",
+         "fix the quoting of that record"),
+        ("t.csv", "a,b\n1,\xff\n".encode("latin-1"), MalformedTableError, "is not valid UTF-8",
+         "convert the file to UTF-8"),
+        ("t.csv", "a,a\n1,2\n", MalformedTableError, r"column name 'a' appears twice \(columns 1 and 2\)",
+         "rename one of the two columns"),
+        ("t.csv", "a,\n1,2\n", MalformedTableError, "column 2 of the header has no name$", "name every column"),
+        ("t.jsonl", '{"a": 1}\n{"a": \n', MalformedTableError, "line 2 is not valid JSON: Expecting value",
+         "write each row as one JSON value on one line"),
+        ("t.jsonl", '{"a": NaN}\n', MalformedTableError, r"line 1 \(row 0\): NaN is not valid JSON$",
+         "write null or a string instead"),
+        ("t.jsonl", '{"a": 1, "a": 2}\n', MalformedTableError, r"line 1 \(row 0\): duplicate key 'a'$",
+         "keep one value per key"),
+        ("t.jsonl", b'{"a": "\xff"}\n', MalformedTableError, r"line 1 is not valid UTF-8 \(.*\)$",
+         "convert the file to UTF-8"),
         (
             "t.jsonl",
             '{"a": 1}\n\n{"a": "x\\ud800"}\n',
             MalformedTableError,
             r"line 3 \(row 1\): the string 'x\\ud800' holds a lone surrogate U\+D800, which is not Unicode text "
-            r"\(I-JSON, RFC 7493, refuses it\)",
+            r"\(I-JSON, RFC 7493, refuses it\)$",
+            SURROGATE,
         ),
-        ("t.jsonl", '{"\\udc00": 1}\n', MalformedTableError, r"line 1 \(row 0\): the string '\\udc00' holds a lone"),
-        ("t.jsonl", "[" * 257 + "]" * 257, MalformedTableError, r"line 1 \(row 0\) nests arrays or objects more than"),
+        ("t.jsonl", '{"\\udc00": 1}\n', MalformedTableError, r"line 1 \(row 0\): the string '\\udc00' holds a lone",
+         SURROGATE),
+        ("t.jsonl", "[" * 257 + "]" * 257, MalformedTableError, r"line 1 \(row 0\) nests arrays or objects more than",
+         "flatten the row"),
         (
             "t.csv",
             'a,b\nx"y,1\n',
             MalformedTableError,
-            "line 2: field 1 holds a double quote but is not enclosed in double quotes; RFC 4180 allows quotes only",
+            "line 2: field 1 holds a double quote but is not enclosed in double quotes, and RFC 4180 allows quotes "
+            "only in quoted fields$",
+            QUOTE_IT,
         ),
-        ("t.csv", 'a,b,c\n1,"multi\nline",x"y\n', MalformedTableError, "line 3: field 3 holds a double quote but"),
-        ("t.csv", 'a"b,c\n1,2\n', MalformedTableError, "line 1: field 1 holds a double quote but is not enclosed"),
-        ("t.csv", 'a,b\n1, "2"\n', MalformedTableError, "line 2: field 2 holds a double quote but is not enclosed"),
-        ("t.jsonl", "\n\n", EmptyInputError, "has no data rows"),
-        ("t.tsv", "a\tb\n", SealError, r"cannot tell the table format of .*t.tsv from its extension '.tsv'"),
+        ("t.csv", 'a,b,c\n1,"multi\nline",x"y\n', MalformedTableError, "line 3: field 3 holds a double quote but",
+         QUOTE_IT),
+        ("t.csv", 'a"b,c\n1,2\n', MalformedTableError, "line 1: field 1 holds a double quote but is not enclosed",
+         QUOTE_IT),
+        ("t.csv", 'a,b\n1, "2"\n', MalformedTableError, "line 2: field 2 holds a double quote but is not enclosed",
+         QUOTE_IT),
+        ("t.jsonl", "\n\n", EmptyInputError, "has no data rows", MEANT),
+        ("t.tsv", "a\tb\n", SealError, r"cannot tell the table format of .*t.tsv from its extension '.tsv'$",
+         "name it .csv, .jsonl/.ndjson or .parquet, or give the format (csv, jsonl, parquet)"),
     ],
 )
 def test_malformed_and_empty_tables_are_refused(
-    tmp_path: Path, name: str, text: str | bytes, error: type[Exception], message: str
+    tmp_path: Path, name: str, text: str | bytes, error: type[SealError], message: str, hint: str
 ) -> None:
     path = write(tmp_path, name, text)
-    with pytest.raises(error, match=message):
+    with pytest.raises(error) as caught:
         seal(path, SealOptions(rows=True))
+    assert re.search(message, caught.value.message)
+    assert caught.value.hint == hint
     assert not (tmp_path / f"{name}.dataseal" / "manifest.json").exists()
 
 
@@ -230,8 +266,10 @@ def test_a_table_growing_while_read_is_detected(tmp_path: Path) -> None:
             with open(path, "a") as f:
                 f.write("2\n")
 
-    with pytest.raises(InputChangedError, match="changed while it was being read"):
+    with pytest.raises(InputChangedError) as caught:
         seal(path, SealOptions(rows=True), progress=append)
+    assert caught.value.message.startswith(f"{path} changed while it was being read")
+    assert caught.value.hint == "try again when nothing is writing to it"
 
 
 def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,8 +278,10 @@ def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path: Path, monkeypatch:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     path = write(tmp_path, "t.parquet", b"PAR1....PAR1")
-    with pytest.raises(SealError, match="needs pyarrow, which is not installed: `pip install pyarrow`") as caught:
+    with pytest.raises(SealError) as caught:
         seal(path, SealOptions(rows=True))
+    assert caught.value.message == f"sealing the Parquet table {path} needs pyarrow, which is not installed"
+    assert caught.value.hint == "install pyarrow (`pip install pyarrow`), or convert the table to CSV or JSON Lines"
     assert caught.value.kind is ErrorKind.INTERNAL
 
 
@@ -295,15 +335,24 @@ def test_parquet_nan_is_refused_naming_the_row_and_column(tmp_path: Path) -> Non
     import pyarrow.parquet as pq
     path = tmp_path / "p.parquet"
     pq.write_table(pa.table({"id": [1, 2], "f": [0.5, float("nan")]}), path)
-    with pytest.raises(
-        MalformedTableError,
-        match=r"p.parquet row 1, column 'f' cannot be sealed: nan has no JSON form; use null or a string "
-        r"\(rows are sealed as canonical JSON\); fix the value in the table and seal it again",
-    ):
+    with pytest.raises(MalformedTableError) as caught:
         seal(path, SealOptions(rows=True))
+    assert str(caught.value) == (
+        f"{path} row 1, column 'f' cannot be sealed: nan has no JSON form (rows are sealed as canonical JSON): fix the "
+        "value in the table (use null or a string), and seal it again"
+    )
     pq.write_table(pa.table({"nested": [[1.0, float("-inf")]]}), path)
     with pytest.raises(MalformedTableError, match=r"row 0, column 'nested' cannot be sealed: -inf has no JSON form"):
         seal(path, SealOptions(rows=True))
+
+
+def test_a_file_that_is_not_parquet_is_refused_naming_the_format(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.parquet", "a,b\n1,2\n")
+    with pytest.raises(MalformedTableError) as caught:
+        seal(path, SealOptions(rows=True))
+    assert caught.value.message.startswith(f"{path} is not a readable Parquet file: ")
+    assert caught.value.hint == "check that the file is a whole Parquet file, or give its real format"
+    assert caught.value.options == ("table_format",)
 
 
 def test_a_table_format_the_extension_does_not_tell_names_the_option(tmp_path: Path) -> None:
@@ -311,6 +360,7 @@ def test_a_table_format_the_extension_does_not_tell_names_the_option(tmp_path: P
     with pytest.raises(SealError, match="cannot tell the table format of .*t.tsv from its extension") as caught:
         seal(path, SealOptions(rows=True))
     assert caught.value.options == ("table_format",)
+    assert "give the format" in caught.value.hint
 
 
 def test_a_jsonl_integer_of_more_digits_than_python_reads_is_refused(tmp_path: Path) -> None:
