@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from dataseal.cli.output import JSON, emit, note
+from dataseal.errors import ErrorKind
 from dataseal.registry.checks import Unchecked, check_document_file
 from dataseal.registry.evidence import describe_subject
 from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_manifest
@@ -170,8 +171,9 @@ def prove_command(
         manifest_path = default_output_dir(path) / MANIFEST_NAME
         if not manifest_path.exists():
             raise ManifestError(
-                f"no manifest for {path} at {manifest_path}: seal it first (`dataseal seal {path}`), or pass "
-                "--manifest FILE if you sealed it with -o DIR"
+                f"no manifest for {path} at {manifest_path}",
+                hint=f"seal it first (`dataseal seal {path}`), or pass --manifest FILE if you sealed it with -o DIR",
+                kind=ErrorKind.NOT_FOUND,
             )
     manifest = read_manifest(manifest_path)
     secret = read_secret(salt_secret) if salt_secret is not None else None
