@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No DATASEAL_* (or DATABASE_URL) from the shell running the tests: every test states its settings."""
+    """No DATASEAL_*, DATABASE_URL or terminal size from the shell running the tests: every test states its
+    settings."""
     for name in list(os.environ):
-        if name.startswith("DATASEAL_") or name == "DATABASE_URL":
+        if name.startswith("DATASEAL_") or name in ("DATABASE_URL", "COLUMNS", "LINES"):  # (help wraps to COLUMNS)
             monkeypatch.delenv(name)
     yield
 

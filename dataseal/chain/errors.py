@@ -91,7 +91,8 @@ class Reverted(ChainError):
         self.data = bytes(data)
         shown = "0x" + self.data.hex() if len(self.data) <= 68 else "0x" + self.data[:68].hex() + "…"
         super().__init__(f"{action} reverted ({shown})",
-                         hint="the contract refused it; its client names the reason")
+                         hint="the contract refused it: send through the contract's client, or give the sender a "
+                         "revert decoder, to have the reason named")
 
 
 class ContractRevert(ChainError):

@@ -28,8 +28,10 @@ def bytes32(value: bytes | str, what: str) -> bytes:
         except ValueError:
             raise InvalidInput(f"{what} {value!r} is not hex", hint="give 32 bytes as 0x followed by 64 hex digits",
                                ) from None
-    else:
+    elif isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
+    else:  # bytes(32) would be 32 zero bytes, not an error
+        raise InvalidInput(f"{what} is {type(value).__name__}, not a hash", hint="give 0x followed by 64 hex digits")
     if len(raw) != 32:
         raise InvalidInput(f"{what} must be 32 bytes (a keccak256/Merkle hash), got {len(raw)}",
                            hint="give 0x followed by 64 hex digits")

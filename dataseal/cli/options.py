@@ -25,7 +25,8 @@ ACCOUNT = typer.Option(
 )
 PASSWORD_FILE = typer.Option(
     None, "--password-file", help="File whose first line is the keystore password. Else DATASEAL_PASSWORD, "
-    "else a prompt when run in a terminal.", show_default=False,
+    "else the operator password `dataseal node` generated in the data folder (for its operator), else a prompt "
+    "when run in a terminal.", show_default=False,
 )
 CHAIN_ID = typer.Option(
     None, "--chain-id", help="Refuse any chain but this one (guards against the wrong network).", show_default=False,

@@ -40,6 +40,7 @@ from dataseal.chain.contracts.deployment import (
     save_deployment,
     verify_deployment,
 )
+from dataseal.chain.contracts.revert import decode_revert
 from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
 from dataseal.chain.sending.nonces import FileNonceStore, NonceManager
@@ -161,25 +162,30 @@ class Context:
         """The signing account (:func:`signing_entry`), decrypted with the first password found.
 
         Sources, in order: the settings' password file, else their password (``DATASEAL_PASSWORD``);
-        when they name none, the password `dataseal node` generated in the data folder; then ``more``
-        (a front door's own, such as a terminal prompt).
+        when they name none, the password `dataseal node` generated in the data folder (it opens the
+        node's operator; for another account the search goes on); then ``more`` (a front door's own,
+        such as a terminal prompt).
         """
         entry = signing_entry(self.settings)
-        sources: list[PasswordSource] = given_sources(self.settings.password, self.settings.password_file)
-        generated = None
-        if not sources:
-            generated = PasswordFile(self.data_dir / OPERATOR_PASSWORD_FILENAME, optional=True)
-            sources.append(generated)
-        secret, source = first_password([*sources, *more], purpose=f"account {entry.address}")
-        try:
+        purpose = f"account {entry.address}"
+        given = given_sources(self.settings.password, self.settings.password_file)
+        if given:
+            secret, _ = first_password([*given, *more], purpose=purpose)
             return self.keystore.unlock(str(entry.path), secret)
-        except WrongPassword:
-            if source is not generated:
-                raise
-            raise WrongPassword(
-                f"the password in {generated.path} (the embedded node's operator) does not open {entry.path.name}",
-                hint=f"give the password of {entry.address}", options=("password",),
-            ) from None
+        generated = PasswordFile(self.data_dir / OPERATOR_PASSWORD_FILENAME, optional=True)
+        operator_secret = generated.read(purpose)
+        if operator_secret is not None:
+            try:
+                return self.keystore.unlock(str(entry.path), operator_secret)
+            except WrongPassword:
+                if not more:
+                    raise WrongPassword(
+                        f"the password in {generated.path} (the embedded node's operator) does not open "
+                        f"{entry.path.name}", hint=f"give the password of {entry.address}", options=("password",),
+                    ) from None
+        # (the generated file is listed only when it is missing: it then says it was tried)
+        secret, _ = first_password([*more] if operator_secret is not None else [generated, *more], purpose=purpose)
+        return self.keystore.unlock(str(entry.path), secret)
 
     def sender(self, account: LocalAccount) -> LocalSender:
         """A local signer for ``account`` on this chain, sharing nonces with the folder's other processes."""
@@ -189,6 +195,7 @@ class Context:
             confirmations=self.settings.confirmations,
             receipt_timeout=self.settings.receipt_timeout,
             endpoint=self.connection.endpoint,
+            decode_revert=decode_revert,
         )
 
     # ----------------------------------------------------------------------------- services

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
                 return f"{name}: {error['msg']} (got {value})"
 
             problems = "; ".join(shown(error) for error in exc.errors())
-            raise ConfigError(f"invalid setting: {problems}", hint="check the value given",
+            raise ConfigError(f"invalid setting: {problems}", hint="give a valid value for each setting named",
                               options=tuple(dict.fromkeys(names))) from None
 
     def sqlite_url(self) -> str:

@@ -47,3 +47,9 @@ def test_what_the_chain_layer_is_handed_wrong_is_invalid_input() -> None:
         EventDecoder({"AssetRegistry": "zz"})
     with pytest.raises(InvalidInput, match="revert data '0xzz' is not hex"):
         decode_revert("0xzz")
+
+
+def test_a_number_or_nothing_is_not_a_hash() -> None:
+    for value in (32, None, 1.5):
+        with pytest.raises(InvalidInput, match=f"root is {type(value).__name__}, not a hash"):
+            bytes32(value, "root")  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from dataseal.chain.errors import DeploymentError, NoEmbeddedChain, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, remove_marker, write_marker
 from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 from dataseal.chain.sending.nonces import FileNonceStore
-from dataseal.registry.context import NONCES_DIRNAME, Context, deploy_target, signing_entry
+from dataseal.registry.context import NONCES_DIRNAME, Context, deploy_target, keystore_of, signing_entry
 from dataseal.registry.settings import Settings
 
 
@@ -128,3 +128,23 @@ def test_a_deployment_needs_a_node_named(data: Path) -> None:
     assert nowhere.value.options == ("rpc_url",)
     with Context.open(Settings(data_dir=data)) as context, pytest.raises(DeploymentError, match="no node"):
         context.deploy()
+
+
+def test_another_account_of_the_folder_is_asked_for_its_own_password(data: Path) -> None:
+    """The generated password opens the node's operator; for another account the front door's source is
+    asked instead of failing on the operator's password."""
+    other = keystore_of(Settings(data_dir=data)).create("other's password")
+    asked: list[str] = []
+
+    class Prompt:
+        name = "a prompt"
+
+        def read(self, purpose: str) -> SecretStr:
+            asked.append(purpose)
+            return SecretStr("other's password")
+
+    with Context.open(Settings(data_dir=data, account=other)) as context:
+        assert context.unlock(Prompt()).address == other
+        assert asked == [f"account {other}"]
+        with pytest.raises(WrongPassword, match=r"the password in .*operator.password \(the embedded node"):
+            context.unlock()  # no other source: the operator's password was the only one, and it does not open it

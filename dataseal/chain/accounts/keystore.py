@@ -306,9 +306,12 @@ def _decrypt(document: dict[str, Any], password: SecretStr | str, path: Path) ->
                 f"the password does not open {path}",
                 hint="check the password (a password file holds it on its first line)", options=("password",),
             ) from None
-        raise InvalidKeyfile(f"{path} could not be decrypted ({exc})", hint="the file is malformed") from None
+        raise InvalidKeyfile(f"{path} could not be decrypted ({exc}): the file is malformed",
+                             hint="export the key again from the wallet that made it, or import the raw private key"
+                             ) from None
     except (KeyError, TypeError, NotImplementedError) as exc:
         raise InvalidKeyfile(
-            f"{path} could not be decrypted ({exc.__class__.__name__}: {exc})", hint="unsupported or malformed keystore"
+            f"{path} could not be decrypted ({exc.__class__.__name__}: {exc}): unsupported or malformed keystore",
+            hint="export the key again from the wallet that made it, or import the raw private key"
         ) from None
     return Account.from_key(key)

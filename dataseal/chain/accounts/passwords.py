@@ -98,7 +98,9 @@ def read_password_file(path: Path | str, *, purpose: str = "the keystore") -> Se
                                hint="create it (one line, readable only by you) or give another",
                                options=("password",), kind=ErrorKind.NOT_FOUND) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PasswordRequired(f"password file {file} cannot be read ({exc.__class__.__name__})", hint="check it",
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
+        raise PasswordRequired(f"password file {file} cannot be read ({reason})",
+                               hint="give a text file you can read, whose first line is the password",
                                options=("password",)) from None
     value = text.splitlines()[0] if text else ""
     if not value:

@@ -49,12 +49,55 @@ HINTS: dict[str, str] = {
     "InvalidSignature": "the signature was not made by {expected} for this request, chain and contract "
     "(or its nonce was already used): sign again",
     "BatchAlreadyAnchored": "this batch root is already anchored as batch {batchId}",
+    "InvalidContentRoot": "a content root of zero is no root: give the Merkle root of the data",
+    "InvalidManifestHash": "a manifest hash of zero is no hash: give the keccak256 of the manifest",
+    "InvalidRightsType": "rights type {rightsType} is not one: give a bitmask of 1 holding, 2 processing-use and "
+    "4 product operation (1 to 7)",
+    "InvalidClassification": "classification {classification} is not one: give 0 public to 3 core",
+    "InvalidBatchCount": "a batch of {count} records cannot be anchored: give its member count, 1 or more and at "
+    "most the contract's limit",
+    "InvalidGrantee": "grant to an account, not the zero address",
+    "InvalidValidity": "the window {validFrom}..{expiresAt} is empty or already over (it is now {timestamp}): give an "
+    "expiry after the start and in the future",
+    "InvalidQuota": "a grant of 0 units allows nothing: give a quota of 1 or more",
+    "InvalidUnits": "record 1 unit or more of use under grant {grantId}",
+    "InvalidReceiptCount": "a batch of 0 receipts records nothing: give the number of receipts its root commits",
+    "InvalidRecordHash": "a hash of zero proves nothing: give the keccak256 of the receipt or settlement",
+    "InvalidBuyer": "the buyer {buyer} cannot be the zero address or the seller {seller}: name who bought it",
+    "InvalidOperator": "{operator} cannot be an operator (the zero address, or yourself): name another account",
+    "IdSpaceExhausted": "this contract has used all its ids (the last was {lastId}): deploy a new set of contracts",
+    "NotLedger": "only the ledger {ledger} may consume grants; you are {caller}",
+    "AccessControlUnauthorizedAccount": "{account} lacks the role this needs ({neededRole}): ask the admin to grant "
+    "it, or send from an account that has it",
+    "AccessControlBadConfirmation": "renouncing a role must be confirmed with your own address",
+    "ERC721NonexistentToken": "no asset {tokenId} on this chain: check the id and the chain you are connected to",
+    "ERC721IncorrectOwner": "asset {tokenId} belongs to {owner}, not {sender}",
+    "ERC721InsufficientApproval": "{operator} is not approved to move asset {tokenId}: ask its owner to approve it",
+    "ERC721InvalidApprover": "{approver} cannot approve for this asset",
+    "ERC721InvalidOperator": "{operator} cannot be an operator for transfers",
+    "ERC721InvalidOwner": "{owner} cannot own an asset (the zero address)",
+    "ERC721InvalidReceiver": "{receiver} cannot receive asset tokens: send it to an account, or a contract that "
+    "accepts ERC-721 tokens",
+    "ERC721InvalidSender": "{sender} cannot send this asset",
+    "InvalidShortString": "the contract's name is malformed: this is a bug in dataseal's contracts, report it",
+    "StringTooLong": "a string is too long for the contract: this is a bug in dataseal's contracts, report it",
+    "Error": "the message is the contract's own reason",
+    "Panic": "the contract stopped on an internal check (code {code}): this is a bug in dataseal's contracts, "
+    "report it",
     "LedgerMismatch": "the grant registry was made for a ledger at {configured}, but this one is {expected}: another "
     "transaction from the deployer account was sent in between; deploy again",
 }
 
 # The kind of each error a user can cause (the rest are conflicts: the state refuses the request).
 KINDS: dict[str, ErrorKind] = {
+    **{name: ErrorKind.INVALID_INPUT for name in (
+        "InvalidContentRoot", "InvalidManifestHash", "InvalidRightsType", "InvalidClassification", "InvalidBatchCount",
+        "InvalidGrantee", "InvalidValidity", "InvalidQuota", "InvalidUnits", "InvalidReceiptCount",
+        "InvalidRecordHash", "InvalidBuyer", "InvalidOperator", "ERC721InvalidApprover", "ERC721InvalidOperator",
+        "ERC721InvalidOwner", "ERC721InvalidReceiver", "ERC721InvalidSender",
+    )},
+    "ERC721NonexistentToken": ErrorKind.NOT_FOUND,
+    **{name: ErrorKind.INTERNAL for name in ("Panic", "InvalidShortString", "StringTooLong", "IdSpaceExhausted")},
     "UnknownAsset": ErrorKind.NOT_FOUND,
     "UnknownGrant": ErrorKind.NOT_FOUND,
     "UnknownBatch": ErrorKind.NOT_FOUND,

@@ -29,6 +29,7 @@ from typing import Any
 
 from dataseal.chain.embedded.errors import NodeStartError
 from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.errors import ErrorKind
 
 logger = logging.getLogger("dataseal.chain.embedded.server")
 
@@ -323,7 +324,7 @@ def _message(text: str) -> bytes:
 def _bind_error(host: str, port: int, exc: OSError) -> NodeStartError:
     if exc.errno == errno.EADDRINUSE:
         return NodeStartError(f"port {port} on {host} is already in use (another dataseal node, a hardhat node?)",
-                              hint="stop it, or choose another port", options=("port",))
+                              hint="stop it, or choose another port", options=("port",), kind=ErrorKind.CONFLICT)
     if exc.errno in (errno.EACCES, errno.EPERM):
         return NodeStartError(f"not allowed to listen on {host}:{port} ({exc.strerror})",
                               hint="choose a port above 1023", options=("port",))

@@ -12,7 +12,8 @@ sharing a database) must therefore agree on who takes which nonce. Two parts do 
   ``<folder>/<chain id>-<address>.nonce``); a database-backed store (a row locked ``FOR UPDATE``)
   can serve replicas on several hosts through the same protocol;
 - the :class:`NonceManager` asks the node (``eth_getTransactionCount(address, "pending")``) the
-  first time this process uses an account, and whenever a send reveals the stored view was wrong
+  first time it hands out an account's nonce (one manager per process, or per long-lived sender), and
+  whenever a send reveals the stored view was wrong
   (:meth:`Reservation.resync`): "nonce too low" after another wallet used the key, "nonce too high"
   after a transaction was dropped or the chain was reset.
 
@@ -154,7 +155,7 @@ class NonceManager:
 
     def __init__(self, store: NonceStore | None = None) -> None:
         self.store: NonceStore = store if store is not None else MemoryNonceStore()
-        self._synced: set[Key] = set()  # accounts this process has asked the node about
+        self._synced: set[Key] = set()  # accounts this manager has asked the node about
         self._synced_lock = threading.Lock()
 
     def __repr__(self) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -120,6 +120,9 @@ class LocalSender:
     ``eth_estimateGas``. ``drop_check_after``: seconds without a receipt before checking whether
     the node still knows the transaction (and re-sending it if it does not). ``batch_size``: receipts
     per JSON-RPC batch in :meth:`wait_all`. ``endpoint`` names the node in error messages.
+    ``decode_revert`` names a revert found while estimating or sending (the contracts' decoder,
+    :func:`dataseal.chain.contracts.revert.decode_revert`, which :class:`~dataseal.registry.context.Context`
+    passes); without it a revert is :class:`Reverted`, which the contract clients name.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class LocalSender:
         drop_check_after: float = 5.0,
         batch_size: int = 100,
         endpoint: str = "the node",
+        decode_revert: Callable[[bytes], ChainError] | None = None,
     ) -> None:
         if confirmations < 0:
             raise ConfigError(f"confirmations must be 0 or more, got {confirmations}",
@@ -156,6 +160,7 @@ class LocalSender:
         self.drop_check_after = drop_check_after
         self.batch_size = batch_size
         self.endpoint = endpoint
+        self.decode_revert = decode_revert
         self._chain_ids: weakref.WeakKeyDictionary[Web3, int] = weakref.WeakKeyDictionary()
         self._final_when_mined: weakref.WeakKeyDictionary[Web3, bool] = weakref.WeakKeyDictionary()
 
@@ -305,7 +310,9 @@ class LocalSender:
             return unreachable(self.endpoint, exc)
         data = revert_data_from(exc)
         if data is not None:
-            return Reverted(action, data)  # decoded by the contract client that sent it
+            # Named by the decoder this sender was given (the contracts' errors), else by the contract client
+            # that sent it: this role knows no contract.
+            return self.decode_revert(data) if self.decode_revert is not None else Reverted(action, data)
         message = rpc_message(exc)
         if is_insufficient_funds(message):
             return self.insufficient_funds(w3, call, action, message)

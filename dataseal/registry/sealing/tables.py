@@ -152,7 +152,7 @@ def read_secret(path: Path) -> bytes:
         return Path(path).read_bytes()
     except FileNotFoundError:
         raise SecretError(f"salt secret file {path} does not exist",
-                          hint="check the path; to prove a row, give the file the table was sealed with",
+                          hint="check the path (a row is proved with the secret file its table was sealed with)",
                           options=("salt_secret",), kind=ErrorKind.NOT_FOUND) from None
     except OSError as exc:
         raise SecretError(f"cannot read the salt secret file {path}: {exc.strerror or exc}",

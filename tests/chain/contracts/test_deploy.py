@@ -6,6 +6,7 @@ import pytest
 
 from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.deploy import creation_code, deploy_contracts, predict_create_address
+from dataseal.chain.errors import ContractRevert, Reverted
 from dataseal.errors import ConfigError
 from tests.conftest import Chain
 
@@ -34,3 +35,26 @@ def test_an_admin_that_is_not_an_address_is_refused_before_anything_is_sent(pyev
         deploy_contracts(pyevm.w3, pyevm.operator, admin="nobody")
     assert refused.value.hint == "give 0x followed by 40 hex digits"
     assert pyevm.w3.eth.get_transaction_count(pyevm.operator.address) == nonce
+
+
+class _RefusingSender:
+    """A sender whose node refuses the creation with a revert (raw bytes, as a bare sender reports it)."""
+
+    address = "0x" + "11" * 20
+
+    def __init__(self, revert: bytes) -> None:
+        self.revert = revert
+
+    def submit(self, w3: object, tx: dict[str, object], *, action: str = "") -> object:
+        raise Reverted(action, self.revert)
+
+
+def test_a_refused_creation_is_named(pyevm: Chain) -> None:
+    from eth_abi import encode
+    from eth_utils import function_signature_to_4byte_selector
+
+    revert = function_signature_to_4byte_selector("LedgerMismatch(address,address)") + encode(
+        ["address", "address"], ["0x" + "22" * 20, "0x" + "33" * 20])
+    with pytest.raises(ContractRevert) as refused:
+        deploy_contracts(pyevm.w3, _RefusingSender(revert))  # type: ignore[arg-type]
+    assert refused.value.name == "LedgerMismatch" and "deploy again" in refused.value.hint

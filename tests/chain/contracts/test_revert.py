@@ -149,3 +149,15 @@ def test_a_reason_that_is_not_utf8_is_shown_with_replacement_characters() -> Non
     data = selector("Error(string)") + encode(["bytes"], [b"bad \xff byte"])
     error = decode_revert(data)
     assert error.name == "Error" and error.args_by_name == {"message": "bad \ufffd byte"}
+
+
+def test_every_error_the_contracts_declare_has_a_hint_and_the_invalid_ones_are_invalid_input() -> None:
+    from dataseal.chain.contracts.revert import HINTS, _error_table
+
+    names = {spec.name for spec in _error_table().values()}
+    assert names - set(HINTS) == set(), "give these contract errors a hint in dataseal.chain.contracts.revert.HINTS"
+    rights = decode_revert(selector("InvalidRightsType(uint8)") + encode(["uint8"], [0]))
+    assert rights.kind is ErrorKind.INVALID_INPUT and rights.hint.startswith("rights type 0 is not one: give a bitmask")
+    missing = decode_revert(selector("ERC721NonexistentToken(uint256)") + encode(["uint256"], [9]))
+    assert missing.kind is ErrorKind.NOT_FOUND
+    assert decode_revert(selector("Panic(uint256)") + encode(["uint256"], [0x11])).kind is ErrorKind.INTERNAL

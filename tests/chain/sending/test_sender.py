@@ -7,12 +7,14 @@ import threading
 import pytest
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
+from eth_utils import keccak
 from web3 import EthereumTesterProvider
 
 from dataseal.chain.connection import connect
 from dataseal.chain.errors import ReceiptTimeout
 from dataseal.chain.sending.sender import LocalSender
 from tests.chain.conftest import Backend
+from tests.conftest import Chain
 from tests.support.recording import recording_requests
 
 
@@ -108,3 +110,22 @@ def test_confirmations_wait_for_blocks_on_top(backend: Backend) -> None:
     backend.mine()
     receipt = sender.wait(backend.w3, pending)
     assert backend.w3.eth.block_number >= receipt["blockNumber"] + 2
+
+
+def test_a_revert_is_raw_bytes_to_a_bare_sender_and_named_with_a_decoder(pyevm: Chain) -> None:
+    from dataseal.chain.contracts.revert import decode_revert
+    from dataseal.chain.errors import ContractRevert, Reverted
+
+    owner = pyevm.as_(pyevm.owner).registry
+    root = keccak(text="root")
+    owner.register(root, keccak(text="m"), 1, 0)
+    call = {"to": owner.address, "data": owner.contract.encode_abi("register", args=[root, keccak(text="m"), 1, 0, 0])}
+    account = Account.create()
+    pyevm.operator.send(pyevm.w3, {"to": account.address, "value": 10**18, "gas": 21_000})
+    with pytest.raises(Reverted) as raw:
+        LocalSender(account).send(pyevm.w3, call)  # no decoder: the bytes, for a client to name
+    assert raw.value.message.startswith("sending a transaction reverted (0x")
+    assert decode_revert(raw.value.data).name == "AssetAlreadyRegistered"
+    with pytest.raises(ContractRevert) as named:
+        LocalSender(account, decode_revert=decode_revert).send(pyevm.w3, call)
+    assert named.value.name == "AssetAlreadyRegistered" and named.value.args_by_name["assetId"] == 1

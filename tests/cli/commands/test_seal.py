@@ -338,8 +338,8 @@ def test_library_errors_end_with_the_flags_that_change_them(
         ),
         (
             ["prove", table, "--row", "1", "--salt-secret", tmp_path / "other.key"],
-            f"salt secret file {tmp_path / 'other.key'} does not exist: check the path; to prove a row, give the file "
-            "the table was sealed with [--salt-secret FILE]",
+            f"salt secret file {tmp_path / 'other.key'} does not exist: check the path (a row is proved with "
+            "the secret file its table was sealed with) [--salt-secret FILE]",
         ),
         (
             ["check", sealed["tree"], "--root", zero],

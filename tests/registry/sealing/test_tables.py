@@ -171,8 +171,8 @@ def test_short_or_missing_secrets_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SecretError) as caught:
         read_secret(tmp_path / "nope.key")
     assert str(caught.value) == (
-        f"salt secret file {tmp_path / 'nope.key'} does not exist: check the path; to prove a row, give the file the "
-        "table was sealed with"
+        f"salt secret file {tmp_path / 'nope.key'} does not exist: check the path (a row is proved with the secret "
+        "file its table was sealed with)"
     )
     assert caught.value.kind is ErrorKind.NOT_FOUND and caught.value.options == ("salt_secret",)
     with pytest.raises(SecretError) as caught:
