@@ -6,12 +6,14 @@ Quantities and data follow the Ethereum JSON-RPC spec's hex encodings; anything 
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dataseal.chain.embedded.errors import InvalidParams
 from dataseal.chain.embedded.records import BLOCK_TAGS, BlockRef, CallRequest, LogFilter
 
 MISSING: Any = object()  # a parameter with no default
+BLOCK_NUMBER_BITS = 63  # geth: "block number larger than int64"
 
 
 class Params:
@@ -31,8 +33,11 @@ class Params:
     def _where(self, index: int, name: str) -> str:
         return f"{self.method} param {index} ({name})"
 
-    def quantity(self, index: int, name: str) -> int:
-        return _quantity(self.get(index), self._where(index, name))
+    def quantity(self, index: int, name: str, bits: int = 256) -> int:
+        return _quantity(self.get(index), self._where(index, name), bits)
+
+    def slot(self, index: int) -> int:
+        return _slot(self.get(index), self._where(index, "slot"))
 
     def data(self, index: int, name: str) -> bytes:
         return _data(self.get(index), self._where(index, name))
@@ -67,29 +72,51 @@ def kind_of(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _quantity(value: Any, where: str) -> int:
+_HEX_DIGITS = re.compile(r"0[xX][0-9a-fA-F]+")  # "0x" and hex digits, nothing else (no sign, space or "_")
+
+
+def _quantity(value: Any, where: str, bits: int = 256) -> int:
+    """A number as geth's hexutil decodes a quantity: "0x" and hex digits without leading zeros,
+    below ``2**bits`` (a whole JSON number of 0 or more is taken too)."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise InvalidParams(f"{where} must not be negative, got {value}")
-        return value
-    if isinstance(value, str) and value[:2] in ("0x", "0X") and len(value) > 2:
-        try:
-            number = int(value[2:], 16)
-        except ValueError:
-            pass
-        else:
-            if number < 2**256:
-                return number
-    raise InvalidParams(f"{where} must be a hex quantity such as \"0x1a\", got {value!r}")
+        number = value
+    elif isinstance(value, str) and _HEX_DIGITS.fullmatch(value) is not None:
+        if len(value) > 3 and value[2] == "0":
+            raise InvalidParams(
+                f"{where}: hex number with leading zero digits, got {short(value)} (write \"0x1a\", not \"0x001a\")"
+            )
+        if len(value) - 2 > (bits + 3) // 4:
+            raise InvalidParams(f"{where}: hex number > {bits} bits, got {short(value)}")
+        number = int(value[2:], 16)
+    else:
+        raise InvalidParams(f"{where} must be a hex quantity such as \"0x1a\", got {short(value)}")
+    if number >= 2**bits:
+        raise InvalidParams(f"{where}: number > {bits} bits, got {short(value)}")
+    return number
 
 
 def _data(value: Any, where: str) -> bytes:
+    """Bytes as geth's hexutil decodes them: "0x" and an even number of hex digits, nothing else
+    (``bytes.fromhex`` alone would skip whitespace between the digits)."""
     if isinstance(value, str) and value[:2] in ("0x", "0X") and len(value) % 2 == 0:
         try:
-            return bytes.fromhex(value[2:])
+            raw = bytes.fromhex(value[2:])
         except ValueError:
             pass
+        else:
+            if 2 * len(raw) == len(value) - 2:
+                return raw
     raise InvalidParams(f"{where} must be 0x-prefixed hex bytes (an even number of digits), got {short(value)}")
+
+
+def _slot(value: Any, where: str) -> int:
+    """A storage slot as geth reads one: a 32-byte key, "0x" and 1 to 64 hex digits (leading zeros
+    allowed: slots are often written as padded hashes)."""
+    if isinstance(value, str) and len(value) <= 66 and _HEX_DIGITS.fullmatch(value) is not None:
+        return int(value[2:], 16)
+    raise InvalidParams(f"{where} must be a storage slot: 0x and 1 to 64 hex digits, got {short(value)}")
 
 
 def _address(value: Any, where: str) -> bytes:
@@ -116,17 +143,18 @@ def _block_ref(value: Any, where: str) -> BlockRef:
     if isinstance(value, dict):  # EIP-1898
         if "blockHash" in value:
             return hash32(value["blockHash"], f"{where}.blockHash")
-        if "blockNumber" in value:
+        if "blockNumber" in value and not isinstance(value["blockNumber"], dict):
             return _block_ref(value["blockNumber"], f"{where}.blockNumber")
-        raise InvalidParams(f"{where} must name blockHash or blockNumber, got {sorted(value)}")
+        raise InvalidParams(f"{where} must name blockHash or blockNumber, got {short(sorted(value))}")
     if value is MISSING:
         raise InvalidParams(f"{where} is missing: give a block number or one of {', '.join(BLOCK_TAGS)}")
-    try:
-        return _quantity(value, where)
-    except InvalidParams:
-        raise InvalidParams(
-            f"{where} must be a hex block number or one of {', '.join(BLOCK_TAGS)}, got {short(value)}"
-        ) from None
+    if (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _HEX_DIGITS.fullmatch(value) is not None
+    ):
+        return _quantity(value, where, BLOCK_NUMBER_BITS)  # (its own message: leading zeros, too large)
+    raise InvalidParams(
+        f"{where} must be a hex block number or one of {', '.join(BLOCK_TAGS)}, got {short(value)}"
+    )
 
 
 def _call_request(value: Any, where: str) -> CallRequest:

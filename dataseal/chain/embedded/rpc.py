@@ -85,7 +85,7 @@ class RpcDispatcher:
             "eth_getBalance": lambda p: js.quantity(self.chain.get_balance(p.address(0), p.block(1))),
             "eth_getCode": lambda p: js.data(self.chain.get_code(p.address(0), p.block(1))),
             "eth_getStorageAt": lambda p: js.data(
-                self.chain.get_storage_at(p.address(0), p.quantity(1, "slot"), p.block(2)).to_bytes(32, "big")
+                self.chain.get_storage_at(p.address(0), p.slot(1), p.block(2)).to_bytes(32, "big")
             ),
             "eth_getTransactionCount": lambda p: js.quantity(self.chain.get_nonce(p.address(0), p.block(1))),
             "eth_sendRawTransaction": lambda p: js.data(
