@@ -1,27 +1,47 @@
 """Admission: whether a signed transaction enters the pool, with geth's reason when it does not.
 
 :func:`decode_transaction` checks the bytes on their own (size, type, encoding, chain id,
-signature); :func:`admit` checks them against the chain (nonce, gas, fees, funds, replacement)
-and journals an accepted transaction before it is pooled, so that a crash between acceptance
-and mining does not lose it; :func:`replay_journal` re-admits the journal when the chain opens.
+init code size, fee cap against tip, signature); :func:`admit` checks them against the chain
+(nonce, intrinsic and floor gas, block gas limit, base fee, replacement, and funds for this
+transaction with the sender's pending ones) and journals an accepted transaction before it is
+pooled, so that a crash between acceptance and mining does not lose it; :func:`replay_journal`
+re-admits the journal when the chain opens.
+
+These are geth's txpool rules (``ValidateTransaction``, ``ValidateTransactionWithState``), so
+that a hash answered is a transaction the miner will include, or that waits truthfully (for a
+base fee that fell below its fee cap since, or for room in a block). py-evm's ``tx.validate()``
+already checks the fields' ranges (uint256 values and fee caps, nonce below 2**64 - 1, a set-code
+transaction's authorizations); what it checks only when the transaction executes (a low s, the
+init code size, the funds) is checked here, with integer comparisons: nothing is computed twice
+on this path but the intrinsic gas.
 """
 from __future__ import annotations
 
 import logging
 
 from eth.abc import SignedTransactionAPI, TransactionBuilderAPI
+from eth.vm.forks.shanghai.constants import INITCODE_WORD_COST, MAX_INITCODE_SIZE
+from eth_keys.constants import SECPK1_N
 from eth_typing import Address
 from eth_utils import ValidationError, to_checksum_address
 
 from dataseal.chain.embedded.core import ChainCore
 from dataseal.chain.embedded.errors import INVALID_PARAMS, TransactionRefused
 from dataseal.chain.embedded.fees import next_base_fee
-from dataseal.chain.embedded.pool import PendingTx
+from dataseal.chain.embedded.pool import PendingTx, transaction_cost
 
 logger = logging.getLogger("dataseal.chain.embedded")
 
 REPLACEMENT_BUMP_PERCENT = 10  # geth's default price bump for a replacement
 BLOB_TX_TYPE = 3
+TYPED_TX_TYPES = (1, 2, 4)  # EIP-2930 access lists, EIP-1559 fees, EIP-7702 set code (0: legacy, an RLP list)
+HALF_N = SECPK1_N // 2  # EIP-2: s above it is the same signature's malleable twin
+
+
+def initcode_gas(tx: SignedTransactionAPI) -> int:
+    """EIP-3860: what a creation pays per word of init code (py-evm charges it at execution, geth
+    counts it in the intrinsic gas: so does admission)."""
+    return INITCODE_WORD_COST * ((len(tx.data) + 31) // 32) if not tx.to else 0
 
 
 def calldata_floor(data: bytes) -> int:
@@ -43,6 +63,11 @@ def decode_transaction(
         raise TransactionRefused(
             "blob transactions (type 3) are not supported by the embedded chain: send the data as calldata "
             "in a type 2 (EIP-1559) transaction"
+        )
+    if raw and raw[0] < 0xC0 and raw[0] not in TYPED_TX_TYPES:  # (an RLP list, 0xc0 and up, is a legacy one)
+        raise TransactionRefused(
+            f"transaction type not supported: type {raw[0]} (this chain takes legacy transactions and types "
+            f"{', '.join(map(str, TYPED_TX_TYPES))})"
         )
     try:
         tx = builder.decode(raw)
@@ -66,11 +91,27 @@ def decode_transaction(
             f"invalid chain id: the transaction is signed for chain {signed_for}, this chain is {chain_id}: "
             "sign it again with this chain's id (eth_chainId)"
         )
+    if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
+        raise TransactionRefused(
+            f"max initcode size exceeded: code size {len(tx.data)}, limit {MAX_INITCODE_SIZE} (EIP-3860: deploy "
+            "less code per contract, e.g. split it into libraries)"
+        )
+    tip, fee_cap = int(tx.max_priority_fee_per_gas), int(tx.max_fee_per_gas)
+    if tip > fee_cap:
+        raise TransactionRefused(
+            f"max priority fee per gas higher than max fee per gas: maxPriorityFeePerGas: {tip}, maxFeePerGas: "
+            f"{fee_cap} (the tip is part of the fee cap: sign it again with a tip at most the fee cap)"
+        )
+    if not (0 < tx.r < SECPK1_N and 0 < tx.s <= HALF_N):  # (py-evm checks a low s only when executing)
+        raise TransactionRefused(
+            "invalid sender: invalid transaction v, r, s values (EIP-2: s must be at most secp256k1n/2; sign the "
+            "transaction again with a current library, which produces such signatures)"
+        )
     try:
         sender = bytes(tx.sender)
     except Exception as exc:  # eth_keys raises BadSignature or ValidationError
         raise TransactionRefused(
-            f"invalid signature: {exc} (sign the transaction again with the sending account's key)"
+            f"invalid sender: {exc} (sign the transaction again with the sending account's key)"
         ) from None
     return tx, sender
 
@@ -103,11 +144,18 @@ def admit(core: ChainCore, tx: SignedTransactionAPI, raw: bytes, sender: bytes, 
             f"nonce too high: address {who()}, tx: {nonce}, next: {expected} (this node keeps no gapped "
             "transactions: send the missing nonces first)"
         )
-    wanted = max(int(tx.intrinsic_gas), calldata_floor(bytes(tx.data)))
-    if tx.gas < wanted:
+    gas = int(tx.gas)
+    intrinsic = int(tx.intrinsic_gas) + initcode_gas(tx)
+    if gas < intrinsic:
         raise TransactionRefused(
-            f"intrinsic gas too low: have {tx.gas}, want {wanted} (sign it again with a gas limit of at least "
-            f"{wanted}; eth_estimateGas tells what it needs)"
+            f"intrinsic gas too low: gas {gas}, minimum needed {intrinsic} (sign it again with a gas limit of at "
+            f"least {intrinsic}; eth_estimateGas tells what it needs)"
+        )
+    floor = calldata_floor(bytes(tx.data))
+    if gas < floor:
+        raise TransactionRefused(
+            f"insufficient gas for floor data gas cost: gas {gas}, minimum needed {floor} (EIP-7623: calldata costs "
+            f"at least 10 gas per byte, 40 per non-zero byte; sign it again with a gas limit of at least {floor})"
         )
     gas_limit = int(core.head.gas_limit)
     if tx.gas > gas_limit:
@@ -133,11 +181,19 @@ def admit(core: ChainCore, tx: SignedTransactionAPI, raw: bytes, sender: bytes, 
                 f"{nonce} is pending; a replacement must raise both fee caps by {REPLACEMENT_BUMP_PERCENT}%"
             )
     balance = state.get_balance(Address(sender))
-    cost = int(tx.gas) * max_fee + int(tx.value)
+    cost = transaction_cost(tx)
+    queued = pool.cost_from(sender) - (0 if replacing is None else replacing.cost)
     if balance < cost:
         raise TransactionRefused(
             f"insufficient funds for gas * price + value: address {who()} have {balance} want {cost} (fund "
             "the account, or lower the value, gas limit or fee cap)"
+        )
+    # Its sender's pending transactions are mined first: the balance must cover them all at their fee caps.
+    if balance < queued + cost:
+        raise TransactionRefused(
+            f"insufficient funds for gas * price + value: balance {balance}, queued cost {queued}, tx cost {cost}, "
+            f"overshot {queued + cost - balance} (the sender's pending transactions come first; wait for them to "
+            "be mined, fund the account, or lower the value, gas limit or fee cap)"
         )
     if replacing is not None:
         if journal:

@@ -18,6 +18,7 @@ from typing import Any, cast
 from eth.abc import BlockHeaderAPI, ComputationAPI, SignedTransactionAPI, VirtualMachineAPI
 from eth.exceptions import OutOfGas, Revert
 from eth.vm.chain_context import ChainContext
+from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
 from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address
 from eth_utils import ValidationError
@@ -194,6 +195,10 @@ class CallRunner:
         )
 
     def _execute(self, vm: VirtualMachineAPI, request: CallRequest, gas: int, budget: CallBudget) -> ComputationAPI:
+        if request.to is None and len(request.data) > MAX_INITCODE_SIZE:  # (py-evm would raise from the VM)
+            raise ExecutionFailed(
+                f"max initcode size exceeded: code size {len(request.data)}, limit {MAX_INITCODE_SIZE} (EIP-3860)"
+            )
         state = vm.state
         sender = request.sender or ZERO_ADDRESS
         builder: Any = vm.get_transaction_builder()

@@ -3,7 +3,9 @@
 Acceptance keeps each sender's nonces gap-free (the chain refuses a nonce beyond the sender's
 next one), so acceptance order is nonce order per sender. A replacement (same sender and nonce,
 higher fees) takes the place of the transaction it replaces, so that order holds: a sender's
-nonces are kept in insertion order, which is nonce order, and the highest is the last.
+nonces are kept in insertion order, which is nonce order, and the highest is the last. The pool
+keeps what each sender's pending transactions may cost at most, for admission to check a new one
+against the sender's balance with the others (:func:`transaction_cost`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,11 @@ import itertools
 from dataclasses import dataclass
 
 from eth.abc import SignedTransactionAPI
+
+
+def transaction_cost(tx: SignedTransactionAPI) -> int:
+    """The most a transaction can cost its sender: all its gas at its fee cap, and its value."""
+    return int(tx.gas) * int(tx.max_fee_per_gas) + int(tx.value)
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,10 @@ class PendingTx:
     def nonce(self) -> int:
         return int(self.tx.nonce)
 
+    @property
+    def cost(self) -> int:
+        return transaction_cost(self.tx)
+
 
 class PendingPool:
     """Pending transactions by hash and by (sender, nonce). Not thread-safe: the chain locks."""
@@ -33,6 +44,7 @@ class PendingPool:
         self._by_hash: dict[bytes, PendingTx] = {}
         self._by_sender: dict[bytes, dict[int, bytes]] = {}
         self._seq = itertools.count()
+        self._cost: dict[bytes, int] = {}  # sender -> the most its pending transactions can cost it
         self.total_gas = 0  # sum of the pending transactions' gas limits
 
     def __len__(self) -> int:
@@ -46,6 +58,10 @@ class PendingPool:
 
     def count_from(self, sender: bytes) -> int:
         return len(self._by_sender.get(sender, ()))
+
+    def cost_from(self, sender: bytes) -> int:
+        """The most ``sender``'s pending transactions can cost it together (see :func:`transaction_cost`)."""
+        return self._cost.get(sender, 0)
 
     def next_nonce(self, sender: bytes, state_nonce: int) -> int:
         """The nonce the next transaction of ``sender`` must carry."""
@@ -67,6 +83,7 @@ class PendingPool:
         self._by_hash[entry.hash] = entry
         self._by_sender[old.sender][old.nonce] = entry.hash  # in place: the sender's nonces stay in order
         self.total_gas += int(tx.gas) - int(old.tx.gas)
+        self._cost[old.sender] += entry.cost - old.cost
         return entry
 
     def remove(self, tx_hash: bytes) -> PendingTx | None:
@@ -75,8 +92,11 @@ class PendingPool:
             self.total_gas -= int(entry.tx.gas)
             nonces = self._by_sender[entry.sender]
             del nonces[entry.nonce]
-            if not nonces:
+            if nonces:
+                self._cost[entry.sender] -= entry.cost
+            else:
                 del self._by_sender[entry.sender]
+                del self._cost[entry.sender]
         return entry
 
     def ordered(self) -> list[PendingTx]:
@@ -87,3 +107,4 @@ class PendingPool:
         self.total_gas += int(entry.tx.gas)
         self._by_hash[entry.hash] = entry
         self._by_sender.setdefault(entry.sender, {})[entry.nonce] = entry.hash
+        self._cost[entry.sender] = self._cost.get(entry.sender, 0) + entry.cost

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import rlp
+from eth_keys.constants import SECPK1_N
 from eth_utils import keccak
 
 from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
@@ -51,9 +52,9 @@ def test_a_replacement_must_pay_ten_percent_more(chain: EmbeddedChain, keys: Fun
         (lambda c, k: bytes(k.sign_transaction({"nonce": 0, "gasPrice": 10**10, "gas": 21_000, "to": BOB,
                                                  "value": 1}).raw_transaction),
          "only replay-protected \\(EIP-155\\) transactions are accepted"),
-        (lambda c, k: sign(k, c.chain_id, 0, gas=20_000), "intrinsic gas too low: have 20000, want 21000"),
-        (lambda c, k: sign(k, c.chain_id, 0, gas=21_000, data=b"\1" * 100),
-         "intrinsic gas too low: have 21000, want 25000"),
+        (lambda c, k: sign(k, c.chain_id, 0, gas=20_000), "intrinsic gas too low: gas 20000, minimum needed 21000"),
+        (lambda c, k: sign(k, c.chain_id, 0, gas=22_600, data=b"\1" * 100),
+         "insufficient gas for floor data gas cost: gas 22600, minimum needed 25000"),
         (lambda c, k: sign(k, c.chain_id, 0, gas=31_000_000), "exceeds block gas limit: .* 31000000 gas, blocks hold"),
         (lambda c, k: sign(k, c.chain_id, 0, max_fee=1, priority=1), "max fee per gas less than block base fee"),
         (lambda c, k: sign(new_key(), c.chain_id, 0),
@@ -145,3 +146,104 @@ def test_a_waiting_transaction_survives_a_reopening(tmp_path: Path, keys: Funded
         assert mined.transactions == (first, second)
     finally:
         chain.close(flush=False)
+
+
+# ------------------------------------------------------------------------ geth's txpool rules, one by one
+# Each of these was accepted before, then mined against the rules or dropped by the miner.
+
+
+def test_a_tip_above_the_fee_cap_is_refused(chain: EmbeddedChain, keys: Funded) -> None:
+    raw = sign(keys.alice, chain.chain_id, 0, max_fee=10**10, priority=10**10 + 1)
+    with pytest.raises(TransactionRefused, match="max priority fee per gas higher than max fee per gas: "
+                                                "maxPriorityFeePerGas: 10000000001, maxFeePerGas: 10000000000"):
+        chain.send_raw_transaction(raw)
+    assert chain.pending_count == 0 and chain.mine().transactions == ()
+
+
+def test_init_code_above_the_eip3860_limit_is_refused(chain: EmbeddedChain, keys: Funded) -> None:
+    raw = sign(keys.alice, chain.chain_id, 0, to=None, value=0, data=b"\0" * 60_000, gas=3_000_000)
+    with pytest.raises(TransactionRefused, match="max initcode size exceeded: code size 60000, limit 49152") as info:
+        chain.send_raw_transaction(raw)
+    assert info.value.code == -32000 and chain.pending_count == 0
+    # at the limit, it is taken (and mined: the code deploys nothing and succeeds)
+    tx = chain.send_raw_transaction(
+        sign(keys.alice, chain.chain_id, 0, to=None, value=0, data=b"\0" * 49_152, gas=3_000_000)
+    )
+    assert chain.mine().transactions == (tx,)
+
+
+def test_the_init_code_word_cost_counts_in_the_intrinsic_gas(chain: EmbeddedChain, keys: Funded) -> None:
+    data = b"\1" * 1_000  # 21000 + 32000 (create) + 16000 (calldata) + 2 * 32 words (EIP-3860) = 69064
+    with pytest.raises(TransactionRefused, match="intrinsic gas too low: gas 69063, minimum needed 69064"):
+        chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=None, value=0, data=data, gas=69_063))
+    tx = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=None, value=0, data=data, gas=69_064))
+    assert chain.mine().transactions == (tx,)
+
+
+def test_a_high_s_signature_is_refused(chain: EmbeddedChain, keys: Funded) -> None:
+    raw = sign(keys.alice, chain.chain_id, 0, to=BOB)
+    fields = rlp.decode(raw[1:])
+    s = int.from_bytes(fields[-1], "big")
+    fields[-1] = (SECPK1_N - s).to_bytes(32, "big")  # the same signature's twin: same sender, other hash
+    fields[-3] = b"" if fields[-3] == b"\x01" else b"\x01"
+    with pytest.raises(TransactionRefused, match="invalid sender: invalid transaction v, r, s values"):
+        chain.send_raw_transaction(raw[:1] + rlp.encode(fields))
+    assert chain.pending_count == 0
+
+
+def test_an_unknown_transaction_type_is_refused(chain: EmbeddedChain, keys: Funded) -> None:
+    raw = sign(keys.alice, chain.chain_id, 0, to=BOB)
+    with pytest.raises(TransactionRefused, match="transaction type not supported: type 5") as info:
+        chain.send_raw_transaction(b"\x05" + raw[1:])
+    assert info.value.code == -32000
+
+
+def test_access_list_transactions_are_taken(chain: EmbeddedChain, keys: Funded) -> None:
+    tx = {"chainId": chain.chain_id, "nonce": 0, "gas": 21_000, "gasPrice": 10**10, "to": BOB, "value": 1,
+          "accessList": [], "type": 1}
+    sent = chain.send_raw_transaction(bytes(keys.alice.sign_transaction(tx).raw_transaction))
+    assert chain.mine().transactions == (sent,)
+
+
+def test_the_balance_must_cover_the_senders_pending_transactions_too(chain: EmbeddedChain, keys: Funded) -> None:
+    poor = new_key()
+    chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=poor.address, value=10**18))
+    chain.mine()
+    first = chain.send_raw_transaction(sign(poor, chain.chain_id, 0, to=BOB, value=6 * 10**17))
+    cost = 21_000 * 10**10 + 6 * 10**17
+    with pytest.raises(TransactionRefused) as info:
+        chain.send_raw_transaction(sign(poor, chain.chain_id, 1, to=BOB, value=6 * 10**17))
+    assert info.value.message.startswith(
+        f"insufficient funds for gas * price + value: balance {10**18}, queued cost {cost}, tx cost {cost}, "
+        f"overshot {2 * cost - 10**18}"
+    )
+    # a replacement is weighed without the transaction it replaces; what fits is taken and mined
+    second = chain.send_raw_transaction(sign(poor, chain.chain_id, 0, to=BOB, value=7 * 10**17, max_fee=2 * 10**10,
+                                             priority=2 * 10**9))
+    third = chain.send_raw_transaction(sign(poor, chain.chain_id, 1, to=BOB, value=2 * 10**17))
+    assert chain.mine().transactions == (second, third)
+    assert chain.get_transaction(first) is None and chain.pending_count == 0
+    assert chain.dropped_reason(third) is None
+
+
+def test_each_hash_answered_is_mined(chain: EmbeddedChain, keys: Funded) -> None:
+    """A mixed burst: every transaction accepted is in the next block, none is dropped."""
+    sent, poor = [], new_key()
+    chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=poor.address, value=10**16))
+    chain.mine()
+    attempts = [
+        sign(poor, chain.chain_id, 0, value=5 * 10**15),
+        sign(poor, chain.chain_id, 1, value=5 * 10**15),  # over the balance with the first
+        sign(keys.alice, chain.chain_id, 1, max_fee=10**10, priority=2 * 10**10),
+        sign(keys.alice, chain.chain_id, 1, to=None, value=0, data=b"\0" * 50_000, gas=2_000_000),
+        sign(keys.alice, chain.chain_id, 1, to=None, value=0, data=b"\1" * 100, gas=53_000 + 1_600 + 7),
+        sign(keys.bob, chain.chain_id, 0),
+    ]
+    for raw in attempts:
+        try:
+            sent.append(chain.send_raw_transaction(raw))
+        except TransactionRefused:
+            pass
+    mined = chain.mine()
+    assert set(mined.transactions) == set(sent) and len(sent) == 2
+    assert all(chain.dropped_reason(h) is None for h in sent)

@@ -172,3 +172,11 @@ def test_closing_the_chain_stops_a_running_call(tmp_path: Path, keys: Funded) ->
     chain.close(flush=False)
     caller.join()
     assert "the node is shutting down" in errors[0].message
+
+
+def test_a_call_with_init_code_above_the_limit_is_refused_with_the_reason(dispatcher: RpcDispatcher) -> None:
+    for method in ("eth_call", "eth_estimateGas"):
+        response = dispatcher.handle({"jsonrpc": "2.0", "id": 1, "method": method,
+                                      "params": [{"data": "0x" + "00" * 100_000}]})
+        assert response["error"] == {"code": -32000,
+                                     "message": "max initcode size exceeded: code size 100000, limit 49152 (EIP-3860)"}

@@ -113,3 +113,21 @@ def test_the_next_nonce_counts_pending_transactions_and_a_gap_is_refused(chain: 
     assert chain.pending_nonce(alice) == chain.get_nonce(alice) == 3  # none pending: the state's
     with pytest.raises(TransactionRefused, match="tx: 4, next: 3"):
         chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 4, to=BOB))
+
+
+def test_what_each_sender_may_spend_is_kept_through_adds_replacements_and_removals() -> None:
+    pool = PendingPool()
+    alice, bob = new_key(), new_key()
+    each = 21_000 * 10**10 + 1  # gas at the fee cap, and the value (sign()'s defaults)
+    first = add(pool, alice, 0)
+    add(pool, alice, 1)
+    add(pool, bob, 0)
+    assert pool.cost_from(addr(alice.address)) == 2 * each and pool.cost_from(addr(bob.address)) == each
+    old = pool.get(first)
+    assert old is not None and old.cost == each
+    tx, raw = signed(alice, 0, gas=30_000, value=5)
+    pool.replace(old, tx, raw)
+    assert pool.cost_from(addr(alice.address)) == each + 30_000 * 10**10 + 5
+    for entry in pool.ordered():
+        pool.remove(entry.hash)
+    assert pool.cost_from(addr(alice.address)) == 0 == pool.cost_from(addr(bob.address))
