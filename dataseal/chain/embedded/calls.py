@@ -9,6 +9,7 @@ error saying so, and so is every call running when the chain closes.
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import threading
 from collections.abc import Iterator
@@ -38,25 +39,92 @@ SSTORE_SENTRY_GAS = 2_300  # EIP-2200: SSTORE fails unless more than this is lef
 class CallBudget:
     """The time one eth_call / eth_estimateGas may execute for; cancelled when the chain closes.
 
-    The call's VM calls :meth:`check` at every jump and every new frame (:mod:`.interpreter.hooks`)."""
+    The call's VM calls :meth:`check` at every jump and every new frame, :meth:`check_ahead` before
+    a modexp, and runs the long precompiles inside :meth:`abandonable` (:mod:`.interpreter.hooks`).
+    Within it, a watcher thread of the call's own (started at its first such precompile, ended by
+    :meth:`end`) waits on the chain's clock for the deadline, or the cancellation, and then raises
+    :class:`CallStopped` in the calling thread (``PyThreadState_SetAsyncExc``: delivered at the
+    precompile's next Python instruction, so the pure-Python pairings and blake2f stop within
+    microseconds). The execution's state is reverted and its VM not reused, as for any stopped call.
+    """
 
-    __slots__ = ("seconds", "deadline", "cancelled", "stopped", "_now")
+    __slots__ = ("seconds", "deadline", "cancelled", "stopped", "_now", "_clock", "_guard", "_target", "_watcher",
+                 "_ended")
 
     def __init__(self, seconds: float, clock: Clock) -> None:
         self._now = clock.monotonic
+        self._clock = clock
         self.seconds = seconds
         self.deadline = self._now() + seconds
         self.cancelled = False
         self.stopped = False  # an execution was stopped by it
+        self._guard = threading.Condition(threading.Lock())  # the watcher's: target, deadline, end
+        self._target: int | None = None  # the thread inside abandonable(), while it is
+        self._watcher: threading.Thread | None = None
+        self._ended = False
 
     def cancel(self) -> None:
-        self.cancelled = True
-        self.deadline = -math.inf
+        with self._guard:
+            self.cancelled = True
+            self.deadline = -math.inf
+            self._guard.notify_all()
 
     def check(self) -> None:
         if self._now() > self.deadline:
             self.stopped = True
             raise CallStopped()
+
+    def check_ahead(self, seconds: float) -> None:
+        if self._now() + seconds > self.deadline:
+            self.stopped = True
+            raise CallStopped()
+
+    @contextmanager
+    def abandonable(self) -> Iterator[None]:
+        self.check()
+        with self._guard:
+            self._target = threading.get_ident()
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="call-deadline", daemon=True)
+                self._watcher.start()
+            self._guard.notify_all()
+        try:
+            yield
+        finally:
+            with self._guard:
+                target, self._target = self._target, None
+                if self.stopped and target is not None:
+                    _raise_in(target, None)  # a CallStopped not delivered yet is not delivered later
+        if self.stopped:
+            raise CallStopped()
+
+    def end(self) -> None:
+        """The call is over: its watcher, if any, ends."""
+        with self._guard:
+            self._ended = True
+            self._guard.notify_all()
+
+    def _watch(self) -> None:
+        with self._guard:
+            while not self._ended:
+                if self._target is None:
+                    self._clock.wait(self._guard, None)
+                    continue
+                left = self.deadline - self._now()
+                if left > 0:
+                    self._clock.wait(self._guard, left)
+                    continue
+                self.stopped = True
+                _raise_in(self._target, CallStopped)
+                return  # (once: the call ends with it)
+
+
+def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
+    """Raise ``exception`` in the thread ``thread_id`` at its next Python instruction (None: take back
+    one not raised yet)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), None if exception is None else ctypes.py_object(exception)
+    )
 
 
 class CallStopped(Exception):
@@ -178,6 +246,7 @@ class CallRunner:
             clean = not budget.stopped
             raise
         finally:
+            budget.end()
             with core.lock:
                 self._running.discard(budget)
                 if clean and header.hash == core.head.hash and (self._lent is None or self._lent[0] != header.hash):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_utils import to_checksum_address
@@ -19,7 +20,7 @@ from dataseal.chain.embedded.defaults import DEFAULT_CALL_GAS_CAP
 from dataseal.chain.embedded.errors import ExecutionFailed, ExecutionReverted
 from dataseal.chain.embedded.records import CallRequest
 from dataseal.chain.embedded.rpc import RpcDispatcher
-from dataseal.chain.embedded.settings import Tuning
+from dataseal.chain.embedded.settings import Interpreter, Tuning
 from tests.chain.embedded.clocks import ManualClock, until
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import (
@@ -180,3 +181,125 @@ def test_a_call_with_init_code_above_the_limit_is_refused_with_the_reason(dispat
                                       "params": [{"data": "0x" + "00" * 100_000}]})
         assert response["error"] == {"code": -32000,
                                      "message": "max initcode size exceeded: code size 100000, limit 49152 (EIP-3860)"}
+
+
+# ------------------------------------------------------------------ the time limit inside precompiles
+
+
+def bn256_pairs(count: int) -> bytes:
+    """Input of the bn256 pairing precompile (0x08): ``count`` pairs of the two generators."""
+    from py_ecc import optimized_bn128 as bn
+
+    g1, g2 = bn.normalize(bn.G1), bn.normalize(bn.G2)
+    words = [g1[0].n, g1[1].n, g2[0].coeffs[1], g2[0].coeffs[0], g2[1].coeffs[1], g2[1].coeffs[0]]
+    return b"".join(int(w).to_bytes(32, "big") for w in words) * count
+
+
+def bls_pairs(count: int) -> bytes:
+    """Input of the BLS12-381 pairing check (0x0f): ``count`` pairs of the two generators."""
+    from eth.precompiles.bls12_381.bls12_381_g1 import g1_optimized_3d_to_bytes
+    from eth.precompiles.bls12_381.bls12_381_g2 import g2_optimized_3d_to_bytes
+    from py_ecc.optimized_bls12_381 import G1, G2
+
+    return (g1_optimized_3d_to_bytes(G1) + g2_optimized_3d_to_bytes(G2)) * count
+
+
+def blake2f(rounds: int) -> bytes:
+    """Input of blake2f (0x09): ``rounds`` rounds (1 gas each) over a made-up state."""
+    return rounds.to_bytes(4, "big") + b"\x01" * (64 + 128 + 16) + b"\x01"
+
+
+def precompile(number: int) -> bytes:
+    return number.to_bytes(20, "big")
+
+
+LONG_PRECOMPILES = [  # each runs for 10 s or more on a 2-core VM when nothing stops it
+    pytest.param(8, bn256_pairs(100), "fast", id="bn256-pairing"),
+    pytest.param(8, bn256_pairs(100), "stock", id="bn256-pairing-stock"),
+    pytest.param(9, blake2f(10_000_000), "fast", id="blake2f"),
+    pytest.param(15, bls_pairs(50), "fast", id="bls12-381-pairing"),
+]
+
+
+def call_thread(chain: EmbeddedChain, request: CallRequest, errors: list[ExecutionFailed]) -> threading.Thread:
+    def call() -> None:
+        try:
+            chain.call(request)
+        except ExecutionFailed as exc:
+            errors.append(exc)
+
+    return threading.Thread(target=call, name="precompile-call")
+
+
+def watched(clock: ManualClock) -> None:
+    """Wait until a precompile runs under its call's deadline watcher (waiting for the deadline)."""
+    clock.sleeper("call-deadline", lambda s: s.timeout is not None)
+
+
+@pytest.mark.parametrize(("number", "data", "interpreter"), LONG_PRECOMPILES)
+def test_the_time_limit_stops_a_call_inside_a_precompile(
+    tmp_path: Path, number: int, data: bytes, interpreter: Interpreter
+) -> None:
+    clock = ManualClock()
+    chain = open_chain(tmp_path / "data", clock=clock, tuning=Tuning(call_timeout=5.0, interpreter=interpreter))
+    try:
+        errors: list[ExecutionFailed] = []
+        caller = call_thread(chain, CallRequest(to=precompile(number), data=data), errors)
+        caller.start()
+        watched(clock)
+        assert caller.is_alive() and not errors
+        clock.advance(5.01)
+        caller.join()
+        assert errors and errors[0].message.startswith("execution aborted (timeout = 5s)")
+        response = RpcDispatcher(chain).handle({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
+            {"to": "0x" + precompile(8).hex(), "data": "0x" + bn256_pairs(1).hex()}]})
+        assert response["result"] == "0x" + "00" * 32  # the next call runs, and to its end
+    finally:
+        chain.close(flush=False)
+
+
+def test_a_timed_out_precompile_answers_the_json_rpc_error_of_any_timed_out_call(tmp_path: Path) -> None:
+    clock = ManualClock()
+    chain = open_chain(tmp_path / "data", clock=clock, tuning=Tuning(call_timeout=5.0))
+    try:
+        dispatcher = RpcDispatcher(chain)
+        responses: list[Any] = []
+        request = {"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+                   "params": [{"to": "0x" + precompile(8).hex(), "data": "0x" + bn256_pairs(100).hex()}]}
+        caller = threading.Thread(target=lambda: responses.append(dispatcher.handle(request)), name="rpc-call")
+        caller.start()
+        watched(clock)
+        clock.advance(5.01)
+        caller.join()
+        assert responses[0]["error"]["code"] == -32000
+        assert responses[0]["error"]["message"].startswith("execution aborted (timeout = 5s)")
+    finally:
+        chain.close(flush=False)
+
+
+def test_closing_the_chain_stops_a_call_inside_a_precompile(tmp_path: Path) -> None:
+    clock = ManualClock()  # never advanced: only the close can stop the call
+    chain = open_chain(tmp_path / "data", clock=clock)
+    errors: list[ExecutionFailed] = []
+    caller = call_thread(chain, CallRequest(to=precompile(15), data=bls_pairs(50)), errors)
+    caller.start()
+    watched(clock)
+    chain.close(flush=False)
+    caller.join()
+    assert "the node is shutting down" in errors[0].message
+
+
+def test_a_modexp_that_would_run_past_the_time_limit_is_refused_up_front(tmp_path: Path) -> None:
+    # 1024-byte base and modulus, a 512-byte exponent: 22.4M gas, about half a second of pow; it is
+    # priced at 40 ns per gas, so with a time limit of 0.5 s it is refused before it runs.
+    size = (1024).to_bytes(32, "big")
+    data = size + (512).to_bytes(32, "big") + size + b"\x03" * 1024 + b"\xff" * 512 + b"\xfd" * 1024
+    clock = ManualClock()  # never advanced: only the price can stop it
+    chain = open_chain(tmp_path / "data", clock=clock, tuning=Tuning(call_timeout=0.5))
+    try:
+        with pytest.raises(ExecutionFailed, match=r"execution aborted \(timeout = 0.5s\)"):
+            chain.call(CallRequest(to=precompile(5), data=data))
+        one = (1).to_bytes(32, "big")
+        assert chain.call(CallRequest(to=precompile(5), data=one * 3 + bytes([3, 5, 7]))) == b"\x05"  # 3**5 % 7
+    finally:
+        chain.close(flush=False)

@@ -1,8 +1,8 @@
 """The EVM interpreters the embedded chain runs: py-evm's Prague, fast or stock.
 
 Both run the same hooks (:mod:`.hooks`): jumps that let the miner give way to requests being
-served (blocks); GAS/SSTORE noted for gas estimation and a deadline checked at jumps and frames
-(calls). They differ only in speed-ups that change no result:
+served (blocks); GAS/SSTORE noted for gas estimation, a deadline checked at jumps and frames, and
+long precompiles stoppable by it (calls). They differ only in speed-ups that change no result:
 
 - ``fast`` (the default): a lean opcode loop and JUMPDEST analysis shared by every run of the same
   code (:mod:`.loop`), storage tries updated in one pass per state root (:mod:`.storage`);
@@ -18,11 +18,19 @@ chain — the same-timestamp rule, the constant gas limit — are the VM's and t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.prague.state import PragueState
 
-from dataseal.chain.embedded.interpreter.hooks import NO_DEADLINE, CallHooks, Deadline, block_opcodes, call_opcodes
+from dataseal.chain.embedded.interpreter.hooks import (
+    NO_DEADLINE,
+    CallHooks,
+    Deadline,
+    block_opcodes,
+    call_opcodes,
+    call_precompiles,
+)
 from dataseal.chain.embedded.interpreter.keccak import use_native_keccak
 from dataseal.chain.embedded.interpreter.loop import LeanComputation
 from dataseal.chain.embedded.interpreter.storage import BatchedAccountDB
@@ -37,6 +45,9 @@ class Interpreter:
     call_state: type[PragueState]  # calls: GAS/SSTORE noted, a deadline (``state.deadline``) at jumps and frames
 
 
+# The precompiles of calls (py-evm types each fork's table differently: Any for both classes).
+CALL_PRECOMPILES: Any = call_precompiles(PragueComputation.get_precompiles())
+
 # ------------------------------------------------------------------------------------- fast
 
 
@@ -46,6 +57,7 @@ class FastBlockComputation(LeanComputation):
 
 class FastCallComputation(CallHooks, LeanComputation):
     opcodes = call_opcodes(PragueComputation.opcodes)
+    _precompiles = CALL_PRECOMPILES
 
 
 class FastBlockState(PragueState):
@@ -68,6 +80,7 @@ class StockBlockComputation(PragueComputation):
 
 class StockCallComputation(CallHooks, PragueComputation):
     opcodes = call_opcodes(PragueComputation.opcodes)
+    _precompiles = CALL_PRECOMPILES
 
 
 class StockBlockState(PragueState):

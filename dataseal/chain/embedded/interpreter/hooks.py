@@ -13,6 +13,16 @@
 - **Deadlines** (calls): JUMP, JUMPI and every new frame (CALL, CREATE: recursion without loops)
   check the call's :class:`Deadline` first, so that no call runs much past its time limit
   whatever its code and gas.
+- **Precompiles** (calls): a precompile runs as one Python call that checks nothing, and some run
+  for as long as the gas allows — py-evm's are pure Python: a bn256 pairing of 100 pairs takes
+  over 10 s, a BLS12-381 pairing minutes within a 50M gas cap, blake2f some 5 µs per round (its
+  gas). Those (:data:`ABANDONABLE_PRECOMPILES`) run inside :meth:`Deadline.abandonable`, in which
+  the deadline stops them from outside, wherever they are (:mod:`..calls`). Pricing them instead
+  (refusing up front what would take longer than the time left) would hold the limit only as
+  well as a guess of this machine's speed, and a stop signal would still wait for them. modexp
+  is the exception: its work is one C ``pow`` that nothing interrupts, so it is priced
+  (:data:`MODEXP_SECONDS_PER_GAS`, :meth:`Deadline.check_ahead`): refused up front, as stopped
+  at the time limit, when its gas says it would run past it.
 
 Each hook wraps py-evm's opcode (:func:`wrapped_opcode`: same mnemonic, same gas), so the
 interpreter runs it as it runs any opcode that is not a plain constant-gas one.
@@ -21,10 +31,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, cast
 
 from eth.abc import ComputationAPI, MessageAPI, OpcodeAPI, StateAPI, TransactionContextAPI
+from eth.vm.forks.berlin.computation import _compute_modexp_gas_fee_eip_2565 as modexp_gas
 from eth.vm.opcode_values import GAS, JUMP, JUMPI, SSTORE
+from eth_typing import Address
 
 
 class _ThisThread(threading.local):
@@ -68,10 +81,25 @@ class Deadline(Protocol):
 
     def check(self) -> None: ...
 
+    def check_ahead(self, seconds: float) -> None:
+        """Raise as :meth:`check` does if ``seconds`` more would run past the deadline."""
+        ...
+
+    def abandonable(self) -> AbstractContextManager[None]:
+        """A context in which the time running out stops this thread from outside, raising in it
+        what :meth:`check` raises (for work that checks nothing itself)."""
+        ...
+
 
 class NoDeadline:
     def check(self) -> None:
         pass
+
+    def check_ahead(self, seconds: float) -> None:
+        pass
+
+    def abandonable(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 NO_DEADLINE: Deadline = NoDeadline()
@@ -101,6 +129,46 @@ def call_opcodes(opcodes: Mapping[int, OpcodeAPI]) -> dict[int, OpcodeAPI]:
         SSTORE: wrapped_opcode(opcodes, SSTORE, lambda computation: setattr(computation, "stored", True)),
         JUMP: wrapped_opcode(opcodes, JUMP, _check_deadline),
         JUMPI: wrapped_opcode(opcodes, JUMPI, _check_deadline),
+    }
+
+
+# Precompiles that run pure Python for as long as their gas allows: bn256 pairing, blake2f, BLS12-381
+# G1 and G2 multi-scalar multiplication and pairing. (The others run a bounded time: one ecrecover,
+# one curve addition or multiplication, hashing in C.)
+ABANDONABLE_PRECOMPILES = frozenset(Address(n.to_bytes(20, "big")) for n in (0x08, 0x09, 0x0C, 0x0E, 0x0F))
+MODEXP = Address((5).to_bytes(20, "big"))
+# What modexp's C ``pow`` takes per gas it charges, with a margin: an 8192-bit modulus and exponent
+# (44.7M gas) take 1.1 s in CPython 3.11 on a 2-core VM. Larger moduli cost it relatively less
+# time than gas (Karatsuba), so the estimate errs long.
+MODEXP_SECONDS_PER_GAS = 40e-9
+
+Precompile = Callable[[ComputationAPI], ComputationAPI]
+
+
+def _abandonable(precompile: Callable[[ComputationAPI], Any]) -> Precompile:
+    def run(computation: ComputationAPI) -> ComputationAPI:
+        with cast(TimedState, computation.state).deadline.abandonable():
+            return cast(ComputationAPI, precompile(computation))
+
+    return run
+
+
+def _priced(precompile: Callable[[ComputationAPI], Any]) -> Precompile:
+    def run(computation: ComputationAPI) -> ComputationAPI:
+        gas = modexp_gas(computation.msg.data_as_bytes)
+        if gas <= computation.get_gas_remaining():  # (else it runs out of gas at once)
+            cast(TimedState, computation.state).deadline.check_ahead(gas * MODEXP_SECONDS_PER_GAS)
+        return cast(ComputationAPI, precompile(computation))
+
+    return run
+
+
+def call_precompiles(precompiles: Mapping[Address, Callable[[ComputationAPI], Any]]) -> dict[Address, Precompile]:
+    """The precompiles of a call: the long-running ones stoppable by its deadline (see the module doc)."""
+    return {
+        address: _abandonable(run) if address in ABANDONABLE_PRECOMPILES else _priced(run) if address == MODEXP
+        else cast(Precompile, run)
+        for address, run in precompiles.items()
     }
 
 
