@@ -11,9 +11,10 @@ These are geth's txpool rules (``ValidateTransaction``, ``ValidateTransactionWit
 that a hash answered is a transaction the miner will include, or that waits truthfully (for a
 base fee that fell below its fee cap since, or for room in a block). py-evm's ``tx.validate()``
 already checks the fields' ranges (uint256 values and fee caps, nonce below 2**64 - 1, a set-code
-transaction's authorizations); what it checks only when the transaction executes (a low s, the
-init code size, the funds) is checked here, with integer comparisons: nothing is computed twice
-on this path but the intrinsic gas.
+transaction's authorizations) and is not repeated; what it checks only when the transaction
+executes (a low s, the init code size, the funds) is checked here with integer comparisons on the
+decoded fields, and the pool keeps each sender's pending cost as a running sum, so that the hot
+path gains no loop and no second decoding or signature recovery.
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ the state is content-addressed and never rewritten, and the store serialises its
 slow call delays neither the miner nor other requests. Like geth, a call gets at most
 ``Tuning.call_gas_cap`` gas (``RPCGasCap``, 50M) and ``Tuning.call_timeout`` seconds
 (``RPCEVMTimeout``, 5 s) on the chain's clock; a call still running then is stopped with an
-error saying so, and so is every call running when the chain closes.
+error saying so, and so is every call running when the chain closes — inside a precompile too
+(:class:`CallBudget`).
 """
 from __future__ import annotations
 
