@@ -10,7 +10,7 @@ from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.settings import Genesis, Mining
 from tests.chain.embedded.conftest import Funded
-from tests.chain.embedded.helpers import BOB, ETH, addr, new_key, open_chain, outpriced, sign
+from tests.chain.embedded.helpers import BOB, ETH, addr, deploy, new_key, open_chain, outpriced, sign
 
 
 def test_many_transactions_share_one_block(chain: EmbeddedChain, keys: Funded) -> None:
@@ -37,17 +37,32 @@ def test_a_full_block_leaves_the_rest_for_the_next(tmp_path: Path, keys: Funded)
         assert chain.get_nonce(addr(keys.alice.address)) == 10
 
 
+# Code that sends its account's whole balance to BOB: PUSH1 0, DUP1 x3 (no data in or out), SELFBALANCE,
+# PUSH20 BOB, GAS, CALL, STOP. An account delegated to it (EIP-7702) is drained by whoever calls it.
+DRAIN_RUNTIME = bytes.fromhex("6000808080" + "47" + "73" + BOB[2:] + "5af100")
+
+
 def test_a_transaction_invalid_when_mined_is_dropped_without_the_others(tmp_path: Path, keys: Funded) -> None:
-    poor = new_key()  # its funds cover either of its transfers, not both
-    fee = 21_000 * 10**10
-    genesis = Genesis(alloc={poor.address: fee + 10 * ETH, keys.alice.address: ETH})
+    # Admission checks a sender's funds against all its pending transactions, so only what runs in the
+    # block can make one invalid: here another sender's call drains an account delegated to DRAIN_RUNTIME.
+    poor = new_key()
+    genesis = Genesis(alloc={poor.address: 10 * ETH, keys.alice.address: ETH, keys.bob.address: ETH})
     with EmbeddedChain.open(chain_file(tmp_path), genesis=genesis, mining=Mining("manual")) as chain:
-        spend = chain.send_raw_transaction(sign(poor, chain.chain_id, 0, to=BOB, value=10 * ETH))
-        overdraw = chain.send_raw_transaction(sign(poor, chain.chain_id, 1, to=BOB, value=10 * ETH))
+        drain = deploy(chain, keys.alice, DRAIN_RUNTIME)
+        authorization = poor.sign_authorization({"chainId": chain.chain_id, "address": drain, "nonce": 0})
+        chain.send_raw_transaction(bytes(keys.alice.sign_transaction({
+            "type": 4, "chainId": chain.chain_id, "nonce": 1, "to": BOB, "value": 0, "gas": 100_000,
+            "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "authorizationList": [authorization],
+        }).raw_transaction))
+        chain.mine()
+        assert chain.get_code(addr(poor.address)) == b"\xef\x01\x00" + drain  # (and its nonce is 1)
+        drainer = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 2, to=poor.address, value=0,
+                                                  gas=100_000))
+        overdraw = chain.send_raw_transaction(sign(poor, chain.chain_id, 1, to=BOB, value=ETH))
         follower = chain.send_raw_transaction(sign(poor, chain.chain_id, 2, to=BOB, value=1))
-        other = chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 0, to=BOB, value=5))
+        other = chain.send_raw_transaction(sign(keys.bob, chain.chain_id, 0, to=BOB, value=5))
         mined = chain.mine()
-        assert mined.transactions == (spend, other)
+        assert mined.transactions == (drainer, other)
         assert [h for h, _ in mined.dropped] == [overdraw, follower]
         assert "balance" in (chain.dropped_reason(overdraw) or "")
         assert "dropped with the transaction before it" in (chain.dropped_reason(follower) or "")
