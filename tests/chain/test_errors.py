@@ -9,8 +9,9 @@ import socket
 from dataclasses import replace
 
 import pytest
+from eth._utils.address import generate_contract_address
 from eth_account import Account
-from eth_utils import keccak
+from eth_utils import keccak, to_canonical_address
 
 from dataseal.chain.connection import connect
 from dataseal.chain.contracts.client import wait_all, wait_all_settled
@@ -31,6 +32,7 @@ from dataseal.chain.errors import (
 from dataseal.chain.sending.sender import LocalSender
 from dataseal.errors import ErrorKind
 from tests.chain.conftest import Backend, HttpChain
+from tests.chain.embedded.helpers import BOB, DRAIN_RUNTIME, init_code
 
 
 def h(label: str) -> bytes:
@@ -247,14 +249,25 @@ def test_a_dropped_transaction_is_sent_again(hardhat_backend: Backend) -> None:
 
 def test_a_transaction_dropped_for_good_is_an_error(embedded_backend: Backend) -> None:
     # embedded chain only: it drops, when it builds a block, a queued transaction that became unaffordable;
-    # hardhat leaves such a transaction queued (seen: evm_mine then mined neither), so there is nothing to detect
+    # hardhat leaves such a transaction queued (seen: evm_mine then mined neither), so there is nothing to detect.
+    # Admission counts a sender's pending transactions against its balance, so only what runs before it in
+    # the block makes one unaffordable: here the account is delegated (EIP-7702) to code that gives its
+    # balance away when called, and its first transaction calls it.
     with embedded_backend.paused() as paused:
-        w3 = paused.node.w3
-        sender = LocalSender(paused.account, endpoint=paused.node.endpoint, drop_check_after=0.0, receipt_timeout=5)
+        w3, key = paused.node.w3, paused.account
+        fees = {"chainId": w3.eth.chain_id, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9, "value": 0}
+        w3.eth.send_raw_transaction(key.sign_transaction(
+            {**fees, "nonce": 0, "gas": 200_000, "data": init_code(DRAIN_RUNTIME)}).raw_transaction)
+        drain = generate_contract_address(to_canonical_address(key.address), 0)
+        authorization = key.sign_authorization({"chainId": fees["chainId"], "address": drain, "nonce": 2})
+        w3.eth.send_raw_transaction(key.sign_transaction(
+            {**fees, "type": 4, "nonce": 1, "to": BOB, "gas": 100_000, "authorizationList": [authorization]}
+        ).raw_transaction)
+        paused.mine()
+        sender = LocalSender(key, endpoint=paused.node.endpoint, drop_check_after=0.0, receipt_timeout=5)
         balance = w3.eth.get_balance(sender.address)
-        # each transfer is affordable alone, not both: the node accepts both, then mining drops the second
-        first = sender.submit(w3, {"to": Account.create().address, "value": balance * 6 // 10, "gas": 21_000})
-        second = sender.submit(w3, {"to": Account.create().address, "value": balance * 6 // 10, "gas": 21_000})
+        first = sender.submit(w3, {"to": sender.address, "value": 0, "gas": 100_000})  # drains the account
+        second = sender.submit(w3, {"to": Account.create().address, "value": balance // 10, "gas": 21_000})
         paused.mine()
         assert sender.wait(w3, first)["status"] == 1
         with pytest.raises(TransactionDropped) as exc:

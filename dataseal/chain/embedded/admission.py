@@ -67,8 +67,9 @@ def decode_transaction(
         )
     if raw and raw[0] < 0xC0 and raw[0] not in TYPED_TX_TYPES:  # (an RLP list, 0xc0 and up, is a legacy one)
         raise TransactionRefused(
-            f"transaction type not supported: type {raw[0]} (this chain takes legacy transactions and types "
-            f"{', '.join(map(str, TYPED_TX_TYPES))})"
+            f"the bytes are not a signed transaction: transaction type not supported: type {raw[0]} (this chain "
+            f"takes legacy transactions and types {', '.join(map(str, TYPED_TX_TYPES))})",
+            code=INVALID_PARAMS,
         )
     try:
         tx = builder.decode(raw)

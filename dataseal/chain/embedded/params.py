@@ -148,7 +148,7 @@ def _block_ref(value: Any, where: str) -> BlockRef:
         raise InvalidParams(f"{where} must name blockHash or blockNumber, got {short(sorted(value))}")
     if value is MISSING:
         raise InvalidParams(f"{where} is missing: give a block number or one of {', '.join(BLOCK_TAGS)}")
-    if (isinstance(value, int) and not isinstance(value, bool)) or (
+    if (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
         isinstance(value, str) and _HEX_DIGITS.fullmatch(value) is not None
     ):
         return _quantity(value, where, BLOCK_NUMBER_BITS)  # (its own message: leading zeros, too large)

@@ -155,6 +155,9 @@ STORE_RUNTIME = bytes.fromhex("60003560005500")  # SSTORE(0, calldata[0:32])
 LOG_RUNTIME = bytes.fromhex("60003560006000a100")  # LOG1(topic = calldata[0:32]), no data
 REVERT_RUNTIME = bytes.fromhex("63deadbeef6000526004601cfd")  # REVERT with the 4 bytes 0xdeadbeef
 GAS_RUNTIME = bytes.fromhex("5a5000")  # GAS POP STOP: reads its remaining gas
+# Sends its account's whole balance to BOB: PUSH1 0, DUP1 x3 (no data in or out), SELFBALANCE, PUSH20 BOB,
+# GAS, CALL, STOP. An account delegated to it (EIP-7702) is drained by any transaction that calls it.
+DRAIN_RUNTIME = bytes.fromhex("6000808080" + "47" + "73" + BOB[2:] + "5af100")
 
 
 def init_code(runtime: bytes) -> bytes:

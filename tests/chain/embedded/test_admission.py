@@ -193,9 +193,10 @@ def test_a_high_s_signature_is_refused(chain: EmbeddedChain, keys: Funded) -> No
 
 def test_an_unknown_transaction_type_is_refused(chain: EmbeddedChain, keys: Funded) -> None:
     raw = sign(keys.alice, chain.chain_id, 0, to=BOB)
-    with pytest.raises(TransactionRefused, match="transaction type not supported: type 5") as info:
+    with pytest.raises(TransactionRefused, match="not a signed transaction: transaction type not supported: type 5") \
+            as info:
         chain.send_raw_transaction(b"\x05" + raw[1:])
-    assert info.value.code == -32000
+    assert info.value.code == INVALID_PARAMS
 
 
 def test_access_list_transactions_are_taken(chain: EmbeddedChain, keys: Funded) -> None:

@@ -10,7 +10,17 @@ from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.settings import Genesis, Mining
 from tests.chain.embedded.conftest import Funded
-from tests.chain.embedded.helpers import BOB, ETH, addr, deploy, new_key, open_chain, outpriced, sign
+from tests.chain.embedded.helpers import (
+    BOB,
+    DRAIN_RUNTIME,
+    ETH,
+    addr,
+    deploy,
+    new_key,
+    open_chain,
+    outpriced,
+    sign,
+)
 
 
 def test_many_transactions_share_one_block(chain: EmbeddedChain, keys: Funded) -> None:
@@ -35,11 +45,6 @@ def test_a_full_block_leaves_the_rest_for_the_next(tmp_path: Path, keys: Funded)
         assert [len(chain.mine().transactions) for _ in range(3)] == [4, 4, 2]
         assert chain.pending_count == 0
         assert chain.get_nonce(addr(keys.alice.address)) == 10
-
-
-# Code that sends its account's whole balance to BOB: PUSH1 0, DUP1 x3 (no data in or out), SELFBALANCE,
-# PUSH20 BOB, GAS, CALL, STOP. An account delegated to it (EIP-7702) is drained by whoever calls it.
-DRAIN_RUNTIME = bytes.fromhex("6000808080" + "47" + "73" + BOB[2:] + "5af100")
 
 
 def test_a_transaction_invalid_when_mined_is_dropped_without_the_others(tmp_path: Path, keys: Funded) -> None:

@@ -146,7 +146,8 @@ def test_an_idle_miner_with_nothing_it_can_mine_sleeps_until_something_changes(t
         clock.sleeper(MINER, lambda sleeper: sleeper.timeout is None)
         assert int(chain.head().block_number) == floor_block and chain.pending_count == 1
         # a new transaction wakes it: alice's is mined, bob's keeps waiting
-        other = chain.send_raw_transaction(sign(alice, chain.chain_id, 0, max_fee=10 * chain.next_base_fee()))
+        other = chain.send_raw_transaction(sign(alice, chain.chain_id, 0, max_fee=10 * chain.next_base_fee(),
+                                                            priority=1))
         assert chain.wait_until_mined(other, timeout=30)
         assert chain.get_transaction(keccak(stuck)) is not None and chain.dropped_reason(keccak(stuck)) is None
         assert chain.pending_count == 1

@@ -93,7 +93,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
             sign(bob, cid, 0, to=BOB, value=5, legacy=True, max_fee=fee + GWEI),
             bytes(type1),
             sign(bob, cid, 2, to=to_checksum_address(reverter), value=0, gas=60_000),
-            sign(alice, cid, 4, value=7, max_fee=fee + GWEI // 2, priority=2 * GWEI),
+            sign(alice, cid, 4, value=7, max_fee=fee + GWEI // 2, priority=fee + GWEI // 2),  # tip = cap
         ]
         block = [chain.send_raw_transaction(raw) for raw in raws]
         assert chain.mine().transactions == tuple(block)
@@ -192,8 +192,8 @@ def test_a_dynamic_fee_transaction_pays_at_most_its_fee_cap(scene: Scene) -> Non
     assert paying["maxFeePerGas"] == hex(10**10) and paying["maxPriorityFeePerGas"] == hex(GWEI)
     assert paying["gasPrice"] == hex(scene.base_fee + GWEI)  # mined: the base fee and its tip
     capped = mined_json(scene, 5)
-    assert capped["maxPriorityFeePerGas"] == hex(2 * GWEI)
-    assert capped["gasPrice"] == capped["maxFeePerGas"] == hex(scene.base_fee + GWEI // 2)  # the cap, less than both
+    assert capped["maxPriorityFeePerGas"] == capped["maxFeePerGas"] == hex(scene.base_fee + GWEI // 2)
+    assert capped["gasPrice"] == capped["maxFeePerGas"]  # the cap, less than the base fee and the tip
     record = scene.chain.get_transaction(scene.block[0])
     assert record is not None
     pending = transaction_json(record.tx, record.sender, None, None)  # as it was while pending
