@@ -1,9 +1,9 @@
 """Admission: whether a signed transaction enters the pool, with geth's reason when it does not.
 
-:func:`decode_transaction` checks the bytes on their own (size, type, encoding, chain id,
-init code size, fee cap against tip, signature); :func:`admit` checks them against the chain
-(nonce, intrinsic and floor gas, block gas limit, base fee, replacement, and funds for this
-transaction with the sender's pending ones) and journals an accepted transaction before it is
+:func:`decode_transaction` checks the bytes on their own (size, type, encoding, intrinsic and
+floor gas, chain id, init code size, fee cap against tip, signature); :func:`admit` checks them
+against the chain (nonce, block gas limit, base fee, replacement, and funds for this transaction
+with the sender's pending ones) and journals an accepted transaction before it is
 pooled, so that a crash between acceptance and mining does not lose it; :func:`replay_journal`
 re-admits the journal when the chain opens.
 
@@ -79,8 +79,21 @@ def decode_transaction(
             "signing produced (e.g. eth_account's SignedTransaction.raw_transaction)",
             code=INVALID_PARAMS,
         ) from None
+    gas = int(tx.gas)
+    intrinsic = int(tx.intrinsic_gas) + initcode_gas(tx)
+    if gas < intrinsic:
+        raise TransactionRefused(
+            f"intrinsic gas too low: gas {gas}, minimum needed {intrinsic} (sign it again with a gas limit of at "
+            f"least {intrinsic}; eth_estimateGas tells what it needs)"
+        )
+    floor = calldata_floor(bytes(tx.data))
+    if gas < floor:
+        raise TransactionRefused(
+            f"insufficient gas for floor data gas cost: gas {gas}, minimum needed {floor} (EIP-7623: calldata costs "
+            f"at least 10 gas per byte, 40 per non-zero byte; sign it again with a gas limit of at least {floor})"
+        )
     try:
-        tx.validate()
+        tx.validate()  # (after the intrinsic gas: py-evm's legacy transactions check it here, without the numbers)
     except ValidationError as exc:
         raise TransactionRefused(f"invalid transaction: {exc}") from None
     signed_for = tx.chain_id
@@ -145,19 +158,6 @@ def admit(core: ChainCore, tx: SignedTransactionAPI, raw: bytes, sender: bytes, 
         raise TransactionRefused(
             f"nonce too high: address {who()}, tx: {nonce}, next: {expected} (this node keeps no gapped "
             "transactions: send the missing nonces first)"
-        )
-    gas = int(tx.gas)
-    intrinsic = int(tx.intrinsic_gas) + initcode_gas(tx)
-    if gas < intrinsic:
-        raise TransactionRefused(
-            f"intrinsic gas too low: gas {gas}, minimum needed {intrinsic} (sign it again with a gas limit of at "
-            f"least {intrinsic}; eth_estimateGas tells what it needs)"
-        )
-    floor = calldata_floor(bytes(tx.data))
-    if gas < floor:
-        raise TransactionRefused(
-            f"insufficient gas for floor data gas cost: gas {gas}, minimum needed {floor} (EIP-7623: calldata costs "
-            f"at least 10 gas per byte, 40 per non-zero byte; sign it again with a gas limit of at least {floor})"
         )
     gas_limit = int(core.head.gas_limit)
     if tx.gas > gas_limit:

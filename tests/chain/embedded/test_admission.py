@@ -2,18 +2,22 @@
 and the journal that keeps accepted transactions across a close or a crash."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rlp
+from eth_account import Account
 from eth_keys.constants import SECPK1_N
 from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import INVALID_PARAMS, TransactionRefused
-from dataseal.chain.embedded.settings import Mining
+from dataseal.chain.embedded.settings import Genesis, Mining
 from dataseal.chain.embedded.store import ChainStore
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import BOB, SMALL_GAS_LIMIT, addr, new_key, open_chain, outpriced, sign
@@ -53,6 +57,8 @@ def test_a_replacement_must_pay_ten_percent_more(chain: EmbeddedChain, keys: Fun
                                                  "value": 1}).raw_transaction),
          "only replay-protected \\(EIP-155\\) transactions are accepted"),
         (lambda c, k: sign(k, c.chain_id, 0, gas=20_000), "intrinsic gas too low: gas 20000, minimum needed 21000"),
+        (lambda c, k: sign(k, c.chain_id, 0, gas=20_000, legacy=True),
+         "intrinsic gas too low: gas 20000, minimum needed 21000"),
         (lambda c, k: sign(k, c.chain_id, 0, gas=22_600, data=b"\1" * 100),
          "insufficient gas for floor data gas cost: gas 22600, minimum needed 25000"),
         (lambda c, k: sign(k, c.chain_id, 0, gas=31_000_000), "exceeds block gas limit: .* 31000000 gas, blocks hold"),
@@ -62,8 +68,8 @@ def test_a_replacement_must_pay_ten_percent_more(chain: EmbeddedChain, keys: Fun
         (lambda c, k: sign(k, c.chain_id, 0, data=b"\1" * 140_000, gas=3_000_000), "oversized data: .* at most 131072"),
         (lambda c, k: b"\x03" + rlp.encode([1, 2, 3]), "blob transactions \\(type 3\\) are not supported"),
     ],
-    ids=["chain-id", "unprotected", "intrinsic-gas", "calldata-floor", "gas-limit", "base-fee", "funds", "oversized",
-         "blob"],
+    ids=["chain-id", "unprotected", "intrinsic-gas", "legacy-intrinsic-gas", "calldata-floor", "gas-limit", "base-fee",
+         "funds", "oversized", "blob"],
 )
 def test_bad_transactions_are_refused_with_the_reason(chain: EmbeddedChain, keys: Funded, make, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(TransactionRefused, match=message):
@@ -248,3 +254,88 @@ def test_each_hash_answered_is_mined(chain: EmbeddedChain, keys: Funded) -> None
     mined = chain.mine()
     assert set(mined.transactions) == set(sent) and len(sent) == 2
     assert all(chain.dropped_reason(h) is None for h in sent)
+
+
+# ------------------------------------------------------------------------ every hash answered is mined
+
+PROPERTY_KEYS = [Account.from_key("0x" + f"{n:02x}" * 32) for n in (0x21, 0x22)]  # funded with 1 ether each
+
+
+@pytest.fixture(scope="module")
+def property_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedChain]:
+    chain = EmbeddedChain.open(chain_file(tmp_path_factory.mktemp("admission")), mining=Mining("manual"),
+                               genesis=Genesis(alloc={k.address: 10**18 for k in PROPERTY_KEYS}))
+    try:
+        yield chain
+    finally:
+        chain.close(flush=False)
+
+
+@st.composite
+def attempts(draw: st.DrawFn) -> dict[str, Any]:
+    """How to make a transaction near and across the admission rules; :func:`signed_attempt` makes it
+    against the chain as it is then (its next nonce, its base fee)."""
+    def one(*values: Any) -> Any:
+        return draw(st.sampled_from(values))
+
+    return {
+        "key": one(0, 1),
+        "data": one(b"", b"\1" * 40, b"\0" * 64, b"\0" * 49_152, b"\1" * 49_153),
+        "create": one(False, False, True),
+        "chain": one("this", "this", "this", "other"),
+        "nonce": one(0, 0, 0, 0, 1, -1),
+        "gas": one(*[("needed", n) for n in (0, 0, 0, 1, 50_000, -1)],
+                   *[("gas", n) for n in (0, 30_000_000, 30_000_001)]),
+        "value": one(0, 1, 10**15, 10**17, 3 * 10**17, 2 * 10**18),
+        "cap": one(*[("fees", k) for k in (1, 2, 3, 0)], *[("wei", n) for n in (10**9, 10**11, 0)]),
+        "plus": one(10**9, 0, 1),
+        "tip": one(*[("of cap", f) for f in (0.5, 1, 0)], *[("wei", n) for n in (10**9, 2 * 10**11)]),
+        "type": one(2, 2, 0, 1),
+    }
+
+
+def signed_attempt(chain: EmbeddedChain, plan: dict[str, Any]) -> bytes:
+    key, data = PROPERTY_KEYS[plan["key"]], plan["data"]
+    intrinsic = 21_000 + sum(4 if b == 0 else 16 for b in data)
+    if plan["create"]:
+        intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
+    needed = max(intrinsic, 21_000 + 10 * (len(data) + 3 * sum(1 for b in data if b)))  # (EIP-7623 floor)
+    unit, amount = plan["gas"]
+    fee = chain.next_base_fee()
+    cap = fee * plan["cap"][1] + plan["plus"] if plan["cap"][0] == "fees" else plan["cap"][1]
+    tip = int(cap * plan["tip"][1]) if plan["tip"][0] == "of cap" else plan["tip"][1]
+    tx: dict[str, Any] = {
+        "chainId": chain.chain_id if plan["chain"] == "this" else 1,
+        "nonce": max(0, chain.pending_nonce(addr(key.address)) + plan["nonce"]),
+        "gas": max(0, needed + amount) if unit == "needed" else amount,
+        "value": plan["value"], "data": data,
+    }
+    if not plan["create"]:
+        tx["to"] = BOB
+    if plan["type"] == 2:
+        tx.update(type=2, maxFeePerGas=cap, maxPriorityFeePerGas=tip)
+    else:
+        tx.update(gasPrice=cap)
+        if plan["type"] == 1:
+            tx.update(type=1, accessList=[])
+    return bytes(key.sign_transaction(tx).raw_transaction)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_every_transaction_accepted_is_mined(property_chain: EmbeddedChain, data: st.DataObject) -> None:
+    """Bursts of transactions near and across the rules: each one accepted is in the next block."""
+    chain, accepted = property_chain, []
+    for _ in range(data.draw(st.integers(1, 6), label="burst")):
+        raw = signed_attempt(chain, data.draw(attempts(), label="transaction"))
+        try:
+            accepted.append(chain.send_raw_transaction(raw))
+        except TransactionRefused:
+            pass
+    mined = chain.mine()
+    assert mined.dropped == () and set(mined.transactions) == set(accepted)
+    assert chain.pending_count == 0
+    for tx_hash in mined.transactions:  # and what the rules forbid is not among them
+        record = chain.get_transaction(tx_hash)
+        assert record is not None and record.tx.max_priority_fee_per_gas <= record.tx.max_fee_per_gas

@@ -64,12 +64,12 @@ blocks = st.one_of(
 def signed_transactions(draw: st.DrawFn) -> str:
     tx: dict[str, Any] = {
         "chainId": draw(st.sampled_from([DEFAULT_CHAIN_ID, 1])),
-        "nonce": draw(st.integers(0, 3)),
-        "gas": draw(st.integers(0, 40_000_000)),
-        "value": draw(st.integers(0, 2**80)),
+        "nonce": draw(st.integers(0, 5)),
+        "gas": draw(st.one_of(st.integers(21_000, 200_000), st.integers(0, 40_000_000))),
+        "value": draw(st.one_of(st.integers(0, 10**18), st.integers(0, 2**80))),
         "data": draw(st.binary(max_size=100)),
-        "maxFeePerGas": draw(st.integers(0, 2**70)),
-        "maxPriorityFeePerGas": draw(st.integers(0, 2**70)),
+        "maxFeePerGas": draw(st.one_of(st.integers(10**9, 10**11), st.integers(0, 2**70))),
+        "maxPriorityFeePerGas": draw(st.one_of(st.integers(0, 10**9), st.integers(0, 2**70))),
         "type": 2,
     }
     to = draw(st.none() | addresses)
