@@ -223,9 +223,12 @@ def _state_overrides(value: Any, where: str) -> tuple[StateOverride, ...]:
         nonce = None if fields.get("nonce") is None else _quantity(fields["nonce"], f"{at}.nonce")
         if nonce is not None and nonce >= 2**64:
             raise InvalidParams(f"{at}.nonce must be below 2**64, got {nonce}")
+        balance = None if fields.get("balance") is None else _quantity(fields["balance"], f"{at}.balance")
+        if balance is not None and balance >= 2**256:
+            raise InvalidParams(f"{at}.balance must be below 2**256, got {short(balance)}")
         overrides[address] = StateOverride(
             address=address,
-            balance=None if fields.get("balance") is None else _quantity(fields["balance"], f"{at}.balance"),
+            balance=balance,
             nonce=nonce,
             code=None if fields.get("code") is None else _data(fields["code"], f"{at}.code"),
             state=_slots(fields.get("state"), f"{at}.state"),
