@@ -232,10 +232,11 @@ class EmbeddedChain:
                 )
             admit(core, tx, raw, sender, journal=True)
             core.changed()
-            self._filters.transaction_accepted(bytes(tx.hash))
+            tx_hash = bytes(tx.hash)
+            self._filters.transaction_accepted(tx_hash)  # O(1): nothing while no pending-transaction filter is in
             if self.mining.mode == "idle":
                 core.work.notify()
-        return bytes(tx.hash)
+        return tx_hash
 
     def pending_nonce(self, address: bytes) -> int:
         """The nonce of ``address``'s next transaction, counting its pending ones."""
