@@ -7,17 +7,21 @@ slow call delays neither the miner nor other requests. Like geth, a call gets at
 (``RPCEVMTimeout``, 5 s) on the chain's clock; a call still running then is stopped with an
 error saying so, and so is every call running when the chain closes — inside a precompile too
 (:class:`CallBudget`).
+
+State overrides (geth's: balance, nonce, code, and storage replaced or changed per account)
+are applied to a VM of the call's own over that state, which is dropped afterwards: nothing of
+them is ever written, nor seen by another call.
 """
 from __future__ import annotations
 
 import ctypes
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from eth.abc import BlockHeaderAPI, ComputationAPI, SignedTransactionAPI, VirtualMachineAPI
+from eth.abc import BlockHeaderAPI, ComputationAPI, SignedTransactionAPI, StateAPI, VirtualMachineAPI
 from eth.exceptions import OutOfGas, Revert
 from eth.vm.chain_context import ChainContext
 from eth.vm.forks.shanghai.constants import MAX_INITCODE_SIZE
@@ -30,7 +34,7 @@ from dataseal.chain.embedded.clock import Clock
 from dataseal.chain.embedded.core import ChainCore
 from dataseal.chain.embedded.errors import EmbeddedChainError, ExecutionFailed, ExecutionReverted
 from dataseal.chain.embedded.interpreter.hooks import TimedState
-from dataseal.chain.embedded.records import BlockRef, CallRequest
+from dataseal.chain.embedded.records import BlockRef, CallRequest, StateOverride
 from dataseal.chain.embedded.settings import Tuning
 from dataseal.chain.embedded.vm import ZERO_ADDRESS, call_vm
 
@@ -148,21 +152,23 @@ class CallRunner:
         self._lent: tuple[bytes, VirtualMachineAPI] | None = None  # a head's hash and VM (warm caches), to lend
         self._vm_class = call_vm(tuning.interpreter)
 
-    def call(self, request: CallRequest, ref: BlockRef = "latest") -> bytes:
-        """Execute ``request`` on the state after block ``ref`` and return its output.
+    def call(self, request: CallRequest, ref: BlockRef = "latest", overrides: Sequence[StateOverride] = ()) -> bytes:
+        """Execute ``request`` on the state after block ``ref`` (changed by ``overrides``) and return its output.
 
         Raises :class:`ExecutionReverted` (with the revert bytes) or :class:`ExecutionFailed` (out
         of gas, invalid, stopped at the time limit).
         """
-        with self._calling(ref) as (header, vm, budget):
+        with self._calling(ref, overrides) as (header, vm, budget):
             gas = self._gas(header, request)
             computation = self._execute(vm, request, gas, budget)
         if computation.is_error:
             raise execution_error(computation, gas)
         return bytes(computation.output)
 
-    def estimate_gas(self, request: CallRequest, ref: BlockRef = "latest") -> int:
-        """The gas limit ``request`` needs to succeed.
+    def estimate_gas(
+        self, request: CallRequest, ref: BlockRef = "latest", overrides: Sequence[StateOverride] = ()
+    ) -> int:
+        """The gas limit ``request`` needs to succeed (on the state changed by ``overrides``).
 
         One execution at the cap tells what the transaction uses. When its code neither calls out
         nor reads its remaining gas, nothing it does depends on the limit except running out and
@@ -172,7 +178,7 @@ class CallRunner:
         needed) and, if still short, by bisection to within 0.5 %. All executions together get
         one call's time.
         """
-        with self._calling(ref) as (header, vm, budget):
+        with self._calling(ref, overrides) as (header, vm, budget):
             cap = self._gas(header, request)
             computation = self._execute(vm, request, cap, budget)
             if computation.is_error:
@@ -219,19 +225,22 @@ class CallRunner:
         return cap if request.gas is None else min(request.gas, cap)
 
     @contextmanager
-    def _calling(self, ref: BlockRef) -> Iterator[tuple[BlockHeaderAPI, VirtualMachineAPI, CallBudget]]:
+    def _calling(
+        self, ref: BlockRef, overrides: Sequence[StateOverride] = ()
+    ) -> Iterator[tuple[BlockHeaderAPI, VirtualMachineAPI, CallBudget]]:
         """A VM over the state after block ``ref``, for executing calls without the chain's lock.
 
         The state of a block is never rewritten (trie nodes are stored by their hash; nothing is
         pruned) and the store serialises reads, so a VM of the call's own reads it safely while
         the miner builds and commits blocks. The head's VM (warm caches) is lent to one call at a
-        time and taken back unless the call failed midway or the head moved on.
+        time and taken back unless the call failed midway or the head moved on. With ``overrides``,
+        a new VM with them applied, which is never lent: it is dropped with its changes.
         """
         core = self._core
         with core.locked():
             header = core.header_for(ref)
             vm: VirtualMachineAPI | None = None
-            if self._lent is not None and self._lent[0] == header.hash == core.head.hash:
+            if not overrides and self._lent is not None and self._lent[0] == header.hash == core.head.hash:
                 vm, self._lent = self._lent[1], None
             if vm is None:
                 vm = self._new_vm(header)
@@ -241,6 +250,8 @@ class CallRunner:
             self._running.add(budget)
         clean = False  # whether the VM's state is as it was (a stopped execution may leave it half reverted)
         try:
+            if overrides:
+                _apply_overrides(vm.state, overrides)
             yield header, vm, budget
             clean = True
         except EmbeddedChainError:
@@ -250,7 +261,8 @@ class CallRunner:
             budget.end()
             with core.lock:
                 self._running.discard(budget)
-                if clean and header.hash == core.head.hash and (self._lent is None or self._lent[0] != header.hash):
+                if (clean and not overrides and header.hash == core.head.hash
+                        and (self._lent is None or self._lent[0] != header.hash)):
                     self._lent = (header.hash, vm)
                 self._done.notify_all()
 
@@ -308,6 +320,22 @@ class CallRunner:
             ) from None
         finally:
             state.revert(snapshot)
+
+
+def _apply_overrides(state: StateAPI, overrides: Sequence[StateOverride]) -> None:
+    """Change ``state`` (a call's own, never persisted) as ``overrides`` say."""
+    for override in overrides:
+        address = Address(override.address)
+        if override.balance is not None:
+            state.set_balance(address, override.balance)
+        if override.nonce is not None:
+            state.set_nonce(address, override.nonce)
+        if override.code is not None:
+            state.set_code(address, override.code)
+        if override.state is not None:
+            state.delete_storage(address)
+        for slot, value in override.state or override.state_diff or ():
+            state.set_storage(address, slot, value)
 
 
 def execution_error(computation: ComputationAPI, gas: int) -> EmbeddedChainError:

@@ -10,7 +10,8 @@ it, the pool of accepted transactions and the miner, and hands each concern to a
 - :mod:`.mining` and :mod:`.building`: when blocks are made, and making them;
 - :mod:`.serving`: the miner pausing while requests are served;
 - :mod:`.calls`: eth_call and eth_estimateGas, without the lock, bounded in gas and time;
-- :mod:`.logs` and :mod:`.fees`: eth_getLogs, the base fee and eth_feeHistory;
+- :mod:`.logs` and :mod:`.fees`: eth_getLogs (without the lock), the base fee and eth_feeHistory;
+- :mod:`.filters`: the filter API (eth_newFilter and the rest), installed on the chain;
 - :mod:`.genesis`: creating and reopening a chain;
 - :mod:`.vm` and :mod:`.interpreter`: the chain's rules and the EVM that runs them, fast (py-evm
   with speed-ups) or stock (py-evm as it is), as ``Tuning.interpreter`` says.
@@ -19,7 +20,7 @@ Everything that touches py-evm or the file runs under the core's lock, so the JS
 threads, the miner thread and in-process callers may share one instance — with two exceptions:
 while the miner executes a block's transactions, which writes nothing (py-evm keeps the new state
 in memory until it is committed), it releases the lock, so that transactions keep being accepted
-and reads answered meanwhile; and calls execute without it. What the chain may spend is set by
+and reads answered meanwhile; and calls and log scans execute without it. What the chain may spend is set by
 its :class:`Tuning`; the time it reads and waits on comes from its :class:`Clock`.
 """
 from __future__ import annotations
@@ -30,7 +31,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
+from eth._utils.calculations import fake_exponential
 from eth.abc import BlockAPI, BlockHeaderAPI
+from eth.vm.forks.cancun.constants import MIN_BLOB_BASE_FEE
+from eth.vm.forks.prague.constants import BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE
 from eth_typing import Address
 
 from dataseal.chain.embedded.admission import admit, decode_transaction, replay_journal
@@ -39,9 +43,10 @@ from dataseal.chain.embedded.clock import SYSTEM_CLOCK, Clock
 from dataseal.chain.embedded.core import ChainCore
 from dataseal.chain.embedded.errors import BlockNotFound, EmbeddedChainError, InvalidParams, TransactionRefused
 from dataseal.chain.embedded.fees import SUGGESTED_PRIORITY_FEE, fee_history, next_base_fee
+from dataseal.chain.embedded.filters import Filters
 from dataseal.chain.embedded.genesis import RESERVED_META, create_genesis, recorded_alloc, reopen
 from dataseal.chain.embedded.interpreter import use_native_keccak
-from dataseal.chain.embedded.logs import find_logs
+from dataseal.chain.embedded.logs import LogScanner, Progress
 from dataseal.chain.embedded.mining import Miner
 from dataseal.chain.embedded.records import (
     BlockRef,
@@ -51,6 +56,7 @@ from dataseal.chain.embedded.records import (
     LogRecord,
     MinedBlock,
     ReceiptRecord,
+    StateOverride,
     TransactionRecord,
 )
 from dataseal.chain.embedded.serving import ServingFirst
@@ -85,6 +91,8 @@ class EmbeddedChain:
         self._serving = ServingFirst(clock, tuning.miner_give_way)
         self._miner = Miner(core, self._serving, tuning, mining)
         self._calls = CallRunner(core, tuning)
+        self._logs = LogScanner(core, tuning)
+        self._filters = Filters(core, self._logs, tuning)
         self._builder = DatasealVM.get_transaction_builder()
 
     # ============================================================================= lifecycle
@@ -141,6 +149,7 @@ class EmbeddedChain:
         self._miner.join()
         with core.lock:
             self._calls.stop_all()  # calls running without the lock: stopped before the file closes
+            self._logs.stop_all()  # log scans running without it: they end at their next block (core.stopping)
             try:
                 if flush and self.mining.automatic:
                     self._miner.flush()
@@ -223,9 +232,11 @@ class EmbeddedChain:
                 )
             admit(core, tx, raw, sender, journal=True)
             core.changed()
+            tx_hash = bytes(tx.hash)
+            self._filters.transaction_accepted(tx_hash)  # O(1): nothing while no pending-transaction filter is in
             if self.mining.mode == "idle":
                 core.work.notify()
-        return bytes(tx.hash)
+        return tx_hash
 
     def pending_nonce(self, address: bytes) -> int:
         """The nonce of ``address``'s next transaction, counting its pending ones."""
@@ -380,25 +391,54 @@ class EmbeddedChain:
 
     # ============================================================================= execution
 
-    def call(self, request: CallRequest, ref: BlockRef = "latest") -> bytes:
+    def call(
+        self, request: CallRequest, ref: BlockRef = "latest", overrides: Sequence[StateOverride] = ()
+    ) -> bytes:
         """Execute ``request`` on the state after block ``ref`` and return its output.
 
         Runs without the chain's lock, with at most ``tuning.call_gas_cap`` gas for at most
-        ``tuning.call_timeout`` seconds. Raises :class:`ExecutionReverted` (with the revert bytes) or
-        :class:`ExecutionFailed` (out of gas, invalid, stopped at the time limit).
+        ``tuning.call_timeout`` seconds, on that state changed by ``overrides`` for this call only.
+        Raises :class:`ExecutionReverted` (with the revert bytes) or :class:`ExecutionFailed` (out of
+        gas, invalid, stopped at the time limit).
         """
-        return self._calls.call(request, ref)
+        return self._calls.call(request, ref, overrides)
 
-    def estimate_gas(self, request: CallRequest, ref: BlockRef = "latest") -> int:
+    def estimate_gas(
+        self, request: CallRequest, ref: BlockRef = "latest", overrides: Sequence[StateOverride] = ()
+    ) -> int:
         """The gas limit ``request`` needs to succeed (see :meth:`CallRunner.estimate_gas`); like
         :meth:`call`, without the chain's lock and within one call's time."""
-        return self._calls.estimate_gas(request, ref)
+        return self._calls.estimate_gas(request, ref, overrides)
 
     # ============================================================================= logs and fees
 
-    def get_logs(self, flt: LogFilter) -> list[LogRecord]:
-        with self._core.locked():
-            return find_logs(self._core, flt, self.tuning)
+    def get_logs(self, flt: LogFilter, *, progress: Progress | None = None) -> list[LogRecord]:
+        """The logs matching ``flt`` (eth_getLogs), read without the chain's lock; ``progress``, if
+        given, is called with each block's number before the block is read. Raises
+        :class:`LimitExceeded` when the filter asks too much (see :mod:`.logs`)."""
+        return self._logs.find(flt, progress=progress)
+
+    # ============================================================================= filters
+
+    def new_filter(self, criteria: LogFilter) -> str:
+        """Install a log filter (eth_newFilter); its id. See :mod:`.filters`."""
+        return self._filters.new_log_filter(criteria)
+
+    def new_block_filter(self) -> str:
+        return self._filters.new_block_filter()
+
+    def new_pending_transaction_filter(self) -> str:
+        return self._filters.new_pending_filter()
+
+    def filter_changes(self, filter_id: str) -> list[LogRecord] | list[bytes]:
+        """What happened since the filter's last poll: logs for a log filter, hashes otherwise."""
+        return self._filters.changes(filter_id)
+
+    def filter_logs(self, filter_id: str) -> list[LogRecord]:
+        return self._filters.logs(filter_id)
+
+    def uninstall_filter(self, filter_id: str) -> bool:
+        return self._filters.uninstall(filter_id)
 
     def next_base_fee(self) -> int:
         """The base fee of the next block."""
@@ -407,6 +447,12 @@ class EmbeddedChain:
 
     def suggested_priority_fee(self) -> int:
         return SUGGESTED_PRIORITY_FEE
+
+    def blob_base_fee(self) -> int:
+        """The blob base fee at the head (EIP-4844): 1 wei, the minimum, as this chain carries no blobs."""
+        with self._core.locked():
+            excess = int(getattr(self._core.head, "excess_blob_gas", 0) or 0)
+        return int(fake_exponential(MIN_BLOB_BASE_FEE, excess, BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE))
 
     def fee_history(self, count: int, newest: BlockRef, percentiles: Sequence[float]) -> FeeHistory:
         with self._core.locked():

@@ -6,6 +6,11 @@ calls, logs, fees — each take the core and use it under its lock (the methods 
 "the lock held"); :meth:`ChainCore.locked` is how a public method takes it. Blocks are read
 through a cache of decoded blocks with their receipts (:class:`BlockData`), so that serving a
 receipt does not decode its whole block again.
+
+Blocks up to the head never change (one producer, no reorganisations) and the store serialises
+its reads, so a long read of blocks at or below a head read under the lock — a log scan — may
+go on without the lock (:meth:`ChainCore.header_at` and :meth:`ChainCore.block_data` need no
+lock for such blocks; the cache has a lock of its own).
 """
 from __future__ import annotations
 
@@ -90,9 +95,10 @@ class ChainCore:
         self.head: BlockHeaderAPI = chain.get_canonical_head()
         self._head_state: StateAPI | None = None
         self._blocks: Any = LRU(BLOCKS_CACHED)  # block hash -> BlockData
+        self._blocks_lock = threading.Lock()  # the cache is also read by scans running without the lock
         self.dropped: Any = LRU(DROPPED_REMEMBERED)  # tx hash -> why it was dropped
         self.changes = 0  # bumped when a transaction is accepted or a block is made: wakes a stalled miner
-        self.stopping = False  # closing: no new transactions, the miner stops
+        self.stopping = False  # closing: no new transactions, the miner stops, log scans end at the next block
         self.closed = False
         self.busy = 0  # threads inside a chain method (running, queued for the lock, or waiting)
         self._busy_lock = threading.Lock()
@@ -138,6 +144,7 @@ class ChainCore:
         return self.header_at(ref)
 
     def header_at(self, number: int) -> BlockHeaderAPI:
+        """The canonical header at ``number`` (no lock needed when ``number`` is at most a head read under it)."""
         return self.chain.get_canonical_block_header_by_number(BlockNumber(number))
 
     def header_by_hash(self, block_hash: bytes) -> BlockHeaderAPI | None:
@@ -155,11 +162,14 @@ class ChainCore:
     # ----------------------------------------------------------------------------- blocks (the lock held)
 
     def block_data(self, header: BlockHeaderAPI) -> BlockData:
-        data = self._blocks.get(header.hash)
+        """The block of a canonical ``header`` with its receipts (no lock needed: a mined block never changes)."""
+        with self._blocks_lock:
+            data = self._blocks.get(header.hash)
         if data is None:
             block = self.chain.get_block_by_header(header)
             data = BlockData(block, block.get_receipts(self.chain.chaindb))
-            self._blocks[header.hash] = data
+            with self._blocks_lock:
+                self._blocks[header.hash] = data
         return cast(BlockData, data)
 
     def locate(self, tx_hash: bytes) -> tuple[BlockData, int] | None:
@@ -189,7 +199,8 @@ class ChainCore:
         """A block was committed on top of the head: it is the head now; tell the waiters."""
         self.head = block.header
         self._head_state = None
-        self._blocks[block.hash] = BlockData(block, receipts, senders)
+        with self._blocks_lock:
+            self._blocks[block.hash] = BlockData(block, receipts, senders)
         self.changed()
         self.work.notify()  # a stalled miner: the base fee changed
         self.mined.notify_all()

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from dataseal.chain.embedded.errors import InvalidParams
-from dataseal.chain.embedded.records import BLOCK_TAGS, BlockRef, CallRequest, LogFilter
+from dataseal.chain.embedded.records import BLOCK_TAGS, BlockRef, CallRequest, LogFilter, StateOverride
 
 MISSING: Any = object()  # a parameter with no default
 BLOCK_NUMBER_BITS = 63  # geth: "block number larger than int64"
@@ -63,6 +63,10 @@ class Params:
 
     def log_filter(self, index: int) -> LogFilter:
         return _log_filter(self.get(index), self._where(index, "filter"))
+
+    def state_overrides(self, index: int) -> tuple[StateOverride, ...]:
+        """geth's state override set (eth_call, eth_estimateGas); absent or null: none."""
+        return _state_overrides(self.get(index, None), self._where(index, "state overrides"))
 
 
 # --------------------------------------------------------------------------------- parsing
@@ -218,6 +222,58 @@ def _log_filter(value: Any, where: str) -> LogFilter:
         block_hash=None if block_hash is None else hash32(block_hash, f"{where}.blockHash"),
         addresses=addresses,
         topics=tuple(topics),
+    )
+
+
+_OVERRIDE_FIELDS = ("balance", "nonce", "code", "state", "stateDiff")
+
+
+def _state_overrides(value: Any, where: str) -> tuple[StateOverride, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise InvalidParams(f"{where} must be an object mapping addresses to overrides, got {kind_of(value)}")
+    overrides: dict[bytes, StateOverride] = {}
+    for key, fields in value.items():
+        at = f"{where}[{short(key)}]"
+        address = _address(key, at)
+        if address in overrides:
+            raise InvalidParams(f"{at}: the address 0x{address.hex()} is given twice; merge its overrides")
+        if not isinstance(fields, dict):
+            raise InvalidParams(f"{at} must be an object ({', '.join(_OVERRIDE_FIELDS)}), got {kind_of(fields)}")
+        unknown = sorted(set(fields) - set(_OVERRIDE_FIELDS))
+        if unknown:
+            raise InvalidParams(
+                f"{at}.{unknown[0]} is not supported: an override sets {', '.join(_OVERRIDE_FIELDS)}"
+            )
+        if fields.get("state") is not None and fields.get("stateDiff") is not None:
+            raise InvalidParams(f"{at}: both state and stateDiff are set; give one (state replaces all storage)")
+        nonce = None if fields.get("nonce") is None else _quantity(fields["nonce"], f"{at}.nonce")
+        if nonce is not None and nonce >= 2**64:
+            raise InvalidParams(f"{at}.nonce must be below 2**64, got {nonce}")
+        balance = None if fields.get("balance") is None else _quantity(fields["balance"], f"{at}.balance")
+        if balance is not None and balance >= 2**256:
+            raise InvalidParams(f"{at}.balance must be below 2**256, got {short(balance)}")
+        overrides[address] = StateOverride(
+            address=address,
+            balance=balance,
+            nonce=nonce,
+            code=None if fields.get("code") is None else _data(fields["code"], f"{at}.code"),
+            state=_slots(fields.get("state"), f"{at}.state"),
+            state_diff=_slots(fields.get("stateDiff"), f"{at}.stateDiff"),
+        )
+    return tuple(overrides.values())
+
+
+def _slots(value: Any, where: str) -> tuple[tuple[int, int], ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidParams(f"{where} must be an object mapping 32-byte slots to 32-byte values, got {kind_of(value)}")
+    return tuple(
+        (int.from_bytes(hash32(slot, f"{where} key {short(slot)}"), "big"),
+         int.from_bytes(hash32(word, f"{where}[{short(slot)}]"), "big"))
+        for slot, word in value.items()
     )
 
 

@@ -32,6 +32,19 @@ class CallRequest:
 
 
 @dataclass(frozen=True)
+class StateOverride:
+    """What eth_call / eth_estimateGas change of one account for that call only (geth's format):
+    None leaves a field as it is; ``state`` replaces the whole storage, ``state_diff`` sets slots."""
+
+    address: bytes
+    balance: int | None = None
+    nonce: int | None = None
+    code: bytes | None = None
+    state: tuple[tuple[int, int], ...] | None = None  # (slot, value)
+    state_diff: tuple[tuple[int, int], ...] | None = None
+
+
+@dataclass(frozen=True)
 class LogFilter:
     from_block: BlockRef = "latest"
     to_block: BlockRef = "latest"

@@ -100,6 +100,13 @@ class RpcDispatcher:
             "eth_getTransactionByHash": self._get_transaction,
             "eth_getTransactionReceipt": self._get_receipt,
             "eth_getLogs": self._get_logs,
+            "eth_newFilter": lambda p: self.chain.new_filter(p.log_filter(0)),
+            "eth_newBlockFilter": lambda p: self.chain.new_block_filter(),
+            "eth_newPendingTransactionFilter": self._new_pending_filter,
+            "eth_getFilterChanges": self._filter_changes,
+            "eth_getFilterLogs": lambda p: [js.log_json(r) for r in self.chain.filter_logs(_filter_id(p))],
+            "eth_uninstallFilter": lambda p: self.chain.uninstall_filter(_filter_id(p)),
+            "eth_blobBaseFee": lambda p: js.quantity(self.chain.blob_base_fee()),
             "evm_mine": self._evm_mine,
             "evm_snapshot": self._refuse_rewrite,
             "evm_revert": self._refuse_rewrite,
@@ -127,6 +134,11 @@ class RpcDispatcher:
             "eth_getTransactionByHash": (1, 1),
             "eth_getTransactionReceipt": (1, 1),
             "eth_getLogs": (1, 1),
+            "eth_newFilter": (1, 1),
+            "eth_newPendingTransactionFilter": (0, 1),
+            "eth_getFilterChanges": (1, 1),
+            "eth_getFilterLogs": (1, 1),
+            "eth_uninstallFilter": (1, 1),
             "evm_mine": (0, 1),
         }
 
@@ -252,18 +264,13 @@ class RpcDispatcher:
 
     def _call(self, p: Params) -> Any:
         request = p.call_request(0)
-        ref = p.block(1)
-        overrides = p.get(2, None)
-        if overrides:
-            raise InvalidParams("eth_call: state overrides (param 2) are not supported by the embedded chain")
-        return js.data(self.chain.call(request, ref))
+        ref = p.block(1) if p.get(1, None) is not None else "latest"
+        return js.data(self.chain.call(request, ref, p.state_overrides(2)))
 
     def _estimate_gas(self, p: Params) -> Any:
         request = p.call_request(0)
-        ref = p.block(1)
-        if p.get(2, None):
-            raise InvalidParams("eth_estimateGas: state overrides (param 2) are not supported by the embedded chain")
-        return js.quantity(self.chain.estimate_gas(request, ref))
+        ref = p.block(1) if p.get(1, None) is not None else "latest"
+        return js.quantity(self.chain.estimate_gas(request, ref, p.state_overrides(2)))
 
     def _fee_history(self, p: Params) -> Any:
         count = p.quantity(0, "block count")
@@ -287,6 +294,18 @@ class RpcDispatcher:
     def _get_logs(self, p: Params) -> Any:
         return [js.log_json(r) for r in self.chain.get_logs(p.log_filter(0))]
 
+    def _new_pending_filter(self, p: Params) -> Any:
+        if p.boolean(0, "full transactions", default=False):
+            raise InvalidParams(
+                "eth_newPendingTransactionFilter: full transactions (param 0 true) are not supported; install the "
+                "filter without it and ask eth_getTransactionByHash for the hashes it reports"
+            )
+        return self.chain.new_pending_transaction_filter()
+
+    def _filter_changes(self, p: Params) -> Any:
+        changes = self.chain.filter_changes(_filter_id(p))
+        return [js.data(c) if isinstance(c, bytes) else js.log_json(c) for c in changes]
+
     def _evm_mine(self, p: Params) -> Any:
         timestamp = None if p.get(0, None) is None else p.quantity(0, "timestamp")
         self.chain.mine(timestamp=timestamp)
@@ -303,6 +322,14 @@ class RpcDispatcher:
             f"{p.method} is not supported: the embedded chain is persistent and its blocks are final. "
             "Use a throwaway data folder for tests that need snapshots"
         )
+
+
+def _filter_id(p: Params) -> str:
+    """A filter id (any string: one that names no filter is "filter not found", as in geth)."""
+    value = p.get(0)
+    if not isinstance(value, str):
+        raise InvalidParams(f"{p.method} param 0 (filter id) must be a string such as \"0x1f\", got {kind_of(value)}")
+    return value
 
 
 # --------------------------------------------------------------------------------- encoding

@@ -98,6 +98,7 @@ class Tuning:
     max_tx_bytes: int = 128 * 1024  # geth's txMaxSize
     max_log_block_range: int = 10_000  # blocks one eth_getLogs may search
     max_log_results: int = 10_000  # logs one eth_getLogs may return
+    max_log_addresses: int = 1_000  # addresses (or alternatives per topic) one log filter may name (geth: 1000)
     cache_entries: int = 100_000  # key-value reads the store keeps in memory
     interpreter: Interpreter = "fast"
 
@@ -112,7 +113,8 @@ class Tuning:
             if not getattr(self, name) >= 0:
                 raise EmbeddedChainError(f"tuning: {name} is seconds, at least 0; got {getattr(self, name)}",
                                          hint="give 0 or more seconds")
-        for name in ("idle_batch", "max_tx_bytes", "max_log_block_range", "max_log_results", "cache_entries"):
+        for name in ("idle_batch", "max_tx_bytes", "max_log_block_range", "max_log_results", "max_log_addresses",
+                     "cache_entries"):
             if not getattr(self, name) >= 1:
                 raise EmbeddedChainError(f"tuning: {name} must be at least 1, got {getattr(self, name)}",
                                          hint="give a count of 1 or more")

@@ -9,16 +9,19 @@ so no test races the wall clock."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_utils import to_checksum_address
+from web3 import Web3
 
 from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_CALL_GAS_CAP
 from dataseal.chain.embedded.errors import ExecutionFailed, ExecutionReverted
-from dataseal.chain.embedded.records import CallRequest
+from dataseal.chain.embedded.provider import EmbeddedProvider
+from dataseal.chain.embedded.records import CallRequest, StateOverride
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.settings import Interpreter, Tuning
 from tests.chain.embedded.clocks import ManualClock, until
@@ -254,6 +257,53 @@ def test_the_time_limit_stops_a_call_inside_a_precompile(
         response = RpcDispatcher(chain).handle({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
             {"to": "0x" + precompile(8).hex(), "data": "0x" + bn256_pairs(1).hex()}]})
         assert response["result"] == "0x" + "00" * 32  # the next call runs, and to its end
+# ------------------------------------------------------------------------------------ state overrides
+
+SLOAD_RUNTIME = bytes.fromhex("6000355460005260206000f3")  # returns storage[calldata[0:32]]
+BALANCE_RUNTIME = bytes.fromhex("6000353160005260206000f3")  # returns the balance of the address calldata[12:32]
+
+
+def word(n: int) -> bytes:
+    return n.to_bytes(32, "big")
+
+
+@pytest.mark.parametrize("interpreter", ["fast", "stock"])
+def test_state_overrides_change_one_call_and_nothing_else(tmp_path: Path, keys: Funded, interpreter: str) -> None:
+    chain = open_chain(tmp_path / "data", keys.addresses, tuning=Tuning(interpreter=interpreter))
+    try:
+        store = deploy(chain, keys.alice, STORE_RUNTIME)
+        reader = deploy(chain, keys.alice, SLOAD_RUNTIME)
+        chain.send_raw_transaction(sign(keys.alice, chain.chain_id, 2, to=to_checksum_address(store), value=0,
+                                        gas=60_000, data=word(42)))
+        chain.mine()  # the store's slot 0 holds 42
+
+        def read(slot: int, *overrides: StateOverride) -> int:
+            return int.from_bytes(chain.call(CallRequest(to=store, data=word(slot)), overrides=overrides), "big")
+
+        code = StateOverride(store, code=SLOAD_RUNTIME)  # the store's own storage, read by other code
+        assert read(0, code) == 42
+        assert (read(0, replace(code, state_diff=((1, 7),))), read(1, replace(code, state_diff=((1, 7),)))) == (42, 7)
+        assert (read(0, replace(code, state=((1, 7),))), read(1, replace(code, state=((1, 7),)))) == (0, 7)
+        assert int.from_bytes(chain.call(CallRequest(to=reader, data=word(5)),
+                                         overrides=(StateOverride(reader, state_diff=((5, 9),)),)), "big") == 9
+        assert chain.call(CallRequest(to=reader, data=word(5))) == word(0)  # the next call sees the chain's state
+        balance = StateOverride(reader, code=BALANCE_RUNTIME)
+        assert chain.call(CallRequest(to=reader, data=word(int.from_bytes(addr(BOB), "big"))),
+                          overrides=(balance, StateOverride(addr(BOB), balance=5 * ETH))) == word(5 * ETH)
+        with pytest.raises(ExecutionFailed, match="balance"):
+            chain.call(CallRequest(sender=addr(BOB), to=store, value=ETH))
+        rich = (StateOverride(addr(BOB), balance=2 * ETH, nonce=7),)
+        assert chain.call(CallRequest(sender=addr(BOB), to=store, value=ETH), overrides=rich) == b""
+        assert chain.estimate_gas(CallRequest(sender=addr(BOB), to=addr(BOB), value=ETH), overrides=rich) == 21_000
+        with pytest.raises(ExecutionFailed, match="balance"):
+            chain.estimate_gas(CallRequest(sender=addr(BOB), to=addr(BOB), value=ETH))
+        # nothing of it was kept
+        assert chain.get_code(store) == STORE_RUNTIME
+        assert (chain.get_storage_at(store, 0), chain.get_storage_at(store, 1)) == (42, 0)
+        assert (chain.get_balance(addr(BOB)), chain.get_nonce(addr(BOB))) == (0, 0)
+        chain.mine()
+        assert chain.get_code(store) == STORE_RUNTIME and chain.get_storage_at(store, 0) == 42
+        assert chain.get_balance(addr(BOB)) == 0
     finally:
         chain.close(flush=False)
 
@@ -303,3 +353,17 @@ def test_a_modexp_that_would_run_past_the_time_limit_is_refused_up_front(tmp_pat
         assert chain.call(CallRequest(to=precompile(5), data=one * 3 + bytes([3, 5, 7]))) == b"\x05"  # 3**5 % 7
     finally:
         chain.close(flush=False)
+def test_web3_calls_with_state_overrides(chain: EmbeddedChain, keys: Funded) -> None:
+    # web3.py's own shapes (its EthModuleTest): code as bytes or hex, quantities as ints or hex, state or stateDiff.
+    store = to_checksum_address(deploy(chain, keys.alice, STORE_RUNTIME))
+    w3 = Web3(EmbeddedProvider(chain))
+    zero = "0x" + "00" * 32
+    assert w3.eth.call({"to": store, "data": zero}, "latest", {store: {"code": SLOAD_RUNTIME}}) == word(0)
+    assert w3.eth.call({"to": store, "data": zero}, "latest",
+                       {store: {"code": "0x" + SLOAD_RUNTIME.hex(), "stateDiff": {zero: "0x" + word(3).hex()}}}
+                       ) == word(3)
+    for params in ({"nonce": 1, "balance": 1, "code": "0x", "state": {zero: zero}},
+                   {"nonce": "0x1", "balance": "0x1", "code": b"\x00", "stateDiff": {zero: zero}}):
+        w3.eth.call({"from": keys.alice.address, "to": store}, "latest", {store: params})
+        assert w3.eth.estimate_gas({"from": keys.alice.address}, None, {store: params}) == 53_000
+    assert w3.eth.get_code(store) == STORE_RUNTIME

@@ -183,9 +183,9 @@ def test_call_and_estimate_gas(dispatcher: RpcDispatcher, chain: EmbeddedChain, 
     assert 40_000 < estimate < 50_000
     both = error(dispatcher, "eth_call", {"to": store, "data": "0x01", "input": "0x02"})
     assert both["code"] == -32602 and "both input and data" in both["message"]
-    overrides = error(dispatcher, "eth_call", {"to": store}, "latest", {store: {"balance": "0x1"}})
-    assert overrides["code"] == -32602 and "state overrides" in overrides["message"]
-    assert error(dispatcher, "eth_estimateGas", {"to": store}, "latest", {store: {}})["code"] == -32602
+    assert result(dispatcher, "eth_call", {"to": store}, "latest", {store: {"balance": "0x1"}}) == "0x"
+    assert result(dispatcher, "eth_call", {"to": store}, None, None) == "0x"  # nulls: latest, no overrides
+    assert result(dispatcher, "eth_estimateGas", {"from": alice, "to": BOB}, None, {BOB: {"code": "0x00"}}) == "0x5208"
     no_funds = error(dispatcher, "eth_call", {"from": BOB, "to": store, "value": "0x1"})
     assert no_funds["code"] == -32000 and "balance" in no_funds["message"]
     out_of_gas = error(dispatcher, "eth_estimateGas", {"from": alice, "to": store, "data": word, "gas": "0x5208"})
@@ -195,6 +195,31 @@ def test_call_and_estimate_gas(dispatcher: RpcDispatcher, chain: EmbeddedChain, 
     assert listed == "0x"
     assert error(dispatcher, "eth_call", {"to": store, "accessList": "none"})["code"] == -32602
     assert error(dispatcher, "eth_call", "to the store")["code"] == -32602
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ("everything", "param 2 (state overrides) must be an object"),
+    ({"0x12": {}}, "state overrides)['0x12'] must be an address"),
+    ({BOB: {"balance": "lots"}}, f"['{BOB}'].balance must be a hex quantity"),
+    ({BOB: {"nonce": hex(2**64)}}, f"['{BOB}'].nonce must be below 2**64"),
+    ({BOB: {"balance": 2**256}}, f"['{BOB}'].balance must be below 2**256"),
+    ({BOB: {"code": "0x1"}}, f"['{BOB}'].code must be 0x-prefixed hex bytes"),
+    ({BOB: {"state": {"0x00": "0x" + "00" * 32}}}, f"['{BOB}'].state key '0x00' must be a 32-byte hash"),
+    ({BOB: {"stateDiff": {"0x" + "00" * 32: "0x01"}}}, f"['{BOB}'].stateDiff['0x{'00' * 32}'] must be a 32-byte"),
+    ({BOB: {"stateDiff": []}}, f"['{BOB}'].stateDiff must be an object mapping 32-byte slots"),
+    ({BOB: {"state": {}, "stateDiff": {}}}, f"['{BOB}']: both state and stateDiff are set"),
+    ({BOB: {"movePrecompileToAddress": BOB}}, f"['{BOB}'].movePrecompileToAddress is not supported"),
+    ({BOB: "rich"}, f"['{BOB}'] must be an object (balance, nonce, code, state, stateDiff)"),
+    ({BOB: {}, BOB.lower(): {}}, "is given twice"),
+])
+@pytest.mark.parametrize("method", ["eth_call", "eth_estimateGas"])
+def test_malformed_state_overrides_are_refused_naming_the_field(
+    dispatcher: RpcDispatcher, method: str, overrides: Any, named: str
+) -> None:
+    refused = error(dispatcher, method, {"to": BOB}, "latest", overrides)
+    assert refused["code"] == -32602
+    assert refused["message"].startswith(f"{method} param 2 (state overrides)")
+    assert named in refused["message"]
 
 
 # ------------------------------------------------------------------------------------ fees
@@ -218,6 +243,14 @@ def test_fee_methods_advertise_eip1559(dispatcher: RpcDispatcher, chain: Embedde
     assert error(dispatcher, "eth_feeHistory", "0x0", "latest")["message"].endswith("must be 1 to 1024, got 0")
     assert "rise monotonically" in error(dispatcher, "eth_feeHistory", "0x1", "latest", [50, 10])["message"]
     assert "array of numbers" in error(dispatcher, "eth_feeHistory", "0x1", "latest", ["a"])["message"]
+
+
+def test_blob_base_fee_is_the_minimum(dispatcher: RpcDispatcher, chain: EmbeddedChain) -> None:
+    # EIP-4844's minimum blob base fee, as hardhat answers: this chain carries no blobs.
+    assert result(dispatcher, "eth_blobBaseFee") == "0x1"
+    chain.mine()
+    assert result(dispatcher, "eth_blobBaseFee") == "0x1"
+    assert error(dispatcher, "eth_blobBaseFee", "latest")["code"] == -32602
 
 
 # ------------------------------------------------------------------------------------ logs

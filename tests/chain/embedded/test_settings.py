@@ -40,6 +40,7 @@ def test_the_tuning_defaults_are_what_a_node_runs_with() -> None:
     assert (tuning.idle_linger, tuning.idle_gap, tuning.idle_batch, tuning.miner_give_way) == (0.05, 0.005, 32, 0.05)
     assert (tuning.call_gas_cap, tuning.call_timeout, tuning.receipt_wait) == (50_000_000, 5.0, 2.0)
     assert (tuning.max_tx_bytes, tuning.max_log_block_range, tuning.max_log_results) == (131_072, 10_000, 10_000)
+    assert tuning.max_log_addresses == 1_000  # geth's --rpc.getlogmaxaddrs
     assert (tuning.cache_entries, tuning.interpreter) == (100_000, "fast")
 
 
@@ -49,9 +50,11 @@ def test_the_tuning_defaults_are_what_a_node_runs_with() -> None:
     ({"receipt_wait": -0.5}, "tuning: receipt_wait is seconds, at least 0; got -0.5"),
     ({"idle_batch": 0}, "tuning: idle_batch must be at least 1, got 0"),
     ({"max_log_results": 0}, "tuning: max_log_results must be at least 1, got 0"),
+    ({"max_log_addresses": 0}, "tuning: max_log_addresses must be at least 1, got 0"),
     ({"cache_entries": 0}, "tuning: cache_entries must be at least 1, got 0"),
     ({"interpreter": "turbo"}, "unknown interpreter 'turbo': use fast or stock"),
-], ids=["linger", "give-way", "receipt-wait", "batch", "log-results", "cache", "interpreter"])
+], ids=["linger", "give-way", "receipt-wait", "batch", "log-results", "log-addresses", "cache",
+        "interpreter"])
 def test_tuning_knobs_are_checked(knobs: dict[str, object], message: str) -> None:
     with pytest.raises(EmbeddedChainError, match=message.replace("(", "\\(").replace(")", "\\)")):
         Tuning(**knobs)  # type: ignore[arg-type]
