@@ -210,16 +210,17 @@ class EmbeddedNode:
         return self.chain.miner_failure
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> NodeStopped:
-        """Stop serving, mine what is pending and close the chain, each waited for ``grace`` seconds at most.
+        """Stop serving, then mine what is pending and close the chain, each waited for ``grace`` seconds at most.
 
-        The chain closes beside the server's shutdown, so that calls in progress are stopped at
-        once rather than waited for. What is still busy after the grace is left running (daemon
-        threads): a request's connection is cut; a chain still closing ends with the process.
+        Requests in progress get their answers (calls stop at their own time limit); one still
+        running after the grace has its connection cut. The chain is closed by a thread of its
+        own: when it is still busy after the grace (a request holds it), it is left to close when
+        it can, or to end with the process.
         """
+        self.server.shutdown(grace)
         closing = threading.Thread(target=self.chain.close, kwargs={"flush": True}, name="dataseal-close",
                                    daemon=True)
         closing.start()
-        self.server.shutdown(grace)
         closing.join(grace)
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)
