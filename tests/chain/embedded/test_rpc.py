@@ -285,7 +285,9 @@ def test_evm_mine_is_refused_unless_the_node_is_started_for_development(
     assert chain.head().block_number == 0
 
 
-def test_evm_mine_refuses_a_timestamp_far_ahead_of_the_clock_or_beyond_what_contracts_hold(chain: EmbeddedChain) -> None:
+def test_evm_mine_refuses_a_timestamp_far_ahead_of_the_clock_or_beyond_what_contracts_hold(
+    chain: EmbeddedChain
+) -> None:
     dispatcher = RpcDispatcher(chain, Exposure(dev=True))
     now = int(time.time())
     for stamp in (2**64, 2**256 - 1, 2**63, now + 3600):

@@ -165,7 +165,7 @@ def test_only_local_names_and_addresses_are_served_unless_more_are_allowed(
     assert chain.head().block_number == 0
     for host in ("localhost", "LocalHost:8545", "127.0.0.1", f"127.0.0.1:{dev_server.port}", "[::1]",
                  "[::1]:8545", "localhost.", "192.168.1.20:8545", "[fe80::1]"):
-        status, _, body = request(dev_server, "POST", {"Host": host}, b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}')
+        status, _, body = request(dev_server, "POST", {"Host": host}, MINE.replace(b"evm_mine", b"eth_chainId"))
         assert status == 200, host
     assert request(dev_server, "GET", {"Host": "attacker.example"})[0] == 403
     named = Exposure(allowed_hosts=("node.lan",))

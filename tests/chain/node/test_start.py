@@ -1,7 +1,6 @@
 """`dataseal node`: first start, restart, clean stops, its refusals, and hardhat as a client."""
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -22,8 +21,8 @@ from dataseal.chain.contracts.deployment import Deployment, get_deployment, save
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
-from dataseal.chain.embedded.settings import Tuning
 from dataseal.chain.embedded.mining import Miner
+from dataseal.chain.embedded.settings import Tuning
 from dataseal.chain.node.start import (
     OPERATOR_PASSWORD_FILENAME,
     SERVING_SWITCH_INTERVAL,
@@ -338,14 +337,23 @@ def test_sigterm_mines_the_waiting_transactions_first(tmp_path: Path) -> None:
         assert chain.genesis_alloc[key.address] == 5 * ETH
 
 
-SIGNALS_IN_A_ROW = 20_000
+SIGNALS_IN_A_ROW = 100_000  # of each, from two threads at once: many arrive while another is handled
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _send_signals(pid: int, sig: int) -> None:
+    for _ in range(SIGNALS_IN_A_ROW):
+        os.kill(pid, sig)
+
+
 BLOCK_NUMBER = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
 
 
 def test_stop_signals_in_quick_succession_stop_the_node_once_and_cleanly(tmp_path: Path) -> None:
-    """SIGTERM and SIGINT by the thousand, arriving while the first is handled and while the node
-    stops. A request kept in progress (its body not sent yet) holds the node in its stop until the
-    signals are all sent, so that none arrives after the process gave the signals back."""
+    """SIGTERM and SIGINT by the hundred thousand, arriving while others are handled and while the
+    node stops (they once deadlocked the handler, or overflowed the stack with handlers run inside
+    handlers). A request kept in progress (its body not sent yet) holds the node in its stop until
+    the signals are all sent, so that none arrives after the process gave the signals back."""
     node = start_node(tmp_path / "data")
     try:
         url = node.url.removeprefix("http://")
@@ -354,8 +362,11 @@ def test_stop_signals_in_quick_succession_stop_the_node_once_and_cleanly(tmp_pat
             held.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n"
                          b"Expect: 100-continue\r\n\r\n" % len(BLOCK_NUMBER))
             assert held.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # the request is in progress
-            for n in range(SIGNALS_IN_A_ROW):
-                os.kill(node.proc.pid, signal.SIGTERM if n % 2 else signal.SIGINT)
+            senders = [threading.Thread(target=_send_signals, args=(node.proc.pid, sig)) for sig in STOP_SIGNALS]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
             held.sendall(BLOCK_NUMBER)
             answer = held.recv(65536)
         assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'"result":"0x3"}')
