@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -290,7 +291,7 @@ class _Handler(socketserver.StreamRequestHandler):
         cors = ""
         if origin is not None:  # sent by a web page
             text = origin.decode("latin-1").lower()
-            if not self.server.exposure.allows_origin(text):
+            if not self.server.exposure.allows_origin(text) or not _VISIBLE.fullmatch(origin):
                 return self._reply(403, _message(self._unallowed_origin(text)), keep_alive=False)
             cors = f"Access-Control-Allow-Origin: {origin.decode('latin-1')}\r\nVary: Origin\r\n"
         dispatcher = self.server.dispatcher
@@ -310,7 +311,8 @@ class _Handler(socketserver.StreamRequestHandler):
         if method == b"OPTIONS":
             if not cors:  # not a preflight
                 return self._reply(204, b"", keep_alive=keep_alive, extra="Allow: POST, GET, OPTIONS\r\n")
-            asked = headers.get(b"access-control-request-headers", b"Content-Type").decode("latin-1")
+            requested = headers.get(b"access-control-request-headers", b"")
+            asked = (requested if requested and _VISIBLE.fullmatch(requested) else b"Content-Type").decode("latin-1")
             return self._reply(204, b"", keep_alive=keep_alive, extra=(
                 f"{cors}Access-Control-Allow-Methods: POST, GET, OPTIONS\r\n"
                 f"Access-Control-Allow-Headers: {asked}\r\nAccess-Control-Max-Age: {PREFLIGHT_MAX_AGE}\r\n"))
@@ -320,7 +322,7 @@ class _Handler(socketserver.StreamRequestHandler):
     def _unserved_host(self, host: bytes) -> str:
         name = _host_name(host)
         return (f"this node does not serve the name {name!r} (the request's Host header): it answers requests to "
-                "localhost, to its IP addresses and to the names it is told to serve, so that no web page can reach "
+                "localhost, to IP addresses and to the names it is told to serve, so that no web page can reach "
                 f"it by a name of its own (DNS rebinding). To serve this name, start the node with "
                 f"{_how(self.server.exposure, 'allowed_hosts', name)}")
 
@@ -369,6 +371,9 @@ class _Handler(socketserver.StreamRequestHandler):
         if status >= 400:
             logger.debug("HTTP %d to %s: %s", status, self.client_address, body[:200])
         return keep_alive
+
+
+_VISIBLE = re.compile(rb"[\x21-\x7e][\x20-\x7e]*")  # a header value that may be sent back (no CR, LF or controls)
 
 
 def _host_name(value: bytes) -> str:

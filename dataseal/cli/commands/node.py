@@ -62,7 +62,8 @@ ALLOW_HOST = typer.Option(
 CORS_ORIGIN = typer.Option(
     [], "--cors-origin", metavar="URL", help="Let the web pages of this origin (scheme://host[:port], e.g. "
     "http://localhost:3000) call the node from a browser. Repeatable; * lets any page do it. Without it, "
-    "requests from web pages are refused (like geth's --http.corsdomain).",
+    "requests from web pages are refused (like geth's --http.corsdomain). A browser wallet calls from its "
+    "extension's origin (MetaMask in Chrome: chrome-extension://nkbihfbeogaeaoehlefnkodbefgpgknn).",
 )
 
 

@@ -148,6 +148,10 @@ def test_named_origins_get_cors_headers_and_their_preflights_answered(chain: Emb
     try:
         status, headers, _ = request(server, "POST", {"Origin": "http://any.example"}, body)
         assert status == 200 and headers["Access-Control-Allow-Origin"] == "http://any.example"
+        # what is sent back is a header value: one that would split the answer's headers is refused
+        answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: localhost\r\nOrigin: http://a\rSet-Cookie: x=1\r\n"
+                              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        assert answer.startswith(b"HTTP/1.1 403 ") and b"Set-Cookie" not in answer.partition(b"\r\n\r\n")[0]
     finally:
         server.shutdown()
 
