@@ -228,6 +228,7 @@ def _ask_quietly(url: str, method: str, params: list[Any]) -> None:
         pass  # its connection was cut
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # (the miner dies)
 def test_a_dead_miner_is_the_nodes_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _break_interval_miners(monkeypatch)
     node = EmbeddedNode.start(config(tmp_path / "data", mining=Mining("interval", 60)))
@@ -253,6 +254,7 @@ def _break_interval_miners(monkeypatch: pytest.MonkeyPatch) -> None:
 # ------------------------------------------------------------------------------------ the CLI
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # (the miner dies)
 def test_cli_a_dead_miner_stops_the_node_with_a_non_zero_exit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
