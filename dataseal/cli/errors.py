@@ -30,6 +30,11 @@ OPTION_FLAGS: dict[str, str] = {
     # dataseal node
     "host": "--host",
     "port": "--port",
+    "block_time": "--block-time",
+    "allowed_hosts": "--allow-host NAME",
+    "cors_origins": "--cors-origin URL",
+    "dev": "--dev",
+    "max_response_bytes": "--max-response-bytes",
     # sealing and proving
     "rows": "--rows",
     "table_format": "--format csv|jsonl|parquet",

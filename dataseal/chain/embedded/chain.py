@@ -174,6 +174,16 @@ class EmbeddedChain:
         return self._core.closed
 
     @property
+    def block_number(self) -> int:
+        """The head's number, read without the lock (once closed: the block the chain stopped at)."""
+        return int(self._core.head.block_number)
+
+    @property
+    def miner_failure(self) -> str | None:
+        """Why the miner thread died, None unless it did (no block is then made but by :meth:`mine`)."""
+        return self._miner.failed
+
+    @property
     def interpreter(self) -> str:
         """Which EVM interpreter executes transactions and calls (``Tuning.interpreter``)."""
         return self.tuning.interpreter

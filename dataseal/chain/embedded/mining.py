@@ -18,6 +18,12 @@ blocks are made (1/8 per empty block), so while such a transaction waits and not
 mined, the automatic miner makes empty blocks, each lowering the base fee, until it fits. Should
 the base fee stop falling (its floor), the miner makes nothing and sleeps until a transaction
 arrives or a block is mined another way; it never spins on a transaction it cannot include.
+
+Blocks are stamped with the wall clock (never before their parent). A timestamp asked for
+(:meth:`Miner.mine`, ``evm_mine``) may be at most ``MAX_TIMESTAMP_AHEAD`` seconds ahead of the
+clock, and never above ``MAX_TIMESTAMP``: blocks are final, so a block stamped in the far future
+would hold every later block there (and contracts reading ``block.timestamp`` into a uint64, or
+clients into a double, would break for good).
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from eth_utils import to_checksum_address
 
 from dataseal.chain.embedded.building import Poisoned, commit_block, execute_block
 from dataseal.chain.embedded.core import ChainCore
+from dataseal.chain.embedded.errors import InvalidParams
 from dataseal.chain.embedded.interpreter.hooks import MINER
 from dataseal.chain.embedded.pool import PendingTx
 from dataseal.chain.embedded.records import MinedBlock
@@ -39,6 +46,8 @@ from dataseal.chain.embedded.vm import ZERO_ADDRESS
 logger = logging.getLogger("dataseal.chain.embedded")
 
 FLUSH_BLOCKS = 1000  # at most this many blocks are mined to empty the pool when the chain closes
+MAX_TIMESTAMP_AHEAD = 15 * 60  # seconds ahead of the wall clock a block's timestamp may be asked for
+MAX_TIMESTAMP = 2**63 - 1  # no block is stamped later (int64: every client and uint64 in contracts hold it)
 
 
 class Miner:
@@ -185,6 +194,14 @@ class Miner:
         core's lock held); None when no block was wanted. A transaction that breaks the VM is dropped
         (with its sender's later ones) and the block built again without it."""
         core = self._core
+        if timestamp is not None:
+            latest = min(int(core.clock.time()) + MAX_TIMESTAMP_AHEAD, MAX_TIMESTAMP)
+            if timestamp > latest:
+                raise InvalidParams(
+                    f"timestamp {timestamp} is too far ahead: a block may be stamped at most "
+                    f"{MAX_TIMESTAMP_AHEAD} seconds after the node's clock ({latest}); blocks are final, so a "
+                    "block in the future would hold the chain's time there for good"
+                )
         while self._building:  # the miner is executing a block with the lock released: build on top of it
             with self._serving.stepping_aside():
                 core.clock.wait(core.mined, None)
@@ -221,7 +238,8 @@ class Miner:
         """
         core = self._core
         parent = core.head
-        stamp = max(int(parent.timestamp), int(core.clock.time()) if timestamp is None else timestamp)
+        now = min(int(core.clock.time()), MAX_TIMESTAMP)
+        stamp = max(int(parent.timestamp), now if timestamp is None else timestamp)
         header = core.chain.create_header_from_parent(parent, timestamp=stamp, coinbase=ZERO_ADDRESS)
         vm = core.chain.get_vm(header)
         self._building = True

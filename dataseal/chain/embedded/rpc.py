@@ -8,6 +8,12 @@ same for an HTTP body. Errors follow JSON-RPC 2.0 (-32700 unparsable, -32600 not
 (-32000 refusals and failures, 3 with the revert bytes as ``data`` for a revert, -32005 for a
 query too large). No request — however malformed — makes the dispatcher raise.
 
+What it serves is its :class:`Exposure`'s: development methods (``evm_mine``) only on a node
+started for development, answered -32601 otherwise; and over HTTP (:meth:`RpcDispatcher.handle_bytes`)
+at most ``max_response_bytes`` per response: a result above it is answered -32005 with what to
+narrow, and a batch stops being answered once its responses pass it (the rest get -32005
+"response too large", as geth does), so that a batch's memory is bounded by the limit.
+
 Deviations from geth worth knowing: "pending" reads the latest block (except the nonce, which
 counts pending transactions); eth_getTransactionReceipt on a pending transaction waits up to
 ``Tuning.receipt_wait`` seconds for its block when mining is automatic, so a client
@@ -30,6 +36,7 @@ from dataseal.chain.embedded.chain import EmbeddedChain
 from dataseal.chain.embedded.errors import (
     InvalidParams,
     InvalidRequest,
+    LimitExceeded,
     MethodNotFound,
     ParseError,
     RpcError,
@@ -37,12 +44,21 @@ from dataseal.chain.embedded.errors import (
 )
 from dataseal.chain.embedded.params import MISSING, Params, hash32, is_hash, kind_of
 from dataseal.chain.embedded.records import BlockRef
+from dataseal.chain.embedded.settings import Exposure
 from dataseal.errors import DatasealError
 
 logger = logging.getLogger("dataseal.chain.embedded.rpc")
 
 MAX_BATCH = 1_000
 MAX_JSON_DEPTH = 128
+DEV_METHODS = ("evm_mine",)  # served only by a node started for development (Exposure.dev)
+#: what a client narrows when one result is too large, by method
+NARROW = {
+    "eth_getLogs": "ask for a shorter block range, or fewer addresses or topics",
+    "eth_getBlockByNumber": "ask for the block without its full transactions (false as the second parameter)",
+    "eth_getBlockByHash": "ask for the block without its full transactions (false as the second parameter)",
+    "eth_getBlockReceipts": "ask for the receipts one transaction at a time (eth_getTransactionReceipt)",
+}
 
 
 def client_version() -> str:
@@ -58,8 +74,9 @@ def client_version() -> str:
 class RpcDispatcher:
     """Answers JSON-RPC requests from one :class:`EmbeddedChain`."""
 
-    def __init__(self, chain: EmbeddedChain) -> None:
+    def __init__(self, chain: EmbeddedChain, exposure: Exposure | None = None) -> None:
         self.chain = chain
+        self.exposure = exposure if exposure is not None else Exposure()
         self._client_version = client_version()
         self._methods: dict[str, Callable[[Params], Any]] = {
             "web3_clientVersion": lambda p: self._client_version,
@@ -107,7 +124,6 @@ class RpcDispatcher:
             "eth_getFilterLogs": lambda p: [js.log_json(r) for r in self.chain.filter_logs(_filter_id(p))],
             "eth_uninstallFilter": lambda p: self.chain.uninstall_filter(_filter_id(p)),
             "eth_blobBaseFee": lambda p: js.quantity(self.chain.blob_base_fee()),
-            "evm_mine": self._evm_mine,
             "evm_snapshot": self._refuse_rewrite,
             "evm_revert": self._refuse_rewrite,
         }
@@ -141,6 +157,8 @@ class RpcDispatcher:
             "eth_uninstallFilter": (1, 1),
             "evm_mine": (0, 1),
         }
+        if self.exposure.dev:
+            self._methods["evm_mine"] = self._evm_mine
 
     @property
     def methods(self) -> list[str]:
@@ -160,8 +178,50 @@ class RpcDispatcher:
             request = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return _encode(_error_response(None, ParseError(f"parse error: the body is not JSON ({exc})")))
+        limit = self.exposure.max_response_bytes
+        if isinstance(request, list) and 0 < len(request) <= MAX_BATCH:
+            return self._batch_bytes(request, limit)
         response = self.handle(request)
-        return None if response is None else _encode(response)
+        return None if response is None else self._sized(request, response, limit)
+
+    def _batch_bytes(self, batch: list[Any], limit: int) -> bytes | None:
+        """A batch's response, each answer encoded as it comes, at most ``limit`` bytes of them:
+        past it the remaining requests are answered with an error instead of being run."""
+        parts: list[bytes] = []
+        size = 1
+        full: LimitExceeded | None = None
+        for item in batch:
+            if full is None:
+                response = self._handle_one(item)
+                if response is None:
+                    continue
+                encoded = self._sized(item, response, limit)
+                if size + len(encoded) + 1 > limit:
+                    full = LimitExceeded(
+                        f"response too large: the batch's responses passed the node's limit of {limit} bytes "
+                        f"after {len(parts)} of its {len(batch)} requests: send the rest in another batch, or "
+                        "ask for less in each"
+                    )
+                else:
+                    parts.append(encoded)
+                    size += len(encoded) + 1
+                    continue
+            if isinstance(item, dict) and "id" in item:  # (notifications get no answer)
+                request_id = item["id"]
+                parts.append(_encode(_error_response(request_id if _is_id(request_id) else None, full)))
+        return b"[" + b",".join(parts) + b"]" if parts else None
+
+    def _sized(self, request: Any, response: Any, limit: int) -> bytes:
+        """``response`` encoded, or the error saying what to narrow when it is above ``limit`` bytes."""
+        encoded = _encode(response)
+        if len(encoded) <= limit:
+            return encoded
+        method = request.get("method") if isinstance(request, dict) else None
+        advice = NARROW.get(method, "ask for less in one request") if isinstance(method, str) else "ask for less"
+        return _encode(_error_response(response.get("id"), LimitExceeded(
+            f"response too large: the result of {method} is {len(encoded)} bytes, above the node's limit of "
+            f"{limit} bytes per response: {advice}"
+        )))
 
     def handle(self, request: Any) -> Any:
         """The response to one request or a batch (None when only notifications were sent)."""
@@ -179,6 +239,11 @@ class RpcDispatcher:
     def call(self, method: str, params: Any = None) -> Any:
         """Run one method and return its result; raises :class:`RpcError`."""
         handler = self._methods.get(method)
+        if handler is None and method in DEV_METHODS:
+            raise MethodNotFound(
+                f"the method {method} is a development method, off on this node: start the node for development "
+                f"({self.exposure.spell('dev')}) to use it"
+            )
         if handler is None:
             raise MethodNotFound(
                 f"the method {method} does not exist/is not available on the dataseal embedded chain"
@@ -352,6 +417,10 @@ def _nested_too_deeply(body: bytes) -> bool:
         else:
             depth -= 1
     return False
+
+
+def _is_id(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
 
 
 def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:

@@ -7,9 +7,15 @@ a few headers and a Content-Length body, and writes the answer in one send. (On 
 minimal ASGI app under uvicorn answered no faster, and slower once chain calls were moved off its
 event loop, which a receipt that waits for its block requires.)
 
-POST / with a JSON-RPC 2.0 body (object or batch). GET / answers a short JSON description;
-OPTIONS answers CORS preflights so that browser wallets and dapps on the same machine can talk
-to the node.
+POST / with a JSON-RPC 2.0 body (object or batch). GET / answers a short JSON description.
+
+Who is answered is the :class:`Exposure`'s (geth's defaults): a request whose Host header names
+something other than this machine (localhost), an IP address or a name the node was told to
+serve is refused with 403 (DNS rebinding: a web page whose own name now points at 127.0.0.1); a
+request a web page sends (it carries an Origin header) is refused with 403 unless its origin was
+named, and only named origins get CORS headers and their preflights (OPTIONS) answered. Clients
+that are not browsers send no Origin and are served as before. Content-Length is digits only,
+and two that differ are refused (request smuggling).
 
 :meth:`RpcServer.shutdown` ends every connection, kept-alive ones included: a request in progress
 gets its answer (with ``Connection: close``), an idle connection is closed at once, so that no
@@ -20,6 +26,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -29,6 +36,7 @@ from typing import Any
 
 from dataseal.chain.embedded.errors import NodeStartError
 from dataseal.chain.embedded.rpc import RpcDispatcher
+from dataseal.chain.embedded.settings import Exposure
 from dataseal.errors import ErrorKind
 
 logger = logging.getLogger("dataseal.chain.embedded.server")
@@ -38,7 +46,10 @@ MAX_LINE_BYTES = 65_536
 MAX_HEADERS = 100
 IDLE_TIMEOUT_SECONDS = 300.0  # a kept-alive connection idle this long is closed
 SHUTDOWN_GRACE_SECONDS = 10.0  # how long shutdown() lets requests in progress finish (eth_call stops at 5 s)
-_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 405: "Method Not Allowed", 411: "Length Required",
+HOST_VERDICTS_CACHED = 256  # Host header values whose verdict is kept (clients send the same few)
+PREFLIGHT_MAX_AGE = 600  # seconds a browser may keep a preflight's answer (geth's)
+_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed",
+            411: "Length Required",
             413: "Payload Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large",
             503: "Service Unavailable"}
 
@@ -46,7 +57,10 @@ _REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 405: "Method Not A
 class RpcServer:
     """An HTTP JSON-RPC server on ``host:port`` (port 0 picks a free one)."""
 
-    def __init__(self, dispatcher: RpcDispatcher | None, host: str = "127.0.0.1", port: int = 8545) -> None:
+    def __init__(
+        self, dispatcher: RpcDispatcher | None, host: str = "127.0.0.1", port: int = 8545,
+        exposure: Exposure | None = None,
+    ) -> None:
         server_class = _HTTPServer6 if ":" in host else _HTTPServer
         try:
             self._httpd = server_class((host, port), _Handler)
@@ -56,6 +70,7 @@ class RpcServer:
             raise NodeStartError(f"port {port} is not a TCP port", hint="choose one from 1 to 65535",
                                  options=("port",)) from None
         self._httpd.dispatcher = dispatcher
+        self._httpd.exposure = exposure if exposure is not None else Exposure()
         self._thread: threading.Thread | None = None
 
     def attach(self, dispatcher: RpcDispatcher) -> None:
@@ -108,6 +123,7 @@ class RpcServer:
 
 class _HTTPServer(ThreadingHTTPServer):
     dispatcher: RpcDispatcher | None = None
+    exposure: Exposure
     daemon_threads = True
     block_on_close = False
     request_queue_size = 256
@@ -117,7 +133,18 @@ class _HTTPServer(ThreadingHTTPServer):
         self._connections: dict[_Handler, bool] = {}  # live connections -> whether a request is in progress
         self._connections_changed = threading.Condition()
         self._closing = False
+        self._host_verdicts: dict[bytes, bool] = {}  # Host header -> served
         super().__init__(server_address, handler)
+
+    def serves_host(self, value: bytes) -> bool:
+        """Whether a request with this Host header is served (cached: one lookup per request)."""
+        verdict = self._host_verdicts.get(value)
+        if verdict is None:
+            verdict = self.exposure.serves_host(_host_name(value))
+            if len(self._host_verdicts) >= HOST_VERDICTS_CACHED:
+                self._host_verdicts.clear()
+            self._host_verdicts[value] = verdict
+        return verdict
 
     # Connections register themselves, and say when a request starts and ends, so that shutdown
     # can close the idle ones at once and the others once their answer is written.
@@ -250,14 +277,28 @@ class _Handler(socketserver.StreamRequestHandler):
             if len(header) > MAX_LINE_BYTES or count == MAX_HEADERS:
                 return self._reply(431, _message("request headers too large"), keep_alive=False)
             name, _, value = header.partition(b":")
-            headers[name.strip().lower()] = value.strip()
+            name, value = name.strip().lower(), value.strip()
+            if name in headers and headers[name] != value and name in (b"content-length", b"host"):
+                return self._reply(400, _message(f"two different {name.decode(errors='replace')} headers"),
+                                   keep_alive=False)
+            headers[name] = value
         connection = headers.get(b"connection", b"").lower()
         keep_alive = connection != b"close" if version == b"HTTP/1.1" else connection == b"keep-alive"
+        host = headers.get(b"host")
+        if host is not None and not self.server.serves_host(host):  # (none: HTTP/1.0, not a browser)
+            return self._reply(403, _message(self._unserved_host(host)), keep_alive=False)
+        origin = headers.get(b"origin")
+        cors = ""
+        if origin is not None:  # sent by a web page
+            text = origin.decode("latin-1").lower()
+            if not self.server.exposure.allows_origin(text) or not _VISIBLE.fullmatch(origin):
+                return self._reply(403, _message(self._unallowed_origin(text)), keep_alive=False)
+            cors = f"Access-Control-Allow-Origin: {origin.decode('latin-1')}\r\nVary: Origin\r\n"
         dispatcher = self.server.dispatcher
         if dispatcher is None and method in (b"GET", b"POST"):  # bound, its chain not open yet
             return self._reply(503, _message("the node is starting: retry in a moment"), keep_alive=False)
         if method == b"POST":
-            return self._post(headers, keep_alive)
+            return self._post(headers, keep_alive, cors)
         if method == b"GET":
             assert dispatcher is not None
             chain = dispatcher.chain
@@ -266,21 +307,38 @@ class _Handler(socketserver.StreamRequestHandler):
                 "chain_id": chain.chain_id,
                 "usage": "POST JSON-RPC 2.0 requests to this URL",
             }).encode()
-            return self._reply(200, body, keep_alive=keep_alive)
+            return self._reply(200, body, keep_alive=keep_alive, extra=cors)
         if method == b"OPTIONS":
-            return self._reply(204, b"", keep_alive=keep_alive)
+            if not cors:  # not a preflight
+                return self._reply(204, b"", keep_alive=keep_alive, extra="Allow: POST, GET, OPTIONS\r\n")
+            requested = headers.get(b"access-control-request-headers", b"")
+            asked = (requested if requested and _VISIBLE.fullmatch(requested) else b"Content-Type").decode("latin-1")
+            return self._reply(204, b"", keep_alive=keep_alive, extra=(
+                f"{cors}Access-Control-Allow-Methods: POST, GET, OPTIONS\r\n"
+                f"Access-Control-Allow-Headers: {asked}\r\nAccess-Control-Max-Age: {PREFLIGHT_MAX_AGE}\r\n"))
         return self._reply(405, _message(f"method {method.decode(errors='replace')} is not allowed: POST JSON-RPC"),
                            keep_alive=False)
 
-    def _post(self, headers: dict[bytes, bytes], keep_alive: bool) -> bool:
+    def _unserved_host(self, host: bytes) -> str:
+        name = _host_name(host)
+        return (f"this node does not serve the name {name!r} (the request's Host header): it answers requests to "
+                "localhost, to IP addresses and to the names it is told to serve, so that no web page can reach "
+                f"it by a name of its own (DNS rebinding). To serve this name, start the node with "
+                f"{_how(self.server.exposure, 'allowed_hosts', name)}")
+
+    def _unallowed_origin(self, origin: str) -> str:
+        return (f"requests from web pages of {origin} are refused: the node answers the pages of the origins it is "
+                f"told to allow, and no others. To allow this one, start the node with "
+                f"{_how(self.server.exposure, 'cors_origins', origin)}")
+
+    def _post(self, headers: dict[bytes, bytes], keep_alive: bool, cors: str) -> bool:
         length_header = headers.get(b"content-length")
         if length_header is None or b"transfer-encoding" in headers:
             return self._reply(411, _message("a JSON-RPC request needs a Content-Length header"), keep_alive=False)
-        try:
-            length = int(length_header)
-        except ValueError:
-            return self._reply(400, _message(f"bad Content-Length {length_header.decode(errors='replace')!r}"),
-                               keep_alive=False)
+        if not length_header.isdigit() or len(length_header) > 12:  # (int() would take "+59", "5_9", " 59")
+            return self._reply(400, _message(f"bad Content-Length {length_header.decode(errors='replace')!r}: "
+                                             "it must be the body's size in decimal digits"), keep_alive=False)
+        length = int(length_header)
         if not 0 <= length <= MAX_BODY_BYTES:
             return self._reply(413, _message(f"the body is {length} bytes; at most {MAX_BODY_BYTES} are accepted"),
                                keep_alive=False)
@@ -293,10 +351,10 @@ class _Handler(socketserver.StreamRequestHandler):
         assert dispatcher is not None  # checked by _serve
         response = dispatcher.handle_bytes(body)
         if response is None:
-            return self._reply(204, b"", keep_alive=keep_alive)
-        return self._reply(200, response, keep_alive=keep_alive)
+            return self._reply(204, b"", keep_alive=keep_alive, extra=cors)
+        return self._reply(200, response, keep_alive=keep_alive, extra=cors)
 
-    def _reply(self, status: int, body: bytes, *, keep_alive: bool) -> bool:
+    def _reply(self, status: int, body: bytes, *, keep_alive: bool, extra: str = "") -> bool:
         # Status line, headers and body leave in one write: split writes meet the client's delayed
         # ACK (Nagle) and cost tens of milliseconds per request.
         keep_alive = keep_alive and not self.server.closing
@@ -305,9 +363,7 @@ class _Handler(socketserver.StreamRequestHandler):
             "Server: dataseal-node\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n"
-            "Access-Control-Allow-Origin: *\r\n"
-            "Access-Control-Allow-Methods: POST, GET, OPTIONS\r\n"
-            "Access-Control-Allow-Headers: Content-Type\r\n"
+            + extra
             + ("" if keep_alive else "Connection: close\r\n")
             + "\r\n"
         )
@@ -315,6 +371,27 @@ class _Handler(socketserver.StreamRequestHandler):
         if status >= 400:
             logger.debug("HTTP %d to %s: %s", status, self.client_address, body[:200])
         return keep_alive
+
+
+_VISIBLE = re.compile(rb"[\x21-\x7e][\x20-\x7e]*")  # a header value that may be sent back (no CR, LF or controls)
+
+
+def _host_name(value: bytes) -> str:
+    """The name a Host header gives, without its port, in lower case ("[::1]:8545" -> "::1")."""
+    text = value.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        return text[1:end] if end > 0 else text
+    if text.count(":") == 1:
+        text = text.rpartition(":")[0]
+    return text.rstrip(".")
+
+
+def _how(exposure: Exposure, option: str, value: str) -> str:
+    """How to give ``option`` the value ``value``, in the words of the front door that started the node."""
+    if option in exposure.spellings:
+        return f"{exposure.spell(option)} {value}"
+    return f"{value!r} in its {option}"
 
 
 def _message(text: str) -> bytes:

@@ -13,11 +13,19 @@ First start in a data folder (default ``./.dataseal``):
 
 A restart finds all three and reuses them. :meth:`EmbeddedNode.start` does the work and returns what it
 did (:class:`NodeStartup`) for the front door to report; it prints nothing.
+
+:meth:`EmbeddedNode.stop` ends serving and closes the chain (mining the waiting transactions
+first) within a grace: a request still running after it has its connection cut, and a chain
+still busy after it (a request holding it) is left to the process's exit, which loses nothing
+but a block being written (the chain reopens at its last whole block, the journal keeps the
+waiting transactions). A node whose miner died (:attr:`EmbeddedNode.failure`) is to be stopped:
+it would accept transactions that no block takes.
 """
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,16 +52,24 @@ from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployment import Deployment, deployments_path, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_FUNDING_WEI
-from dataseal.chain.embedded.errors import NodeStartError
+from dataseal.chain.embedded.errors import EmbeddedChainError, NodeStartError
 from dataseal.chain.embedded.probe import has_chain
 from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
-from dataseal.chain.embedded.settings import Genesis, Mining, Tuning
+from dataseal.chain.embedded.settings import Exposure, Genesis, Mining, Tuning
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME
 from dataseal.chain.sending.sender import LocalSender
+from dataseal.errors import ErrorKind
 
 SERVING_SWITCH_INTERVAL = 0.0002  # seconds a thread may keep the GIL while another waits (Python's default: 0.005)
+STOP_GRACE_SECONDS = 5.0  # how long stopping waits for requests in progress, and then for the chain to close
+
+
+class MinerStopped(EmbeddedChainError):
+    """The node's miner thread died: the node stopped rather than accept transactions no block would take."""
+
+    kind = ErrorKind.INTERNAL
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,7 @@ class NodeConfig:
     password_file: Path | None = None  # ... or the file holding it
     light_kdf: bool = False  # a cheap scrypt for a new operator keystore (tests, throwaway chains)
     tuning: Tuning = field(default_factory=Tuning)  # the chain's knobs (call limits, ...)
+    exposure: Exposure = field(default_factory=Exposure)  # who the JSON-RPC answers, and what
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,15 @@ class NodeStartup:
         }
 
 
+@dataclass(frozen=True)
+class NodeStopped:
+    """How :meth:`EmbeddedNode.stop` ended: the head block once stopped, and whether the chain closed
+    (``busy`` says what it was still doing when the grace ran out, else None)."""
+
+    block: int
+    busy: str | None = None
+
+
 class EmbeddedNode:
     """A started node: call :meth:`serve_forever` (or :meth:`start_serving`) then :meth:`stop`."""
 
@@ -119,7 +145,7 @@ class EmbeddedNode:
                                  hint="choose a folder you can write to", options=("data_dir",)) from None
         notes: list[str] = []
         # The port first: when it is taken, nothing has been created yet.
-        server = RpcServer(None, config.host, config.port)
+        server = RpcServer(None, config.host, config.port, config.exposure)
         chain: EmbeddedChain | None = None
         try:
             file = chain_file(data_dir)
@@ -144,7 +170,7 @@ class EmbeddedNode:
                                            tuning=config.tuning)
                 chain.set_meta("operator", operator)
                 notes.append(f"created chain {chain.chain_id} in {file}, operator {operator} funded at genesis")
-            dispatcher = RpcDispatcher(chain)
+            dispatcher = RpcDispatcher(chain, config.exposure)
             server.attach(dispatcher)
             deployment = _ensure_deployment(chain, dispatcher, keystore, operator, data_dir, config, notes)
             if config.mining != idle:
@@ -178,15 +204,32 @@ class EmbeddedNode:
         self._shorten_switch_interval()
         self.server.start()
 
-    def stop(self) -> int:
-        """Stop serving, mine what is pending, close the chain; the head block number."""
-        self.server.shutdown()
-        head = int(self.chain.head().block_number) if not self.chain.closed else -1
-        self.chain.close(flush=True)
+    @property
+    def failure(self) -> str | None:
+        """Why the node cannot go on (its miner died), None while it can."""
+        return self.chain.miner_failure
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> NodeStopped:
+        """Stop serving, then mine what is pending and close the chain, each waited for ``grace`` seconds at most.
+
+        Requests in progress get their answers (calls stop at their own time limit); one still
+        running after the grace has its connection cut. The chain is closed by a thread of its
+        own: when it is still busy after the grace (a request holds it), it is left to close when
+        it can, or to end with the process.
+        """
+        self.server.shutdown(grace)
+        closing = threading.Thread(target=self.chain.close, kwargs={"flush": True}, name="dataseal-close",
+                                   daemon=True)
+        closing.start()
+        closing.join(grace)
         if self._switch_interval is not None:
             sys.setswitchinterval(self._switch_interval)
             self._switch_interval = None
-        return head
+        if closing.is_alive():
+            return NodeStopped(self.chain.block_number,
+                               busy=f"the chain was still busy after {grace:g} s (a request held it, or the "
+                               "waiting transactions took longer to mine)")
+        return NodeStopped(self.chain.block_number)
 
     def _shorten_switch_interval(self) -> None:
         """Let request threads take the GIL from the miner within SERVING_SWITCH_INTERVAL.

@@ -12,6 +12,7 @@ from eth_utils import keccak
 
 from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.errors import InvalidParams
+from dataseal.chain.embedded.mining import MAX_TIMESTAMP_AHEAD
 from dataseal.chain.embedded.settings import Mining, Tuning
 from dataseal.chain.embedded.store import ChainStore
 from dataseal.chain.embedded.vm import DatasealVM
@@ -30,6 +31,26 @@ def test_mining_an_empty_block_and_choosing_its_time(chain: EmbeddedChain) -> No
     assert chain.header_for(2).timestamp == chain.header_for(1).timestamp == head.timestamp + 100
     with pytest.raises(InvalidParams, match="before the latest block's .* never go backwards"):
         chain.mine(timestamp=head.timestamp)
+
+
+def test_a_timestamp_asked_for_is_at_most_fifteen_minutes_ahead_of_the_clock(tmp_path: Path) -> None:
+    clock = ManualClock()
+    chain = open_chain(tmp_path / "data", clock=clock)
+    try:
+        latest = int(clock.time()) + MAX_TIMESTAMP_AHEAD
+        assert MAX_TIMESTAMP_AHEAD == 15 * 60
+        for stamp in (latest + 1, 2**63, 2**64):
+            with pytest.raises(InvalidParams, match=f"timestamp {stamp} is too far ahead: .* at most 900 seconds after "
+                               f"the node's clock \\({latest}\\)"):
+                chain.mine(timestamp=stamp)
+        assert chain.head().block_number == 0
+        assert chain.header_for(chain.mine(timestamp=latest).number).timestamp == latest
+        clock.advance(60)  # the clock moves on: blocks keep their parent's time until it passes it
+        assert chain.header_for(chain.mine().number).timestamp == latest
+        clock.advance(MAX_TIMESTAMP_AHEAD)
+        assert chain.header_for(chain.mine().number).timestamp == int(clock.time())
+    finally:
+        chain.close(flush=False)
 
 
 def test_a_transaction_that_breaks_the_vm_is_dropped_alone(

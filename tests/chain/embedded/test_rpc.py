@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 
 from dataseal.chain.embedded.chain import EmbeddedChain
 from dataseal.chain.embedded.rpc import MAX_BATCH, RpcDispatcher
+from dataseal.chain.embedded.settings import Exposure
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import LOG_RUNTIME, REVERT_RUNTIME, STORE_RUNTIME, init_code, sign
 
@@ -290,15 +292,43 @@ def test_get_logs_filters(dispatcher: RpcDispatcher, chain: EmbeddedChain, keys:
 # ------------------------------------------------------------------------------------ development methods
 
 
-def test_evm_mine_and_the_refused_history_rewrites(dispatcher: RpcDispatcher, chain: EmbeddedChain) -> None:
+def test_evm_mine_and_the_refused_history_rewrites(chain: EmbeddedChain) -> None:
+    dispatcher = RpcDispatcher(chain, Exposure(dev=True))
     assert result(dispatcher, "evm_mine") == "0x0"
-    stamp = chain.head().timestamp + 1000
+    stamp = chain.head().timestamp + 100
     assert result(dispatcher, "evm_mine", hex(stamp)) == "0x0"
     assert chain.head().block_number == 2 and chain.head().timestamp == stamp
     assert "never go backwards" in error(dispatcher, "evm_mine", hex(stamp - 1))["message"]
     for method in ("evm_snapshot", "evm_revert"):
         refused = error(dispatcher, method)
         assert refused["code"] == -32000 and "persistent and its blocks are final" in refused["message"]
+
+
+def test_evm_mine_is_refused_unless_the_node_is_started_for_development(
+    dispatcher: RpcDispatcher, chain: EmbeddedChain
+) -> None:
+    for params in ((), (hex(2**64),), (1, 2)):
+        refused = error(dispatcher, "evm_mine", *params)
+        assert refused["code"] == -32601
+        assert refused["message"] == ("the method evm_mine is a development method, off on this node: start the node "
+                                      "for development (dev) to use it")
+    assert "evm_mine" not in dispatcher.methods
+    spelled = RpcDispatcher(chain, Exposure(spellings={"dev": "--dev"}))
+    assert "start the node for development (--dev)" in error(spelled, "evm_mine")["message"]
+    assert chain.head().block_number == 0
+
+
+def test_evm_mine_refuses_a_timestamp_far_ahead_of_the_clock_or_beyond_what_contracts_hold(
+    chain: EmbeddedChain
+) -> None:
+    dispatcher = RpcDispatcher(chain, Exposure(dev=True))
+    now = int(time.time())
+    for stamp in (2**64, 2**256 - 1, 2**63, now + 3600):
+        refused = error(dispatcher, "evm_mine", hex(stamp))
+        assert refused["code"] == -32602 and f"timestamp {stamp} is too far ahead" in refused["message"]
+    assert chain.head().block_number == 0
+    assert result(dispatcher, "evm_mine", hex(now + 60)) == "0x0"  # a minute ahead: within the bound
+    assert chain.head().timestamp == now + 60
 
 
 # ------------------------------------------------------------------------------------ protocol errors

@@ -1,4 +1,5 @@
-"""The HTTP side: JSON-RPC over a real socket, keep-alive, HTTP-level errors, binding errors."""
+"""The HTTP side: JSON-RPC over a real socket, keep-alive, HTTP-level errors, binding errors; who is
+answered (Host names, web origins) and how much (the response size limit)."""
 from __future__ import annotations
 
 import http.client
@@ -8,11 +9,15 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from eth_utils import to_checksum_address
 
 from dataseal.chain.embedded.chain import EmbeddedChain
 from dataseal.chain.embedded.errors import NodeStartError
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import MAX_BODY_BYTES, RpcServer
+from dataseal.chain.embedded.settings import Exposure
+from tests.chain.embedded.conftest import Funded
+from tests.chain.embedded.helpers import LOG_RUNTIME, deploy, sign
 
 
 @pytest.fixture
@@ -36,7 +41,7 @@ def test_requests_and_batches_over_one_kept_alive_connection(server: RpcServer, 
     try:
         status, headers, body = post(connection, b'{"jsonrpc":"2.0","id":7,"method":"eth_chainId"}')
         assert status == 200 and headers["Content-Type"] == "application/json"
-        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert not any(name.startswith("Access-Control-") for name in headers)  # no CORS unless origins are named
         assert json.loads(body) == {"jsonrpc": "2.0", "id": 7, "result": hex(chain.chain_id)}
         batch = [{"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"},
                  {"jsonrpc": "2.0", "id": 2, "method": "eth_nothing"}]
@@ -61,12 +66,140 @@ def test_get_and_cors_preflight(server: RpcServer, chain: EmbeddedChain) -> None
         connection.request("GET", "/")
         response = connection.getresponse()
         assert response.status == 200 and json.loads(response.read())["chain_id"] == chain.chain_id
-        connection.request("OPTIONS", "/")
+        connection.request("OPTIONS", "/")  # not a preflight (no Origin)
         response = connection.getresponse()
         response.read()
-        assert response.status == 204 and "POST" in response.getheader("Access-Control-Allow-Methods", "")
+        assert response.status == 204 and "POST" in response.getheader("Allow", "")
+        assert response.getheader("Access-Control-Allow-Origin") is None
     finally:
         connection.close()
+
+
+@pytest.fixture
+def dev_server(chain: EmbeddedChain) -> Iterator[RpcServer]:
+    """A server whose dispatcher serves evm_mine: what a web page could do to the chain shows."""
+    exposure = Exposure(dev=True, spellings={"allowed_hosts": "--allow-host", "cors_origins": "--cors-origin"})
+    running = RpcServer(RpcDispatcher(chain, exposure), "127.0.0.1", 0, exposure)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.shutdown()
+
+
+MINE = b'{"jsonrpc":"2.0","id":1,"method":"evm_mine","params":[]}'
+
+
+def request(server: RpcServer, method: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, str],
+                                                                                                  bytes]:
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        connection.request(method, "/", body=body or None, headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_a_web_page_of_an_origin_not_named_is_refused_before_anything_runs(
+    dev_server: RpcServer, chain: EmbeddedChain
+) -> None:
+    # a text/plain POST needs no preflight: a browser sends it from any page, and it must not run
+    status, headers, body = request(dev_server, "POST", {"Content-Type": "text/plain",
+                                                         "Origin": "http://evil.example"}, MINE)
+    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    message = json.loads(body)["error"]["message"]
+    assert "requests from web pages of http://evil.example are refused" in message
+    assert "start the node with --cors-origin http://evil.example" in message
+    status, headers, _ = request(dev_server, "OPTIONS", {"Origin": "http://evil.example",
+                                                         "Access-Control-Request-Method": "POST"})
+    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    status, _, _ = request(dev_server, "POST", {"Content-Type": "text/plain", "Origin": "null"}, MINE)
+    assert status == 403  # a sandboxed page or a file
+    assert chain.head().block_number == 0  # evm_mine never ran
+    status, _, body = request(dev_server, "POST", {"Content-Type": "application/json"}, MINE)  # not a browser
+    assert status == 200 and json.loads(body)["result"] == "0x0" and chain.head().block_number == 1
+
+
+def test_named_origins_get_cors_headers_and_their_preflights_answered(chain: EmbeddedChain) -> None:
+    exposure = Exposure(cors_origins=("http://localhost:3000", "https://App.Example/"))
+    server = RpcServer(RpcDispatcher(chain, exposure), "127.0.0.1", 0, exposure)
+    server.start()
+    try:
+        body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}'
+        for origin in ("http://localhost:3000", "https://app.example"):
+            status, headers, answer = request(server, "POST", {"Content-Type": "application/json", "Origin": origin},
+                                              body)
+            assert status == 200 and json.loads(answer)["result"] == hex(chain.chain_id)
+            assert headers["Access-Control-Allow-Origin"] == origin and headers["Vary"] == "Origin"
+            status, headers, _ = request(server, "OPTIONS", {"Origin": origin, "Access-Control-Request-Method": "POST",
+                                                             "Access-Control-Request-Headers": "content-type"})
+            assert status == 204 and headers["Access-Control-Allow-Origin"] == origin
+            assert "POST" in headers["Access-Control-Allow-Methods"]
+            assert headers["Access-Control-Allow-Headers"] == "content-type"
+        status, headers, _ = request(server, "POST", {"Content-Type": "application/json",
+                                                      "Origin": "http://localhost:3001"}, body)
+        assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    finally:
+        server.shutdown()
+    anyone = Exposure(cors_origins=("*",))
+    server = RpcServer(RpcDispatcher(chain, anyone), "127.0.0.1", 0, anyone)
+    server.start()
+    try:
+        status, headers, _ = request(server, "POST", {"Origin": "http://any.example"}, body)
+        assert status == 200 and headers["Access-Control-Allow-Origin"] == "http://any.example"
+        # what is sent back is a header value: one that would split the answer's headers is refused
+        answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: localhost\r\nOrigin: http://a\rSet-Cookie: x=1\r\n"
+                              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        assert answer.startswith(b"HTTP/1.1 403 ") and b"Set-Cookie" not in answer.partition(b"\r\n\r\n")[0]
+    finally:
+        server.shutdown()
+
+
+def test_only_local_names_and_addresses_are_served_unless_more_are_allowed(
+    dev_server: RpcServer, chain: EmbeddedChain
+) -> None:
+    # DNS rebinding: a page of attacker.example whose name now points at 127.0.0.1 sends its own name as Host
+    status, _, body = request(dev_server, "POST", {"Host": "attacker.example:8545",
+                                                   "Content-Type": "application/json"}, MINE)
+    assert status == 403
+    message = json.loads(body)["error"]["message"]
+    assert "does not serve the name 'attacker.example'" in message
+    assert message.endswith("start the node with --allow-host attacker.example")
+    assert chain.head().block_number == 0
+    for host in ("localhost", "LocalHost:8545", "127.0.0.1", f"127.0.0.1:{dev_server.port}", "[::1]",
+                 "[::1]:8545", "localhost.", "192.168.1.20:8545", "[fe80::1]"):
+        status, _, body = request(dev_server, "POST", {"Host": host}, MINE.replace(b"evm_mine", b"eth_chainId"))
+        assert status == 200, host
+    assert request(dev_server, "GET", {"Host": "attacker.example"})[0] == 403
+    named = Exposure(allowed_hosts=("node.lan",))
+    server = RpcServer(RpcDispatcher(chain, named), "127.0.0.1", 0, named)
+    server.start()
+    try:
+        assert request(server, "POST", {"Host": "node.lan:8545"}, MINE.replace(b"evm_mine", b"eth_chainId"))[0] == 200
+        status, _, body = request(server, "POST", {"Host": "other.lan"}, MINE)
+        assert status == 403 and "'other.lan' in its allowed_hosts" in json.loads(body)["error"]["message"]
+    finally:
+        server.shutdown()
+    anyone = Exposure(allowed_hosts=("*",))
+    server = RpcServer(RpcDispatcher(chain, anyone), "127.0.0.1", 0, anyone)
+    server.start()
+    try:
+        assert request(server, "POST", {"Host": "whatever.example"}, MINE.replace(b"evm_mine", b"eth_chainId"))[0] \
+            == 200
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("settings", [{"allowed_hosts": ("a b",)}, {"allowed_hosts": ("http://x",)},
+                                      {"cors_origins": ("localhost:3000",)}, {"cors_origins": ("http://x/path",)},
+                                      {"max_response_bytes": 10}])
+def test_exposure_settings_that_mean_nothing_are_refused(settings: dict[str, object]) -> None:
+    from dataseal.chain.embedded.errors import EmbeddedChainError
+
+    with pytest.raises(EmbeddedChainError) as refused:
+        Exposure(**settings)  # type: ignore[arg-type]
+    assert refused.value.options == tuple(settings) and refused.value.hint
 
 
 def raw_exchange(server: RpcServer, request: bytes) -> bytes:
@@ -79,17 +212,105 @@ def raw_exchange(server: RpcServer, request: bytes) -> bytes:
 
 
 def test_bodies_without_length_or_too_large_are_refused(server: RpcServer) -> None:
-    answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 411 ") and b"needs a Content-Length" in answer
-    too_long = f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n"
+    too_long = f"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n"
     answer = raw_exchange(server, too_long.encode())
     assert answer.startswith(b"HTTP/1.1 413 ") and b"at most" in answer
-    answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n")
+    answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ten\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 ") and b"bad Content-Length" in answer
 
 
+BLOCK_NUMBER = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'  # 63 bytes
+
+
+@pytest.mark.parametrize("lengths", [[b"+63"], [b"6_3"], [b"0x3f"], [b"-1"], [b"63, 63"], ["٦٣".encode()],
+                                     [b"63", b"64"], [b"63", b"+63"]])
+def test_a_content_length_other_than_digits_or_two_that_differ_are_refused(
+    server: RpcServer, lengths: list[bytes]
+) -> None:
+    assert len(BLOCK_NUMBER) == 63
+    head = b"POST / HTTP/1.1\r\nHost: localhost\r\n" + b"".join(b"Content-Length: %s\r\n" % n for n in lengths)
+    answer = raw_exchange(server, head + b"Connection: close\r\n\r\n" + BLOCK_NUMBER)
+    assert answer.startswith(b"HTTP/1.1 400 ") and b'"result"' not in answer
+
+
+def test_the_same_content_length_twice_is_accepted_two_hosts_that_differ_are_not(server: RpcServer) -> None:
+    answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 63\r\n"
+                          b"Content-Length: 63\r\nConnection: close\r\n\r\n" + BLOCK_NUMBER)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'"result":"0x0"}')
+    answer = raw_exchange(server, b"POST / HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n"
+                          b"Content-Length: 63\r\nConnection: close\r\n\r\n" + BLOCK_NUMBER)
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"two different host headers" in answer
+
+
+# ---------------------------------------------------------------------------------- the response size limit
+
+
+LIMIT = 8 * 1024  # small, so that real answers pass it quickly
+
+
+@pytest.fixture
+def logs_server(chain: EmbeddedChain, keys: Funded) -> Iterator[RpcServer]:
+    """A chain of 40 blocks holding one 32-byte-topic log each, served with responses of LIMIT bytes at most."""
+    emitter = deploy(chain, keys.alice, LOG_RUNTIME)
+    for nonce in range(1, 41):
+        chain.send_raw_transaction(sign(keys.alice, chain.chain_id, nonce, to=to_checksum_address(emitter), value=0,
+                                        gas=60_000, data=nonce.to_bytes(32, "big")))
+        chain.mine()
+    exposure = Exposure(max_response_bytes=LIMIT)
+    running = RpcServer(RpcDispatcher(chain, exposure), "127.0.0.1", 0, exposure)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.shutdown()
+
+
+def get_logs(request_id: int, first: int, last: int) -> dict[str, object]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": "eth_getLogs",
+            "params": [{"fromBlock": hex(first), "toBlock": hex(last)}]}
+
+
+def test_a_result_above_the_response_limit_is_refused_with_what_to_narrow(logs_server: RpcServer) -> None:
+    connection = http.client.HTTPConnection(logs_server.host, logs_server.port, timeout=30)
+    try:
+        status, _, body = post(connection, json.dumps(get_logs(1, 0, 41)).encode())
+        assert status == 200 and len(body) < 1024
+        answer = json.loads(body)
+        assert answer["id"] == 1 and answer["error"]["code"] == -32005
+        message = answer["error"]["message"]
+        assert message.startswith("response too large: the result of eth_getLogs is ")
+        assert f"above the node's limit of {LIMIT} bytes per response: ask for a shorter block range" in message
+        status, _, body = post(connection, json.dumps(get_logs(2, 2, 3)).encode())  # narrower: answered
+        assert len(json.loads(body)["result"]) == 2
+    finally:
+        connection.close()
+
+
+def test_a_batch_stops_being_answered_once_its_responses_pass_the_limit(logs_server: RpcServer) -> None:
+    batch = [get_logs(n, n, n) for n in range(2, 42)]  # 40 answers of one log each: ~640 bytes apiece
+    batch.insert(5, {"jsonrpc": "2.0", "method": "eth_blockNumber"})  # a notification: never answered
+    connection = http.client.HTTPConnection(logs_server.host, logs_server.port, timeout=30)
+    try:
+        status, _, body = post(connection, json.dumps(batch).encode())
+    finally:
+        connection.close()
+    answers = json.loads(body)
+    assert status == 200 and [a["id"] for a in answers] == list(range(2, 42))
+    answered = [a for a in answers if "result" in a]
+    refused = [a for a in answers if "error" in a]
+    assert answered == answers[:len(answered)] and 5 <= len(answered) < 40  # the first ones, as many as fit
+    assert all(len(a["result"]) == 1 for a in answered)
+    assert len(json.dumps(answered, separators=(",", ":"))) <= LIMIT
+    assert {a["error"]["code"] for a in refused} == {-32005}
+    assert refused[0]["error"]["message"].startswith(
+        f"response too large: the batch's responses passed the node's limit of {LIMIT} bytes after "
+        f"{len(answered)} of its 41 requests: send the rest in another batch")
+
+
 def test_other_methods_bad_request_lines_and_http_1_0(server: RpcServer, chain: EmbeddedChain) -> None:
-    answer = raw_exchange(server, b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    answer = raw_exchange(server, b"PUT / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 405 ") and b"POST JSON-RPC" in answer
     assert raw_exchange(server, b"HELLO\r\n\r\n").startswith(b"HTTP/1.1 400 ")
     assert raw_exchange(server, b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 101 + b"\r\n").startswith(b"HTTP/1.1 431 ")

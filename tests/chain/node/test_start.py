@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_utils import to_canonical_address
@@ -18,10 +21,18 @@ from dataseal.chain.contracts.deployment import Deployment, get_deployment, save
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
+from dataseal.chain.embedded.mining import Miner
 from dataseal.chain.embedded.settings import Tuning
-from dataseal.chain.node.start import OPERATOR_PASSWORD_FILENAME, SERVING_SWITCH_INTERVAL, EmbeddedNode, NodeConfig
+from dataseal.chain.node.start import (
+    OPERATOR_PASSWORD_FILENAME,
+    SERVING_SWITCH_INTERVAL,
+    EmbeddedNode,
+    NodeConfig,
+    NodeStopped,
+)
 from dataseal.cli.main import main
-from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign
+from tests.chain.embedded.clocks import HANG_GUARD_SECONDS, until
+from tests.chain.embedded.helpers import ETH, ROOT, free_port, new_key, rpc, running_node, sign, start_node
 
 HARDHAT = ROOT / "node_modules" / ".bin" / "hardhat"
 
@@ -164,7 +175,118 @@ def test_restarting_with_another_chain_id_is_refused(tmp_path: Path) -> None:
         EmbeddedNode.start(config(data, chain_id=778))
 
 
+def test_stop_reports_the_head_once_the_waiting_transactions_are_mined(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    key = new_key()
+    node = EmbeddedNode.start(config(data, mining=Mining("interval", 60), fund={key.address: 5 * ETH}))
+    assert node.startup.block == 3
+    for nonce in (0, 1):
+        node.chain.send_raw_transaction(sign(key, node.startup.chain_id, nonce, value=ETH))
+    stopped = node.stop()
+    assert stopped == NodeStopped(block=4)  # the two were mined into block 4 as the node stopped
+    with EmbeddedChain.open(chain_file(data), mining=Mining("manual")) as chain:
+        assert chain.head().block_number == 4 and chain.pending_count == 0
+
+
+def test_stop_completes_while_a_request_holds_the_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan holding the chain (here eth_getLogs, held on an event): stopping ends the server and
+    leaves the chain to close when it can, without waiting for the scan."""
+    from dataseal.chain.embedded import chain as chain_module
+
+    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+    find_logs = chain_module.find_logs
+
+    def held(*args: Any) -> Any:
+        entered.set()
+        release.wait(HANG_GUARD_SECONDS)
+        finished.set()
+        return find_logs(*args)
+
+    monkeypatch.setattr(chain_module, "find_logs", held)
+    node = EmbeddedNode.start(config(tmp_path / "data"))
+    node.start_serving()
+    asking = threading.Thread(target=_ask_quietly, args=(node.startup.rpc_url, "eth_getLogs", [{}]), daemon=True)
+    stopped: list[NodeStopped] = []
+    stopping = threading.Thread(target=lambda: stopped.append(node.stop(grace=0.05)), daemon=True)
+    try:
+        asking.start()
+        assert entered.wait(HANG_GUARD_SECONDS)
+        stopping.start()
+        stopping.join(HANG_GUARD_SECONDS)
+        assert stopped, "the node did not stop while a request held the chain"
+        assert not finished.is_set()  # the scan is still running
+        assert stopped[0].block == 3 and "the chain was still busy" in (stopped[0].busy or "")
+    finally:
+        release.set()
+    until(lambda: node.chain.closed, "the chain closed once the scan let it go")
+
+
+def _ask_quietly(url: str, method: str, params: list[Any]) -> None:
+    try:
+        rpc(url, method, params)
+    except OSError:
+        pass  # its connection was cut
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # (the miner dies)
+def test_a_dead_miner_is_the_nodes_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _break_interval_miners(monkeypatch)
+    node = EmbeddedNode.start(config(tmp_path / "data", mining=Mining("interval", 60)))
+    try:
+        failure = until(lambda: node.failure, "the miner died")
+        assert failure.startswith("OverflowError")
+    finally:
+        node.stop()
+
+
+def _break_interval_miners(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interval miners wait for ever, as --block-time inf once made them do: their wait overflows."""
+    start = Miner.start
+
+    def broken(self: Miner) -> None:
+        if self.mining.mode == "interval":
+            object.__setattr__(self.mining, "block_time", float("inf"))
+        start(self)
+
+    monkeypatch.setattr(Miner, "start", broken)
+
+
 # ------------------------------------------------------------------------------------ the CLI
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # (the miner dies)
+def test_cli_a_dead_miner_stops_the_node_with_a_non_zero_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _break_interval_miners(monkeypatch)
+    guard = threading.Timer(HANG_GUARD_SECONDS, os.kill, (os.getpid(), signal.SIGTERM))  # (a hang, not a limit)
+    guard.start()
+    try:
+        code = main(["node", "--data-dir", str(tmp_path / "data"), "--port", "0", "--light-kdf", "--json",
+                     "--block-time", "60"])
+    finally:
+        guard.cancel()
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "dataseal node: stopping: the miner stopped (OverflowError" in err
+    assert "dataseal node: stopped at block 3" in err
+    assert err.splitlines()[-1].startswith("dataseal: error: the node stopped because its miner stopped "
+                                           "(OverflowError")
+
+
+def test_cli_refuses_block_times_that_are_not_a_number_of_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    guard = threading.Timer(HANG_GUARD_SECONDS, os.kill, (os.getpid(), signal.SIGTERM))  # (a node that started)
+    guard.start()
+    try:
+        for value in ("inf", "nan", "-1", "1e300", "86401"):
+            code = main(["node", "--data-dir", str(tmp_path / "data"), "--port", "0", "--block-time", value])
+            err = capsys.readouterr().err
+            assert code == 2 and "is not a number of seconds from 0 to 86400 (a day)" in err, (value, err)
+    finally:
+        guard.cancel()
+    assert not (tmp_path / "data").exists()
 
 
 def test_cli_refusals_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -210,10 +332,53 @@ def test_sigterm_mines_the_waiting_transactions_first(tmp_path: Path) -> None:
         tx_hash = rpc(node.url, "eth_sendRawTransaction", ["0x" + raw.hex()])["result"]
         assert rpc(node.url, "eth_getTransactionReceipt", [tx_hash])["result"] is None  # the block is an hour away
         assert node.stop() == 0
+        assert "stopped at block 4" in node.stderr()  # the block mined as it stopped
     with EmbeddedChain.open(chain_file(data), mining=Mining("manual")) as chain:
         assert chain.get_receipt(bytes.fromhex(tx_hash[2:])) is not None
         assert chain.get_balance(b"\x22" * 20) == ETH
         assert chain.genesis_alloc[key.address] == 5 * ETH
+
+
+SIGNALS_IN_A_ROW = 100_000  # of each, from two threads at once: many arrive while another is handled
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _send_signals(pid: int, sig: int) -> None:
+    for _ in range(SIGNALS_IN_A_ROW):
+        os.kill(pid, sig)
+
+
+BLOCK_NUMBER = b'{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}'
+
+
+def test_stop_signals_in_quick_succession_stop_the_node_once_and_cleanly(tmp_path: Path) -> None:
+    """SIGTERM and SIGINT by the hundred thousand, arriving while others are handled and while the
+    node stops (they once deadlocked the handler, or overflowed the stack with handlers run inside
+    handlers). A request kept in progress (its body not sent yet) holds the node in its stop until
+    the signals are all sent, so that none arrives after the process gave the signals back."""
+    node = start_node(tmp_path / "data")
+    try:
+        url = node.url.removeprefix("http://")
+        host, port = url.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=HANG_GUARD_SECONDS) as held:
+            held.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n"
+                         b"Expect: 100-continue\r\n\r\n" % len(BLOCK_NUMBER))
+            assert held.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # the request is in progress
+            senders = [threading.Thread(target=_send_signals, args=(node.proc.pid, sig)) for sig in STOP_SIGNALS]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
+            held.sendall(BLOCK_NUMBER)
+            answer = held.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'"result":"0x3"}')
+        code = node.proc.wait(timeout=HANG_GUARD_SECONDS)  # (a guard against a hang, not a time limit)
+    except BaseException:
+        node.stop(signal.SIGKILL)
+        raise
+    stderr = node.stderr()
+    assert code == 0, stderr[-3000:]
+    assert stderr.count("dataseal node: stopping") == 1 and "dataseal node: stopped at block 3" in stderr
 
 
 @pytest.mark.hardhat
