@@ -21,7 +21,7 @@ needs it is listed in the report's ``not_checked``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from dataseal.registry.evidence import (
     EvidenceBundle,
@@ -36,6 +36,9 @@ from dataseal.registry.manifest import Hash32, ManifestError, Model, read_json
 from dataseal.registry.merkle import ProofError, StandardMerkleTree, TreeDumpError, to_hash
 
 DocumentKind = Literal["proof", "evidence", "manifest", "tree"]
+#: The most bytes :func:`check_document_file` reads: a tree dump is the largest document (about 200 bytes a
+#: leaf: a file of the most chunks sealing allows, or a table of a million rows, stays below it).
+MAX_CHECKED_FILE_BYTES: Final = 256 << 20
 
 
 class Unchecked(Model):
@@ -100,7 +103,7 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
 
 def check_document_file(path: Path, *, root: bytes | str | None = None) -> CheckReport:
     """:func:`check_document` of a JSON file (:class:`EvidenceError` when it is missing or not JSON)."""
-    data = read_json(path, "document", EvidenceError)
+    data = read_json(path, "document", EvidenceError, limit=MAX_CHECKED_FILE_BYTES)
     return check_document(data, root=root, where=str(path))
 
 

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from dataseal.chain.files import read_limited
 from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.merkle.hashing import keccak256
 from dataseal.registry.sealing.canonical import (
@@ -44,6 +45,9 @@ Hash32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
 Nonce16 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{32}$")]
 #: No dataseal document (manifest, proof, bundle, tree dump) nests deeper; read_json refuses more.
 MAX_JSON_DEPTH: Final = 64
+#: The most bytes read_json reads of a manifest, proof or bundle (a row proof carries its row's text, a
+#: bundle its proofs: both stay far below this).
+MAX_DOCUMENT_BYTES: Final = 64 << 20
 RightsName = Literal["holding", "processing", "operation"]
 #: Rights type names and their bits in AssetRegistry's ``rightsType`` bitmask.
 RIGHTS_BITS: dict[str, int] = {"holding": 1, "processing": 2, "operation": 4}
@@ -305,11 +309,12 @@ def _no_constants(name: str) -> Any:
     raise _NotDatasealJson(f"{name} is not JSON")
 
 
-def read_json(path: Path, what: str, error: type[DatasealError]) -> Any:
-    """JSON data of a file; ``error`` with a clear message when missing, unreadable, truncated, nested
-    deeper than :data:`MAX_JSON_DEPTH`, or holding a repeated key or NaN/Infinity."""
+def read_json(path: Path, what: str, error: type[DatasealError], *, limit: int = MAX_DOCUMENT_BYTES) -> Any:
+    """JSON data of a file; ``error`` with a clear message when missing, unreadable, not a regular file,
+    larger than ``limit`` bytes, truncated, nested deeper than :data:`MAX_JSON_DEPTH`, or holding a
+    repeated key or NaN/Infinity."""
     try:
-        data = Path(path).read_bytes()
+        data = read_limited(Path(path), limit, what=f"{what} file", error=error)
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{what} file {path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND) from None

@@ -134,7 +134,7 @@ def test_unreadable_manifest_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         read_manifest(tmp_path)
     assert str(caught.value) == (
-        f"cannot read manifest file {tmp_path}: Is a directory: check that the path names a file that you can read"
+        f"manifest file {tmp_path} is not a regular file (it is a folder): give the path of a regular file"
     )
     path = tmp_path / "m.json"
     path.write_bytes(b'{"kind": "\xff"}')

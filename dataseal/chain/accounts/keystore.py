@@ -27,7 +27,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from pydantic import SecretStr
 
-from dataseal.chain.files import write_atomic
+from dataseal.chain.files import read_limited, write_atomic
 from dataseal.errors import ConfigError, ErrorKind
 
 KEYSTORE_DIRNAME = "keystore"
@@ -36,6 +36,8 @@ KEYSTORE_DIRNAME = "keystore"
 # "light" ones (``geth --lightkdf``), for tests and throwaway accounts.
 STANDARD_SCRYPT_N = 1 << 18
 LIGHT_SCRYPT_N = 1 << 12
+#: The most bytes of a keystore file (geth's are about 500).
+MAX_KEYFILE_BYTES = 64 << 10
 
 
 class KeystoreError(ConfigError):
@@ -278,9 +280,15 @@ def _private_key_bytes(key: SecretStr | str | bytes) -> bytes:
     return raw
 
 
+def read_key_file(path: Path) -> bytes:
+    """The bytes of a keystore or key file: a regular file of at most :data:`MAX_KEYFILE_BYTES`
+    (:class:`InvalidKeyfile` if not; OSErrors are the caller's)."""
+    return read_limited(path, MAX_KEYFILE_BYTES, what="keystore file", error=InvalidKeyfile)
+
+
 def _read_keyfile(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_bytes())
+        document = json.loads(read_key_file(path))
     except FileNotFoundError:
         raise InvalidKeyfile(f"keystore file {path} does not exist", hint="check the path",
                              kind=ErrorKind.NOT_FOUND) from None

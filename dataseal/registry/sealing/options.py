@@ -30,6 +30,8 @@ TABLE_FORMATS: Final[tuple[TableFormat, ...]] = ("csv", "jsonl", "parquet")
 DEFAULT_CHUNK_SIZE: Final = 1 << 20
 MAX_CHUNK_SIZE: Final = 1 << 30
 MIN_SECRET_BYTES: Final = 16
+#: The most bytes a salt secret file may hold (a secret is a few dozen random bytes).
+MAX_SECRET_BYTES: Final = 4096
 SALT_NONCE_BYTES: Final = 16
 
 

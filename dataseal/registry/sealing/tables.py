@@ -49,12 +49,14 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any, Final
 
+from dataseal.chain.files import read_limited
 from dataseal.errors import ErrorKind
 from dataseal.registry.merkle.digests import IndexedDigestTree, IndexedDigestTreeBuilder
 from dataseal.registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, utf16_key
 from dataseal.registry.sealing.errors import EmptyInputError, MalformedTableError, SealError, SecretError
 from dataseal.registry.sealing.files import ProgressCallback, check_unchanged, open_regular
 from dataseal.registry.sealing.options import (
+    MAX_SECRET_BYTES,
     SALT_NONCE_BYTES,
     TABLE_FORMATS,
     SealOptions,
@@ -147,9 +149,11 @@ class RowSalter:
 
 
 def read_secret(path: Path) -> bytes:
-    """The owner's secret: the file's bytes, exactly (no newline is stripped)."""
+    """The owner's secret: the file's bytes, exactly (no newline is stripped); a regular file of at most
+    :data:`MAX_SECRET_BYTES`."""
     try:
-        return Path(path).read_bytes()
+        return read_limited(Path(path), MAX_SECRET_BYTES, what="salt secret file", error=SecretError,
+                            options=("salt_secret",))
     except FileNotFoundError:
         raise SecretError(f"salt secret file {path} does not exist",
                           hint="check the path (a row is proved with the secret file its table was sealed with)",

@@ -178,7 +178,7 @@ def test_short_or_missing_secrets_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SecretError) as caught:
         read_secret(tmp_path)
     assert str(caught.value) == (
-        f"cannot read the salt secret file {tmp_path}: Is a directory: check that it is a file that you can read"
+        f"salt secret file {tmp_path} is not a regular file (it is a folder): give the path of a regular file"
     )
     assert caught.value.kind is ErrorKind.INVALID_INPUT
 
