@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from dataseal.registry.evidence import (
+    ChunkSubject,
     EvidenceBundle,
     EvidenceError,
     Proof,
@@ -72,14 +73,22 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
     document = load_document(data, where=where)
     if isinstance(document, Proof):
         verify_proof_document(document, root=expected)
-        subject = describe_subject(document)
-        registered = Unchecked(what="that this root is the registered one", options=("root",))
+        # Only what the leaf value and the siblings vouch for: a chunk's index is in its leaf, its byte range
+        # (index × the manifest's chunk size, length from the file's size) is not, so it is not called checked.
+        subject = describe_subject(document, byte_range=False)
+        not_checked = [] if expected else [Unchecked(what="that this root is the registered one", options=("root",))]
+        if isinstance(document.subject, ChunkSubject):
+            claimed = describe_subject(document)
+            not_checked.append(Unchecked(
+                what=f"the byte range the proof gives for {claimed} (it follows from the manifest's chunk size and "
+                "file size: check an evidence bundle, which holds the manifest)"
+            ))
         return CheckReport(
             kind="proof",
             root=document.root,
             subject=subject,
             checked=(f"{subject} is in the tree with root {document.root}",),
-            not_checked=() if expected else (registered,),
+            not_checked=tuple(not_checked),
         )
     if isinstance(document, EvidenceBundle):
         bundle_root = document.manifest.tree.root
