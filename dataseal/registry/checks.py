@@ -78,10 +78,11 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
         subject = describe_subject(document, byte_range=False)
         not_checked = [] if expected else [Unchecked(what="that this root is the registered one", options=("root",))]
         if isinstance(document.subject, ChunkSubject):
-            claimed = describe_subject(document)
+            chunk = document.subject
             not_checked.append(Unchecked(
-                what=f"the byte range the proof gives for {claimed} (it follows from the manifest's chunk size and "
-                "file size: check an evidence bundle, which holds the manifest)"
+                what=f"that chunk {chunk.index} is bytes {chunk.offset}..{chunk.offset + chunk.length - 1}, as the "
+                "proof says (the range follows from the manifest's chunk size and file size: check an evidence "
+                "bundle, which holds the manifest)"
             ))
         return CheckReport(
             kind="proof",
