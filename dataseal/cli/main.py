@@ -39,6 +39,8 @@ app = typer.Typer(
 )
 
 _verbose = False
+#: The exit status of an interrupted command (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 
 @app.callback()
@@ -70,13 +72,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = app(args=args, prog_name="dataseal", standalone_mode=False)
         sys.stdout.flush()  # a full disk or a closed pipe on stdout shows here, not at the interpreter's exit
         if isinstance(result, int) and not isinstance(result, bool):
-            # standalone_mode=False hands back typer.Exit(n)'s code instead of raising it.
+            # standalone_mode=False hands back typer.Exit(n)'s code instead of raising it; typer makes Ctrl-C
+            # Exit(130), and no command of ours exits 130 otherwise.
+            if result == INTERRUPTED:
+                print("dataseal: interrupted", file=sys.stderr)
             return result
     except typer.Exit as exc:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         print("dataseal: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except UsageError as exc:
         if isinstance(exc, NoArgsIsHelpError):
             exc.show()  # `dataseal` alone, or a group without its command: the help

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import KeystoreError, PasswordRequired
 from dataseal.chain.accounts.passwords import (
+    MAX_PASSWORD_FILE_BYTES,
     GivenPassword,
     PasswordFile,
     create_password_file,
@@ -89,3 +90,18 @@ def test_create_password_file_is_private_and_never_overwrites(tmp_path: Path) ->
     assert again.value.kind is ErrorKind.CONFLICT
     assert secret.get_secret_value() not in repr(secret)
     assert "pw" not in repr(GivenPassword(SecretStr("pw-secret")))
+
+
+def test_a_password_file_is_a_small_regular_file(tmp_path: Path) -> None:
+    with pytest.raises(PasswordRequired) as caught:
+        read_password_file("/dev/zero")  # read whole, it never ends
+    assert str(caught.value) == (
+        "password file /dev/zero is not a regular file (it is a character device): give the path of a regular file"
+    )
+    assert caught.value.options == ("password",)
+    big = tmp_path / "big"
+    big.write_text("x" * MAX_PASSWORD_FILE_BYTES + "\n")
+    with pytest.raises(PasswordRequired, match=f"password file {big} is larger than 4,096 bytes"):
+        read_password_file(big)
+    big.write_text("x" * (MAX_PASSWORD_FILE_BYTES - 1) + "\n")
+    assert read_password_file(big).get_secret_value() == "x" * (MAX_PASSWORD_FILE_BYTES - 1)

@@ -12,10 +12,9 @@ import pytest
 
 from dataseal.cli.main import main
 from dataseal.registry import checks
-from dataseal.registry.manifest import MAX_DOCUMENT_BYTES
-from dataseal.registry.sealing.options import MAX_SECRET_BYTES
 from dataseal.registry.evidence import ChainRecord, DirectRegistration, build_bundle
-from dataseal.registry.sealing.options import SealOptions
+from dataseal.registry.manifest import MAX_DOCUMENT_BYTES
+from dataseal.registry.sealing.options import MAX_SECRET_BYTES, SealOptions
 from dataseal.registry.sealing.seal import compute_tree, prove, seal
 from tests.cli.conftest import one_line
 
@@ -533,3 +532,58 @@ def test_documents_and_secrets_larger_than_their_cap_are_refused(
     )
     secret.write_bytes(os.urandom(MAX_SECRET_BYTES))  # the cap itself is taken
     assert run(capsys, "seal", table, "--rows", "--salt-secret", secret, "-o", tmp_path / "s")[0] == 0
+
+
+# ---------------------------------------------------------------------- check: only what was checked
+
+
+def test_check_never_prints_an_edited_chunk_range_as_checked(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    proof_file = tmp_path / "chunk2.json"
+    assert run(capsys, "prove", sealed_file, "--chunk", "2", "-o", proof_file)[0] == 0
+    proof = json.loads(proof_file.read_text())
+    proof["subject"].update(offset=14, length=7)  # really 2048..3071
+    proof_file.write_text(json.dumps(proof))
+    code, out, err = run(capsys, "check", proof_file)
+    assert code == 0, err
+    checked = [line for line in out.splitlines() if line.startswith("  checked")]
+    assert checked == [f"  checked      chunk 2 is in the tree with root {proof['root']}"]
+    assert ("  not checked  that chunk 2 is bytes 14..20, as the proof says (the range follows from the manifest's "
+            "chunk size and file size: check an evidence bundle, which holds the manifest)") in out.splitlines()
+    assert run_json(capsys, "check", proof_file)["subject"] == "chunk 2"
+
+
+def test_check_and_prove_refuse_a_manifest_inconsistent_with_itself(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    manifest = json.loads((sealed_file.parent / "data.bin.dataseal" / "manifest.json").read_text())
+    assert (manifest["content"]["size"], manifest["tree"]["leafCount"]) == (5120, 5)
+    edits = [
+        (lambda m: m["tree"].update(leafCount=4), "tree.leafCount is 4, but the content has 5 chunks"),
+        (lambda m: m["content"].update(size=10**30), "content.file.size: Input should be less than or equal to"),
+        (lambda m: m["content"].update(chunkSize=2**70), "content.file.chunkSize: Input should be less than or equal"),
+    ]
+    for edit, message in edits:
+        edited = json.loads(json.dumps(manifest))
+        edit(edited)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(edited))
+        for args in (["check", path], ["prove", sealed_file, "--chunk", "0", "--manifest", path]):
+            code, out, err = run(capsys, *args)
+            assert (code, out) == (1, "")
+            assert message in one_line(err)
+
+
+def test_seal_refuses_more_chunks_than_the_cap_before_reading(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "two-mb.bin"
+    data.write_bytes(os.urandom(2_000_000))
+    code, out, err = run(capsys, "seal", data, "--chunk-size", "1")
+    assert (code, out) == (1, "")
+    assert one_line(err) == (
+        f"dataseal: error: {data} is 2,000,000 bytes: in chunks of 1 bytes that is 2,000,000 chunks, more than the "
+        "1,048,576 a sealed file may have: use a chunk size of at least 2 bytes [--chunk-size]"
+    )
+    assert not (tmp_path / "two-mb.bin.dataseal").exists()

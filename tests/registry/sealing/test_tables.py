@@ -26,7 +26,6 @@ from dataseal.registry.sealing import (
 )
 from dataseal.registry.sealing.options import SealOptions
 from dataseal.registry.sealing.seal import SealResult, prove, seal
-from dataseal.registry.sealing import tables as tables_module
 from dataseal.registry.sealing.tables import SALT_NONCE_BYTES, RowSalter, read_secret, seal_rows
 
 CSV = 'id,name,note\n1,alice,"x,y"\n2,bob,plain\n\n3,carol,"multi\nline ""quoted"""\n'
@@ -388,7 +387,7 @@ def test_a_jsonl_integer_of_more_digits_than_python_reads_is_refused(tmp_path: P
 def test_a_csv_utf8_error_names_the_line_and_byte_it_is_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_block: int, data: bytes, line: int, offset: int, reason: str
 ) -> None:
-    monkeypatch.setattr(tables_module, "_SCAN_BLOCK", scan_block)
+    monkeypatch.setattr(tables, "_SCAN_BLOCK", scan_block)
     path = tmp_path / "t.csv"
     path.write_bytes(data)
     with pytest.raises(MalformedTableError) as caught:
