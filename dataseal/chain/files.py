@@ -150,9 +150,9 @@ def open_output(
 
 
 def write_atomic(target: Path, content: bytes, *, mode: int | None = None, replace: bool = True) -> None:
-    """Write ``content`` to ``target`` with :func:`open_output` (replacing a regular file by default:
-    dataseal's own records in its data folder)."""
-    with open_output(target, replace=replace, mode=mode) as out:
+    """Write ``content`` to ``target`` with :func:`open_output`: dataseal's own records in its data folder,
+    so by default replacing a regular file, and private (0600) unless ``mode`` says otherwise."""
+    with open_output(target, replace=replace, mode=0o600 if mode is None else mode) as out:
         out.write(content)
 
 

@@ -13,6 +13,7 @@ import pytest
 from dataseal.chain import files
 from dataseal.chain.files import write_atomic
 from dataseal.errors import ErrorKind
+from tests.support.devices import null_device
 
 
 def test_the_content_replaces_the_file_and_no_temp_file_is_left(tmp_path: Path) -> None:
@@ -92,7 +93,8 @@ def test_a_device_a_fifo_a_folder_or_a_symlink_is_never_replaced(tmp_path: Path)
     link.symlink_to(victim)
     dangling = tmp_path / "dangling"
     dangling.symlink_to(tmp_path / "nowhere")
-    cases = [(Path(os.devnull), "a character device"), (fifo, "a FIFO"), (folder, "a folder"),
+    device = null_device(tmp_path)  # never the system's own (tests/support/devices.py says why)
+    cases = [(device, "a character device"), (fifo, "a FIFO"), (folder, "a folder"),
              (link, "a symbolic link"), (dangling, "a symbolic link")]
     for target, what in cases:
         with pytest.raises(files.FileRefused) as caught:
@@ -101,7 +103,7 @@ def test_a_device_a_fifo_a_folder_or_a_symlink_is_never_replaced(tmp_path: Path)
             f"refusing to write output file {target}: it is {what}, not a regular file, and writing would replace it"
         )
         assert caught.value.kind is ErrorKind.INVALID_INPUT
-    assert stat.S_ISCHR(os.stat(os.devnull).st_mode) and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert os.path.islink(link) and victim.read_bytes() == b"keep" and not (tmp_path / "nowhere").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -141,15 +143,18 @@ def test_a_target_that_turns_into_a_link_while_written_is_refused_at_the_rename(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "victim"]
 
 
-def test_a_new_file_gets_the_umasks_mode_or_the_one_given(tmp_path: Path) -> None:
+def test_a_new_output_gets_the_umasks_mode_and_a_record_is_private(tmp_path: Path) -> None:
     mask = os.umask(0o027)
     try:
-        write_atomic(tmp_path / "a", b"1")
-        write_atomic(tmp_path / "b", b"1", mode=0o600)
+        with files.open_output(tmp_path / "a") as out:
+            out.write(b"1")
+        write_atomic(tmp_path / "b", b"1")
+        write_atomic(tmp_path / "c", b"1", mode=0o644)
     finally:
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o640
     assert stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o644
 
 
 # ---------------------------------------------------------------------- what may be read
@@ -168,7 +173,7 @@ def test_read_limited_reads_up_to_its_limit_and_refuses_one_byte_more(tmp_path: 
 def test_read_limited_refuses_what_is_not_a_regular_file_without_waiting(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)  # no writer: a blocking open would wait for ever
-    for path, what in ((fifo, "a FIFO"), (Path("/dev/zero"), "a character device"), (tmp_path, "a folder")):
+    for path, what in ((null_device(tmp_path), "a character device"), (tmp_path, "a folder"), (fifo, "a FIFO")):
         with pytest.raises(files.FileRefused, match=re.escape(f"file {path} is not a regular file (it is {what})")):
             files.read_limited(path, 100)
     with pytest.raises(FileNotFoundError):

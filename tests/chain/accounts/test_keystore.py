@@ -255,11 +255,11 @@ def test_geths_standard_kdf_parameters_are_unlocked(tmp_path: Path, keystore: Ke
 
 
 def test_a_keystore_file_that_is_not_a_regular_file_or_too_large_is_refused(tmp_path: Path, keystore: Keystore) -> None:
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    with pytest.raises(InvalidKeyfile, match="keystore file .*fifo is not a regular file \\(it is a FIFO\\)"):
-        keystore.import_file(fifo, "pw")
     big = tmp_path / "big.json"
     big.write_text(json.dumps({**PBKDF2, "padding": " " * MAX_KEYFILE_BYTES}))
     with pytest.raises(InvalidKeyfile, match="is larger than 65,536 bytes"):
         keystore.import_file(big, "pw")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidKeyfile, match="keystore file .*fifo is not a regular file \\(it is a FIFO\\)"):
+        keystore.import_file(fifo, "pw")

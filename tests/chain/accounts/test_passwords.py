@@ -19,6 +19,7 @@ from dataseal.chain.accounts.passwords import (
     read_password_file,
 )
 from dataseal.errors import ErrorKind
+from tests.support.devices import null_device
 
 
 class Never:
@@ -93,10 +94,11 @@ def test_create_password_file_is_private_and_never_overwrites(tmp_path: Path) ->
 
 
 def test_a_password_file_is_a_small_regular_file(tmp_path: Path) -> None:
+    device = null_device(tmp_path)  # as /dev/zero, which read whole never ends (tests/support/devices.py)
     with pytest.raises(PasswordRequired) as caught:
-        read_password_file("/dev/zero")  # read whole, it never ends
+        read_password_file(device)
     assert str(caught.value) == (
-        "password file /dev/zero is not a regular file (it is a character device): give the path of a regular file"
+        f"password file {device} is not a regular file (it is a character device): give the path of a regular file"
     )
     assert caught.value.options == ("password",)
     big = tmp_path / "big"

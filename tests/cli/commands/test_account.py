@@ -12,6 +12,7 @@ from eth_account import Account
 
 from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N
 from tests.cli.conftest import Cli, one_line
+from tests.support.devices import null_device
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 ADDRESS = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
@@ -120,13 +121,14 @@ def test_a_keystore_asking_for_an_extreme_kdf_is_refused_at_once(cli: Cli, tmp_p
 
 
 def test_a_password_file_or_key_file_that_never_ends_is_refused(cli: Cli, tmp_path: Path) -> None:
-    code, _, err = cli("account", "new", "--password-file", "/dev/zero")
+    device = null_device(tmp_path)  # like /dev/zero, a device; made here (tests/support/devices.py says why)
+    code, _, err = cli("account", "new", "--password-file", str(device))
     assert code == 1 and one_line(err) == (
-        "dataseal: error: password file /dev/zero is not a regular file (it is a character device): give the path of "
-        "a regular file [--password-file FILE or DATASEAL_PASSWORD]"
+        f"dataseal: error: password file {device} is not a regular file (it is a character device): give the path "
+        "of a regular file [--password-file FILE or DATASEAL_PASSWORD]"
     )
-    code, _, err = cli("account", "import", "/dev/zero")
+    code, _, err = cli("account", "import", str(device))
     assert code == 1 and one_line(err) == (
-        "dataseal: error: keystore file /dev/zero is not a regular file (it is a character device): give the path of "
-        "a regular file"
+        f"dataseal: error: keystore file {device} is not a regular file (it is a character device): give the path "
+        "of a regular file"
     )

@@ -17,6 +17,7 @@ from dataseal.registry.manifest import MAX_DOCUMENT_BYTES
 from dataseal.registry.sealing.options import MAX_SECRET_BYTES, SealOptions
 from dataseal.registry.sealing.seal import compute_tree, prove, seal
 from tests.cli.conftest import one_line
+from tests.support.devices import null_device
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -391,8 +392,8 @@ def test_prove_refuses_to_write_over_a_device_a_fifo_or_a_symlink(
     victim.write_text("keep me")
     link = tmp_path / "link.json"
     link.symlink_to(victim)
-    devnull_before = os.stat(os.devnull)
-    for target, what in ((Path(os.devnull), "a character device"), (fifo, "a FIFO"), (link, "a symbolic link")):
+    device = null_device(tmp_path)
+    for target, what in ((device, "a character device"), (fifo, "a FIFO"), (link, "a symbolic link")):
         for force in ((), ("--force",)):
             code, out, err = run(capsys, "prove", sealed_file, "--chunk", "1", "-o", target, *force)
             assert (code, out) == (1, ""), err
@@ -401,7 +402,7 @@ def test_prove_refuses_to_write_over_a_device_a_fifo_or_a_symlink(
                 "writing would replace it: choose the path of a regular file, or of one that does not exist yet "
                 "[-o/--out FILE]"
             )
-    assert stat.S_ISCHR(os.stat(os.devnull).st_mode) and os.stat(os.devnull).st_rdev == devnull_before.st_rdev
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and os.lstat(device).st_rdev == os.makedev(1, 3)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.path.islink(link) and victim.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp file left
 
@@ -492,15 +493,18 @@ def test_writing_where_no_file_can_be_is_one_line_exit_1(
 def test_documents_and_secrets_must_be_regular_files(
     capsys: pytest.CaptureFixture[str], sealed_file: Path, table: Path, tmp_path: Path
 ) -> None:
+    # A device (/dev/zero was read until the kernel killed dataseal; see tests/support/devices.py for why
+    # this one is made here), then a FIFO nobody writes (reading it whole would wait for ever).
+    device = null_device(tmp_path)
     fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)  # nobody writes it: reading it whole would wait for ever
+    os.mkfifo(fifo)
     cases = [
-        (["check", "/dev/zero"], "document file /dev/zero is not a regular file (it is a character device)"),
+        (["check", device], f"document file {device} is not a regular file (it is a character device)"),
+        (["prove", sealed_file, "--chunk", "0", "--manifest", device],
+         f"manifest file {device} is not a regular file (it is a character device)"),
+        (["seal", table, "--rows", "--salt-secret", device, "-o", tmp_path / "s"],
+         f"salt secret file {device} is not a regular file (it is a character device)"),
         (["check", fifo], f"document file {fifo} is not a regular file (it is a FIFO)"),
-        (["prove", sealed_file, "--chunk", "0", "--manifest", "/dev/zero"],
-         "manifest file /dev/zero is not a regular file (it is a character device)"),
-        (["seal", table, "--rows", "--salt-secret", "/dev/zero", "-o", tmp_path / "s"],
-         "salt secret file /dev/zero is not a regular file (it is a character device)"),
         (["seal", table, "--rows", "--salt-secret", fifo, "-o", tmp_path / "s"],
          f"salt secret file {fifo} is not a regular file (it is a FIFO)"),
     ]
