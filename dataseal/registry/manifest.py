@@ -399,4 +399,6 @@ def describe_validation_error(exc: ValidationError) -> str:
     if first["type"] == "extra_forbidden" and "_" in str(first["loc"][-1]):
         hint = f" (keys are camelCase: {to_camel(str(first['loc'][-1]))})"
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    if not first["loc"] and first["type"] == "value_error":  # a check across fields says where itself
+        return f"{str(first['msg']).removeprefix('Value error, ')}{more}"
     return f"{where}: {first['msg']}{hint}{more}"
