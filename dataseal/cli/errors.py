@@ -49,6 +49,7 @@ OPTION_FLAGS: dict[str, str] = {
     "manifest": "--manifest FILE",
     "root": "--root HEX",
     "out_dir": "-o/--out DIR",
+    "out": "-o/--out FILE",
     # the manifest's metadata (dataseal.registry.manifest.ManifestMetadata)
     "rights_type": "--rights LIST",
 }

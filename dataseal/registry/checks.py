@@ -21,9 +21,10 @@ needs it is listed in the report's ``not_checked``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from dataseal.registry.evidence import (
+    ChunkSubject,
     EvidenceBundle,
     EvidenceError,
     Proof,
@@ -36,6 +37,9 @@ from dataseal.registry.manifest import Hash32, ManifestError, Model, read_json
 from dataseal.registry.merkle import ProofError, StandardMerkleTree, TreeDumpError, to_hash
 
 DocumentKind = Literal["proof", "evidence", "manifest", "tree"]
+#: The most bytes :func:`check_document_file` reads: a tree dump is the largest document (about 200 bytes a
+#: leaf: a file of the most chunks sealing allows, or a table of a million rows, stays below it).
+MAX_CHECKED_FILE_BYTES: Final = 256 << 20
 
 
 class Unchecked(Model):
@@ -69,14 +73,23 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
     document = load_document(data, where=where)
     if isinstance(document, Proof):
         verify_proof_document(document, root=expected)
-        subject = describe_subject(document)
-        registered = Unchecked(what="that this root is the registered one", options=("root",))
+        # Only what the leaf value and the siblings vouch for: a chunk's index is in its leaf, its byte range
+        # (index × the manifest's chunk size, length from the file's size) is not, so it is not called checked.
+        subject = describe_subject(document, byte_range=False)
+        not_checked = [] if expected else [Unchecked(what="that this root is the registered one", options=("root",))]
+        if isinstance(document.subject, ChunkSubject):
+            chunk = document.subject
+            not_checked.append(Unchecked(
+                what=f"that chunk {chunk.index} is bytes {chunk.offset}..{chunk.offset + chunk.length - 1}, as the "
+                "proof says (the range follows from the manifest's chunk size and file size: check an evidence "
+                "bundle, which holds the manifest)"
+            ))
         return CheckReport(
             kind="proof",
             root=document.root,
             subject=subject,
             checked=(f"{subject} is in the tree with root {document.root}",),
-            not_checked=() if expected else (registered,),
+            not_checked=tuple(not_checked),
         )
     if isinstance(document, EvidenceBundle):
         bundle_root = document.manifest.tree.root
@@ -100,7 +113,7 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
 
 def check_document_file(path: Path, *, root: bytes | str | None = None) -> CheckReport:
     """:func:`check_document` of a JSON file (:class:`EvidenceError` when it is missing or not JSON)."""
-    data = read_json(path, "document", EvidenceError)
+    data = read_json(path, "document", EvidenceError, limit=MAX_CHECKED_FILE_BYTES)
     return check_document(data, root=root, where=str(path))
 
 

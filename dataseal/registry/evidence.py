@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -34,6 +35,7 @@ from dataseal.registry.manifest import (
 )
 from dataseal.registry.merkle import ProofError, compute_leaf_hash, to_hash, verify_proof
 from dataseal.registry.merkle.errors import MerkleError
+from dataseal.registry.sealing.options import MAX_CHUNK_SIZE, MAX_CONTENT_SIZE, MAX_FILE_CHUNKS
 from dataseal.registry.sealing.tables import row_digest
 
 PROOF_KIND: Final = "dataseal.proof"
@@ -63,16 +65,16 @@ class ChunkSubject(Model):
     """Chunk ``index`` of a sealed file: bytes ``[offset, offset + length)``."""
 
     kind: Literal["chunk"]
-    index: int = Field(ge=0)
-    offset: int = Field(ge=0)
-    length: int = Field(ge=1)
+    index: int = Field(ge=0, lt=MAX_FILE_CHUNKS)
+    offset: int = Field(ge=0, lt=MAX_CONTENT_SIZE)
+    length: int = Field(ge=1, le=MAX_CHUNK_SIZE)
 
 
 class RowSubject(Model):
     """Row ``index`` of a sealed table, disclosed: its canonical text and (when salted) its salt."""
 
     kind: Literal["row"]
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, lt=1 << 64)
     row: str = Field(description="The row's canonical JSON text, exactly as hashed")
     salt: Hash32 | None = None
 
@@ -82,7 +84,7 @@ class FileSubject(Model):
 
     kind: Literal["file"]
     path: str
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=MAX_CONTENT_SIZE)
 
 
 Subject = Annotated[ChunkSubject | RowSubject | FileSubject, Field(discriminator="kind")]
@@ -418,9 +420,13 @@ def _rights_names(bitmask: int) -> str:
     return ", ".join(name for name, bit in RIGHTS_BITS.items() if bitmask & bit) or "none"
 
 
-def describe_subject(proof: Proof) -> str:
+def describe_subject(proof: Proof, *, byte_range: bool = True) -> str:
+    """The part a proof is of, in words. A chunk's byte range comes from its manifest's chunk size, which a
+    proof alone does not carry: without the manifest to check it against, ask for ``byte_range=False``."""
     subject = proof.subject
     if isinstance(subject, ChunkSubject):
+        if not byte_range:
+            return f"chunk {subject.index}"
         return f"chunk {subject.index} (bytes {subject.offset}..{subject.offset + subject.length - 1})"
     if isinstance(subject, RowSubject):
         return f"row {subject.index}"
@@ -451,8 +457,8 @@ def load_document(data: Any, *, where: str = "document") -> Proof | EvidenceBund
             hint=_THE_FILE_MEANT,
         )
     version = data.get("version")
-    if version != DOCUMENT_VERSION:
-        newer = isinstance(version, int) and version > DOCUMENT_VERSION
+    if type(version) is not int or version != DOCUMENT_VERSION:  # true is not 1
+        newer = type(version) is int and version > DOCUMENT_VERSION
         raise EvidenceError(
             f"{where} is a {kind} of version {version!r}; this dataseal reads version {DOCUMENT_VERSION}"
             + ("" if newer else ", so the file is not valid"),
@@ -461,7 +467,8 @@ def load_document(data: Any, *, where: str = "document") -> Proof | EvidenceBund
     if kind == BUNDLE_KIND and isinstance(data.get("manifest"), dict):
         load_manifest(data["manifest"], where=f"{where}: manifest")  # its own kind/version errors first
     try:
-        return model.model_validate(data)
+        # JSON mode, strict: no "2" for 2 and no true for 1, without refusing JSON arrays for tuples; camelCase keys.
+        return model.model_validate_json(json.dumps(data), strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise EvidenceError(f"{where} is not a valid {kind}: {describe_validation_error(exc)}",
                             hint="use the document as dataseal wrote it") from None

@@ -24,9 +24,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from dataseal.chain.files import read_limited
 from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.merkle.hashing import keccak256
 from dataseal.registry.sealing.canonical import (
@@ -35,6 +36,7 @@ from dataseal.registry.sealing.canonical import (
     canonical_json_bytes,
     exceeds_json_depth,
 )
+from dataseal.registry.sealing.options import MAX_CHUNK_SIZE, MAX_CONTENT_SIZE, MAX_FILE_CHUNKS
 
 MANIFEST_KIND: Final = "dataseal.manifest"
 MANIFEST_VERSION: Final = 1
@@ -44,7 +46,14 @@ Hash32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
 Nonce16 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{32}$")]
 #: No dataseal document (manifest, proof, bundle, tree dump) nests deeper; read_json refuses more.
 MAX_JSON_DEPTH: Final = 64
+#: The most bytes read_json reads of a manifest, proof or bundle (a row proof carries its row's text, a
+#: bundle its proofs: both stay far below this).
+MAX_DOCUMENT_BYTES: Final = 64 << 20
 RightsName = Literal["holding", "processing", "operation"]
+#: The leaf encoding of each kind of content (what sealing builds; a manifest naming another is refused).
+LEAF_ENCODINGS: Final[dict[str, tuple[str, ...]]] = {
+    "file": ("uint256", "bytes32"), "folder": ("string", "uint256", "bytes32"), "table": ("uint256", "bytes32"),
+}
 #: Rights type names and their bits in AssetRegistry's ``rightsType`` bitmask.
 RIGHTS_BITS: dict[str, int] = {"holding": 1, "processing": 2, "operation": 4}
 
@@ -82,8 +91,8 @@ class TreeInfo(Model):
 class FileContent(Model):
     kind: Literal["file"]
     name: str = Field(description="The file's name (not its path)")
-    size: int = Field(ge=1, description="Bytes")
-    chunk_size: int = Field(ge=1, description="Bytes per chunk; the last chunk may be shorter")
+    size: int = Field(ge=1, le=MAX_CONTENT_SIZE, description="Bytes")
+    chunk_size: int = Field(ge=1, le=MAX_CHUNK_SIZE, description="Bytes per chunk; the last chunk may be shorter")
 
 
 class SkippedFile(Model):
@@ -94,7 +103,7 @@ class SkippedFile(Model):
 class FolderContent(Model):
     kind: Literal["folder"]
     name: str
-    size: int = Field(ge=0, description="Total bytes of the sealed files")
+    size: int = Field(ge=0, le=MAX_CONTENT_SIZE, description="Total bytes of the sealed files")
     file_count: int = Field(ge=1)
     order: str = Field(description="Order of the leaves")
     symlinks: Literal["refuse", "skip", "follow"] = Field(description="Symlink policy the folder was sealed with")
@@ -114,7 +123,7 @@ class SaltInfo(Model):
 class TableContent(Model):
     kind: Literal["table"]
     name: str
-    size: int = Field(ge=1, description="Bytes of the table file")
+    size: int = Field(ge=1, le=MAX_CONTENT_SIZE, description="Bytes of the table file")
     format: Literal["csv", "jsonl", "parquet"]
     row_count: int = Field(ge=1)
     columns: tuple[str, ...] | None = Field(
@@ -153,6 +162,27 @@ class Manifest(Model):
         if ordered != value:
             raise ValueError(f"list each rights type once, in the order holding, processing, operation: {ordered}")
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        """The tree section agrees with the content section: as many leaves as chunks, files or rows, and
+        the leaf encoding of that kind of content."""
+        content, tree = self.content, self.tree
+        if isinstance(content, FileContent):
+            parts, name = -(-content.size // content.chunk_size), "chunks (size / chunkSize, rounded up)"
+            if parts > MAX_FILE_CHUNKS:
+                raise ValueError(f"content: {parts} chunks, more than the {MAX_FILE_CHUNKS} a sealed file may have")
+        elif isinstance(content, FolderContent):
+            parts, name = content.file_count, "files (fileCount)"
+        else:
+            parts, name = content.row_count, "rows (rowCount)"
+        if tree.leaf_count != parts:
+            raise ValueError(f"tree.leafCount is {tree.leaf_count}, but the content has {parts} {name}")
+        encoding = LEAF_ENCODINGS[content.kind]
+        if tree.leaf_encoding != encoding:
+            raise ValueError(f"tree.leafEncoding is {list(tree.leaf_encoding)}, but a {content.kind}'s leaves are "
+                             f"{list(encoding)}")
+        return self
 
     @property
     def rights_bitmask(self) -> int:
@@ -305,11 +335,12 @@ def _no_constants(name: str) -> Any:
     raise _NotDatasealJson(f"{name} is not JSON")
 
 
-def read_json(path: Path, what: str, error: type[DatasealError]) -> Any:
-    """JSON data of a file; ``error`` with a clear message when missing, unreadable, truncated, nested
-    deeper than :data:`MAX_JSON_DEPTH`, or holding a repeated key or NaN/Infinity."""
+def read_json(path: Path, what: str, error: type[DatasealError], *, limit: int = MAX_DOCUMENT_BYTES) -> Any:
+    """JSON data of a file; ``error`` with a clear message when missing, unreadable, not a regular file,
+    larger than ``limit`` bytes, truncated, nested deeper than :data:`MAX_JSON_DEPTH`, or holding a
+    repeated key or NaN/Infinity."""
     try:
-        data = Path(path).read_bytes()
+        data = read_limited(Path(path), limit, what=f"{what} file", error=error)
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{what} file {path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND) from None
@@ -368,4 +399,6 @@ def describe_validation_error(exc: ValidationError) -> str:
     if first["type"] == "extra_forbidden" and "_" in str(first["loc"][-1]):
         hint = f" (keys are camelCase: {to_camel(str(first['loc'][-1]))})"
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    if not first["loc"] and first["type"] == "value_error":  # a check across fields says where itself
+        return f"{str(first['msg']).removeprefix('Value error, ')}{more}"
     return f"{where}: {first['msg']}{hint}{more}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import pytest
 
 from dataseal.chain import files
 from dataseal.chain.files import write_atomic
+from dataseal.errors import ErrorKind
+from tests.support.devices import null_device
 
 
 def test_the_content_replaces_the_file_and_no_temp_file_is_left(tmp_path: Path) -> None:
@@ -74,3 +77,112 @@ def test_a_failing_folder_sync_is_reported(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(os, "fsync", failing_second_fsync)
     with pytest.raises(OSError, match="Input/output error"):
         files.write_atomic(tmp_path / "a.json", b"1")
+
+
+# ---------------------------------------------------------------------- what may be written
+
+
+def test_a_device_a_fifo_a_folder_or_a_symlink_is_never_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    device = null_device(tmp_path)  # never the system's own (tests/support/devices.py says why)
+    cases = [(device, "a character device"), (fifo, "a FIFO"), (folder, "a folder"),
+             (link, "a symbolic link"), (dangling, "a symbolic link")]
+    for target, what in cases:
+        with pytest.raises(files.FileRefused) as caught:
+            write_atomic(target, b"new")
+        assert caught.value.message == (
+            f"refusing to write output file {target}: it is {what}, not a regular file, and writing would replace it"
+        )
+        assert caught.value.kind is ErrorKind.INVALID_INPUT
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert os.path.islink(link) and victim.read_bytes() == b"keep" and not (tmp_path / "nowhere").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_existing_file_is_replaced_only_when_allowed_keeping_its_mode(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    with pytest.raises(files.FileRefused) as caught, files.open_output(target, options=("out",)) as out:
+        out.write(b"new")
+    assert caught.value.message == f"output file {target} already exists"
+    assert caught.value.options == ("out", "force") and caught.value.kind is ErrorKind.CONFLICT
+    assert target.read_bytes() == b"old"
+    with files.open_output(target, replace=True) as out:
+        out.write(b"new")
+    assert target.read_bytes() == b"new" and stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_a_read_only_file_is_refused_from_its_mode_even_when_replacing_is_allowed(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    target.write_bytes(b"old")
+    target.chmod(0o444)  # root could write it: the refusal must not come from a permission error
+    with pytest.raises(files.FileRefused) as caught:
+        write_atomic(target, b"new", replace=True)
+    assert caught.value.message == f"refusing to replace output file {target}: it is read-only (mode 0444)"
+    assert target.read_bytes() == b"old" and stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_a_target_that_turns_into_a_link_while_written_is_refused_at_the_rename(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    with pytest.raises(files.FileRefused, match="it is a symbolic link"), files.open_output(target) as out:
+        out.write(b"new")
+        target.symlink_to(victim)
+    assert os.path.islink(target) and victim.read_bytes() == b"keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "victim"]
+
+
+def test_a_new_output_gets_the_umasks_mode_and_a_record_is_private(tmp_path: Path) -> None:
+    mask = os.umask(0o027)
+    try:
+        with files.open_output(tmp_path / "a") as out:
+            out.write(b"1")
+        write_atomic(tmp_path / "b", b"1")
+        write_atomic(tmp_path / "c", b"1", mode=0o644)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o644
+
+
+# ---------------------------------------------------------------------- what may be read
+
+
+def test_read_limited_reads_up_to_its_limit_and_refuses_one_byte_more(tmp_path: Path) -> None:
+    path = tmp_path / "doc"
+    path.write_bytes(b"x" * 10)
+    assert files.read_limited(path, 10) == b"x" * 10
+    with pytest.raises(files.FileRefused) as caught:
+        files.read_limited(path, 9, what="document", options=("manifest",))
+    assert caught.value.message == f"document {path} is larger than 9 bytes, more than any valid one holds"
+    assert caught.value.options == ("manifest",)
+
+
+def test_read_limited_refuses_what_is_not_a_regular_file_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # no writer: a blocking open would wait for ever
+    for path, what in ((null_device(tmp_path), "a character device"), (tmp_path, "a folder"), (fifo, "a FIFO")):
+        with pytest.raises(files.FileRefused, match=re.escape(f"file {path} is not a regular file (it is {what})")):
+            files.read_limited(path, 100)
+    with pytest.raises(FileNotFoundError):
+        files.read_limited(tmp_path / "missing", 100)
+
+
+def test_read_limited_caps_a_file_whose_size_says_nothing(tmp_path: Path) -> None:
+    # /proc files say 0 bytes: only the bounded read stops them.
+    data = files.read_limited(Path("/proc/self/status"), 1 << 20)
+    assert data.startswith(b"Name:")
+    with pytest.raises(files.FileRefused, match="is larger than 16 bytes"):
+        files.read_limited(Path("/proc/self/status"), 16)

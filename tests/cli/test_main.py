@@ -2,10 +2,13 @@
 no traceback — and never a secret of the RPC URL in the message."""
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from threading import Thread
+from typing import Any
 
 import pytest
 
@@ -85,3 +88,76 @@ def test_the_cli_starts_without_loading_py_evm() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["prove", "x", "--chunk", "two"], "dataseal: error: Invalid value for '--chunk': Input should be a valid "
+         "integer, unable to parse string as an integer [see `dataseal prove --help`]"),
+        (["prove", "x", "--chunk", "1" * 5000], "dataseal: error: Invalid value for '--chunk': Unable to parse input "
+         "string as an integer, exceeded maximum size [see `dataseal prove --help`]"),
+        (["check"], "dataseal: error: Missing argument 'FILE'. [see `dataseal check --help`]"),
+        (["check", "--nope", "x"], "dataseal: error: No such option: --nope [see `dataseal check --help`]"),
+        (["sael"], "dataseal: error: No such command 'sael'. Did you mean 'seal'? [see `dataseal --help`]"),
+    ],
+)
+def test_a_usage_error_is_one_line_with_exit_2(cli: Cli, args: list[str], line: str) -> None:
+    code, out, err = cli(*args, data_dir=False)
+    assert (code, out) == (2, "")
+    assert one_line(err) == line
+
+
+def test_no_command_still_shows_the_help(cli: Cli) -> None:
+    code, _, err = cli(data_dir=False)
+    assert code == 2 and "Commands:" in err and "seal" in err
+
+
+def test_an_os_error_of_the_environment_is_one_line_with_exit_1(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataseal.cli.commands.status as status_module
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/x")
+
+    monkeypatch.setattr(status_module.Context, "open", full_disk)
+    code, _, err = cli("status")
+    assert code == 1
+    assert one_line(err) == (
+        "dataseal: error: No space left on device (/data/x): check the disk (free space, permissions) and the paths "
+        "given, and try again"
+    )
+
+
+def test_ctrl_c_is_a_clean_exit_130(cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from dataseal.chain import files
+
+    def interrupted_read(fd: int, size: int) -> bytes:
+        raise KeyboardInterrupt  # as Ctrl-C between two blocks of a long read
+
+    document = tmp_path / "doc.json"
+    document.write_text("{}")
+    monkeypatch.setattr(files.os, "read", interrupted_read)
+    code, out, err = cli("check", str(document), data_dir=False)
+    assert (code, out) == (130, "")
+    assert one_line(err) == "dataseal: interrupted"
+
+
+def _dataseal(*args: str, stdout: Any = subprocess.PIPE) -> subprocess.CompletedProcess[bytes]:
+    """`dataseal ...` in its own process (what happens to its stdout and at its exit is the point)."""
+    return subprocess.run([sys.executable, "-m", "dataseal.cli.main", *args], stdout=stdout, stderr=subprocess.PIPE,
+                          check=False)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_stdout_on_a_full_disk_is_one_line_with_exit_1(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x" * 5000)
+    with open("/dev/full", "wb") as full:
+        result = _dataseal("seal", str(data), "--chunk-size", "1KiB", stdout=full)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.decode() == (
+            "dataseal: error: No space left on device: check the disk (free space, permissions) and the paths given, "
+            "and try again\n"
+        )
+        result = _dataseal("prove", str(data), "--chunk", "1", stdout=full)
+        assert result.returncode == 1 and result.stderr.count(b"\n") == 1 and b"No space left" in result.stderr

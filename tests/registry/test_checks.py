@@ -195,3 +195,50 @@ def test_a_mutated_document_fails_only_with_typed_errors(sealed: dict[str, Any],
         check_document(doc, root=data.draw(st.sampled_from([None, sealed["result"].root, ZERO])))
     except DatasealError:
         pass
+
+
+def test_a_chunk_proof_on_its_own_does_not_call_its_byte_range_checked(tmp_path: Path) -> None:
+    # The byte range comes from the manifest's chunk size, which a proof alone does not carry: an edited
+    # range (here 14..20 for chunk 2, really 2048..3071) is never printed as checked.
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(256)) * 20)
+    result = seal(data, SealOptions(chunk_size=1024))
+    document = prove(data, result.manifest, chunk=2).to_json_data()
+    document["subject"].update(offset=14, length=7)
+    report = check_document(document)
+    assert report.subject == "chunk 2"
+    assert report.checked == (f"chunk 2 is in the tree with root {result.root}",)
+    assert not any("14" in line for line in report.checked)
+    assert report.not_checked[-1] == Unchecked(
+        what="that chunk 2 is bytes 14..20, as the proof says (the range follows from the manifest's chunk size and "
+        "file size: check an evidence bundle, which holds the manifest)"
+    )
+    # In a bundle the manifest is there: the range is checked, and shown.
+    genuine = prove(data, result.manifest, chunk=2)
+    record = ChainRecord(
+        chain_id=31337, contract="0x" + "ab" * 20, tx_hash="0x" + "cd" * 32, block_number=9, timestamp=1_700_000_000,
+        sender="0x" + "ab" * 20,
+        asset=DirectRegistration(asset_id=1, content_root=result.root, manifest_hash=result.manifest_hash,
+                                 rights_type=1, classification=0),
+    )
+    bundle = build_bundle(result.manifest, record, [genuine]).to_json_data()
+    assert "proof 0: chunk 2 (bytes 2048..3071) is in the tree" in check_document(bundle).checked
+    bundle["proofs"][0]["subject"].update(offset=14, length=7)
+    with pytest.raises(EvidenceError, match="says chunk 2 is at offset 14, length 7, but the manifest"):
+        check_document(bundle)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(version=True), "is a dataseal.proof of version True; this dataseal reads version 1"),
+        (lambda d: d["subject"].update(index="1"), "subject.row.index: Input should be a valid integer"),
+        (lambda d: d["subject"].update(index=True), "subject.row.index: Input should be a valid integer"),
+        (lambda d: d["subject"].update(index=10**4000), "subject.row.index: Input should be less than"),
+    ],
+)
+def test_a_proofs_fields_have_strict_types(sealed: dict[str, Any], change: Any, message: str) -> None:
+    document = json.loads(json.dumps(sealed["proof"]))
+    change(document)
+    with pytest.raises(EvidenceError, match=message):
+        check_document(document)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -134,7 +135,7 @@ def test_unreadable_manifest_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
         read_manifest(tmp_path)
     assert str(caught.value) == (
-        f"cannot read manifest file {tmp_path}: Is a directory: check that the path names a file that you can read"
+        f"manifest file {tmp_path} is not a regular file (it is a folder): give the path of a regular file"
     )
     path = tmp_path / "m.json"
     path.write_bytes(b'{"kind": "\xff"}')
@@ -284,3 +285,68 @@ def test_read_json_refuses_integers_of_more_digits_than_python_reads(tmp_path: P
         "manifest or tree dump does"
     )
     assert caught.value.hint == "check that this is the file you meant"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # 900 bytes in chunks of 256: 4 chunks
+        (lambda d: d["tree"].update(leafCount=3), "tree.leafCount is 3, but the content has 4 chunks"),
+        (lambda d: d["tree"].update(leafCount=5), "tree.leafCount is 5, but the content has 4 chunks"),
+        (lambda d: d["content"].update(size=10**30), "content.file.size: Input should be less than or equal to "
+         "1125899906842624"),
+        (lambda d: d["content"].update(chunkSize=2**70), "content.file.chunkSize: Input should be less than or equal "
+         "to 1073741824"),
+        (lambda d: d["content"].update(size=1 << 40, chunkSize=1), "content: 1099511627776 chunks, more than the "
+         "1048576 a sealed file may have"),
+        (lambda d: d["tree"].update(leafEncoding=["string", "uint256", "bytes32"]), "tree.leafEncoding is "
+         "['string', 'uint256', 'bytes32'], but a file's leaves are ['uint256', 'bytes32']"),
+    ],
+)
+def test_a_manifests_tree_must_agree_with_its_content(tmp_path: Path, change: Any, message: str) -> None:
+    data = sealed_manifest(tmp_path)
+    assert (data["content"]["size"], data["content"]["chunkSize"], data["tree"]["leafCount"]) == (900, 256, 4)
+    change(data)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(data, where="m.json")
+    assert message in str(caught.value)
+
+
+def test_a_folder_or_table_manifest_counts_its_files_or_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    (folder / "b.txt").write_text("b")
+    table = tmp_path / "t.csv"
+    table.write_text("id\n1\n2\n3\n")
+    for path, options, count_key, words in (
+        (folder, SealOptions(), "fileCount", "2 files (fileCount)"), (table, SealOptions(rows=True), "rowCount",
+                                                                       "3 rows (rowCount)"),
+    ):
+        data = json.loads(seal(path, options, out_dir=tmp_path / f"{path.name}.seal")
+                          .manifest_path.read_text())
+        load_manifest(data)
+        data["tree"]["leafCount"] += 1
+        with pytest.raises(ManifestError, match=rf"tree.leafCount is {data['tree']['leafCount']}, but the content "
+                           rf"has {re.escape(words)}"):
+            load_manifest(data)
+        data["tree"]["leafCount"] -= 1
+        data["content"][count_key] += 1
+        with pytest.raises(ManifestError, match="tree.leafCount is"):
+            load_manifest(data)
+
+
+def test_read_json_reads_regular_files_of_at_most_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text('{"a": 1}')
+    assert read_json(path, "document", ManifestError, limit=8) == {"a": 1}
+    with pytest.raises(ManifestError) as caught:
+        read_json(path, "document", ManifestError, limit=7)
+    assert str(caught.value) == (
+        f"document file {path} is larger than 7 bytes, more than any valid one holds: check that this is the file "
+        "you meant"
+    )
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ManifestError, match="is not a regular file \\(it is a FIFO\\)"):
+        read_json(fifo, "document", ManifestError)

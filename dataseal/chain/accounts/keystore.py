@@ -16,26 +16,46 @@ from __future__ import annotations
 import builtins
 import json
 import secrets
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from pydantic import SecretStr
 
-from dataseal.chain.files import write_atomic
+from dataseal.chain.files import read_limited, write_atomic
 from dataseal.errors import ConfigError, ErrorKind
 
 KEYSTORE_DIRNAME = "keystore"
+_T = TypeVar("_T")
 
 # scrypt cost: geth's standard parameters (n=2**18, about a second and 256 MB per unlock) and its
 # "light" ones (``geth --lightkdf``), for tests and throwaway accounts.
 STANDARD_SCRYPT_N = 1 << 18
 LIGHT_SCRYPT_N = 1 << 12
+#: The most bytes of a keystore file (geth's are about 500).
+MAX_KEYFILE_BYTES = 64 << 10
+
+# The most work a keystore file may ask of an unlock. geth and eth-keyfile write scrypt n=2**18, r=8, p=1
+# (256 MiB, about a second) or pbkdf2 c=262144; these bounds leave room for four times geth's scrypt cost and
+# about forty times its pbkdf2 count, and refuse a file that would take minutes or gigabytes (a single KDF
+# call is one uninterruptible C call, so its size is what bounds the wait for Ctrl-C).
+MAX_SCRYPT_N = 1 << 20
+#: r and p on their own (pycryptodome's scrypt slows down faster than linearly in r: n=2, r=10**6 ran for minutes)
+MAX_SCRYPT_R = 32
+MAX_SCRYPT_P = 16
+#: scrypt's memory is 128 * n * r bytes
+MAX_SCRYPT_MEMORY = 1 << 30
+#: scrypt's work is proportional to n * r * p
+MAX_SCRYPT_WORK = (1 << 20) * 8
+MAX_PBKDF2_C = 10_000_000
+#: derived key lengths: 32 bytes are used (16 for AES-128, 16 for the MAC)
+KDF_DKLEN = (32, 64)
 
 
 class KeystoreError(ConfigError):
@@ -278,9 +298,15 @@ def _private_key_bytes(key: SecretStr | str | bytes) -> bytes:
     return raw
 
 
+def read_key_file(path: Path) -> bytes:
+    """The bytes of a keystore or key file: a regular file of at most :data:`MAX_KEYFILE_BYTES`
+    (:class:`InvalidKeyfile` if not; OSErrors are the caller's)."""
+    return read_limited(path, MAX_KEYFILE_BYTES, what="keystore file", error=InvalidKeyfile)
+
+
 def _read_keyfile(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_bytes())
+        document = json.loads(read_key_file(path))
     except FileNotFoundError:
         raise InvalidKeyfile(f"keystore file {path} does not exist", hint="check the path",
                              kind=ErrorKind.NOT_FOUND) from None
@@ -297,9 +323,69 @@ def _read_keyfile(path: Path) -> dict[str, Any]:
     return document
 
 
+def check_kdf(document: Mapping[str, Any], path: Path) -> None:
+    """:class:`InvalidKeyfile` unless the keystore's KDF and its parameters are ones dataseal unlocks within
+    bounds (see :data:`MAX_SCRYPT_N` and the constants beside it), naming the file and the parameter."""
+    crypto = document.get("crypto", document.get("Crypto"))
+    kdf = crypto.get("kdf") if isinstance(crypto, Mapping) else None
+    params = crypto.get("kdfparams") if isinstance(crypto, Mapping) else None
+    if kdf not in ("scrypt", "pbkdf2") or not isinstance(params, Mapping):
+        raise InvalidKeyfile(f"{path} uses key derivation {kdf!r}; a V3 keystore uses scrypt or pbkdf2",
+                             hint="export the key again from the wallet that made it, or import the raw private key")
+
+    def number(name: str, low: int, high: int, standard: str) -> int:
+        value = params.get(name)
+        if type(value) is not int or not low <= value <= high:
+            raise InvalidKeyfile(
+                f"{path}: its {kdf} parameter {name} is {value!r}; dataseal unlocks {name} from {low:,} to {high:,} "
+                f"({standard})",
+                hint="the file was altered or made with extreme settings: export the key again with standard ones, "
+                "or import the raw private key",
+            )
+        return value
+
+    number("dklen", *KDF_DKLEN, "geth writes 32")
+    if kdf == "pbkdf2":
+        number("c", 1, MAX_PBKDF2_C, "geth writes 262,144")
+        if params.get("prf") != "hmac-sha256":
+            raise InvalidKeyfile(f"{path}: its pbkdf2 parameter prf is {params.get('prf')!r}; a V3 keystore uses "
+                                 "'hmac-sha256'", hint="export the key again from the wallet that made it, or import "
+                                 "the raw private key")
+        return
+    n = number("n", 2, MAX_SCRYPT_N, "a power of two; geth writes 262,144")
+    r = number("r", 1, min(MAX_SCRYPT_R, MAX_SCRYPT_MEMORY // (128 * n)),
+               "and 128 * n * r bytes of memory at most 1 GiB; geth writes 8")
+    number("p", 1, min(MAX_SCRYPT_P, max(1, MAX_SCRYPT_WORK // (n * r))),
+           f"and n * r * p at most {MAX_SCRYPT_WORK:,}; geth writes 1")
+    if n & (n - 1):
+        raise InvalidKeyfile(f"{path}: its scrypt parameter n is {n:,}, not a power of two",
+                             hint="the file was altered: export the key again, or import the raw private key")
+
+
+def _in_worker(function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` on a daemon thread, the caller waiting for it: a KDF is one long C call during which
+    the main thread would not see Ctrl-C; waiting on a thread, it does (and the process may exit meanwhile)."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as exc:  # handed to the caller
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, name="keystore-kdf", daemon=True)
+    worker.start()
+    worker.join()  # a lock wait: a signal's handler (KeyboardInterrupt) runs in it
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return cast(_T, value)
+
+
 def _decrypt(document: dict[str, Any], password: SecretStr | str, path: Path) -> LocalAccount:
+    check_kdf(document, path)
     try:
-        key = Account.decrypt(document, _reveal(password))
+        key = _in_worker(Account.decrypt, document, _reveal(password))
     except ValueError as exc:  # eth-keyfile: "MAC mismatch" (wrong password) or a malformed file
         if "MAC mismatch" in str(exc):
             raise WrongPassword(

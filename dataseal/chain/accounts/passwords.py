@@ -20,7 +20,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import KeystoreError, PasswordRequired
-from dataseal.chain.files import write_atomic
+from dataseal.chain.files import read_limited, write_atomic
 from dataseal.errors import ErrorKind
 
 
@@ -88,11 +88,17 @@ def first_password(sources: Sequence[PasswordSource], *, purpose: str) -> tuple[
                            options=("password",))
 
 
+#: The most bytes a password file may hold (its first line is the password).
+MAX_PASSWORD_FILE_BYTES = 4096
+
+
 def read_password_file(path: Path | str, *, purpose: str = "the keystore") -> SecretStr:
-    """The password stored in ``path``: its first line without the line break (geth's convention)."""
+    """The password stored in ``path``: its first line without the line break (geth's convention); a
+    regular file of at most :data:`MAX_PASSWORD_FILE_BYTES`."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_limited(file, MAX_PASSWORD_FILE_BYTES, what="password file", error=PasswordRequired,
+                            options=("password",)).decode("utf-8")
     except FileNotFoundError:
         raise PasswordRequired(f"password file {file} does not exist",
                                hint="create it (one line, readable only by you) or give another",

@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 from pydantic import SecretStr
 
-from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, InvalidKeyfile, Keystore
+from dataseal.chain.accounts.keystore import (
+    LIGHT_SCRYPT_N,
+    MAX_KEYFILE_BYTES,
+    InvalidKeyfile,
+    Keystore,
+    read_key_file,
+)
 from dataseal.chain.accounts.passwords import first_password, given_sources
 from dataseal.cli.options import DATA_DIR, PASSWORD_FILE, settings
 from dataseal.cli.output import JSON, emit, note
@@ -89,11 +95,15 @@ def import_(
     cfg = settings(data_dir=data_dir, password_file=password_file)
     store = _keystore(cfg, light_kdf)
     if source == "-":
-        address = _import_key(store, sys.stdin.read(), cfg.password_file, cfg.password, from_stdin=True)
+        key = sys.stdin.read(MAX_KEYFILE_BYTES + 1)
+        if len(key) > MAX_KEYFILE_BYTES:
+            raise InvalidKeyfile(f"more than {MAX_KEYFILE_BYTES:,} characters came on stdin; a private key is 64 hex "
+                                 "digits", hint="pipe the private key in, and nothing else")
+        address = _import_key(store, key, cfg.password_file, cfg.password, from_stdin=True)
     else:
         path = Path(source)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_key_file(path).decode("utf-8")
         except FileNotFoundError:
             raise InvalidKeyfile(f"{path} does not exist", hint="give the path of a keystore file or of a key file",
                                  kind=ErrorKind.NOT_FOUND) from None

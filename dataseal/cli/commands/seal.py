@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from dataseal.chain.files import check_output
 from dataseal.cli.output import JSON, emit, note
 from dataseal.errors import ErrorKind
 from dataseal.registry.checks import Unchecked, check_document_file
@@ -28,6 +29,15 @@ SALT_SECRET = typer.Option(
     "random nonce (kept in the manifest), so a salt disclosed by one row proof says nothing about other tables or "
     "seals made with the same secret. Keep the file and the manifest: proving a row needs both.",
 )
+
+
+def _force_option(what: str) -> Any:
+    """--force: replace what an earlier run wrote (never a read-only file, a link, a device or a FIFO)."""
+    return typer.Option(
+        False, "--force", help=f"Replace {what} if it exists (atomically; the new file keeps the old one's "
+        "permissions). A read-only file is refused even then (make it writable first if it is to go), and a "
+        "symlink, device or FIFO is never written.",
+    )
 
 
 def _data_argument(metavar: str, help: str) -> Any:
@@ -81,6 +91,7 @@ def seal_command(
     skip_special: bool = typer.Option(
         False, "--skip-special", help="Leave devices, FIFOs and sockets of a folder out instead of refusing them."
     ),
+    force: bool = _force_option("the manifest.json and tree.json of an earlier seal in DIR"),
     as_json: bool = JSON,
 ) -> None:
     """Seal data: compute its Merkle root and write its manifest and tree.
@@ -113,7 +124,7 @@ def seal_command(
         title=title, description=description, rights_type=parse_rights(rights), licence=licence, source=source
     )
     with _progress(enabled=not as_json) as progress:
-        result = seal(path, options, metadata=metadata, out_dir=out_dir, progress=progress)
+        result = seal(path, options, metadata=metadata, out_dir=out_dir, progress=progress, replace=force)
     manifest = result.manifest
     report = {
         "path": str(path),
@@ -153,6 +164,7 @@ def prove_command(
         "PATH.dataseal/manifest.json.",
     )] = None,
     salt_secret: Path | None = SALT_SECRET,
+    force: bool = _force_option("the -o FILE"),
     as_json: bool = JSON,
 ) -> None:
     """Prove one chunk, row or file of sealed data, for someone who does not have the rest.
@@ -175,6 +187,8 @@ def prove_command(
                 hint=f"seal it first (`dataseal seal {path}`), or pass --manifest FILE if you sealed it with -o DIR",
                 kind=ErrorKind.NOT_FOUND,
             )
+    if out is not None:
+        check_output(out, replace=force, options=("out",))  # before the data is read, not after
     manifest = read_manifest(manifest_path)
     secret = read_secret(salt_secret) if salt_secret is not None else None
     with _progress(enabled=not as_json and out is not None) as progress:
@@ -183,7 +197,7 @@ def prove_command(
     if out is None:
         sys.stdout.write(text)
         return
-    with atomic_writer(out) as f:
+    with atomic_writer(out, replace=force, options=("out",)) as f:
         f.write(text)
     report = {"proof": str(out), "root": proof.root, "leaf": proof.leaf, "subject": describe_subject(proof),
               "siblings": len(proof.proof)}

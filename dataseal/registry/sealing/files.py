@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataseal.errors import ErrorKind
-from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, UnreadableInputError
-from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, check_chunk_size
+from dataseal.registry.sealing.errors import EmptyInputError, InputChangedError, SealError, UnreadableInputError
+from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, MAX_FILE_CHUNKS, check_chunk_size
 
 #: Called as ``progress(phase, done, total)``; ``total`` is None when unknown. Phases: "hash" (bytes),
 #: "rows" (bytes of the table read), "tree" (inner nodes), "write" (nodes written).
@@ -149,6 +149,14 @@ def hash_chunks(
             )
         threads = workers or default_workers()
         chunks = -(-before.size // chunk_size)  # the size at the start decides; growth is caught at the end
+        if chunks > MAX_FILE_CHUNKS:
+            smallest = -(-before.size // MAX_FILE_CHUNKS)
+            raise SealError(
+                f"{path} is {before.size:,} bytes: in chunks of {chunk_size:,} bytes that is {chunks:,} chunks, more "
+                f"than the {MAX_FILE_CHUNKS:,} a sealed file may have",
+                hint=f"use a chunk size of at least {smallest:,} bytes",
+                options=("chunk_size",),
+            )
         local = threading.local()
 
         def read_and_hash(index: int) -> tuple[int, bytes]:

@@ -29,7 +29,14 @@ SPECIAL_POLICIES: Final[tuple[SpecialPolicy, ...]] = ("refuse", "skip")
 TABLE_FORMATS: Final[tuple[TableFormat, ...]] = ("csv", "jsonl", "parquet")
 DEFAULT_CHUNK_SIZE: Final = 1 << 20
 MAX_CHUNK_SIZE: Final = 1 << 30
+#: The most chunks (leaves) a file is sealed into: 1 TiB at the default chunk size. Tiny chunks of a large
+#: file (1 byte of 2 MB: two million leaves, a minute and a 500 MB tree dump) are refused, not computed.
+MAX_FILE_CHUNKS: Final = 1 << 20
+#: The largest file or folder size a manifest may state (the most chunks of the largest chunk size).
+MAX_CONTENT_SIZE: Final = MAX_FILE_CHUNKS * MAX_CHUNK_SIZE
 MIN_SECRET_BYTES: Final = 16
+#: The most bytes a salt secret file may hold (a secret is a few dozen random bytes).
+MAX_SECRET_BYTES: Final = 4096
 SALT_NONCE_BYTES: Final = 16
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from dataseal.chain.files import FileRefused, check_output
 from dataseal.errors import ErrorKind
 from dataseal.registry.evidence import ChunkSubject, FileSubject, Proof, RowSubject
 from dataseal.registry.manifest import (
@@ -134,11 +135,16 @@ def seal(
     out_dir: Path | None = None,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    replace: bool = False,
 ) -> SealResult:
     """Seal ``path`` (a folder, a table when ``options.rows``, else a file) and write manifest and tree dump.
 
     ``options`` default to ``SealOptions()``; ``metadata`` is what the owner says about the data;
     ``out_dir`` defaults to :func:`default_output_dir`; ``workers`` is the number of hashing threads.
+    An earlier seal's manifest and tree dump in ``out_dir`` are replaced only with ``replace`` (the
+    manifest may be the registered one, and a salted table's rows cannot be proved without it);
+    what may be written at all is :func:`dataseal.chain.files.check_output`'s rule, checked before
+    the data is read.
     """
     path = Path(path)
     options = options if options is not None else SealOptions()
@@ -161,8 +167,13 @@ def seal(
                         hint="choose another output folder, or check that you may write in its parent",
                         options=("out_dir",)) from None
     try:
+        for target in (out / MANIFEST_NAME, out / TREE_NAME):
+            try:
+                check_output(target, replace=replace, options=("out_dir",))
+            except FileRefused as exc:
+                raise SealError(exc.message, hint=exc.hint, options=exc.options, kind=exc.kind) from None
         with _os_errors(f"sealing {path}"):
-            return _seal_into(out, path, options, metadata, workers, progress)
+            return _seal_into(out, path, options, metadata, workers, progress, replace)
     except BaseException:
         if created:
             # A failed seal leaves nothing behind: the folder we made for it goes (only if empty).
@@ -180,12 +191,13 @@ def _seal_into(
     metadata: ManifestMetadata | None,
     workers: int | None,
     progress: ProgressCallback | None,
+    replace: bool,
 ) -> SealResult:
     with compute_tree(path, options, workers=workers, temp_dir=out, progress=progress) as computed:
         manifest = build_manifest(metadata or ManifestMetadata(), computed.content, tree_info(computed))
         manifest_path, tree_path = out / MANIFEST_NAME, out / TREE_NAME
         write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
-        with StagedFiles() as stage:
+        with StagedFiles(replace=replace, options=("out_dir",)) as stage:
             with stage.open(tree_path) as f:
                 computed.tree.write_dump(f, write_progress)
             with stage.open(manifest_path) as f:

@@ -31,6 +31,7 @@ salt, so a disclosed salt says nothing about them. ``context`` is an optional la
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import decimal
@@ -49,12 +50,14 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any, Final
 
+from dataseal.chain.files import read_limited
 from dataseal.errors import ErrorKind
 from dataseal.registry.merkle.digests import IndexedDigestTree, IndexedDigestTreeBuilder
 from dataseal.registry.sealing.canonical import CanonicalJsonError, canonical_json, exceeds_json_depth, utf16_key
 from dataseal.registry.sealing.errors import EmptyInputError, MalformedTableError, SealError, SecretError
 from dataseal.registry.sealing.files import ProgressCallback, check_unchanged, open_regular
 from dataseal.registry.sealing.options import (
+    MAX_SECRET_BYTES,
     SALT_NONCE_BYTES,
     TABLE_FORMATS,
     SealOptions,
@@ -147,9 +150,11 @@ class RowSalter:
 
 
 def read_secret(path: Path) -> bytes:
-    """The owner's secret: the file's bytes, exactly (no newline is stripped)."""
+    """The owner's secret: the file's bytes, exactly (no newline is stripped); a regular file of at most
+    :data:`MAX_SECRET_BYTES`."""
     try:
-        return Path(path).read_bytes()
+        return read_limited(Path(path), MAX_SECRET_BYTES, what="salt secret file", error=SecretError,
+                            options=("salt_secret",))
     except FileNotFoundError:
         raise SecretError(f"salt secret file {path} does not exist",
                           hint="check the path (a row is proved with the secret file its table was sealed with)",
@@ -298,7 +303,7 @@ def _csv_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]:
     except StopIteration:
         raise EmptyInputError(f"{path} has no header and no rows: nothing to seal", hint=_THE_TABLE_MEANT) from None
     except (csv.Error, UnicodeDecodeError) as exc:
-        raise _csv_error(path, reader.line_num, exc) from None
+        raise _csv_error(path, reader.line_num, exc, raw) from None
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if name == "":
@@ -329,17 +334,22 @@ def _csv_rows(path: Path, raw: IO[bytes]) -> tuple[Iterator[str], list[str]]:
                     )
                 yield "{" + ",".join(map(add, prefixes, map(encode_basestring, pick(record)))) + "}"
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise _csv_error(path, reader.line_num, exc) from None
+            raise _csv_error(path, reader.line_num, exc, raw) from None
 
     return rows(), list(header)
 
 
-def _csv_error(path: Path, line: int, exc: Exception) -> MalformedTableError:
+def _csv_error(path: Path, line: int, exc: Exception, raw: IO[bytes]) -> MalformedTableError:
     if isinstance(exc, UnicodeDecodeError):
-        return MalformedTableError(
-            f"{path} near line {line + 1} is not valid UTF-8 ({exc.reason} at byte {exc.start} of a read block)",
-            hint=_TO_UTF8,
-        )
+        # The decoder fails a whole read block ahead of the CSV reader: find the byte in the file itself.
+        where = _first_invalid_utf8(raw.fileno())
+        if where is not None:
+            bad_line, offset = where
+            return MalformedTableError(
+                f"{path} line {bad_line} is not valid UTF-8 ({exc.reason} at byte {offset} of the file)",
+                hint=_TO_UTF8,
+            )
+        return MalformedTableError(f"{path} is not valid UTF-8 ({exc.reason})", hint=_TO_UTF8)
     if str(exc).startswith("field larger than field limit"):
         return MalformedTableError(
             f"{path} line {line}: a field is longer than {MAX_CSV_FIELD:,} characters, the most dataseal reads in "
@@ -349,6 +359,29 @@ def _csv_error(path: Path, line: int, exc: Exception) -> MalformedTableError:
         )
     return MalformedTableError(f"{path} line {line}: malformed CSV ({exc})", hint="fix the quoting of that record")
 
+
+def _first_invalid_utf8(fd: int) -> tuple[int, int] | None:
+    """The line (from 1) and byte offset (from 0) of the first byte of ``fd``'s file that is not UTF-8, read
+    from the start with ``pread`` (the descriptor's own offset is left alone); None if there is none."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, line = 0, 1
+    while block := os.pread(fd, _SCAN_BLOCK, offset):
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            held = len(exc.object) - len(block)  # bytes of a sequence begun in the previous block
+            bad = max(exc.start - held, 0)
+            return line + block.count(b"\n", 0, bad), offset + exc.start - held
+        line += block.count(b"\n")
+        offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return line, offset - len(decoder.getstate()[0])
+    return None
+
+
+_SCAN_BLOCK = 1 << 20
 
 # Possessive quantifiers: the alternatives never overlap, so nothing to backtrack into (35% faster).
 _QUOTED_FIELD = r'"[^"]*+(?:""[^"]*+)*+"'

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 import traceback
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -13,6 +15,9 @@ from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import (
     LIGHT_SCRYPT_N,
+    MAX_KEYFILE_BYTES,
+    MAX_PBKDF2_C,
+    MAX_SCRYPT_N,
     AccountExists,
     AccountNotFound,
     InvalidKeyfile,
@@ -196,3 +201,65 @@ def test_keyfile_name_matches_geth() -> None:
 # ------------------------------------------------------------------------------ password sources
 
 
+
+
+def _altered(document: dict[str, Any], **params: Any) -> dict[str, Any]:
+    altered = json.loads(json.dumps(document))
+    altered["crypto"]["kdfparams"].update(params)
+    return altered
+
+
+PBKDF2 = Account.encrypt(bytes.fromhex(KEY[2:]), "pw", kdf="pbkdf2", iterations=1000)
+SCRYPT = Account.encrypt(bytes.fromhex(KEY[2:]), "pw", kdf="scrypt", iterations=2)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        # Each would cost minutes or gigabytes, or is a parameter no V3 file has; each is refused before any KDF runs.
+        (_altered(PBKDF2, c=MAX_PBKDF2_C + 1), "its pbkdf2 parameter c is 10000001; dataseal unlocks c from 1 to "
+         "10,000,000 (geth writes 262,144)"),
+        (_altered(PBKDF2, c=10**9), "its pbkdf2 parameter c is 1000000000"),
+        (_altered(PBKDF2, c=True), "its pbkdf2 parameter c is True"),
+        (_altered(PBKDF2, c="1000"), "its pbkdf2 parameter c is '1000'"),
+        (_altered(PBKDF2, prf="hmac-sha512"), "its pbkdf2 parameter prf is 'hmac-sha512'; a V3 keystore uses "
+         "'hmac-sha256'"),
+        (_altered(PBKDF2, dklen=16), "its pbkdf2 parameter dklen is 16; dataseal unlocks dklen from 32 to 64"),
+        (_altered(SCRYPT, n=MAX_SCRYPT_N * 2), "its scrypt parameter n is 2097152; dataseal unlocks n from 2 to "
+         "1,048,576 (a power of two; geth writes 262,144)"),
+        (_altered(SCRYPT, n=3), "its scrypt parameter n is 3, not a power of two"),
+        (_altered(SCRYPT, r=33), "its scrypt parameter r is 33; dataseal unlocks r from 1 to 32"),
+        (_altered(SCRYPT, n=MAX_SCRYPT_N, r=9), "its scrypt parameter r is 9; dataseal unlocks r from 1 to 8 (and "
+         "128 * n * r bytes of memory at most 1 GiB; geth writes 8)"),
+        (_altered(SCRYPT, p=17), "its scrypt parameter p is 17; dataseal unlocks p from 1 to 16"),
+        (_altered(SCRYPT, n=1 << 18, p=5), "its scrypt parameter p is 5; dataseal unlocks p from 1 to 4 (and n * r * "
+         "p at most 8,388,608; geth writes 1)"),
+    ],
+)
+def test_kdf_parameters_beyond_the_bounds_are_refused_naming_file_and_parameter(
+    tmp_path: Path, keystore: Keystore, document: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "UTC--altered"
+    path.write_text(json.dumps(document))
+    for attempt in (lambda: keystore.import_file(path, "pw"), lambda: Keystore(tmp_path).unlock(str(path), "pw")):
+        with pytest.raises(InvalidKeyfile) as caught:
+            attempt()
+        assert caught.value.message.startswith(f"{path}: {message}")
+        assert "export the key again" in caught.value.hint
+
+
+def test_geths_standard_kdf_parameters_are_unlocked(tmp_path: Path, keystore: Keystore) -> None:
+    path = tmp_path / "UTC--pbkdf2"
+    path.write_text(json.dumps(Account.encrypt(bytes.fromhex(KEY[2:]), "pw", kdf="pbkdf2", iterations=262_144)))
+    assert keystore.import_file(path, "pw") == KEY_ADDRESS
+
+
+def test_a_keystore_file_that_is_not_a_regular_file_or_too_large_is_refused(tmp_path: Path, keystore: Keystore) -> None:
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({**PBKDF2, "padding": " " * MAX_KEYFILE_BYTES}))
+    with pytest.raises(InvalidKeyfile, match="is larger than 65,536 bytes"):
+        keystore.import_file(big, "pw")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidKeyfile, match="keystore file .*fifo is not a regular file \\(it is a FIFO\\)"):
+        keystore.import_file(fifo, "pw")

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import KeystoreError, PasswordRequired
 from dataseal.chain.accounts.passwords import (
+    MAX_PASSWORD_FILE_BYTES,
     GivenPassword,
     PasswordFile,
     create_password_file,
@@ -18,6 +19,7 @@ from dataseal.chain.accounts.passwords import (
     read_password_file,
 )
 from dataseal.errors import ErrorKind
+from tests.support.devices import null_device
 
 
 class Never:
@@ -89,3 +91,19 @@ def test_create_password_file_is_private_and_never_overwrites(tmp_path: Path) ->
     assert again.value.kind is ErrorKind.CONFLICT
     assert secret.get_secret_value() not in repr(secret)
     assert "pw" not in repr(GivenPassword(SecretStr("pw-secret")))
+
+
+def test_a_password_file_is_a_small_regular_file(tmp_path: Path) -> None:
+    device = null_device(tmp_path)  # as /dev/zero, which read whole never ends (tests/support/devices.py)
+    with pytest.raises(PasswordRequired) as caught:
+        read_password_file(device)
+    assert str(caught.value) == (
+        f"password file {device} is not a regular file (it is a character device): give the path of a regular file"
+    )
+    assert caught.value.options == ("password",)
+    big = tmp_path / "big"
+    big.write_text("x" * MAX_PASSWORD_FILE_BYTES + "\n")
+    with pytest.raises(PasswordRequired, match=f"password file {big} is larger than 4,096 bytes"):
+        read_password_file(big)
+    big.write_text("x" * (MAX_PASSWORD_FILE_BYTES - 1) + "\n")
+    assert read_password_file(big).get_secret_value() == "x" * (MAX_PASSWORD_FILE_BYTES - 1)

@@ -12,6 +12,7 @@ from eth_account import Account
 
 from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N
 from tests.cli.conftest import Cli, one_line
+from tests.support.devices import null_device
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 ADDRESS = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
@@ -102,3 +103,32 @@ def test_a_keystore_in_a_file_instead_of_a_folder(cli: Cli, tmp_path: Path, monk
     code, _, err = cli("account", "new", "--light-kdf", "--data-dir", str(not_a_folder), data_dir=False)
     assert code == 1
     assert "cannot write the keystore file" in one_line(err) and "Not a directory" in err
+
+
+def test_a_keystore_asking_for_an_extreme_kdf_is_refused_at_once(cli: Cli, tmp_path: Path, password_file: Path) -> None:
+    # pbkdf2 c = 10**9 ran for 242 s, deaf to Ctrl-C: refused before the KDF runs.
+    document = Account.encrypt(b"\x11" * 32, "correct horse battery staple", kdf="pbkdf2", iterations=1000)
+    document["crypto"]["kdfparams"]["c"] = 10**9
+    path = tmp_path / "extreme.json"
+    path.write_text(json.dumps(document))
+    code, out, err = cli("account", "import", str(path), "--password-file", str(password_file))
+    assert (code, out) == (1, "")
+    assert one_line(err) == (
+        f"dataseal: error: {path}: its pbkdf2 parameter c is 1000000000; dataseal unlocks c from 1 to 10,000,000 (geth "
+        "writes 262,144): the file was altered or made with extreme settings: export the key again with standard "
+        "ones, or import the raw private key"
+    )
+
+
+def test_a_password_file_or_key_file_that_never_ends_is_refused(cli: Cli, tmp_path: Path) -> None:
+    device = null_device(tmp_path)  # like /dev/zero, a device; made here (tests/support/devices.py says why)
+    code, _, err = cli("account", "new", "--password-file", str(device))
+    assert code == 1 and one_line(err) == (
+        f"dataseal: error: password file {device} is not a regular file (it is a character device): give the path "
+        "of a regular file [--password-file FILE or DATASEAL_PASSWORD]"
+    )
+    code, _, err = cli("account", "import", str(device))
+    assert code == 1 and one_line(err) == (
+        f"dataseal: error: keystore file {device} is not a regular file (it is a character device): give the path "
+        "of a regular file"
+    )

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dataseal.cli.main import main
+from dataseal.registry import checks
 from dataseal.registry.evidence import ChainRecord, DirectRegistration, build_bundle
-from dataseal.registry.sealing.options import SealOptions
+from dataseal.registry.manifest import MAX_DOCUMENT_BYTES
+from dataseal.registry.sealing.options import MAX_SECRET_BYTES, SealOptions
 from dataseal.registry.sealing.seal import compute_tree, prove, seal
+from tests.cli.conftest import one_line
+from tests.support.devices import null_device
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -364,3 +370,224 @@ def test_library_errors_end_with_the_flags_that_change_them(
                                 "[--format csv|jsonl|parquet]\n"), err
             continue
         assert (code, out, err) == (1, "", f"dataseal: error: {line}\n")
+
+
+# ---------------------------------------------------------------------- outputs: what -o may write
+
+
+@pytest.fixture
+def sealed_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(256)) * 20)
+    run_json(capsys, "seal", data, "--chunk-size", "1KiB")
+    return data
+
+
+def test_prove_refuses_to_write_over_a_device_a_fifo_or_a_symlink(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    device = null_device(tmp_path)
+    for target, what in ((device, "a character device"), (fifo, "a FIFO"), (link, "a symbolic link")):
+        for force in ((), ("--force",)):
+            code, out, err = run(capsys, "prove", sealed_file, "--chunk", "1", "-o", target, *force)
+            assert (code, out) == (1, ""), err
+            assert one_line(err) == (
+                f"dataseal: error: refusing to write output file {target}: it is {what}, not a regular file, and "
+                "writing would replace it: choose the path of a regular file, or of one that does not exist yet "
+                "[-o/--out FILE]"
+            )
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and os.lstat(device).st_rdev == os.makedev(1, 3)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.path.islink(link) and victim.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp file left
+
+
+def test_prove_replaces_an_existing_file_only_with_force_and_keeps_its_mode(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "proof.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    code, out, err = run(capsys, "prove", sealed_file, "--chunk", "1", "-o", target)
+    assert (code, out) == (1, "")
+    assert one_line(err) == (
+        f"dataseal: error: output file {target} already exists: choose another path, or allow replacing it "
+        "[-o/--out FILE; --force]"
+    )
+    assert target.read_text() == "old"
+    code, out, err = run(capsys, "prove", sealed_file, "--chunk", "1", "-o", target, "--force")
+    assert code == 0, err
+    assert json.loads(target.read_text())["subject"]["index"] == 1
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_a_read_only_output_is_never_replaced_even_with_force(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    # Decided from the mode bits, not from a permission error: the tests run as root too.
+    target = tmp_path / "proof.json"
+    target.write_text("protected")
+    target.chmod(0o444)
+    code, out, err = run(capsys, "prove", sealed_file, "--chunk", "1", "-o", target, "--force")
+    assert (code, out) == (1, "")
+    assert one_line(err) == (
+        f"dataseal: error: refusing to replace output file {target}: it is read-only (mode 0444): choose another "
+        "path, or make the file writable first if it is to be replaced [-o/--out FILE]"
+    )
+    assert target.read_text() == "protected" and stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_seal_replaces_an_earlier_seal_only_with_force(capsys: pytest.CaptureFixture[str], sealed_file: Path) -> None:
+    out_dir = sealed_file.parent / "data.bin.dataseal"
+    before = (out_dir / "manifest.json").read_bytes()
+    sealed_file.write_bytes(b"changed" * 1000)
+    code, out, err = run(capsys, "seal", sealed_file, "--chunk-size", "1KiB")
+    assert (code, out) == (1, "")
+    assert one_line(err) == (
+        f"dataseal: error: output file {out_dir / 'manifest.json'} already exists: choose another path, or allow "
+        "replacing it [-o/--out DIR; --force]"
+    )
+    assert (out_dir / "manifest.json").read_bytes() == before
+    report = run_json(capsys, "seal", sealed_file, "--chunk-size", "1KiB", "--force")
+    assert json.loads((out_dir / "manifest.json").read_text())["tree"]["root"] == report["root"] != json.loads(
+        before
+    )["tree"]["root"]
+
+
+def test_seal_refuses_a_symlinked_manifest_in_its_output_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"z" * 3000)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out_dir / "tree.json").symlink_to(victim)
+    code, _, err = run(capsys, "seal", data, "-o", out_dir, "--force")
+    assert code == 1
+    assert f"refusing to write output file {out_dir / 'tree.json'}: it is a symbolic link" in one_line(err)
+    assert victim.read_text() == "keep me" and not (out_dir / "manifest.json").exists()
+
+
+def test_writing_where_no_file_can_be_is_one_line_exit_1(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    # As root no mode bit refuses a write: a file where a folder is expected, and /proc, still do.
+    for args in (["seal", sealed_file, "-o", sealed_file / "out"], ["seal", sealed_file, "-o", "/proc/dataseal-x"],
+                 ["prove", sealed_file, "--chunk", "0", "-o", sealed_file / "p.json"],
+                 ["prove", sealed_file, "--chunk", "0", "-o", "/proc/dataseal-p.json"]):
+        code, out, err = run(capsys, *args)
+        assert (code, out) == (1, ""), err
+        assert one_line(err).startswith("dataseal: error: ") and "internal error" not in err
+
+
+# ---------------------------------------------------------------------- inputs: what is read, how much
+
+
+def test_documents_and_secrets_must_be_regular_files(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, table: Path, tmp_path: Path
+) -> None:
+    # A device (/dev/zero was read until the kernel killed dataseal; see tests/support/devices.py for why
+    # this one is made here), then a FIFO nobody writes (reading it whole would wait for ever).
+    device = null_device(tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cases = [
+        (["check", device], f"document file {device} is not a regular file (it is a character device)"),
+        (["prove", sealed_file, "--chunk", "0", "--manifest", device],
+         f"manifest file {device} is not a regular file (it is a character device)"),
+        (["seal", table, "--rows", "--salt-secret", device, "-o", tmp_path / "s"],
+         f"salt secret file {device} is not a regular file (it is a character device)"),
+        (["check", fifo], f"document file {fifo} is not a regular file (it is a FIFO)"),
+        (["seal", table, "--rows", "--salt-secret", fifo, "-o", tmp_path / "s"],
+         f"salt secret file {fifo} is not a regular file (it is a FIFO)"),
+    ]
+    for args, message in cases:
+        code, out, err = run(capsys, *args)
+        assert (code, out) == (1, ""), err
+        assert one_line(err).startswith(f"dataseal: error: {message}: give the path of a regular file"), err
+
+
+def test_documents_and_secrets_larger_than_their_cap_are_refused(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, table: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_DOCUMENT_BYTES + 1))
+    code, _, err = run(capsys, "prove", sealed_file, "--chunk", "0", "--manifest", big)
+    assert code == 1 and one_line(err) == (
+        f"dataseal: error: manifest file {big} is larger than {MAX_DOCUMENT_BYTES:,} bytes, more than any valid one "
+        "holds: check that this is the file you meant"
+    )
+    monkeypatch.setattr(checks, "MAX_CHECKED_FILE_BYTES", MAX_DOCUMENT_BYTES)  # not 256 MiB of test file
+    code, _, err = run(capsys, "check", big)
+    assert code == 1 and f"document file {big} is larger than {MAX_DOCUMENT_BYTES:,} bytes" in one_line(err)
+    secret = tmp_path / "huge.key"
+    secret.write_bytes(os.urandom(MAX_SECRET_BYTES + 1))
+    code, _, err = run(capsys, "seal", table, "--rows", "--salt-secret", secret, "-o", tmp_path / "s")
+    assert code == 1 and one_line(err) == (
+        f"dataseal: error: salt secret file {secret} is larger than {MAX_SECRET_BYTES:,} bytes, more than any valid "
+        "one holds: check that this is the file you meant [--salt-secret FILE]"
+    )
+    secret.write_bytes(os.urandom(MAX_SECRET_BYTES))  # the cap itself is taken
+    assert run(capsys, "seal", table, "--rows", "--salt-secret", secret, "-o", tmp_path / "s")[0] == 0
+
+
+# ---------------------------------------------------------------------- check: only what was checked
+
+
+def test_check_never_prints_an_edited_chunk_range_as_checked(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    proof_file = tmp_path / "chunk2.json"
+    assert run(capsys, "prove", sealed_file, "--chunk", "2", "-o", proof_file)[0] == 0
+    proof = json.loads(proof_file.read_text())
+    proof["subject"].update(offset=14, length=7)  # really 2048..3071
+    proof_file.write_text(json.dumps(proof))
+    code, out, err = run(capsys, "check", proof_file)
+    assert code == 0, err
+    checked = [line for line in out.splitlines() if line.startswith("  checked")]
+    assert checked == [f"  checked      chunk 2 is in the tree with root {proof['root']}"]
+    assert ("  not checked  that chunk 2 is bytes 14..20, as the proof says (the range follows from the manifest's "
+            "chunk size and file size: check an evidence bundle, which holds the manifest)") in out.splitlines()
+    assert run_json(capsys, "check", proof_file)["subject"] == "chunk 2"
+
+
+def test_check_and_prove_refuse_a_manifest_inconsistent_with_itself(
+    capsys: pytest.CaptureFixture[str], sealed_file: Path, tmp_path: Path
+) -> None:
+    manifest = json.loads((sealed_file.parent / "data.bin.dataseal" / "manifest.json").read_text())
+    assert (manifest["content"]["size"], manifest["tree"]["leafCount"]) == (5120, 5)
+    edits = [
+        (lambda m: m["tree"].update(leafCount=4), "tree.leafCount is 4, but the content has 5 chunks"),
+        (lambda m: m["content"].update(size=10**30), "content.file.size: Input should be less than or equal to"),
+        (lambda m: m["content"].update(chunkSize=2**70), "content.file.chunkSize: Input should be less than or equal"),
+    ]
+    for edit, message in edits:
+        edited = json.loads(json.dumps(manifest))
+        edit(edited)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(edited))
+        for args in (["check", path], ["prove", sealed_file, "--chunk", "0", "--manifest", path]):
+            code, out, err = run(capsys, *args)
+            assert (code, out) == (1, "")
+            assert message in one_line(err)
+
+
+def test_seal_refuses_more_chunks_than_the_cap_before_reading(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "two-mb.bin"
+    data.write_bytes(os.urandom(2_000_000))
+    code, out, err = run(capsys, "seal", data, "--chunk-size", "1")
+    assert (code, out) == (1, "")
+    assert one_line(err) == (
+        f"dataseal: error: {data} is 2,000,000 bytes: in chunks of 1 bytes that is 2,000,000 chunks, more than the "
+        "1,048,576 a sealed file may have: use a chunk size of at least 2 bytes [--chunk-size]"
+    )
+    assert not (tmp_path / "two-mb.bin.dataseal").exists()

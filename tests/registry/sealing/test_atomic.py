@@ -32,7 +32,7 @@ def test_an_interrupt_while_writing_the_tree_keeps_the_previous_seal(
 
     monkeypatch.setattr(IndexedDigestTree, "write_dump", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        seal(data, SealOptions(chunk_size=100))
+        seal(data, SealOptions(chunk_size=100), replace=True)
     after = {p.name: p.read_bytes() for p in first.manifest_path.parent.iterdir()}
     assert after == before  # same two files, same bytes, no temporary file left
 
@@ -63,7 +63,7 @@ def test_staged_files_move_in_together_and_take_the_umask_mode(tmp_path: Path) -
     mask = os.umask(0o022)
     os.umask(mask)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~mask
-    with pytest.raises(RuntimeError), atomic_writer(tmp_path / "a.json") as f:
+    with pytest.raises(RuntimeError), atomic_writer(tmp_path / "a.json", replace=True) as f:
         f.write("half")
         raise RuntimeError
     assert (tmp_path / "a.json").read_text() == "A"

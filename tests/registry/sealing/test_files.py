@@ -16,10 +16,10 @@ import pytest
 
 from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import StandardMerkleTree
-from dataseal.registry.sealing import EmptyInputError, InputChangedError, UnreadableInputError
+from dataseal.registry.sealing import EmptyInputError, InputChangedError, SealError, UnreadableInputError
 from dataseal.registry.sealing import files as files_module
 from dataseal.registry.sealing.files import hash_chunks
-from dataseal.registry.sealing.options import SealOptions
+from dataseal.registry.sealing.options import MAX_FILE_CHUNKS, SealOptions
 from dataseal.registry.sealing.seal import seal
 
 
@@ -289,3 +289,17 @@ def test_a_folder_member_that_became_a_symlink_is_a_change(tmp_path: Path) -> No
         f"{tmp_path / 'link.txt'} became a symlink while the folder was read: try again when nothing is changing the "
         "folder"
     )
+
+
+def test_a_file_of_more_chunks_than_the_cap_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    with path.open("wb") as f:
+        f.truncate(MAX_FILE_CHUNKS + 1)  # sparse: the size is all that counts
+    with pytest.raises(SealError) as caught:
+        hash_chunks(path, 1)
+    assert caught.value.message == (
+        f"{path} is 1,048,577 bytes: in chunks of 1 bytes that is 1,048,577 chunks, more than the 1,048,576 a sealed "
+        "file may have"
+    )
+    assert caught.value.hint == "use a chunk size of at least 2 bytes" and caught.value.options == ("chunk_size",)
+    assert len(hash_chunks(path, 2).digests) == MAX_FILE_CHUNKS // 2 + 1

@@ -178,7 +178,7 @@ def test_short_or_missing_secrets_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SecretError) as caught:
         read_secret(tmp_path)
     assert str(caught.value) == (
-        f"cannot read the salt secret file {tmp_path}: Is a directory: check that it is a file that you can read"
+        f"salt secret file {tmp_path} is not a regular file (it is a folder): give the path of a regular file"
     )
     assert caught.value.kind is ErrorKind.INVALID_INPUT
 
@@ -371,3 +371,26 @@ def test_a_jsonl_integer_of_more_digits_than_python_reads_is_refused(tmp_path: P
     ) as caught:
         seal(path, SealOptions(rows=True))
     assert caught.value.hint == "write such a number as a string"
+
+
+@pytest.mark.parametrize("scan_block", [1 << 20, 3])  # 3: a sequence split between two blocks of the scan
+@pytest.mark.parametrize(
+    ("data", "line", "offset", "reason"),
+    [
+        (b"id,name\n1,a\n2,b\xff\n3,c\n", 3, 15, "invalid start byte"),
+        (b"id,name\n" + b"".join(b"%d,abc\n" % i for i in range(50_000)) + b"x,\xe2\x82\n", 50_002, 488_900,
+         "invalid continuation byte"),
+        (b"id,name\n1,a\n2,\xc3", 3, 14, "unexpected end of data"),
+        (b"id,\xe4\xb8\xad\xe6\n1,a\n", 1, 6, "invalid continuation byte"),
+    ],
+)
+def test_a_csv_utf8_error_names_the_line_and_byte_it_is_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_block: int, data: bytes, line: int, offset: int, reason: str
+) -> None:
+    monkeypatch.setattr(tables, "_SCAN_BLOCK", scan_block)
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    with pytest.raises(MalformedTableError) as caught:
+        seal_rows(path)
+    assert caught.value.message == f"{path} line {line} is not valid UTF-8 ({reason} at byte {offset} of the file)"
+    assert data.count(b"\n", 0, offset) + 1 == line  # (the cases themselves are right)
