@@ -24,4 +24,4 @@ def test_not_applicable_is_only_for_tests_that_need_node_held_keys() -> None:
         assert mark.name == "skip" and mark.kwargs["reason"].endswith("the node holds no keys, by design"), name
     for table in (CLIENT_SIDE, DATASEAL, HARDHAT):
         for name, mark in table.items():
-            assert mark.name == "xfail" and mark.kwargs["strict"] is True, name
+            assert mark.name == "xfail" and mark.kwargs["strict"] is True and mark.kwargs["raises"], name
