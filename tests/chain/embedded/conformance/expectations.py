@@ -132,7 +132,8 @@ DATASEAL: dict[str, Any] = {
         MethodUnavailable,
     ),
     "test_eth_simulate_v1": _strict(
-        "issue 9: eth_simulateV1 is missing (-32601); geth answers it (since 1.14.9)", MethodUnavailable
+        "issue 9: eth_simulateV1 is missing (-32601); geth answers it (web3.py runs this test on geth 1.16.7)",
+        MethodUnavailable,
     ),
     "test_create_access_list": _strict(
         "issue 9: eth_createAccessList is missing (-32601); geth answers the access list and the gas used",
