@@ -7,7 +7,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,8 +37,12 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def hardhat_node(log_dir: Path, *, root: Path = ROOT, startup_timeout: float = 90.0) -> Iterator[str]:
+def hardhat_node(
+    log_dir: Path, *, root: Path = ROOT, startup_timeout: float = 90.0, args: Sequence[str] = ()
+) -> Iterator[str]:
     """A ``hardhat node`` process (one PID: node runs hardhat's CLI directly); yields its URL.
+
+    ``args`` go to hardhat before the task (e.g. ``("--config", path)``).
 
     Its output goes to ``log_dir/hardhat.log``; the tail of it is in the error if it fails to start.
     """
@@ -49,7 +53,7 @@ def hardhat_node(log_dir: Path, *, root: Path = ROOT, startup_timeout: float = 9
     log = log_dir / "hardhat.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            ["node", str(hardhat), "node", "--hostname", "127.0.0.1", "--port", str(port)],
+            ["node", str(hardhat), *args, "node", "--hostname", "127.0.0.1", "--port", str(port)],
             cwd=root, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "1"},
         )
