@@ -257,6 +257,57 @@ def test_the_time_limit_stops_a_call_inside_a_precompile(
         response = RpcDispatcher(chain).handle({"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [
             {"to": "0x" + precompile(8).hex(), "data": "0x" + bn256_pairs(1).hex()}]})
         assert response["result"] == "0x" + "00" * 32  # the next call runs, and to its end
+    finally:
+        chain.close(flush=False)
+
+
+def test_a_timed_out_precompile_answers_the_json_rpc_error_of_any_timed_out_call(tmp_path: Path) -> None:
+    clock = ManualClock()
+    chain = open_chain(tmp_path / "data", clock=clock, tuning=Tuning(call_timeout=5.0))
+    try:
+        dispatcher = RpcDispatcher(chain)
+        responses: list[Any] = []
+        request = {"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+                   "params": [{"to": "0x" + precompile(8).hex(), "data": "0x" + bn256_pairs(100).hex()}]}
+        caller = threading.Thread(target=lambda: responses.append(dispatcher.handle(request)), name="rpc-call")
+        caller.start()
+        watched(clock)
+        clock.advance(5.01)
+        caller.join()
+        assert responses[0]["error"]["code"] == -32000
+        assert responses[0]["error"]["message"].startswith("execution aborted (timeout = 5s)")
+    finally:
+        chain.close(flush=False)
+
+
+def test_closing_the_chain_stops_a_call_inside_a_precompile(tmp_path: Path) -> None:
+    clock = ManualClock()  # never advanced: only the close can stop the call
+    chain = open_chain(tmp_path / "data", clock=clock)
+    errors: list[ExecutionFailed] = []
+    caller = call_thread(chain, CallRequest(to=precompile(15), data=bls_pairs(50)), errors)
+    caller.start()
+    watched(clock)
+    chain.close(flush=False)
+    caller.join()
+    assert "the node is shutting down" in errors[0].message
+
+
+def test_a_modexp_that_would_run_past_the_time_limit_is_refused_up_front(tmp_path: Path) -> None:
+    # 1024-byte base and modulus, a 512-byte exponent: 22.4M gas, about half a second of pow; it is
+    # priced at 40 ns per gas, so with a time limit of 0.5 s it is refused before it runs.
+    size = (1024).to_bytes(32, "big")
+    data = size + (512).to_bytes(32, "big") + size + b"\x03" * 1024 + b"\xff" * 512 + b"\xfd" * 1024
+    clock = ManualClock()  # never advanced: only the price can stop it
+    chain = open_chain(tmp_path / "data", clock=clock, tuning=Tuning(call_timeout=0.5))
+    try:
+        with pytest.raises(ExecutionFailed, match=r"execution aborted \(timeout = 0.5s\)"):
+            chain.call(CallRequest(to=precompile(5), data=data))
+        one = (1).to_bytes(32, "big")
+        assert chain.call(CallRequest(to=precompile(5), data=one * 3 + bytes([3, 5, 7]))) == b"\x05"  # 3**5 % 7
+    finally:
+        chain.close(flush=False)
+
+
 # ------------------------------------------------------------------------------------ state overrides
 
 SLOAD_RUNTIME = bytes.fromhex("6000355460005260206000f3")  # returns storage[calldata[0:32]]
@@ -308,51 +359,6 @@ def test_state_overrides_change_one_call_and_nothing_else(tmp_path: Path, keys: 
         chain.close(flush=False)
 
 
-def test_a_timed_out_precompile_answers_the_json_rpc_error_of_any_timed_out_call(tmp_path: Path) -> None:
-    clock = ManualClock()
-    chain = open_chain(tmp_path / "data", clock=clock, tuning=Tuning(call_timeout=5.0))
-    try:
-        dispatcher = RpcDispatcher(chain)
-        responses: list[Any] = []
-        request = {"jsonrpc": "2.0", "id": 1, "method": "eth_call",
-                   "params": [{"to": "0x" + precompile(8).hex(), "data": "0x" + bn256_pairs(100).hex()}]}
-        caller = threading.Thread(target=lambda: responses.append(dispatcher.handle(request)), name="rpc-call")
-        caller.start()
-        watched(clock)
-        clock.advance(5.01)
-        caller.join()
-        assert responses[0]["error"]["code"] == -32000
-        assert responses[0]["error"]["message"].startswith("execution aborted (timeout = 5s)")
-    finally:
-        chain.close(flush=False)
-
-
-def test_closing_the_chain_stops_a_call_inside_a_precompile(tmp_path: Path) -> None:
-    clock = ManualClock()  # never advanced: only the close can stop the call
-    chain = open_chain(tmp_path / "data", clock=clock)
-    errors: list[ExecutionFailed] = []
-    caller = call_thread(chain, CallRequest(to=precompile(15), data=bls_pairs(50)), errors)
-    caller.start()
-    watched(clock)
-    chain.close(flush=False)
-    caller.join()
-    assert "the node is shutting down" in errors[0].message
-
-
-def test_a_modexp_that_would_run_past_the_time_limit_is_refused_up_front(tmp_path: Path) -> None:
-    # 1024-byte base and modulus, a 512-byte exponent: 22.4M gas, about half a second of pow; it is
-    # priced at 40 ns per gas, so with a time limit of 0.5 s it is refused before it runs.
-    size = (1024).to_bytes(32, "big")
-    data = size + (512).to_bytes(32, "big") + size + b"\x03" * 1024 + b"\xff" * 512 + b"\xfd" * 1024
-    clock = ManualClock()  # never advanced: only the price can stop it
-    chain = open_chain(tmp_path / "data", clock=clock, tuning=Tuning(call_timeout=0.5))
-    try:
-        with pytest.raises(ExecutionFailed, match=r"execution aborted \(timeout = 0.5s\)"):
-            chain.call(CallRequest(to=precompile(5), data=data))
-        one = (1).to_bytes(32, "big")
-        assert chain.call(CallRequest(to=precompile(5), data=one * 3 + bytes([3, 5, 7]))) == b"\x05"  # 3**5 % 7
-    finally:
-        chain.close(flush=False)
 def test_web3_calls_with_state_overrides(chain: EmbeddedChain, keys: Funded) -> None:
     # web3.py's own shapes (its EthModuleTest): code as bytes or hex, quantities as ints or hex, state or stateDiff.
     store = to_checksum_address(deploy(chain, keys.alice, STORE_RUNTIME))
