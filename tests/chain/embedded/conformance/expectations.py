@@ -92,32 +92,10 @@ CLIENT_SIDE: dict[str, Any] = {
 }
 
 
-def _gap(what: str, raises: type[BaseException]) -> Any:
-    """One of the gaps issue 9 lists, which other branches are closing."""
-    return _strict(f"issue 9: {what} (being fixed)", raises)
-
-
-_FILTERS = _gap("the filter API is missing: eth_newFilter, eth_newBlockFilter, eth_newPendingTransactionFilter, "
-                "eth_getFilterChanges, eth_getFilterLogs, eth_uninstallFilter answer -32601", MethodUnavailable)
 _OWN_LOGS = ("`dataseal node` deploys dataseal's three contracts at its first start (blocks 1 to 3), and their "
              "logs come before any the fixture makes; web3.py's geth fixture chain has none before its emitter's")
 DATASEAL: dict[str, Any] = {
-    # the gaps issue 9 lists
-    "test_get_logs_with_none_topic_args_over_the_fixture_blocks": _gap(
-        "eth_getLogs with topics [null, null, null] returns a log that has only 2 topics (geth and hardhat: none)",
-        AssertionError,
-    ),
-    "test_eth_new_filter": _FILTERS,
-    "test_eth_new_block_filter": _FILTERS,
-    "test_eth_new_pending_transaction_filter": _FILTERS,
-    "test_eth_uninstall_filter": _FILTERS,
-    "test_eth_blob_base_fee": _gap("eth_blobBaseFee is missing (-32601)", MethodUnavailable),
-    "test_eth_call_with_override_code": _gap("eth_call state overrides are refused (-32602)", Web3RPCError),
-    "test_eth_call_with_override_param_type_check": _gap("eth_call state overrides are refused (-32602)", Web3RPCError),
-    "test_eth_estimate_gas_with_override_param_type_check": _gap(
-        "eth_estimateGas state overrides are refused (-32602)", Web3RPCError
-    ),
-    # gaps beside those (methods geth answers; hardhat 2.29 answers none of these either)
+    # methods geth answers (hardhat 2.29 answers none of these either)
     "test_eth_get_raw_transaction": _strict(
         "issue 9: eth_getRawTransactionByHash is missing (-32601); geth answers the transaction's signed bytes",
         MethodUnavailable,
