@@ -191,18 +191,18 @@ def test_stop_reports_the_head_once_the_waiting_transactions_are_mined(tmp_path:
 def test_stop_completes_while_a_request_holds_the_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A scan holding the chain (here eth_getLogs, held on an event): stopping ends the server and
     leaves the chain to close when it can, without waiting for the scan."""
-    from dataseal.chain.embedded import chain as chain_module
+    from dataseal.chain.embedded.logs import LogScanner
 
     entered, release, finished = threading.Event(), threading.Event(), threading.Event()
-    find_logs = chain_module.find_logs
+    scan = LogScanner._scan
 
-    def held(*args: Any) -> Any:
+    def held(self: LogScanner, *args: Any, **kwargs: Any) -> Any:
         entered.set()
         release.wait(HANG_GUARD_SECONDS)
         finished.set()
-        return find_logs(*args)
+        return scan(self, *args, **kwargs)
 
-    monkeypatch.setattr(chain_module, "find_logs", held)
+    monkeypatch.setattr(LogScanner, "_scan", held)
     node = EmbeddedNode.start(config(tmp_path / "data"))
     node.start_serving()
     asking = threading.Thread(target=_ask_quietly, args=(node.startup.rpc_url, "eth_getLogs", [{}]), daemon=True)
