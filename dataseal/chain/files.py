@@ -80,7 +80,7 @@ def check_output(
     if not replace:
         raise FileRefused(f"{what} {target} already exists", hint="choose another path, or allow replacing it",
                           options=(*options, "force"), kind=ErrorKind.CONFLICT)
-    return mode
+    return mode & 0o777  # the permission bits only: never a setuid, setgid or sticky bit onto new content
 
 
 class StagedOutput:

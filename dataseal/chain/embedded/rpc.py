@@ -185,8 +185,9 @@ class RpcDispatcher:
         return None if response is None else self._sized(request, response, limit)
 
     def _batch_bytes(self, batch: list[Any], limit: int) -> bytes | None:
-        """A batch's response, each answer encoded as it comes, at most ``limit`` bytes of them:
-        past it the remaining requests are answered with an error instead of being run."""
+        """A batch's response, each answer encoded as it comes: once they pass ``limit`` bytes, the
+        remaining requests are answered with an error instead of being run (so the body is at most
+        twice the limit, plus a short error for each request not run)."""
         parts: list[bytes] = []
         size = 1
         full: LimitExceeded | None = None
@@ -196,16 +197,17 @@ class RpcDispatcher:
                 if response is None:
                     continue
                 encoded = self._sized(item, response, limit)
-                if size + len(encoded) + 1 > limit:
+                # The request has run: its answer is kept even when it passes the limit (as geth does:
+                # an accepted transaction must not be reported as refused); the requests after it are not run.
+                parts.append(encoded)
+                size += len(encoded) + 1
+                if size > limit:
                     full = LimitExceeded(
                         f"response too large: the batch's responses passed the node's limit of {limit} bytes "
                         f"after {len(parts)} of its {len(batch)} requests: send the rest in another batch, or "
                         "ask for less in each"
                     )
-                else:
-                    parts.append(encoded)
-                    size += len(encoded) + 1
-                    continue
+                continue
             if isinstance(item, dict) and "id" in item:  # (notifications get no answer)
                 request_id = item["id"]
                 parts.append(_encode(_error_response(request_id if _is_id(request_id) else None, full)))
