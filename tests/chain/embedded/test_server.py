@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from eth_utils import to_checksum_address
@@ -20,14 +21,22 @@ from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import LOG_RUNTIME, deploy, sign
 
 
-@pytest.fixture
-def server(chain: EmbeddedChain) -> Iterator[RpcServer]:
-    running = RpcServer(RpcDispatcher(chain), "127.0.0.1", 0)
+@contextmanager
+def serving(chain: EmbeddedChain, exposure: Exposure | None = None) -> Iterator[RpcServer]:
+    """``chain`` served on a free local port with ``exposure`` (the defaults if None), shut down afterwards."""
+    running = (RpcServer(RpcDispatcher(chain), "127.0.0.1", 0) if exposure is None
+               else RpcServer(RpcDispatcher(chain, exposure), "127.0.0.1", 0, exposure))
     running.start()
     try:
         yield running
     finally:
         running.shutdown()
+
+
+@pytest.fixture
+def server(chain: EmbeddedChain) -> Iterator[RpcServer]:
+    with serving(chain) as running:
+        yield running
 
 
 def post(connection: http.client.HTTPConnection, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -79,12 +88,8 @@ def test_get_and_cors_preflight(server: RpcServer, chain: EmbeddedChain) -> None
 def dev_server(chain: EmbeddedChain) -> Iterator[RpcServer]:
     """A server whose dispatcher serves evm_mine: what a web page could do to the chain shows."""
     exposure = Exposure(dev=True, spellings={"allowed_hosts": "--allow-host", "cors_origins": "--cors-origin"})
-    running = RpcServer(RpcDispatcher(chain, exposure), "127.0.0.1", 0, exposure)
-    running.start()
-    try:
+    with serving(chain, exposure) as running:
         yield running
-    finally:
-        running.shutdown()
 
 
 MINE = b'{"jsonrpc":"2.0","id":1,"method":"evm_mine","params":[]}'
@@ -259,12 +264,8 @@ def logs_server(chain: EmbeddedChain, keys: Funded) -> Iterator[RpcServer]:
                                         gas=60_000, data=nonce.to_bytes(32, "big")))
         chain.mine()
     exposure = Exposure(max_response_bytes=LIMIT)
-    running = RpcServer(RpcDispatcher(chain, exposure), "127.0.0.1", 0, exposure)
-    running.start()
-    try:
+    with serving(chain, exposure) as running:
         yield running
-    finally:
-        running.shutdown()
 
 
 def get_logs(request_id: int, first: int, last: int) -> dict[str, object]:
