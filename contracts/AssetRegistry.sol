@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -10,26 +12,35 @@ import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {AssetToken} from "./token/AssetToken.sol";
 
 /// @title AssetRegistry — data-asset registrations, one ERC-721 token each
-/// @notice No proxy, no admin rewrite: a registered root, its manifest hash, registrant and time
-/// can never change, and no record can be erased. The admin role only appoints reviewers.
+/// @notice No proxy, no admin rewrite: a registration's root, manifest hash, registrant and time
+/// never change, and no record is erased. The admin role only appoints reviewers, and is handed
+/// over in two steps after a delay (OpenZeppelin's AccessControlDefaultAdminRules).
 ///
 /// Storage layout (what each slot of a registration holds):
 ///   _records[contentRoot] slot 0: owner (20 B) | registeredAt (uint40) | assetId (uint32)
-///                                 | rightsType (uint8) | classification (uint8) | status (uint8)
+///                                 | rightsType (uint8; bit 7 = has an expiry) | classification (uint8)
+///                                 | status (uint8)
 ///   _records[contentRoot] slot 1: manifestHash
 ///   _contentRoots[assetId]      : contentRoot (the id → record link)
 ///   _accounts[owner]            : balance (uint128) | EIP-712 nonce (uint128)
 ///   _parents[assetId]           : parentId (uint32) | lineage — written only when there is a parent
+///   _expiries[assetId]          : validUntil — written only when the registration expires
 ///   _registrants[assetId]       : registrant — written only at the first transfer away from it
+///   _released[assetId]          : the record (both slots), moved here when it is rejected or
+///                                 cancelled so that its root is free for a new registration
+///   _commitments[commitment]    : when it was made — only where commitments are required
 /// A plain registration therefore writes three new slots, the owner's account slot and the
-/// shared id counter.
-contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
-    /// @notice Role allowed to approve, reject, suspend and reinstate registrations.
+/// shared id counter. What follows from deployment constants (a notice period's end) is not
+/// stored: the status readers see is derived from the stored one, the time and those constants.
+contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminRules, EIP712 {
+    /// @notice Role allowed to reject, resolve disputes, suspend, reinstate and (in review mode) renew.
     bytes32 public constant REVIEWER_ROLE = keccak256("REVIEWER_ROLE");
 
     /// @notice EIP-712 type hash of a registration request signed by its owner:
-    /// keccak256("Register(address owner,bytes32 contentRoot,bytes32 manifestHash,uint8 rightsType,uint8 classification,uint256 parentId,uint256 nonce,uint256 deadline)")
-    bytes32 public constant REGISTER_TYPEHASH = 0xeeeaeeec9cf170a90037ded36be6da4219404cac51f3c5cca3937a72af633029;
+    /// keccak256("Register(address owner,bytes32 contentRoot,bytes32 manifestHash,uint8 rightsType,uint8 classification,uint256 parentId,uint64 validUntil,uint256 nonce,uint256 deadline)")
+    bytes32 public constant REGISTER_TYPEHASH = keccak256(
+        "Register(address owner,bytes32 contentRoot,bytes32 manifestHash,uint8 rightsType,uint8 classification,uint256 parentId,uint64 validUntil,uint256 nonce,uint256 deadline)"
+    );
 
     /// @notice Rights-type bits: 1 holding (数据资源持有), 2 processing/use (数据加工使用),
     /// 4 product operation (数据产品经营).
@@ -38,9 +49,19 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
     uint8 public constant MAX_CLASSIFICATION = 3;
     /// @notice Most members one batch may declare.
     uint256 public constant MAX_BATCH_COUNT = type(uint24).max;
+    /// @dev Bit of the stored rights byte telling that the registration has an entry in `_expiries`.
+    uint8 private constant EXPIRES = 0x80;
+    /// @dev Bit offsets of slot 0's fields (see the layout above).
+    uint256 private constant REGISTERED_AT_SHIFT = 160;
+    uint256 private constant ASSET_ID_SHIFT = 200;
+    uint256 private constant RIGHTS_SHIFT = 232;
+    uint256 private constant STATUS_SHIFT = 248;
 
+    uint256 private immutable _noticePeriod;
+    uint256 private immutable _minCommitAge;
+    uint256 private immutable _maxCommitAge;
     /// @inheritdoc IAssetRegistry
-    bool public immutable reviewMode;
+    address public immutable ledger;
 
     struct Record {
         address owner;
@@ -65,9 +86,9 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
     struct BatchRecord {
         address anchorer;
         uint40 anchoredAt;
-        uint32 batchId;
         uint24 count;
         bytes32 manifestHash;
+        bytes32 batchRoot;
     }
 
     struct Counters {
@@ -76,66 +97,107 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
     }
 
     mapping(bytes32 contentRoot => Record) private _records;
+    mapping(uint256 assetId => Record) private _released;
     mapping(uint256 assetId => bytes32 contentRoot) private _contentRoots;
     mapping(uint256 assetId => ParentLink) private _parents;
+    mapping(uint256 assetId => uint64 validUntil) private _expiries;
     mapping(uint256 assetId => address registrant) private _registrants;
     mapping(address owner => Account) private _accounts;
-    mapping(bytes32 batchRoot => BatchRecord) private _batches;
-    mapping(uint256 batchId => bytes32 batchRoot) private _batchRoots;
+    mapping(bytes32 commitment => uint256 committedAt) private _commitments;
+    mapping(uint256 batchId => BatchRecord) private _batches;
     Counters private _counters;
 
-    /// @param admin Account that may appoint and remove reviewers.
-    /// @param reviewMode_ When true, registrations start pending until a reviewer approves them.
+    /// @param admin Account that may appoint and remove reviewers; never zero.
+    /// @param config Notice period, commitment ages and the admin handover delay (see {Config}).
+    /// @param ledger_ The TransactionLedger deployed two transactions later (its address is known
+    /// in advance from the deployer's nonce; the ledger's constructor checks the match).
     /// @param baseTokenURI Prefix of `tokenURI` (the public verify page), or "" for none.
-    constructor(address admin, bool reviewMode_, string memory baseTokenURI)
+    constructor(address admin, Config memory config, address ledger_, string memory baseTokenURI)
         AssetToken("dataseal data asset", "SEAL", baseTokenURI)
-        EIP712("dataseal AssetRegistry", "1")
+        AccessControlDefaultAdminRules(config.adminDelay, admin)
+        EIP712("dataseal AssetRegistry", "2")
     {
-        reviewMode = reviewMode_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        bool commits = config.maxCommitAge != 0;
+        if (
+            ledger_ == address(0) || (commits && (config.minCommitAge == 0 || config.minCommitAge >= config.maxCommitAge))
+                || (!commits && config.minCommitAge != 0)
+        ) {
+            revert InvalidConfig();
+        }
+        _noticePeriod = config.noticePeriod;
+        _minCommitAge = config.minCommitAge;
+        _maxCommitAge = config.maxCommitAge;
+        ledger = ledger_;
+    }
+
+    // ------------------------------------------------------------------ commitments
+
+    /// @inheritdoc IAssetRegistry
+    function commit(bytes32 commitment) external {
+        if (_maxCommitAge == 0) {
+            revert CommitmentsNotRequired();
+        }
+        uint256 at = _commitments[commitment];
+        // Commitment ages are minutes to days: seconds of block-time drift do not matter.
+        // slither-disable-next-line timestamp
+        if (at != 0 && block.timestamp <= at + _maxCommitAge) {
+            revert CommitmentExists(commitment, at + _maxCommitAge);
+        }
+        _commitments[commitment] = block.timestamp;
+        emit Committed(commitment, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function makeCommitment(bytes32 contentRoot, address owner, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode(contentRoot, owner, salt));
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function committedAt(bytes32 commitment) external view returns (uint256) {
+        return _commitments[commitment];
+    }
+
+    /// @dev Consume the aged commitment of (`contentRoot`, `owner`, `salt`).
+    function _reveal(bytes32 contentRoot, address owner, bytes32 salt) private {
+        bytes32 commitment = makeCommitment(contentRoot, owner, salt);
+        uint256 at = _commitments[commitment];
+        if (at == 0) {
+            revert CommitmentNotFound(commitment);
+        }
+        // slither-disable-next-line timestamp
+        if (block.timestamp < at + _minCommitAge) {
+            revert CommitmentTooNew(commitment, at + _minCommitAge, block.timestamp);
+        }
+        if (block.timestamp > at + _maxCommitAge) {
+            revert CommitmentTooOld(commitment, at + _maxCommitAge, block.timestamp);
+        }
+        delete _commitments[commitment];
     }
 
     // ------------------------------------------------------------------ registration
 
     /// @inheritdoc IAssetRegistry
-    function register(
-        bytes32 contentRoot,
-        bytes32 manifestHash,
-        uint8 rightsType,
-        uint8 classification,
-        uint256 parentId
-    ) external returns (uint256 assetId) {
-        Lineage lineage = Lineage.None;
-        if (parentId != 0) {
-            _recordOf(parentId);
-            lineage = Lineage.Derived;
-        }
-        return _register(msg.sender, contentRoot, manifestHash, rightsType, classification, parentId, lineage);
+    function register(Registration calldata registration, bytes32 salt) external returns (uint256 assetId) {
+        return _register(msg.sender, registration, salt, _derivedLineage(registration.parentId));
     }
 
     /// @inheritdoc IAssetRegistry
-    function registerVersion(
-        uint256 parentId,
-        bytes32 contentRoot,
-        bytes32 manifestHash,
-        uint8 rightsType,
-        uint8 classification
-    ) external returns (uint256 assetId) {
-        address parentOwner = _recordOf(parentId).owner;
+    function registerVersion(Registration calldata registration, bytes32 salt) external returns (uint256 assetId) {
+        uint256 parentId = registration.parentId;
+        Record storage parent = _recordOf(parentId);
+        address parentOwner = parent.owner;
         if (parentOwner != msg.sender) {
             revert NotAssetOwner(parentId, msg.sender, parentOwner);
         }
-        return _register(msg.sender, contentRoot, manifestHash, rightsType, classification, parentId, Lineage.Version);
+        _requireActiveParent(parent, parentId);
+        return _register(msg.sender, registration, salt, Lineage.Version);
     }
 
     /// @inheritdoc IAssetRegistry
     function registerBySig(
         address owner,
-        bytes32 contentRoot,
-        bytes32 manifestHash,
-        uint8 rightsType,
-        uint8 classification,
-        uint256 parentId,
+        Registration calldata registration,
+        bytes32 salt,
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256 assetId) {
@@ -146,54 +208,59 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         }
         Account storage account = _accounts[owner];
         uint256 nonce = account.nonce;
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    REGISTER_TYPEHASH,
-                    owner,
-                    contentRoot,
-                    manifestHash,
-                    rightsType,
-                    classification,
-                    parentId,
-                    nonce,
-                    deadline
-                )
-            )
-        );
+        // Registration is a static struct: abi.encode lays its fields out inline, exactly as the
+        // EIP-712 encoding of the flat Register type above.
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(REGISTER_TYPEHASH, owner, registration, nonce, deadline)));
         if (!SignatureChecker.isValidSignatureNow(owner, digest, signature)) {
             revert InvalidSignature(owner);
         }
         account.nonce = uint128(nonce + 1);
-        Lineage lineage = Lineage.None;
-        if (parentId != 0) {
-            _recordOf(parentId);
-            lineage = Lineage.Derived;
-        }
-        return _register(owner, contentRoot, manifestHash, rightsType, classification, parentId, lineage);
+        return _register(owner, registration, salt, _derivedLineage(registration.parentId));
     }
 
-    /// @dev The one path every registration takes: validate, claim the root, write, emit.
-    function _register(
-        address owner,
-        bytes32 contentRoot,
-        bytes32 manifestHash,
-        uint8 rightsType,
-        uint8 classification,
-        uint256 parentId,
-        Lineage lineage
-    ) private returns (uint256 assetId) {
+    /// @dev Lineage of a registration naming `parentId` outside {registerVersion}: derived, from an active parent.
+    function _derivedLineage(uint256 parentId) private view returns (Lineage) {
+        if (parentId == 0) {
+            return Lineage.None;
+        }
+        _requireActiveParent(_recordOf(parentId), parentId);
+        return Lineage.Derived;
+    }
+
+    function _requireActiveParent(Record storage parent, uint256 parentId) private view {
+        Status status = _statusNow(parent, parentId);
+        if (status != Status.Active) {
+            revert ParentNotActive(parentId, status);
+        }
+    }
+
+    /// @dev The one path every registration takes: reveal, validate, claim the root, write, emit.
+    function _register(address owner, Registration calldata registration, bytes32 salt, Lineage lineage)
+        private
+        returns (uint256 assetId)
+    {
+        bytes32 contentRoot = registration.contentRoot;
+        if (_maxCommitAge != 0) {
+            _reveal(contentRoot, owner, salt);
+        }
+        uint8 rightsType = registration.rightsType;
+        uint64 validUntil = registration.validUntil;
         if (contentRoot == bytes32(0)) {
             revert InvalidContentRoot(contentRoot);
         }
-        if (manifestHash == bytes32(0)) {
-            revert InvalidManifestHash(manifestHash);
+        if (registration.manifestHash == bytes32(0)) {
+            revert InvalidManifestHash(registration.manifestHash);
         }
         if (rightsType == 0 || rightsType & ~RIGHTS_MASK != 0) {
             revert InvalidRightsType(rightsType);
         }
-        if (classification > MAX_CLASSIFICATION) {
-            revert InvalidClassification(classification);
+        if (registration.classification > MAX_CLASSIFICATION) {
+            revert InvalidClassification(registration.classification);
+        }
+        // Validity is years by design: seconds of drift do not matter.
+        // slither-disable-next-line timestamp
+        if (validUntil != 0 && validUntil <= block.timestamp) {
+            revert InvalidValidity(validUntil, block.timestamp);
         }
         uint32 existing = _records[contentRoot].assetId;
         if (existing != 0) {
@@ -205,36 +272,51 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         }
         _counters.assets = uint32(assetId);
 
-        Status status = reviewMode ? Status.Pending : Status.Active;
+        Status status = _noticePeriod != 0 ? Status.Pending : Status.Active;
         _records[contentRoot] = Record({
             owner: owner,
             registeredAt: uint40(block.timestamp),
             assetId: uint32(assetId),
-            rightsType: rightsType,
-            classification: classification,
+            rightsType: validUntil != 0 ? rightsType | EXPIRES : rightsType,
+            classification: registration.classification,
             status: status,
-            manifestHash: manifestHash
+            manifestHash: registration.manifestHash
         });
         _contentRoots[assetId] = contentRoot;
         if (lineage != Lineage.None) {
-            _parents[assetId] = ParentLink({parentId: uint32(parentId), lineage: lineage});
+            _parents[assetId] = ParentLink({parentId: uint32(registration.parentId), lineage: lineage});
+        }
+        if (validUntil != 0) {
+            _expiries[assetId] = validUntil;
         }
         unchecked {
             // A balance cannot reach 2**128: there are at most 2**32 assets.
             _accounts[owner].balance += 1;
         }
         emit Transfer(address(0), owner, assetId);
+        _emitRegistered(assetId, owner, registration, status, lineage);
+    }
+
+    /// @dev {AssetRegistered} of a registration just written (a function of its own: the stack).
+    function _emitRegistered(
+        uint256 assetId,
+        address owner,
+        Registration calldata registration,
+        Status status,
+        Lineage lineage
+    ) private {
         emit AssetRegistered(
             assetId,
             owner,
-            contentRoot,
-            manifestHash,
-            rightsType,
-            classification,
+            registration.contentRoot,
+            registration.manifestHash,
+            registration.rightsType,
+            registration.classification,
             status,
-            parentId,
+            registration.parentId,
             lineage,
-            uint64(block.timestamp)
+            uint64(block.timestamp),
+            registration.validUntil
         );
     }
 
@@ -246,21 +328,59 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         if (record.owner != msg.sender) {
             revert NotAssetOwner(assetId, msg.sender, record.owner);
         }
-        Status from = record.status;
-        if (from != Status.Pending && from != Status.Active) {
+        Status from = _statusNow(record, assetId);
+        if (from == Status.Suspended || from == Status.Cancelled || from == Status.Rejected) {
             revert InvalidStatusTransition(assetId, from, Status.Cancelled);
         }
-        _setStatus(record, assetId, from, Status.Cancelled, reasonHash);
+        _release(record, assetId, from, Status.Cancelled, reasonHash);
     }
 
     /// @inheritdoc IAssetRegistry
-    function approveRegistration(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
-        _transition(assetId, Status.Pending, Status.Active, reasonHash);
+    function object(uint256 assetId, bytes32 evidenceHash) external {
+        Record storage record = _recordOf(assetId);
+        Status status = record.status;
+        uint256 noticeEndsAt = uint256(record.registeredAt) + _noticePeriod;
+        // Notice periods are days by design: seconds of drift do not matter.
+        // slither-disable-next-line timestamp
+        if ((status != Status.Pending && status != Status.Disputed) || block.timestamp >= noticeEndsAt) {
+            revert NotInNotice(assetId, _statusNow(record, assetId), noticeEndsAt);
+        }
+        if (evidenceHash == bytes32(0)) {
+            revert InvalidEvidence(evidenceHash);
+        }
+        if (status == Status.Pending) {
+            _setStatus(record, assetId, status, Status.Disputed, evidenceHash);
+        }
+        emit ObjectionFiled(assetId, msg.sender, evidenceHash);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function resolveDispute(uint256 assetId, bool upheld, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
+        Record storage record = _recordOf(assetId);
+        Status from = record.status;
+        if (upheld) {
+            if (from != Status.Disputed) {
+                revert InvalidStatusTransition(assetId, _statusNow(record, assetId), Status.Rejected);
+            }
+            _release(record, assetId, from, Status.Rejected, reasonHash);
+            return;
+        }
+        // slither-disable-next-line timestamp
+        Status to = block.timestamp >= uint256(record.registeredAt) + _noticePeriod ? Status.Active : Status.Pending;
+        if (from != Status.Disputed) {
+            revert InvalidStatusTransition(assetId, _statusNow(record, assetId), to);
+        }
+        _setStatus(record, assetId, from, to, reasonHash);
     }
 
     /// @inheritdoc IAssetRegistry
     function rejectRegistration(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
-        _transition(assetId, Status.Pending, Status.Rejected, reasonHash);
+        Record storage record = _recordOf(assetId);
+        Status from = _statusNow(record, assetId);
+        if (from != Status.Pending && from != Status.Disputed && from != Status.Suspended) {
+            revert InvalidStatusTransition(assetId, from, Status.Rejected);
+        }
+        _release(record, assetId, from, Status.Rejected, reasonHash);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -273,9 +393,33 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         _transition(assetId, Status.Suspended, Status.Active, reasonHash);
     }
 
+    /// @inheritdoc IAssetRegistry
+    function renew(uint256 assetId, uint64 validUntil) external {
+        Record storage record = _recordOf(assetId);
+        if (_noticePeriod != 0) {
+            _checkRole(REVIEWER_ROLE);
+        } else if (record.owner != msg.sender) {
+            revert NotAssetOwner(assetId, msg.sender, record.owner);
+        }
+        if (record.rightsType & EXPIRES == 0) {
+            revert NoExpiry(assetId);
+        }
+        Status status = _statusNow(record, assetId);
+        if (status != Status.Active && status != Status.Expired) {
+            revert InvalidStatusTransition(assetId, status, Status.Active);
+        }
+        uint64 previous = _expiries[assetId];
+        // slither-disable-next-line timestamp
+        if (validUntil <= block.timestamp || validUntil <= previous) {
+            revert InvalidValidity(validUntil, block.timestamp);
+        }
+        _expiries[assetId] = validUntil;
+        emit AssetRenewed(assetId, previous, validUntil, msg.sender);
+    }
+
     function _transition(uint256 assetId, Status required, Status to, bytes32 reasonHash) private {
         Record storage record = _recordOf(assetId);
-        Status from = record.status;
+        Status from = _statusNow(record, assetId);
         if (from != required) {
             revert InvalidStatusTransition(assetId, from, to);
         }
@@ -287,6 +431,68 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
     {
         record.status = to;
         emit AssetStatusChanged(assetId, from, to, msg.sender, reasonHash);
+    }
+
+    /// @dev Move a record that stops standing (rejected or cancelled) out of its root's slot into
+    /// `_released`, unchanged but for its status: the history stays, the root is free.
+    function _release(Record storage record, uint256 assetId, Status from, Status to, bytes32 reasonHash) private {
+        record.status = to;
+        _released[assetId] = record;
+        delete _records[_contentRoots[assetId]];
+        emit AssetStatusChanged(assetId, from, to, msg.sender, reasonHash);
+    }
+
+    /// @dev The status readers see: a pending registration whose notice passed is active; an
+    /// active one past its validity is expired. Only stored statuses move by transactions.
+    function _statusNow(Record storage record, uint256 assetId) private view returns (Status) {
+        return _statusOfWord(_word(record), assetId);
+    }
+
+    /// @dev {_statusNow} from slot 0 of the record, already read (the hot path of every usage
+    /// record reads it once: see {_load}).
+    function _statusOfWord(uint256 word, uint256 assetId) private view returns (Status) {
+        uint256 status = word >> STATUS_SHIFT;
+        // Notice periods and validity are days to years by design: seconds of drift do not matter.
+        // slither-disable-next-line timestamp
+        if (status == uint256(Status.Pending) && block.timestamp >= uint40(word >> REGISTERED_AT_SHIFT) + _noticePeriod) {
+            status = uint256(Status.Active);
+        }
+        if (
+            status == uint256(Status.Active) && (word >> RIGHTS_SHIFT) & EXPIRES != 0
+                && block.timestamp >= _expiries[assetId]
+        ) {
+            status = uint256(Status.Expired);
+        }
+        return Status(status);
+    }
+
+    /// @dev Slot 0 of a record as one word (layout at the top of this contract).
+    function _word(Record storage record) private view returns (uint256 word) {
+        // One SLOAD instead of one per field: this is on the path of every usage record.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            word := sload(record.slot)
+        }
+    }
+
+    // ------------------------------------------------------------------ signatures and sales
+
+    /// @inheritdoc IAssetRegistry
+    function useNonce() external returns (uint256 nonce) {
+        Account storage account = _accounts[msg.sender];
+        nonce = account.nonce;
+        account.nonce = uint128(nonce + 1);
+        emit NonceUsed(msg.sender, nonce);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function settleTransfer(address seller, address buyer, uint256 assetId) external {
+        if (msg.sender != ledger) {
+            revert NotLedger(msg.sender, ledger);
+        }
+        // The ledger checked that the seller owns the asset, that it is active, and that the
+        // buyer (non-zero, not the seller) countersigned.
+        _transferToken(seller, buyer, assetId);
     }
 
     // ------------------------------------------------------------------ batches
@@ -302,33 +508,28 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         if (count == 0 || count > MAX_BATCH_COUNT) {
             revert InvalidBatchCount(count);
         }
-        uint32 existing = _batches[batchRoot].batchId;
-        if (existing != 0) {
-            revert BatchAlreadyAnchored(batchRoot, existing);
-        }
         batchId = uint256(_counters.batches) + 1;
         if (batchId > type(uint32).max) {
             revert IdSpaceExhausted(batchId - 1);
         }
         _counters.batches = uint32(batchId);
-        _batches[batchRoot] = BatchRecord({
+        _batches[batchId] = BatchRecord({
             anchorer: msg.sender,
             anchoredAt: uint40(block.timestamp),
-            batchId: uint32(batchId),
             count: uint24(count),
-            manifestHash: manifestHash
+            manifestHash: manifestHash,
+            batchRoot: batchRoot
         });
-        _batchRoots[batchId] = batchRoot;
         emit BatchAnchored(batchId, msg.sender, batchRoot, manifestHash, count, uint64(block.timestamp));
     }
 
     /// @inheritdoc IAssetRegistry
-    function verifyBatchMember(uint256 batchId, bytes32 leaf, bytes32[] calldata proof) public view returns (bool) {
-        bytes32 batchRoot = _batchRoots[batchId];
-        if (batchRoot == bytes32(0)) {
-            revert UnknownBatch(batchId);
-        }
-        return MerkleProof.verifyCalldata(proof, batchRoot, leaf);
+    function verifyBatchMember(uint256 batchId, bytes32 valuesHash, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        return _verifyMember(batchId, valuesHash, proof);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -340,8 +541,16 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         uint8 classification,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(contentRoot, manifestHash, rightsType, classification))));
-        return verifyBatchMember(batchId, leaf, proof);
+        return _verifyMember(batchId, keccak256(abi.encode(contentRoot, manifestHash, rightsType, classification)), proof);
+    }
+
+    /// @dev The standard-v1 leaf is keccak256(bytes.concat(valuesHash)): hashed here, never taken as given.
+    function _verifyMember(uint256 batchId, bytes32 valuesHash, bytes32[] calldata proof) private view returns (bool) {
+        bytes32 batchRoot = _batches[batchId].batchRoot;
+        if (batchRoot == bytes32(0)) {
+            revert UnknownBatch(batchId);
+        }
+        return MerkleProof.verifyCalldata(proof, batchRoot, keccak256(bytes.concat(valuesHash)));
     }
 
     // ------------------------------------------------------------------ views
@@ -351,18 +560,21 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
         Record storage record = _recordOf(assetId);
         ParentLink memory parent = _parents[assetId];
         address registrant = _registrants[assetId];
+        uint256 registeredAt = record.registeredAt;
         asset = Asset({
             assetId: assetId,
             contentRoot: _contentRoots[assetId],
             manifestHash: record.manifestHash,
             owner: record.owner,
             registrant: registrant == address(0) ? record.owner : registrant,
-            registeredAt: record.registeredAt,
-            rightsType: record.rightsType,
+            registeredAt: uint64(registeredAt),
+            rightsType: record.rightsType & RIGHTS_MASK,
             classification: record.classification,
-            status: record.status,
+            status: _statusNow(record, assetId),
             parentId: parent.parentId,
-            lineage: parent.lineage
+            lineage: parent.lineage,
+            validUntil: _expiries[assetId],
+            noticeEndsAt: _noticePeriod != 0 ? uint64(registeredAt + _noticePeriod) : 0
         });
     }
 
@@ -373,22 +585,23 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
 
     /// @inheritdoc IAssetRegistry
     function ownerAndStatus(uint256 assetId) external view returns (address owner, Status status) {
-        Record storage record = _recordOf(assetId);
-        return (record.owner, record.status);
+        (, uint256 word) = _load(assetId);
+        return (address(uint160(word)), _statusOfWord(word, assetId));
     }
 
     /// @inheritdoc IAssetRegistry
     function statusOf(uint256 assetId) external view returns (Status) {
-        return _recordOf(assetId).status;
+        (, uint256 word) = _load(assetId);
+        return _statusOfWord(word, assetId);
     }
 
     /// @inheritdoc IAssetRegistry
     function batchOf(uint256 batchId) external view returns (Batch memory) {
-        bytes32 batchRoot = _batchRoots[batchId];
+        BatchRecord storage batch = _batches[batchId];
+        bytes32 batchRoot = batch.batchRoot;
         if (batchRoot == bytes32(0)) {
             revert UnknownBatch(batchId);
         }
-        BatchRecord storage batch = _batches[batchRoot];
         return Batch({
             batchId: batchId,
             batchRoot: batchRoot,
@@ -397,11 +610,6 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
             anchoredAt: batch.anchoredAt,
             count: batch.count
         });
-    }
-
-    /// @inheritdoc IAssetRegistry
-    function batchIdOf(bytes32 batchRoot) external view returns (uint256) {
-        return _batches[batchRoot].batchId;
     }
 
     /// @inheritdoc IAssetRegistry
@@ -417,6 +625,31 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
     /// @inheritdoc IAssetRegistry
     function nonces(address owner) external view returns (uint256) {
         return _accounts[owner].nonce;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function reviewMode() external view returns (bool) {
+        return _noticePeriod != 0;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function noticePeriod() external view returns (uint256) {
+        return _noticePeriod;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function commitRequired() external view returns (bool) {
+        return _maxCommitAge != 0;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function minCommitAge() external view returns (uint256) {
+        return _minCommitAge;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function maxCommitAge() external view returns (uint256) {
+        return _maxCommitAge;
     }
 
     /// @inheritdoc IERC721
@@ -435,28 +668,50 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControl, EIP712 {
     }
 
     /// @inheritdoc AssetToken
-    function supportsInterface(bytes4 interfaceId) public view override(AssetToken, AccessControl) returns (bool) {
-        return AssetToken.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(AssetToken, AccessControlDefaultAdminRules)
+        returns (bool)
+    {
+        return AssetToken.supportsInterface(interfaceId) || AccessControlDefaultAdminRules.supportsInterface(interfaceId);
     }
 
-    // ------------------------------------------------------------------ token hooks
+    // ------------------------------------------------------------------ records and token hooks
 
+    /// @dev The record of `assetId`: standing (under its root) or released; reverts {UnknownAsset}.
     function _recordOf(uint256 assetId) private view returns (Record storage record) {
+        (record,) = _load(assetId);
+    }
+
+    /// @dev {_recordOf} and its slot 0, read once.
+    function _load(uint256 assetId) private view returns (Record storage record, uint256 word) {
         record = _records[_contentRoots[assetId]];
-        if (record.assetId == 0) {
+        word = _word(record);
+        if (uint32(word >> ASSET_ID_SHIFT) == assetId && assetId != 0) {
+            return (record, word);
+        }
+        record = _released[assetId];
+        word = _word(record);
+        if (uint32(word >> ASSET_ID_SHIFT) == 0) {
             revert UnknownAsset(assetId);
         }
     }
 
-    /// @dev Unknown ids map to the zero root, which is never registered: owner is zero.
+    /// @dev Unknown ids have no record: owner is zero.
     function _ownerOf(uint256 tokenId) internal view override returns (address) {
-        return _records[_contentRoots[tokenId]].owner;
+        Record storage record = _records[_contentRoots[tokenId]];
+        if (record.assetId == tokenId && tokenId != 0) {
+            return record.owner;
+        }
+        return _released[tokenId].owner;
     }
 
     /// @dev Moves ownership inside the record; the registrant is kept the first time it leaves.
+    /// Only standing registrations (active or pending) move, so the record is under its root.
     function _moveToken(uint256 tokenId, address from, address to) internal override {
-        Record storage record = _records[_contentRoots[tokenId]];
-        Status status = record.status;
+        Record storage record = _recordOf(tokenId);
+        Status status = _statusNow(record, tokenId);
         if (status != Status.Active && status != Status.Pending) {
             revert AssetNotTransferable(tokenId, status);
         }

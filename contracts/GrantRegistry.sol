@@ -8,7 +8,8 @@ import {IGrantRegistry} from "./interfaces/IGrantRegistry.sol";
 
 /// @title GrantRegistry — authorization grants over registered assets
 /// @notice Only the asset's current owner grants and revokes: after an ERC-721 transfer the old
-/// owner can do neither. Quota is consumed only by the TransactionLedger fixed at deployment.
+/// owner can do neither. Quota is consumed only by the TransactionLedger fixed at deployment,
+/// which also creates the grant a licence sale settles (for the seller, who must own the asset).
 ///
 /// Storage layout (what each slot of a grant holds):
 ///   _headers[grantId]      : grantee (20 B) | validFrom (uint40) | expiresAt (uint40) | status (uint8)
@@ -51,7 +52,7 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
     /// @param assets_ The asset registry.
     /// @param ledger_ The TransactionLedger that will be deployed next (its address is known in
     /// advance from the deployer's nonce; the ledger's constructor checks the match).
-    constructor(IAssetRegistry assets_, address ledger_) EIP712("dataseal GrantRegistry", "1") {
+    constructor(IAssetRegistry assets_, address ledger_) EIP712("dataseal GrantRegistry", "2") {
         assets = assets_;
         ledger = ledger_;
     }
@@ -160,6 +161,22 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
     }
 
     /// @inheritdoc IGrantRegistry
+    function grantFor(address grantor, GrantTerms calldata terms) external returns (uint256 grantId) {
+        if (msg.sender != ledger) {
+            revert NotLedger(msg.sender, ledger);
+        }
+        (address owner, IAssetRegistry.Status status) = assets.ownerAndStatus(terms.assetId);
+        return _grant(grantor, owner, status, terms);
+    }
+
+    /// @inheritdoc IGrantRegistry
+    function useNonce() external returns (uint256 nonce) {
+        nonce = _nonces[msg.sender];
+        _nonces[msg.sender] = nonce + 1;
+        emit NonceUsed(msg.sender, nonce);
+    }
+
+    /// @inheritdoc IGrantRegistry
     function revoke(uint256 grantId, bytes32 reasonHash) external {
         GrantHeader storage header = _header(grantId);
         uint256 assetId = _meters[grantId].assetId;
@@ -185,28 +202,31 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         if (msg.sender != ledger) {
             revert NotLedger(msg.sender, ledger);
         }
-        GrantHeader storage header = _header(grantId);
+        // Copies of the two slots: one read each on the path of every usage record.
+        GrantHeader memory header = _headers[grantId];
+        if (header.status == GrantStatus.None) {
+            revert UnknownGrant(grantId);
+        }
         _requireUsable(grantId, header, block.timestamp);
         if (units == 0) {
             revert InvalidUnits(grantId, units);
         }
-        Meter storage meter = _meters[grantId];
-        uint64 used = meter.used;
-        uint64 left = meter.quota - used;
+        Meter memory meter = _meters[grantId];
+        uint64 left = meter.quota - meter.used;
         if (units > left) {
             revert QuotaExceeded(grantId, units, left);
         }
-        uint256 assetId = meter.assetId;
-        IAssetRegistry.Status status = assets.statusOf(assetId);
+        IAssetRegistry.Status status = assets.statusOf(meter.assetId);
         if (status != IAssetRegistry.Status.Active) {
-            revert AssetNotActive(assetId, status);
+            revert AssetNotActive(meter.assetId, status);
         }
         unchecked {
             // units <= quota - used; each record uses at least one unit, so sequence <= used < 2**64.
             sequence = meter.sequence + 1;
-            meter.used = used + units;
+            meter.used += units;
         }
         meter.sequence = sequence;
+        _meters[grantId] = meter;
         grantee = header.grantee;
     }
 
@@ -272,7 +292,7 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         }
     }
 
-    function _requireUsable(uint256 grantId, GrantHeader storage header, uint256 timestamp) private view {
+    function _requireUsable(uint256 grantId, GrantHeader memory header, uint256 timestamp) private pure {
         if (header.status != GrantStatus.Active) {
             revert GrantNotActive(grantId, header.status);
         }

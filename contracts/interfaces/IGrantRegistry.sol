@@ -57,6 +57,9 @@ interface IGrantRegistry {
     /// @notice A grant was revoked by the asset's owner; `reasonHash` hashes the reason document.
     event GrantRevoked(uint256 indexed grantId, uint256 indexed assetId, address indexed by, bytes32 reasonHash);
 
+    /// @notice `owner` voided its unused grant signatures with nonce `nonce` (see {useNonce}).
+    event NonceUsed(address indexed owner, uint256 nonce);
+
     /// @notice No grant has id `grantId`.
     error UnknownGrant(uint256 grantId);
     /// @notice Only the asset's current owner may grant or revoke; `caller` is not `owner`.
@@ -79,7 +82,7 @@ interface IGrantRegistry {
     error QuotaExceeded(uint256 grantId, uint64 requested, uint64 remaining);
     /// @notice A usage record needs at least one unit.
     error InvalidUnits(uint256 grantId, uint64 units);
-    /// @notice Only the ledger fixed at deployment may consume quota.
+    /// @notice Only the ledger fixed at deployment may consume quota or grant for a licence sale.
     error NotLedger(address caller, address ledger);
     /// @notice The signature's deadline has passed.
     error SignatureExpired(uint256 deadline, uint256 timestamp);
@@ -112,6 +115,15 @@ interface IGrantRegistry {
     function grantBySig(GrantTerms calldata terms, uint256 deadline, bytes calldata signature)
         external
         returns (uint256 grantId);
+
+    /// @notice Create the grant a licence sale settles (ledger only): `grantor` is the seller, who
+    /// must own the active asset; the ledger checked the seller's authority and the buyer's consent.
+    /// @return grantId Sequential grant id.
+    function grantFor(address grantor, GrantTerms calldata terms) external returns (uint256 grantId);
+
+    /// @notice Void the caller's next grant signature (any signed, unused grant with it).
+    /// @return nonce The nonce voided.
+    function useNonce() external returns (uint256 nonce);
 
     /// @notice Revoke an active grant (caller must be the asset's current owner).
     function revoke(uint256 grantId, bytes32 reasonHash) external;

@@ -5,11 +5,38 @@ import {IAssetRegistry} from "./IAssetRegistry.sol";
 import {IGrantRegistry} from "./IGrantRegistry.sol";
 
 /// @title ITransactionLedger — usage (计量) and trade records
-/// @notice A grantee, or an operator it approved, records the units it used under a grant with
-/// the hash of the off-chain job, query or receipt; quota, window and revocation are enforced by
-/// the GrantRegistry. Each record carries the grant's sequence number, so a gap is visible. A
-/// seller records trades of its assets with the hash of the off-chain settlement.
+/// @notice A grantee, or an operator it approved for usage, records the units it used under a
+/// grant with the hash of the off-chain job, query or receipt; quota, window and revocation are
+/// enforced by the GrantRegistry. Each record carries the grant's sequence number, so a gap is
+/// visible. A trade has two sides: the seller (or an operator it approved for trades) records it
+/// with the buyer's EIP-712 countersignature, and the trade settles on chain in the same
+/// transaction — the asset's token moves to the buyer, or a grant is created for the buyer (a
+/// licence sale). The hash of the off-chain settlement document is kept with it.
 interface ITransactionLedger {
+    /// @notice What a trade settles on chain.
+    enum Settlement {
+        None,
+        Transfer,
+        Licence
+    }
+
+    /// @notice The terms a buyer countersigns. For a transfer the licence fields are zero; for a
+    /// licence sale they are the grant created for the buyer.
+    struct TradeTerms {
+        uint256 assetId;
+        address seller;
+        address buyer;
+        uint256 price;
+        bytes32 currency;
+        bytes32 settlementHash;
+        Settlement settlement;
+        bytes32 purpose;
+        uint64 validFrom;
+        uint64 expiresAt;
+        uint64 quota;
+        bytes32 scopeRoot;
+    }
+
     /// @notice `units` were used under `grantId` for one job/query whose receipt hashes to
     /// `receiptHash`, recorded by `recorder` (the grantee or its operator). The grant's asset and
     /// grantee are in its `GrantCreated` log; `sequence` numbers the grant's records 1, 2, ...
@@ -27,7 +54,8 @@ interface ITransactionLedger {
         uint32 count
     );
 
-    /// @notice A trade of `assetId` between `seller` (its owner) and `buyer` was settled off chain.
+    /// @notice A trade of `assetId` between `seller` and `buyer` (who countersigned) was settled:
+    /// the token moved to the buyer (`Transfer`), or grant `grantId` was created for it (`Licence`).
     event TradeRecorded(
         uint256 indexed tradeId,
         uint256 indexed assetId,
@@ -36,15 +64,20 @@ interface ITransactionLedger {
         uint256 price,
         bytes32 currency,
         bytes32 settlementHash,
+        Settlement settlement,
+        uint256 grantId,
         address recorder
     );
 
-    /// @notice `account` approved or removed `operator` to record on its behalf.
-    event OperatorSet(address indexed account, address indexed operator, bool approved);
+    /// @notice `account` set the powers of `operator` (a bitmask of USAGE and TRADE; 0 removes it).
+    event OperatorSet(address indexed account, address indexed operator, uint8 powers);
 
-    /// @notice `caller` is neither the grantee nor an operator it approved.
+    /// @notice `buyer` voided its unused trade countersignatures with nonce `nonce` (see {useNonce}).
+    event NonceUsed(address indexed owner, uint256 nonce);
+
+    /// @notice `caller` is neither the grantee nor an operator it approved for usage.
     error NotGranteeOrOperator(uint256 grantId, address caller, address grantee);
-    /// @notice `caller` is neither the seller nor an operator it approved.
+    /// @notice `caller` is neither the seller nor an operator it approved for trades.
     error NotSellerOrOperator(uint256 assetId, address caller, address seller);
     /// @notice The seller must be the asset's current owner.
     error SellerNotOwner(uint256 assetId, address seller, address owner);
@@ -54,42 +87,51 @@ interface ITransactionLedger {
     error InvalidBuyer(address buyer, address seller);
     /// @notice A receipt hash, receipts root or settlement hash must be non-zero.
     error InvalidRecordHash(bytes32 hash);
-    /// @notice A batch holds 1 to 2**32-1 receipts.
-    error InvalidReceiptCount(uint32 count);
-    /// @notice The operator must be a non-zero address other than the caller.
-    error InvalidOperator(address operator);
-    /// @notice The grant registry was deployed for another ledger.
-    error LedgerMismatch(address expected, address configured);
+    /// @notice A batch holds 1 to 2**32-1 receipts, each of at least one unit.
+    error InvalidReceiptCount(uint32 count, uint64 units);
+    /// @notice The operator must be a non-zero address other than the caller; powers are USAGE | TRADE.
+    error InvalidOperator(address operator, uint8 powers);
+    /// @notice A trade settles a transfer (licence fields zero) or a licence.
+    error InvalidSettlement(Settlement settlement);
+    /// @notice The countersignature's deadline has passed.
+    error SignatureExpired(uint256 deadline, uint256 timestamp);
+    /// @notice The countersignature was not made by `expected` (the buyer) over these terms, chain and contract.
+    error InvalidSignature(address expected);
+    /// @notice The registries were deployed for another ledger, or for different asset registries.
+    error WiringMismatch(address assets, address grantsAssets, address grantsLedger, address assetsLedger);
 
     /// @notice Record `units` used under `grantId` for one job/query whose receipt hashes to `receiptHash`.
     /// @return sequence The grant's sequence number of this record.
     function recordUsage(uint256 grantId, uint64 units, bytes32 receiptHash) external returns (uint64 sequence);
 
-    /// @notice Record `count` receipts at once by their Merkle root; `units` is their total.
+    /// @notice Record `count` receipts at once by their Merkle root; `units` is their total (at least `count`).
     /// @return sequence The grant's sequence number of this record.
     function recordUsageBatch(uint256 grantId, uint64 units, bytes32 receiptsRoot, uint32 count)
         external
         returns (uint64 sequence);
 
-    /// @notice Record a trade of an active asset; `seller` must own it and be the caller or its operator.
-    /// @param price Price in minor units of `currency`.
-    /// @param currency ISO 4217 code right-padded (e.g. "CNY"), or a token address left-padded.
-    /// @param settlementHash Hash of the off-chain settlement document.
+    /// @notice Record and settle a trade of an active asset the seller owns; the caller is the
+    /// seller or its trade operator, and `buyerSignature` the buyer's EIP-712 countersignature of
+    /// `terms` (or ERC-1271 for a contract buyer).
+    /// @param deadline Last timestamp at which the countersignature is valid.
     /// @return tradeId Sequential trade id.
-    function recordTrade(
-        uint256 assetId,
-        address buyer,
-        address seller,
-        uint256 price,
-        bytes32 currency,
-        bytes32 settlementHash
-    ) external returns (uint256 tradeId);
+    /// @return grantId The licence grant created for the buyer, or 0 for a transfer.
+    function recordTrade(TradeTerms calldata terms, uint256 deadline, bytes calldata buyerSignature)
+        external
+        returns (uint256 tradeId, uint256 grantId);
 
-    /// @notice Approve or remove `operator` to record usage and trades for the caller.
-    function setOperator(address operator, bool approved) external;
+    /// @notice Set what `operator` may record for the caller: USAGE (1), TRADE (2), both (3), or none (0).
+    function setOperator(address operator, uint8 powers) external;
 
-    /// @notice True when `operator` may record for `account`.
-    function isOperator(address account, address operator) external view returns (bool);
+    /// @notice Void the caller's next trade countersignature (any signed, unused trade with it).
+    /// @return nonce The nonce voided.
+    function useNonce() external returns (uint256 nonce);
+
+    /// @notice The powers `account` gave `operator` (a bitmask of USAGE and TRADE).
+    function operatorPowers(address account, address operator) external view returns (uint8);
+
+    /// @notice Next EIP-712 nonce of `buyer` for {recordTrade}.
+    function nonces(address buyer) external view returns (uint256);
 
     /// @notice Number of trades recorded (the last trade id).
     function totalTrades() external view returns (uint256);

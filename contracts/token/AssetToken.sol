@@ -99,11 +99,7 @@ abstract contract AssetToken is ERC165, IERC721, IERC721Metadata, IERC721Errors 
         if (msg.sender != owner && approved != msg.sender && !_operatorApprovals[owner][msg.sender]) {
             revert ERC721InsufficientApproval(msg.sender, tokenId);
         }
-        if (approved != address(0)) {
-            delete _tokenApprovals[tokenId];
-        }
-        _moveToken(tokenId, from, to);
-        emit Transfer(from, to, tokenId);
+        _transferToken(from, to, tokenId);
     }
 
     /// @inheritdoc IERC721
@@ -123,6 +119,15 @@ abstract contract AssetToken is ERC165, IERC721, IERC721Metadata, IERC721Errors 
         if (owner == address(0)) {
             revert ERC721NonexistentToken(tokenId);
         }
+    }
+
+    /// @dev Move `tokenId` from `from` (its owner) to `to` (non-zero), clearing its approval. Checks done.
+    function _transferToken(address from, address to, uint256 tokenId) internal {
+        if (_tokenApprovals[tokenId] != address(0)) {
+            delete _tokenApprovals[tokenId];
+        }
+        _moveToken(tokenId, from, to);
+        emit Transfer(from, to, tokenId);
     }
 
     /// @dev The owner of `tokenId`, or the zero address when it does not exist.

@@ -1,16 +1,27 @@
 // Shared deployment fixtures and helpers for the contract tests.
 //
 // Deployment order is the one production uses (chain/ does the same):
-//   1. AssetRegistry(admin, reviewMode, baseTokenURI)
-//   2. GrantRegistry(assets, predictedLedger), predictedLedger = CREATE address of the deployer's
-//      *next* nonce after this deployment
-//   3. TransactionLedger(assets, grants) — reverts LedgerMismatch when the prediction was wrong.
+//   1. AssetRegistry(admin, config, predictedLedger, baseTokenURI), predictedLedger = CREATE
+//      address of the deployer's nonce two transactions later
+//   2. GrantRegistry(assets, predictedLedger)
+//   3. TransactionLedger(assets, grants) — reverts WiringMismatch when the prediction was wrong.
 const fs = require("node:fs");
 const path = require("node:path");
 const { ethers } = require("hardhat");
 const { time } = require("@nomicfoundation/hardhat-network-helpers");
 
-const Status = Object.freeze({ None: 0, Pending: 1, Active: 2, Suspended: 3, Cancelled: 4, Rejected: 5 });
+const Status = Object.freeze({
+  None: 0,
+  Pending: 1,
+  Active: 2,
+  Suspended: 3,
+  Cancelled: 4,
+  Rejected: 5,
+  Disputed: 6,
+  Expired: 7,
+});
+const Settlement = Object.freeze({ None: 0, Transfer: 1, Licence: 2 });
+const Powers = Object.freeze({ USAGE: 1, TRADE: 2 });
 const Lineage = Object.freeze({ None: 0, Version: 1, Derived: 2 });
 const GrantStatus = Object.freeze({ None: 0, Active: 1, Revoked: 2 });
 const Rights = Object.freeze({ HOLDING: 1, PROCESSING: 2, OPERATION: 4 });
@@ -48,6 +59,13 @@ function typeFromSource(file, primaryType) {
 
 const REGISTER = typeFromSource("AssetRegistry.sol", "Register");
 const GRANT = typeFromSource("GrantRegistry.sol", "Grant");
+const TRADE = typeFromSource("TransactionLedger.sol", "Trade");
+
+/** Notice period of the review fixture, and the commitment ages of the commit fixture. */
+const NOTICE = 15 * DAY;
+const MIN_COMMIT_AGE = 60;
+const MAX_COMMIT_AGE = DAY;
+const ADMIN_DELAY = 3 * DAY;
 
 async function chainId() {
   return (await ethers.provider.getNetwork()).chainId;
@@ -57,18 +75,60 @@ async function chainId() {
 async function domainOf(contract, name, overrides = {}) {
   return {
     name,
-    version: "1",
+    version: "2",
     chainId: await chainId(),
     verifyingContract: await contract.getAddress(),
     ...overrides,
   };
 }
 
-/** Sign a registerBySig request; `request` holds every Register field except `nonce` unless given. */
+/**
+ * Sign a registerBySig request; `request` holds every Register field (owner, the Registration
+ * fields, deadline) except `nonce` unless given. validUntil defaults to 0.
+ */
 async function signRegister(signer, assets, request, domainOverrides = {}) {
   const nonce = request.nonce ?? (await assets.nonces(request.owner));
   const domain = await domainOf(assets, "dataseal AssetRegistry", domainOverrides);
-  return signer.signTypedData(domain, REGISTER.types, { ...request, nonce });
+  return signer.signTypedData(domain, REGISTER.types, { validUntil: 0n, ...request, nonce });
+}
+
+/** Sign trade terms as the buyer (`signer`); options.nonce and options.domain override. */
+async function signTrade(signer, ledger, terms, deadline, options = {}) {
+  const nonce = options.nonce ?? (await ledger.nonces(signer.address));
+  const domain = await domainOf(ledger, "dataseal TransactionLedger", options.domain ?? {});
+  return signer.signTypedData(domain, TRADE.types, { ...terms, nonce, deadline });
+}
+
+/** Trade terms with zero licence fields (a transfer), overridable. */
+function transferTerms(assetId, seller, buyer, overrides = {}) {
+  return {
+    assetId,
+    seller,
+    buyer,
+    price: 1_000_00n,
+    currency: ethers.encodeBytes32String("CNY"),
+    settlementHash: h(`settlement:${assetId}:${buyer}`),
+    settlement: Settlement.Transfer,
+    purpose: ethers.ZeroHash,
+    validFrom: 0n,
+    expiresAt: 0n,
+    quota: 0n,
+    scopeRoot: ethers.ZeroHash,
+    ...overrides,
+  };
+}
+
+/** A Registration struct for `label` (content:label, manifest:label), overridable. */
+function registration(label, overrides = {}) {
+  return {
+    contentRoot: h(`content:${label}`),
+    manifestHash: h(`manifest:${label}`),
+    rightsType: Rights.HOLDING | Rights.PROCESSING,
+    classification: 1,
+    parentId: 0n,
+    validUntil: 0n,
+    ...overrides,
+  };
 }
 
 /** Sign grant terms for grantBySig as `signer` (which must be the asset's current owner). */
@@ -78,15 +138,23 @@ async function signGrant(signer, grants, terms, deadline, options = {}) {
   return signer.signTypedData(domain, GRANT.types, { ...terms, nonce, deadline });
 }
 
-/** Deploy the three contracts in production order. */
-async function deploySystem({ reviewMode, baseURI }) {
+/**
+ * Deploy the three contracts in production order. `config` is the AssetRegistry's
+ * {adminDelay, noticePeriod, minCommitAge, maxCommitAge} (each defaulting to 0, adminDelay to ADMIN_DELAY).
+ */
+async function deploySystem({ config = {}, baseURI }) {
   const [deployer, admin, reviewer, alice, bob, carol, dave, relayer, eve] = await ethers.getSigners();
-
-  const assets = await ethers.deployContract("AssetRegistry", [admin.address, reviewMode, baseURI], deployer);
-  await assets.waitForDeployment();
+  const fullConfig = { adminDelay: ADMIN_DELAY, noticePeriod: 0, minCommitAge: 0, maxCommitAge: 0, ...config };
 
   const deployerNonce = await ethers.provider.getTransactionCount(deployer.address);
-  const predictedLedger = ethers.getCreateAddress({ from: deployer.address, nonce: deployerNonce + 1 });
+  const predictedLedger = ethers.getCreateAddress({ from: deployer.address, nonce: deployerNonce + 2 });
+  const assets = await ethers.deployContract(
+    "AssetRegistry",
+    [admin.address, fullConfig, predictedLedger, baseURI],
+    deployer,
+  );
+  await assets.waitForDeployment();
+
   const grants = await ethers.deployContract("GrantRegistry", [await assets.getAddress(), predictedLedger], deployer);
   await grants.waitForDeployment();
 
@@ -105,6 +173,7 @@ async function deploySystem({ reviewMode, baseURI }) {
     grants,
     ledger,
     predictedLedger,
+    config: fullConfig,
     REVIEWER_ROLE,
     deployer,
     admin,
@@ -118,29 +187,37 @@ async function deploySystem({ reviewMode, baseURI }) {
   };
 }
 
-/** Normal mode: registrations are active at once; tokenURI has a base URI. */
+/** Normal mode: registrations are active at once; tokenURI has a base URI; no commitments. */
 async function normalFixture() {
-  return deploySystem({ reviewMode: false, baseURI: BASE_URI });
+  return deploySystem({ baseURI: BASE_URI });
 }
 
-/** Review mode: registrations start pending until a reviewer approves; no base URI. */
+/** Review mode: a NOTICE-second public notice after each registration; no base URI. */
 async function reviewFixture() {
-  return deploySystem({ reviewMode: true, baseURI: "" });
+  return deploySystem({ config: { noticePeriod: NOTICE }, baseURI: "" });
+}
+
+/** Commitments required (MIN_COMMIT_AGE to MAX_COMMIT_AGE), no review. */
+async function commitFixture() {
+  return deploySystem({
+    config: { minCommitAge: MIN_COMMIT_AGE, maxCommitAge: MAX_COMMIT_AGE },
+    baseURI: BASE_URI,
+  });
 }
 
 /** Register `label`'s asset as `signer` and return its id. */
 async function registerAsset(assets, signer, label, options = {}) {
   const contentRoot = h(`content:${label}`);
   const manifestHash = h(`manifest:${label}`);
-  await assets
-    .connect(signer)
-    .register(
-      contentRoot,
-      manifestHash,
-      options.rightsType ?? Rights.HOLDING | Rights.PROCESSING,
-      options.classification ?? 1,
-      options.parentId ?? 0,
-    );
+  const request = registration(label, {
+    contentRoot,
+    manifestHash,
+    rightsType: options.rightsType ?? Rights.HOLDING | Rights.PROCESSING,
+    classification: options.classification ?? 1,
+    parentId: options.parentId ?? 0n,
+    validUntil: options.validUntil ?? 0n,
+  });
+  await assets.connect(signer).register(request, options.salt ?? ethers.ZeroHash);
   return assets.assetIdOf(contentRoot);
 }
 
@@ -220,6 +297,17 @@ const ERC721_RECEIVED = "0x150b7a02";
 
 module.exports = {
   Status,
+  Settlement,
+  Powers,
+  NOTICE,
+  MIN_COMMIT_AGE,
+  MAX_COMMIT_AGE,
+  ADMIN_DELAY,
+  TRADE,
+  signTrade,
+  transferTerms,
+  registration,
+  commitFixture,
   Lineage,
   GrantStatus,
   Rights,
