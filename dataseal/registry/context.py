@@ -31,6 +31,7 @@ from dataseal.chain.connection import ChainInfo, Connection, connect
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import (
+    ContractConfig,
     ContractStatus,
     Deployment,
     contract_status,
@@ -223,7 +224,7 @@ class Context:
         self,
         *,
         admin: str | None = None,
-        review_mode: bool = False,
+        config: ContractConfig | None = None,
         base_token_uri: str = "",
         force: bool = False,
         passwords: Sequence[PasswordSource] = (),
@@ -249,7 +250,7 @@ class Context:
         account = self.unlock(*passwords)
         if starting is not None:
             starting(account.address, connection.balance(account.address))
-        deployment = deploy_contracts(connection.w3, self.sender(account), admin=admin, review_mode=review_mode,
+        deployment = deploy_contracts(connection.w3, self.sender(account), admin=admin, config=config,
                                       base_token_uri=base_token_uri)
         verify_deployment(connection, deployment, source="the new deployment")
         self._deployment = deployment

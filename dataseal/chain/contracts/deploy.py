@@ -10,7 +10,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
-from dataseal.chain.contracts.deployment import Deployment
+from dataseal.chain.contracts.deployment import ContractConfig, Deployment
 from dataseal.chain.contracts.revert import canonical_type, decode_revert, replay_failure
 from dataseal.chain.errors import DeploymentError, Reverted
 from dataseal.chain.sending.sender import TxSender
@@ -36,15 +36,18 @@ def deploy_contracts(
     sender: TxSender,
     *,
     admin: str | None = None,
-    review_mode: bool = False,
+    config: ContractConfig | None = None,
     base_token_uri: str = "",
 ) -> Deployment:
     """Deploy AssetRegistry, GrantRegistry and TransactionLedger, wired together; where they are.
 
-    The grant registry must know its ledger at construction; the ledger is created by the next
-    transaction of ``sender``, so its address is predicted from the nonce, and the ledger's
-    constructor refuses a mismatch (``LedgerMismatch``).
+    ``config`` holds the registry's deployment constants (notice period, commitment ages, admin
+    delay; :class:`ContractConfig` by default: no review, no commitments). Both registries must
+    know the ledger at construction; the ledger is created two transactions of ``sender`` later, so
+    its address is predicted from the nonce, and the ledger's constructor refuses a mismatch
+    (``WiringMismatch``).
     """
+    config = config if config is not None else ContractConfig()
     if admin is not None and not is_address(admin):
         raise ConfigError(f"the admin {admin!r} is not an address", hint="give 0x followed by 40 hex digits")
     created_in: dict[str, int] = {}
@@ -66,9 +69,16 @@ def deploy_contracts(
         created_in[name] = int(receipt["blockNumber"])
         return to_checksum_address(address), pending.nonce
 
-    registry, registry_nonce = create("AssetRegistry", to_checksum_address(admin or sender.address), review_mode,
-                                      base_token_uri)
-    ledger_address = predict_create_address(sender.address, registry_nonce + 2)
+    first_nonce = int(w3.eth.get_transaction_count(to_checksum_address(sender.address), "pending"))
+    ledger_address = predict_create_address(sender.address, first_nonce + 2)
+    registry, registry_nonce = create("AssetRegistry", to_checksum_address(admin or sender.address),
+                                      config.as_tuple(), ledger_address, base_token_uri)
+    if registry_nonce != first_nonce:
+        raise DeploymentError(
+            f"the AssetRegistry was created with nonce {registry_nonce}, expected {first_nonce}",
+            hint="another transaction from the deployer account was sent in between; deploy again",
+            kind=ErrorKind.CONFLICT,
+        )
     grants, _ = create("GrantRegistry", registry, ledger_address)
     ledger, _ = create("TransactionLedger", registry, grants)
     if ledger != ledger_address:
@@ -84,6 +94,6 @@ def deploy_contracts(
         transaction_ledger=ledger,
         deploy_block=created_in["AssetRegistry"],
         deployer=to_checksum_address(sender.address),
-        review_mode=review_mode,
+        config=config,
         artifacts={name: load_artifact(name).sha256 for name in CONTRACT_NAMES},
     )

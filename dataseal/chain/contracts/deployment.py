@@ -18,11 +18,73 @@ from eth_utils import to_checksum_address
 from dataseal.chain.connection import Connection
 from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongChain
 from dataseal.chain.files import file_lock, write_atomic
+from dataseal.errors import ErrorKind
+
+
+#: Seconds a new AssetRegistry admin waits before accepting the role, unless a deployment says otherwise.
+DEFAULT_ADMIN_DELAY = 86_400
+#: ENS's registrar bounds: a commitment is revealed one minute to one day after it was made.
+DEFAULT_MIN_COMMIT_AGE = 60
+DEFAULT_MAX_COMMIT_AGE = 86_400
+#: Shanghai's public notice period for data-asset registrations (15 days).
+DEFAULT_NOTICE_PERIOD = 15 * 86_400
+_UINT32_MAX = 2**32 - 1
+_UINT48_MAX = 2**48 - 1
+
+
+@dataclass(frozen=True)
+class ContractConfig:
+    """The AssetRegistry's deployment constants (IAssetRegistry.Config), fixed for the contract's life.
+
+    ``notice_period`` > 0 turns review on: each registration is public for that many seconds, during
+    which anyone may object; ``max_commit_age`` > 0 requires registrations to reveal a commitment made
+    ``min_commit_age`` to ``max_commit_age`` seconds earlier (against front-running).
+    """
+
+    notice_period: int = 0
+    min_commit_age: int = 0
+    max_commit_age: int = 0
+    admin_delay: int = DEFAULT_ADMIN_DELAY
+
+    def __post_init__(self) -> None:
+        for name, limit in (("notice_period", _UINT32_MAX), ("min_commit_age", _UINT32_MAX),
+                            ("max_commit_age", _UINT32_MAX), ("admin_delay", _UINT48_MAX)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= limit:
+                raise DeploymentError(f"{name.replace('_', ' ')} must be a whole number of seconds from 0 to {limit}, "
+                                      f"got {value!r}", hint="give a number of seconds", kind=ErrorKind.INVALID_INPUT)
+        if self.max_commit_age and not 0 < self.min_commit_age < self.max_commit_age:
+            raise DeploymentError(
+                f"the commitment ages must satisfy 0 < minimum < maximum, got minimum {self.min_commit_age} s and "
+                f"maximum {self.max_commit_age} s",
+                hint="a minimum of at least one block time (e.g. 60 s) and a maximum above it (e.g. one day)",
+                kind=ErrorKind.INVALID_INPUT)
+        if not self.max_commit_age and self.min_commit_age:
+            raise DeploymentError(f"a minimum commitment age ({self.min_commit_age} s) needs a maximum",
+                                  hint="give both ages, or neither to deploy without commitments",
+                                  kind=ErrorKind.INVALID_INPUT)
+
+    @classmethod
+    def with_commits(cls, *, notice_period: int = 0, admin_delay: int = DEFAULT_ADMIN_DELAY) -> ContractConfig:
+        """Commitments required with ENS's ages (one minute to one day)."""
+        return cls(notice_period, DEFAULT_MIN_COMMIT_AGE, DEFAULT_MAX_COMMIT_AGE, admin_delay)
+
+    @property
+    def review_mode(self) -> bool:
+        return self.notice_period > 0
+
+    @property
+    def commit_required(self) -> bool:
+        return self.max_commit_age > 0
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        """The constructor's Config tuple (adminDelay, noticePeriod, minCommitAge, maxCommitAge)."""
+        return (self.admin_delay, self.notice_period, self.min_commit_age, self.max_commit_age)
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where dataseal's contracts live on one chain."""
+    """Where dataseal's contracts live on one chain, and the registry's deployment constants."""
 
     chain_id: int
     asset_registry: str
@@ -30,11 +92,22 @@ class Deployment:
     transaction_ledger: str
     deploy_block: int
     deployer: str
-    review_mode: bool
+    config: ContractConfig = field(default_factory=ContractConfig)
     artifacts: dict[str, str] = field(default_factory=dict)  # contract name -> artifact sha256
 
+    @property
+    def review_mode(self) -> bool:
+        return self.config.review_mode
+
+    @property
+    def commit_required(self) -> bool:
+        return self.config.commit_required
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["review_mode"] = self.review_mode  # for people reading the file; derived from config
+        out["commit_required"] = self.commit_required
+        return out
 
     @classmethod
     def from_json(cls, data: Any) -> Deployment:
@@ -59,8 +132,16 @@ class Deployment:
                     raise ValueError(f"{name} must be an integer, got {values[name]!r}")
             for name in ("asset_registry", "grant_registry", "transaction_ledger", "deployer"):
                 values[name] = to_checksum_address(values[name])
-            if not isinstance(values["review_mode"], bool):
-                raise ValueError(f"review_mode must be true or false, got {values['review_mode']!r}")
+            config = values.get("config", {})
+            if not isinstance(config, dict):
+                raise ValueError(f"config must be an object, got {config!r}")
+            unknown = set(config) - {f.name for f in fields(ContractConfig)}
+            if unknown:
+                raise ValueError(f"config has unknown keys {sorted(unknown)}")
+            try:
+                values["config"] = ContractConfig(**config)
+            except DeploymentError as exc:
+                raise ValueError(exc.message) from None
             artifacts = values.get("artifacts", {})
             if not isinstance(artifacts, dict) or not all(isinstance(v, str) for v in artifacts.values()):
                 raise ValueError("artifacts must map contract names to sha256 digests")
