@@ -164,6 +164,7 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         if (at == 0) {
             revert CommitmentNotFound(commitment);
         }
+        // Commitment ages are a minute to days: seconds of block-time drift do not matter.
         // slither-disable-next-line timestamp
         if (block.timestamp < at + _minCommitAge) {
             revert CommitmentTooNew(commitment, at + _minCommitAge, block.timestamp);
@@ -365,6 +366,7 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
             _release(record, assetId, from, Status.Rejected, reasonHash);
             return;
         }
+        // Notice periods are days by design: seconds of drift do not matter.
         // slither-disable-next-line timestamp
         Status to = block.timestamp >= uint256(record.registeredAt) + _noticePeriod ? Status.Active : Status.Pending;
         if (from != Status.Disputed) {
@@ -409,6 +411,7 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
             revert InvalidStatusTransition(assetId, status, Status.Active);
         }
         uint64 previous = _expiries[assetId];
+        // Validity is years by design: seconds of drift do not matter.
         // slither-disable-next-line timestamp
         if (validUntil <= block.timestamp || validUntil <= previous) {
             revert InvalidValidity(validUntil, block.timestamp);
@@ -547,6 +550,8 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     /// @dev The standard-v1 leaf is keccak256(bytes.concat(valuesHash)): hashed here, never taken as given.
     function _verifyMember(uint256 batchId, bytes32 valuesHash, bytes32[] calldata proof) private view returns (bool) {
         bytes32 batchRoot = _batches[batchId].batchRoot;
+        // A zero root means "no such batch" (anchorBatch refuses zero roots), not a balance-like value.
+        // slither-disable-next-line incorrect-equality
         if (batchRoot == bytes32(0)) {
             revert UnknownBatch(batchId);
         }
