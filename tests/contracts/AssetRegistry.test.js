@@ -1049,6 +1049,21 @@ describe("AssetRegistry", function () {
         .to.emit(assets, "Transfer")
         .withArgs(ethers.ZeroAddress, alice.address, 1n);
     });
+
+    it("a relayer withholding the request has to wait minCommitAge; the owner's aged commitment lets her register herself first", async function () {
+      // The residual window: a relayer that commits on receipt may reveal minCommitAge later;
+      // the owner, whose commitment aged before the hand-over, registers without it before then.
+      const { assets, alice, relayer } = await loadFixture(agedCommitFixture);
+      const relayerCommitment = await assets.makeCommitment(ROOT, relayer.address, EVE_SALT);
+      const at = await blockTimeOf(await assets.connect(relayer).commit(relayerCommitment));
+      await time.setNextBlockTimestamp(at + BigInt(MIN_COMMIT_AGE) - 1n);
+      await assets.connect(alice).register(REQUEST, SALT);
+      await time.setNextBlockTimestamp(at + BigInt(MIN_COMMIT_AGE));
+      await expect(assets.connect(relayer).register(REQUEST, EVE_SALT))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, 1n);
+      expect(await assets.ownerOf(1)).to.equal(alice.address);
+    });
   });
 
   describe("public notice, objections and disputes (review mode, issue 10 §2)", function () {
