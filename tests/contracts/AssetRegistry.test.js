@@ -1,8 +1,9 @@
-// AssetRegistry: registration, lineage, registerBySig (EIP-712), status moves, reviewers, batches.
+// AssetRegistry: registration, released roots, lineage, registerBySig (EIP-712), commit–reveal,
+// public notice and disputes, status moves, validity and renewal, the two-step admin, batches.
 // ERC-721 behaviour is in AssetToken.test.js.
 const { expect } = require("chai");
-const { ethers } = require("hardhat");
-const { loadFixture, setStorageAt } = require("@nomicfoundation/hardhat-network-helpers");
+const { ethers, network } = require("hardhat");
+const { loadFixture, setStorageAt, time } = require("@nomicfoundation/hardhat-network-helpers");
 const { StandardMerkleTree } = require("@openzeppelin/merkle-tree");
 const {
   Status,
@@ -11,31 +12,58 @@ const {
   REGISTER,
   ERC1271_MAGIC,
   UINT32_MAX,
+  NOTICE,
+  MIN_COMMIT_AGE,
+  MAX_COMMIT_AGE,
+  ADMIN_DELAY,
+  DAY,
   h,
   chainId,
+  registration,
   signRegister,
+  signTrade,
+  transferTerms,
   normalFixture,
   reviewFixture,
+  commitFixture,
   registerAsset,
+  blockTimeOf,
   nextBlockAt,
   findSlot,
   deployMagicContract,
+  withoutAutomine,
+  pendingCalls,
+  revertOf,
 } = require("./helpers/fixtures");
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
-// The reviewer's approve(uint256,bytes32) overloads ERC-721 approve(address,uint256): ethers
-// needs the full signature.
-const APPROVE = "approveRegistration";
 const ROOT = h("content:dataset-a");
 const MANIFEST = h("manifest:dataset-a");
+/** The registration of "dataset-a" (ROOT, MANIFEST, rights 3, classification 1, no parent, no expiry). */
+const REQUEST = registration("dataset-a");
+const NO_SALT = ethers.ZeroHash;
+const REASON = h("reason:document");
+const EVIDENCE = h("evidence:prior publication");
+/** Enough gas for any call here: transactions sent with automine off skip estimation (which would revert). */
+const GAS = 1_000_000n;
+const GWEI = 10n ** 9n;
 
 describe("AssetRegistry", function () {
   describe("deployment", function () {
-    it("sets name, symbol, review mode and the admin (the deployer holds no role)", async function () {
-      const { assets, admin, deployer, reviewer, REVIEWER_ROLE } = await loadFixture(normalFixture);
+    it("sets name, symbol, modes, ledger and the admin (the deployer holds no role)", async function () {
+      const { assets, admin, deployer, reviewer, predictedLedger, ledger, REVIEWER_ROLE } =
+        await loadFixture(normalFixture);
       expect(await assets.name()).to.equal("dataseal data asset");
       expect(await assets.symbol()).to.equal("SEAL");
       expect(await assets.reviewMode()).to.equal(false);
+      expect(await assets.noticePeriod()).to.equal(0n);
+      expect(await assets.commitRequired()).to.equal(false);
+      expect(await assets.minCommitAge()).to.equal(0n);
+      expect(await assets.maxCommitAge()).to.equal(0n);
+      expect(await assets.ledger()).to.equal(predictedLedger);
+      expect(await assets.ledger()).to.equal(await ledger.getAddress());
+      expect(await assets.defaultAdmin()).to.equal(admin.address);
+      expect(await assets.defaultAdminDelay()).to.equal(BigInt(ADMIN_DELAY));
       expect(await assets.hasRole(DEFAULT_ADMIN_ROLE, admin.address)).to.equal(true);
       expect(await assets.hasRole(DEFAULT_ADMIN_ROLE, deployer.address)).to.equal(false);
       expect(await assets.hasRole(REVIEWER_ROLE, reviewer.address)).to.equal(true);
@@ -45,9 +73,19 @@ describe("AssetRegistry", function () {
       expect(await assets.totalBatches()).to.equal(0n);
     });
 
-    it("review mode is fixed at deployment", async function () {
+    it("review mode and its notice period are fixed at deployment", async function () {
       const { assets } = await loadFixture(reviewFixture);
       expect(await assets.reviewMode()).to.equal(true);
+      expect(await assets.noticePeriod()).to.equal(BigInt(NOTICE));
+      expect(await assets.commitRequired()).to.equal(false);
+    });
+
+    it("commitment ages are fixed at deployment", async function () {
+      const { assets } = await loadFixture(commitFixture);
+      expect(await assets.commitRequired()).to.equal(true);
+      expect(await assets.minCommitAge()).to.equal(BigInt(MIN_COMMIT_AGE));
+      expect(await assets.maxCommitAge()).to.equal(BigInt(MAX_COMMIT_AGE));
+      expect(await assets.reviewMode()).to.equal(false);
     });
 
     it("exposes its constants", async function () {
@@ -59,24 +97,114 @@ describe("AssetRegistry", function () {
     });
   });
 
+  describe("constructor checks", function () {
+    /** Deploy an AssetRegistry with `config` overrides (the others valid) and `ledger`. */
+    async function deploy(config, options = {}) {
+      const [deployer, admin] = await ethers.getSigners();
+      const full = { adminDelay: ADMIN_DELAY, noticePeriod: 0, minCommitAge: 0, maxCommitAge: 0, ...config };
+      const ledger = options.ledger ?? ethers.Wallet.createRandom().address;
+      return ethers.getContractFactory("AssetRegistry", deployer).then((factory) =>
+        factory.deploy(options.admin ?? admin.address, full, ledger, ""),
+      );
+    }
+
+    it("refuses inconsistent commitment ages with InvalidConfig", async function () {
+      const factory = await ethers.getContractFactory("AssetRegistry");
+      const cases = [
+        { minCommitAge: 0, maxCommitAge: 100 }, // required, but no minimum age
+        { minCommitAge: 100, maxCommitAge: 100 }, // min == max: no window
+        { minCommitAge: 101, maxCommitAge: 100 }, // min > max
+        { minCommitAge: 60, maxCommitAge: 0 }, // a minimum without commitments
+      ];
+      for (const config of cases) {
+        await expect(deploy(config)).to.be.revertedWithCustomError(factory, "InvalidConfig").withArgs();
+      }
+    });
+
+    it("refuses a zero ledger with InvalidConfig", async function () {
+      const factory = await ethers.getContractFactory("AssetRegistry");
+      await expect(deploy({}, { ledger: ethers.ZeroAddress }))
+        .to.be.revertedWithCustomError(factory, "InvalidConfig")
+        .withArgs();
+    });
+
+    it("refuses a zero admin (AccessControlInvalidDefaultAdmin)", async function () {
+      const factory = await ethers.getContractFactory("AssetRegistry");
+      await expect(deploy({}, { admin: ethers.ZeroAddress }))
+        .to.be.revertedWithCustomError(factory, "AccessControlInvalidDefaultAdmin")
+        .withArgs(ethers.ZeroAddress);
+    });
+
+    it("accepts the narrowest commitment window (min 1, max 2) and a notice with commitments", async function () {
+      const assets = await deploy({ noticePeriod: 1, minCommitAge: 1, maxCommitAge: 2 });
+      expect(await assets.commitRequired()).to.equal(true);
+      expect(await assets.reviewMode()).to.equal(true);
+    });
+  });
+
+  describe("admin handover (two steps, after adminDelay)", function () {
+    it("the new admin may accept only after the delay; then it holds the role and the old admin none", async function () {
+      const { assets, admin, dave, eve, REVIEWER_ROLE } = await loadFixture(normalFixture);
+      const tx = await assets.connect(admin).beginDefaultAdminTransfer(dave.address);
+      const schedule = (await blockTimeOf(tx)) + BigInt(ADMIN_DELAY);
+      await expect(tx).to.emit(assets, "DefaultAdminTransferScheduled").withArgs(dave.address, schedule);
+      expect(await assets.pendingDefaultAdmin()).to.deep.equal([dave.address, schedule]);
+
+      await time.setNextBlockTimestamp(schedule);
+      await expect(assets.connect(dave).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(assets, "AccessControlEnforcedDefaultAdminDelay")
+        .withArgs(schedule);
+      await expect(assets.connect(eve).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(assets, "AccessControlInvalidDefaultAdmin")
+        .withArgs(eve.address);
+      expect(await assets.defaultAdmin()).to.equal(admin.address);
+
+      await expect(assets.connect(dave).acceptDefaultAdminTransfer())
+        .to.emit(assets, "RoleGranted")
+        .withArgs(DEFAULT_ADMIN_ROLE, dave.address, dave.address);
+      expect(await assets.defaultAdmin()).to.equal(dave.address);
+      expect(await assets.hasRole(DEFAULT_ADMIN_ROLE, admin.address)).to.equal(false);
+      await expect(assets.connect(admin).grantRole(REVIEWER_ROLE, eve.address))
+        .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
+        .withArgs(admin.address, DEFAULT_ADMIN_ROLE);
+      await assets.connect(dave).grantRole(REVIEWER_ROLE, eve.address);
+      expect(await assets.hasRole(REVIEWER_ROLE, eve.address)).to.equal(true);
+    });
+
+    it("the admin role cannot be granted in one step (grantRole refused, even by the admin)", async function () {
+      const { assets, admin, dave } = await loadFixture(normalFixture);
+      await expect(assets.connect(admin).grantRole(DEFAULT_ADMIN_ROLE, dave.address))
+        .to.be.revertedWithCustomError(assets, "AccessControlEnforcedDefaultAdminRules")
+        .withArgs();
+      expect(await assets.hasRole(DEFAULT_ADMIN_ROLE, dave.address)).to.equal(false);
+    });
+
+    it("only the admin may begin a handover", async function () {
+      const { assets, reviewer, eve } = await loadFixture(normalFixture);
+      await expect(assets.connect(reviewer).beginDefaultAdminTransfer(eve.address))
+        .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
+        .withArgs(reviewer.address, DEFAULT_ADMIN_ROLE);
+    });
+  });
+
   describe("EIP-712", function () {
     it("REGISTER_TYPEHASH is keccak256 of the type string in the comment beside it", async function () {
       const { assets } = await loadFixture(normalFixture);
       // The Python signer uses this exact string too.
       expect(REGISTER.typeString).to.equal(
         "Register(address owner,bytes32 contentRoot,bytes32 manifestHash,uint8 rightsType," +
-          "uint8 classification,uint256 parentId,uint256 nonce,uint256 deadline)",
+          "uint8 classification,uint256 parentId,uint64 validUntil,uint256 nonce,uint256 deadline)",
       );
       expect(ethers.TypedDataEncoder.from(REGISTER.types).encodeType("Register")).to.equal(REGISTER.typeString);
       expect(await assets.REGISTER_TYPEHASH()).to.equal(ethers.keccak256(ethers.toUtf8Bytes(REGISTER.typeString)));
     });
 
-    it("publishes its domain (ERC-5267) and DOMAIN_SEPARATOR matching it", async function () {
+    it("publishes its domain (ERC-5267, version 2) and DOMAIN_SEPARATOR matching it", async function () {
       const { assets } = await loadFixture(normalFixture);
       const domain = await assets.eip712Domain();
       expect(domain.fields).to.equal("0x0f");
       expect(domain.name).to.equal("dataseal AssetRegistry");
-      expect(domain.version).to.equal("1");
+      expect(domain.version).to.equal("2");
       expect(domain.chainId).to.equal(await chainId());
       expect(domain.verifyingContract).to.equal(await assets.getAddress());
       expect(domain.salt).to.equal(ethers.ZeroHash);
@@ -95,13 +223,14 @@ describe("AssetRegistry", function () {
   describe("register", function () {
     it("mints to the caller, stores the record and emits Transfer and AssetRegistered", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
-      expect(await assets.connect(alice).register.staticCall(ROOT, MANIFEST, 3, 2, 0)).to.equal(1n);
+      const request = registration("dataset-a", { rightsType: 3, classification: 2 });
+      expect(await assets.connect(alice).register.staticCall(request, NO_SALT)).to.equal(1n);
       const t = await nextBlockAt();
-      const tx = assets.connect(alice).register(ROOT, MANIFEST, 3, 2, 0);
+      const tx = assets.connect(alice).register(request, NO_SALT);
       await expect(tx).to.emit(assets, "Transfer").withArgs(ethers.ZeroAddress, alice.address, 1n);
       await expect(tx)
         .to.emit(assets, "AssetRegistered")
-        .withArgs(1n, alice.address, ROOT, MANIFEST, 3, 2, Status.Active, 0n, Lineage.None, t);
+        .withArgs(1n, alice.address, ROOT, MANIFEST, 3, 2, Status.Active, 0n, Lineage.None, t, 0n);
 
       const asset = await assets.assetOf(1);
       expect(asset.assetId).to.equal(1n);
@@ -115,6 +244,8 @@ describe("AssetRegistry", function () {
       expect(asset.status).to.equal(BigInt(Status.Active));
       expect(asset.parentId).to.equal(0n);
       expect(asset.lineage).to.equal(BigInt(Lineage.None));
+      expect(asset.validUntil).to.equal(0n);
+      expect(asset.noticeEndsAt).to.equal(0n);
 
       expect(await assets.assetIdOf(ROOT)).to.equal(1n);
       expect(await assets.assetIdOf(h("never registered"))).to.equal(0n);
@@ -123,6 +254,11 @@ describe("AssetRegistry", function () {
       expect(await assets.ownerOf(1)).to.equal(alice.address);
       expect(await assets.balanceOf(alice.address)).to.equal(1n);
       expect(await assets.totalAssets()).to.equal(1n);
+    });
+
+    it("ignores the salt where commitments are not required", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      await expect(assets.connect(alice).register(REQUEST, h("salt:anything"))).to.emit(assets, "AssetRegistered");
     });
 
     it("numbers assets 1, 2, 3 across registrants", async function () {
@@ -135,14 +271,6 @@ describe("AssetRegistry", function () {
       expect(await assets.balanceOf(bob.address)).to.equal(1n);
     });
 
-    it("in review mode starts pending", async function () {
-      const { assets, alice } = await loadFixture(reviewFixture);
-      await expect(assets.connect(alice).register(ROOT, MANIFEST, Rights.HOLDING, 0, 0))
-        .to.emit(assets, "AssetRegistered")
-        .withArgs(1n, alice.address, ROOT, MANIFEST, Rights.HOLDING, 0, Status.Pending, 0n, Lineage.None, anyTime());
-      expect(await assets.statusOf(1)).to.equal(BigInt(Status.Pending));
-    });
-
     it("accepts every non-empty rights bitmask 1..7 and classifications 0..3", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       for (let rights = 1; rights <= 7; rights += 1) {
@@ -153,19 +281,19 @@ describe("AssetRegistry", function () {
       }
     });
 
-    it("refuses rights type 0 and any bit outside the mask (8, 255)", async function () {
+    it("refuses rights type 0 and any bit outside the mask (8, 9, 255)", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
-      for (const rights of [0, 8, 9, 255]) {
-        await expect(assets.connect(alice).register(ROOT, MANIFEST, rights, 0, 0))
+      for (const rightsType of [0, 8, 9, 255]) {
+        await expect(assets.connect(alice).register(registration("dataset-a", { rightsType }), NO_SALT))
           .to.be.revertedWithCustomError(assets, "InvalidRightsType")
-          .withArgs(rights);
+          .withArgs(rightsType);
       }
     });
 
     it("refuses classification 4 and above", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       for (const classification of [4, 255]) {
-        await expect(assets.connect(alice).register(ROOT, MANIFEST, 1, classification, 0))
+        await expect(assets.connect(alice).register(registration("dataset-a", { classification }), NO_SALT))
           .to.be.revertedWithCustomError(assets, "InvalidClassification")
           .withArgs(classification);
       }
@@ -173,64 +301,34 @@ describe("AssetRegistry", function () {
 
     it("refuses a zero content root and a zero manifest hash", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
-      await expect(assets.connect(alice).register(ethers.ZeroHash, MANIFEST, 1, 0, 0))
+      await expect(assets.connect(alice).register(registration("x", { contentRoot: ethers.ZeroHash }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "InvalidContentRoot")
         .withArgs(ethers.ZeroHash);
-      await expect(assets.connect(alice).register(ROOT, ethers.ZeroHash, 1, 0, 0))
+      await expect(assets.connect(alice).register(registration("x", { manifestHash: ethers.ZeroHash }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "InvalidManifestHash")
         .withArgs(ethers.ZeroHash);
     });
 
-    it("refuses a repeated content root, naming the first registration (any caller, any manifest)", async function () {
+    it("refuses a root held by a standing registration, naming it (any caller, any manifest)", async function () {
       const { assets, alice, bob } = await loadFixture(normalFixture);
       await registerAsset(assets, alice, "other");
-      await assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 0);
-      await expect(assets.connect(bob).register(ROOT, h("manifest:bob"), 2, 1, 0))
+      await assets.connect(alice).register(REQUEST, NO_SALT);
+      const bobs = registration("dataset-a", { manifestHash: h("manifest:bob"), rightsType: 2 });
+      await expect(assets.connect(bob).register(bobs, NO_SALT))
         .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
         .withArgs(ROOT, 2n);
-      await expect(assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 0))
+      await expect(assets.connect(alice).register(REQUEST, NO_SALT))
         .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
         .withArgs(ROOT, 2n);
-    });
-
-    it("keeps a cancelled asset's root taken", async function () {
-      const { assets, alice } = await loadFixture(normalFixture);
-      await assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 0);
-      await assets.connect(alice).cancel(1, h("reason:withdrawn"));
-      await expect(assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 0))
-        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
-        .withArgs(ROOT, 1n);
-    });
-
-    it("keeps a rejected asset's root taken (review mode)", async function () {
-      const { assets, alice, bob, reviewer } = await loadFixture(reviewFixture);
-      await assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 0);
-      await assets.connect(reviewer).rejectRegistration(1, h("reason:not hers"));
-      await expect(assets.connect(bob).register(ROOT, MANIFEST, 1, 0, 0))
-        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
-        .withArgs(ROOT, 1n);
-    });
-
-    it("with a parent records Derived lineage (the parent may belong to someone else)", async function () {
-      const { assets, alice, bob } = await loadFixture(normalFixture);
-      const parent = await registerAsset(assets, alice, "parent");
-      const root = h("content:derived");
-      await expect(assets.connect(bob).register(root, MANIFEST, 2, 1, parent))
-        .to.emit(assets, "AssetRegistered")
-        .withArgs(2n, bob.address, root, MANIFEST, 2, 1, Status.Active, parent, Lineage.Derived, anyTime());
-      const asset = await assets.assetOf(2);
-      expect(asset.parentId).to.equal(parent);
-      expect(asset.lineage).to.equal(BigInt(Lineage.Derived));
-      expect(asset.owner).to.equal(bob.address);
     });
 
     it("refuses an unknown parent", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
-      await expect(assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 1))
+      await expect(assets.connect(alice).register(registration("x", { parentId: 1n }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "UnknownAsset")
         .withArgs(1n);
       await registerAsset(assets, alice, "parent");
-      await expect(assets.connect(alice).register(ROOT, MANIFEST, 1, 0, 7))
+      await expect(assets.connect(alice).register(registration("x", { parentId: 7n }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "UnknownAsset")
         .withArgs(7n);
     });
@@ -248,9 +346,82 @@ describe("AssetRegistry", function () {
       expect(lastId).to.equal(UINT32_MAX);
       expect(await assets.ownerOf(UINT32_MAX)).to.equal(alice.address);
       expect(await assets.totalBatches()).to.equal(2n);
-      await expect(assets.connect(alice).register(h("content:one too many"), MANIFEST, 1, 0, 0))
+      await expect(assets.connect(alice).register(registration("one too many"), NO_SALT))
         .to.be.revertedWithCustomError(assets, "IdSpaceExhausted")
         .withArgs(UINT32_MAX);
+    });
+  });
+
+  describe("released roots (squatting undone, issue 10 §2)", function () {
+    it("a cancelled registration stays readable by id but frees its root; the owner registers it again (new id)", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "dataset-a");
+      await expect(assets.connect(alice).cancel(id, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Active, Status.Cancelled, alice.address, REASON);
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Cancelled));
+      const old = await assets.assetOf(id);
+      expect(old.contentRoot).to.equal(ROOT);
+      expect(old.manifestHash).to.equal(MANIFEST);
+      expect(old.owner).to.equal(alice.address);
+      expect(old.status).to.equal(BigInt(Status.Cancelled));
+
+      await expect(assets.connect(alice).register(REQUEST, NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, alice.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, anyTime(), 0n);
+      expect(await assets.assetIdOf(ROOT)).to.equal(2n);
+      // The old record still answers, unchanged, beside the new one.
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Cancelled));
+      expect((await assets.assetOf(id)).contentRoot).to.equal(ROOT);
+      expect(await assets.ownerAndStatus(id)).to.deep.equal([alice.address, BigInt(Status.Cancelled)]);
+      expect(await assets.ownerAndStatus(2)).to.deep.equal([alice.address, BigInt(Status.Active)]);
+    });
+
+    it("a squatter's rejected registration frees the root for the true owner (old contracts kept it taken)", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(reviewFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      await expect(assets.connect(bob).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, squat);
+      await expect(assets.connect(reviewer).rejectRegistration(squat, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(squat, Status.Pending, Status.Rejected, reviewer.address, REASON);
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      const record = await assets.assetOf(squat);
+      expect(record.owner).to.equal(eve.address);
+      expect(record.status).to.equal(BigInt(Status.Rejected));
+      expect(record.contentRoot).to.equal(ROOT);
+
+      await assets.connect(bob).register(REQUEST, NO_SALT);
+      expect(await assets.assetIdOf(ROOT)).to.equal(2n);
+      expect((await assets.assetOf(2)).owner).to.equal(bob.address);
+      expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Rejected));
+    });
+
+    it("a released record is history: no further moves (cancel, reject, suspend, reinstate, renew, object)", async function () {
+      const { assets, alice, reviewer } = await loadFixture(reviewFixture);
+      const id = await registerAsset(assets, alice, "dataset-a", { validUntil: BigInt(await time.latest()) + BigInt(400 * DAY) });
+      await assets.connect(alice).cancel(id, REASON);
+      await expect(assets.connect(alice).cancel(id, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Cancelled);
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Rejected);
+      await expect(assets.connect(reviewer).suspend(id, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Suspended);
+      await expect(assets.connect(reviewer).reinstate(id, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Active);
+      await expect(assets.connect(reviewer).renew(id, BigInt(await time.latest()) + BigInt(800 * DAY)))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Active);
+      const { noticeEndsAt } = await assets.assetOf(id);
+      await expect(assets.connect(reviewer).object(id, EVIDENCE))
+        .to.be.revertedWithCustomError(assets, "NotInNotice")
+        .withArgs(id, Status.Cancelled, noticeEndsAt);
     });
   });
 
@@ -258,11 +429,11 @@ describe("AssetRegistry", function () {
     it("lets the parent's owner register a Version", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       const parent = await registerAsset(assets, alice, "v1");
-      const root = h("content:v2");
-      expect(await assets.connect(alice).registerVersion.staticCall(parent, root, MANIFEST, 1, 0)).to.equal(2n);
-      await expect(assets.connect(alice).registerVersion(parent, root, MANIFEST, 1, 0))
+      const request = registration("v2", { parentId: parent });
+      expect(await assets.connect(alice).registerVersion.staticCall(request, NO_SALT)).to.equal(2n);
+      await expect(assets.connect(alice).registerVersion(request, NO_SALT))
         .to.emit(assets, "AssetRegistered")
-        .withArgs(2n, alice.address, root, MANIFEST, 1, 0, Status.Active, parent, Lineage.Version, anyTime());
+        .withArgs(2n, alice.address, h("content:v2"), h("manifest:v2"), 3, 1, Status.Active, parent, Lineage.Version, anyTime(), 0n);
       const asset = await assets.assetOf(2);
       expect(asset.parentId).to.equal(parent);
       expect(asset.lineage).to.equal(BigInt(Lineage.Version));
@@ -271,7 +442,7 @@ describe("AssetRegistry", function () {
     it("refuses a caller who does not own the parent", async function () {
       const { assets, alice, bob } = await loadFixture(normalFixture);
       const parent = await registerAsset(assets, alice, "v1");
-      await expect(assets.connect(bob).registerVersion(parent, ROOT, MANIFEST, 1, 0))
+      await expect(assets.connect(bob).registerVersion(registration("v2", { parentId: parent }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "NotAssetOwner")
         .withArgs(parent, bob.address, alice.address);
     });
@@ -280,53 +451,122 @@ describe("AssetRegistry", function () {
       const { assets, alice, bob } = await loadFixture(normalFixture);
       const parent = await registerAsset(assets, alice, "v1");
       await assets.connect(alice).transferFrom(alice.address, bob.address, parent);
-      await expect(assets.connect(alice).registerVersion(parent, ROOT, MANIFEST, 1, 0))
+      const request = registration("v2", { parentId: parent });
+      await expect(assets.connect(alice).registerVersion(request, NO_SALT))
         .to.be.revertedWithCustomError(assets, "NotAssetOwner")
         .withArgs(parent, alice.address, bob.address);
-      await expect(assets.connect(bob).registerVersion(parent, ROOT, MANIFEST, 1, 0))
+      await expect(assets.connect(bob).registerVersion(request, NO_SALT))
         .to.emit(assets, "AssetRegistered")
-        .withArgs(2n, bob.address, ROOT, MANIFEST, 1, 0, Status.Active, parent, Lineage.Version, anyTime());
+        .withArgs(2n, bob.address, h("content:v2"), h("manifest:v2"), 3, 1, Status.Active, parent, Lineage.Version, anyTime(), 0n);
     });
 
-    it("refuses an unknown parent", async function () {
+    it("refuses an unknown parent (0 included)", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
-      await expect(assets.connect(alice).registerVersion(5, ROOT, MANIFEST, 1, 0))
-        .to.be.revertedWithCustomError(assets, "UnknownAsset")
-        .withArgs(5n);
+      for (const parentId of [0n, 5n]) {
+        await expect(assets.connect(alice).registerVersion(registration("v2", { parentId }), NO_SALT))
+          .to.be.revertedWithCustomError(assets, "UnknownAsset")
+          .withArgs(parentId);
+      }
     });
 
     it("validates the new record like register", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       const parent = await registerAsset(assets, alice, "v1");
-      await expect(assets.connect(alice).registerVersion(parent, h("content:v1"), MANIFEST, 1, 0))
+      await expect(assets.connect(alice).registerVersion(registration("v1", { parentId: parent }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
         .withArgs(h("content:v1"), parent);
-      await expect(assets.connect(alice).registerVersion(parent, ROOT, MANIFEST, 0, 0))
+      await expect(assets.connect(alice).registerVersion(registration("v2", { parentId: parent, rightsType: 0 }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "InvalidRightsType")
         .withArgs(0);
+    });
+  });
+
+  describe("derived assets", function () {
+    it("register with a parent records Derived lineage (the parent may belong to someone else)", async function () {
+      const { assets, alice, bob } = await loadFixture(normalFixture);
+      const parent = await registerAsset(assets, alice, "parent");
+      await expect(assets.connect(bob).register(registration("derived", { parentId: parent, rightsType: 2 }), NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, bob.address, h("content:derived"), h("manifest:derived"), 2, 1, Status.Active, parent, Lineage.Derived, anyTime(), 0n);
+      const asset = await assets.assetOf(2);
+      expect(asset.parentId).to.equal(parent);
+      expect(asset.lineage).to.equal(BigInt(Lineage.Derived));
+      expect(asset.owner).to.equal(bob.address);
+    });
+  });
+
+  describe("active parents only (suspension cannot be sidestepped, issue 10 §3)", function () {
+    /** Expect both registerVersion (by the parent's owner) and a derived register to be refused. */
+    async function expectParentRefused(assets, owner, parentId, status) {
+      await expect(assets.connect(owner).registerVersion(registration("child-v", { parentId }), NO_SALT))
+        .to.be.revertedWithCustomError(assets, "ParentNotActive")
+        .withArgs(parentId, status);
+      await expect(assets.connect(owner).register(registration("child-d", { parentId }), NO_SALT))
+        .to.be.revertedWithCustomError(assets, "ParentNotActive")
+        .withArgs(parentId, status);
+    }
+
+    it("a suspended parent takes no versions and no derived assets; reinstated, it does", async function () {
+      const { assets, alice, reviewer } = await loadFixture(normalFixture);
+      const parent = await registerAsset(assets, alice, "parent");
+      await assets.connect(reviewer).suspend(parent, REASON);
+      await expectParentRefused(assets, alice, parent, Status.Suspended);
+      await assets.connect(reviewer).reinstate(parent, REASON);
+      await expect(assets.connect(alice).registerVersion(registration("child-v", { parentId: parent }), NO_SALT))
+        .to.emit(assets, "AssetRegistered");
+      await expect(assets.connect(alice).register(registration("child-d", { parentId: parent }), NO_SALT))
+        .to.emit(assets, "AssetRegistered");
+    });
+
+    it("a cancelled parent is refused", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      const parent = await registerAsset(assets, alice, "parent");
+      await assets.connect(alice).cancel(parent, REASON);
+      await expectParentRefused(assets, alice, parent, Status.Cancelled);
+    });
+
+    it("an expired parent is refused", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      const validUntil = BigInt(await time.latest()) + BigInt(DAY);
+      const parent = await registerAsset(assets, alice, "parent", { validUntil });
+      await time.increaseTo(validUntil);
+      await expectParentRefused(assets, alice, parent, Status.Expired);
+    });
+
+    it("a pending parent (in its notice) and a disputed one are refused; after the notice the parent is active", async function () {
+      const { assets, alice, eve, reviewer } = await loadFixture(reviewFixture);
+      const pending = await registerAsset(assets, alice, "pending");
+      await expectParentRefused(assets, alice, pending, Status.Pending);
+      const disputed = await registerAsset(assets, alice, "disputed");
+      await assets.connect(eve).object(disputed, EVIDENCE);
+      await expectParentRefused(assets, alice, disputed, Status.Disputed);
+
+      await time.increase(NOTICE);
+      await expectParentRefused(assets, alice, disputed, Status.Disputed);
+      await expect(assets.connect(alice).registerVersion(registration("child-v", { parentId: pending }), NO_SALT))
+        .to.emit(assets, "AssetRegistered");
+      const rejected = disputed;
+      await assets.connect(reviewer).resolveDispute(rejected, true, REASON);
+      await expect(assets.connect(alice).register(registration("child-r", { parentId: rejected }), NO_SALT))
+        .to.be.revertedWithCustomError(assets, "ParentNotActive")
+        .withArgs(rejected, Status.Rejected);
     });
   });
 
   describe("registerBySig", function () {
     async function sigFixture() {
       const system = await normalFixture();
-      const deadline = BigInt(await ethers.provider.getBlock("latest").then((b) => b.timestamp)) + 3600n;
+      const deadline = BigInt(await time.latest()) + 3600n;
       const request = {
         owner: system.alice.address,
-        contentRoot: ROOT,
-        manifestHash: MANIFEST,
-        rightsType: Rights.HOLDING | Rights.OPERATION,
-        classification: 2,
-        parentId: 0n,
+        ...registration("dataset-a", { rightsType: Rights.HOLDING | Rights.OPERATION, classification: 2 }),
         deadline,
       };
       return { ...system, request };
     }
 
-    const send = (assets, relayer, r, signature) =>
-      assets
-        .connect(relayer)
-        .registerBySig(r.owner, r.contentRoot, r.manifestHash, r.rightsType, r.classification, r.parentId, r.deadline, signature);
+    const send = (assets, relayer, r, signature, salt = NO_SALT) =>
+      assets.connect(relayer).registerBySig(r.owner, asRegistration(r), salt, r.deadline, signature);
 
     it("mints to the signer when anyone relays the signed request, and moves the nonce", async function () {
       const { assets, alice, relayer, request } = await loadFixture(sigFixture);
@@ -336,7 +576,7 @@ describe("AssetRegistry", function () {
       await expect(tx).to.emit(assets, "Transfer").withArgs(ethers.ZeroAddress, alice.address, 1n);
       await expect(tx)
         .to.emit(assets, "AssetRegistered")
-        .withArgs(1n, alice.address, ROOT, MANIFEST, 5, 2, Status.Active, 0n, Lineage.None, anyTime());
+        .withArgs(1n, alice.address, ROOT, MANIFEST, 5, 2, Status.Active, 0n, Lineage.None, anyTime(), 0n);
       expect(await assets.nonces(alice.address)).to.equal(1n);
       expect(await assets.nonces(relayer.address)).to.equal(0n);
       const asset = await assets.assetOf(1);
@@ -345,11 +585,17 @@ describe("AssetRegistry", function () {
       expect(await assets.balanceOf(relayer.address)).to.equal(0n);
     });
 
+    it("signs validUntil too: a signed expiry is recorded", async function () {
+      const { assets, alice, relayer, request } = await loadFixture(sigFixture);
+      const expiring = { ...request, validUntil: request.deadline + BigInt(365 * DAY) };
+      await send(assets, relayer, expiring, await signRegister(alice, assets, expiring));
+      expect((await assets.assetOf(1)).validUntil).to.equal(expiring.validUntil);
+    });
+
     it("refuses the same signature twice (the nonce moved)", async function () {
       const { assets, alice, relayer, request } = await loadFixture(sigFixture);
       const signature = await signRegister(alice, assets, request);
       await send(assets, relayer, request, signature);
-      // Even with a fresh root the old signature no longer matches: refused for the nonce, not the root.
       await expect(send(assets, relayer, request, signature))
         .to.be.revertedWithCustomError(assets, "InvalidSignature")
         .withArgs(alice.address);
@@ -370,36 +616,26 @@ describe("AssetRegistry", function () {
     it("refuses an expired deadline and accepts a deadline equal to the block time", async function () {
       const { assets, alice, relayer, request } = await loadFixture(sigFixture);
       const signature = await signRegister(alice, assets, request);
-      await nextBlockAt(Number(request.deadline - BigInt(await latest())) + 1);
+      await time.setNextBlockTimestamp(request.deadline + 1n);
       await expect(send(assets, relayer, request, signature))
         .to.be.revertedWithCustomError(assets, "SignatureExpired")
         .withArgs(request.deadline, request.deadline + 1n);
 
       const { assets: fresh, request: r2 } = await loadFixture(sigFixture);
       const sig2 = await signRegister(alice, fresh, r2);
-      await nextBlockAt(Number(r2.deadline - BigInt(await latest())));
+      await time.setNextBlockTimestamp(r2.deadline);
       await expect(send(fresh, relayer, r2, sig2)).to.emit(fresh, "AssetRegistered");
     });
 
-    it("refuses a signature for another chain id", async function () {
-      const { assets, alice, relayer, request } = await loadFixture(sigFixture);
-      const signature = await signRegister(alice, assets, request, { chainId: 1n });
-      await expect(send(assets, relayer, request, signature))
-        .to.be.revertedWithCustomError(assets, "InvalidSignature")
-        .withArgs(alice.address);
-    });
-
-    it("refuses a signature for another contract address", async function () {
+    it("refuses a signature for another chain id, contract, domain name or version (v1)", async function () {
       const { assets, grants, alice, relayer, request } = await loadFixture(sigFixture);
-      const signature = await signRegister(alice, assets, request, { verifyingContract: await grants.getAddress() });
-      await expect(send(assets, relayer, request, signature))
-        .to.be.revertedWithCustomError(assets, "InvalidSignature")
-        .withArgs(alice.address);
-    });
-
-    it("refuses a signature under another domain name or version", async function () {
-      const { assets, alice, relayer, request } = await loadFixture(sigFixture);
-      for (const override of [{ name: "dataseal GrantRegistry" }, { version: "2" }]) {
+      const overrides = [
+        { chainId: 1n },
+        { verifyingContract: await grants.getAddress() },
+        { name: "dataseal GrantRegistry" },
+        { version: "1" },
+      ];
+      for (const override of overrides) {
         const signature = await signRegister(alice, assets, request, override);
         await expect(send(assets, relayer, request, signature))
           .to.be.revertedWithCustomError(assets, "InvalidSignature")
@@ -430,6 +666,7 @@ describe("AssetRegistry", function () {
         { rightsType: 1 },
         { classification: 3 },
         { parentId: parent },
+        { validUntil: request.deadline + 1000n },
         { deadline: request.deadline + 1n },
       ];
       for (const change of tampered) {
@@ -456,13 +693,23 @@ describe("AssetRegistry", function () {
       const derived = { ...request, parentId: parent };
       await expect(send(assets, relayer, derived, await signRegister(alice, assets, derived)))
         .to.emit(assets, "AssetRegistered")
-        .withArgs(2n, alice.address, ROOT, MANIFEST, 5, 2, Status.Active, parent, Lineage.Derived, anyTime());
+        .withArgs(2n, alice.address, ROOT, MANIFEST, 5, 2, Status.Active, parent, Lineage.Derived, anyTime(), 0n);
 
       const orphan = { ...request, contentRoot: h("content:orphan"), parentId: 99n };
       await expect(send(assets, relayer, orphan, await signRegister(alice, assets, orphan)))
         .to.be.revertedWithCustomError(assets, "UnknownAsset")
         .withArgs(99n);
       expect(await assets.nonces(alice.address)).to.equal(1n);
+    });
+
+    it("refuses a suspended parent after a valid signature (ParentNotActive)", async function () {
+      const { assets, alice, bob, reviewer, relayer, request } = await loadFixture(sigFixture);
+      const parent = await registerAsset(assets, bob, "parent");
+      await assets.connect(reviewer).suspend(parent, REASON);
+      const derived = { ...request, parentId: parent };
+      await expect(send(assets, relayer, derived, await signRegister(alice, assets, derived)))
+        .to.be.revertedWithCustomError(assets, "ParentNotActive")
+        .withArgs(parent, Status.Suspended);
     });
 
     it("validates the record after a valid signature, leaving the nonce unused", async function () {
@@ -494,11 +741,580 @@ describe("AssetRegistry", function () {
         .to.be.revertedWithCustomError(assets, "InvalidSignature")
         .withArgs(await grants.getAddress());
     });
+
+    it("useNonce voids a signed, unused request (InvalidSignature afterwards) and emits NonceUsed", async function () {
+      const { assets, alice, relayer, request } = await loadFixture(sigFixture);
+      const signature = await signRegister(alice, assets, request);
+      expect(await assets.connect(alice).useNonce.staticCall()).to.equal(0n);
+      await expect(assets.connect(alice).useNonce()).to.emit(assets, "NonceUsed").withArgs(alice.address, 0n);
+      expect(await assets.nonces(alice.address)).to.equal(1n);
+      await expect(send(assets, relayer, request, signature))
+        .to.be.revertedWithCustomError(assets, "InvalidSignature")
+        .withArgs(alice.address);
+      // Another account's nonce did not move; a fresh signature (nonce 1) works.
+      expect(await assets.nonces(relayer.address)).to.equal(0n);
+      await expect(assets.connect(alice).useNonce()).to.emit(assets, "NonceUsed").withArgs(alice.address, 1n);
+      await expect(send(assets, relayer, request, await signRegister(alice, assets, request))).to.emit(
+        assets,
+        "AssetRegistered",
+      );
+      expect(await assets.nonces(alice.address)).to.equal(3n);
+    });
   });
 
-  describe("status", function () {
-    const REASON = h("reason:document");
+  describe("commitments (commit–reveal)", function () {
+    const SALT = h("salt:alice");
 
+    it("makeCommitment is keccak256(abi.encode(contentRoot, owner, salt))", async function () {
+      const { assets, alice } = await loadFixture(commitFixture);
+      const expected = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "address", "bytes32"], [ROOT, alice.address, SALT]),
+      );
+      expect(await assets.makeCommitment(ROOT, alice.address, SALT)).to.equal(expected);
+    });
+
+    it("commit records the time and emits Committed; the reveal at exactly minCommitAge consumes it (committedAt 0)", async function () {
+      const { assets, alice } = await loadFixture(commitFixture);
+      const commitment = await assets.makeCommitment(ROOT, alice.address, SALT);
+      expect(await assets.committedAt(commitment)).to.equal(0n);
+      const tx = await assets.connect(alice).commit(commitment);
+      await expect(tx).to.emit(assets, "Committed").withArgs(commitment, alice.address);
+      const at = await blockTimeOf(tx);
+      expect(await assets.committedAt(commitment)).to.equal(at);
+
+      await time.setNextBlockTimestamp(at + BigInt(MIN_COMMIT_AGE));
+      await expect(assets.connect(alice).register(REQUEST, SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(1n, alice.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, at + BigInt(MIN_COMMIT_AGE), 0n);
+      expect(await assets.committedAt(commitment)).to.equal(0n);
+    });
+
+    it("anyone may send the commitment (it names the owner, not the sender)", async function () {
+      const { assets, alice, relayer } = await loadFixture(commitFixture);
+      const commitment = await assets.makeCommitment(ROOT, alice.address, SALT);
+      await expect(assets.connect(relayer).commit(commitment)).to.emit(assets, "Committed").withArgs(commitment, relayer.address);
+      await time.increase(MIN_COMMIT_AGE);
+      await expect(assets.connect(alice).register(REQUEST, SALT)).to.emit(assets, "AssetRegistered");
+    });
+
+    it("a plain register without a commitment is refused (CommitmentNotFound)", async function () {
+      const { assets, alice } = await loadFixture(commitFixture);
+      const commitment = await assets.makeCommitment(ROOT, alice.address, SALT);
+      await expect(assets.connect(alice).register(REQUEST, SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentNotFound")
+        .withArgs(commitment);
+    });
+
+    it("the reveal must match the commitment's root, owner and salt", async function () {
+      const { assets, alice, bob } = await loadFixture(commitFixture);
+      await assets.connect(alice).commit(await assets.makeCommitment(ROOT, alice.address, SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      const wrongSalt = h("salt:wrong");
+      await expect(assets.connect(alice).register(REQUEST, wrongSalt))
+        .to.be.revertedWithCustomError(assets, "CommitmentNotFound")
+        .withArgs(await assets.makeCommitment(ROOT, alice.address, wrongSalt));
+      // bob knows alice's salt (say it leaked) yet the commitment names alice.
+      await expect(assets.connect(bob).register(REQUEST, SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentNotFound")
+        .withArgs(await assets.makeCommitment(ROOT, bob.address, SALT));
+      const other = registration("other");
+      await expect(assets.connect(alice).register(other, SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentNotFound")
+        .withArgs(await assets.makeCommitment(other.contentRoot, alice.address, SALT));
+    });
+
+    it("a commitment younger than minCommitAge is refused (CommitmentTooNew, naming when to reveal)", async function () {
+      const { assets, alice } = await loadFixture(commitFixture);
+      const commitment = await assets.makeCommitment(ROOT, alice.address, SALT);
+      const at = await blockTimeOf(await assets.connect(alice).commit(commitment));
+      const revealFrom = at + BigInt(MIN_COMMIT_AGE);
+      await time.setNextBlockTimestamp(revealFrom - 1n);
+      await expect(assets.connect(alice).register(REQUEST, SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentTooNew")
+        .withArgs(commitment, revealFrom, revealFrom - 1n);
+      expect(await assets.committedAt(commitment)).to.equal(at);
+    });
+
+    it("a commitment older than maxCommitAge is refused (CommitmentTooOld); at exactly maxCommitAge it is accepted", async function () {
+      const { assets, alice } = await loadFixture(commitFixture);
+      const commitment = await assets.makeCommitment(ROOT, alice.address, SALT);
+      const at = await blockTimeOf(await assets.connect(alice).commit(commitment));
+      const expiredAt = at + BigInt(MAX_COMMIT_AGE);
+      await time.setNextBlockTimestamp(expiredAt + 1n);
+      await expect(assets.connect(alice).register(REQUEST, SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentTooOld")
+        .withArgs(commitment, expiredAt, expiredAt + 1n);
+
+      const fresh = await loadFixture(commitFixture);
+      const at2 = await blockTimeOf(await fresh.assets.connect(alice).commit(commitment));
+      await time.setNextBlockTimestamp(at2 + BigInt(MAX_COMMIT_AGE));
+      await expect(fresh.assets.connect(alice).register(REQUEST, SALT)).to.emit(fresh.assets, "AssetRegistered");
+    });
+
+    it("re-committing is refused while the commitment is unexpired (CommitmentExists), allowed after maxCommitAge", async function () {
+      const { assets, alice, eve } = await loadFixture(commitFixture);
+      const commitment = await assets.makeCommitment(ROOT, alice.address, SALT);
+      const at = await blockTimeOf(await assets.connect(alice).commit(commitment));
+      const expiresAt = at + BigInt(MAX_COMMIT_AGE);
+      // Nobody (the committer included) can refresh it; at expiresAt it still counts.
+      for (const who of [alice, eve]) {
+        await expect(assets.connect(who).commit(commitment))
+          .to.be.revertedWithCustomError(assets, "CommitmentExists")
+          .withArgs(commitment, expiresAt);
+      }
+      await time.setNextBlockTimestamp(expiresAt);
+      await expect(assets.connect(alice).commit(commitment))
+        .to.be.revertedWithCustomError(assets, "CommitmentExists")
+        .withArgs(commitment, expiresAt);
+      await time.setNextBlockTimestamp(expiresAt + 1n);
+      await expect(assets.connect(alice).commit(commitment)).to.emit(assets, "Committed").withArgs(commitment, alice.address);
+      expect(await assets.committedAt(commitment)).to.equal(expiresAt + 1n);
+      await time.increase(MIN_COMMIT_AGE);
+      await expect(assets.connect(alice).register(REQUEST, SALT)).to.emit(assets, "AssetRegistered");
+    });
+
+    it("a consumed commitment cannot be revealed again (a cancelled root needs a new commitment)", async function () {
+      const { assets, alice } = await loadFixture(commitFixture);
+      const commitment = await assets.makeCommitment(ROOT, alice.address, SALT);
+      await assets.connect(alice).commit(commitment);
+      await time.increase(MIN_COMMIT_AGE);
+      await assets.connect(alice).register(REQUEST, SALT);
+      await assets.connect(alice).cancel(1, REASON);
+      await expect(assets.connect(alice).register(REQUEST, SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentNotFound")
+        .withArgs(commitment);
+      // Consumed means committable again at once.
+      await expect(assets.connect(alice).commit(commitment)).to.emit(assets, "Committed");
+    });
+
+    it("commit is refused where commitments are not required (CommitmentsNotRequired)", async function () {
+      for (const fixture of [normalFixture, reviewFixture]) {
+        const { assets, alice } = await loadFixture(fixture);
+        await expect(assets.connect(alice).commit(h("commitment")))
+          .to.be.revertedWithCustomError(assets, "CommitmentsNotRequired")
+          .withArgs();
+      }
+    });
+
+    it("registerVersion reveals a commitment too", async function () {
+      const { assets, alice } = await loadFixture(commitFixture);
+      await assets.connect(alice).commit(await assets.makeCommitment(ROOT, alice.address, SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      await assets.connect(alice).register(REQUEST, SALT);
+      const v2 = registration("v2", { parentId: 1n });
+      const commitment = await assets.makeCommitment(v2.contentRoot, alice.address, SALT);
+      await expect(assets.connect(alice).registerVersion(v2, SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentNotFound")
+        .withArgs(commitment);
+      await assets.connect(alice).commit(commitment);
+      await time.increase(MIN_COMMIT_AGE);
+      await expect(assets.connect(alice).registerVersion(v2, SALT)).to.emit(assets, "AssetRegistered");
+    });
+
+    it("registerBySig reveals the owner's commitment, not the relayer's", async function () {
+      const { assets, alice, relayer } = await loadFixture(commitFixture);
+      const request = { owner: alice.address, ...REQUEST, deadline: BigInt(await time.latest()) + 3600n };
+      const signature = await signRegister(alice, assets, request);
+      await assets.connect(relayer).commit(await assets.makeCommitment(ROOT, relayer.address, SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      await expect(assets.connect(relayer).registerBySig(alice.address, REQUEST, SALT, request.deadline, signature))
+        .to.be.revertedWithCustomError(assets, "CommitmentNotFound")
+        .withArgs(await assets.makeCommitment(ROOT, alice.address, SALT));
+      await assets.connect(alice).commit(await assets.makeCommitment(ROOT, alice.address, SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      await expect(assets.connect(relayer).registerBySig(alice.address, REQUEST, SALT, request.deadline, signature))
+        .to.emit(assets, "Transfer")
+        .withArgs(ethers.ZeroAddress, alice.address, 1n);
+    });
+  });
+
+  describe("front-running fails (commit–reveal, issue 10 §1)", function () {
+    const SALT = h("salt:alice");
+    const EVE_SALT = h("salt:eve");
+    const LOW_TIP = { gasLimit: GAS, maxPriorityFeePerGas: 1n * GWEI, maxFeePerGas: 100n * GWEI };
+    const HIGH_TIP = { gasLimit: GAS, maxPriorityFeePerGas: 50n * GWEI, maxFeePerGas: 200n * GWEI };
+
+    /** commitFixture where alice's commitment of ROOT has aged minCommitAge. */
+    async function agedCommitFixture() {
+      const system = await commitFixture();
+      await system.assets.connect(system.alice).commit(await system.assets.makeCommitment(ROOT, system.alice.address, SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      return system;
+    }
+
+    /** The watcher's view of the mempool: the registration alice's pending reveal carries. */
+    async function copiedFromMempool(assets, from, name) {
+      const calls = (await pendingCalls(assets)).filter((call) => call.from === from && call.name === name);
+      expect(calls).to.have.length(1);
+      return calls[0];
+    }
+
+    it("an attacker copying the root from the pending reveal with a higher tip and no commitment is refused (CommitmentNotFound); the owner's lands", async function () {
+      const { assets, alice, eve } = await loadFixture(agedCommitFixture);
+      const [ownerTx, attackTx] = await withoutAutomine(async () => {
+        const owner = await assets.connect(alice).register(REQUEST, SALT, LOW_TIP);
+        const seen = await copiedFromMempool(assets, alice.address, "register");
+        const copied = seen.args[0].toObject();
+        expect(copied.contentRoot).to.equal(ROOT);
+        const attack = await assets.connect(eve).register(copied, EVE_SALT, HIGH_TIP);
+        await network.provider.send("evm_mine");
+        return [owner, attack];
+      });
+      const ownerReceipt = await ethers.provider.getTransactionReceipt(ownerTx.hash);
+      const attackReceipt = await ethers.provider.getTransactionReceipt(attackTx.hash);
+      expect(attackReceipt.blockNumber).to.equal(ownerReceipt.blockNumber);
+      // The attacker ran first (higher tip) and still failed: on the v1 contract it took the root.
+      expect(attackReceipt.index).to.be.lessThan(ownerReceipt.index);
+      expect(await revertOf(assets, attackTx.hash)).to.deep.equal({
+        name: "CommitmentNotFound",
+        args: [await assets.makeCommitment(ROOT, eve.address, EVE_SALT)],
+      });
+      expect(ownerReceipt.status).to.equal(1);
+      expect(await assets.assetIdOf(ROOT)).to.equal(1n);
+      expect((await assets.assetOf(1)).owner).to.equal(alice.address);
+      expect(await assets.balanceOf(eve.address)).to.equal(0n);
+    });
+
+    it("an attacker committing and registering in the same block ahead of the owner is refused (CommitmentTooNew); the owner's lands", async function () {
+      const { assets, alice, eve } = await loadFixture(agedCommitFixture);
+      const eveCommitment = await assets.makeCommitment(ROOT, eve.address, EVE_SALT);
+      const t = BigInt(await time.latest()) + 5n;
+      const [ownerTx, commitTx, attackTx] = await withoutAutomine(async () => {
+        const owner = await assets.connect(alice).register(REQUEST, SALT, LOW_TIP);
+        const seen = await copiedFromMempool(assets, alice.address, "register");
+        const copied = seen.args[0].toObject();
+        const commit = await assets.connect(eve).commit(eveCommitment, HIGH_TIP);
+        const attack = await assets.connect(eve).register(copied, EVE_SALT, HIGH_TIP);
+        await time.setNextBlockTimestamp(t);
+        await network.provider.send("evm_mine");
+        return [owner, commit, attack];
+      });
+      const [ownerReceipt, commitReceipt, attackReceipt] = await Promise.all(
+        [ownerTx, commitTx, attackTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
+      );
+      expect(commitReceipt.status).to.equal(1);
+      expect(attackReceipt.blockNumber).to.equal(ownerReceipt.blockNumber);
+      expect(attackReceipt.index).to.be.lessThan(ownerReceipt.index);
+      expect(await revertOf(assets, attackTx.hash)).to.deep.equal({
+        name: "CommitmentTooNew",
+        args: [eveCommitment, t + BigInt(MIN_COMMIT_AGE), t],
+      });
+      expect(ownerReceipt.status).to.equal(1);
+      expect((await assets.assetOf(await assets.assetIdOf(ROOT))).owner).to.equal(alice.address);
+      // Once the owner holds the root, the attacker's aged commitment is worthless.
+      await time.increase(MIN_COMMIT_AGE);
+      await expect(assets.connect(eve).register(REQUEST, EVE_SALT))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, 1n);
+    });
+
+    it("a relayer who learns the root from a signed registerBySig request cannot register it first: its own commitment is too new", async function () {
+      const { assets, alice, relayer } = await loadFixture(agedCommitFixture);
+      const request = { owner: alice.address, ...REQUEST, deadline: BigInt(await time.latest()) + 3600n };
+      const signature = await signRegister(alice, assets, request);
+      // The relayer holds the signed request (the root in clear): it commits for itself at once
+      // and tries to register ahead of relaying, in the same block.
+      const relayerCommitment = await assets.makeCommitment(request.contentRoot, relayer.address, EVE_SALT);
+      const t = BigInt(await time.latest()) + 5n;
+      const [commitTx, attackTx, relayTx] = await withoutAutomine(async () => {
+        const commit = await assets.connect(relayer).commit(relayerCommitment, HIGH_TIP);
+        const attack = await assets.connect(relayer).register(REQUEST, EVE_SALT, HIGH_TIP);
+        const relay = await assets
+          .connect(relayer)
+          .registerBySig(alice.address, REQUEST, SALT, request.deadline, signature, HIGH_TIP);
+        await time.setNextBlockTimestamp(t);
+        await network.provider.send("evm_mine");
+        return [commit, attack, relay];
+      });
+      expect((await ethers.provider.getTransactionReceipt(commitTx.hash)).status).to.equal(1);
+      expect(await revertOf(assets, attackTx.hash)).to.deep.equal({
+        name: "CommitmentTooNew",
+        args: [relayerCommitment, t + BigInt(MIN_COMMIT_AGE), t],
+      });
+      expect((await ethers.provider.getTransactionReceipt(relayTx.hash)).status).to.equal(1);
+      expect(await assets.ownerOf(1)).to.equal(alice.address);
+    });
+
+    it("a relayer's commitment is still too new one block later, before minCommitAge", async function () {
+      const { assets, alice, relayer } = await loadFixture(agedCommitFixture);
+      const request = { owner: alice.address, ...REQUEST, deadline: BigInt(await time.latest()) + 3600n };
+      const signature = await signRegister(alice, assets, request);
+      const relayerCommitment = await assets.makeCommitment(ROOT, relayer.address, EVE_SALT);
+      const at = await blockTimeOf(await assets.connect(relayer).commit(relayerCommitment));
+      await time.setNextBlockTimestamp(at + BigInt(MIN_COMMIT_AGE) - 1n);
+      await expect(assets.connect(relayer).register(REQUEST, EVE_SALT))
+        .to.be.revertedWithCustomError(assets, "CommitmentTooNew")
+        .withArgs(relayerCommitment, at + BigInt(MIN_COMMIT_AGE), at + BigInt(MIN_COMMIT_AGE) - 1n);
+      await expect(assets.connect(alice).registerBySig(alice.address, REQUEST, SALT, request.deadline, signature))
+        .to.emit(assets, "Transfer")
+        .withArgs(ethers.ZeroAddress, alice.address, 1n);
+    });
+
+    it("a relayer withholding the request has to wait minCommitAge; the owner's aged commitment lets her register herself first", async function () {
+      // The residual window: a relayer that commits on receipt may reveal minCommitAge later;
+      // the owner, whose commitment aged before the hand-over, registers without it before then.
+      const { assets, alice, relayer } = await loadFixture(agedCommitFixture);
+      const relayerCommitment = await assets.makeCommitment(ROOT, relayer.address, EVE_SALT);
+      const at = await blockTimeOf(await assets.connect(relayer).commit(relayerCommitment));
+      await time.setNextBlockTimestamp(at + BigInt(MIN_COMMIT_AGE) - 1n);
+      await assets.connect(alice).register(REQUEST, SALT);
+      await time.setNextBlockTimestamp(at + BigInt(MIN_COMMIT_AGE));
+      await expect(assets.connect(relayer).register(REQUEST, EVE_SALT))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, 1n);
+      expect(await assets.ownerOf(1)).to.equal(alice.address);
+    });
+  });
+
+  describe("public notice, objections and disputes (review mode, issue 10 §2)", function () {
+    /** reviewFixture with alice's pending asset 1 and its notice end. */
+    async function noticeFixture() {
+      const system = await reviewFixture();
+      const tx = await system.assets.connect(system.alice).register(REQUEST, NO_SALT);
+      const registeredAt = await blockTimeOf(tx);
+      return { ...system, id: 1n, registeredAt, noticeEndsAt: registeredAt + BigInt(NOTICE) };
+    }
+
+    it("a registration starts Pending with noticeEndsAt = registeredAt + NOTICE", async function () {
+      const { assets, alice } = await loadFixture(reviewFixture);
+      const t = await nextBlockAt();
+      await expect(assets.connect(alice).register(REQUEST, NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(1n, alice.address, ROOT, MANIFEST, 3, 1, Status.Pending, 0n, Lineage.None, t, 0n);
+      const asset = await assets.assetOf(1);
+      expect(asset.status).to.equal(BigInt(Status.Pending));
+      expect(asset.registeredAt).to.equal(t);
+      expect(asset.noticeEndsAt).to.equal(t + BigInt(NOTICE));
+      expect(await assets.ownerAndStatus(1)).to.deep.equal([alice.address, BigInt(Status.Pending)]);
+    });
+
+    it("once the notice passes with no objection the registration reads Active with no transaction", async function () {
+      const { assets, alice, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      const blockBefore = await ethers.provider.getBlockNumber();
+      await time.increaseTo(noticeEndsAt - 1n);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Pending));
+      await time.increaseTo(noticeEndsAt);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
+      expect((await assets.assetOf(id)).status).to.equal(BigInt(Status.Active));
+      expect(await assets.ownerAndStatus(id)).to.deep.equal([alice.address, BigInt(Status.Active)]);
+      // Only the two empty blocks time.increaseTo mined: nobody sent a transaction to the registry.
+      expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore + 2);
+    });
+
+    it("after a silent notice the asset may be granted and suspended", async function () {
+      const { assets, grants, alice, bob, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      const terms = [id, bob.address, h("purpose"), 0n, noticeEndsAt + BigInt(30 * DAY), 10n, h("scope")];
+      await expect(grants.connect(alice).grant(...terms))
+        .to.be.revertedWithCustomError(grants, "AssetNotActive")
+        .withArgs(id, Status.Pending);
+      await time.increaseTo(noticeEndsAt);
+      await expect(grants.connect(alice).grant(...terms)).to.emit(grants, "GrantCreated");
+      await expect(assets.connect(reviewer).suspend(id, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Active, Status.Suspended, reviewer.address, REASON);
+    });
+
+    it("an objection during the notice makes it Disputed (ObjectionFiled and AssetStatusChanged)", async function () {
+      const { assets, eve, id } = await loadFixture(noticeFixture);
+      const tx = assets.connect(eve).object(id, EVIDENCE);
+      await expect(tx).to.emit(assets, "ObjectionFiled").withArgs(id, eve.address, EVIDENCE);
+      await expect(tx)
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Pending, Status.Disputed, eve.address, EVIDENCE);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Disputed));
+    });
+
+    it("an objection in the last second of the notice is taken; at noticeEndsAt it is refused (NotInNotice)", async function () {
+      const { assets, eve, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      await time.setNextBlockTimestamp(noticeEndsAt - 1n);
+      await expect(assets.connect(eve).object(id, EVIDENCE)).to.emit(assets, "ObjectionFiled");
+
+      const fresh = await loadFixture(noticeFixture);
+      await time.setNextBlockTimestamp(fresh.noticeEndsAt);
+      await expect(fresh.assets.connect(eve).object(fresh.id, EVIDENCE))
+        .to.be.revertedWithCustomError(fresh.assets, "NotInNotice")
+        .withArgs(fresh.id, Status.Active, fresh.noticeEndsAt);
+    });
+
+    it("more objections while Disputed emit ObjectionFiled only", async function () {
+      const { assets, eve, carol, id } = await loadFixture(noticeFixture);
+      await assets.connect(eve).object(id, EVIDENCE);
+      const more = h("evidence:more");
+      const tx = assets.connect(carol).object(id, more);
+      await expect(tx).to.emit(assets, "ObjectionFiled").withArgs(id, carol.address, more);
+      await expect(tx).not.to.emit(assets, "AssetStatusChanged");
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Disputed));
+    });
+
+    it("an objection without evidence is refused (InvalidEvidence)", async function () {
+      const { assets, eve, id } = await loadFixture(noticeFixture);
+      await expect(assets.connect(eve).object(id, ethers.ZeroHash))
+        .to.be.revertedWithCustomError(assets, "InvalidEvidence")
+        .withArgs(ethers.ZeroHash);
+    });
+
+    it("objections after the notice are refused (NotInNotice), a dispute's included", async function () {
+      const { assets, eve, carol, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      const disputed = await registerAsset(assets, carol, "disputed");
+      await assets.connect(eve).object(disputed, EVIDENCE);
+      const disputedEnds = (await assets.assetOf(disputed)).noticeEndsAt;
+      await time.increase(NOTICE);
+      await expect(assets.connect(eve).object(id, EVIDENCE))
+        .to.be.revertedWithCustomError(assets, "NotInNotice")
+        .withArgs(id, Status.Active, noticeEndsAt);
+      await expect(assets.connect(eve).object(disputed, EVIDENCE))
+        .to.be.revertedWithCustomError(assets, "NotInNotice")
+        .withArgs(disputed, Status.Disputed, disputedEnds);
+      // An unresolved dispute does not lapse into Active when the notice ends.
+      expect(await assets.statusOf(disputed)).to.equal(BigInt(Status.Disputed));
+    });
+
+    it("objections in non-review mode are refused (NotInNotice: the notice ended at registration)", async function () {
+      const { assets, alice, eve } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "a");
+      const { registeredAt } = await assets.assetOf(id);
+      await expect(assets.connect(eve).object(id, EVIDENCE))
+        .to.be.revertedWithCustomError(assets, "NotInNotice")
+        .withArgs(id, Status.Active, registeredAt);
+    });
+
+    it("objections to a suspended asset, or an unknown id, are refused", async function () {
+      const { assets, reviewer, eve, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      await expect(assets.connect(eve).object(9, EVIDENCE)).to.be.revertedWithCustomError(assets, "UnknownAsset").withArgs(9n);
+      await time.increaseTo(noticeEndsAt);
+      await assets.connect(reviewer).suspend(id, REASON);
+      await expect(assets.connect(eve).object(id, EVIDENCE))
+        .to.be.revertedWithCustomError(assets, "NotInNotice")
+        .withArgs(id, Status.Suspended, noticeEndsAt);
+    });
+
+    it("resolveDispute upheld rejects the registration and releases its root", async function () {
+      const { assets, eve, bob, reviewer, id } = await loadFixture(noticeFixture);
+      await assets.connect(eve).object(id, EVIDENCE);
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Disputed, Status.Rejected, reviewer.address, REASON);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      await assets.connect(bob).register(REQUEST, NO_SALT);
+      expect(await assets.assetIdOf(ROOT)).to.equal(2n);
+    });
+
+    it("resolveDispute dismissed during the notice returns it to Pending (it then activates at noticeEndsAt)", async function () {
+      const { assets, eve, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      await assets.connect(eve).object(id, EVIDENCE);
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Disputed, Status.Pending, reviewer.address, REASON);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Pending));
+      await time.increaseTo(noticeEndsAt);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
+    });
+
+    it("resolveDispute dismissed after the notice makes it Active", async function () {
+      const { assets, eve, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      await assets.connect(eve).object(id, EVIDENCE);
+      await time.setNextBlockTimestamp(noticeEndsAt);
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Disputed, Status.Active, reviewer.address, REASON);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
+    });
+
+    it("resolveDispute refuses an asset that is not disputed", async function () {
+      const { assets, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Pending, Status.Rejected);
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Pending, Status.Pending);
+      await time.increaseTo(noticeEndsAt);
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Active, Status.Rejected);
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Active, Status.Active);
+      await expect(assets.connect(reviewer).resolveDispute(5, false, REASON))
+        .to.be.revertedWithCustomError(assets, "UnknownAsset")
+        .withArgs(5n);
+    });
+
+    it("rejectRegistration works from Pending, Disputed and Suspended, each releasing the root", async function () {
+      const { assets, alice, eve, reviewer } = await loadFixture(reviewFixture);
+      const pending = await registerAsset(assets, alice, "pending");
+      const disputed = await registerAsset(assets, alice, "disputed");
+      await assets.connect(eve).object(disputed, EVIDENCE);
+      const suspended = await registerAsset(assets, alice, "suspended");
+      await time.increase(NOTICE);
+      await assets.connect(reviewer).suspend(suspended, REASON);
+      // `pending` has left its notice: re-register one inside it.
+      const late = await registerAsset(assets, alice, "late");
+      const cases = [
+        [late, Status.Pending, "late"],
+        [disputed, Status.Disputed, "disputed"],
+        [suspended, Status.Suspended, "suspended"],
+      ];
+      for (const [id, from, label] of cases) {
+        await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+          .to.emit(assets, "AssetStatusChanged")
+          .withArgs(id, from, Status.Rejected, reviewer.address, REASON);
+        expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
+        expect(await assets.assetIdOf(h(`content:${label}`))).to.equal(0n);
+      }
+      expect(await assets.statusOf(pending)).to.equal(BigInt(Status.Active));
+    });
+
+    it("rejectRegistration refuses an Active asset (notice over, or normal mode) and a rejected one", async function () {
+      const { assets, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
+      await time.increaseTo(noticeEndsAt);
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Active, Status.Rejected);
+
+      const normal = await loadFixture(normalFixture);
+      const active = await registerAsset(normal.assets, normal.alice, "a");
+      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON))
+        .to.be.revertedWithCustomError(normal.assets, "InvalidStatusTransition")
+        .withArgs(active, Status.Active, Status.Rejected);
+      await normal.assets.connect(normal.reviewer).suspend(active, REASON);
+      await normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON);
+      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON))
+        .to.be.revertedWithCustomError(normal.assets, "InvalidStatusTransition")
+        .withArgs(active, Status.Rejected, Status.Rejected);
+    });
+
+    it("only REVIEWER_ROLE resolves disputes and rejects (the owner, the admin and the objector refused)", async function () {
+      const { assets, alice, admin, eve, id, REVIEWER_ROLE } = await loadFixture(noticeFixture);
+      await assets.connect(eve).object(id, EVIDENCE);
+      for (const caller of [alice, admin, eve]) {
+        await expect(assets.connect(caller).resolveDispute(id, true, REASON))
+          .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, REVIEWER_ROLE);
+        await expect(assets.connect(caller).rejectRegistration(id, REASON))
+          .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, REVIEWER_ROLE);
+      }
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Disputed));
+    });
+
+    it("the owner may cancel a pending or disputed registration (the root is released)", async function () {
+      const { assets, alice, eve, id } = await loadFixture(noticeFixture);
+      const disputed = await registerAsset(assets, alice, "disputed");
+      await assets.connect(eve).object(disputed, EVIDENCE);
+      await expect(assets.connect(alice).cancel(id, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Pending, Status.Cancelled, alice.address, REASON);
+      await expect(assets.connect(alice).cancel(disputed, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(disputed, Status.Disputed, Status.Cancelled, alice.address, REASON);
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      expect(await assets.assetIdOf(h("content:disputed"))).to.equal(0n);
+    });
+  });
+
+  describe("status moves", function () {
     it("cancel: the owner cancels an active asset; the record stays", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "a");
@@ -512,14 +1328,6 @@ describe("AssetRegistry", function () {
       expect(await assets.ownerOf(id)).to.equal(alice.address);
     });
 
-    it("cancel: the owner cancels a pending asset (review mode)", async function () {
-      const { assets, alice } = await loadFixture(reviewFixture);
-      const id = await registerAsset(assets, alice, "a");
-      await expect(assets.connect(alice).cancel(id, REASON))
-        .to.emit(assets, "AssetStatusChanged")
-        .withArgs(id, Status.Pending, Status.Cancelled, alice.address, REASON);
-    });
-
     it("cancel: refuses non-owners (reviewers and admins included) and unknown ids", async function () {
       const { assets, alice, bob, reviewer, admin } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "a");
@@ -528,33 +1336,32 @@ describe("AssetRegistry", function () {
           .to.be.revertedWithCustomError(assets, "NotAssetOwner")
           .withArgs(id, caller.address, alice.address);
       }
-      await expect(assets.connect(alice).cancel(2, REASON))
-        .to.be.revertedWithCustomError(assets, "UnknownAsset")
-        .withArgs(2n);
-      await expect(assets.connect(alice).cancel(0, REASON))
-        .to.be.revertedWithCustomError(assets, "UnknownAsset")
-        .withArgs(0n);
+      for (const unknown of [0n, 2n]) {
+        await expect(assets.connect(alice).cancel(unknown, REASON))
+          .to.be.revertedWithCustomError(assets, "UnknownAsset")
+          .withArgs(unknown);
+      }
     });
 
-    it("cancel: refuses cancelled, suspended and rejected assets", async function () {
+    it("cancel: refuses a suspended asset (suspension cannot be sidestepped by cancelling)", async function () {
       const { assets, alice, reviewer } = await loadFixture(normalFixture);
-      const cancelled = await registerAsset(assets, alice, "a");
-      await assets.connect(alice).cancel(cancelled, REASON);
-      await expect(assets.connect(alice).cancel(cancelled, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(cancelled, Status.Cancelled, Status.Cancelled);
-
       const suspended = await registerAsset(assets, alice, "b");
       await assets.connect(reviewer).suspend(suspended, REASON);
       await expect(assets.connect(alice).cancel(suspended, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(suspended, Status.Suspended, Status.Cancelled);
+      // The root stays held: no fresh registration escapes the suspension.
+      await expect(assets.connect(alice).register(registration("b"), NO_SALT))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(h("content:b"), suspended);
+    });
 
-      const review = await loadFixture(reviewFixture);
-      const rejected = await registerAsset(review.assets, review.alice, "c");
-      await review.assets.connect(review.reviewer).rejectRegistration(rejected, REASON);
-      await expect(review.assets.connect(review.alice).cancel(rejected, REASON))
-        .to.be.revertedWithCustomError(review.assets, "InvalidStatusTransition")
+    it("cancel: refuses a rejected asset", async function () {
+      const { assets, alice, reviewer } = await loadFixture(reviewFixture);
+      const rejected = await registerAsset(assets, alice, "c");
+      await assets.connect(reviewer).rejectRegistration(rejected, REASON);
+      await expect(assets.connect(alice).cancel(rejected, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(rejected, Status.Rejected, Status.Cancelled);
     });
 
@@ -568,59 +1375,6 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(bob).cancel(id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Active, Status.Cancelled, bob.address, REASON);
-    });
-
-    it("approve: a reviewer activates a pending asset", async function () {
-      const { assets, alice, reviewer } = await loadFixture(reviewFixture);
-      const id = await registerAsset(assets, alice, "a");
-      await expect(assets.connect(reviewer)[APPROVE](id, REASON))
-        .to.emit(assets, "AssetStatusChanged")
-        .withArgs(id, Status.Pending, Status.Active, reviewer.address, REASON);
-      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
-    });
-
-    it("reject: a reviewer rejects a pending asset", async function () {
-      const { assets, alice, reviewer } = await loadFixture(reviewFixture);
-      const id = await registerAsset(assets, alice, "a");
-      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
-        .to.emit(assets, "AssetStatusChanged")
-        .withArgs(id, Status.Pending, Status.Rejected, reviewer.address, REASON);
-      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
-    });
-
-    it("approve/reject: refuse anything but a pending asset", async function () {
-      const { assets, alice, reviewer } = await loadFixture(reviewFixture);
-      const active = await registerAsset(assets, alice, "active");
-      await assets.connect(reviewer)[APPROVE](active, REASON);
-      await expect(assets.connect(reviewer)[APPROVE](active, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(active, Status.Active, Status.Active);
-      await expect(assets.connect(reviewer).rejectRegistration(active, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(active, Status.Active, Status.Rejected);
-
-      const rejected = await registerAsset(assets, alice, "rejected");
-      await assets.connect(reviewer).rejectRegistration(rejected, REASON);
-      await expect(assets.connect(reviewer)[APPROVE](rejected, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(rejected, Status.Rejected, Status.Active);
-      await expect(assets.connect(reviewer).rejectRegistration(rejected, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(rejected, Status.Rejected, Status.Rejected);
-
-      const cancelled = await registerAsset(assets, alice, "cancelled");
-      await assets.connect(alice).cancel(cancelled, REASON);
-      await expect(assets.connect(reviewer)[APPROVE](cancelled, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(cancelled, Status.Cancelled, Status.Active);
-    });
-
-    it("approve: in normal mode there is nothing to approve", async function () {
-      const { assets, alice, reviewer } = await loadFixture(normalFixture);
-      const id = await registerAsset(assets, alice, "a");
-      await expect(assets.connect(reviewer)[APPROVE](id, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(id, Status.Active, Status.Active);
     });
 
     it("suspend and reinstate: a reviewer moves active ↔ suspended", async function () {
@@ -638,7 +1392,7 @@ describe("AssetRegistry", function () {
     });
 
     it("suspend/reinstate: refuse the wrong starting status", async function () {
-      const { assets, alice, reviewer } = await loadFixture(reviewFixture);
+      const { assets, alice, eve, reviewer } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "a");
       await expect(assets.connect(reviewer).suspend(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
@@ -646,7 +1400,12 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(reviewer).reinstate(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Pending, Status.Active);
-      await assets.connect(reviewer)[APPROVE](id, REASON);
+      const disputed = await registerAsset(assets, alice, "disputed");
+      await assets.connect(eve).object(disputed, EVIDENCE);
+      await expect(assets.connect(reviewer).suspend(disputed, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(disputed, Status.Disputed, Status.Suspended);
+      await time.increase(NOTICE);
       await expect(assets.connect(reviewer).reinstate(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Active);
@@ -654,46 +1413,35 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(reviewer).suspend(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Suspended, Status.Suspended);
-      await expect(assets.connect(reviewer)[APPROVE](id, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(id, Status.Suspended, Status.Active);
-      await assets.connect(reviewer).reinstate(id, REASON);
-      await assets.connect(alice).cancel(id, REASON);
-      await expect(assets.connect(reviewer).suspend(id, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(id, Status.Cancelled, Status.Suspended);
-      await expect(assets.connect(reviewer).reinstate(id, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(id, Status.Cancelled, Status.Active);
     });
 
     it("reviewer functions refuse non-reviewers (the owner and the admin included)", async function () {
-      const { assets, alice, admin, eve, REVIEWER_ROLE } = await loadFixture(reviewFixture);
+      const { assets, alice, admin, eve, REVIEWER_ROLE } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "a");
-      for (const fn of [APPROVE, "rejectRegistration", "suspend", "reinstate"]) {
+      for (const fn of ["suspend", "reinstate", "rejectRegistration"]) {
         for (const caller of [alice, admin, eve]) {
           await expect(assets.connect(caller)[fn](id, REASON))
             .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
             .withArgs(caller.address, REVIEWER_ROLE);
         }
       }
-      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Pending));
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
     });
 
     it("reviewer functions refuse unknown ids", async function () {
       const { assets, reviewer } = await loadFixture(reviewFixture);
-      for (const fn of [APPROVE, "rejectRegistration", "suspend", "reinstate"]) {
+      for (const fn of ["rejectRegistration", "suspend", "reinstate"]) {
         await expect(assets.connect(reviewer)[fn](3, REASON))
           .to.be.revertedWithCustomError(assets, "UnknownAsset")
           .withArgs(3n);
       }
     });
 
-    it("views refuse unknown ids", async function () {
+    it("views refuse unknown ids (0 included)", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       await registerAsset(assets, alice, "a");
       for (const fn of ["assetOf", "ownerAndStatus", "statusOf"]) {
-        for (const id of [0n, 2n]) {
+        for (const id of [0n, 2n, 2n ** 32n + 1n]) {
           await expect(assets[fn](id)).to.be.revertedWithCustomError(assets, "UnknownAsset").withArgs(id);
         }
       }
@@ -710,7 +1458,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(admin).revokeRole(REVIEWER_ROLE, dave.address))
         .to.emit(assets, "RoleRevoked")
         .withArgs(REVIEWER_ROLE, dave.address, admin.address);
-      await expect(assets.connect(dave)[APPROVE](id, ethers.ZeroHash))
+      await expect(assets.connect(dave).rejectRegistration(id, ethers.ZeroHash))
         .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
         .withArgs(dave.address, REVIEWER_ROLE);
     });
@@ -736,6 +1484,199 @@ describe("AssetRegistry", function () {
     });
   });
 
+  describe("validity and renewal (issue 10 §6)", function () {
+    /** normalFixture with alice's asset 1 valid for one year. */
+    async function expiringFixture() {
+      const system = await normalFixture();
+      const validUntil = BigInt(await time.latest()) + BigInt(365 * DAY);
+      const id = await registerAsset(system.assets, system.alice, "dataset-a", { validUntil });
+      return { ...system, id, validUntil };
+    }
+
+    it("records validUntil (event and assetOf)", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      const validUntil = BigInt(await time.latest()) + BigInt(365 * DAY);
+      await expect(assets.connect(alice).register(registration("dataset-a", { validUntil }), NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(1n, alice.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, anyTime(), validUntil);
+      const asset = await assets.assetOf(1);
+      expect(asset.validUntil).to.equal(validUntil);
+      // The expiry flag shares the rights byte in storage: readers see the rights alone.
+      expect(asset.rightsType).to.equal(3n);
+    });
+
+    it("refuses a validUntil in the past or equal to the block time (InvalidValidity); one second later is accepted", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      for (const before of [100n, 0n]) {
+        const t = BigInt(await time.latest()) + 10n;
+        const validUntil = t - before;
+        await time.setNextBlockTimestamp(t);
+        await expect(assets.connect(alice).register(registration("dataset-a", { validUntil }), NO_SALT))
+          .to.be.revertedWithCustomError(assets, "InvalidValidity")
+          .withArgs(validUntil, t);
+      }
+      const t = BigInt(await time.latest()) + 10n;
+      await time.setNextBlockTimestamp(t);
+      await expect(assets.connect(alice).register(registration("dataset-a", { validUntil: t + 1n }), NO_SALT)).to.emit(
+        assets,
+        "AssetRegistered",
+      );
+    });
+
+    it("reads Expired from validUntil on (Active the second before)", async function () {
+      const { assets, alice, id, validUntil } = await loadFixture(expiringFixture);
+      await time.increaseTo(validUntil - 1n);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
+      await time.increaseTo(validUntil);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Expired));
+      expect((await assets.assetOf(id)).status).to.equal(BigInt(Status.Expired));
+      expect(await assets.ownerAndStatus(id)).to.deep.equal([alice.address, BigInt(Status.Expired)]);
+    });
+
+    it("the owner renews in normal mode (AssetRenewed); a renewed expired asset reads Active again", async function () {
+      const { assets, alice, id, validUntil } = await loadFixture(expiringFixture);
+      await time.increaseTo(validUntil + 10n);
+      const renewed = validUntil + BigInt(365 * DAY);
+      await expect(assets.connect(alice).renew(id, renewed))
+        .to.emit(assets, "AssetRenewed")
+        .withArgs(id, validUntil, renewed, alice.address);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
+      expect((await assets.assetOf(id)).validUntil).to.equal(renewed);
+    });
+
+    it("the owner may renew before expiry too", async function () {
+      const { assets, alice, id, validUntil } = await loadFixture(expiringFixture);
+      await expect(assets.connect(alice).renew(id, validUntil + 1n))
+        .to.emit(assets, "AssetRenewed")
+        .withArgs(id, validUntil, validUntil + 1n, alice.address);
+    });
+
+    it("others than the owner cannot renew in normal mode (reviewer included)", async function () {
+      const { assets, alice, bob, reviewer, id, validUntil } = await loadFixture(expiringFixture);
+      for (const caller of [bob, reviewer]) {
+        await expect(assets.connect(caller).renew(id, validUntil + 1n))
+          .to.be.revertedWithCustomError(assets, "NotAssetOwner")
+          .withArgs(id, caller.address, alice.address);
+      }
+    });
+
+    it("in review mode a reviewer renews; the owner and others are refused", async function () {
+      const { assets, alice, eve, reviewer, REVIEWER_ROLE } = await loadFixture(reviewFixture);
+      const validUntil = BigInt(await time.latest()) + BigInt(365 * DAY);
+      const id = await registerAsset(assets, alice, "dataset-a", { validUntil });
+      await time.increaseTo(validUntil);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Expired));
+      const renewed = validUntil + BigInt(365 * DAY);
+      for (const caller of [alice, eve]) {
+        await expect(assets.connect(caller).renew(id, renewed))
+          .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, REVIEWER_ROLE);
+      }
+      await expect(assets.connect(reviewer).renew(id, renewed))
+        .to.emit(assets, "AssetRenewed")
+        .withArgs(id, validUntil, renewed, reviewer.address);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
+    });
+
+    it("in review mode a pending registration cannot be renewed yet", async function () {
+      const { assets, alice, reviewer } = await loadFixture(reviewFixture);
+      const validUntil = BigInt(await time.latest()) + BigInt(365 * DAY);
+      const id = await registerAsset(assets, alice, "dataset-a", { validUntil });
+      await expect(assets.connect(reviewer).renew(id, validUntil + 1n))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Pending, Status.Active);
+    });
+
+    it("a perpetual registration has nothing to renew (NoExpiry)", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "perpetual");
+      await expect(assets.connect(alice).renew(id, BigInt(await time.latest()) + BigInt(DAY)))
+        .to.be.revertedWithCustomError(assets, "NoExpiry")
+        .withArgs(id);
+    });
+
+    it("a renewal must extend the validity and lie in the future (InvalidValidity)", async function () {
+      const { assets, alice, id, validUntil } = await loadFixture(expiringFixture);
+      for (const shorter of [validUntil, validUntil - 1n]) {
+        const t = BigInt(await time.latest()) + 1n;
+        await time.setNextBlockTimestamp(t);
+        await expect(assets.connect(alice).renew(id, shorter))
+          .to.be.revertedWithCustomError(assets, "InvalidValidity")
+          .withArgs(shorter, t);
+      }
+      // Expired: a new end beyond the old one but not beyond now is refused too.
+      await time.increaseTo(validUntil + 100n);
+      const t = BigInt(await time.latest()) + 1n;
+      await time.setNextBlockTimestamp(t);
+      await expect(assets.connect(alice).renew(id, validUntil + 50n))
+        .to.be.revertedWithCustomError(assets, "InvalidValidity")
+        .withArgs(validUntil + 50n, t);
+      await time.setNextBlockTimestamp(t + 1n);
+      await expect(assets.connect(alice).renew(id, t + 1n))
+        .to.be.revertedWithCustomError(assets, "InvalidValidity")
+        .withArgs(t + 1n, t + 1n);
+    });
+
+    it("a suspended asset cannot be renewed; unknown ids are refused", async function () {
+      const { assets, alice, reviewer, id, validUntil } = await loadFixture(expiringFixture);
+      await assets.connect(reviewer).suspend(id, REASON);
+      await expect(assets.connect(alice).renew(id, validUntil + 1n))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Suspended, Status.Active);
+      await expect(assets.connect(alice).renew(9, validUntil + 1n))
+        .to.be.revertedWithCustomError(assets, "UnknownAsset")
+        .withArgs(9n);
+    });
+
+    it("an expired asset cannot be suspended but may be cancelled by its owner", async function () {
+      const { assets, alice, reviewer, id, validUntil } = await loadFixture(expiringFixture);
+      await time.increaseTo(validUntil);
+      await expect(assets.connect(reviewer).suspend(id, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Expired, Status.Suspended);
+      await expect(assets.connect(alice).cancel(id, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Expired, Status.Cancelled, alice.address, REASON);
+    });
+
+    it("a suspended asset past its validity reads Suspended; reinstated, it reads Expired", async function () {
+      const { assets, reviewer, id, validUntil } = await loadFixture(expiringFixture);
+      await assets.connect(reviewer).suspend(id, REASON);
+      await time.increaseTo(validUntil);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Suspended));
+      await assets.connect(reviewer).reinstate(id, REASON);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Expired));
+    });
+  });
+
+  describe("settleTransfer", function () {
+    it("only the ledger may settle (NotLedger)", async function () {
+      const { assets, ledger, alice, bob } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "a");
+      for (const caller of [alice, bob]) {
+        await expect(assets.connect(caller).settleTransfer(alice.address, bob.address, id))
+          .to.be.revertedWithCustomError(assets, "NotLedger")
+          .withArgs(caller.address, await ledger.getAddress());
+      }
+      expect(await assets.ownerOf(id)).to.equal(alice.address);
+    });
+
+    it("a trade the ledger records moves the token to the buyer (registrant kept)", async function () {
+      const { assets, ledger, alice, bob } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "a");
+      const terms = transferTerms(id, alice.address, bob.address);
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const signature = await signTrade(bob, ledger, terms, deadline);
+      await expect(ledger.connect(alice).recordTrade(terms, deadline, signature))
+        .to.emit(assets, "Transfer")
+        .withArgs(alice.address, bob.address, id);
+      expect(await assets.ownerOf(id)).to.equal(bob.address);
+      expect((await assets.assetOf(id)).registrant).to.equal(alice.address);
+      expect(await assets.balanceOf(alice.address)).to.equal(0n);
+      expect(await assets.balanceOf(bob.address)).to.equal(1n);
+    });
+  });
+
   describe("batches", function () {
     const LEAF_ENCODING = ["bytes32", "bytes32", "uint8", "uint8"];
     const records = [
@@ -746,6 +1687,8 @@ describe("AssetRegistry", function () {
       [h("content:b5"), h("manifest:b5"), 4, 1],
     ];
     const BATCH_MANIFEST = h("batch-manifest:1");
+    /** keccak256(abi.encode(values)): what verifyBatchMember takes (the leaf is its keccak256). */
+    const valuesHash = (values) => ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(LEAF_ENCODING, values));
 
     async function batchFixture() {
       const system = await normalFixture();
@@ -754,7 +1697,7 @@ describe("AssetRegistry", function () {
       return { ...system, tree };
     }
 
-    it("anchors a batch: event, batchOf, batchIdOf, totalBatches", async function () {
+    it("anchors a batch: event, batchOf, totalBatches", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       const tree = StandardMerkleTree.of(records, LEAF_ENCODING);
       expect(await assets.connect(alice).anchorBatch.staticCall(tree.root, 5, BATCH_MANIFEST)).to.equal(1n);
@@ -769,37 +1712,101 @@ describe("AssetRegistry", function () {
       expect(batch.anchorer).to.equal(alice.address);
       expect(batch.anchoredAt).to.equal(t);
       expect(batch.count).to.equal(5n);
-      expect(await assets.batchIdOf(tree.root)).to.equal(1n);
-      expect(await assets.batchIdOf(h("not anchored"))).to.equal(0n);
       expect(await assets.totalBatches()).to.equal(1n);
       expect(await assets.totalAssets()).to.equal(0n);
-
-      await expect(assets.connect(alice).anchorBatch(h("batch:2"), 1, BATCH_MANIFEST))
-        .to.emit(assets, "BatchAnchored")
-        .withArgs(2n, alice.address, h("batch:2"), BATCH_MANIFEST, 1, anyTime());
     });
 
-    it("verifyBatchMember: true for every member's leaf and proof", async function () {
+    it("anyone may anchor a root another anchored: each batch names its anchorer, neither blocks the other (no BatchAlreadyAnchored front-run)", async function () {
+      const { assets, alice, eve, tree } = await loadFixture(batchFixture);
+      // eve copies alice's root (say from the mempool) and anchors it under her name.
+      await expect(assets.connect(eve).anchorBatch(tree.root, 5, h("batch-manifest:eve")))
+        .to.emit(assets, "BatchAnchored")
+        .withArgs(2n, eve.address, tree.root, h("batch-manifest:eve"), 5, anyTime());
+      // alice anchoring the same root again is not blocked either.
+      await expect(assets.connect(alice).anchorBatch(tree.root, 5, BATCH_MANIFEST))
+        .to.emit(assets, "BatchAnchored")
+        .withArgs(3n, alice.address, tree.root, BATCH_MANIFEST, 5, anyTime());
+      expect((await assets.batchOf(1)).anchorer).to.equal(alice.address);
+      expect((await assets.batchOf(2)).anchorer).to.equal(eve.address);
+      expect((await assets.batchOf(3)).anchorer).to.equal(alice.address);
+      for (const batchId of [1, 2, 3]) {
+        expect(await assets.verifyBatchRecord(batchId, ...records[0], tree.getProof(0))).to.equal(true);
+      }
+      expect(assets.interface.getError("BatchAlreadyAnchored")).to.equal(null);
+    });
+
+    it("an attacker anchoring the pending root first with a higher tip does not block the owner's anchoring", async function () {
+      const { assets, alice, eve } = await loadFixture(normalFixture);
+      const tree = StandardMerkleTree.of(records, LEAF_ENCODING);
+      const [ownerTx, attackTx] = await withoutAutomine(async () => {
+        const owner = await assets.connect(alice).anchorBatch(tree.root, 5, BATCH_MANIFEST, {
+          gasLimit: GAS,
+          maxPriorityFeePerGas: GWEI,
+          maxFeePerGas: 100n * GWEI,
+        });
+        const [seen] = (await pendingCalls(assets)).filter((call) => call.name === "anchorBatch");
+        const attack = await assets.connect(eve).anchorBatch(...seen.args, {
+          gasLimit: GAS,
+          maxPriorityFeePerGas: 50n * GWEI,
+          maxFeePerGas: 200n * GWEI,
+        });
+        await network.provider.send("evm_mine");
+        return [owner, attack];
+      });
+      const ownerReceipt = await ethers.provider.getTransactionReceipt(ownerTx.hash);
+      const attackReceipt = await ethers.provider.getTransactionReceipt(attackTx.hash);
+      expect(attackReceipt.index).to.be.lessThan(ownerReceipt.index);
+      expect(attackReceipt.status).to.equal(1);
+      expect(ownerReceipt.status).to.equal(1);
+      expect((await assets.batchOf(1)).anchorer).to.equal(eve.address);
+      expect((await assets.batchOf(2)).anchorer).to.equal(alice.address);
+    });
+
+    it("verifyBatchMember: true for every member's valuesHash and proof", async function () {
       const { assets, tree } = await loadFixture(batchFixture);
       for (const [i, value] of tree.entries()) {
-        expect(await assets.verifyBatchMember(1, tree.leafHash(value), tree.getProof(i))).to.equal(true);
+        expect(await assets.verifyBatchMember(1, valuesHash(value), tree.getProof(i))).to.equal(true);
       }
     });
 
-    it("verifyBatchMember: false for a wrong leaf, a wrong or truncated proof, or another member's proof", async function () {
+    it("verifyBatchMember cannot be fooled with an inner node and its sibling proof (4-member tree); verifyBatchRecord agrees", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      const four = records.slice(0, 4);
+      const tree = StandardMerkleTree.of(four, LEAF_ENCODING);
+      await assets.connect(alice).anchorBatch(tree.root, 4, BATCH_MANIFEST);
+      // Nodes: [root, inner1, inner2, leaf, leaf, leaf, leaf]; each inner node has one sibling.
+      const nodes = tree.dump().tree;
+      expect(nodes).to.have.length(7);
+      for (const [inner, sibling] of [
+        [nodes[1], nodes[2]],
+        [nodes[2], nodes[1]],
+      ]) {
+        // The inner node with its sibling leads to the root under OpenZeppelin's sorted-pair
+        // hashing: a verifier taking the leaf as given (v1) accepted it as a "member".
+        const [a, b] = BigInt(inner) < BigInt(sibling) ? [inner, sibling] : [sibling, inner];
+        expect(ethers.keccak256(ethers.concat([a, b]))).to.equal(tree.root);
+        expect(await assets.verifyBatchMember(1, inner, [sibling])).to.equal(false);
+      }
+      for (const [i, value] of tree.entries()) {
+        const proof = tree.getProof(i);
+        expect(await assets.verifyBatchMember(1, valuesHash(value), proof)).to.equal(true);
+        expect(await assets.verifyBatchRecord(1, ...value, proof)).to.equal(true);
+        // A member's leaf passed as valuesHash is hashed once more: refused as well.
+        expect(await assets.verifyBatchMember(1, tree.leafHash(value), proof)).to.equal(false);
+      }
+    });
+
+    it("verifyBatchMember: false for a wrong value, a wrong, truncated, extended or flipped proof", async function () {
       const { assets, tree } = await loadFixture(batchFixture);
-      const leaf0 = tree.leafHash(records[0]);
+      const member = valuesHash(records[0]);
       const proof0 = tree.getProof(0);
       expect(await assets.verifyBatchMember(1, h("not a member"), proof0)).to.equal(false);
-      // The inner node hash of the record is not a leaf (standard-v1 double hashing).
-      const single = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(LEAF_ENCODING, records[0]));
-      expect(await assets.verifyBatchMember(1, single, proof0)).to.equal(false);
-      expect(await assets.verifyBatchMember(1, leaf0, tree.getProof(1))).to.equal(false);
-      expect(await assets.verifyBatchMember(1, leaf0, proof0.slice(1))).to.equal(false);
-      expect(await assets.verifyBatchMember(1, leaf0, [...proof0, h("extra")])).to.equal(false);
-      expect(await assets.verifyBatchMember(1, leaf0, [])).to.equal(false);
+      expect(await assets.verifyBatchMember(1, member, tree.getProof(1))).to.equal(false);
+      expect(await assets.verifyBatchMember(1, member, proof0.slice(1))).to.equal(false);
+      expect(await assets.verifyBatchMember(1, member, [...proof0, h("extra")])).to.equal(false);
+      expect(await assets.verifyBatchMember(1, member, [])).to.equal(false);
       const flipped = ethers.toBeHex(BigInt(proof0[0]) ^ 1n, 32);
-      expect(await assets.verifyBatchMember(1, leaf0, [flipped, ...proof0.slice(1)])).to.equal(false);
+      expect(await assets.verifyBatchMember(1, member, [flipped, ...proof0.slice(1)])).to.equal(false);
     });
 
     it("verifyBatchRecord: true for each record, false when any field differs", async function () {
@@ -822,6 +1829,7 @@ describe("AssetRegistry", function () {
       expect(tree.root).to.equal(tree.leafHash(records[0]));
       await assets.connect(alice).anchorBatch(tree.root, 1, BATCH_MANIFEST);
       expect(await assets.verifyBatchRecord(1, ...records[0], [])).to.equal(true);
+      expect(await assets.verifyBatchMember(1, valuesHash(records[0]), [])).to.equal(true);
     });
 
     it("proofs are checked against the batch asked for", async function () {
@@ -850,18 +1858,11 @@ describe("AssetRegistry", function () {
       expect((await assets.batchOf(1)).count).to.equal(2n ** 24n - 1n);
     });
 
-    it("refuses a batch root anchored before, naming the first batch", async function () {
-      const { assets, bob, tree } = await loadFixture(batchFixture);
-      await expect(assets.connect(bob).anchorBatch(tree.root, 2, h("batch-manifest:2")))
-        .to.be.revertedWithCustomError(assets, "BatchAlreadyAnchored")
-        .withArgs(tree.root, 1n);
-    });
-
     it("refuses unknown batch ids", async function () {
       const { assets, tree } = await loadFixture(batchFixture);
       for (const id of [0n, 2n]) {
         await expect(assets.batchOf(id)).to.be.revertedWithCustomError(assets, "UnknownBatch").withArgs(id);
-        await expect(assets.verifyBatchMember(id, tree.leafHash(records[0]), tree.getProof(0)))
+        await expect(assets.verifyBatchMember(id, valuesHash(records[0]), tree.getProof(0)))
           .to.be.revertedWithCustomError(assets, "UnknownBatch")
           .withArgs(id);
         await expect(assets.verifyBatchRecord(id, ...records[0], tree.getProof(0)))
@@ -889,11 +1890,13 @@ describe("AssetRegistry", function () {
   });
 });
 
+/** The six Registration fields of a signed request (which also holds owner, deadline, nonce). */
+function asRegistration(request) {
+  const { contentRoot, manifestHash, rightsType, classification, parentId } = request;
+  return { contentRoot, manifestHash, rightsType, classification, parentId, validUntil: request.validUntil ?? 0n };
+}
+
 /** Any uint64 block time after 2020: asserts the value is a plausible timestamp, not a wildcard. */
 function anyTime() {
   return (value) => BigInt(value) > 1_577_836_800n && BigInt(value) < 2n ** 40n;
-}
-
-async function latest() {
-  return (await ethers.provider.getBlock("latest")).timestamp;
 }

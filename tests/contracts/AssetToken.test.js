@@ -1,9 +1,12 @@
 // ERC-721 behaviour of AssetRegistry (AssetToken over the registry's packed records).
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
-const { loadFixture } = require("@nomicfoundation/hardhat-network-helpers");
+const { loadFixture, time } = require("@nomicfoundation/hardhat-network-helpers");
 const {
   Status,
+  NOTICE,
+  DAY,
+  registration,
   BASE_URI,
   ERC1271_MAGIC,
   ERC721_RECEIVED,
@@ -61,14 +64,29 @@ describe("AssetToken (ERC-721)", function () {
           "renounceRole(bytes32,address)",
         ]),
       ).to.equal("0x7965db0b");
+      expect(
+        interfaceId([
+          "defaultAdmin()",
+          "pendingDefaultAdmin()",
+          "defaultAdminDelay()",
+          "pendingDefaultAdminDelay()",
+          "beginDefaultAdminTransfer(address)",
+          "cancelDefaultAdminTransfer()",
+          "acceptDefaultAdminTransfer()",
+          "changeDefaultAdminDelay(uint48)",
+          "rollbackDefaultAdminDelay()",
+          "defaultAdminDelayIncreaseWait()",
+        ]),
+      ).to.equal("0x31498786");
     });
 
-    it("supports ERC-721, ERC-721 metadata, AccessControl and ERC-165", async function () {
+    it("supports ERC-721, ERC-721 metadata, AccessControl, AccessControlDefaultAdminRules and ERC-165", async function () {
       const { assets } = await loadFixture(normalFixture);
-      expect(await assets.supportsInterface("0x80ac58cd")).to.equal(true);
-      expect(await assets.supportsInterface("0x5b5e139f")).to.equal(true);
-      expect(await assets.supportsInterface("0x7965db0b")).to.equal(true);
-      expect(await assets.supportsInterface("0x01ffc9a7")).to.equal(true);
+      expect(await assets.supportsInterface("0x80ac58cd")).to.equal(true); // IERC721
+      expect(await assets.supportsInterface("0x5b5e139f")).to.equal(true); // IERC721Metadata
+      expect(await assets.supportsInterface("0x7965db0b")).to.equal(true); // IAccessControl
+      expect(await assets.supportsInterface("0x31498786")).to.equal(true); // IAccessControlDefaultAdminRules
+      expect(await assets.supportsInterface("0x01ffc9a7")).to.equal(true); // IERC165
     });
 
     it("supports nothing else (0xffffffff must be false per ERC-165)", async function () {
@@ -289,12 +307,12 @@ describe("AssetToken (ERC-721)", function () {
       expect(await assets.ownerOf(id)).to.equal(alice.address);
     });
 
-    it("a pending asset may move (review mode) and is approved under its new owner", async function () {
-      const { assets, alice, bob, reviewer } = await loadFixture(reviewFixture);
+    it("a pending asset may move (review mode) and becomes active under its new owner when the notice ends", async function () {
+      const { assets, alice, bob } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "pending");
       await assets.connect(alice).transferFrom(alice.address, bob.address, id);
       expect(await assets.ownerAndStatus(id)).to.deep.equal([bob.address, BigInt(Status.Pending)]);
-      await assets.connect(reviewer).approveRegistration(id, REASON);
+      await time.increase(NOTICE);
       const asset = await assets.assetOf(id);
       expect(asset.status).to.equal(BigInt(Status.Active));
       expect(asset.owner).to.equal(bob.address);
@@ -318,6 +336,53 @@ describe("AssetToken (ERC-721)", function () {
       await expect(assets.connect(bob).transferFrom(alice.address, bob.address, id))
         .to.emit(assets, "Transfer")
         .withArgs(alice.address, bob.address, id);
+    });
+
+    it("freezes a disputed asset (review mode)", async function () {
+      const { assets, alice, bob, eve } = await loadFixture(reviewFixture);
+      const id = await registerAsset(assets, alice, "disputed");
+      await assets.connect(eve).object(id, h("evidence"));
+      await expect(assets.connect(alice).transferFrom(alice.address, bob.address, id))
+        .to.be.revertedWithCustomError(assets, "AssetNotTransferable")
+        .withArgs(id, Status.Disputed);
+      await time.increase(NOTICE);
+      await expect(assets.connect(alice).transferFrom(alice.address, bob.address, id))
+        .to.be.revertedWithCustomError(assets, "AssetNotTransferable")
+        .withArgs(id, Status.Disputed);
+    });
+
+    it("freezes an expired asset; renewed, it moves again", async function () {
+      const { assets, alice, bob } = await loadFixture(normalFixture);
+      const validUntil = BigInt(await time.latest()) + BigInt(DAY);
+      const id = await registerAsset(assets, alice, "expiring", { validUntil });
+      await time.increaseTo(validUntil);
+      await expect(assets.connect(alice).transferFrom(alice.address, bob.address, id))
+        .to.be.revertedWithCustomError(assets, "AssetNotTransferable")
+        .withArgs(id, Status.Expired);
+      await assets.connect(alice).renew(id, validUntil + BigInt(DAY));
+      await expect(assets.connect(alice).transferFrom(alice.address, bob.address, id))
+        .to.emit(assets, "Transfer")
+        .withArgs(alice.address, bob.address, id);
+    });
+
+    it("a released token (its root registered again) still answers ownerOf and tokenURI but never moves", async function () {
+      const { assets, alice, bob, carol, id } = await loadFixture(tokenFixture);
+      await assets.connect(alice).setApprovalForAll(carol.address, true);
+      await assets.connect(alice).cancel(id, REASON);
+      await assets.connect(bob).register(registration("token"), ethers.ZeroHash);
+      expect(await assets.ownerOf(id)).to.equal(alice.address);
+      expect(await assets.ownerOf(2)).to.equal(bob.address);
+      expect(await assets.tokenURI(id)).to.equal(`${BASE_URI}1`);
+      for (const caller of [alice, carol]) {
+        await expect(assets.connect(caller).transferFrom(alice.address, bob.address, id))
+          .to.be.revertedWithCustomError(assets, "AssetNotTransferable")
+          .withArgs(id, Status.Cancelled);
+      }
+      // The new registration of the same root moves normally.
+      await expect(assets.connect(bob).transferFrom(bob.address, carol.address, 2))
+        .to.emit(assets, "Transfer")
+        .withArgs(bob.address, carol.address, 2n);
+      expect(await assets.ownerOf(id)).to.equal(alice.address);
     });
 
     it("freezes cancelled and rejected assets for good", async function () {

@@ -7,7 +7,7 @@
 //   3. TransactionLedger(assets, grants) — reverts WiringMismatch when the prediction was wrong.
 const fs = require("node:fs");
 const path = require("node:path");
-const { ethers } = require("hardhat");
+const { ethers, network } = require("hardhat");
 const { time } = require("@nomicfoundation/hardhat-network-helpers");
 
 const Status = Object.freeze({
@@ -292,6 +292,52 @@ async function deployMagicContract(signer, magic) {
   return receipt.contractAddress;
 }
 
+/**
+ * Run `fn` with automine off: transactions wait in the mempool (ordered by tip when mined)
+ * until the test mines them with `evm_mine`. Automine is back on afterwards, even on failure.
+ */
+async function withoutAutomine(fn) {
+  await network.provider.send("evm_setAutomine", [false]);
+  try {
+    return await fn();
+  } finally {
+    await network.provider.send("evm_setAutomine", [true]);
+  }
+}
+
+/**
+ * The calls to `contract` waiting in the mempool, decoded as a watcher would decode them from
+ * the pending block: [{hash, from, name, args}].
+ */
+async function pendingCalls(contract) {
+  const block = await network.provider.send("eth_getBlockByNumber", ["pending", true]);
+  const address = (await contract.getAddress()).toLowerCase();
+  return block.transactions
+    .filter((tx) => tx.to !== null && tx.to.toLowerCase() === address)
+    .map((tx) => {
+      const parsed = contract.interface.parseTransaction({ data: tx.input });
+      return { hash: tx.hash, from: ethers.getAddress(tx.from), name: parsed.name, args: parsed.args };
+    });
+}
+
+/**
+ * The custom error a mined, failed transaction reverted with, decoded with `contract`'s ABI:
+ * {name, args}. Throws when the transaction succeeded.
+ */
+async function revertOf(contract, hash) {
+  const receipt = await ethers.provider.getTransactionReceipt(hash);
+  if (receipt.status !== 0) {
+    throw new Error(`transaction ${hash} did not revert`);
+  }
+  const trace = await network.provider.send("debug_traceTransaction", [
+    hash,
+    { disableStorage: true, disableMemory: true, disableStack: true },
+  ]);
+  const data = trace.returnValue.startsWith("0x") ? trace.returnValue : `0x${trace.returnValue}`;
+  const error = contract.interface.parseError(data);
+  return { name: error.name, args: [...error.args] };
+}
+
 const ERC1271_MAGIC = "0x1626ba7e";
 const ERC721_RECEIVED = "0x150b7a02";
 
@@ -332,4 +378,7 @@ module.exports = {
   nextBlockAt,
   findSlot,
   deployMagicContract,
+  withoutAutomine,
+  pendingCalls,
+  revertOf,
 };
