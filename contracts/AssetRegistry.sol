@@ -387,7 +387,14 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
 
     /// @inheritdoc IAssetRegistry
     function suspend(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
-        _transition(assetId, Status.Active, Status.Suspended, reasonHash);
+        Record storage record = _recordOf(assetId);
+        Status from = _statusNow(record, assetId);
+        // An expired registration can be frozen too: otherwise its owner could cancel it (freeing
+        // the root) or renew it while a dispute is open.
+        if (from != Status.Active && from != Status.Expired) {
+            revert InvalidStatusTransition(assetId, from, Status.Suspended);
+        }
+        _setStatus(record, assetId, from, Status.Suspended, reasonHash);
     }
 
     /// @inheritdoc IAssetRegistry

@@ -248,7 +248,8 @@ interface IAssetRegistry {
     /// the root is released.
     function rejectRegistration(uint256 assetId, bytes32 reasonHash) external;
 
-    /// @notice Suspend an active asset over a dispute (REVIEWER); grants, trades, versions stop.
+    /// @notice Suspend an active or expired asset over a dispute (REVIEWER); grants, trades, versions,
+    /// transfers, renewal and cancellation stop until it is reinstated or rejected.
     function suspend(uint256 assetId, bytes32 reasonHash) external;
 
     /// @notice Reinstate a suspended asset (REVIEWER).

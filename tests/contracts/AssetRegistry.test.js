@@ -1628,15 +1628,26 @@ describe("AssetRegistry", function () {
         .withArgs(9n);
     });
 
-    it("an expired asset cannot be suspended but may be cancelled by its owner", async function () {
-      const { assets, alice, reviewer, id, validUntil } = await loadFixture(expiringFixture);
+    it("an expired asset may be cancelled by its owner", async function () {
+      const { assets, alice, id, validUntil } = await loadFixture(expiringFixture);
       await time.increaseTo(validUntil);
-      await expect(assets.connect(reviewer).suspend(id, REASON))
-        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
-        .withArgs(id, Status.Expired, Status.Suspended);
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Expired, Status.Cancelled, alice.address, REASON);
+    });
+
+    it("an expired asset can be suspended; then its owner can neither cancel nor renew it", async function () {
+      const { assets, alice, reviewer, id, validUntil } = await loadFixture(expiringFixture);
+      await time.increaseTo(validUntil);
+      await expect(assets.connect(reviewer).suspend(id, REASON))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Expired, Status.Suspended, reviewer.address, REASON);
+      await expect(assets.connect(alice).cancel(id, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Suspended, Status.Cancelled);
+      await expect(assets.connect(alice).renew(id, BigInt(validUntil) + 1000n))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Suspended, Status.Active);
     });
 
     it("a suspended asset past its validity reads Suspended; reinstated, it reads Expired", async function () {
