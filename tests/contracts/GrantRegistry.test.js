@@ -1,8 +1,16 @@
-// GrantRegistry: grants by the owner and by EIP-712 signature, revocation, views over time.
-// Metering (consume through the ledger) is exercised in TransactionLedger.test.js.
+// GrantRegistry: grants by the owner, by EIP-712 signature and by the ledger (licence sales),
+// voiding signatures, revocation, views over time. Metering (consume through the ledger) and the
+// licence sale itself are exercised in TransactionLedger.test.js.
 const { expect } = require("chai");
 const { ethers } = require("hardhat");
-const { loadFixture, setStorageAt, time } = require("@nomicfoundation/hardhat-network-helpers");
+const {
+  loadFixture,
+  setStorageAt,
+  time,
+  impersonateAccount,
+  stopImpersonatingAccount,
+  setBalance,
+} = require("@nomicfoundation/hardhat-network-helpers");
 const {
   Status,
   GrantStatus,
@@ -11,7 +19,9 @@ const {
   UINT40_MAX,
   UINT32_MAX,
   ERC1271_MAGIC,
+  NOTICE,
   h,
+  registration,
   chainId,
   signGrant,
   signRegister,
@@ -73,13 +83,13 @@ describe("GrantRegistry", function () {
       const domain = await grants.eip712Domain();
       expect(domain.fields).to.equal("0x0f");
       expect(domain.name).to.equal("dataseal GrantRegistry");
-      expect(domain.version).to.equal("1");
+      expect(domain.version).to.equal("2");
       expect(domain.chainId).to.equal(await chainId());
       expect(domain.verifyingContract).to.equal(await grants.getAddress());
       expect(await grants.DOMAIN_SEPARATOR()).to.equal(
         ethers.TypedDataEncoder.hashDomain({
           name: "dataseal GrantRegistry",
-          version: "1",
+          version: "2",
           chainId: await chainId(),
           verifyingContract: await grants.getAddress(),
         }),
@@ -160,16 +170,49 @@ describe("GrantRegistry", function () {
       }
     });
 
-    it("refuses a pending asset until a reviewer approves it (review mode)", async function () {
-      const { assets, grants, alice, bob, reviewer } = await loadFixture(reviewFixture);
+    it("refuses an asset in its public notice; once the notice passes it grants, without a transaction (review mode)", async function () {
+      const { assets, grants, alice, bob } = await loadFixture(reviewFixture);
       const assetId = await registerAsset(assets, alice, "pending");
+      const registeredAt = BigInt(await time.latest());
+      const terms = { assetId, grantee: bob.address, purpose: PURPOSE, validFrom: 0n, expiresAt: registeredAt + 30n * BigInt(DAY), quota: 5n, scopeRoot: SCOPE };
+      await time.setNextBlockTimestamp(registeredAt + BigInt(NOTICE) - 1n);
+      await expect(grants.connect(alice).grant(...grantArgs(terms)))
+        .to.be.revertedWithCustomError(grants, "AssetNotActive")
+        .withArgs(assetId, Status.Pending);
+      // No approval, no other transaction: the notice simply ends.
+      await time.setNextBlockTimestamp(registeredAt + BigInt(NOTICE));
+      await expect(grants.connect(alice).grant(...grantArgs(terms)))
+        .to.emit(grants, "GrantCreated")
+        .withArgs(1n, assetId, bob.address, alice.address, PURPOSE, 0n, terms.expiresAt, 5n, SCOPE);
+    });
+
+    it("refuses a disputed asset (an objection during the notice; review mode)", async function () {
+      const { assets, grants, alice, bob, eve } = await loadFixture(reviewFixture);
+      const assetId = await registerAsset(assets, alice, "disputed");
+      await assets.connect(eve).object(assetId, h("evidence:prior registration"));
+      await time.increase(NOTICE);
       const now = BigInt(await time.latest());
       const terms = { assetId, grantee: bob.address, purpose: PURPOSE, validFrom: now, expiresAt: now + 1000n, quota: 5n, scopeRoot: SCOPE };
       await expect(grants.connect(alice).grant(...grantArgs(terms)))
         .to.be.revertedWithCustomError(grants, "AssetNotActive")
-        .withArgs(assetId, Status.Pending);
-      await assets.connect(reviewer).approveRegistration(assetId, REASON);
+        .withArgs(assetId, Status.Disputed);
+    });
+
+    it("refuses an asset whose certification expired (validUntil); renewal restores it", async function () {
+      const { assets, grants, alice, bob } = await loadFixture(normalFixture);
+      const validUntil = BigInt(await time.latest()) + BigInt(DAY);
+      const assetId = await registerAsset(assets, alice, "expiring", { validUntil });
+      const terms = { assetId, grantee: bob.address, purpose: PURPOSE, validFrom: 0n, expiresAt: validUntil + 10n * BigInt(DAY), quota: 5n, scopeRoot: SCOPE };
+      await time.setNextBlockTimestamp(validUntil - 1n);
       await expect(grants.connect(alice).grant(...grantArgs(terms))).to.emit(grants, "GrantCreated");
+      await time.setNextBlockTimestamp(validUntil);
+      await expect(grants.connect(alice).grant(...grantArgs(terms)))
+        .to.be.revertedWithCustomError(grants, "AssetNotActive")
+        .withArgs(assetId, Status.Expired);
+      await assets.connect(alice).renew(assetId, validUntil + 5n * BigInt(DAY));
+      await expect(grants.connect(alice).grant(...grantArgs(terms)))
+        .to.emit(grants, "GrantCreated")
+        .withArgs(2n, assetId, bob.address, alice.address, PURPOSE, 0n, terms.expiresAt, 5n, SCOPE);
     });
 
     it("refuses rejected assets (review mode)", async function () {
@@ -360,20 +403,20 @@ describe("GrantRegistry", function () {
     it("one nonce sequence per owner across its assets; independent of AssetRegistry's nonces", async function () {
       const { assets, grants, alice, relayer, terms, deadline } = await loadFixture(assetFixture);
       // A registerBySig by alice moves AssetRegistry's nonce only.
-      const req = { owner: alice.address, contentRoot: h("c:2"), manifestHash: h("m:2"), rightsType: 1, classification: 0, parentId: 0n, deadline };
-      const regSig = await signRegister(alice, assets, req);
-      await assets.connect(relayer).registerBySig(req.owner, req.contentRoot, req.manifestHash, 1, 0, 0, deadline, regSig);
+      const second = registration("second");
+      const regSig = await signRegister(alice, assets, { owner: alice.address, ...second, deadline });
+      await assets.connect(relayer).registerBySig(alice.address, second, ethers.ZeroHash, deadline, regSig);
       expect(await assets.nonces(alice.address)).to.equal(1n);
       expect(await grants.nonces(alice.address)).to.equal(0n);
 
-      const second = { ...terms, assetId: 2n };
+      const secondTerms = { ...terms, assetId: 2n };
       const sigFirst = await signGrant(alice, grants, terms, deadline, { nonce: 0n });
-      const sigSecond = await signGrant(alice, grants, second, deadline, { nonce: 0n });
+      const sigSecond = await signGrant(alice, grants, secondTerms, deadline, { nonce: 0n });
       await relay(grants, relayer, terms, deadline, sigFirst);
-      await expect(relay(grants, relayer, second, deadline, sigSecond))
+      await expect(relay(grants, relayer, secondTerms, deadline, sigSecond))
         .to.be.revertedWithCustomError(grants, "InvalidSignature")
         .withArgs(alice.address);
-      await relay(grants, relayer, second, deadline, await signGrant(alice, grants, second, deadline));
+      await relay(grants, relayer, secondTerms, deadline, await signGrant(alice, grants, secondTerms, deadline));
       expect(await grants.nonces(alice.address)).to.equal(2n);
     });
 
@@ -508,6 +551,63 @@ describe("GrantRegistry", function () {
         .to.emit(grants, "GrantCreated")
         .withArgs(1n, assetId, terms.grantee, wallet, PURPOSE, terms.validFrom, terms.expiresAt, 100n, SCOPE);
       expect(await grants.nonces(wallet)).to.equal(1n);
+    });
+  });
+
+  describe("useNonce (an owner voids a signed, unused grant)", function () {
+    it("useNonce emits NonceUsed with the voided nonce and moves the caller's nonce only", async function () {
+      const { grants, alice, bob } = await loadFixture(assetFixture);
+      expect(await grants.connect(alice).useNonce.staticCall()).to.equal(0n);
+      await expect(grants.connect(alice).useNonce()).to.emit(grants, "NonceUsed").withArgs(alice.address, 0n);
+      await expect(grants.connect(alice).useNonce()).to.emit(grants, "NonceUsed").withArgs(alice.address, 1n);
+      expect(await grants.nonces(alice.address)).to.equal(2n);
+      expect(await grants.nonces(bob.address)).to.equal(0n);
+    });
+
+    it("a grantBySig signed before useNonce is refused when relayed afterwards (InvalidSignature); a new signature works", async function () {
+      const { grants, alice, relayer, terms, deadline } = await loadFixture(assetFixture);
+      const signature = await signGrant(alice, grants, terms, deadline);
+      await grants.connect(alice).useNonce();
+      await expect(grants.connect(relayer).grantBySig(terms, deadline, signature))
+        .to.be.revertedWithCustomError(grants, "InvalidSignature")
+        .withArgs(alice.address);
+      expect(await grants.totalGrants()).to.equal(0n);
+      const fresh = await signGrant(alice, grants, terms, deadline);
+      await expect(grants.connect(relayer).grantBySig(terms, deadline, fresh)).to.emit(grants, "GrantCreated");
+      expect(await grants.nonces(alice.address)).to.equal(2n);
+    });
+  });
+
+  describe("grantFor (licence sales, ledger only)", function () {
+    it("refuses every caller but the ledger (the asset's owner included): NotLedger", async function () {
+      const { grants, ledger, alice, deployer, eve, terms } = await loadFixture(assetFixture);
+      for (const caller of [alice, deployer, eve]) {
+        await expect(grants.connect(caller).grantFor(alice.address, terms))
+          .to.be.revertedWithCustomError(grants, "NotLedger")
+          .withArgs(caller.address, await ledger.getAddress());
+      }
+      expect(await grants.totalGrants()).to.equal(0n);
+    });
+
+    it("even from the ledger, the grantor must own the active asset (NotAssetOwner, AssetNotActive)", async function () {
+      // The ledger checks the seller itself; this pins the registry's own check behind it, by
+      // sending from the ledger's address (impersonated on the hardhat network).
+      const { assets, grants, ledger, alice, reviewer, eve, assetId, terms } = await loadFixture(assetFixture);
+      const ledgerAddress = await ledger.getAddress();
+      await impersonateAccount(ledgerAddress);
+      await setBalance(ledgerAddress, ethers.parseEther("1"));
+      const asLedger = await ethers.getSigner(ledgerAddress);
+      await expect(grants.connect(asLedger).grantFor(eve.address, terms))
+        .to.be.revertedWithCustomError(grants, "NotAssetOwner")
+        .withArgs(assetId, eve.address, alice.address);
+      await expect(grants.connect(asLedger).grantFor(alice.address, terms))
+        .to.emit(grants, "GrantCreated")
+        .withArgs(1n, assetId, terms.grantee, alice.address, PURPOSE, terms.validFrom, terms.expiresAt, 100n, SCOPE);
+      await assets.connect(reviewer).suspend(assetId, REASON);
+      await expect(grants.connect(asLedger).grantFor(alice.address, terms))
+        .to.be.revertedWithCustomError(grants, "AssetNotActive")
+        .withArgs(assetId, Status.Suspended);
+      await stopImpersonatingAccount(ledgerAddress);
     });
   });
 

@@ -118,6 +118,23 @@ function transferTerms(assetId, seller, buyer, overrides = {}) {
   };
 }
 
+/**
+ * Trade terms of a licence sale: the buyer's grant runs from `validFrom` for 30 days, quota 100,
+ * with a purpose and a scope; overridable.
+ */
+function licenceTerms(assetId, seller, buyer, validFrom, overrides = {}) {
+  return transferTerms(assetId, seller, buyer, {
+    settlementHash: h(`settlement:licence:${assetId}:${buyer}`),
+    settlement: Settlement.Licence,
+    purpose: h("purpose:licence"),
+    validFrom: BigInt(validFrom),
+    expiresAt: BigInt(validFrom) + BigInt(30 * DAY),
+    quota: 100n,
+    scopeRoot: h("scope:licence"),
+    ...overrides,
+  });
+}
+
 /** A Registration struct for `label` (content:label, manifest:label), overridable. */
 function registration(label, overrides = {}) {
   return {
@@ -352,6 +369,7 @@ module.exports = {
   TRADE,
   signTrade,
   transferTerms,
+  licenceTerms,
   registration,
   commitFixture,
   Lineage,
