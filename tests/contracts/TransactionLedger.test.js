@@ -778,19 +778,21 @@ describe("TransactionLedger", function () {
 
   describe("recordTrade: Settlement.Licence", function () {
     it("creates a grant for the buyer in the same transaction: GrantCreated (grantor = seller), TradeRecorded.grantId = that grant; the token stays", async function () {
-      const { assets, grants, ledger, alice, bob, now, assetId, deadline } = await loadFixture(tradeFixture);
+      const { assets, grants, ledger, alice, bob, eve, now, assetId, deadline } = await loadFixture(tradeFixture);
+      // An ordinary grant first, so that the licence's grant id (2) differs from the trade id (1).
+      await grants.connect(alice).grant(assetId, eve.address, h("purpose"), 0n, now + BigInt(DAY), 1n, ethers.ZeroHash);
       const terms = licenceTerms(assetId, alice.address, bob.address, now);
       const args = await countersigned(bob, ledger, terms, deadline);
-      expect(await ledger.connect(alice).recordTrade.staticCall(...args)).to.deep.equal([1n, 1n]);
+      expect(await ledger.connect(alice).recordTrade.staticCall(...args)).to.deep.equal([1n, 2n]);
       const tx = await ledger.connect(alice).recordTrade(...args);
       await expect(tx)
         .to.emit(grants, "GrantCreated")
-        .withArgs(1n, assetId, bob.address, alice.address, terms.purpose, terms.validFrom, terms.expiresAt, terms.quota, terms.scopeRoot);
+        .withArgs(2n, assetId, bob.address, alice.address, terms.purpose, terms.validFrom, terms.expiresAt, terms.quota, terms.scopeRoot);
       await expect(tx)
         .to.emit(ledger, "TradeRecorded")
-        .withArgs(1n, assetId, alice.address, bob.address, terms.price, terms.currency, terms.settlementHash, Settlement.Licence, 1n, alice.address);
+        .withArgs(1n, assetId, alice.address, bob.address, terms.price, terms.currency, terms.settlementHash, Settlement.Licence, 2n, alice.address);
       await expect(tx).to.not.emit(assets, "Transfer");
-      const g = await grants.grantOf(1);
+      const g = await grants.grantOf(2);
       expect([g.assetId, g.grantee, g.validFrom, g.expiresAt, g.quota, g.scopeRoot, g.status]).to.deep.equal([
         assetId,
         bob.address,
