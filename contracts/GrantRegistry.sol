@@ -220,13 +220,12 @@ contract GrantRegistry is IGrantRegistry, EIP712 {
         if (status != IAssetRegistry.Status.Active) {
             revert AssetNotActive(meter.assetId, status);
         }
+        Meter storage stored = _meters[grantId];
         unchecked {
             // units <= quota - used; each record uses at least one unit, so sequence <= used < 2**64.
             sequence = meter.sequence + 1;
-            meter.used += units;
+            (stored.used, stored.sequence) = (meter.used + units, sequence);
         }
-        meter.sequence = sequence;
-        _meters[grantId] = meter;
         grantee = header.grantee;
     }
 

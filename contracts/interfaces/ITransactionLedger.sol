@@ -72,7 +72,7 @@ interface ITransactionLedger {
     /// @notice `account` set the powers of `operator` (a bitmask of USAGE and TRADE; 0 removes it).
     event OperatorSet(address indexed account, address indexed operator, uint8 powers);
 
-    /// @notice `buyer` voided its unused trade countersignatures with nonce `nonce` (see {useNonce}).
+    /// @notice `owner` (a buyer) voided its unused trade countersignatures with nonce `nonce` (see {useNonce}).
     event NonceUsed(address indexed owner, uint256 nonce);
 
     /// @notice `caller` is neither the grantee nor an operator it approved for usage.
