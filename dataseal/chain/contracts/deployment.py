@@ -20,7 +20,6 @@ from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongCh
 from dataseal.chain.files import file_lock, write_atomic
 from dataseal.errors import ErrorKind
 
-
 #: Seconds a new AssetRegistry admin waits before accepting the role, unless a deployment says otherwise.
 DEFAULT_ADMIN_DELAY = 86_400
 #: ENS's registrar bounds: a commitment is revealed one minute to one day after it was made.
