@@ -98,41 +98,69 @@ class AssetRegistryClient(ContractClient):
 
     # status
 
-    def _status(self, function: str, *args: object) -> AssetStatusChange:
-        return self._submit(function, args, only(AssetStatusChange), ESTIMATE).wait()
+    def _status(self, function: str, args: tuple[object, ...], gas: Gas) -> Submitted[AssetStatusChange]:
+        return self._submit(function, args, only(AssetStatusChange), gas)
+
+    def submit_cancel(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                      gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("cancel", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def cancel(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
         """Cancel a registration (its owner); the record stays, the root is released."""
-        return self._status("cancel", asset_id, bytes32(reason_hash, "reason_hash"))
+        return self.submit_cancel(asset_id, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                                   gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("rejectRegistration", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
         """Reject a pending, disputed or suspended registration (a REVIEWER); the root is released."""
-        return self._status("rejectRegistration", asset_id, bytes32(reason_hash, "reason_hash"))
+        return self.submit_reject_registration(asset_id, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_suspend(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                       gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("suspend", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def suspend(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
         """Suspend an active asset over a dispute (a REVIEWER)."""
-        return self._status("suspend", asset_id, bytes32(reason_hash, "reason_hash"))
+        return self.submit_suspend(asset_id, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_reinstate(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                         gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("reinstate", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def reinstate(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
         """Reinstate a suspended asset (a REVIEWER)."""
-        return self._status("reinstate", asset_id, bytes32(reason_hash, "reason_hash"))
+        return self.submit_reinstate(asset_id, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_object(self, asset_id: int, evidence_hash: bytes, *, gas: Gas = None) -> Submitted[ObjectionRecord]:
+        return self._submit("object", (asset_id, bytes32(evidence_hash, "evidence_hash")), only(ObjectionRecord), gas)
 
     def object(self, asset_id: int, evidence_hash: bytes) -> ObjectionRecord:
         """Object to a registration in its notice period (anyone), with the hash of the evidence."""
-        return self._submit("object", (asset_id, bytes32(evidence_hash, "evidence_hash")), only(ObjectionRecord),
-                            ESTIMATE).wait()
+        return self.submit_object(asset_id, evidence_hash, gas=ESTIMATE).wait()
+
+    def submit_resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32, *,
+                               gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("resolveDispute", (asset_id, bool(upheld), bytes32(reason_hash, "reason_hash")), gas)
 
     def resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32) -> AssetStatusChange:
         """Resolve a dispute (a REVIEWER): upheld rejects the registration, dismissed lets it continue."""
-        return self._status("resolveDispute", asset_id, bool(upheld), bytes32(reason_hash, "reason_hash"))
+        return self.submit_resolve_dispute(asset_id, upheld, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_renew(self, asset_id: int, valid_until: int, *, gas: Gas = None) -> Submitted[AssetRenewal]:
+        return self._submit("renew", (asset_id, valid_until), only(AssetRenewal), gas)
 
     def renew(self, asset_id: int, valid_until: int) -> AssetRenewal:
         """Extend the certification of ``asset_id`` (a REVIEWER in review mode, else the owner)."""
-        return self._submit("renew", (asset_id, valid_until), only(AssetRenewal), ESTIMATE).wait()
+        return self.submit_renew(asset_id, valid_until, gas=ESTIMATE).wait()
+
+    def submit_use_nonce(self, *, gas: Gas = None) -> Submitted[NonceUse]:
+        return self._submit("useNonce", (), only(NonceUse), gas)
 
     def use_nonce(self) -> NonceUse:
         """Void the sender's next registration signature (any signed, unused request with it)."""
-        return self._submit("useNonce", (), only(NonceUse), ESTIMATE).wait()
+        return self.submit_use_nonce(gas=ESTIMATE).wait()
 
     # batches
 

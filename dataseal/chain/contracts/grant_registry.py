@@ -46,9 +46,12 @@ class GrantRegistryClient(ContractClient):
         return self._submit("revoke", (grant_id, bytes32(reason_hash, "reason_hash")), only(GrantRevocation),
                             ESTIMATE).wait()
 
+    def submit_use_nonce(self, *, gas: Gas = None) -> Submitted[NonceUse]:
+        return self._submit("useNonce", (), only(NonceUse), gas)
+
     def use_nonce(self) -> NonceUse:
         """Void the sender's next grant signature (any signed, unused grant with it)."""
-        return self._submit("useNonce", (), only(NonceUse), ESTIMATE).wait()
+        return self.submit_use_nonce(gas=ESTIMATE).wait()
 
     # reads
 

@@ -45,9 +45,10 @@ HINTS: dict[str, str] = {
     "GrantExpired": "grant {grantId} expired at {expiredAt}; it is now {timestamp}. Ask the owner for a new grant",
     "GrantNotActive": "grant {grantId} is {status}: ask the asset owner for a new grant",
     "QuotaExceeded": "grant {grantId} has {remaining} units left, {requested} were asked for",
-    "NotGranteeOrOperator": "only grantee {grantee} or an operator it approved may record usage under "
+    "NotGranteeOrOperator": "only grantee {grantee} or an operator it gave the USAGE power may record usage under "
     "grant {grantId}; you are {caller}",
-    "NotSellerOrOperator": "only seller {seller} or an operator it approved may record this trade; you are {caller}",
+    "NotSellerOrOperator": "only seller {seller} or an operator it gave the TRADE power may record this trade; you "
+    "are {caller}",
     "SellerNotOwner": "seller {seller} does not own asset {assetId} (owner: {owner})",
     "SignatureExpired": "the signature's deadline {deadline} has passed (now {timestamp}): sign again",
     "InvalidSignature": "the signature was not made by {expected} for this request, chain and contract "

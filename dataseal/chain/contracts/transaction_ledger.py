@@ -57,14 +57,20 @@ class TransactionLedgerClient(ContractClient):
         a transfer moves the token, a licence creates the buyer's grant (:attr:`TradeRecord.grant_id`)."""
         return self.submit_record_trade(terms, deadline, buyer_signature, gas=ESTIMATE).wait()
 
+    def submit_set_operator(self, operator: str, powers: int = USAGE | TRADE, *,
+                            gas: Gas = None) -> Submitted[OperatorChange]:
+        return self._submit("setOperator", (address(operator, "operator"), powers), only(OperatorChange), gas)
+
     def set_operator(self, operator: str, powers: int = USAGE | TRADE) -> OperatorChange:
         """Give ``operator`` the ``powers`` (USAGE | TRADE) to act for the sender; 0 takes them away."""
-        return self._submit("setOperator", (address(operator, "operator"), powers), only(OperatorChange),
-                            ESTIMATE).wait()
+        return self.submit_set_operator(operator, powers, gas=ESTIMATE).wait()
+
+    def submit_use_nonce(self, *, gas: Gas = None) -> Submitted[NonceUse]:
+        return self._submit("useNonce", (), only(NonceUse), gas)
 
     def use_nonce(self) -> NonceUse:
         """Void the sender's next trade countersignature (any signed, unused trade with it)."""
-        return self._submit("useNonce", (), only(NonceUse), ESTIMATE).wait()
+        return self.submit_use_nonce(gas=ESTIMATE).wait()
 
     # reads
 
