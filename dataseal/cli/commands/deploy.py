@@ -89,7 +89,7 @@ def deploy(
 ) -> None:
     """Deploy AssetRegistry, GrantRegistry and TransactionLedger to a node, and record where they are.
 
-    The account signs locally (its key never leaves this process) and pays for gas: about 6.5 million gas
+    The account signs locally (its key never leaves this process) and pays for gas: about 9.4 million gas
     in all (three transactions). The record goes to <data-dir>/deployments.json under the node's chain id; every other
     command finds the contracts there. Deploying again to a chain that has live contracts needs --force.
     The embedded chain needs no deploy: `dataseal node` does it at its first start.
