@@ -1,91 +1,168 @@
-"""The AssetRegistry client: registrations (ERC-721 tokens), review, lineage, batch anchoring."""
+"""The AssetRegistry client: registrations (ERC-721 tokens), commitments, public notice and review,
+lineage, validity, batch anchoring."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_utils import to_checksum_address
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
 
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
 from dataseal.chain.contracts.records import (
     ZERO32,
     Asset,
     AssetRecord,
+    AssetRenewal,
     AssetStatus,
     AssetStatusChange,
     AssetTransfer,
     Batch,
     BatchRecord,
+    CommitRecord,
     Lineage,
+    NonceUse,
+    ObjectionRecord,
+    Registration,
     RoleChange,
 )
 from dataseal.chain.values import address, bytes32
 
 
+def make_commitment(content_root: bytes, owner: str, salt: bytes) -> bytes:
+    """``keccak256(abi.encode(contentRoot, owner, salt))``: what :meth:`AssetRegistryClient.commit` takes
+    before a registration of ``content_root`` for ``owner`` reveals ``salt`` (computed here, no call)."""
+    return keccak(abi_encode(["bytes32", "address", "bytes32"], [
+        bytes32(content_root, "content_root"), address(owner, "owner"), bytes32(salt, "salt")]))
+
+
 class AssetRegistryClient(ContractClient):
-    """AssetRegistry: registrations (ERC-721 tokens), review, lineage, batch anchoring."""
+    """AssetRegistry: registrations (ERC-721 tokens), commitments, notice and review, lineage, batches.
+
+    Where the deployment requires commitments (:meth:`commit_required`), a registration reveals a
+    commitment made :meth:`min_commit_age` to :meth:`max_commit_age` seconds earlier::
+
+        salt = os.urandom(32)
+        registry.commit(registry.make_commitment(root, owner, salt))
+        ...  # at least min_commit_age seconds later
+        registry.register(Registration(root, manifest, rights_type=1, classification=0), salt)
+    """
 
     contract_name = "AssetRegistry"
 
-    def submit_register(self, content_root: bytes, manifest_hash: bytes, rights_type: int, classification: int,
-                        parent_id: int = 0, *, gas: Gas = None) -> Submitted[AssetRecord]:
-        return self._submit("register", (bytes32(content_root, "content_root"), bytes32(manifest_hash, "manifest_hash"),
-                                         rights_type, classification, parent_id), only(AssetRecord), gas)
+    # commitments
 
-    def register(self, content_root: bytes, manifest_hash: bytes, rights_type: int, classification: int,
-                 parent_id: int = 0) -> AssetRecord:
-        """Register content by its Merkle root; the first registrant of a root keeps it."""
-        return self.submit_register(content_root, manifest_hash, rights_type, classification, parent_id,
-                                    gas=ESTIMATE).wait()
+    @staticmethod
+    def make_commitment(content_root: bytes, owner: str, salt: bytes) -> bytes:
+        """See :func:`make_commitment`."""
+        return make_commitment(content_root, owner, salt)
 
-    def submit_register_version(self, parent_id: int, content_root: bytes, manifest_hash: bytes, rights_type: int,
-                                classification: int, *, gas: Gas = None,
-                                ) -> Submitted[AssetRecord]:
-        return self._submit("registerVersion", (parent_id, bytes32(content_root, "content_root"),
-                                                bytes32(manifest_hash, "manifest_hash"), rights_type, classification),
-                            only(AssetRecord), gas)
+    def submit_commit(self, commitment: bytes, *, gas: Gas = None) -> Submitted[CommitRecord]:
+        return self._submit("commit", (bytes32(commitment, "commitment"),), only(CommitRecord), gas)
 
-    def register_version(self, parent_id: int, content_root: bytes, manifest_hash: bytes, rights_type: int,
-                         classification: int) -> AssetRecord:
-        """Register a new version of ``parent_id`` (its owner only)."""
-        return self.submit_register_version(parent_id, content_root, manifest_hash, rights_type, classification,
-                                            gas=ESTIMATE).wait()
+    def commit(self, commitment: bytes) -> CommitRecord:
+        """Commit to a registration to reveal later (deployments that require commitments only)."""
+        return self.submit_commit(commitment, gas=ESTIMATE).wait()
 
-    def submit_register_by_sig(self, owner: str, content_root: bytes, manifest_hash: bytes, rights_type: int,
-                               classification: int, parent_id: int, deadline: int, signature: bytes, *,
-                               gas: Gas = None) -> Submitted[AssetRecord]:
-        return self._submit("registerBySig", (address(owner, "owner"), bytes32(content_root, "content_root"),
-                                              bytes32(manifest_hash, "manifest_hash"), rights_type, classification,
-                                              parent_id, deadline, bytes(signature)), only(AssetRecord), gas)
+    # registrations
 
-    def register_by_sig(self, owner: str, content_root: bytes, manifest_hash: bytes, rights_type: int,
-                        classification: int, parent_id: int, deadline: int, signature: bytes) -> AssetRecord:
+    def submit_register(self, registration: Registration, salt: bytes = ZERO32, *,
+                        gas: Gas = None) -> Submitted[AssetRecord]:
+        return self._submit("register", (registration.as_tuple(), bytes32(salt, "salt")), only(AssetRecord), gas)
+
+    def register(self, registration: Registration, salt: bytes = ZERO32) -> AssetRecord:
+        """Register content by its Merkle root; the standing registration of a root holds it.
+
+        ``salt`` is the commitment's salt where commitments are required (ignored otherwise); a
+        non-zero ``registration.parent_id`` makes a derived asset.
+        """
+        return self.submit_register(registration, salt, gas=ESTIMATE).wait()
+
+    def submit_register_version(self, registration: Registration, salt: bytes = ZERO32, *,
+                                gas: Gas = None) -> Submitted[AssetRecord]:
+        return self._submit("registerVersion", (registration.as_tuple(), bytes32(salt, "salt")), only(AssetRecord),
+                            gas)
+
+    def register_version(self, registration: Registration, salt: bytes = ZERO32) -> AssetRecord:
+        """Register a new version of ``registration.parent_id`` (its owner only; the parent must be active)."""
+        return self.submit_register_version(registration, salt, gas=ESTIMATE).wait()
+
+    def submit_register_by_sig(self, owner: str, registration: Registration, salt: bytes, deadline: int,
+                               signature: bytes, *, gas: Gas = None) -> Submitted[AssetRecord]:
+        return self._submit("registerBySig", (address(owner, "owner"), registration.as_tuple(), bytes32(salt, "salt"),
+                                              deadline, bytes(signature)), only(AssetRecord), gas)
+
+    def register_by_sig(self, owner: str, registration: Registration, salt: bytes, deadline: int,
+                        signature: bytes) -> AssetRecord:
         """Relay a registration ``owner`` signed (EIP-712, :func:`dataseal.chain.accounts.eip712.sign_register`)."""
-        return self.submit_register_by_sig(owner, content_root, manifest_hash, rights_type, classification,
-                                           parent_id, deadline, signature, gas=ESTIMATE).wait()
+        return self.submit_register_by_sig(owner, registration, salt, deadline, signature, gas=ESTIMATE).wait()
 
-    def _status(self, function: str, asset_id: int, reason_hash: bytes) -> AssetStatusChange:
-        return self._submit(function, (asset_id, bytes32(reason_hash, "reason_hash")), only(AssetStatusChange),
-                            ESTIMATE).wait()
+    # status
+
+    def _status(self, function: str, args: tuple[object, ...], gas: Gas) -> Submitted[AssetStatusChange]:
+        return self._submit(function, args, only(AssetStatusChange), gas)
+
+    def submit_cancel(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                      gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("cancel", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def cancel(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
-        """Cancel an asset (its owner)."""
-        return self._status("cancel", asset_id, reason_hash)
+        """Cancel a registration (its owner); the record stays, the root is released."""
+        return self.submit_cancel(asset_id, reason_hash, gas=ESTIMATE).wait()
 
-    def approve_registration(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
-        """Approve a pending registration (a REVIEWER, review mode)."""
-        return self._status("approveRegistration", asset_id, reason_hash)
+    def submit_reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                                   gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("rejectRegistration", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
-        """Reject a pending registration (a REVIEWER, review mode)."""
-        return self._status("rejectRegistration", asset_id, reason_hash)
+        """Reject a pending, disputed or suspended registration (a REVIEWER); the root is released."""
+        return self.submit_reject_registration(asset_id, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_suspend(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                       gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("suspend", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def suspend(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
         """Suspend an active asset over a dispute (a REVIEWER)."""
-        return self._status("suspend", asset_id, reason_hash)
+        return self.submit_suspend(asset_id, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_reinstate(self, asset_id: int, reason_hash: bytes = ZERO32, *,
+                         gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("reinstate", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def reinstate(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
         """Reinstate a suspended asset (a REVIEWER)."""
-        return self._status("reinstate", asset_id, reason_hash)
+        return self.submit_reinstate(asset_id, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_object(self, asset_id: int, evidence_hash: bytes, *, gas: Gas = None) -> Submitted[ObjectionRecord]:
+        return self._submit("object", (asset_id, bytes32(evidence_hash, "evidence_hash")), only(ObjectionRecord), gas)
+
+    def object(self, asset_id: int, evidence_hash: bytes) -> ObjectionRecord:
+        """Object to a registration in its notice period (anyone), with the hash of the evidence."""
+        return self.submit_object(asset_id, evidence_hash, gas=ESTIMATE).wait()
+
+    def submit_resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32, *,
+                               gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("resolveDispute", (asset_id, bool(upheld), bytes32(reason_hash, "reason_hash")), gas)
+
+    def resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32) -> AssetStatusChange:
+        """Resolve a dispute (a REVIEWER): upheld rejects the registration, dismissed lets it continue."""
+        return self.submit_resolve_dispute(asset_id, upheld, reason_hash, gas=ESTIMATE).wait()
+
+    def submit_renew(self, asset_id: int, valid_until: int, *, gas: Gas = None) -> Submitted[AssetRenewal]:
+        return self._submit("renew", (asset_id, valid_until), only(AssetRenewal), gas)
+
+    def renew(self, asset_id: int, valid_until: int) -> AssetRenewal:
+        """Extend the certification of ``asset_id`` (a REVIEWER in review mode, else the owner)."""
+        return self.submit_renew(asset_id, valid_until, gas=ESTIMATE).wait()
+
+    def submit_use_nonce(self, *, gas: Gas = None) -> Submitted[NonceUse]:
+        return self._submit("useNonce", (), only(NonceUse), gas)
+
+    def use_nonce(self) -> NonceUse:
+        """Void the sender's next registration signature (any signed, unused request with it)."""
+        return self.submit_use_nonce(gas=ESTIMATE).wait()
+
+    # batches
 
     def submit_anchor_batch(self, batch_root: bytes, count: int, manifest_hash: bytes, *,
                             gas: Gas = None) -> Submitted[BatchRecord]:
@@ -93,7 +170,7 @@ class AssetRegistryClient(ContractClient):
                                             bytes32(manifest_hash, "manifest_hash")), only(BatchRecord), gas)
 
     def anchor_batch(self, batch_root: bytes, count: int, manifest_hash: bytes) -> BatchRecord:
-        """Commit the Merkle root of ``count`` asset records."""
+        """Commit the Merkle root of ``count`` asset records (a new batch, naming the sender, each time)."""
         return self.submit_anchor_batch(batch_root, count, manifest_hash, gas=ESTIMATE).wait()
 
     def transfer(self, asset_id: int, to: str) -> AssetTransfer:
@@ -110,22 +187,36 @@ class AssetRegistryClient(ContractClient):
     # reads
 
     def asset(self, asset_id: int) -> Asset:
+        """The record of ``asset_id`` with its status now (derived: past its notice Active, past validity Expired)."""
         a = self._read("assetOf", asset_id)
         return Asset(a[0], bytes(a[1]), bytes(a[2]), to_checksum_address(a[3]), to_checksum_address(a[4]), a[5],
-                     a[6], a[7], AssetStatus(a[8]), a[9], Lineage(a[10]))
+                     a[6], a[7], AssetStatus(a[8]), a[9], Lineage(a[10]), a[11], a[12])
 
     def asset_id_of(self, content_root: bytes) -> int | None:
-        """The asset registered with ``content_root``, or None."""
+        """The standing registration that holds ``content_root``, or None."""
         asset_id = int(self._read("assetIdOf", bytes32(content_root, "content_root")))
         return asset_id or None
+
+    def status_of(self, asset_id: int) -> AssetStatus:
+        """The status of ``asset_id`` now."""
+        return AssetStatus(self._read("statusOf", asset_id))
+
+    def committed_at(self, commitment: bytes) -> int:
+        """When ``commitment`` was made (0: never, or already revealed)."""
+        return int(self._read("committedAt", bytes32(commitment, "commitment")))
 
     def batch(self, batch_id: int) -> Batch:
         b = self._read("batchOf", batch_id)
         return Batch(b[0], bytes(b[1]), bytes(b[2]), to_checksum_address(b[3]), b[4], b[5])
 
-    def verify_batch_member(self, batch_id: int, leaf: bytes, proof: Sequence[bytes]) -> bool:
+    def verify_batch_member(self, batch_id: int, values_hash: bytes, proof: Sequence[bytes]) -> bool:
+        """Whether the member whose ``values_hash`` is keccak256(abi.encode(values)) is in the batch.
+
+        The contract computes the leaf (keccak256 of ``values_hash``) itself: give the hash of the
+        values, not the leaf, so an inner node of the tree is never accepted as a member.
+        """
         siblings = [bytes32(p, "proof") for p in proof]
-        return bool(self._read("verifyBatchMember", batch_id, bytes32(leaf, "leaf"), siblings))
+        return bool(self._read("verifyBatchMember", batch_id, bytes32(values_hash, "values_hash"), siblings))
 
     def verify_batch_record(self, batch_id: int, content_root: bytes, manifest_hash: bytes, rights_type: int,
                             classification: int, proof: Sequence[bytes]) -> bool:
@@ -137,9 +228,25 @@ class AssetRegistryClient(ContractClient):
     def total_assets(self) -> int:
         return int(self._read("totalAssets"))
 
+    def total_batches(self) -> int:
+        return int(self._read("totalBatches"))
+
     def nonce_of(self, owner: str) -> int:
         """The EIP-712 nonce of ``owner`` (for registerBySig)."""
         return int(self._read("nonces", address(owner, "owner")))
 
     def review_mode(self) -> bool:
         return bool(self._read("reviewMode"))
+
+    def notice_period(self) -> int:
+        """Seconds of public notice after each registration (0 without review)."""
+        return int(self._read("noticePeriod"))
+
+    def commit_required(self) -> bool:
+        return bool(self._read("commitRequired"))
+
+    def min_commit_age(self) -> int:
+        return int(self._read("minCommitAge"))
+
+    def max_commit_age(self) -> int:
+        return int(self._read("maxCommitAge"))

@@ -3,8 +3,8 @@ its receipt into the records it emitted.
 
 Every write comes in two forms::
 
-    record = registry.register(root, manifest, rights_type=1, classification=0)      # send and wait
-    pending = [registry.submit_register(r, manifest, 1, 0) for r in roots]           # many in flight
+    record = registry.register(Registration(root, manifest, rights_type=1, classification=0))  # send and wait
+    pending = [registry.submit_register(Registration(r, manifest, 1, 0)) for r in roots]       # many in flight
     records = wait_all(pending)
 
 ``submit_*`` reuses one gas estimate per function (times the sender's margin) instead of asking the

@@ -16,10 +16,10 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from dataseal.chain.connection import Connection
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongChain
 from dataseal.chain.files import file_lock, write_atomic
 from dataseal.errors import ErrorKind
-
 
 #: Seconds a new AssetRegistry admin waits before accepting the role, unless a deployment says otherwise.
 DEFAULT_ADMIN_DELAY = 86_400
@@ -28,6 +28,9 @@ DEFAULT_MIN_COMMIT_AGE = 60
 DEFAULT_MAX_COMMIT_AGE = 86_400
 #: Shanghai's public notice period for data-asset registrations (15 days).
 DEFAULT_NOTICE_PERIOD = 15 * 86_400
+#: Chains of one local block producer and no public mempool: hardhat and anvil (31337), the older local
+#: default (1337), and dataseal's embedded chain. Nobody watches their pending transactions to copy a root.
+DEVELOPMENT_CHAIN_IDS = frozenset({31337, 1337, DEFAULT_CHAIN_ID})
 _UINT32_MAX = 2**32 - 1
 _UINT48_MAX = 2**48 - 1
 
@@ -80,6 +83,12 @@ class ContractConfig:
     def as_tuple(self) -> tuple[int, int, int, int]:
         """The constructor's Config tuple (adminDelay, noticePeriod, minCommitAge, maxCommitAge)."""
         return (self.admin_delay, self.notice_period, self.min_commit_age, self.max_commit_age)
+
+
+def commitments_by_default(chain_id: int) -> bool:
+    """Whether a deployment to ``chain_id`` requires commitments unless told otherwise: on every chain but a
+    local development chain (:data:`DEVELOPMENT_CHAIN_IDS`), where no one can front-run a registration."""
+    return int(chain_id) not in DEVELOPMENT_CHAIN_IDS
 
 
 @dataclass(frozen=True)

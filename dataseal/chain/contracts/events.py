@@ -21,20 +21,26 @@ from web3.types import TxReceipt
 from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
 from dataseal.chain.contracts.deployment import Deployment
 from dataseal.chain.contracts.records import (
+    AdminChange,
     AssetRecord,
+    AssetRenewal,
     AssetStatus,
     AssetStatusChange,
     AssetTransfer,
     BatchRecord,
+    CommitRecord,
     DomainChange,
     GrantRecord,
     GrantRevocation,
     Lineage,
+    NonceUse,
+    ObjectionRecord,
     OperatorApproval,
     OperatorChange,
     Record,
     RoleAdminChange,
     RoleChange,
+    Settlement,
     TokenApproval,
     TradeRecord,
     TxRef,
@@ -48,11 +54,13 @@ from dataseal.errors import ErrorKind, InternalError
 
 Builder = Callable[[dict[str, Any], TxRef], Record]
 
+_NO_ADMIN = "0x0000000000000000000000000000000000000000"
+
 #: (contract, event) -> how its decoded arguments (by Solidity name) become a record
 EVENTS: dict[tuple[str, str], Builder] = {
     ("AssetRegistry", "AssetRegistered"): lambda a, tx: AssetRecord(
         a["assetId"], a["registrant"], a["contentRoot"], a["manifestHash"], a["rightsType"], a["classification"],
-        AssetStatus(a["status"]), a["parentId"], Lineage(a["lineage"]), a["registeredAt"], tx),
+        AssetStatus(a["status"]), a["parentId"], Lineage(a["lineage"]), a["registeredAt"], a["validUntil"], tx),
     ("AssetRegistry", "AssetStatusChanged"): lambda a, tx: AssetStatusChange(
         a["assetId"], AssetStatus(a["from"]), AssetStatus(a["to"]), a["by"], a["reasonHash"], tx),
     ("AssetRegistry", "Transfer"): lambda a, tx: AssetTransfer(a["from"], a["to"], a["tokenId"], tx),
@@ -65,21 +73,38 @@ EVENTS: dict[tuple[str, str], Builder] = {
     ("AssetRegistry", "RoleAdminChanged"): lambda a, tx: RoleAdminChange(
         a["role"], a["previousAdminRole"], a["newAdminRole"], tx),
     ("AssetRegistry", "EIP712DomainChanged"): lambda a, tx: DomainChange("AssetRegistry", tx),
+    ("AssetRegistry", "Committed"): lambda a, tx: CommitRecord(a["commitment"], a["by"], tx),
+    ("AssetRegistry", "ObjectionFiled"): lambda a, tx: ObjectionRecord(
+        a["assetId"], a["objector"], a["evidenceHash"], tx),
+    ("AssetRegistry", "AssetRenewed"): lambda a, tx: AssetRenewal(
+        a["assetId"], a["previousValidUntil"], a["validUntil"], a["by"], tx),
+    ("AssetRegistry", "NonceUsed"): lambda a, tx: NonceUse("AssetRegistry", a["owner"], a["nonce"], tx),
+    ("AssetRegistry", "DefaultAdminTransferScheduled"): lambda a, tx: AdminChange(
+        "transfer_scheduled", a["newAdmin"], 0, a["acceptSchedule"], tx),
+    ("AssetRegistry", "DefaultAdminTransferCanceled"): lambda a, tx: AdminChange(
+        "transfer_canceled", _NO_ADMIN, 0, 0, tx),
+    ("AssetRegistry", "DefaultAdminDelayChangeScheduled"): lambda a, tx: AdminChange(
+        "delay_change_scheduled", _NO_ADMIN, a["newDelay"], a["effectSchedule"], tx),
+    ("AssetRegistry", "DefaultAdminDelayChangeCanceled"): lambda a, tx: AdminChange(
+        "delay_change_canceled", _NO_ADMIN, 0, 0, tx),
     ("GrantRegistry", "GrantCreated"): lambda a, tx: GrantRecord(
         a["grantId"], a["assetId"], a["grantee"], a["grantor"], a["purpose"], a["validFrom"], a["expiresAt"],
         a["quota"], a["scopeRoot"], tx),
     ("GrantRegistry", "GrantRevoked"): lambda a, tx: GrantRevocation(
         a["grantId"], a["assetId"], a["by"], a["reasonHash"], tx),
     ("GrantRegistry", "EIP712DomainChanged"): lambda a, tx: DomainChange("GrantRegistry", tx),
+    ("GrantRegistry", "NonceUsed"): lambda a, tx: NonceUse("GrantRegistry", a["owner"], a["nonce"], tx),
     ("TransactionLedger", "UsageRecorded"): lambda a, tx: UsageRecord(
         a["grantId"], a["recorder"], a["units"], a["sequence"], a["receiptHash"], tx),
     ("TransactionLedger", "UsageBatchRecorded"): lambda a, tx: UsageBatchRecord(
         a["grantId"], a["recorder"], a["units"], a["sequence"], a["receiptsRoot"], a["count"], tx),
     ("TransactionLedger", "TradeRecorded"): lambda a, tx: TradeRecord(
         a["tradeId"], a["assetId"], a["seller"], a["buyer"], a["price"], a["currency"], a["settlementHash"],
-        a["recorder"], tx),
+        Settlement(a["settlement"]), a["grantId"], a["recorder"], tx),
     ("TransactionLedger", "OperatorSet"): lambda a, tx: OperatorChange(
-        a["account"], a["operator"], a["approved"], tx),
+        a["account"], a["operator"], a["powers"], tx),
+    ("TransactionLedger", "NonceUsed"): lambda a, tx: NonceUse("TransactionLedger", a["owner"], a["nonce"], tx),
+    ("TransactionLedger", "EIP712DomainChanged"): lambda a, tx: DomainChange("TransactionLedger", tx),
 }
 
 

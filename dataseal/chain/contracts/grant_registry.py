@@ -4,7 +4,15 @@ from __future__ import annotations
 from eth_utils import to_checksum_address
 
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
-from dataseal.chain.contracts.records import ZERO32, Grant, GrantRecord, GrantRevocation, GrantStatus, GrantTerms
+from dataseal.chain.contracts.records import (
+    ZERO32,
+    Grant,
+    GrantRecord,
+    GrantRevocation,
+    GrantStatus,
+    GrantTerms,
+    NonceUse,
+)
 from dataseal.chain.values import address, bytes32
 
 
@@ -37,6 +45,13 @@ class GrantRegistryClient(ContractClient):
         """Revoke a grant (the asset's current owner)."""
         return self._submit("revoke", (grant_id, bytes32(reason_hash, "reason_hash")), only(GrantRevocation),
                             ESTIMATE).wait()
+
+    def submit_use_nonce(self, *, gas: Gas = None) -> Submitted[NonceUse]:
+        return self._submit("useNonce", (), only(NonceUse), gas)
+
+    def use_nonce(self) -> NonceUse:
+        """Void the sender's next grant signature (any signed, unused grant with it)."""
+        return self.submit_use_nonce(gas=ESTIMATE).wait()
 
     # reads
 

@@ -29,6 +29,8 @@ class AssetStatus(IntEnum):
     Suspended = 3
     Cancelled = 4
     Rejected = 5
+    Disputed = 6
+    Expired = 7
 
 
 class Lineage(IntEnum):
@@ -46,6 +48,18 @@ class GrantStatus(IntEnum):
     Active = 1
     Revoked = 2
 
+
+class Settlement(IntEnum):
+    """ITransactionLedger.Settlement: how a trade settles on chain."""
+
+    None_ = 0
+    Transfer = 1
+    Licence = 2
+
+
+#: Operator powers (ITransactionLedger): record usage under the account's grants, record its trades.
+USAGE = 1
+TRADE = 2
 
 
 # ------------------------------------------------------------------------------------ records
@@ -97,18 +111,75 @@ class AssetRecord(_Json):
     parent_id: int
     lineage: Lineage
     registered_at: int
+    valid_until: int
     tx: TxRef
 
 
 @dataclass(frozen=True)
 class AssetStatusChange(_Json):
-    """AssetStatusChanged: approval, rejection, suspension, reinstatement, cancellation."""
+    """AssetStatusChanged: rejection, dispute and its resolution, suspension, reinstatement, cancellation."""
 
     asset_id: int
     from_status: AssetStatus
     to_status: AssetStatus
     by: str
     reason_hash: bytes
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class CommitRecord(_Json):
+    """Committed: ``by`` committed to a registration it will reveal later (see ``make_commitment``)."""
+
+    commitment: bytes
+    by: str
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class ObjectionRecord(_Json):
+    """ObjectionFiled: ``objector`` objected to a registration in its notice period."""
+
+    asset_id: int
+    objector: str
+    evidence_hash: bytes
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class AssetRenewal(_Json):
+    """AssetRenewed: the certification of ``asset_id`` now runs until ``valid_until``."""
+
+    asset_id: int
+    previous_valid_until: int
+    valid_until: int
+    by: str
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class NonceUse(_Json):
+    """NonceUsed: ``owner`` voided its unused signatures with ``nonce`` at ``contract``."""
+
+    contract: str
+    owner: str
+    nonce: int
+    tx: TxRef
+
+
+@dataclass(frozen=True)
+class AdminChange(_Json):
+    """The AssetRegistry's two-step admin handover (AccessControlDefaultAdminRules).
+
+    ``kind`` is "transfer_scheduled" (``new_admin`` may accept at ``schedule``), "transfer_canceled",
+    "delay_change_scheduled" (``new_delay`` takes effect at ``schedule``) or "delay_change_canceled";
+    fields the event does not carry are zero.
+    """
+
+    kind: str
+    new_admin: str
+    new_delay: int
+    schedule: int
     tx: TxRef
 
 
@@ -189,7 +260,8 @@ class UsageBatchRecord(_Json):
 
 @dataclass(frozen=True)
 class TradeRecord(_Json):
-    """TradeRecorded: a trade of an asset, with the hash of its off-chain settlement."""
+    """TradeRecorded: a sale of an asset the buyer countersigned; ``grant_id`` is the licence a
+    :attr:`Settlement.Licence` sale created (0 otherwise)."""
 
     trade_id: int
     asset_id: int
@@ -198,18 +270,21 @@ class TradeRecord(_Json):
     price: int
     currency: bytes
     settlement_hash: bytes
+    settlement: Settlement
+    grant_id: int
     recorder: str
     tx: TxRef
 
 
 @dataclass(frozen=True)
 class OperatorChange(_Json):
-    """OperatorSet: ``account`` (dis)approved ``operator`` to record usage and trades for it."""
+    """OperatorSet: ``account`` gave ``operator`` the powers ``powers`` (:data:`USAGE` | :data:`TRADE`; 0: none)."""
 
     account: str
     operator: str
-    approved: bool
+    powers: int
     tx: TxRef
+
 
 @dataclass(frozen=True)
 class TokenApproval(_Json):
@@ -263,7 +338,7 @@ class DomainChange(_Json):
 Record = (
     AssetRecord | AssetStatusChange | AssetTransfer | BatchRecord | GrantRecord | GrantRevocation | UsageRecord
     | UsageBatchRecord | TradeRecord | OperatorChange | TokenApproval | OperatorApproval | RoleChange
-    | RoleAdminChange | DomainChange
+    | RoleAdminChange | DomainChange | CommitRecord | ObjectionRecord | AssetRenewal | NonceUse | AdminChange
 )
 
 
@@ -282,6 +357,8 @@ class Asset(_Json):
     status: AssetStatus
     parent_id: int
     lineage: Lineage
+    valid_until: int
+    notice_ends_at: int
 
 
 @dataclass(frozen=True)
@@ -327,3 +404,62 @@ class GrantTerms(_Json):
     def as_tuple(self) -> tuple[Any, ...]:
         return (self.asset_id, address(self.grantee, "grantee"), bytes32(self.purpose, "purpose"), self.valid_from,
                 self.expires_at, self.quota, bytes32(self.scope_root, "scope_root"))
+
+
+@dataclass(frozen=True)
+class Registration(_Json):
+    """What a registrant declares (IAssetRegistry.Registration); ``valid_until`` 0 means no expiry."""
+
+    content_root: bytes
+    manifest_hash: bytes
+    rights_type: int
+    classification: int
+    parent_id: int = 0
+    valid_until: int = 0
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (bytes32(self.content_root, "content_root"), bytes32(self.manifest_hash, "manifest_hash"),
+                self.rights_type, self.classification, self.parent_id, self.valid_until)
+
+
+@dataclass(frozen=True)
+class TradeTerms(_Json):
+    """A sale both sides agree to (ITransactionLedger.TradeTerms); the buyer countersigns it.
+
+    A :attr:`Settlement.Transfer` sale moves the token to the buyer and carries no licence terms
+    (they must be zero); a :attr:`Settlement.Licence` sale creates a grant for the buyer with them.
+    Build them with :meth:`transfer` or :meth:`licence`.
+    """
+
+    asset_id: int
+    seller: str
+    buyer: str
+    price: int
+    currency: bytes
+    settlement_hash: bytes
+    settlement: Settlement
+    purpose: bytes = ZERO32
+    valid_from: int = 0
+    expires_at: int = 0
+    quota: int = 0
+    scope_root: bytes = ZERO32
+
+    @classmethod
+    def transfer(cls, asset_id: int, seller: str, buyer: str, price: int, currency: bytes,
+                 settlement_hash: bytes) -> TradeTerms:
+        """A sale of the asset itself: the token moves to ``buyer`` when the trade is recorded."""
+        return cls(asset_id, seller, buyer, price, currency, settlement_hash, Settlement.Transfer)
+
+    @classmethod
+    def licence(cls, asset_id: int, seller: str, buyer: str, price: int, currency: bytes, settlement_hash: bytes,
+                purpose: bytes, valid_from: int, expires_at: int, quota: int,
+                scope_root: bytes = ZERO32) -> TradeTerms:
+        """A sale of a licence: the buyer gets a grant with these terms when the trade is recorded."""
+        return cls(asset_id, seller, buyer, price, currency, settlement_hash, Settlement.Licence, purpose,
+                   valid_from, expires_at, quota, scope_root)
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (self.asset_id, address(self.seller, "seller"), address(self.buyer, "buyer"), self.price,
+                bytes32(self.currency, "currency"), bytes32(self.settlement_hash, "settlement_hash"),
+                int(self.settlement), bytes32(self.purpose, "purpose"), self.valid_from, self.expires_at,
+                self.quota, bytes32(self.scope_root, "scope_root"))

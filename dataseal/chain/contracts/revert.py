@@ -22,11 +22,13 @@ from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
 from dataseal.chain.errors import ChainError, ContractRevert, Reverted
 from dataseal.errors import ErrorKind, InvalidInput
 
-STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected")
+STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected", "Disputed", "Expired")
 GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
+SETTLEMENT_NAMES = ("None", "Transfer", "Licence")
 
-# What to do about each error a user can cause. Keys are error names; values are format strings
-# over the error's arguments.
+# What to do about each error a user can cause. Keys are error names (or, where two contracts declare
+# errors of one name with different arguments, "Name(arg,...)"); values are format strings over the
+# error's arguments.
 HINTS: dict[str, str] = {
     "AssetAlreadyRegistered": "this content was registered first as asset {assetId}; the first registrant "
     "keeps priority. Register a new version of that asset instead, or check who owns it",
@@ -34,21 +36,47 @@ HINTS: dict[str, str] = {
     "UnknownGrant": "no grant {grantId} on this chain: check the id and the chain you are connected to",
     "UnknownBatch": "no batch {batchId} on this chain: check the id and the chain you are connected to",
     "NotAssetOwner": "only the current owner {owner} may do this for asset {assetId}; you are {caller}",
-    "AssetNotActive": "asset {assetId} is {status}: it must be Active (approved and not suspended)",
+    "AssetNotActive": "asset {assetId} is {status}: it must be Active (past its notice period, not disputed, "
+    "suspended or expired)",
+    "ParentNotActive": "the parent asset {parentId} is {status}: versions and derived assets need an Active parent",
     "InvalidStatusTransition": "asset {assetId} is {from}; it cannot move to {to}",
     "AssetNotTransferable": "asset {assetId} is {status}: transfers are frozen until it is Active again",
     "GrantNotYetValid": "grant {grantId} starts at {validFrom}; it is now {timestamp}",
     "GrantExpired": "grant {grantId} expired at {expiredAt}; it is now {timestamp}. Ask the owner for a new grant",
     "GrantNotActive": "grant {grantId} is {status}: ask the asset owner for a new grant",
     "QuotaExceeded": "grant {grantId} has {remaining} units left, {requested} were asked for",
-    "NotGranteeOrOperator": "only grantee {grantee} or an operator it approved may record usage under "
+    "NotGranteeOrOperator": "only grantee {grantee} or an operator it gave the USAGE power may record usage under "
     "grant {grantId}; you are {caller}",
-    "NotSellerOrOperator": "only seller {seller} or an operator it approved may record this trade; you are {caller}",
+    "NotSellerOrOperator": "only seller {seller} or an operator it gave the TRADE power may record this trade; you "
+    "are {caller}",
     "SellerNotOwner": "seller {seller} does not own asset {assetId} (owner: {owner})",
     "SignatureExpired": "the signature's deadline {deadline} has passed (now {timestamp}): sign again",
     "InvalidSignature": "the signature was not made by {expected} for this request, chain and contract "
     "(or its nonce was already used): sign again",
-    "BatchAlreadyAnchored": "this batch root is already anchored as batch {batchId}",
+    "CommitmentNotFound": "this deployment requires a commitment before registering, and none was made for this "
+    "content root, owner and salt: commit first, wait the minimum age, then register with the same salt",
+    "CommitmentTooNew": "the commitment may be revealed from {revealFrom} on (it is now {timestamp}): wait, then "
+    "register again",
+    "CommitmentTooOld": "the commitment expired at {expiredAt} (it is now {timestamp}): commit again with a new salt",
+    "CommitmentExists": "the same commitment is already waiting to be revealed (until {expiresAt}): register with its "
+    "salt, or commit with another salt",
+    "CommitmentsNotRequired": "this deployment takes no commitments: register directly",
+    "NotInNotice": "asset {assetId} is {status}: objections are taken during its notice period only (it ended at "
+    "{noticeEndsAt})",
+    "InvalidEvidence": "an objection needs the keccak256 of its evidence, not zero",
+    "NoExpiry": "asset {assetId} carries no expiry: there is nothing to renew",
+    "InvalidConfig": "the deployment constants are inconsistent: a commitment minimum age of at least 1 s below its "
+    "maximum, or neither",
+    "InvalidSettlement": "a sale settles as Transfer (no licence terms) or Licence (with terms), not {settlement}",
+    "WiringMismatch": "the three contracts are not wired to each other (registry {assets}, the grants' registry "
+    "{grantsAssets}, the grants' ledger {grantsLedger}, the registry's ledger {assetsLedger}): another transaction "
+    "from the deployer account was sent in between; deploy again",
+    "AccessControlEnforcedDefaultAdminRules": "the admin role moves only by the two-step handover: begin it, then "
+    "the new admin accepts after the delay",
+    "AccessControlEnforcedDefaultAdminDelay": "the admin handover or delay change may complete at {schedule}, not "
+    "before",
+    "AccessControlInvalidDefaultAdmin": "{defaultAdmin} may not accept the admin role: only the pending admin may",
+    "SafeCastOverflowedUintDowncast": "a value ({value}) does not fit in {bits} bits",
     "InvalidContentRoot": "a content root of zero is no root: give the Merkle root of the data",
     "InvalidManifestHash": "a manifest hash of zero is no hash: give the keccak256 of the manifest",
     "InvalidRightsType": "rights type {rightsType} is not one: give a bitmask of 1 holding, 2 processing-use and "
@@ -59,14 +87,17 @@ HINTS: dict[str, str] = {
     "InvalidGrantee": "grant to an account, not the zero address",
     "InvalidValidity": "the window {validFrom}..{expiresAt} is empty or already over (it is now {timestamp}): give an "
     "expiry after the start and in the future",
+    "InvalidValidity(validUntil,timestamp)": "a validity end of {validUntil} is not in the future (it is now "
+    "{timestamp}), or not after the current one for a renewal: give a later time",
     "InvalidQuota": "a grant of 0 units allows nothing: give a quota of 1 or more",
     "InvalidUnits": "record 1 unit or more of use under grant {grantId}",
     "InvalidReceiptCount": "a batch of 0 receipts records nothing: give the number of receipts its root commits",
     "InvalidRecordHash": "a hash of zero proves nothing: give the keccak256 of the receipt or settlement",
     "InvalidBuyer": "the buyer {buyer} cannot be the zero address or the seller {seller}: name who bought it",
-    "InvalidOperator": "{operator} cannot be an operator (the zero address, or yourself): name another account",
+    "InvalidOperator": "{operator} cannot be an operator with powers {powers} (the zero address, yourself, or "
+    "powers beyond USAGE=1 | TRADE=2): name another account",
     "IdSpaceExhausted": "this contract has used all its ids (the last was {lastId}): deploy a new set of contracts",
-    "NotLedger": "only the ledger {ledger} may consume grants; you are {caller}",
+    "NotLedger": "only the ledger {ledger} may do this (consume grants, settle sales); you are {caller}",
     "AccessControlUnauthorizedAccount": "{account} lacks the role this needs ({neededRole}): ask the admin to grant "
     "it, or send from an account that has it",
     "AccessControlBadConfirmation": "renouncing a role must be confirmed with your own address",
@@ -84,8 +115,6 @@ HINTS: dict[str, str] = {
     "Error": "the message is the contract's own reason",
     "Panic": "the contract stopped on an internal check (code {code}): this is a bug in dataseal's contracts, "
     "report it",
-    "LedgerMismatch": "the grant registry was made for a ledger at {configured}, but this one is {expected}: another "
-    "transaction from the deployer account was sent in between; deploy again",
 }
 
 # The kind of each error a user can cause (the rest are conflicts: the state refuses the request).
@@ -93,11 +122,13 @@ KINDS: dict[str, ErrorKind] = {
     **{name: ErrorKind.INVALID_INPUT for name in (
         "InvalidContentRoot", "InvalidManifestHash", "InvalidRightsType", "InvalidClassification", "InvalidBatchCount",
         "InvalidGrantee", "InvalidValidity", "InvalidQuota", "InvalidUnits", "InvalidReceiptCount",
-        "InvalidRecordHash", "InvalidBuyer", "InvalidOperator", "ERC721InvalidApprover", "ERC721InvalidOperator",
+        "InvalidRecordHash", "InvalidBuyer", "InvalidOperator", "InvalidEvidence", "InvalidSettlement",
+        "InvalidConfig", "ERC721InvalidApprover", "ERC721InvalidOperator",
         "ERC721InvalidOwner", "ERC721InvalidReceiver", "ERC721InvalidSender",
     )},
     "ERC721NonexistentToken": ErrorKind.NOT_FOUND,
-    **{name: ErrorKind.INTERNAL for name in ("Panic", "InvalidShortString", "StringTooLong", "IdSpaceExhausted")},
+    **{name: ErrorKind.INTERNAL for name in ("Panic", "InvalidShortString", "StringTooLong", "IdSpaceExhausted",
+                                             "WiringMismatch")},
     "UnknownAsset": ErrorKind.NOT_FOUND,
     "UnknownGrant": ErrorKind.NOT_FOUND,
     "UnknownBatch": ErrorKind.NOT_FOUND,
@@ -150,6 +181,8 @@ def _present(value: Any, abi_type: str, internal_type: str) -> Any:
         return STATUS_NAMES[value]
     if internal_type.endswith("GrantStatus") and isinstance(value, int) and value < len(GRANT_STATUS_NAMES):
         return GRANT_STATUS_NAMES[value]
+    if internal_type.endswith(".Settlement") and isinstance(value, int) and value < len(SETTLEMENT_NAMES):
+        return SETTLEMENT_NAMES[value]
     if abi_type == "address":
         return to_checksum_address(value)
     return value
@@ -186,7 +219,7 @@ def decode_revert(data: bytes | str) -> ContractRevert:
         name: _present(value, abi_type, internal)
         for name, value, abi_type, internal in zip(spec.names, values, spec.types, spec.internal_types, strict=True)
     }
-    template = HINTS.get(spec.name, "")
+    template = HINTS.get(f"{spec.name}({','.join(spec.names)})") or HINTS.get(spec.name, "")
     try:
         hint = template.format(**args) if template else ""
     except (KeyError, IndexError):

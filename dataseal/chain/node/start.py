@@ -49,7 +49,13 @@ from dataseal.chain.accounts.passwords import (
     read_password_file,
 )
 from dataseal.chain.contracts.deploy import deploy_contracts
-from dataseal.chain.contracts.deployment import Deployment, deployments_path, get_deployment, save_deployment
+from dataseal.chain.contracts.deployment import (
+    ContractConfig,
+    Deployment,
+    deployments_path,
+    get_deployment,
+    save_deployment,
+)
 from dataseal.chain.embedded.chain import EmbeddedChain, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_FUNDING_WEI
 from dataseal.chain.embedded.errors import EmbeddedChainError, NodeStartError
@@ -324,7 +330,11 @@ def _ensure_deployment(
         )
     account = keystore.unlock(operator, _operator_password(data_dir, config))
     w3 = Web3(EmbeddedProvider(dispatcher))
-    deployment = deploy_contracts(w3, LocalSender(account, endpoint=f"the embedded chain in {data_dir}"))
+    # No review and no commitments (ContractConfig()): the embedded chain has one block producer, this node,
+    # and no public mempool, so nobody sees a registration before it is mined and nobody can front-run it;
+    # review is a deployment choice for shared networks (`dataseal deploy --notice-period`).
+    deployment = deploy_contracts(w3, LocalSender(account, endpoint=f"the embedded chain in {data_dir}"),
+                                  config=ContractConfig())
     save_deployment(data_dir, deployment)
     notes.append(
         f"deployed AssetRegistry {deployment.asset_registry}, GrantRegistry {deployment.grant_registry}, "

@@ -9,7 +9,7 @@ import typer
 
 from dataseal.chain.accounts.keystore import KeystoreEntry
 from dataseal.cli.errors import render
-from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, eth, settings
+from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, RPC, describe_config, eth, settings
 from dataseal.cli.output import JSON, emit
 from dataseal.registry.context import Context
 
@@ -21,7 +21,8 @@ def status(
     data_dir: Path | None = DATA_DIR,
     as_json: bool = JSON,
 ) -> None:
-    """Show the chain dataseal talks to, the account(s) and balances, and the deployed contracts.
+    """Show the chain dataseal talks to, the account(s) and balances, and the deployed contracts with their
+    deployment rules (notice period of review mode, commitments, admin handover delay).
 
     Checks that the node answers, that the deployment record has this chain, and that there is code at
     every recorded address. When something is wrong it still prints everything, then one error line
@@ -56,8 +57,8 @@ def status(
         for item in accounts:
             print(f"account    {item['address']}  {eth(item['balance_wei'])}")
         if deployment is not None:
-            print(f"deployed   block {deployment.deploy_block} by {deployment.deployer}"
-                  + (", review mode" if deployment.review_mode else ""))
+            print(f"deployed   block {deployment.deploy_block} by {deployment.deployer}")
+            print(f"rules      {describe_config(deployment.config)}")
             for c in contracts:
                 print(f"  {c['name']:<18} {c['address']}  {'code present' if c['deployed'] else 'NO CODE'}")
 
