@@ -62,11 +62,13 @@ class Chain:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def travel(self, seconds: int) -> int:
-        """Move the chain's clock ``seconds`` past the latest block (eth-tester, or a hardhat node's
-        ``evm_increaseTime`` + ``evm_mine``); the new time."""
+        """Mine a block ``seconds`` after the latest one (eth-tester, or a hardhat node's
+        ``evm_setNextBlockTimestamp`` + ``evm_mine``): calls then see that time; it is returned."""
         target = self.now() + seconds
         if self.tester is not None:
-            self.tester.time_travel(target)
+            # eth-tester mines a block at one second before the time it is given (the next block gets that
+            # time), and calls see the latest block: ask for one second more so that the latest block is at target.
+            self.tester.time_travel(target + 1)
         else:
             self.w3.provider.make_request("evm_setNextBlockTimestamp", [target])  # type: ignore[arg-type]
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]

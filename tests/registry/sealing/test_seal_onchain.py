@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dataseal.chain.contracts.records import Registration
+import pytest
+
+from dataseal.chain.contracts.records import AssetRecord, AssetStatus, Registration
+from dataseal.chain.errors import ContractRevert
 from dataseal.registry.evidence import (
     BatchMembership,
     ChainRecord,
@@ -119,6 +122,7 @@ def test_a_registration_and_a_batch_membership_become_bundles(pyevm: Chain, tmp_
     )
     report = compute_bundle_report(build_bundle(manifest, record, [proof]))
     assert report.checked and "AssetRegistered" in report.not_checked[0]
+    assert f"that asset {event.asset_id} still stands" in report.not_checked[1]
     name, expected = record.expected_event()
     assert name == "AssetRegistered"
     assert expected["assetId"] == event.asset_id and expected["registeredAt"] == event.registered_at
@@ -157,3 +161,65 @@ def test_a_registration_and_a_batch_membership_become_bundles(pyevm: Chain, tmp_
     )
     report = compute_bundle_report(build_bundle(manifest, membership, [proof]))
     assert any(f"member of batch {anchored.batch_id}" in line for line in report.checked)
+    assert len(report.not_checked) == 1 and "BatchAnchored" in report.not_checked[0]  # a batch is never revoked
+
+
+def direct_record(chain: Chain, event: AssetRecord) -> ChainRecord:
+    return ChainRecord(
+        chain_id=chain.w3.eth.chain_id, contract=chain.deployment.asset_registry, tx_hash=event.tx.tx_hash,
+        block_number=event.tx.block_number, block_hash=event.tx.block_hash, timestamp=event.registered_at,
+        sender=event.registrant,
+        asset=DirectRegistration(asset_id=event.asset_id, content_root="0x" + event.content_root.hex(),
+                                 manifest_hash="0x" + event.manifest_hash.hex(), rights_type=event.rights_type,
+                                 classification=event.classification),
+    )
+
+
+def test_a_sealed_root_is_committed_then_registered_where_commitments_are_required(
+    pyevm_commits: Chain, tmp_path: Path,
+) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"committed first" * 50)
+    sealed = seal(data, SealOptions(chunk_size=64))
+    root, manifest_hash = b32(sealed.root), b32(sealed.manifest_hash)
+    registration = Registration(root, manifest_hash, sealed.manifest.rights_bitmask, 1)
+    registry = pyevm_commits.as_(pyevm_commits.owner).registry
+    salt = bytes(range(32))
+    with pytest.raises(ContractRevert) as uncommitted:
+        registry.register(registration, salt)
+    assert uncommitted.value.name == "CommitmentNotFound"
+    commitment = registry.make_commitment(root, pyevm_commits.owner.address, salt)
+    made = registry.commit(commitment)
+    assert registry.committed_at(commitment) == pyevm_commits.now()
+    pyevm_commits.travel(registry.min_commit_age())
+    event = registry.register(registration, salt)
+    assert (event.content_root, event.status) == (root, AssetStatus.Active)
+    assert made.tx.block_number < event.tx.block_number and registry.committed_at(commitment) == 0  # spent
+    report = compute_bundle_report(build_bundle(sealed.manifest, direct_record(pyevm_commits, event),
+                                                [prove(data, sealed.manifest, chunk=2)]))
+    assert "proof 0: chunk 2 (bytes 128..191) is in the tree" in report.checked
+
+
+def test_a_bundle_outlives_a_rejected_registration_so_its_standing_is_left_to_the_chain(
+    pyevm_review: Chain, tmp_path: Path,
+) -> None:
+    """v2 releases a rejected registration's root: the bundle of the first registration still checks
+    offline, which is why the report lists the asset's status now as not checked."""
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"claimed by two" * 50)
+    sealed = seal(data, SealOptions(chunk_size=64))
+    registration = Registration(b32(sealed.root), b32(sealed.manifest_hash), sealed.manifest.rights_bitmask, 0)
+    chain = pyevm_review
+    first = chain.as_(chain.user).registry.register(registration)
+    assert first.status is AssetStatus.Pending
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    chain.as_(chain.reviewer).registry.reject_registration(first.asset_id, b"\x01" * 32)
+    second = chain.as_(chain.owner).registry.register(registration)  # the root was released
+    reader = chain.reader.registry
+    assert reader.asset_id_of(b32(sealed.root)) == second.asset_id != first.asset_id
+    assert reader.status_of(first.asset_id) is AssetStatus.Rejected
+    chain.travel(chain.deployment.config.notice_period)
+    assert reader.status_of(second.asset_id) is AssetStatus.Active  # its notice passed without an objection
+    report = compute_bundle_report(build_bundle(sealed.manifest, direct_record(chain, first),
+                                                [prove(data, sealed.manifest, chunk=0)]))
+    assert report.not_checked[1].startswith(f"chain: that asset {first.asset_id} still stands")
