@@ -17,7 +17,7 @@ from dataseal.chain.connection import connect
 from dataseal.chain.contracts.client import wait_all, wait_all_settled
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import live_deployment, save_deployment, verify_deployment
-from dataseal.chain.contracts.records import AssetRecord
+from dataseal.chain.contracts.records import AssetRecord, Registration
 from dataseal.chain.errors import (
     ChainError,
     ContractRevert,
@@ -163,7 +163,7 @@ def test_insufficient_funds(backend: Backend) -> None:
     poor = backend.sender(Account.create())  # never funded
     registry = DatasealContracts.bind(backend.w3, contracts.deployment, poor).registry
     with pytest.raises(InsufficientFunds) as exc:
-        registry.register(h("unpaid"), h("m"), 1, 0)
+        registry.register(Registration(h("unpaid"), h("m"), 1, 0))
     assert exc.value.balance == 0 and exc.value.needed and exc.value.needed > 0
     message = str(exc.value)
     assert f"account {poor.address} has 0 wei" in message and f"up to {exc.value.needed} wei" in message
@@ -181,11 +181,12 @@ def test_reverted_transaction_is_decoded_before_sending(backend: Backend) -> Non
     owner = backend.sender(backend.fund())
     other = backend.sender(backend.fund())
     deployment = backend.deploy()
-    first = DatasealContracts.bind(backend.w3, deployment, owner).registry.register(h("dup"), h("m"), 1, 0)
+    first = DatasealContracts.bind(backend.w3, deployment, owner).registry.register(
+        Registration(h("dup"), h("m"), 1, 0))
     registry = DatasealContracts.bind(backend.w3, deployment, other).registry
     balance = backend.w3.eth.get_balance(other.address)
     with pytest.raises(ContractRevert) as exc:
-        registry.register(h("dup"), h("m"), 1, 0)
+        registry.register(Registration(h("dup"), h("m"), 1, 0))
     assert exc.value.name == "AssetAlreadyRegistered"
     assert exc.value.args_by_name == {"contentRoot": h("dup"), "assetId": first.asset_id}
     assert "the first registrant keeps priority" in str(exc.value)
@@ -195,9 +196,10 @@ def test_reverted_transaction_is_decoded_before_sending(backend: Backend) -> Non
 def test_reverted_transaction_in_flight_is_decoded_from_the_chain(backend: Backend) -> None:
     owner = backend.sender(backend.fund())
     registry = DatasealContracts.bind(backend.w3, backend.deploy(), owner).registry
-    registry.register(h("warm-up"), h("m"), 1, 0)  # the gas estimate that in-flight sends reuse
-    first = registry.submit_register(h("twice"), h("m"), 1, 0)
-    second = registry.submit_register(h("twice"), h("m"), 1, 0)  # valid when sent; reverts once the first is in
+    registry.register(Registration(h("warm-up"), h("m"), 1, 0))  # the gas estimate that in-flight sends reuse
+    first = registry.submit_register(Registration(h("twice"), h("m"), 1, 0))
+    # valid when sent; reverts once the first is in
+    second = registry.submit_register(Registration(h("twice"), h("m"), 1, 0))
     assert isinstance(first.wait(), AssetRecord)
     with pytest.raises(ContractRevert) as exc:
         second.wait()
@@ -205,13 +207,13 @@ def test_reverted_transaction_in_flight_is_decoded_from_the_chain(backend: Backe
     receipt = backend.w3.eth.get_transaction_receipt(second.tx_hash)
     assert receipt["status"] == 0  # it was mined and reverted on chain
     # a burst with one bad apple: every result in place, the failure as its decoded error
-    burst = [registry.submit_register(h(f"burst-{i}"), h("m"), 1, 0) for i in range(3)]
-    burst.insert(1, registry.submit_register(h("burst-0"), h("m"), 1, 0))
+    burst = [registry.submit_register(Registration(h(f"burst-{i}"), h("m"), 1, 0)) for i in range(3)]
+    burst.insert(1, registry.submit_register(Registration(h("burst-0"), h("m"), 1, 0)))
     settled = wait_all_settled(burst)
     assert [type(r).__name__ for r in settled] == ["AssetRecord", "ContractRevert", "AssetRecord", "AssetRecord"]
     assert isinstance(settled[1], ContractRevert) and settled[1].args_by_name["assetId"] == settled[0].asset_id
     with pytest.raises(ContractRevert, match="AssetAlreadyRegistered"):
-        wait_all([registry.submit_register(h("burst-1"), h("m"), 1, 0)])
+        wait_all([registry.submit_register(Registration(h("burst-1"), h("m"), 1, 0))])
 
 
 # ------------------------------------------------------------------------------------ timeouts, drops

@@ -11,6 +11,7 @@ from eth_utils import keccak
 
 from dataseal.chain.contracts.client import wait_all
 from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.records import Registration, TradeTerms
 from dataseal.chain.contracts.revert import replay_failure
 from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import ErrorKind, InvalidInput
@@ -26,7 +27,7 @@ def h(label: str) -> bytes:
 def test_many_registrations_in_flight(backend: Backend) -> None:
     owner = backend.sender(backend.fund())
     contracts = DatasealContracts.bind(backend.w3, backend.deploy(), owner)
-    pending = [contracts.registry.submit_register(h(f"bulk-{i}"), h("m"), 1, 0) for i in range(25)]
+    pending = [contracts.registry.submit_register(Registration(h(f"bulk-{i}"), h("m"), 1, 0)) for i in range(25)]
     assert len({p.tx_hash for p in pending}) == 25
     assert [p.pending.nonce for p in pending] == list(range(pending[0].pending.nonce, pending[0].pending.nonce + 25))
     calls: list[str] = []
@@ -43,13 +44,14 @@ def test_many_registrations_in_flight(backend: Backend) -> None:
 def test_threads_share_one_sender(backend: Backend) -> None:
     owner = backend.sender(backend.fund())
     contracts = DatasealContracts.bind(backend.w3, backend.deploy(), owner)
-    contracts.registry.register(h("warm-up"), h("m"), 1, 0)  # one estimate, reused by the threads
+    contracts.registry.register(Registration(h("warm-up"), h("m"), 1, 0))  # one estimate, reused by the threads
     results: dict[int, list[int]] = {}
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
         try:
-            pending = [contracts.registry.submit_register(h(f"t{worker}-{i}"), h("m"), 1, 0) for i in range(6)]
+            pending = [contracts.registry.submit_register(Registration(h(f"t{worker}-{i}"), h("m"), 1, 0))
+                       for i in range(6)]
             results[worker] = [p.pending.nonce for p in pending]
             wait_all(pending)
         except BaseException as exc:  # surfaced below
@@ -69,8 +71,8 @@ def test_threads_share_one_sender(backend: Backend) -> None:
 def test_a_transaction_that_fails_once_mined_is_replayed_into_its_revert(pyevm: Chain) -> None:
     """Valid when estimated, reverted once mined: the first copy registered the root."""
     owner = pyevm.as_(pyevm.owner).registry
-    first = owner.submit_register(h("twice"), h("m"), 1, 0, gas=300_000)
-    second = owner.submit_register(h("twice"), h("m"), 1, 0, gas=300_000)
+    first = owner.submit_register(Registration(h("twice"), h("m"), 1, 0), gas=300_000)
+    second = owner.submit_register(Registration(h("twice"), h("m"), 1, 0), gas=300_000)
     assert first.wait().asset_id == 1
     with pytest.raises(ContractRevert) as twice:
         second.wait()
@@ -80,7 +82,7 @@ def test_a_transaction_that_fails_once_mined_is_replayed_into_its_revert(pyevm: 
 
 def test_a_transaction_out_of_gas_says_so_and_the_next_estimate_is_fresh(pyevm: Chain) -> None:
     owner = pyevm.as_(pyevm.owner).registry
-    starved = owner.submit_register(h("oog"), h("m"), 1, 0, gas=60_000)
+    starved = owner.submit_register(Registration(h("oog"), h("m"), 1, 0), gas=60_000)
     with pytest.raises(ChainError) as oog:
         starved.wait()
     assert starved.receipt is not None
@@ -89,12 +91,13 @@ def test_a_transaction_out_of_gas_says_so_and_the_next_estimate_is_fresh(pyevm: 
     assert oog.value.message.startswith(
         f"AssetRegistry.register ran out of gas: transaction {tx_hash} used all 60000 gas in block ")
     assert "send it again with gas estimated for this very call" in oog.value.hint
-    assert owner.submit_register(h("oog"), h("m"), 1, 0).wait().content_root == h("oog")  # cached estimate: enough
+    # the cached estimate is enough
+    assert owner.submit_register(Registration(h("oog"), h("m"), 1, 0)).wait().content_root == h("oog")
 
 
 def test_a_failure_whose_replay_no_longer_reverts_says_the_reason_is_lost(pyevm: Chain) -> None:
     owner = pyevm.as_(pyevm.owner).registry
-    starved = owner.submit_register(h("lost"), h("m"), 1, 0, gas=60_000)
+    starved = owner.submit_register(Registration(h("lost"), h("m"), 1, 0), gas=60_000)
     with pytest.raises(ChainError):
         starved.wait()
     receipt = starved.receipt
@@ -112,11 +115,12 @@ def test_arguments_that_do_not_fit_their_types_are_invalid_input_before_anything
     owner = pyevm.as_(pyevm.owner)
     nonce = pyevm.w3.eth.get_transaction_count(pyevm.owner.address)
     with pytest.raises(InvalidInput, match=r"AssetRegistry.register: an argument does not fit its type") as big:
-        owner.registry.register(h("root"), h("m"), rights_type=300, classification=0)
-    assert big.value.hint == "check the values given for (bytes32, bytes32, uint8, uint8, uint256)"
+        owner.registry.register(Registration(h("root"), h("m"), rights_type=300, classification=0))
+    assert big.value.hint == "check the values given for ((bytes32,bytes32,uint8,uint8,uint256,uint64), bytes32)"
     with pytest.raises(InvalidInput, match=r"AssetRegistry.assetOf: the arguments do not fit its ABI") as negative:
         owner.registry.asset(-1)
     assert "\n" not in str(negative.value)
     with pytest.raises(InvalidInput, match="buyer 'nobody' is not an address"):
-        owner.ledger.record_trade(1, "nobody", pyevm.owner.address, 1, b"\0" * 32, h("s"))
+        owner.ledger.record_trade(TradeTerms.transfer(1, pyevm.owner.address, "nobody", 1, b"\0" * 32, h("s")), 0,
+                                  b"")
     assert pyevm.w3.eth.get_transaction_count(pyevm.owner.address) == nonce

@@ -6,8 +6,10 @@ import pytest
 
 from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.deploy import creation_code, deploy_contracts, predict_create_address
+from dataseal.chain.contracts.deployment import ContractConfig
 from dataseal.chain.errors import ContractRevert, Reverted
 from dataseal.errors import ConfigError
+from tests.chain.contracts.conftest import pyevm_chain
 from tests.conftest import Chain
 
 
@@ -20,6 +22,7 @@ def test_the_ledger_address_is_predicted_from_the_deployer_nonce(pyevm: Chain) -
     assert set(deployment.artifacts) == {"AssetRegistry", "GrantRegistry", "TransactionLedger"}
     assert deployment.artifacts["AssetRegistry"] == load_artifact("AssetRegistry").sha256
     assert deployment.deployer == pyevm.operator.address and deployment.review_mode is False
+    assert reader.registry.contract.functions.ledger().call() == deployment.transaction_ledger
 
 
 def test_creation_code_is_the_bytecode_and_the_encoded_constructor_arguments() -> None:
@@ -50,11 +53,20 @@ class _RefusingSender:
 
 
 def test_a_refused_creation_is_named(pyevm: Chain) -> None:
-    from eth_abi import encode
     from eth_utils import function_signature_to_4byte_selector
 
-    revert = function_signature_to_4byte_selector("LedgerMismatch(address,address)") + encode(
-        ["address", "address"], ["0x" + "22" * 20, "0x" + "33" * 20])
+    revert = function_signature_to_4byte_selector("InvalidConfig()")
     with pytest.raises(ContractRevert) as refused:
         deploy_contracts(pyevm.w3, _RefusingSender(revert))  # type: ignore[arg-type]
-    assert refused.value.name == "LedgerMismatch" and "deploy again" in refused.value.hint
+    assert refused.value.name == "InvalidConfig" and "deployment constants are inconsistent" in refused.value.hint
+
+
+@pytest.mark.parametrize("config", [ContractConfig(notice_period=900), ContractConfig.with_commits(admin_delay=5)])
+def test_the_deployment_constants_reach_the_contract(config: ContractConfig) -> None:
+    chain = pyevm_chain(config)
+    registry = chain.reader.registry
+    assert (registry.notice_period(), registry.min_commit_age(), registry.max_commit_age()) == (
+        config.notice_period, config.min_commit_age, config.max_commit_age)
+    assert (registry.review_mode(), registry.commit_required()) == (config.review_mode, config.commit_required)
+    assert registry.contract.functions.defaultAdminDelay().call() == config.admin_delay
+    assert chain.deployment.config == config

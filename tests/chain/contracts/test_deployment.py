@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from dataseal.chain.contracts.deployment import (
+    DEFAULT_ADMIN_DELAY,
+    DEFAULT_MAX_COMMIT_AGE,
+    DEFAULT_MIN_COMMIT_AGE,
+    ContractConfig,
     Deployment,
     DeploymentRecordError,
+    commitments_by_default,
     contract_status,
     deployments_path,
     get_deployment,
@@ -19,6 +24,7 @@ from dataseal.chain.contracts.deployment import (
     remove_deployment,
     save_deployment,
 )
+from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.errors import DeploymentError
 from tests.chain.conftest import Backend
 
@@ -38,7 +44,8 @@ A, B, C, D = ("0x" + c * 40 for c in "abcd")
 def sample(chain_id: int = 31337, **changes: object) -> Deployment:
     base = Deployment(
         chain_id=chain_id, asset_registry=A, grant_registry=B, transaction_ledger=C, deploy_block=3, deployer=D,
-        review_mode=False, artifacts={"AssetRegistry": "aa" * 32},
+        config=ContractConfig(notice_period=3600, min_commit_age=60, max_commit_age=600, admin_delay=7),
+        artifacts={"AssetRegistry": "aa" * 32},
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -61,10 +68,59 @@ def test_from_json_tolerates_new_keys_and_defaults_but_refuses_missing_or_bad_on
         Deployment.from_json({**sample().to_json(), "chain_id": "1"})
     with pytest.raises(DeploymentError, match="malformed"):
         Deployment.from_json({**sample().to_json(), "asset_registry": "0x12"})
-    with pytest.raises(DeploymentError, match="review_mode"):
-        Deployment.from_json({**sample().to_json(), "review_mode": "no"})
+    with pytest.raises(DeploymentError, match="config must be an object"):
+        Deployment.from_json({**sample().to_json(), "config": 5})
+    with pytest.raises(DeploymentError, match=r"config has unknown keys \['review'\]"):
+        Deployment.from_json({**sample().to_json(), "config": {"review": 1}})
+    with pytest.raises(DeploymentError, match="malformed: the commitment ages must satisfy"):
+        Deployment.from_json({**sample().to_json(), "config": {"min_commit_age": 9, "max_commit_age": 9}})
+    no_config = sample().to_json()
+    del no_config["config"]
+    assert Deployment.from_json(no_config).config == ContractConfig()
     with pytest.raises(DeploymentError, match="JSON object"):
         Deployment.from_json([1, 2])
+
+
+def test_the_record_carries_the_deployment_constants_and_says_what_they_mean() -> None:
+    data = sample().to_json()
+    assert data["config"] == {"notice_period": 3600, "min_commit_age": 60, "max_commit_age": 600, "admin_delay": 7}
+    assert data["review_mode"] is True and data["commit_required"] is True  # derived, for people reading the file
+    plain = sample(config=ContractConfig()).to_json()
+    assert plain["review_mode"] is False and plain["commit_required"] is False
+    assert Deployment.from_json(data).config.as_tuple() == (7, 3600, 60, 600)  # the constructor's order
+
+
+def test_contract_config_defaults_and_commitments() -> None:
+    assert ContractConfig() == ContractConfig(0, 0, 0, DEFAULT_ADMIN_DELAY)
+    assert not ContractConfig().review_mode and not ContractConfig().commit_required
+    committed = ContractConfig.with_commits(notice_period=60)
+    assert (committed.min_commit_age, committed.max_commit_age) == (DEFAULT_MIN_COMMIT_AGE, DEFAULT_MAX_COMMIT_AGE)
+    assert committed.commit_required and committed.review_mode
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"notice_period": -1}, "notice period must be a whole number of seconds from 0 to 4294967295, got -1"),
+        ({"notice_period": 2**32}, "notice period must be a whole number of seconds from 0 to 4294967295"),
+        ({"admin_delay": 2**48}, "admin delay must be a whole number of seconds from 0 to 281474976710655"),
+        ({"admin_delay": True}, "admin delay must be a whole number"),
+        ({"min_commit_age": 0, "max_commit_age": 10}, "0 < minimum < maximum, got minimum 0 s and maximum 10 s"),
+        ({"min_commit_age": 10, "max_commit_age": 10}, "0 < minimum < maximum"),
+        ({"min_commit_age": 10}, "a minimum commitment age \\(10 s\\) needs a maximum"),
+    ],
+)
+def test_contract_config_refuses_what_the_contract_would(changes: dict[str, object], needle: str) -> None:
+    with pytest.raises(DeploymentError, match=needle) as refused:
+        ContractConfig(**changes)  # type: ignore[arg-type]
+    assert refused.value.hint
+
+
+def test_commitments_are_required_by_default_except_on_local_development_chains() -> None:
+    for local in (31337, 1337, DEFAULT_CHAIN_ID):
+        assert not commitments_by_default(local)
+    for public in (1, 10, 137, 11155111, 8453):
+        assert commitments_by_default(public)
 
 
 def test_save_load_get_per_chain(tmp_path: Path) -> None:

@@ -73,3 +73,29 @@ def test_an_event_the_contract_does_not_declare_is_an_error() -> None:
 def test_a_log_without_a_block_hash_is_refused() -> None:
     with pytest.raises(ChainError, match="has no block hash"):
         EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_log(_role_granted_topics(), b"", blockHash=None))
+
+
+def test_the_v2_events_are_in_the_table() -> None:
+    """Events v1 did not have: each maps to its record (the decoder refuses to start otherwise)."""
+    for contract, name in (("AssetRegistry", "Committed"), ("AssetRegistry", "ObjectionFiled"),
+                           ("AssetRegistry", "AssetRenewed"), ("AssetRegistry", "NonceUsed"),
+                           ("AssetRegistry", "DefaultAdminTransferScheduled"),
+                           ("AssetRegistry", "DefaultAdminDelayChangeCanceled"), ("GrantRegistry", "NonceUsed"),
+                           ("TransactionLedger", "NonceUsed"), ("TransactionLedger", "EIP712DomainChanged")):
+        assert (contract, name) in EVENTS, name
+
+
+def test_the_two_step_admin_handover_is_decoded(pyevm: Any) -> None:
+    from dataseal.chain.contracts.client import ESTIMATE, only
+    from dataseal.chain.contracts.records import AdminChange
+
+    registry = pyevm.as_(pyevm.operator).registry
+    scheduled = registry._submit("beginDefaultAdminTransfer", (pyevm.reviewer.address,), only(AdminChange),
+                                 ESTIMATE).wait()
+    assert (scheduled.kind, scheduled.new_admin, scheduled.new_delay) == ("transfer_scheduled",
+                                                                          pyevm.reviewer.address, 0)
+    assert scheduled.schedule == pyevm.now() + pyevm.deployment.config.admin_delay
+    canceled = registry._submit("cancelDefaultAdminTransfer", (), only(AdminChange), ESTIMATE).wait()
+    assert (canceled.kind, canceled.new_admin, canceled.schedule) == ("transfer_canceled", "0x" + "00" * 20, 0)
+    delayed = registry._submit("changeDefaultAdminDelay", (3600,), only(AdminChange), ESTIMATE).wait()
+    assert (delayed.kind, delayed.new_delay) == ("delay_change_scheduled", 3600) and delayed.schedule > 0

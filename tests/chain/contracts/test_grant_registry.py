@@ -4,19 +4,20 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from dataseal.chain.contracts.records import GrantRevocation, GrantStatus
+from dataseal.chain.accounts.eip712 import GRANTS_DOMAIN_NAME, Domain, sign_grant
+from dataseal.chain.contracts.records import GrantRevocation, GrantStatus, GrantTerms, NonceUse, Registration
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
-from tests.conftest import Chain
+from tests.chain.contracts.conftest import TestChain
 
 
 def h(label: str) -> bytes:
     return keccak(text=label)
 
 
-def test_a_grant_is_usable_inside_its_window_until_revoked(pyevm: Chain) -> None:
+def test_a_grant_is_usable_inside_its_window_until_revoked(pyevm: TestChain) -> None:
     owner, buyer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer)
-    asset = owner.registry.register(h("root"), h("m"), 1, 0)
+    asset = owner.registry.register(Registration(h("root"), h("m"), 1, 0))
     t = pyevm.now()
     grant = owner.grants.grant(asset.asset_id, pyevm.user.address, h("purpose"), t + 100, t + 200, 50)
     assert grant.scope_root == b"\0" * 32  # no scope: the whole asset
@@ -37,3 +38,32 @@ def test_a_grant_is_usable_inside_its_window_until_revoked(pyevm: Chain) -> None
     with pytest.raises(ContractRevert) as unknown:
         owner.grants.grant_of(99)
     assert (unknown.value.name, unknown.value.kind) == ("UnknownGrant", ErrorKind.NOT_FOUND)
+
+
+def test_use_nonce_voids_a_signed_grant(pyevm: TestChain) -> None:
+    owner, relayer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.operator)
+    asset = owner.registry.register(Registration(h("root"), h("m"), 1, 0))
+    t = pyevm.now()
+    terms = GrantTerms(asset.asset_id, pyevm.user.address, h("purpose"), t, t + 600, 5)
+    domain = Domain(GRANTS_DOMAIN_NAME, pyevm.w3.eth.chain_id, pyevm.deployment.grant_registry)
+    signature = sign_grant(pyevm.keys[pyevm.owner.address].key, domain, asset_id=terms.asset_id,
+                           grantee=terms.grantee, purpose=terms.purpose, valid_from=terms.valid_from,
+                           expires_at=terms.expires_at, quota=terms.quota, scope_root=terms.scope_root, nonce=0,
+                           deadline=t + 600)
+    used = owner.grants.use_nonce()
+    assert used == NonceUse("GrantRegistry", pyevm.owner.address, 0, used.tx)
+    assert owner.grants.nonce_of(pyevm.owner.address) == 1
+    with pytest.raises(ContractRevert) as voided:
+        relayer.grants.grant_by_sig(terms, t + 600, signature)
+    assert voided.value.args_by_name == {"expected": pyevm.owner.address}
+
+
+def test_only_the_ledger_grants_for_a_seller(pyevm: TestChain) -> None:
+    owner = pyevm.as_(pyevm.owner)
+    asset = owner.registry.register(Registration(h("root"), h("m"), 1, 0))
+    t = pyevm.now()
+    terms = GrantTerms(asset.asset_id, pyevm.user.address, h("p"), t, t + 60, 1)
+    with pytest.raises(ContractRevert) as refused:
+        owner.grants._submit("grantFor", (pyevm.owner.address, terms.as_tuple()), lambda r, x: r, "estimate")
+    assert refused.value.args_by_name == {"caller": pyevm.owner.address, "ledger": pyevm.deployment.transaction_ledger}
+    assert "settle sales" in refused.value.hint

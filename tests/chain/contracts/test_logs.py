@@ -18,7 +18,7 @@ from web3.types import RPCEndpoint, RPCResponse
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.logs import LogQueryRefused, LogReader
-from dataseal.chain.contracts.records import AssetRecord, AssetTransfer, GrantRecord, UsageRecord
+from dataseal.chain.contracts.records import AssetRecord, AssetTransfer, GrantRecord, Registration, UsageRecord
 from dataseal.chain.errors import ChainError
 from dataseal.errors import ConfigError
 from tests.chain.conftest import Backend
@@ -65,7 +65,7 @@ def _history(backend: Backend) -> tuple[DatasealContracts, list[Any]]:
     contracts = DatasealContracts.bind(backend.w3, backend.deploy(), owner)
     made: list[Any] = []
     for i in range(6):
-        made.append(contracts.registry.register(h(f"asset-{i}"), h("m"), 1, 0))
+        made.append(contracts.registry.register(Registration(h(f"asset-{i}"), h("m"), 1, 0)))
         backend.mine()  # an empty block between, so that ranges matter
     now = int(backend.w3.eth.get_block("latest")["timestamp"])
     grant = contracts.grants.grant(1, owner.address, h("p"), now - 5, now + 3600, 10, b"\0" * 32)

@@ -6,6 +6,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
 from dataseal.chain.connection.failures import UNKNOWN_ANSWER, revert_data_from
+from dataseal.chain.contracts.records import Registration
 from dataseal.chain.contracts.revert import as_chain_error, decode_revert
 from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import ErrorKind
@@ -22,7 +23,7 @@ def test_custom_error_with_enum_and_address_arguments() -> None:
     assert error.name == "AssetNotActive"
     assert error.args_by_name == {"assetId": 7, "status": "Suspended"}
     assert str(error) == "AssetNotActive(assetId=7, status=Suspended): asset 7 is Suspended: it must be Active " \
-        "(approved and not suspended)"
+        "(past its notice period, not disputed, suspended or expired)"
 
 
 def test_hex_string_and_bytes_decode_the_same() -> None:
@@ -89,10 +90,10 @@ ZERO = b"\0" * 32
 
 def test_reverts_are_decoded_with_their_arguments(pyevm: Chain) -> None:
     owner, buyer, user = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer), pyevm.as_(pyevm.user)
-    owner.registry.register(h("root"), h("m"), 1, 0)
+    owner.registry.register(Registration(h("root"), h("m"), 1, 0))
 
     with pytest.raises(ContractRevert) as dup:
-        buyer.registry.register(h("root"), h("m2"), 1, 0)
+        buyer.registry.register(Registration(h("root"), h("m2"), 1, 0))
     assert dup.value.name == "AssetAlreadyRegistered"
     assert dup.value.args_by_name == {"contentRoot": h("root"), "assetId": 1}
     assert str(dup.value).startswith(f"AssetAlreadyRegistered(contentRoot=0x{h('root').hex()}, assetId=1): ")
@@ -122,10 +123,10 @@ def test_reverts_are_decoded_with_their_arguments(pyevm: Chain) -> None:
 @pytest.mark.hardhat
 def test_reverts_from_a_real_node_are_decoded(hardhat: Chain) -> None:
     owner, buyer, user = hardhat.as_(hardhat.owner), hardhat.as_(hardhat.buyer), hardhat.as_(hardhat.user)
-    owner.registry.register(h("dup"), h("m"), 1, 0)
+    owner.registry.register(Registration(h("dup"), h("m"), 1, 0))
     asset_id = owner.registry.asset_id_of(h("dup"))
     with pytest.raises(ContractRevert) as dup:
-        buyer.registry.register(h("dup"), h("m"), 1, 0)
+        buyer.registry.register(Registration(h("dup"), h("m"), 1, 0))
     assert dup.value.args_by_name == {"contentRoot": h("dup"), "assetId": asset_id}
     with pytest.raises(ContractRevert) as unknown:
         hardhat.reader.registry.asset(10_000)
@@ -135,14 +136,48 @@ def test_reverts_from_a_real_node_are_decoded(hardhat: Chain) -> None:
     assert str(no_grant.value).startswith("UnknownGrant(grantId=999): no grant 999 on this chain")
 
 
-def test_a_ledger_that_is_not_the_one_the_grants_expect_says_why() -> None:
-    data = selector("LedgerMismatch(address,address)") + encode(["address", "address"], ["0x" + "11" * 20,
-                                                                                      "0x" + "22" * 20])
+def test_contracts_that_are_not_wired_to_each_other_say_why() -> None:
+    data = selector("WiringMismatch(address,address,address,address)") + encode(
+        ["address"] * 4, ["0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20, "0x" + "44" * 20])
     error = decode_revert(data)
-    assert error.name == "LedgerMismatch"
-    assert error.hint == ("the grant registry was made for a ledger at 0x2222222222222222222222222222222222222222, but "
-                          "this one is 0x1111111111111111111111111111111111111111: another transaction from the "
-                          "deployer account was sent in between; deploy again")
+    assert (error.name, error.kind) == ("WiringMismatch", ErrorKind.INTERNAL)
+    assert error.hint.startswith("the three contracts are not wired to each other (registry 0x1111111111111111111111"
+                                 "111111111111111111, the grants' registry 0x2222222222222222222222222222222222222222")
+    assert error.hint.endswith("another transaction from the deployer account was sent in between; deploy again")
+
+
+def test_the_v2_statuses_and_settlements_are_named() -> None:
+    disputed = decode_revert(selector("InvalidStatusTransition(uint256,uint8,uint8)") + encode(
+        ["uint256", "uint8", "uint8"], [3, 6, 7]))
+    assert disputed.args_by_name == {"assetId": 3, "from": "Disputed", "to": "Expired"}
+    assert disputed.hint == "asset 3 is Disputed; it cannot move to Expired"
+    settlement = decode_revert(selector("InvalidSettlement(uint8)") + encode(["uint8"], [0]))
+    assert settlement.args_by_name == {"settlement": "None"} and settlement.kind is ErrorKind.INVALID_INPUT
+
+
+def test_errors_of_one_name_in_two_contracts_get_the_hint_of_their_own_arguments() -> None:
+    registry = decode_revert(selector("InvalidValidity(uint64,uint256)") + encode(["uint64", "uint256"], [5, 9]))
+    assert registry.hint.startswith("a validity end of 5 is not in the future (it is now 9)")
+    grants = decode_revert(selector("InvalidValidity(uint64,uint64,uint256)") + encode(["uint64"] * 2 + ["uint256"],
+                                                                                     [5, 4, 9]))
+    assert grants.hint.startswith("the window 5..4 is empty or already over (it is now 9)")
+
+
+def test_the_commitment_errors_say_what_to_do() -> None:
+    c = b"\x07" * 32
+    young = decode_revert(selector("CommitmentTooNew(bytes32,uint256,uint256)") + encode(
+        ["bytes32", "uint256", "uint256"], [c, 160, 100]))
+    assert young.hint == "the commitment may be revealed from 160 on (it is now 100): wait, then register again"
+    old = decode_revert(selector("CommitmentTooOld(bytes32,uint256,uint256)") + encode(
+        ["bytes32", "uint256", "uint256"], [c, 90, 100]))
+    assert "commit again with a new salt" in old.hint
+
+
+def test_every_error_of_the_contracts_has_a_hint() -> None:
+    from dataseal.chain.contracts.revert import HINTS, _error_table
+
+    missing = sorted({spec.name for spec in _error_table().values()} - {name.split("(")[0] for name in HINTS})
+    assert missing == []
 
 
 def test_a_reason_that_is_not_utf8_is_shown_with_replacement_characters() -> None:

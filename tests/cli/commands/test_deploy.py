@@ -13,7 +13,7 @@ from eth_account import Account
 from web3 import Web3
 
 from dataseal.chain.contracts.deployment import load_deployments
-from tests.cli.conftest import Cli
+from tests.cli.conftest import Cli, one_line
 
 pytestmark = pytest.mark.hardhat
 
@@ -109,6 +109,108 @@ def test_deploy_help_teaches(cli: Cli) -> None:
     code, out, _ = cli("deploy", "--help", data_dir=False)
     assert code == 0
     assert "Example" in out and "dataseal deploy --rpc http://127.0.0.1:8545" in out and "--review-mode" in out
+    flat = " ".join(out.split())
+    for flag in ("--notice-period", "--commits / --no-commits", "--commit-min-age", "--commit-max-age",
+                 "--admin-delay"):
+        assert flag in flat, flag
+    assert "--notice-period 36h --commit-min-age 2m" in flat  # an example with the new constants
+    assert "15d, 36h, 90m, 900s or plain seconds" in flat and "front-running" in flat
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--notice-period", "15x"], "'15x' is not a duration: give whole seconds or a number with s, m, h or d"),
+        (["--notice-period", "-5"], "'-5' is not a duration"),
+        (["--admin-delay", "1.5d"], "'1.5d' is not a duration"),
+        (["--commit-min-age", "soon"], "'soon' is not a duration"),
+        (["--review-mode", "--notice-period", "0"], "--review-mode needs a notice period above 0"),
+        (["--no-commits", "--commit-max-age", "1h"], "commitment ages need commitments"),
+    ],
+)
+def test_deploy_refuses_bad_constants_before_connecting(cli: Cli, args: list[str], needle: str) -> None:
+    code, out, err = cli("deploy", "--rpc", "http://127.0.0.1:1", *args)
+    assert code == 2 and out == "" and needle in " ".join(err.split()) and "cannot reach" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--commit-min-age", "2h", "--commit-max-age", "1h"],
+         "the commitment ages must satisfy 0 < minimum < maximum, got minimum 7200 s and maximum 3600 s"),
+        (["--commit-min-age", "0"], "0 < minimum < maximum, got minimum 0 s"),
+        (["--notice-period", "50000d"], "notice period must be a whole number of seconds from 0 to 4294967295, "
+         "got 4320000000"),
+    ],
+)
+def test_deploy_refuses_constants_the_contract_would_refuse_in_one_line(
+    cli: Cli, args: list[str], needle: str
+) -> None:
+    code, out, err = cli("deploy", "--rpc", "http://127.0.0.1:1", *args)
+    line = one_line(err)
+    assert code == 1 and out == "" and needle in line and "cannot reach" not in line
+
+
+def test_durations_are_read_and_written_in_units() -> None:
+    from dataseal.cli.options import format_duration, parse_duration
+
+    assert [parse_duration(text, "--x") for text in ("15d", "36h", "90m", "900s", "900", "2D", " 7 h")] == [
+        15 * 86_400, 36 * 3600, 5400, 900, 900, 2 * 86_400, 7 * 3600]
+    assert [format_duration(s) for s in (0, 45, 5400, 129_600, 1_296_000)] == ["0s", "45s", "90m", "36h", "15d"]
+
+
+@pytest.mark.hardhat
+def test_deploy_on_a_development_chain_takes_no_commitments_unless_asked(
+    cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import_funded(cli, password_file, hardhat_url, monkeypatch)
+    plain = cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))["deployment"]
+    assert plain["commit_required"] is False and plain["review_mode"] is False
+    assert plain["config"] == {"notice_period": 0, "min_commit_age": 0, "max_commit_age": 0, "admin_delay": 86_400}
+
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--force",
+                         "--notice-period", "36h", "--commits", "--commit-min-age", "2m", "--commit-max-age", "12h",
+                         "--admin-delay", "2d")
+    assert code == 0, err
+    assert "review with 36h of public notice, commitments required (2m to 12h old), admin handover delay 2d" in out
+    assert "warning" not in err
+    again = load_deployments(cli.data_dir)[31337]
+    assert (again.config.notice_period, again.config.min_commit_age, again.config.max_commit_age,
+            again.config.admin_delay) == (129_600, 120, 43_200, 172_800)
+    w3 = Web3(Web3.HTTPProvider(hardhat_url))
+    from dataseal.chain.contracts.deployed import DatasealContracts
+
+    registry = DatasealContracts.bind(w3, again).registry
+    assert (registry.notice_period(), registry.min_commit_age(), registry.max_commit_age()) == (129_600, 120, 43_200)
+
+    review = cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--force",
+                      "--review-mode")["deployment"]
+    assert review["config"]["notice_period"] == 15 * 86_400 and review["commit_required"] is False
+
+
+def test_deploy_on_a_public_chain_requires_commitments_by_default_and_warns_without(cli: Cli) -> None:
+    """A chain id that is no local development chain's (Sepolia's, served by the embedded node)."""
+    from dataseal.chain.node.start import EmbeddedNode, NodeConfig
+
+    node = EmbeddedNode.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True, chain_id=11155111))
+    try:
+        node.start_serving()
+        url = node.startup.rpc_url
+        code, out, err = cli("deploy", "--rpc", url, "--force")
+        assert code == 0, err
+        assert "no review, commitments required (1m to 1d old), admin handover delay 1d" in out
+        assert "warning" not in err
+        committed = load_deployments(cli.data_dir)[11155111]
+        assert committed.commit_required and (committed.config.min_commit_age, committed.config.max_commit_age) == (
+            60, 86_400)
+
+        code, out, err = cli("deploy", "--rpc", url, "--force", "--no-commits")
+        assert code == 0, err
+        assert "warning: chain 11155111 is not a local development chain, and --no-commits lets anyone" in err
+        assert "front-running" in err
+        assert not load_deployments(cli.data_dir)[11155111].commit_required
+    finally:
+        node.stop()
 
 
 def test_deploy_record_survives_a_second_chain(

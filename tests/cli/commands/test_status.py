@@ -143,3 +143,26 @@ def test_status_and_deploy_against_dataseal_node(cli: Cli) -> None:
     # the node is stopped: status opens its chain in-process and finds the new deployment live
     report = cli.json("status")
     assert report["ok"] is True and report["deployment"] == result["deployment"]
+
+
+def test_status_shows_the_deployment_rules(cli: Cli) -> None:
+    from dataseal.chain.contracts.deployment import ContractConfig
+    from dataseal.chain.embedded.provider import EmbeddedProvider
+
+    owner = Account.create()
+    chain = open_embedded(cli.data_dir, [owner.address])
+    try:
+        live = connect(EmbeddedProvider(chain))
+        config = ContractConfig.with_commits(notice_period=3600, admin_delay=7200)
+        save_deployment(cli.data_dir, deploy_contracts(live.w3, LocalSender(owner), config=config))
+    finally:
+        chain.close()
+    Keystore(keystore_dir(cli.data_dir), scrypt_n=LIGHT_SCRYPT_N).import_private_key(bytes(owner.key), "pw")
+    code, out, err = cli("status")
+    assert code == 0, err
+    assert "rules      review with 1h of public notice, commitments required (1m to 1d old), admin handover delay 2h" \
+        in out
+    report = cli.json("status")
+    assert report["deployment"]["config"] == {"notice_period": 3600, "min_commit_age": 60, "max_commit_age": 86_400,
+                                              "admin_delay": 7200}
+    assert report["deployment"]["review_mode"] is True and report["deployment"]["commit_required"] is True
