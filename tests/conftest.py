@@ -16,7 +16,7 @@ from web3 import EthereumTesterProvider, Web3
 
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
-from dataseal.chain.contracts.deployment import Deployment
+from dataseal.chain.contracts.deployment import DEFAULT_NOTICE_PERIOD, ContractConfig, Deployment
 from dataseal.chain.sending.sender import LocalSender
 from tests.support.devnode import hardhat_node
 
@@ -37,7 +37,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 class Chain:
     """dataseal deployed on one chain, and funded accounts that sign locally.
 
-    ``as_(sender)`` gives the three contract clients writing as that account.
+    ``as_(sender)`` gives the three contract clients writing as that account; ``travel(seconds)``
+    moves the chain's clock forward (a notice period or a commitment's age passes without waiting).
     """
 
     w3: Web3
@@ -47,6 +48,7 @@ class Chain:
     user: LocalSender
     buyer: LocalSender
     reviewer: LocalSender
+    tester: EthereumTester | None = None  # the eth-tester behind ``w3``, if any (its clock is moved directly)
 
     def as_(self, sender: LocalSender) -> DatasealContracts:
         return DatasealContracts.bind(self.w3, self.deployment, sender)
@@ -59,30 +61,50 @@ class Chain:
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    def travel(self, seconds: int) -> int:
+        """Mine a block ``seconds`` after the latest one (eth-tester, or a hardhat node's
+        ``evm_setNextBlockTimestamp`` + ``evm_mine``): calls then see that time; it is returned."""
+        target = self.now() + seconds
+        if self.tester is not None:
+            # eth-tester mines a block at one second before the time it is given (the next block gets that
+            # time), and calls see the latest block: ask for one second more so that the latest block is at target.
+            self.tester.time_travel(target + 1)
+        else:
+            self.w3.provider.make_request("evm_setNextBlockTimestamp", [target])  # type: ignore[arg-type]
+            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return target
+
 
 def _senders(w3: Web3, accounts: list[LocalAccount]) -> list[LocalSender]:
     return [LocalSender(account, endpoint="the test chain") for account in accounts]
 
 
-def _pyevm(review_mode: bool) -> Chain:
+def _pyevm(config: ContractConfig) -> Chain:
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
     keys = [Account.from_key(key.to_bytes()) for key in tester.backend.account_keys[:5]]
     operator, owner, user, buyer, reviewer = _senders(w3, keys)
-    deployment = deploy_contracts(w3, operator, review_mode=review_mode)
-    return Chain(w3, deployment, operator, owner, user, buyer, reviewer)
+    deployment = deploy_contracts(w3, operator, config=config)
+    return Chain(w3, deployment, operator, owner, user, buyer, reviewer, tester)
 
 
 @pytest.fixture
 def pyevm() -> Chain:
-    """dataseal on a fresh in-process py-evm chain (eth-tester)."""
-    return _pyevm(review_mode=False)
+    """dataseal on a fresh in-process py-evm chain (eth-tester): no review, no commitments."""
+    return _pyevm(ContractConfig())
 
 
 @pytest.fixture
 def pyevm_review() -> Chain:
-    """The same, deployed in review mode (registrations start Pending)."""
-    return _pyevm(review_mode=True)
+    """The same in review mode: registrations are Pending for the default notice period (15 days; pass
+    it with ``chain.travel``), during which anyone may object. Nobody holds REVIEWER yet."""
+    return _pyevm(ContractConfig(notice_period=DEFAULT_NOTICE_PERIOD))
+
+
+@pytest.fixture
+def pyevm_commits() -> Chain:
+    """The same with commitments required (revealed one minute to one day after they were made)."""
+    return _pyevm(ContractConfig.with_commits())
 
 
 @pytest.fixture(scope="session")

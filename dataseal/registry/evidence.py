@@ -374,6 +374,12 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
         f"chain: that transaction {record.tx_hash} in block {record.block_number} of chain {record.chain_id} emitted "
         f"{name} from {record.contract} with these values (needs an RPC endpoint)"
     )
+    if record.asset is not None:
+        report.not_checked.append(
+            f"chain: that asset {record.asset.asset_id} still stands: its status now (statusOf) on {record.contract}; "
+            "a registration may since have been disputed, suspended, rejected or cancelled (its root then released "
+            "to a later registrant), or have expired, and in review mode it is Pending until its notice ends"
+        )
     return report
 
 

@@ -78,6 +78,7 @@ from dataseal.chain.contracts.client import wait_all  # noqa: E402
 from dataseal.chain.contracts.deploy import deploy_contracts  # noqa: E402
 from dataseal.chain.contracts.deployed import DatasealContracts  # noqa: E402
 from dataseal.chain.contracts.deployment import Deployment  # noqa: E402
+from dataseal.chain.contracts.records import ZERO32, Registration  # noqa: E402
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file  # noqa: E402
 from dataseal.chain.embedded.provider import EmbeddedProvider  # noqa: E402
 from dataseal.chain.sending.sender import LocalSender  # noqa: E402
@@ -186,6 +187,12 @@ def registry_handle(w3: Web3, deployment: Deployment) -> Contract:
                            abi=load_artifact("AssetRegistry").abi)
 
 
+def registration(label: str, i: int) -> Registration:
+    """Registration ``i`` of a measurement: a distinct root, no parent, no expiry (the benchmark's
+    deployments require no commitment, so the salt is zero)."""
+    return Registration(root_of(label, i), keccak(text=f"{label} manifest {i}"), RIGHTS_TYPE, CLASSIFICATION)
+
+
 def presign(setup: Setup, label: str, count: int) -> list[bytes]:
     """``count`` signed register transactions of the raw key, nonces from the node's pending count."""
     w3 = setup.raw_w3
@@ -194,13 +201,11 @@ def presign(setup: Setup, label: str, count: int) -> list[bytes]:
     chain_id = int(w3.eth.chain_id)
     nonce = int(w3.eth.get_transaction_count(sender, "pending"))
     base = int(w3.eth.get_block("latest")["baseFeePerGas"])
-    sample = registry.encode_abi("register", args=[root_of(label, -1), root_of(label, -2), RIGHTS_TYPE,
-                                                   CLASSIFICATION, 0])
+    sample = registry.encode_abi("register", args=[registration(label, -1).as_tuple(), ZERO32])
     gas = int(w3.eth.estimate_gas({"from": sender, "to": registry.address, "data": sample}) * 1.2)
     signed = []
     for i in range(count):
-        data = registry.encode_abi("register", args=[root_of(label, i), keccak(text=f"{label} manifest {i}"),
-                                                     RIGHTS_TYPE, CLASSIFICATION, 0])
+        data = registry.encode_abi("register", args=[registration(label, i).as_tuple(), ZERO32])
         tx = {"type": 2, "chainId": chain_id, "nonce": nonce + i, "to": registry.address, "data": data, "value": 0,
               "gas": gas, "maxFeePerGas": 2 * base + GWEI, "maxPriorityFeePerGas": GWEI}
         signed.append(bytes(setup.raw_key.sign_transaction(tx).raw_transaction))
@@ -225,16 +230,13 @@ def run_raw(w3: Web3, raws: list[bytes], mode: str) -> None:
 def run_client(contracts: DatasealContracts, label: str, start: int, count: int, path: str, mode: str) -> None:
     registry = contracts.registry
 
-    def args(i: int) -> tuple[bytes, bytes, int, int]:
-        return root_of(label, i), keccak(text=f"{label} manifest {i}"), RIGHTS_TYPE, CLASSIFICATION
-
     indexes = range(start, start + count)
     if path == "client register()":
-        records = [registry.register(*args(i)) for i in indexes]
+        records = [registry.register(registration(label, i)) for i in indexes]
     elif mode == "sequential":
-        records = [registry.submit_register(*args(i)).wait() for i in indexes]
+        records = [registry.submit_register(registration(label, i)).wait() for i in indexes]
     else:
-        records = wait_all([registry.submit_register(*args(i)) for i in indexes])
+        records = wait_all([registry.submit_register(registration(label, i)) for i in indexes])
     if len(records) != count or any(r.content_root != root_of(label, i) for r, i in zip(records, indexes,
                                                                                        strict=True)):
         raise RuntimeError("the client's records do not match the registrations sent")

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import AccountNotFound, PasswordRequired, WrongPassword
 from dataseal.chain.contracts.deployment import load_deployments
+from dataseal.chain.contracts.records import Registration
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.errors import DeploymentError, NoEmbeddedChain, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, remove_marker, write_marker
@@ -51,7 +52,7 @@ def test_the_embedded_chain_of_the_folder_end_to_end(data: Path) -> None:
         sender = context.sender(account)
         store = sender.nonces.store
         assert isinstance(store, FileNonceStore) and store.folder == data / NONCES_DIRNAME
-        record = context.contracts(sender).registry.register(keccak(text="root"), keccak(text="m"), 1, 0)
+        record = context.contracts(sender).registry.register(Registration(keccak(text="root"), keccak(text="m"), 1, 0))
         assert record.registrant == account.address
         assert context.contracts().registry.asset_id_of(keccak(text="root")) == record.asset_id  # a reader
 

@@ -11,7 +11,7 @@ from typing import Any
 from dataseal.registry.merkle import core
 from dataseal.registry.merkle.abi import encode_sequence, normalize_values, parse_encoding
 from dataseal.registry.merkle.errors import ProofError
-from dataseal.registry.merkle.hashing import standard_leaf_hash
+from dataseal.registry.merkle.hashing import keccak256, standard_leaf_hash
 from dataseal.registry.merkle.tree import MultiProof, parse_hash
 
 _WHOLE_HASH = "check that the hash was copied whole"
@@ -40,6 +40,14 @@ def compute_leaf_hash(leaf_encoding: Sequence[str], value: Sequence[Any]) -> byt
     """The standard-v1 leaf hash of ``value``: keccak256(keccak256(abi.encode(value)))."""
     types = parse_encoding(leaf_encoding)
     return standard_leaf_hash(encode_sequence(types, normalize_values(types, value)))
+
+
+def compute_values_hash(leaf_encoding: Sequence[str], value: Sequence[Any]) -> bytes:
+    """keccak256(abi.encode(value)), the hash that the leaf hash hashes once more: what
+    ``AssetRegistry.verifyBatchMember`` takes, so that the contract computes the leaf itself and an
+    inner node (64 bytes, hashed once) can never pass as a member."""
+    types = parse_encoding(leaf_encoding)
+    return keccak256(encode_sequence(types, normalize_values(types, value)))
 
 
 def compute_root(leaf: bytes | str, proof: Sequence[bytes | str]) -> bytes:

@@ -9,7 +9,7 @@ from web3 import Web3
 
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
-from dataseal.chain.contracts.records import AssetRecord, AssetTransfer, GrantRecord, UsageRecord
+from dataseal.chain.contracts.records import AssetRecord, AssetTransfer, GrantRecord, Registration, UsageRecord
 from dataseal.chain.embedded.chain import EmbeddedChain
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.provider import EmbeddedProvider
@@ -46,7 +46,8 @@ def test_deploy_register_grant_and_decode(w3: Web3, keys: Funded) -> None:
     assert w3.eth.get_code(deployment.asset_registry)
 
     root = keccak(text="dataset v1")
-    submitted = as_operator.registry.submit_register(root, keccak(text="m"), 1, 0)
+    registration = Registration(root, keccak(text="m"), rights_type=1, classification=0)
+    submitted = as_operator.registry.submit_register(registration)
     submitted.wait()
     assert submitted.receipt is not None
     assert [type(r) for r in as_operator.decoder.decode_receipt(submitted.receipt)] == [AssetTransfer, AssetRecord]
@@ -55,7 +56,7 @@ def test_deploy_register_grant_and_decode(w3: Web3, keys: Funded) -> None:
     assert as_operator.registry.asset_id_of(root) == 1
 
     with pytest.raises(ContractRevert, match=r"AssetAlreadyRegistered\(contentRoot=0x.*assetId=1\)"):
-        as_operator.registry.register(root, keccak(text="m"), 1, 0)
+        as_operator.registry.register(registration)
 
     now = w3.eth.get_block("latest")["timestamp"]
     granted = as_operator.grants.grant(1, user.address, keccak(text="research"), now - 10, now + 3600, 100)

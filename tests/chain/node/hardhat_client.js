@@ -4,7 +4,8 @@
 //   DATASEAL_RPC_URL=http://127.0.0.1:<port> DATASEAL_TEST_KEY=0x... \
 //     node node_modules/.bin/hardhat run --no-compile --network dataseal tests/chain/node/hardhat_client.js
 //
-// It deploys an AssetRegistry from the committed artifact, calls the registry the node deployed
+// It deploys the three contracts from the committed artifacts, wired as dataseal deploys them (the
+// registries name the ledger, whose address is predicted from the deployer's nonce), calls the registry the node deployed
 // (DATASEAL_ASSET_REGISTRY), sends a value transfer, estimates gas, reads logs, and provokes a
 // revert with a custom error. It prints one JSON line of what it saw; the Python test checks it.
 // Any unexpected failure exits non-zero with the error on stderr.
@@ -45,13 +46,26 @@ async function main() {
   const fees = await provider.getFeeData();
   seen.eip1559 = fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null;
 
-  // Deploy a fresh AssetRegistry from the committed artifact (no compile needed).
+  // Deploy the three contracts from the committed artifacts (no compile needed), in dataseal's order:
+  // AssetRegistry(admin, config, ledger, uri) with the ledger predicted two transactions ahead,
+  // GrantRegistry(assets, ledger), TransactionLedger(assets, grants), which checks that wiring.
+  const nonce = await provider.getTransactionCount(wallet.address, "pending");
+  const predictedLedger = ethers.getCreateAddress({ from: wallet.address, nonce: nonce + 2 });
+  const config = { adminDelay: 86400, noticePeriod: 0, minCommitAge: 0, maxCommitAge: 0 };
   const { abi, bytecode } = artifact("AssetRegistry");
   const factory = new ethers.ContractFactory(abi, bytecode, wallet);
-  const fresh = await factory.deploy(wallet.address, false, "https://example.test/");
+  const fresh = await factory.deploy(wallet.address, config, predictedLedger, "https://example.test/", { nonce });
   const deployTx = fresh.deploymentTransaction();
   const deployReceipt = await deployTx.wait();
   seen.deployed = await fresh.getAddress();
+  const grantsArtifact = artifact("GrantRegistry");
+  const grants = await new ethers.ContractFactory(grantsArtifact.abi, grantsArtifact.bytecode, wallet)
+    .deploy(seen.deployed, predictedLedger, { nonce: nonce + 1 });
+  await grants.waitForDeployment();
+  const ledgerArtifact = artifact("TransactionLedger");
+  const ledger = await new ethers.ContractFactory(ledgerArtifact.abi, ledgerArtifact.bytecode, wallet)
+    .deploy(seen.deployed, await grants.getAddress(), { nonce: nonce + 2 });
+  await ledger.waitForDeployment();
   seen.deployReceipt = {
     to: deployReceipt.to,
     contractAddress: deployReceipt.contractAddress,
@@ -59,14 +73,27 @@ async function main() {
     type: deployTx.type,
   };
   seen.deployedCodeBytes = ((await provider.getCode(seen.deployed)).length - 2) / 2;
+  seen.wiring = {
+    predictedLedger,
+    ledger: await ledger.getAddress(),
+    registryLedger: await fresh.ledger(),
+    grantsLedger: await grants.ledger(),
+    ledgerAssets: await ledger.assets(),
+    ledgerGrants: await ledger.grants(),
+    grants: await grants.getAddress(),
+    reviewMode: await fresh.reviewMode(),
+    commitRequired: await fresh.commitRequired(),
+  };
 
   // The registry the node deployed at its first start.
   const registry = new ethers.Contract(process.env.DATASEAL_ASSET_REGISTRY, abi, wallet);
   const root = ethers.id(`hardhat-client:${Date.now()}:${Math.random()}`);
   const manifest = ethers.id("manifest");
-  seen.estimate = (await registry.register.estimateGas(root, manifest, 1, 0, 0)).toString();
+  const registration = { contentRoot: root, manifestHash: manifest, rightsType: 1, classification: 0, parentId: 0, validUntil: 0 };
+  const salt = ethers.ZeroHash; // the node's registry requires no commitment
+  seen.estimate = (await registry.register.estimateGas(registration, salt)).toString();
   const fromBlock = await provider.getBlockNumber();
-  const tx = await registry.register(root, manifest, 1, 0, 0);
+  const tx = await registry.register(registration, salt);
   const receipt = await tx.wait();
   seen.register = {
     status: receipt.status,
@@ -81,6 +108,7 @@ async function main() {
   const record = await registry.assetOf(assetId);
   seen.assetIdOfRoot = (await registry.assetIdOf(root)).toString();
   seen.recordRoot = record.contentRoot;
+  seen.recordStatus = record.status.toString();
   seen.root = root;
 
   // Logs through eth_getLogs, filtered by event and indexed argument.
@@ -88,8 +116,8 @@ async function main() {
   seen.logs = events.map((e) => ({ name: e.eventName, assetId: e.args.assetId.toString(), removed: e.removed }));
 
   // A repeat of the same content root reverts with the custom error, on eth_call and on send.
-  seen.staticRevert = await expectCustomError(registry.register.staticCall(root, manifest, 1, 0, 0), registry);
-  seen.sendRevert = await expectCustomError(registry.register(root, manifest, 1, 0, 0), registry);
+  seen.staticRevert = await expectCustomError(registry.register.staticCall(registration, salt), registry);
+  seen.sendRevert = await expectCustomError(registry.register(registration, salt), registry);
 
   // A plain value transfer.
   const other = ethers.Wallet.createRandom().address;

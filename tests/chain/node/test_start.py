@@ -17,7 +17,7 @@ from eth_utils import to_canonical_address
 from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import Keystore, KeystoreError, PasswordRequired, keystore_dir
-from dataseal.chain.contracts.deployment import Deployment, get_deployment, save_deployment
+from dataseal.chain.contracts.deployment import ContractConfig, Deployment, get_deployment, save_deployment
 from dataseal.chain.embedded.chain import EmbeddedChain, Genesis, Mining, chain_file
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
 from dataseal.chain.embedded.errors import ChainInUseError, GenesisMismatchError, NodeStartError
@@ -54,6 +54,7 @@ def test_first_start_creates_everything_and_a_restart_reuses_it(tmp_path: Path) 
         assert f"created the operator account {first.operator}" in notes
         assert f"created chain {DEFAULT_CHAIN_ID}" in notes and "deployed AssetRegistry" in notes
         assert first.chain_id == DEFAULT_CHAIN_ID and first.block == 3
+        assert first.deployment.config == ContractConfig()  # one block producer, no public mempool: no review
         assert node.chain.get_balance(to_canonical_address(first.operator)) > 999_000 * ETH
         for address in first.deployment.addresses().values():
             assert node.chain.get_code(to_canonical_address(address))
@@ -102,7 +103,7 @@ def test_a_record_naming_contracts_the_chain_lacks_is_deployed_again(tmp_path: P
     data = tmp_path / "data"
     EmbeddedNode.start(config(data)).stop()
     stale = Deployment(DEFAULT_CHAIN_ID, "0x" + "11" * 20, "0x" + "12" * 20, "0x" + "13" * 20, 1,
-                       "0x" + "14" * 20, False)
+                       "0x" + "14" * 20, ContractConfig())
     save_deployment(data, stale)
     node = EmbeddedNode.start(config(data))
     try:
@@ -404,10 +405,15 @@ def test_hardhat_deploys_transacts_estimates_reads_logs_and_decodes_a_custom_err
     assert seen["accounts"] == [] and seen["eip1559"] is True
     assert seen["deployReceipt"] == {"to": None, "contractAddress": seen["deployed"], "status": 1, "type": 2}
     assert seen["deployedCodeBytes"] > 1000
+    wiring = seen["wiring"]  # v2: both registries name the ledger, predicted from the deployer's nonce
+    assert wiring["ledger"] == wiring["predictedLedger"] == wiring["registryLedger"] == wiring["grantsLedger"]
+    assert wiring["ledgerAssets"] == seen["deployed"] and wiring["ledgerGrants"] == wiring["grants"]
+    assert wiring["reviewMode"] is False and wiring["commitRequired"] is False
     register = seen["register"]
     assert register["status"] == 1 and register["type"] == 2 and register["events"] == ["Transfer", "AssetRegistered"]
     assert int(register["gasUsed"]) <= int(seen["estimate"])
     assert seen["recordRoot"] == seen["root"] and seen["assetIdOfRoot"] == seen["assetId"]
+    assert seen["recordStatus"] == "2"  # Active: the node's registry has no review
     assert seen["logs"] == [{"name": "AssetRegistered", "assetId": seen["assetId"], "removed": False}]
     for revert in (seen["staticRevert"], seen["sendRevert"]):
         assert revert["name"] == "AssetAlreadyRegistered" and revert["args"] == [seen["root"], seen["assetId"]]

@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from eth_abi import encode as abi_encode
 
-from dataseal.registry.merkle import ProofError, StandardMerkleTree, compute_root, keccak256, verify_proof
+from dataseal.registry.merkle import (
+    ProofError,
+    StandardMerkleTree,
+    compute_leaf_hash,
+    compute_root,
+    compute_values_hash,
+    keccak256,
+    verify_proof,
+)
 
 PAIR = ["uint256", "bytes32"]
 
@@ -49,3 +58,12 @@ def test_proofs_of_the_wrong_shape_are_refused(proof: Any, message: str) -> None
         "give the proof's sibling hashes as a list, from the leaf up" if isinstance(proof, str)
         else "check that the hash was copied whole"
     )
+
+
+def test_values_hash_is_the_abi_encoding_hashed_once_and_the_leaf_hashes_it_again() -> None:
+    """What AssetRegistry.verifyBatchMember takes (v2): the contract hashes the leaf from it itself."""
+    value = pair_values(3)[1]
+    values_hash = compute_values_hash(PAIR, value)
+    assert values_hash == keccak256(abi_encode(PAIR, list(value)))
+    tree = StandardMerkleTree.of(pair_values(3), PAIR)
+    assert keccak256(values_hash) == compute_leaf_hash(PAIR, value) == tree.leaf_hash(value)

@@ -173,8 +173,8 @@ def scenario(run: Run) -> dict[str, Any]:
         return b"".join(slot.to_bytes(32, "big") + value.to_bytes(32, "big") for slot, value in slots)
 
     for round_ in range(4):
-        raws = [run.signed(OWNER, to=registry.address, data=_call(registry, "register", h(f"root {round_} {i}"),
-                                                                  h(f"manifest {round_} {i}"), 1, 1, 0))
+        raws = [run.signed(OWNER, to=registry.address, data=_register(registry, f"root {round_} {i}",
+                                                                       f"manifest {round_} {i}"))
                 for i in range(20)]
         first = round_ * 20 + 1
         raws.append(run.signed(OWNER, to=grants.address, data=_call(
@@ -213,6 +213,11 @@ def _abi(name: str) -> Any:
 
 def _call(contract: Any, name: str, *args: Any) -> bytes:
     return bytes(Web3.to_bytes(hexstr=contract.encode_abi(name, args=list(args))))
+
+
+def _register(registry: Any, root: str, manifest: str) -> bytes:
+    """AssetRegistry.register((root, manifest, rights 1, classification 1, no parent, no expiry), salt 0)."""
+    return _call(registry, "register", (h(root), h(manifest), 1, 1, 0, 0), bytes(32))
 
 
 def blocks(chain: EmbeddedChain) -> list[tuple[Any, ...]]:
@@ -306,10 +311,10 @@ def _requests(addresses: dict[str, Any]) -> list[CallRequest]:
         CallRequest(to=to(registry), data=_call(registry, "ownerOf", 10_000)),  # reverts: no such token
         CallRequest(to=to(grants), data=_call(grants, "grantOf", 1)),
         CallRequest(to=to(grants), data=_call(grants, "isUsable", 1, 3)),
-        CallRequest(sender=owner, to=to(registry), data=_call(registry, "register", h("new"), h("new m"), 1, 1, 0)),
-        CallRequest(sender=owner, to=to(registry), data=_call(registry, "register", h("root 0 0"), h("m"), 1, 1, 0)),
+        CallRequest(sender=owner, to=to(registry), data=_register(registry, "new", "new m")),
+        CallRequest(sender=owner, to=to(registry), data=_register(registry, "root 0 0", "m")),
         CallRequest(sender=owner, to=to(registry), gas=30_000,
-                    data=_call(registry, "register", h("newer"), h("newer m"), 1, 1, 0)),  # out of gas
+                    data=_register(registry, "newer", "newer m")),  # out of gas
         CallRequest(sender=owner, to=to(grants), data=_call(
             grants, "grant", 2, USER.address, h("purpose"), GENESIS_TIME, GENESIS_TIME + 10**6, 5, h("scope"))),
         CallRequest(sender=user, to=to(ledger), data=_call(ledger, "recordUsage", 1, 3, h("job call"))),
