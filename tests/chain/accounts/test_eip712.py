@@ -17,7 +17,7 @@ from dataseal.chain.accounts.eip712 import (
     sign_register,
     type_hash,
 )
-from dataseal.chain.contracts.records import GrantTerms
+from dataseal.chain.contracts.records import GrantTerms, Registration
 from dataseal.chain.errors import ContractRevert
 from tests.conftest import Chain
 
@@ -42,13 +42,13 @@ def test_python_eip712_matches_the_contracts(pyevm: Chain) -> None:
         content_root=h("sig-root"), manifest_hash=h("sig-m"), rights_type=4, classification=3, parent_id=0,
         nonce=0, deadline=deadline,
     )
-    registered = reg.register_by_sig(signer.address, h("sig-root"), h("sig-m"), 4, 3, 0, deadline, sig)
+    registered = reg.register_by_sig(signer.address, Registration(h("sig-root"), h("sig-m"), 4, 3), ZERO, deadline, sig)
     assert registered.registrant == signer.address
     assert reg.asset(1).owner == signer.address
 
     # The same signature again: the nonce moved, so it no longer verifies.
     with pytest.raises(ContractRevert) as replay:
-        reg.register_by_sig(signer.address, h("sig-root"), h("sig-m"), 4, 3, 0, deadline, sig)
+        reg.register_by_sig(signer.address, Registration(h("sig-root"), h("sig-m"), 4, 3), ZERO, deadline, sig)
     assert replay.value.name == "InvalidSignature"
     assert replay.value.args_by_name == {"expected": signer.address}
 
@@ -59,7 +59,7 @@ def test_python_eip712_matches_the_contracts(pyevm: Chain) -> None:
         nonce=1, deadline=deadline,
     )
     with pytest.raises(ContractRevert, match="InvalidSignature"):
-        reg.register_by_sig(signer.address, h("sig-root-2"), h("sig-m"), 4, 3, 0, deadline, other)
+        reg.register_by_sig(signer.address, Registration(h("sig-root-2"), h("sig-m"), 4, 3), ZERO, deadline, other)
 
     t = pyevm.now()
     terms = GrantTerms(1, pyevm.user.address, h("purpose"), t - 1, t + 3600, 7, ZERO)

@@ -113,13 +113,16 @@ def test_confirmations_wait_for_blocks_on_top(backend: Backend) -> None:
 
 
 def test_a_revert_is_raw_bytes_to_a_bare_sender_and_named_with_a_decoder(pyevm: Chain) -> None:
+    from dataseal.chain.contracts.records import Registration
     from dataseal.chain.contracts.revert import decode_revert
     from dataseal.chain.errors import ContractRevert, Reverted
 
     owner = pyevm.as_(pyevm.owner).registry
     root = keccak(text="root")
-    owner.register(root, keccak(text="m"), 1, 0)
-    call = {"to": owner.address, "data": owner.contract.encode_abi("register", args=[root, keccak(text="m"), 1, 0, 0])}
+    registration = Registration(root, keccak(text="m"), 1, 0)
+    owner.register(registration)
+    call = {"to": owner.address,
+            "data": owner.contract.encode_abi("register", args=[registration.as_tuple(), b"\0" * 32])}
     account = Account.create()
     pyevm.operator.send(pyevm.w3, {"to": account.address, "value": 10**18, "gas": 21_000})
     with pytest.raises(Reverted) as raw:
