@@ -189,7 +189,7 @@ def test_reverted_transaction_is_decoded_before_sending(backend: Backend) -> Non
         registry.register(Registration(h("dup"), h("m"), 1, 0))
     assert exc.value.name == "AssetAlreadyRegistered"
     assert exc.value.args_by_name == {"contentRoot": h("dup"), "assetId": first.asset_id}
-    assert "the first registrant keeps priority" in str(exc.value)
+    assert "keeps priority while its registration stands" in str(exc.value)
     assert backend.w3.eth.get_balance(other.address) == balance  # refused at estimation: nothing spent
 
 

@@ -30,8 +30,9 @@ SETTLEMENT_NAMES = ("None", "Transfer", "Licence")
 # errors of one name with different arguments, "Name(arg,...)"); values are format strings over the
 # error's arguments.
 HINTS: dict[str, str] = {
-    "AssetAlreadyRegistered": "this content was registered first as asset {assetId}; the first registrant "
-    "keeps priority. Register a new version of that asset instead, or check who owns it",
+    "AssetAlreadyRegistered": "this content is held by asset {assetId}, registered first; it keeps priority while "
+    "its registration stands. If it is yours, register a new version of it; if it is not, object during its "
+    "notice period or ask a reviewer to reject it, which frees the root",
     "UnknownAsset": "no asset {assetId} on this chain: check the id and the chain you are connected to",
     "UnknownGrant": "no grant {grantId} on this chain: check the id and the chain you are connected to",
     "UnknownBatch": "no batch {batchId} on this chain: check the id and the chain you are connected to",

@@ -97,7 +97,7 @@ def test_reverts_are_decoded_with_their_arguments(pyevm: Chain) -> None:
     assert dup.value.name == "AssetAlreadyRegistered"
     assert dup.value.args_by_name == {"contentRoot": h("root"), "assetId": 1}
     assert str(dup.value).startswith(f"AssetAlreadyRegistered(contentRoot=0x{h('root').hex()}, assetId=1): ")
-    assert "first registrant keeps priority" in str(dup.value)
+    assert "keeps priority while its registration stands" in str(dup.value)
     assert dup.value.kind is ErrorKind.CONFLICT
 
     with pytest.raises(ContractRevert) as unknown:
