@@ -29,6 +29,8 @@ import {AssetToken} from "./token/AssetToken.sol";
 ///   _released[assetId]          : the record (both slots), moved here when it is rejected or
 ///                                 cancelled so that its root is free for a new registration
 ///   _commitments[commitment]    : when it was made — only where commitments are required
+/// A root freed by a reviewer may keep a reservation in its slot 0: owner = the account it is
+/// reserved for, registeredAt = the end of the reservation, assetId 0 (so nothing holds it).
 /// A plain registration therefore writes three new slots, the owner's account slot and the
 /// shared id counter. What follows from deployment constants (a notice period's end) is not
 /// stored: the status readers see is derived from the stored one, the time and those constants.
@@ -49,6 +51,8 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     uint8 public constant MAX_CLASSIFICATION = 3;
     /// @notice Most members one batch may declare.
     uint256 public constant MAX_BATCH_COUNT = type(uint24).max;
+    /// @notice How long a root freed by a reviewer stays reserved for the account the reviewer named.
+    uint256 public constant RESERVATION_PERIOD = 30 days;
     /// @dev Bit of the stored rights byte telling that the registration has an entry in `_expiries`.
     uint8 private constant EXPIRES = 0x80;
     /// @dev Bit offsets of slot 0's fields (see the layout above).
@@ -258,14 +262,15 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         if (registration.classification > MAX_CLASSIFICATION) {
             revert InvalidClassification(registration.classification);
         }
-        // Validity is years by design: seconds of drift do not matter.
+        // Validity is years by design: seconds of drift do not matter. A certification must
+        // outlive the notice period, or it would expire before it was ever active.
         // slither-disable-next-line timestamp
-        if (validUntil != 0 && validUntil <= block.timestamp) {
+        if (validUntil != 0 && validUntil <= block.timestamp + _noticePeriod) {
             revert InvalidValidity(validUntil, block.timestamp);
         }
-        uint32 existing = _records[contentRoot].assetId;
-        if (existing != 0) {
-            revert AssetAlreadyRegistered(contentRoot, existing);
+        uint256 held = _word(_records[contentRoot]);
+        if (held != 0) {
+            _requireFree(contentRoot, held, owner);
         }
         assetId = uint256(_counters.assets) + 1;
         if (assetId > type(uint32).max) {
@@ -321,6 +326,23 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         );
     }
 
+    /// @dev Slot 0 of a root's record is non-zero: either a standing registration holds the root,
+    /// or a reviewer reserved the freed root for its true owner (owner = beneficiary,
+    /// registeredAt = end of the reservation, assetId 0).
+    function _requireFree(bytes32 contentRoot, uint256 held, address owner) private view {
+        uint32 existing = uint32(held >> ASSET_ID_SHIFT);
+        if (existing != 0) {
+            revert AssetAlreadyRegistered(contentRoot, existing);
+        }
+        address beneficiary = address(uint160(held));
+        uint256 reservedUntil = uint40(held >> REGISTERED_AT_SHIFT);
+        // Reservations last weeks: seconds of drift do not matter.
+        // slither-disable-next-line timestamp
+        if (owner != beneficiary && block.timestamp < reservedUntil) {
+            revert RootReservedFor(contentRoot, beneficiary, reservedUntil);
+        }
+    }
+
     // ------------------------------------------------------------------ status
 
     /// @inheritdoc IAssetRegistry
@@ -330,10 +352,12 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
             revert NotAssetOwner(assetId, msg.sender, record.owner);
         }
         Status from = _statusNow(record, assetId);
-        if (from == Status.Suspended || from == Status.Cancelled || from == Status.Rejected) {
+        // A suspended or disputed registration waits for a reviewer: cancelling would free the
+        // root and let its holder register it again around the dispute.
+        if (from != Status.Pending && from != Status.Active && from != Status.Expired) {
             revert InvalidStatusTransition(assetId, from, Status.Cancelled);
         }
-        _release(record, assetId, from, Status.Cancelled, reasonHash);
+        _release(record, assetId, from, Status.Cancelled, reasonHash, address(0));
     }
 
     /// @inheritdoc IAssetRegistry
@@ -356,14 +380,17 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     }
 
     /// @inheritdoc IAssetRegistry
-    function resolveDispute(uint256 assetId, bool upheld, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
+    function resolveDispute(uint256 assetId, bool upheld, bytes32 reasonHash, address reserveFor)
+        external
+        onlyRole(REVIEWER_ROLE)
+    {
         Record storage record = _recordOf(assetId);
         Status from = record.status;
         if (upheld) {
             if (from != Status.Disputed) {
                 revert InvalidStatusTransition(assetId, _statusNow(record, assetId), Status.Rejected);
             }
-            _release(record, assetId, from, Status.Rejected, reasonHash);
+            _release(record, assetId, from, Status.Rejected, reasonHash, reserveFor);
             return;
         }
         // Notice periods are days by design: seconds of drift do not matter.
@@ -372,17 +399,23 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         if (from != Status.Disputed) {
             revert InvalidStatusTransition(assetId, _statusNow(record, assetId), to);
         }
+        if (reserveFor != address(0)) {
+            revert InvalidReservation(reserveFor);
+        }
         _setStatus(record, assetId, from, to, reasonHash);
     }
 
     /// @inheritdoc IAssetRegistry
-    function rejectRegistration(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
+    function rejectRegistration(uint256 assetId, bytes32 reasonHash, address reserveFor)
+        external
+        onlyRole(REVIEWER_ROLE)
+    {
         Record storage record = _recordOf(assetId);
         Status from = _statusNow(record, assetId);
         if (from != Status.Pending && from != Status.Disputed && from != Status.Suspended) {
             revert InvalidStatusTransition(assetId, from, Status.Rejected);
         }
-        _release(record, assetId, from, Status.Rejected, reasonHash);
+        _release(record, assetId, from, Status.Rejected, reasonHash, reserveFor);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -444,12 +477,29 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     }
 
     /// @dev Move a record that stops standing (rejected or cancelled) out of its root's slot into
-    /// `_released`, unchanged but for its status: the history stays, the root is free.
-    function _release(Record storage record, uint256 assetId, Status from, Status to, bytes32 reasonHash) private {
+    /// `_released`, unchanged but for its status: the history stays, the root is free — or, when a
+    /// reviewer names `reserveFor`, reserved for that account for RESERVATION_PERIOD, so that the
+    /// holder it was taken from cannot register it straight back.
+    function _release(
+        Record storage record,
+        uint256 assetId,
+        Status from,
+        Status to,
+        bytes32 reasonHash,
+        address reserveFor
+    ) private {
         record.status = to;
         _released[assetId] = record;
-        delete _records[_contentRoots[assetId]];
+        bytes32 contentRoot = _contentRoots[assetId];
+        delete _records[contentRoot];
         emit AssetStatusChanged(assetId, from, to, msg.sender, reasonHash);
+        if (reserveFor != address(0)) {
+            uint256 reservedUntil = block.timestamp + RESERVATION_PERIOD;
+            Record storage marker = _records[contentRoot];
+            marker.owner = reserveFor;
+            marker.registeredAt = uint40(reservedUntil);
+            emit RootReserved(contentRoot, reserveFor, uint64(reservedUntil));
+        }
     }
 
     /// @dev The status readers see: a pending registration whose notice passed is active; an
@@ -501,7 +551,12 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
             revert NotLedger(msg.sender, ledger);
         }
         // The ledger checked that the seller owns the asset, that it is active, and that the
-        // buyer (non-zero, not the seller) countersigned.
+        // buyer (non-zero, not the seller) countersigned; the owner is checked again here, cheaply,
+        // because the balances below move unchecked.
+        address owner = _ownerOf(assetId);
+        if (owner != seller) {
+            revert ERC721IncorrectOwner(seller, assetId, owner);
+        }
         _transferToken(seller, buyer, assetId);
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
@@ -97,6 +98,9 @@ contract TransactionLedger is ITransactionLedger, EIP712 {
         tradeId = _tradeCount + 1;
         _tradeCount = tradeId;
         if (terms.settlement == Settlement.Transfer) {
+            if (msg.sender != terms.seller) {
+                _requireTokenApproval(assetId, terms.seller);
+            }
             assets.settleTransfer(terms.seller, terms.buyer, assetId);
         } else {
             grantId = grants.grantFor(terms.seller, _licence(terms));
@@ -144,6 +148,15 @@ contract TransactionLedger is ITransactionLedger, EIP712 {
                 )
         ) {
             revert InvalidSettlement(settlement);
+        }
+    }
+
+    /// @dev An operator sells the asset itself only with the token's ERC-721 approval, as a
+    /// marketplace would: the TRADE power alone sells licences, never the asset.
+    function _requireTokenApproval(uint256 assetId, address seller) private view {
+        IERC721 token = IERC721(address(assets));
+        if (token.getApproved(assetId) != msg.sender && !token.isApprovedForAll(seller, msg.sender)) {
+            revert NotApprovedForTransfer(assetId, msg.sender, seller);
         }
     }
 

@@ -14,8 +14,10 @@ pragma solidity ^0.8.24;
 /// and a reviewer may reject it. When the notice period passes without an objection, the
 /// registration is active without another transaction: public notice is the check, and silence
 /// through it is the decision (the pilots' rule: no objection when the notice ends, then the
-/// certificate), so an owner never waits on a reviewer's liveness. A reviewer resolves a dispute:
-/// upheld, the registration is rejected; dismissed, it continues (active if its notice is over).
+/// certificate), so an owner whose registration draws no objection never waits on a reviewer. A
+/// disputed registration waits for a reviewer, who resolves the dispute: upheld, the registration
+/// is rejected (its root freed, or reserved for the true owner); dismissed, it continues (active if
+/// its notice is over).
 /// Active assets may be suspended and reinstated, or struck off (rejected) while suspended. A
 /// registration may carry an expiry of its certification: past it, readers see `Expired` until
 /// it is renewed.
@@ -129,6 +131,9 @@ interface IAssetRegistry {
     /// @notice The certification of `assetId` was renewed from `previousValidUntil` to `validUntil`.
     event AssetRenewed(uint256 indexed assetId, uint64 previousValidUntil, uint64 validUntil, address indexed by);
 
+    /// @notice A reviewer freed `contentRoot` and reserved it for `beneficiary` until `reservedUntil`.
+    event RootReserved(bytes32 indexed contentRoot, address indexed beneficiary, uint64 reservedUntil);
+
     /// @notice A registration commitment was made (see {makeCommitment}).
     event Committed(bytes32 indexed commitment, address indexed by);
 
@@ -157,6 +162,10 @@ interface IAssetRegistry {
     error AssetNotTransferable(uint256 assetId, Status status);
     /// @notice A version or derived asset names a parent that is not active.
     error ParentNotActive(uint256 parentId, Status status);
+    /// @notice A reviewer reserved this freed root for `beneficiary` until `reservedUntil`.
+    error RootReservedFor(bytes32 contentRoot, address beneficiary, uint256 reservedUntil);
+    /// @notice A reservation is made only when a dispute is upheld or a registration rejected.
+    error InvalidReservation(address reserveFor);
     /// @notice The content root must be non-zero.
     error InvalidContentRoot(bytes32 contentRoot);
     /// @notice The manifest hash must be non-zero.
@@ -165,7 +174,8 @@ interface IAssetRegistry {
     error InvalidRightsType(uint8 rightsType);
     /// @notice Classification levels are 0 (public) to 3 (core).
     error InvalidClassification(uint8 classification);
-    /// @notice A validity end must be in the future (and, for a renewal, after the current one).
+    /// @notice A validity end must be in the future, after the notice period (and, for a renewal,
+    /// after the current one).
     error InvalidValidity(uint64 validUntil, uint256 timestamp);
     /// @notice The asset carries no expiry, so there is nothing to renew.
     error NoExpiry(uint256 assetId);
@@ -233,8 +243,9 @@ interface IAssetRegistry {
         bytes calldata signature
     ) external returns (uint256 assetId);
 
-    /// @notice Cancel a pending, disputed, active or expired registration (owner only). The record
-    /// stays; the root is released. A suspended registration cannot be cancelled.
+    /// @notice Cancel a pending, active or expired registration (owner only). The record stays; the
+    /// root is released. A suspended or disputed registration cannot be cancelled: it waits for a
+    /// reviewer.
     function cancel(uint256 assetId, bytes32 reasonHash) external;
 
     /// @notice Object to a registration in its notice period; anyone may, with the hash of their evidence.
@@ -242,11 +253,14 @@ interface IAssetRegistry {
 
     /// @notice Resolve a dispute (REVIEWER): upheld, the registration is rejected and its root
     /// released; dismissed, it continues (active when its notice is over, else pending).
-    function resolveDispute(uint256 assetId, bool upheld, bytes32 reasonHash) external;
+    /// @param reserveFor When upheld: the account (the true owner) the freed root is reserved for
+    /// during RESERVATION_PERIOD, so that the rejected holder cannot register it straight back;
+    /// 0 for none. Must be 0 when dismissed.
+    function resolveDispute(uint256 assetId, bool upheld, bytes32 reasonHash, address reserveFor) external;
 
     /// @notice Reject a pending, disputed or suspended registration (REVIEWER). The record stays;
-    /// the root is released.
-    function rejectRegistration(uint256 assetId, bytes32 reasonHash) external;
+    /// the root is released, or reserved for `reserveFor` (0: none) as in {resolveDispute}.
+    function rejectRegistration(uint256 assetId, bytes32 reasonHash, address reserveFor) external;
 
     /// @notice Suspend an active or expired asset over a dispute (REVIEWER); grants, trades, versions,
     /// transfers, renewal and cancellation stop until it is reinstated or rejected.

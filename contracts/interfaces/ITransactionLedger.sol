@@ -77,6 +77,9 @@ interface ITransactionLedger {
 
     /// @notice `caller` is neither the grantee nor an operator it approved for usage.
     error NotGranteeOrOperator(uint256 grantId, address caller, address grantee);
+    /// @notice An operator selling the asset itself (a transfer) needs the token's ERC-721 approval
+    /// from `seller` (approve or setApprovalForAll), not only the TRADE power.
+    error NotApprovedForTransfer(uint256 assetId, address operator, address seller);
     /// @notice `caller` is neither the seller nor an operator it approved for trades.
     error NotSellerOrOperator(uint256 assetId, address caller, address seller);
     /// @notice The seller must be the asset's current owner.
@@ -111,7 +114,8 @@ interface ITransactionLedger {
         returns (uint64 sequence);
 
     /// @notice Record and settle a trade of an active asset the seller owns; the caller is the
-    /// seller or its trade operator, and `buyerSignature` the buyer's EIP-712 countersignature of
+    /// seller or its trade operator (which, for a transfer, also needs the token's ERC-721
+    /// approval), and `buyerSignature` the buyer's EIP-712 countersignature of
     /// `terms` (or ERC-1271 for a contract buyer).
     /// @param deadline Last timestamp at which the countersignature is valid.
     /// @return tradeId Sequential trade id.
@@ -120,7 +124,10 @@ interface ITransactionLedger {
         external
         returns (uint256 tradeId, uint256 grantId);
 
-    /// @notice Set what `operator` may record for the caller: USAGE (1), TRADE (2), both (3), or none (0).
+    /// @notice Set what `operator` may do for the caller: USAGE (1) records usage under the caller's
+    /// grants; TRADE (2) sells licences of the caller's assets on its behalf (a grant for the buyer,
+    /// which is the power to grant) and, only with the token's ERC-721 approval as well, the asset
+    /// itself; both (3); none (0).
     function setOperator(address operator, uint8 powers) external;
 
     /// @notice Void the caller's next trade countersignature (any signed, unused trade with it).
