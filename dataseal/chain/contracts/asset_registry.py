@@ -24,6 +24,7 @@ from dataseal.chain.contracts.records import (
     ObjectionRecord,
     Registration,
     RoleChange,
+    TokenApproval,
 )
 from dataseal.chain.values import address, bytes32
 
@@ -109,13 +110,16 @@ class AssetRegistryClient(ContractClient):
         """Cancel a registration (its owner); the record stays, the root is released."""
         return self.submit_cancel(asset_id, reason_hash, gas=ESTIMATE).wait()
 
-    def submit_reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32, *,
-                                   gas: Gas = None) -> Submitted[AssetStatusChange]:
-        return self._status("rejectRegistration", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
+    def submit_reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32, reserve_for: str | None = None,
+                                   *, gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("rejectRegistration", (asset_id, bytes32(reason_hash, "reason_hash"),
+                                                   _beneficiary(reserve_for)), gas)
 
-    def reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
-        """Reject a pending, disputed or suspended registration (a REVIEWER); the root is released."""
-        return self.submit_reject_registration(asset_id, reason_hash, gas=ESTIMATE).wait()
+    def reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32,
+                            reserve_for: str | None = None) -> AssetStatusChange:
+        """Reject a pending, disputed or suspended registration (a REVIEWER); the root is released, or reserved
+        for ``reserve_for`` (the true owner) for the contract's RESERVATION_PERIOD."""
+        return self.submit_reject_registration(asset_id, reason_hash, reserve_for, gas=ESTIMATE).wait()
 
     def submit_suspend(self, asset_id: int, reason_hash: bytes = ZERO32, *,
                        gas: Gas = None) -> Submitted[AssetStatusChange]:
@@ -140,13 +144,16 @@ class AssetRegistryClient(ContractClient):
         """Object to a registration in its notice period (anyone), with the hash of the evidence."""
         return self.submit_object(asset_id, evidence_hash, gas=ESTIMATE).wait()
 
-    def submit_resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32, *,
-                               gas: Gas = None) -> Submitted[AssetStatusChange]:
-        return self._status("resolveDispute", (asset_id, bool(upheld), bytes32(reason_hash, "reason_hash")), gas)
+    def submit_resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32,
+                               reserve_for: str | None = None, *, gas: Gas = None) -> Submitted[AssetStatusChange]:
+        return self._status("resolveDispute", (asset_id, bool(upheld), bytes32(reason_hash, "reason_hash"),
+                                               _beneficiary(reserve_for)), gas)
 
-    def resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32) -> AssetStatusChange:
-        """Resolve a dispute (a REVIEWER): upheld rejects the registration, dismissed lets it continue."""
-        return self.submit_resolve_dispute(asset_id, upheld, reason_hash, gas=ESTIMATE).wait()
+    def resolve_dispute(self, asset_id: int, upheld: bool, reason_hash: bytes = ZERO32,
+                        reserve_for: str | None = None) -> AssetStatusChange:
+        """Resolve a dispute (a REVIEWER): upheld rejects the registration (its root reserved for ``reserve_for``,
+        the true owner, when given), dismissed lets it continue."""
+        return self.submit_resolve_dispute(asset_id, upheld, reason_hash, reserve_for, gas=ESTIMATE).wait()
 
     def submit_renew(self, asset_id: int, valid_until: int, *, gas: Gas = None) -> Submitted[AssetRenewal]:
         return self._submit("renew", (asset_id, valid_until), only(AssetRenewal), gas)
@@ -178,6 +185,12 @@ class AssetRegistryClient(ContractClient):
         sender = self._require_sender()
         return self._submit("transferFrom", (sender.address, address(to, "to"), asset_id),
                             only(AssetTransfer), ESTIMATE).wait()
+
+    def approve(self, operator: str, asset_id: int) -> TokenApproval:
+        """Let ``operator`` move ``asset_id`` (ERC-721 approve; the zero address clears it). A TRADE operator of
+        the ledger needs this to sell the asset itself, not only licences."""
+        return self._submit("approve", (address(operator, "operator"), asset_id), only(TokenApproval),
+                            ESTIMATE).wait()
 
     def grant_reviewer(self, account: str) -> RoleChange:
         """Give ``account`` the REVIEWER role (the admin only)."""
@@ -250,3 +263,8 @@ class AssetRegistryClient(ContractClient):
 
     def max_commit_age(self) -> int:
         return int(self._read("maxCommitAge"))
+
+
+def _beneficiary(reserve_for: str | None) -> str:
+    """The reservation argument: the zero address for none."""
+    return address(reserve_for, "reserve_for") if reserve_for is not None else "0x" + "0" * 40

@@ -40,6 +40,7 @@ from dataseal.chain.contracts.records import (
     Record,
     RoleAdminChange,
     RoleChange,
+    RootReservation,
     Settlement,
     TokenApproval,
     TradeRecord,
@@ -74,6 +75,8 @@ EVENTS: dict[tuple[str, str], Builder] = {
         a["role"], a["previousAdminRole"], a["newAdminRole"], tx),
     ("AssetRegistry", "EIP712DomainChanged"): lambda a, tx: DomainChange("AssetRegistry", tx),
     ("AssetRegistry", "Committed"): lambda a, tx: CommitRecord(a["commitment"], a["by"], tx),
+    ("AssetRegistry", "RootReserved"): lambda a, tx: RootReservation(
+        a["contentRoot"], a["beneficiary"], a["reservedUntil"], tx),
     ("AssetRegistry", "ObjectionFiled"): lambda a, tx: ObjectionRecord(
         a["assetId"], a["objector"], a["evidenceHash"], tx),
     ("AssetRegistry", "AssetRenewed"): lambda a, tx: AssetRenewal(

@@ -137,6 +137,16 @@ class CommitRecord(_Json):
 
 
 @dataclass(frozen=True)
+class RootReservation(_Json):
+    """RootReserved: a reviewer freed ``content_root`` and reserved it for ``beneficiary`` until ``reserved_until``."""
+
+    content_root: bytes
+    beneficiary: str
+    reserved_until: int
+    tx: TxRef
+
+
+@dataclass(frozen=True)
 class ObjectionRecord(_Json):
     """ObjectionFiled: ``objector`` objected to a registration in its notice period."""
 
@@ -339,6 +349,7 @@ Record = (
     AssetRecord | AssetStatusChange | AssetTransfer | BatchRecord | GrantRecord | GrantRevocation | UsageRecord
     | UsageBatchRecord | TradeRecord | OperatorChange | TokenApproval | OperatorApproval | RoleChange
     | RoleAdminChange | DomainChange | CommitRecord | ObjectionRecord | AssetRenewal | NonceUse | AdminChange
+    | RootReservation
 )
 
 

@@ -62,6 +62,12 @@ HINTS: dict[str, str] = {
     "CommitmentExists": "the same commitment is already waiting to be revealed (until {expiresAt}): register with its "
     "salt, or commit with another salt",
     "CommitmentsNotRequired": "this deployment takes no commitments: register directly",
+    "RootReservedFor": "a reviewer freed this content root and reserved it for {beneficiary} until {reservedUntil}: "
+    "only that account may register it before then",
+    "InvalidReservation": "a root is reserved only when a dispute is upheld or a registration rejected: give no "
+    "beneficiary ({reserveFor}) when dismissing",
+    "NotApprovedForTransfer": "{operator} may sell licences for {seller} but not asset {assetId} itself: the owner "
+    "must also approve it for that token (ERC-721 approve or setApprovalForAll)",
     "NotInNotice": "asset {assetId} is {status}: objections are taken during its notice period only (it ended at "
     "{noticeEndsAt})",
     "InvalidEvidence": "an objection needs the keccak256 of its evidence, not zero",
@@ -124,6 +130,7 @@ KINDS: dict[str, ErrorKind] = {
         "InvalidContentRoot", "InvalidManifestHash", "InvalidRightsType", "InvalidClassification", "InvalidBatchCount",
         "InvalidGrantee", "InvalidValidity", "InvalidQuota", "InvalidUnits", "InvalidReceiptCount",
         "InvalidRecordHash", "InvalidBuyer", "InvalidOperator", "InvalidEvidence", "InvalidSettlement",
+        "InvalidReservation",
         "InvalidConfig", "ERC721InvalidApprover", "ERC721InvalidOperator",
         "ERC721InvalidOwner", "ERC721InvalidReceiver", "ERC721InvalidSender",
     )},

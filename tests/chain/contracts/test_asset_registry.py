@@ -19,6 +19,7 @@ from dataseal.chain.contracts.records import (
     ObjectionRecord,
     Registration,
     RoleChange,
+    RootReservation,
 )
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
@@ -97,6 +98,29 @@ def test_an_objection_disputes_a_registration_and_a_reviewer_resolves_it(pyevm_r
     assert owner.registry.asset(second.asset_id).status is AssetStatus.Rejected
     again = objector.registry.register(reg("stolen"))
     assert owner.registry.asset_id_of(h("stolen")) == again.asset_id != second.asset_id
+
+
+def test_an_upheld_dispute_reserves_the_root_for_the_true_owner_so_the_squatter_cannot_take_it_back(
+    pyevm_review: TestChain,
+) -> None:
+    chain = pyevm_review
+    squatter, owner, reviewer = chain.as_(chain.user), chain.as_(chain.buyer), chain.as_(chain.reviewer)
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    taken = squatter.registry.register(reg("taken"))
+    owner.registry.object(taken.asset_id, h("my earlier copy"))
+    with pytest.raises(ContractRevert) as escape:  # a disputed registration waits for the reviewer
+        squatter.registry.cancel(taken.asset_id)
+    assert escape.value.args_by_name["from"] == "Disputed"
+    submitted = reviewer.registry.submit_resolve_dispute(taken.asset_id, True, h("upheld"), chain.buyer.address)
+    submitted.wait()
+    assert submitted.receipt is not None
+    reservation = next(r for r in reviewer.decoder.decode_receipt(submitted.receipt)
+                       if isinstance(r, RootReservation))
+    assert (reservation.content_root, reservation.beneficiary) == (h("taken"), chain.buyer.address)
+    with pytest.raises(ContractRevert) as back:
+        squatter.registry.register(reg("taken"))
+    assert back.value.name == "RootReservedFor" and chain.buyer.address in back.value.hint
+    assert owner.registry.register(reg("taken")).registrant == chain.buyer.address
 
 
 def test_objections_are_refused_outside_the_notice_period_and_without_evidence(pyevm_review: TestChain) -> None:

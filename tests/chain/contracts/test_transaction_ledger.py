@@ -124,7 +124,12 @@ def test_only_the_seller_or_its_trade_operator_records_a_sale(pyevm: TestChain) 
     assert usage_only.value.args_by_name == {"assetId": asset_id, "caller": pyevm.user.address,
                                              "seller": pyevm.owner.address}
     owner.ledger.set_operator(pyevm.user.address, TRADE)
+    with pytest.raises(ContractRevert) as no_token_approval:  # TRADE sells licences; the asset needs the token's
+        agent.ledger.record_trade(sale, deadline, signature)
+    assert no_token_approval.value.name == "NotApprovedForTransfer" and "approve" in no_token_approval.value.hint
+    owner.registry.approve(pyevm.user.address, asset_id)
     assert agent.ledger.record_trade(sale, deadline, signature).recorder == pyevm.user.address
+    assert owner.registry.asset(asset_id).owner == pyevm.buyer.address
 
 
 def test_the_buyers_countersignature_is_checked(pyevm: TestChain) -> None:
