@@ -34,6 +34,7 @@ const {
   withoutAutomine,
   pendingCalls,
   revertOf,
+  NO_RESERVATION,
 } = require("./helpers/fixtures");
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
@@ -384,7 +385,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(bob).register(REQUEST, NO_SALT))
         .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
         .withArgs(ROOT, squat);
-      await expect(assets.connect(reviewer).rejectRegistration(squat, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(squat, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(squat, Status.Pending, Status.Rejected, reviewer.address, REASON);
       expect(await assets.assetIdOf(ROOT)).to.equal(0n);
@@ -406,7 +407,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Cancelled);
-      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Rejected);
       await expect(assets.connect(reviewer).suspend(id, REASON))
@@ -546,7 +547,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(alice).registerVersion(registration("child-v", { parentId: pending }), NO_SALT))
         .to.emit(assets, "AssetRegistered");
       const rejected = disputed;
-      await assets.connect(reviewer).resolveDispute(rejected, true, REASON);
+      await assets.connect(reviewer).resolveDispute(rejected, true, REASON, NO_RESERVATION);
       await expect(assets.connect(alice).register(registration("child-r", { parentId: rejected }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "ParentNotActive")
         .withArgs(rejected, Status.Rejected);
@@ -1191,7 +1192,7 @@ describe("AssetRegistry", function () {
     it("resolveDispute upheld rejects the registration and releases its root", async function () {
       const { assets, eve, bob, reviewer, id } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
-      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Disputed, Status.Rejected, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
@@ -1203,7 +1204,7 @@ describe("AssetRegistry", function () {
     it("resolveDispute dismissed during the notice returns it to Pending (it then activates at noticeEndsAt)", async function () {
       const { assets, eve, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Disputed, Status.Pending, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Pending));
@@ -1215,7 +1216,7 @@ describe("AssetRegistry", function () {
       const { assets, eve, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
       await time.setNextBlockTimestamp(noticeEndsAt);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Disputed, Status.Active, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
@@ -1223,20 +1224,20 @@ describe("AssetRegistry", function () {
 
     it("resolveDispute refuses an asset that is not disputed", async function () {
       const { assets, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
-      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Pending, Status.Rejected);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Pending, Status.Pending);
       await time.increaseTo(noticeEndsAt);
-      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Rejected);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Active);
-      await expect(assets.connect(reviewer).resolveDispute(5, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(5, false, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "UnknownAsset")
         .withArgs(5n);
     });
@@ -1257,7 +1258,7 @@ describe("AssetRegistry", function () {
         [suspended, Status.Suspended, "suspended"],
       ];
       for (const [id, from, label] of cases) {
-        await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+        await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
           .to.emit(assets, "AssetStatusChanged")
           .withArgs(id, from, Status.Rejected, reviewer.address, REASON);
         expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
@@ -1269,18 +1270,18 @@ describe("AssetRegistry", function () {
     it("rejectRegistration refuses an Active asset (notice over, or normal mode) and a rejected one", async function () {
       const { assets, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
       await time.increaseTo(noticeEndsAt);
-      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Rejected);
 
       const normal = await loadFixture(normalFixture);
       const active = await registerAsset(normal.assets, normal.alice, "a");
-      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON))
+      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(normal.assets, "InvalidStatusTransition")
         .withArgs(active, Status.Active, Status.Rejected);
       await normal.assets.connect(normal.reviewer).suspend(active, REASON);
-      await normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON);
-      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON))
+      await normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON, NO_RESERVATION);
+      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(normal.assets, "InvalidStatusTransition")
         .withArgs(active, Status.Rejected, Status.Rejected);
     });
@@ -1289,27 +1290,38 @@ describe("AssetRegistry", function () {
       const { assets, alice, admin, eve, id, REVIEWER_ROLE } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
       for (const caller of [alice, admin, eve]) {
-        await expect(assets.connect(caller).resolveDispute(id, true, REASON))
+        await expect(assets.connect(caller).resolveDispute(id, true, REASON, NO_RESERVATION))
           .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
           .withArgs(caller.address, REVIEWER_ROLE);
-        await expect(assets.connect(caller).rejectRegistration(id, REASON))
+        await expect(assets.connect(caller).rejectRegistration(id, REASON, NO_RESERVATION))
           .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
           .withArgs(caller.address, REVIEWER_ROLE);
       }
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Disputed));
     });
 
-    it("the owner may cancel a pending or disputed registration (the root is released)", async function () {
-      const { assets, alice, eve, id } = await loadFixture(noticeFixture);
+    it("the owner may cancel a pending registration (the root is released) but not a disputed one: InvalidStatusTransition(Disputed, Cancelled) (old contracts allowed it)", async function () {
+      const { assets, alice, eve, reviewer, id } = await loadFixture(noticeFixture);
       const disputed = await registerAsset(assets, alice, "disputed");
       await assets.connect(eve).object(disputed, EVIDENCE);
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Pending, Status.Cancelled, alice.address, REASON);
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      await expect(assets.connect(alice).cancel(disputed, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(disputed, Status.Disputed, Status.Cancelled);
+      // Still refused once the notice is over: a dispute outlives it and waits for a reviewer.
+      await time.increase(NOTICE);
+      await expect(assets.connect(alice).cancel(disputed, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(disputed, Status.Disputed, Status.Cancelled);
+      expect(await assets.assetIdOf(h("content:disputed"))).to.equal(disputed);
+      // Dismissed, the registration is the owner's to cancel again.
+      await assets.connect(reviewer).resolveDispute(disputed, false, REASON, NO_RESERVATION);
       await expect(assets.connect(alice).cancel(disputed, REASON))
         .to.emit(assets, "AssetStatusChanged")
-        .withArgs(disputed, Status.Disputed, Status.Cancelled, alice.address, REASON);
-      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+        .withArgs(disputed, Status.Active, Status.Cancelled, alice.address, REASON);
       expect(await assets.assetIdOf(h("content:disputed"))).to.equal(0n);
     });
   });
@@ -1359,7 +1371,7 @@ describe("AssetRegistry", function () {
     it("cancel: refuses a rejected asset", async function () {
       const { assets, alice, reviewer } = await loadFixture(reviewFixture);
       const rejected = await registerAsset(assets, alice, "c");
-      await assets.connect(reviewer).rejectRegistration(rejected, REASON);
+      await assets.connect(reviewer).rejectRegistration(rejected, REASON, NO_RESERVATION);
       await expect(assets.connect(alice).cancel(rejected, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(rejected, Status.Rejected, Status.Cancelled);
@@ -1418,9 +1430,15 @@ describe("AssetRegistry", function () {
     it("reviewer functions refuse non-reviewers (the owner and the admin included)", async function () {
       const { assets, alice, admin, eve, REVIEWER_ROLE } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "a");
-      for (const fn of ["suspend", "reinstate", "rejectRegistration"]) {
+      const calls = {
+        suspend: (caller) => assets.connect(caller).suspend(id, REASON),
+        reinstate: (caller) => assets.connect(caller).reinstate(id, REASON),
+        rejectRegistration: (caller) => assets.connect(caller).rejectRegistration(id, REASON, caller.address),
+        resolveDispute: (caller) => assets.connect(caller).resolveDispute(id, true, REASON, caller.address),
+      };
+      for (const call of Object.values(calls)) {
         for (const caller of [alice, admin, eve]) {
-          await expect(assets.connect(caller)[fn](id, REASON))
+          await expect(call(caller))
             .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
             .withArgs(caller.address, REVIEWER_ROLE);
         }
@@ -1430,10 +1448,15 @@ describe("AssetRegistry", function () {
 
     it("reviewer functions refuse unknown ids", async function () {
       const { assets, reviewer } = await loadFixture(reviewFixture);
-      for (const fn of ["rejectRegistration", "suspend", "reinstate"]) {
-        await expect(assets.connect(reviewer)[fn](3, REASON))
-          .to.be.revertedWithCustomError(assets, "UnknownAsset")
-          .withArgs(3n);
+      const reviewerAs = assets.connect(reviewer);
+      const calls = [
+        () => reviewerAs.rejectRegistration(3, REASON, NO_RESERVATION),
+        () => reviewerAs.resolveDispute(3, true, REASON, NO_RESERVATION),
+        () => reviewerAs.suspend(3, REASON),
+        () => reviewerAs.reinstate(3, REASON),
+      ];
+      for (const call of calls) {
+        await expect(call()).to.be.revertedWithCustomError(assets, "UnknownAsset").withArgs(3n);
       }
     });
 
@@ -1458,7 +1481,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(admin).revokeRole(REVIEWER_ROLE, dave.address))
         .to.emit(assets, "RoleRevoked")
         .withArgs(REVIEWER_ROLE, dave.address, admin.address);
-      await expect(assets.connect(dave).rejectRegistration(id, ethers.ZeroHash))
+      await expect(assets.connect(dave).rejectRegistration(id, ethers.ZeroHash, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
         .withArgs(dave.address, REVIEWER_ROLE);
     });

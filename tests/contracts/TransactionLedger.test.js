@@ -470,12 +470,13 @@ describe("TransactionLedger", function () {
       expect(await assets.ownerOf(bobsAsset)).to.equal(bob.address);
     });
 
-    it("a TRADE operator records the seller's trades (as recorder) but cannot record its usage: NotGranteeOrOperator", async function () {
+    it("a TRADE operator records the seller's trades (as recorder; a transfer now needs the token's approval too) but cannot record its usage: NotGranteeOrOperator", async function () {
       const { assets, grants, ledger, bob, carol, dave, grantId } = await loadFixture(grantFixture);
       const bobsAsset = await registerAsset(assets, bob, "bobs");
       await ledger.connect(bob).setOperator(carol.address, Powers.TRADE);
       const deadline = BigInt(await time.latest()) + 3600n;
       const terms = transferTerms(bobsAsset, bob.address, dave.address);
+      await assets.connect(bob).approve(carol.address, bobsAsset);
       await expect(ledger.connect(carol).recordTrade(...(await countersigned(dave, ledger, terms, deadline))))
         .to.emit(ledger, "TradeRecorded")
         .withArgs(1n, bobsAsset, bob.address, dave.address, terms.price, terms.currency, terms.settlementHash, Settlement.Transfer, 0n, carol.address);

@@ -30,6 +30,10 @@ const BASE_URI = "https://verify.dataseal.example/assets/";
 const DAY = 24 * 60 * 60;
 const UINT40_MAX = 2n ** 40n - 1n;
 const UINT32_MAX = 2n ** 32n - 1n;
+/** reserveFor of rejectRegistration / resolveDispute: free the root, reserve it for no one. */
+const NO_RESERVATION = "0x0000000000000000000000000000000000000000";
+/** AssetRegistry.RESERVATION_PERIOD: how long a root freed by a reviewer stays reserved. */
+const RESERVATION_PERIOD = 30 * DAY;
 
 /** A deterministic non-zero bytes32 for a label ("content:a", "manifest:a", ...). */
 const h = (label) => ethers.id(label);
@@ -379,6 +383,8 @@ module.exports = {
   DAY,
   UINT40_MAX,
   UINT32_MAX,
+  NO_RESERVATION,
+  RESERVATION_PERIOD,
   REGISTER,
   GRANT,
   ERC1271_MAGIC,
