@@ -226,6 +226,14 @@ async function commitFixture() {
   });
 }
 
+/** Commitments required (MIN_COMMIT_AGE to MAX_COMMIT_AGE) and a NOTICE-second public notice. */
+async function reviewCommitFixture() {
+  return deploySystem({
+    config: { noticePeriod: NOTICE, minCommitAge: MIN_COMMIT_AGE, maxCommitAge: MAX_COMMIT_AGE },
+    baseURI: "",
+  });
+}
+
 /** Register `label`'s asset as `signer` and return its id. */
 async function registerAsset(assets, signer, label, options = {}) {
   const contentRoot = h(`content:${label}`);
@@ -376,6 +384,8 @@ module.exports = {
   licenceTerms,
   registration,
   commitFixture,
+  reviewCommitFixture,
+  deploySystem,
   Lineage,
   GrantStatus,
   Rights,
