@@ -3,7 +3,14 @@
 // ERC-721 behaviour is in AssetToken.test.js.
 const { expect } = require("chai");
 const { ethers, network } = require("hardhat");
-const { loadFixture, setStorageAt, time } = require("@nomicfoundation/hardhat-network-helpers");
+const {
+  loadFixture,
+  setStorageAt,
+  time,
+  impersonateAccount,
+  stopImpersonatingAccount,
+  setBalance,
+} = require("@nomicfoundation/hardhat-network-helpers");
 const { StandardMerkleTree } = require("@openzeppelin/merkle-tree");
 const {
   Status,
@@ -34,6 +41,9 @@ const {
   withoutAutomine,
   pendingCalls,
   revertOf,
+  NO_RESERVATION,
+  RESERVATION_PERIOD,
+  reviewCommitFixture,
 } = require("./helpers/fixtures");
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
@@ -384,7 +394,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(bob).register(REQUEST, NO_SALT))
         .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
         .withArgs(ROOT, squat);
-      await expect(assets.connect(reviewer).rejectRegistration(squat, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(squat, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(squat, Status.Pending, Status.Rejected, reviewer.address, REASON);
       expect(await assets.assetIdOf(ROOT)).to.equal(0n);
@@ -406,7 +416,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Cancelled);
-      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Rejected);
       await expect(assets.connect(reviewer).suspend(id, REASON))
@@ -422,6 +432,231 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(reviewer).object(id, EVIDENCE))
         .to.be.revertedWithCustomError(assets, "NotInNotice")
         .withArgs(id, Status.Cancelled, noticeEndsAt);
+    });
+  });
+
+  describe("reserved roots (a reviewer frees a squatted root for its true owner)", function () {
+    const LOW_TIP = { gasLimit: GAS, maxPriorityFeePerGas: 1n * GWEI, maxFeePerGas: 200n * GWEI };
+    const MID_TIP = { gasLimit: GAS, maxPriorityFeePerGas: 10n * GWEI, maxFeePerGas: 200n * GWEI };
+    const HIGH_TIP = { gasLimit: GAS, maxPriorityFeePerGas: 50n * GWEI, maxFeePerGas: 200n * GWEI };
+
+    /** reviewFixture where eve squats ROOT (asset 1, pending) and the reviewer rejects it for bob at `reservedAt`. */
+    async function reservedFixture() {
+      const system = await reviewFixture();
+      const { assets, eve, bob, reviewer } = system;
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      const reservedAt = await nextBlockAt();
+      await assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address);
+      return { ...system, squat, reservedAt, reservedUntil: reservedAt + BigInt(RESERVATION_PERIOD) };
+    }
+
+    it("exposes RESERVATION_PERIOD: 30 days", async function () {
+      const { assets } = await loadFixture(normalFixture);
+      expect(await assets.RESERVATION_PERIOD()).to.equal(BigInt(RESERVATION_PERIOD));
+      expect(RESERVATION_PERIOD).to.equal(30 * DAY);
+    });
+
+    it("rejectRegistration with reserveFor frees the root and reserves it: RootReserved(root, beneficiary, now + RESERVATION_PERIOD); assetIdOf stays 0; the released record stays readable by id", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(reviewFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      const t = await nextBlockAt();
+      const tx = assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address);
+      await expect(tx)
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(squat, Status.Pending, Status.Rejected, reviewer.address, REASON);
+      await expect(tx)
+        .to.emit(assets, "RootReserved")
+        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      const record = await assets.assetOf(squat);
+      expect(record.contentRoot).to.equal(ROOT);
+      expect(record.owner).to.equal(eve.address);
+      expect(record.status).to.equal(BigInt(Status.Rejected));
+      expect(await assets.ownerAndStatus(squat)).to.deep.equal([eve.address, BigInt(Status.Rejected)]);
+      expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Rejected));
+      // The reservation holds no asset: id 0 stays unknown.
+      await expect(assets.assetOf(0)).to.be.revertedWithCustomError(assets, "UnknownAsset").withArgs(0n);
+    });
+
+    it("a rejection without reserveFor (0) reserves nothing: no RootReserved, anyone may register the root at once", async function () {
+      const { assets, eve, carol, reviewer } = await loadFixture(reviewFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      await expect(assets.connect(reviewer).rejectRegistration(squat, REASON, NO_RESERVATION)).not.to.emit(
+        assets,
+        "RootReserved",
+      );
+      await expect(assets.connect(carol).register(REQUEST, NO_SALT)).to.emit(assets, "AssetRegistered");
+      expect((await assets.assetOf(await assets.assetIdOf(ROOT))).owner).to.equal(carol.address);
+    });
+
+    it("while reserved, anyone but the beneficiary is refused RootReservedFor(root, beneficiary, reservedUntil), the rejected squatter included; the beneficiary registers normally", async function () {
+      const { assets, eve, bob, carol, reservedUntil } = await loadFixture(reservedFixture);
+      for (const other of [eve, carol]) {
+        await expect(assets.connect(other).register(REQUEST, NO_SALT))
+          .to.be.revertedWithCustomError(assets, "RootReservedFor")
+          .withArgs(ROOT, bob.address, reservedUntil);
+      }
+      // Another manifest or lineage changes nothing: the root is what is reserved.
+      await expect(assets.connect(eve).register(registration("dataset-a", { manifestHash: h("manifest:other") }), NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, reservedUntil);
+      const t = await nextBlockAt();
+      await expect(assets.connect(bob).register(REQUEST, NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, bob.address, ROOT, MANIFEST, 3, 1, Status.Pending, 0n, Lineage.None, t, 0n);
+      expect(await assets.assetIdOf(ROOT)).to.equal(2n);
+      expect(await assets.ownerOf(2)).to.equal(bob.address);
+      expect(await assets.statusOf(1)).to.equal(BigInt(Status.Rejected));
+      await expect(assets.connect(eve).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, 2n);
+    });
+
+    it("the reservation names the registration's owner, not the sender: bob's registerBySig relayed by anyone lands; eve's relayed by bob is refused", async function () {
+      const { assets, eve, bob, relayer, reservedUntil } = await loadFixture(reservedFixture);
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const eveRequest = { owner: eve.address, ...REQUEST, deadline };
+      const eveSignature = await signRegister(eve, assets, eveRequest);
+      await expect(assets.connect(bob).registerBySig(eve.address, REQUEST, NO_SALT, deadline, eveSignature))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, reservedUntil);
+      const bobRequest = { owner: bob.address, ...REQUEST, deadline };
+      const bobSignature = await signRegister(bob, assets, bobRequest);
+      await assets.connect(relayer).registerBySig(bob.address, REQUEST, NO_SALT, deadline, bobSignature);
+      expect(await assets.ownerOf(await assets.assetIdOf(ROOT))).to.equal(bob.address);
+    });
+
+    it("after RESERVATION_PERIOD anyone may register the root: refused the second before reservedUntil, accepted at it", async function () {
+      const { assets, bob, carol, reservedUntil } = await loadFixture(reservedFixture);
+      await time.setNextBlockTimestamp(reservedUntil - 1n);
+      await expect(assets.connect(carol).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, reservedUntil);
+      await time.setNextBlockTimestamp(reservedUntil);
+      await expect(assets.connect(carol).register(REQUEST, NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, carol.address, ROOT, MANIFEST, 3, 1, Status.Pending, 0n, Lineage.None, reservedUntil, 0n);
+      expect(await assets.assetIdOf(ROOT)).to.equal(2n);
+    });
+
+    it("the beneficiary's registration overwrites the reservation: once it is cancelled the root is free to anyone within the period", async function () {
+      const { assets, bob, carol, reservedUntil } = await loadFixture(reservedFixture);
+      const id = await registerAsset(assets, bob, "dataset-a");
+      await assets.connect(bob).cancel(id, REASON);
+      expect(BigInt(await time.latest())).to.be.lessThan(reservedUntil);
+      await expect(assets.connect(carol).register(REQUEST, NO_SALT)).to.emit(assets, "AssetRegistered");
+      expect(await assets.ownerOf(await assets.assetIdOf(ROOT))).to.equal(carol.address);
+    });
+
+    it("resolveDispute upheld with reserveFor reserves the root; dismissed with a non-zero reserveFor it is refused: InvalidReservation(reserveFor)", async function () {
+      const { assets, eve, bob, carol, reviewer } = await loadFixture(reviewFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      await assets.connect(bob).object(squat, EVIDENCE);
+      await expect(assets.connect(reviewer).resolveDispute(squat, false, REASON, bob.address))
+        .to.be.revertedWithCustomError(assets, "InvalidReservation")
+        .withArgs(bob.address);
+      await time.increase(NOTICE);
+      // After the notice too (a dismissal would make it Active).
+      await expect(assets.connect(reviewer).resolveDispute(squat, false, REASON, bob.address))
+        .to.be.revertedWithCustomError(assets, "InvalidReservation")
+        .withArgs(bob.address);
+      expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Disputed));
+      const t = await nextBlockAt();
+      const tx = assets.connect(reviewer).resolveDispute(squat, true, REASON, bob.address);
+      await expect(tx)
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(squat, Status.Disputed, Status.Rejected, reviewer.address, REASON);
+      await expect(tx)
+        .to.emit(assets, "RootReserved")
+        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+      await expect(assets.connect(carol).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+    });
+
+    it("an active squatter struck off (suspended, then rejected with reserveFor) loses the root to the reservation (normal mode)", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(normalFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      await assets.connect(reviewer).suspend(squat, REASON);
+      const t = await nextBlockAt();
+      await expect(assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address))
+        .to.emit(assets, "RootReserved")
+        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+      await expect(assets.connect(eve).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+      await expect(assets.connect(bob).register(REQUEST, NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, bob.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, anyTime(), 0n);
+    });
+
+    it("attack: a squatter with a pre-aged commitment registering the root straight back in the block of the upheld resolution is refused at any tip — ahead AssetAlreadyRegistered, behind RootReservedFor (old contracts let it retake the root); the true owner then registers it", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(reviewCommitFixture);
+      const EVE_SALT = h("salt:eve");
+      const EVE_SALT_AGAIN = h("salt:eve again");
+      const BOB_SALT = h("salt:bob");
+      await assets.connect(eve).commit(await assets.makeCommitment(ROOT, eve.address, EVE_SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      await assets.connect(eve).register(REQUEST, EVE_SALT);
+      const squat = await assets.assetIdOf(ROOT);
+      await assets.connect(bob).object(squat, EVIDENCE);
+      // Both prepare their registration of the root: eve to retake it, bob to claim it.
+      await assets.connect(eve).commit(await assets.makeCommitment(ROOT, eve.address, EVE_SALT_AGAIN));
+      await assets.connect(bob).commit(await assets.makeCommitment(ROOT, bob.address, BOB_SALT));
+      await time.increase(MIN_COMMIT_AGE);
+
+      const t = BigInt(await time.latest()) + 5n;
+      const [aheadTx, resolveTx, behindTx] = await withoutAutomine(async () => {
+        const resolve = await assets.connect(reviewer).resolveDispute(squat, true, REASON, bob.address, MID_TIP);
+        const ahead = await assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN, HIGH_TIP);
+        const behind = await assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN, LOW_TIP);
+        await time.setNextBlockTimestamp(t);
+        await network.provider.send("evm_mine");
+        return [ahead, resolve, behind];
+      });
+      const [ahead, resolved, behind] = await Promise.all(
+        [aheadTx, resolveTx, behindTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
+      );
+      expect(ahead.blockNumber).to.equal(resolved.blockNumber);
+      expect(behind.blockNumber).to.equal(resolved.blockNumber);
+      expect(ahead.index).to.be.lessThan(resolved.index);
+      expect(behind.index).to.be.greaterThan(resolved.index);
+      expect(resolved.status).to.equal(1);
+      expect(await revertOf(assets, aheadTx.hash)).to.deep.equal({ name: "AssetAlreadyRegistered", args: [ROOT, squat] });
+      // Right behind the resolution the root is free: on the old contracts this took it back.
+      expect(await revertOf(assets, behindTx.hash)).to.deep.equal({
+        name: "RootReservedFor",
+        args: [ROOT, bob.address, t + BigInt(RESERVATION_PERIOD)],
+      });
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      expect(await assets.totalAssets()).to.equal(1n);
+      await expect(resolveTx).to.emit(assets, "RootReserved").withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+
+      await expect(assets.connect(bob).register(REQUEST, BOB_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, bob.address, ROOT, MANIFEST, 3, 1, Status.Pending, 0n, Lineage.None, anyTime(), 0n);
+      expect(await assets.ownerOf(2)).to.equal(bob.address);
+      await expect(assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, 2n);
+    });
+
+    it("attack: a squatter under objection cannot cancel and register the root again around the dispute: InvalidStatusTransition(Disputed, Cancelled) (old contracts let it start a fresh notice)", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(reviewFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      await assets.connect(bob).object(squat, EVIDENCE);
+      await expect(assets.connect(eve).cancel(squat, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(squat, Status.Disputed, Status.Cancelled);
+      await expect(assets.connect(eve).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, squat);
+      // The dispute stands until the reviewer decides it, notice or not.
+      await time.increase(NOTICE);
+      expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Disputed));
+      await assets.connect(reviewer).resolveDispute(squat, true, REASON, bob.address);
+      await registerAsset(assets, bob, "dataset-a");
+      expect(await assets.ownerOf(await assets.assetIdOf(ROOT))).to.equal(bob.address);
     });
   });
 
@@ -546,7 +781,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(alice).registerVersion(registration("child-v", { parentId: pending }), NO_SALT))
         .to.emit(assets, "AssetRegistered");
       const rejected = disputed;
-      await assets.connect(reviewer).resolveDispute(rejected, true, REASON);
+      await assets.connect(reviewer).resolveDispute(rejected, true, REASON, NO_RESERVATION);
       await expect(assets.connect(alice).register(registration("child-r", { parentId: rejected }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "ParentNotActive")
         .withArgs(rejected, Status.Rejected);
@@ -1191,7 +1426,7 @@ describe("AssetRegistry", function () {
     it("resolveDispute upheld rejects the registration and releases its root", async function () {
       const { assets, eve, bob, reviewer, id } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
-      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Disputed, Status.Rejected, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
@@ -1203,7 +1438,7 @@ describe("AssetRegistry", function () {
     it("resolveDispute dismissed during the notice returns it to Pending (it then activates at noticeEndsAt)", async function () {
       const { assets, eve, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Disputed, Status.Pending, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Pending));
@@ -1215,7 +1450,7 @@ describe("AssetRegistry", function () {
       const { assets, eve, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
       await time.setNextBlockTimestamp(noticeEndsAt);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Disputed, Status.Active, reviewer.address, REASON);
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
@@ -1223,20 +1458,20 @@ describe("AssetRegistry", function () {
 
     it("resolveDispute refuses an asset that is not disputed", async function () {
       const { assets, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
-      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Pending, Status.Rejected);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Pending, Status.Pending);
       await time.increaseTo(noticeEndsAt);
-      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, true, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Rejected);
-      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Active);
-      await expect(assets.connect(reviewer).resolveDispute(5, false, REASON))
+      await expect(assets.connect(reviewer).resolveDispute(5, false, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "UnknownAsset")
         .withArgs(5n);
     });
@@ -1257,7 +1492,7 @@ describe("AssetRegistry", function () {
         [suspended, Status.Suspended, "suspended"],
       ];
       for (const [id, from, label] of cases) {
-        await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+        await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
           .to.emit(assets, "AssetStatusChanged")
           .withArgs(id, from, Status.Rejected, reviewer.address, REASON);
         expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
@@ -1269,18 +1504,18 @@ describe("AssetRegistry", function () {
     it("rejectRegistration refuses an Active asset (notice over, or normal mode) and a rejected one", async function () {
       const { assets, reviewer, id, noticeEndsAt } = await loadFixture(noticeFixture);
       await time.increaseTo(noticeEndsAt);
-      await expect(assets.connect(reviewer).rejectRegistration(id, REASON))
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Active, Status.Rejected);
 
       const normal = await loadFixture(normalFixture);
       const active = await registerAsset(normal.assets, normal.alice, "a");
-      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON))
+      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(normal.assets, "InvalidStatusTransition")
         .withArgs(active, Status.Active, Status.Rejected);
       await normal.assets.connect(normal.reviewer).suspend(active, REASON);
-      await normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON);
-      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON))
+      await normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON, NO_RESERVATION);
+      await expect(normal.assets.connect(normal.reviewer).rejectRegistration(active, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(normal.assets, "InvalidStatusTransition")
         .withArgs(active, Status.Rejected, Status.Rejected);
     });
@@ -1289,27 +1524,38 @@ describe("AssetRegistry", function () {
       const { assets, alice, admin, eve, id, REVIEWER_ROLE } = await loadFixture(noticeFixture);
       await assets.connect(eve).object(id, EVIDENCE);
       for (const caller of [alice, admin, eve]) {
-        await expect(assets.connect(caller).resolveDispute(id, true, REASON))
+        await expect(assets.connect(caller).resolveDispute(id, true, REASON, NO_RESERVATION))
           .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
           .withArgs(caller.address, REVIEWER_ROLE);
-        await expect(assets.connect(caller).rejectRegistration(id, REASON))
+        await expect(assets.connect(caller).rejectRegistration(id, REASON, NO_RESERVATION))
           .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
           .withArgs(caller.address, REVIEWER_ROLE);
       }
       expect(await assets.statusOf(id)).to.equal(BigInt(Status.Disputed));
     });
 
-    it("the owner may cancel a pending or disputed registration (the root is released)", async function () {
-      const { assets, alice, eve, id } = await loadFixture(noticeFixture);
+    it("the owner may cancel a pending registration (the root is released) but not a disputed one: InvalidStatusTransition(Disputed, Cancelled) (old contracts allowed it)", async function () {
+      const { assets, alice, eve, reviewer, id } = await loadFixture(noticeFixture);
       const disputed = await registerAsset(assets, alice, "disputed");
       await assets.connect(eve).object(disputed, EVIDENCE);
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Pending, Status.Cancelled, alice.address, REASON);
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      await expect(assets.connect(alice).cancel(disputed, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(disputed, Status.Disputed, Status.Cancelled);
+      // Still refused once the notice is over: a dispute outlives it and waits for a reviewer.
+      await time.increase(NOTICE);
+      await expect(assets.connect(alice).cancel(disputed, REASON))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(disputed, Status.Disputed, Status.Cancelled);
+      expect(await assets.assetIdOf(h("content:disputed"))).to.equal(disputed);
+      // Dismissed, the registration is the owner's to cancel again.
+      await assets.connect(reviewer).resolveDispute(disputed, false, REASON, NO_RESERVATION);
       await expect(assets.connect(alice).cancel(disputed, REASON))
         .to.emit(assets, "AssetStatusChanged")
-        .withArgs(disputed, Status.Disputed, Status.Cancelled, alice.address, REASON);
-      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+        .withArgs(disputed, Status.Active, Status.Cancelled, alice.address, REASON);
       expect(await assets.assetIdOf(h("content:disputed"))).to.equal(0n);
     });
   });
@@ -1359,7 +1605,7 @@ describe("AssetRegistry", function () {
     it("cancel: refuses a rejected asset", async function () {
       const { assets, alice, reviewer } = await loadFixture(reviewFixture);
       const rejected = await registerAsset(assets, alice, "c");
-      await assets.connect(reviewer).rejectRegistration(rejected, REASON);
+      await assets.connect(reviewer).rejectRegistration(rejected, REASON, NO_RESERVATION);
       await expect(assets.connect(alice).cancel(rejected, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(rejected, Status.Rejected, Status.Cancelled);
@@ -1418,9 +1664,15 @@ describe("AssetRegistry", function () {
     it("reviewer functions refuse non-reviewers (the owner and the admin included)", async function () {
       const { assets, alice, admin, eve, REVIEWER_ROLE } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "a");
-      for (const fn of ["suspend", "reinstate", "rejectRegistration"]) {
+      const calls = {
+        suspend: (caller) => assets.connect(caller).suspend(id, REASON),
+        reinstate: (caller) => assets.connect(caller).reinstate(id, REASON),
+        rejectRegistration: (caller) => assets.connect(caller).rejectRegistration(id, REASON, caller.address),
+        resolveDispute: (caller) => assets.connect(caller).resolveDispute(id, true, REASON, caller.address),
+      };
+      for (const call of Object.values(calls)) {
         for (const caller of [alice, admin, eve]) {
-          await expect(assets.connect(caller)[fn](id, REASON))
+          await expect(call(caller))
             .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
             .withArgs(caller.address, REVIEWER_ROLE);
         }
@@ -1430,10 +1682,15 @@ describe("AssetRegistry", function () {
 
     it("reviewer functions refuse unknown ids", async function () {
       const { assets, reviewer } = await loadFixture(reviewFixture);
-      for (const fn of ["rejectRegistration", "suspend", "reinstate"]) {
-        await expect(assets.connect(reviewer)[fn](3, REASON))
-          .to.be.revertedWithCustomError(assets, "UnknownAsset")
-          .withArgs(3n);
+      const reviewerAs = assets.connect(reviewer);
+      const calls = [
+        () => reviewerAs.rejectRegistration(3, REASON, NO_RESERVATION),
+        () => reviewerAs.resolveDispute(3, true, REASON, NO_RESERVATION),
+        () => reviewerAs.suspend(3, REASON),
+        () => reviewerAs.reinstate(3, REASON),
+      ];
+      for (const call of calls) {
+        await expect(call()).to.be.revertedWithCustomError(assets, "UnknownAsset").withArgs(3n);
       }
     });
 
@@ -1458,7 +1715,7 @@ describe("AssetRegistry", function () {
       await expect(assets.connect(admin).revokeRole(REVIEWER_ROLE, dave.address))
         .to.emit(assets, "RoleRevoked")
         .withArgs(REVIEWER_ROLE, dave.address, admin.address);
-      await expect(assets.connect(dave).rejectRegistration(id, ethers.ZeroHash))
+      await expect(assets.connect(dave).rejectRegistration(id, ethers.ZeroHash, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
         .withArgs(dave.address, REVIEWER_ROLE);
     });
@@ -1521,6 +1778,43 @@ describe("AssetRegistry", function () {
         assets,
         "AssetRegistered",
       );
+    });
+
+    it("in review mode validUntil must lie after the notice: InvalidValidity up to registeredAt + NOTICE (old contracts accepted it, expiring before it was ever active); one second later is accepted", async function () {
+      const { assets, alice } = await loadFixture(reviewFixture);
+      for (const validUntil of [1n, BigInt(NOTICE)]) {
+        const t = await nextBlockAt();
+        await expect(assets.connect(alice).register(registration("dataset-a", { validUntil: t + validUntil }), NO_SALT))
+          .to.be.revertedWithCustomError(assets, "InvalidValidity")
+          .withArgs(t + validUntil, t);
+      }
+      const t = await nextBlockAt();
+      const validUntil = t + BigInt(NOTICE) + 1n;
+      await expect(assets.connect(alice).register(registration("dataset-a", { validUntil }), NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(1n, alice.address, ROOT, MANIFEST, 3, 1, Status.Pending, 0n, Lineage.None, t, validUntil);
+      // Active for the last second of its validity, once the notice is over; then Expired.
+      await time.increaseTo(t + BigInt(NOTICE));
+      expect(await assets.statusOf(1)).to.equal(BigInt(Status.Active));
+      await time.increaseTo(validUntil);
+      expect(await assets.statusOf(1)).to.equal(BigInt(Status.Expired));
+    });
+
+    it("in review mode a signed registration (registerBySig) and a version are held to the same bound", async function () {
+      const { assets, alice, relayer } = await loadFixture(reviewFixture);
+      const parent = await registerAsset(assets, alice, "parent");
+      await time.increase(NOTICE);
+      const t = await nextBlockAt();
+      const validUntil = t + BigInt(NOTICE);
+      const request = { owner: alice.address, ...REQUEST, validUntil, deadline: t + 3600n };
+      const signature = await signRegister(alice, assets, request);
+      await expect(assets.connect(relayer).registerBySig(alice.address, { ...REQUEST, validUntil }, NO_SALT, t + 3600n, signature))
+        .to.be.revertedWithCustomError(assets, "InvalidValidity")
+        .withArgs(validUntil, t);
+      const v = await nextBlockAt();
+      await expect(assets.connect(alice).registerVersion(registration("v", { parentId: parent, validUntil: v + BigInt(NOTICE) }), NO_SALT))
+        .to.be.revertedWithCustomError(assets, "InvalidValidity")
+        .withArgs(v + BigInt(NOTICE), v);
     });
 
     it("reads Expired from validUntil on (Active the second before)", async function () {
@@ -1670,6 +1964,35 @@ describe("AssetRegistry", function () {
           .withArgs(caller.address, await ledger.getAddress());
       }
       expect(await assets.ownerOf(id)).to.equal(alice.address);
+    });
+
+    it("re-checks the seller: the ledger naming a seller who does not own the token is refused ERC721IncorrectOwner(seller, assetId, owner) (old contracts moved it); the owner is settled", async function () {
+      const { assets, ledger, alice, bob, carol } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "a");
+      const ledgerAddress = await ledger.getAddress();
+      await impersonateAccount(ledgerAddress);
+      await setBalance(ledgerAddress, ethers.parseEther("1"));
+      try {
+        const asLedger = await ethers.getSigner(ledgerAddress);
+        for (const seller of [bob, carol]) {
+          await expect(assets.connect(asLedger).settleTransfer(seller.address, carol.address, id))
+            .to.be.revertedWithCustomError(assets, "ERC721IncorrectOwner")
+            .withArgs(seller.address, id, alice.address);
+        }
+        expect(await assets.ownerOf(id)).to.equal(alice.address);
+        expect(await assets.balanceOf(alice.address)).to.equal(1n);
+        expect(await assets.balanceOf(bob.address)).to.equal(0n);
+        await expect(assets.connect(asLedger).settleTransfer(alice.address, carol.address, id))
+          .to.emit(assets, "Transfer")
+          .withArgs(alice.address, carol.address, id);
+        expect(await assets.ownerOf(id)).to.equal(carol.address);
+        // The old owner is now a seller who does not own it.
+        await expect(assets.connect(asLedger).settleTransfer(alice.address, bob.address, id))
+          .to.be.revertedWithCustomError(assets, "ERC721IncorrectOwner")
+          .withArgs(alice.address, id, carol.address);
+      } finally {
+        await stopImpersonatingAccount(ledgerAddress);
+      }
     });
 
     it("a trade the ledger records moves the token to the buyer (registrant kept)", async function () {

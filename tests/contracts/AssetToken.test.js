@@ -15,6 +15,7 @@ const {
   reviewFixture,
   registerAsset,
   deployMagicContract,
+  NO_RESERVATION,
 } = require("./helpers/fixtures");
 
 const SAFE_TRANSFER = "safeTransferFrom(address,address,uint256)";
@@ -394,7 +395,7 @@ describe("AssetToken (ERC-721)", function () {
 
       const review = await loadFixture(reviewFixture);
       const rejected = await registerAsset(review.assets, review.alice, "rejected");
-      await review.assets.connect(review.reviewer).rejectRegistration(rejected, REASON);
+      await review.assets.connect(review.reviewer).rejectRegistration(rejected, REASON, NO_RESERVATION);
       await expect(review.assets.connect(review.alice).transferFrom(review.alice.address, review.bob.address, rejected))
         .to.be.revertedWithCustomError(review.assets, "AssetNotTransferable")
         .withArgs(rejected, Status.Rejected);

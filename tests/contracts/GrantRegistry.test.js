@@ -32,6 +32,7 @@ const {
   nextBlockAt,
   findSlot,
   deployMagicContract,
+  NO_RESERVATION,
 } = require("./helpers/fixtures");
 
 const PURPOSE = h("purpose:fraud detection");
@@ -218,7 +219,7 @@ describe("GrantRegistry", function () {
     it("refuses rejected assets (review mode)", async function () {
       const { assets, grants, alice, bob, reviewer } = await loadFixture(reviewFixture);
       const assetId = await registerAsset(assets, alice, "rejected");
-      await assets.connect(reviewer).rejectRegistration(assetId, REASON);
+      await assets.connect(reviewer).rejectRegistration(assetId, REASON, NO_RESERVATION);
       const now = BigInt(await time.latest());
       const terms = { assetId, grantee: bob.address, purpose: PURPOSE, validFrom: now, expiresAt: now + 1000n, quota: 5n, scopeRoot: SCOPE };
       await expect(grants.connect(alice).grant(...grantArgs(terms)))

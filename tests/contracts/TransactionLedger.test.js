@@ -470,12 +470,13 @@ describe("TransactionLedger", function () {
       expect(await assets.ownerOf(bobsAsset)).to.equal(bob.address);
     });
 
-    it("a TRADE operator records the seller's trades (as recorder) but cannot record its usage: NotGranteeOrOperator", async function () {
+    it("a TRADE operator records the seller's trades (as recorder; a transfer now needs the token's approval too) but cannot record its usage: NotGranteeOrOperator", async function () {
       const { assets, grants, ledger, bob, carol, dave, grantId } = await loadFixture(grantFixture);
       const bobsAsset = await registerAsset(assets, bob, "bobs");
       await ledger.connect(bob).setOperator(carol.address, Powers.TRADE);
       const deadline = BigInt(await time.latest()) + 3600n;
       const terms = transferTerms(bobsAsset, bob.address, dave.address);
+      await assets.connect(bob).approve(carol.address, bobsAsset);
       await expect(ledger.connect(carol).recordTrade(...(await countersigned(dave, ledger, terms, deadline))))
         .to.emit(ledger, "TradeRecorded")
         .withArgs(1n, bobsAsset, bob.address, dave.address, terms.price, terms.currency, terms.settlementHash, Settlement.Transfer, 0n, carol.address);
@@ -934,6 +935,105 @@ describe("TransactionLedger", function () {
       await expect(ledger.connect(alice).recordTrade(...(await countersigned(bob, ledger, terms, deadline))))
         .to.be.revertedWithCustomError(assets, "UnknownAsset")
         .withArgs(42n);
+    });
+  });
+
+  describe("recordTrade: an operator sells the asset itself only with the token's ERC-721 approval", function () {
+    /** tradeFixture where carol is alice's TRADE operator. */
+    async function operatorFixture() {
+      const system = await tradeFixture();
+      await system.ledger.connect(system.alice).setOperator(system.carol.address, Powers.TRADE);
+      return system;
+    }
+
+    it("a TRADE operator without the token's approval cannot sell the asset: NotApprovedForTransfer(assetId, operator, seller); the token and the buyer's nonce stay (old contracts moved it)", async function () {
+      const { assets, ledger, alice, bob, carol, assetId, deadline } = await loadFixture(operatorFixture);
+      const terms = transferTerms(assetId, alice.address, bob.address);
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(bob, ledger, terms, deadline))))
+        .to.be.revertedWithCustomError(ledger, "NotApprovedForTransfer")
+        .withArgs(assetId, carol.address, alice.address);
+      expect(await assets.ownerOf(assetId)).to.equal(alice.address);
+      expect(await ledger.nonces(bob.address)).to.equal(0n);
+      expect(await ledger.totalTrades()).to.equal(0n);
+    });
+
+    it("with approve(operator, assetId) the TRADE operator sells it; the approval goes with the token", async function () {
+      const { assets, ledger, alice, bob, carol, assetId, deadline } = await loadFixture(operatorFixture);
+      await assets.connect(alice).approve(carol.address, assetId);
+      const terms = transferTerms(assetId, alice.address, bob.address);
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(bob, ledger, terms, deadline))))
+        .to.emit(ledger, "TradeRecorded")
+        .withArgs(1n, assetId, alice.address, bob.address, terms.price, terms.currency, terms.settlementHash, Settlement.Transfer, 0n, carol.address);
+      expect(await assets.ownerOf(assetId)).to.equal(bob.address);
+      expect(await assets.getApproved(assetId)).to.equal(ethers.ZeroAddress);
+    });
+
+    it("with setApprovalForAll(operator, true) the TRADE operator sells any of the seller's assets; revoked, it is refused again", async function () {
+      const { assets, ledger, alice, bob, carol, dave, assetId, deadline } = await loadFixture(operatorFixture);
+      const second = await registerAsset(assets, alice, "dataset-b");
+      await assets.connect(alice).setApprovalForAll(carol.address, true);
+      const first = transferTerms(assetId, alice.address, bob.address);
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(bob, ledger, first, deadline))))
+        .to.emit(assets, "Transfer")
+        .withArgs(alice.address, bob.address, assetId);
+      await assets.connect(alice).setApprovalForAll(carol.address, false);
+      const terms = transferTerms(second, alice.address, dave.address);
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(dave, ledger, terms, deadline))))
+        .to.be.revertedWithCustomError(ledger, "NotApprovedForTransfer")
+        .withArgs(second, carol.address, alice.address);
+      expect(await assets.ownerOf(second)).to.equal(alice.address);
+    });
+
+    it("only the operator's own approval counts: a token approved to someone else, or all tokens approved by another owner, do not let it sell", async function () {
+      const { assets, ledger, alice, bob, carol, dave, assetId, deadline } = await loadFixture(operatorFixture);
+      await assets.connect(alice).approve(dave.address, assetId);
+      await assets.connect(bob).setApprovalForAll(carol.address, true);
+      const terms = transferTerms(assetId, alice.address, bob.address);
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(bob, ledger, terms, deadline))))
+        .to.be.revertedWithCustomError(ledger, "NotApprovedForTransfer")
+        .withArgs(assetId, carol.address, alice.address);
+      expect(await assets.ownerOf(assetId)).to.equal(alice.address);
+    });
+
+    it("the token's approval without the TRADE power is no authority over trades: NotSellerOrOperator", async function () {
+      const { assets, ledger, alice, bob, dave, assetId, deadline } = await loadFixture(tradeFixture);
+      await assets.connect(alice).approve(dave.address, assetId);
+      const terms = transferTerms(assetId, alice.address, bob.address);
+      await expect(ledger.connect(dave).recordTrade(...(await countersigned(bob, ledger, terms, deadline))))
+        .to.be.revertedWithCustomError(ledger, "NotSellerOrOperator")
+        .withArgs(assetId, dave.address, alice.address);
+    });
+
+    it("needs no ERC-721 approval for a licence sale by a TRADE operator, nor for the seller selling the asset itself", async function () {
+      const { assets, grants, ledger, alice, bob, carol, dave, now, assetId, deadline } = await loadFixture(operatorFixture);
+      expect(await assets.getApproved(assetId)).to.equal(ethers.ZeroAddress);
+      expect(await assets.isApprovedForAll(alice.address, carol.address)).to.equal(false);
+      const licence = licenceTerms(assetId, alice.address, dave.address, now);
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(dave, ledger, licence, deadline))))
+        .to.emit(grants, "GrantCreated");
+      const terms = transferTerms(assetId, alice.address, bob.address);
+      await expect(ledger.connect(alice).recordTrade(...(await countersigned(bob, ledger, terms, deadline))))
+        .to.emit(assets, "Transfer")
+        .withArgs(alice.address, bob.address, assetId);
+    });
+
+    it("attack: a TRADE operator cannot move the token to itself (buyer = operator, its own countersignature, price 0) without the token's approval (old contracts let it take the asset); with the approval it can, as transferFrom would allow", async function () {
+      const { assets, ledger, alice, carol, assetId, deadline } = await loadFixture(operatorFixture);
+      const terms = transferTerms(assetId, alice.address, carol.address, { price: 0n });
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(carol, ledger, terms, deadline))))
+        .to.be.revertedWithCustomError(ledger, "NotApprovedForTransfer")
+        .withArgs(assetId, carol.address, alice.address);
+      // The same rule as ERC-721's own transferFrom.
+      await expect(assets.connect(carol).transferFrom(alice.address, carol.address, assetId))
+        .to.be.revertedWithCustomError(assets, "ERC721InsufficientApproval")
+        .withArgs(carol.address, assetId);
+      expect(await assets.ownerOf(assetId)).to.equal(alice.address);
+
+      await assets.connect(alice).approve(carol.address, assetId);
+      await expect(ledger.connect(carol).recordTrade(...(await countersigned(carol, ledger, terms, deadline))))
+        .to.emit(assets, "Transfer")
+        .withArgs(alice.address, carol.address, assetId);
+      expect(await assets.ownerOf(assetId)).to.equal(carol.address);
     });
   });
 

@@ -30,6 +30,10 @@ const BASE_URI = "https://verify.dataseal.example/assets/";
 const DAY = 24 * 60 * 60;
 const UINT40_MAX = 2n ** 40n - 1n;
 const UINT32_MAX = 2n ** 32n - 1n;
+/** reserveFor of rejectRegistration / resolveDispute: free the root, reserve it for no one. */
+const NO_RESERVATION = "0x0000000000000000000000000000000000000000";
+/** AssetRegistry.RESERVATION_PERIOD: how long a root freed by a reviewer stays reserved. */
+const RESERVATION_PERIOD = 30 * DAY;
 
 /** A deterministic non-zero bytes32 for a label ("content:a", "manifest:a", ...). */
 const h = (label) => ethers.id(label);
@@ -222,6 +226,14 @@ async function commitFixture() {
   });
 }
 
+/** Commitments required (MIN_COMMIT_AGE to MAX_COMMIT_AGE) and a NOTICE-second public notice. */
+async function reviewCommitFixture() {
+  return deploySystem({
+    config: { noticePeriod: NOTICE, minCommitAge: MIN_COMMIT_AGE, maxCommitAge: MAX_COMMIT_AGE },
+    baseURI: "",
+  });
+}
+
 /** Register `label`'s asset as `signer` and return its id. */
 async function registerAsset(assets, signer, label, options = {}) {
   const contentRoot = h(`content:${label}`);
@@ -372,6 +384,8 @@ module.exports = {
   licenceTerms,
   registration,
   commitFixture,
+  reviewCommitFixture,
+  deploySystem,
   Lineage,
   GrantStatus,
   Rights,
@@ -379,6 +393,8 @@ module.exports = {
   DAY,
   UINT40_MAX,
   UINT32_MAX,
+  NO_RESERVATION,
+  RESERVATION_PERIOD,
   REGISTER,
   GRANT,
   ERC1271_MAGIC,
