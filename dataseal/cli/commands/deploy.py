@@ -113,6 +113,10 @@ def deploy(
                    confirmations=confirmations, data_dir=data_dir)
     if admin is not None and not is_address(admin):
         raise typer.BadParameter(f"{admin!r} is not an address (0x followed by 40 hex digits)", param_hint="--admin")
+    if admin is not None and int(admin, 16) == 0:
+        raise typer.BadParameter("the zero address cannot hold the admin role (nobody could grant REVIEWER or hand "
+                                 "the role over): give a real account, or leave it out for the deploying one",
+                                 param_hint="--admin")
     notice = _notice(review_mode, notice_period)
     delay = parse_duration(admin_delay, "--admin-delay")
     ages = (parse_duration(commit_min_age, "--commit-min-age") if commit_min_age is not None else None,

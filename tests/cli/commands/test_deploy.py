@@ -237,3 +237,10 @@ def test_deploy_record_survives_a_second_chain(
 def test_deploy_refuses_an_admin_that_is_not_an_address_before_connecting(cli: Cli) -> None:
     code, _, err = cli("deploy", "--rpc", "http://127.0.0.1:1", "--admin", "xyz")
     assert code == 2 and "'xyz' is not an address" in err and "cannot reach" not in err
+
+
+def test_deploy_refuses_the_zero_admin_before_connecting(cli: Cli) -> None:
+    code, out, err = cli("deploy", "--rpc", "http://127.0.0.1:1", "--admin", "0x" + "00" * 20)
+    line = one_line(err)
+    assert code == 2 and out == "" and "the zero address cannot hold the admin role" in line
+    assert "cannot reach" not in line
