@@ -53,7 +53,8 @@ def deploy(
         None, "--commits/--no-commits",
         help="Require each registration to reveal a commitment made earlier, so that nobody who sees the "
         "registration waiting in a public mempool can register the root first. Default: required, except on a "
-        "local development chain (chain id 31337, 1337 or the embedded chain's).", show_default=False,
+        "local development chain (chain id 31337, 1337 or the embedded chain's) unless a commitment age is given.",
+        show_default=False,
     ),
     commit_min_age: str | None = typer.Option(
         None, "--commit-min-age", metavar="DURATION",
@@ -124,8 +125,10 @@ def deploy(
     if commits is False and ages != (None, None):
         raise typer.BadParameter("commitment ages need commitments: drop --no-commits or the ages",
                                  param_hint="--commit-min-age/--commit-max-age")
+    if commits is None and ages != (None, None):
+        commits = True  # explicit ages ask for commitments, on a development chain too
     # checked before connecting (a DeploymentError when the ages or a limit do not fit); commitments dropped
-    # below when the chain turns out to be a development chain and --commits was not given
+    # below when the chain turns out to be a development chain and neither --commits nor an age was given
     config = ContractConfig(notice, *(
         (0, 0) if commits is False else
         (DEFAULT_MIN_COMMIT_AGE if ages[0] is None else ages[0], DEFAULT_MAX_COMMIT_AGE if ages[1] is None else ages[1])
@@ -142,6 +145,9 @@ def deploy(
         if not required and commitments_by_default(node_chain):
             note(f"warning: chain {node_chain} is not a local development chain, and --no-commits lets anyone who "
                  "sees a registration waiting in the mempool register its content root first (front-running)")
+        elif commits is None and not required:
+            note(f"note: chain {node_chain} is a local development chain: registrations need no commitment "
+                 "(--commits to require them)")
         if not required:
             config = replace(config, min_commit_age=0, max_commit_age=0)
         done = context.deploy(admin=admin, config=config, base_token_uri=base_token_uri, force=force,

@@ -188,6 +188,32 @@ def test_deploy_on_a_development_chain_takes_no_commitments_unless_asked(
     assert review["config"]["notice_period"] == 15 * 86_400 and review["commit_required"] is False
 
 
+@pytest.mark.hardhat
+def test_deploy_on_a_development_chain_takes_explicit_ages_as_asking_for_commitments(
+    cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import_funded(cli, password_file, hardhat_url, monkeypatch)
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--json")
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if "commitment" in line]
+    assert notes == ["note: chain 31337 is a local development chain: registrations need no commitment (--commits "
+                     "to require them)"]
+    assert json.loads(out)["deployment"]["commit_required"] is False
+
+    for ages, expected in ((["--commit-max-age", "12h"], (60, 43_200)), (["--commit-min-age", "2m"], (120, 86_400))):
+        code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--force",
+                             *ages, "--json")
+        assert code == 0, err
+        config = json.loads(out)["deployment"]["config"]
+        assert (config["min_commit_age"], config["max_commit_age"]) == expected
+        assert "commitment" not in err and "warning" not in err
+
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--force",
+                         "--no-commits", "--json")
+    assert code == 0, err
+    assert "commitment" not in err and "warning" not in err  # asked for: no note
+
+
 def test_deploy_on_a_public_chain_requires_commitments_by_default_and_warns_without(cli: Cli) -> None:
     """A chain id that is no local development chain's (Sepolia's, served by the embedded node)."""
     from dataseal.chain.node.start import EmbeddedNode, NodeConfig
