@@ -137,6 +137,9 @@ def deploy(
     def starting(address: str, balance: int) -> None:
         note(f"deploying from {address} ({eth(balance)}) to chain {context.connection.chain_id} at "
              f"{context.connection.endpoint} ...")
+        if commits is None and not config.commit_required:  # off by default on a development chain: say so
+            note(f"note: chain {context.connection.chain_id} is a local development chain: registrations need no "
+                 "commitment (--commits to require them)")
 
     deploy_target(cfg)  # before connecting: without an RPC URL there is no node to deploy to
     with Context.open(cfg) as context:
@@ -145,9 +148,6 @@ def deploy(
         if not required and commitments_by_default(node_chain):
             note(f"warning: chain {node_chain} is not a local development chain, and --no-commits lets anyone who "
                  "sees a registration waiting in the mempool register its content root first (front-running)")
-        elif commits is None and not required:
-            note(f"note: chain {node_chain} is a local development chain: registrations need no commitment "
-                 "(--commits to require them)")
         if not required:
             config = replace(config, min_commit_age=0, max_commit_age=0)
         done = context.deploy(admin=admin, config=config, base_token_uri=base_token_uri, force=force,
