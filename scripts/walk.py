@@ -140,7 +140,7 @@ def main() -> int:
     print(f"   asset {asset_id} now belongs to {as_owner.registry.asset(asset_id).owner} (the buyer)")
 
     step("the new owner lets an agent record usage for it (operator power USAGE, not TRADE)")
-    run("setOperator", as_buyer.ledger.submit_set_operator(agent.address, USAGE))
+    run("setOperator", as_buyer.ledger.submit_set_operator(agent.address, powers=USAGE))
 
     step("refusals, decoded")
     resale = TradeTerms.transfer(asset_id, buyer.address, other.address, 1, cny, keccak(text="resale-1"))

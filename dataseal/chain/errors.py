@@ -31,6 +31,13 @@ class DeploymentError(ChainError):
     kind = ErrorKind.INVALID_INPUT
 
 
+class OutdatedDeployment(DeploymentError):
+    """The recorded contracts are not the code this dataseal ships: a record from before contracts v2, or one
+    whose artifacts (their sha256) differ from the shipped ones. Deploying again replaces them."""
+
+    kind = ErrorKind.CONFLICT
+
+
 class NodeUnreachable(ChainError):
     """No answer from the JSON-RPC endpoint (refused, timed out, wrong URL)."""
 

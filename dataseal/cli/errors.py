@@ -10,7 +10,7 @@ For a few errors it also names the command that helps (``dataseal node`` when no
 from __future__ import annotations
 
 from dataseal.chain.accounts.keystore import AccountNotFound
-from dataseal.chain.errors import ContractsNotDeployed, NodeUnreachable, NoEmbeddedChain
+from dataseal.chain.errors import ContractsNotDeployed, NodeUnreachable, NoEmbeddedChain, OutdatedDeployment
 from dataseal.errors import DatasealError
 
 #: option name (a Settings field, or a parameter of a library call) -> how a terminal user gives it
@@ -60,6 +60,8 @@ COMMAND_ADVICE: dict[type[DatasealError], str] = {
     NodeUnreachable: "`dataseal node` starts the embedded chain",
     NoEmbeddedChain: "`dataseal node` creates it",
     ContractsNotDeployed: "`dataseal deploy --rpc URL` deploys them",
+    OutdatedDeployment: "`dataseal deploy --rpc URL` deploys a new set; on the embedded chain, restarting "
+    "`dataseal node` does",
     AccountNotFound: "`dataseal account list`, `account new` or `account import`",
 }
 

@@ -42,7 +42,7 @@ from dataseal.chain.contracts.deployment import (
     verify_deployment,
 )
 from dataseal.chain.contracts.revert import decode_revert
-from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongChain
+from dataseal.chain.errors import DeploymentError, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
 from dataseal.chain.sending.nonces import FileNonceStore, NonceManager
 from dataseal.chain.sending.sender import LocalSender, TxSender
@@ -150,7 +150,8 @@ class Context:
         return self._deployment
 
     def recorded_deployment(self) -> Deployment | None:
-        """The data folder's record for this chain, whether or not the node has the contracts."""
+        """The data folder's record for this chain, whether or not the node has the contracts (or they are this
+        dataseal's); None also when the entry predates contracts v2."""
         return load_deployments(self.data_dir).get(self.connection.chain_id)
 
     def contracts(self, sender: TxSender | None = None) -> DatasealContracts:
@@ -211,9 +212,12 @@ class Context:
         deployment: Deployment | None
         try:
             deployment = self.deployment()
-        except (WrongChain, ContractsNotDeployed) as exc:
+        except (WrongChain, DeploymentError) as exc:  # not deployed, stale or pre-v2, or a damaged record
             problems.append(exc)
-            deployment = self.recorded_deployment()
+            try:
+                deployment = self.recorded_deployment()
+            except DeploymentError:  # the damaged record, already listed
+                deployment = None
         contracts = contract_status(connection, deployment) if deployment is not None else []
         if not accounts:
             problems.append(AccountNotFound(f"no account in {self.keystore.folder}", hint="create or import one"))
@@ -233,14 +237,16 @@ class Context:
         """Deploy the three contracts from the signing account and record them in the data folder.
 
         Refused without an RPC URL (the embedded chain deploys its own when its node first starts), and
-        when the record already has live contracts on this chain unless ``force``. ``passwords`` are the
+        when the record already has live contracts on this chain unless ``force`` (contracts built from other
+        code than this dataseal ships do not count: they are replaced). ``passwords`` are the
         front door's own sources (see :meth:`unlock`); ``starting(address, balance)`` is told who pays,
         before anything is sent.
         """
         deploy_target(self.settings)
         connection = self.connection
         existing = self.recorded_deployment()
-        if existing is not None and not force and any(s.deployed for s in contract_status(connection, existing)):
+        if (existing is not None and not force and not existing.stale_artifacts()
+                and any(s.deployed for s in contract_status(connection, existing))):
             raise DeploymentError(
                 f"already deployed on chain {connection.chain_id}: {deployments_path(self.data_dir)} has "
                 f"AssetRegistry at {existing.asset_registry} (block {existing.deploy_block}) and its code is there",

@@ -2,7 +2,9 @@
 clients out, the same for every front door."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,10 @@ from eth_utils import keccak
 from pydantic import SecretStr
 
 from dataseal.chain.accounts.keystore import AccountNotFound, PasswordRequired, WrongPassword
-from dataseal.chain.contracts.deployment import load_deployments
+from dataseal.chain.contracts.deployment import load_deployments, save_deployment
 from dataseal.chain.contracts.records import Registration
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
-from dataseal.chain.errors import DeploymentError, NoEmbeddedChain, WrongChain
+from dataseal.chain.errors import DeploymentError, NoEmbeddedChain, OutdatedDeployment, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, remove_marker, write_marker
 from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 from dataseal.chain.sending.nonces import FileNonceStore
@@ -121,6 +123,24 @@ def test_status_collects_problems_instead_of_raising(data: Path) -> None:
         found = context.status()
     assert not found.ok and found.deployment is None and found.contracts == []
     assert [type(p).__name__ for p in found.problems] == ["ContractsNotDeployed", "AccountNotFound"]
+
+
+def test_status_names_a_record_of_other_code_or_from_before_contracts_v2_as_a_problem(data: Path) -> None:
+    recorded = load_deployments(data)[DEFAULT_CHAIN_ID]
+    save_deployment(data, replace(recorded, artifacts={**recorded.artifacts, "TransactionLedger": "00" * 32}))
+    with Context.open(Settings(data_dir=data)) as context:
+        with pytest.raises(OutdatedDeployment, match="stale contracts"):
+            context.deployment()
+        found = context.status()
+    assert [type(p).__name__ for p in found.problems] == ["OutdatedDeployment"]
+    assert found.deployment is not None and all(c.deployed for c in found.contracts)  # still shown
+
+    v1 = {k: v for k, v in recorded.to_json().items() if k not in ("config", "commit_required")}
+    (data / "deployments.json").write_text(json.dumps({str(DEFAULT_CHAIN_ID): v1}))
+    with Context.open(Settings(data_dir=data)) as context:
+        found = context.status()
+    assert [type(p).__name__ for p in found.problems] == ["OutdatedDeployment"]
+    assert "predates contracts v2" in found.problems[0].message and found.deployment is None
 
 
 def test_a_deployment_needs_a_node_named(data: Path) -> None:

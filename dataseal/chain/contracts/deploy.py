@@ -50,6 +50,9 @@ def deploy_contracts(
     config = config if config is not None else ContractConfig()
     if admin is not None and not is_address(admin):
         raise ConfigError(f"the admin {admin!r} is not an address", hint="give 0x followed by 40 hex digits")
+    if admin is not None and int(admin, 16) == 0:
+        raise ConfigError("the admin cannot be the zero address: nobody could grant REVIEWER or hand the role over",
+                          hint="name the account that will administer the registry, or none for the deployer")
     created_in: dict[str, int] = {}
 
     def create(name: str, *args: Any) -> tuple[str, int]:

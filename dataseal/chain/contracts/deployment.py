@@ -5,6 +5,12 @@ The record is one JSON file, ``<data_dir>/deployments.json``, mapping a chain id
 :meth:`Deployment.to_json`. Writes take a lock beside the file and replace it atomically (temp file
 + ``os.replace``), so a reader never sees half a file and two writers for different chains do not
 lose each other's entry.
+
+An entry written by a dataseal from before contracts v2 (no ``config``) names contracts this dataseal cannot
+use: it is refused (:class:`OutdatedDeployment`) when its chain is asked for, left out of
+:func:`load_deployments`, kept as it is when another chain's entry is written, and replaced by the next
+deployment to its chain. A record whose ``artifacts`` differ from the shipped ones is readable (``dataseal
+status`` shows it) but refused where it is used against a node (:func:`verify_deployment`).
 """
 from __future__ import annotations
 
@@ -16,8 +22,9 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from dataseal.chain.connection import Connection
+from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
-from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, WrongChain
+from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, OutdatedDeployment, WrongChain
 from dataseal.chain.files import file_lock, write_atomic
 from dataseal.errors import ErrorKind
 
@@ -31,6 +38,9 @@ DEFAULT_NOTICE_PERIOD = 15 * 86_400
 #: Chains of one local block producer and no public mempool: hardhat and anvil (31337), the older local
 #: default (1337), and dataseal's embedded chain. Nobody watches their pending transactions to copy a root.
 DEVELOPMENT_CHAIN_IDS = frozenset({31337, 1337, DEFAULT_CHAIN_ID})
+#: What to do about a record whose contracts are not this dataseal's (no CLI flag: the front door adds those).
+REDEPLOY_HINT = ("deploy the contracts again (the record will then point to the new set); on the embedded chain, "
+                 "restarting its node deploys them")
 _UINT32_MAX = 2**32 - 1
 _UINT48_MAX = 2**48 - 1
 
@@ -122,7 +132,9 @@ class Deployment:
     def from_json(cls, data: Any) -> Deployment:
         """The deployment that :meth:`to_json` produced; raises :class:`DeploymentError` when malformed.
 
-        Keys this version does not know are ignored (a newer dataseal may have written them).
+        Keys this version does not know are ignored (a newer dataseal may have written them). A record
+        without ``config`` predates contracts v2 (it has ``review_mode`` instead): its contracts are the v1
+        ones, which this dataseal cannot use, and it is refused with :class:`OutdatedDeployment`.
         """
         if not isinstance(data, dict):
             raise DeploymentError(f"a deployment record must be a JSON object, got {type(data).__name__}",
@@ -134,6 +146,12 @@ class Deployment:
         ]
         if missing:
             raise DeploymentError(f"the deployment record lacks {', '.join(missing)}", hint="deploy again")
+        if "config" not in data:
+            chain = f" of chain {data['chain_id']}" if isinstance(data.get("chain_id"), int) else ""
+            at = f" at {data['asset_registry']}" if isinstance(data.get("asset_registry"), str) else ""
+            raise OutdatedDeployment(
+                f"the deployment record{chain} predates contracts v2 (it has no config): its contracts{at} are the "
+                "v1 ones, which this version of dataseal cannot use", hint=REDEPLOY_HINT)
         values = {name: data[name] for name in known if name in data}
         try:
             for name in ("chain_id", "deploy_block"):
@@ -166,6 +184,15 @@ class Deployment:
             "TransactionLedger": self.transaction_ledger,
         }
 
+    def stale_artifacts(self) -> list[str]:
+        """The contracts whose recorded artifact sha256 is not the shipped one's (or is missing from one side);
+        empty when they all match, or when the record names no artifacts (nothing to compare)."""
+        if not self.artifacts:
+            return []
+        shipped = {name: load_artifact(name).sha256 for name in CONTRACT_NAMES}
+        return sorted(name for name in shipped.keys() | self.artifacts.keys()
+                      if self.artifacts.get(name) != shipped.get(name))
+
 
 DEPLOYMENTS_FILENAME = "deployments.json"
 
@@ -180,40 +207,74 @@ def deployments_path(data_dir: Path | str) -> Path:
 
 
 def load_deployments(data_dir: Path | str) -> dict[int, Deployment]:
-    """Every recorded deployment by chain id; empty when the file does not exist yet."""
-    return _read(deployments_path(data_dir))
+    """Every usable recorded deployment by chain id; empty when the file does not exist yet.
+
+    Entries from before contracts v2 are left out (:func:`get_deployment` names them); a malformed entry
+    raises :class:`DeploymentRecordError`.
+    """
+    return {chain: entry for chain, entry in _read(deployments_path(data_dir)).items()
+            if isinstance(entry, Deployment)}
 
 
 def get_deployment(data_dir: Path | str, chain_id: int) -> Deployment | None:
-    """The deployment recorded for ``chain_id``, or None."""
-    return load_deployments(data_dir).get(int(chain_id))
+    """The deployment recorded for ``chain_id``, or None; raises :class:`OutdatedDeployment` when the entry
+    predates contracts v2."""
+    entry = _read(deployments_path(data_dir)).get(int(chain_id))
+    if isinstance(entry, OutdatedDeployment):
+        raise entry
+    return entry
 
 
 def save_deployment(data_dir: Path | str, deployment: Deployment) -> Path:
-    """Record ``deployment`` under its chain id (replacing an older one for that chain); the file's path."""
+    """Record ``deployment`` under its chain id (replacing an older one for that chain, even an entry this version
+    cannot read); the other chains' entries are kept as they are. The file's path."""
     path = deployments_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path.with_name(path.name + ".lock")):
-        records = _read(path)
-        records[deployment.chain_id] = deployment
-        _write(path, records)
+        entries = _read_entries(path)
+        entries[str(deployment.chain_id)] = deployment.to_json()
+        _write(path, entries)
     return path
 
 
 def remove_deployment(data_dir: Path | str, chain_id: int) -> bool:
-    """Forget the deployment of ``chain_id``; whether there was one."""
+    """Forget the deployment of ``chain_id`` (whatever its entry holds); whether there was one."""
     path = deployments_path(data_dir)
     if not path.exists():
         return False
     with file_lock(path.with_name(path.name + ".lock")):
-        records = _read(path)
-        if records.pop(int(chain_id), None) is None:
+        entries = _read_entries(path)
+        if entries.pop(str(int(chain_id)), None) is None:
             return False
-        _write(path, records)
+        _write(path, entries)
     return True
 
 
-def _read(path: Path) -> dict[int, Deployment]:
+def _read(path: Path) -> dict[int, Deployment | OutdatedDeployment]:
+    """Each chain's deployment, or the :class:`OutdatedDeployment` its entry is (from before contracts v2).
+
+    A file that cannot be read, or an entry that is malformed, raises :class:`DeploymentRecordError`.
+    """
+    records: dict[int, Deployment | OutdatedDeployment] = {}
+    for key, value in _read_entries(path).items():
+        try:
+            deployment = Deployment.from_json(value)
+        except OutdatedDeployment as exc:
+            records[int(key)] = OutdatedDeployment(f"{path}, chain {key}: {exc.message}", hint=exc.hint)
+            continue
+        except DeploymentError as exc:
+            raise DeploymentRecordError(f"{path}, chain {key}: {exc.message}", hint=exc.hint) from None
+        if deployment.chain_id != int(key):
+            raise DeploymentRecordError(
+                f"{path}: the entry under chain {key} says chain_id {deployment.chain_id}",
+                hint="the file was edited by hand: fix the key or the chain_id",
+            )
+        records[int(key)] = deployment
+    return records
+
+
+def _read_entries(path: Path) -> dict[str, Any]:
+    """The file's entries as JSON, by chain id (a decimal string); empty when there is no file."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -232,27 +293,16 @@ def _read(path: Path) -> dict[int, Deployment]:
             f"the deployment record {path} must be a JSON object of chain id -> deployment, got {type(data).__name__}",
             hint="restore it, or delete it and deploy again",
         )
-    records: dict[int, Deployment] = {}
-    for key, value in data.items():
+    for key in data:
         if not (key.isascii() and key.isdecimal()):
             raise DeploymentRecordError(f"the deployment record {path} has key {key!r}; expected a chain id",
                                         hint="the file was edited by hand: fix the key, or delete the file and deploy "
                                         "again")
-        try:
-            deployment = Deployment.from_json(value)
-        except DeploymentError as exc:
-            raise DeploymentRecordError(f"{path}, chain {key}: {exc.message}", hint=exc.hint) from None
-        if deployment.chain_id != int(key):
-            raise DeploymentRecordError(
-                f"{path}: the entry under chain {key} says chain_id {deployment.chain_id}",
-                hint="the file was edited by hand: fix the key or the chain_id",
-            )
-        records[int(key)] = deployment
-    return records
+    return data
 
 
-def _write(path: Path, records: dict[int, Deployment]) -> None:
-    text = json.dumps({str(k): records[k].to_json() for k in sorted(records)}, indent=2, sort_keys=True) + "\n"
+def _write(path: Path, entries: dict[str, Any]) -> None:
+    text = json.dumps({key: entries[key] for key in sorted(entries, key=int)}, indent=2, sort_keys=True) + "\n"
     write_atomic(path, text.encode("utf-8"))
 
 
@@ -278,8 +328,20 @@ def contract_status(connection: Connection, deployment: Deployment) -> list[Cont
             for name, address in deployment.addresses().items()]
 
 
+def verify_artifacts(deployment: Deployment, *, source: str = "the deployment record") -> None:
+    """Raise :class:`OutdatedDeployment` when ``deployment`` records artifacts other than the shipped ones."""
+    stale = deployment.stale_artifacts()
+    if stale:
+        raise OutdatedDeployment(
+            f"stale contracts: {source} says chain {deployment.chain_id} has contracts (AssetRegistry at "
+            f"{deployment.asset_registry}) built from other code than this version of dataseal ships "
+            f"(the artifacts of {', '.join(stale)} differ)", hint=REDEPLOY_HINT,
+        )
+
+
 def verify_deployment(connection: Connection, deployment: Deployment, *, source: str = "the deployment record") -> None:
-    """Raise :class:`WrongChain` or :class:`ContractsNotDeployed` unless ``deployment`` is live on the node."""
+    """Raise :class:`WrongChain`, :class:`ContractsNotDeployed` or :class:`OutdatedDeployment` unless
+    ``deployment`` is live on the node and its contracts are the code this dataseal ships."""
     connection.verify_chain(deployment.chain_id, source)
     missing = [status for status in contract_status(connection, deployment) if not status.deployed]
     if missing:
@@ -290,13 +352,18 @@ def verify_deployment(connection: Connection, deployment: Deployment, *, source:
             hint="the chain was reset (a restarted development node?) or the record is from another network: "
             "deploy the contracts again", options=("rpc_url",),
         )
+    verify_artifacts(deployment, source=source)
 
 
 def live_deployment(connection: Connection, data_dir: Path | str) -> Deployment:
-    """The deployment recorded in ``data_dir`` for the node's chain, checked to be live on it."""
-    records = load_deployments(data_dir)
+    """The deployment recorded in ``data_dir`` for the node's chain, checked to be live on it and to be this
+    dataseal's contracts (:func:`verify_deployment`); an entry from before contracts v2 raises
+    :class:`OutdatedDeployment`."""
     path = deployments_path(data_dir)
+    records = _read(path)
     deployment = records.get(connection.chain_id)
+    if isinstance(deployment, OutdatedDeployment):
+        raise deployment
     if deployment is None:
         if records:
             known = ", ".join(str(chain) for chain in sorted(records))

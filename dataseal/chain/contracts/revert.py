@@ -72,8 +72,8 @@ HINTS: dict[str, str] = {
     "{noticeEndsAt})",
     "InvalidEvidence": "an objection needs the keccak256 of its evidence, not zero",
     "NoExpiry": "asset {assetId} carries no expiry: there is nothing to renew",
-    "InvalidConfig": "the deployment constants are inconsistent: a commitment minimum age of at least 1 s below its "
-    "maximum, or neither",
+    "InvalidConfig": "the deployment constants are inconsistent: give a commitment minimum age of at least 1 s below "
+    "its maximum, or neither, and a non-zero ledger address",
     "InvalidSettlement": "a sale settles as Transfer (no licence terms) or Licence (with terms), not {settlement}",
     "WiringMismatch": "the three contracts are not wired to each other (registry {assets}, the grants' registry "
     "{grantsAssets}, the grants' ledger {grantsLedger}, the registry's ledger {assetsLedger}): another transaction "
@@ -82,7 +82,8 @@ HINTS: dict[str, str] = {
     "the new admin accepts after the delay",
     "AccessControlEnforcedDefaultAdminDelay": "the admin handover or delay change may complete at {schedule}, not "
     "before",
-    "AccessControlInvalidDefaultAdmin": "{defaultAdmin} may not accept the admin role: only the pending admin may",
+    "AccessControlInvalidDefaultAdmin": "{defaultAdmin} cannot take the admin role: at deployment the admin must not "
+    "be the zero address, and in a handover only the pending admin may accept it",
     "SafeCastOverflowedUintDowncast": "a value ({value}) does not fit in {bits} bits",
     "InvalidContentRoot": "a content root of zero is no root: give the Merkle root of the data",
     "InvalidManifestHash": "a manifest hash of zero is no hash: give the keccak256 of the manifest",

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
 from dataseal.chain.contracts.records import (
-    TRADE,
-    USAGE,
     NonceUse,
     OperatorChange,
     TradeRecord,
@@ -57,13 +55,18 @@ class TransactionLedgerClient(ContractClient):
         a transfer moves the token, a licence creates the buyer's grant (:attr:`TradeRecord.grant_id`)."""
         return self.submit_record_trade(terms, deadline, buyer_signature, gas=ESTIMATE).wait()
 
-    def submit_set_operator(self, operator: str, powers: int = USAGE | TRADE, *,
-                            gas: Gas = None) -> Submitted[OperatorChange]:
+    def submit_set_operator(self, operator: str, *, powers: int, gas: Gas = None) -> Submitted[OperatorChange]:
         return self._submit("setOperator", (address(operator, "operator"), powers), only(OperatorChange), gas)
 
-    def set_operator(self, operator: str, powers: int = USAGE | TRADE) -> OperatorChange:
-        """Give ``operator`` the ``powers`` (USAGE | TRADE) to act for the sender; 0 takes them away."""
-        return self.submit_set_operator(operator, powers, gas=ESTIMATE).wait()
+    def set_operator(self, operator: str, *, powers: int) -> OperatorChange:
+        """Give ``operator`` exactly the ``powers`` to act for the sender (replacing any it had); 0 takes them away.
+
+        :data:`~dataseal.chain.contracts.records.USAGE` lets it record usage under the sender's grants;
+        :data:`~dataseal.chain.contracts.records.TRADE` lets it sell licences on the sender's behalf (and, if the
+        sender also gave it the asset token's ERC-721 approval, the asset itself). There is no default: name the
+        powers (``USAGE``, ``TRADE``, ``USAGE | TRADE``).
+        """
+        return self.submit_set_operator(operator, powers=powers, gas=ESTIMATE).wait()
 
     def submit_use_nonce(self, *, gas: Gas = None) -> Submitted[NonceUse]:
         return self._submit("useNonce", (), only(NonceUse), gas)

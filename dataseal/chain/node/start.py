@@ -64,6 +64,7 @@ from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.server import RpcServer
 from dataseal.chain.embedded.settings import Exposure, Genesis, Mining, Tuning
+from dataseal.chain.errors import OutdatedDeployment
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME
 from dataseal.chain.sending.sender import LocalSender
 from dataseal.errors import ErrorKind
@@ -310,18 +311,32 @@ def _ensure_deployment(
     config: NodeConfig,
     notes: list[str],
 ) -> Deployment:
-    recorded = get_deployment(data_dir, chain.chain_id)
+    # A record this node cannot use is replaced by a fresh set: contracts missing (a reset chain), from before
+    # contracts v2, or built from other code than this dataseal ships (the embedded chain is this node's alone).
+    try:
+        recorded = get_deployment(data_dir, chain.chain_id)
+    except OutdatedDeployment:
+        recorded = None
+        notes.append(f"the deployment record for chain {chain.chain_id} predates contracts v2 (its contracts are the "
+                     "v1 ones): deploying the v2 contracts")
     if recorded is not None:
         missing = [
             name for name, address in recorded.addresses().items()
             if not chain.get_code(to_canonical_address(address))
         ]
-        if not missing:
+        stale = recorded.stale_artifacts()
+        if not missing and not stale:
             return recorded
-        notes.append(
-            f"the deployment record for chain {chain.chain_id} names addresses without code ({', '.join(missing)}): "
-            "the chain was reset, deploying again"
-        )
+        if missing:
+            notes.append(
+                f"the deployment record for chain {chain.chain_id} names addresses without code "
+                f"({', '.join(missing)}): the chain was reset, deploying again"
+            )
+        else:
+            notes.append(
+                f"the deployment record for chain {chain.chain_id} names contracts built from other code than this "
+                f"dataseal ships (the artifacts of {', '.join(stale)} differ): deploying them again"
+            )
     if not operator:
         raise NodeStartError(
             f"the contracts of chain {chain.chain_id} must be deployed and no operator account is known",

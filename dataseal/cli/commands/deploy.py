@@ -53,7 +53,8 @@ def deploy(
         None, "--commits/--no-commits",
         help="Require each registration to reveal a commitment made earlier, so that nobody who sees the "
         "registration waiting in a public mempool can register the root first. Default: required, except on a "
-        "local development chain (chain id 31337, 1337 or the embedded chain's).", show_default=False,
+        "local development chain (chain id 31337, 1337 or the embedded chain's) unless a commitment age is given.",
+        show_default=False,
     ),
     commit_min_age: str | None = typer.Option(
         None, "--commit-min-age", metavar="DURATION",
@@ -113,6 +114,10 @@ def deploy(
                    confirmations=confirmations, data_dir=data_dir)
     if admin is not None and not is_address(admin):
         raise typer.BadParameter(f"{admin!r} is not an address (0x followed by 40 hex digits)", param_hint="--admin")
+    if admin is not None and int(admin, 16) == 0:
+        raise typer.BadParameter("the zero address cannot hold the admin role (nobody could grant REVIEWER or hand "
+                                 "the role over): give a real account, or leave it out for the deploying one",
+                                 param_hint="--admin")
     notice = _notice(review_mode, notice_period)
     delay = parse_duration(admin_delay, "--admin-delay")
     ages = (parse_duration(commit_min_age, "--commit-min-age") if commit_min_age is not None else None,
@@ -120,8 +125,10 @@ def deploy(
     if commits is False and ages != (None, None):
         raise typer.BadParameter("commitment ages need commitments: drop --no-commits or the ages",
                                  param_hint="--commit-min-age/--commit-max-age")
+    if commits is None and ages != (None, None):
+        commits = True  # explicit ages ask for commitments, on a development chain too
     # checked before connecting (a DeploymentError when the ages or a limit do not fit); commitments dropped
-    # below when the chain turns out to be a development chain and --commits was not given
+    # below when the chain turns out to be a development chain and neither --commits nor an age was given
     config = ContractConfig(notice, *(
         (0, 0) if commits is False else
         (DEFAULT_MIN_COMMIT_AGE if ages[0] is None else ages[0], DEFAULT_MAX_COMMIT_AGE if ages[1] is None else ages[1])
@@ -130,6 +137,9 @@ def deploy(
     def starting(address: str, balance: int) -> None:
         note(f"deploying from {address} ({eth(balance)}) to chain {context.connection.chain_id} at "
              f"{context.connection.endpoint} ...")
+        if commits is None and not config.commit_required:  # off by default on a development chain: say so
+            note(f"note: chain {context.connection.chain_id} is a local development chain: registrations need no "
+                 "commitment (--commits to require them)")
 
     deploy_target(cfg)  # before connecting: without an RPC URL there is no node to deploy to
     with Context.open(cfg) as context:

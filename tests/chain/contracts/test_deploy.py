@@ -7,6 +7,7 @@ import pytest
 from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.deploy import creation_code, deploy_contracts, predict_create_address
 from dataseal.chain.contracts.deployment import ContractConfig
+from dataseal.chain.contracts.revert import decode_revert
 from dataseal.chain.errors import ContractRevert, Reverted
 from dataseal.errors import ConfigError
 from tests.chain.contracts.conftest import pyevm_chain
@@ -70,3 +71,33 @@ def test_the_deployment_constants_reach_the_contract(config: ContractConfig) -> 
     assert (registry.review_mode(), registry.commit_required()) == (config.review_mode, config.commit_required)
     assert registry.contract.functions.defaultAdminDelay().call() == config.admin_delay
     assert chain.deployment.config == config
+
+
+ZERO = "0x" + "00" * 20
+
+
+def test_the_zero_admin_is_refused_before_anything_is_sent(pyevm: Chain) -> None:
+    nonce = pyevm.w3.eth.get_transaction_count(pyevm.operator.address)
+    with pytest.raises(ConfigError, match="the admin cannot be the zero address") as refused:
+        deploy_contracts(pyevm.w3, pyevm.operator, admin=ZERO)
+    assert "none for the deployer" in refused.value.hint
+    assert pyevm.w3.eth.get_transaction_count(pyevm.operator.address) == nonce
+
+
+@pytest.mark.parametrize(
+    ("admin", "ledger", "name", "args", "needle"),
+    [
+        # the contract's own refusals, for a deployment that does not go through deploy_contracts
+        (ZERO, "0x" + "33" * 20, "AccessControlInvalidDefaultAdmin", {"defaultAdmin": ZERO},
+         "at deployment the admin must not be the zero address"),
+        ("0x" + "11" * 20, ZERO, "InvalidConfig", {}, "a non-zero ledger address"),
+    ],
+)
+def test_a_zero_admin_or_ledger_reverts_the_creation_with_a_hint_that_names_it(
+    pyevm: Chain, admin: str, ledger: str, name: str, args: dict[str, str], needle: str
+) -> None:
+    code = creation_code("AssetRegistry", admin, ContractConfig().as_tuple(), ledger, "")
+    with pytest.raises(Reverted) as reverted:
+        pyevm.operator.submit(pyevm.w3, {"data": code, "value": 0}, action="deploying AssetRegistry")
+    error = decode_revert(reverted.value.data)
+    assert (error.name, error.args_by_name) == (name, args) and needle in error.hint

@@ -207,7 +207,7 @@ def test_typed_clients_review_batches_signatures_operators(backend: Backend) -> 
 
     # an operator records usage for the grantee once given the USAGE power
     as_buyer = DatasealContracts.bind(backend.w3, deployment, buyer)
-    change = as_buyer.ledger.set_operator(operator.address, USAGE)
+    change = as_buyer.ledger.set_operator(operator.address, powers=USAGE)
     assert isinstance(change, OperatorChange) and (change.account, change.operator, change.powers) == (
         buyer.address, operator.address, USAGE)
     assert as_buyer.ledger.operator_powers(buyer.address, operator.address) == USAGE

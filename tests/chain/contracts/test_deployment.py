@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.deployment import (
     DEFAULT_ADMIN_DELAY,
     DEFAULT_MAX_COMMIT_AGE,
@@ -23,9 +24,10 @@ from dataseal.chain.contracts.deployment import (
     load_deployments,
     remove_deployment,
     save_deployment,
+    verify_deployment,
 )
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
-from dataseal.chain.errors import DeploymentError
+from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, OutdatedDeployment
 from tests.chain.conftest import Backend
 
 
@@ -74,9 +76,6 @@ def test_from_json_tolerates_new_keys_and_defaults_but_refuses_missing_or_bad_on
         Deployment.from_json({**sample().to_json(), "config": {"review": 1}})
     with pytest.raises(DeploymentError, match="malformed: the commitment ages must satisfy"):
         Deployment.from_json({**sample().to_json(), "config": {"min_commit_age": 9, "max_commit_age": 9}})
-    no_config = sample().to_json()
-    del no_config["config"]
-    assert Deployment.from_json(no_config).config == ContractConfig()
     with pytest.raises(DeploymentError, match="JSON object"):
         Deployment.from_json([1, 2])
 
@@ -176,3 +175,70 @@ def test_a_deployment_record_with_a_non_ascii_digit_key_is_refused(tmp_path: Pat
     (tmp_path / "deployments.json").write_text(json.dumps({"²": {}}))
     with pytest.raises(DeploymentRecordError):
         load_deployments(tmp_path)
+
+
+def v1_record(chain_id: int = 31337) -> dict[str, object]:
+    """An entry as the dataseal of contracts v1 wrote it: review_mode, no config."""
+    data = sample(chain_id).to_json()
+    return {**{k: v for k, v in data.items() if k not in ("config", "commit_required")}, "review_mode": True}
+
+
+def test_a_record_from_before_contracts_v2_is_refused_not_read_with_defaults() -> None:
+    """The old from_json read it as a v2 deployment with ContractConfig() (no review, no commitments)."""
+    with pytest.raises(OutdatedDeployment) as refused:
+        Deployment.from_json(v1_record())
+    assert refused.value.message == (f"the deployment record of chain 31337 predates contracts v2 (it has no config): "
+                                     f"its contracts at {A} are the v1 ones, which this version of dataseal cannot use")
+    assert refused.value.hint.startswith("deploy the contracts again") and "restarting its node" in refused.value.hint
+    assert "--" not in refused.value.hint and isinstance(refused.value, DeploymentError)
+
+
+def test_an_entry_from_before_contracts_v2_leaves_the_other_chains_readable_and_is_replaced(tmp_path: Path) -> None:
+    path = deployments_path(tmp_path)
+    path.write_text(json.dumps({"77": v1_record(77), "5": sample(5).to_json()}))
+    assert load_deployments(tmp_path) == {5: Deployment.from_json(sample(5).to_json())}  # left out, not fatal
+    with pytest.raises(OutdatedDeployment, match=f"{path}, chain 77: the deployment record of chain 77 predates"):
+        get_deployment(tmp_path, 77)
+    save_deployment(tmp_path, sample(6))  # another chain's write keeps the v1 entry as it was
+    assert json.loads(path.read_text())["77"] == v1_record(77)
+    assert sorted(load_deployments(tmp_path)) == [5, 6]
+    save_deployment(tmp_path, sample(77))  # a deployment to its chain replaces it
+    assert get_deployment(tmp_path, 77) == Deployment.from_json(sample(77).to_json())
+    path.write_text(json.dumps({"77": v1_record(77)}))
+    assert remove_deployment(tmp_path, 77) and json.loads(path.read_text()) == {}
+
+
+def test_stale_artifacts_are_the_contracts_whose_code_is_not_the_shipped_code() -> None:
+    shipped = {name: load_artifact(name).sha256 for name in ("AssetRegistry", "GrantRegistry", "TransactionLedger")}
+    assert sample(artifacts=shipped).stale_artifacts() == []
+    assert sample(artifacts={}).stale_artifacts() == []  # nothing recorded, nothing to compare
+    assert sample(artifacts={**shipped, "GrantRegistry": "00" * 32}).stale_artifacts() == ["GrantRegistry"]
+    partial = {k: v for k, v in shipped.items() if k != "TransactionLedger"}
+    assert sample(artifacts=partial).stale_artifacts() == ["TransactionLedger"]
+
+
+def test_a_deployment_of_other_contract_code_is_refused_against_a_node(backend: Backend) -> None:
+    deployment = backend.deploy()
+    stale = replace(deployment, artifacts={**deployment.artifacts, "AssetRegistry": "00" * 32})
+    save_deployment(backend.tmp, stale)
+    with pytest.raises(OutdatedDeployment) as refused:
+        live_deployment(backend.node, backend.tmp)
+    assert refused.value.message.startswith(
+        f"stale contracts: the deployment record {deployments_path(backend.tmp)} says chain {deployment.chain_id} has "
+        f"contracts (AssetRegistry at {deployment.asset_registry}) built from other code than this version of "
+        "dataseal ships (the artifacts of AssetRegistry differ)")
+    assert refused.value.hint.startswith("deploy the contracts again")
+    with pytest.raises(OutdatedDeployment, match="stale contracts: the record says"):
+        verify_deployment(backend.node, stale, source="the record")
+    verify_deployment(backend.node, replace(deployment, artifacts={}))  # no artifacts recorded: nothing to compare
+    # code missing is named first: that is what happened to the chain
+    with pytest.raises(ContractsNotDeployed):
+        verify_deployment(backend.node, replace(stale, grant_registry=D))
+
+
+def test_a_node_refuses_a_record_from_before_contracts_v2(backend: Backend) -> None:
+    deployment = backend.deploy()
+    v1 = {k: v for k, v in deployment.to_json().items() if k not in ("config", "commit_required")}
+    deployments_path(backend.tmp).write_text(json.dumps({str(deployment.chain_id): v1}))
+    with pytest.raises(OutdatedDeployment, match="predates contracts v2"):
+        live_deployment(backend.node, backend.tmp)

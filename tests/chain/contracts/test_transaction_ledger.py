@@ -2,6 +2,8 @@
 countersigns, settled on chain (a transfer moves the token, a licence creates the buyer's grant)."""
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from eth_utils import keccak
 
@@ -16,6 +18,7 @@ from dataseal.chain.contracts.records import (
     TradeRecord,
     TradeTerms,
 )
+from dataseal.chain.contracts.transaction_ledger import TransactionLedgerClient
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
 from tests.chain.contracts.conftest import TestChain
@@ -31,6 +34,13 @@ def registered(chain: TestChain, label: str = "root") -> int:
     return chain.as_(chain.owner).registry.register(Registration(h(label), h("m"), 1, 0)).asset_id
 
 
+def test_operator_powers_have_no_default() -> None:
+    """TRADE lets the operator sell on the account's behalf: the caller names the powers, nothing widens them."""
+    for method in (TransactionLedgerClient.set_operator, TransactionLedgerClient.submit_set_operator):
+        powers = inspect.signature(method).parameters["powers"]
+        assert powers.default is inspect.Parameter.empty and powers.kind is inspect.Parameter.KEYWORD_ONLY
+
+
 def test_usage_is_metered_in_sequence_and_operator_powers_come_and_go(pyevm: TestChain) -> None:
     owner, user, buyer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.user), pyevm.as_(pyevm.buyer)
     asset_id = registered(pyevm)
@@ -43,20 +53,20 @@ def test_usage_is_metered_in_sequence_and_operator_powers_come_and_go(pyevm: Tes
     with pytest.raises(ContractRevert) as outsider:
         buyer.ledger.record_usage(grant.grant_id, 1, h("job-x"))
     assert outsider.value.name == "NotGranteeOrOperator" and "the USAGE power" in outsider.value.hint
-    approved = user.ledger.set_operator(pyevm.buyer.address, USAGE)
+    approved = user.ledger.set_operator(pyevm.buyer.address, powers=USAGE)
     assert approved == OperatorChange(pyevm.user.address, pyevm.buyer.address, USAGE, approved.tx)
     assert user.ledger.operator_powers(pyevm.user.address, pyevm.buyer.address) == USAGE
     assert buyer.ledger.record_usage(grant.grant_id, 1, h("job-y")).recorder == pyevm.buyer.address
-    user.ledger.set_operator(pyevm.buyer.address, 0)
+    user.ledger.set_operator(pyevm.buyer.address, powers=0)
     assert user.ledger.operator_powers(pyevm.user.address, pyevm.buyer.address) == 0
 
 
 def test_the_powers_are_the_contracts_and_nothing_else_is_one(pyevm: TestChain) -> None:
     ledger = pyevm.as_(pyevm.owner).ledger
     assert (ledger.contract.functions.USAGE().call(), ledger.contract.functions.TRADE().call()) == (USAGE, TRADE)
-    assert ledger.set_operator(pyevm.buyer.address).powers == USAGE | TRADE  # the default: both
+    assert ledger.set_operator(pyevm.buyer.address, powers=USAGE | TRADE).powers == USAGE | TRADE
     with pytest.raises(ContractRevert) as beyond:
-        ledger.set_operator(pyevm.buyer.address, 4)
+        ledger.set_operator(pyevm.buyer.address, powers=4)
     assert beyond.value.args_by_name == {"operator": pyevm.buyer.address, "powers": 4}
     assert beyond.value.kind is ErrorKind.INVALID_INPUT and "powers beyond USAGE=1 | TRADE=2" in beyond.value.hint
 
@@ -118,12 +128,12 @@ def test_only_the_seller_or_its_trade_operator_records_a_sale(pyevm: TestChain) 
     with pytest.raises(ContractRevert) as stranger:
         agent.ledger.record_trade(sale, deadline, signature)
     assert stranger.value.name == "NotSellerOrOperator" and "the TRADE power" in stranger.value.hint
-    owner.ledger.set_operator(pyevm.user.address, USAGE)
+    owner.ledger.set_operator(pyevm.user.address, powers=USAGE)
     with pytest.raises(ContractRevert) as usage_only:  # usage powers do not sell
         agent.ledger.record_trade(sale, deadline, signature)
     assert usage_only.value.args_by_name == {"assetId": asset_id, "caller": pyevm.user.address,
                                              "seller": pyevm.owner.address}
-    owner.ledger.set_operator(pyevm.user.address, TRADE)
+    owner.ledger.set_operator(pyevm.user.address, powers=TRADE)
     with pytest.raises(ContractRevert) as no_token_approval:  # TRADE sells licences; the asset needs the token's
         agent.ledger.record_trade(sale, deadline, signature)
     assert no_token_approval.value.name == "NotApprovedForTransfer" and "approve" in no_token_approval.value.hint

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,43 @@ def test_a_record_naming_contracts_the_chain_lacks_is_deployed_again(tmp_path: P
         assert any("names addresses without code (AssetRegistry, GrantRegistry, TransactionLedger)" in n
                    for n in node.startup.notes)
         assert node.startup.deployment != stale and node.startup.block == 6
+    finally:
+        node.stop()
+    assert get_deployment(data, DEFAULT_CHAIN_ID) == node.startup.deployment
+
+
+def test_a_record_from_before_contracts_v2_is_replaced_by_a_fresh_set(tmp_path: Path) -> None:
+    """The v1 record (review_mode, no config) points at live code, but the v1 contracts' code: deploy v2."""
+    data = tmp_path / "data"
+    node = EmbeddedNode.start(config(data))
+    first = node.startup.deployment
+    node.stop()
+    v1 = {key: value for key, value in first.to_json().items() if key not in ("config", "commit_required")}
+    elsewhere = {**v1, "chain_id": 77}  # another chain's v1 entry: kept as it is
+    (data / "deployments.json").write_text(json.dumps({str(DEFAULT_CHAIN_ID): v1, "77": elsewhere}))
+    node = EmbeddedNode.start(config(data))
+    try:
+        assert any(f"the deployment record for chain {DEFAULT_CHAIN_ID} predates contracts v2" in n
+                   for n in node.startup.notes)
+        assert node.startup.deployment.asset_registry != first.asset_registry
+    finally:
+        node.stop()
+    assert get_deployment(data, DEFAULT_CHAIN_ID) == node.startup.deployment
+    assert json.loads((data / "deployments.json").read_text())["77"] == elsewhere
+
+
+def test_a_record_of_other_contract_code_is_replaced_by_a_fresh_set(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    node = EmbeddedNode.start(config(data))
+    first = node.startup.deployment
+    node.stop()
+    save_deployment(data, replace(first, artifacts={**first.artifacts, "GrantRegistry": "00" * 32}))
+    node = EmbeddedNode.start(config(data))
+    try:
+        assert any("names contracts built from other code than this dataseal ships (the artifacts of GrantRegistry "
+                   "differ): deploying them again" in n for n in node.startup.notes)
+        assert node.startup.deployment.asset_registry != first.asset_registry
+        assert node.startup.deployment.artifacts == first.artifacts
     finally:
         node.stop()
     assert get_deployment(data, DEFAULT_CHAIN_ID) == node.startup.deployment

@@ -188,6 +188,32 @@ def test_deploy_on_a_development_chain_takes_no_commitments_unless_asked(
     assert review["config"]["notice_period"] == 15 * 86_400 and review["commit_required"] is False
 
 
+@pytest.mark.hardhat
+def test_deploy_on_a_development_chain_takes_explicit_ages_as_asking_for_commitments(
+    cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import_funded(cli, password_file, hardhat_url, monkeypatch)
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--json")
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if "commitment" in line]
+    assert notes == ["note: chain 31337 is a local development chain: registrations need no commitment (--commits "
+                     "to require them)"]
+    assert json.loads(out)["deployment"]["commit_required"] is False
+
+    for ages, expected in ((["--commit-max-age", "12h"], (60, 43_200)), (["--commit-min-age", "2m"], (120, 86_400))):
+        code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--force",
+                             *ages, "--json")
+        assert code == 0, err
+        config = json.loads(out)["deployment"]["config"]
+        assert (config["min_commit_age"], config["max_commit_age"]) == expected
+        assert "commitment" not in err and "warning" not in err
+
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file), "--force",
+                         "--no-commits", "--json")
+    assert code == 0, err
+    assert "commitment" not in err and "warning" not in err  # asked for: no note
+
+
 def test_deploy_on_a_public_chain_requires_commitments_by_default_and_warns_without(cli: Cli) -> None:
     """A chain id that is no local development chain's (Sepolia's, served by the embedded node)."""
     from dataseal.chain.node.start import EmbeddedNode, NodeConfig
@@ -216,7 +242,7 @@ def test_deploy_on_a_public_chain_requires_commitments_by_default_and_warns_with
 def test_deploy_record_survives_a_second_chain(
     cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # an entry for another chain is kept when this chain's deployment is recorded
+    # an entry for another chain (written by the dataseal of contracts v1) is kept when this chain's is recorded
     cli.data_dir.mkdir(parents=True, exist_ok=True)
     other = {
         "chain_id": 77,
@@ -231,9 +257,50 @@ def test_deploy_record_survives_a_second_chain(
     (cli.data_dir / "deployments.json").write_text(json.dumps({"77": other}))
     _import_funded(cli, password_file, hardhat_url, monkeypatch)
     cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
-    assert sorted(load_deployments(cli.data_dir)) == [77, 31337]
+    assert sorted(load_deployments(cli.data_dir)) == [31337]  # the v1 entry of chain 77 is not usable ...
+    assert json.loads((cli.data_dir / "deployments.json").read_text())["77"] == other  # ... but kept as it is
 
 
 def test_deploy_refuses_an_admin_that_is_not_an_address_before_connecting(cli: Cli) -> None:
     code, _, err = cli("deploy", "--rpc", "http://127.0.0.1:1", "--admin", "xyz")
     assert code == 2 and "'xyz' is not an address" in err and "cannot reach" not in err
+
+
+def test_deploy_refuses_the_zero_admin_before_connecting(cli: Cli) -> None:
+    code, out, err = cli("deploy", "--rpc", "http://127.0.0.1:1", "--admin", "0x" + "00" * 20)
+    line = one_line(err)
+    assert code == 2 and out == "" and "the zero address cannot hold the admin role" in line
+    assert "cannot reach" not in line
+
+
+@pytest.mark.hardhat
+def test_deploy_replaces_a_record_of_other_contract_code_without_force(
+    cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contracts built from other code than this dataseal ships are not "already deployed": nothing can use them."""
+    from dataclasses import replace
+
+    from dataseal.chain.contracts.deployment import save_deployment
+
+    _import_funded(cli, password_file, hardhat_url, monkeypatch)
+    cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
+    first = load_deployments(cli.data_dir)[31337]
+    save_deployment(cli.data_dir, replace(first, artifacts={**first.artifacts, "AssetRegistry": "00" * 32}))
+    code, out, err = cli("status", "--rpc", hardhat_url)
+    line = one_line(err)
+    assert code == 1 and "AssetRegistry" in out and line.startswith("dataseal: error: stale contracts: ")
+    assert line.endswith("[`dataseal deploy --rpc URL` deploys a new set; on the embedded chain, restarting "
+                         "`dataseal node` does]")
+    again = cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
+    assert again["replaced"]["asset_registry"] == first.asset_registry
+    assert again["deployment"]["asset_registry"] != first.asset_registry
+    assert cli.json("status", "--rpc", hardhat_url)["ok"] is True
+
+    # a record the dataseal of contracts v1 wrote (review_mode, no config): a problem, then replaced
+    v1 = {k: v for k, v in again["deployment"].items() if k not in ("config", "commit_required")}
+    (cli.data_dir / "deployments.json").write_text(json.dumps({"31337": v1}))
+    code, out, err = cli("status", "--rpc", hardhat_url)
+    line = one_line(err)
+    assert code == 1 and "predates contracts v2 (it has no config)" in line and "Traceback" not in err
+    assert cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))["replaced"] is None
+    assert cli.json("status", "--rpc", hardhat_url)["ok"] is True
