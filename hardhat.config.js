@@ -25,13 +25,25 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args, hre, runSuper) => {
 /** @type import('hardhat/config').HardhatUserConfig */
 module.exports = {
   solidity: {
-    version: SOLC_VERSION,
-    settings: {
-      // py-evm (the embedded chain) implements Prague; hardhat 2.29 runs Osaka, which is a
-      // superset. Compiling for Prague keeps one bytecode valid on both.
-      evmVersion: "prague",
-      optimizer: { enabled: true, runs: 10000 },
-      viaIR: false,
+    compilers: [
+      {
+        version: SOLC_VERSION,
+        settings: {
+          // py-evm (the embedded chain) implements Prague; hardhat 2.29 runs Osaka, which is a
+          // superset. Compiling for Prague keeps one bytecode valid on both.
+          evmVersion: "prague",
+          optimizer: { enabled: true, runs: 10000 },
+          viaIR: false,
+        },
+      },
+    ],
+    overrides: {
+      // The registry's runtime code must stay under EIP-170's 24,576 bytes: fewer optimizer runs
+      // trade a little gas for size.
+      "contracts/AssetRegistry.sol": {
+        version: SOLC_VERSION,
+        settings: { evmVersion: "prague", optimizer: { enabled: true, runs: 2000 }, viaIR: false },
+      },
     },
   },
   paths: {

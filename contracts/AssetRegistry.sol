@@ -29,8 +29,9 @@ import {AssetToken} from "./token/AssetToken.sol";
 ///   _released[assetId]          : the record (both slots), moved here when it is rejected or
 ///                                 cancelled so that its root is free for a new registration
 ///   _commitments[commitment]    : when it was made — only where commitments are required
-/// A root freed by a reviewer may keep a reservation in its slot 0: owner = the account it is
-/// reserved for, registeredAt = the end of the reservation, assetId 0 (so nothing holds it).
+/// A freed root may keep a marker in its slot 0 (assetId 0, so nothing holds it): registeredAt =
+/// until when, owner = the account a reviewer reserved it for, or zero while it cools after a
+/// cancellation (nobody may register it then).
 /// A plain registration therefore writes three new slots, the owner's account slot and the
 /// shared id counter. What follows from deployment constants (a notice period's end) is not
 /// stored: the status readers see is derived from the stored one, the time and those constants.
@@ -53,6 +54,8 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     uint256 public constant MAX_BATCH_COUNT = type(uint24).max;
     /// @notice How long a root freed by a reviewer stays reserved for the account the reviewer named.
     uint256 public constant RESERVATION_PERIOD = 30 days;
+    /// @notice How long a cancelled registration's root cools before anyone may register it again.
+    uint256 public constant CANCEL_COOLDOWN = 7 days;
     /// @dev Bit of the stored rights byte telling that the registration has an entry in `_expiries`.
     uint8 private constant EXPIRES = 0x80;
     /// @dev Bit offsets of slot 0's fields (see the layout above).
@@ -266,7 +269,7 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         // outlive the notice period, or it would expire before it was ever active.
         // slither-disable-next-line timestamp
         if (validUntil != 0 && validUntil <= block.timestamp + _noticePeriod) {
-            revert InvalidValidity(validUntil, block.timestamp);
+            revert InvalidValidity(validUntil, block.timestamp + _noticePeriod);
         }
         uint256 held = _word(_records[contentRoot]);
         if (held != 0) {
@@ -358,6 +361,10 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
             revert InvalidStatusTransition(assetId, from, Status.Cancelled);
         }
         _release(record, assetId, from, Status.Cancelled, reasonHash, address(0));
+        // The root cools before anyone may register it again: a holder who cancels to dodge a
+        // reviewer's pending decision cannot take it straight back, and the reviewer can still
+        // strike the cancelled registration off and reserve the root (rejectRegistration).
+        _records[_contentRoots[assetId]].registeredAt = uint40(block.timestamp + CANCEL_COOLDOWN);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -412,10 +419,28 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     {
         Record storage record = _recordOf(assetId);
         Status from = _statusNow(record, assetId);
+        if (from == Status.Cancelled && _cooling(assetId)) {
+            // Cancelled (perhaps to dodge this very decision) while its root cools: struck off all
+            // the same. The record is already released; only its status moves.
+            record.status = Status.Rejected;
+            emit AssetStatusChanged(assetId, from, Status.Rejected, msg.sender, reasonHash);
+            _reserve(assetId, reserveFor);
+            return;
+        }
         if (from != Status.Pending && from != Status.Disputed && from != Status.Suspended) {
             revert InvalidStatusTransition(assetId, from, Status.Rejected);
         }
         _release(record, assetId, from, Status.Rejected, reasonHash, reserveFor);
+    }
+
+    /// @dev Whether the root of `assetId` is cooling after a cancellation (no holder, no beneficiary,
+    /// the cooldown running).
+    function _cooling(uint256 assetId) private view returns (bool) {
+        uint256 marker = _word(_records[_contentRoots[assetId]]);
+        // The cooldown is days: seconds of drift do not matter.
+        // slither-disable-next-line timestamp
+        return uint160(marker) == 0 && uint32(marker >> ASSET_ID_SHIFT) == 0
+            && uint40(marker >> REGISTERED_AT_SHIFT) > block.timestamp;
     }
 
     /// @inheritdoc IAssetRegistry
@@ -454,7 +479,7 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         // Validity is years by design: seconds of drift do not matter.
         // slither-disable-next-line timestamp
         if (validUntil <= block.timestamp || validUntil <= previous) {
-            revert InvalidValidity(validUntil, block.timestamp);
+            revert InvalidValidity(validUntil, previous > block.timestamp ? previous : block.timestamp);
         }
         _expiries[assetId] = validUntil;
         emit AssetRenewed(assetId, previous, validUntil, msg.sender);
@@ -490,15 +515,20 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     ) private {
         record.status = to;
         _released[assetId] = record;
-        bytes32 contentRoot = _contentRoots[assetId];
-        delete _records[contentRoot];
+        delete _records[_contentRoots[assetId]];
         emit AssetStatusChanged(assetId, from, to, msg.sender, reasonHash);
+        _reserve(assetId, reserveFor);
+    }
+
+    /// @dev Reserve the (free) root of `assetId` for `reserveFor` during RESERVATION_PERIOD; nothing when zero.
+    function _reserve(uint256 assetId, address reserveFor) private {
         if (reserveFor != address(0)) {
+            bytes32 contentRoot = _contentRoots[assetId];
             uint256 reservedUntil = block.timestamp + RESERVATION_PERIOD;
             Record storage marker = _records[contentRoot];
             marker.owner = reserveFor;
             marker.registeredAt = uint40(reservedUntil);
-            emit RootReserved(contentRoot, reserveFor, uint64(reservedUntil));
+            emit RootReserved(contentRoot, reserveFor, assetId, uint64(reservedUntil));
         }
     }
 
@@ -648,6 +678,17 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     /// @inheritdoc IAssetRegistry
     function assetIdOf(bytes32 contentRoot) external view returns (uint256) {
         return _records[contentRoot].assetId;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function reservationOf(bytes32 contentRoot) external view returns (address beneficiary, uint256 until) {
+        uint256 word = _word(_records[contentRoot]);
+        until = uint40(word >> REGISTERED_AT_SHIFT);
+        // slither-disable-next-line timestamp
+        if (uint32(word >> ASSET_ID_SHIFT) != 0 || until <= block.timestamp) {
+            return (address(0), 0);
+        }
+        return (address(uint160(word)), until);
     }
 
     /// @inheritdoc IAssetRegistry

@@ -131,8 +131,10 @@ interface IAssetRegistry {
     /// @notice The certification of `assetId` was renewed from `previousValidUntil` to `validUntil`.
     event AssetRenewed(uint256 indexed assetId, uint64 previousValidUntil, uint64 validUntil, address indexed by);
 
-    /// @notice A reviewer freed `contentRoot` and reserved it for `beneficiary` until `reservedUntil`.
-    event RootReserved(bytes32 indexed contentRoot, address indexed beneficiary, uint64 reservedUntil);
+    /// @notice A reviewer rejected `assetId` and reserved its root for `beneficiary` until `reservedUntil`.
+    event RootReserved(
+        bytes32 indexed contentRoot, address indexed beneficiary, uint256 indexed assetId, uint64 reservedUntil
+    );
 
     /// @notice A registration commitment was made (see {makeCommitment}).
     event Committed(bytes32 indexed commitment, address indexed by);
@@ -162,7 +164,8 @@ interface IAssetRegistry {
     error AssetNotTransferable(uint256 assetId, Status status);
     /// @notice A version or derived asset names a parent that is not active.
     error ParentNotActive(uint256 parentId, Status status);
-    /// @notice A reviewer reserved this freed root for `beneficiary` until `reservedUntil`.
+    /// @notice A reviewer reserved this freed root for `beneficiary` until `reservedUntil`; a zero
+    /// beneficiary means the root is cooling after a cancellation and nobody may register it yet.
     error RootReservedFor(bytes32 contentRoot, address beneficiary, uint256 reservedUntil);
     /// @notice A reservation is made only when a dispute is upheld or a registration rejected.
     error InvalidReservation(address reserveFor);
@@ -174,9 +177,9 @@ interface IAssetRegistry {
     error InvalidRightsType(uint8 rightsType);
     /// @notice Classification levels are 0 (public) to 3 (core).
     error InvalidClassification(uint8 classification);
-    /// @notice A validity end must be in the future, after the notice period (and, for a renewal,
-    /// after the current one).
-    error InvalidValidity(uint64 validUntil, uint256 timestamp);
+    /// @notice A validity end must be after `mustExceed`: the end of the notice period at
+    /// registration (now, without review), the current end or now (the later) at renewal.
+    error InvalidValidity(uint64 validUntil, uint256 mustExceed);
     /// @notice The asset carries no expiry, so there is nothing to renew.
     error NoExpiry(uint256 assetId);
     /// @notice The signature's deadline has passed.
@@ -244,8 +247,9 @@ interface IAssetRegistry {
     ) external returns (uint256 assetId);
 
     /// @notice Cancel a pending, active or expired registration (owner only). The record stays; the
-    /// root is released. A suspended or disputed registration cannot be cancelled: it waits for a
-    /// reviewer.
+    /// root is released after CANCEL_COOLDOWN, during which a reviewer may still reject the
+    /// cancelled registration and reserve its root. A suspended or disputed registration cannot be
+    /// cancelled: it waits for a reviewer.
     function cancel(uint256 assetId, bytes32 reasonHash) external;
 
     /// @notice Object to a registration in its notice period; anyone may, with the hash of their evidence.
@@ -258,8 +262,9 @@ interface IAssetRegistry {
     /// 0 for none. Must be 0 when dismissed.
     function resolveDispute(uint256 assetId, bool upheld, bytes32 reasonHash, address reserveFor) external;
 
-    /// @notice Reject a pending, disputed or suspended registration (REVIEWER). The record stays;
-    /// the root is released, or reserved for `reserveFor` (0: none) as in {resolveDispute}.
+    /// @notice Reject a pending, disputed or suspended registration, or a cancelled one whose root
+    /// is still cooling (REVIEWER). The record stays; the root is released, or reserved for
+    /// `reserveFor` (0: none) as in {resolveDispute}.
     function rejectRegistration(uint256 assetId, bytes32 reasonHash, address reserveFor) external;
 
     /// @notice Suspend an active or expired asset over a dispute (REVIEWER); grants, trades, versions,
@@ -313,6 +318,10 @@ interface IAssetRegistry {
 
     /// @notice The full record of `assetId`; reverts {UnknownAsset}.
     function assetOf(uint256 assetId) external view returns (Asset memory);
+
+    /// @notice Who a freed `contentRoot` is reserved for and until when: (beneficiary, until), a zero
+    /// beneficiary while it cools after a cancellation, (0, 0) when it is held or free to all.
+    function reservationOf(bytes32 contentRoot) external view returns (address beneficiary, uint256 until);
 
     /// @notice The standing registration that holds `contentRoot`, or 0.
     function assetIdOf(bytes32 contentRoot) external view returns (uint256);
