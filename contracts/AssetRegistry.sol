@@ -684,6 +684,7 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     function reservationOf(bytes32 contentRoot) external view returns (address beneficiary, uint256 until) {
         uint256 word = _word(_records[contentRoot]);
         until = uint40(word >> REGISTERED_AT_SHIFT);
+        // Reservations and cooldowns last days: seconds of drift do not matter.
         // slither-disable-next-line timestamp
         if (uint32(word >> ASSET_ID_SHIFT) != 0 || until <= block.timestamp) {
             return (address(0), 0);
