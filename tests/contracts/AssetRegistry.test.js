@@ -43,6 +43,7 @@ const {
   revertOf,
   NO_RESERVATION,
   RESERVATION_PERIOD,
+  CANCEL_COOLDOWN,
   reviewCommitFixture,
 } = require("./helpers/fixtures");
 
@@ -363,9 +364,10 @@ describe("AssetRegistry", function () {
   });
 
   describe("released roots (squatting undone, issue 10 §2)", function () {
-    it("a cancelled registration stays readable by id but frees its root; the owner registers it again (new id)", async function () {
+    it("a cancelled registration stays readable by id and frees its root after CANCEL_COOLDOWN; the owner then registers it again (new id) (before the second review: at once)", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "dataset-a");
+      const cancelledAt = await nextBlockAt();
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Active, Status.Cancelled, alice.address, REASON);
@@ -377,6 +379,7 @@ describe("AssetRegistry", function () {
       expect(old.owner).to.equal(alice.address);
       expect(old.status).to.equal(BigInt(Status.Cancelled));
 
+      await time.setNextBlockTimestamp(cancelledAt + BigInt(CANCEL_COOLDOWN));
       await expect(assets.connect(alice).register(REQUEST, NO_SALT))
         .to.emit(assets, "AssetRegistered")
         .withArgs(2n, alice.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, anyTime(), 0n);
@@ -409,13 +412,14 @@ describe("AssetRegistry", function () {
       expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Rejected));
     });
 
-    it("a released record is history: no further moves (cancel, reject, suspend, reinstate, renew, object)", async function () {
+    it("a released record is history: no further moves (cancel, suspend, reinstate, renew, object; a reviewer's rejection only while its root cools, since the second review)", async function () {
       const { assets, alice, reviewer } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "dataset-a", { validUntil: BigInt(await time.latest()) + BigInt(400 * DAY) });
       await assets.connect(alice).cancel(id, REASON);
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Cancelled);
+      await time.increase(CANCEL_COOLDOWN);
       await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Rejected);
@@ -456,7 +460,7 @@ describe("AssetRegistry", function () {
       expect(RESERVATION_PERIOD).to.equal(30 * DAY);
     });
 
-    it("rejectRegistration with reserveFor frees the root and reserves it: RootReserved(root, beneficiary, now + RESERVATION_PERIOD); assetIdOf stays 0; the released record stays readable by id", async function () {
+    it("rejectRegistration with reserveFor frees the root and reserves it: RootReserved(root, beneficiary, rejected asset id, now + RESERVATION_PERIOD) (the asset id since the second review); assetIdOf stays 0; the released record stays readable by id", async function () {
       const { assets, eve, bob, reviewer } = await loadFixture(reviewFixture);
       const squat = await registerAsset(assets, eve, "dataset-a");
       const t = await nextBlockAt();
@@ -466,7 +470,7 @@ describe("AssetRegistry", function () {
         .withArgs(squat, Status.Pending, Status.Rejected, reviewer.address, REASON);
       await expect(tx)
         .to.emit(assets, "RootReserved")
-        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+        .withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
       expect(await assets.assetIdOf(ROOT)).to.equal(0n);
       const record = await assets.assetOf(squat);
       expect(record.contentRoot).to.equal(ROOT);
@@ -539,11 +543,20 @@ describe("AssetRegistry", function () {
       expect(await assets.assetIdOf(ROOT)).to.equal(2n);
     });
 
-    it("the beneficiary's registration overwrites the reservation: once it is cancelled the root is free to anyone within the period", async function () {
+    it("the beneficiary's registration overwrites the reservation: once it is cancelled the root cools for everyone, the beneficiary included, then is free to anyone within the period (before the second review: free at once)", async function () {
       const { assets, bob, carol, reservedUntil } = await loadFixture(reservedFixture);
       const id = await registerAsset(assets, bob, "dataset-a");
+      const cancelledAt = await nextBlockAt();
       await assets.connect(bob).cancel(id, REASON);
-      expect(BigInt(await time.latest())).to.be.lessThan(reservedUntil);
+      const until = cancelledAt + BigInt(CANCEL_COOLDOWN);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, until]);
+      for (const anyone of [bob, carol]) {
+        await expect(assets.connect(anyone).register(REQUEST, NO_SALT))
+          .to.be.revertedWithCustomError(assets, "RootReservedFor")
+          .withArgs(ROOT, NO_RESERVATION, until);
+      }
+      await time.setNextBlockTimestamp(until);
+      expect(until).to.be.lessThan(reservedUntil);
       await expect(assets.connect(carol).register(REQUEST, NO_SALT)).to.emit(assets, "AssetRegistered");
       expect(await assets.ownerOf(await assets.assetIdOf(ROOT))).to.equal(carol.address);
     });
@@ -568,7 +581,7 @@ describe("AssetRegistry", function () {
         .withArgs(squat, Status.Disputed, Status.Rejected, reviewer.address, REASON);
       await expect(tx)
         .to.emit(assets, "RootReserved")
-        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+        .withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
       await expect(assets.connect(carol).register(REQUEST, NO_SALT))
         .to.be.revertedWithCustomError(assets, "RootReservedFor")
         .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
@@ -581,7 +594,7 @@ describe("AssetRegistry", function () {
       const t = await nextBlockAt();
       await expect(assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address))
         .to.emit(assets, "RootReserved")
-        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+        .withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
       await expect(assets.connect(eve).register(REQUEST, NO_SALT))
         .to.be.revertedWithCustomError(assets, "RootReservedFor")
         .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
@@ -630,7 +643,7 @@ describe("AssetRegistry", function () {
       });
       expect(await assets.assetIdOf(ROOT)).to.equal(0n);
       expect(await assets.totalAssets()).to.equal(1n);
-      await expect(resolveTx).to.emit(assets, "RootReserved").withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+      await expect(resolveTx).to.emit(assets, "RootReserved").withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
 
       await expect(assets.connect(bob).register(REQUEST, BOB_SALT))
         .to.emit(assets, "AssetRegistered")
@@ -1780,13 +1793,13 @@ describe("AssetRegistry", function () {
       );
     });
 
-    it("in review mode validUntil must lie after the notice: InvalidValidity up to registeredAt + NOTICE (old contracts accepted it, expiring before it was ever active); one second later is accepted", async function () {
+    it("in review mode validUntil must lie after the notice: InvalidValidity(validUntil, registeredAt + NOTICE) up to that bound (old contracts accepted it, expiring before it was ever active; before the second review the error named the block time); one second later is accepted", async function () {
       const { assets, alice } = await loadFixture(reviewFixture);
       for (const validUntil of [1n, BigInt(NOTICE)]) {
         const t = await nextBlockAt();
         await expect(assets.connect(alice).register(registration("dataset-a", { validUntil: t + validUntil }), NO_SALT))
           .to.be.revertedWithCustomError(assets, "InvalidValidity")
-          .withArgs(t + validUntil, t);
+          .withArgs(t + validUntil, t + BigInt(NOTICE));
       }
       const t = await nextBlockAt();
       const validUntil = t + BigInt(NOTICE) + 1n;
@@ -1800,7 +1813,7 @@ describe("AssetRegistry", function () {
       expect(await assets.statusOf(1)).to.equal(BigInt(Status.Expired));
     });
 
-    it("in review mode a signed registration (registerBySig) and a version are held to the same bound", async function () {
+    it("in review mode a signed registration (registerBySig) and a version are held to the same bound, named in InvalidValidity (registeredAt + NOTICE since the second review)", async function () {
       const { assets, alice, relayer } = await loadFixture(reviewFixture);
       const parent = await registerAsset(assets, alice, "parent");
       await time.increase(NOTICE);
@@ -1810,11 +1823,11 @@ describe("AssetRegistry", function () {
       const signature = await signRegister(alice, assets, request);
       await expect(assets.connect(relayer).registerBySig(alice.address, { ...REQUEST, validUntil }, NO_SALT, t + 3600n, signature))
         .to.be.revertedWithCustomError(assets, "InvalidValidity")
-        .withArgs(validUntil, t);
+        .withArgs(validUntil, t + BigInt(NOTICE));
       const v = await nextBlockAt();
       await expect(assets.connect(alice).registerVersion(registration("v", { parentId: parent, validUntil: v + BigInt(NOTICE) }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "InvalidValidity")
-        .withArgs(v + BigInt(NOTICE), v);
+        .withArgs(v + BigInt(NOTICE), v + BigInt(NOTICE));
     });
 
     it("reads Expired from validUntil on (Active the second before)", async function () {
@@ -1889,16 +1902,21 @@ describe("AssetRegistry", function () {
         .withArgs(id);
     });
 
-    it("a renewal must extend the validity and lie in the future (InvalidValidity)", async function () {
+    it("a renewal must extend the validity and lie in the future: InvalidValidity(validUntil, the later of the current end and now) (before the second review: always now)", async function () {
       const { assets, alice, id, validUntil } = await loadFixture(expiringFixture);
+      // Not yet expired: the bound is the current end, which lies ahead of now.
       for (const shorter of [validUntil, validUntil - 1n]) {
         const t = BigInt(await time.latest()) + 1n;
         await time.setNextBlockTimestamp(t);
         await expect(assets.connect(alice).renew(id, shorter))
           .to.be.revertedWithCustomError(assets, "InvalidValidity")
-          .withArgs(shorter, t);
+          .withArgs(shorter, validUntil);
       }
+      await expect(assets.connect(alice).renew(id, validUntil + 1n))
+        .to.emit(assets, "AssetRenewed")
+        .withArgs(id, validUntil, validUntil + 1n, alice.address);
       // Expired: a new end beyond the old one but not beyond now is refused too.
+      // Expired: the bound is now, which lies past the current end.
       await time.increaseTo(validUntil + 100n);
       const t = BigInt(await time.latest()) + 1n;
       await time.setNextBlockTimestamp(t);
