@@ -43,6 +43,7 @@ const {
   revertOf,
   NO_RESERVATION,
   RESERVATION_PERIOD,
+  CANCEL_COOLDOWN,
   reviewCommitFixture,
 } = require("./helpers/fixtures");
 
@@ -363,9 +364,10 @@ describe("AssetRegistry", function () {
   });
 
   describe("released roots (squatting undone, issue 10 §2)", function () {
-    it("a cancelled registration stays readable by id but frees its root; the owner registers it again (new id)", async function () {
+    it("a cancelled registration stays readable by id and frees its root after CANCEL_COOLDOWN; the owner then registers it again (new id) (before the second review: at once)", async function () {
       const { assets, alice } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "dataset-a");
+      const cancelledAt = await nextBlockAt();
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.emit(assets, "AssetStatusChanged")
         .withArgs(id, Status.Active, Status.Cancelled, alice.address, REASON);
@@ -377,6 +379,7 @@ describe("AssetRegistry", function () {
       expect(old.owner).to.equal(alice.address);
       expect(old.status).to.equal(BigInt(Status.Cancelled));
 
+      await time.setNextBlockTimestamp(cancelledAt + BigInt(CANCEL_COOLDOWN));
       await expect(assets.connect(alice).register(REQUEST, NO_SALT))
         .to.emit(assets, "AssetRegistered")
         .withArgs(2n, alice.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, anyTime(), 0n);
@@ -409,13 +412,14 @@ describe("AssetRegistry", function () {
       expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Rejected));
     });
 
-    it("a released record is history: no further moves (cancel, reject, suspend, reinstate, renew, object)", async function () {
+    it("a released record is history: no further moves (cancel, suspend, reinstate, renew, object; a reviewer's rejection only while its root cools, since the second review)", async function () {
       const { assets, alice, reviewer } = await loadFixture(reviewFixture);
       const id = await registerAsset(assets, alice, "dataset-a", { validUntil: BigInt(await time.latest()) + BigInt(400 * DAY) });
       await assets.connect(alice).cancel(id, REASON);
       await expect(assets.connect(alice).cancel(id, REASON))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Cancelled);
+      await time.increase(CANCEL_COOLDOWN);
       await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
         .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
         .withArgs(id, Status.Cancelled, Status.Rejected);
@@ -456,7 +460,7 @@ describe("AssetRegistry", function () {
       expect(RESERVATION_PERIOD).to.equal(30 * DAY);
     });
 
-    it("rejectRegistration with reserveFor frees the root and reserves it: RootReserved(root, beneficiary, now + RESERVATION_PERIOD); assetIdOf stays 0; the released record stays readable by id", async function () {
+    it("rejectRegistration with reserveFor frees the root and reserves it: RootReserved(root, beneficiary, rejected asset id, now + RESERVATION_PERIOD) (the asset id since the second review); assetIdOf stays 0; the released record stays readable by id", async function () {
       const { assets, eve, bob, reviewer } = await loadFixture(reviewFixture);
       const squat = await registerAsset(assets, eve, "dataset-a");
       const t = await nextBlockAt();
@@ -466,7 +470,7 @@ describe("AssetRegistry", function () {
         .withArgs(squat, Status.Pending, Status.Rejected, reviewer.address, REASON);
       await expect(tx)
         .to.emit(assets, "RootReserved")
-        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+        .withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
       expect(await assets.assetIdOf(ROOT)).to.equal(0n);
       const record = await assets.assetOf(squat);
       expect(record.contentRoot).to.equal(ROOT);
@@ -539,11 +543,20 @@ describe("AssetRegistry", function () {
       expect(await assets.assetIdOf(ROOT)).to.equal(2n);
     });
 
-    it("the beneficiary's registration overwrites the reservation: once it is cancelled the root is free to anyone within the period", async function () {
+    it("the beneficiary's registration overwrites the reservation: once it is cancelled the root cools for everyone, the beneficiary included, then is free to anyone within the period (before the second review: free at once)", async function () {
       const { assets, bob, carol, reservedUntil } = await loadFixture(reservedFixture);
       const id = await registerAsset(assets, bob, "dataset-a");
+      const cancelledAt = await nextBlockAt();
       await assets.connect(bob).cancel(id, REASON);
-      expect(BigInt(await time.latest())).to.be.lessThan(reservedUntil);
+      const until = cancelledAt + BigInt(CANCEL_COOLDOWN);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, until]);
+      for (const anyone of [bob, carol]) {
+        await expect(assets.connect(anyone).register(REQUEST, NO_SALT))
+          .to.be.revertedWithCustomError(assets, "RootReservedFor")
+          .withArgs(ROOT, NO_RESERVATION, until);
+      }
+      await time.setNextBlockTimestamp(until);
+      expect(until).to.be.lessThan(reservedUntil);
       await expect(assets.connect(carol).register(REQUEST, NO_SALT)).to.emit(assets, "AssetRegistered");
       expect(await assets.ownerOf(await assets.assetIdOf(ROOT))).to.equal(carol.address);
     });
@@ -568,7 +581,7 @@ describe("AssetRegistry", function () {
         .withArgs(squat, Status.Disputed, Status.Rejected, reviewer.address, REASON);
       await expect(tx)
         .to.emit(assets, "RootReserved")
-        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+        .withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
       await expect(assets.connect(carol).register(REQUEST, NO_SALT))
         .to.be.revertedWithCustomError(assets, "RootReservedFor")
         .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
@@ -581,7 +594,7 @@ describe("AssetRegistry", function () {
       const t = await nextBlockAt();
       await expect(assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address))
         .to.emit(assets, "RootReserved")
-        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+        .withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
       await expect(assets.connect(eve).register(REQUEST, NO_SALT))
         .to.be.revertedWithCustomError(assets, "RootReservedFor")
         .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
@@ -630,7 +643,7 @@ describe("AssetRegistry", function () {
       });
       expect(await assets.assetIdOf(ROOT)).to.equal(0n);
       expect(await assets.totalAssets()).to.equal(1n);
-      await expect(resolveTx).to.emit(assets, "RootReserved").withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+      await expect(resolveTx).to.emit(assets, "RootReserved").withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
 
       await expect(assets.connect(bob).register(REQUEST, BOB_SALT))
         .to.emit(assets, "AssetRegistered")
@@ -657,6 +670,380 @@ describe("AssetRegistry", function () {
       await assets.connect(reviewer).resolveDispute(squat, true, REASON, bob.address);
       await registerAsset(assets, bob, "dataset-a");
       expect(await assets.ownerOf(await assets.assetIdOf(ROOT))).to.equal(bob.address);
+    });
+  });
+
+  describe("cancelled roots cool (CANCEL_COOLDOWN, second review): cancelling cannot dodge a reviewer", function () {
+    const MID_TIP = { gasLimit: GAS, maxPriorityFeePerGas: 10n * GWEI, maxFeePerGas: 200n * GWEI };
+    const HIGH_TIP = { gasLimit: GAS, maxPriorityFeePerGas: 50n * GWEI, maxFeePerGas: 200n * GWEI };
+
+    /** `fixture` where alice's asset 1 (ROOT) was cancelled at `cancelledAt`; its root cools until `until`. */
+    async function cancelledIn(fixture) {
+      const system = await fixture();
+      const { assets, alice } = system;
+      const id = await registerAsset(assets, alice, "dataset-a");
+      const cancelledAt = await nextBlockAt();
+      await assets.connect(alice).cancel(id, REASON);
+      return { ...system, id, cancelledAt, until: cancelledAt + BigInt(CANCEL_COOLDOWN) };
+    }
+    const cancelledFixture = () => cancelledIn(normalFixture);
+    const cancelledReviewFixture = () => cancelledIn(reviewFixture);
+
+    /** The one pending call `name` from `from` (a watcher reading the mempool). */
+    async function seenInMempool(assets, from, name) {
+      const calls = (await pendingCalls(assets)).filter((call) => call.from === from && call.name === name);
+      expect(calls).to.have.length(1);
+      return calls[0];
+    }
+
+    it("exposes CANCEL_COOLDOWN: 7 days", async function () {
+      const { assets } = await loadFixture(normalFixture);
+      expect(await assets.CANCEL_COOLDOWN()).to.equal(BigInt(CANCEL_COOLDOWN));
+      expect(CANCEL_COOLDOWN).to.equal(7 * DAY);
+    });
+
+    for (const who of ["the canceller", "a stranger"]) {
+      it(`${who} registering the cancelled root is refused RootReservedFor(root, 0, cancelledAt + CANCEL_COOLDOWN) up to the second before; at that second it is accepted (before the second review: at once)`, async function () {
+        const { assets, alice, carol, until } = await loadFixture(cancelledFixture);
+        const registrant = who === "the canceller" ? alice : carol;
+        await expect(assets.connect(registrant).register(REQUEST, NO_SALT))
+          .to.be.revertedWithCustomError(assets, "RootReservedFor")
+          .withArgs(ROOT, NO_RESERVATION, until);
+        await time.setNextBlockTimestamp(until - 1n);
+        await expect(assets.connect(registrant).register(REQUEST, NO_SALT))
+          .to.be.revertedWithCustomError(assets, "RootReservedFor")
+          .withArgs(ROOT, NO_RESERVATION, until);
+        await time.setNextBlockTimestamp(until);
+        await expect(assets.connect(registrant).register(REQUEST, NO_SALT))
+          .to.emit(assets, "AssetRegistered")
+          .withArgs(2n, registrant.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, until, 0n);
+        expect(await assets.assetIdOf(ROOT)).to.equal(2n);
+      });
+    }
+
+    it("a signed registration (registerBySig) and another manifest are refused the same while the root cools", async function () {
+      const { assets, alice, relayer, until } = await loadFixture(cancelledFixture);
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const signature = await signRegister(alice, assets, { owner: alice.address, ...REQUEST, deadline });
+      await expect(assets.connect(relayer).registerBySig(alice.address, REQUEST, NO_SALT, deadline, signature))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, NO_RESERVATION, until);
+      await expect(assets.connect(alice).register(registration("dataset-a", { manifestHash: h("manifest:other") }), NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, NO_RESERVATION, until);
+    });
+
+    it("rejectRegistration strikes off a cancelled registration while its root cools, the second before the end included: Cancelled → Rejected (AssetStatusChanged), RootReserved(root, reserveFor, id, now + RESERVATION_PERIOD); the beneficiary registers, others are refused (old contracts refused the rejection)", async function () {
+      const { assets, alice, bob, reviewer, id, until } = await loadFixture(cancelledFixture);
+      await time.setNextBlockTimestamp(until - 1n);
+      const tx = assets.connect(reviewer).rejectRegistration(id, REASON, bob.address);
+      await expect(tx)
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Cancelled, Status.Rejected, reviewer.address, REASON);
+      const reservedUntil = until - 1n + BigInt(RESERVATION_PERIOD);
+      await expect(tx).to.emit(assets, "RootReserved").withArgs(ROOT, bob.address, id, reservedUntil);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
+      expect(await assets.ownerAndStatus(id)).to.deep.equal([alice.address, BigInt(Status.Rejected)]);
+      const record = await assets.assetOf(id);
+      expect(record.contentRoot).to.equal(ROOT);
+      expect(record.owner).to.equal(alice.address);
+      expect(record.status).to.equal(BigInt(Status.Rejected));
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([bob.address, reservedUntil]);
+      // The reservation outlasts the cooldown.
+      await time.setNextBlockTimestamp(until + 1n);
+      await expect(assets.connect(alice).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, reservedUntil);
+      await expect(assets.connect(bob).register(REQUEST, NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, bob.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, anyTime(), 0n);
+      // Struck off once: no second rejection.
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Rejected, Status.Rejected);
+    });
+
+    it("rejectRegistration of a cooling cancelled registration without reserveFor moves it to Rejected, reserves nothing and leaves the cooldown as it was", async function () {
+      const { assets, carol, reviewer, id, until } = await loadFixture(cancelledReviewFixture);
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, NO_RESERVATION))
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(id, Status.Cancelled, Status.Rejected, reviewer.address, REASON)
+        .and.not.to.emit(assets, "RootReserved");
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Rejected));
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, until]);
+      await time.setNextBlockTimestamp(until - 1n);
+      await expect(assets.connect(carol).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, NO_RESERVATION, until);
+      await time.setNextBlockTimestamp(until);
+      await expect(assets.connect(carol).register(REQUEST, NO_SALT)).to.emit(assets, "AssetRegistered");
+    });
+
+    it("rejectRegistration of a cancelled registration is refused from the end of the cooldown on: InvalidStatusTransition(id, Cancelled, Rejected); only reviewers may strike one off", async function () {
+      const { assets, alice, bob, reviewer, admin, id, until } = await loadFixture(cancelledFixture);
+      const REVIEWER_ROLE = await assets.REVIEWER_ROLE();
+      for (const caller of [alice, admin]) {
+        await expect(assets.connect(caller).rejectRegistration(id, REASON, bob.address))
+          .to.be.revertedWithCustomError(assets, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, REVIEWER_ROLE);
+      }
+      await time.setNextBlockTimestamp(until);
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, bob.address))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Rejected);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Cancelled));
+    });
+
+    it("rejectRegistration of a cancelled registration is refused once its root is registered again, and once a reviewer reserved it over a later registration: InvalidStatusTransition(id, Cancelled, Rejected)", async function () {
+      const { assets, bob, carol, eve, reviewer, id, until } = await loadFixture(cancelledReviewFixture);
+      await time.setNextBlockTimestamp(until);
+      await assets.connect(eve).register(REQUEST, NO_SALT);
+      const again = await assets.assetIdOf(ROOT);
+      expect(again).to.equal(2n);
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, bob.address))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Rejected);
+      // The later registration is rejected and its root reserved: the old cancelled one stays as it was.
+      await expect(assets.connect(reviewer).rejectRegistration(again, REASON, carol.address))
+        .to.emit(assets, "RootReserved")
+        .withArgs(ROOT, carol.address, again, anyTime());
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, bob.address))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Rejected);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Cancelled));
+    });
+
+    it("rejectRegistration of an old cancelled registration is refused while a later registration of its root cools after its own cancellation: InvalidStatusTransition(id, Cancelled, Rejected); the later one may be struck off", async function () {
+      const { assets, bob, eve, reviewer, id, until } = await loadFixture(cancelledFixture);
+      await time.setNextBlockTimestamp(until);
+      await assets.connect(eve).register(REQUEST, NO_SALT);
+      const again = await assets.assetIdOf(ROOT);
+      await assets.connect(eve).cancel(again, REASON);
+      // Asset 1's own cooldown ended long ago; the root cools for asset 2's cancellation only.
+      await expect(assets.connect(reviewer).rejectRegistration(id, REASON, bob.address))
+        .to.be.revertedWithCustomError(assets, "InvalidStatusTransition")
+        .withArgs(id, Status.Cancelled, Status.Rejected);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Cancelled));
+      await expect(assets.connect(reviewer).rejectRegistration(again, REASON, bob.address))
+        .to.emit(assets, "RootReserved")
+        .withArgs(ROOT, bob.address, again, anyTime());
+    });
+
+    it("attack (review + commitments): a squatter with pre-aged commitments who sees the reviewer's pending rejectRegistration(id, reason, trueOwner) and front-runs it with cancel + register at a higher tip is refused RootReservedFor(root, 0, until); the rejection lands on the cancelled registration and reserves the root; the true owner registers (old contracts let the squatter keep the root under a new id)", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(reviewCommitFixture);
+      const EVE_SALT = h("salt:eve");
+      const EVE_SALT_AGAIN = h("salt:eve again");
+      const BOB_SALT = h("salt:bob");
+      await assets.connect(eve).commit(await assets.makeCommitment(ROOT, eve.address, EVE_SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      await assets.connect(eve).register(REQUEST, EVE_SALT);
+      const squat = await assets.assetIdOf(ROOT);
+      // Eve keeps an aged commitment ready to retake the root; bob one to claim it.
+      await assets.connect(eve).commit(await assets.makeCommitment(ROOT, eve.address, EVE_SALT_AGAIN));
+      await assets.connect(bob).commit(await assets.makeCommitment(ROOT, bob.address, BOB_SALT));
+      await time.increase(MIN_COMMIT_AGE);
+      expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Pending));
+
+      const t = BigInt(await time.latest()) + 5n;
+      const [rejectTx, cancelTx, retakeTx] = await withoutAutomine(async () => {
+        const reject = await assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address, MID_TIP);
+        const seen = await seenInMempool(assets, reviewer.address, "rejectRegistration");
+        expect(seen.args[0]).to.equal(squat);
+        expect(seen.args[2]).to.equal(bob.address);
+        const cancel = await assets.connect(eve).cancel(squat, REASON, HIGH_TIP);
+        const retake = await assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN, HIGH_TIP);
+        await time.setNextBlockTimestamp(t);
+        await network.provider.send("evm_mine");
+        return [reject, cancel, retake];
+      });
+      const [rejected, cancelled, retaken] = await Promise.all(
+        [rejectTx, cancelTx, retakeTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
+      );
+      expect(cancelled.blockNumber).to.equal(rejected.blockNumber);
+      expect(retaken.blockNumber).to.equal(rejected.blockNumber);
+      expect(cancelled.index).to.be.lessThan(retaken.index);
+      expect(retaken.index).to.be.lessThan(rejected.index);
+      expect(cancelled.status).to.equal(1);
+      expect(await revertOf(assets, retakeTx.hash)).to.deep.equal({
+        name: "RootReservedFor",
+        args: [ROOT, NO_RESERVATION, t + BigInt(CANCEL_COOLDOWN)],
+      });
+      expect(rejected.status).to.equal(1);
+      await expect(cancelTx)
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(squat, Status.Pending, Status.Cancelled, eve.address, REASON);
+      await expect(rejectTx)
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(squat, Status.Cancelled, Status.Rejected, reviewer.address, REASON);
+      await expect(rejectTx)
+        .to.emit(assets, "RootReserved")
+        .withArgs(ROOT, bob.address, squat, t + BigInt(RESERVATION_PERIOD));
+      expect(await assets.statusOf(squat)).to.equal(BigInt(Status.Rejected));
+      expect(await assets.totalAssets()).to.equal(1n);
+
+      // Eve's commitment is still unspent (her reveal reverted): the reservation stops it.
+      await expect(assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, t + BigInt(RESERVATION_PERIOD));
+      await expect(assets.connect(bob).register(REQUEST, BOB_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, bob.address, ROOT, MANIFEST, 3, 1, Status.Pending, 0n, Lineage.None, anyTime(), 0n);
+      expect(await assets.ownerOf(2)).to.equal(bob.address);
+      await expect(assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN))
+        .to.be.revertedWithCustomError(assets, "AssetAlreadyRegistered")
+        .withArgs(ROOT, 2n);
+    });
+
+    it("attack (normal mode): a squatter who sees the reviewer's pending suspend and front-runs it with cancel + register at a higher tip is refused RootReservedFor(root, 0, until); the suspend finds it Cancelled; the reviewer then rejects the cancelled registration with a reservation and the true owner registers (old contracts let the squatter keep the root under a new id)", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(normalFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      const t = BigInt(await time.latest()) + 5n;
+      const [suspendTx, cancelTx, retakeTx] = await withoutAutomine(async () => {
+        const suspend = await assets.connect(reviewer).suspend(squat, REASON, MID_TIP);
+        const seen = await seenInMempool(assets, reviewer.address, "suspend");
+        expect(seen.args[0]).to.equal(squat);
+        const cancel = await assets.connect(eve).cancel(squat, REASON, HIGH_TIP);
+        const retake = await assets.connect(eve).register(REQUEST, NO_SALT, HIGH_TIP);
+        await time.setNextBlockTimestamp(t);
+        await network.provider.send("evm_mine");
+        return [suspend, cancel, retake];
+      });
+      const [suspended, cancelled, retaken] = await Promise.all(
+        [suspendTx, cancelTx, retakeTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
+      );
+      expect(cancelled.blockNumber).to.equal(suspended.blockNumber);
+      expect(retaken.blockNumber).to.equal(suspended.blockNumber);
+      expect(cancelled.index).to.be.lessThan(retaken.index);
+      expect(retaken.index).to.be.lessThan(suspended.index);
+      expect(cancelled.status).to.equal(1);
+      const until = t + BigInt(CANCEL_COOLDOWN);
+      expect(await revertOf(assets, retakeTx.hash)).to.deep.equal({
+        name: "RootReservedFor",
+        args: [ROOT, NO_RESERVATION, until],
+      });
+      expect(await revertOf(assets, suspendTx.hash)).to.deep.equal({
+        name: "InvalidStatusTransition",
+        args: [squat, BigInt(Status.Cancelled), BigInt(Status.Suspended)],
+      });
+      expect(await assets.assetIdOf(ROOT)).to.equal(0n);
+      expect(await assets.totalAssets()).to.equal(1n);
+
+      const r = await nextBlockAt();
+      const tx = assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address);
+      await expect(tx)
+        .to.emit(assets, "AssetStatusChanged")
+        .withArgs(squat, Status.Cancelled, Status.Rejected, reviewer.address, REASON);
+      await expect(tx)
+        .to.emit(assets, "RootReserved")
+        .withArgs(ROOT, bob.address, squat, r + BigInt(RESERVATION_PERIOD));
+      // When the cooldown would have freed it, the root is bob's.
+      await time.setNextBlockTimestamp(until);
+      await expect(assets.connect(eve).register(REQUEST, NO_SALT))
+        .to.be.revertedWithCustomError(assets, "RootReservedFor")
+        .withArgs(ROOT, bob.address, r + BigInt(RESERVATION_PERIOD));
+      await expect(assets.connect(bob).register(REQUEST, NO_SALT))
+        .to.emit(assets, "AssetRegistered")
+        .withArgs(2n, bob.address, ROOT, MANIFEST, 3, 1, Status.Active, 0n, Lineage.None, anyTime(), 0n);
+    });
+  });
+
+  describe("reservationOf (second review)", function () {
+    it("answers (0, 0) for a root never registered and for a held one (Pending, Active, Disputed, Suspended)", async function () {
+      const { assets, alice, bob, reviewer } = await loadFixture(reviewFixture);
+      const none = [NO_RESERVATION, 0n];
+      expect(await assets.reservationOf(ROOT)).to.deep.equal(none);
+      const id = await registerAsset(assets, alice, "dataset-a");
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Pending));
+      expect(await assets.reservationOf(ROOT)).to.deep.equal(none);
+      await assets.connect(bob).object(id, EVIDENCE);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal(none);
+      await assets.connect(reviewer).resolveDispute(id, false, REASON, NO_RESERVATION);
+      await time.increase(NOTICE);
+      expect(await assets.statusOf(id)).to.equal(BigInt(Status.Active));
+      expect(await assets.reservationOf(ROOT)).to.deep.equal(none);
+      await assets.connect(reviewer).suspend(id, REASON);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal(none);
+    });
+
+    it("answers (0, until) while a cancelled root cools, the second before until included, and (0, 0) from until on", async function () {
+      const { assets, alice } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "dataset-a");
+      const cancelledAt = await nextBlockAt();
+      await assets.connect(alice).cancel(id, REASON);
+      const until = cancelledAt + BigInt(CANCEL_COOLDOWN);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, until]);
+      await time.increaseTo(until - 1n);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, until]);
+      await time.increaseTo(until);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, 0n]);
+      // Registered again: held.
+      await registerAsset(assets, alice, "dataset-a");
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, 0n]);
+    });
+
+    it("answers (beneficiary, reservedUntil) while a reviewer's reservation runs, (0, 0) from reservedUntil on and once the beneficiary registers; (0, 0) after a rejection without reservation", async function () {
+      const { assets, eve, bob, reviewer } = await loadFixture(reviewFixture);
+      const squat = await registerAsset(assets, eve, "dataset-a");
+      const other = await registerAsset(assets, eve, "dataset-b");
+      const t = await nextBlockAt();
+      await assets.connect(reviewer).rejectRegistration(squat, REASON, bob.address);
+      const reservedUntil = t + BigInt(RESERVATION_PERIOD);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([bob.address, reservedUntil]);
+      await assets.connect(reviewer).rejectRegistration(other, REASON, NO_RESERVATION);
+      expect(await assets.reservationOf(h("content:dataset-b"))).to.deep.equal([NO_RESERVATION, 0n]);
+      await time.increaseTo(reservedUntil - 1n);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([bob.address, reservedUntil]);
+      await time.increaseTo(reservedUntil);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([NO_RESERVATION, 0n]);
+
+      // A fresh reservation, taken up by its beneficiary.
+      const squat2 = await registerAsset(assets, eve, "dataset-c");
+      await assets.connect(reviewer).rejectRegistration(squat2, REASON, bob.address);
+      expect((await assets.reservationOf(h("content:dataset-c")))[0]).to.equal(bob.address);
+      await registerAsset(assets, bob, "dataset-c");
+      expect(await assets.reservationOf(h("content:dataset-c"))).to.deep.equal([NO_RESERVATION, 0n]);
+    });
+
+    it("answers (beneficiary, now + RESERVATION_PERIOD) once a cooling cancelled registration is rejected with a reservation", async function () {
+      const { assets, alice, bob, reviewer } = await loadFixture(normalFixture);
+      const id = await registerAsset(assets, alice, "dataset-a");
+      await assets.connect(alice).cancel(id, REASON);
+      const r = await nextBlockAt();
+      await assets.connect(reviewer).rejectRegistration(id, REASON, bob.address);
+      expect(await assets.reservationOf(ROOT)).to.deep.equal([bob.address, r + BigInt(RESERVATION_PERIOD)]);
+    });
+  });
+
+  describe("RootReserved names the rejected asset (second review)", function () {
+    it("RootReserved(root, beneficiary, assetId, reservedUntil) carries the rejected id as an indexed topic, whether rejected from Pending, Disputed (resolveDispute) or Cancelled (old event had no id)", async function () {
+      const { assets, alice, eve, bob, carol, dave, reviewer } = await loadFixture(reviewFixture);
+      await registerAsset(assets, alice, "unrelated");
+      const pending = await registerAsset(assets, eve, "dataset-a");
+      const disputed = await registerAsset(assets, eve, "dataset-b");
+      const cancelled = await registerAsset(assets, eve, "dataset-c");
+      expect([pending, disputed, cancelled]).to.deep.equal([2n, 3n, 4n]);
+      await assets.connect(bob).object(disputed, EVIDENCE);
+      await assets.connect(eve).cancel(cancelled, REASON);
+
+      await assets.connect(reviewer).rejectRegistration(pending, REASON, bob.address);
+      await assets.connect(reviewer).resolveDispute(disputed, true, REASON, carol.address);
+      await assets.connect(reviewer).rejectRegistration(cancelled, REASON, dave.address);
+
+      const expected = [
+        [pending, h("content:dataset-a"), bob.address],
+        [disputed, h("content:dataset-b"), carol.address],
+        [cancelled, h("content:dataset-c"), dave.address],
+      ];
+      for (const [id, root, beneficiary] of expected) {
+        const events = await assets.queryFilter(assets.filters.RootReserved(null, null, id));
+        expect(events).to.have.length(1);
+        expect(events[0].args.contentRoot).to.equal(root);
+        expect(events[0].args.beneficiary).to.equal(beneficiary);
+        expect(events[0].args.assetId).to.equal(id);
+        expect(events[0].args.reservedUntil).to.equal((await assets.reservationOf(root))[1]);
+      }
+      expect(await assets.queryFilter(assets.filters.RootReserved(null, null, 1n))).to.have.length(0);
     });
   });
 
@@ -1780,13 +2167,13 @@ describe("AssetRegistry", function () {
       );
     });
 
-    it("in review mode validUntil must lie after the notice: InvalidValidity up to registeredAt + NOTICE (old contracts accepted it, expiring before it was ever active); one second later is accepted", async function () {
+    it("in review mode validUntil must lie after the notice: InvalidValidity(validUntil, registeredAt + NOTICE) up to that bound (old contracts accepted it, expiring before it was ever active; before the second review the error named the block time); one second later is accepted", async function () {
       const { assets, alice } = await loadFixture(reviewFixture);
       for (const validUntil of [1n, BigInt(NOTICE)]) {
         const t = await nextBlockAt();
         await expect(assets.connect(alice).register(registration("dataset-a", { validUntil: t + validUntil }), NO_SALT))
           .to.be.revertedWithCustomError(assets, "InvalidValidity")
-          .withArgs(t + validUntil, t);
+          .withArgs(t + validUntil, t + BigInt(NOTICE));
       }
       const t = await nextBlockAt();
       const validUntil = t + BigInt(NOTICE) + 1n;
@@ -1800,7 +2187,7 @@ describe("AssetRegistry", function () {
       expect(await assets.statusOf(1)).to.equal(BigInt(Status.Expired));
     });
 
-    it("in review mode a signed registration (registerBySig) and a version are held to the same bound", async function () {
+    it("in review mode a signed registration (registerBySig) and a version are held to the same bound, named in InvalidValidity (registeredAt + NOTICE since the second review)", async function () {
       const { assets, alice, relayer } = await loadFixture(reviewFixture);
       const parent = await registerAsset(assets, alice, "parent");
       await time.increase(NOTICE);
@@ -1810,11 +2197,11 @@ describe("AssetRegistry", function () {
       const signature = await signRegister(alice, assets, request);
       await expect(assets.connect(relayer).registerBySig(alice.address, { ...REQUEST, validUntil }, NO_SALT, t + 3600n, signature))
         .to.be.revertedWithCustomError(assets, "InvalidValidity")
-        .withArgs(validUntil, t);
+        .withArgs(validUntil, t + BigInt(NOTICE));
       const v = await nextBlockAt();
       await expect(assets.connect(alice).registerVersion(registration("v", { parentId: parent, validUntil: v + BigInt(NOTICE) }), NO_SALT))
         .to.be.revertedWithCustomError(assets, "InvalidValidity")
-        .withArgs(v + BigInt(NOTICE), v);
+        .withArgs(v + BigInt(NOTICE), v + BigInt(NOTICE));
     });
 
     it("reads Expired from validUntil on (Active the second before)", async function () {
@@ -1889,16 +2276,21 @@ describe("AssetRegistry", function () {
         .withArgs(id);
     });
 
-    it("a renewal must extend the validity and lie in the future (InvalidValidity)", async function () {
+    it("a renewal must extend the validity and lie in the future: InvalidValidity(validUntil, the later of the current end and now) (before the second review: always now)", async function () {
       const { assets, alice, id, validUntil } = await loadFixture(expiringFixture);
+      // Not yet expired: the bound is the current end, which lies ahead of now.
       for (const shorter of [validUntil, validUntil - 1n]) {
         const t = BigInt(await time.latest()) + 1n;
         await time.setNextBlockTimestamp(t);
         await expect(assets.connect(alice).renew(id, shorter))
           .to.be.revertedWithCustomError(assets, "InvalidValidity")
-          .withArgs(shorter, t);
+          .withArgs(shorter, validUntil);
       }
+      await expect(assets.connect(alice).renew(id, validUntil + 1n))
+        .to.emit(assets, "AssetRenewed")
+        .withArgs(id, validUntil, validUntil + 1n, alice.address);
       // Expired: a new end beyond the old one but not beyond now is refused too.
+      // Expired: the bound is now, which lies past the current end.
       await time.increaseTo(validUntil + 100n);
       const t = BigInt(await time.latest()) + 1n;
       await time.setNextBlockTimestamp(t);

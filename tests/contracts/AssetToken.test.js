@@ -16,6 +16,7 @@ const {
   registerAsset,
   deployMagicContract,
   NO_RESERVATION,
+  CANCEL_COOLDOWN,
 } = require("./helpers/fixtures");
 
 const SAFE_TRANSFER = "safeTransferFrom(address,address,uint256)";
@@ -366,10 +367,11 @@ describe("AssetToken (ERC-721)", function () {
         .withArgs(alice.address, bob.address, id);
     });
 
-    it("a released token (its root registered again) still answers ownerOf and tokenURI but never moves", async function () {
+    it("a released token (its root registered again after CANCEL_COOLDOWN) still answers ownerOf and tokenURI but never moves", async function () {
       const { assets, alice, bob, carol, id } = await loadFixture(tokenFixture);
       await assets.connect(alice).setApprovalForAll(carol.address, true);
       await assets.connect(alice).cancel(id, REASON);
+      await time.increase(CANCEL_COOLDOWN);
       await assets.connect(bob).register(registration("token"), ethers.ZeroHash);
       expect(await assets.ownerOf(id)).to.equal(alice.address);
       expect(await assets.ownerOf(2)).to.equal(bob.address);

@@ -34,6 +34,10 @@ const UINT32_MAX = 2n ** 32n - 1n;
 const NO_RESERVATION = "0x0000000000000000000000000000000000000000";
 /** AssetRegistry.RESERVATION_PERIOD: how long a root freed by a reviewer stays reserved. */
 const RESERVATION_PERIOD = 30 * DAY;
+/** AssetRegistry.CANCEL_COOLDOWN: how long a cancelled registration's root cools before anyone may register it. */
+const CANCEL_COOLDOWN = 7 * DAY;
+/** EIP-170: the largest runtime code a contract may deploy, in bytes. */
+const MAX_RUNTIME_CODE_SIZE = 24_576;
 
 /** A deterministic non-zero bytes32 for a label ("content:a", "manifest:a", ...). */
 const h = (label) => ethers.id(label);
@@ -395,6 +399,8 @@ module.exports = {
   UINT32_MAX,
   NO_RESERVATION,
   RESERVATION_PERIOD,
+  CANCEL_COOLDOWN,
+  MAX_RUNTIME_CODE_SIZE,
   REGISTER,
   GRANT,
   ERC1271_MAGIC,
