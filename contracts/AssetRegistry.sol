@@ -31,7 +31,7 @@ import {AssetToken} from "./token/AssetToken.sol";
 ///   _commitments[commitment]    : when it was made — only where commitments are required
 /// A freed root may keep a marker in its slot 0 (assetId 0, so nothing holds it): registeredAt =
 /// until when, owner = the account a reviewer reserved it for, or zero while it cools after a
-/// cancellation (nobody may register it then).
+/// cancellation (nobody may register it then; slot 1 then names the cancelled asset).
 /// A plain registration therefore writes three new slots, the owner's account slot and the
 /// shared id counter. What follows from deployment constants (a notice period's end) is not
 /// stored: the status readers see is derived from the stored one, the time and those constants.
@@ -364,7 +364,10 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         // The root cools before anyone may register it again: a holder who cancels to dodge a
         // reviewer's pending decision cannot take it straight back, and the reviewer can still
         // strike the cancelled registration off and reserve the root (rejectRegistration).
-        _records[_contentRoots[assetId]].registeredAt = uint40(block.timestamp + CANCEL_COOLDOWN);
+        Record storage marker = _records[_contentRoots[assetId]];
+        marker.registeredAt = uint40(block.timestamp + CANCEL_COOLDOWN);
+        // The marker names the cancelled registration (in slot 1), so that only it can be struck off.
+        marker.manifestHash = bytes32(assetId);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -436,7 +439,11 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
     /// @dev Whether the root of `assetId` is cooling after a cancellation (no holder, no beneficiary,
     /// the cooldown running).
     function _cooling(uint256 assetId) private view returns (bool) {
-        uint256 marker = _word(_records[_contentRoots[assetId]]);
+        Record storage record = _records[_contentRoots[assetId]];
+        if (uint256(record.manifestHash) != assetId) {
+            return false;
+        }
+        uint256 marker = _word(record);
         // The cooldown is days: seconds of drift do not matter.
         // slither-disable-next-line timestamp
         return uint160(marker) == 0 && uint32(marker >> ASSET_ID_SHIFT) == 0
