@@ -8,7 +8,6 @@ from eth_utils import keccak
 
 from dataseal.chain.accounts.eip712 import REGISTRY_DOMAIN_NAME, Domain, sign_register
 from dataseal.chain.contracts.deployment import DEFAULT_NOTICE_PERIOD
-from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.contracts.records import (
     AssetRecord,
     AssetRenewal,
@@ -23,6 +22,7 @@ from dataseal.chain.contracts.records import (
     RoleChange,
     RootReservation,
 )
+from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
 from tests.chain.contracts.conftest import TestChain
