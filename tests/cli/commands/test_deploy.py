@@ -277,7 +277,7 @@ def test_deploy_refuses_the_zero_admin_before_connecting(cli: Cli) -> None:
 def test_deploy_replaces_a_record_of_other_contract_code_without_force(
     cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Contracts built from other code than this dataseal ships are not "already deployed": nothing can use them."""
+    """Contracts of other interfaces than this dataseal calls are not "already deployed": nothing can use them."""
     from dataclasses import replace
 
     from dataseal.chain.contracts.deployment import save_deployment
