@@ -2,6 +2,7 @@
 error carries: a message, a hint, a kind, the options that change the outcome)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dataseal.errors import ConfigError, DatasealError, ErrorKind
@@ -32,10 +33,19 @@ class DeploymentError(ChainError):
 
 
 class OutdatedDeployment(DeploymentError):
-    """The recorded contracts are not the code this dataseal ships: a record from before contracts v2, or one
-    whose artifacts (their sha256) differ from the shipped ones. Deploying again replaces them."""
+    """The recorded contracts are not ones this dataseal can use: a record from before contracts v2, or one
+    whose contracts' interfaces (the sha256 of their ABIs) differ from the shipped ones. Deploying again
+    replaces them in the record; the registrations made under them stay in those contracts.
+
+    ``addresses`` are the recorded contracts (name -> address, as far as the record names them).
+    """
 
     kind = ErrorKind.CONFLICT
+
+    def __init__(self, message: str, *, addresses: Mapping[str, str] | None = None, hint: str = "",
+                 options: tuple[str, ...] = (), kind: ErrorKind | None = None) -> None:
+        super().__init__(message, hint=hint, options=options, kind=kind)
+        self.addresses = dict(addresses or {})
 
 
 class NodeUnreachable(ChainError):

@@ -60,8 +60,7 @@ COMMAND_ADVICE: dict[type[DatasealError], str] = {
     NodeUnreachable: "`dataseal node` starts the embedded chain",
     NoEmbeddedChain: "`dataseal node` creates it",
     ContractsNotDeployed: "`dataseal deploy --rpc URL` deploys them",
-    OutdatedDeployment: "`dataseal deploy --rpc URL` deploys a new set; on the embedded chain, restarting "
-    "`dataseal node` does",
+    OutdatedDeployment: "`dataseal deploy --rpc URL`, or `dataseal node` on the embedded chain",
     AccountNotFound: "`dataseal account list`, `account new` or `account import`",
 }
 

@@ -34,15 +34,17 @@ from dataseal.chain.contracts.deployment import (
     ContractConfig,
     ContractStatus,
     Deployment,
+    commitments_by_default,
     contract_status,
     deployments_path,
+    get_deployment,
     live_deployment,
     load_deployments,
     save_deployment,
     verify_deployment,
 )
 from dataseal.chain.contracts.revert import decode_revert
-from dataseal.chain.errors import DeploymentError, WrongChain
+from dataseal.chain.errors import DeploymentError, OutdatedDeployment, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
 from dataseal.chain.sending.nonces import FileNonceStore, NonceManager
 from dataseal.chain.sending.sender import LocalSender, TxSender
@@ -72,6 +74,8 @@ class ChainStatus:
     contracts: list[ContractStatus]
     record: Path
     problems: list[DatasealError] = field(default_factory=list)
+    #: Whether ``contracts`` are those of a record from before contracts v2 (``deployment`` is None then).
+    pre_v2: bool = False
 
     @property
     def ok(self) -> bool:
@@ -80,11 +84,14 @@ class ChainStatus:
 
 @dataclass(frozen=True)
 class Deployed:
-    """What :meth:`Context.deploy` did: the new deployment, where it is recorded, the set it replaced."""
+    """What :meth:`Context.deploy` did: the new deployment, where it is recorded, the set it replaced (``replaced``
+    when this dataseal could read its record; ``replaced_contracts`` names it in every case, a record from before
+    contracts v2 included). The registrations made under a replaced set stay in its contracts."""
 
     deployment: Deployment
     record: Path
     replaced: Deployment | None
+    replaced_contracts: dict[str, str] = field(default_factory=dict)
 
 
 def keystore_of(settings: Settings) -> Keystore:
@@ -210,6 +217,7 @@ class Context:
         entries = [self.keystore.find(self.settings.account)] if self.settings.account else self.keystore.list()
         accounts = [AccountBalance(entry, connection.balance(entry.address)) for entry in entries]
         deployment: Deployment | None
+        pre_v2: dict[str, str] = {}
         try:
             deployment = self.deployment()
         except (WrongChain, DeploymentError) as exc:  # not deployed, stale or pre-v2, or a damaged record
@@ -218,11 +226,13 @@ class Context:
                 deployment = self.recorded_deployment()
             except DeploymentError:  # the damaged record, already listed
                 deployment = None
-        contracts = contract_status(connection, deployment) if deployment is not None else []
+            if deployment is None and isinstance(exc, OutdatedDeployment):  # from before v2: where it was
+                pre_v2 = exc.addresses
+        contracts = contract_status(connection, deployment if deployment is not None else pre_v2)
         if not accounts:
             problems.append(AccountNotFound(f"no account in {self.keystore.folder}", hint="create or import one"))
         return ChainStatus(connection.endpoint, connection.info(), accounts, deployment, contracts,
-                           deployments_path(self.data_dir), problems)
+                           deployments_path(self.data_dir), problems, pre_v2=bool(pre_v2))
 
     def deploy(
         self,
@@ -237,20 +247,38 @@ class Context:
         """Deploy the three contracts from the signing account and record them in the data folder.
 
         Refused without an RPC URL (the embedded chain deploys its own when its node first starts), and
-        when the record already has live contracts on this chain unless ``force`` (contracts built from other
-        code than this dataseal ships do not count: they are replaced). ``passwords`` are the
-        front door's own sources (see :meth:`unlock`); ``starting(address, balance)`` is told who pays,
-        before anything is sent.
+        when the record already has live contracts on this chain unless ``force``. Contracts this dataseal
+        cannot use (from before contracts v2, or of other interfaces) are replaced without ``force`` on a local
+        development chain (:data:`DEVELOPMENT_CHAIN_IDS`); elsewhere their registrations are somebody's, and
+        since they stay in the old contracts (the new set does not see them) replacing them needs ``force``
+        too. ``passwords`` are the front door's own sources (see :meth:`unlock`); ``starting(address,
+        balance)`` is told who pays, before anything is sent.
         """
         deploy_target(self.settings)
         connection = self.connection
-        existing = self.recorded_deployment()
-        if (existing is not None and not force and not existing.stale_artifacts()
-                and any(s.deployed for s in contract_status(connection, existing))):
+        path = deployments_path(self.data_dir)
+        outdated: OutdatedDeployment | None = None
+        try:
+            existing = get_deployment(self.data_dir, connection.chain_id)
+        except OutdatedDeployment as exc:  # from before contracts v2
+            existing, outdated = None, exc
+        replaced = existing.addresses() if existing is not None else (outdated.addresses if outdated else {})
+        live = any(s.deployed for s in contract_status(connection, replaced))
+        if existing is not None and not force and live and not existing.stale_interfaces():
             raise DeploymentError(
-                f"already deployed on chain {connection.chain_id}: {deployments_path(self.data_dir)} has "
+                f"already deployed on chain {connection.chain_id}: {path} has "
                 f"AssetRegistry at {existing.asset_registry} (block {existing.deploy_block}) and its code is there",
                 hint="use those contracts, or deploy a new set anyway (the record will then point to the new one)",
+                options=("force",), kind=ErrorKind.CONFLICT,
+            )
+        if replaced and live and not force and commitments_by_default(connection.chain_id):
+            which = "from before contracts v2" if outdated is not None else "of other interfaces than this dataseal's"
+            raise DeploymentError(
+                f"outdated contracts on chain {connection.chain_id}: {path} names contracts {which} (AssetRegistry at "
+                f"{replaced.get('AssetRegistry', 'an unrecorded address')}), and its registrations stay there: a new "
+                "set would start empty, and this dataseal would no longer see them",
+                hint="deploy a new set anyway if its registrants know (they register again under the new set), or "
+                "keep using those contracts with the dataseal version that deployed them",
                 options=("force",), kind=ErrorKind.CONFLICT,
             )
         account = self.unlock(*passwords)
@@ -260,4 +288,4 @@ class Context:
                                       base_token_uri=base_token_uri)
         verify_deployment(connection, deployment, source="the new deployment")
         self._deployment = deployment
-        return Deployed(deployment, save_deployment(self.data_dir, deployment), existing)
+        return Deployed(deployment, save_deployment(self.data_dir, deployment), existing, replaced)

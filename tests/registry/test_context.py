@@ -127,7 +127,7 @@ def test_status_collects_problems_instead_of_raising(data: Path) -> None:
 
 def test_status_names_a_record_of_other_code_or_from_before_contracts_v2_as_a_problem(data: Path) -> None:
     recorded = load_deployments(data)[DEFAULT_CHAIN_ID]
-    save_deployment(data, replace(recorded, artifacts={**recorded.artifacts, "TransactionLedger": "00" * 32}))
+    save_deployment(data, replace(recorded, interfaces={**recorded.interfaces, "TransactionLedger": "00" * 32}))
     with Context.open(Settings(data_dir=data)) as context:
         with pytest.raises(OutdatedDeployment, match="stale contracts"):
             context.deployment()
@@ -141,6 +141,9 @@ def test_status_names_a_record_of_other_code_or_from_before_contracts_v2_as_a_pr
         found = context.status()
     assert [type(p).__name__ for p in found.problems] == ["OutdatedDeployment"]
     assert "predates contracts v2" in found.problems[0].message and found.deployment is None
+    # where the pre-v2 contracts are, marked as such (the report named them only in its error)
+    assert found.pre_v2 and [(c.name, c.address, c.deployed) for c in found.contracts] == [
+        (name, address, True) for name, address in recorded.addresses().items()]
 
 
 def test_a_deployment_needs_a_node_named(data: Path) -> None:

@@ -21,7 +21,18 @@ class Artifact:
     bytecode: str
     deployed_bytecode: str
     compiler_version: str
-    sha256: str  # of the artifact file, recorded in deployment records
+    sha256: str  # of the artifact file (it changes with the compiler's metadata hash: information only)
+
+    @property
+    def interface_sha256(self) -> str:
+        """The sha256 of the ABI as canonical JSON: what a deployment record compares (the code may be rebuilt
+        with other comments or settings; what a client calls must stay)."""
+        return interface_sha256(self.abi)
+
+
+def interface_sha256(abi: list[dict[str, Any]]) -> str:
+    """sha256 of ``json.dumps(abi, sort_keys=True, separators=(",", ":"))``."""
+    return hashlib.sha256(json.dumps(abi, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 @cache

@@ -23,6 +23,7 @@ from dataseal.chain.contracts.records import (
     NonceUse,
     ObjectionRecord,
     Registration,
+    Reservation,
     RoleChange,
     TokenApproval,
 )
@@ -209,6 +210,18 @@ class AssetRegistryClient(ContractClient):
         """The standing registration that holds ``content_root``, or None."""
         asset_id = int(self._read("assetIdOf", bytes32(content_root, "content_root")))
         return asset_id or None
+
+    def reservation_of(self, content_root: bytes) -> Reservation | None:
+        """Who may register the freed ``content_root`` and until when, or None when it is held or free to all.
+
+        A reservation's beneficiary is None while the root cools after a cancellation: nobody may register it
+        before ``until``.
+        """
+        beneficiary, until = self._read("reservationOf", bytes32(content_root, "content_root"))
+        if int(until) == 0:
+            return None
+        holder = to_checksum_address(beneficiary)
+        return Reservation(None if int(holder, 16) == 0 else holder, int(until))
 
     def status_of(self, asset_id: int) -> AssetStatus:
         """The status of ``asset_id`` now."""

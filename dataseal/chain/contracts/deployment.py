@@ -9,12 +9,15 @@ lose each other's entry.
 An entry written by a dataseal from before contracts v2 (no ``config``) names contracts this dataseal cannot
 use: it is refused (:class:`OutdatedDeployment`) when its chain is asked for, left out of
 :func:`load_deployments`, kept as it is when another chain's entry is written, and replaced by the next
-deployment to its chain. A record whose ``artifacts`` differ from the shipped ones is readable (``dataseal
-status`` shows it) but refused where it is used against a node (:func:`verify_deployment`).
+deployment to its chain. A record whose ``interfaces`` (the sha256 of each contract's ABI) differ from the
+shipped ones is readable (``dataseal status`` shows it) but refused where it is used against a node
+(:func:`verify_deployment`). ``artifacts`` (the sha256 of each artifact file, which changes with the compiler's
+metadata hash on any comment edit) is information only; a record without ``interfaces`` is not checked.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -39,8 +42,8 @@ DEFAULT_NOTICE_PERIOD = 15 * 86_400
 #: default (1337), and dataseal's embedded chain. Nobody watches their pending transactions to copy a root.
 DEVELOPMENT_CHAIN_IDS = frozenset({31337, 1337, DEFAULT_CHAIN_ID})
 #: What to do about a record whose contracts are not this dataseal's (no CLI flag: the front door adds those).
-REDEPLOY_HINT = ("deploy the contracts again (the record will then point to the new set); on the embedded chain, "
-                 "restarting its node deploys them")
+REDEPLOY_HINT = ("deploy the contracts again: the record will then point to the new set, and the registrations "
+                 "made under the old contracts stay there; on the embedded chain, restarting its node deploys them")
 _UINT32_MAX = 2**32 - 1
 _UINT48_MAX = 2**48 - 1
 
@@ -112,7 +115,8 @@ class Deployment:
     deploy_block: int
     deployer: str
     config: ContractConfig = field(default_factory=ContractConfig)
-    artifacts: dict[str, str] = field(default_factory=dict)  # contract name -> artifact sha256
+    artifacts: dict[str, str] = field(default_factory=dict)  # contract name -> artifact sha256 (information)
+    interfaces: dict[str, str] = field(default_factory=dict)  # contract name -> ABI sha256 (checked)
 
     @property
     def review_mode(self) -> bool:
@@ -147,11 +151,11 @@ class Deployment:
         if missing:
             raise DeploymentError(f"the deployment record lacks {', '.join(missing)}", hint="deploy again")
         if "config" not in data:
-            chain = f" of chain {data['chain_id']}" if isinstance(data.get("chain_id"), int) else ""
-            at = f" at {data['asset_registry']}" if isinstance(data.get("asset_registry"), str) else ""
+            recorded = {name: data[key] for name, key in _ADDRESS_KEYS.items() if isinstance(data.get(key), str)}
+            at = f" (AssetRegistry at {recorded['AssetRegistry']})" if "AssetRegistry" in recorded else ""
             raise OutdatedDeployment(
-                f"the deployment record{chain} predates contracts v2 (it has no config): its contracts{at} are the "
-                "v1 ones, which this version of dataseal cannot use", hint=REDEPLOY_HINT)
+                f"the deployment record predates contracts v2 (it has no config): its contracts{at} are the v1 "
+                "ones, which this version of dataseal cannot use", hint=REDEPLOY_HINT, addresses=recorded)
         values = {name: data[name] for name in known if name in data}
         try:
             for name in ("chain_id", "deploy_block"):
@@ -169,9 +173,10 @@ class Deployment:
                 values["config"] = ContractConfig(**config)
             except DeploymentError as exc:
                 raise ValueError(exc.message) from None
-            artifacts = values.get("artifacts", {})
-            if not isinstance(artifacts, dict) or not all(isinstance(v, str) for v in artifacts.values()):
-                raise ValueError("artifacts must map contract names to sha256 digests")
+            for name in ("artifacts", "interfaces"):
+                digests = values.get(name, {})
+                if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+                    raise ValueError(f"{name} must map contract names to sha256 digests")
         except (ValueError, TypeError) as exc:
             raise DeploymentError(f"the deployment record is malformed: {exc}", hint="deploy again") from None
         return cls(**values)
@@ -184,14 +189,23 @@ class Deployment:
             "TransactionLedger": self.transaction_ledger,
         }
 
-    def stale_artifacts(self) -> list[str]:
-        """The contracts whose recorded artifact sha256 is not the shipped one's (or is missing from one side);
-        empty when they all match, or when the record names no artifacts (nothing to compare)."""
-        if not self.artifacts:
+    def stale_interfaces(self) -> list[str]:
+        """The contracts whose recorded interface (ABI sha256) is not the shipped one's (or is missing from one
+        side); empty when they all match, or when the record names no interfaces (nothing to compare).
+
+        The code itself is not compared: a rebuild that changes only comments changes the compiler's metadata
+        hash, so the artifact's sha256, while the contracts a client calls are the same.
+        """
+        if not self.interfaces:
             return []
-        shipped = {name: load_artifact(name).sha256 for name in CONTRACT_NAMES}
-        return sorted(name for name in shipped.keys() | self.artifacts.keys()
-                      if self.artifacts.get(name) != shipped.get(name))
+        shipped = {name: load_artifact(name).interface_sha256 for name in CONTRACT_NAMES}
+        return sorted(name for name in shipped.keys() | self.interfaces.keys()
+                      if self.interfaces.get(name) != shipped.get(name))
+
+
+#: Contract name -> the key of its address in a deployment record (v1 and v2 alike).
+_ADDRESS_KEYS = {"AssetRegistry": "asset_registry", "GrantRegistry": "grant_registry",
+                 "TransactionLedger": "transaction_ledger"}
 
 
 DEPLOYMENTS_FILENAME = "deployments.json"
@@ -260,7 +274,8 @@ def _read(path: Path) -> dict[int, Deployment | OutdatedDeployment]:
         try:
             deployment = Deployment.from_json(value)
         except OutdatedDeployment as exc:
-            records[int(key)] = OutdatedDeployment(f"{path}, chain {key}: {exc.message}", hint=exc.hint)
+            records[int(key)] = OutdatedDeployment(f"{path}, chain {key}: {exc.message}", hint=exc.hint,
+                                                   addresses=exc.addresses)
             continue
         except DeploymentError as exc:
             raise DeploymentRecordError(f"{path}, chain {key}: {exc.message}", hint=exc.hint) from None
@@ -322,20 +337,22 @@ class ContractStatus:
         return {"name": self.name, "address": self.address, "code_size": self.code_size, "deployed": self.deployed}
 
 
-def contract_status(connection: Connection, deployment: Deployment) -> list[ContractStatus]:
-    """For each contract of ``deployment``: its address and the size of the code there."""
-    return [ContractStatus(name, address, connection.code_size(address))
-            for name, address in deployment.addresses().items()]
+def contract_status(connection: Connection, deployment: Deployment | Mapping[str, str]) -> list[ContractStatus]:
+    """For each contract of ``deployment`` (or of a name -> address mapping, such as a pre-v2 entry's): its
+    address and the size of the code there."""
+    addresses = deployment.addresses() if isinstance(deployment, Deployment) else deployment
+    return [ContractStatus(name, address, connection.code_size(address)) for name, address in addresses.items()]
 
 
-def verify_artifacts(deployment: Deployment, *, source: str = "the deployment record") -> None:
-    """Raise :class:`OutdatedDeployment` when ``deployment`` records artifacts other than the shipped ones."""
-    stale = deployment.stale_artifacts()
+def verify_interfaces(deployment: Deployment, *, source: str = "the deployment record") -> None:
+    """Raise :class:`OutdatedDeployment` when ``deployment`` records contract interfaces other than the shipped
+    ones."""
+    stale = deployment.stale_interfaces()
     if stale:
         raise OutdatedDeployment(
             f"stale contracts: {source} says chain {deployment.chain_id} has contracts (AssetRegistry at "
-            f"{deployment.asset_registry}) built from other code than this version of dataseal ships "
-            f"(the artifacts of {', '.join(stale)} differ)", hint=REDEPLOY_HINT,
+            f"{deployment.asset_registry}) whose interfaces are not the ones this version of dataseal calls "
+            f"(the ABIs of {', '.join(stale)} differ)", hint=REDEPLOY_HINT, addresses=deployment.addresses(),
         )
 
 
@@ -352,7 +369,7 @@ def verify_deployment(connection: Connection, deployment: Deployment, *, source:
             hint="the chain was reset (a restarted development node?) or the record is from another network: "
             "deploy the contracts again", options=("rpc_url",),
         )
-    verify_artifacts(deployment, source=source)
+    verify_interfaces(deployment, source=source)
 
 
 def live_deployment(connection: Connection, data_dir: Path | str) -> Deployment:

@@ -76,7 +76,7 @@ EVENTS: dict[tuple[str, str], Builder] = {
     ("AssetRegistry", "EIP712DomainChanged"): lambda a, tx: DomainChange("AssetRegistry", tx),
     ("AssetRegistry", "Committed"): lambda a, tx: CommitRecord(a["commitment"], a["by"], tx),
     ("AssetRegistry", "RootReserved"): lambda a, tx: RootReservation(
-        a["contentRoot"], a["beneficiary"], a["reservedUntil"], tx),
+        a["contentRoot"], a["beneficiary"], a["assetId"], a["reservedUntil"], tx),
     ("AssetRegistry", "ObjectionFiled"): lambda a, tx: ObjectionRecord(
         a["assetId"], a["objector"], a["evidenceHash"], tx),
     ("AssetRegistry", "AssetRenewed"): lambda a, tx: AssetRenewal(

@@ -138,10 +138,12 @@ class CommitRecord(_Json):
 
 @dataclass(frozen=True)
 class RootReservation(_Json):
-    """RootReserved: a reviewer freed ``content_root`` and reserved it for ``beneficiary`` until ``reserved_until``."""
+    """RootReserved: a reviewer rejected ``asset_id`` and reserved its ``content_root`` for ``beneficiary`` until
+    ``reserved_until``."""
 
     content_root: bytes
     beneficiary: str
+    asset_id: int
     reserved_until: int
     tx: TxRef
 
@@ -382,6 +384,24 @@ class Batch(_Json):
     anchorer: str
     anchored_at: int
     count: int
+
+
+@dataclass(frozen=True)
+class Reservation(_Json):
+    """Who may register a freed content root until when (reservationOf).
+
+    ``beneficiary`` is the account a reviewer reserved the root for, or None while it cools after a
+    cancellation (nobody may register it before ``until``). A root held, or free to all, has no reservation:
+    :meth:`AssetRegistryClient.reservation_of` returns None for it.
+    """
+
+    beneficiary: str | None
+    until: int
+
+    @property
+    def cooling(self) -> bool:
+        """Whether the root cools after a cancellation (nobody may register it) rather than being reserved."""
+        return self.beneficiary is None
 
 
 @dataclass(frozen=True)

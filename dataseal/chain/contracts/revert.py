@@ -5,8 +5,9 @@ A user never sees a hex blob: ``0xda805024…`` becomes
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -26,10 +27,38 @@ STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected
 GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
 SETTLEMENT_NAMES = ("None", "Transfer", "Licence")
 
+
+
+def format_time(seconds: int) -> str:
+    """A chain timestamp for a reader: ``2026-12-04 10:04:48 UTC (1796378688)`` (the seconds kept for scripts)."""
+    try:
+        moment = datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):  # beyond what a date can show: the number alone
+        return str(seconds)
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({seconds})"
+
+
+def _root_reserved_for(args: Mapping[str, Any]) -> str:
+    until = format_time(args["reservedUntil"])
+    if int(args["beneficiary"], 16) == 0:
+        return (f"this content root is cooling after a cancellation: nobody may register it before {until} "
+                "(a reviewer may still strike the cancelled registration off meanwhile)")
+    return (f"a reviewer freed this content root and reserved it for {args['beneficiary']} until {until}: only that "
+            "account may register it before then")
+
+
+def _registry_validity(args: Mapping[str, Any]) -> str:
+    return (f"the validity end {format_time(args['validUntil'])} must be after {format_time(args['mustExceed'])} "
+            "(the end of the notice period at registration; the current end, or now if later, at renewal): give a "
+            "later time")
+
+
+Hint = str | Callable[[Mapping[str, Any]], str]
+
 # What to do about each error a user can cause. Keys are error names (or, where two contracts declare
 # errors of one name with different arguments, "Name(arg,...)"); values are format strings over the
-# error's arguments.
-HINTS: dict[str, str] = {
+# error's arguments, or functions of them where the text depends on their values (dates, zero addresses).
+HINTS: dict[str, Hint] = {
     "AssetAlreadyRegistered": "this content is held by asset {assetId}, registered first; it keeps priority while "
     "its registration stands. If it is yours, register a new version of it; if it is not, object during its "
     "notice period or ask a reviewer to reject it, which frees the root",
@@ -62,8 +91,7 @@ HINTS: dict[str, str] = {
     "CommitmentExists": "the same commitment is already waiting to be revealed (until {expiresAt}): register with its "
     "salt, or commit with another salt",
     "CommitmentsNotRequired": "this deployment takes no commitments: register directly",
-    "RootReservedFor": "a reviewer freed this content root and reserved it for {beneficiary} until {reservedUntil}: "
-    "only that account may register it before then",
+    "RootReservedFor": _root_reserved_for,
     "InvalidReservation": "a root is reserved only when a dispute is upheld or a registration rejected: give no "
     "beneficiary ({reserveFor}) when dismissing",
     "NotApprovedForTransfer": "{operator} may sell licences for {seller} but not asset {assetId} itself: the owner "
@@ -95,8 +123,7 @@ HINTS: dict[str, str] = {
     "InvalidGrantee": "grant to an account, not the zero address",
     "InvalidValidity": "the window {validFrom}..{expiresAt} is empty or already over (it is now {timestamp}): give an "
     "expiry after the start and in the future",
-    "InvalidValidity(validUntil,timestamp)": "a validity end of {validUntil} is not in the future (it is now "
-    "{timestamp}), or not after the current one for a renewal: give a later time",
+    "InvalidValidity(validUntil,mustExceed)": _registry_validity,
     "InvalidQuota": "a grant of 0 units allows nothing: give a quota of 1 or more",
     "InvalidUnits": "record 1 unit or more of use under grant {grantId}",
     "InvalidReceiptCount": "a batch of 0 receipts records nothing: give the number of receipts its root commits",
@@ -229,11 +256,21 @@ def decode_revert(data: bytes | str) -> ContractRevert:
         for name, value, abi_type, internal in zip(spec.names, values, spec.types, spec.internal_types, strict=True)
     }
     template = HINTS.get(f"{spec.name}({','.join(spec.names)})") or HINTS.get(spec.name, "")
-    try:
-        hint = template.format(**args) if template else ""
-    except (KeyError, IndexError):
-        hint = template
+    hint = _hint(template, args)
     return ContractRevert(spec.name, args, hint=hint, raw=raw, kind=KINDS.get(spec.name))
+
+
+def _hint(template: Hint, args: Mapping[str, Any]) -> str:
+    """``template`` filled with the decoded ``args`` (left as it is where they do not fit it)."""
+    if callable(template):
+        try:
+            return template(args)
+        except (KeyError, TypeError, ValueError):
+            return ""
+    try:
+        return template.format(**args) if template else ""
+    except (KeyError, IndexError):
+        return template
 
 
 def as_chain_error(exc: BaseException, action: str) -> ChainError:

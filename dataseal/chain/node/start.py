@@ -312,19 +312,26 @@ def _ensure_deployment(
     notes: list[str],
 ) -> Deployment:
     # A record this node cannot use is replaced by a fresh set: contracts missing (a reset chain), from before
-    # contracts v2, or built from other code than this dataseal ships (the embedded chain is this node's alone).
+    # contracts v2, or whose interfaces are not the ones this dataseal calls (the embedded chain is this node's
+    # alone). The registrations made under replaced contracts stay there: the note names them.
+    def without_code(addresses: dict[str, str]) -> list[str]:
+        return [name for name, address in addresses.items() if not chain.get_code(to_canonical_address(address))]
+
     try:
         recorded = get_deployment(data_dir, chain.chain_id)
-    except OutdatedDeployment:
+    except OutdatedDeployment as outdated:
         recorded = None
-        notes.append(f"the deployment record for chain {chain.chain_id} predates contracts v2 (its contracts are the "
-                     "v1 ones): deploying the v2 contracts")
+        old = outdated.addresses
+        if not old or without_code(old) == list(old):
+            notes.append(f"the deployment record for chain {chain.chain_id} predates contracts v2 and names no "
+                         "contract with code on this chain (it was created anew): deploying the v2 contracts")
+        else:
+            at = f" (AssetRegistry at {old['AssetRegistry']})" if "AssetRegistry" in old else ""
+            notes.append(f"the deployment record for chain {chain.chain_id} predates contracts v2: deploying the v2 "
+                         f"contracts; the registrations made under the v1 contracts{at} stay there")
     if recorded is not None:
-        missing = [
-            name for name, address in recorded.addresses().items()
-            if not chain.get_code(to_canonical_address(address))
-        ]
-        stale = recorded.stale_artifacts()
+        missing = without_code(recorded.addresses())
+        stale = recorded.stale_interfaces()
         if not missing and not stale:
             return recorded
         if missing:
@@ -334,8 +341,9 @@ def _ensure_deployment(
             )
         else:
             notes.append(
-                f"the deployment record for chain {chain.chain_id} names contracts built from other code than this "
-                f"dataseal ships (the artifacts of {', '.join(stale)} differ): deploying them again"
+                f"the deployment record for chain {chain.chain_id} names contracts whose interfaces are not the ones "
+                f"this dataseal calls (the ABIs of {', '.join(stale)} differ): deploying them again; the "
+                f"registrations made under the old AssetRegistry at {recorded.asset_registry} stay there"
             )
     if not operator:
         raise NodeStartError(

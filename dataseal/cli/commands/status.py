@@ -45,6 +45,7 @@ def status(
         "accounts": accounts,
         "deployment": deployment.to_json() if deployment else None,
         "contracts": contracts,
+        "pre_v2": found.pre_v2,  # the contracts are those of a record from before contracts v2
         "record": str(found.record),
         "ok": found.ok,
         "problems": [render(p) for p in problems],  # as the CLI words them: with the commands and flags that help
@@ -59,8 +60,12 @@ def status(
         if deployment is not None:
             print(f"deployed   block {deployment.deploy_block} by {deployment.deployer}")
             print(f"rules      {describe_config(deployment.config)}")
+        elif found.pre_v2:
+            print("deployed   from before contracts v2 (this dataseal cannot use them)")
+        if deployment is not None or found.pre_v2:
+            marker = " (pre-v2)" if found.pre_v2 else ""
             for c in contracts:
-                print(f"  {c['name']:<18} {c['address']}  {'code present' if c['deployed'] else 'NO CODE'}")
+                print(f"  {c['name']:<18} {c['address']}  {'code present' if c['deployed'] else 'NO CODE'}{marker}")
 
     emit(report, as_json, human)
     if problems:  # the report is out; now the one-line error (each problem with its advice) and exit status 1

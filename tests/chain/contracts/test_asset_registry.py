@@ -18,14 +18,17 @@ from dataseal.chain.contracts.records import (
     NonceUse,
     ObjectionRecord,
     Registration,
+    Reservation,
     RoleChange,
     RootReservation,
 )
+from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
 from tests.chain.contracts.conftest import TestChain
 
 ZERO = b"\0" * 32
+CANCEL_COOLDOWN = 7 * 86_400  # AssetRegistry.CANCEL_COOLDOWN
 
 
 def h(label: str) -> bytes:
@@ -116,7 +119,9 @@ def test_an_upheld_dispute_reserves_the_root_for_the_true_owner_so_the_squatter_
     assert submitted.receipt is not None
     reservation = next(r for r in reviewer.decoder.decode_receipt(submitted.receipt)
                        if isinstance(r, RootReservation))
-    assert (reservation.content_root, reservation.beneficiary) == (h("taken"), chain.buyer.address)
+    assert (reservation.content_root, reservation.beneficiary, reservation.asset_id) == (
+        h("taken"), chain.buyer.address, taken.asset_id)
+    assert owner.registry.reservation_of(h("taken")) == Reservation(chain.buyer.address, reservation.reserved_until)
     with pytest.raises(ContractRevert) as back:
         squatter.registry.register(reg("taken"))
     assert back.value.name == "RootReservedFor" and chain.buyer.address in back.value.hint
@@ -196,13 +201,18 @@ def test_a_certification_expires_and_the_owner_renews_it_without_review(pyevm: T
     until = pyevm.now() + 100
     record = owner.registry.register(reg("dated", valid_until=until))
     assert record.valid_until == until and owner.registry.asset(record.asset_id).valid_until == until
+    with pytest.raises(ContractRevert) as backwards:  # before the current end: that end is the bound
+        owner.registry.renew(record.asset_id, until - 1)
+    assert backwards.value.name == "InvalidValidity"
+    # the contract named the time now as the bound, which the given end was already after
+    assert backwards.value.args_by_name == {"validUntil": until - 1, "mustExceed": until}
+    assert backwards.value.hint.startswith(f"the validity end {format_time(until - 1)} must be after "
+                                           f"{format_time(until)}")
     pyevm.travel(101)
     assert owner.registry.status_of(record.asset_id) is AssetStatus.Expired
-    with pytest.raises(ContractRevert) as backwards:
-        owner.registry.renew(record.asset_id, until - 1)
-    assert backwards.value.name == "InvalidValidity" and set(backwards.value.args_by_name) == {"validUntil",
-                                                                                               "timestamp"}
-    assert "{" not in backwards.value.hint and f"a validity end of {until - 1}" in backwards.value.hint
+    with pytest.raises(ContractRevert) as past:  # expired: now is the bound
+        owner.registry.renew(record.asset_id, until + 1)
+    assert past.value.args_by_name["mustExceed"] > until + 1
     renewal = owner.registry.renew(record.asset_id, until + 1000)
     assert renewal == AssetRenewal(record.asset_id, until, until + 1000, pyevm.owner.address, renewal.tx)
     assert owner.registry.status_of(record.asset_id) is AssetStatus.Active
@@ -229,7 +239,60 @@ def test_cancelling_releases_the_root_and_versions_need_an_active_parent(pyevm: 
     assert orphan.value.name == "ParentNotActive"
     assert orphan.value.args_by_name == {"parentId": parent.asset_id, "status": "Cancelled"}
     assert "need an Active parent" in orphan.value.hint
+    # the root cools before it is free again (the contract let it be taken back at once)
+    with pytest.raises(ContractRevert) as cooling:
+        other.registry.register(reg("v1"))
+    assert cooling.value.name == "RootReservedFor"
+    pyevm.travel(CANCEL_COOLDOWN)
     assert other.registry.register(reg("v1")).asset_id == owner.registry.total_assets()  # the root is free again
+
+
+def test_a_cancelled_root_cools_for_seven_days_and_says_until_when(pyevm: TestChain) -> None:
+    """Cancelling used to free the root at once: the holder could cancel and take it straight back."""
+    owner, other = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer)
+    record = owner.registry.register(reg("cooling"))
+    assert owner.registry.reservation_of(h("cooling")) is None  # held: no reservation
+    assert owner.registry.contract.functions.CANCEL_COOLDOWN().call() == CANCEL_COOLDOWN
+    owner.registry.cancel(record.asset_id, h("withdrawn"))
+    until = pyevm.now() + CANCEL_COOLDOWN  # the cancellation's block is the latest
+    reservation = owner.registry.reservation_of(h("cooling"))
+    assert reservation == Reservation(None, until) and reservation.cooling
+    for who in (owner, other):  # nobody, the one who cancelled included
+        with pytest.raises(ContractRevert) as refused:
+            who.registry.register(reg("cooling"))
+        assert refused.value.name == "RootReservedFor"
+        assert refused.value.args_by_name == {"contentRoot": h("cooling"), "beneficiary": "0x" + "00" * 20,
+                                              "reservedUntil": until}
+        assert refused.value.hint.startswith(
+            "this content root is cooling after a cancellation: nobody may register it before "
+            f"{format_time(until)}")
+        assert f"({until})" in refused.value.hint and "reserved for" not in refused.value.hint
+    pyevm.travel(until - pyevm.now())
+    assert owner.registry.reservation_of(h("cooling")) is None  # free to all
+    assert other.registry.register(reg("cooling")).registrant == pyevm.buyer.address
+
+
+def test_a_reviewer_strikes_off_a_registration_cancelled_to_dodge_the_decision(pyevm_review: TestChain) -> None:
+    chain = pyevm_review
+    squatter, reviewer = chain.as_(chain.user), chain.as_(chain.reviewer)
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    taken = squatter.registry.register(reg("dodged"))
+    squatter.registry.cancel(taken.asset_id, h("before the decision"))
+    submitted = reviewer.registry.submit_reject_registration(taken.asset_id, h("squatted"), chain.buyer.address)
+    submitted.wait()
+    assert submitted.receipt is not None
+    records = reviewer.decoder.decode_receipt(submitted.receipt)
+    change = next(r for r in records if isinstance(r, AssetStatusChange))
+    assert (change.from_status, change.to_status) == (AssetStatus.Cancelled, AssetStatus.Rejected)
+    reservation = next(r for r in records if isinstance(r, RootReservation))
+    assert (reservation.content_root, reservation.beneficiary, reservation.asset_id) == (
+        h("dodged"), chain.buyer.address, taken.asset_id)
+    assert squatter.registry.reservation_of(h("dodged")) == Reservation(chain.buyer.address,
+                                                                         reservation.reserved_until)
+    with pytest.raises(ContractRevert) as back:
+        squatter.registry.register(reg("dodged"))
+    assert back.value.hint.startswith(f"a reviewer freed this content root and reserved it for {chain.buyer.address} "
+                                      f"until {format_time(reservation.reserved_until)}: only that account")
 
 
 def test_a_signed_registration_carries_its_validity_and_use_nonce_voids_it(pyevm: TestChain) -> None:

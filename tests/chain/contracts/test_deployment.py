@@ -1,6 +1,7 @@
 """The deployment record: one JSON file of chain id -> deployment, written atomically; checked live on a node."""
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import replace
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dataseal.chain.contracts.artifacts import load_artifact
+from dataseal.chain.contracts.artifacts import interface_sha256, load_artifact
 from dataseal.chain.contracts.deployment import (
     DEFAULT_ADMIN_DELAY,
     DEFAULT_MAX_COMMIT_AGE,
@@ -187,9 +188,12 @@ def test_a_record_from_before_contracts_v2_is_refused_not_read_with_defaults() -
     """The old from_json read it as a v2 deployment with ContractConfig() (no review, no commitments)."""
     with pytest.raises(OutdatedDeployment) as refused:
         Deployment.from_json(v1_record())
-    assert refused.value.message == (f"the deployment record of chain 31337 predates contracts v2 (it has no config): "
-                                     f"its contracts at {A} are the v1 ones, which this version of dataseal cannot use")
+    assert refused.value.message == (f"the deployment record predates contracts v2 (it has no config): its contracts "
+                                     f"(AssetRegistry at {A}) are the v1 ones, which this version of dataseal cannot "
+                                     "use")
+    assert refused.value.addresses == {"AssetRegistry": A, "GrantRegistry": B, "TransactionLedger": C}
     assert refused.value.hint.startswith("deploy the contracts again") and "restarting its node" in refused.value.hint
+    assert "the registrations made under the old contracts stay there" in refused.value.hint
     assert "--" not in refused.value.hint and isinstance(refused.value, DeploymentError)
 
 
@@ -197,8 +201,11 @@ def test_an_entry_from_before_contracts_v2_leaves_the_other_chains_readable_and_
     path = deployments_path(tmp_path)
     path.write_text(json.dumps({"77": v1_record(77), "5": sample(5).to_json()}))
     assert load_deployments(tmp_path) == {5: Deployment.from_json(sample(5).to_json())}  # left out, not fatal
-    with pytest.raises(OutdatedDeployment, match=f"{path}, chain 77: the deployment record of chain 77 predates"):
+    with pytest.raises(OutdatedDeployment) as outdated:
         get_deployment(tmp_path, 77)
+    # the chain named once (it read "…, chain 77: the deployment record of chain 77 predates…")
+    assert outdated.value.message.startswith(f"{path}, chain 77: the deployment record predates contracts v2")
+    assert outdated.value.message.count("77") == 1 and outdated.value.addresses["AssetRegistry"] == A
     save_deployment(tmp_path, sample(6))  # another chain's write keeps the v1 entry as it was
     assert json.loads(path.read_text())["77"] == v1_record(77)
     assert sorted(load_deployments(tmp_path)) == [5, 6]
@@ -208,29 +215,59 @@ def test_an_entry_from_before_contracts_v2_leaves_the_other_chains_readable_and_
     assert remove_deployment(tmp_path, 77) and json.loads(path.read_text()) == {}
 
 
-def test_stale_artifacts_are_the_contracts_whose_code_is_not_the_shipped_code() -> None:
-    shipped = {name: load_artifact(name).sha256 for name in ("AssetRegistry", "GrantRegistry", "TransactionLedger")}
-    assert sample(artifacts=shipped).stale_artifacts() == []
-    assert sample(artifacts={}).stale_artifacts() == []  # nothing recorded, nothing to compare
-    assert sample(artifacts={**shipped, "GrantRegistry": "00" * 32}).stale_artifacts() == ["GrantRegistry"]
+def test_the_interface_hash_is_the_sha256_of_the_canonical_abi_json() -> None:
+    artifact = load_artifact("GrantRegistry")
+    canonical = json.dumps(artifact.abi, sort_keys=True, separators=(",", ":")).encode()
+    assert artifact.interface_sha256 == hashlib.sha256(canonical).hexdigest() != artifact.sha256
+    reordered = [dict(reversed(list(item.items()))) for item in reversed(artifact.abi)]
+    assert interface_sha256(reordered) != artifact.interface_sha256  # the order of the entries counts
+    assert interface_sha256([dict(reversed(list(item.items()))) for item in artifact.abi]) == artifact.interface_sha256
+
+
+def test_stale_interfaces_are_the_contracts_whose_abi_is_not_the_shipped_one() -> None:
+    shipped = {name: load_artifact(name).interface_sha256 for name in ("AssetRegistry", "GrantRegistry",
+                                                                       "TransactionLedger")}
+    assert sample(interfaces=shipped).stale_interfaces() == []
+    assert sample(interfaces={}).stale_interfaces() == []  # nothing recorded, nothing to compare
+    assert sample(interfaces={**shipped, "GrantRegistry": "00" * 32}).stale_interfaces() == ["GrantRegistry"]
     partial = {k: v for k, v in shipped.items() if k != "TransactionLedger"}
-    assert sample(artifacts=partial).stale_artifacts() == ["TransactionLedger"]
+    assert sample(interfaces=partial).stale_interfaces() == ["TransactionLedger"]
+    # the artifact files' sha256 changes with the compiler's metadata hash (a comment edit): information only
+    assert sample(interfaces=shipped, artifacts={"AssetRegistry": "00" * 32}).stale_interfaces() == []
 
 
-def test_a_deployment_of_other_contract_code_is_refused_against_a_node(backend: Backend) -> None:
+def test_a_deployment_records_the_interfaces_it_was_made_with_and_they_round_trip(backend: Backend) -> None:
     deployment = backend.deploy()
-    stale = replace(deployment, artifacts={**deployment.artifacts, "AssetRegistry": "00" * 32})
+    assert deployment.interfaces == {name: load_artifact(name).interface_sha256
+                                     for name in ("AssetRegistry", "GrantRegistry", "TransactionLedger")}
+    assert Deployment.from_json(deployment.to_json()) == deployment
+    with pytest.raises(DeploymentError, match="interfaces must map contract names to sha256 digests"):
+        Deployment.from_json({**deployment.to_json(), "interfaces": {"AssetRegistry": 1}})
+
+
+def test_a_deployment_of_other_artifact_files_but_the_same_interfaces_is_used(backend: Backend) -> None:
+    """A rebuild that changes only comments changes the artifact files' sha256: the record used to be refused."""
+    deployment = backend.deploy()
+    rebuilt = replace(deployment, artifacts={name: "00" * 32 for name in deployment.artifacts})
+    save_deployment(backend.tmp, rebuilt)
+    assert live_deployment(backend.node, backend.tmp) == rebuilt
+
+
+def test_a_deployment_of_other_contract_interfaces_is_refused_against_a_node(backend: Backend) -> None:
+    deployment = backend.deploy()
+    stale = replace(deployment, interfaces={**deployment.interfaces, "AssetRegistry": "00" * 32})
     save_deployment(backend.tmp, stale)
     with pytest.raises(OutdatedDeployment) as refused:
         live_deployment(backend.node, backend.tmp)
     assert refused.value.message.startswith(
         f"stale contracts: the deployment record {deployments_path(backend.tmp)} says chain {deployment.chain_id} has "
-        f"contracts (AssetRegistry at {deployment.asset_registry}) built from other code than this version of "
-        "dataseal ships (the artifacts of AssetRegistry differ)")
+        f"contracts (AssetRegistry at {deployment.asset_registry}) whose interfaces are not the ones this version "
+        "of dataseal calls (the ABIs of AssetRegistry differ)")
     assert refused.value.hint.startswith("deploy the contracts again")
+    assert refused.value.addresses == deployment.addresses()
     with pytest.raises(OutdatedDeployment, match="stale contracts: the record says"):
         verify_deployment(backend.node, stale, source="the record")
-    verify_deployment(backend.node, replace(deployment, artifacts={}))  # no artifacts recorded: nothing to compare
+    verify_deployment(backend.node, replace(deployment, interfaces={}))  # none recorded: nothing to compare
     # code missing is named first: that is what happened to the chain
     with pytest.raises(ContractsNotDeployed):
         verify_deployment(backend.node, replace(stale, grant_registry=D))

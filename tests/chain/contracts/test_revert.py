@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 from eth_abi import encode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from dataseal.chain.connection.failures import UNKNOWN_ANSWER, revert_data_from
 from dataseal.chain.contracts.records import Registration
-from dataseal.chain.contracts.revert import as_chain_error, decode_revert
+from dataseal.chain.contracts.revert import as_chain_error, decode_revert, format_time
 from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import ErrorKind
 from tests.conftest import Chain
@@ -157,7 +157,8 @@ def test_the_v2_statuses_and_settlements_are_named() -> None:
 
 def test_errors_of_one_name_in_two_contracts_get_the_hint_of_their_own_arguments() -> None:
     registry = decode_revert(selector("InvalidValidity(uint64,uint256)") + encode(["uint64", "uint256"], [5, 9]))
-    assert registry.hint.startswith("a validity end of 5 is not in the future (it is now 9)")
+    assert registry.hint.startswith("the validity end 1970-01-01 00:00:05 UTC (5) must be after 1970-01-01 00:00:09 "
+                                    "UTC (9)")
     grants = decode_revert(selector("InvalidValidity(uint64,uint64,uint256)") + encode(["uint64"] * 2 + ["uint256"],
                                                                                      [5, 4, 9]))
     assert grants.hint.startswith("the window 5..4 is empty or already over (it is now 9)")
@@ -196,3 +197,26 @@ def test_every_error_the_contracts_declare_has_a_hint_and_the_invalid_ones_are_i
     missing = decode_revert(selector("ERC721NonexistentToken(uint256)") + encode(["uint256"], [9]))
     assert missing.kind is ErrorKind.NOT_FOUND
     assert decode_revert(selector("Panic(uint256)") + encode(["uint256"], [0x11])).kind is ErrorKind.INTERNAL
+
+
+def test_times_in_hints_are_utc_dates_with_their_seconds() -> None:
+    assert format_time(1_796_378_688) == "2026-12-04 10:04:48 UTC (1796378688)"
+    assert format_time(0) == "1970-01-01 00:00:00 UTC (0)"
+    assert format_time(2**64 - 1) == str(2**64 - 1)  # beyond any date: the number alone
+
+
+def test_a_root_cooling_after_a_cancellation_is_not_said_to_be_reserved_for_the_zero_address() -> None:
+    """The old hint read "reserved it for 0x0000…0000 until 1796983568" for a cancelled root."""
+    spec = "RootReservedFor(bytes32,address,uint256)"
+    root = b"\x07" * 32
+    cooling = decode_revert(selector(spec) + encode(["bytes32", "address", "uint256"], [root, "0x" + "00" * 20,
+                                                                                          1_796_378_688]))
+    assert cooling.hint == ("this content root is cooling after a cancellation: nobody may register it before "
+                            "2026-12-04 10:04:48 UTC (1796378688) (a reviewer may still strike the cancelled "
+                            "registration off meanwhile)")
+    holder = "0x" + "ab" * 20
+    reserved = decode_revert(selector(spec) + encode(["bytes32", "address", "uint256"], [root, holder, 1_796_378_688]))
+    assert reserved.hint == (f"a reviewer freed this content root and reserved it for {to_checksum_address(holder)} "
+                             "until 2026-12-04 10:04:48 UTC (1796378688): only that account may register it before "
+                             "then")
+    assert reserved.kind is cooling.kind is ErrorKind.CONFLICT

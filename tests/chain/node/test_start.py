@@ -127,8 +127,9 @@ def test_a_record_from_before_contracts_v2_is_replaced_by_a_fresh_set(tmp_path: 
     (data / "deployments.json").write_text(json.dumps({str(DEFAULT_CHAIN_ID): v1, "77": elsewhere}))
     node = EmbeddedNode.start(config(data))
     try:
-        assert any(f"the deployment record for chain {DEFAULT_CHAIN_ID} predates contracts v2" in n
-                   for n in node.startup.notes)
+        assert any(f"the deployment record for chain {DEFAULT_CHAIN_ID} predates contracts v2: deploying the v2 "
+                   f"contracts; the registrations made under the v1 contracts (AssetRegistry at "
+                   f"{first.asset_registry}) stay there" in n for n in node.startup.notes)
         assert node.startup.deployment.asset_registry != first.asset_registry
     finally:
         node.stop()
@@ -136,21 +137,55 @@ def test_a_record_from_before_contracts_v2_is_replaced_by_a_fresh_set(tmp_path: 
     assert json.loads((data / "deployments.json").read_text())["77"] == elsewhere
 
 
-def test_a_record_of_other_contract_code_is_replaced_by_a_fresh_set(tmp_path: Path) -> None:
+def test_a_pre_v2_record_of_a_chain_created_anew_says_so_rather_than_naming_v1_contracts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    EmbeddedNode.start(config(data)).stop()
+    v1 = {"chain_id": DEFAULT_CHAIN_ID, "asset_registry": "0x" + "11" * 20, "grant_registry": "0x" + "12" * 20,
+          "transaction_ledger": "0x" + "13" * 20, "deploy_block": 1, "deployer": "0x" + "14" * 20,
+          "review_mode": False}
+    (data / "deployments.json").write_text(json.dumps({str(DEFAULT_CHAIN_ID): v1}))
+    node = EmbeddedNode.start(config(data))
+    try:
+        note = next(n for n in node.startup.notes if "predates contracts v2" in n)
+        assert "names no contract with code on this chain (it was created anew): deploying the v2 contracts" in note
+        assert "v1 contracts" not in note
+    finally:
+        node.stop()
+
+
+def test_a_record_of_other_contract_interfaces_is_replaced_by_a_fresh_set_naming_the_old_one(tmp_path: Path) -> None:
     data = tmp_path / "data"
     node = EmbeddedNode.start(config(data))
     first = node.startup.deployment
     node.stop()
-    save_deployment(data, replace(first, artifacts={**first.artifacts, "GrantRegistry": "00" * 32}))
+    save_deployment(data, replace(first, interfaces={**first.interfaces, "GrantRegistry": "00" * 32}))
     node = EmbeddedNode.start(config(data))
     try:
-        assert any("names contracts built from other code than this dataseal ships (the artifacts of GrantRegistry "
-                   "differ): deploying them again" in n for n in node.startup.notes)
+        assert any("names contracts whose interfaces are not the ones this dataseal calls (the ABIs of GrantRegistry "
+                   f"differ): deploying them again; the registrations made under the old AssetRegistry at "
+                   f"{first.asset_registry} stay there" in n for n in node.startup.notes)
         assert node.startup.deployment.asset_registry != first.asset_registry
-        assert node.startup.deployment.artifacts == first.artifacts
+        assert node.startup.deployment.interfaces == first.interfaces
     finally:
         node.stop()
     assert get_deployment(data, DEFAULT_CHAIN_ID) == node.startup.deployment
+
+
+def test_a_record_of_other_artifact_files_but_the_same_interfaces_is_kept(tmp_path: Path) -> None:
+    """A rebuild that changes only comments changes the artifact's sha256 (the metadata hash), not the ABI: the
+    node keeps the deployed contracts (it used to redeploy them)."""
+    data = tmp_path / "data"
+    node = EmbeddedNode.start(config(data))
+    first = node.startup.deployment
+    node.stop()
+    rebuilt = replace(first, artifacts={**first.artifacts, "GrantRegistry": "00" * 32})
+    save_deployment(data, rebuilt)
+    node = EmbeddedNode.start(config(data))
+    try:
+        assert node.startup.deployment == rebuilt
+        assert not any("deploying" in n for n in node.startup.notes)
+    finally:
+        node.stop()
 
 
 def test_deploying_with_a_locked_keystore_says_how_to_unlock_it(tmp_path: Path) -> None:

@@ -277,7 +277,7 @@ def test_deploy_refuses_the_zero_admin_before_connecting(cli: Cli) -> None:
 def test_deploy_replaces_a_record_of_other_contract_code_without_force(
     cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Contracts built from other code than this dataseal ships are not "already deployed": nothing can use them."""
+    """Contracts of other interfaces than this dataseal calls are not "already deployed": nothing can use them."""
     from dataclasses import replace
 
     from dataseal.chain.contracts.deployment import save_deployment
@@ -285,22 +285,70 @@ def test_deploy_replaces_a_record_of_other_contract_code_without_force(
     _import_funded(cli, password_file, hardhat_url, monkeypatch)
     cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
     first = load_deployments(cli.data_dir)[31337]
-    save_deployment(cli.data_dir, replace(first, artifacts={**first.artifacts, "AssetRegistry": "00" * 32}))
+    save_deployment(cli.data_dir, replace(first, interfaces={**first.interfaces, "AssetRegistry": "00" * 32}))
     code, out, err = cli("status", "--rpc", hardhat_url)
     line = one_line(err)
     assert code == 1 and "AssetRegistry" in out and line.startswith("dataseal: error: stale contracts: ")
-    assert line.endswith("[`dataseal deploy --rpc URL` deploys a new set; on the embedded chain, restarting "
-                         "`dataseal node` does]")
-    again = cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
-    assert again["replaced"]["asset_registry"] == first.asset_registry
-    assert again["deployment"]["asset_registry"] != first.asset_registry
+    # each thing said once: the hint says what to do, the brackets only name the commands
+    assert line.endswith("stay there; on the embedded chain, restarting its node deploys them [`dataseal deploy "
+                         "--rpc URL`, or `dataseal node` on the embedded chain]")
+    assert line.count("deploys") == 1
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
+    assert code == 0, err
+    assert f"replacing the set at {first.asset_registry}: the registrations made under it stay there" in err
+    again = load_deployments(cli.data_dir)[31337]
+    assert again.asset_registry != first.asset_registry
     assert cli.json("status", "--rpc", hardhat_url)["ok"] is True
 
     # a record the dataseal of contracts v1 wrote (review_mode, no config): a problem, then replaced
-    v1 = {k: v for k, v in again["deployment"].items() if k not in ("config", "commit_required")}
+    v1 = {k: v for k, v in again.to_json().items() if k not in ("config", "commit_required")}
     (cli.data_dir / "deployments.json").write_text(json.dumps({"31337": v1}))
     code, out, err = cli("status", "--rpc", hardhat_url)
     line = one_line(err)
     assert code == 1 and "predates contracts v2 (it has no config)" in line and "Traceback" not in err
-    assert cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))["replaced"] is None
+    assert line.count("chain 31337") == 1  # it read "…, chain 31337: the deployment record of chain 31337 …"
+    # the recorded contracts are shown, marked (they were only in the error line)
+    assert "from before contracts v2" in out
+    assert f"AssetRegistry      {again.asset_registry}  code present (pre-v2)" in out
+    report = json.loads(cli("status", "--rpc", hardhat_url, "--json")[1])
+    assert report["pre_v2"] is True and report["contracts"][0]["address"] == again.asset_registry
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
+    assert code == 0, err
+    assert (f"replacing the set at {again.asset_registry} (from before contracts v2): the registrations made under "
+            "it stay there") in err
     assert cli.json("status", "--rpc", hardhat_url)["ok"] is True
+
+
+def test_deploy_over_outdated_contracts_on_a_shared_chain_needs_force_and_names_them(cli: Cli) -> None:
+    """Their registrations stay in the old contracts: replacing them silently (as before) hid that."""
+    from dataclasses import replace
+
+    from dataseal.chain.contracts.deployment import save_deployment
+    from dataseal.chain.node.start import EmbeddedNode, NodeConfig
+
+    node = EmbeddedNode.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True, chain_id=11155111))
+    try:
+        node.start_serving()
+        url = node.startup.rpc_url
+        first = node.startup.deployment
+        save_deployment(cli.data_dir, replace(first, interfaces={**first.interfaces, "GrantRegistry": "00" * 32}))
+        code, out, err = cli("deploy", "--rpc", url)
+        line = one_line(err)
+        assert code == 1 and out == ""
+        record = cli.data_dir / "deployments.json"
+        assert line.startswith(f"dataseal: error: outdated contracts on chain 11155111: {record} names contracts of "
+                               f"other interfaces than this dataseal's (AssetRegistry at {first.asset_registry}), and "
+                               "its registrations stay there")
+        assert "--force" in line
+        assert load_deployments(cli.data_dir)[11155111].asset_registry == first.asset_registry  # nothing replaced
+
+        v1 = {k: v for k, v in first.to_json().items() if k not in ("config", "commit_required")}
+        (cli.data_dir / "deployments.json").write_text(json.dumps({"11155111": v1}))
+        code, out, err = cli("deploy", "--rpc", url)
+        assert code == 1 and "names contracts from before contracts v2 (AssetRegistry at " in one_line(err)
+
+        code, out, err = cli("deploy", "--rpc", url, "--force")
+        assert code == 0, err
+        assert f"replacing the set at {first.asset_registry} (from before contracts v2)" in err
+    finally:
+        node.stop()
