@@ -248,8 +248,9 @@ interface IAssetRegistry {
 
     /// @notice Cancel a pending, active or expired registration (owner only). The record stays; the
     /// root is released after CANCEL_COOLDOWN, during which a reviewer may still reject the
-    /// cancelled registration and reserve its root. A suspended or disputed registration cannot be
-    /// cancelled: it waits for a reviewer.
+    /// cancelled registration and reserve its root. Cancelling gives up priority: once the cooldown
+    /// ends, the root goes to whoever registers it first. A suspended or disputed registration
+    /// cannot be cancelled: it waits for a reviewer.
     function cancel(uint256 assetId, bytes32 reasonHash) external;
 
     /// @notice Object to a registration in its notice period; anyone may, with the hash of their evidence.
