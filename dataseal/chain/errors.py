@@ -34,8 +34,8 @@ class DeploymentError(ChainError):
 
 class OutdatedDeployment(DeploymentError):
     """The recorded contracts are not ones this dataseal can use: a record from before contracts v2, or one
-    whose contracts' interfaces (the sha256 of their ABIs) differ from the shipped ones. Deploying again
-    replaces them in the record; the registrations made under them stay in those contracts.
+    whose contracts' code differs from the shipped code. Deploying again replaces them in the record; the
+    registrations made under them stay in those contracts.
 
     ``addresses`` are the recorded contracts (name -> address, as far as the record names them).
     """

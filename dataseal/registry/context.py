@@ -84,14 +84,16 @@ class ChainStatus:
 
 @dataclass(frozen=True)
 class Deployed:
-    """What :meth:`Context.deploy` did: the new deployment, where it is recorded, the set it replaced (``replaced``
-    when this dataseal could read its record; ``replaced_contracts`` names it in every case, a record from before
-    contracts v2 included). The registrations made under a replaced set stay in its contracts."""
+    """What :meth:`Context.deploy` did: the new deployment, where it is recorded, and the record it replaced
+    (``replaced`` when this dataseal could read it). ``replaced_contracts`` names the replaced set when it still
+    has code on the chain (a record from before contracts v2 included): the registrations made under it stay
+    there. ``gone_contracts`` names it instead when none of its contracts has code any more (a reset chain)."""
 
     deployment: Deployment
     record: Path
     replaced: Deployment | None
     replaced_contracts: dict[str, str] = field(default_factory=dict)
+    gone_contracts: dict[str, str] = field(default_factory=dict)
 
 
 def keystore_of(settings: Settings) -> Keystore:
@@ -248,7 +250,7 @@ class Context:
 
         Refused without an RPC URL (the embedded chain deploys its own when its node first starts), and
         when the record already has live contracts on this chain unless ``force``. Contracts this dataseal
-        cannot use (from before contracts v2, or of other interfaces) are replaced without ``force`` on a local
+        cannot use (from before contracts v2, or of other code) are replaced without ``force`` on a local
         development chain (:data:`DEVELOPMENT_CHAIN_IDS`); elsewhere their registrations are somebody's, and
         since they stay in the old contracts (the new set does not see them) replacing them needs ``force``
         too. ``passwords`` are the front door's own sources (see :meth:`unlock`); ``starting(address,
@@ -264,7 +266,7 @@ class Context:
             existing, outdated = None, exc
         replaced = existing.addresses() if existing is not None else (outdated.addresses if outdated else {})
         live = any(s.deployed for s in contract_status(connection, replaced))
-        if existing is not None and not force and live and not existing.stale_interfaces():
+        if existing is not None and not force and live and not existing.stale_code():
             raise DeploymentError(
                 f"already deployed on chain {connection.chain_id}: {path} has "
                 f"AssetRegistry at {existing.asset_registry} (block {existing.deploy_block}) and its code is there",
@@ -272,7 +274,7 @@ class Context:
                 options=("force",), kind=ErrorKind.CONFLICT,
             )
         if replaced and live and not force and commitments_by_default(connection.chain_id):
-            which = "from before contracts v2" if outdated is not None else "of other interfaces than this dataseal's"
+            which = "from before contracts v2" if outdated is not None else "of other code than this dataseal's"
             raise DeploymentError(
                 f"outdated contracts on chain {connection.chain_id}: {path} names contracts {which} (AssetRegistry at "
                 f"{replaced.get('AssetRegistry', 'an unrecorded address')}), and its registrations stay there: a new "
@@ -288,4 +290,5 @@ class Context:
                                       base_token_uri=base_token_uri)
         verify_deployment(connection, deployment, source="the new deployment")
         self._deployment = deployment
-        return Deployed(deployment, save_deployment(self.data_dir, deployment), existing, replaced)
+        return Deployed(deployment, save_deployment(self.data_dir, deployment), existing,
+                        replaced if live else {}, {} if live else replaced)

@@ -127,7 +127,7 @@ def test_status_collects_problems_instead_of_raising(data: Path) -> None:
 
 def test_status_names_a_record_of_other_code_or_from_before_contracts_v2_as_a_problem(data: Path) -> None:
     recorded = load_deployments(data)[DEFAULT_CHAIN_ID]
-    save_deployment(data, replace(recorded, interfaces={**recorded.interfaces, "TransactionLedger": "00" * 32}))
+    save_deployment(data, replace(recorded, code={**recorded.code, "TransactionLedger": "00" * 32}))
     with Context.open(Settings(data_dir=data)) as context:
         with pytest.raises(OutdatedDeployment, match="stale contracts"):
             context.deployment()

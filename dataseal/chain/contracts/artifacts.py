@@ -24,15 +24,31 @@ class Artifact:
     sha256: str  # of the artifact file (it changes with the compiler's metadata hash: information only)
 
     @property
-    def interface_sha256(self) -> str:
-        """The sha256 of the ABI as canonical JSON: what a deployment record compares (the code may be rebuilt
-        with other comments or settings; what a client calls must stay)."""
-        return interface_sha256(self.abi)
+    def code_sha256(self) -> str:
+        """The sha256 of the runtime code without its metadata trailer: what a deployment record compares. A
+        rebuild that changes only comments changes the compiler's metadata hash (so the artifact's sha256) and
+        nothing else; any change of the code or of the compiler's settings changes this."""
+        return code_sha256(self.deployed_bytecode)
 
 
-def interface_sha256(abi: list[dict[str, Any]]) -> str:
-    """sha256 of ``json.dumps(abi, sort_keys=True, separators=(",", ":"))``."""
-    return hashlib.sha256(json.dumps(abi, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+def strip_metadata(runtime_code: bytes) -> bytes:
+    """``runtime_code`` without the Solidity CBOR metadata trailer: its last two bytes give the trailer's length
+    (big-endian), and the trailer plus those two bytes are removed. Raises :class:`ArtifactError` when the code
+    is too short for the length it ends with."""
+    if len(runtime_code) < 2:
+        raise ArtifactError(f"runtime code of {len(runtime_code)} bytes has no metadata trailer",
+                            hint="reinstall dataseal (in a checkout: make artifacts)")
+    length = int.from_bytes(runtime_code[-2:], "big")
+    if length + 2 > len(runtime_code):
+        raise ArtifactError(f"runtime code of {len(runtime_code)} bytes ends with a metadata length of {length}",
+                            hint="reinstall dataseal (in a checkout: make artifacts)")
+    return runtime_code[:-(length + 2)]
+
+
+def code_sha256(deployed_bytecode: str) -> str:
+    """sha256 of the runtime code ``deployed_bytecode`` (hex, with or without 0x) without its metadata trailer."""
+    code = bytes.fromhex(deployed_bytecode.removeprefix("0x"))
+    return hashlib.sha256(strip_metadata(code)).hexdigest()
 
 
 @cache

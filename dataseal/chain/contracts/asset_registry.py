@@ -108,7 +108,10 @@ class AssetRegistryClient(ContractClient):
         return self._status("cancel", (asset_id, bytes32(reason_hash, "reason_hash")), gas)
 
     def cancel(self, asset_id: int, reason_hash: bytes = ZERO32) -> AssetStatusChange:
-        """Cancel a registration (its owner); the record stays, the root is released."""
+        """Cancel a registration (its owner); the record stays. The root cools for the contract's CANCEL_COOLDOWN
+        (7 days) first, during which a reviewer may still reject the cancelled registration (and reserve its root).
+        Cancelling gives up priority: after the cooldown the root goes to whoever registers it first, unless a
+        reviewer reserved it."""
         return self.submit_cancel(asset_id, reason_hash, gas=ESTIMATE).wait()
 
     def submit_reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32, reserve_for: str | None = None,
@@ -118,8 +121,9 @@ class AssetRegistryClient(ContractClient):
 
     def reject_registration(self, asset_id: int, reason_hash: bytes = ZERO32,
                             reserve_for: str | None = None) -> AssetStatusChange:
-        """Reject a pending, disputed or suspended registration (a REVIEWER); the root is released, or reserved
-        for ``reserve_for`` (the true owner) for the contract's RESERVATION_PERIOD."""
+        """Reject a pending, disputed or suspended registration, or a cancelled one whose root still cools (a
+        REVIEWER); the root is released, or reserved for ``reserve_for`` (the true owner) for the contract's
+        RESERVATION_PERIOD."""
         return self.submit_reject_registration(asset_id, reason_hash, reserve_for, gas=ESTIMATE).wait()
 
     def submit_suspend(self, asset_id: int, reason_hash: bytes = ZERO32, *,

@@ -99,5 +99,5 @@ def deploy_contracts(
         deployer=to_checksum_address(sender.address),
         config=config,
         artifacts={name: load_artifact(name).sha256 for name in CONTRACT_NAMES},
-        interfaces={name: load_artifact(name).interface_sha256 for name in CONTRACT_NAMES},
+        code={name: load_artifact(name).code_sha256 for name in CONTRACT_NAMES},
     )

@@ -9,10 +9,13 @@ lose each other's entry.
 An entry written by a dataseal from before contracts v2 (no ``config``) names contracts this dataseal cannot
 use: it is refused (:class:`OutdatedDeployment`) when its chain is asked for, left out of
 :func:`load_deployments`, kept as it is when another chain's entry is written, and replaced by the next
-deployment to its chain. A record whose ``interfaces`` (the sha256 of each contract's ABI) differ from the
-shipped ones is readable (``dataseal status`` shows it) but refused where it is used against a node
-(:func:`verify_deployment`). ``artifacts`` (the sha256 of each artifact file, which changes with the compiler's
-metadata hash on any comment edit) is information only; a record without ``interfaces`` is not checked.
+deployment to its chain. A record whose contracts are not the shipped code (:meth:`Deployment.stale_code`) is
+readable (``dataseal status`` shows it) but refused where it is used against a node (:func:`verify_deployment`).
+``code`` (each contract's :attr:`~dataseal.chain.contracts.artifacts.Artifact.code_sha256`: its runtime code
+without the metadata trailer, so a comment-only rebuild keeps it) is what is compared; a record without ``code``
+but with ``artifacts`` (the sha256 of each artifact file, which changes with the compiler's metadata hash on any
+comment edit; such records come from development builds only) is compared by those; a record with neither is not
+checked. An ``interfaces`` key (ABI digests, written by development builds) is ignored.
 """
 from __future__ import annotations
 
@@ -115,8 +118,8 @@ class Deployment:
     deploy_block: int
     deployer: str
     config: ContractConfig = field(default_factory=ContractConfig)
-    artifacts: dict[str, str] = field(default_factory=dict)  # contract name -> artifact sha256 (information)
-    interfaces: dict[str, str] = field(default_factory=dict)  # contract name -> ABI sha256 (checked)
+    artifacts: dict[str, str] = field(default_factory=dict)  # contract name -> artifact file sha256
+    code: dict[str, str] = field(default_factory=dict)  # contract name -> Artifact.code_sha256 (checked)
 
     @property
     def review_mode(self) -> bool:
@@ -136,7 +139,8 @@ class Deployment:
     def from_json(cls, data: Any) -> Deployment:
         """The deployment that :meth:`to_json` produced; raises :class:`DeploymentError` when malformed.
 
-        Keys this version does not know are ignored (a newer dataseal may have written them). A record
+        Keys this version does not know are ignored (a newer dataseal may have written them; ``interfaces``, the
+        ABI digests of development builds, among them). A record
         without ``config`` predates contracts v2 (it has ``review_mode`` instead): its contracts are the v1
         ones, which this dataseal cannot use, and it is refused with :class:`OutdatedDeployment`.
         """
@@ -173,7 +177,7 @@ class Deployment:
                 values["config"] = ContractConfig(**config)
             except DeploymentError as exc:
                 raise ValueError(exc.message) from None
-            for name in ("artifacts", "interfaces"):
+            for name in ("artifacts", "code"):
                 digests = values.get(name, {})
                 if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
                     raise ValueError(f"{name} must map contract names to sha256 digests")
@@ -189,18 +193,21 @@ class Deployment:
             "TransactionLedger": self.transaction_ledger,
         }
 
-    def stale_interfaces(self) -> list[str]:
-        """The contracts whose recorded interface (ABI sha256) is not the shipped one's (or is missing from one
-        side); empty when they all match, or when the record names no interfaces (nothing to compare).
+    def stale_code(self) -> list[str]:
+        """The contracts whose recorded code is not the shipped one's (or is missing from one side); empty when
+        they all match, or when the record names no code (nothing to compare).
 
-        The code itself is not compared: a rebuild that changes only comments changes the compiler's metadata
-        hash, so the artifact's sha256, while the contracts a client calls are the same.
+        ``code`` is compared when the record has it: a rebuild that changes only comments changes the compiler's
+        metadata hash, not the code. A record without it but with ``artifacts`` (from a development build) is
+        compared by the whole artifact files' sha256, metadata hash included.
         """
-        if not self.interfaces:
+        if self.code:
+            recorded, shipped = self.code, {name: load_artifact(name).code_sha256 for name in CONTRACT_NAMES}
+        elif self.artifacts:
+            recorded, shipped = self.artifacts, {name: load_artifact(name).sha256 for name in CONTRACT_NAMES}
+        else:
             return []
-        shipped = {name: load_artifact(name).interface_sha256 for name in CONTRACT_NAMES}
-        return sorted(name for name in shipped.keys() | self.interfaces.keys()
-                      if self.interfaces.get(name) != shipped.get(name))
+        return sorted(name for name in shipped.keys() | recorded.keys() if recorded.get(name) != shipped.get(name))
 
 
 #: Contract name -> the key of its address in a deployment record (v1 and v2 alike).
@@ -344,15 +351,14 @@ def contract_status(connection: Connection, deployment: Deployment | Mapping[str
     return [ContractStatus(name, address, connection.code_size(address)) for name, address in addresses.items()]
 
 
-def verify_interfaces(deployment: Deployment, *, source: str = "the deployment record") -> None:
-    """Raise :class:`OutdatedDeployment` when ``deployment`` records contract interfaces other than the shipped
-    ones."""
-    stale = deployment.stale_interfaces()
+def verify_code(deployment: Deployment, *, source: str = "the deployment record") -> None:
+    """Raise :class:`OutdatedDeployment` when ``deployment`` records contract code other than the shipped code."""
+    stale = deployment.stale_code()
     if stale:
         raise OutdatedDeployment(
             f"stale contracts: {source} says chain {deployment.chain_id} has contracts (AssetRegistry at "
-            f"{deployment.asset_registry}) whose interfaces are not the ones this version of dataseal calls "
-            f"(the ABIs of {', '.join(stale)} differ)", hint=REDEPLOY_HINT, addresses=deployment.addresses(),
+            f"{deployment.asset_registry}) whose code is not the one this version of dataseal ships "
+            f"(the code of {', '.join(stale)} differs)", hint=REDEPLOY_HINT, addresses=deployment.addresses(),
         )
 
 
@@ -369,7 +375,7 @@ def verify_deployment(connection: Connection, deployment: Deployment, *, source:
             hint="the chain was reset (a restarted development node?) or the record is from another network: "
             "deploy the contracts again", options=("rpc_url",),
         )
-    verify_interfaces(deployment, source=source)
+    verify_code(deployment, source=source)
 
 
 def live_deployment(connection: Connection, data_dir: Path | str) -> Deployment:

@@ -28,7 +28,6 @@ GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
 SETTLEMENT_NAMES = ("None", "Transfer", "Licence")
 
 
-
 def format_time(seconds: int) -> str:
     """A chain timestamp for a reader: ``2026-12-04 10:04:48 UTC (1796378688)`` (the seconds kept for scripts)."""
     try:
@@ -49,8 +48,8 @@ def _root_reserved_for(args: Mapping[str, Any]) -> str:
 
 def _registry_validity(args: Mapping[str, Any]) -> str:
     return (f"the validity end {format_time(args['validUntil'])} must be after {format_time(args['mustExceed'])} "
-            "(the end of the notice period at registration; the current end, or now if later, at renewal): give a "
-            "later time")
+            "(now, or the end of the notice period in review mode, at registration; the current end, or now if later, "
+            "at renewal): give a later time")
 
 
 Hint = str | Callable[[Mapping[str, Any]], str]

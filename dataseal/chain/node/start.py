@@ -312,7 +312,7 @@ def _ensure_deployment(
     notes: list[str],
 ) -> Deployment:
     # A record this node cannot use is replaced by a fresh set: contracts missing (a reset chain), from before
-    # contracts v2, or whose interfaces are not the ones this dataseal calls (the embedded chain is this node's
+    # contracts v2, or whose code is not the one this dataseal ships (the embedded chain is this node's
     # alone). The registrations made under replaced contracts stay there: the note names them.
     def without_code(addresses: dict[str, str]) -> list[str]:
         return [name for name, address in addresses.items() if not chain.get_code(to_canonical_address(address))]
@@ -331,7 +331,7 @@ def _ensure_deployment(
                          f"contracts; the registrations made under the v1 contracts{at} stay there")
     if recorded is not None:
         missing = without_code(recorded.addresses())
-        stale = recorded.stale_interfaces()
+        stale = recorded.stale_code()
         if not missing and not stale:
             return recorded
         if missing:
@@ -341,8 +341,8 @@ def _ensure_deployment(
             )
         else:
             notes.append(
-                f"the deployment record for chain {chain.chain_id} names contracts whose interfaces are not the ones "
-                f"this dataseal calls (the ABIs of {', '.join(stale)} differ): deploying them again; the "
+                f"the deployment record for chain {chain.chain_id} names contracts whose code is not the one this "
+                f"dataseal ships (the code of {', '.join(stale)} differs): deploying them again; the "
                 f"registrations made under the old AssetRegistry at {recorded.asset_registry} stay there"
             )
     if not operator:

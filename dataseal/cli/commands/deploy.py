@@ -153,22 +153,27 @@ def deploy(
         done = context.deploy(admin=admin, config=config, base_token_uri=base_token_uri, force=force,
                               passwords=[TerminalPrompt()], starting=starting)
     deployment, path, replaced = done.deployment, done.record, done.replaced
-    old = done.replaced_contracts
+    old, gone = done.replaced_contracts, done.gone_contracts
 
     def human() -> None:
         print(f"chain {deployment.chain_id}, block {deployment.deploy_block}")
         for name, address in deployment.addresses().items():
             print(f"{name:<18} {address}")
         print(describe_config(deployment.config))
+        pre_v2 = "" if replaced is not None else " (from before contracts v2)"
         if old:
-            pre_v2 = "" if replaced is not None else " (from before contracts v2)"
             at = old.get("AssetRegistry", ", ".join(f"{name} {address}" for name, address in old.items()))
             note(f"recorded in {path}, replacing the set at {at}{pre_v2}: the registrations made under it stay there")
+        elif gone:
+            at = gone.get("AssetRegistry", ", ".join(f"{name} {address}" for name, address in gone.items()))
+            note(f"recorded in {path}; the old record{pre_v2} pointed at contracts no longer on this chain (the set "
+                 f"at {at})")
         else:
             note(f"recorded in {path}")
 
     emit({"deployment": deployment.to_json(), "record": str(path),
-          "replaced": replaced.to_json() if replaced else None, "replaced_contracts": old or None}, as_json, human)
+          "replaced": replaced.to_json() if replaced else None, "replaced_contracts": old or None,
+          "gone_contracts": gone or None}, as_json, human)
 
 
 def _notice(review_mode: bool, notice_period: str | None) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dataseal.chain.contracts.artifacts import interface_sha256, load_artifact
+from dataseal.chain.contracts.artifacts import code_sha256, load_artifact, strip_metadata
 from dataseal.chain.contracts.deployment import (
     DEFAULT_ADMIN_DELAY,
     DEFAULT_MAX_COMMIT_AGE,
@@ -28,7 +28,7 @@ from dataseal.chain.contracts.deployment import (
     verify_deployment,
 )
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
-from dataseal.chain.errors import ContractsNotDeployed, DeploymentError, OutdatedDeployment
+from dataseal.chain.errors import ArtifactError, ContractsNotDeployed, DeploymentError, OutdatedDeployment
 from tests.chain.conftest import Backend
 
 
@@ -215,59 +215,86 @@ def test_an_entry_from_before_contracts_v2_leaves_the_other_chains_readable_and_
     assert remove_deployment(tmp_path, 77) and json.loads(path.read_text()) == {}
 
 
-def test_the_interface_hash_is_the_sha256_of_the_canonical_abi_json() -> None:
+def test_the_code_hash_strips_the_metadata_trailer_the_runtime_code_ends_with() -> None:
     artifact = load_artifact("GrantRegistry")
-    canonical = json.dumps(artifact.abi, sort_keys=True, separators=(",", ":")).encode()
-    assert artifact.interface_sha256 == hashlib.sha256(canonical).hexdigest() != artifact.sha256
-    reordered = [dict(reversed(list(item.items()))) for item in reversed(artifact.abi)]
-    assert interface_sha256(reordered) != artifact.interface_sha256  # the order of the entries counts
-    assert interface_sha256([dict(reversed(list(item.items()))) for item in artifact.abi]) == artifact.interface_sha256
+    code = bytes.fromhex(artifact.deployed_bytecode.removeprefix("0x"))
+    length = int.from_bytes(code[-2:], "big")
+    trailer = code[-(length + 2):]
+    # the trailer is one CBOR map ({"ipfs": ..., "solc": ...}: a2; a1/a3/a4 with other settings), then its length
+    assert trailer[0] in (0xA1, 0xA2, 0xA3, 0xA4) and trailer[-2:] == length.to_bytes(2, "big")
+    assert b"solc" in trailer and b"ipfs" in trailer  # it is the metadata map, not the tail of the code
+    assert strip_metadata(code) == code[:-(length + 2)] and strip_metadata(code) + trailer == code
+    assert artifact.code_sha256 == hashlib.sha256(code[:-(length + 2)]).hexdigest() != artifact.sha256
+    # another metadata hash (a comment edit) keeps the code hash; a changed instruction does not
+    other_metadata = code[:-(length + 2)] + bytes([trailer[0]]) + bytes(len(trailer) - 3) + trailer[-2:]
+    assert code_sha256(other_metadata.hex()) == artifact.code_sha256
+    assert code_sha256("0x" + (b"\x00" + code[1:]).hex()) != artifact.code_sha256
+    with pytest.raises(ArtifactError, match="ends with a metadata length of 65535"):
+        strip_metadata(b"\x60\xff\xff")
 
 
-def test_stale_interfaces_are_the_contracts_whose_abi_is_not_the_shipped_one() -> None:
-    shipped = {name: load_artifact(name).interface_sha256 for name in ("AssetRegistry", "GrantRegistry",
-                                                                       "TransactionLedger")}
-    assert sample(interfaces=shipped).stale_interfaces() == []
-    assert sample(interfaces={}).stale_interfaces() == []  # nothing recorded, nothing to compare
-    assert sample(interfaces={**shipped, "GrantRegistry": "00" * 32}).stale_interfaces() == ["GrantRegistry"]
+def test_stale_code_is_the_contracts_whose_code_is_not_the_shipped_one() -> None:
+    names = ("AssetRegistry", "GrantRegistry", "TransactionLedger")
+    shipped = {name: load_artifact(name).code_sha256 for name in names}
+    files = {name: load_artifact(name).sha256 for name in names}
+    assert sample(code=shipped, artifacts=files).stale_code() == []
+    assert sample(code={}, artifacts={}).stale_code() == []  # nothing recorded, nothing to compare
+    assert sample(code={**shipped, "GrantRegistry": "00" * 32}).stale_code() == ["GrantRegistry"]
     partial = {k: v for k, v in shipped.items() if k != "TransactionLedger"}
-    assert sample(interfaces=partial).stale_interfaces() == ["TransactionLedger"]
-    # the artifact files' sha256 changes with the compiler's metadata hash (a comment edit): information only
-    assert sample(interfaces=shipped, artifacts={"AssetRegistry": "00" * 32}).stale_interfaces() == []
+    assert sample(code=partial).stale_code() == ["TransactionLedger"]
+    # the artifact files' sha256 changes with the compiler's metadata hash (a comment edit): with code recorded, it
+    # is not compared
+    assert sample(code=shipped, artifacts={**files, "AssetRegistry": "00" * 32}).stale_code() == []
+    # a record with artifacts only (a development build's) is compared by them; it went unchecked before
+    assert sample(code={}, artifacts=files).stale_code() == []
+    assert sample(code={}, artifacts={**files, "AssetRegistry": "00" * 32}).stale_code() == ["AssetRegistry"]
 
 
-def test_a_deployment_records_the_interfaces_it_was_made_with_and_they_round_trip(backend: Backend) -> None:
+def test_a_deployment_records_the_code_it_was_made_with_and_it_round_trips(backend: Backend) -> None:
     deployment = backend.deploy()
-    assert deployment.interfaces == {name: load_artifact(name).interface_sha256
-                                     for name in ("AssetRegistry", "GrantRegistry", "TransactionLedger")}
+    assert deployment.code == {name: load_artifact(name).code_sha256
+                               for name in ("AssetRegistry", "GrantRegistry", "TransactionLedger")}
     assert Deployment.from_json(deployment.to_json()) == deployment
-    with pytest.raises(DeploymentError, match="interfaces must map contract names to sha256 digests"):
-        Deployment.from_json({**deployment.to_json(), "interfaces": {"AssetRegistry": 1}})
+    with pytest.raises(DeploymentError, match="code must map contract names to sha256 digests"):
+        Deployment.from_json({**deployment.to_json(), "code": {"AssetRegistry": 1}})
+    # the ABI digests a development build recorded are ignored, whatever they hold
+    assert Deployment.from_json({**deployment.to_json(), "interfaces": {"AssetRegistry": 1}}) == deployment
 
 
-def test_a_deployment_of_other_artifact_files_but_the_same_interfaces_is_used(backend: Backend) -> None:
-    """A rebuild that changes only comments changes the artifact files' sha256: the record used to be refused."""
+def test_a_deployment_of_other_artifact_files_but_the_same_code_is_used(backend: Backend) -> None:
+    """A rebuild that changes only comments changes the metadata hash, so the artifact files' sha256, and not the
+    code: the record is used."""
     deployment = backend.deploy()
     rebuilt = replace(deployment, artifacts={name: "00" * 32 for name in deployment.artifacts})
     save_deployment(backend.tmp, rebuilt)
     assert live_deployment(backend.node, backend.tmp) == rebuilt
 
 
-def test_a_deployment_of_other_contract_interfaces_is_refused_against_a_node(backend: Backend) -> None:
+def test_a_deployment_of_other_artifact_files_and_no_code_hashes_is_refused(backend: Backend) -> None:
+    """A record written before ``code`` existed, of other artifacts: it used to go unchecked."""
     deployment = backend.deploy()
-    stale = replace(deployment, interfaces={**deployment.interfaces, "AssetRegistry": "00" * 32})
+    old = replace(deployment, code={}, artifacts={**deployment.artifacts, "TransactionLedger": "00" * 32})
+    save_deployment(backend.tmp, old)
+    with pytest.raises(OutdatedDeployment, match=r"\(the code of TransactionLedger differs\)"):
+        live_deployment(backend.node, backend.tmp)
+    verify_deployment(backend.node, replace(old, artifacts=deployment.artifacts))  # the same files: used
+
+
+def test_a_deployment_of_other_contract_code_is_refused_against_a_node(backend: Backend) -> None:
+    deployment = backend.deploy()
+    stale = replace(deployment, code={**deployment.code, "AssetRegistry": "00" * 32})
     save_deployment(backend.tmp, stale)
     with pytest.raises(OutdatedDeployment) as refused:
         live_deployment(backend.node, backend.tmp)
     assert refused.value.message.startswith(
         f"stale contracts: the deployment record {deployments_path(backend.tmp)} says chain {deployment.chain_id} has "
-        f"contracts (AssetRegistry at {deployment.asset_registry}) whose interfaces are not the ones this version "
-        "of dataseal calls (the ABIs of AssetRegistry differ)")
+        f"contracts (AssetRegistry at {deployment.asset_registry}) whose code is not the one this version "
+        "of dataseal ships (the code of AssetRegistry differs)")
     assert refused.value.hint.startswith("deploy the contracts again")
     assert refused.value.addresses == deployment.addresses()
     with pytest.raises(OutdatedDeployment, match="stale contracts: the record says"):
         verify_deployment(backend.node, stale, source="the record")
-    verify_deployment(backend.node, replace(deployment, interfaces={}))  # none recorded: nothing to compare
+    verify_deployment(backend.node, replace(deployment, code={}, artifacts={}))  # none recorded: nothing to compare
     # code missing is named first: that is what happened to the chain
     with pytest.raises(ContractsNotDeployed):
         verify_deployment(backend.node, replace(stale, grant_registry=D))

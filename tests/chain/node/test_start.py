@@ -153,26 +153,26 @@ def test_a_pre_v2_record_of_a_chain_created_anew_says_so_rather_than_naming_v1_c
         node.stop()
 
 
-def test_a_record_of_other_contract_interfaces_is_replaced_by_a_fresh_set_naming_the_old_one(tmp_path: Path) -> None:
+def test_a_record_of_other_contract_code_is_replaced_by_a_fresh_set_naming_the_old_one(tmp_path: Path) -> None:
     data = tmp_path / "data"
     node = EmbeddedNode.start(config(data))
     first = node.startup.deployment
     node.stop()
-    save_deployment(data, replace(first, interfaces={**first.interfaces, "GrantRegistry": "00" * 32}))
+    save_deployment(data, replace(first, code={**first.code, "GrantRegistry": "00" * 32}))
     node = EmbeddedNode.start(config(data))
     try:
-        assert any("names contracts whose interfaces are not the ones this dataseal calls (the ABIs of GrantRegistry "
-                   f"differ): deploying them again; the registrations made under the old AssetRegistry at "
+        assert any("names contracts whose code is not the one this dataseal ships (the code of GrantRegistry "
+                   f"differs): deploying them again; the registrations made under the old AssetRegistry at "
                    f"{first.asset_registry} stay there" in n for n in node.startup.notes)
         assert node.startup.deployment.asset_registry != first.asset_registry
-        assert node.startup.deployment.interfaces == first.interfaces
+        assert node.startup.deployment.code == first.code
     finally:
         node.stop()
     assert get_deployment(data, DEFAULT_CHAIN_ID) == node.startup.deployment
 
 
-def test_a_record_of_other_artifact_files_but_the_same_interfaces_is_kept(tmp_path: Path) -> None:
-    """A rebuild that changes only comments changes the artifact's sha256 (the metadata hash), not the ABI: the
+def test_a_record_of_other_artifact_files_but_the_same_code_is_kept(tmp_path: Path) -> None:
+    """A rebuild that changes only comments changes the artifact's sha256 (the metadata hash), not the code: the
     node keeps the deployed contracts (it used to redeploy them)."""
     data = tmp_path / "data"
     node = EmbeddedNode.start(config(data))

@@ -277,7 +277,7 @@ def test_deploy_refuses_the_zero_admin_before_connecting(cli: Cli) -> None:
 def test_deploy_replaces_a_record_of_other_contract_code_without_force(
     cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Contracts of other interfaces than this dataseal calls are not "already deployed": nothing can use them."""
+    """Contracts of other code than this dataseal ships are not "already deployed": nothing can use them."""
     from dataclasses import replace
 
     from dataseal.chain.contracts.deployment import save_deployment
@@ -285,7 +285,7 @@ def test_deploy_replaces_a_record_of_other_contract_code_without_force(
     _import_funded(cli, password_file, hardhat_url, monkeypatch)
     cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
     first = load_deployments(cli.data_dir)[31337]
-    save_deployment(cli.data_dir, replace(first, interfaces={**first.interfaces, "AssetRegistry": "00" * 32}))
+    save_deployment(cli.data_dir, replace(first, code={**first.code, "AssetRegistry": "00" * 32}))
     code, out, err = cli("status", "--rpc", hardhat_url)
     line = one_line(err)
     assert code == 1 and "AssetRegistry" in out and line.startswith("dataseal: error: stale contracts: ")
@@ -319,6 +319,35 @@ def test_deploy_replaces_a_record_of_other_contract_code_without_force(
     assert cli.json("status", "--rpc", hardhat_url)["ok"] is True
 
 
+@pytest.mark.hardhat
+def test_deploy_over_a_record_of_contracts_no_longer_on_the_chain_does_not_say_their_registrations_stay(
+    cli: Cli, password_file: Path, hardhat_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reset chain: the old record's contracts have no code, so nothing "stays there" (it used to say so)."""
+    from dataclasses import replace
+
+    from dataseal.chain.contracts.deployment import save_deployment
+
+    _import_funded(cli, password_file, hardhat_url, monkeypatch)
+    cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
+    first = load_deployments(cli.data_dir)[31337]
+    gone = {name: Account.create().address for name in first.addresses()}
+    save_deployment(cli.data_dir, replace(first, asset_registry=gone["AssetRegistry"],
+                                          grant_registry=gone["GrantRegistry"],
+                                          transaction_ledger=gone["TransactionLedger"]))
+    code, out, err = cli("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
+    assert code == 0, err
+    at = gone["AssetRegistry"]
+    assert f"; the old record pointed at contracts no longer on this chain (the set at {at})\n" in err
+    assert "stay there" not in err
+    save_deployment(cli.data_dir, replace(first, asset_registry=gone["AssetRegistry"],
+                                          grant_registry=gone["GrantRegistry"],
+                                          transaction_ledger=gone["TransactionLedger"]))
+    result = cli.json("deploy", "--rpc", hardhat_url, "--password-file", str(password_file))
+    assert result["replaced_contracts"] is None and result["gone_contracts"] == gone
+    assert result["replaced"]["asset_registry"] == gone["AssetRegistry"]
+
+
 def test_deploy_over_outdated_contracts_on_a_shared_chain_needs_force_and_names_them(cli: Cli) -> None:
     """Their registrations stay in the old contracts: replacing them silently (as before) hid that."""
     from dataclasses import replace
@@ -331,13 +360,13 @@ def test_deploy_over_outdated_contracts_on_a_shared_chain_needs_force_and_names_
         node.start_serving()
         url = node.startup.rpc_url
         first = node.startup.deployment
-        save_deployment(cli.data_dir, replace(first, interfaces={**first.interfaces, "GrantRegistry": "00" * 32}))
+        save_deployment(cli.data_dir, replace(first, code={**first.code, "GrantRegistry": "00" * 32}))
         code, out, err = cli("deploy", "--rpc", url)
         line = one_line(err)
         assert code == 1 and out == ""
         record = cli.data_dir / "deployments.json"
         assert line.startswith(f"dataseal: error: outdated contracts on chain 11155111: {record} names contracts of "
-                               f"other interfaces than this dataseal's (AssetRegistry at {first.asset_registry}), and "
+                               f"other code than this dataseal's (AssetRegistry at {first.asset_registry}), and "
                                "its registrations stay there")
         assert "--force" in line
         assert load_deployments(cli.data_dir)[11155111].asset_registry == first.asset_registry  # nothing replaced
