@@ -38,3 +38,8 @@ class ProofError(MerkleError):
 
 class TreeDumpError(MerkleError):
     """A tree dump (standard-v1 JSON) is of an unknown format, truncated, or inconsistent."""
+
+
+class StoredTreeError(MerkleError):
+    """A stored tree file (:mod:`dataseal.registry.merkle.stored`) is not one, is of an unknown version, or is
+    truncated or inconsistent with its header."""
