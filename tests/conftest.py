@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -14,9 +14,11 @@ from eth_account.signers.local import LocalAccount
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
+from dataseal.chain.accounts.eip712 import LEDGER_DOMAIN_NAME, Domain, sign_trade
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import DEFAULT_NOTICE_PERIOD, ContractConfig, Deployment
+from dataseal.chain.contracts.records import TradeTerms
 from dataseal.chain.sending.sender import LocalSender
 from tests.support.devnode import hardhat_node
 
@@ -49,6 +51,7 @@ class Chain:
     buyer: LocalSender
     reviewer: LocalSender
     tester: EthereumTester | None = None  # the eth-tester behind ``w3``, if any (its clock is moved directly)
+    keys: dict[str, LocalAccount] = field(default_factory=dict)  # address -> key, where the test holds them
 
     def as_(self, sender: LocalSender) -> DatasealContracts:
         return DatasealContracts.bind(self.w3, self.deployment, sender)
@@ -74,37 +77,47 @@ class Chain:
             self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         return target
 
+    def countersign(self, terms: TradeTerms, *, signer: str | None = None, deadline: int | None = None,
+                    nonce: int | None = None) -> tuple[int, bytes]:
+        """(deadline, signature) of ``terms`` by its buyer (or ``signer``) with the buyer's next nonce."""
+        deadline = self.now() + 3600 if deadline is None else deadline
+        nonce = self.reader.ledger.nonce_of(terms.buyer) if nonce is None else nonce
+        domain = Domain(LEDGER_DOMAIN_NAME, self.w3.eth.chain_id, self.deployment.transaction_ledger)
+        return deadline, sign_trade(self.keys[signer or terms.buyer].key, domain, terms, nonce, deadline)
+
 
 def _senders(w3: Web3, accounts: list[LocalAccount]) -> list[LocalSender]:
     return [LocalSender(account, endpoint="the test chain") for account in accounts]
 
 
-def _pyevm(config: ContractConfig) -> Chain:
+def pyevm_chain(config: ContractConfig | None = None) -> Chain:
+    """dataseal deployed with ``config`` on a fresh in-process py-evm chain (the fixtures below use it)."""
     tester = EthereumTester(PyEVMBackend())
     w3 = Web3(EthereumTesterProvider(tester))
     keys = [Account.from_key(key.to_bytes()) for key in tester.backend.account_keys[:5]]
     operator, owner, user, buyer, reviewer = _senders(w3, keys)
     deployment = deploy_contracts(w3, operator, config=config)
-    return Chain(w3, deployment, operator, owner, user, buyer, reviewer, tester)
+    return Chain(w3, deployment, operator, owner, user, buyer, reviewer, tester,
+                 {key.address: key for key in keys})
 
 
 @pytest.fixture
 def pyevm() -> Chain:
     """dataseal on a fresh in-process py-evm chain (eth-tester): no review, no commitments."""
-    return _pyevm(ContractConfig())
+    return pyevm_chain(ContractConfig())
 
 
 @pytest.fixture
 def pyevm_review() -> Chain:
     """The same in review mode: registrations are Pending for the default notice period (15 days; pass
     it with ``chain.travel``), during which anyone may object. Nobody holds REVIEWER yet."""
-    return _pyevm(ContractConfig(notice_period=DEFAULT_NOTICE_PERIOD))
+    return pyevm_chain(ContractConfig(notice_period=DEFAULT_NOTICE_PERIOD))
 
 
 @pytest.fixture
 def pyevm_commits() -> Chain:
     """The same with commitments required (revealed one minute to one day after they were made)."""
-    return _pyevm(ContractConfig.with_commits())
+    return pyevm_chain(ContractConfig.with_commits())
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from dataseal.chain.contracts.records import (
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
-from tests.chain.contracts.conftest import TestChain
+from tests.conftest import Chain
 
 ZERO = b"\0" * 32
 CANCEL_COOLDOWN = 7 * 86_400  # AssetRegistry.CANCEL_COOLDOWN
@@ -40,7 +40,7 @@ def reg(label: str, **changes: int) -> Registration:
                         changes.pop("classification", 0), **changes)
 
 
-def test_status_changes_are_logged_and_enforced(pyevm_review: TestChain) -> None:
+def test_status_changes_are_logged_and_enforced(pyevm_review: Chain) -> None:
     chain = pyevm_review
     owner, admin, reviewer = chain.as_(chain.owner), chain.as_(chain.operator), chain.as_(chain.reviewer)
     pending = owner.registry.register(reg("r"))
@@ -64,7 +64,7 @@ def test_status_changes_are_logged_and_enforced(pyevm_review: TestChain) -> None
 
 
 def test_silence_through_the_notice_period_makes_a_registration_active_without_a_transaction(
-    pyevm_review: TestChain,
+    pyevm_review: Chain,
 ) -> None:
     """v1 needed approveRegistration; v2 reads Active once the notice has passed."""
     chain = pyevm_review
@@ -80,7 +80,7 @@ def test_silence_through_the_notice_period_makes_a_registration_active_without_a
     assert owner.grants.grant(record.asset_id, chain.user.address, h("p"), t, t + 60, 1).asset_id == record.asset_id
 
 
-def test_an_objection_disputes_a_registration_and_a_reviewer_resolves_it(pyevm_review: TestChain) -> None:
+def test_an_objection_disputes_a_registration_and_a_reviewer_resolves_it(pyevm_review: Chain) -> None:
     chain = pyevm_review
     owner, objector, reviewer = chain.as_(chain.owner), chain.as_(chain.buyer), chain.as_(chain.reviewer)
     chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
@@ -104,7 +104,7 @@ def test_an_objection_disputes_a_registration_and_a_reviewer_resolves_it(pyevm_r
 
 
 def test_an_upheld_dispute_reserves_the_root_for_the_true_owner_so_the_squatter_cannot_take_it_back(
-    pyevm_review: TestChain,
+    pyevm_review: Chain,
 ) -> None:
     chain = pyevm_review
     squatter, owner, reviewer = chain.as_(chain.user), chain.as_(chain.buyer), chain.as_(chain.reviewer)
@@ -128,7 +128,7 @@ def test_an_upheld_dispute_reserves_the_root_for_the_true_owner_so_the_squatter_
     assert owner.registry.register(reg("taken")).registrant == chain.buyer.address
 
 
-def test_objections_are_refused_outside_the_notice_period_and_without_evidence(pyevm_review: TestChain) -> None:
+def test_objections_are_refused_outside_the_notice_period_and_without_evidence(pyevm_review: Chain) -> None:
     chain = pyevm_review
     owner, objector = chain.as_(chain.owner), chain.as_(chain.buyer)
     record = owner.registry.register(reg("late"))
@@ -143,7 +143,7 @@ def test_objections_are_refused_outside_the_notice_period_and_without_evidence(p
     assert "objections are taken during its notice period only" in late.value.hint
 
 
-def test_a_registration_reveals_an_aged_commitment_where_commitments_are_required(pyevm_commits: TestChain) -> None:
+def test_a_registration_reveals_an_aged_commitment_where_commitments_are_required(pyevm_commits: Chain) -> None:
     chain = pyevm_commits
     owner = chain.as_(chain.owner)
     registry = owner.registry
@@ -177,7 +177,7 @@ def test_a_registration_reveals_an_aged_commitment_where_commitments_are_require
     assert record.status is AssetStatus.Active and registry.committed_at(commitment) == 0
 
 
-def test_a_commitment_too_old_must_be_made_again(pyevm_commits: TestChain) -> None:
+def test_a_commitment_too_old_must_be_made_again(pyevm_commits: Chain) -> None:
     chain = pyevm_commits
     registry = chain.as_(chain.owner).registry
     salt = h("salt")
@@ -188,7 +188,7 @@ def test_a_commitment_too_old_must_be_made_again(pyevm_commits: TestChain) -> No
     assert old.value.name == "CommitmentTooOld" and "commit again" in old.value.hint
 
 
-def test_a_deployment_without_commitments_refuses_one(pyevm: TestChain) -> None:
+def test_a_deployment_without_commitments_refuses_one(pyevm: Chain) -> None:
     registry = pyevm.as_(pyevm.owner).registry
     assert not registry.commit_required() and (registry.min_commit_age(), registry.max_commit_age()) == (0, 0)
     with pytest.raises(ContractRevert) as refused:
@@ -196,7 +196,7 @@ def test_a_deployment_without_commitments_refuses_one(pyevm: TestChain) -> None:
     assert refused.value.name == "CommitmentsNotRequired" and "register directly" in refused.value.hint
 
 
-def test_a_certification_expires_and_the_owner_renews_it_without_review(pyevm: TestChain) -> None:
+def test_a_certification_expires_and_the_owner_renews_it_without_review(pyevm: Chain) -> None:
     owner = pyevm.as_(pyevm.owner)
     until = pyevm.now() + 100
     record = owner.registry.register(reg("dated", valid_until=until))
@@ -223,7 +223,7 @@ def test_a_certification_expires_and_the_owner_renews_it_without_review(pyevm: T
     assert nothing.value.name == "NoExpiry"
 
 
-def test_cancelling_releases_the_root_and_versions_need_an_active_parent(pyevm: TestChain) -> None:
+def test_cancelling_releases_the_root_and_versions_need_an_active_parent(pyevm: Chain) -> None:
     owner, other = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer)
     parent = owner.registry.register(reg("v1"))
     version = owner.registry.register_version(reg("v2", parent_id=parent.asset_id))
@@ -247,7 +247,7 @@ def test_cancelling_releases_the_root_and_versions_need_an_active_parent(pyevm: 
     assert other.registry.register(reg("v1")).asset_id == owner.registry.total_assets()  # the root is free again
 
 
-def test_a_cancelled_root_cools_for_seven_days_and_says_until_when(pyevm: TestChain) -> None:
+def test_a_cancelled_root_cools_for_seven_days_and_says_until_when(pyevm: Chain) -> None:
     """Cancelling used to free the root at once: the holder could cancel and take it straight back."""
     owner, other = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer)
     record = owner.registry.register(reg("cooling"))
@@ -272,7 +272,7 @@ def test_a_cancelled_root_cools_for_seven_days_and_says_until_when(pyevm: TestCh
     assert other.registry.register(reg("cooling")).registrant == pyevm.buyer.address
 
 
-def test_a_reviewer_strikes_off_a_registration_cancelled_to_dodge_the_decision(pyevm_review: TestChain) -> None:
+def test_a_reviewer_strikes_off_a_registration_cancelled_to_dodge_the_decision(pyevm_review: Chain) -> None:
     chain = pyevm_review
     squatter, reviewer = chain.as_(chain.user), chain.as_(chain.reviewer)
     chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
@@ -295,7 +295,7 @@ def test_a_reviewer_strikes_off_a_registration_cancelled_to_dodge_the_decision(p
                                       f"until {format_time(reservation.reserved_until)}: only that account")
 
 
-def test_a_signed_registration_carries_its_validity_and_use_nonce_voids_it(pyevm: TestChain) -> None:
+def test_a_signed_registration_carries_its_validity_and_use_nonce_voids_it(pyevm: Chain) -> None:
     relayer = pyevm.as_(pyevm.operator).registry
     owner = pyevm.as_(pyevm.owner).registry
     domain = Domain(REGISTRY_DOMAIN_NAME, pyevm.w3.eth.chain_id, pyevm.deployment.asset_registry)
@@ -319,7 +319,7 @@ def test_a_signed_registration_carries_its_validity_and_use_nonce_voids_it(pyevm
     assert refused.value.args_by_name == {"expected": pyevm.owner.address}
 
 
-def test_the_same_batch_root_may_be_anchored_again_as_a_separate_batch(pyevm: TestChain) -> None:
+def test_the_same_batch_root_may_be_anchored_again_as_a_separate_batch(pyevm: Chain) -> None:
     owner, other = pyevm.as_(pyevm.owner).registry, pyevm.as_(pyevm.buyer).registry
     values_hash = keccak(encode(["bytes32", "bytes32", "uint8", "uint8"], [h("a"), h("m"), 1, 0]))
     leaf = keccak(values_hash)  # a one-member tree: its root is its leaf

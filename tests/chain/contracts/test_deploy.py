@@ -10,8 +10,7 @@ from dataseal.chain.contracts.deployment import ContractConfig
 from dataseal.chain.contracts.revert import decode_revert
 from dataseal.chain.errors import ContractRevert, Reverted
 from dataseal.errors import ConfigError
-from tests.chain.contracts.conftest import pyevm_chain
-from tests.conftest import Chain
+from tests.conftest import Chain, pyevm_chain
 
 
 def test_the_ledger_address_is_predicted_from_the_deployer_nonce(pyevm: Chain) -> None:

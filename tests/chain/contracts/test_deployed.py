@@ -35,7 +35,6 @@ from dataseal.chain.contracts.records import (
 from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import InvalidInput
 from tests.chain.conftest import Backend
-from tests.chain.contracts.conftest import TestChain
 from tests.conftest import Chain
 
 CNY = b"CNY".ljust(32, b"\0")
@@ -235,7 +234,7 @@ ZERO = b"\0" * 32
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def test_walk_register_grant_usage_trade_decodes_every_event(pyevm: TestChain) -> None:
+def test_walk_register_grant_usage_trade_decodes_every_event(pyevm: Chain) -> None:
     owner, user = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.user)
     decode = owner.decoder.decode_receipt
 

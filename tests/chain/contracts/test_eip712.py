@@ -12,10 +12,10 @@ from dataseal.chain.accounts.eip712 import (
     TRADE_TYPE,
     type_hash,
 )
-from tests.chain.contracts.conftest import TestChain
+from tests.conftest import Chain
 
 
-def test_the_type_strings_hash_to_the_contracts_typehashes(pyevm: TestChain) -> None:
+def test_the_type_strings_hash_to_the_contracts_typehashes(pyevm: Chain) -> None:
     reader = pyevm.reader
     assert bytes(reader.registry.contract.functions.REGISTER_TYPEHASH().call()) == type_hash(REGISTER_TYPE)
     assert bytes(reader.grants.contract.functions.GRANT_TYPEHASH().call()) == type_hash(GRANT_TYPE)
@@ -23,7 +23,7 @@ def test_the_type_strings_hash_to_the_contracts_typehashes(pyevm: TestChain) -> 
     assert "uint256 parentId,uint64 validUntil,uint256 nonce" in REGISTER_TYPE  # v2: the validity is signed
 
 
-def test_the_domains_are_version_2_with_the_contracts_names(pyevm: TestChain) -> None:
+def test_the_domains_are_version_2_with_the_contracts_names(pyevm: Chain) -> None:
     reader = pyevm.reader
     for client, name in ((reader.registry, REGISTRY_DOMAIN_NAME), (reader.grants, GRANTS_DOMAIN_NAME),
                          (reader.ledger, LEDGER_DOMAIN_NAME)):

@@ -8,14 +8,14 @@ from dataseal.chain.accounts.eip712 import GRANTS_DOMAIN_NAME, Domain, sign_gran
 from dataseal.chain.contracts.records import GrantRevocation, GrantStatus, GrantTerms, NonceUse, Registration
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
-from tests.chain.contracts.conftest import TestChain
+from tests.conftest import Chain
 
 
 def h(label: str) -> bytes:
     return keccak(text=label)
 
 
-def test_a_grant_is_usable_inside_its_window_until_revoked(pyevm: TestChain) -> None:
+def test_a_grant_is_usable_inside_its_window_until_revoked(pyevm: Chain) -> None:
     owner, buyer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer)
     asset = owner.registry.register(Registration(h("root"), h("m"), 1, 0))
     t = pyevm.now()
@@ -40,7 +40,7 @@ def test_a_grant_is_usable_inside_its_window_until_revoked(pyevm: TestChain) -> 
     assert (unknown.value.name, unknown.value.kind) == ("UnknownGrant", ErrorKind.NOT_FOUND)
 
 
-def test_use_nonce_voids_a_signed_grant(pyevm: TestChain) -> None:
+def test_use_nonce_voids_a_signed_grant(pyevm: Chain) -> None:
     owner, relayer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.operator)
     asset = owner.registry.register(Registration(h("root"), h("m"), 1, 0))
     t = pyevm.now()
@@ -58,7 +58,7 @@ def test_use_nonce_voids_a_signed_grant(pyevm: TestChain) -> None:
     assert voided.value.args_by_name == {"expected": pyevm.owner.address}
 
 
-def test_only_the_ledger_grants_for_a_seller(pyevm: TestChain) -> None:
+def test_only_the_ledger_grants_for_a_seller(pyevm: Chain) -> None:
     owner = pyevm.as_(pyevm.owner)
     asset = owner.registry.register(Registration(h("root"), h("m"), 1, 0))
     t = pyevm.now()

@@ -21,7 +21,7 @@ from dataseal.chain.contracts.records import (
 from dataseal.chain.contracts.transaction_ledger import TransactionLedgerClient
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind
-from tests.chain.contracts.conftest import TestChain
+from tests.conftest import Chain
 
 CNY = b"CNY".ljust(32, b"\0")
 
@@ -30,7 +30,7 @@ def h(label: str) -> bytes:
     return keccak(text=label)
 
 
-def registered(chain: TestChain, label: str = "root") -> int:
+def registered(chain: Chain, label: str = "root") -> int:
     return chain.as_(chain.owner).registry.register(Registration(h(label), h("m"), 1, 0)).asset_id
 
 
@@ -41,7 +41,7 @@ def test_operator_powers_have_no_default() -> None:
         assert powers.default is inspect.Parameter.empty and powers.kind is inspect.Parameter.KEYWORD_ONLY
 
 
-def test_usage_is_metered_in_sequence_and_operator_powers_come_and_go(pyevm: TestChain) -> None:
+def test_usage_is_metered_in_sequence_and_operator_powers_come_and_go(pyevm: Chain) -> None:
     owner, user, buyer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.user), pyevm.as_(pyevm.buyer)
     asset_id = registered(pyevm)
     t = pyevm.now()
@@ -61,7 +61,7 @@ def test_usage_is_metered_in_sequence_and_operator_powers_come_and_go(pyevm: Tes
     assert user.ledger.operator_powers(pyevm.user.address, pyevm.buyer.address) == 0
 
 
-def test_the_powers_are_the_contracts_and_nothing_else_is_one(pyevm: TestChain) -> None:
+def test_the_powers_are_the_contracts_and_nothing_else_is_one(pyevm: Chain) -> None:
     ledger = pyevm.as_(pyevm.owner).ledger
     assert (ledger.contract.functions.USAGE().call(), ledger.contract.functions.TRADE().call()) == (USAGE, TRADE)
     assert ledger.set_operator(pyevm.buyer.address, powers=USAGE | TRADE).powers == USAGE | TRADE
@@ -71,7 +71,7 @@ def test_the_powers_are_the_contracts_and_nothing_else_is_one(pyevm: TestChain) 
     assert beyond.value.kind is ErrorKind.INVALID_INPUT and "powers beyond USAGE=1 | TRADE=2" in beyond.value.hint
 
 
-def test_a_batch_of_receipts_cannot_outnumber_its_units(pyevm: TestChain) -> None:
+def test_a_batch_of_receipts_cannot_outnumber_its_units(pyevm: Chain) -> None:
     """v1 took any count; v2 needs 1 <= count <= units."""
     owner, user = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.user)
     t = pyevm.now()
@@ -81,7 +81,7 @@ def test_a_batch_of_receipts_cannot_outnumber_its_units(pyevm: TestChain) -> Non
     assert refused.value.name == "InvalidReceiptCount" and refused.value.args_by_name == {"count": 3, "units": 2}
 
 
-def test_a_licence_sale_creates_the_buyers_grant(pyevm: TestChain) -> None:
+def test_a_licence_sale_creates_the_buyers_grant(pyevm: Chain) -> None:
     owner, buyer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer)
     asset_id = registered(pyevm)
     t = pyevm.now()
@@ -104,7 +104,7 @@ def test_a_licence_sale_creates_the_buyers_grant(pyevm: TestChain) -> None:
     assert replayed.value.args_by_name == {"expected": pyevm.buyer.address}
 
 
-def test_a_transfer_sale_moves_the_token_and_the_seller_cannot_sell_it_again(pyevm: TestChain) -> None:
+def test_a_transfer_sale_moves_the_token_and_the_seller_cannot_sell_it_again(pyevm: Chain) -> None:
     owner = pyevm.as_(pyevm.owner)
     asset_id = registered(pyevm)
     sale = TradeTerms.transfer(asset_id, pyevm.owner.address, pyevm.buyer.address, 900, CNY, h("contract"))
@@ -120,7 +120,7 @@ def test_a_transfer_sale_moves_the_token_and_the_seller_cannot_sell_it_again(pye
                                           "owner": pyevm.buyer.address}
 
 
-def test_only_the_seller_or_its_trade_operator_records_a_sale(pyevm: TestChain) -> None:
+def test_only_the_seller_or_its_trade_operator_records_a_sale(pyevm: Chain) -> None:
     owner, agent = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.user)
     asset_id = registered(pyevm)
     sale = TradeTerms.transfer(asset_id, pyevm.owner.address, pyevm.buyer.address, 1, CNY, h("s"))
@@ -142,7 +142,7 @@ def test_only_the_seller_or_its_trade_operator_records_a_sale(pyevm: TestChain) 
     assert owner.registry.asset(asset_id).owner == pyevm.buyer.address
 
 
-def test_the_buyers_countersignature_is_checked(pyevm: TestChain) -> None:
+def test_the_buyers_countersignature_is_checked(pyevm: Chain) -> None:
     owner, buyer = pyevm.as_(pyevm.owner), pyevm.as_(pyevm.buyer)
     asset_id = registered(pyevm)
     sale = TradeTerms.transfer(asset_id, pyevm.owner.address, pyevm.buyer.address, 1, CNY, h("s"))
@@ -163,7 +163,7 @@ def test_the_buyers_countersignature_is_checked(pyevm: TestChain) -> None:
     assert voided.value.name == "InvalidSignature"
 
 
-def test_a_transfer_with_licence_terms_is_refused(pyevm: TestChain) -> None:
+def test_a_transfer_with_licence_terms_is_refused(pyevm: Chain) -> None:
     owner = pyevm.as_(pyevm.owner)
     asset_id = registered(pyevm)
     t = pyevm.now()
