@@ -39,6 +39,8 @@ const {
   findSlot,
   deployMagicContract,
   withoutAutomine,
+  mineAt,
+  receiptsOf,
   pendingCalls,
   revertOf,
   NO_RESERVATION,
@@ -623,13 +625,10 @@ describe("AssetRegistry", function () {
         const resolve = await assets.connect(reviewer).resolveDispute(squat, true, REASON, bob.address, MID_TIP);
         const ahead = await assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN, HIGH_TIP);
         const behind = await assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN, LOW_TIP);
-        await time.setNextBlockTimestamp(t);
-        await network.provider.send("evm_mine");
+        await mineAt(t);
         return [ahead, resolve, behind];
       });
-      const [ahead, resolved, behind] = await Promise.all(
-        [aheadTx, resolveTx, behindTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
-      );
+      const [ahead, resolved, behind] = await receiptsOf([aheadTx, resolveTx, behindTx]);
       expect(ahead.blockNumber).to.equal(resolved.blockNumber);
       expect(behind.blockNumber).to.equal(resolved.blockNumber);
       expect(ahead.index).to.be.lessThan(resolved.index);
@@ -853,13 +852,10 @@ describe("AssetRegistry", function () {
         expect(seen.args[2]).to.equal(bob.address);
         const cancel = await assets.connect(eve).cancel(squat, REASON, HIGH_TIP);
         const retake = await assets.connect(eve).register(REQUEST, EVE_SALT_AGAIN, HIGH_TIP);
-        await time.setNextBlockTimestamp(t);
-        await network.provider.send("evm_mine");
+        await mineAt(t);
         return [reject, cancel, retake];
       });
-      const [rejected, cancelled, retaken] = await Promise.all(
-        [rejectTx, cancelTx, retakeTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
-      );
+      const [rejected, cancelled, retaken] = await receiptsOf([rejectTx, cancelTx, retakeTx]);
       expect(cancelled.blockNumber).to.equal(rejected.blockNumber);
       expect(retaken.blockNumber).to.equal(rejected.blockNumber);
       expect(cancelled.index).to.be.lessThan(retaken.index);
@@ -905,13 +901,10 @@ describe("AssetRegistry", function () {
         expect(seen.args[0]).to.equal(squat);
         const cancel = await assets.connect(eve).cancel(squat, REASON, HIGH_TIP);
         const retake = await assets.connect(eve).register(REQUEST, NO_SALT, HIGH_TIP);
-        await time.setNextBlockTimestamp(t);
-        await network.provider.send("evm_mine");
+        await mineAt(t);
         return [suspend, cancel, retake];
       });
-      const [suspended, cancelled, retaken] = await Promise.all(
-        [suspendTx, cancelTx, retakeTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
-      );
+      const [suspended, cancelled, retaken] = await receiptsOf([suspendTx, cancelTx, retakeTx]);
       expect(cancelled.blockNumber).to.equal(suspended.blockNumber);
       expect(retaken.blockNumber).to.equal(suspended.blockNumber);
       expect(cancelled.index).to.be.lessThan(retaken.index);
@@ -1607,13 +1600,10 @@ describe("AssetRegistry", function () {
         const copied = seen.args[0].toObject();
         const commit = await assets.connect(eve).commit(eveCommitment, HIGH_TIP);
         const attack = await assets.connect(eve).register(copied, EVE_SALT, HIGH_TIP);
-        await time.setNextBlockTimestamp(t);
-        await network.provider.send("evm_mine");
+        await mineAt(t);
         return [owner, commit, attack];
       });
-      const [ownerReceipt, commitReceipt, attackReceipt] = await Promise.all(
-        [ownerTx, commitTx, attackTx].map((tx) => ethers.provider.getTransactionReceipt(tx.hash)),
-      );
+      const [ownerReceipt, commitReceipt, attackReceipt] = await receiptsOf([ownerTx, commitTx, attackTx]);
       expect(commitReceipt.status).to.equal(1);
       expect(attackReceipt.blockNumber).to.equal(ownerReceipt.blockNumber);
       expect(attackReceipt.index).to.be.lessThan(ownerReceipt.index);
@@ -1644,8 +1634,7 @@ describe("AssetRegistry", function () {
         const relay = await assets
           .connect(relayer)
           .registerBySig(alice.address, REQUEST, SALT, request.deadline, signature, HIGH_TIP);
-        await time.setNextBlockTimestamp(t);
-        await network.provider.send("evm_mine");
+        await mineAt(t);
         return [commit, attack, relay];
       });
       expect((await ethers.provider.getTransactionReceipt(commitTx.hash)).status).to.equal(1);

@@ -338,6 +338,17 @@ async function withoutAutomine(fn) {
   }
 }
 
+/** With automine off: mine the waiting transactions in one block at timestamp `t`. */
+async function mineAt(t) {
+  await time.setNextBlockTimestamp(t);
+  await network.provider.send("evm_mine");
+}
+
+/** The receipts of the transactions `txs` (mined), in that order. */
+async function receiptsOf(txs) {
+  return Promise.all(txs.map((tx) => ethers.provider.getTransactionReceipt(tx.hash)));
+}
+
 /**
  * The calls to `contract` waiting in the mempool, decoded as a watcher would decode them from
  * the pending block: [{hash, from, name, args}].
@@ -419,6 +430,8 @@ module.exports = {
   findSlot,
   deployMagicContract,
   withoutAutomine,
+  mineAt,
+  receiptsOf,
   pendingCalls,
   revertOf,
 };
