@@ -7,9 +7,6 @@ const {
   loadFixture,
   setStorageAt,
   time,
-  impersonateAccount,
-  stopImpersonatingAccount,
-  setBalance,
 } = require("@nomicfoundation/hardhat-network-helpers");
 const { StandardMerkleTree } = require("@openzeppelin/merkle-tree");
 const {
@@ -47,6 +44,7 @@ const {
   RESERVATION_PERIOD,
   CANCEL_COOLDOWN,
   reviewCommitFixture,
+  asLedger,
 } = require("./helpers/fixtures");
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
@@ -2350,30 +2348,24 @@ describe("AssetRegistry", function () {
     it("re-checks the seller: the ledger naming a seller who does not own the token is refused ERC721IncorrectOwner(seller, assetId, owner) (old contracts moved it); the owner is settled", async function () {
       const { assets, ledger, alice, bob, carol } = await loadFixture(normalFixture);
       const id = await registerAsset(assets, alice, "a");
-      const ledgerAddress = await ledger.getAddress();
-      await impersonateAccount(ledgerAddress);
-      await setBalance(ledgerAddress, ethers.parseEther("1"));
-      try {
-        const asLedger = await ethers.getSigner(ledgerAddress);
+      await asLedger(ledger, async (theLedger) => {
         for (const seller of [bob, carol]) {
-          await expect(assets.connect(asLedger).settleTransfer(seller.address, carol.address, id))
+          await expect(assets.connect(theLedger).settleTransfer(seller.address, carol.address, id))
             .to.be.revertedWithCustomError(assets, "ERC721IncorrectOwner")
             .withArgs(seller.address, id, alice.address);
         }
         expect(await assets.ownerOf(id)).to.equal(alice.address);
         expect(await assets.balanceOf(alice.address)).to.equal(1n);
         expect(await assets.balanceOf(bob.address)).to.equal(0n);
-        await expect(assets.connect(asLedger).settleTransfer(alice.address, carol.address, id))
+        await expect(assets.connect(theLedger).settleTransfer(alice.address, carol.address, id))
           .to.emit(assets, "Transfer")
           .withArgs(alice.address, carol.address, id);
         expect(await assets.ownerOf(id)).to.equal(carol.address);
         // The old owner is now a seller who does not own it.
-        await expect(assets.connect(asLedger).settleTransfer(alice.address, bob.address, id))
+        await expect(assets.connect(theLedger).settleTransfer(alice.address, bob.address, id))
           .to.be.revertedWithCustomError(assets, "ERC721IncorrectOwner")
           .withArgs(alice.address, id, carol.address);
-      } finally {
-        await stopImpersonatingAccount(ledgerAddress);
-      }
+      });
     });
 
     it("a trade the ledger records moves the token to the buyer (registrant kept)", async function () {

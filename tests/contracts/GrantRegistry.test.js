@@ -7,9 +7,6 @@ const {
   loadFixture,
   setStorageAt,
   time,
-  impersonateAccount,
-  stopImpersonatingAccount,
-  setBalance,
 } = require("@nomicfoundation/hardhat-network-helpers");
 const {
   Status,
@@ -33,6 +30,7 @@ const {
   findSlot,
   deployMagicContract,
   NO_RESERVATION,
+  asLedger,
 } = require("./helpers/fixtures");
 
 const PURPOSE = h("purpose:fraud detection");
@@ -594,21 +592,18 @@ describe("GrantRegistry", function () {
       // The ledger checks the seller itself; this pins the registry's own check behind it, by
       // sending from the ledger's address (impersonated on the hardhat network).
       const { assets, grants, ledger, alice, reviewer, eve, assetId, terms } = await loadFixture(assetFixture);
-      const ledgerAddress = await ledger.getAddress();
-      await impersonateAccount(ledgerAddress);
-      await setBalance(ledgerAddress, ethers.parseEther("1"));
-      const asLedger = await ethers.getSigner(ledgerAddress);
-      await expect(grants.connect(asLedger).grantFor(eve.address, terms))
-        .to.be.revertedWithCustomError(grants, "NotAssetOwner")
-        .withArgs(assetId, eve.address, alice.address);
-      await expect(grants.connect(asLedger).grantFor(alice.address, terms))
-        .to.emit(grants, "GrantCreated")
-        .withArgs(1n, assetId, terms.grantee, alice.address, PURPOSE, terms.validFrom, terms.expiresAt, 100n, SCOPE);
-      await assets.connect(reviewer).suspend(assetId, REASON);
-      await expect(grants.connect(asLedger).grantFor(alice.address, terms))
-        .to.be.revertedWithCustomError(grants, "AssetNotActive")
-        .withArgs(assetId, Status.Suspended);
-      await stopImpersonatingAccount(ledgerAddress);
+      await asLedger(ledger, async (theLedger) => {
+        await expect(grants.connect(theLedger).grantFor(eve.address, terms))
+          .to.be.revertedWithCustomError(grants, "NotAssetOwner")
+          .withArgs(assetId, eve.address, alice.address);
+        await expect(grants.connect(theLedger).grantFor(alice.address, terms))
+          .to.emit(grants, "GrantCreated")
+          .withArgs(1n, assetId, terms.grantee, alice.address, PURPOSE, terms.validFrom, terms.expiresAt, 100n, SCOPE);
+        await assets.connect(reviewer).suspend(assetId, REASON);
+        await expect(grants.connect(theLedger).grantFor(alice.address, terms))
+          .to.be.revertedWithCustomError(grants, "AssetNotActive")
+          .withArgs(assetId, Status.Suspended);
+      });
     });
   });
 

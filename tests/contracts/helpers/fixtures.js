@@ -338,6 +338,21 @@ async function withoutAutomine(fn) {
   }
 }
 
+/**
+ * Run `fn(signer)` as the deployed TransactionLedger (impersonated and funded on the hardhat
+ * network), to reach the registries' ledger-only paths behind the ledger's own checks.
+ */
+async function asLedger(ledger, fn) {
+  const address = await ledger.getAddress();
+  await network.provider.send("hardhat_impersonateAccount", [address]);
+  await network.provider.send("hardhat_setBalance", [address, ethers.toQuantity(ethers.parseEther("1"))]);
+  try {
+    return await fn(await ethers.getSigner(address));
+  } finally {
+    await network.provider.send("hardhat_stopImpersonatingAccount", [address]);
+  }
+}
+
 /** With automine off: mine the waiting transactions in one block at timestamp `t`. */
 async function mineAt(t) {
   await time.setNextBlockTimestamp(t);
@@ -432,6 +447,7 @@ module.exports = {
   withoutAutomine,
   mineAt,
   receiptsOf,
+  asLedger,
   pendingCalls,
   revertOf,
 };
