@@ -464,7 +464,12 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
 
     /// @inheritdoc IAssetRegistry
     function reinstate(uint256 assetId, bytes32 reasonHash) external onlyRole(REVIEWER_ROLE) {
-        _transition(assetId, Status.Suspended, Status.Active, reasonHash);
+        Record storage record = _recordOf(assetId);
+        Status from = _statusNow(record, assetId);
+        if (from != Status.Suspended) {
+            revert InvalidStatusTransition(assetId, from, Status.Active);
+        }
+        _setStatus(record, assetId, from, Status.Active, reasonHash);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -490,15 +495,6 @@ contract AssetRegistry is IAssetRegistry, AssetToken, AccessControlDefaultAdminR
         }
         _expiries[assetId] = validUntil;
         emit AssetRenewed(assetId, previous, validUntil, msg.sender);
-    }
-
-    function _transition(uint256 assetId, Status required, Status to, bytes32 reasonHash) private {
-        Record storage record = _recordOf(assetId);
-        Status from = _statusNow(record, assetId);
-        if (from != required) {
-            revert InvalidStatusTransition(assetId, from, to);
-        }
-        _setStatus(record, assetId, from, to, reasonHash);
     }
 
     function _setStatus(Record storage record, uint256 assetId, Status from, Status to, bytes32 reasonHash)
