@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from dataseal.registry.db import Database
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "merkle_standard_v1.json"
 
@@ -27,3 +30,13 @@ def secret_file(tmp_path: Path) -> Path:
     path = tmp_path / "owner.key"
     path.write_bytes(bytes(range(32)))
     return path
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """A fresh registry database (SQLite in the test's folder), schema up to date."""
+    db = Database.open(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    try:
+        yield db
+    finally:
+        db.close()
