@@ -7,3 +7,4 @@
 
 Importing this package registers every table on ``SQLModel.metadata``.
 """
+from dataseal.registry.db.models import chain, local, receipts  # noqa: F401  (registers the tables)

@@ -1,0 +1,1 @@
+"""Usage receipts: the documents whose hashes the ledger records."""
