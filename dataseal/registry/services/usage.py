@@ -18,6 +18,13 @@ A receipt is recorded once. Its hash is the natural key: before sending, the cha
 UsageRecorded event under the grant already carries it (then the existing record is returned, with
 ``already_recorded``), and a transaction this registry sent for it and has not seen mined is waited for rather
 than sent again. Batches are keyed the same way by their receipts root.
+
+Still open (for the outbox of :mod:`dataseal.registry.outbox`): the transaction hash is stored right after the
+node accepts the transaction; a crash between the two leaves the row "prepared" with no hash, and a rerun that
+runs before the transaction is mined would send a second one. Routing ``submit_record_usage`` /
+``submit_record_usage_batch`` through the outbox (natural key: the receipt hash / receipts root; done when the
+chain shows the UsageRecorded / UsageBatchRecorded event) closes that window; the same for ``record_trade`` (key:
+the offer hash) and for :func:`~dataseal.registry.services.grants.grant` (which has no natural key on chain yet).
 """
 from __future__ import annotations
 
