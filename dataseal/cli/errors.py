@@ -52,6 +52,17 @@ OPTION_FLAGS: dict[str, str] = {
     "out": "-o/--out FILE",
     # the manifest's metadata (dataseal.registry.manifest.ManifestMetadata)
     "rights_type": "--rights LIST",
+    # grants, usage and trades (dataseal.registry.services.grants, .usage, .trades)
+    "grantee": "GRANTEE",
+    "purpose": "--purpose TEXT",
+    "valid_from": "--from WHEN",
+    "until": "--until WHEN",
+    "quota": "--quota N",
+    "units": "--units N",
+    "buyer": "BUYER",
+    "price": "--price N",
+    "settlement": "--settlement FILE or --settlement-hash HEX",
+    "deadline": "--deadline WHEN",
 }
 
 

@@ -1,0 +1,402 @@
+"""Usage: record what a job used under a grant, with the hash of its receipt (:mod:`dataseal.registry.receipts`).
+
+    from dataseal.registry.services.usage import new_receipt, use, use_batch
+
+    receipt = new_receipt(registry, grant_id=3, job_id="train-42", unit="row", indexes=["0-999"],
+                          started_at=start, ended_at=end, units=10, result_hash=digest)
+    done = use(registry, 3, 10, receipt)            # UsageRecorded: done.record.sequence, done.record.tx
+    batch = use_batch(registry, 3, receipts)         # one UsageBatchRecorded for many receipts
+
+Before anything is sent, :func:`use` checks the receipt against the grant on chain — the same chain,
+GrantRegistry and grant, the grant's purpose, the units — and that the grant can take them now (Active, inside
+its window by the chain's clock, enough quota left), that the signing account is the grantee or its USAGE
+operator, and, when this registry knows the indexes behind the grant's scope root, that the rows the receipt
+lists are inside it. Each failure is one :class:`UsageError` saying what and what to do; should the chain refuse
+anyway, its error arrives decoded.
+
+A receipt is recorded once. Its hash is the natural key: before sending, the chain is asked whether a
+UsageRecorded event under the grant already carries it (then the existing record is returned, with
+``already_recorded``), and a transaction this registry sent for it and has not seen mined is waited for rather
+than sent again. Batches are keyed the same way by their receipts root.
+
+Still open (for the outbox of :mod:`dataseal.registry.outbox`): the transaction hash is stored right after the
+node accepts the transaction; a crash between the two leaves the row "prepared" with no hash, and a rerun that
+runs before the transaction is mined would send a second one. Routing ``submit_record_usage`` /
+``submit_record_usage_batch`` through the outbox (natural key: the receipt hash / receipts root; done when the
+chain shows the UsageRecorded / UsageBatchRecorded event) closes that window; the same for ``record_trade`` (key:
+the offer hash) and for :func:`~dataseal.registry.services.grants.grant` (which has no natural key on chain yet).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from eth_utils import keccak
+from hexbytes import HexBytes
+from web3.exceptions import TimeExhausted, TransactionNotFound
+
+from dataseal.chain.accounts.passwords import PasswordSource
+from dataseal.chain.contracts.client import ESTIMATE
+from dataseal.chain.contracts.logs import LogReader
+from dataseal.chain.contracts.records import USAGE, AssetStatus, UsageBatchRecord, UsageRecord
+from dataseal.chain.sending.sender import TxSender
+from dataseal.errors import DatasealError, ErrorKind
+from dataseal.registry.db.models.receipts import RECORDED, SENT, ReceiptBatchRecord, ReceiptRecord
+from dataseal.registry.receipts import ReceiptBatch, UsageReceipt, build_receipt, read_receipt, read_receipts
+from dataseal.registry.registry import Registry
+from dataseal.registry.scope import IndexTree
+from dataseal.registry.services.grants import (
+    GrantState,
+    get_scope_indexes,
+    grant_state,
+    signing_sender,
+)
+
+USAGE_RECORDED = "0x" + keccak(text="UsageRecorded(uint256,address,uint64,uint64,bytes32)").hex()
+USAGE_BATCH_RECORDED = "0x" + keccak(text="UsageBatchRecorded(uint256,address,uint64,uint64,bytes32,uint32)").hex()
+MAX_BATCH = 2**32 - 1
+
+
+class UsageError(DatasealError):
+    """Usage cannot be recorded as asked: a receipt that does not match its grant, or a grant that cannot take it."""
+
+
+@dataclass(frozen=True)
+class UsageResult:
+    """What :func:`use` did: the chain's record of the receipt, and whether it was there already."""
+
+    receipt: UsageReceipt
+    record: UsageRecord
+    already_recorded: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"receipt_hash": self.receipt.hash_hex, "record": self.record.to_json(),
+                "already_recorded": self.already_recorded}
+
+
+@dataclass(frozen=True)
+class UsageBatchResult:
+    """What :func:`use_batch` did: the batch (its tree proves each receipt's membership) and the chain's record."""
+
+    batch: ReceiptBatch
+    record: UsageBatchRecord
+    already_recorded: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"receipts_root": self.batch.root_hex, "count": len(self.batch), "units": self.batch.units,
+                "receipt_hashes": [r.hash_hex for r in self.batch.receipts], "record": self.record.to_json(),
+                "already_recorded": self.already_recorded}
+
+
+# ----------------------------------------------------------------------------------------------- receipts
+
+
+def new_receipt(
+    registry: Registry,
+    grant_id: int,
+    job_id: str,
+    *,
+    unit: Literal["row", "chunk", "file"],
+    started_at: datetime | int,
+    ended_at: datetime | int,
+    units: int,
+    result_hash: bytes | str,
+    indexes: Iterable[int | str] | None = None,
+    touched_root: bytes | str | None = None,
+    touched_count: int | None = None,
+    purpose: str | None = None,
+    disclose_indexes: bool = True,
+) -> UsageReceipt:
+    """A receipt of a job under ``grant_id``, with the chain id, GrantRegistry and purpose filled in from the
+    chain. ``purpose`` is the grant's purpose text: needed when this registry did not record it (the grantor's
+    did), and checked against the grant's purpose hash either way."""
+    state = grant_state(registry, grant_id)
+    text = purpose if purpose is not None else state.purpose
+    if text is None:
+        raise UsageError(f"this registry does not know the purpose text of grant {grant_id} (its hash is "
+                         f"0x{state.created.purpose.hex()})", hint="give the purpose text the grant was made for",
+                         options=("purpose",))
+    if keccak(text=text) != state.created.purpose:
+        raise UsageError(f"the purpose {text!r} is not grant {grant_id}'s: its keccak256 is 0x{keccak(text=text).hex()}"
+                         f", the grant's is 0x{state.created.purpose.hex()}",
+                         hint="give the purpose text exactly as the grant was made", options=("purpose",))
+    deployment = registry.context.deployment()
+    return build_receipt(chain_id=deployment.chain_id, grant_registry=deployment.grant_registry, grant_id=grant_id,
+                         job_id=job_id, purpose=text, unit=unit, indexes=indexes, touched_root=touched_root,
+                         touched_count=touched_count, started_at=started_at, ended_at=ended_at, units=units,
+                         result_hash=result_hash, disclose_indexes=disclose_indexes)
+
+
+def verify_receipt_for_grant(state: GrantState, chain_id: int, grant_registry: str, receipt: UsageReceipt,
+                             units: int | None = None, *, where: str = "the receipt") -> None:
+    """Check that ``receipt`` was written for this grant (chain, GrantRegistry, grant id, purpose) and, when
+    given, for ``units``; :class:`UsageError` naming the first mismatch."""
+    grant_id = state.grant.grant_id
+    hint = "use the receipt written for this job under this grant"
+    if receipt.grant_id != grant_id:
+        raise UsageError(f"{where} is for grant {receipt.grant_id}, not grant {grant_id}", hint=hint)
+    if receipt.chain_id != chain_id:
+        raise UsageError(f"{where} is for chain {receipt.chain_id}, but this is chain {chain_id}",
+                         hint="connect to the receipt's chain", options=("rpc_url",))
+    if receipt.grant_registry != grant_registry:
+        raise UsageError(f"{where} is for the GrantRegistry at {receipt.grant_registry}, but this deployment's is at "
+                         f"{grant_registry}", hint="use the deployment the grant was made in")
+    if receipt.purpose_hash != state.created.purpose:
+        raise UsageError(f"{where} states the purpose {receipt.purpose!r}, which is not grant {grant_id}'s (keccak256 "
+                         f"0x{receipt.purpose_hash.hex()}, the grant's 0x{state.created.purpose.hex()})", hint=hint)
+    if units is not None and units != receipt.units:
+        raise UsageError(f"{units} units were asked to be recorded, but {where} says the job used {receipt.units}",
+                         hint="record the units the receipt states", options=("units",))
+
+
+# ----------------------------------------------------------------------------------------------- reads
+
+
+def usage_records(registry: Registry, grant_id: int, from_block: int | None = None
+                  ) -> list[UsageRecord | UsageBatchRecord]:
+    """Every usage record of ``grant_id`` on chain, in chain order (from ``from_block``, default the deployment's
+    first block)."""
+    context = registry.context
+    deployment = context.deployment()
+    decoder = context.contracts().decoder
+    reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
+    found: list[UsageRecord | UsageBatchRecord] = []
+    start = deployment.deploy_block if from_block is None else from_block
+    for log in reader.logs(deployment.transaction_ledger, start,
+                           topics=[[USAGE_RECORDED, USAGE_BATCH_RECORDED], "0x" + grant_id.to_bytes(32, "big").hex()]):
+        record = decoder.decode_log(log)
+        if isinstance(record, (UsageRecord, UsageBatchRecord)) and record.grant_id == grant_id:
+            found.append(record)
+    return found
+
+
+def get_usage_record(registry: Registry, grant_id: int, digest: bytes, from_block: int | None = None
+                     ) -> UsageRecord | UsageBatchRecord | None:
+    """The chain's record of the receipt hash or receipts root ``digest`` under ``grant_id``, or None."""
+    for record in usage_records(registry, grant_id, from_block):
+        if (record.receipt_hash if isinstance(record, UsageRecord) else record.receipts_root) == digest:
+            return record
+    return None
+
+
+def _wait_if_pending(registry: Registry, tx_hash: str | None) -> None:
+    """Wait for a transaction this registry sent and has not seen mined (a rerun after a crash): it may still
+    record what is about to be sent again. A transaction the node does not know was dropped: nothing to wait for."""
+    if not tx_hash:
+        return
+    w3 = registry.context.connection.w3
+    try:
+        w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        return
+    except TransactionNotFound:
+        pass
+    try:
+        w3.eth.get_transaction(HexBytes(tx_hash))
+    except TransactionNotFound:
+        return
+    try:
+        w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=registry.settings.receipt_timeout)
+    except TimeExhausted:
+        raise UsageError(f"transaction {tx_hash}, sent earlier for this usage, is still pending after "
+                         f"{registry.settings.receipt_timeout:g} s", hint="wait until it is mined (or dropped), then "
+                         "run again", options=("receipt_timeout",), kind=ErrorKind.UNAVAILABLE) from None
+
+
+def _verify_can_record(registry: Registry, state: GrantState, signer: TxSender, units: int) -> None:
+    problem = state.problem(units)
+    if problem is not None:
+        raise UsageError(problem[0], hint=problem[1], kind=ErrorKind.CONFLICT)
+    asset_status = registry.context.contracts().registry.status_of(state.grant.asset_id)
+    if asset_status != AssetStatus.Active:
+        raise UsageError(f"asset {state.grant.asset_id} of grant {state.grant.grant_id} is {asset_status.name}: usage "
+                         "is recorded against Active assets only", hint="wait until the asset is Active again",
+                         kind=ErrorKind.CONFLICT)
+    grantee = state.grant.grantee
+    if signer.address != grantee:
+        powers = registry.context.contracts().ledger.operator_powers(grantee, signer.address)
+        if not powers & USAGE:
+            raise UsageError(f"{signer.address} is neither grantee {grantee} of grant {state.grant.grant_id} nor an "
+                             "operator it gave the USAGE power", hint="sign with the grantee's account",
+                             options=("account",), kind=ErrorKind.CONFLICT)
+
+
+def _verify_in_known_scope(registry: Registry, state: GrantState, receipts: Sequence[UsageReceipt]) -> None:
+    """When this registry knows the indexes behind the grant's scope root, the listed indexes must be inside."""
+    root = state.grant.scope_root
+    if root == b"\0" * 32:
+        return
+    known = get_scope_indexes(registry, root)
+    if known is None:
+        return
+    scope = IndexTree.of(known)
+    for receipt in receipts:
+        if receipt.touched.indexes is not None:
+            outside = [i for i in receipt.touched.indexes if i not in scope]
+            if outside:
+                raise UsageError(f"receipt {receipt.hash_hex} (job {receipt.job_id!r}) touched {len(outside)} "
+                                 f"{receipt.touched.unit}s outside grant {state.grant.grant_id}'s scope (first: "
+                                 f"{outside[0]})", hint="record only work inside the grant's scope",
+                                 kind=ErrorKind.CONFLICT)
+
+
+# ----------------------------------------------------------------------------------------------- use
+
+
+def use(
+    registry: Registry,
+    grant_id: int,
+    units: int,
+    receipt: UsageReceipt | Path,
+    *,
+    sender: TxSender | None = None,
+    passwords: Sequence[PasswordSource] = (),
+) -> UsageResult:
+    """Record ``units`` used under ``grant_id`` for the job of ``receipt`` (a receipt, or its file)."""
+    if isinstance(receipt, Path):
+        receipt = read_receipt(receipt)
+    state = grant_state(registry, grant_id)
+    deployment = registry.context.deployment()
+    verify_receipt_for_grant(state, deployment.chain_id, deployment.grant_registry, receipt, units)
+    digest, key = receipt.hash, receipt.hash_hex
+    with registry.db.session() as session:
+        row = session.get(ReceiptRecord, key)
+        pending = row.tx_hash if row is not None and row.state == SENT else None
+    _wait_if_pending(registry, pending)
+    first_block = state.created.tx.block_number
+    prior = get_usage_record(registry, grant_id, digest, first_block)
+    if isinstance(prior, UsageRecord):
+        _mark_recorded(registry, receipt, prior, None)
+        return UsageResult(receipt, prior, already_recorded=True)
+    if prior is not None:  # pragma: no cover - a receipt hash is never a batch's root in practice
+        raise UsageError(f"{key} is recorded as the root of a batch under grant {grant_id}", hint="nothing to do",
+                         kind=ErrorKind.CONFLICT)
+    with registry.db.session() as session:
+        row = session.get(ReceiptRecord, key)
+        if row is not None and row.batch_root is not None and row.state == RECORDED:
+            raise UsageError(f"receipt {key} was recorded in the batch {row.batch_root} (tx {row.tx_hash})",
+                             hint="nothing to do: each receipt is recorded once", kind=ErrorKind.CONFLICT)
+    signer = signing_sender(registry, sender, passwords)
+    _verify_can_record(registry, state, signer, units)
+    _verify_in_known_scope(registry, state, [receipt])
+    _mark_prepared(registry, receipt, None)
+    submitted = registry.context.contracts(signer).ledger.submit_record_usage(grant_id, units, digest, gas=ESTIMATE)
+    _mark_sent(registry, [key], submitted.tx_hash)
+    record = submitted.wait()
+    _mark_recorded(registry, receipt, record, None)
+    return UsageResult(receipt, record, already_recorded=False)
+
+
+def use_batch(
+    registry: Registry,
+    grant_id: int,
+    receipts: Sequence[UsageReceipt] | Path,
+    *,
+    sender: TxSender | None = None,
+    passwords: Sequence[PasswordSource] = (),
+) -> UsageBatchResult:
+    """Record the receipts (or the ``*.json`` receipts of a folder) of many jobs under ``grant_id`` at once: their
+    units added up, committed by the root of their hashes (:class:`ReceiptBatch`)."""
+    listed = read_receipts(receipts) if isinstance(receipts, Path) else list(receipts)
+    batch = ReceiptBatch(listed)
+    if len(batch) > MAX_BATCH:
+        raise UsageError(f"a batch holds at most {MAX_BATCH} receipts, got {len(batch)}", hint="split the batch")
+    state = grant_state(registry, grant_id)
+    deployment = registry.context.deployment()
+    for receipt in listed:
+        verify_receipt_for_grant(state, deployment.chain_id, deployment.grant_registry, receipt,
+                                 where=f"receipt {receipt.hash_hex} (job {receipt.job_id!r})")
+    with registry.db.session() as session:
+        row = session.get(ReceiptBatchRecord, batch.root_hex)
+        pending = row.tx_hash if row is not None and row.state == SENT else None
+    _wait_if_pending(registry, pending)
+    records = usage_records(registry, grant_id, state.created.tx.block_number)
+    for record in records:
+        if isinstance(record, UsageBatchRecord) and record.receipts_root == batch.root:
+            _mark_batch_recorded(registry, batch, grant_id, record)
+            return UsageBatchResult(batch, record, already_recorded=True)
+    single = {r.receipt_hash for r in records if isinstance(r, UsageRecord)}
+    twice = [r for r in listed if r.hash in single]
+    with registry.db.session() as session:
+        in_batches = [r for r in listed if (row2 := session.get(ReceiptRecord, r.hash_hex)) is not None
+                      and row2.state == RECORDED and row2.batch_root not in (None, batch.root_hex)]
+    if twice or in_batches:
+        first = (twice or in_batches)[0]
+        raise UsageError(f"{len(twice) + len(in_batches)} of the receipts are recorded already (first: "
+                         f"{first.hash_hex}, job {first.job_id!r})",
+                         hint="leave the recorded receipts out of the batch: each receipt is recorded once",
+                         kind=ErrorKind.CONFLICT)
+    signer = signing_sender(registry, sender, passwords)
+    _verify_can_record(registry, state, signer, batch.units)
+    _verify_in_known_scope(registry, state, listed)
+    now = datetime.now(UTC)
+    with registry.db.session() as session:
+        if session.get(ReceiptBatchRecord, batch.root_hex) is None:
+            session.add(ReceiptBatchRecord(receipts_root=batch.root_hex, grant_id=grant_id, count=len(batch),
+                                           units=batch.units, created_at=now))
+    for receipt in listed:
+        _mark_prepared(registry, receipt, batch.root_hex)
+    submitted = registry.context.contracts(signer).ledger.submit_record_usage_batch(
+        grant_id, batch.units, batch.root, len(batch), gas=ESTIMATE)
+    _mark_sent(registry, [r.hash_hex for r in listed], submitted.tx_hash, batch_root=batch.root_hex)
+    record = submitted.wait()
+    _mark_batch_recorded(registry, batch, grant_id, record)
+    return UsageBatchResult(batch, record, already_recorded=False)
+
+
+# ----------------------------------------------------------------------------------------------- bookkeeping
+
+
+def _mark_prepared(registry: Registry, receipt: UsageReceipt, batch_root: str | None) -> None:
+    with registry.db.session() as session:
+        row = session.get(ReceiptRecord, receipt.hash_hex)
+        if row is None:
+            session.add(ReceiptRecord(
+                receipt_hash=receipt.hash_hex, chain_id=receipt.chain_id, grant_registry=receipt.grant_registry,
+                grant_id=receipt.grant_id, job_id=receipt.job_id, units=receipt.units, batch_root=batch_root,
+                receipt=receipt.canonical_bytes().decode("utf-8"), created_at=datetime.now(UTC)))
+        elif row.state != RECORDED:
+            row.batch_root = batch_root
+            session.add(row)
+
+
+def _mark_sent(registry: Registry, keys: Sequence[str], tx_hash: str, *, batch_root: str | None = None) -> None:
+    with registry.db.session() as session:
+        for key in keys:
+            row = session.get(ReceiptRecord, key)
+            if row is not None:
+                row.state, row.tx_hash = SENT, tx_hash
+                session.add(row)
+        if batch_root is not None:
+            batch = session.get(ReceiptBatchRecord, batch_root)
+            if batch is not None:
+                batch.state, batch.tx_hash = SENT, tx_hash
+                session.add(batch)
+
+
+def _mark_recorded(registry: Registry, receipt: UsageReceipt, record: UsageRecord | UsageBatchRecord,
+                   batch_root: str | None) -> None:
+    _mark_prepared(registry, receipt, batch_root)
+    with registry.db.session() as session:
+        row = session.get(ReceiptRecord, receipt.hash_hex)
+        assert row is not None
+        row.state, row.tx_hash, row.block_number = RECORDED, record.tx.tx_hash, record.tx.block_number
+        row.sequence, row.recorded_at, row.batch_root = record.sequence, datetime.now(UTC), batch_root
+        session.add(row)
+
+
+def _mark_batch_recorded(registry: Registry, batch: ReceiptBatch, grant_id: int, record: UsageBatchRecord) -> None:
+    now = datetime.now(UTC)
+    with registry.db.session() as session:
+        row = session.get(ReceiptBatchRecord, batch.root_hex)
+        if row is None:
+            row = ReceiptBatchRecord(receipts_root=batch.root_hex, grant_id=grant_id, count=len(batch),
+                                     units=batch.units, created_at=now)
+        row.state, row.tx_hash, row.block_number = RECORDED, record.tx.tx_hash, record.tx.block_number
+        row.sequence, row.recorded_at = record.sequence, now
+        session.add(row)
+    for receipt in batch.receipts:
+        _mark_recorded(registry, receipt, record, batch.root_hex)
+

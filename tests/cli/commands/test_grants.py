@@ -1,0 +1,152 @@
+"""`dataseal grant | revoke | receipt new | use | use-batch | trade` against an embedded data folder, in-process."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, Keystore, keystore_dir
+from dataseal.chain.contracts.records import Registration
+from dataseal.chain.node.start import EmbeddedNode, NodeConfig
+from dataseal.registry.context import Context
+from dataseal.registry.settings import Settings
+from tests.cli.conftest import Cli, one_line
+
+
+@pytest.fixture
+def folder(cli: Cli, tmp_path: Path) -> tuple[str, Path, int]:
+    """An embedded data folder (operator = asset owner) with a second, funded keystore account (the user);
+    returns (user address, user's password file, an Active asset id of the operator)."""
+    user = Account.create()
+    EmbeddedNode.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True, fund={user.address: 10**20})).stop()
+    with Context.open(Settings(data_dir=cli.data_dir)) as context:
+        operator = context.keystore.list()[0].address
+        sender = context.sender(context.unlock())
+        asset = context.contracts(sender).registry.register(Registration(keccak(text="r"), keccak(text="m"), 1, 0))
+    password = tmp_path / "user.pw"
+    password.write_text("user password\n")
+    Keystore(keystore_dir(cli.data_dir), scrypt_n=LIGHT_SCRYPT_N).import_private_key(bytes(user.key), "user password")
+    cli.operator = operator  # type: ignore[attr-defined]
+    return user.address, password, asset.asset_id
+
+
+def as_operator(cli: Cli) -> list[str]:
+    return ["--account", cli.operator]  # type: ignore[attr-defined]
+
+
+def test_grant_receipt_use_batch_revoke(cli: Cli, folder: tuple[str, Path, int], tmp_path: Path) -> None:
+    user, password, asset = folder
+    as_user = ["--account", user, "--password-file", str(password)]
+    scope = tmp_path / "scope.txt"
+    scope.write_text("0-99\n")
+    granted = cli.json("grant", str(asset), user, "--purpose", "model training", "--until", "30d", "--quota", "5",
+                       "--scope", str(scope), *as_operator(cli))
+    grant_id = granted["grant"]["grant_id"]
+    assert granted["purpose"] == "model training" and granted["scope"]["indexes"] == "0-99"
+    result = tmp_path / "model.bin"
+    result.write_bytes(b"weights")
+    receipt = tmp_path / "r1.json"
+    made = cli.json("receipt", "new", str(grant_id), "--job", "train-1", "--rows", "0-9,20", "--units", "2",
+                    "--result", str(result), "-o", str(receipt))
+    assert json.loads(receipt.read_text())["touched"]["count"] == 11 and made["receipt"]["units"] == 2
+
+    used = cli.json("use", str(grant_id), "--units", "2", "--receipt", str(receipt), *as_user)
+    assert used["record"]["sequence"] == 1 and used["already_recorded"] is False
+    code, out, err = cli("use", str(grant_id), "--units", "2", "--receipt", str(receipt), *as_user)
+    assert code == 0 and "was already recorded" in out
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for job in ("a", "b"):
+        assert cli("receipt", "new", str(grant_id), "--job", job, "--rows", "1", "--units", "1", "--result-hash",
+                   "0x" + "11" * 32, "--private", "-o", str(batch / f"{job}.json"))[0] == 0
+    done = cli.json("use-batch", str(grant_id), "--receipts", str(batch), "--proofs", str(tmp_path / "proofs"),
+                    *as_user)
+    assert done["count"] == 2 and done["units"] == 2 and len(list((tmp_path / "proofs").iterdir())) == 2
+
+    late = tmp_path / "r2.json"
+    assert cli("receipt", "new", str(grant_id), "--job", "over", "--rows", "3", "--units", "2", "--result-hash",
+               "0x" + "22" * 32, "-o", str(late))[0] == 0
+    code, out, err = cli("use", str(grant_id), "--units", "2", "--receipt", str(late), *as_user)
+    assert code == 1 and out == ""
+    assert f"grant {grant_id} has 1 of its 5 units left, 2 were asked for" in one_line(err)
+
+    code, out, err = cli("use", str(grant_id), "--units", "1", "--receipt", str(late), *as_user)
+    assert code == 1 and "1 units were asked to be recorded, but the receipt says the job used 2" in one_line(err)
+    assert "[--units N]" in err
+
+    revoked = cli.json("revoke", str(grant_id), "--reason", "ended", *as_operator(cli))
+    assert revoked["revocation"]["reason_hash"] == "0x" + keccak(text="ended").hex()
+    code, out, err = cli("use", str(grant_id), "--units", "2", "--receipt", str(late), *as_user)
+    assert code == 1 and f"grant {grant_id} is Revoked: ask the asset owner for a new grant" in one_line(err)
+
+
+def test_a_trade_in_three_steps(cli: Cli, folder: tuple[str, Path, int], tmp_path: Path) -> None:
+    user, password, asset = folder
+    contract = tmp_path / "contract.txt"
+    contract.write_text("sale of asset 1")
+    offer, signature = tmp_path / "offer.json", tmp_path / "sig.json"
+    made = cli.json("trade", "offer", str(asset), user, "--price", "500", "--settlement", str(contract), "-o",
+                    str(offer))
+    assert made["offer"]["settlement"] == "transfer" and made["offer"]["seller"] == cli.operator  # type: ignore
+    assert cli("trade", "sign", str(offer), "-o", str(signature), *as_operator(cli))[0] == 1  # not the buyer
+    signed = cli.json("trade", "sign", str(offer), "-o", str(signature), "--account", user, "--password-file",
+                      str(password))
+    assert signed["signature"]["buyer"] == user
+    recorded = cli.json("trade", "record", str(offer), "--signature", str(signature), *as_operator(cli))
+    assert recorded["record"]["buyer"] == user and recorded["already_recorded"] is False
+    again = cli.json("trade", "record", str(offer), "--signature", str(signature), *as_operator(cli))
+    assert again["already_recorded"] is True and again["record"] == recorded["record"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["grant", "{asset}", "0x1234", "--purpose", "p", "--until", "1d", "--quota", "1"], 1,
+         "grantee '0x1234' is not an address"),
+        (["grant", "99", "{user}", "--purpose", "p", "--until", "1d", "--quota", "1"], 1,
+         "UnknownAsset(assetId=99): no asset 99 on this chain"),
+        (["grant", "{asset}", "{user}", "--purpose", "p", "--until", "soon", "--quota", "1"], 1,
+         "until 'soon' is not a time: give now, an ISO date"),
+        (["grant", "{asset}", "{user}", "--purpose", "p", "--until", "1d", "--quota", "0"], 1,
+         "the quota 0 is not a number of units"),
+        (["grant", "{asset}", "{user}", "--purpose", "p", "--until", "1d", "--quota", "1", "--user"], 1,
+         "does not own asset"),
+        (["revoke", "42"], 1, "UnknownGrant(grantId=42): no grant 42 on this chain"),
+        (["receipt", "new", "42", "--job", "j", "--rows", "1", "--units", "1", "--result-hash", "0x12", "-o", "x"], 1,
+         "UnknownGrant(grantId=42)"),
+        (["receipt", "new", "1", "--job", "j", "--rows", "1", "--units", "1", "-o", "x"], 2,
+         "give one of --result FILE and --result-hash HEX"),
+        (["receipt", "new", "1", "--job", "j", "--rows", "x-y", "--units", "1", "--result-hash", "0x12", "-o", "x"], 1,
+         "neither an index (0, 1, 2, ...) nor a range FIRST-LAST"),
+        (["use", "42", "--units", "1", "--receipt", "missing.json"], 1, "receipt file missing.json does not exist"),
+        (["trade", "offer", "{asset}", "{user}", "--price", "1", "--settlement-hash", "0xzz", "-o", "o.json"], 1,
+         "the settlement hash '0xzz' is not a 32-byte hash"),
+    ],
+)
+def test_bad_input_is_one_line(cli: Cli, folder: tuple[str, Path, int], args: list[str], code: int,
+                               needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user, password, asset = folder
+    monkeypatch.chdir(tmp_path)
+    argv = [a.format(asset=asset, user=user) for a in args]
+    if "--user" in argv:
+        argv.remove("--user")
+        argv += ["--account", user, "--password-file", str(password)]
+    elif argv[0] in ("grant", "revoke"):
+        argv += as_operator(cli)
+    got, out, err = cli(*argv)
+    assert got == code and out == ""
+    assert needle in (one_line(err) if code == 1 else " ".join(err.split()))
+    assert not (tmp_path / "x").exists() and not (tmp_path / "o.json").exists()
+
+
+def test_help_teaches(cli: Cli) -> None:
+    for command in (["grant"], ["revoke"], ["use"], ["use-batch"], ["receipt", "new"], ["trade", "offer"],
+                    ["trade", "sign"], ["trade", "record"]):
+        code, out, _ = cli(*command, "--help", data_dir=False)
+        assert code == 0 and "Examples:" in out and "--json" in out, command
+    code, out, _ = cli("grant", "--help", data_dir=False)
+    assert "keccak256" in " ".join(out.split()) and "30d" in out

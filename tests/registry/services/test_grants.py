@@ -1,0 +1,137 @@
+"""The grants service on a py-evm chain: grant, revoke, the grant's state; what it refuses before sending."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+from dataseal.chain.contracts.records import ZERO32, GrantStatus
+from dataseal.chain.errors import ContractRevert
+from dataseal.errors import ErrorKind, InvalidInput
+from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
+from dataseal.registry.registry import Registry
+from dataseal.registry.scope import ScopeError, compute_scope_root
+from dataseal.registry.services.grants import (
+    GrantError,
+    get_scope_indexes,
+    grant,
+    grant_state,
+    resolve_time,
+    revoke,
+)
+from tests.conftest import Chain
+from tests.registry.services.conftest import register_asset
+
+PURPOSE = "credit scoring model training"
+
+
+def test_a_grant_with_a_scope_then_its_state_then_revoked(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    asset_id = register_asset(pyevm)
+    scope = tmp_path / "scope.txt"
+    scope.write_text("0-99\n500\n")
+    now = pyevm.now()
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 1000, scope, sender=pyevm.owner)
+    record = done.grant
+    assert record.asset_id == asset_id and record.grantee == pyevm.user.address
+    assert record.grantor == pyevm.owner.address
+    assert record.purpose == keccak(text=PURPOSE) and record.quota == 1000
+    assert record.valid_from == now and record.expires_at == now + 30 * 86_400
+    assert record.scope_root == compute_scope_root([*range(100), 500]) == done.scope.root  # type: ignore[union-attr]
+    assert done.to_json()["scope"]["indexes"] == "0-99,500"
+    with registry.db.session() as session:
+        assert session.get(GrantPurposeRecord, "0x" + keccak(text=PURPOSE).hex()).text == PURPOSE  # type: ignore[union-attr]
+        assert session.get(GrantScopeRecord, done.scope.root_hex).index_count == 101  # type: ignore[union-attr]
+    assert get_scope_indexes(registry, record.scope_root) == (*range(100), 500)
+
+    state = grant_state(registry, record.grant_id)
+    assert state.purpose == PURPOSE and state.remaining == 1000 and state.problem() is None
+    assert state.created == record and state.to_json()["usable"] is True
+
+    revoked = revoke(registry, record.grant_id, "contract ended", sender=pyevm.owner)
+    assert revoked.reason_hash == keccak(text="contract ended") and revoked.by == pyevm.owner.address
+    state = grant_state(registry, record.grant_id)
+    assert state.grant.status == GrantStatus.Revoked and state.problem() == (
+        f"grant {record.grant_id} is Revoked", "ask the asset owner for a new grant")
+    with pytest.raises(GrantError, match=f"grant {record.grant_id} is already Revoked"):
+        revoke(registry, record.grant_id, sender=pyevm.owner)
+
+
+def test_a_whole_asset_grant_in_the_future(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    start = datetime.fromtimestamp(pyevm.now() + 86_400, UTC)
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, "1w", 5, sender=pyevm.owner)
+    assert done.grant.scope_root == ZERO32 and done.scope is None
+    assert done.grant.expires_at - done.grant.valid_from == 7 * 86_400  # a duration until counts from the start
+    problem = grant_state(registry, done.grant.grant_id).problem()
+    assert problem is not None and problem[0].startswith(f"grant {done.grant.grant_id} starts at ")
+
+
+def test_only_the_owner_grants_and_revokes(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    with pytest.raises(GrantError) as caught:
+        grant(registry, asset_id, pyevm.buyer.address, PURPOSE, "now", "1d", 1, sender=pyevm.user)
+    assert caught.value.message == (f"{pyevm.user.address} does not own asset {asset_id} (its owner is "
+                                    f"{pyevm.owner.address}): only the owner grants its use")
+    assert caught.value.kind == ErrorKind.CONFLICT
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, sender=pyevm.owner)
+    with pytest.raises(GrantError, match="only the owner revokes its grants"):
+        revoke(registry, done.grant.grant_id, sender=pyevm.user)
+
+
+def test_unknown_assets_and_grants_are_named(registry: Registry, pyevm: Chain) -> None:
+    with pytest.raises(ContractRevert) as caught:
+        grant(registry, 99, pyevm.user.address, PURPOSE, "now", "1d", 1, sender=pyevm.owner)
+    assert caught.value.kind == ErrorKind.NOT_FOUND and "no asset 99 on this chain" in str(caught.value)
+    with pytest.raises(ContractRevert, match="no grant 42 on this chain"):
+        grant_state(registry, 42)
+    with pytest.raises(ContractRevert, match="no grant 42 on this chain"):
+        revoke(registry, 42, sender=pyevm.owner)
+    with pytest.raises(InvalidInput, match="grant id 0 is not one"):
+        grant_state(registry, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "needle"),
+    [
+        (dict(grantee="0x1234"), InvalidInput, "grantee '0x1234' is not an address"),
+        (dict(grantee="0x" + "00" * 20), GrantError, "the grantee cannot be the zero address"),
+        (dict(purpose="  "), GrantError, "the purpose is empty"),
+        (dict(quota=0), GrantError, "the quota 0 is not a number of units from 1 to"),
+        (dict(quota=2**64), GrantError, "the quota 18446744073709551616 is not"),
+        (dict(valid_from="yesterday"), InvalidInput, "valid_from 'yesterday' is not a time"),
+        (dict(until="2000-01-01"), GrantError,
+         "the window ends (2000-01-01 00:00:00 UTC (946684800)) before it starts"),
+        (dict(valid_from="2000-01-01", until="2000-02-01"), GrantError, "already past"),
+        (dict(scope=[-1]), ScopeError, "a negative index"),
+    ],
+)
+def test_bad_terms_are_refused_before_sending(registry: Registry, pyevm: Chain, args: dict[str, object],
+                                              error: type[Exception], needle: str) -> None:
+    asset_id = register_asset(pyevm)
+    terms: dict[str, object] = dict(grantee=pyevm.user.address, purpose=PURPOSE, valid_from="now", until="1d",
+                                    quota=1, scope=None)
+    terms.update(args)
+    before = pyevm.w3.eth.get_transaction_count(pyevm.owner.address)
+    with pytest.raises(error) as caught:
+        grant(registry, asset_id, sender=pyevm.owner, **terms)  # type: ignore[arg-type]
+    assert needle in str(caught.value)
+    assert pyevm.w3.eth.get_transaction_count(pyevm.owner.address) == before  # nothing sent
+
+
+def test_times() -> None:
+    now = 1_700_000_000
+    assert resolve_time("now", now, "t") == now
+    assert resolve_time("30d", now, "t") == now + 30 * 86_400
+    assert resolve_time("2h", now, "t", base=5) == 7205
+    assert resolve_time("2026-03-01", now, "t") == int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
+    assert resolve_time("2026-03-01T12:00:00+08:00", now, "t") == int(datetime(2026, 3, 1, 4, tzinfo=UTC).timestamp())
+    assert resolve_time("2026-03-01T04:00:00Z", now, "t") == int(datetime(2026, 3, 1, 4, tzinfo=UTC).timestamp())
+    assert resolve_time("1800000000", now, "t") == 1_800_000_000
+    with pytest.raises(InvalidInput, match="has no time zone"):
+        resolve_time(datetime(2026, 1, 1), now, "t")
+    with pytest.raises(InvalidInput, match="out of range"):
+        resolve_time(2**41, now, "t")
+    with pytest.raises(InvalidInput, match="is not a time"):
+        resolve_time(True, now, "t")

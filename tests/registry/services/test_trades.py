@@ -1,0 +1,113 @@
+"""Trades on a py-evm chain: offer, the buyer's countersignature, recorded once; transfer and licence."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+from dataseal.chain.contracts.records import GrantStatus, Settlement
+from dataseal.errors import ErrorKind
+from dataseal.registry.db.models.receipts import RECORDED, TradeOfferRecord
+from dataseal.registry.registry import Registry
+from dataseal.registry.scope import compute_scope_root
+from dataseal.registry.services.grants import grant_state
+from dataseal.registry.services.trades import (
+    LicenceOffer,
+    TradeError,
+    offer_trade,
+    read_offer,
+    read_signature,
+    record_trade,
+    sign_offer,
+    verify_signature,
+)
+from tests.conftest import Chain
+from tests.registry.services.conftest import register_asset
+
+SETTLEMENT = keccak(text="sale contract no. 7")
+
+
+def test_a_transfer_is_offered_signed_and_recorded_once(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    asset_id = register_asset(pyevm)
+    offer = offer_trade(registry, asset_id, pyevm.buyer.address, 50_000, "CNY", SETTLEMENT, deadline="1d")
+    assert offer.seller == pyevm.owner.address and offer.settlement == "transfer" and offer.licence is None
+    (tmp_path / "offer.json").write_text(offer.to_text())
+    offer = read_offer(tmp_path / "offer.json")
+    signature = sign_offer(registry, offer, account=pyevm.keys[pyevm.buyer.address])
+    (tmp_path / "sig.json").write_text(signature.to_text())
+    signature = read_signature(tmp_path / "sig.json")
+    verify_signature(offer, signature)
+
+    done = record_trade(registry, offer, signature, sender=pyevm.owner)
+    assert not done.already_recorded and done.record.settlement == Settlement.Transfer
+    assert done.record.buyer == pyevm.buyer.address and done.record.price == 50_000 and done.record.grant_id == 0
+    assert pyevm.reader.registry.asset(asset_id).owner == pyevm.buyer.address
+    with registry.db.session() as session:
+        row = session.get(TradeOfferRecord, offer.hash_hex)
+        assert row is not None and row.state == RECORDED and row.trade_id == done.record.trade_id
+
+    count = pyevm.w3.eth.get_transaction_count(pyevm.owner.address)
+    again = record_trade(registry, offer, signature, sender=pyevm.owner)
+    assert again.already_recorded and again.record == done.record
+    assert pyevm.w3.eth.get_transaction_count(pyevm.owner.address) == count
+
+
+def test_a_licence_sale_creates_the_buyers_grant(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    licence = LicenceOffer("risk model training", "now", "365d", quota=100, scope=range(50))
+    offer = offer_trade(registry, asset_id, pyevm.buyer.address, 9_900, "CNY", SETTLEMENT, licence=licence)
+    assert offer.licence is not None and offer.licence.scope_root == "0x" + compute_scope_root(range(50)).hex()
+    signature = sign_offer(registry, offer, account=pyevm.keys[pyevm.buyer.address])
+    done = record_trade(registry, offer, signature, sender=pyevm.owner)
+    assert done.record.settlement == Settlement.Licence and done.record.grant_id >= 1
+    state = grant_state(registry, done.record.grant_id)
+    assert state.grant.grantee == pyevm.buyer.address and state.grant.status == GrantStatus.Active
+    assert state.purpose == "risk model training" and state.grant.quota == 100
+    assert pyevm.reader.registry.asset(asset_id).owner == pyevm.owner.address  # a licence keeps the asset
+
+
+def test_what_the_chain_would_refuse_is_refused_first(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    asset_id = register_asset(pyevm)
+    with pytest.raises(TradeError, match="cannot be the zero address or the seller"):
+        offer_trade(registry, asset_id, pyevm.owner.address, 1, "CNY", SETTLEMENT)
+    with pytest.raises(TradeError, match="the settlement hash is zero"):
+        offer_trade(registry, asset_id, pyevm.buyer.address, 1, "CNY", b"\0" * 32)
+    with pytest.raises(TradeError, match="the settlement hash '0x12' is not a 32-byte hash"):
+        offer_trade(registry, asset_id, pyevm.buyer.address, 1, "CNY", "0x12")
+    with pytest.raises(TradeError, match=f"{pyevm.user.address} does not own asset {asset_id}"):
+        offer_trade(registry, asset_id, pyevm.buyer.address, 1, "CNY", SETTLEMENT, seller=pyevm.user.address)
+    with pytest.raises(TradeError, match="currency code fits in 32 bytes"):
+        offer_trade(registry, asset_id, pyevm.buyer.address, 1, "C" * 33, SETTLEMENT)
+
+    offer = offer_trade(registry, asset_id, pyevm.buyer.address, 1, "CNY", SETTLEMENT, deadline="1h")
+    with pytest.raises(TradeError, match="the offer's buyer is .* but the signing account is") as caught:
+        sign_offer(registry, offer, account=pyevm.keys[pyevm.user.address])
+    assert caught.value.kind == ErrorKind.CONFLICT
+    forged = sign_offer(registry, offer, account=pyevm.keys[pyevm.buyer.address])
+    cheaper = offer.model_copy(update={"price": 0})
+    with pytest.raises(TradeError, match="the signature is of offer"):
+        record_trade(registry, cheaper, forged, sender=pyevm.owner)
+    with pytest.raises(TradeError, match="was not made by the buyer"):
+        record_trade(registry, offer, forged.model_copy(update={"nonce": 5}), sender=pyevm.owner)
+    signature = sign_offer(registry, offer, account=pyevm.keys[pyevm.buyer.address])
+    with pytest.raises(TradeError, match="is neither the seller .* nor an operator it gave the TRADE power"):
+        record_trade(registry, offer, signature, sender=pyevm.user)
+    pyevm.as_(pyevm.buyer).ledger.use_nonce()  # the buyer voids its signature
+    with pytest.raises(TradeError, match="made with nonce 0, but the buyer's next nonce is 1"):
+        record_trade(registry, offer, signature, sender=pyevm.owner)
+    signature = sign_offer(registry, offer, account=pyevm.keys[pyevm.buyer.address])
+    pyevm.travel(7200)
+    with pytest.raises(TradeError, match="the offer's deadline .* has passed"):
+        record_trade(registry, offer, signature, sender=pyevm.owner)
+
+
+def test_documents_of_another_kind_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"kind": "dataseal/usage-receipt", "version": 1}))
+    with pytest.raises(TradeError, match="is not a dataseal/trade-offer document"):
+        read_offer(path)
+    path.write_text(json.dumps({"kind": "dataseal/trade-signature", "version": 1, "offerHash": "0x12"}))
+    with pytest.raises(TradeError, match="is invalid: "):
+        read_signature(path)

@@ -1,0 +1,252 @@
+"""The usage service on a py-evm chain: receipts recorded once, batches, and every refusal before sending."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dataseal.chain.contracts.records import USAGE, UsageBatchRecord, UsageRecord
+from dataseal.chain.errors import ContractRevert
+from dataseal.errors import ErrorKind
+from dataseal.registry.db.models.receipts import RECORDED, ReceiptBatchRecord, ReceiptRecord
+from dataseal.registry.receipts import UsageReceipt, build_receipt, verify_receipt_in_batch
+from dataseal.registry.registry import Registry
+from dataseal.registry.services.grants import grant
+from dataseal.registry.services.usage import (
+    UsageError,
+    get_usage_record,
+    new_receipt,
+    usage_records,
+    use,
+    use_batch,
+)
+from tests.conftest import Chain
+from tests.registry.services.conftest import register_asset
+
+PURPOSE = "fraud model evaluation"
+
+
+def granted(registry: Registry, chain: Chain, quota: int = 10, **terms: Any) -> int:
+    asset_id = register_asset(chain)
+    values: dict[str, Any] = dict(valid_from="now", until="30d", scope=None)
+    values.update(terms)
+    return grant(registry, asset_id, chain.user.address, PURPOSE, quota=quota, sender=chain.owner,
+                 **values).grant.grant_id
+
+
+def receipt_for(registry: Registry, chain: Chain, grant_id: int, units: int = 2, job: str = "job-1",
+                **changes: Any) -> UsageReceipt:
+    now = chain.now()
+    values: dict[str, Any] = dict(unit="row", indexes=["0-9"], started_at=now - 60, ended_at=now, units=units,
+                                  result_hash="0x" + "cd" * 32)
+    values.update(changes)
+    return new_receipt(registry, grant_id, job, **values)
+
+
+def sent(chain: Chain, sender: Any) -> int:
+    return int(chain.w3.eth.get_transaction_count(sender.address))
+
+
+def test_a_receipt_is_recorded_once(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+    assert receipt.purpose == PURPOSE and receipt.chain_id == pyevm.w3.eth.chain_id
+    assert receipt.grant_registry == pyevm.deployment.grant_registry
+    path = tmp_path / "r.json"
+    path.write_text(receipt.to_text())
+    done = use(registry, grant_id, 2, path, sender=pyevm.user)
+    assert not done.already_recorded and done.record.receipt_hash == receipt.hash and done.record.sequence == 1
+    assert done.record.units == 2 and done.record.recorder == pyevm.user.address
+    with registry.db.session() as session:
+        row = session.get(ReceiptRecord, receipt.hash_hex)
+        assert row is not None and row.state == RECORDED and row.tx_hash == done.record.tx.tx_hash
+        assert row.sequence == 1 and row.receipt == receipt.canonical_bytes().decode()
+
+    count = sent(pyevm, pyevm.user)
+    again = use(registry, grant_id, 2, receipt, sender=pyevm.user)  # a rerun: found on chain, nothing sent
+    assert again.already_recorded and again.record == done.record and sent(pyevm, pyevm.user) == count
+    assert pyevm.reader.grants.remaining(grant_id) == 8
+    assert get_usage_record(registry, grant_id, receipt.hash) == done.record
+
+
+def test_a_rerun_with_a_fresh_database_asks_the_chain(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    from dataseal.registry.db import Database
+    from tests.registry.services.conftest import registry_on
+
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+    use(registry, grant_id, 2, receipt, sender=pyevm.user)
+    with Database.open(f"sqlite:///{tmp_path / 'other.sqlite'}") as other_db:
+        other = registry_on(pyevm, tmp_path / "other", other_db)
+        count = sent(pyevm, pyevm.user)
+        assert use(other, grant_id, 2, receipt, sender=pyevm.user).already_recorded
+        assert sent(pyevm, pyevm.user) == count
+
+
+def test_the_quota_runs_out_and_the_next_use_says_so(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm, quota=3)
+    use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, 2, "a"), sender=pyevm.user)
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(UsageError) as caught:
+        use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, 2, "b"), sender=pyevm.user)
+    assert caught.value.message == f"grant {grant_id} has 1 of its 3 units left, 2 were asked for"
+    assert "larger quota" in caught.value.hint and caught.value.kind == ErrorKind.CONFLICT
+    assert sent(pyevm, pyevm.user) == count
+
+
+def test_outside_the_window(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm, valid_from="1d", until="1d")
+    receipt = receipt_for(registry, pyevm, grant_id)
+    with pytest.raises(UsageError, match=f"grant {grant_id} starts at .* it is now") as caught:
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)
+    assert caught.value.hint == "wait until the grant's window opens"
+    pyevm.travel(86_400 + 10)
+    assert use(registry, grant_id, 2, receipt, sender=pyevm.user).record.sequence == 1
+    pyevm.travel(86_400)
+    with pytest.raises(UsageError, match=f"grant {grant_id} expired at .*; it is now"):
+        use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, job="late"), sender=pyevm.user)
+
+
+def test_a_revoked_grant(registry: Registry, pyevm: Chain) -> None:
+    from dataseal.registry.services.grants import revoke
+
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+    revoke(registry, grant_id, sender=pyevm.owner)
+    with pytest.raises(UsageError, match=f"grant {grant_id} is Revoked: ask the asset owner for a new grant"):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (dict(units=3), "3 units were asked to be recorded, but the receipt says the job used 2"),
+        (dict(grant_id=7), "is for grant 7, not grant 1"),
+        (dict(chain_id=5), "is for chain 5, but this is chain"),
+        (dict(grant_registry="0x" + "AB" * 20), "is for the GrantRegistry at 0x"),
+        (dict(purpose="marketing"), "states the purpose 'marketing', which is not grant 1's"),
+    ],
+)
+def test_a_receipt_that_does_not_match_is_refused(registry: Registry, pyevm: Chain, change: dict[str, Any],
+                                                  needle: str) -> None:
+    grant_id = granted(registry, pyevm)
+    good = receipt_for(registry, pyevm, grant_id)
+    units = change.pop("units", 2)
+    values = {**good.model_dump(), **change}
+    if "grant_registry" in change:
+        from eth_utils import to_checksum_address
+        values["grant_registry"] = to_checksum_address(change["grant_registry"])
+    receipt = build_receipt(
+        chain_id=values["chain_id"], grant_registry=values["grant_registry"], grant_id=values["grant_id"],
+        job_id=good.job_id, purpose=values["purpose"], unit="row", indexes=good.touched.indexes,
+        started_at=0, ended_at=1, units=2, result_hash=good.result_hash)
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(UsageError) as caught:
+        use(registry, grant_id, units, receipt, sender=pyevm.user)
+    assert needle in caught.value.message
+    assert sent(pyevm, pyevm.user) == count
+
+
+def test_only_the_grantee_or_its_operator_records(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+    with pytest.raises(UsageError, match="is neither grantee .* nor an operator it gave the USAGE power"):
+        use(registry, grant_id, 2, receipt, sender=pyevm.buyer)
+    pyevm.as_(pyevm.user).ledger.set_operator(pyevm.buyer.address, powers=USAGE)
+    assert use(registry, grant_id, 2, receipt, sender=pyevm.buyer).record.recorder == pyevm.buyer.address
+
+
+def test_rows_outside_a_known_scope_are_refused(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm, scope=range(5))
+    with pytest.raises(UsageError, match=r"touched 5 rows outside grant 1's scope \(first: 5\)"):
+        use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id), sender=pyevm.user)
+    inside = receipt_for(registry, pyevm, grant_id, indexes=[1, 2])
+    assert use(registry, grant_id, 2, inside, sender=pyevm.user).record.sequence == 1
+
+
+def test_the_chains_own_refusal_arrives_decoded(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+    # the asset is suspended behind the service's back: only the chain knows at sending time
+    pyevm.as_(pyevm.operator).registry.grant_reviewer(pyevm.reviewer.address)
+    asset_id = pyevm.reader.grants.grant_of(grant_id).asset_id
+    pyevm.as_(pyevm.reviewer).registry.suspend(asset_id)
+    with pytest.raises(UsageError, match=f"asset {asset_id} of grant {grant_id} is Suspended"):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)
+    with pytest.raises(ContractRevert, match="AssetNotActive"):
+        pyevm.as_(pyevm.user).ledger.record_usage(grant_id, 2, receipt.hash)
+
+
+def test_new_receipt_needs_the_grants_purpose(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    from dataseal.registry.db import Database
+    from tests.registry.services.conftest import registry_on
+
+    grant_id = granted(registry, pyevm)
+    with pytest.raises(UsageError, match="is not grant 1's: its keccak256 is"):
+        receipt_for(registry, pyevm, grant_id, purpose="something else")
+    with Database.open(f"sqlite:///{tmp_path / 'grantee.sqlite'}") as db:
+        grantee = registry_on(pyevm, tmp_path / "grantee", db)  # the grantee's registry never saw the text
+        with pytest.raises(UsageError, match="does not know the purpose text of grant 1"):
+            receipt_for(grantee, pyevm, grant_id)
+        assert receipt_for(grantee, pyevm, grant_id, purpose=PURPOSE).purpose == PURPOSE
+
+
+def test_a_batch_is_recorded_once_and_proves_each_receipt(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    grant_id = granted(registry, pyevm, quota=20)
+    receipts = [receipt_for(registry, pyevm, grant_id, units=i + 1, job=f"job-{i}") for i in range(4)]
+    folder = tmp_path / "receipts"
+    folder.mkdir()
+    for r in receipts:
+        (folder / f"{r.job_id}.json").write_text(r.to_text())
+    done = use_batch(registry, grant_id, folder, sender=pyevm.user)
+    assert isinstance(done.record, UsageBatchRecord) and not done.already_recorded
+    assert done.record.units == 10 and done.record.count == 4 and done.record.receipts_root == done.batch.root
+    for r in receipts:
+        verify_receipt_in_batch(r, done.batch.proof(r), done.record.receipts_root)
+    with registry.db.session() as session:
+        assert session.get(ReceiptBatchRecord, done.batch.root_hex).state == RECORDED  # type: ignore[union-attr]
+        row = session.get(ReceiptRecord, receipts[0].hash_hex)
+        assert row is not None and row.batch_root == done.batch.root_hex and row.state == RECORDED
+    count = sent(pyevm, pyevm.user)
+    assert use_batch(registry, grant_id, receipts, sender=pyevm.user).already_recorded
+    assert sent(pyevm, pyevm.user) == count
+    with pytest.raises(UsageError, match="was recorded in the batch"):
+        use(registry, grant_id, receipts[0].units, receipts[0], sender=pyevm.user)
+    single = receipt_for(registry, pyevm, grant_id, units=1, job="single")
+    use(registry, grant_id, 1, single, sender=pyevm.user)
+    with pytest.raises(UsageError, match="1 of the receipts are recorded already"):
+        use_batch(registry, grant_id, [single, receipt_for(registry, pyevm, grant_id, units=1, job="x")],
+                  sender=pyevm.user)
+    assert [type(r) for r in usage_records(registry, grant_id)] == [UsageBatchRecord, UsageRecord]
+
+
+def test_a_batch_past_the_quota(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm, quota=3)
+    receipts = [receipt_for(registry, pyevm, grant_id, units=2, job=f"job-{i}") for i in range(2)]
+    with pytest.raises(UsageError, match="has 3 of its 3 units left, 4 were asked for"):
+        use_batch(registry, grant_id, receipts, sender=pyevm.user)
+
+
+def test_a_crash_after_sending_does_not_send_twice(registry: Registry, pyevm: Chain,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataseal.registry.services.usage as usage
+
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+    real = usage._mark_sent
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        raise KeyboardInterrupt  # the process dies once the transaction is out
+
+    monkeypatch.setattr(usage, "_mark_sent", crash)
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(KeyboardInterrupt):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)
+    monkeypatch.setattr(usage, "_mark_sent", real)
+    again = use(registry, grant_id, 2, receipt, sender=pyevm.user)
+    assert again.already_recorded and sent(pyevm, pyevm.user) == count + 1
+    assert pyevm.reader.grants.remaining(grant_id) == 8
+    with registry.db.session() as session:
+        assert session.get(ReceiptRecord, receipt.hash_hex).state == RECORDED  # type: ignore[union-attr]
