@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from sqlmodel import select
 from web3 import Web3
@@ -113,6 +114,15 @@ class Outbox:
             session.add(row)
         return row
 
+    def mark_done(self, key: str, *, tx_hash: str | None = None, block_number: int | None = None) -> None:
+        """Record ``key`` as done because the chain shows it done (found there by the caller, e.g. in the logs,
+        with the transaction that did it when known); nothing when there is no record of it."""
+        row = self.get(key)
+        if row is None or row.state == OutboxState.MINED:
+            return
+        self._update(key, state=OutboxState.MINED, tx_hash=tx_hash or row.tx_hash,
+                     block_number=block_number if block_number is not None else row.block_number, error=None)
+
     def forget(self, key: str) -> None:
         """Drop the record of ``key`` (an intent nothing was sent for)."""
         with self.db.session() as session:
@@ -193,10 +203,11 @@ class Outbox:
                 submitted.result(receipt)
             except DatasealError as exc:
                 return exc
+        tx: Any
         try:
             tx = self.w3.eth.get_transaction(HexBytes(receipt["transactionHash"]))
         except Exception:
-            tx = {}  # type: ignore[assignment]
+            tx = {}
         request = {"to": tx.get("to"), "data": tx.get("input", b""), "value": tx.get("value", 0),
                    "gas": tx.get("gas", 0)}
         return replay_failure(self.w3, request, row.sender, receipt, row.kind)
@@ -214,7 +225,7 @@ class Outbox:
             known = self._rebroadcast(row.raw_tx)
         if not known:
             return None
-        pending = PendingTransaction(tx_hash=row.tx_hash, nonce=row.nonce, sender=self.sender.address,  # type: ignore[arg-type]
+        pending = PendingTransaction(tx_hash=row.tx_hash, nonce=row.nonce, sender=to_checksum_address(row.sender),
                                      chain_id=row.chain_id, tx={}, raw=bytes(HexBytes(row.raw_tx or "0x")))
         try:
             return self.sender.wait(self.w3, pending)

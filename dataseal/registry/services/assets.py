@@ -40,7 +40,7 @@ from dataseal.chain.errors import ContractRevert
 from dataseal.chain.files import write_atomic
 from dataseal.chain.sending.sender import LocalSender
 from dataseal.chain.values import address as checked_address
-from dataseal.errors import Conflict, DatasealError, ErrorKind, InvalidInput, NotFound
+from dataseal.errors import DatasealError, ErrorKind, InvalidInput, NotFound
 from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
 from dataseal.registry.manifest import (
     FileContent,
@@ -346,6 +346,7 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
         row = writer.outbox.get(key)
         delivered = Delivered(key, row.tx_hash if row else None, None)
         record = _record_of(writer, delivered, asset.asset_id)
+        writer.outbox.mark_done(key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
         resumed = True
     tree_path = _record_tree(writer.registry, sealed)
     _at(hook, "tree-stored")
@@ -444,7 +445,7 @@ def _registered_topic() -> bytes:
     if _REGISTERED_TOPIC is None:
         abi = next(item for item in load_artifact("AssetRegistry").abi
                    if item.get("type") == "event" and item.get("name") == "AssetRegistered")
-        _REGISTERED_TOPIC = bytes(event_abi_to_log_topic(abi))
+        _REGISTERED_TOPIC = bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
     return _REGISTERED_TOPIC
 
 
