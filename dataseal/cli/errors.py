@@ -52,6 +52,12 @@ OPTION_FLAGS: dict[str, str] = {
     "out": "-o/--out FILE",
     # the manifest's metadata (dataseal.registry.manifest.ManifestMetadata)
     "rights_type": "--rights LIST",
+    # register, version, review (dataseal.registry.services.assets)
+    "title": "--title TEXT",
+    "classification": "--classification LEVEL",
+    "valid_until": "--valid-until WHEN",
+    "evidence": "--evidence FILE",
+    "reserve_for": "--reserve-for ADDRESS",
 }
 
 
