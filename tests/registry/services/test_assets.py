@@ -261,3 +261,40 @@ def test_review_object_approve_reject(pyevm_review: Chain, registry_for: Registr
     with pytest.raises(ContractRevert, match="AccessControlUnauthorizedAccount"):
         assets.review(user, "reject", a.asset_id)
     assert not any(row.sender == chain.user.address and row.kind == "reject" for row in outbox_rows(user))
+
+
+def test_a_cooling_root_is_refused_before_a_commitment_is_sent(
+        pyevm_commits: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_commits
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"given up" * 100)
+    owner = registry_for(chain, chain.owner)
+    done = assets.register(owner, data, clock=chain_clock(chain))
+    assets.cancel(owner, done.asset_id)
+    other_data = tmp_path / "copy" / "data.bin"
+    other_data.parent.mkdir()
+    other_data.write_bytes(data.read_bytes())
+    user = registry_for(chain, chain.user)
+    with pytest.raises(RegistrationError, match="is cooling after a cancellation: nobody may register it before "):
+        assets.register(user, other_data, clock=chain_clock(chain))
+    assert commits_by(chain, chain.user.address) == 0
+
+
+def test_a_sent_transaction_the_node_never_saw_is_sent_again(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """A record of a transaction sent (its hash known) that the node does not know and whose bytes were not kept:
+    dropped. The chain does not have the registration, so it is sent again, once."""
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"dropped" * 100)
+    registry = registry_for(pyevm, pyevm.owner)
+    with pytest.raises(Crash):
+        assets.register(registry, data, hook=crash_at("register:submitting"))
+    [row] = outbox_rows(registry)
+    with registry.db.session() as session:
+        stored = session.exec(select(OutboxTx)).one()
+        stored.state, stored.tx_hash, stored.nonce = "sent", "0x" + "ee" * 32, 99
+        session.add(stored)
+    done = assets.register(registry, data)
+    assert done.asset_id == 1 and done.resumed and pyevm.reader.registry.total_assets() == 1
+    [row] = outbox_rows(registry)
+    assert (row.state, row.tx_hash, row.attempts) == ("mined", done.tx_hash, 2)
