@@ -63,6 +63,12 @@ OPTION_FLAGS: dict[str, str] = {
     "price": "--price N",
     "settlement": "--settlement FILE or --settlement-hash HEX",
     "deadline": "--deadline WHEN",
+    # register, version, review (dataseal.registry.services.assets)
+    "title": "--title TEXT",
+    "classification": "--classification LEVEL",
+    "valid_until": "--valid-until WHEN",
+    "evidence": "--evidence FILE",
+    "reserve_for": "--reserve-for ADDRESS",
 }
 
 

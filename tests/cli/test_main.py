@@ -99,7 +99,7 @@ def test_the_cli_starts_without_loading_py_evm() -> None:
          "string as an integer, exceeded maximum size [see `dataseal prove --help`]"),
         (["check"], "dataseal: error: Missing argument 'FILE'. [see `dataseal check --help`]"),
         (["check", "--nope", "x"], "dataseal: error: No such option: --nope [see `dataseal check --help`]"),
-        (["sael"], "dataseal: error: No such command 'sael'. Did you mean 'seal'? [see `dataseal --help`]"),
+        (["seall"], "dataseal: error: No such command 'seall'. Did you mean 'seal'? [see `dataseal --help`]"),
     ],
 )
 def test_a_usage_error_is_one_line_with_exit_2(cli: Cli, args: list[str], line: str) -> None:

@@ -4,23 +4,27 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from dataseal.chain.connection import connect
 from dataseal.chain.files import check_output
+from dataseal.cli.options import CHAIN_ID, DATA_DIR, RPC, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.errors import ErrorKind
 from dataseal.registry.checks import Unchecked, check_document_file
-from dataseal.registry.evidence import describe_subject
+from dataseal.registry.evidence import EvidenceBundle, describe_subject, read_document
 from dataseal.registry.manifest import ManifestError, ManifestMetadata, parse_rights, read_manifest
 from dataseal.registry.merkle import to_hash
+from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import ProgressCallback, SealOptions, parse_size
 from dataseal.registry.sealing.atomic import atomic_writer
-from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, prove, seal
+from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, seal
 from dataseal.registry.sealing.tables import read_secret
+from dataseal.registry.services import evidence
 
 SALT_SECRET = typer.Option(
     None, "--salt-secret", metavar="FILE",
@@ -164,6 +168,11 @@ def prove_command(
         "PATH.dataseal/manifest.json.",
     )] = None,
     salt_secret: Path | None = SALT_SECRET,
+    grant: int | None = typer.Option(None, "--grant", metavar="G", help="Also prove that the part lies inside "
+                                     "grant G's scope (written beside the bundle as FILE.scope.json)."),
+    rpc: str | None = RPC,
+    chain_id: int | None = CHAIN_ID,
+    data_dir: Path | None = DATA_DIR,
     force: bool = _force_option("the -o FILE"),
     as_json: bool = JSON,
 ) -> None:
@@ -171,13 +180,17 @@ def prove_command(
 
     Re-reads the data with the manifest's parameters and refuses when its root is no longer the
     sealed one. A row proof discloses that row (its canonical JSON) and its salt, nothing else.
-    Check the result with `dataseal check`, with @openzeppelin/merkle-tree, or on chain.
+    With a chain (--rpc or --data-dir, or their environment variables) and registered data, writes an
+    evidence bundle instead: the manifest, the proof and the registration as the chain's logs record
+    it; unregistered data still gets its proof. Check the result with `dataseal check` (--rpc to
+    check the record on any node), with @openzeppelin/merkle-tree, or on chain.
 
     \b
     Examples:
       dataseal prove backup.tar --chunk 17 -o chunk17.proof.json
-      dataseal prove survey.csv --row 42 --salt-secret owner.key -o row42.proof.json
-      dataseal prove ./images --file cats/001.jpg -o cat.proof.json
+      dataseal prove survey.csv --row 42 --salt-secret owner.key --data-dir .dataseal -o row42.bundle.json
+      dataseal prove ./images --file cats/001.jpg --rpc http://127.0.0.1:8545 -o cat.bundle.json
+      dataseal prove survey.csv --row 42 --salt-secret owner.key --grant 3 --data-dir .dataseal -o row42.json
     """
     if manifest_path is None:
         manifest_path = default_output_dir(path) / MANIFEST_NAME
@@ -191,20 +204,50 @@ def prove_command(
         check_output(out, replace=force, options=("out",))  # before the data is read, not after
     manifest = read_manifest(manifest_path)
     secret = read_secret(salt_secret) if salt_secret is not None else None
-    with _progress(enabled=not as_json and out is not None) as progress:
-        proof = prove(path, manifest, chunk=chunk, row=row, file=file, secret=secret, progress=progress)
-    text = json.dumps(proof.to_json_data(), indent=2, ensure_ascii=False) + "\n"
+    cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)
+    on_chain = cfg.rpc_url is not None or "data_dir" in cfg.model_fields_set
+    if grant is not None and not on_chain:
+        raise typer.BadParameter("a grant's scope is read from the chain: give --rpc or --data-dir",
+                                 param_hint="--grant")
+    with ExitStack() as stack:
+        registry = stack.enter_context(Registry(cfg)) if on_chain else None
+        progress = stack.enter_context(_progress(enabled=not as_json and out is not None))
+        result = evidence.prove(registry, path, manifest, chunk=chunk, row=row, file=file, secret=secret,
+                                grant=grant, progress=progress)
+    proof, bundle = result.proof, result.bundle
+    document = bundle.to_json_data() if bundle is not None else proof.to_json_data()
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         sys.stdout.write(text)
+        if result.unregistered and on_chain:
+            note(f"dataseal: no chain record: {result.unregistered}; wrote the proof alone")
         return
     with atomic_writer(out, replace=force, options=("out",)) as f:
         f.write(text)
-    report = {"proof": str(out), "root": proof.root, "leaf": proof.leaf, "subject": describe_subject(proof),
-              "siblings": len(proof.proof)}
+    scope_file = None
+    if result.scope is not None:
+        scope_file = out.with_name(out.name + ".scope.json")
+        with atomic_writer(scope_file, replace=force, options=("out",)) as f:
+            f.write(json.dumps(result.scope, indent=2, ensure_ascii=False) + "\n")
+    record = bundle.record if bundle is not None else None
+    report: dict[str, Any] = {
+        "proof": str(out), "kind": "evidence" if bundle is not None else "proof", "root": proof.root,
+        "leaf": proof.leaf, "subject": describe_subject(proof), "siblings": len(proof.proof),
+        "assetId": record.asset.asset_id if record is not None and record.asset is not None else None,
+        "txHash": record.tx_hash if record is not None else None, "unregistered": result.unregistered,
+        "scope": str(scope_file) if scope_file is not None else None,
+    }
 
     def human() -> None:
         siblings = f"{len(proof.proof)} sibling{'' if len(proof.proof) == 1 else 's'}"
         print(f"wrote {out}: {describe_subject(proof)} of {path}, {siblings} to root {proof.root}")
+        if record is not None and record.asset is not None:
+            print(f"  evidence bundle with the registration of asset {record.asset.asset_id} (tx {record.tx_hash}, "
+                  f"block {record.block_number}, chain {record.chain_id})")
+        elif on_chain:
+            note(f"dataseal: no chain record: {result.unregistered}; wrote the proof alone")
+        if scope_file is not None:
+            print(f"  scope proof of grant {grant}: {scope_file}")
 
     emit(report, as_json, human)
 
@@ -214,6 +257,11 @@ def check_command(
     root: str | None = typer.Option(
         None, "--root", metavar="HEX", help="Also require this root (e.g. the content root registered on chain)."
     ),
+    rpc: str | None = typer.Option(
+        None, "--rpc", metavar="URL", help="Then check an evidence bundle's record on this node (any JSON-RPC "
+        "endpoint of its chain; no data folder or database needed): the transaction, its block and time, the event "
+        "it emitted, and the registration's status now.", show_default=False,
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Check a proof, evidence bundle, manifest or tree dump offline.
@@ -221,12 +269,13 @@ def check_command(
     A proof: its value gives its leaf, its disclosed row (if any) gives its value, and its siblings
     lead to its root (and to --root when given). A bundle: the manifest hash, that the record
     registers this manifest and root, batch membership, and every proof. A tree dump: every node.
-    The chain itself is not consulted (that check arrives with the registry). Exits 1 on failure.
+    With --rpc, a bundle's record is then checked on that node. Exits 1 on failure.
 
     \b
     Examples:
       dataseal check row42.proof.json --root 0x3f1c...e9
       dataseal check evidence.json --json
+      dataseal check evidence.json --rpc https://rpc.example.org
       dataseal check survey.csv.dataseal/tree.json
     """
     report = check_document_file(file, root=to_hash(root, "--root") if root is not None else None)
@@ -236,6 +285,18 @@ def check_command(
     data["checked"] = list(report.checked)
     data["notChecked"] = [_unchecked(item) for item in report.not_checked]
     data["file"] = str(file)
+    if rpc is not None:
+        document = read_document(file)
+        if not isinstance(document, EvidenceBundle):
+            raise typer.BadParameter(f"{file} is a {report.kind}: only an evidence bundle has a chain record to check",
+                                     param_hint="--rpc")
+        with connect(rpc, timeout=settings(rpc_url=rpc).rpc_timeout) as connection:
+            on_chain = evidence.check_on_chain(document, connection)
+        data["checked"] += [f"chain: {line}" for line in on_chain.checked]
+        data["notChecked"] = [line for line in data["notChecked"] if not line.startswith("chain:")]
+        data["chain"] = on_chain.to_json()
+        for warning in on_chain.warnings:
+            note(f"dataseal: warning: {warning}")
 
     def human() -> None:
         print(f"OK  {file}: {report.kind} for root {report.root}")

@@ -1,20 +1,76 @@
-"""A Registry on the py-evm chain of the ``pyevm`` fixture, with the test's database."""
+"""Fixtures of the services tests: a Registry on the py-evm chain of the ``pyevm`` fixture with the test's
+database (``registry``); a Registry over a py-evm chain of tests/conftest.py, signing with one of its
+accounts through a real keystore in a data folder (light scrypt), and a SQLite registry database."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from eth_utils import keccak
+from pydantic import SecretStr
 
+from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, Keystore, keystore_dir
 from dataseal.chain.connection import connect
 from dataseal.chain.contracts.deployment import save_deployment
 from dataseal.chain.contracts.records import Registration
+from dataseal.chain.sending.sender import LocalSender
 from dataseal.registry.context import Context
 from dataseal.registry.db import Database
 from dataseal.registry.registry import Registry
+from dataseal.registry.services.assets import Clock
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
+
+PASSWORD = "services test password"
+
+RegistryFor = Callable[..., Registry]
+
+
+@pytest.fixture
+def registry_for(tmp_path: Path) -> Iterator[RegistryFor]:
+    """``registry_for(chain, signer)``: a Registry on ``chain`` whose signing account is ``signer`` (one data folder
+    and one database per chain, shared by the signers, as several accounts of one registry would)."""
+    opened: list[Registry] = []
+    databases: dict[int, Database] = {}
+
+    def make(chain: Chain, signer: LocalSender, *, data_dir: Path | None = None) -> Registry:
+        folder = data_dir or tmp_path / f"data-{id(chain)}"
+        if not (folder / "deployments.json").exists():
+            save_deployment(folder, chain.deployment)
+        keystore = Keystore(keystore_dir(folder), scrypt_n=LIGHT_SCRYPT_N)
+        if not any(entry.address == signer.address for entry in keystore.list()):
+            keystore.import_private_key(chain.keys[signer.address].key, PASSWORD)
+        settings = Settings(data_dir=folder, account=signer.address, password=SecretStr(PASSWORD))
+        database = databases.get(id(chain))
+        if database is None:
+            database = databases[id(chain)] = Database.open(f"sqlite:///{folder / 'registry.sqlite'}")
+        registry = Registry(settings, context=Context(settings, connect(chain.w3)), database=database)
+        opened.append(registry)
+        return registry
+
+    yield make
+    for registry in opened:
+        registry._database = None  # shared: closed once below
+        registry.close()
+    for database in databases.values():
+        database.close()
+
+
+def chain_clock(chain: Chain) -> Clock:
+    """The chain's clock: waiting moves the chain's time instead of sleeping."""
+    return Clock(now=lambda: float(chain.now()), sleep=lambda seconds: chain.travel(max(1, int(seconds))) and None)
+
+
+class Crash(Exception):
+    """Stands for the process dying at a given moment."""
+
+
+def crash_at(moment: str) -> Callable[[str], None]:
+    def hook(at: str) -> None:
+        if at == moment:
+            raise Crash(at)
+    return hook
 
 
 def registry_on(chain: Chain, data_dir: Path, database: Database) -> Registry:

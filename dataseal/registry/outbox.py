@@ -1,0 +1,291 @@
+"""The outbox: how every write of the registry reaches the chain once, even when a run dies half-way.
+
+A write is known by what it does, its natural key (``register:<chain>:<registry>:<root>``,
+``cancel:<chain>:<registry>:<asset>``...), and goes through four moments, each recorded in
+:class:`~dataseal.registry.db.models.local.OutboxTx` before the next one starts:
+
+1. **prepared** — the intent, with what a rerun needs (a commitment's random salt), written before
+   anything is signed; the attempt counter is raised just before the transaction is handed to the node;
+2. **sent** — the transaction's hash, nonce and signed bytes, as soon as the node took it;
+3. **mined** — its receipt succeeded (or the chain shows the action done);
+4. **failed** — its receipt reverted (a rerun may try again, after asking the chain).
+
+A rerun never sends blindly. A **sent** transaction is looked up by its hash: mined, it is finished; still
+in the node's pool, it is waited for; forgotten by the node, its signed bytes are handed over again (the same
+transaction, the same nonce: never a second one); replaced (its nonce used by another transaction), the chain
+is asked. A **prepared** intent whose attempt may have reached the node (the run died between handing it
+over and recording its hash) waits until the account has no transaction pending, then asks the chain.
+The chain is the final judge: every write says how to tell it is done (``done``: the root is registered by
+this owner, the asset is cancelled, the commitment exists), and a write the chain shows done is not sent.
+
+``hook(moment)`` is called at each moment (``"<kind>:prepared"``, ``"<kind>:submitting"``,
+``"<kind>:submitted"`` — handed to the node, hash not yet recorded — ``"<kind>:sent"``, ``"<kind>:mined"``),
+so that tests can stop a run at any of them and run again.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+from sqlmodel import select
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
+from web3.types import TxReceipt
+
+from dataseal.chain.connection.failures import (
+    is_already_known,
+    is_connection_failure,
+    is_nonce_too_low,
+    rpc_message,
+    unreachable,
+)
+from dataseal.chain.contracts.client import Submitted
+from dataseal.chain.contracts.revert import replay_failure
+from dataseal.chain.errors import ChainError, ContractRevert, InsufficientFunds, TransactionDropped
+from dataseal.chain.sending.sender import LocalSender, PendingTransaction
+from dataseal.errors import DatasealError, InvalidInput
+from dataseal.registry.db import Database
+from dataseal.registry.db.models.local import OutboxState, OutboxTx, utc_now
+
+Hook = Callable[[str], None]
+#: Seconds between two looks at the account's pending transactions, while waiting for them to settle.
+POLL_SECONDS = 0.25
+#: Errors raised before a transaction reaches the node (a revert found while estimating gas, a value that does
+#: not encode, an account that cannot pay): nothing was sent, so the attempt is taken back.
+NOT_SENT = (ContractRevert, InvalidInput, InsufficientFunds)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A write the chain has: the transaction that did it and its receipt, or neither when the chain showed it
+    done without one of ours to point at (a run died before recording the hash, and the chain already had it)."""
+
+    key: str
+    tx_hash: str | None
+    receipt: TxReceipt | None
+    payload: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False
+    """Whether an earlier run had started it (this run finished it, or found it finished)."""
+
+
+class Outbox:
+    """The outbox of one sender on one chain, recorded in ``db``."""
+
+    def __init__(self, db: Database, w3: Web3, sender: LocalSender, *, chain_id: int, hook: Hook | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.db = db
+        self.w3 = w3
+        self.sender = sender
+        self.chain_id = chain_id
+        self.hook = hook
+        self.sleep = sleep
+
+    # ----------------------------------------------------------------------------------- records
+
+    def get(self, key: str) -> OutboxTx | None:
+        """The record of ``key``, or None."""
+        with self.db.session() as session:
+            return session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+
+    def prepare(self, key: str, kind: str, payload: dict[str, Any] | None = None) -> OutboxTx:
+        """The intent of ``key``: the earlier run's, payload and all, or a new one with ``payload``."""
+        with self.db.session() as session:
+            row = session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+            if row is None:
+                row = OutboxTx(key=key, kind=kind, chain_id=self.chain_id, sender=self.sender.address,
+                               payload=dict(payload or {}))
+                session.add(row)
+            session.flush()
+        self._at(f"{kind}:prepared")
+        return row
+
+    def renew(self, key: str, payload: dict[str, Any]) -> OutboxTx:
+        """Start ``key`` afresh with a new payload (a commitment that expired unrevealed needs a new salt); only
+        once its transaction is mined or failed, never while one may still be pending."""
+        with self.db.session() as session:
+            row = session.exec(select(OutboxTx).where(OutboxTx.key == key)).one()
+            row.payload, row.state, row.tx_hash, row.raw_tx, row.nonce = dict(payload), OutboxState.PREPARED, None, \
+                None, None
+            row.block_number, row.error, row.attempts, row.updated = None, None, 0, utc_now()
+            session.add(row)
+        return row
+
+    def mark_done(self, key: str, *, tx_hash: str | None = None, block_number: int | None = None) -> None:
+        """Record ``key`` as done because the chain shows it done (found there by the caller, e.g. in the logs,
+        with the transaction that did it when known); nothing when there is no record of it."""
+        row = self.get(key)
+        if row is None or row.state == OutboxState.MINED:
+            return
+        self._update(key, state=OutboxState.MINED, tx_hash=tx_hash or row.tx_hash,
+                     block_number=block_number if block_number is not None else row.block_number, error=None)
+
+    def forget(self, key: str) -> None:
+        """Drop the record of ``key`` (an intent nothing was sent for)."""
+        with self.db.session() as session:
+            row = session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+            if row is not None:
+                session.delete(row)
+
+    def _update(self, key: str, **values: Any) -> OutboxTx:
+        with self.db.session() as session:
+            row = session.exec(select(OutboxTx).where(OutboxTx.key == key)).one()
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated = utc_now()
+            session.add(row)
+        return row
+
+    def _at(self, moment: str) -> None:
+        if self.hook is not None:
+            self.hook(moment)
+
+    # ----------------------------------------------------------------------------------- delivery
+
+    def deliver(self, key: str, send: Callable[[], Submitted[Any]], done: Callable[[], bool]) -> Delivered:
+        """Get the prepared write ``key`` onto the chain once: finish an earlier run's transaction, or ask
+        the chain (``done``) whether it already has the action, and only then ``send`` it (see the module
+        documentation). A transaction that reverts raises its decoded error (the record says failed)."""
+        row = self.get(key)
+        if row is None:
+            raise InvalidInput(f"no outbox record {key!r}: prepare a write before delivering it",
+                               hint="this is a bug in the caller")  # pragma: no cover - a programming error
+        payload = dict(row.payload)
+        resumed = row.attempts > 0 or row.state != OutboxState.PREPARED
+        if row.state == OutboxState.MINED:
+            receipt = self._receipt(row.tx_hash) if row.tx_hash else None
+            return Delivered(key, row.tx_hash, receipt, payload, resumed=True)
+        if row.state == OutboxState.SENT and row.tx_hash:
+            receipt = self._settle(row)
+            if receipt is not None:
+                return self._finished(row, receipt, None, payload, resumed=True)
+        if resumed:
+            self._wait_account_idle()
+        if resumed and done():
+            self._update(key, state=OutboxState.MINED, error=None)
+            self._at(f"{row.kind}:mined")
+            return Delivered(key, row.tx_hash if row.state == OutboxState.SENT else None, None, payload, resumed=True)
+        self._update(key, attempts=row.attempts + 1)
+        self._at(f"{row.kind}:submitting")
+        try:
+            submitted = send()
+        except NOT_SENT:
+            self._update(key, attempts=row.attempts)  # nothing reached the node
+            if row.attempts == 0 and row.state == OutboxState.PREPARED:
+                self.forget(key)  # a first try that never left: nothing half-recorded
+            raise
+        self._at(f"{row.kind}:submitted")
+        pending = submitted.pending
+        self._update(key, state=OutboxState.SENT, tx_hash=pending.tx_hash, nonce=pending.nonce,
+                     raw_tx="0x" + bytes(pending.raw).hex(), error=None)
+        self._at(f"{row.kind}:sent")
+        receipt = self.sender.wait(self.w3, pending)
+        return self._finished(self.get(key) or row, receipt, submitted, payload, resumed=resumed)
+
+    def _finished(self, row: OutboxTx, receipt: TxReceipt, submitted: Submitted[Any] | None,
+                  payload: dict[str, Any], *, resumed: bool) -> Delivered:
+        tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex()
+        if int(receipt["status"]) != 1:
+            error = self._failure(row, receipt, submitted)
+            self._update(row.key, state=OutboxState.FAILED, block_number=int(receipt["blockNumber"]),
+                         error=error.message)
+            raise error
+        self._update(row.key, state=OutboxState.MINED, block_number=int(receipt["blockNumber"]), error=None)
+        self._at(f"{row.kind}:mined")
+        return Delivered(row.key, tx_hash, receipt, payload, resumed=resumed)
+
+    def _failure(self, row: OutboxTx, receipt: TxReceipt, submitted: Submitted[Any] | None) -> DatasealError:
+        if submitted is not None:
+            try:
+                submitted.result(receipt)
+            except DatasealError as exc:
+                return exc
+        tx: Any
+        try:
+            tx = self.w3.eth.get_transaction(HexBytes(receipt["transactionHash"]))
+        except Exception:
+            tx = {}
+        request = {"to": tx.get("to"), "data": tx.get("input", b""), "value": tx.get("value", 0),
+                   "gas": tx.get("gas", 0)}
+        return replay_failure(self.w3, request, row.sender, receipt, row.kind)
+
+    # ----------------------------------------------------------------------------------- reconciling
+
+    def _settle(self, row: OutboxTx) -> TxReceipt | None:
+        """The receipt of a sent transaction once mined; None when it left the node unmined for good."""
+        assert row.tx_hash is not None and row.nonce is not None
+        receipt = self._receipt(row.tx_hash)
+        if receipt is not None:
+            return receipt
+        known = self._known(row.tx_hash)
+        if not known and row.raw_tx:
+            known = self._rebroadcast(row.raw_tx)
+        if not known:
+            return None
+        pending = PendingTransaction(tx_hash=row.tx_hash, nonce=row.nonce, sender=to_checksum_address(row.sender),
+                                     chain_id=row.chain_id, tx={}, raw=bytes(HexBytes(row.raw_tx or "0x")))
+        try:
+            return self.sender.wait(self.w3, pending)
+        except TransactionDropped:  # replaced: another transaction took its nonce
+            return None
+
+    def _receipt(self, tx_hash: str) -> TxReceipt | None:
+        try:
+            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        except TransactionNotFound:
+            return None
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise unreachable(self.sender.endpoint, exc) from exc
+            message = rpc_message(exc).lower()
+            if "not found" in message or "unknown transaction" in message:
+                return None
+            raise ChainError(f"reading the receipt of {tx_hash} failed: {exc}",
+                             hint="check the node, then run again") from exc
+
+    def _known(self, tx_hash: str) -> bool:
+        try:
+            self.w3.eth.get_transaction(HexBytes(tx_hash))
+            return True
+        except TransactionNotFound:
+            return False
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise unreachable(self.sender.endpoint, exc) from exc
+            return False
+
+    def _rebroadcast(self, raw_tx: str) -> bool:
+        """Hand the signed bytes to the node again; whether it now has them (False: their nonce is used)."""
+        try:
+            self.w3.eth.send_raw_transaction(HexBytes(raw_tx))
+            return True
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise unreachable(self.sender.endpoint, exc) from exc
+            message = rpc_message(exc)
+            if is_already_known(message):
+                return True
+            if is_nonce_too_low(message):
+                return False
+            return False
+
+    def _wait_account_idle(self) -> None:
+        """Wait (up to the sender's receipt timeout) until the account has no transaction pending, so that the
+        chain's answer to ``done`` counts whatever an earlier run handed to the node."""
+        deadline = time.monotonic() + self.sender.receipt_timeout
+        address = self.sender.address
+        while True:
+            try:
+                pending = int(self.w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
+                mined = int(self.w3.eth.get_transaction_count(address, "latest"))  # type: ignore[arg-type]
+            except Exception as exc:
+                if is_connection_failure(exc):
+                    raise unreachable(self.sender.endpoint, exc) from exc
+                raise ChainError(f"reading the transaction count of {address} failed: {exc}",
+                                 hint="check the node, then run again") from exc
+            if pending <= mined or time.monotonic() >= deadline:
+                return
+            self.sleep(POLL_SECONDS)

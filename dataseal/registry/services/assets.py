@@ -1,0 +1,822 @@
+"""Registering data assets and moving them through their life: register, new version, cancel, review.
+
+:func:`register` seals a file, folder or table (or reuses its seal when the manifest still matches the data:
+a table sealed twice gets a new random salt nonce, so a rerun must not seal it again), commits first when the
+deployment requires commitments (the random salt is recorded before the commitment is sent; the registration
+waits for a block whose timestamp passes the commitment's minimum age), registers, stores the tree compactly
+under the data folder (``trees/<root>.dstree``, :mod:`dataseal.registry.merkle.stored`) and records the
+manifest. Running it again after a crash at any point finishes the same registration, never a second one:
+each transaction goes through the :mod:`~dataseal.registry.outbox`, and the chain decides what is done (the
+root held by this owner's registration of this manifest).
+
+:func:`register_version`, :func:`cancel` and :func:`review` follow the same pattern. Every check that can be
+made before sending is made before anything is recorded: an unknown asset, another owner's asset, a status
+that refuses the move, a root held by someone else.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from eth_utils import event_abi_to_log_topic, keccak
+from sqlmodel import select
+from web3 import Web3
+
+from dataseal.chain.accounts.passwords import PasswordSource
+from dataseal.chain.contracts.artifacts import load_artifact
+from dataseal.chain.contracts.asset_registry import make_commitment
+from dataseal.chain.contracts.client import ESTIMATE
+from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.deployment import Deployment
+from dataseal.chain.contracts.logs import LogReader
+from dataseal.chain.contracts.records import ZERO32, Asset, AssetRecord, AssetStatus, Registration
+from dataseal.chain.contracts.revert import format_time
+from dataseal.chain.errors import ContractRevert
+from dataseal.chain.files import write_atomic
+from dataseal.chain.sending.sender import LocalSender
+from dataseal.chain.values import address as checked_address
+from dataseal.errors import DatasealError, ErrorKind, InvalidInput, NotFound
+from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
+from dataseal.registry.manifest import (
+    FileContent,
+    FolderContent,
+    Manifest,
+    ManifestError,
+    ManifestMetadata,
+    RightsName,
+    TableContent,
+    build_manifest,
+    load_manifest,
+    read_manifest,
+)
+from dataseal.registry.merkle.stored import write_stored_tree
+from dataseal.registry.outbox import Delivered, Hook, Outbox
+from dataseal.registry.registry import Registry
+from dataseal.registry.sealing import ProgressCallback, SealError, SealOptions
+from dataseal.registry.sealing.atomic import StagedFiles
+from dataseal.registry.sealing.seal import (
+    MANIFEST_NAME,
+    TREE_NAME,
+    ComputedTree,
+    compute_tree,
+    default_output_dir,
+    manifest_options,
+    tree_info,
+)
+
+TREES_DIRNAME = "trees"  # <data_dir>/trees/<root>.dstree
+MANIFESTS_DIRNAME = "manifests"  # <data_dir>/manifests/<manifest hash>.json: every manifest registered or replaced
+#: AssetRegistry's classification levels (the Registration struct's uint8).
+CLASSIFICATIONS: dict[str, int] = {"public": 0, "general": 1, "important": 2, "core": 3}
+#: How many times a registration waits again when the node says its commitment is still too new (its clock
+#: and ours disagree).
+COMMIT_AGE_RETRIES = 5
+
+
+class RegistrationError(DatasealError):
+    """A registration, version, cancellation or review cannot be made as asked."""
+
+    kind = ErrorKind.CONFLICT
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time as the services see it: ``now()`` in unix seconds and ``sleep(seconds)``. Tests pass a chain's clock
+    (``sleep`` moves the chain's time) so that nothing waits for real."""
+
+    now: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+
+def status_name(status: AssetStatus) -> str:
+    return status.name.rstrip("_")
+
+
+# ---------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    """A registration (or a new version) on chain, with the files and records made for it."""
+
+    asset_id: int
+    tx_hash: str
+    block_number: int
+    content_root: str
+    manifest_hash: str
+    manifest_path: Path
+    stored_tree_path: Path
+    status: str
+    owner: str
+    chain_id: int
+    parent_id: int = 0
+    resumed: bool = False
+    """An earlier run had started it; this run finished it (or found it finished)."""
+    reused_seal: bool = False
+    """The seal beside the data still matched it and was used as it was."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "assetId": self.asset_id, "txHash": self.tx_hash, "blockNumber": self.block_number,
+            "contentRoot": self.content_root, "manifestHash": self.manifest_hash, "manifest": str(self.manifest_path),
+            "storedTree": str(self.stored_tree_path), "status": self.status, "owner": self.owner,
+            "chainId": self.chain_id, "parentId": self.parent_id, "resumed": self.resumed,
+            "reusedSeal": self.reused_seal,
+        }
+
+
+@dataclass(frozen=True)
+class StatusChangeResult:
+    """A status move of an asset (cancel, review) on chain; ``tx_hash`` None when the chain already showed it
+    done (an earlier run's transaction whose hash was never recorded)."""
+
+    asset_id: int
+    action: str
+    tx_hash: str | None
+    block_number: int | None
+    status: str
+    resumed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"assetId": self.asset_id, "action": self.action, "txHash": self.tx_hash,
+                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed}
+
+
+# ---------------------------------------------------------------------------------- the writer
+
+
+@dataclass
+class _Writer:
+    """What a write needs: the deployment, the signing sender, the contracts writing through it, the outbox."""
+
+    registry: Registry
+    deployment: Deployment
+    sender: LocalSender
+    contracts: DatasealContracts
+    outbox: Outbox
+
+    @property
+    def w3(self) -> Web3:
+        return self.registry.context.connection.w3
+
+    @property
+    def me(self) -> str:
+        return self.sender.address
+
+    def key(self, *parts: object) -> str:
+        """An outbox key: the parts, the chain and the AssetRegistry's address."""
+        head, *rest = parts
+        return ":".join(str(p) for p in (head, self.deployment.chain_id, self.deployment.asset_registry, *rest))
+
+    def latest_timestamp(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+
+def _writer(registry: Registry, passwords: Sequence[PasswordSource], hook: Hook | None) -> _Writer:
+    """Connect, check the deployment, unlock the signing account; then (only then) open the database."""
+    context = registry.context
+    deployment = context.deployment()
+    sender = context.sender(context.unlock(*passwords))
+    contracts = context.contracts(sender)
+    outbox = Outbox(registry.db, context.connection.w3, sender, chain_id=deployment.chain_id, hook=hook)
+    return _Writer(registry, deployment, sender, contracts, outbox)
+
+
+def read_asset(contracts: DatasealContracts, asset_id: int) -> Asset:
+    """The chain's record of ``asset_id``; :class:`NotFound` when there is none."""
+    check_asset_id(asset_id)
+    try:
+        return contracts.registry.asset(asset_id)
+    except ContractRevert as exc:
+        if exc.name == "UnknownAsset":
+            raise NotFound(f"no asset {asset_id} on chain {contracts.deployment.chain_id} (AssetRegistry at "
+                           f"{contracts.deployment.asset_registry}; {contracts.registry.total_assets()} registered)",
+                           hint="check the asset id and the chain you are connected to",
+                           options=("rpc_url",)) from None
+        raise
+
+
+def check_asset_id(asset_id: int) -> None:
+    if isinstance(asset_id, bool) or not isinstance(asset_id, int) or not 1 <= asset_id < 2**256:
+        raise InvalidInput(f"an asset id is a whole number from 1, got {asset_id!r}",
+                           hint="give the id the registration printed")
+
+
+# ---------------------------------------------------------------------------------- register
+
+
+def register(
+    registry: Registry,
+    path: Path,
+    *,
+    title: str | None = None,
+    description: str = "",
+    rights: Sequence[RightsName] = ("holding",),
+    classification: int = 0,
+    licence: str | None = None,
+    source: str | None = None,
+    salt_secret: bytes | None = None,
+    valid_until: int = 0,
+    options: SealOptions | None = None,
+    passwords: Sequence[PasswordSource] = (),
+    progress: ProgressCallback | None = None,
+    clock: Clock | None = None,
+    hook: Hook | None = None,
+) -> RegistrationResult:
+    """Register the file, folder or table at ``path`` as a new asset of the signing account.
+
+    ``options`` say how to seal it (default: a file by 1 MiB chunks, a folder by files; with ``salt_secret``,
+    a table by salted rows); ``rights`` (holding, processing, operation), ``classification`` (0 public to 3
+    core) and ``valid_until`` (unix seconds, 0: no expiry) go on chain; ``title``, ``description``,
+    ``licence`` and ``source`` into the manifest. ``passwords`` are the front door's sources for the keystore
+    password; ``clock`` waits out a commitment's minimum age; ``hook(moment)`` is called after each step
+    (``"sealed"``, the outbox's moments, ``"tree-stored"``, ``"manifest-recorded"``).
+
+    Running it again after a crash at any step finishes the same registration.
+    """
+    options = _seal_options(options, salt_secret)
+    metadata = _metadata(title, description, rights, licence, source)
+    _check_registration_values(classification, valid_until)
+    writer = _writer(registry, passwords, hook)
+    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
+    _at(hook, "sealed")
+    return _register_sealed(writer, Path(path), sealed, classification=classification, valid_until=valid_until,
+                            parent_id=0, clock=clock or Clock(), hook=hook)
+
+
+def register_version(
+    registry: Registry,
+    asset_id: int,
+    path: Path,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    rights: Sequence[RightsName] | None = None,
+    classification: int | None = None,
+    licence: str | None = None,
+    source: str | None = None,
+    salt_secret: bytes | None = None,
+    valid_until: int = 0,
+    options: SealOptions | None = None,
+    passwords: Sequence[PasswordSource] = (),
+    progress: ProgressCallback | None = None,
+    clock: Clock | None = None,
+    hook: Hook | None = None,
+) -> RegistrationResult:
+    """Register the data at ``path`` as a new version of ``asset_id`` (its owner; the asset must be Active).
+
+    What is not given comes from the parent: its classification and rights from the chain, its title,
+    description, licence and source, and how it was sealed (a table's rows, a file's chunk size) from its
+    manifest when this registry recorded it (a salted table needs ``salt_secret`` again; the version gets its
+    own salt nonce).
+    """
+    writer = _writer(registry, passwords, hook)
+    parent = read_asset(writer.contracts, asset_id)
+    if parent.owner != writer.me:
+        raise RegistrationError(
+            f"asset {asset_id} is owned by {parent.owner}; you ({writer.me}) cannot register a version of it",
+            hint="sign with the owner's account, or register your data as a new asset", options=("account",))
+    if parent.status != AssetStatus.Active:
+        raise RegistrationError(
+            f"asset {asset_id} is {status_name(parent.status)}: a new version needs an Active parent",
+            hint=_when_active(parent) or "wait until the asset is Active again")
+    recorded = _recorded_manifest(registry, "0x" + parent.manifest_hash.hex())
+    if options is None and recorded is not None:
+        options = _options_like(recorded, salt_secret)
+    options = _seal_options(options, salt_secret)
+    base = recorded
+    metadata = _metadata(
+        title if title is not None else (base.title if base else None),
+        description if description is not None else (base.description if base else ""),
+        rights if rights is not None else (base.rights_type if base else _rights_of(parent.rights_type)),
+        licence if licence is not None else (base.licence if base else None),
+        source if source is not None else (base.source if base else None),
+    )
+    level = parent.classification if classification is None else classification
+    _check_registration_values(level, valid_until)
+    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
+    _at(hook, "sealed")
+    return _register_sealed(writer, Path(path), sealed, classification=level, valid_until=valid_until,
+                            parent_id=asset_id, clock=clock or Clock(), hook=hook)
+
+
+def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classification: int, valid_until: int,
+                     parent_id: int, clock: Clock, hook: Hook | None) -> RegistrationResult:
+    manifest = sealed.manifest
+    root, manifest_hash = bytes.fromhex(manifest.tree.root[2:]), manifest.hash
+    client = writer.contracts.registry
+    key = writer.key("register", manifest.tree.root)
+
+    def mine() -> Asset | None:
+        """The registration this run is after, if the chain has it: this root, held by my registration of this
+        manifest (under this parent)."""
+        holder = client.asset_id_of(root)
+        if holder is None:
+            return None
+        asset = client.asset(holder)
+        if asset.registrant == writer.me and asset.manifest_hash == manifest_hash and asset.parent_id == parent_id:
+            return asset
+        return None
+
+    resumed = writer.outbox.get(key) is not None
+    asset = mine()
+    if asset is None:
+        _verify_root_free(writer, root, manifest, path)
+        salt = _commit(writer, root, clock) if client.commit_required() else ZERO32
+        registration = Registration(root, manifest_hash, manifest.rights_bitmask, classification, parent_id,
+                                    valid_until)
+        writer.outbox.prepare(key, "register", {"contentRoot": manifest.tree.root, "manifestHash":
+                                                manifest.hash_hex, "parentId": parent_id})
+
+        def send() -> Any:
+            if parent_id:
+                return client.submit_register_version(registration, salt, gas=ESTIMATE)
+            return client.submit_register(registration, salt, gas=ESTIMATE)
+
+        delivered = _deliver_aged(writer, key, send, lambda: mine() is not None, clock)
+        resumed = resumed or delivered.resumed
+        record = _record_of(writer, delivered, None)
+        asset = client.asset(record.asset_id)
+    else:
+        row = writer.outbox.get(key)
+        delivered = Delivered(key, row.tx_hash if row else None, None)
+        record = _record_of(writer, delivered, asset.asset_id)
+        writer.outbox.mark_done(key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
+        resumed = True
+    tree_path = _record_tree(writer.registry, sealed)
+    _at(hook, "tree-stored")
+    manifest_copy = _record_manifest(writer.registry, sealed, path, writer.deployment.chain_id, asset.asset_id)
+    _at(hook, "manifest-recorded")
+    del manifest_copy
+    return RegistrationResult(
+        asset_id=asset.asset_id, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number,
+        content_root=manifest.tree.root, manifest_hash=manifest.hash_hex, manifest_path=sealed.manifest_path,
+        stored_tree_path=tree_path, status=status_name(asset.status), owner=asset.owner,
+        chain_id=writer.deployment.chain_id, parent_id=parent_id, resumed=resumed, reused_seal=sealed.reused,
+    )
+
+
+def _verify_root_free(writer: _Writer, root: bytes, manifest: Manifest, path: Path) -> None:
+    """Refuse, before anything is sent, a root that another registration holds or that is reserved or cooling."""
+    client = writer.contracts.registry
+    holder = client.asset_id_of(root)
+    if holder is not None:
+        asset = client.asset(holder)
+        if asset.registrant == writer.me:
+            raise RegistrationError(
+                f"{path} (root {manifest.tree.root}) is already registered as your asset {holder}, with manifest hash "
+                f"0x{asset.manifest_hash.hex()}; this manifest hashes to {manifest.hash_hex} (its title, rights or "
+                "other description differ)",
+                hint=f"the registration stands as it is: use asset {holder}; changed data is registered as a new "
+                "version", options=("title",))
+        raise RegistrationError(
+            f"{path} (root {manifest.tree.root}) is already registered as asset {holder} by {asset.registrant}, "
+            f"who keeps priority while that registration stands",
+            hint="if the data is yours, object during its notice period or ask a reviewer to reject it (which frees "
+            "the root)")
+    reservation = client.reservation_of(root)
+    if reservation is not None and reservation.beneficiary != writer.me:
+        if reservation.beneficiary is None:
+            raise RegistrationError(
+                f"root {manifest.tree.root} of {path} is cooling after a cancellation: nobody may register it before "
+                f"{format_time(reservation.until)}", hint="register it after that time")
+        raise RegistrationError(
+            f"root {manifest.tree.root} of {path} is reserved for {reservation.beneficiary} until "
+            f"{format_time(reservation.until)} (a reviewer freed it for its true owner)",
+            hint="only that account may register it before then")
+
+
+def _commit(writer: _Writer, root: bytes, clock: Clock) -> bytes:
+    """Make (or finish making) the commitment this registration reveals, wait out its minimum age; its salt."""
+    client = writer.contracts.registry
+    key = writer.key("commit", "0x" + root.hex(), writer.me)
+    row = writer.outbox.prepare(key, "commit", {"salt": "0x" + os.urandom(32).hex()})
+    max_age, min_age = client.max_commit_age(), client.min_commit_age()
+    for _ in range(2):
+        salt = bytes.fromhex(str(row.payload["salt"])[2:])
+        commitment = make_commitment(root, writer.me, salt)
+        writer.outbox.deliver(key, lambda c=commitment: client.submit_commit(c, gas=ESTIMATE),  # type: ignore[misc]
+                              lambda c=commitment: client.committed_at(c) > 0)  # type: ignore[misc]
+        made = client.committed_at(commitment)
+        if made and writer.latest_timestamp() < made + max_age:
+            _wait_for_block_at(writer, made + min_age, clock)
+            return salt
+        # never made (a reorganisation took it) or too old to reveal: a new commitment with a new salt
+        row = writer.outbox.renew(key, {"salt": "0x" + os.urandom(32).hex()})
+    raise RegistrationError(f"the commitment to root 0x{root.hex()} could not be made and revealed in time",
+                            hint="check the node's clock and block production, then run again",
+                            kind=ErrorKind.UNAVAILABLE)
+
+
+def _wait_for_block_at(writer: _Writer, target: int, clock: Clock) -> None:
+    """Wait for a block whose timestamp is at least ``target``, or (on a node that mines only on demand, whose
+    next block takes the time it is mined) until the clock passes it."""
+    while True:
+        latest = writer.latest_timestamp()
+        now = clock.now()
+        if latest >= target or now >= target + 1:
+            return
+        clock.sleep(max(1.0, target - max(latest, now)))
+
+
+def _deliver_aged(writer: _Writer, key: str, send: Callable[[], Any], done: Callable[[], bool],
+                  clock: Clock) -> Delivered:
+    """:meth:`Outbox.deliver`, waiting again while the node finds the commitment too new (clocks that differ)."""
+    for _ in range(COMMIT_AGE_RETRIES):
+        try:
+            return writer.outbox.deliver(key, send, done)
+        except ContractRevert as exc:
+            if exc.name != "CommitmentTooNew":
+                raise
+            _wait_for_block_at(writer, int(exc.args_by_name["revealFrom"]), clock)
+    return writer.outbox.deliver(key, send, done)
+
+
+_REGISTERED_TOPIC: bytes | None = None
+
+
+def _registered_topic() -> bytes:
+    global _REGISTERED_TOPIC
+    if _REGISTERED_TOPIC is None:
+        abi = next(item for item in load_artifact("AssetRegistry").abi
+                   if item.get("type") == "event" and item.get("name") == "AssetRegistered")
+        _REGISTERED_TOPIC = bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
+    return _REGISTERED_TOPIC
+
+
+def find_registration(w3: Web3, deployment: Deployment, asset_id: int) -> AssetRecord:
+    """The AssetRegistered record of ``asset_id``, read from the chain's logs (not from the database)."""
+    contracts = DatasealContracts.bind(w3, deployment)
+    topics = ["0x" + _registered_topic().hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
+    reader = LogReader(w3)
+    for log in reader.logs(deployment.asset_registry, deployment.deploy_block, "latest", topics):
+        record = contracts.decoder.decode_log(log)
+        if isinstance(record, AssetRecord) and record.asset_id == asset_id:
+            return record
+    raise NotFound(f"no AssetRegistered event of asset {asset_id} in the logs of {deployment.asset_registry} on "
+                   f"chain {deployment.chain_id}", hint="the node may have pruned old logs: use an archive node",
+                   options=("rpc_url",))
+
+
+def _record_of(writer: _Writer, delivered: Delivered, asset_id: int | None) -> AssetRecord:
+    """The AssetRegistered record of a delivered registration: from its receipt, else from the logs."""
+    if delivered.receipt is None and delivered.tx_hash:
+        try:
+            delivered = Delivered(delivered.key, delivered.tx_hash,
+                                  writer.w3.eth.get_transaction_receipt(delivered.tx_hash))  # type: ignore[arg-type]
+        except Exception:
+            pass
+    if delivered.receipt is not None:
+        for record in writer.contracts.decoder.decode_receipt(delivered.receipt):
+            if isinstance(record, AssetRecord) and (asset_id is None or record.asset_id == asset_id):
+                return record
+    if asset_id is None:
+        root = writer.outbox.get(delivered.key)
+        held = writer.contracts.registry.asset_id_of(bytes.fromhex(str(root.payload["contentRoot"])[2:])) if root \
+            else None
+        if held is None:  # pragma: no cover - delivered means the chain has it
+            raise RegistrationError("the registration was sent but the chain does not show it",
+                                    hint="run again", kind=ErrorKind.INTERNAL)
+        asset_id = held
+    return find_registration(writer.w3, writer.deployment, asset_id)
+
+
+# ---------------------------------------------------------------------------------- sealing
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    manifest: Manifest
+    manifest_path: Path
+    tree_file: Path
+    reused: bool
+    archived: list[Path] = field(default_factory=list)
+
+
+def _seal_options(options: SealOptions | None, salt_secret: bytes | None) -> SealOptions:
+    if options is None:
+        return SealOptions(rows=True, secret=salt_secret) if salt_secret is not None else SealOptions()
+    if salt_secret is not None and options.secret is None:
+        return SealOptions(rows=True, table_format=options.table_format, secret=salt_secret,
+                           salt_context=options.salt_context)
+    return options
+
+
+def _metadata(title: str | None, description: str, rights: Sequence[str], licence: str | None,
+              source: str | None) -> ManifestMetadata:
+    try:
+        return ManifestMetadata(title=title, description=description, rights_type=tuple(rights),  # type: ignore[arg-type]
+                                licence=licence, source=source)
+    except Exception as exc:
+        raise ManifestError(f"invalid description of the data: {exc}".splitlines()[0],
+                            hint="give a title, rights among holding, processing and operation, and text for the rest",
+                            options=("rights_type",)) from None
+
+
+def _check_registration_values(classification: int, valid_until: int) -> None:
+    if isinstance(classification, bool) or classification not in CLASSIFICATIONS.values():
+        raise InvalidInput(f"classification {classification!r} is not a level",
+                           hint="give 0 public, 1 general, 2 important or 3 core", options=("classification",))
+    if isinstance(valid_until, bool) or not isinstance(valid_until, int) or not 0 <= valid_until < 2**64:
+        raise InvalidInput(f"the validity end {valid_until!r} is not a unix time",
+                           hint="give a time in seconds since 1970, or 0 for no expiry", options=("valid_until",))
+
+
+def _rights_of(bitmask: int) -> tuple[RightsName, ...]:
+    names: tuple[RightsName, ...] = ("holding", "processing", "operation")
+    return tuple(name for i, name in enumerate(names) if bitmask & (1 << i)) or ("holding",)
+
+
+def _options_like(manifest: Manifest, salt_secret: bytes | None) -> SealOptions:
+    """Seal options for a new version of the data ``manifest`` sealed (a fresh salt nonce)."""
+    content = manifest.content
+    if isinstance(content, FileContent):
+        return SealOptions(chunk_size=content.chunk_size)
+    if isinstance(content, FolderContent):
+        return SealOptions(symlinks=content.symlinks, special=content.special)
+    if content.salt is not None and salt_secret is None:
+        raise SealError(f"asset {manifest.title!r} was sealed with per-row salts: its new version is too",
+                        hint="give the salt secret", options=("salt_secret",))
+    return SealOptions(rows=True, table_format=content.format, secret=salt_secret if content.salt else None,
+                       salt_context=content.salt.context if content.salt else "")
+
+
+def _same_recipe(manifest: Manifest, path: Path, options: SealOptions) -> bool:
+    """Whether ``options`` would seal ``path`` the way ``manifest`` did (its salt nonce aside)."""
+    content = manifest.content
+    expected = "folder" if path.is_dir() else ("table" if options.rows else "file")
+    if content.kind != expected:
+        return False
+    if isinstance(content, FileContent):
+        return content.chunk_size == options.chunk_size
+    if isinstance(content, FolderContent):
+        return (content.symlinks, content.special) == (options.symlinks, options.special)
+    assert isinstance(content, TableContent)
+    if options.table_format is not None and options.table_format != content.format:
+        return False
+    if (content.salt is not None) != (options.secret is not None):
+        return False
+    return content.salt is None or content.salt.context == options.salt_context
+
+
+def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir: Path,
+          progress: ProgressCallback | None) -> _Sealed:
+    """Seal ``path`` into ``PATH.dataseal/`` (reusing a seal there that still matches the data) and store its tree
+    under the data folder."""
+    if not os.path.lexists(path):
+        raise SealError(f"{path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND)
+    out = default_output_dir(path)
+    manifest_path = out / MANIFEST_NAME
+    trees = data_dir / TREES_DIRNAME
+    old: Manifest | None = None
+    if manifest_path.exists():
+        try:
+            old = read_manifest(manifest_path)
+        except ManifestError:
+            old = None
+    if old is not None and _same_recipe(old, path, options):
+        with compute_tree(path, manifest_options(old, secret=options.secret), temp_dir=out,
+                          progress=progress) as computed:
+            if computed.tree.root_hex == old.tree.root:
+                tree_file = _write_tree(trees, computed)
+                manifest = build_manifest(metadata, old.content, old.tree)
+                if manifest.hash_hex == old.hash_hex:
+                    return _Sealed(old, manifest_path, tree_file, reused=True)
+                archived = _archive(data_dir, old)
+                with StagedFiles(replace=True, options=("out_dir",)) as stage:
+                    with stage.open(manifest_path) as f:
+                        f.write(manifest.to_text())
+                    stage.commit()
+                return _Sealed(manifest, manifest_path, tree_file, reused=True, archived=[archived])
+    out.mkdir(parents=True, exist_ok=True)
+    archived_old = [_archive(data_dir, old)] if old is not None else []
+    with compute_tree(path, options, temp_dir=out, progress=progress) as computed:
+        manifest = build_manifest(metadata, computed.content, tree_info(computed))
+        tree_file = _write_tree(trees, computed)
+        write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
+        with StagedFiles(replace=True, options=("out_dir",)) as stage:
+            with stage.open(out / TREE_NAME) as f:
+                computed.tree.write_dump(f, write_progress)
+            with stage.open(manifest_path) as f:
+                f.write(manifest.to_text())
+            stage.commit()
+    return _Sealed(manifest, manifest_path, tree_file, reused=False, archived=archived_old)
+
+
+def stored_tree_path(data_dir: Path, root: str) -> Path:
+    """Where the registry keeps the compact tree of ``root``: ``<data_dir>/trees/<root>.dstree``."""
+    return Path(data_dir) / TREES_DIRNAME / f"{root}.dstree"
+
+
+def _write_tree(trees: Path, computed: ComputedTree) -> Path:
+    trees.mkdir(parents=True, exist_ok=True)
+    target = trees / f"{computed.tree.root_hex}.dstree"
+    nodes: bytes = getattr(computed.tree, "nodes")  # noqa: B009 - both tree kinds keep their node buffer
+    write_stored_tree(target, nodes, len(computed.tree))
+    return target
+
+
+def _archive(data_dir: Path, manifest: Manifest) -> Path:
+    """Keep a copy of ``manifest`` in ``<data_dir>/manifests/`` (a seal's manifest is replaced only once copied)."""
+    folder = data_dir / MANIFESTS_DIRNAME
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{manifest.hash_hex}.json"
+    if not target.exists():
+        write_atomic(target, manifest.to_text().encode("utf-8"), mode=0o644)
+    return target
+
+
+def _record_tree(registry: Registry, sealed: _Sealed) -> Path:
+    manifest = sealed.manifest
+    path = sealed.tree_file
+    relative = path.relative_to(registry.data_dir) if path.is_relative_to(registry.data_dir) else path
+    with registry.db.session() as session:
+        row = session.exec(select(StoredTreeRecord).where(
+            StoredTreeRecord.content_root == manifest.tree.root)).first()
+        if row is None:
+            row = StoredTreeRecord(content_root=manifest.tree.root, leaf_count=manifest.tree.leaf_count,
+                                   path=str(relative), size=path.stat().st_size)
+        row.path, row.size = str(relative), path.stat().st_size
+        session.add(row)
+    return path
+
+
+def _record_manifest(registry: Registry, sealed: _Sealed, data_path: Path, chain_id: int | None,
+                     asset_id: int | None) -> Path:
+    manifest = sealed.manifest
+    copy = _archive(registry.data_dir, manifest)
+    with registry.db.session() as session:
+        row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest.hash_hex)).first()
+        if row is None:
+            row = ManifestRecord(manifest_hash=manifest.hash_hex, content_root=manifest.tree.root,
+                                 kind=manifest.content.kind, name=manifest.content.name, title=manifest.title,
+                                 data_path=str(data_path), manifest_path=str(copy), manifest=manifest.to_json_data())
+        row.chain_id, row.asset_id, row.data_path = chain_id, asset_id, str(data_path)
+        session.add(row)
+    return copy
+
+
+def _recorded_manifest(registry: Registry, manifest_hash: str) -> Manifest | None:
+    with registry.db.session() as session:
+        row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest_hash)).first()
+    return load_manifest(row.manifest, where=f"the registry's manifest {manifest_hash}") if row else None
+
+
+def _at(hook: Hook | None, moment: str) -> None:
+    if hook is not None:
+        hook(moment)
+
+
+# ---------------------------------------------------------------------------------- cancel and review
+
+
+def _reason_hash(reason: str | None) -> bytes:
+    """keccak256 of the reason's UTF-8 text (what goes on chain), or zero for none."""
+    return keccak(text=reason) if reason else ZERO32
+
+
+def _when_active(asset: Asset) -> str:
+    if asset.status == AssetStatus.Pending and asset.notice_ends_at:
+        return f"it becomes Active by itself when its notice ends, at {format_time(asset.notice_ends_at)}"
+    return ""
+
+
+def cancel(registry: Registry, asset_id: int, reason: str | None = None, *,
+           passwords: Sequence[PasswordSource] = (), hook: Hook | None = None) -> StatusChangeResult:
+    """Cancel ``asset_id`` (its owner). The record stays; the root cools for the contract's cooldown, then goes
+    to whoever registers it first. ``reason`` is hashed (keccak256 of its text) onto the chain."""
+    writer = _writer(registry, passwords, hook)
+    asset = read_asset(writer.contracts, asset_id)
+    key = writer.key("cancel", asset_id)
+    if asset.status == AssetStatus.Cancelled:
+        row = writer.outbox.get(key)
+        return StatusChangeResult(asset_id, "cancel", row.tx_hash if row else None, row.block_number if row else None,
+                                  status_name(asset.status), resumed=True)
+    if asset.owner != writer.me:
+        raise RegistrationError(f"asset {asset_id} is owned by {asset.owner}; you ({writer.me}) cannot cancel it",
+                                hint="sign with the owner's account", options=("account",))
+    if asset.status not in (AssetStatus.Pending, AssetStatus.Active, AssetStatus.Expired):
+        raise RegistrationError(
+            f"asset {asset_id} is {status_name(asset.status)}: only a Pending, Active or Expired registration can be "
+            "cancelled", hint="a suspended or disputed registration waits for a reviewer")
+    client = writer.contracts.registry
+    writer.outbox.prepare(key, "cancel", {"reason": reason or ""})
+    delivered = writer.outbox.deliver(key, lambda: client.submit_cancel(asset_id, _reason_hash(reason), gas=ESTIMATE),
+                                      lambda: client.status_of(asset_id) == AssetStatus.Cancelled)
+    return _status_result(writer, asset_id, "cancel", delivered)
+
+
+ReviewAction = Literal["approve", "reject", "object"]
+
+
+class Review(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    OBJECT = "object"
+
+
+def review(
+    registry: Registry,
+    action: ReviewAction | str,
+    asset_id: int,
+    *,
+    reason: str | None = None,
+    evidence: bytes | None = None,
+    reserve_for: str | None = None,
+    passwords: Sequence[PasswordSource] = (),
+    hook: Hook | None = None,
+) -> StatusChangeResult:
+    """Review a registration.
+
+    - ``object`` (anyone, during the notice period): ``evidence`` is the evidence document's bytes (its
+      keccak256 goes on chain), or ``reason`` its text;
+    - ``reject`` (a REVIEWER): a pending, disputed or suspended registration, or a cancelled one whose root still
+      cools; a dispute is upheld. ``reserve_for`` reserves the freed root for its true owner;
+    - ``approve`` (a REVIEWER): dismiss the dispute of a disputed registration. A pending registration nobody
+      objected to needs no approval: it becomes Active by itself when its notice ends, and is refused here.
+    """
+    try:
+        which = Review(action)
+    except ValueError:
+        raise InvalidInput(f"{action!r} is not a review action", hint="use approve, reject or object") from None
+    if reserve_for is not None:
+        reserve_for = checked_address(reserve_for, "reserve_for")
+        if which != Review.REJECT:
+            raise InvalidInput("a root is reserved only when a registration is rejected",
+                               hint="leave out the account to reserve for", options=("reserve_for",))
+    writer = _writer(registry, passwords, hook)
+    asset = read_asset(writer.contracts, asset_id)
+    client = writer.contracts.registry
+    status = asset.status
+    if which == Review.OBJECT:
+        proof = keccak(evidence) if evidence is not None else (keccak(text=reason) if reason else None)
+        if proof is None:
+            raise InvalidInput("an objection needs evidence", hint="give the evidence document (or its text)",
+                               options=("evidence",))
+        if status not in (AssetStatus.Pending, AssetStatus.Disputed):
+            raise RegistrationError(
+                f"asset {asset_id} is {status_name(status)}: objections are made during the notice period of a "
+                "pending registration", hint="ask a reviewer to suspend or reject it instead")
+        key = writer.key("object", asset_id, writer.me, "0x" + proof.hex())
+        writer.outbox.prepare(key, "object", {"evidenceHash": "0x" + proof.hex()})
+        delivered = writer.outbox.deliver(key, lambda: client.submit_object(asset_id, proof, gas=ESTIMATE),
+                                          lambda: _objected(writer, asset_id, proof))
+        return _status_result(writer, asset_id, "object", delivered)
+    reason_hash = _reason_hash(reason)
+    if which == Review.APPROVE:
+        if status == AssetStatus.Pending:
+            raise RegistrationError(
+                f"asset {asset_id} is Pending and nobody objected: there is nothing to approve",
+                hint=_when_active(asset) or "it becomes Active by itself when its notice ends")
+        if status != AssetStatus.Disputed:
+            raise RegistrationError(f"asset {asset_id} is {status_name(status)}: only a disputed registration is "
+                                    "approved (its dispute dismissed)", hint="check the asset id")
+        key = writer.key("approve", asset_id)
+        writer.outbox.prepare(key, "approve", {"reason": reason or ""})
+        delivered = writer.outbox.deliver(
+            key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE),
+            lambda: client.status_of(asset_id) != AssetStatus.Disputed)
+        return _status_result(writer, asset_id, "approve", delivered)
+    if status == AssetStatus.Rejected:
+        row = writer.outbox.get(writer.key("reject", asset_id))
+        return StatusChangeResult(asset_id, "reject", row.tx_hash if row else None,
+                                  row.block_number if row else None, status_name(status), resumed=True)
+    if status not in (AssetStatus.Pending, AssetStatus.Disputed, AssetStatus.Suspended, AssetStatus.Cancelled):
+        raise RegistrationError(f"asset {asset_id} is {status_name(status)}: a reviewer rejects a pending, disputed "
+                                "or suspended registration (or a cancelled one whose root still cools)",
+                                hint="suspend an active asset first")
+    key = writer.key("reject", asset_id)
+    writer.outbox.prepare(key, "reject", {"reason": reason or "", "reserveFor": reserve_for})
+
+    def send() -> Any:
+        if status == AssetStatus.Disputed:
+            return client.submit_resolve_dispute(asset_id, True, reason_hash, reserve_for, gas=ESTIMATE)
+        return client.submit_reject_registration(asset_id, reason_hash, reserve_for, gas=ESTIMATE)
+
+    delivered = writer.outbox.deliver(key, send, lambda: client.status_of(asset_id) == AssetStatus.Rejected)
+    return _status_result(writer, asset_id, "reject", delivered)
+
+
+def _objected(writer: _Writer, asset_id: int, evidence_hash: bytes) -> bool:
+    """Whether the chain has this account's objection to ``asset_id`` with this evidence."""
+    from dataseal.chain.contracts.records import ObjectionRecord
+
+    reader = LogReader(writer.w3)
+    for log in reader.logs(writer.deployment.asset_registry, writer.deployment.deploy_block):
+        record = writer.contracts.decoder.decode_log(log)
+        if (isinstance(record, ObjectionRecord) and record.asset_id == asset_id and record.objector == writer.me
+                and record.evidence_hash == evidence_hash):
+            return True
+    return False
+
+
+def _status_result(writer: _Writer, asset_id: int, action: str, delivered: Delivered) -> StatusChangeResult:
+    block = int(delivered.receipt["blockNumber"]) if delivered.receipt is not None else None
+    status = writer.contracts.registry.status_of(asset_id)
+    return StatusChangeResult(asset_id, action, delivered.tx_hash, block, status_name(status),
+                              resumed=delivered.resumed)

@@ -1,0 +1,244 @@
+"""Evidence bundles: a proof of one part of registered data with the on-chain record of its registration, and
+the check of a bundle against any RPC endpoint (no data folder, no database).
+
+- :func:`prove` proves a chunk, row or file (:func:`dataseal.registry.sealing.seal.prove`) and, when the data's
+  root is registered, bundles the proof with the manifest and the registration as the chain's logs record it
+  (:class:`~dataseal.registry.evidence.ChainRecord`); with a grant, also the proof that the part lies inside
+  the grant's scope (through :data:`scope_prover`, which the grants side provides).
+- :func:`check_on_chain` checks a bundle's record on a node: the chain id, that the transaction is in the block
+  the record names and emitted exactly the event it expects, the block's time, and what the registration is now
+  (its status, and whether it still holds the root).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound
+
+from dataseal.chain.connection import Connection
+from dataseal.chain.connection.failures import is_connection_failure, unreachable
+from dataseal.chain.contracts.asset_registry import AssetRegistryClient
+from dataseal.chain.contracts.events import EventDecoder
+from dataseal.chain.contracts.records import AssetRecord, AssetStatus, BatchRecord
+from dataseal.errors import ErrorKind
+from dataseal.registry.context import Context
+from dataseal.registry.evidence import (
+    ChainRecord,
+    DirectRegistration,
+    EvidenceBundle,
+    EvidenceError,
+    Proof,
+    build_bundle,
+    verify_bundle_offline,
+)
+from dataseal.registry.manifest import Manifest
+from dataseal.registry.registry import Registry
+from dataseal.registry.sealing import ProgressCallback
+from dataseal.registry.sealing.seal import prove as prove_part
+from dataseal.registry.services.assets import find_registration, status_name
+
+#: The grants side's scope proof: ``scope_prover(registry, grant_id, leaf_index)`` returns the JSON data of the
+#: proof that leaf ``leaf_index`` lies inside grant ``grant_id``'s scope root (for example
+#: ``dataseal.registry.scope.ScopeProof`` as JSON, with the grant's scope root read from the chain), or raises.
+#: None until the lead wires it (see the module documentation of :mod:`dataseal.registry.scope`).
+ScopeProver = Callable[[Registry, int, int], dict[str, Any]]
+scope_prover: ScopeProver | None = None
+
+
+@dataclass(frozen=True)
+class ProveResult:
+    """A proof, and its evidence bundle when the data is registered (``unregistered`` says why not otherwise);
+    ``scope``: the grant-scope proof when a grant was named."""
+
+    proof: Proof
+    bundle: EvidenceBundle | None
+    unregistered: str | None = None
+    scope: dict[str, Any] | None = None
+
+
+def chain_record(context: Context, manifest: Manifest) -> ChainRecord | None:
+    """The registration of ``manifest``'s root as the chain records it, or None when no registration holds it.
+
+    Refuses (:class:`EvidenceError`) a manifest that is not the registered one (same root, another hash).
+    """
+    deployment = context.deployment()
+    contracts = context.contracts()
+    root = bytes.fromhex(manifest.tree.root[2:])
+    asset_id = contracts.registry.asset_id_of(root)
+    if asset_id is None:
+        return None
+    asset = contracts.registry.asset(asset_id)
+    if asset.manifest_hash != manifest.hash:
+        raise EvidenceError(
+            f"the data is registered as asset {asset_id} with manifest hash 0x{asset.manifest_hash.hex()}, but "
+            f"this manifest hashes to {manifest.hash_hex}: it is not the registered manifest",
+            hint="prove with the manifest that was registered (the registry keeps a copy of every manifest it "
+            "registered in its data folder, under manifests/)", options=("manifest",))
+    event = find_registration(context.connection.w3, deployment, asset_id)
+    return _record_of(deployment.chain_id, deployment.asset_registry, event)
+
+
+def _record_of(chain_id: int, contract: str, event: AssetRecord) -> ChainRecord:
+    return ChainRecord(
+        chain_id=chain_id, contract=contract, tx_hash=event.tx.tx_hash, block_number=event.tx.block_number,
+        block_hash=event.tx.block_hash, timestamp=event.registered_at, sender=event.registrant,
+        asset=DirectRegistration(asset_id=event.asset_id, content_root="0x" + event.content_root.hex(),
+                                 manifest_hash="0x" + event.manifest_hash.hex(), rights_type=event.rights_type,
+                                 classification=event.classification),
+    )
+
+
+def prove(
+    registry: Registry | None,
+    path: Path,
+    manifest: Manifest,
+    *,
+    chunk: int | None = None,
+    row: int | None = None,
+    file: str | None = None,
+    secret: bytes | None = None,
+    grant: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> ProveResult:
+    """A proof of one part of ``path`` (which must still be what ``manifest`` sealed), bundled with its
+    registration when the chain has one. Without a ``registry`` (no chain to ask) it is the proof alone."""
+    proof = prove_part(Path(path), manifest, chunk=chunk, row=row, file=file, secret=secret, progress=progress)
+    if registry is None:
+        if grant is not None:
+            raise EvidenceError("a grant's scope is read from the chain, and no chain was given",
+                                hint="connect to the node of the grant", options=("rpc_url",))
+        return ProveResult(proof, None, "no chain was asked")
+    record = chain_record(registry.context, manifest)
+    if record is None:
+        if grant is not None:
+            raise EvidenceError(f"the data's root {manifest.tree.root} is not registered on chain "
+                                f"{registry.context.connection.chain_id}, so no grant covers it",
+                                hint="register the data first, or prove from the registered version",
+                                kind=ErrorKind.NOT_FOUND)
+        return ProveResult(proof, None, f"root {manifest.tree.root} is not registered on chain "
+                                        f"{registry.context.connection.chain_id}")
+    bundle = build_bundle(manifest, record, [proof])
+    scope = None
+    if grant is not None:
+        if scope_prover is None:
+            raise EvidenceError("scope proofs of grants are not available in this build of dataseal",
+                                hint="prove without the grant, or use a dataseal with the grants module",
+                                kind=ErrorKind.INTERNAL)
+        index = int(proof.value[0]) if manifest.content.kind != "folder" else _leaf_index(proof, manifest, path)
+        scope = scope_prover(registry, grant, index)
+    return ProveResult(proof, bundle, None, scope)
+
+
+def _leaf_index(proof: Proof, manifest: Manifest, path: Path) -> int:
+    """A folder file's leaf index (its position in the folder's order)."""
+    from dataseal.registry.sealing.seal import compute_tree, manifest_options
+
+    with compute_tree(Path(path), manifest_options(manifest)) as computed:
+        for i in range(len(computed.tree)):
+            if computed.tree.at(i)[0] == proof.value[0]:
+                return i
+    raise EvidenceError(f"{proof.value[0]!r} is not a file of {path}", hint="check the path",
+                        kind=ErrorKind.NOT_FOUND)  # pragma: no cover - prove found it
+
+
+# ---------------------------------------------------------------------------------- on chain
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """What :func:`check_on_chain` checked (all passed) and what the registration is now."""
+
+    endpoint: str
+    checked: tuple[str, ...]
+    status: str | None = None
+    holds_root: bool | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "checked": list(self.checked), "status": self.status,
+                "holdsRoot": self.holds_root, "warnings": list(self.warnings)}
+
+
+def check_on_chain(bundle: EvidenceBundle, connection: Connection) -> ChainCheck:
+    """Check ``bundle`` offline, then its record against the node of ``connection`` (see the module doc)."""
+    verify_bundle_offline(bundle)
+    record = bundle.record
+    w3 = connection.w3
+    checked: list[str] = []
+    if connection.chain_id != record.chain_id:
+        raise EvidenceError(f"the bundle's record is on chain {record.chain_id}, but the node at "
+                            f"{connection.endpoint} is chain {connection.chain_id}",
+                            hint=f"check it against a node of chain {record.chain_id}", options=("rpc_url",))
+    checked.append(f"chain id {record.chain_id}")
+    try:
+        receipt = w3.eth.get_transaction_receipt(HexBytes(record.tx_hash))
+    except TransactionNotFound:
+        raise EvidenceError(f"transaction {record.tx_hash} is not on chain {record.chain_id} at {connection.endpoint}: "
+                            "the record is false, or the node has not synced that far (or was reset)",
+                            hint="check against a synced node of that chain", kind=ErrorKind.NOT_FOUND,
+                            options=("rpc_url",)) from None
+    except Exception as exc:
+        if is_connection_failure(exc):
+            raise unreachable(connection.endpoint, exc) from exc
+        raise
+    if int(receipt["status"]) != 1:
+        raise EvidenceError(f"transaction {record.tx_hash} failed on chain (status 0): it registered nothing",
+                            hint="the bundle's record is false")
+    block = int(receipt["blockNumber"])
+    block_hash = HexBytes(receipt["blockHash"]).to_0x_hex()
+    if block != record.block_number or (record.block_hash is not None and block_hash != record.block_hash):
+        raise EvidenceError(
+            f"transaction {record.tx_hash} is in block {block} ({block_hash}), but the record says block "
+            f"{record.block_number}" + (f" ({record.block_hash})" if record.block_hash else "") +
+            ": a reorganisation moved it, or the record was altered", hint="build the bundle again from the chain")
+    checked.append(f"transaction {record.tx_hash} succeeded in block {block}")
+    name, expected = record.expected_event()
+    kind = AssetRecord if record.asset is not None else BatchRecord
+    emitted: list[AssetRecord | BatchRecord] = [
+        r for r in EventDecoder({"AssetRegistry": record.contract}).decode_receipt(receipt)
+        if isinstance(r, (AssetRecord, BatchRecord)) and isinstance(r, kind)]
+    wanted = _normalise(expected)
+    if not any(_event_args(r) == wanted for r in emitted):
+        got = "; ".join(str(_event_args(r)) for r in emitted) or f"no {name} from {record.contract}"
+        raise EvidenceError(f"transaction {record.tx_hash} did not emit the {name} the record claims: expected "
+                            f"{wanted}, the chain has {got}", hint="the bundle's record was altered")
+    checked.append(f"it emitted {name} from {record.contract} with the record's values")
+    stamp = int(w3.eth.get_block(block)["timestamp"])
+    if stamp != record.timestamp:
+        raise EvidenceError(f"block {block} is at {stamp}, the record says {record.timestamp}",
+                            hint="the bundle's record was altered")
+    checked.append(f"block time {stamp}")
+    if record.asset is None:
+        return ChainCheck(connection.endpoint, tuple(checked))
+    client = AssetRegistryClient(w3, record.contract)
+    status = client.status_of(record.asset.asset_id)
+    holder = client.asset_id_of(bytes.fromhex(record.asset.content_root[2:]))
+    warnings = []
+    if status not in (AssetStatus.Active, AssetStatus.Pending):
+        warnings.append(f"asset {record.asset.asset_id} is now {status_name(status)}")
+    elif status == AssetStatus.Pending:
+        warnings.append(f"asset {record.asset.asset_id} is still Pending (in its notice period)")
+    if holder != record.asset.asset_id:
+        warnings.append(f"asset {record.asset.asset_id} no longer holds root {record.asset.content_root}"
+                        + (f" (asset {holder} does)" if holder else ""))
+    return ChainCheck(connection.endpoint, tuple(checked), status_name(status), holder == record.asset.asset_id,
+                      tuple(warnings))
+
+
+def _normalise(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.lower() if isinstance(v, str) else v) for k, v in values.items()}
+
+
+def _event_args(record: AssetRecord | BatchRecord) -> dict[str, Any]:
+    if isinstance(record, AssetRecord):
+        return _normalise({"assetId": record.asset_id, "registrant": record.registrant,
+                           "contentRoot": "0x" + record.content_root.hex(),
+                           "manifestHash": "0x" + record.manifest_hash.hex(), "rightsType": record.rights_type,
+                           "classification": record.classification, "registeredAt": record.registered_at})
+    return _normalise({"batchId": record.batch_id, "anchorer": record.anchorer,
+                       "batchRoot": "0x" + record.batch_root.hex(), "manifestHash": "0x" + record.manifest_hash.hex(),
+                       "anchoredAt": record.anchored_at})

@@ -1,0 +1,136 @@
+"""`dataseal register | version | cancel | review | verify`, and `prove` / `check --rpc` with the chain, against an
+embedded data folder (the chain opened in-process by each command, as a user without a running node has it)."""
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from dataseal.chain.node.start import EmbeddedNode, NodeConfig
+from tests.cli.conftest import Cli, one_line
+
+SECRET = bytes(range(32))
+
+
+@pytest.fixture
+def folder(cli: Cli) -> Path:
+    """The data folder as the first `dataseal node` leaves it: chain, operator (password generated), deployment."""
+    EmbeddedNode.start(NodeConfig(data_dir=cli.data_dir, port=0, light_kdf=True)).stop()
+    return cli.data_dir
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    path = tmp_path / "owner.key"
+    path.write_bytes(SECRET)
+    return path
+
+
+def write_table(path: Path, rows: int, *, changed: int | None = None) -> Path:
+    path.write_text("id,name\n" + "".join(f"{i},{'changed' if i == changed else f'person {i}'}\n"
+                                          for i in range(rows)))
+    return path
+
+
+def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path, tmp_path: Path) -> None:
+    data = write_table(tmp_path / "people.csv", 5)
+    done = cli.json("register", str(data), "--salt-secret", str(secret), "--title", "People",
+                    "--rights", "holding,processing", "--classification", "general", "--valid-until", "2099-12-31")
+    assert (done["assetId"], done["status"], done["resumed"], done["reusedSeal"]) == (1, "Active", False, False)
+    assert Path(done["storedTree"]).parent == folder / "trees" and Path(done["manifest"]).exists()
+    again = cli.json("register", str(data), "--salt-secret", str(secret), "--title", "People",
+                     "--rights", "holding,processing", "--classification", "general", "--valid-until", "2099-12-31")
+    assert (again["assetId"], again["txHash"], again["resumed"], again["reusedSeal"]) == \
+        (1, done["txHash"], True, True)
+
+    code, out, err = cli("verify", str(data), "--salt-secret", str(secret))
+    assert code == 0, err
+    assert out.startswith(f"REGISTERED  {data}: asset 1, Active, owner 0x")
+
+    bundle = tmp_path / "row2.bundle.json"
+    proved = cli.json("prove", str(data), "--row", "2", "--salt-secret", str(secret), "-o", str(bundle))
+    assert (proved["kind"], proved["assetId"], proved["txHash"]) == ("evidence", 1, done["txHash"])
+    assert json.loads(bundle.read_text())["record"]["asset"]["assetId"] == 1
+    code, out, err = cli("check", str(bundle), "--json", data_dir=False)
+    assert code == 0, err
+    offline = json.loads(out)
+    assert offline["kind"] == "evidence" and any(line.startswith("chain:") for line in offline["notChecked"])
+
+    node = EmbeddedNode.start(NodeConfig(data_dir=folder, port=0))
+    try:
+        node.start_serving()
+        url = node.startup.rpc_url
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--json", data_dir=False)
+        assert code == 0, err
+        report = json.loads(out)
+        assert report["chain"]["status"] == "Active" and report["chain"]["holdsRoot"] is True
+        assert any("emitted AssetRegistered" in line for line in report["checked"])
+        code, out, err = cli("check", str(folder.parent / "people.csv.dataseal" / "manifest.json"), "--rpc", url,
+                             data_dir=False)
+        assert code == 2 and "only an evidence bundle has a chain record to check" in one_line(err)
+    finally:
+        node.stop()
+
+    write_table(data, 6, changed=3)
+    code, out, err = cli("verify", str(data), "--salt-secret", str(secret))
+    assert code == 1
+    assert f"NOT REGISTERED  {data}" in out and "nearest registered version: asset 1" in out
+    assert "rows that differ: 1: 3" in out and "rows only in the data: 1; only in asset 1: 0" in out
+
+    version = cli.json("version", "1", str(data), "--salt-secret", str(secret))
+    assert (version["assetId"], version["parentId"]) == (2, 1)
+
+    code, out, err = cli("cancel", "2", "--reason", "a mistake")
+    assert code == 0, err
+    assert out.startswith("cancel asset 2: now Cancelled (tx 0x")
+
+
+def test_review_refuses_approving_a_registration_that_needs_none(cli: Cli, folder: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"x" * 100)
+    cli.json("register", str(data))
+    code, out, err = cli("review", "approve", "1")
+    assert code == 1 and out == ""
+    assert one_line(err).startswith("dataseal: error: asset 1 is Active: only a disputed registration is approved")
+    code, out, err = cli("review", "reject", "1", "--reserve-for", "0x123")
+    assert code == 1 and "reserve_for" in one_line(err) and "0x123" in err
+    code, out, err = cli("review", "object", "1", "--evidence", str(tmp_path / "missing.pdf"))
+    assert code == 1 and one_line(err).endswith("[--evidence FILE]")
+
+
+def test_unknown_assets_and_bad_values(cli: Cli, folder: Path, tmp_path: Path) -> None:
+    code, out, err = cli("cancel", "9")
+    assert code == 1 and out == ""
+    assert one_line(err).startswith("dataseal: error: no asset 9 on chain ")
+    code, out, err = cli("version", "abc", str(tmp_path))
+    assert code == 2 and "Invalid value for 'ASSET'" in one_line(err)
+    code, out, err = cli("register", str(tmp_path / "nothing.csv"))
+    assert code == 1 and one_line(err).startswith(f"dataseal: error: {tmp_path / 'nothing.csv'} does not exist")
+    code, out, err = cli("register", str(tmp_path), "--classification", "secret")
+    assert code == 2 and "is not a classification" in one_line(err)
+    code, out, err = cli("register", str(tmp_path), "--valid-until", "someday")
+    assert code == 2 and "neither an ISO date" in one_line(err)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"never registered")
+    code, out, err = cli("verify", str(other))
+    assert code == 1 and out.startswith(f"NOT REGISTERED  {other}") and "no registered version" in out
+
+
+def test_an_unreachable_node_records_nothing(cli: Cli, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"x" * 10)
+    code, out, err = cli("register", str(data), "--rpc", dead)
+    assert code == 1 and out == ""
+    assert one_line(err).startswith(f"dataseal: error: cannot reach the node at {dead}")
+    assert not cli.data_dir.exists() and not (tmp_path / "d.bin.dataseal").exists()
+
+
+@pytest.mark.parametrize("command", ["register", "version", "cancel", "review", "verify"])
+def test_help_teaches_with_examples(cli: Cli, command: str) -> None:
+    code, out, err = cli(command, "--help", data_dir=False)
+    assert code == 0 and "Examples:" in out and "--json" in out

@@ -1,0 +1,300 @@
+"""The asset services on a py-evm chain: register (with and without commitments), rerun after a crash at every
+step, new versions, cancel, review; every refusal made before anything is recorded."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from dataseal.chain.contracts.records import AssetStatus, CommitRecord
+from dataseal.chain.errors import ContractRevert, NodeUnreachable
+from dataseal.errors import ErrorKind, InvalidInput, NotFound
+from dataseal.registry.db.models.local import ManifestRecord, OutboxTx, StoredTreeRecord
+from dataseal.registry.manifest import read_manifest
+from dataseal.registry.merkle import StandardMerkleTree
+from dataseal.registry.merkle.stored import StoredTree
+from dataseal.registry.registry import Registry
+from dataseal.registry.sealing import SealError
+from dataseal.registry.services import assets
+from dataseal.registry.services.assets import RegistrationError, SealOptions
+from dataseal.registry.settings import Settings
+from tests.conftest import Chain
+from tests.registry.services.conftest import Crash, RegistryFor, chain_clock, crash_at
+
+SECRET = bytes(range(32))
+
+
+def table(tmp_path: Path, rows: int = 6, name: str = "people.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("id,name\n" + "".join(f"{i},person {i}\n" for i in range(rows)))
+    return path
+
+
+def outbox_rows(registry: Registry) -> list[OutboxTx]:
+    with registry.db.session() as session:
+        return list(session.exec(select(OutboxTx)))
+
+
+def commits_by(chain: Chain, address: str) -> int:
+    from dataseal.chain.contracts.logs import LogReader
+
+    return sum(1 for r in LogReader(chain.w3).records(chain.deployment)
+               if isinstance(r, CommitRecord) and r.by == address)
+
+
+def test_register_a_file_records_the_chain_the_tree_and_the_manifest(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(256)) * 20)
+    registry = registry_for(pyevm, pyevm.owner)
+    done = assets.register(registry, data, title="Bytes", rights=("holding", "processing"), classification=2,
+                           licence="CC-BY-4.0", options=SealOptions(chunk_size=512))
+    asset = pyevm.reader.registry.asset(done.asset_id)
+    assert (asset.owner, asset.status, asset.rights_type, asset.classification) == \
+        (pyevm.owner.address, AssetStatus.Active, 3, 2)
+    assert "0x" + asset.content_root.hex() == done.content_root and "0x" + asset.manifest_hash.hex() == \
+        done.manifest_hash
+    manifest = read_manifest(done.manifest_path)
+    assert manifest.hash_hex == done.manifest_hash and manifest.title == "Bytes" and manifest.licence == "CC-BY-4.0"
+    dump = StandardMerkleTree.loads((done.manifest_path.parent / "tree.json").read_text())
+    with StoredTree.open(done.stored_tree_path) as stored:
+        assert stored.proof(7) == dump.get_proof(7) and "0x" + stored.root.hex() == done.content_root
+    assert done.stored_tree_path == registry.data_dir / "trees" / f"{done.content_root}.dstree"
+    receipt = pyevm.w3.eth.get_transaction_receipt(done.tx_hash)  # type: ignore[arg-type]
+    assert receipt["blockNumber"] == done.block_number and receipt["status"] == 1
+    with registry.db.session() as session:
+        record = session.exec(select(ManifestRecord)).one()
+        tree = session.exec(select(StoredTreeRecord)).one()
+    assert (record.asset_id, record.manifest_hash, record.kind, record.name) == \
+        (done.asset_id, done.manifest_hash, "file", "data.bin")
+    assert record.manifest == manifest.to_json_data() and Path(record.manifest_path).exists()
+    assert (tree.content_root, tree.leaf_count, tree.path) == \
+        (done.content_root, 10, f"trees/{done.content_root}.dstree")
+    [row] = outbox_rows(registry)
+    assert (row.kind, row.state, row.tx_hash, row.sender) == ("register", "mined", done.tx_hash, pyevm.owner.address)
+    assert not done.resumed and not done.reused_seal
+
+
+def test_a_second_run_finds_the_registration_done(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = table(tmp_path)
+    registry = registry_for(pyevm, pyevm.owner)
+    first = assets.register(registry, data, salt_secret=SECRET)
+    again = assets.register(registry, data, salt_secret=SECRET)
+    assert (again.asset_id, again.tx_hash, again.manifest_hash) == (first.asset_id, first.tx_hash, first.manifest_hash)
+    assert again.resumed and again.reused_seal
+    assert pyevm.reader.registry.total_assets() == 1
+
+
+MOMENTS = ["sealed", "commit:prepared", "commit:submitting", "commit:submitted", "commit:sent", "commit:mined",
+           "register:prepared", "register:submitting", "register:submitted", "register:sent", "register:mined",
+           "tree-stored", "manifest-recorded"]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_crash_at_any_step_is_finished_by_the_next_run(
+        moment: str, pyevm_commits: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_commits
+    data = table(tmp_path)
+    registry = registry_for(chain, chain.owner)
+    with pytest.raises(Crash):
+        assets.register(registry, data, salt_secret=SECRET, clock=chain_clock(chain), hook=crash_at(moment))
+    sealed_nonce = read_manifest(data.parent / "people.csv.dataseal" / "manifest.json").content.salt
+    done = assets.register(registry, data, salt_secret=SECRET, clock=chain_clock(chain))
+    assert chain.reader.registry.total_assets() == 1 and done.asset_id == 1
+    assert commits_by(chain, chain.owner.address) == 1  # never a second commitment
+    manifest = read_manifest(done.manifest_path)
+    assert manifest.content.salt == sealed_nonce  # the table was not sealed again (same nonce, same root)
+    assert "0x" + chain.reader.registry.asset(1).manifest_hash.hex() == manifest.hash_hex == done.manifest_hash
+    assert done.reused_seal
+    assert done.resumed == moment.startswith(("register:", "tree-", "manifest-"))
+    assert {(row.kind, row.state) for row in outbox_rows(registry)} == {("commit", "mined"), ("register", "mined")}
+    registered = chain.w3.eth.get_transaction_receipt(done.tx_hash)  # type: ignore[arg-type]
+    assert registered["status"] == 1
+    with registry.db.session() as session:
+        assert session.exec(select(ManifestRecord)).one().asset_id == 1
+        assert session.exec(select(StoredTreeRecord)).one().leaf_count == 6
+
+
+def test_a_commitment_too_old_to_reveal_is_made_again(
+        pyevm_commits: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_commits
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"expiring commitment" * 10)
+    registry = registry_for(chain, chain.owner)
+    with pytest.raises(Crash):
+        assets.register(registry, data, clock=chain_clock(chain), hook=crash_at("commit:mined"))
+    chain.travel(2 * 86_400)  # past maxCommitAge (one day)
+    done = assets.register(registry, data, clock=chain_clock(chain))
+    assert done.asset_id == 1 and commits_by(chain, chain.owner.address) == 2
+
+
+def test_a_root_held_by_someone_else_is_refused_before_anything_is_recorded(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"first come" * 100)
+    first = assets.register(registry_for(pyevm, pyevm.owner), data)
+    other = registry_for(pyevm, pyevm.user)
+    with pytest.raises(RegistrationError, match=f"already registered as asset {first.asset_id} by "
+                       f"{pyevm.owner.address}") as refused:
+        assets.register(other, data)
+    assert refused.value.kind == ErrorKind.CONFLICT and "object during its notice period" in refused.value.hint
+    assert [row.sender for row in outbox_rows(other)] == [pyevm.owner.address]
+
+
+def test_the_same_data_with_another_description_is_refused(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"described once" * 100)
+    registry = registry_for(pyevm, pyevm.owner)
+    first = assets.register(registry, data, title="One")
+    with pytest.raises(RegistrationError, match=f"already registered as your asset {first.asset_id}, with manifest "
+                       f"hash {first.manifest_hash}"):
+        assets.register(registry, data, title="Two")
+
+
+def test_bad_values_are_refused_before_connecting(tmp_path: Path) -> None:
+    registry = Registry(Settings(data_dir=tmp_path / "nothing"))
+    with pytest.raises(InvalidInput, match="classification 9 is not a level") as bad:
+        assets.register(registry, tmp_path, classification=9)
+    assert bad.value.options == ("classification",)
+    with pytest.raises(InvalidInput, match="not a unix time"):
+        assets.register(registry, tmp_path, valid_until=-1)
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_an_unreachable_node_records_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"never sent")
+    settings = Settings(data_dir=tmp_path / "data", rpc_url="http://127.0.0.1:9", rpc_timeout=2)
+    with Registry(settings) as registry, pytest.raises(NodeUnreachable, match="127.0.0.1:9"):
+        assets.register(registry, data)
+    assert not (tmp_path / "data").exists() and not (tmp_path / "data.bin.dataseal").exists()
+
+
+def test_a_new_version_keeps_the_table_recipe_and_the_lineage(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    registry = registry_for(pyevm, pyevm.owner)
+    data = table(tmp_path)
+    first = assets.register(registry, data, title="People", salt_secret=SECRET, licence="CC0")
+    table(tmp_path, rows=7)  # one more row
+    version = assets.register_version(registry, first.asset_id, data, salt_secret=SECRET)
+    assert version.parent_id == first.asset_id and version.asset_id == 2 and version.content_root != first.content_root
+    manifest = read_manifest(version.manifest_path)
+    assert (manifest.title, manifest.licence, manifest.content.kind, manifest.tree.leaf_count) == \
+        ("People", "CC0", "table", 7)
+    asset = pyevm.reader.registry.asset(2)
+    assert asset.parent_id == 1 and asset.lineage.name == "Version"
+    # the first version's manifest is kept in the data folder though the seal beside the data was replaced
+    assert (registry.data_dir / "manifests" / f"{first.manifest_hash}.json").exists()
+    with pytest.raises(SealError, match="was sealed with per-row salts: its new version is too") as secretless:
+        assets.register_version(registry, 2, table(tmp_path, rows=8))
+    assert secretless.value.options == ("salt_secret",)
+
+
+def test_a_version_of_an_unknown_or_anothers_asset_is_refused(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"v1" * 100)
+    assets.register(registry_for(pyevm, pyevm.owner), data)
+    user = registry_for(pyevm, pyevm.user)
+    with pytest.raises(NotFound, match="no asset 42 on chain"):
+        assets.register_version(user, 42, data)
+    with pytest.raises(RegistrationError, match=f"asset 1 is owned by {pyevm.owner.address}; you "
+                       f"\\({pyevm.user.address}\\) cannot register a version"):
+        assets.register_version(user, 1, data)
+    with pytest.raises(InvalidInput, match="an asset id is a whole number from 1"):
+        assets.cancel(user, 0)
+
+
+def test_cancel_by_the_owner_only_and_once(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"cancel me" * 100)
+    owner = registry_for(pyevm, pyevm.owner)
+    done = assets.register(owner, data)
+    user = registry_for(pyevm, pyevm.user)
+    with pytest.raises(RegistrationError, match=f"asset 1 is owned by {pyevm.owner.address}; you "
+                       f"\\({pyevm.user.address}\\) cannot cancel it") as refused:
+        assets.cancel(user, done.asset_id)
+    assert refused.value.options == ("account",)
+    assert [row.kind for row in outbox_rows(owner)] == ["register"]
+    with pytest.raises(Crash):
+        assets.cancel(owner, done.asset_id, "withdrawn", hook=crash_at("cancel:submitted"))
+    cancelled = assets.cancel(owner, done.asset_id, "withdrawn")
+    assert cancelled.status == "Cancelled" and cancelled.resumed
+    assert pyevm.reader.registry.status_of(1) == AssetStatus.Cancelled
+    with pytest.raises(NotFound, match="no asset 7 on chain"):
+        assets.cancel(owner, 7)
+
+
+def test_review_object_approve_reject(pyevm_review: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_review
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    owner, user, reviewer = (registry_for(chain, s) for s in (chain.owner, chain.user, chain.reviewer))
+    first, second = tmp_path / "a.bin", tmp_path / "b.bin"
+    first.write_bytes(b"a" * 100)
+    second.write_bytes(b"b" * 100)
+    a = assets.register(owner, first)
+    b = assets.register(owner, second)
+    assert a.status == "Pending"
+    with pytest.raises(RegistrationError, match="asset 1 is Pending and nobody objected: there is nothing to "
+                       "approve") as refused:
+        assets.review(reviewer, "approve", a.asset_id)
+    assert "becomes Active by itself when its notice ends, at " in refused.value.hint
+    with pytest.raises(InvalidInput, match="an objection needs evidence"):
+        assets.review(user, "object", a.asset_id)
+    objected = assets.review(user, "object", a.asset_id, evidence=b"my earlier copy of the data")
+    assert objected.status == "Disputed"
+    again = assets.review(user, "object", a.asset_id, evidence=b"my earlier copy of the data")
+    assert again.resumed and again.tx_hash == objected.tx_hash  # the same objection, not a second one
+    approved = assets.review(reviewer, "approve", a.asset_id, reason="the objector's copy is later")
+    assert approved.status == "Pending"
+    assets.review(user, "object", b.asset_id, evidence=b"mine")
+    rejected = assets.review(reviewer, "reject", b.asset_id, reason="upheld", reserve_for=chain.user.address)
+    assert rejected.status == "Rejected"
+    reservation = chain.reader.registry.reservation_of(bytes.fromhex(b.content_root[2:]))
+    assert reservation is not None and reservation.beneficiary == chain.user.address
+    with pytest.raises(InvalidInput, match="not a review action"):
+        assets.review(reviewer, "bless", a.asset_id)
+    with pytest.raises(InvalidInput, match="reserved only when a registration is rejected"):
+        assets.review(reviewer, "approve", a.asset_id, reserve_for=chain.user.address)
+    with pytest.raises(ContractRevert, match="AccessControlUnauthorizedAccount"):
+        assets.review(user, "reject", a.asset_id)
+    assert not any(row.sender == chain.user.address and row.kind == "reject" for row in outbox_rows(user))
+
+
+def test_a_cooling_root_is_refused_before_a_commitment_is_sent(
+        pyevm_commits: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_commits
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"given up" * 100)
+    owner = registry_for(chain, chain.owner)
+    done = assets.register(owner, data, clock=chain_clock(chain))
+    assets.cancel(owner, done.asset_id)
+    other_data = tmp_path / "copy" / "data.bin"
+    other_data.parent.mkdir()
+    other_data.write_bytes(data.read_bytes())
+    user = registry_for(chain, chain.user)
+    with pytest.raises(RegistrationError, match="is cooling after a cancellation: nobody may register it before "):
+        assets.register(user, other_data, clock=chain_clock(chain))
+    assert commits_by(chain, chain.user.address) == 0
+
+
+def test_a_sent_transaction_the_node_never_saw_is_sent_again(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """A record of a transaction sent (its hash known) that the node does not know and whose bytes were not kept:
+    dropped. The chain does not have the registration, so it is sent again, once."""
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"dropped" * 100)
+    registry = registry_for(pyevm, pyevm.owner)
+    with pytest.raises(Crash):
+        assets.register(registry, data, hook=crash_at("register:submitting"))
+    [row] = outbox_rows(registry)
+    with registry.db.session() as session:
+        stored = session.exec(select(OutboxTx)).one()
+        stored.state, stored.tx_hash, stored.nonce = "sent", "0x" + "ee" * 32, 99
+        session.add(stored)
+    done = assets.register(registry, data)
+    assert done.asset_id == 1 and done.resumed and pyevm.reader.registry.total_assets() == 1
+    [row] = outbox_rows(registry)
+    assert (row.state, row.tx_hash, row.attempts) == ("mined", done.tx_hash, 2)
