@@ -124,6 +124,14 @@ def _diff(certificate: dict[str, Any], expected: dict[str, Any], prefix: str = "
     return out
 
 
+def _unique(mismatches: list[FieldMismatch]) -> list[FieldMismatch]:
+    """The first mismatch of each field."""
+    seen: dict[str, FieldMismatch] = {}
+    for mismatch in mismatches:
+        seen.setdefault(mismatch.field, mismatch)
+    return list(seen.values())
+
+
 def _number_problems(cert: Certificate, expected: Certificate | None) -> list[FieldMismatch]:
     out = []
     for name, value, parse in (
@@ -136,6 +144,24 @@ def _number_problems(cert: Certificate, expected: Certificate | None) -> list[Fi
             chain = getattr(expected, "certificate_number" if name == "certificateNumber" else "registration_number",
                             None)
             out.append(FieldMismatch(name, value, _shown(chain), exc.message))
+    return out
+
+
+def _identity_problems(cert: Certificate) -> list[FieldMismatch]:
+    """The chain, asset and block a (well-formed) certificate number names, against the fields that say them: a
+    certificate moved onto another asset or block without a new number is caught even where that asset's or
+    block's own data would agree with it."""
+    out: list[FieldMismatch] = []
+    try:
+        number = parse_certificate_number(cert.certificate_number)
+    except NumberError:
+        return out  # reported as the number's own problem
+    for field, value, named in (("chainId", cert.chain_id, number.chain_id),
+                                ("assetId", cert.asset_id, number.asset_id),
+                                ("asOf.blockNumber", cert.as_of.block_number, number.block_number)):
+        if value != named:
+            out.append(FieldMismatch(field, str(value), f"{named} (as the certificate number says)",
+                                     f"certificate number {cert.certificate_number} is of {field} {named}"))
     return out
 
 
@@ -166,7 +192,7 @@ def compute_certificate_report(
     ) if m is not None]
     checked += ["chainId", "contract"]
     if where:
-        return report([*_number_problems(cert, None), *where],
+        return report(_unique([*_number_problems(cert, None), *where, *_identity_problems(cert)]),
                       more=("every other field: the certificate names another chain or contract than the node's "
                             "deployment, against which it was not checked",))
     try:
@@ -177,7 +203,8 @@ def compute_certificate_report(
         field = "asOf.blockNumber" if "has no block" in exc.message else "assetId"
         value = cert.as_of.block_number if field == "asOf.blockNumber" else cert.asset_id
         checked.append(field)
-        return report([*_number_problems(cert, None), FieldMismatch(field, str(value), exc.message)],
+        return report(_unique([*_number_problems(cert, None), FieldMismatch(field, str(value), exc.message),
+                               *_identity_problems(cert)]),
                       more=("every other field: the chain has no such registration to compare with",))
     base, found, _ = cert.verify_url.partition("/assets/")
     expected = build_certificate(facts, cert.manifest, base_url=base if found else cert.verify_url,
@@ -195,7 +222,8 @@ def compute_certificate_report(
         if cert.manifest.hash_hex != registered:
             mismatches.append(FieldMismatch("manifest", f"a manifest hashing to {cert.manifest.hash_hex}", registered,
                                             "the manifest on the certificate is not the registered one"))
-    return report(mismatches, now=_standing(contracts, log_reader, cert.asset_id))
+    now = _standing(contracts, log_reader, cert.asset_id)
+    return report(_unique([*mismatches, *_identity_problems(cert)]), now=now)
 
 
 def verify_certificate(cert: Certificate, contracts: DatasealContracts, log_reader: LogReader) -> CertificateReport:
