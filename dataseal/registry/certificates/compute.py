@@ -119,7 +119,7 @@ def read_asset_facts(
     """
     if isinstance(asset_id, bool) or not isinstance(asset_id, int) or asset_id < 1:
         raise CertificateError(f"asset id {asset_id!r} is not an asset id: ids are whole numbers from 1",
-                               hint="give the id printed when the asset was registered", options=("asset_id",))
+                               hint="give the id printed when the asset was registered")
     at = read_block(log_reader, block)
     registry = contracts.registry.address
     topic = _id_topic(asset_id)
@@ -135,7 +135,7 @@ def read_asset_facts(
             f"asset {asset_id} is not registered in AssetRegistry {registry} on chain {deployment.chain_id} "
             f"(no AssetRegistered event up to block {at.number})",
             hint="check the asset id, and that this is the node and deployment it was registered on",
-            kind=ErrorKind.NOT_FOUND, options=("asset_id",),
+            kind=ErrorKind.NOT_FOUND,
         )
     owner, status, valid_until = registration.registrant, registration.status, registration.valid_until
     for record in records:
