@@ -169,3 +169,15 @@ def test_the_status_may_move_after_the_certificates_block(pyevm_review: Chain, t
     chain.as_(chain.buyer).registry.object(registered.asset_id, b"\x01" * 32)
     report = verify_certificate(cert, chain.reader, LogReader(chain.w3))
     assert cert.status == "Pending" and report.now is not None and report.now.status == "Disputed"
+
+
+@pytest.mark.hardhat
+def test_issue_and_verify_on_a_hardhat_node(hardhat: Chain, tmp_path: Path) -> None:
+    """The same against a real node's eth_getLogs (topic filters with alternatives and wildcards)."""
+    registered = register(hardhat, seal_manifest(tmp_path))
+    hardhat.as_(hardhat.owner).registry.transfer(registered.asset_id, hardhat.buyer.address)
+    cert = issue(hardhat, registered)
+    assert (cert.chain_id, cert.owner, cert.status) == (31337, hardhat.buyer.address, "Active")
+    assert verify_certificate(cert, hardhat.reader, LogReader(hardhat.w3)).ok
+    forged = _tampered(cert, _set("owner", hardhat.owner.address))
+    assert compute_certificate_report(forged, hardhat.reader, LogReader(hardhat.w3)).tampered_fields == ("owner",)
