@@ -14,7 +14,6 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 from urllib.parse import urlsplit
 
 from eth_utils import keccak
@@ -32,6 +31,7 @@ from dataseal.chain.contracts.records import (
     AssetStatus,
     AssetStatusChange,
     AssetTransfer,
+    Record,
 )
 from dataseal.chain.contracts.revert import canonical_type
 from dataseal.chain.errors import ChainError
@@ -56,12 +56,12 @@ _GIVE_THE_MANIFEST = ("give the manifest.json written when the asset's data was 
 
 
 @cache
-def event_topic(contract: str, event: str) -> bytes:
-    """topic0 of ``contract``'s ``event``, from the shipped ABI."""
+def event_topic(contract: str, event: str) -> str:
+    """topic0 of ``contract``'s ``event`` (0x-hex), from the shipped ABI."""
     for item in load_artifact(contract).abi:
         if item.get("type") == "event" and item["name"] == event:
             types = ",".join(canonical_type(i) for i in item["inputs"])
-            return bytes(keccak(text=f"{event}({types})"))
+            return "0x" + keccak(text=f"{event}({types})").hex()
     raise ChainError(f"{contract} declares no event {event}", hint="reinstall dataseal", kind=ErrorKind.INTERNAL)
 
 
@@ -122,11 +122,12 @@ def read_asset_facts(
                                hint="give the id printed when the asset was registered")
     at = read_block(log_reader, block)
     registry = contracts.registry.address
-    topic = _id_topic(asset_id)
+    asset = _id_topic(asset_id)
     own = [event_topic("AssetRegistry", name) for name in ("AssetRegistered", "AssetStatusChanged", "AssetRenewed")]
-    records: list[Any] = []
-    for topics in ([["0x" + t.hex() for t in own], topic], ["0x" + event_topic("AssetRegistry", "Transfer").hex(),
-                                                            None, None, topic]):
+    transfer = event_topic("AssetRegistry", "Transfer")
+    records: list[Record] = []
+    # The asset id is topic 1 of the registry's own events, and topic 3 (tokenId) of ERC-721 Transfer.
+    for topics in ([own, asset], [transfer, None, None, asset]):
         records += contracts.decoder.decode_logs(log_reader.logs(registry, deployment.deploy_block, at.number, topics))
     records.sort(key=lambda record: (record.tx.block_number, record.tx.log_index))
     registration = next((r for r in records if isinstance(r, AssetRecord) and r.asset_id == asset_id), None)
