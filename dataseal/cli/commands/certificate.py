@@ -1,0 +1,170 @@
+"""`dataseal certificate ASSET -o cert.{json,html,pdf}` and `dataseal certificate verify cert.json`."""
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dataseal.chain.contracts.logs import LogReader
+from dataseal.chain.files import check_output, open_output
+from dataseal.cli.options import CHAIN_ID, DATA_DIR, RPC, settings
+from dataseal.cli.output import JSON, emit
+from dataseal.errors import InvalidInput
+from dataseal.registry.certificates import (
+    DEFAULT_BASE_URL,
+    Certificate,
+    CertificateMismatch,
+    CertificateReport,
+    compute_certificate,
+    compute_certificate_report,
+    read_certificate,
+    render_html,
+    render_json,
+    render_pdf,
+)
+from dataseal.registry.manifest import read_manifest
+from dataseal.registry.registry import Registry
+
+#: Output formats, by the extension of -o.
+FORMATS = {".json": "json", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+VERIFY = "verify"
+
+
+def certificate_command(
+    target: Annotated[str, typer.Argument(
+        metavar="ASSET | verify", help="The asset id to certify, or `verify` followed by a certificate's JSON file.",
+        show_default=False,
+    )],
+    file: Annotated[Path | None, typer.Argument(
+        metavar="CERT.json", help="With `verify`: the certificate file to check.", show_default=False,
+    )] = None,
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", metavar="FILE", help="Write the certificate here: .json (the document `verify` reads), "
+        ".html (one printable A4 page) or .pdf. Default: the JSON on stdout.", show_default=False,
+    )] = None,
+    lang: str = typer.Option(
+        "zh-en", "--lang", metavar="LANG", help="Language of the certificate: zh (中文), en, or zh-en (both)."
+    ),
+    manifest_path: Annotated[Path | None, typer.Option(
+        "--manifest", metavar="FILE", help="The manifest registered with the asset (manifest.json from "
+        "`dataseal seal`): the title, licence and source come from it, checked against the manifest hash on chain. "
+        "Without it the title shows as unknown.", show_default=False,
+    )] = None,
+    base_url: str = typer.Option(
+        DEFAULT_BASE_URL, "--base-url", metavar="URL", help="Where the registry's public pages are served; the QR "
+        "code opens URL/assets/ASSET?cert=NUMBER.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the -o FILE if it exists (atomically)."),
+    rpc: str | None = RPC,
+    chain_id: int | None = CHAIN_ID,
+    data_dir: Path | None = DATA_DIR,
+    as_json: bool = JSON,
+) -> None:
+    """Issue a registration certificate for an asset, or verify one against the chain.
+
+    The certificate (数据资产登记证书) is read from the chain alone — the asset's AssetRegistered event and
+    the transfers, status changes and renewals since, up to the latest block — with no database: its
+    registrant, owner, title, rights type, classification, content root, manifest hash, transaction,
+    block, registration time, notice period, validity (three years, or the registration's own expiry if
+    earlier) and status. Its certificate number (DS-…, ISO/IEC 7064 MOD 37-2) and registration number
+    (ISO/IEC 7064 MOD 11-2) end in check characters, and its QR code opens the public record.
+
+    `verify` recomputes every field from the chain as of the certificate's block and names each one that
+    differs (exit status 1); it also shows the asset's standing now. No password is needed for either.
+
+    \b
+    Examples:
+      dataseal certificate 7 --manifest survey.csv.dataseal/manifest.json -o cert.pdf
+      dataseal certificate 7 --manifest manifest.json --lang en --base-url https://registry.example.org -o cert.html
+      dataseal certificate 7 -o cert.json
+      dataseal certificate verify cert.json --json
+    """
+    if target == VERIFY:
+        if file is None:
+            raise typer.BadParameter("give the certificate's JSON file: dataseal certificate verify cert.json",
+                                     param_hint="CERT.json")
+        _verify(file, rpc=rpc, chain_id=chain_id, data_dir=data_dir, as_json=as_json)
+        return
+    if file is not None:
+        raise typer.BadParameter(f"unexpected {str(file)!r}: issuing takes one asset id (verify takes a file)",
+                                 param_hint="ASSET")
+    asset_id = _asset_id(target)
+    kind = None
+    if out is not None:
+        kind = FORMATS.get(out.suffix.lower())
+        if kind is None:
+            raise typer.BadParameter(f"{str(out)!r} has no certificate format's extension: use .json, .html or .pdf",
+                                     param_hint="-o/--out")
+        check_output(out, replace=force, options=("out",))  # before the chain is read, not after
+    manifest = read_manifest(manifest_path) if manifest_path is not None else None
+    with Registry.open(settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)) as registry:
+        context = registry.context
+        reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
+        cert = compute_certificate(context.contracts(), reader, context.deployment(), asset_id, manifest,
+                                   base_url=base_url, now=datetime.now(UTC), language=lang)
+    if out is None:
+        sys.stdout.write(render_json(cert))
+        return
+    content = {"json": lambda: render_json(cert).encode(), "html": lambda: render_html(cert).encode(),
+               "pdf": lambda: render_pdf(cert)}[kind or "json"]()
+    with open_output(out, replace=force, options=("out",)) as f:
+        f.write(content)
+    report = {"file": str(out), "format": kind, **_summary(cert)}
+
+    def human() -> None:
+        title = cert.title if cert.title is not None else "title unknown"
+        print(f"wrote {out}: certificate {cert.certificate_number} of asset {cert.asset_id} ({title})")
+        print(f"registration   {cert.registration_number}")
+        print(f"status         {cert.status} as of block {cert.as_of.block_number}")
+        print(f"valid          {cert.valid_from:%Y-%m-%d} to {cert.valid_until:%Y-%m-%d} (UTC)")
+        print(f"verify at      {cert.verify_url}")
+
+    emit(report, as_json, human)
+
+
+def _asset_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInput(f"{text!r} is not an asset id: ids are whole numbers from 1",
+                           hint="give the id printed when the asset was registered, or `verify` and a certificate file")
+    return int(text)
+
+
+def _summary(cert: Certificate) -> dict[str, Any]:
+    return {"certificateNumber": cert.certificate_number, "registrationNumber": cert.registration_number,
+            "assetId": cert.asset_id, "title": cert.title, "status": cert.status,
+            "asOfBlock": cert.as_of.block_number, "verifyUrl": cert.verify_url}
+
+
+def _verify(file: Path, *, rpc: str | None, chain_id: int | None, data_dir: Path | None, as_json: bool) -> None:
+    cert = read_certificate(file)
+    with Registry.open(settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)) as registry:
+        context = registry.context
+        reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
+        found = compute_certificate_report(cert, context.contracts(), reader)
+    emit({"file": str(file), **found.to_json()}, as_json, lambda: _print_report(file, found))
+    if not found.ok:
+        raise CertificateMismatch(found)  # after the report: the one-line error, exit status 1
+
+
+def _print_report(file: Path, found: CertificateReport) -> None:
+    if found.ok:
+        print(f"OK  {file}: certificate {found.certificate_number} of asset {found.asset_id} matches the chain")
+    else:
+        print(f"TAMPERED  {file}: certificate {found.certificate_number} does not match the chain")
+        for mismatch in found.mismatches:
+            print(f"  differs      {mismatch.describe()}")
+    for line in found.checked:
+        print(f"  checked      {line}")
+    for line in found.not_checked:
+        print(f"  not checked  {line}")
+    if found.now is not None:
+        now = found.now
+        until = f", valid until {now.valid_until:%Y-%m-%d %H:%M:%S} UTC" if now.valid_until else ""
+        print(f"  now          block {now.block_number}: {now.status}, owner {now.owner}{until}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("certificate")(certificate_command)

@@ -1,0 +1,235 @@
+"""Verifying a certificate against the chain: every field recomputed and compared, a tampered one named.
+
+The certificate is recomputed from the chain as of its own block (:func:`.compute.read_asset_facts`,
+logs only), with the certificate's manifest, issue time, language and verify-URL base — the parts
+that are not chain data — and compared field by field; the manifest itself is checked through the
+manifest hash on chain, and both numbers through their check characters. Apart from that, the report
+gives the asset's standing now (status, owner, validity at the latest block), which may have moved
+since the certificate's block without the certificate being wrong.
+
+:func:`compute_certificate_report` returns the report whatever it finds; :func:`verify_certificate`
+raises :class:`CertificateMismatch` (carrying the report) when a field differs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.logs import LogReader
+from dataseal.errors import ErrorKind
+from dataseal.registry.certificates.compute import build_certificate, read_asset_facts, utc
+from dataseal.registry.certificates.model import Certificate, CertificateError
+from dataseal.registry.certificates.numbering import NumberError, parse_certificate_number, parse_registration_number
+
+#: What a certificate holds that is not chain data, and how far it is checked.
+NOT_CHECKED: Final = (
+    "issuedAt: when the certificate was made is the issuer's clock, not chain data (the chain state it attests is "
+    "asOf's, which is checked)",
+    "language: the language(s) it was issued in",
+    "verifyUrl: the address of the public record is not chain data (its asset id and certificate number are "
+    "checked)",
+)
+
+
+@dataclass(frozen=True)
+class FieldMismatch:
+    """A field of the certificate that the chain contradicts: ``field`` is its JSON name (``registration.txHash``)."""
+
+    field: str
+    certificate: str
+    chain: str
+    reason: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        out = {"field": self.field, "certificate": self.certificate, "chain": self.chain}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+    def describe(self) -> str:
+        text = f"{self.field}: the certificate says {self.certificate}, the chain {self.chain}"
+        return f"{text} ({self.reason})" if self.reason else text
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The asset at the latest block: what may have changed since the certificate's block."""
+
+    block_number: int
+    status: str
+    owner: str
+    valid_until: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"blockNumber": self.block_number, "status": self.status, "owner": self.owner,
+                "validUntil": self.valid_until.isoformat().replace("+00:00", "Z") if self.valid_until else None}
+
+
+@dataclass(frozen=True)
+class CertificateReport:
+    """What :func:`compute_certificate_report` found."""
+
+    certificate_number: str
+    asset_id: int
+    mismatches: tuple[FieldMismatch, ...]
+    checked: tuple[str, ...]
+    not_checked: tuple[str, ...]
+    now: Standing | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    @property
+    def tampered_fields(self) -> tuple[str, ...]:
+        return tuple(m.field for m in self.mismatches)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "certificateNumber": self.certificate_number, "assetId": self.asset_id,
+                "mismatches": [m.to_json() for m in self.mismatches], "checked": list(self.checked),
+                "notChecked": list(self.not_checked), "now": self.now.to_json() if self.now else None}
+
+
+class CertificateMismatch(CertificateError):
+    """The chain contradicts a certificate; ``report`` names every field that differs."""
+
+    kind = ErrorKind.INVALID_INPUT
+
+    def __init__(self, report: CertificateReport) -> None:
+        fields = ", ".join(report.tampered_fields)
+        first = report.mismatches[0].describe()
+        super().__init__(
+            f"certificate {report.certificate_number} does not match the chain: {fields} differ ({first}"
+            f"{'; …' if len(report.mismatches) > 1 else ''})",
+            hint="the certificate was altered, or is of another chain or deployment: ask the registry for the "
+            "public record and a new certificate",
+        )
+        self.report = report
+
+
+def _shown(value: Any) -> str:
+    return "unknown" if value is None else str(value)
+
+
+def _diff(certificate: dict[str, Any], expected: dict[str, Any], prefix: str = "") -> list[FieldMismatch]:
+    out: list[FieldMismatch] = []
+    for key, value in certificate.items():
+        want = expected.get(key)
+        if isinstance(value, dict) and isinstance(want, dict):
+            out += _diff(value, want, f"{prefix}{key}.")
+        elif value != want:
+            out.append(FieldMismatch(f"{prefix}{key}", _shown(value), _shown(want)))
+    return out
+
+
+def _unique(mismatches: list[FieldMismatch]) -> list[FieldMismatch]:
+    """The first mismatch of each field."""
+    seen: dict[str, FieldMismatch] = {}
+    for mismatch in mismatches:
+        seen.setdefault(mismatch.field, mismatch)
+    return list(seen.values())
+
+
+def _number_problems(cert: Certificate, expected: Certificate | None) -> list[FieldMismatch]:
+    out = []
+    for name, value, parse in (
+        ("certificateNumber", cert.certificate_number, parse_certificate_number),
+        ("registrationNumber", cert.registration_number, parse_registration_number),
+    ):
+        try:
+            parse(value)
+        except NumberError as exc:
+            chain = getattr(expected, "certificate_number" if name == "certificateNumber" else "registration_number",
+                            None)
+            out.append(FieldMismatch(name, value, _shown(chain), exc.message))
+    return out
+
+
+def _identity_problems(cert: Certificate) -> list[FieldMismatch]:
+    """The chain, asset and block a (well-formed) certificate number names, against the fields that say them: a
+    certificate moved onto another asset or block without a new number is caught even where that asset's or
+    block's own data would agree with it."""
+    out: list[FieldMismatch] = []
+    try:
+        number = parse_certificate_number(cert.certificate_number)
+    except NumberError:
+        return out  # reported as the number's own problem
+    for field, value, named in (("chainId", cert.chain_id, number.chain_id),
+                                ("assetId", cert.asset_id, number.asset_id),
+                                ("asOf.blockNumber", cert.as_of.block_number, number.block_number)):
+        if value != named:
+            out.append(FieldMismatch(field, str(value), f"{named} (as the certificate number says)",
+                                     f"certificate number {cert.certificate_number} is of {field} {named}"))
+    return out
+
+
+def _standing(contracts: DatasealContracts, log_reader: LogReader, asset_id: int) -> Standing:
+    asset = contracts.registry.asset(asset_id)
+    return Standing(log_reader.latest_block(), asset.status.name, asset.owner,
+                    utc(asset.valid_until) if asset.valid_until else None)
+
+
+def compute_certificate_report(
+    cert: Certificate, contracts: DatasealContracts, log_reader: LogReader,
+) -> CertificateReport:
+    """Every field of ``cert`` checked against the chain (see the module documentation); never raises for a
+    mismatch (only when the chain cannot be read)."""
+    deployment = contracts.deployment
+    checked: list[str] = ["certificateNumber (check character)", "registrationNumber (check character)"]
+
+    def report(mismatches: list[FieldMismatch], *, now: Standing | None = None,
+               more: tuple[str, ...] = ()) -> CertificateReport:
+        return CertificateReport(cert.certificate_number, cert.asset_id, tuple(mismatches), tuple(checked),
+                                 (*more, *NOT_CHECKED), now)
+
+    chain_id = int(log_reader.w3.eth.chain_id)
+    where = [m for m in (
+        FieldMismatch("chainId", str(cert.chain_id), str(chain_id)) if cert.chain_id != chain_id else None,
+        FieldMismatch("contract", cert.contract, contracts.registry.address)
+        if cert.contract.lower() != contracts.registry.address.lower() else None,
+    ) if m is not None]
+    checked += ["chainId", "contract"]
+    if where:
+        return report(_unique([*_number_problems(cert, None), *where, *_identity_problems(cert)]),
+                      more=("every other field: the certificate names another chain or contract than the node's "
+                            "deployment, against which it was not checked",))
+    try:
+        facts = read_asset_facts(contracts, log_reader, deployment, cert.asset_id, cert.as_of.block_number)
+    except CertificateError as exc:
+        if exc.kind != ErrorKind.NOT_FOUND:
+            raise
+        field = "asOf.blockNumber" if "has no block" in exc.message else "assetId"
+        value = cert.as_of.block_number if field == "asOf.blockNumber" else cert.asset_id
+        checked.append(field)
+        return report(_unique([*_number_problems(cert, None), FieldMismatch(field, str(value), exc.message),
+                               *_identity_problems(cert)]),
+                      more=("every other field: the chain has no such registration to compare with",))
+    base, found, _ = cert.verify_url.partition("/assets/")
+    expected = build_certificate(facts, cert.manifest, base_url=base if found else cert.verify_url,
+                                 issued_at=cert.issued_at, language=cert.language)
+    mine, theirs = cert.to_json_data(), expected.to_json_data()
+    mine.pop("manifest")
+    theirs.pop("manifest")
+    mismatches = _number_problems(cert, expected)
+    numbers = {m.field for m in mismatches}
+    mismatches += [m for m in _diff(mine, theirs) if m.field not in numbers]
+    checked += [key for key in theirs if key not in ("chainId", "contract", "issuedAt", "language")]
+    if cert.manifest is not None:
+        checked.append("manifest (its hash against the manifest hash on chain)")
+        registered = "0x" + facts.registration.manifest_hash.hex()
+        if cert.manifest.hash_hex != registered:
+            mismatches.append(FieldMismatch("manifest", f"a manifest hashing to {cert.manifest.hash_hex}", registered,
+                                            "the manifest on the certificate is not the registered one"))
+    now = _standing(contracts, log_reader, cert.asset_id)
+    return report(_unique([*mismatches, *_identity_problems(cert)]), now=now)
+
+
+def verify_certificate(cert: Certificate, contracts: DatasealContracts, log_reader: LogReader) -> CertificateReport:
+    """The report of :func:`compute_certificate_report` when every field matches the chain;
+    :class:`CertificateMismatch` naming the fields that differ otherwise."""
+    found = compute_certificate_report(cert, contracts, log_reader)
+    if not found.ok:
+        raise CertificateMismatch(found)
+    return found

@@ -1,0 +1,155 @@
+"""`dataseal certificate`: issue a certificate from the embedded chain of a data folder (JSON, HTML, PDF) and
+verify it, and every bad input as one line."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from dataseal.chain.connection import connect
+from dataseal.chain.contracts.deploy import deploy_contracts
+from dataseal.chain.contracts.deployed import DatasealContracts
+from dataseal.chain.contracts.deployment import save_deployment
+from dataseal.chain.contracts.records import Registration
+from dataseal.chain.sending.sender import LocalSender
+from dataseal.registry.manifest import Manifest
+from tests.chain.conftest import open_embedded
+from tests.cli.conftest import Cli, one_line
+from tests.registry.certificates.conftest import TITLE, seal_manifest
+
+
+@dataclass
+class Folder:
+    """A data folder whose embedded chain has dataseal deployed and asset 1 registered with ``manifest``."""
+
+    manifest: Manifest
+    manifest_path: Path
+    owner: str
+
+
+@pytest.fixture
+def folder(cli: Cli, tmp_path: Path) -> Folder:
+    from dataseal.chain.embedded.provider import EmbeddedProvider
+
+    owner = Account.create()
+    manifest = seal_manifest(tmp_path)
+    manifest_path = tmp_path / "manifest.json"
+    manifest_path.write_text(manifest.to_text(), encoding="utf-8")
+    chain = open_embedded(cli.data_dir, [owner.address])
+    try:
+        live = connect(EmbeddedProvider(chain))
+        sender = LocalSender(owner)
+        deployment = deploy_contracts(live.w3, sender)
+        save_deployment(cli.data_dir, deployment)
+        DatasealContracts.bind(live.w3, deployment, sender).registry.register(Registration(
+            bytes.fromhex(manifest.tree.root[2:]), manifest.hash, manifest.rights_bitmask, 2))
+    finally:
+        chain.close()  # the command opens the chain itself, in-process
+    return Folder(manifest, manifest_path, owner.address)
+
+
+def test_issue_every_format_then_verify(cli: Cli, folder: Folder, tmp_path: Path) -> None:
+    out = tmp_path / "cert.json"
+    report = cli.json("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(out))
+    assert report["file"] == str(out) and report["format"] == "json" and report["assetId"] == 1
+    assert report["title"] == TITLE and report["status"] == "Active"
+    cert = json.loads(out.read_text(encoding="utf-8"))
+    assert cert["certificateNumber"] == report["certificateNumber"] and cert["classification"] == "important"
+    assert cert["owner"] == folder.owner and cert["manifest"] == folder.manifest.to_json_data()
+    assert report["verifyUrl"] == f"http://127.0.0.1:8000/assets/1?cert={cert['certificateNumber']}"
+
+    code, stdout, err = cli("certificate", "1", "--manifest", str(folder.manifest_path), "--lang", "en",
+                            "--base-url", "https://registry.example.org", "-o", str(tmp_path / "cert.html"))
+    assert code == 0 and err == ""
+    assert stdout.startswith(f"wrote {tmp_path / 'cert.html'}: certificate DS-") and f"({TITLE})" in stdout
+    assert "verify at      https://registry.example.org/assets/1?cert=DS-" in stdout
+    page = (tmp_path / "cert.html").read_text(encoding="utf-8")
+    assert "Data Asset Registration Certificate" in page and "数据资产登记证书" not in page and "<svg" in page
+
+    pdf = tmp_path / "cert.pdf"
+    assert cli.json("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(pdf))["format"] == "pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert cert["certificateNumber"] in text and TITLE in text
+
+    checked = cli.json("certificate", "verify", str(out))
+    assert checked["ok"] is True and checked["mismatches"] == [] and checked["now"]["status"] == "Active"
+    code, stdout, err = cli("certificate", "verify", str(out))
+    assert code == 0 and err == ""
+    assert stdout.startswith(f"OK  {out}: certificate {cert['certificateNumber']} of asset 1 matches the chain")
+    assert "  not checked  issuedAt" in stdout and "  now          block " in stdout
+
+
+def test_without_out_the_certificate_goes_to_stdout(cli: Cli, folder: Folder) -> None:
+    code, stdout, err = cli("certificate", "1")
+    assert code == 0 and err == ""
+    cert = json.loads(stdout)
+    assert cert["kind"] == "dataseal.certificate" and cert["title"] is None and cert["manifest"] is None
+
+
+def test_a_tampered_certificate_names_its_fields_and_exits_1(cli: Cli, folder: Folder, tmp_path: Path) -> None:
+    out = tmp_path / "cert.json"
+    cli.json("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(out))
+    cert = json.loads(out.read_text(encoding="utf-8"))
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**cert, "owner": "0x" + "ab" * 20, "title": "别人的数据"}, ensure_ascii=False),
+                      encoding="utf-8")
+    code, stdout, err = cli("certificate", "verify", str(forged))
+    assert code == 1
+    assert stdout.startswith(f"TAMPERED  {forged}: certificate {cert['certificateNumber']} does not match the chain")
+    assert f"  differs      owner: the certificate says 0x{'ab' * 20}, the chain {folder.owner}" in stdout
+    assert f"  differs      title: the certificate says 别人的数据, the chain {TITLE}" in stdout
+    assert one_line(err).startswith(f"dataseal: error: certificate {cert['certificateNumber']} does not match the "
+                                    "chain: owner, title differ")
+    code, stdout, err = cli("certificate", "verify", str(forged), "--json")
+    assert code == 1 and [m["field"] for m in json.loads(stdout)["mismatches"]] == ["owner", "title"]
+    # in a process of its own: the exit status and the one line
+    result = subprocess.run([sys.executable, "-m", "dataseal.cli.main", "certificate", "verify", str(forged),
+                             "--data-dir", str(cli.data_dir)], capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "owner, title differ" in result.stderr
+
+
+def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None:
+    code, _, err = cli("certificate", "2")
+    assert code == 1 and "asset 2 is not registered in AssetRegistry" in one_line(err)
+    code, _, err = cli("certificate", "seven")
+    assert code == 1 and one_line(err).startswith("dataseal: error: 'seven' is not an asset id")
+    code, _, err = cli("certificate", "1", "-o", str(tmp_path / "cert.png"))
+    assert code == 2 and "has no certificate format's extension: use .json, .html or .pdf" in one_line(err)
+    existing = tmp_path / "taken.json"
+    existing.write_text("mine")
+    code, _, err = cli("certificate", "1", "-o", str(existing))
+    assert code == 1 and "--force" in one_line(err) and existing.read_text() == "mine"
+    assert cli("certificate", "1", "-o", str(existing), "--force")[0] == 0 and existing.read_text() != "mine"
+    other = tmp_path / "other.json"
+    other.write_text(seal_manifest(tmp_path, "别的").to_text(), encoding="utf-8")
+    code, _, err = cli("certificate", "1", "--manifest", str(other))
+    assert code == 1 and "the manifest given is not asset 1's" in one_line(err) and "[--manifest FILE]" in err
+    code, _, err = cli("certificate", "1", "--lang", "fr")
+    assert code == 1 and "unknown certificate language 'fr'" in one_line(err) and "[--lang zh|en|zh-en]" in err
+    code, _, err = cli("certificate", "1", "--base-url", "registry.example.org")
+    assert code == 1 and "is not an http(s) URL" in one_line(err) and "[--base-url URL]" in err
+    code, _, err = cli("certificate", "verify")
+    assert code == 2 and "give the certificate's JSON file" in one_line(err)
+    code, _, err = cli("certificate", "1", str(other))
+    assert code == 2 and "issuing takes one asset id" in one_line(err)
+    code, _, err = cli("certificate", "verify", str(other))
+    assert code == 1 and "is not a dataseal certificate: its kind is 'dataseal.manifest'" in one_line(err)
+    code, _, err = cli("certificate", "verify", str(tmp_path / "missing.json"))
+    assert code == 1 and "does not exist" in one_line(err)
+
+
+def test_a_folder_without_a_chain_is_one_line(cli: Cli) -> None:
+    code, out, err = cli("certificate", "1")
+    assert code == 1 and out == "" and "no embedded chain in " in one_line(err)
+
+
+def test_help_teaches(cli: Cli) -> None:
+    code, out, _ = cli("certificate", "--help", data_dir=False)
+    assert code == 0 and "Examples" in out and "dataseal certificate verify cert.json --json" in out
+    assert "dataseal certificate 7 --manifest survey.csv.dataseal/manifest.json -o cert.pdf" in out

@@ -1,0 +1,183 @@
+"""Verifying a certificate: a genuine one matches the chain; each field tampered in turn is named, with the
+certificate's value and the chain's."""
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dataseal.chain.contracts.logs import LogReader
+from dataseal.registry.certificates import (
+    Certificate,
+    CertificateMismatch,
+    compute_certificate_number,
+    compute_certificate_report,
+    load_certificate,
+    verify_certificate,
+)
+from dataseal.registry.certificates.numbering import compute_registration_number
+from tests.conftest import Chain
+from tests.registry.certificates.conftest import Registered, issue, register, seal_manifest
+
+OTHER_ADDRESS = "0x" + "ab" * 20
+OTHER_HASH = "0x" + "cd" * 32
+Change = Callable[[dict[str, Any]], None]
+
+
+@pytest.fixture
+def genuine(pyevm: Chain, registered: Registered, tmp_path: Path) -> Certificate:
+    register(pyevm, seal_manifest(tmp_path, "另一个数据集"))  # asset 2, for the tampering that points at it
+    pyevm.travel(10)
+    return issue(pyevm, registered)
+
+
+def _tampered(cert: Certificate, change: Change) -> Certificate:
+    data = copy.deepcopy(json.loads(cert.to_text()))
+    change(data)
+    return load_certificate(data)
+
+
+def _set(path: str, value: Any) -> Change:
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        for key in parents:
+            data = data[key]
+        data[last] = value
+    return change
+
+
+def test_a_genuine_certificate_matches_the_chain(pyevm: Chain, genuine: Certificate) -> None:
+    report = verify_certificate(genuine, pyevm.reader, LogReader(pyevm.w3))
+    assert report.ok and report.mismatches == () and report.asset_id == 1
+    assert {"owner", "status", "contentRoot", "registration", "asOf", "validUntil", "verifyUrl"} <= set(report.checked)
+    assert any(line.startswith("manifest (its hash") for line in report.checked)
+    assert [line.split(":")[0] for line in report.not_checked] == ["issuedAt", "language", "verifyUrl"]
+    assert report.now is not None and report.now.status == "Active" and report.now.owner == pyevm.owner.address
+    assert report.to_json()["ok"] is True and report.to_json()["now"]["validUntil"] is None
+
+
+def _cases(genuine: Certificate) -> dict[str, tuple[Change, list[str]]]:
+    """what -> (change, the fields the report must name, exactly)."""
+    block = genuine.as_of.block_number
+    later = compute_certificate_number(genuine.chain_id, 1, block + 1)
+    cases = [
+        ("certificateNumber", _set("certificateNumber", later), ["certificateNumber", "asOf.blockNumber"]),
+        ("certificateNumber check", _set("certificateNumber", genuine.certificate_number[:-1] + (
+            "0" if genuine.certificate_number[-1] != "0" else "1")), ["certificateNumber"]),
+        ("registrationNumber", _set("registrationNumber", compute_registration_number(
+            genuine.registered_at.year + 1, genuine.chain_id, 1)), ["registrationNumber"]),
+        ("registrationNumber check", _set("registrationNumber", genuine.registration_number[:-1] + (
+            "0" if genuine.registration_number[-1] != "0" else "1")), ["registrationNumber"]),
+        ("chainId", _set("chainId", 1), ["chainId"]),
+        ("contract", _set("contract", OTHER_ADDRESS), ["contract"]),
+        ("assetId unknown", _set("assetId", 99), ["assetId"]),
+        ("registrant", _set("registrant", OTHER_ADDRESS), ["registrant"]),
+        ("owner", _set("owner", OTHER_ADDRESS), ["owner"]),
+        ("title", _set("title", "伪造的标题"), ["title"]),
+        ("licence", _set("licence", "public domain"), ["licence"]),
+        ("source", _set("source", "somewhere else"), ["source"]),
+        ("rightsType", _set("rightsType", ["holding", "processing", "operation"]), ["rightsType"]),
+        ("classification", _set("classification", "public"), ["classification"]),
+        ("contentRoot", _set("contentRoot", OTHER_HASH), ["contentRoot"]),
+        ("manifestHash", _set("manifestHash", OTHER_HASH), ["manifestHash"]),
+        ("parentId", _set("parentId", 7), ["parentId"]),
+        ("lineage", _set("lineage", "Derived"), ["lineage"]),
+        ("registration.txHash", _set("registration.txHash", OTHER_HASH), ["registration.txHash"]),
+        ("registration.blockNumber", _set("registration.blockNumber", 1), ["registration.blockNumber"]),
+        ("registration.blockHash", _set("registration.blockHash", OTHER_HASH), ["registration.blockHash"]),
+        ("registration.logIndex", _set("registration.logIndex", 9), ["registration.logIndex"]),
+        ("registeredAt", _set("registeredAt", "2020-01-01T00:00:00Z"), ["registeredAt"]),
+        ("noticeEndsAt", _set("noticeEndsAt", "2020-01-16T00:00:00Z"), ["noticeEndsAt"]),
+        ("validFrom", _set("validFrom", "2020-01-01T00:00:00Z"), ["validFrom"]),
+        ("validUntil", _set("validUntil", "2099-01-01T00:00:00Z"), ["validUntil"]),
+        ("status", _set("status", "Suspended"), ["status"]),
+        ("asOf.blockHash", _set("asOf.blockHash", OTHER_HASH), ["asOf.blockHash"]),
+        ("asOf.time", _set("asOf.time", "2020-01-01T00:00:00Z"), ["asOf.time"]),
+        ("verifyUrl asset", _set("verifyUrl", genuine.verify_url.replace("/assets/1?", "/assets/2?")), ["verifyUrl"]),
+        ("verifyUrl number", _set("verifyUrl", genuine.verify_url.split("?")[0] + "?cert=DS-1-1-1-X"), ["verifyUrl"]),
+        ("manifest", lambda data: data["manifest"].update(title="伪造的标题") or data.update(title="伪造的标题"),
+         ["manifest"]),
+        ("manifest removed", _set("manifest", None), ["title", "licence", "source"]),
+    ]
+    return {name: (change, fields) for name, change, fields in cases}
+
+
+CASES = [
+    "certificateNumber", "certificateNumber check", "registrationNumber", "registrationNumber check", "chainId",
+    "contract", "assetId unknown", "registrant", "owner", "title", "licence", "source", "rightsType", "classification",
+    "contentRoot", "manifestHash", "parentId", "lineage", "registration.txHash", "registration.blockNumber",
+    "registration.blockHash", "registration.logIndex", "registeredAt", "noticeEndsAt", "validFrom", "validUntil",
+    "status", "asOf.blockHash", "asOf.time", "verifyUrl asset", "verifyUrl number", "manifest", "manifest removed",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_tampered_field_is_named(pyevm: Chain, genuine: Certificate, case: str) -> None:
+    change, fields = _cases(genuine)[case]
+    forged = _tampered(genuine, change)
+    report = compute_certificate_report(forged, pyevm.reader, LogReader(pyevm.w3))
+    assert list(report.tampered_fields) == fields
+    with pytest.raises(CertificateMismatch, match=f"certificate {forged.certificate_number} does not match the chain: "
+                       f"{', '.join(fields)} differ") as caught:
+        verify_certificate(forged, pyevm.reader, LogReader(pyevm.w3))
+    assert caught.value.report == report
+    first = report.mismatches[0]
+    assert first.certificate != first.chain and first.describe().startswith(f"{first.field}: the certificate says ")
+
+
+def test_the_cases_cover_every_field_but_those_that_are_not_chain_data(genuine: Certificate) -> None:
+    cases = _cases(genuine)
+    assert list(cases) == CASES
+    covered = {name.split(" ")[0].split(".")[0] for name in cases}
+    fields = set(json.loads(genuine.to_text())) - {"kind", "version"}
+    assert fields - covered == {"language", "issuedAt"}  # not chain data: listed as not checked
+
+
+def test_a_mismatch_shows_both_values(pyevm: Chain, genuine: Certificate) -> None:
+    report = compute_certificate_report(_tampered(genuine, _set("owner", OTHER_ADDRESS)), pyevm.reader,
+                                        LogReader(pyevm.w3))
+    (mismatch,) = report.mismatches
+    assert (mismatch.certificate, mismatch.chain) == (OTHER_ADDRESS, pyevm.owner.address)
+    assert report.to_json()["mismatches"] == [{"field": "owner", "certificate": OTHER_ADDRESS,
+                                               "chain": pyevm.owner.address}]
+
+
+def test_a_certificate_moved_onto_another_asset_is_caught(pyevm: Chain, genuine: Certificate) -> None:
+    """Asset 2 exists: its own data disagrees with the certificate's, and the number names asset 1."""
+    report = compute_certificate_report(_tampered(genuine, _set("assetId", 2)), pyevm.reader, LogReader(pyevm.w3))
+    assert "assetId" in report.tampered_fields and "contentRoot" in report.tampered_fields
+    assert "certificateNumber" in report.tampered_fields
+
+
+def test_what_is_not_chain_data_is_listed_not_checked(pyevm: Chain, genuine: Certificate) -> None:
+    for change in (_set("issuedAt", "2001-01-01T00:00:00Z"), _set("language", "en"),
+                   _set("verifyUrl", genuine.verify_url.replace("http://127.0.0.1:8000", "https://elsewhere.example"))):
+        report = compute_certificate_report(_tampered(genuine, change), pyevm.reader, LogReader(pyevm.w3))
+        assert report.ok
+        assert any(line.startswith(("issuedAt", "language", "verifyUrl")) for line in report.not_checked)
+
+
+def test_the_status_may_move_after_the_certificates_block(pyevm_review: Chain, tmp_path: Path) -> None:
+    """A certificate states its block's state: later changes show as the standing now, not as tampering."""
+    chain = pyevm_review
+    registered = register(chain, seal_manifest(tmp_path))
+    cert = issue(chain, registered)
+    chain.as_(chain.buyer).registry.object(registered.asset_id, b"\x01" * 32)
+    report = verify_certificate(cert, chain.reader, LogReader(chain.w3))
+    assert cert.status == "Pending" and report.now is not None and report.now.status == "Disputed"
+
+
+@pytest.mark.hardhat
+def test_issue_and_verify_on_a_hardhat_node(hardhat: Chain, tmp_path: Path) -> None:
+    """The same against a real node's eth_getLogs (topic filters with alternatives and wildcards)."""
+    registered = register(hardhat, seal_manifest(tmp_path))
+    hardhat.as_(hardhat.owner).registry.transfer(registered.asset_id, hardhat.buyer.address)
+    cert = issue(hardhat, registered)
+    assert (cert.chain_id, cert.owner, cert.status) == (31337, hardhat.buyer.address, "Active")
+    assert verify_certificate(cert, hardhat.reader, LogReader(hardhat.w3)).ok
+    forged = _tampered(cert, _set("owner", hardhat.owner.address))
+    assert compute_certificate_report(forged, hardhat.reader, LogReader(hardhat.w3)).tampered_fields == ("owner",)
