@@ -16,9 +16,9 @@ Table names start with ``chain_``: the tables that can be dropped and re-indexed
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dataseal.registry.db.types import (
@@ -170,7 +170,7 @@ class GrantRowBase(SQLModel):
     grantor: str = Field(sa_column=address_column())
     purpose: str = Field(sa_column=hex32_column())
     valid_from: datetime = Field(sa_column=utc_column())
-    valid_until: datetime = Field(sa_column=utc_column())
+    valid_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     quota: int = Field(sa_column=uint256_column())
     used: int = Field(sa_column=uint256_column())
     sequence: int = Field(sa_column=big_int_column())  # the last usage record's sequence number (0: none)
@@ -211,7 +211,7 @@ class UsageRowBase(SQLModel):
 class UsageRow(UsageRowBase, table=True):
     __tablename__ = "chain_usage"
     __table_args__ = (
-        Index("ix_chain_usage_grant", "grant_id", "sequence"),
+        Index("ix_chain_usage_grant", "grant_id", "block_number", "log_index"),
         Index("ix_chain_usage_block", "block_number"),
     )
 
@@ -271,3 +271,8 @@ class BatchPublic(BatchRowBase):
 #: Every table of this module, children before parents (the order to empty them in).
 CHAIN_TABLES = (EventAccount, ChainEvent, RawLog, Checkpoint, UsageRow, TradeRow, BatchRow, GrantRow, AssetRow,
                 IndexerState)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table of a table model (for Core statements: bulk inserts, deletes by range)."""
+    return cast(Table, getattr(model, "__table__"))  # noqa: B009  (SQLModel does not type __table__)
