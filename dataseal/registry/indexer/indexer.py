@@ -269,7 +269,7 @@ class Indexer:
                           f"{d.chain_id}'s with AssetRegistry {d.asset_registry} (from block {d.deploy_block}): "
                           f"its {count} events were dropped and indexing starts over")
                 _clear(session)
-                session.flush()
+                session.expunge(state)
             session.add(IndexerState(
                 id=1, chain_id=d.chain_id, asset_registry=d.asset_registry, grant_registry=d.grant_registry,
                 transaction_ledger=d.transaction_ledger, deploy_block=d.deploy_block, last_block=d.deploy_block - 1,

@@ -74,5 +74,5 @@ def dump(db: Database, *, ids: bool = True) -> dict[str, list[tuple[Any, ...]]]:
             if not ids and table.name == "chain_checkpoint":
                 continue
             rows = session.execute(select(*columns)).all()
-            out[table.name] = sorted((tuple(repr(v) for v in row) for row in rows))
+            out[table.name] = sorted(tuple(repr(v) for v in row) for row in rows)
     return out
