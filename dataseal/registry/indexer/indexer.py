@@ -161,7 +161,7 @@ class Indexer:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"the indexer's {name.replace('_', ' ')} must be a whole number of at least {low}, "
                                   f"got {value!r}", hint=f"give {name.replace('_', ' ')} as a number from {low} up",
-                                  options=(name,))
+                                  options=(name,) if name == "confirmations" else ())
         self.db = db
         self.w3 = w3
         self.deployment = deployment

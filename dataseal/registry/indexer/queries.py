@@ -24,7 +24,7 @@ def verify_limit(limit: int) -> None:
     """A page holds 1 to :data:`MAX_LIMIT` rows; :class:`InvalidInput` otherwise."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"a page holds 1 to {MAX_LIMIT} rows, got a limit of {limit!r}",
-                           hint=f"give a limit from 1 to {MAX_LIMIT}", options=("limit",))
+                           hint=f"give a limit from 1 to {MAX_LIMIT}")
 
 
 def verify_cursor(after: Cursor | None) -> None:
@@ -34,8 +34,7 @@ def verify_cursor(after: Cursor | None) -> None:
     if (not isinstance(after, tuple) or len(after) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in after)):
         raise InvalidInput(f"a page cursor is (block number, log index), got {after!r}",
-                           hint="give the block number and log index of the last row of the previous page",
-                           options=("after",))
+                           hint="give the block number and log index of the last row of the previous page")
 
 
 def _after(block_number: Any, log_index: Any, after: Cursor | None) -> Any:
