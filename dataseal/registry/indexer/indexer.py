@@ -169,8 +169,9 @@ class Indexer:
         self.reorg_window = reorg_window
         self.endpoint = endpoint
         self.clock = clock
-        self.logs = LogReader(w3, page_blocks=page_blocks, endpoint=endpoint)
-        self.blocks = BlockReader(w3, endpoint=endpoint)
+        reader = _plain_reader(w3)
+        self.logs = LogReader(reader, page_blocks=page_blocks, endpoint=endpoint)
+        self.blocks = BlockReader(reader, endpoint=endpoint)
         self.decoder = EventDecoder(deployment)
         self._contracts = {address.lower(): name for name, address in deployment.addresses().items()}
         self._checksummed = deployment.addresses()
@@ -364,9 +365,10 @@ class Indexer:
                 raw_rows.append({"tx_hash": tx.tx_hash, "log_index": tx.log_index, "block_number": tx.block_number,
                                  "block_hash": tx.block_hash, "address": self._checksummed[contract],
                                  "topics": topics, "data": HexBytes(log["data"]).to_0x_hex()})
-                event_rows.append(self._event_row(record, contract, names[(contract, topics[0])], block_time,
+                args = record_args(record)
+                event_rows.append(self._event_row(record, args, contract, names[(contract, topics[0])], block_time,
                                                   projector))
-                accounts.append(named_accounts(record))
+                accounts.append(named_accounts(args))
                 projector.apply(record, block_time)
             if raw_rows:
                 session.execute(insert(RAW_LOGS), raw_rows)
@@ -380,6 +382,7 @@ class Indexer:
                 ]
                 if account_rows:
                     session.execute(insert(ACCOUNTS), account_rows)
+            projector.finish()
             session.flush()  # the projector's assets and grants
             if projector.usage:
                 session.execute(insert(USAGE), projector.usage)
@@ -387,16 +390,17 @@ class Indexer:
                 session.execute(insert(TRADES), projector.trades)
             if projector.batches:
                 session.execute(insert(BATCHES), projector.batches)
-            event_blocks = {int(log["blockNumber"]) for log in page.logs}
-            for number, header in page.headers.items():
-                if number in event_blocks or number == page.end or header.parent_hash:
-                    session.merge(Checkpoint(number=number, hash=header.hash, parent_hash=header.parent_hash or None,
-                                             timestamp=header.timestamp))
+            number = CHECKPOINTS.c.number  # (none above the last block indexed: a rollback deletes them)
+            session.execute(delete(CHECKPOINTS).where(number >= page.start, number <= page.end))
+            session.execute(insert(CHECKPOINTS), [
+                {"number": n, "hash": header.hash, "parent_hash": header.parent_hash or None,
+                 "timestamp": header.timestamp} for n, header in sorted(page.headers.items())
+            ])
             state.last_block = page.end
             state.updated_at = self.clock()
         return len(event_rows)
 
-    def _event_row(self, record: Record, contract: str, event: str, block_time: datetime,
+    def _event_row(self, record: Record, args: dict[str, Any], contract: str, event: str, block_time: datetime,
                    projector: Projector) -> dict[str, Any]:
         asset_id, grant_id, trade_id = event_ids(record)
         if asset_id is None and grant_id is not None:
@@ -404,7 +408,7 @@ class Indexer:
         tx = record.tx
         return {"block_number": tx.block_number, "log_index": tx.log_index, "tx_hash": tx.tx_hash,
                 "block_hash": tx.block_hash, "block_time": block_time, "contract": contract, "event": event,
-                "asset_id": asset_id, "grant_id": grant_id, "trade_id": trade_id, "args": record_args(record)}
+                "asset_id": asset_id, "grant_id": grant_id, "trade_id": trade_id, "args": args}
 
     # ----------------------------------------------------------------------------- reorganisations
 
@@ -502,6 +506,7 @@ def _replay(session: Session, assets: set[int], grants: set[int]) -> None:
                                      "blockNumber": raw.block_number, "blockHash": raw.block_hash})
         if record is not None:
             projector.apply(record, raw.block_time)
+    projector.finish()
     session.flush()
     for grant_id in grants:
         grant = session.get(GrantRow, grant_id)
@@ -510,6 +515,18 @@ def _replay(session: Session, assets: set[int], grants: set[int]) -> None:
         usage = session.execute(select(USAGE.c.units, USAGE.c.sequence).where(USAGE.c.grant_id == grant_id)).all()
         grant.used = sum(int(row[0]) for row in usage)
         grant.sequence = max((int(row[1]) for row in usage), default=0)
+
+
+def _plain_reader(w3: Web3) -> Web3:
+    """A Web3 on ``w3``'s provider that hands out logs as plain dicts: web3's AttributeDict conversion (and ENS
+    name resolution, which reads do not need) cost as much as decoding the logs does."""
+    reader = Web3(w3.provider)
+    for name in ("attrdict", "ens_name_to_address"):
+        try:
+            reader.middleware_onion.remove(name)
+        except ValueError:  # (not there)
+            pass
+    return reader
 
 
 def _locked_state(session: Session) -> IndexerState:

@@ -70,10 +70,11 @@ def record_args(record: Record) -> dict[str, Any]:
     return args
 
 
-def named_accounts(record: Record) -> list[tuple[str, str]]:
-    """(role, address) of every account the record names (the zero address is nobody, and left out)."""
+def named_accounts(args: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, address) of every account a record's :func:`record_args` name (the zero address is nobody, and
+    left out)."""
     out = []
-    for role, value in record_args(record).items():
+    for role, value in args.items():
         if isinstance(value, str) and len(value) == 42 and value.startswith("0x") and value != ZERO_ADDRESS:
             out.append((role, value))
     return out
@@ -104,6 +105,7 @@ class Projector:
         self.grants: dict[int, GrantRow | None] = {}
         self._minted_to: dict[int, str] = {}  # an asset's mint Transfer may come before its AssetRegistered
         self.usage: list[dict[str, Any]] = []
+        self._used: dict[int, list[int]] = {}  # grant id -> [units, last sequence, last block] not yet applied
         self.trades: list[dict[str, Any]] = []
         self.batches: list[dict[str, Any]] = []
 
@@ -201,8 +203,18 @@ class Projector:
             "count": record.count if isinstance(record, UsageBatchRecord) else 1, "recorder": record.recorder,
             "block_number": record.tx.block_number, "block_time": block_time,
         })
-        grant = self.grant(record.grant_id)
-        if grant is not None:
-            grant.used = grant.used + record.units
-            grant.sequence = max(grant.sequence, record.sequence)
-            grant.updated_block = record.tx.block_number
+        used = self._used.setdefault(record.grant_id, [0, 0, 0])
+        used[0] += record.units
+        used[1] = max(used[1], record.sequence)
+        used[2] = record.tx.block_number
+
+    def finish(self) -> None:
+        """Apply the usage summed by :meth:`apply` to the grants (once per grant: setting an ORM attribute per
+        usage record costs more than reading the record)."""
+        for grant_id, (units, sequence, block) in self._used.items():
+            grant = self.grant(grant_id)
+            if grant is not None:
+                grant.used = grant.used + units
+                grant.sequence = max(grant.sequence, sequence)
+                grant.updated_block = max(grant.updated_block, block)
+        self._used.clear()
