@@ -27,6 +27,9 @@ OPTION_FLAGS: dict[str, str] = {
     "database_url": "DATABASE_URL",
     # dataseal deploy
     "force": "--force",
+    # dataseal index
+    "rebuild": "--rebuild",
+    "poll_interval": "--poll-interval",
     # dataseal node
     "host": "--host",
     "port": "--port",
