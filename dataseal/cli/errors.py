@@ -50,6 +50,9 @@ OPTION_FLAGS: dict[str, str] = {
     "root": "--root HEX",
     "out_dir": "-o/--out DIR",
     "out": "-o/--out FILE",
+    # dataseal audit
+    "limit": "--limit N",
+    "after": "--after BLOCK:LOG",
     # the manifest's metadata (dataseal.registry.manifest.ManifestMetadata)
     "rights_type": "--rights LIST",
     # grants, usage and trades (dataseal.registry.services.grants, .usage, .trades)

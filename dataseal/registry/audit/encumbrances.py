@@ -90,8 +90,7 @@ def compute_encumbrances(entries: Sequence[TrailEntry], at: datetime) -> list[En
 def compute_usage_by_period(entries: Sequence[TrailEntry], period: Period = "month") -> list[UsagePeriod]:
     """Usage per grant and per ``period`` ("day" or "month", UTC), by grant then period."""
     if period not in ("day", "month"):
-        raise AuditInputError(f"usage is counted by day or month, not {period!r}", hint="give day or month",
-                              options=("period",))
+        raise AuditInputError(f"usage is counted by day or month, not {period!r}", hint="give day or month")
     pattern = "%Y-%m-%d" if period == "day" else "%Y-%m"
     totals: dict[tuple[int, str], list[int]] = {}
     for e in entries:

@@ -22,12 +22,12 @@ from prov.model import (
     ProvUsage,
 )
 
-from dataseal.registry.audit import CSV_COLUMNS, AssetSubject, ChainTrailSource, collect_trail, compute_csv
+from dataseal.registry.audit import CSV_COLUMNS, AssetSubject, ChainTrailSource, TrailEntry, collect_trail, compute_csv
 from dataseal.registry.audit.exports import compute_prov
 from tests.registry.audit.conftest import History
 
 
-def trail(history: History) -> list:  # type: ignore[type-arg]
+def trail(history: History) -> list[TrailEntry]:
     return collect_trail(ChainTrailSource(history.chain.w3, history.chain.deployment), AssetSubject(history.asset))
 
 
