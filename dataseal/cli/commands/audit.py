@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,17 +13,22 @@ from dataseal.cli.options import CHAIN_ID, DATA_DIR, RPC, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.registry.audit import (
     DEFAULT_PAGE,
+    AssetSubject,
     TrailDifferences,
     TrailPage,
+    collect_trail,
     compute_csv,
     compute_prov,
     parse_cursor,
     parse_subject,
     verify_trail_differences,
 )
-from dataseal.registry.audit.service import audit_page, compute_audit_differences
+from dataseal.registry.audit.service import audit_page, chain_source, compute_audit_differences
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing.atomic import atomic_writer
+
+if TYPE_CHECKING:
+    from dataseal.registry.audit.receipts import ReceiptCheck
 
 FORMATS = ("json", "csv", "prov")
 
@@ -48,6 +53,16 @@ def audit_command(
         "compare: every missing, extra or changed entry, and gaps in each grant's usage sequence numbers. Exits 1 "
         "on any difference.",
     ),
+    receipts_dir: Annotated[Path | None, typer.Option(
+        "--receipts", metavar="DIR", help="Also check the usage receipts (*.json) in DIR against the asset's whole "
+        "trail: each recorded under its own grant (singly, or in a batch whose receipts are all in DIR), with its "
+        "units and purpose, its rows inside the grant's scope. Exits 1 on any mismatch.", show_default=False,
+    )] = None,
+    scope_files: Annotated[list[Path] | None, typer.Option(
+        "--scope", metavar="FILE", help="A scope file of a scoped grant (the indexes it covers, as given to `dataseal "
+        "grant --scope`), so that --receipts can prove the touched rows are inside it. Repeatable.",
+        show_default=False,
+    )] = None,
     limit: int = typer.Option(DEFAULT_PAGE, "--limit", metavar="N", help="Entries per page (1 to 100,000)."),
     after: str | None = typer.Option(
         None, "--after", metavar="CURSOR", help="Start after this BLOCK:LOG cursor (the `next` a page printed).",
@@ -82,6 +97,9 @@ def audit_command(
     if as_json and out is None and export_format not in (None, "json"):
         raise typer.BadParameter(f"--json prints a JSON report, and a {export_format} export needs a file: add "
                                  "-o FILE (or drop --json to print the export)", param_hint="--json")
+    if receipts_dir is not None and not isinstance(subject, AssetSubject):
+        raise typer.BadParameter("receipts are checked against an asset's trail: give an asset id",
+                                 param_hint="--receipts")
     if out is not None:
         check_output(out, replace=force, options=("out",))  # before the chain is read, not after
     cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)
@@ -89,6 +107,8 @@ def audit_command(
         page = audit_page(registry, subject, after=cursor, limit=limit)
         differences = compute_audit_differences(registry, subject) if verify else None
         deployment = registry.context.deployment()
+        checks = (_check_receipts(registry, subject, receipts_dir, scope_files or [])
+                  if receipts_dir is not None and isinstance(subject, AssetSubject) else None)
     fmt = export_format or "json"
     if out is not None:
         with atomic_writer(out, replace=force, options=("out",)) as f:
@@ -99,6 +119,10 @@ def audit_command(
             for line in _describe_differences(differences):
                 note(line)
             verify_trail_differences(differences)
+        if checks is not None:
+            from dataseal.registry.audit.receipts import verify_receipt_checks
+
+            verify_receipt_checks(checks)
         return
 
     report: dict[str, Any] = {
@@ -113,6 +137,8 @@ def audit_command(
         report["trail"] = [e.to_json_data() for e in page.entries]
     if differences is not None:
         report["verify"] = differences.to_json_data()
+    if checks is not None:
+        report["receipts"] = [c.to_json_data() for c in checks]
 
     def human() -> None:
         if out is None:
@@ -124,10 +150,37 @@ def audit_command(
         if differences is not None:
             for line in _describe_differences(differences):
                 print(line)
+        for check in checks or []:
+            how = f"recorded ({check.recorded}) in {check.tx_hash}" if check.recorded else "not recorded"
+            verdict = "OK  " if check.ok else "FAIL"
+            print(f"{verdict} receipt {check.receipt_hash[:10]}… job {check.job_id!r} grant {check.grant_id}: {how}"
+                  + (f", scope {check.scope}" if check.scope else "") + "".join(f"; {p}" for p in check.problems))
 
     emit(report, as_json, human)
     if differences is not None:
         verify_trail_differences(differences)  # the report is out; now the one-line error and exit status 1
+    if checks is not None:
+        from dataseal.registry.audit.receipts import verify_receipt_checks
+
+        verify_receipt_checks(checks)
+
+
+def _check_receipts(registry: Registry, subject: AssetSubject, folder: Path,
+                    scope_files: list[Path]) -> list[ReceiptCheck]:
+    """The receipts of ``folder`` checked against the asset's whole trail (recomputed from the chain)."""
+    from dataseal.registry.audit.receipts import compute_receipt_checks
+    from dataseal.registry.receipts import read_receipts
+    from dataseal.registry.scope import compute_scope_root, read_scope_file
+
+    receipts = read_receipts(folder)
+    scopes: dict[str, tuple[int, ...]] = {}
+    for path in scope_files:
+        indexes = read_scope_file(path)
+        scopes["0x" + compute_scope_root(indexes).hex()] = indexes
+    deployment = registry.context.deployment()
+    entries = collect_trail(chain_source(registry), subject)
+    return compute_receipt_checks(entries, receipts, chain_id=deployment.chain_id,
+                                  grant_registry=deployment.grant_registry, scopes=scopes)
 
 
 def _export(page: TrailPage, fmt: str, chain_id: int, asset_registry: str) -> str:

@@ -201,3 +201,49 @@ def test_help_teaches(cli: Cli) -> None:
     code, out, _ = cli("audit", "--help", data_dir=False)
     assert code == 0 and "Examples" in out and "dataseal audit 7 --format prov -o asset7.prov.json" in out
     assert "--verify" in out and "--after" in out
+
+
+def test_receipts_are_checked_against_the_trail(cli: Cli, tmp_path: Path) -> None:
+    """Needs the usage receipts (helper F's branch): skipped until they are merged."""
+    from dataseal.chain.embedded.provider import EmbeddedProvider
+
+    receipts = pytest.importorskip("dataseal.registry.receipts", reason="usage receipts are not merged yet")
+    scopes = pytest.importorskip("dataseal.registry.scope")
+    build_receipt, purpose_hash, compute_scope_root = (receipts.build_receipt, receipts.purpose_hash,
+                                                       scopes.compute_scope_root)
+
+    owner, user = Account.create(), Account.create()
+    chain = open_embedded(cli.data_dir, [owner.address, user.address])
+    folder, scope = tmp_path / "receipts", tmp_path / "scope.json"
+    folder.mkdir()
+    scope.write_text(json.dumps(["0-99"]))
+    try:
+        live = connect(EmbeddedProvider(chain))
+        deployment = deploy_contracts(live.w3, LocalSender(owner))
+        save_deployment(cli.data_dir, deployment)
+        as_owner = DatasealContracts.bind(live.w3, deployment, LocalSender(owner))
+        as_user = DatasealContracts.bind(live.w3, deployment, LocalSender(user))
+        asset = as_owner.registry.register(Registration(h("rows"), h("manifest"), 1, 0)).asset_id
+        t = int(live.w3.eth.get_block("latest")["timestamp"])
+        grant = as_owner.grants.grant(asset, user.address, purpose_hash("analytics"), t - 1, t + 86_400, 100,
+                                      compute_scope_root(range(100))).grant_id
+        for job, rows in (("inside", [1, 2]), ("outside", [150])):
+            receipt = build_receipt(chain_id=live.chain_id, grant_registry=deployment.grant_registry, grant_id=grant,
+                                    job_id=job, purpose="analytics", unit="row", indexes=rows, started_at=t,
+                                    ended_at=t + 1, units=2, result_hash=h(job))
+            as_user.ledger.record_usage(grant, 2, receipt.hash)
+            (folder / f"{job}.json").write_text(receipt.to_text())
+    finally:
+        chain.close()
+    code, out, err = cli("audit", "1", "--receipts", str(folder), "--scope", str(scope), "--limit", "1")
+    assert code == 1
+    assert "OK   receipt " in out and "job 'inside' grant 1: recorded (usage) in 0x" in out and "scope inside" in out
+    assert "FAIL receipt " in out and "job 'outside'" in out and "outside the scope" in out
+    assert one_line(err).startswith("dataseal: error: 1 of 2 receipts do not match the chain (first: receipt ")
+    (folder / "outside.json").unlink()
+    report = cli.json("audit", "1", "--receipts", str(folder), "--scope", str(scope))
+    assert [(r["job_id"], r["ok"], r["scope"]) for r in report["receipts"]] == [("inside", True, "inside")]
+    code, _, err = cli("audit", "1", "--receipts", str(folder))  # without the scope: no proof of the rows
+    assert code == 1 and "no proof that the touched indexes are inside the scope" in one_line(err)
+    code, _, err = cli("audit", owner.address, "--receipts", str(folder))
+    assert code == 2 and "receipts are checked against an asset's trail" in one_line(err)
