@@ -56,6 +56,9 @@ OPTION_FLAGS: dict[str, str] = {
     # dataseal certificate
     "base_url": "--base-url URL",
     "language": "--lang zh|en|zh-en",
+    # dataseal audit
+    "limit": "--limit N",
+    "after": "--after BLOCK:LOG",
     # the manifest's metadata (dataseal.registry.manifest.ManifestMetadata)
     "rights_type": "--rights LIST",
     # grants, usage and trades (dataseal.registry.services.grants, .usage, .trades)

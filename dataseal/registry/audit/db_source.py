@@ -1,0 +1,83 @@
+"""Trails served from the registry's index: the indexer's :class:`ChainEvent` rows (one per decoded event, with
+the asset, grant and trade it concerns) and :class:`EventAccount` rows (every address an event names).
+
+Entries are rebuilt from a row's contract, event, arguments, position and block time with the same
+function the chain source uses (:func:`~dataseal.registry.audit.entries.compute_entry`), so that the two
+compare field by field; only the asset of a usage record is the row's own (usage names its grant, and the
+indexer resolved the grant's asset). The derived registrations of an asset's trail are found through the
+asset projection's ``parent_id``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, RowMapping, Table, and_, or_, select
+from sqlmodel import Session, SQLModel
+
+from dataseal.registry.audit.entries import AccountSubject, AssetSubject, Cursor, Subject, TrailEntry, compute_entry
+from dataseal.registry.audit.errors import UnknownAsset
+from dataseal.registry.audit.sources import DEFAULT_PAGE, TrailPage, check_limit
+from dataseal.registry.db import Database
+from dataseal.registry.db.models.chain import AssetRow, ChainEvent, EventAccount
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, getattr(model, "__table__"))  # noqa: B009  (SQLModel does not type __table__)
+
+
+_EVENTS = _table(ChainEvent)
+_ACCOUNTS = _table(EventAccount)
+_ASSETS = _table(AssetRow)
+
+
+class DbTrailSource:
+    """Trails from the registry database the indexer fills (no node needed)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def asset_trail(self, asset_id: int, *, after: Cursor | None = None, limit: int = DEFAULT_PAGE) -> TrailPage:
+        check_limit(limit)
+        children = select(_ASSETS.c.asset_id).where(_ASSETS.c.parent_id == asset_id)
+        condition = or_(_EVENTS.c.asset_id == asset_id,
+                        and_(_EVENTS.c.event == "AssetRegistered", _EVENTS.c.asset_id.in_(children)))
+        with self.db.session() as session:
+            rows = _page_rows(session, condition, after, limit)
+            if not rows and after is None:
+                raise UnknownAsset(f"asset {asset_id} is not in the registry's index ({self.db.url})",
+                                   hint="check the asset id; if it was registered lately, index the chain first",
+                                   options=("database_url",))
+        return _page(AssetSubject(asset_id), rows, limit)
+
+    def account_trail(self, address: str, *, after: Cursor | None = None, limit: int = DEFAULT_PAGE) -> TrailPage:
+        check_limit(limit)
+        named = select(_ACCOUNTS.c.event_id).where(_ACCOUNTS.c.address == address)
+        with self.db.session() as session:
+            rows = _page_rows(session, _EVENTS.c.id.in_(named), after, limit)
+        return _page(AccountSubject(address), rows, limit)
+
+
+def _page_rows(session: Session, condition: ColumnElement[bool], after: Cursor | None,
+               limit: int) -> list[RowMapping]:
+    query = select(_EVENTS).where(condition)
+    if after is not None:
+        block, log = after
+        query = query.where(or_(_EVENTS.c.block_number > block,
+                                and_(_EVENTS.c.block_number == block, _EVENTS.c.log_index > log)))
+    query = query.order_by(_EVENTS.c.block_number, _EVENTS.c.log_index).limit(limit + 1)
+    return list(session.execute(query).mappings())
+
+
+def entry_of_row(row: Mapping[Any, Any]) -> TrailEntry:
+    """The trail entry of an indexed event (a row of :class:`ChainEvent`, or its mapping)."""
+    return compute_entry(contract=row["contract"], event=row["event"], args=dict(row["args"]),
+                         block_number=int(row["block_number"]), log_index=int(row["log_index"]),
+                         tx_hash=row["tx_hash"], block_hash=row["block_hash"], time=row["block_time"],
+                         asset_id=row["asset_id"])
+
+
+def _page(subject: Subject, rows: list[RowMapping], limit: int) -> TrailPage:
+    entries = [entry_of_row(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return TrailPage(subject, tuple(entries), entries[-1].cursor if more else None)
