@@ -96,19 +96,26 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema up to the newest revision this dataseal knows, holding a lock while it does.
 
-        Two processes that start at once both wait for the lock (PostgreSQL: a transaction-scoped advisory
-        lock; SQLite: the write lock, ``BEGIN IMMEDIATE``); the second finds the schema current and does
-        nothing. The whole upgrade is one transaction: it is applied entirely or not at all.
+        A database already at the newest revision is left alone without locking. Otherwise two processes that
+        start at once both wait for the lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: the write
+        lock, ``BEGIN IMMEDIATE``), read the revision again under it, and the second finds the schema current
+        and does nothing. The whole upgrade is one transaction: it is applied entirely or not at all.
         """
         heads, known = compute_head_revisions(), compute_known_revisions()
         try:
-            with self.engine.connect() as connection, _migration_lock(connection):
+            with self.engine.connect() as connection:
                 current = compute_database_revisions(connection)
                 self.verify_revisions_known(current, known)
-                if not current:
-                    self.verify_no_foreign_tables(connection)
-                if set(current) != set(heads):
-                    command.upgrade(alembic_config(connection), "heads")
+                if set(current) == set(heads):
+                    return  # up to date: no lock needed (the usual start)
+                connection.rollback()  # end the read before taking the lock
+                with _migration_lock(connection):
+                    current = compute_database_revisions(connection)  # again: another process may have migrated
+                    self.verify_revisions_known(current, known)
+                    if not current:
+                        self.verify_no_foreign_tables(connection)
+                    if set(current) != set(heads):
+                        command.upgrade(alembic_config(connection), "heads")
         except DatasealError:
             raise
         except (DBAPIError, OperationalError) as exc:
@@ -220,9 +227,13 @@ def create_database_engine(url: str) -> Engine:
     that is missing or not writable, raises ConfigError naming it (never its password)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+        port = parsed.port  # parsed on first use: "host:abc" fails here
+    except (ArgumentError, ValueError):
         raise ConfigError(f"the database URL {redact_url(url)!r} is not a valid SQLAlchemy URL",
                           hint=URL_FORMS, options=("database_url",)) from None
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"the database URL {redact_url(url)!r} names the port {port}, outside 1..65535",
+                          hint=URL_FORMS, options=("database_url",))
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, the driver dataseal ships
     shown = parsed.render_as_string(hide_password=True)
@@ -292,7 +303,7 @@ def database_error(url: URL, exc: BaseException) -> DatasealError:
                                 hint=f"create it on the server (CREATE DATABASE {url.database}), or give the "
                                      f"URL of an existing database", options=("database_url",))
     if url.get_backend_name() == "sqlite" and ("unable to open" in lowered or "readonly" in lowered):
-        return ConfigError(f"the SQLite database {url.database} cannot be opened for writing: {reason}",
+        return ConfigError(f"the SQLite database {url.database} cannot be written: {reason}",
                            hint="give a path to a file (and a folder) this user can write",
                            options=("database_url",))
     if url.get_backend_name() == "sqlite":
@@ -305,7 +316,7 @@ def database_error(url: URL, exc: BaseException) -> DatasealError:
 
 def redact_url(url: str) -> str:
     """``url`` with the password of any ``scheme://user:password@`` part replaced by ``***``."""
-    return re.sub(r"(://[^:/@?#]*):[^@/?#]*@", r"\1:***@", url)
+    return re.sub(r"(://[^:/@?#]*):[^/?#]*@", r"\1:***@", url)
 
 
 def _first_line(exc: BaseException, url: URL) -> str:

@@ -32,7 +32,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     config.set_main_option("path_separator", "os")
     # Revision files sort by creation time and name their revision: 2026_12_04_1130-3f2a…_initial.py
-    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s")
+    config.set_main_option("file_template",
+                           "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(rev)s_%%(slug)s")
     config.set_main_option("timezone", "UTC")
     if connection is not None:
         config.attributes["connection"] = connection
