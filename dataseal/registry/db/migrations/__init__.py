@@ -11,6 +11,7 @@ connection's owner decides the transaction and the lock around it (see
 """
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache
 def script_directory() -> ScriptDirectory:
+    """The revisions shipped with this dataseal (read once per process: they do not change while it runs)."""
     return ScriptDirectory.from_config(alembic_config())
 
 
