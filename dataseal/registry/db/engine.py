@@ -23,7 +23,14 @@ from alembic.util.exc import CommandError
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlmodel import Session, create_engine
 
 from dataseal.errors import ConfigError, Conflict, DatasealError, InternalError, NotFound, Unavailable
@@ -118,13 +125,20 @@ class Database:
                         command.upgrade(alembic_config(connection), "heads")
         except DatasealError:
             raise
-        except (DBAPIError, OperationalError) as exc:
-            raise database_error(self.engine.url, exc) from exc
+        except DBAPIError as exc:
+            if is_database_failure(self.engine.url, exc):  # the database, not the migration: unreachable, locked
+                raise database_error(self.engine.url, exc) from exc
+            raise self.migration_failed(heads, exc) from exc
         except (SQLAlchemyError, CommandError) as exc:
-            raise InternalError(f"migrating the registry database at {self.url} to revision "
-                                f"{', '.join(heads)} failed: {_first_line(exc, self.engine.url)}",
-                                hint="nothing was changed (the migration is one transaction); report this as a "
-                                     "bug with the message") from exc
+            raise self.migration_failed(heads, exc) from exc
+
+    def migration_failed(self, heads: tuple[str, ...], exc: BaseException) -> InternalError:
+        """A migration that fails on this database (a table in the way, a bug in a revision)."""
+        return InternalError(f"migrating the registry database at {self.url} to revision {', '.join(heads)} "
+                             f"failed: {_first_line(exc, self.engine.url)}",
+                             hint="nothing was changed (the migration is one transaction); if something else made "
+                                  "objects of that name in this database, give dataseal a database of its own, "
+                                  "otherwise report this as a bug with the message", options=("database_url",))
 
     def verify_revisions_known(self, current: tuple[str, ...], known: frozenset[str]) -> None:
         """Raise :class:`DatabaseSchemaConflict` when the database records a revision this dataseal lacks."""
@@ -155,21 +169,26 @@ class Database:
         try:
             with self.engine.connect() as connection:
                 current = compute_database_revisions(connection)
-        except (DBAPIError, OperationalError) as exc:
-            raise database_error(self.engine.url, exc) from exc
+        except DBAPIError as exc:
+            if is_database_failure(self.engine.url, exc):
+                raise database_error(self.engine.url, exc) from exc
+            raise
         return ", ".join(current) or None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose work is committed when the block ends, and rolled back if it raises (an
-        OperationalError, such as a connection lost mid-transaction, becomes :class:`DatabaseUnavailable`)."""
+        """A session whose work is committed when the block ends, and rolled back if it raises (a failure of the
+        database itself, such as a connection lost mid-transaction, becomes :class:`DatabaseUnavailable` or
+        another error of :func:`database_error`; other errors, a violated constraint say, are raised as they are)."""
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
-            except OperationalError as exc:
+            except DBAPIError as exc:
                 session.rollback()
-                raise database_error(self.engine.url, exc) from exc
+                if is_database_failure(self.engine.url, exc):
+                    raise database_error(self.engine.url, exc) from exc
+                raise
             except BaseException:
                 session.rollback()
                 raise
@@ -287,6 +306,20 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
         cursor.close()
 
 
+# SQLite reports these as OperationalError / DatabaseError too, but they are about the SQL, not the database.
+SQLITE_FAILURES = ("locked", "busy", "disk i/o", "unable to open", "readonly", "disk is full", "not a database",
+                   "malformed")
+
+
+def is_database_failure(url: URL, exc: DBAPIError) -> bool:
+    """Whether ``exc`` says the database failed (unreachable, refused, locked, unwritable, not a database) rather
+    than the statement (a duplicate key, a missing table: a bug or an unexpected schema)."""
+    if url.get_backend_name() == "sqlite":
+        reason = str(exc.orig).lower()
+        return isinstance(exc, DatabaseError) and any(word in reason for word in SQLITE_FAILURES)
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
 def database_error(url: URL, exc: BaseException) -> DatasealError:
     """The error to raise for a driver's failure on the database at ``url``: refused credentials and a wrong
     SQLite file are ConfigError, a missing database DatabaseNotFound, anything else DatabaseUnavailable.
@@ -302,6 +335,10 @@ def database_error(url: URL, exc: BaseException) -> DatasealError:
         return DatabaseNotFound(f"the registry database {url.database!r} does not exist on the server at {shown}",
                                 hint=f"create it on the server (CREATE DATABASE {url.database}), or give the "
                                      f"URL of an existing database", options=("database_url",))
+    if url.get_backend_name() == "sqlite" and ("not a database" in lowered or "malformed" in lowered):
+        return ConfigError(f"the file {url.database} is not a SQLite database dataseal can read: {reason}",
+                           hint="give the path of the registry's SQLite file (or of a new one), and move this file "
+                                "away if it is not needed", options=("database_url",))
     if url.get_backend_name() == "sqlite" and ("unable to open" in lowered or "readonly" in lowered):
         return ConfigError(f"the SQLite database {url.database} cannot be written: {reason}",
                            hint="give a path to a file (and a folder) this user can write",

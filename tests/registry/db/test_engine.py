@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from dataseal.errors import ConfigError, DatasealError, ErrorKind
 from dataseal.registry.db import Database, DatabaseNotFound, DatabaseUnavailable
@@ -184,3 +185,22 @@ def test_any_other_error_in_a_session_rolls_back_and_is_raised_as_is(database: D
             raise KeyError("half way")
     with database.session() as session:
         assert session.execute(select(func.count()).select_from(rows)).scalar_one() == 0
+
+
+def test_a_violated_constraint_in_a_session_is_raised_as_it_is_and_rolled_back(database: Database) -> None:
+    rows.metadata.create_all(database.engine)
+    with pytest.raises(IntegrityError):
+        with database.session() as session:
+            session.execute(insert(rows).values(id=1))
+            session.execute(insert(rows).values(id=1))
+    with database.session() as session:
+        assert session.execute(select(func.count()).select_from(rows)).scalar_one() == 0
+
+
+def test_a_file_that_is_not_a_sqlite_database_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "registry.sqlite"
+    path.write_bytes(b"this is a text file, not SQLite's format " * 100)
+    with pytest.raises(ConfigError, match=f"the file {path} is not a SQLite database dataseal can read") as caught:
+        Database.open(f"sqlite:///{path}")
+    assert "move this file away" in caught.value.hint
+    assert path.read_bytes() == b"this is a text file, not SQLite's format " * 100

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 
+from dataseal.errors import InternalError
 from dataseal.registry.db import Database, DatabaseSchemaConflict, DatabaseUnavailable
 from dataseal.registry.db.engine import MIGRATION_LOCK_KEY, create_database_engine
 from dataseal.registry.db.migrations import (
@@ -184,6 +185,29 @@ def test_tables_of_the_registry_without_a_migration_record_are_refused(database_
                                                      r"but no record of dataseal's migrations \(alembic_version\)"):
         Database.open(database_url)
     assert version_rows(database_url) is None
+
+
+def test_a_migration_that_fails_changes_nothing(database_url: str) -> None:
+    """A view where the first revision creates a table: the upgrade fails part way, and is rolled back whole."""
+    blocked = sorted(registry_metadata().tables)[-1]
+    engine = create_database_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE VIEW "{blocked}" AS SELECT 1 AS one'))
+    finally:
+        engine.dispose()
+    with pytest.raises(InternalError) as caught:
+        Database.open(database_url)
+    assert f"to revision {compute_head_revisions()[0]} failed" in caught.value.message
+    assert blocked in caught.value.message
+    assert "nothing was changed" in caught.value.hint
+    assert version_rows(database_url) is None
+    engine = create_database_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert inspect(connection).get_table_names() == []  # the tables created before the failure are gone
+    finally:
+        engine.dispose()
 
 
 # -- the migration lock ---------------------------------------------------------------------------------------------
