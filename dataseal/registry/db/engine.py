@@ -285,12 +285,13 @@ def verify_sqlite_folder(url: URL) -> None:
     if not path or path == ":memory:" or path.startswith("file:"):
         return
     folder = Path(path).expanduser().absolute().parent
+    shown = url.render_as_string(hide_password=True)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
-        raise ConfigError(f"the SQLite database {path} cannot be created: its folder {folder} {what}",
+        raise ConfigError(f"the registry database at {shown} cannot be created: its folder {folder} {what}",
                           hint="create the folder, or give a path in an existing one", options=("database_url",))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"the SQLite database {path} cannot be written: its folder {folder} is not writable "
+        raise ConfigError(f"the registry database at {shown} cannot be written: its folder {folder} is not writable "
                           f"by this user", hint="give a path in a folder this user can write (SQLite writes its "
                                                 "journal beside the file)", options=("database_url",))
 
@@ -336,11 +337,11 @@ def database_error(url: URL, exc: BaseException) -> DatasealError:
                                 hint=f"create it on the server (CREATE DATABASE {url.database}), or give the "
                                      f"URL of an existing database", options=("database_url",))
     if url.get_backend_name() == "sqlite" and ("not a database" in lowered or "malformed" in lowered):
-        return ConfigError(f"the file {url.database} is not a SQLite database dataseal can read: {reason}",
+        return ConfigError(f"the registry database at {shown} is not a SQLite database dataseal can read: {reason}",
                            hint="give the path of the registry's SQLite file (or of a new one), and move this file "
                                 "away if it is not needed", options=("database_url",))
     if url.get_backend_name() == "sqlite" and ("unable to open" in lowered or "readonly" in lowered):
-        return ConfigError(f"the SQLite database {url.database} cannot be written: {reason}",
+        return ConfigError(f"the registry database at {shown} cannot be written: {reason}",
                            hint="give a path to a file (and a folder) this user can write",
                            options=("database_url",))
     if url.get_backend_name() == "sqlite":

@@ -87,7 +87,8 @@ def test_a_sqlite_file_under_a_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_a_sqlite_file_in_a_folder_no_one_can_write_is_a_config_error() -> None:
     # /proc refuses new files to every user, root included (a chmod'ed folder does not stop root).
-    expected = "the SQLite database /proc/registry.sqlite cannot be written: unable to open database file"
+    expected = ("the registry database at sqlite:////proc/registry.sqlite cannot be written: "
+                "unable to open database file")
     with pytest.raises(ConfigError, match=expected) as caught:
         Database.open("sqlite:////proc/registry.sqlite")
     assert "this user can write" in caught.value.hint
@@ -200,7 +201,8 @@ def test_a_violated_constraint_in_a_session_is_raised_as_it_is_and_rolled_back(d
 def test_a_file_that_is_not_a_sqlite_database_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "registry.sqlite"
     path.write_bytes(b"this is a text file, not SQLite's format " * 100)
-    with pytest.raises(ConfigError, match=f"the file {path} is not a SQLite database dataseal can read") as caught:
+    expected = f"the registry database at sqlite:///{path} is not a SQLite database dataseal can read"
+    with pytest.raises(ConfigError, match=expected) as caught:
         Database.open(f"sqlite:///{path}")
     assert "move this file away" in caught.value.hint
     assert path.read_bytes() == b"this is a text file, not SQLite's format " * 100
