@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 NODE_BIN := node_modules/.bin
 
-.PHONY: run walk bench-seal bench-chain test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
+.PHONY: run walk sysdeps migration migration-initial bench-seal bench-chain test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
 
 # The embedded default: a persistent chain in ./.dataseal served over JSON-RPC on 127.0.0.1:8545.
 # The first start creates the operator account, funds it and deploys the contracts.
@@ -20,7 +20,36 @@ run: venv
 walk: venv
 	$(PY) scripts/walk.py
 
-test: venv node lint-python test-contracts coverage lint-contracts test-python
+test: venv node sysdeps lint-python test-contracts coverage lint-contracts test-python
+
+# System packages the tests need (Debian): a CJK font and pdftoppm for the certificates, PostgreSQL 15's
+# server binaries for the registry's tests (which start their own server). As root, what is missing is
+# apt-get installed; as another user, it is named and make fails. Silent when everything is there.
+PG_BIN := /usr/lib/postgresql/15/bin
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+sysdeps:
+	@missing=""; \
+	test -f $(CJK_FONT) || missing="$$missing fonts-wqy-microhei"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	test -x $(PG_BIN)/initdb -a -x $(PG_BIN)/postgres || missing="$$missing postgresql-15"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "missing system packages:$$missing; install them as root:" \
+		     "apt-get install --no-install-recommends$$missing (or run make sysdeps as root)" >&2; \
+		exit 1; \
+	fi; \
+	echo "installing system packages:$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+
+# A new revision of the registry database from the models: make migration MESSAGE="add the grant's scope root".
+# migration-initial replaces every revision with one initial revision (before the first release only).
+migration: venv
+	@test -n "$(MESSAGE)" || { echo 'give MESSAGE="what the revision does"' >&2; exit 2; }
+	$(PY) scripts/new_migration "$(MESSAGE)"
+
+migration-initial: venv
+	$(PY) scripts/new_migration --initial
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml

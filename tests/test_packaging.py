@@ -62,6 +62,12 @@ def test_the_wheel_holds_only_the_dataseal_package(wheel: Path) -> None:
     assert "dataseal/__init__.py" in names  # a regular package, not a namespace one
     assert "dataseal/chain/contracts/artifacts/AssetRegistry.json" in names  # package data ships
     assert "dataseal/registry/schemas/manifest.schema.json" in names
+    # The registry database's migrations: Alembic reads them as files at run time.
+    migrations = ROOT / "dataseal" / "registry" / "db" / "migrations"
+    revisions = [path for path in (migrations / "versions").glob("*.py") if path.name != "__init__.py"]
+    assert revisions
+    for path in [migrations / "env.py", migrations / "script.py.mako", *revisions]:
+        assert path.relative_to(ROOT).as_posix() in names, path.name
     assert not any(name.startswith("dataseal/tests") or "/tests/" in name for name in names)
 
 
@@ -72,6 +78,16 @@ def test_import_dataseal_chain_works_and_bare_names_do_not(installed: Path, tmp_
     for bare in ("chain", "registry", "api", "cli"):
         refused = _run(installed, f"import {bare}", tmp_path)
         assert refused.returncode != 0 and f"No module named '{bare}'" in refused.stderr, bare
+
+
+def test_the_wheel_migrates_a_database_with_its_own_migrations(installed: Path, tmp_path: Path) -> None:
+    code = ("from dataseal.registry.db import Database; from dataseal.registry.db.migrations import MIGRATIONS_DIR; "
+            f"db = Database.open('sqlite:///{tmp_path / 'registry.sqlite'}'); "
+            "print(db.get_schema_revision(), MIGRATIONS_DIR)")
+    result = _run(installed, code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    revision, folder = result.stdout.split()
+    assert revision and folder.startswith(str(installed.parent.parent))  # the wheel's migrations, no alembic.ini
 
 
 def test_the_console_script_runs_from_the_wheel(installed: Path, tmp_path: Path) -> None:

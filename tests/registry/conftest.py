@@ -1,8 +1,10 @@
-"""Fixtures of the registry tests: the OpenZeppelin test vectors and small data builders."""
+"""Fixtures of the registry tests: the OpenZeppelin test vectors, small data builders, and the registry
+database on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 
 from dataseal.registry.db import Database
+from tests.support.postgres import PostgresMissing, PostgresServer, postgres_server, verify_postgres_installed
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "merkle_standard_v1.json"
 
@@ -32,10 +35,39 @@ def secret_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run (initdb into a temporary folder; stopped by its PID at the end).
+
+    Missing server binaries fail the tests that need them, saying how to install them: they are not skipped."""
+    try:
+        verify_postgres_installed()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, empty database (not migrated): a SQLite file in the test's folder, or a database
+    created on the session's PostgreSQL server for this test and dropped after it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.sqlite'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    """A fresh registry database (SQLite in the test's folder), schema up to date."""
-    db = Database.open(f"sqlite:///{tmp_path / 'registry.sqlite'}")
+def database(database_url: str) -> Iterator[Database]:
+    """A fresh registry database, schema migrated to the newest revision: once on SQLite, once on PostgreSQL."""
+    db = Database.open(database_url)
     try:
         yield db
     finally:

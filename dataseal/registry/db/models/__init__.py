@@ -6,5 +6,19 @@
   transactions sent and not yet seen mined).
 
 Importing this package registers every table on ``SQLModel.metadata``.
+
+Constraints are named by :data:`NAMING_CONVENTION` (set before any table is defined), so that a migration
+can drop or alter one by name: SQLite's batch migrations rebuild a table and can only recreate constraints
+they can name.
 """
-from dataseal.registry.db.models import chain, local, receipts  # noqa: F401  (registers the tables)
+from sqlmodel import SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+from dataseal.registry.db.models import chain, local, receipts  # noqa: E402, F401  (registers the tables)
