@@ -35,7 +35,8 @@ def error_classes() -> dict[str, type[DatasealError]]:
     return found
 
 
-SELF_HINTED = {"ContractRevert", "Reverted"}  # they make their own (a test holds every contract error's hint)
+# They make their own hint: a revert (a test holds every contract error's hint), a certificate mismatch (of its report).
+SELF_HINTED = {"ContractRevert", "Reverted", "CertificateMismatch"}
 
 
 def calls_without_hint(area: str | None = None) -> list[str]:
