@@ -88,8 +88,10 @@ lint-python: venv
 	$(VENV)/bin/mypy dataseal scripts/walk.py scripts/bench
 	$(VENV)/bin/lint-imports
 
+# On every core (pytest-xdist): each worker starts its own nodes and PostgreSQL. PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
 test-python: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 bench-gas: venv
 	$(PY) scripts/bench/gas.py
