@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,9 +12,9 @@ import typer
 
 from dataseal.chain.files import check_output
 from dataseal.cli.commands.index import _progress
-from dataseal.cli.commands.register import parse_time
 from dataseal.cli.options import CHAIN_ID, DATA_DIR, RPC, settings
 from dataseal.cli.output import JSON, emit, note
+from dataseal.errors import InvalidInput
 from dataseal.registry.audit import (
     DEFAULT_PAGE,
     AssetSubject,
@@ -31,6 +32,7 @@ from dataseal.registry.audit.encumbrances import Encumbrance, UsagePeriod
 from dataseal.registry.audit.service import Audit, IndexView, chain_source
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing.atomic import atomic_writer
+from dataseal.registry.services.grants import resolve_time
 
 if TYPE_CHECKING:
     from dataseal.registry.audit.receipts import ReceiptCheck
@@ -80,8 +82,9 @@ def audit_command(
         "purpose hash, window and units used and left.",
     ),
     at: str | None = typer.Option(
-        None, "--at", metavar="WHEN", help="The moment --encumbrances is asked about: an ISO date or time (UTC unless "
-        "it says otherwise) or a duration from now (30d). Default: now.", show_default=False,
+        None, "--at", metavar="WHEN", help="The moment --encumbrances is asked about: now, an ISO date or date-time "
+        "(UTC unless a zone is given), Unix seconds, or a duration from now (30d: what will still bind then). "
+        "Default: now, by this computer's clock.", show_default=False,
     ),
     usage: str | None = typer.Option(
         None, "--usage", metavar="PERIOD", help="Instead of the trail, the units used per grant and per day or month "
@@ -140,7 +143,7 @@ def audit_command(
     if at is not None and not encumbrances:
         raise typer.BadParameter("--at is the moment --encumbrances is asked about: add --encumbrances",
                                  param_hint="--at")
-    moment = datetime.fromtimestamp(parse_time(at, "--at"), UTC) if at is not None else datetime.now(UTC)
+    moment = _parse_moment(at)
     if as_json and out is None and export_format not in (None, "json"):
         raise typer.BadParameter(f"--json prints a JSON report, and a {export_format} export needs a file: add "
                                  "-o FILE (or drop --json to print the export)", param_hint="--json")
@@ -234,6 +237,16 @@ def audit_command(
         from dataseal.registry.audit.receipts import verify_receipt_checks
 
         verify_receipt_checks(checks)
+
+
+def _parse_moment(text: str | None) -> datetime:
+    now = int(time.time())
+    if text is None:
+        return datetime.fromtimestamp(now, UTC)
+    try:
+        return datetime.fromtimestamp(resolve_time(text, now, "the moment"), UTC)
+    except InvalidInput as exc:
+        raise typer.BadParameter(f"{exc.message}: {exc.hint}", param_hint="--at") from None
 
 
 def _subject_json(subject: Subject) -> dict[str, object]:

@@ -226,6 +226,8 @@ def test_encumbrances_are_the_grants_that_still_bind(cli: Cli, folder: Folder) -
     code, out, _ = cli("audit", "1", "--encumbrances", "--at", later)  # both grants have expired by then
     assert code == 0 and out.startswith("no grant binds asset 1 at ")
     assert cli.json("audit", "1", "--encumbrances", "--at", "2001-01-01")["encumbrances"]["grants"] == []
+    assert cli.json("audit", "1", "--encumbrances", "--at", "2d")["encumbrances"]["grants"] == []  # from now
+    assert len(cli.json("audit", "1", "--encumbrances", "--at", "now")["encumbrances"]["grants"]) == 1
 
 
 def test_usage_per_grant_and_period(cli: Cli, folder: Folder) -> None:
@@ -251,7 +253,7 @@ def test_accounting_options_refuse_what_does_not_fit(cli: Cli, folder: Folder, t
                         (["1", "--encumbrances", "-o", str(tmp_path / "x.json")], "drop -o"),
                         ([folder.user, "--encumbrances"], "encumbrances are an asset's: give an asset id"),
                         (["1", "--at", "2030-01-01"], "--at is the moment --encumbrances is asked about"),
-                        (["1", "--encumbrances", "--at", "soon"], "'soon' is neither an ISO date")):
+                        (["1", "--encumbrances", "--at", "soon"], "the moment 'soon' is not a time: give now")):
         code, out, err = cli("audit", *args)
         assert code == 2 and out == "" and words in one_line(err), args
     assert not (tmp_path / "x.json").exists()
