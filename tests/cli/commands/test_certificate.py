@@ -89,6 +89,7 @@ def test_without_out_the_certificate_goes_to_stdout(cli: Cli, folder: Folder) ->
     assert code == 0 and err == ""
     cert = json.loads(stdout)
     assert cert["kind"] == "dataseal.certificate" and cert["title"] is None and cert["manifest"] is None
+    assert not (cli.data_dir / "registry.sqlite").exists()  # no database is made to look a manifest up in
 
 
 def test_a_tampered_certificate_names_its_fields_and_exits_1(cli: Cli, folder: Folder, tmp_path: Path) -> None:
