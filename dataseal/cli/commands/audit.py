@@ -159,6 +159,7 @@ def audit_command(
         page = audit.page(subject, after=cursor, limit=limit) if not accounting else None
         binding = audit.compute_encumbrances(subject.asset_id, moment) \
             if encumbrances and isinstance(subject, AssetSubject) else None
+        purposes = {e.purpose: audit.get_purpose_text(e.purpose) for e in binding or []}
         used = audit.compute_usage(subject, usage) if usage is not None else None  # type: ignore[arg-type]
         differences = audit.compute_differences(subject) if verify else None
         checks = (_check_receipts(registry, subject, receipts_dir, scope_files or [])
@@ -168,7 +169,8 @@ def audit_command(
     report: dict[str, Any] = {"subject": _subject_json(subject), "chain_id": index.chain_id, "index": index.to_json()}
     if page is None:
         if binding is not None:
-            report["encumbrances"] = {"at": moment.isoformat(), "grants": [_encumbrance_json(e) for e in binding]}
+            report["encumbrances"] = {"at": moment.isoformat(),
+                                      "grants": [_encumbrance_json(e, purposes) for e in binding]}
         if used is not None:
             report["usage"] = {"period": usage, "rows": [u.model_dump(mode="json") for u in used]}
         if differences is not None:
@@ -176,7 +178,7 @@ def audit_command(
 
         def accounts() -> None:
             if binding is not None:
-                _print_encumbrances(subject, moment, binding)
+                _print_encumbrances(subject, moment, binding, purposes)
             if used is not None:
                 _print_usage(subject, usage or "", used)
             for line in _describe_differences(differences) if differences is not None else []:
@@ -270,11 +272,12 @@ def _note_index(index: IndexView, as_json: bool) -> None:
              "dropped and indexed again")
 
 
-def _encumbrance_json(e: Encumbrance) -> dict[str, Any]:
-    return {**e.model_dump(mode="json"), "remaining": e.remaining}
+def _encumbrance_json(e: Encumbrance, purposes: dict[str, str | None]) -> dict[str, Any]:
+    return {**e.model_dump(mode="json"), "remaining": e.remaining, "purpose_text": purposes.get(e.purpose)}
 
 
-def _print_encumbrances(subject: Subject, at: datetime, binding: list[Encumbrance]) -> None:
+def _print_encumbrances(subject: Subject, at: datetime, binding: list[Encumbrance],
+                        purposes: dict[str, str | None]) -> None:
     when = f"{at:%Y-%m-%d %H:%M:%S} UTC"
     if not binding:
         print(f"no grant binds {subject} at {when}")
@@ -285,7 +288,8 @@ def _print_encumbrances(subject: Subject, at: datetime, binding: list[Encumbranc
         sold = f", sold in trade {e.trade_id}" if e.trade_id is not None else ""
         scoped = ", scoped" if int(e.scope_root, 16) else ""
         print(f"grant {e.grant_id:<5} to {e.grantee}  {e.valid_from:%Y-%m-%d %H:%M} to {e.expires_at:%Y-%m-%d %H:%M}  "
-              f"used {e.used} of {e.quota} ({e.remaining} left){scoped}{sold}  purpose {e.purpose}")
+              f"used {e.used} of {e.quota} ({e.remaining} left){scoped}{sold}  purpose "
+              + (repr(text) if (text := purposes.get(e.purpose)) is not None else e.purpose))
 
 
 def _print_usage(subject: Subject, period: str, rows: list[UsagePeriod]) -> None:
@@ -332,8 +336,9 @@ def _print_trail(page: TrailPage) -> None:
     if not page.entries:
         print(f"{page.subject}: no entries" + (" after the cursor" if page.next_cursor is None else ""))
         return
+    width = max(len(str(e.cursor)) for e in page.entries)
     for e in page.entries:
-        print(f"{e.block_number}:{e.log_index:<4} {e.time:%Y-%m-%d %H:%M:%S}  {e.event:<20} {e.summary}  "
+        print(f"{str(e.cursor):<{width}}  {e.time:%Y-%m-%d %H:%M:%S}  {e.event:<20} {e.summary}  "
               f"(tx {e.tx_hash[:10]}…)")
 
 

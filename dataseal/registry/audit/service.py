@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from eth_utils import keccak
 from hexbytes import HexBytes
 from web3.exceptions import BlockNotFound
 
@@ -40,6 +41,7 @@ from dataseal.registry.audit.errors import UnknownAsset
 from dataseal.registry.audit.sources import DEFAULT_PAGE, ChainTrailSource, TrailPage, collect_trail, trail_page
 from dataseal.registry.audit.verify import TrailDifferences, compute_trail_differences
 from dataseal.registry.db.models.chain import Checkpoint, IndexerState
+from dataseal.registry.db.models.receipts import GrantPurposeRecord
 from dataseal.registry.indexer import Indexer, SyncReport
 from dataseal.registry.indexer.indexer import ProgressCallback
 from dataseal.registry.registry import Registry
@@ -192,6 +194,14 @@ class Audit:
         """The grants that bind ``asset_id`` at ``at`` (an aware time): not revoked, in their window, with quota
         left, from its indexed trail up to ``at``."""
         return compute_encumbrances(self.collect(AssetSubject(asset_id)), at)
+
+    def get_purpose_text(self, purpose_hash: str) -> str | None:
+        """The text of a grant's purpose (``purpose_hash``: 0x-hex keccak256 of its UTF-8), when this registry recorded
+        it (a recorded text that does not hash to it is not returned)."""
+        with self.registry.db.session() as session:
+            row = session.get(GrantPurposeRecord, purpose_hash.lower())
+            text = row.text if row is not None else None
+        return text if text is not None and "0x" + keccak(text=text).hex() == purpose_hash.lower() else None
 
     def compute_usage(self, subject: Subject, period: Period = "month") -> list[UsagePeriod]:
         """Usage in ``subject``'s indexed trail per grant and per day or month (UTC)."""

@@ -217,6 +217,7 @@ def test_encumbrances_are_the_grants_that_still_bind(cli: Cli, folder: Folder) -
     grants = report["encumbrances"]["grants"]
     assert [(g["grant_id"], g["grantee"], g["quota"], g["used"], g["remaining"]) for g in grants] == [
         (1, folder.user, 100, 25, 75)]  # grant 2 was revoked
+    assert grants[0]["purpose"] == "0x" + h("analytics").hex() and grants[0]["purpose_text"] is None  # not ours
     code, out, err = cli("audit", "1", "--encumbrances")
     assert code == 0 and err == ""
     assert out.splitlines()[0].startswith("1 grant binds asset 1 at ")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 
 from dataseal.chain.connection import connect
 from dataseal.chain.contracts.deployment import save_deployment
@@ -22,6 +23,7 @@ from dataseal.registry.audit.service import (
 from dataseal.registry.context import Context
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.chain import IndexerState
+from dataseal.registry.db.models.receipts import GrantPurposeRecord
 from dataseal.registry.registry import Registry
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
@@ -146,3 +148,17 @@ def test_an_index_of_other_contracts_is_not_compared(registry: Registry, history
         f"test chain serves chain {history.chain.deployment.chain_id}'s at {history.chain.deployment.asset_registry}: "
         "there is nothing to compare")
     assert Audit(registry).compute_differences(AssetSubject(history.asset)).ok  # a sync starts the index over
+
+
+def test_purpose_texts_come_from_the_registry_when_they_hash_right(registry: Registry, history: History) -> None:
+    audit = Audit(registry)
+    analytics = "0x" + keccak(text="analytics").hex()
+    trial = "0x" + keccak(text="trial").hex()
+    assert audit.get_purpose_text(analytics) is None  # this registry did not make the grant
+    now = datetime.now(UTC)
+    with registry.db.session() as session:
+        session.add(GrantPurposeRecord(purpose_hash=analytics, text="analytics", created_at=now))
+        session.add(GrantPurposeRecord(purpose_hash=trial, text="a forged text", created_at=now))
+    assert audit.get_purpose_text(analytics) == "analytics"
+    assert audit.get_purpose_text(analytics.upper().replace("0X", "0x")) == "analytics"
+    assert audit.get_purpose_text(trial) is None  # its text does not hash to it
