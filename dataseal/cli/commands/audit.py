@@ -222,7 +222,8 @@ def audit_command(
         else:
             print(f"wrote {out}: {fmt}, {len(page.entries)} entries of {subject}")
         if page.next_cursor is not None:
-            print(f"more: dataseal audit {subject_text} --after {page.next_cursor}")
+            again = (f" --limit {limit}" if limit != DEFAULT_PAGE else "") + ("" if sync else " --no-sync")
+            print(f"more: dataseal audit {subject_text}{again} --after {page.next_cursor}")
         if differences is not None:
             for line in _describe_differences(differences):
                 print(line)

@@ -68,7 +68,7 @@ class IndexView:
     synced: SyncReport | None
 
     def to_json(self) -> dict[str, object]:
-        return {"chainId": self.chain_id, "assetRegistry": self.asset_registry, "lastBlock": self.last_block,
+        return {"chain_id": self.chain_id, "asset_registry": self.asset_registry, "last_block": self.last_block,
                 "database": self.database, "synced": self.synced.to_json() if self.synced is not None else None}
 
 

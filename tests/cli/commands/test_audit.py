@@ -93,7 +93,7 @@ def test_pages_end_with_the_cursor_of_the_next(cli: Cli, folder: Folder) -> None
     first = cli.json("audit", "1", "--limit", "4")
     assert len(first["trail"]) == 4 and first["next"] == "{block_number}:{log_index}".format(**first["trail"][-1])
     code, out, _ = cli("audit", "1", "--limit", "4")
-    assert code == 0 and out.splitlines()[-1] == f"more: dataseal audit 1 --after {first['next']}"
+    assert code == 0 and out.splitlines()[-1] == f"more: dataseal audit 1 --limit 4 --after {first['next']}"
     rest = cli.json("audit", "1", "--after", first["next"])
     assert [e["event"] for e in first["trail"] + rest["trail"]] == EVENTS and rest["next"] is None
 
@@ -204,6 +204,11 @@ def test_no_sync_reads_the_index_as_it_is(cli: Cli, folder: Folder) -> None:
                                     f"{folder.chain_id} up to block ")
     report = cli.json("audit", "1", "--no-sync")
     assert report["index"]["synced"] is None and report["entries"] == len(EVENTS)
+    assert report["index"]["chain_id"] == folder.chain_id and report["index"]["last_block"] > 0
+    code, out, _ = cli("audit", "1", "--no-sync", "--limit", "2")
+    second = report["trail"][1]
+    assert out.splitlines()[-1] == ("more: dataseal audit 1 --limit 2 --no-sync --after "
+                                    f"{second['block_number']}:{second['log_index']}")
     code, out, err = cli("audit", "99", "--no-sync")
     assert code == 1 and "asset 99 is not in the registry's index of chain " in one_line(err)
     assert "which was not brought up to date" in err
