@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -171,8 +172,9 @@ def _print_report(file: Path, found: CertificateReport) -> None:
         print(f"TAMPERED  {file}: certificate {found.certificate_number} does not match the chain")
         for mismatch in found.mismatches:
             print(f"  differs      {mismatch.describe()}")
-    for line in found.checked:
-        print(f"  checked      {line}")
+    if found.checked:  # one paragraph: a line a field would bury the verdict
+        print(textwrap.fill(", ".join(dict.fromkeys(found.checked)), width=110, initial_indent="  checked      ",
+                            subsequent_indent=" " * 15, break_on_hyphens=False))
     for line in found.not_checked:
         print(f"  not checked  {line}")
     if found.now is not None:

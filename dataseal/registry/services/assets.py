@@ -767,8 +767,8 @@ def _write_certificate(writer: _Writer, sealed: _Sealed, record: AssetRecord, op
     contents["json"] = render_json(cert).encode("utf-8")
     for kind, content in contents.items():
         write_atomic(paths[kind], content, mode=0o644)
-    wanted = {"html": options.html, "pdf": options.pdf}
-    files = [paths["json"], *(paths[kind] for kind in ("html", "pdf") if wanted[kind] and paths[kind].is_file())]
+    # every certificate file in the folder is this certificate's now: a new one's others were removed above
+    files = [paths["json"], *(paths[kind] for kind in ("html", "pdf") if paths[kind].is_file())]
     return WrittenCertificate(cert.certificate_number, tuple(files), reused=reused, skipped=skipped)
 
 

@@ -337,6 +337,8 @@ def test_register_writes_the_certificate_beside_the_manifest_and_keeps_it_on_a_r
     assert with_pdf.certificate is not None and with_pdf.certificate.reused
     assert with_pdf.certificate.files == (*written.files, folder / "certificate.pdf")
     assert (folder / "certificate.pdf").read_bytes().startswith(b"%PDF")
+    without = assets.register(registry, data, title="People", licence="CC0", salt_secret=SECRET)
+    assert without.certificate is not None and without.certificate.files == with_pdf.certificate.files  # all its own
 
 
 def test_another_language_or_address_makes_a_new_certificate(
