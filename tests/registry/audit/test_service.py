@@ -38,8 +38,9 @@ def open_registry(chain: Chain, folder: Path, *, confirmations: int = 0, databas
 
 
 @pytest.fixture
-def registry(history: History, tmp_path: Path) -> Iterator[Registry]:
-    with open_registry(history.chain, tmp_path / "data") as reg:
+def registry(history: History, tmp_path: Path, database_url: str) -> Iterator[Registry]:
+    """A registry on the history's chain whose database is a fresh SQLite file, then a fresh PostgreSQL database."""
+    with open_registry(history.chain, tmp_path / "data", database_url=database_url) as reg:
         yield reg
 
 
@@ -71,9 +72,10 @@ def test_encumbrances_and_usage_from_the_index(registry: Registry, history: Hist
                                                                                   history.licence_grant}
 
 
-def test_with_confirmations_the_check_covers_the_blocks_indexed(history: History, tmp_path: Path) -> None:
+def test_with_confirmations_the_check_covers_the_blocks_indexed(history: History, tmp_path: Path,
+                                                                database_url: str) -> None:
     """The index stops two blocks short of the tip; the events in those blocks are not differences."""
-    with open_registry(history.chain, tmp_path / "data", confirmations=2) as registry:
+    with open_registry(history.chain, tmp_path / "data", confirmations=2, database_url=database_url) as registry:
         audit = Audit(registry)
         tip = history.chain.w3.eth.block_number
         assert audit.index.last_block == tip - 2
