@@ -99,7 +99,8 @@ def certificate_options(pdf: bool, lang: str, base_url: str) -> CertificateOptio
 
 def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -> None:
     def human() -> None:
-        again = " (finished an earlier run)" if done.resumed else ""
+        again = (" (registered by an earlier run)" if done.already_registered
+                 else " (finished an earlier run)" if done.resumed else "")
         print(f"{what} asset {done.asset_id}{again}: {done.status}, owner {done.owner}")
         if done.parent_id:
             print(f"version of     {done.parent_id}")

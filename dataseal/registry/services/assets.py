@@ -168,6 +168,9 @@ class RegistrationResult:
     parent_id: int = 0
     resumed: bool = False
     """An earlier run had started it; this run finished it (or found it finished)."""
+    already_registered: bool = False
+    """The chain had the registration when this run began: an earlier run made it (this one at most finished
+    the records and files after it)."""
     reused_seal: bool = False
     """The seal beside the data still matched it and was used as it was."""
     certificate: WrittenCertificate | None = None
@@ -179,6 +182,7 @@ class RegistrationResult:
             "contentRoot": self.content_root, "manifestHash": self.manifest_hash, "manifest": str(self.manifest_path),
             "storedTree": str(self.stored_tree_path), "status": self.status, "owner": self.owner,
             "chainId": self.chain_id, "parentId": self.parent_id, "resumed": self.resumed,
+            "alreadyRegistered": self.already_registered,
             "reusedSeal": self.reused_seal,
             "certificate": self.certificate.to_json() if self.certificate is not None else None,
         }
@@ -388,6 +392,7 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
 
     resumed = writer.outbox.get(key) is not None
     asset = mine()
+    already = asset is not None
     if asset is None:
         _verify_root_free(writer, root, manifest, path)
         salt = _commit(writer, root, clock) if client.commit_required() else ZERO32
@@ -425,6 +430,7 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
         content_root=manifest.tree.root, manifest_hash=manifest.hash_hex, manifest_path=sealed.manifest_path,
         stored_tree_path=tree_path, status=status_name(asset.status), owner=asset.owner,
         chain_id=writer.deployment.chain_id, parent_id=parent_id, resumed=resumed, reused_seal=sealed.reused,
+        already_registered=already,
         certificate=written,
     )
 

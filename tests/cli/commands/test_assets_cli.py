@@ -153,8 +153,12 @@ def test_register_prints_its_certificate_and_certificate_finds_the_recorded_mani
     assert f"check it: dataseal certificate verify {seal_folder / 'certificate.json'}" in err
     assert cli.json("certificate", "verify", str(seal_folder / "certificate.json"))["ok"] is True
 
-    # a rerun keeps the certificate; --json names it
+    # a rerun finds it all done and keeps the certificate; --json names it
+    code, out, err = cli("register", str(data), "--title", "深圳调查 2024", "--licence", "CC-BY-4.0")
+    assert code == 0 and out.startswith("registered asset 1 (registered by an earlier run): Active")
+    assert f"certificate    {number} (kept from an earlier run)" in out
     again = cli.json("register", str(data), "--title", "深圳调查 2024", "--licence", "CC-BY-4.0")
+    assert again["alreadyRegistered"] is True and again["resumed"] is True
     assert again["certificate"]["number"] == number and again["certificate"]["reused"] is True
     assert again["certificate"]["path"] == str(seal_folder / "certificate.json")
 

@@ -85,6 +85,7 @@ def test_a_second_run_finds_the_registration_done(pyevm: Chain, registry_for: Re
     again = assets.register(registry, data, salt_secret=SECRET)
     assert (again.asset_id, again.tx_hash, again.manifest_hash) == (first.asset_id, first.tx_hash, first.manifest_hash)
     assert again.resumed and again.reused_seal
+    assert again.already_registered and not first.already_registered
     assert pyevm.reader.registry.total_assets() == 1
 
 
