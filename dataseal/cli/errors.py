@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataseal.chain.accounts.keystore import AccountNotFound
 from dataseal.chain.errors import ContractsNotDeployed, NodeUnreachable, NoEmbeddedChain, OutdatedDeployment
 from dataseal.errors import DatasealError
+from dataseal.registry.audit.service import IndexEmpty
 
 #: option name (a Settings field, or a parameter of a library call) -> how a terminal user gives it
 OPTION_FLAGS: dict[str, str] = {
@@ -88,6 +89,7 @@ COMMAND_ADVICE: dict[type[DatasealError], str] = {
     ContractsNotDeployed: "`dataseal deploy --rpc URL` deploys them",
     OutdatedDeployment: "`dataseal deploy --rpc URL`, or `dataseal node` on the embedded chain",
     AccountNotFound: "`dataseal account list`, `account new` or `account import`",
+    IndexEmpty: "`dataseal index` fills it",
 }
 
 

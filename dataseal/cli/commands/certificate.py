@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +27,7 @@ from dataseal.registry.certificates import (
     render_json,
     render_pdf,
 )
+from dataseal.registry.certificates.compute import ManifestLookup, get_stored_manifest
 from dataseal.registry.manifest import read_manifest
 from dataseal.registry.registry import Registry
 
@@ -51,7 +54,8 @@ def certificate_command(
     manifest_path: Annotated[Path | None, typer.Option(
         "--manifest", metavar="FILE", help="The manifest registered with the asset (manifest.json from "
         "`dataseal seal`): the title, licence and source come from it, checked against the manifest hash on chain. "
-        "Without it the title shows as unknown.", show_default=False,
+        "Default: the copy the registry database recorded when the asset was registered; with none, the title "
+        "shows as unknown.", show_default=False,
     )] = None,
     base_url: str = typer.Option(
         DEFAULT_BASE_URL, "--base-url", metavar="URL", help="Where the registry's public pages are served; the QR "
@@ -65,18 +69,21 @@ def certificate_command(
 ) -> None:
     """Issue a registration certificate for an asset, or verify one against the chain.
 
-    The certificate (数据资产登记证书) is read from the chain alone — the asset's AssetRegistered event and
-    the transfers, status changes and renewals since, up to the latest block — with no database: its
-    registrant, owner, title, rights type, classification, content root, manifest hash, transaction,
-    block, registration time, notice period, validity (three years, or the registration's own expiry if
-    earlier) and status. Its certificate number (DS-…, ISO/IEC 7064 MOD 37-2) and registration number
-    (ISO/IEC 7064 MOD 11-2) end in check characters, and its QR code opens the public record.
+    The certificate (数据资产登记证书) is read from the chain — the asset's AssetRegistered event and
+    the transfers, status changes and renewals since, up to the latest block: its registrant, owner,
+    rights type, classification, content root, manifest hash, transaction, block, registration time,
+    notice period, validity (three years, or the registration's own expiry if earlier) and status. The
+    title, licence and source come from the manifest (--manifest, or the registry database's copy,
+    found by the manifest hash on chain and checked against it). Its certificate number (DS-…,
+    ISO/IEC 7064 MOD 37-2) and registration number (ISO/IEC 7064 MOD 11-2) end in check characters,
+    and its QR code opens the public record.
 
     `verify` recomputes every field from the chain as of the certificate's block and names each one that
     differs (exit status 1); it also shows the asset's standing now. No password is needed for either.
 
     \b
     Examples:
+      dataseal certificate 7 -o cert.pdf
       dataseal certificate 7 --manifest survey.csv.dataseal/manifest.json -o cert.pdf
       dataseal certificate 7 --manifest manifest.json --lang en --base-url https://registry.example.org -o cert.html
       dataseal certificate 7 -o cert.json
@@ -104,7 +111,8 @@ def certificate_command(
         context = registry.context
         reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
         cert = compute_certificate(context.contracts(), reader, context.deployment(), asset_id, manifest,
-                                   base_url=base_url, now=datetime.now(UTC), language=lang)
+                                   base_url=base_url, now=datetime.now(UTC), language=lang,
+                                   manifests=_stored_manifests(registry) if manifest is None else None)
     if out is None:
         sys.stdout.write(render_json(cert))
         return
@@ -115,7 +123,7 @@ def certificate_command(
     report = {"file": str(out), "format": kind, **_summary(cert)}
 
     def human() -> None:
-        title = cert.title if cert.title is not None else "title unknown"
+        title = cert.title if cert.title is not None else "title unknown: no manifest given, none recorded here"
         print(f"wrote {out}: certificate {cert.certificate_number} of asset {cert.asset_id} ({title})")
         print(f"registration   {cert.registration_number}")
         print(f"status         {cert.status} as of block {cert.as_of.block_number}")
@@ -123,6 +131,14 @@ def certificate_command(
         print(f"verify at      {cert.verify_url}")
 
     emit(report, as_json, human)
+
+
+def _stored_manifests(registry: Registry) -> ManifestLookup | None:
+    """The registry database's manifests, when there is a database (none is made for a certificate)."""
+    cfg = registry.settings
+    if cfg.database_url is None and not (cfg.data_dir / "registry.sqlite").is_file():
+        return None
+    return partial(get_stored_manifest, registry.db)
 
 
 def _asset_id(text: str) -> int:
@@ -156,8 +172,9 @@ def _print_report(file: Path, found: CertificateReport) -> None:
         print(f"TAMPERED  {file}: certificate {found.certificate_number} does not match the chain")
         for mismatch in found.mismatches:
             print(f"  differs      {mismatch.describe()}")
-    for line in found.checked:
-        print(f"  checked      {line}")
+    if found.checked:  # one paragraph: a line a field would bury the verdict
+        print(textwrap.fill(", ".join(dict.fromkeys(found.checked)), width=110, initial_indent="  checked      ",
+                            subsequent_indent=" " * 15, break_on_hyphens=False))
     for line in found.not_checked:
         print(f"  not checked  {line}")
     if found.now is not None:

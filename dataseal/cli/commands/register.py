@@ -16,12 +16,13 @@ from dataseal.cli.commands.seal import SALT_SECRET, _progress
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC, parse_duration, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
+from dataseal.registry.certificates.model import DEFAULT_BASE_URL
 from dataseal.registry.manifest import parse_rights
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealOptions, parse_size
 from dataseal.registry.sealing.tables import read_secret
 from dataseal.registry.services import assets
-from dataseal.registry.services.assets import CLASSIFICATIONS, RegistrationResult
+from dataseal.registry.services.assets import CLASSIFICATIONS, CertificateOptions, RegistrationResult
 
 
 def open_registry(*, data_dir: Path | None, rpc: str | None, account: str | None = None,
@@ -84,9 +85,22 @@ VALID_UNTIL = typer.Option(None, "--valid-until", metavar="WHEN", help="End of t
                            "date (2029-12-31) or a duration from now (1095d). Default: no expiry.")
 
 
+PDF = typer.Option(False, "--pdf", help="Also write the certificate as PDF (a second or two more).")
+LANG = typer.Option("zh-en", "--lang", metavar="LANG", help="Language of the certificate: zh (中文), en, or zh-en "
+                    "(both).")
+BASE_URL = typer.Option(DEFAULT_BASE_URL, "--base-url", metavar="URL", help="Where the registry's public pages are "
+                        "served; the certificate's QR code opens URL/assets/ASSET?cert=NUMBER.")
+
+
+def certificate_options(pdf: bool, lang: str, base_url: str) -> CertificateOptions:
+    """The certificate a registration writes beside its manifest (JSON and HTML, and PDF when asked)."""
+    return CertificateOptions(html=True, pdf=pdf, language=lang, base_url=base_url)
+
+
 def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -> None:
     def human() -> None:
-        again = " (finished an earlier run)" if done.resumed else ""
+        again = (" (registered by an earlier run)" if done.already_registered
+                 else " (finished an earlier run)" if done.resumed else "")
         print(f"{what} asset {done.asset_id}{again}: {done.status}, owner {done.owner}")
         if done.parent_id:
             print(f"version of     {done.parent_id}")
@@ -95,7 +109,15 @@ def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -
         print(f"manifest hash  {done.manifest_hash}")
         print(f"manifest       {done.manifest_path}")
         print(f"stored tree    {done.stored_tree_path}")
-        note(f"next: `dataseal certificate {done.asset_id} -o certificate.html` for its registration certificate")
+        cert = done.certificate
+        if cert is not None:
+            kept = " (kept from an earlier run)" if cert.reused else ""
+            print(f"certificate    {cert.number}{kept}")
+            for file in cert.files:
+                print(f"               {file}")
+            if cert.skipped is not None:
+                note(cert.skipped)
+            note(f"check it: dataseal certificate verify {cert.path}")
 
     emit(done.to_json(), as_json, human)
 
@@ -115,6 +137,9 @@ def register_command(
     rows: bool = ROWS,
     table_format: str | None = FORMAT,
     chunk_size: str | None = CHUNK_SIZE,
+    pdf: bool = PDF,
+    lang: str = LANG,
+    base_url: str = BASE_URL,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,
@@ -126,8 +151,9 @@ def register_command(
 
     Seals PATH into PATH.dataseal/ (manifest.json, tree.json) — or reuses the seal there if it still
     matches the data — registers its content root and manifest hash from your account, keeps the tree
-    compactly in the data folder (trees/ROOT.dstree) and records the manifest in the registry database.
-    Prints the asset id, the transaction and the manifest.
+    compactly in the data folder (trees/ROOT.dstree), records the manifest in the registry database and
+    writes the registration certificate beside the manifest (certificate.json and .html; .pdf with --pdf).
+    Prints the asset id, the transaction and the certificate's number and files.
 
     Safe to run again: after a crash or an interrupt at any point, the same command finishes the same
     registration (nothing is sent twice, and a salted table is not sealed again).
@@ -137,15 +163,18 @@ def register_command(
       dataseal register survey-2024.csv --salt-secret owner.key --title "Survey 2024" --rights holding,processing
       dataseal register ./images --classification general --licence CC-BY-4.0 --valid-until 1095d
       dataseal register backup.tar --chunk-size 4MiB --rpc http://127.0.0.1:8545 --json
+      dataseal register report.pdf --pdf --lang en --base-url https://registry.example.org
     """
     level = parse_classification(classification)
     options = seal_options(rows, table_format, chunk_size, salt_secret)
     until = parse_time(valid_until, "--valid-until")
+    certificate = certificate_options(pdf, lang, base_url)
     with open_registry(data_dir=data_dir, rpc=rpc, account=account, password_file=password_file,
                        chain_id=chain_id) as registry, _progress(enabled=not as_json) as progress:
         done = assets.register(registry, path, title=title, description=description, rights=parse_rights(rights),
                                classification=level or 0, licence=licence, source=source, valid_until=until,
-                               options=options, passwords=[TerminalPrompt()], progress=progress)
+                               options=options, passwords=[TerminalPrompt()], progress=progress,
+                               certificate=certificate)
     report_registration(done, as_json, what="registered")
 
 

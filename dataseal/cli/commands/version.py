@@ -7,11 +7,15 @@ from typing import Annotated
 import typer
 
 from dataseal.cli.commands.register import (
+    BASE_URL,
     CHUNK_SIZE,
     CLASSIFICATION,
     FORMAT,
+    LANG,
+    PDF,
     ROWS,
     VALID_UNTIL,
+    certificate_options,
     open_registry,
     parse_classification,
     parse_time,
@@ -41,6 +45,9 @@ def version_command(
     rows: bool = ROWS,
     table_format: str | None = FORMAT,
     chunk_size: str | None = CHUNK_SIZE,
+    pdf: bool = PDF,
+    lang: str = LANG,
+    base_url: str = BASE_URL,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,
@@ -52,7 +59,8 @@ def version_command(
 
     PATH is sealed the way the asset was (a table's rows, a file's chunk size) when this registry
     recorded its manifest, with a fresh salt nonce; title, rights, licence and source default to the
-    asset's. The new asset records ASSET as its parent. Safe to run again after a crash.
+    asset's. The new asset records ASSET as its parent, and gets its own certificate beside its
+    manifest (certificate.json and .html; .pdf with --pdf). Safe to run again after a crash.
 
     \b
     Examples:
@@ -69,7 +77,8 @@ def version_command(
         done = assets.register_version(
             registry, asset, path, title=title, rights=parse_rights(rights) if rights is not None else None,
             classification=level, licence=licence, source=source, salt_secret=secret, valid_until=until,
-            options=options, passwords=[TerminalPrompt()], progress=progress)
+            options=options, passwords=[TerminalPrompt()], progress=progress,
+            certificate=certificate_options(pdf, lang, base_url))
     report_registration(done, as_json, what="registered version")
 
 

@@ -7,10 +7,15 @@ topic, and computes the asset's state as of that block the way AssetRegistry com
 expired). Logs stay available on any node, so a certificate can be verified years later without an
 archive node. :func:`compute_certificate` turns those facts (and the manifest, when known) into a
 :class:`~.model.Certificate`; :mod:`.verify` recomputes one the same way and compares.
+
+The manifest (title, licence, source) is not chain data: it is given, or looked up by the manifest hash the
+asset was registered with (:data:`ManifestLookup`; :func:`get_stored_manifest` reads the copies a registry's
+database keeps), and checked against that hash either way.
 """
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -18,6 +23,7 @@ from urllib.parse import urlsplit
 
 from eth_utils import keccak
 from hexbytes import HexBytes
+from sqlmodel import select
 from web3.exceptions import BlockNotFound
 
 from dataseal.chain.connection.failures import is_connection_failure, unreachable
@@ -49,7 +55,12 @@ from dataseal.registry.certificates.model import (
     rights_names,
 )
 from dataseal.registry.certificates.numbering import compute_certificate_number, compute_registration_number
-from dataseal.registry.manifest import Manifest
+from dataseal.registry.db import Database
+from dataseal.registry.db.models.local import ManifestRecord
+from dataseal.registry.manifest import Manifest, ManifestError, load_manifest
+
+#: ``lookup(manifest_hash)``: the manifest kept under that hash (0x-hex), or None when none is kept there.
+ManifestLookup = Callable[[str], Manifest | None]
 
 _GIVE_THE_MANIFEST = ("give the manifest.json written when the asset's data was sealed, or none (the title then "
                       "shows as unknown)")
@@ -254,6 +265,31 @@ def verify_manifest_is_the_assets(manifest: Manifest, facts: AssetFacts) -> None
             options=("manifest",), kind=ErrorKind.CONFLICT)
 
 
+def get_stored_manifest(db: Database, manifest_hash: str) -> Manifest | None:
+    """The manifest the registry database ``db`` recorded under ``manifest_hash`` (0x-hex), or None when it recorded
+    none (a :data:`ManifestLookup`: ``functools.partial(get_stored_manifest, db)``).
+
+    The copy is checked: :class:`CertificateError` (conflict) when it is not a manifest or does not hash to
+    ``manifest_hash`` (the database was altered).
+    """
+    with db.session() as session:
+        row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest_hash.lower())).first()
+        data = row.manifest if row is not None else None
+    if data is None:
+        return None
+    where = f"the manifest the registry database at {db.url} keeps under hash {manifest_hash}"
+    altered = "the stored copy was altered: give the manifest.json written when the asset's data was sealed"
+    try:
+        manifest = load_manifest(data, where=where)
+    except ManifestError as exc:
+        raise CertificateError(f"{where} is not a manifest ({exc.message})", hint=altered, options=("manifest",),
+                               kind=ErrorKind.CONFLICT) from None
+    if manifest.hash_hex != manifest_hash.lower():
+        raise CertificateError(f"{where} hashes to {manifest.hash_hex}", hint=altered, options=("manifest",),
+                               kind=ErrorKind.CONFLICT)
+    return manifest
+
+
 def compute_certificate(
     contracts: DatasealContracts,
     log_reader: LogReader,
@@ -265,12 +301,14 @@ def compute_certificate(
     now: datetime,
     language: str = "zh-en",
     as_of: int | None = None,
+    manifests: ManifestLookup | None = None,
 ) -> Certificate:
     """The certificate of ``asset_id`` as of block ``as_of`` (default: the latest), read from the chain.
 
     ``manifest`` must be the one registered with the asset (its hash is checked: :class:`CertificateError`
-    otherwise); without it the title, licence and source show as unknown. ``now`` is the issue time (an
-    aware datetime, injected); ``base_url`` is where the public record is served.
+    otherwise); when it is None, ``manifests`` (if given) is asked for the one kept under the asset's manifest
+    hash on chain. Without a manifest the title, licence and source show as unknown. ``now`` is the issue time
+    (an aware datetime, injected); ``base_url`` is where the public record is served.
     """
     if now.tzinfo is None:
         raise CertificateError("the issue time has no time zone", hint="give an aware datetime (UTC)",
@@ -279,6 +317,8 @@ def compute_certificate(
     lang = check_language(language)
     block = log_reader.latest_block() if as_of is None else as_of
     facts = read_asset_facts(contracts, log_reader, deployment, asset_id, block)
+    if manifest is None and manifests is not None:
+        manifest = manifests("0x" + facts.registration.manifest_hash.hex())
     if manifest is not None:
         verify_manifest_is_the_assets(manifest, facts)
     return build_certificate(facts, manifest, base_url=base, issued_at=now, language=lang)

@@ -5,7 +5,9 @@ a table sealed twice gets a new random salt nonce, so a rerun must not seal it a
 deployment requires commitments (the random salt is recorded before the commitment is sent; the registration
 waits for a block whose timestamp passes the commitment's minimum age), registers, stores the tree compactly
 under the data folder (``trees/<root>.dstree``, :mod:`dataseal.registry.merkle.stored`) and records the
-manifest. Running it again after a crash at any point finishes the same registration, never a second one:
+manifest; last, it writes the asset's registration certificate beside the manifest (``PATH.dataseal/certificate.json``
+and ``.html``, and ``.pdf`` when asked: :class:`CertificateOptions`). Running it again after a crash at any point
+finishes the same registration, never a second one:
 each transaction goes through the :mod:`~dataseal.registry.outbox`, and the chain decides what is done (the
 root held by this owner's registration of this manifest).
 
@@ -19,6 +21,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +44,9 @@ from dataseal.chain.files import write_atomic
 from dataseal.chain.sending.sender import LocalSender
 from dataseal.chain.values import address as checked_address
 from dataseal.errors import DatasealError, ErrorKind, InvalidInput, NotFound
+from dataseal.registry.certificates.compute import check_base_url, check_language, compute_certificate
+from dataseal.registry.certificates.model import DEFAULT_BASE_URL, Certificate, CertificateError, read_certificate
+from dataseal.registry.certificates.render import CJK_FONT, FontMissing, render_html, render_json, render_pdf
 from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
 from dataseal.registry.manifest import (
     FileContent,
@@ -76,6 +82,8 @@ CLASSIFICATIONS: dict[str, int] = {"public": 0, "general": 1, "important": 2, "c
 #: How many times a registration waits again when the node says its commitment is still too new (its clock
 #: and ours disagree).
 COMMIT_AGE_RETRIES = 5
+#: The certificate's files in the seal's folder: certificate.json (the document), .html, .pdf.
+CERTIFICATE_STEM = "certificate"
 
 
 class RegistrationError(DatasealError):
@@ -101,6 +109,49 @@ def status_name(status: AssetStatus) -> str:
 
 
 @dataclass(frozen=True)
+class CertificateOptions:
+    """The registration certificate :func:`register` and :func:`register_version` write as their last step, in the
+    seal's folder beside ``manifest.json``: ``certificate.json`` always (the document ``verify`` reads), ``.html``
+    (one printable A4 page) with ``html``, ``.pdf`` with ``pdf`` (weasyprint: a second or two; skipped, and said
+    so, when a Chinese page has no ``cjk_font``). ``language``: zh, en or zh-en; ``base_url``: where the public
+    record the QR code opens is served."""
+
+    html: bool = True
+    pdf: bool = False
+    language: str = "zh-en"
+    base_url: str = DEFAULT_BASE_URL
+    cjk_font: str = CJK_FONT
+
+    def check(self) -> None:
+        """:class:`CertificateError` naming the option when the language or the base URL is not one."""
+        check_language(self.language)
+        check_base_url(self.base_url)
+
+
+DEFAULT_CERTIFICATE = CertificateOptions()
+
+
+@dataclass(frozen=True)
+class WrittenCertificate:
+    """The certificate files written (``files[0]`` is the JSON document), its number, and whether an earlier run's
+    certificate of the same registration was kept (``reused``); ``skipped``: why a format asked for was not
+    written (None: all were)."""
+
+    number: str
+    files: tuple[Path, ...]
+    reused: bool = False
+    skipped: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.files[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "path": str(self.path), "files": [str(f) for f in self.files],
+                "reused": self.reused, "skipped": self.skipped}
+
+
+@dataclass(frozen=True)
 class RegistrationResult:
     """A registration (or a new version) on chain, with the files and records made for it."""
 
@@ -117,8 +168,13 @@ class RegistrationResult:
     parent_id: int = 0
     resumed: bool = False
     """An earlier run had started it; this run finished it (or found it finished)."""
+    already_registered: bool = False
+    """The chain had the registration when this run began: an earlier run made it (this one at most finished
+    the records and files after it)."""
     reused_seal: bool = False
     """The seal beside the data still matched it and was used as it was."""
+    certificate: WrittenCertificate | None = None
+    """The registration certificate written beside the manifest (None: none was asked for)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -126,7 +182,9 @@ class RegistrationResult:
             "contentRoot": self.content_root, "manifestHash": self.manifest_hash, "manifest": str(self.manifest_path),
             "storedTree": str(self.stored_tree_path), "status": self.status, "owner": self.owner,
             "chainId": self.chain_id, "parentId": self.parent_id, "resumed": self.resumed,
+            "alreadyRegistered": self.already_registered,
             "reusedSeal": self.reused_seal,
+            "certificate": self.certificate.to_json() if self.certificate is not None else None,
         }
 
 
@@ -227,6 +285,7 @@ def register(
     progress: ProgressCallback | None = None,
     clock: Clock | None = None,
     hook: Hook | None = None,
+    certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
 ) -> RegistrationResult:
     """Register the file, folder or table at ``path`` as a new asset of the signing account.
 
@@ -234,19 +293,23 @@ def register(
     a table by salted rows); ``rights`` (holding, processing, operation), ``classification`` (0 public to 3
     core) and ``valid_until`` (unix seconds, 0: no expiry) go on chain; ``title``, ``description``,
     ``licence`` and ``source`` into the manifest. ``passwords`` are the front door's sources for the keystore
-    password; ``clock`` waits out a commitment's minimum age; ``hook(moment)`` is called after each step
-    (``"sealed"``, the outbox's moments, ``"tree-stored"``, ``"manifest-recorded"``).
+    password; ``clock`` waits out a commitment's minimum age (and dates the certificate); ``hook(moment)`` is
+    called after each step (``"sealed"``, the outbox's moments, ``"tree-stored"``, ``"manifest-recorded"``,
+    ``"certificate-written"``). ``certificate`` says which certificate files to write beside the manifest (None:
+    none).
 
     Running it again after a crash at any step finishes the same registration.
     """
     options = _seal_options(options, salt_secret)
     metadata = _metadata(title, description, rights, licence, source)
     _check_registration_values(classification, valid_until)
+    if certificate is not None:
+        certificate.check()
     writer = _writer(registry, passwords, hook)
     sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
     _at(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=classification, valid_until=valid_until,
-                            parent_id=0, clock=clock or Clock(), hook=hook)
+                            parent_id=0, clock=clock or Clock(), hook=hook, certificate=certificate)
 
 
 def register_version(
@@ -267,14 +330,17 @@ def register_version(
     progress: ProgressCallback | None = None,
     clock: Clock | None = None,
     hook: Hook | None = None,
+    certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
 ) -> RegistrationResult:
     """Register the data at ``path`` as a new version of ``asset_id`` (its owner; the asset must be Active).
 
     What is not given comes from the parent: its classification and rights from the chain, its title,
     description, licence and source, and how it was sealed (a table's rows, a file's chunk size) from its
     manifest when this registry recorded it (a salted table needs ``salt_secret`` again; the version gets its
-    own salt nonce).
+    own salt nonce). The new version's certificate is written as :func:`register` writes one.
     """
+    if certificate is not None:
+        certificate.check()
     writer = _writer(registry, passwords, hook)
     parent = read_asset(writer.contracts, asset_id)
     if parent.owner != writer.me:
@@ -302,11 +368,12 @@ def register_version(
     sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
     _at(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=level, valid_until=valid_until,
-                            parent_id=asset_id, clock=clock or Clock(), hook=hook)
+                            parent_id=asset_id, clock=clock or Clock(), hook=hook, certificate=certificate)
 
 
 def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classification: int, valid_until: int,
-                     parent_id: int, clock: Clock, hook: Hook | None) -> RegistrationResult:
+                     parent_id: int, clock: Clock, hook: Hook | None,
+                     certificate: CertificateOptions | None) -> RegistrationResult:
     manifest = sealed.manifest
     root, manifest_hash = bytes.fromhex(manifest.tree.root[2:]), manifest.hash
     client = writer.contracts.registry
@@ -325,6 +392,7 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
 
     resumed = writer.outbox.get(key) is not None
     asset = mine()
+    already = asset is not None
     if asset is None:
         _verify_root_free(writer, root, manifest, path)
         salt = _commit(writer, root, clock) if client.commit_required() else ZERO32
@@ -353,11 +421,17 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
     manifest_copy = _record_manifest(writer.registry, sealed, path, writer.deployment.chain_id, asset.asset_id)
     _at(hook, "manifest-recorded")
     del manifest_copy
+    written = None
+    if certificate is not None:
+        written = _write_certificate(writer, sealed, record, certificate, clock)
+        _at(hook, "certificate-written")
     return RegistrationResult(
         asset_id=asset.asset_id, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number,
         content_root=manifest.tree.root, manifest_hash=manifest.hash_hex, manifest_path=sealed.manifest_path,
         stored_tree_path=tree_path, status=status_name(asset.status), owner=asset.owner,
         chain_id=writer.deployment.chain_id, parent_id=parent_id, resumed=resumed, reused_seal=sealed.reused,
+        already_registered=already,
+        certificate=written,
     )
 
 
@@ -665,6 +739,60 @@ def _recorded_manifest(registry: Registry, manifest_hash: str) -> Manifest | Non
     with registry.db.session() as session:
         row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest_hash)).first()
     return load_manifest(row.manifest, where=f"the registry's manifest {manifest_hash}") if row else None
+
+
+def _write_certificate(writer: _Writer, sealed: _Sealed, record: AssetRecord, options: CertificateOptions,
+                       clock: Clock) -> WrittenCertificate:
+    """The registration's certificate in the seal's folder: an earlier run's, when ``certificate.json`` there is
+    already this registration's (same chain, contract, asset, transaction, manifest, language and verify URL
+    base), else a new one as of the latest block (issued at ``clock.now()``). The other formats are written from
+    it; a format not asked for that an earlier certificate left there is removed (the folder's certificate files
+    are one certificate's). The JSON goes last, so that a crash before it makes the next run start afresh."""
+    folder = sealed.manifest_path.parent
+    paths = {kind: folder / f"{CERTIFICATE_STEM}.{kind}" for kind in ("json", "html", "pdf")}
+    cert = _earlier_certificate(paths["json"], writer, record, sealed.manifest, options)
+    reused = cert is not None
+    if cert is None:
+        connection = writer.registry.context.connection
+        cert = compute_certificate(writer.contracts, LogReader(connection.w3, endpoint=connection.endpoint),
+                                   writer.deployment, record.asset_id, sealed.manifest, base_url=options.base_url,
+                                   now=datetime.fromtimestamp(int(clock.now()), UTC), language=options.language)
+    skipped = None
+    contents: dict[str, bytes] = {}
+    if options.html:
+        contents["html"] = render_html(cert).encode("utf-8")
+    if options.pdf and not (reused and paths["pdf"].is_file()):  # an earlier run's PDF of this certificate stands
+        try:
+            contents["pdf"] = render_pdf(cert, cjk_font=options.cjk_font)
+        except FontMissing as exc:
+            skipped = f"no PDF: {exc.message}"
+    if not reused:  # an earlier certificate's other formats go (one asked for but skipped too)
+        for kind in ("html", "pdf"):
+            if kind not in contents and paths[kind].is_file():
+                paths[kind].unlink()
+    contents["json"] = render_json(cert).encode("utf-8")
+    for kind, content in contents.items():
+        write_atomic(paths[kind], content, mode=0o644)
+    # every certificate file in the folder is this certificate's now: a new one's others were removed above
+    files = [paths["json"], *(paths[kind] for kind in ("html", "pdf") if paths[kind].is_file())]
+    return WrittenCertificate(cert.certificate_number, tuple(files), reused=reused, skipped=skipped)
+
+
+def _earlier_certificate(path: Path, writer: _Writer, record: AssetRecord, manifest: Manifest,
+                         options: CertificateOptions) -> Certificate | None:
+    """The certificate at ``path`` when it is this registration's, issued with these options; None otherwise."""
+    if not path.is_file():
+        return None
+    try:
+        cert = read_certificate(path)
+    except CertificateError:
+        return None  # not a certificate (a crash cannot leave one half-written: it is written atomically)
+    mine = (cert.chain_id == writer.deployment.chain_id and cert.contract == writer.contracts.registry.address
+            and cert.asset_id == record.asset_id and cert.registration.tx_hash == record.tx.tx_hash
+            and cert.manifest_hash == manifest.hash_hex and cert.manifest == manifest
+            and cert.language == options.language
+            and cert.verify_url.startswith(f"{options.base_url.rstrip('/')}/assets/"))
+    return cert if mine else None
 
 
 def _at(hook: Hook | None, moment: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,54 @@ def test_an_unreachable_node_records_nothing(cli: Cli, tmp_path: Path) -> None:
 def test_help_teaches_with_examples(cli: Cli, command: str) -> None:
     code, out, err = cli(command, "--help", data_dir=False)
     assert code == 0 and "Examples:" in out and "--json" in out
+
+
+def test_register_prints_its_certificate_and_certificate_finds_the_recorded_manifest(
+        cli: Cli, folder: Path, tmp_path: Path) -> None:
+    data = tmp_path / "survey.bin"
+    data.write_bytes(b"survey " * 100)
+    code, out, err = cli("register", str(data), "--title", "深圳调查 2024", "--licence", "CC-BY-4.0", "--pdf")
+    assert code == 0, err
+    seal_folder = tmp_path / "survey.bin.dataseal"
+    lines = out.splitlines()
+    assert lines[0].startswith("registered asset 1: Active, owner 0x")
+    [number_line] = [line for line in lines if line.startswith("certificate    ")]
+    number = number_line.split()[1]
+    assert number.startswith("DS-") and lines[lines.index(number_line) + 1:] == [
+        f"               {seal_folder / name}" for name in ("certificate.json", "certificate.html", "certificate.pdf")]
+    assert f"check it: dataseal certificate verify {seal_folder / 'certificate.json'}" in err
+    assert cli.json("certificate", "verify", str(seal_folder / "certificate.json"))["ok"] is True
+
+    # a rerun finds it all done and keeps the certificate; --json names it
+    code, out, err = cli("register", str(data), "--title", "深圳调查 2024", "--licence", "CC-BY-4.0")
+    assert code == 0 and out.startswith("registered asset 1 (registered by an earlier run): Active")
+    assert f"certificate    {number} (kept from an earlier run)" in out
+    again = cli.json("register", str(data), "--title", "深圳调查 2024", "--licence", "CC-BY-4.0")
+    assert again["alreadyRegistered"] is True and again["resumed"] is True
+    assert again["certificate"]["number"] == number and again["certificate"]["reused"] is True
+    assert again["certificate"]["path"] == str(seal_folder / "certificate.json")
+
+    # issued again without --manifest: the title comes from the manifest the registry recorded
+    report = cli.json("certificate", "1", "-o", str(tmp_path / "again.html"))
+    assert report["title"] == "深圳调查 2024"
+    cert = json.loads(cli("certificate", "1")[1])
+    assert (cert["title"], cert["licence"]) == ("深圳调查 2024", "CC-BY-4.0")
+
+    # a stored copy altered in the database is refused, not printed
+    with sqlite3.connect(folder / "registry.sqlite") as db:
+        db.execute("UPDATE manifest_record SET manifest = json_set(manifest, '$.title', 'forged')")
+    code, out, err = cli("certificate", "1")
+    assert code == 1 and out == ""
+    assert one_line(err).startswith("dataseal: error: the manifest the registry database at sqlite:///")
+    assert "hashes to 0x" in err and "the stored copy was altered" in err and "[--manifest FILE]" in err
+    code, out, err = cli("certificate", "1", "--manifest", str(seal_folder / "manifest.json"))
+    assert code == 0 and json.loads(out)["title"] == "深圳调查 2024"
+
+
+def test_register_refuses_a_bad_certificate_language_before_sending(cli: Cli, folder: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"d" * 10)
+    code, out, err = cli("register", str(data), "--lang", "fr")
+    assert code == 1 and out == ""
+    assert one_line(err).startswith("dataseal: error: unknown certificate language 'fr'") and "[--lang" in err
+    assert not (tmp_path / "d.bin.dataseal").exists()

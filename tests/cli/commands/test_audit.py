@@ -6,23 +6,24 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from prov.model import ProvDerivation, ProvDocument, ProvUsage
+from sqlmodel import select
 
 from dataseal.chain.connection import connect
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
-from dataseal.chain.contracts.deployment import save_deployment
+from dataseal.chain.contracts.deployment import Deployment, save_deployment
 from dataseal.chain.contracts.records import Registration
 from dataseal.chain.sending.sender import LocalSender
-from dataseal.registry.audit import Cursor, TrailPage
-from dataseal.registry.audit import service as audit_service
-from dataseal.registry.audit.sources import TrailSource
-from dataseal.registry.registry import Registry
+from dataseal.registry.db import Database
+from dataseal.registry.db.models.chain import ChainEvent
 from tests.chain.conftest import open_embedded
 from tests.cli.conftest import Cli, one_line
 
@@ -39,6 +40,8 @@ class Folder:
     owner: str
     user: str
     chain_id: int
+    owner_account: LocalAccount
+    deployment: Deployment
 
 
 @pytest.fixture
@@ -66,7 +69,7 @@ def folder(cli: Cli) -> Folder:
         chain_id = live.chain_id
     finally:
         chain.close()  # the command opens the chain itself
-    return Folder(owner.address, user.address, chain_id)
+    return Folder(owner.address, user.address, chain_id, owner, deployment)
 
 
 def test_the_trail_of_an_asset_for_people_and_for_scripts(cli: Cli, folder: Folder) -> None:
@@ -90,7 +93,7 @@ def test_pages_end_with_the_cursor_of_the_next(cli: Cli, folder: Folder) -> None
     first = cli.json("audit", "1", "--limit", "4")
     assert len(first["trail"]) == 4 and first["next"] == "{block_number}:{log_index}".format(**first["trail"][-1])
     code, out, _ = cli("audit", "1", "--limit", "4")
-    assert code == 0 and out.splitlines()[-1] == f"more: dataseal audit 1 --after {first['next']}"
+    assert code == 0 and out.splitlines()[-1] == f"more: dataseal audit 1 --limit 4 --after {first['next']}"
     rest = cli.json("audit", "1", "--after", first["next"])
     assert [e["event"] for e in first["trail"] + rest["trail"]] == EVENTS and rest["next"] is None
 
@@ -136,40 +139,130 @@ def test_verify_compares_with_the_chains_logs(cli: Cli, folder: Folder) -> None:
     assert report["verify"]["ok"] is True and report["verify"]["recomputed"] == len(EVENTS)
 
 
-class DroppingSource:
-    """The real chain source, with one usage record left out of what it serves (a damaged index)."""
+def alter_index(data_dir: Path) -> None:
+    """Damage the registry's index as a faulty indexer or a forger would: drop the second usage record of grant 1,
+    and raise grant 1's quota."""
+    db = Database.open(f"sqlite:///{data_dir / 'registry.sqlite'}")
+    try:
+        with db.session() as session:
+            usage = session.exec(select(ChainEvent).where(ChainEvent.event == "UsageRecorded")).all()
+            session.delete(next(row for row in usage if row.args["sequence"] == 2))
+            grant = session.exec(select(ChainEvent).where(ChainEvent.event == "GrantCreated")).first()
+            assert grant is not None
+            grant.args = {**grant.args, "quota": 1000}
+            session.add(grant)
+    finally:
+        db.close()
 
-    def __init__(self, inner: TrailSource) -> None:
-        self.inner = inner
 
-    def _drop(self, page: TrailPage) -> TrailPage:
-        kept = tuple(e for e in page.entries if not (e.event == "UsageRecorded" and e.args["sequence"] == 2))
-        return TrailPage(page.subject, kept, page.next_cursor)
-
-    def asset_trail(self, asset_id: int, *, after: Cursor | None = None, limit: int = 1000) -> TrailPage:
-        return self._drop(self.inner.asset_trail(asset_id, after=after, limit=limit))
-
-    def account_trail(self, address: str, *, after: Cursor | None = None, limit: int = 1000) -> TrailPage:
-        return self._drop(self.inner.account_trail(address, after=after, limit=limit))
-
-
-def test_verify_reports_every_difference_then_fails(cli: Cli, folder: Folder, monkeypatch: pytest.MonkeyPatch
-                                                    ) -> None:
-    def damaged(registry: Registry) -> TrailSource:
-        return DroppingSource(audit_service.chain_source(registry))
-
-    monkeypatch.setattr(audit_service, "trail_source", damaged)
+def test_verify_names_every_difference_of_a_damaged_index_then_fails(cli: Cli, folder: Folder) -> None:
+    assert cli("audit", "1")[0] == 0  # the index is made and brought up to date
+    alter_index(cli.data_dir)
+    code, out, err = cli("audit", "1")  # the next sync reads only new blocks: the damage stays, and shows
+    assert code == 0 and len(out.splitlines()) == len(EVENTS) - 1
     code, out, err = cli("audit", "1", "--verify")
     assert code == 1
-    assert "missing  " in out and "UsageRecorded" in out and "gap      grant 1: usage sequence 3" in out
+    lines = out.splitlines()
+    assert any(line.startswith("missing  ") and "UsageRecorded" in line for line in lines)
+    assert any(line.startswith("changed  ") and "GrantCreated" in line and line.endswith(": summary, args")
+               for line in lines)
+    assert "gap      grant 1: usage sequence 3" in out
     assert one_line(err).startswith("dataseal: error: the recorded trail of asset 1 differs from the chain's logs: "
-                                    "1 missing, 1 sequence gaps")
+                                    "1 missing, 1 changed, 1 sequence gaps")
     code, out, err = cli("audit", "1", "--verify", "--json")
     report = json.loads(out)
     assert code == 1 and report["verify"]["ok"] is False and len(report["verify"]["missing"]) == 1
+    assert report["verify"]["changed"][0]["recorded"]["args"]["quota"] == 1000
+    assert report["verify"]["changed"][0]["recomputed"]["args"]["quota"] == 100
     assert report["verify"]["gaps"][0]["expected"] == 2 and report["verify"]["gaps"][0]["found"] == 3
     code, out, err = cli("audit", "1", "--verify", "--format", "csv")  # the export on stdout, the check on stderr
     assert code == 1 and out.startswith("block_number,") and "missing  " in err
+    code, out, err = cli("index", "--rebuild")  # the chain is the source of truth: rebuilt, the index is whole
+    assert code == 0, err
+    assert cli.json("audit", "1", "--verify")["verify"]["ok"] is True
+
+
+def test_no_sync_reads_the_index_as_it_is(cli: Cli, folder: Folder) -> None:
+    from dataseal.chain.embedded.provider import EmbeddedProvider
+
+    code, out, err = cli("audit", "1", "--no-sync")
+    assert code == 1 and out == "" and "there is no registry database in " in one_line(err)
+    assert "[`dataseal index` fills it; --data-dir or DATASEAL_DATA_DIR; DATABASE_URL]" in err
+    assert not (cli.data_dir / "registry.sqlite").exists()  # nothing made
+    assert cli("audit", "1")[0] == 0
+    chain = open_embedded(cli.data_dir, [])  # a third grant since the last sync
+    try:
+        live = connect(EmbeddedProvider(chain))
+        t = int(live.w3.eth.get_block("latest")["timestamp"])
+        DatasealContracts.bind(live.w3, folder.deployment, LocalSender(folder.owner_account)).grants.grant(
+            1, folder.user, h("later"), t - 1, t + 86_400, 7)
+    finally:
+        chain.close()
+    code, out, err = cli("audit", "1", "--no-sync")
+    assert code == 0 and len(out.splitlines()) == len(EVENTS)
+    assert one_line(err).startswith("dataseal: read the index as it is (not brought up to date): chain "
+                                    f"{folder.chain_id} up to block ")
+    report = cli.json("audit", "1", "--no-sync")
+    assert report["index"]["synced"] is None and report["entries"] == len(EVENTS)
+    assert report["index"]["chain_id"] == folder.chain_id and report["index"]["last_block"] > 0
+    code, out, _ = cli("audit", "1", "--no-sync", "--limit", "2")
+    second = report["trail"][1]
+    assert out.splitlines()[-1] == ("more: dataseal audit 1 --limit 2 --no-sync --after "
+                                    f"{second['block_number']}:{second['log_index']}")
+    code, out, err = cli("audit", "99", "--no-sync")
+    assert code == 1 and "asset 99 is not in the registry's index of chain " in one_line(err)
+    assert "which was not brought up to date" in err
+    synced = cli.json("audit", "1")
+    assert synced["entries"] == len(EVENTS) + 1 and synced["index"]["synced"]["events"] == 1
+
+
+def test_encumbrances_are_the_grants_that_still_bind(cli: Cli, folder: Folder) -> None:
+    report = cli.json("audit", "1", "--encumbrances")
+    assert "trail" not in report and report["subject"] == {"asset_id": 1}
+    grants = report["encumbrances"]["grants"]
+    assert [(g["grant_id"], g["grantee"], g["quota"], g["used"], g["remaining"]) for g in grants] == [
+        (1, folder.user, 100, 25, 75)]  # grant 2 was revoked
+    assert grants[0]["purpose"] == "0x" + h("analytics").hex() and grants[0]["purpose_text"] is None  # not ours
+    code, out, err = cli("audit", "1", "--encumbrances")
+    assert code == 0 and err == ""
+    assert out.splitlines()[0].startswith("1 grant binds asset 1 at ")
+    assert f"grant 1     to {folder.user}" in out and "used 25 of 100 (75 left)" in out
+    start = datetime.fromisoformat(grants[0]["valid_from"])
+    later = (start + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    code, out, _ = cli("audit", "1", "--encumbrances", "--at", later)  # both grants have expired by then
+    assert code == 0 and out.startswith("no grant binds asset 1 at ")
+    assert cli.json("audit", "1", "--encumbrances", "--at", "2001-01-01")["encumbrances"]["grants"] == []
+    assert cli.json("audit", "1", "--encumbrances", "--at", "2d")["encumbrances"]["grants"] == []  # from now
+    assert len(cli.json("audit", "1", "--encumbrances", "--at", "now")["encumbrances"]["grants"]) == 1
+
+
+def test_usage_per_grant_and_period(cli: Cli, folder: Folder) -> None:
+    report = cli.json("audit", "1", "--usage", "day")
+    rows = report["usage"]["rows"]
+    assert report["usage"]["period"] == "day" and len(rows) == 1
+    assert (rows[0]["grant_id"], rows[0]["units"], rows[0]["records"], rows[0]["receipts"]) == (1, 25, 4, 7)
+    assert len(rows[0]["period"]) == len("2024-05-01")
+    code, out, err = cli("audit", folder.user, "--usage", "month")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["grant", "month", "units", "records", "receipts"]
+    assert lines[1].split()[0] == "1" and lines[1].split()[2:] == ["25", "4", "7"]
+    assert lines[2].split() == ["total", "25", "4", "7"]
+    both = cli.json("audit", "1", "--usage", "month", "--encumbrances", "--verify")
+    assert both["usage"]["rows"][0]["units"] == 25 and both["encumbrances"]["grants"] and both["verify"]["ok"]
+
+
+def test_accounting_options_refuse_what_does_not_fit(cli: Cli, folder: Folder, tmp_path: Path) -> None:
+    for args, words in ((["1", "--usage", "week"], "'week' is not a period: give day or month"),
+                        (["1", "--usage", "day", "--format", "csv"], "--usage prints its own report, not a page of the "
+                         "trail: drop --format"),
+                        (["1", "--encumbrances", "-o", str(tmp_path / "x.json")], "drop -o"),
+                        ([folder.user, "--encumbrances"], "encumbrances are an asset's: give an asset id"),
+                        (["1", "--at", "2030-01-01"], "--at is the moment --encumbrances is asked about"),
+                        (["1", "--encumbrances", "--at", "soon"], "the moment 'soon' is not a time: give now")):
+        code, out, err = cli("audit", *args)
+        assert code == 2 and out == "" and words in one_line(err), args
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None:

@@ -82,6 +82,12 @@ def test_issue_every_format_then_verify(cli: Cli, folder: Folder, tmp_path: Path
     assert code == 0 and err == ""
     assert stdout.startswith(f"OK  {out}: certificate {cert['certificateNumber']} of asset 1 matches the chain")
     assert "  not checked  issuedAt" in stdout and "  now          block " in stdout
+    lines = stdout.splitlines()
+    assert lines[1].startswith("  checked      certificateNumber (check character), registrationNumber (check "
+                               "character), chainId, contract,")
+    paragraph = lines[1:next(i for i, line in enumerate(lines) if line.startswith("  not checked"))]
+    assert all(len(line) <= 110 for line in paragraph) and all(line.startswith(" " * 15) for line in paragraph[1:])
+    assert sum(line.startswith("  checked") for line in lines) == 1 and "manifest (its hash" in stdout
 
 
 def test_without_out_the_certificate_goes_to_stdout(cli: Cli, folder: Folder) -> None:
@@ -89,6 +95,7 @@ def test_without_out_the_certificate_goes_to_stdout(cli: Cli, folder: Folder) ->
     assert code == 0 and err == ""
     cert = json.loads(stdout)
     assert cert["kind"] == "dataseal.certificate" and cert["title"] is None and cert["manifest"] is None
+    assert not (cli.data_dir / "registry.sqlite").exists()  # no database is made to look a manifest up in
 
 
 def test_a_tampered_certificate_names_its_fields_and_exits_1(cli: Cli, folder: Folder, tmp_path: Path) -> None:

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.contracts.records import AssetStatus, CommitRecord
 from dataseal.chain.errors import ContractRevert, NodeUnreachable
 from dataseal.errors import ErrorKind, InvalidInput, NotFound
+from dataseal.registry.certificates import CertificateError, read_certificate, verify_certificate
 from dataseal.registry.db.models.local import ManifestRecord, OutboxTx, StoredTreeRecord
 from dataseal.registry.manifest import read_manifest
 from dataseal.registry.merkle import StandardMerkleTree
@@ -17,7 +19,7 @@ from dataseal.registry.merkle.stored import StoredTree
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealError
 from dataseal.registry.services import assets
-from dataseal.registry.services.assets import RegistrationError, SealOptions
+from dataseal.registry.services.assets import CertificateOptions, RegistrationError, SealOptions
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
 from tests.registry.services.conftest import Crash, RegistryFor, chain_clock, crash_at
@@ -83,12 +85,13 @@ def test_a_second_run_finds_the_registration_done(pyevm: Chain, registry_for: Re
     again = assets.register(registry, data, salt_secret=SECRET)
     assert (again.asset_id, again.tx_hash, again.manifest_hash) == (first.asset_id, first.tx_hash, first.manifest_hash)
     assert again.resumed and again.reused_seal
+    assert again.already_registered and not first.already_registered
     assert pyevm.reader.registry.total_assets() == 1
 
 
 MOMENTS = ["sealed", "commit:prepared", "commit:submitting", "commit:submitted", "commit:sent", "commit:mined",
            "register:prepared", "register:submitting", "register:submitted", "register:sent", "register:mined",
-           "tree-stored", "manifest-recorded"]
+           "tree-stored", "manifest-recorded", "certificate-written"]
 
 
 @pytest.mark.parametrize("moment", MOMENTS)
@@ -107,7 +110,9 @@ def test_a_crash_at_any_step_is_finished_by_the_next_run(
     assert manifest.content.salt == sealed_nonce  # the table was not sealed again (same nonce, same root)
     assert "0x" + chain.reader.registry.asset(1).manifest_hash.hex() == manifest.hash_hex == done.manifest_hash
     assert done.reused_seal
-    assert done.resumed == moment.startswith(("register:", "tree-", "manifest-"))
+    assert done.resumed == moment.startswith(("register:", "tree-", "manifest-", "certificate-"))
+    assert done.certificate is not None and done.certificate.reused == (moment == "certificate-written")
+    assert read_certificate(done.certificate.path).registration.tx_hash == done.tx_hash
     assert {(row.kind, row.state) for row in outbox_rows(registry)} == {("commit", "mined"), ("register", "mined")}
     registered = chain.w3.eth.get_transaction_receipt(done.tx_hash)  # type: ignore[arg-type]
     assert registered["status"] == 1
@@ -298,3 +303,112 @@ def test_a_sent_transaction_the_node_never_saw_is_sent_again(
     assert done.asset_id == 1 and done.resumed and pyevm.reader.registry.total_assets() == 1
     [row] = outbox_rows(registry)
     assert (row.state, row.tx_hash, row.attempts) == ("mined", done.tx_hash, 2)
+
+
+# ---------------------------------------------------------------------------------- the certificate step
+
+
+def test_register_writes_the_certificate_beside_the_manifest_and_keeps_it_on_a_rerun(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = table(tmp_path)
+    registry = registry_for(pyevm, pyevm.owner)
+    done = assets.register(registry, data, title="People", licence="CC0", salt_secret=SECRET,
+                           clock=chain_clock(pyevm))
+    written = done.certificate
+    folder = done.manifest_path.parent
+    assert written is not None and not written.reused and written.skipped is None
+    assert written.files == (folder / "certificate.json", folder / "certificate.html")
+    cert = read_certificate(written.path)
+    assert (cert.certificate_number, cert.asset_id, cert.title, cert.licence) == \
+        (written.number, done.asset_id, "People", "CC0")
+    assert cert.registration.tx_hash == done.tx_hash and cert.manifest == read_manifest(done.manifest_path)
+    assert cert.issued_at.timestamp() == pyevm.now()  # the injected clock
+    verify_certificate(cert, pyevm.reader, LogReader(pyevm.w3))  # every field is the chain's
+    assert written.number in (folder / "certificate.html").read_text(encoding="utf-8")
+    assert done.to_json()["certificate"] == {"number": written.number, "path": str(written.path),
+                                             "files": [str(f) for f in written.files], "reused": False,
+                                             "skipped": None}
+    before = {f: f.read_bytes() for f in written.files}
+    pyevm.travel(60)  # a later block: a new certificate would have another number
+    again = assets.register(registry, data, title="People", licence="CC0", salt_secret=SECRET)
+    assert again.certificate is not None and again.certificate.reused
+    assert again.certificate.number == written.number and {f: f.read_bytes() for f in written.files} == before
+    with_pdf = assets.register(registry, data, title="People", licence="CC0", salt_secret=SECRET,
+                               certificate=CertificateOptions(pdf=True))
+    assert with_pdf.certificate is not None and with_pdf.certificate.reused
+    assert with_pdf.certificate.files == (*written.files, folder / "certificate.pdf")
+    assert (folder / "certificate.pdf").read_bytes().startswith(b"%PDF")
+    without = assets.register(registry, data, title="People", licence="CC0", salt_secret=SECRET)
+    assert without.certificate is not None and without.certificate.files == with_pdf.certificate.files  # all its own
+
+
+def test_another_language_or_address_makes_a_new_certificate(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"some bytes" * 50)
+    registry = registry_for(pyevm, pyevm.owner)
+    first = assets.register(registry, data, title="Bytes")
+    pyevm.travel(60)
+    english = assets.register(registry, data, title="Bytes", certificate=CertificateOptions(
+        language="en", base_url="https://registry.example.org/"))
+    assert first.certificate is not None and english.certificate is not None and not english.certificate.reused
+    cert = read_certificate(english.certificate.path)
+    assert cert.language == "en" and cert.verify_url.startswith("https://registry.example.org/assets/1?cert=DS-")
+    assert english.certificate.number != first.certificate.number
+
+
+def test_a_pdf_without_its_font_is_skipped_and_said(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "数据.bin"
+    data.write_bytes(b"x" * 100)
+    registry = registry_for(pyevm, pyevm.owner)
+    done = assets.register(registry, data, certificate=CertificateOptions(pdf=True, cjk_font="No Such Font 42"))
+    assert done.certificate is not None and done.certificate.skipped is not None
+    assert done.certificate.skipped.startswith("no PDF: the certificate holds Chinese text, and the font "
+                                               "'No Such Font 42' it needs is not installed")
+    assert [f.name for f in done.certificate.files] == ["certificate.json", "certificate.html"]
+    assert not (done.manifest_path.parent / "certificate.pdf").exists()
+
+
+def test_without_a_certificate_none_is_written(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"y" * 100)
+    done = assets.register(registry_for(pyevm, pyevm.owner), data, certificate=None)
+    assert done.certificate is None and done.to_json()["certificate"] is None
+    assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == ["manifest.json", "tree.json"]
+
+
+def test_a_version_replaces_the_folders_certificate_with_its_own(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    registry = registry_for(pyevm, pyevm.owner)
+    data = table(tmp_path)
+    first = assets.register(registry, data, title="People", salt_secret=SECRET,
+                            certificate=CertificateOptions(pdf=True))
+    assert first.certificate is not None and len(first.certificate.files) == 3
+    table(tmp_path, rows=7)
+    version = assets.register_version(registry, first.asset_id, data, salt_secret=SECRET)
+    assert version.certificate is not None and not version.certificate.reused
+    cert = read_certificate(version.certificate.path)
+    assert (cert.asset_id, cert.parent_id, cert.lineage, cert.title) == (2, 1, "Version", "People")
+    # the first asset's PDF went with its certificate: the folder's files are one certificate's
+    assert [f.name for f in version.certificate.files] == ["certificate.json", "certificate.html"]
+    assert not (version.manifest_path.parent / "certificate.pdf").exists()
+
+
+@pytest.mark.parametrize(("options", "message", "option"), [
+    (CertificateOptions(language="fr"), "unknown certificate language 'fr'", "language"),
+    (CertificateOptions(base_url="ftp://example.org"),
+     r"the verify base URL 'ftp://example.org' is not an http\(s\) URL", "base_url"),
+])
+def test_bad_certificate_options_are_refused_before_anything_is_sent(
+        options: CertificateOptions, message: str, option: str, pyevm: Chain, registry_for: RegistryFor,
+        tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"z" * 100)
+    registry = registry_for(pyevm, pyevm.owner)
+    with pytest.raises(CertificateError, match=message) as caught:
+        assets.register(registry, data, certificate=options)
+    assert caught.value.options == (option,)
+    with pytest.raises(CertificateError, match=message):
+        assets.register_version(registry, 1, data, certificate=options)
+    assert pyevm.reader.registry.total_assets() == 0 and outbox_rows(registry) == []
+    assert not (tmp_path / "data.bin.dataseal").exists()
