@@ -72,6 +72,12 @@ class Delivered:
     """Whether an earlier run had started it (this run finished it, or found it finished)."""
 
 
+def get_record(db: Database, key: str) -> OutboxTx | None:
+    """The outbox record of ``key`` in ``db`` (of any sender), or None: whether an earlier run started it."""
+    with db.session() as session:
+        return session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+
+
 def _resumed(row: OutboxTx) -> bool:
     """Whether an earlier run may have handed ``row``'s transaction to the node."""
     return row.attempts > 0 or row.state != OutboxState.PREPARED
@@ -97,8 +103,7 @@ class Outbox:
 
     def get(self, key: str) -> OutboxTx | None:
         """The record of ``key``, or None."""
-        with self.db.session() as session:
-            return session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+        return get_record(self.db, key)
 
     def prepare(self, key: str, kind: str, payload: dict[str, Any] | None = None) -> OutboxTx:
         """The intent of ``key``: the earlier run's, payload and all, or a new one with ``payload``."""
