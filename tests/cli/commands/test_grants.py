@@ -46,6 +46,11 @@ def test_grant_receipt_use_batch_revoke(cli: Cli, folder: tuple[str, Path, int],
                        "--scope", str(scope), *as_operator(cli))
     grant_id = granted["grant"]["grant_id"]
     assert granted["purpose"] == "model training" and granted["scope"]["indexes"] == "0-99"
+    assert granted["resumed"] is False
+    ordered = [str(asset), user, "--purpose", "reporting", "--until", "1d", "--quota", "1", "--request", "order-7"]
+    first = cli.json("grant", *ordered, *as_operator(cli))
+    again = cli.json("grant", *ordered, *as_operator(cli))
+    assert again["grant"] == first["grant"] and again["resumed"] is True and first["grant"]["grant_id"] == grant_id + 1
     result = tmp_path / "model.bin"
     result.write_bytes(b"weights")
     receipt = tmp_path / "r1.json"
