@@ -14,7 +14,9 @@ A rerun never sends blindly. A **sent** transaction is looked up by its hash: mi
 in the node's pool, it is waited for; forgotten by the node, its signed bytes are handed over again (the same
 transaction, the same nonce: never a second one); replaced (its nonce used by another transaction), the chain
 is asked. A **prepared** intent whose attempt may have reached the node (the run died between handing it
-over and recording its hash) waits until the account has no transaction pending, then asks the chain.
+over and recording its hash) waits until the account has no transaction pending, then asks the chain; if the
+account still has pending transactions after the receipt timeout, the run stops (it would risk a second write)
+and says to run again once they are mined.
 The chain is the final judge: every write says how to tell it is done (``done``: the root is registered by
 this owner, the asset is cancelled, the commitment exists), and a write the chain shows done is not sent.
 
@@ -47,7 +49,7 @@ from dataseal.chain.contracts.client import Submitted
 from dataseal.chain.contracts.revert import replay_failure
 from dataseal.chain.errors import ChainError, ContractRevert, InsufficientFunds, TransactionDropped
 from dataseal.chain.sending.sender import PendingTransaction, TxSender
-from dataseal.errors import DatasealError, InvalidInput
+from dataseal.errors import DatasealError, ErrorKind, InvalidInput
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.local import OutboxState, OutboxTx, utc_now
 
@@ -208,12 +210,19 @@ class Outbox:
             receipt = self._settle(row)
             if receipt is not None:
                 return self._finished(row, receipt, None, payload, resumed=True)
-        self._wait_account_idle()
+        still_pending = self._wait_account_idle()
         if done():
             self._update(row.key, state=OutboxState.MINED, error=None)
             self._at(f"{row.kind}:mined")
             return Delivered(row.key, row.tx_hash if row.state == OutboxState.SENT else None, None, payload,
                              resumed=True)
+        if still_pending and _resumed(row):
+            # the earlier run's transaction may be among them: sending now could do the write twice
+            raise ChainError(
+                f"{row.kind}: account {self.sender.address} still has {still_pending} transaction(s) pending at "
+                f"{self.endpoint} after {self.receipt_timeout:g} s, and an earlier run's {row.kind} may be one of them",
+                hint="wait until the node has mined them (or dropped them), then run again",
+                options=("receipt_timeout",), kind=ErrorKind.UNAVAILABLE)
         return None
 
     def retire(self, key: str, suffix: str) -> None:
@@ -312,9 +321,10 @@ class Outbox:
                 return False
             return False
 
-    def _wait_account_idle(self) -> None:
+    def _wait_account_idle(self) -> int:
         """Wait (up to the sender's receipt timeout) until the account has no transaction pending, so that the
-        chain's answer to ``done`` counts whatever an earlier run handed to the node."""
+        chain's answer to ``done`` counts whatever an earlier run handed to the node; the transactions still
+        pending then (0: none)."""
         deadline = time.monotonic() + self.receipt_timeout
         address = self.sender.address
         while True:
@@ -327,5 +337,5 @@ class Outbox:
                 raise ChainError(f"reading the transaction count of {address} failed: {exc}",
                                  hint="check the node, then run again") from exc
             if pending <= mined or time.monotonic() >= deadline:
-                return
+                return max(0, pending - mined)
             self.sleep(POLL_SECONDS)

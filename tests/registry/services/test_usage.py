@@ -8,8 +8,9 @@ import pytest
 from sqlmodel import select
 
 from dataseal.chain.contracts.records import USAGE, UsageBatchRecord, UsageRecord
-from dataseal.chain.errors import ContractRevert
+from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import ErrorKind
+from dataseal.registry.db import Database
 from dataseal.registry.db.models.local import OutboxTx
 from dataseal.registry.db.models.receipts import RECORDED, ReceiptBatchRecord, ReceiptRecord
 from dataseal.registry.receipts import UsageReceipt, build_receipt, verify_receipt_in_batch
@@ -24,7 +25,7 @@ from dataseal.registry.services.usage import (
     use_batch,
 )
 from tests.conftest import Chain
-from tests.registry.services.conftest import Crash, crash_at, register_asset
+from tests.registry.services.conftest import Crash, crash_at, register_asset, registry_on
 
 PURPOSE = "fraud model evaluation"
 
@@ -291,3 +292,33 @@ def test_an_earlier_runs_reverted_transaction_is_reported_then_retried(registry:
         use(registry, grant_id, 2, receipt, sender=pyevm.user)
     with pytest.raises(UsageError, match=f"grant {grant_id} is Revoked"):
         use(registry, grant_id, 2, receipt, sender=pyevm.user)
+
+
+def test_a_crash_while_the_transaction_waits_in_the_pool_never_sends_twice(
+        hardhat: Chain, database: Database, tmp_path: Path) -> None:
+    """On a node that has not mined the transaction the crashed run handed over (hardhat, automine off), the rerun
+    does not send another: it waits, then stops and says so; once the node mines, the rerun finds the record."""
+    chain = hardhat
+    registry = registry_on(chain, tmp_path / "data", database)
+    try:
+        grant_id = granted(registry, chain)
+        receipt = receipt_for(registry, chain, grant_id)
+        count = sent(chain, chain.user)
+        chain.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        try:
+            with pytest.raises(Crash):
+                use(registry, grant_id, 2, receipt, sender=chain.user, hook=crash_at("use:submitted"))
+            chain.user.receipt_timeout = 0.5  # the rerun gives up waiting soon: the transaction stays pending
+            with pytest.raises(ChainError, match=f"use: account {chain.user.address} still has 1 transaction\\(s\\) "
+                               "pending at") as waiting:
+                use(registry, grant_id, 2, receipt, sender=chain.user)
+            assert waiting.value.kind == ErrorKind.UNAVAILABLE
+            assert chain.w3.eth.get_transaction_count(chain.user.address, "pending") == count + 1
+            chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        finally:
+            chain.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        again = use(registry, grant_id, 2, receipt, sender=chain.user)
+        assert again.already_recorded and sent(chain, chain.user) == count + 1
+        assert chain.reader.grants.remaining(grant_id) == 8
+    finally:
+        registry.close()
