@@ -3,7 +3,9 @@
 - :class:`Proof` — one leaf of a sealed tree with its Merkle proof and, for rows, the disclosed
   row text and salt (nothing else of the table). Checkable offline.
 - :class:`EvidenceBundle` — a manifest, the on-chain record that registered it, and one or more
-  proofs. The Merkle part (manifest hash, roots, proofs, batch membership) is checked offline by
+  proofs; optionally (:class:`GrantScope`) the proof that a proven row, chunk or file lies inside
+  an authorization grant's scope root (a bundle without it is read as before). The Merkle part
+  (manifest hash, roots, proofs, batch membership, grant scope) is checked offline by
   :func:`verify_bundle_offline` (:func:`compute_bundle_report` also lists what was checked).
   The chain part is shaped for a check against any RPC endpoint:
   :meth:`ChainRecord.expected_event` names the event and arguments the transaction must have
@@ -35,6 +37,7 @@ from dataseal.registry.manifest import (
 )
 from dataseal.registry.merkle import ProofError, compute_leaf_hash, to_hash, verify_proof
 from dataseal.registry.merkle.errors import MerkleError
+from dataseal.registry.scope import ZERO_ROOT, ScopeError, ScopeProof, verify_scope_proof
 from dataseal.registry.sealing.options import MAX_CHUNK_SIZE, MAX_CONTENT_SIZE, MAX_FILE_CHUNKS
 from dataseal.registry.sealing.tables import row_digest
 
@@ -274,11 +277,30 @@ class ChainRecord(Model):
         return self.asset.rights_type if self.asset is not None else self.batch.rights_type  # type: ignore[union-attr]
 
 
+# ---------------------------------------------------------------------- grant scope
+
+
+class GrantScope(Model):
+    """That leaf ``leaf_index`` of the registered data (a row, chunk, or a file's position in the folder's order)
+    lies inside the scope of grant ``grant_id`` of GrantRegistry ``grant_registry``: ``proof`` is the multiproof of
+    that one index against ``scope_root`` (see :mod:`dataseal.registry.scope`). A zero scope root is a grant of the
+    whole asset, which covers every leaf and needs no proof. That the grant, on chain, is of ``asset_id`` with this
+    scope root is checked against an RPC endpoint."""
+
+    grant_registry: Address
+    grant_id: int = Field(ge=1)
+    asset_id: int = Field(ge=1)
+    scope_root: Hash32 = Field(description="The grant's scope root; zero: the whole asset")
+    leaf_index: int = Field(ge=0, lt=1 << 256)
+    proof: ScopeProof | None = Field(default=None, description="Multiproof of [leafIndex]; null for a zero root")
+
+
 # ---------------------------------------------------------------------- bundle
 
 
 class EvidenceBundle(Model):
-    """Manifest + on-chain record + proofs: everything a verifier needs, in one file."""
+    """Manifest + on-chain record + proofs: everything a verifier needs, in one file; ``scope``, when a grant
+    was named, proves that the proven part lies inside that grant's scope."""
 
     kind: Literal["dataseal.evidence"] = BUNDLE_KIND
     version: Literal[1] = DOCUMENT_VERSION
@@ -286,11 +308,20 @@ class EvidenceBundle(Model):
     manifest_hash: Hash32
     record: ChainRecord
     proofs: tuple[Proof, ...] = Field(min_length=1)
+    scope: GrantScope | None = None
+
+    def to_json_data(self) -> dict[str, Any]:
+        data = super().to_json_data()
+        if data.get("scope") is None:
+            data.pop("scope", None)  # a bundle without a grant is written as before
+        return data
 
 
-def build_bundle(manifest: Manifest, record: ChainRecord, proofs: list[Proof]) -> EvidenceBundle:
+def build_bundle(manifest: Manifest, record: ChainRecord, proofs: list[Proof],
+                 scope: GrantScope | None = None) -> EvidenceBundle:
     """An evidence bundle; checked offline before it is returned."""
-    bundle = EvidenceBundle(manifest=manifest, manifest_hash=manifest.hash_hex, record=record, proofs=tuple(proofs))
+    bundle = EvidenceBundle(manifest=manifest, manifest_hash=manifest.hash_hex, record=record, proofs=tuple(proofs),
+                            scope=scope)
     verify_bundle_offline(bundle)
     return bundle
 
@@ -369,6 +400,8 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
                              hint="bundle proofs of the data this manifest seals" if other_tree else exc.hint,
                              expected=exc.expected, computed=exc.computed) from None
         report.checked.append(f"proof {i}: {describe_subject(proof)} is in the tree")
+    if bundle.scope is not None:
+        _check_scope(bundle, report)
     name, _ = record.expected_event()
     report.not_checked.append(
         f"chain: that transaction {record.tx_hash} in block {record.block_number} of chain {record.chain_id} emitted "
@@ -381,6 +414,69 @@ def compute_bundle_report(bundle: EvidenceBundle) -> BundleReport:
             "to a later registrant), or have expired, and in review mode it is Pending until its notice ends"
         )
     return report
+
+
+def compute_leaf_position(proof: Proof, manifest: Manifest) -> int | None:
+    """The leaf index a proof is of, as a grant's scope counts it: a row's or a chunk's index (from its subject,
+    else its leaf value's first field); None for a folder's file, whose position the proof does not carry."""
+    subject = proof.subject
+    if isinstance(subject, (RowSubject, ChunkSubject)):
+        return subject.index
+    if subject is None and manifest.content.kind != "folder" and proof.value:
+        try:
+            return int(proof.value[0])
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _check_scope(bundle: EvidenceBundle, report: BundleReport) -> None:
+    """The offline part of a bundle's grant scope: the grant is of the registered asset, its index is a proven
+    part's, and the multiproof leads from it to the scope root."""
+    scope, record = bundle.scope, bundle.record
+    assert scope is not None
+    grant = f"grant {scope.grant_id}"
+    if record.asset is None:
+        raise EvidenceError(f"the bundle names {grant}'s scope, but its record is a batch membership, not an asset: "
+                            "grants are made on registered assets", hint="bundle the scope with the asset's record")
+    if scope.asset_id != record.asset.asset_id:
+        raise EvidenceError(f"the bundle's scope is of {grant} on asset {scope.asset_id}, but its record registers "
+                            f"asset {record.asset.asset_id}", hint="prove the scope of a grant of this asset")
+    positions = [compute_leaf_position(p, bundle.manifest) for p in bundle.proofs]
+    folder = bundle.manifest.content.kind == "folder"
+    if not folder and scope.leaf_index not in positions:
+        raise EvidenceError(
+            f"the bundle's scope proves leaf {scope.leaf_index} inside {grant}'s scope, but its proofs are of "
+            f"leaves {', '.join(str(p) for p in positions)}; the scope or the proofs were altered",
+            hint="prove the part and its scope again, together")
+    what = f"leaf {scope.leaf_index}" + (" (a file of the folder)" if folder else "")
+    zero = "0x" + ZERO_ROOT.hex()
+    if scope.scope_root == zero:
+        if scope.proof is not None:
+            raise EvidenceError(f"{grant} covers the whole asset (zero scope root), yet the bundle carries a scope "
+                                "proof", hint="use the bundle as dataseal wrote it")
+        report.checked.append(f"{grant} covers the whole asset (zero scope root): {what} is inside it")
+    else:
+        if scope.proof is None:
+            raise EvidenceError(f"the bundle names {grant}'s scope {scope.scope_root} but carries no proof of leaf "
+                                f"{scope.leaf_index} inside it", hint="prove the part and its scope again, together")
+        if tuple(scope.proof.indexes) != (scope.leaf_index,):
+            raise EvidenceError(
+                f"the scope proof is of indexes {list(scope.proof.indexes)}, not of leaf {scope.leaf_index} alone; "
+                "the scope was altered", hint="prove the part and its scope again, together")
+        try:
+            verify_scope_proof(scope.scope_root, scope.proof)
+        except ScopeError as exc:
+            raise ScopeError(f"the scope proof of {grant} failed: {exc.message}", hint=exc.hint,
+                             kind=exc.kind) from None
+        report.checked.append(f"{what} is inside {grant}'s scope root {scope.scope_root} (multiproof)")
+    if folder:
+        report.not_checked.append(
+            f"scope: that leaf {scope.leaf_index} is the proven file's position in the folder's order (a file's proof "
+            "does not carry its position; the registry that made the bundle read it from the sealed folder)")
+    report.not_checked.append(
+        f"chain: that {grant} at GrantRegistry {scope.grant_registry} is of asset {scope.asset_id} with scope root "
+        f"{scope.scope_root}, and serves AssetRegistry {record.contract} (needs an RPC endpoint)")
 
 
 def verify_proof_matches_manifest(proof: Proof, manifest: Manifest, *, name: str = "the proof") -> None:

@@ -14,7 +14,9 @@ A rerun never sends blindly. A **sent** transaction is looked up by its hash: mi
 in the node's pool, it is waited for; forgotten by the node, its signed bytes are handed over again (the same
 transaction, the same nonce: never a second one); replaced (its nonce used by another transaction), the chain
 is asked. A **prepared** intent whose attempt may have reached the node (the run died between handing it
-over and recording its hash) waits until the account has no transaction pending, then asks the chain.
+over and recording its hash) waits until the account has no transaction pending, then asks the chain; if the
+account still has pending transactions after the receipt timeout, the run stops (it would risk a second write)
+and says to run again once they are mined.
 The chain is the final judge: every write says how to tell it is done (``done``: the root is registered by
 this owner, the asset is cancelled, the commitment exists), and a write the chain shows done is not sent.
 
@@ -46,8 +48,8 @@ from dataseal.chain.connection.failures import (
 from dataseal.chain.contracts.client import Submitted
 from dataseal.chain.contracts.revert import replay_failure
 from dataseal.chain.errors import ChainError, ContractRevert, InsufficientFunds, TransactionDropped
-from dataseal.chain.sending.sender import LocalSender, PendingTransaction
-from dataseal.errors import DatasealError, InvalidInput
+from dataseal.chain.sending.sender import PendingTransaction, TxSender
+from dataseal.errors import DatasealError, ErrorKind, InvalidInput
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.local import OutboxState, OutboxTx, utc_now
 
@@ -72,14 +74,29 @@ class Delivered:
     """Whether an earlier run had started it (this run finished it, or found it finished)."""
 
 
+def get_record(db: Database, key: str) -> OutboxTx | None:
+    """The outbox record of ``key`` in ``db`` (of any sender), or None: whether an earlier run started it."""
+    with db.session() as session:
+        return session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+
+
+def _resumed(row: OutboxTx) -> bool:
+    """Whether an earlier run may have handed ``row``'s transaction to the node."""
+    return row.attempts > 0 or row.state != OutboxState.PREPARED
+
+
 class Outbox:
     """The outbox of one sender on one chain, recorded in ``db``."""
 
-    def __init__(self, db: Database, w3: Web3, sender: LocalSender, *, chain_id: int, hook: Hook | None = None,
+    def __init__(self, db: Database, w3: Web3, sender: TxSender, *, chain_id: int, hook: Hook | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.db = db
         self.w3 = w3
         self.sender = sender
+        #: The node's name in errors, and how long to wait for an earlier run's transactions (a
+        #: :class:`~dataseal.chain.sending.sender.LocalSender`'s; defaults for other senders).
+        self.endpoint: str = getattr(sender, "endpoint", "the node")
+        self.receipt_timeout: float = float(getattr(sender, "receipt_timeout", 120.0))
         self.chain_id = chain_id
         self.hook = hook
         self.sleep = sleep
@@ -88,8 +105,7 @@ class Outbox:
 
     def get(self, key: str) -> OutboxTx | None:
         """The record of ``key``, or None."""
-        with self.db.session() as session:
-            return session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+        return get_record(self.db, key)
 
     def prepare(self, key: str, kind: str, payload: dict[str, Any] | None = None) -> OutboxTx:
         """The intent of ``key``: the earlier run's, payload and all, or a new one with ``payload``."""
@@ -154,20 +170,12 @@ class Outbox:
             raise InvalidInput(f"no outbox record {key!r}: prepare a write before delivering it",
                                hint="this is a bug in the caller")  # pragma: no cover - a programming error
         payload = dict(row.payload)
-        resumed = row.attempts > 0 or row.state != OutboxState.PREPARED
-        if row.state == OutboxState.MINED:
-            receipt = self._receipt(row.tx_hash) if row.tx_hash else None
-            return Delivered(key, row.tx_hash, receipt, payload, resumed=True)
-        if row.state == OutboxState.SENT and row.tx_hash:
-            receipt = self._settle(row)
-            if receipt is not None:
-                return self._finished(row, receipt, None, payload, resumed=True)
+        resumed = _resumed(row)
         if resumed:
-            self._wait_account_idle()
-        if resumed and done():
-            self._update(key, state=OutboxState.MINED, error=None)
-            self._at(f"{row.kind}:mined")
-            return Delivered(key, row.tx_hash if row.state == OutboxState.SENT else None, None, payload, resumed=True)
+            found = self._reconcile(row, done)
+            if found is not None:
+                return found
+            row = self.get(key) or row
         self._update(key, attempts=row.attempts + 1)
         self._at(f"{row.kind}:submitting")
         try:
@@ -184,6 +192,47 @@ class Outbox:
         self._at(f"{row.kind}:sent")
         receipt = self.sender.wait(self.w3, pending)
         return self._finished(self.get(key) or row, receipt, submitted, payload, resumed=resumed)
+
+    def reconcile(self, key: str, done: Callable[[], bool]) -> Delivered | None:
+        """What an earlier run left of ``key``, settled without sending anything: :class:`Delivered` when the chain
+        has the write (its transaction mined, or ``done`` says so once the account has nothing pending), None when
+        nothing of it is on chain or on its way (no record, or a record whose transactions never made it), so that
+        it may be sent afresh. A transaction of it that reverted raises its decoded error, as :meth:`deliver`."""
+        row = self.get(key)
+        return None if row is None else self._reconcile(row, done)
+
+    def _reconcile(self, row: OutboxTx, done: Callable[[], bool]) -> Delivered | None:
+        payload = dict(row.payload)
+        if row.state == OutboxState.MINED:
+            receipt = self._receipt(row.tx_hash) if row.tx_hash else None
+            return Delivered(row.key, row.tx_hash, receipt, payload, resumed=True)
+        if row.state == OutboxState.SENT and row.tx_hash:
+            receipt = self._settle(row)
+            if receipt is not None:
+                return self._finished(row, receipt, None, payload, resumed=True)
+        still_pending = self._wait_account_idle()
+        if done():
+            self._update(row.key, state=OutboxState.MINED, error=None)
+            self._at(f"{row.kind}:mined")
+            return Delivered(row.key, row.tx_hash if row.state == OutboxState.SENT else None, None, payload,
+                             resumed=True)
+        if still_pending and _resumed(row):
+            # the earlier run's transaction may be among them: sending now could do the write twice
+            raise ChainError(
+                f"{row.kind}: account {self.sender.address} still has {still_pending} transaction(s) pending at "
+                f"{self.endpoint} after {self.receipt_timeout:g} s, and an earlier run's {row.kind} may be one of them",
+                hint="wait until the node has mined them (or dropped them), then run again",
+                options=("receipt_timeout",), kind=ErrorKind.UNAVAILABLE)
+        return None
+
+    def retire(self, key: str, suffix: str) -> None:
+        """Keep the finished write ``key`` under ``key#suffix``, so that the same key starts a new write (a grant,
+        which has no natural key on chain, is known by its terms only until it is made)."""
+        with self.db.session() as session:
+            row = session.exec(select(OutboxTx).where(OutboxTx.key == key)).first()
+            if row is not None:
+                row.key, row.updated = f"{key}#{suffix}", utc_now()
+                session.add(row)
 
     def _finished(self, row: OutboxTx, receipt: TxReceipt, submitted: Submitted[Any] | None,
                   payload: dict[str, Any], *, resumed: bool) -> Delivered:
@@ -239,7 +288,7 @@ class Outbox:
             return None
         except Exception as exc:
             if is_connection_failure(exc):
-                raise unreachable(self.sender.endpoint, exc) from exc
+                raise unreachable(self.endpoint, exc) from exc
             message = rpc_message(exc).lower()
             if "not found" in message or "unknown transaction" in message:
                 return None
@@ -254,7 +303,7 @@ class Outbox:
             return False
         except Exception as exc:
             if is_connection_failure(exc):
-                raise unreachable(self.sender.endpoint, exc) from exc
+                raise unreachable(self.endpoint, exc) from exc
             return False
 
     def _rebroadcast(self, raw_tx: str) -> bool:
@@ -264,7 +313,7 @@ class Outbox:
             return True
         except Exception as exc:
             if is_connection_failure(exc):
-                raise unreachable(self.sender.endpoint, exc) from exc
+                raise unreachable(self.endpoint, exc) from exc
             message = rpc_message(exc)
             if is_already_known(message):
                 return True
@@ -272,10 +321,11 @@ class Outbox:
                 return False
             return False
 
-    def _wait_account_idle(self) -> None:
+    def _wait_account_idle(self) -> int:
         """Wait (up to the sender's receipt timeout) until the account has no transaction pending, so that the
-        chain's answer to ``done`` counts whatever an earlier run handed to the node."""
-        deadline = time.monotonic() + self.sender.receipt_timeout
+        chain's answer to ``done`` counts whatever an earlier run handed to the node; the transactions still
+        pending then (0: none)."""
+        deadline = time.monotonic() + self.receipt_timeout
         address = self.sender.address
         while True:
             try:
@@ -283,9 +333,9 @@ class Outbox:
                 mined = int(self.w3.eth.get_transaction_count(address, "latest"))  # type: ignore[arg-type]
             except Exception as exc:
                 if is_connection_failure(exc):
-                    raise unreachable(self.sender.endpoint, exc) from exc
+                    raise unreachable(self.endpoint, exc) from exc
                 raise ChainError(f"reading the transaction count of {address} failed: {exc}",
                                  hint="check the node, then run again") from exc
             if pending <= mined or time.monotonic() >= deadline:
-                return
+                return max(0, pending - mined)
             self.sleep(POLL_SECONDS)

@@ -41,10 +41,13 @@ class GrantRegistryClient(ContractClient):
         """Relay a grant the asset's owner signed (EIP-712, :func:`dataseal.chain.accounts.eip712.sign_grant`)."""
         return self.submit_grant_by_sig(terms, deadline, signature, gas=ESTIMATE).wait()
 
+    def submit_revoke(self, grant_id: int, reason_hash: bytes = ZERO32, *,
+                      gas: Gas = None) -> Submitted[GrantRevocation]:
+        return self._submit("revoke", (grant_id, bytes32(reason_hash, "reason_hash")), only(GrantRevocation), gas)
+
     def revoke(self, grant_id: int, reason_hash: bytes = ZERO32) -> GrantRevocation:
         """Revoke a grant (the asset's current owner)."""
-        return self._submit("revoke", (grant_id, bytes32(reason_hash, "reason_hash")), only(GrantRevocation),
-                            ESTIMATE).wait()
+        return self.submit_revoke(grant_id, reason_hash, gas=ESTIMATE).wait()
 
     def submit_use_nonce(self, *, gas: Gas = None) -> Submitted[NonceUse]:
         return self._submit("useNonce", (), only(NonceUse), gas)

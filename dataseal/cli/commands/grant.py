@@ -37,6 +37,11 @@ def grant_command(
     quota: int = typer.Option(..., "--quota", metavar="N", help="Usage units allowed in total (1 or more).",
                               show_default=False),
     scope: Path | None = SCOPE,
+    request: str | None = typer.Option(
+        None, "--request", metavar="ID", help="Name this request (an order or ticket number): the same terms with the "
+        "same ID always give the same grant. Without it, running the command again after a crash finishes the grant "
+        "it started; once that grant is made, the same command makes a new one.", show_default=False,
+    ),
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,
@@ -47,7 +52,8 @@ def grant_command(
     """Grant GRANTEE the use of asset ASSET for a purpose, from --from until --until, up to --quota units.
 
     The signing account must own the asset, and the asset must be Active. Everything the chain would refuse
-    (not the owner, an empty or past window, a quota of 0) is refused before anything is sent. The grantee
+    (not the owner, an empty or past window, a quota of 0) is refused before anything is sent. If the command
+    is interrupted, run it again as it was: it finishes the same grant, never a second one. The grantee
     records each use with `dataseal use`; the owner can end the grant early with `dataseal revoke`.
 
     \b
@@ -56,15 +62,17 @@ def grant_command(
         --until 90d --quota 1000
       dataseal grant 1 0xAb58... --purpose "fraud model evaluation" --from 2026-03-01 --until 2026-06-01 \\
         --quota 50 --scope rows-2024.txt --json
+      dataseal grant 1 0xAb58... --purpose "reporting" --until 30d --quota 10 --request order-2026-017
     """
     cfg = settings(rpc_url=rpc, account=account, password_file=password_file, chain_id=chain_id, data_dir=data_dir)
     with Registry.open(cfg) as registry:
-        done = grant(registry, asset, grantee, purpose, valid_from, until, quota, scope,
+        done = grant(registry, asset, grantee, purpose, valid_from, until, quota, scope, request=request,
                      passwords=[TerminalPrompt()])
     record = done.grant
 
     def human() -> None:
-        print(f"grant {record.grant_id} of asset {record.asset_id} to {record.grantee}")
+        made = " (finished from an earlier run)" if done.resumed else ""
+        print(f"grant {record.grant_id} of asset {record.asset_id} to {record.grantee}{made}")
         print(f"purpose  {done.purpose!r} (keccak256 0x{record.purpose.hex()})")
         print(f"window   {format_time(record.valid_from)} .. {format_time(record.expires_at)}")
         print(f"quota    {record.quota} units")

@@ -169,7 +169,9 @@ def prove_command(
     )] = None,
     salt_secret: Path | None = SALT_SECRET,
     grant: int | None = typer.Option(None, "--grant", metavar="G", help="Also prove that the part lies inside "
-                                     "grant G's scope (written beside the bundle as FILE.scope.json)."),
+                                     "grant G's scope (the grant's scope root read from the chain, its indexes from "
+                                     "the registry that made the grant); the proof goes into the bundle, and "
+                                     "`dataseal check` checks it."),
     rpc: str | None = RPC,
     chain_id: int | None = CHAIN_ID,
     data_dir: Path | None = DATA_DIR,
@@ -224,18 +226,15 @@ def prove_command(
         return
     with atomic_writer(out, replace=force, options=("out",)) as f:
         f.write(text)
-    scope_file = None
-    if result.scope is not None:
-        scope_file = out.with_name(out.name + ".scope.json")
-        with atomic_writer(scope_file, replace=force, options=("out",)) as f:
-            f.write(json.dumps(result.scope, indent=2, ensure_ascii=False) + "\n")
+    scope = result.scope
     record = bundle.record if bundle is not None else None
     report: dict[str, Any] = {
         "proof": str(out), "kind": "evidence" if bundle is not None else "proof", "root": proof.root,
         "leaf": proof.leaf, "subject": describe_subject(proof), "siblings": len(proof.proof),
         "assetId": record.asset.asset_id if record is not None and record.asset is not None else None,
         "txHash": record.tx_hash if record is not None else None, "unregistered": result.unregistered,
-        "scope": str(scope_file) if scope_file is not None else None,
+        "scope": None if scope is None else {"grantId": scope.grant_id, "scopeRoot": scope.scope_root,
+                                             "leafIndex": scope.leaf_index},
     }
 
     def human() -> None:
@@ -246,8 +245,9 @@ def prove_command(
                   f"block {record.block_number}, chain {record.chain_id})")
         elif on_chain:
             note(f"dataseal: no chain record: {result.unregistered}; wrote the proof alone")
-        if scope_file is not None:
-            print(f"  scope proof of grant {grant}: {scope_file}")
+        if scope is not None:
+            whole = " (the whole asset)" if scope.proof is None else ""
+            print(f"  inside the scope of grant {scope.grant_id}: root {scope.scope_root}{whole}")
 
     emit(report, as_json, human)
 

@@ -1,10 +1,16 @@
 """What the services read of the index: an asset's or an account's events in chain order, an asset, its
 grants, a grant's usage. Lists page by a cursor, the (block number, log index) of the last row of the
 previous page: a page is the rows after it, in chain order, at most ``limit`` of them.
+
+An indexed asset's ``status`` is the last one an event set. Two changes emit nothing: a Pending registration
+whose notice period has passed is Active, and an Active one past its ``valid_until`` is Expired (AssetRegistry's
+``statusOf`` derives both from the block's time). :func:`compute_status_at` derives them the same way at a given
+time, and :func:`get_asset_public` / :func:`asset_public` give the public view with that status.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -12,7 +18,15 @@ from sqlmodel import Session, col, select
 
 from dataseal.chain.values import address as checked_address
 from dataseal.errors import InvalidInput
-from dataseal.registry.db.models.chain import AssetRow, ChainEvent, EventAccount, GrantRow, IndexerState, UsageRow
+from dataseal.registry.db.models.chain import (
+    AssetPublic,
+    AssetRow,
+    ChainEvent,
+    EventAccount,
+    GrantRow,
+    IndexerState,
+    UsageRow,
+)
 
 #: (block number, log index) of the last row of the previous page.
 Cursor = tuple[int, int]
@@ -85,6 +99,49 @@ def account_events(session: Session, address: str, *, after: Cursor | None = Non
 def get_asset(session: Session, asset_id: int) -> AssetRow | None:
     """The indexed asset ``asset_id``, or None when the index has not seen it registered."""
     return session.get(AssetRow, asset_id)
+
+
+def _moment(value: int | datetime, what: str) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidInput(f"{what} {value.isoformat()} has no time zone", hint="give an aware (UTC) datetime",
+                               options=(what,))
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{what} {value!r} is not a time", hint="give Unix seconds or an aware datetime",
+                           options=(what,))
+    return datetime.fromtimestamp(value, UTC)
+
+
+def compute_status_at(row: AssetRow | AssetPublic, notice_period: int, now: int | datetime) -> str:
+    """The status AssetRegistry's ``statusOf`` gives ``row``'s asset at ``now`` (Unix seconds or an aware
+    datetime: the chain's time, i.e. the latest block's), with the deployment's ``notice_period`` (seconds):
+    Pending turns Active when the notice ends, Active turns Expired at ``valid_until``; others stay as set."""
+    if isinstance(notice_period, bool) or not isinstance(notice_period, int) or notice_period < 0:
+        raise InvalidInput(f"a notice period is a whole number of seconds from 0, got {notice_period!r}",
+                           hint="give the deployment's notice period", options=("notice_period",))
+    moment = _moment(now, "now")
+    status = row.status
+    if status == "Pending" and moment.timestamp() >= row.registered_at.timestamp() + notice_period:
+        status = "Active"
+    if status == "Active" and row.valid_until is not None and moment >= row.valid_until:
+        status = "Expired"
+    return status
+
+
+def asset_public(row: AssetRow, notice_period: int, now: int | datetime) -> AssetPublic:
+    """The public view of ``row`` with its status as the chain reads it at ``now`` (:func:`compute_status_at`)."""
+    view = AssetPublic.model_validate(row, from_attributes=True)
+    view.status = compute_status_at(row, notice_period, now)
+    return view
+
+
+def get_asset_public(session: Session, asset_id: int, *, notice_period: int,
+                     now: int | datetime) -> AssetPublic | None:
+    """The indexed asset ``asset_id`` as the chain reads it at ``now`` (see :func:`asset_public`), or None when
+    the index has not seen it registered."""
+    row = session.get(AssetRow, asset_id)
+    return None if row is None else asset_public(row, notice_period, now)
 
 
 def grants_of_asset(session: Session, asset_id: int) -> Sequence[GrantRow]:

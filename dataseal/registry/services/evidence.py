@@ -4,14 +4,15 @@ the check of a bundle against any RPC endpoint (no data folder, no database).
 - :func:`prove` proves a chunk, row or file (:func:`dataseal.registry.sealing.seal.prove`) and, when the data's
   root is registered, bundles the proof with the manifest and the registration as the chain's logs record it
   (:class:`~dataseal.registry.evidence.ChainRecord`); with a grant, also the proof that the part lies inside
-  the grant's scope (through :data:`scope_prover`, which the grants side provides).
+  the grant's scope (:func:`prove_grant_scope`: the scope root read from the grant on chain, its indexes from
+  this registry's database), folded into the bundle (:class:`~dataseal.registry.evidence.GrantScope`).
 - :func:`check_on_chain` checks a bundle's record on a node: the chain id, that the transaction is in the block
   the record names and emitted exactly the event it expects, the block's time, and what the registration is now
-  (its status, and whether it still holds the root).
+  (its status, and whether it still holds the root); with a grant scope in the bundle, that the grant, on chain,
+  is of the registered asset with the bundle's scope root, in a GrantRegistry serving the record's AssetRegistry.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,30 +24,31 @@ from dataseal.chain.connection import Connection
 from dataseal.chain.connection.failures import is_connection_failure, unreachable
 from dataseal.chain.contracts.asset_registry import AssetRegistryClient
 from dataseal.chain.contracts.events import EventDecoder
-from dataseal.chain.contracts.records import AssetRecord, AssetStatus, BatchRecord
-from dataseal.errors import ErrorKind
+from dataseal.chain.contracts.grant_registry import GrantRegistryClient
+from dataseal.chain.contracts.records import ZERO32, AssetRecord, AssetStatus, BatchRecord, GrantStatus
+from dataseal.chain.contracts.revert import format_time
+from dataseal.chain.errors import ContractRevert, NodeUnreachable
+from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.context import Context
 from dataseal.registry.evidence import (
     ChainRecord,
     DirectRegistration,
     EvidenceBundle,
     EvidenceError,
+    GrantScope,
     Proof,
     build_bundle,
+    compute_leaf_position,
+    describe_subject,
     verify_bundle_offline,
 )
 from dataseal.registry.manifest import Manifest
 from dataseal.registry.registry import Registry
+from dataseal.registry.scope import IndexTree, format_ranges
 from dataseal.registry.sealing import ProgressCallback
 from dataseal.registry.sealing.seal import prove as prove_part
 from dataseal.registry.services.assets import find_registration, status_name
-
-#: The grants side's scope proof: ``scope_prover(registry, grant_id, leaf_index)`` returns the JSON data of the
-#: proof that leaf ``leaf_index`` lies inside grant ``grant_id``'s scope root (for example
-#: ``dataseal.registry.scope.ScopeProof`` as JSON, with the grant's scope root read from the chain), or raises.
-#: None until the lead wires it (see the module documentation of :mod:`dataseal.registry.scope`).
-ScopeProver = Callable[[Registry, int, int], dict[str, Any]]
-scope_prover: ScopeProver | None = None
+from dataseal.registry.services.grants import get_scope_indexes
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class ProveResult:
     proof: Proof
     bundle: EvidenceBundle | None
     unregistered: str | None = None
-    scope: dict[str, Any] | None = None
+    scope: GrantScope | None = None
 
 
 def chain_record(context: Context, manifest: Manifest) -> ChainRecord | None:
@@ -121,16 +123,48 @@ def prove(
                                 kind=ErrorKind.NOT_FOUND)
         return ProveResult(proof, None, f"root {manifest.tree.root} is not registered on chain "
                                         f"{registry.context.connection.chain_id}")
-    bundle = build_bundle(manifest, record, [proof])
     scope = None
     if grant is not None:
-        if scope_prover is None:
-            raise EvidenceError("scope proofs of grants are not available in this build of dataseal",
-                                hint="prove without the grant, or use a dataseal with the grants module",
-                                kind=ErrorKind.INTERNAL)
-        index = int(proof.value[0]) if manifest.content.kind != "folder" else _leaf_index(proof, manifest, path)
-        scope = scope_prover(registry, grant, index)
+        position = compute_leaf_position(proof, manifest)
+        index = position if position is not None else _leaf_index(proof, manifest, path)
+        assert record.asset is not None  # chain_record gives direct registrations
+        scope = prove_grant_scope(registry, grant, record.asset.asset_id, index, describe_subject(proof))
+    bundle = build_bundle(manifest, record, [proof], scope)
     return ProveResult(proof, bundle, None, scope)
+
+
+def prove_grant_scope(registry: Registry, grant_id: int, asset_id: int, leaf_index: int,
+                      part: str | None = None) -> GrantScope:
+    """The proof that leaf ``leaf_index`` (``part`` names it in errors) of asset ``asset_id`` lies inside grant
+    ``grant_id``'s scope: the grant and its scope root read from the chain, the indexes behind the root from this
+    registry's database (the registry that made the grant keeps them). :class:`EvidenceError` when the grant is of
+    another asset, its indexes are unknown here, or the part is outside the scope."""
+    context = registry.context
+    deployment = context.deployment()
+    state = context.contracts().grants.grant_of(grant_id)  # UnknownGrant, decoded
+    part = part or f"leaf {leaf_index}"
+    if state.asset_id != asset_id:
+        raise EvidenceError(f"grant {grant_id} is of asset {state.asset_id}, not of asset {asset_id} (the data's "
+                            "registration)", hint="name a grant of this asset", options=("grant",),
+                            kind=ErrorKind.CONFLICT)
+    root = state.scope_root
+    made = GrantScope(grant_registry=deployment.grant_registry, grant_id=grant_id, asset_id=asset_id,
+                      scope_root="0x" + root.hex(), leaf_index=leaf_index)
+    if root == ZERO32:
+        return made
+    indexes = get_scope_indexes(registry, root)
+    if indexes is None:
+        raise EvidenceError(f"this registry does not know the indexes behind grant {grant_id}'s scope root "
+                            f"0x{root.hex()}", hint="prove with the registry that made the grant (its database keeps "
+                            "the indexes of its grants' scopes)", kind=ErrorKind.NOT_FOUND)
+    tree = IndexTree.of(indexes)
+    if leaf_index not in tree:
+        listed = format_ranges(indexes)
+        raise EvidenceError(f"{part} (leaf {leaf_index}) is outside grant {grant_id}'s scope ({len(tree)} indexes: "
+                            f"{listed[:80]}{'...' if len(listed) > 80 else ''})",
+                            hint="prove a part the grant covers, or ask the asset owner for a wider grant",
+                            options=("grant",), kind=ErrorKind.CONFLICT)
+    return made.model_copy(update={"proof": tree.multiproof([leaf_index])})
 
 
 def _leaf_index(proof: Proof, manifest: Manifest, path: Path) -> int:
@@ -225,8 +259,52 @@ def check_on_chain(bundle: EvidenceBundle, connection: Connection) -> ChainCheck
     if holder != record.asset.asset_id:
         warnings.append(f"asset {record.asset.asset_id} no longer holds root {record.asset.content_root}"
                         + (f" (asset {holder} does)" if holder else ""))
+    if bundle.scope is not None:
+        checked.append(_check_scope_on_chain(bundle, connection, warnings))
     return ChainCheck(connection.endpoint, tuple(checked), status_name(status), holder == record.asset.asset_id,
                       tuple(warnings))
+
+
+def _check_scope_on_chain(bundle: EvidenceBundle, connection: Connection, warnings: list[str]) -> str:
+    """That the bundle's grant is, on chain, of the registered asset with the bundle's scope root, in a
+    GrantRegistry serving the record's AssetRegistry; what was checked. Warnings: a grant revoked or expired."""
+    scope, record = bundle.scope, bundle.record
+    assert scope is not None and record.asset is not None  # checked offline
+    grant = f"grant {scope.grant_id}"
+    client = GrantRegistryClient(connection.w3, scope.grant_registry)
+    try:
+        serves = str(connection.call(lambda: client.contract.functions.assets().call(), "reading the GrantRegistry"))
+        state = client.grant_of(scope.grant_id) if serves.lower() == record.contract.lower() else None
+    except ContractRevert as exc:
+        if exc.name == "UnknownGrant":
+            raise EvidenceError(f"{grant} does not exist in GrantRegistry {scope.grant_registry}",
+                                hint="the bundle's scope was altered", kind=ErrorKind.NOT_FOUND) from None
+        raise _not_a_grant_registry(scope.grant_registry, record.chain_id, exc) from None
+    except NodeUnreachable:
+        raise
+    except DatasealError as exc:
+        raise _not_a_grant_registry(scope.grant_registry, record.chain_id, exc) from None
+    if state is None:
+        raise EvidenceError(f"the GrantRegistry {scope.grant_registry} serves the AssetRegistry {serves}, not the "
+                            f"record's {record.contract}", hint="the bundle's scope was altered")
+    on_chain = "0x" + state.scope_root.hex()
+    if state.asset_id != scope.asset_id or on_chain != scope.scope_root:
+        raise EvidenceError(f"on chain, {grant} is of asset {state.asset_id} with scope root {on_chain}; the bundle "
+                            f"says asset {scope.asset_id}, scope root {scope.scope_root}",
+                            hint="the bundle's scope was altered")
+    if state.status != GrantStatus.Active:
+        warnings.append(f"{grant} is now {state.status.name}")
+    else:
+        now = int(connection.call(lambda: connection.w3.eth.get_block("latest")["timestamp"], "reading the time"))
+        if now >= state.expires_at:
+            warnings.append(f"{grant} expired at {format_time(state.expires_at)}")
+    return (f"{grant} at {scope.grant_registry} is of asset {scope.asset_id} with scope root {scope.scope_root}, and "
+            f"serves AssetRegistry {record.contract}")
+
+
+def _not_a_grant_registry(where: str, chain_id: int, exc: DatasealError) -> EvidenceError:
+    return EvidenceError(f"the bundle's GrantRegistry {where} did not answer as one on chain {chain_id} "
+                         f"({exc.message})", hint="the bundle's scope was altered, or made on another chain")
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:

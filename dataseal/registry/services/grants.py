@@ -19,6 +19,16 @@ an ISO 8601 date or date-time (UTC unless it names a zone), or a duration (``30d
 ``2w``). A duration for ``valid_from`` counts from now (the chain's clock, not this machine's); for ``until``
 from the start of the window.
 
+Every write goes through the :mod:`~dataseal.registry.outbox`, so that a run that dies half-way is finished by
+the next one, never done twice. A revocation is known by its grant. A grant has no natural key on chain (two
+grants of the same terms are two grants), so it is known by its request: the hash of its terms as given (the
+asset, grantee, grantor, purpose, ``valid_from`` and ``until`` as written, quota, scope root) and of an optional
+``request`` id. The first run records the request with the terms it resolved (the window's start and end) and
+the block it started from before anything is sent; a rerun with the same request finishes that grant (the same
+terms, found on chain by the grantor's GrantCreated event with them from that block on) instead of making
+another. Once the grant is made and handed back, a request without ``request`` id is closed: the same command run
+again later makes a new grant. With a ``request`` id it stays: the same id always gives the same grant.
+
 Each write checks what the chain would refuse before sending (the asset's owner and status, the window, the
 quota, the grant's status), so that a refusal is a clear :class:`GrantError` rather than a spent transaction;
 if the chain refuses anyway, its error arrives decoded (:class:`~dataseal.chain.errors.ContractRevert`).
@@ -33,9 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak
+from hexbytes import HexBytes
 from sqlmodel import Session
+from web3.exceptions import TransactionNotFound
 
 from dataseal.chain.accounts.passwords import PasswordSource
+from dataseal.chain.connection.failures import is_connection_failure, unreachable
+from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.contracts.records import (
     ZERO32,
@@ -50,13 +64,16 @@ from dataseal.chain.sending.sender import TxSender
 from dataseal.chain.values import address
 from dataseal.errors import DatasealError, ErrorKind, InvalidInput
 from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
+from dataseal.registry.outbox import Delivered, Hook, Outbox
 from dataseal.registry.receipts import purpose_hash
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import IndexTree, format_ranges, parse_ranges, read_scope_file
+from dataseal.registry.sealing.canonical import canonical_json_bytes
 
 MAX_UINT64 = 2**64 - 1
 GRANT_CREATED = "0x" + keccak(
     text="GrantCreated(uint256,uint256,address,address,bytes32,uint64,uint64,uint64,bytes32)").hex()
+GRANT_REVOKED = "0x" + keccak(text="GrantRevoked(uint256,uint256,address,bytes32)").hex()
 #: GrantRegistry stores windows in 40 bits.
 MAX_GRANT_TIME = 2**40 - 1
 
@@ -80,6 +97,36 @@ def signing_sender(registry: Registry, sender: TxSender | None = None,
         return sender
     context = registry.context
     return context.sender(context.unlock(*passwords))
+
+
+def writes_outbox(registry: Registry, signer: TxSender, hook: Hook | None = None) -> Outbox:
+    """The outbox of ``signer``'s writes on the registry's chain (``hook`` sees its moments: tests crash there)."""
+    context = registry.context
+    return Outbox(registry.db, context.connection.w3, signer, chain_id=context.deployment().chain_id, hook=hook)
+
+
+def delivered_receipt(registry: Registry, delivered: Delivered) -> Any:
+    """The receipt of a delivered write: the one delivery saw, else its transaction's, else None (the chain showed
+    the write done without a transaction of ours to point at)."""
+    if delivered.receipt is not None:
+        return delivered.receipt
+    if delivered.tx_hash:
+        connection = registry.context.connection
+        try:
+            return connection.w3.eth.get_transaction_receipt(HexBytes(delivered.tx_hash))
+        except TransactionNotFound:
+            return None
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise unreachable(connection.endpoint, exc) from exc
+            return None  # the node's other answers: the logs answer instead
+    return None
+
+
+def topic_of(value: int | str) -> str:
+    """An indexed uint256 or address as a log topic."""
+    raw = value.to_bytes(32, "big") if isinstance(value, int) else bytes.fromhex(value[2:]).rjust(32, b"\0")
+    return "0x" + raw.hex()
 
 
 def chain_now(registry: Registry) -> int:
@@ -235,16 +282,71 @@ def _check_id(value: int, what: str) -> None:
 
 @dataclass(frozen=True)
 class GrantResult:
-    """What :func:`grant` did: the grant as the chain recorded it, its purpose text and its scope (if any)."""
+    """What :func:`grant` did: the grant as the chain recorded it, its purpose text and its scope (if any);
+    ``resumed``: an earlier run of the same request had started it (this run finished it, or found it made)."""
 
     grant: GrantRecord
     purpose: str
     scope: IndexTree | None
+    resumed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"grant": self.grant.to_json(), "purpose": self.purpose,
                 "scope": None if self.scope is None else {"root": self.scope.root_hex, "count": len(self.scope),
-                                                          "indexes": format_ranges(self.scope.indexes)}}
+                                                          "indexes": format_ranges(self.scope.indexes)},
+                "resumed": self.resumed}
+
+
+def _as_given(value: int | datetime | str) -> str:
+    """A time as the caller wrote it, for a grant's request key (``now`` stays ``now``: a rerun resolves it to the
+    first run's time)."""
+    if isinstance(value, datetime):
+        return str(int(value.timestamp()))
+    if isinstance(value, str):
+        return " ".join(value.lower().split())
+    return str(value)
+
+
+def compute_grant_request(chain_id: int, grant_registry: str, asset_id: int, grantee: str, grantor: str,
+                          purpose: bytes, valid_from: int | datetime | str, until: int | datetime | str, quota: int,
+                          scope_root: bytes, request: str | None = None) -> str:
+    """The request key of a grant: keccak256 (0x-hex) of the canonical JSON of its terms as given and ``request``."""
+    terms = {"chainId": chain_id, "grantRegistry": grant_registry, "assetId": asset_id, "grantee": grantee,
+             "grantor": grantor, "purpose": "0x" + purpose.hex(), "validFrom": _as_given(valid_from),
+             "until": _as_given(until), "quota": quota, "scopeRoot": "0x" + scope_root.hex(), "request": request}
+    return "0x" + keccak(canonical_json_bytes(terms)).hex()
+
+
+def get_grant_made(registry: Registry, grantor: str, terms: dict[str, Any]) -> GrantRecord | None:
+    """The grant ``grantor`` made with exactly ``terms`` (a grant request's outbox payload) from the block the
+    request started at, or None."""
+    context = registry.context
+    deployment = context.deployment()
+    decoder = context.contracts().decoder
+    reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
+    wanted = (int(terms["assetId"]), str(terms["grantee"]), grantor, str(terms["purpose"]), int(terms["validFrom"]),
+              int(terms["expiresAt"]), int(terms["quota"]), str(terms["scopeRoot"]))
+    for log in reader.logs(deployment.grant_registry, int(terms["fromBlock"]),
+                           topics=[GRANT_CREATED, None, topic_of(wanted[0]), topic_of(wanted[1])]):
+        record = decoder.decode_log(log)
+        if isinstance(record, GrantRecord) and (
+                record.asset_id, record.grantee, record.grantor, "0x" + record.purpose.hex(), record.valid_from,
+                record.expires_at, record.quota, "0x" + record.scope_root.hex()) == wanted:
+            return record
+    return None
+
+
+def _grant_made(registry: Registry, delivered: Delivered, grantor: str) -> GrantRecord:
+    receipt = delivered_receipt(registry, delivered)
+    if receipt is not None:
+        for record in registry.context.contracts().decoder.decode_receipt(receipt):
+            if isinstance(record, GrantRecord):
+                return record
+    found = get_grant_made(registry, grantor, delivered.payload)
+    if found is None:  # pragma: no cover - delivered means the chain has it
+        raise GrantError(f"the grant of request {delivered.key} was delivered but its GrantCreated event is not in "
+                         "the logs", hint="check the node, then run again", kind=ErrorKind.UNAVAILABLE)
+    return found
 
 
 def grant(
@@ -257,12 +359,18 @@ def grant(
     quota: int,
     scope: Iterable[int] | Path | str | None = None,
     *,
+    request: str | None = None,
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
+    hook: Hook | None = None,
 ) -> GrantResult:
     """Grant ``grantee`` the use of ``asset_id`` for ``purpose`` (text; its keccak256 goes on chain) from
     ``valid_from`` until ``until`` (exclusive), up to ``quota`` units, over ``scope`` (indexes, a scope file, or
-    None for the whole asset). The signing account must own the asset, which must be Active."""
+    None for the whole asset). The signing account must own the asset, which must be Active.
+
+    A rerun of the same request (the same terms as given, and ``request`` id) after a crash finishes the same
+    grant (see the module documentation); ``hook(moment)`` sees the outbox's moments (``"grant:prepared"``, ...).
+    """
     _check_id(asset_id, "asset")
     who = address(grantee, "grantee")
     if int(who, 16) == 0:
@@ -272,17 +380,35 @@ def grant(
     if isinstance(quota, bool) or not isinstance(quota, int) or not 1 <= quota <= MAX_UINT64:
         raise GrantError(f"the quota {quota!r} is not a number of units from 1 to {MAX_UINT64}",
                          hint="give the usage units the grant allows in total", options=("quota",))
+    if request is not None and (not isinstance(request, str) or not request.strip()):
+        raise InvalidInput(f"a request id is a non-empty text, got {request!r}",
+                           hint="name the request (any text), or leave it out", options=("request",))
     tree = scope_tree(scope)
     now = chain_now(registry)
     start = resolve_time(valid_from, now, "valid_from")
     end = resolve_time(until, now, "until", base=start)
+    signer = signing_sender(registry, sender, passwords)
+    deployment = registry.context.deployment()
+    digest = purpose_hash(purpose)
+    scope_root = tree.root if tree else ZERO32
+    key = "grant:{}:{}:{}".format(deployment.chain_id, deployment.grant_registry, compute_grant_request(
+        deployment.chain_id, deployment.grant_registry, asset_id, who, signer.address, digest, valid_from, until,
+        quota, scope_root, request))
+    outbox = writes_outbox(registry, signer, hook)
+
+    def made() -> bool:
+        row = outbox.get(key)
+        return row is not None and get_grant_made(registry, signer.address, row.payload) is not None
+
+    earlier = outbox.reconcile(key, made)  # an earlier run of this request: made, or nothing of it anywhere
+    if earlier is not None:
+        return _granted(registry, outbox, earlier, signer.address, purpose, tree, request)
     if end <= start:
         raise GrantError(f"the window ends ({format_time(end)}) before it starts ({format_time(start)})",
                          hint="give an end after the start", options=("until",))
     if end <= now:
         raise GrantError(f"the window ends at {format_time(end)}, already past (it is now {format_time(now)})",
                          hint="give an end in the future", options=("until",))
-    signer = signing_sender(registry, sender, passwords)
     asset = registry.context.contracts().registry.asset(asset_id)  # UnknownAsset, decoded, if there is none
     if asset.owner != signer.address:
         raise GrantError(f"{signer.address} does not own asset {asset_id} (its owner is {asset.owner}): only the "
@@ -293,12 +419,30 @@ def grant(
                          hint="wait until it is Active (past its notice period, not disputed or suspended)",
                          kind=ErrorKind.CONFLICT)
     with registry.db.session() as session:  # the preimages first: harmless if the grant then fails
-        digest = record_purpose(session, purpose)
+        record_purpose(session, purpose)
         if tree is not None:
             record_scope(session, tree)
-    contracts = registry.context.contracts(signer)
-    record = contracts.grants.grant(asset_id, who, digest, start, end, quota, tree.root if tree else ZERO32)
-    return GrantResult(record, purpose, tree)
+    connection = registry.context.connection
+    terms = {"assetId": asset_id, "grantee": who, "purpose": "0x" + digest.hex(), "validFrom": start,
+             "expiresAt": end, "quota": quota, "scopeRoot": "0x" + scope_root.hex(),
+             "fromBlock": connection.call(lambda: int(connection.w3.eth.block_number), "reading the block number")}
+    if outbox.get(key) is None:
+        outbox.prepare(key, "grant", terms)
+    else:  # an earlier run's intent that never reached the chain: start it again with this run's terms
+        outbox.renew(key, terms)
+    client = registry.context.contracts(signer).grants
+    delivered = outbox.deliver(
+        key, lambda: client.submit_grant(asset_id, who, digest, start, end, quota, scope_root, gas=ESTIMATE), made)
+    return _granted(registry, outbox, delivered, signer.address, purpose, tree, request)
+
+
+def _granted(registry: Registry, outbox: Outbox, delivered: Delivered, grantor: str, purpose: str,
+             tree: IndexTree | None, request: str | None) -> GrantResult:
+    """The result of a delivered grant; a request without an id is closed (the same terms make a new grant)."""
+    record = _grant_made(registry, delivered, grantor)
+    if request is None:
+        outbox.retire(delivered.key, str(record.grant_id))
+    return GrantResult(record, purpose, tree, resumed=delivered.resumed)
 
 
 # ----------------------------------------------------------------------------------------------- revoke
@@ -311,19 +455,56 @@ def revoke(
     *,
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
+    hook: Hook | None = None,
 ) -> GrantRevocation:
-    """Revoke ``grant_id`` (the asset's current owner), with the keccak256 of ``reason`` (text) on chain."""
+    """Revoke ``grant_id`` (the asset's current owner), with the keccak256 of ``reason`` (text) on chain. A rerun
+    after a crash finishes the same revocation and returns it; a grant revoked otherwise is refused."""
     _check_id(grant_id, "grant")
     contracts = registry.context.contracts()
     state = contracts.grants.grant_of(grant_id)  # UnknownGrant, decoded
+    signer = signing_sender(registry, sender, passwords)
+    deployment = registry.context.deployment()
+    key = f"revoke:{deployment.chain_id}:{deployment.grant_registry}:{grant_id}"
+    outbox = writes_outbox(registry, signer, hook)
+
+    def revoked() -> bool:
+        return contracts.grants.grant_of(grant_id).status == GrantStatus.Revoked
+
+    earlier = outbox.reconcile(key, revoked)
+    if earlier is not None:
+        return _revocation(registry, earlier, grant_id)
     if state.status != GrantStatus.Active:
         raise GrantError(f"grant {grant_id} is already {state.status.name}", hint="nothing to revoke",
                          kind=ErrorKind.CONFLICT)
-    signer = signing_sender(registry, sender, passwords)
     owner = contracts.registry.asset(state.asset_id).owner
     if owner != signer.address:
         raise GrantError(f"{signer.address} does not own asset {state.asset_id} (its owner is {owner}): only the "
                          "owner revokes its grants", hint="sign with the owner's account", options=("account",),
                          kind=ErrorKind.CONFLICT)
     reason_hash = keccak(text=reason) if reason else ZERO32
-    return registry.context.contracts(signer).grants.revoke(grant_id, reason_hash)
+    if outbox.get(key) is None:
+        outbox.prepare(key, "revoke", {"grantId": grant_id, "reasonHash": "0x" + reason_hash.hex()})
+    client = registry.context.contracts(signer).grants
+    delivered = outbox.deliver(key, lambda: client.submit_revoke(grant_id, reason_hash, gas=ESTIMATE), revoked)
+    return _revocation(registry, delivered, grant_id)
+
+
+def _revocation(registry: Registry, delivered: Delivered, grant_id: int) -> GrantRevocation:
+    """The GrantRevoked record of a delivered revocation: from its receipt, else from the logs."""
+    context = registry.context
+    decoder = context.contracts().decoder
+    receipt = delivered_receipt(registry, delivered)
+    if receipt is not None:
+        for record in decoder.decode_receipt(receipt):
+            if isinstance(record, GrantRevocation) and record.grant_id == grant_id:
+                return record
+    deployment = context.deployment()
+    reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
+    for log in reader.logs(deployment.grant_registry, deployment.deploy_block,
+                           topics=[GRANT_REVOKED, topic_of(grant_id)]):
+        found = decoder.decode_log(log)
+        if isinstance(found, GrantRevocation) and found.grant_id == grant_id:
+            return found
+    raise GrantError(  # pragma: no cover - delivered means the chain has it
+        f"grant {grant_id} is revoked but its GrantRevoked event is not in the logs of {deployment.grant_registry}",
+        hint="check the node, then run again", kind=ErrorKind.UNAVAILABLE)

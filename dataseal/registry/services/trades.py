@@ -12,7 +12,10 @@ the offer's licence terms (its purpose text and scope indexes are kept in the se
 (kind ``dataseal/trade-signature``) are JSON documents that travel between the two parties; the offer's hash,
 ``keccak256`` of its canonical JSON, is the trade's natural key: recording an offer that the chain already shows
 recorded (a TradeRecorded event of the asset with the same seller, buyer, price, currency and settlement hash)
-returns that record instead of sending again.
+returns that record instead of sending again. The transaction goes through the
+:mod:`~dataseal.registry.outbox` (key ``trade:<chain>:<ledger>:<offer hash>``): a run that died at any moment, even
+between the node taking the transaction and its hash being recorded, is finished by the next one, which waits for
+the earlier transaction and never sends a second.
 
 What the chain would refuse is refused first: a buyer that is the seller or the zero address, an asset not
 Active or not the seller's, a deadline past by the chain's clock, a signature not the buyer's over these terms,
@@ -32,7 +35,6 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_checksum_address, keccak
 from pydantic import Field, StringConstraints, ValidationError, field_validator
-from web3.exceptions import TimeExhausted
 
 from dataseal.chain.accounts.eip712 import LEDGER_DOMAIN_NAME, TRADE_TYPE, Domain, sign_trade, typed_data
 from dataseal.chain.accounts.passwords import PasswordSource
@@ -46,16 +48,19 @@ from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.db.models.receipts import RECORDED, SENT, TradeOfferRecord
 from dataseal.registry.manifest import Hash32, Model, describe_validation_error, read_json
 from dataseal.registry.merkle.hashing import keccak256
+from dataseal.registry.outbox import Hook, get_record
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing.canonical import canonical_json_bytes
 from dataseal.registry.services.grants import (
     MAX_UINT64,
     chain_now,
+    delivered_receipt,
     record_purpose,
     record_scope,
     resolve_time,
     scope_tree,
     signing_sender,
+    writes_outbox,
 )
 
 OFFER_KIND: Final = "dataseal/trade-offer"
@@ -379,25 +384,22 @@ def record_trade(
     *,
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
+    hook: Hook | None = None,
 ) -> TradeResult:
-    """Record and settle ``offer`` with the buyer's ``signature`` (the seller or its TRADE operator)."""
+    """Record and settle ``offer`` with the buyer's ``signature`` (the seller or its TRADE operator).
+    ``hook(moment)`` sees the outbox's moments (``"trade:prepared"``, ...)."""
     verify_signature(offer, signature)
     key = offer.hash_hex
-    with registry.db.session() as session:
-        row = session.get(TradeOfferRecord, key)
-        pending = row.tx_hash if row is not None and row.state == SENT else None
-    if pending:
-        try:
-            registry.context.connection.w3.eth.wait_for_transaction_receipt(
-                pending, timeout=registry.settings.receipt_timeout)  # type: ignore[arg-type]
-        except TimeExhausted:
-            raise TradeError(f"transaction {pending}, sent earlier for this trade, is still pending",
-                             hint="wait until it is mined (or dropped), then run again",
-                             kind=ErrorKind.UNAVAILABLE) from None
-        except Exception:  # noqa: S110 - a dropped transaction: the chain below decides
-            pass
+    write = f"trade:{offer.chain_id}:{offer.ledger}:{key}"
+    signer = None
+    if get_record(registry.db, write) is not None:  # an earlier run: what it sent is waited for, never sent again
+        signer = signing_sender(registry, sender, passwords)
+        writes_outbox(registry, signer, hook).reconcile(write, lambda: get_trade_record(registry, offer) is not None)
     prior = get_trade_record(registry, offer)
     if prior is not None:
+        if signer is not None:
+            writes_outbox(registry, signer).mark_done(write, tx_hash=prior.tx.tx_hash,
+                                                      block_number=prior.tx.block_number)
         _mark(registry, offer, prior)
         return TradeResult(offer, prior, already_recorded=True)
     _verify_offer_here(registry, offer)
@@ -407,7 +409,7 @@ def record_trade(
         raise TradeError(f"the buyer's signature was made with nonce {signature.nonce}, but the buyer's next nonce is "
                          f"{nonce} (a signature of theirs was used or voided since)",
                          hint="ask the buyer to sign the offer again", kind=ErrorKind.CONFLICT)
-    signer = signing_sender(registry, sender, passwords)
+    signer = signer or signing_sender(registry, sender, passwords)
     asset = contracts.registry.asset(offer.asset_id)
     if asset.owner != offer.seller:
         raise TradeError(f"the seller {offer.seller} no longer owns asset {offer.asset_id} (its owner is "
@@ -424,16 +426,35 @@ def record_trade(
         if session.get(TradeOfferRecord, key) is None:
             session.add(TradeOfferRecord(terms_hash=key, asset_id=offer.asset_id, seller=offer.seller,
                                          buyer=offer.buyer, offer=offer.to_text(), created_at=datetime.now(UTC)))
-    submitted = registry.context.contracts(signer).ledger.submit_record_trade(
-        offer.terms(), offer.deadline, bytes.fromhex(signature.signature[2:]), gas=ESTIMATE)
-    with registry.db.session() as session:
-        row = session.get(TradeOfferRecord, key)
-        if row is not None:
-            row.state, row.tx_hash = SENT, submitted.tx_hash
-            session.add(row)
-    record = submitted.wait()
+    outbox = writes_outbox(registry, signer, hook)
+    payload = {"offerHash": key, "assetId": offer.asset_id, "buyer": offer.buyer, "nonce": signature.nonce}
+    if outbox.get(write) is None:
+        outbox.prepare(write, "trade", payload)
+    else:  # an earlier run's intent that never reached the chain
+        outbox.renew(write, payload)
+    ledger = registry.context.contracts(signer).ledger
+
+    def send() -> Any:
+        submitted = ledger.submit_record_trade(offer.terms(), offer.deadline, bytes.fromhex(signature.signature[2:]),
+                                               gas=ESTIMATE)
+        with registry.db.session() as session:
+            row = session.get(TradeOfferRecord, key)
+            if row is not None:
+                row.state, row.tx_hash = SENT, submitted.tx_hash
+                session.add(row)
+        return submitted
+
+    delivered = outbox.deliver(write, send, lambda: get_trade_record(registry, offer) is not None)
+    record: TradeRecord | None = None
+    receipt = delivered_receipt(registry, delivered)
+    if receipt is not None:
+        record = next((r for r in contracts.decoder.decode_receipt(receipt) if isinstance(r, TradeRecord)), None)
+    record = record or get_trade_record(registry, offer)
+    if record is None:  # pragma: no cover - delivered means the chain has it
+        raise TradeError(f"the trade of offer {key} was delivered but its TradeRecorded event is not in the logs",
+                         hint="check the node, then run again", kind=ErrorKind.UNAVAILABLE)
     _mark(registry, offer, record)
-    return TradeResult(offer, record, already_recorded=False)
+    return TradeResult(offer, record, already_recorded=delivered.resumed)
 
 
 def _mark(registry: Registry, offer: TradeOffer, record: TradeRecord) -> None:

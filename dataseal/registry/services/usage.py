@@ -16,27 +16,21 @@ anyway, its error arrives decoded.
 
 A receipt is recorded once. Its hash is the natural key: before sending, the chain is asked whether a
 UsageRecorded event under the grant already carries it (then the existing record is returned, with
-``already_recorded``), and a transaction this registry sent for it and has not seen mined is waited for rather
-than sent again. Batches are keyed the same way by their receipts root.
-
-Still open (for the outbox of :mod:`dataseal.registry.outbox`): the transaction hash is stored right after the
-node accepts the transaction; a crash between the two leaves the row "prepared" with no hash, and a rerun that
-runs before the transaction is mined would send a second one. Routing ``submit_record_usage`` /
-``submit_record_usage_batch`` through the outbox (natural key: the receipt hash / receipts root; done when the
-chain shows the UsageRecorded / UsageBatchRecorded event) closes that window; the same for ``record_trade`` (key:
-the offer hash) and for :func:`~dataseal.registry.services.grants.grant` (which has no natural key on chain yet).
+``already_recorded``). The transaction goes through the :mod:`~dataseal.registry.outbox` (key
+``use:<chain>:<ledger>:<grant>:<receipt hash>``), so that a run that died at any moment — even between the node
+taking the transaction and its hash being recorded — is finished by the next one: the earlier transaction is
+waited for, found on chain, and never sent a second time. Batches are keyed the same way by their receipts root
+(``use-batch:...``).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from eth_utils import keccak
-from hexbytes import HexBytes
-from web3.exceptions import TimeExhausted, TransactionNotFound
 
 from dataseal.chain.accounts.passwords import PasswordSource
 from dataseal.chain.contracts.client import ESTIMATE
@@ -45,14 +39,17 @@ from dataseal.chain.contracts.records import USAGE, AssetStatus, UsageBatchRecor
 from dataseal.chain.sending.sender import TxSender
 from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.db.models.receipts import RECORDED, SENT, ReceiptBatchRecord, ReceiptRecord
+from dataseal.registry.outbox import Delivered, Hook, Outbox, get_record
 from dataseal.registry.receipts import ReceiptBatch, UsageReceipt, build_receipt, read_receipt, read_receipts
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import IndexTree
 from dataseal.registry.services.grants import (
     GrantState,
+    delivered_receipt,
     get_scope_indexes,
     grant_state,
     signing_sender,
+    writes_outbox,
 )
 
 USAGE_RECORDED = "0x" + keccak(text="UsageRecorded(uint256,address,uint64,uint64,bytes32)").hex()
@@ -182,29 +179,6 @@ def get_usage_record(registry: Registry, grant_id: int, digest: bytes, from_bloc
     return None
 
 
-def _wait_if_pending(registry: Registry, tx_hash: str | None) -> None:
-    """Wait for a transaction this registry sent and has not seen mined (a rerun after a crash): it may still
-    record what is about to be sent again. A transaction the node does not know was dropped: nothing to wait for."""
-    if not tx_hash:
-        return
-    w3 = registry.context.connection.w3
-    try:
-        w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-        return
-    except TransactionNotFound:
-        pass
-    try:
-        w3.eth.get_transaction(HexBytes(tx_hash))
-    except TransactionNotFound:
-        return
-    try:
-        w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=registry.settings.receipt_timeout)
-    except TimeExhausted:
-        raise UsageError(f"transaction {tx_hash}, sent earlier for this usage, is still pending after "
-                         f"{registry.settings.receipt_timeout:g} s", hint="wait until it is mined (or dropped), then "
-                         "run again", options=("receipt_timeout",), kind=ErrorKind.UNAVAILABLE) from None
-
-
 def _verify_can_record(registry: Registry, state: GrantState, signer: TxSender, units: int) -> None:
     problem = state.problem(units)
     if problem is not None:
@@ -253,21 +227,27 @@ def use(
     *,
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
+    hook: Hook | None = None,
 ) -> UsageResult:
-    """Record ``units`` used under ``grant_id`` for the job of ``receipt`` (a receipt, or its file)."""
+    """Record ``units`` used under ``grant_id`` for the job of ``receipt`` (a receipt, or its file). ``hook(moment)``
+    sees the outbox's moments (``"use:prepared"``, ...)."""
     if isinstance(receipt, Path):
         receipt = read_receipt(receipt)
     state = grant_state(registry, grant_id)
     deployment = registry.context.deployment()
     verify_receipt_for_grant(state, deployment.chain_id, deployment.grant_registry, receipt, units)
     digest, key = receipt.hash, receipt.hash_hex
-    with registry.db.session() as session:
-        row = session.get(ReceiptRecord, key)
-        pending = row.tx_hash if row is not None and row.state == SENT else None
-    _wait_if_pending(registry, pending)
     first_block = state.created.tx.block_number
+    write = f"use:{deployment.chain_id}:{deployment.transaction_ledger}:{grant_id}:{key}"
+
+    def recorded() -> bool:
+        return get_usage_record(registry, grant_id, digest, first_block) is not None
+
+    signer, outbox = _reconciled(registry, write, recorded, sender, passwords, hook)
     prior = get_usage_record(registry, grant_id, digest, first_block)
     if isinstance(prior, UsageRecord):
+        if outbox is not None:
+            outbox.mark_done(write, tx_hash=prior.tx.tx_hash, block_number=prior.tx.block_number)
         _mark_recorded(registry, receipt, prior, None)
         return UsageResult(receipt, prior, already_recorded=True)
     if prior is not None:  # pragma: no cover - a receipt hash is never a batch's root in practice
@@ -278,15 +258,24 @@ def use(
         if row is not None and row.batch_root is not None and row.state == RECORDED:
             raise UsageError(f"receipt {key} was recorded in the batch {row.batch_root} (tx {row.tx_hash})",
                              hint="nothing to do: each receipt is recorded once", kind=ErrorKind.CONFLICT)
-    signer = signing_sender(registry, sender, passwords)
+    signer = signer or signing_sender(registry, sender, passwords)
+    outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, units)
     _verify_in_known_scope(registry, state, [receipt])
     _mark_prepared(registry, receipt, None)
-    submitted = registry.context.contracts(signer).ledger.submit_record_usage(grant_id, units, digest, gas=ESTIMATE)
-    _mark_sent(registry, [key], submitted.tx_hash)
-    record = submitted.wait()
+    _prepare(outbox, write, "use", {"grantId": grant_id, "units": units, "receiptHash": key})
+    ledger = registry.context.contracts(signer).ledger
+
+    def send() -> Any:
+        submitted = ledger.submit_record_usage(grant_id, units, digest, gas=ESTIMATE)
+        _mark_sent(registry, [key], submitted.tx_hash)
+        return submitted
+
+    delivered = outbox.deliver(write, send, recorded)
+    record = _delivered_record(registry, delivered, UsageRecord, lambda: get_usage_record(
+        registry, grant_id, digest, first_block))
     _mark_recorded(registry, receipt, record, None)
-    return UsageResult(receipt, record, already_recorded=False)
+    return UsageResult(receipt, record, already_recorded=delivered.resumed)
 
 
 def use_batch(
@@ -296,9 +285,11 @@ def use_batch(
     *,
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
+    hook: Hook | None = None,
 ) -> UsageBatchResult:
     """Record the receipts (or the ``*.json`` receipts of a folder) of many jobs under ``grant_id`` at once: their
-    units added up, committed by the root of their hashes (:class:`ReceiptBatch`)."""
+    units added up, committed by the root of their hashes (:class:`ReceiptBatch`). ``hook(moment)`` sees the
+    outbox's moments (``"use-batch:prepared"``, ...)."""
     listed = read_receipts(receipts) if isinstance(receipts, Path) else list(receipts)
     batch = ReceiptBatch(listed)
     if len(batch) > MAX_BATCH:
@@ -308,13 +299,19 @@ def use_batch(
     for receipt in listed:
         verify_receipt_for_grant(state, deployment.chain_id, deployment.grant_registry, receipt,
                                  where=f"receipt {receipt.hash_hex} (job {receipt.job_id!r})")
-    with registry.db.session() as session:
-        row = session.get(ReceiptBatchRecord, batch.root_hex)
-        pending = row.tx_hash if row is not None and row.state == SENT else None
-    _wait_if_pending(registry, pending)
-    records = usage_records(registry, grant_id, state.created.tx.block_number)
+    first_block = state.created.tx.block_number
+    write = f"use-batch:{deployment.chain_id}:{deployment.transaction_ledger}:{grant_id}:{batch.root_hex}"
+
+    def batch_record() -> UsageBatchRecord | None:
+        found = get_usage_record(registry, grant_id, batch.root, first_block)
+        return found if isinstance(found, UsageBatchRecord) else None
+
+    signer, outbox = _reconciled(registry, write, lambda: batch_record() is not None, sender, passwords, hook)
+    records = usage_records(registry, grant_id, first_block)
     for record in records:
         if isinstance(record, UsageBatchRecord) and record.receipts_root == batch.root:
+            if outbox is not None:
+                outbox.mark_done(write, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
             _mark_batch_recorded(registry, batch, grant_id, record)
             return UsageBatchResult(batch, record, already_recorded=True)
     single = {r.receipt_hash for r in records if isinstance(r, UsageRecord)}
@@ -328,7 +325,8 @@ def use_batch(
                          f"{first.hash_hex}, job {first.job_id!r})",
                          hint="leave the recorded receipts out of the batch: each receipt is recorded once",
                          kind=ErrorKind.CONFLICT)
-    signer = signing_sender(registry, sender, passwords)
+    signer = signer or signing_sender(registry, sender, passwords)
+    outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, batch.units)
     _verify_in_known_scope(registry, state, listed)
     now = datetime.now(UTC)
@@ -338,12 +336,56 @@ def use_batch(
                                            units=batch.units, created_at=now))
     for receipt in listed:
         _mark_prepared(registry, receipt, batch.root_hex)
-    submitted = registry.context.contracts(signer).ledger.submit_record_usage_batch(
-        grant_id, batch.units, batch.root, len(batch), gas=ESTIMATE)
-    _mark_sent(registry, [r.hash_hex for r in listed], submitted.tx_hash, batch_root=batch.root_hex)
-    record = submitted.wait()
+    _prepare(outbox, write, "use-batch", {"grantId": grant_id, "units": batch.units, "receiptsRoot": batch.root_hex,
+                                          "count": len(batch)})
+    ledger = registry.context.contracts(signer).ledger
+
+    def send() -> Any:
+        submitted = ledger.submit_record_usage_batch(grant_id, batch.units, batch.root, len(batch), gas=ESTIMATE)
+        _mark_sent(registry, [r.hash_hex for r in listed], submitted.tx_hash, batch_root=batch.root_hex)
+        return submitted
+
+    delivered = outbox.deliver(write, send, lambda: batch_record() is not None)
+    record = _delivered_record(registry, delivered, UsageBatchRecord, batch_record)
     _mark_batch_recorded(registry, batch, grant_id, record)
-    return UsageBatchResult(batch, record, already_recorded=False)
+    return UsageBatchResult(batch, record, already_recorded=delivered.resumed)
+
+
+def _reconciled(registry: Registry, key: str, done: Callable[[], bool], sender: TxSender | None,
+                passwords: Sequence[PasswordSource], hook: Hook | None) -> tuple[TxSender | None, Outbox | None]:
+    """When an earlier run started the write ``key``: settle what it sent (waited for, never sent again; the chain
+    then decides) and return the signer and outbox; (None, None) otherwise, without unlocking the account."""
+    if get_record(registry.db, key) is None:
+        return None, None
+    signer = signing_sender(registry, sender, passwords)
+    outbox = writes_outbox(registry, signer, hook)
+    outbox.reconcile(key, done)
+    return signer, outbox
+
+
+def _prepare(outbox: Outbox, key: str, kind: str, payload: dict[str, Any]) -> None:
+    """Prepare ``key``, or start again an intent an earlier run left that never reached the chain."""
+    if outbox.get(key) is None:
+        outbox.prepare(key, kind, payload)
+    else:
+        outbox.renew(key, payload)
+
+
+R = TypeVar("R", UsageRecord, UsageBatchRecord)
+
+
+def _delivered_record(registry: Registry, delivered: Delivered, kind: type[R], find: Callable[[], Any]) -> R:
+    """The record a delivered usage write emitted: from its receipt, else from the logs (``find``)."""
+    receipt = delivered_receipt(registry, delivered)
+    if receipt is not None:
+        for record in registry.context.contracts().decoder.decode_receipt(receipt):
+            if isinstance(record, kind):
+                return record
+    found = find()
+    if not isinstance(found, kind):  # pragma: no cover - delivered means the chain has it
+        raise UsageError(f"the usage write {delivered.key} was delivered but its {kind.__name__} event is not in the "
+                         "logs", hint="check the node, then run again", kind=ErrorKind.UNAVAILABLE)
+    return found
 
 
 # ----------------------------------------------------------------------------------------------- bookkeeping

@@ -46,6 +46,11 @@ def test_grant_receipt_use_batch_revoke(cli: Cli, folder: tuple[str, Path, int],
                        "--scope", str(scope), *as_operator(cli))
     grant_id = granted["grant"]["grant_id"]
     assert granted["purpose"] == "model training" and granted["scope"]["indexes"] == "0-99"
+    assert granted["resumed"] is False
+    ordered = [str(asset), user, "--purpose", "reporting", "--until", "1d", "--quota", "1", "--request", "order-7"]
+    first = cli.json("grant", *ordered, *as_operator(cli))
+    again = cli.json("grant", *ordered, *as_operator(cli))
+    assert again["grant"] == first["grant"] and again["resumed"] is True and first["grant"]["grant_id"] == grant_id + 1
     result = tmp_path / "model.bin"
     result.write_bytes(b"weights")
     receipt = tmp_path / "r1.json"
@@ -150,3 +155,38 @@ def test_help_teaches(cli: Cli) -> None:
         assert code == 0 and "Examples:" in out and "--json" in out, command
     code, out, _ = cli("grant", "--help", data_dir=False)
     assert "keccak256" in " ".join(out.split()) and "30d" in out
+
+
+def test_prove_a_row_inside_a_grants_scope_then_check_it(cli: Cli, folder: tuple[str, Path, int],
+                                                         tmp_path: Path) -> None:
+    user, _, _ = folder
+    data = tmp_path / "people.csv"
+    data.write_text("id,name\n" + "".join(f"{i},person {i}\n" for i in range(6)))
+    secret = tmp_path / "owner.key"
+    secret.write_bytes(bytes(range(32)))
+    salted = ["--salt-secret", str(secret)]
+    asset = cli.json("register", str(data), *salted, *as_operator(cli))["assetId"]
+    scope = tmp_path / "scope.txt"
+    scope.write_text("0-2\n")
+    grant_id = cli.json("grant", str(asset), user, "--purpose", "audit", "--until", "30d", "--quota", "5", "--scope",
+                        str(scope), *as_operator(cli))["grant"]["grant_id"]
+    bundle = tmp_path / "row1.json"
+    proved = cli.json("prove", str(data), "--row", "1", *salted, "--grant", str(grant_id), "-o", str(bundle))
+    assert proved["scope"]["grantId"] == grant_id and proved["scope"]["leafIndex"] == 1
+    assert json.loads(bundle.read_text())["scope"]["grantId"] == grant_id
+    assert not (tmp_path / "row1.json.scope.json").exists()  # the scope proof is in the bundle
+    code, out, err = cli("check", str(bundle), "--json", data_dir=False)
+    assert code == 0, err
+    report = json.loads(out)
+    assert any(f"inside grant {grant_id}'s scope root" in line for line in report["checked"])
+
+    code, out, err = cli("prove", str(data), "--row", "4", *salted, "--grant", str(grant_id), "-o",
+                         str(tmp_path / "r4.json"))
+    assert code == 1 and out == "" and not (tmp_path / "r4.json").exists()
+    assert f"row 4 (leaf 4) is outside grant {grant_id}'s scope (3 indexes: 0-2)" in one_line(err)
+
+    tampered = json.loads(bundle.read_text())
+    tampered["scope"]["leafIndex"] = 2
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    code, out, err = cli("check", str(tmp_path / "tampered.json"), data_dir=False)
+    assert code == 1 and "proves leaf 2 inside grant" in one_line(err)

@@ -2,8 +2,12 @@
 (block number, log index) cursors; an asset, its grants, a grant's usage; refusals of bad pages."""
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
+import pytest
+from eth_utils import keccak
+
+from dataseal.chain.contracts.records import Registration
 from dataseal.errors import InvalidInput
 from dataseal.registry.db import Database
 from dataseal.registry.indexer import Indexer
@@ -11,8 +15,11 @@ from dataseal.registry.indexer.queries import (
     MAX_LIMIT,
     account_events,
     asset_events,
+    asset_public,
+    compute_status_at,
     cursor_of,
     get_asset,
+    get_asset_public,
     get_indexer_state,
     grants_of_asset,
     usage_of_grant,
@@ -90,3 +97,49 @@ def test_a_malformed_cursor_is_refused(database: Database, after: object) -> Non
         usage_of_grant(s, 1, after=after)  # type: ignore[arg-type]
     assert "a page cursor is (block number, log index)" in refused.value.message
     assert "last row of the previous page" in refused.value.hint
+
+
+def test_the_status_is_the_chains_at_the_time_asked(pyevm_review: Chain, database: Database) -> None:
+    """A notice that ends and a validity that runs out emit nothing: the row keeps Pending, the public view gives
+    what AssetRegistry.statusOf answers at the same time."""
+    chain = pyevm_review
+    notice = chain.deployment.config.notice_period
+    owner = chain.as_(chain.owner)
+    start = chain.now()
+    expiring = owner.registry.register(Registration(keccak(text="expiring"), keccak(text="m1"), 1, 0,
+                                                    valid_until=start + notice + 10 * 86_400)).asset_id
+    lasting = owner.registry.register(Registration(keccak(text="lasting"), keccak(text="m2"), 1, 0)).asset_id
+    disputed = owner.registry.register(Registration(keccak(text="disputed"), keccak(text="m3"), 1, 0)).asset_id
+    chain.as_(chain.user).registry.object(disputed, keccak(text="my earlier copy"))
+    indexer = Indexer(database, chain.w3, chain.deployment)
+    seen = []
+    for step in (0, notice + 1, 10 * 86_400):
+        if step:
+            chain.travel(step)
+        indexer.sync()
+        now = chain.now()
+        with database.session() as s:
+            for asset_id in (expiring, lasting, disputed):
+                row = get_asset(s, asset_id)
+                assert row is not None
+                view = get_asset_public(s, asset_id, notice_period=notice, now=now)
+                assert view is not None
+                on_chain = chain.reader.registry.status_of(asset_id).name
+                assert view.status == on_chain == compute_status_at(row, notice, datetime.fromtimestamp(now, UTC))
+                assert asset_public(row, notice, now).status == on_chain
+                seen.append((asset_id, row.status, view.status))
+    assert seen == [
+        (expiring, "Pending", "Pending"), (lasting, "Pending", "Pending"), (disputed, "Disputed", "Disputed"),
+        (expiring, "Pending", "Active"), (lasting, "Pending", "Active"), (disputed, "Disputed", "Disputed"),
+        (expiring, "Pending", "Expired"), (lasting, "Pending", "Active"), (disputed, "Disputed", "Disputed"),
+    ]
+    with database.session() as s:
+        assert get_asset_public(s, 999, notice_period=notice, now=chain.now()) is None
+        row = get_asset(s, expiring)
+        assert row is not None
+        with pytest.raises(InvalidInput, match="now 2026-01-01T00:00:00 has no time zone"):
+            compute_status_at(row, notice, datetime(2026, 1, 1))
+        with pytest.raises(InvalidInput, match="now -1 is not a time"):
+            compute_status_at(row, notice, -1)
+        with pytest.raises(InvalidInput, match="a notice period is a whole number of seconds from 0, got -5"):
+            compute_status_at(row, -5, chain.now())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_utils import keccak
@@ -22,7 +23,7 @@ from dataseal.registry.services.grants import (
     revoke,
 )
 from tests.conftest import Chain
-from tests.registry.services.conftest import register_asset
+from tests.registry.services.conftest import Crash, crash_at, register_asset
 
 PURPOSE = "credit scoring model training"
 
@@ -54,8 +55,16 @@ def test_a_grant_with_a_scope_then_its_state_then_revoked(registry: Registry, py
     state = grant_state(registry, record.grant_id)
     assert state.grant.status == GrantStatus.Revoked and state.problem() == (
         f"grant {record.grant_id} is Revoked", "ask the asset owner for a new grant")
-    with pytest.raises(GrantError, match=f"grant {record.grant_id} is already Revoked"):
-        revoke(registry, record.grant_id, sender=pyevm.owner)
+    assert revoke(registry, record.grant_id, sender=pyevm.owner) == revoked  # this registry's revocation, again
+
+
+def test_a_grant_revoked_elsewhere_is_refused(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, sender=pyevm.owner)
+    pyevm.as_(pyevm.owner).grants.revoke(done.grant.grant_id)  # not through this registry
+    with pytest.raises(GrantError, match=f"grant {done.grant.grant_id} is already Revoked") as caught:
+        revoke(registry, done.grant.grant_id, sender=pyevm.owner)
+    assert caught.value.kind == ErrorKind.CONFLICT
 
 
 def test_a_whole_asset_grant_in_the_future(registry: Registry, pyevm: Chain) -> None:
@@ -135,3 +144,74 @@ def test_times() -> None:
         resolve_time(2**41, now, "t")
     with pytest.raises(InvalidInput, match="is not a time"):
         resolve_time(True, now, "t")
+
+
+GRANT_MOMENTS = ["grant:prepared", "grant:submitting", "grant:submitted", "grant:sent", "grant:mined"]
+
+
+def _sent(chain: Chain, sender: Any) -> int:
+    return int(chain.w3.eth.get_transaction_count(sender.address))
+
+
+@pytest.mark.parametrize("moment", GRANT_MOMENTS)
+def test_a_crash_at_any_moment_of_a_grant_is_finished_by_the_rerun(
+        registry: Registry, pyevm: Chain, moment: str) -> None:
+    """``grant:submitted``: the node took (and mined) the transaction, its hash was not yet recorded."""
+    asset_id = register_asset(pyevm)
+    before, first_now = _sent(pyevm, pyevm.owner), pyevm.now()
+    with pytest.raises(Crash):
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 10, [1, 2, 3], sender=pyevm.owner,
+              hook=crash_at(moment))
+    pyevm.travel(60)  # the rerun comes later: "now" is another time, the grant keeps the first run's window
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 10, [1, 2, 3], sender=pyevm.owner)
+    assert pyevm.reader.grants.total_grants() == 1 and done.grant.grant_id == 1
+    assert _sent(pyevm, pyevm.owner) == before + 1  # one transaction: never a second grant
+    sent_before_crash = moment in ("grant:submitted", "grant:sent", "grant:mined")
+    assert done.resumed == sent_before_crash
+    if sent_before_crash:
+        assert done.grant.valid_from == first_now and done.grant.expires_at == first_now + 30 * 86_400
+    assert pyevm.reader.grants.grant_of(1).scope_root == compute_scope_root([1, 2, 3])
+    again = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 10, [1, 2, 3], sender=pyevm.owner)
+    assert again.grant.grant_id == 2 and not again.resumed  # the request was closed: the same command, a new grant
+
+
+def test_a_request_id_gives_the_same_grant_every_time(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    first = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 5, request="order-17",
+                  sender=pyevm.owner)
+    again = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 5, request="order-17",
+                  sender=pyevm.owner)
+    assert again.grant == first.grant and again.resumed and pyevm.reader.grants.total_grants() == 1
+    other = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 5, request="order-18",
+                  sender=pyevm.owner)
+    assert other.grant.grant_id == 2
+    with pytest.raises(InvalidInput, match="a request id is a non-empty text, got ' '"):
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 5, request=" ", sender=pyevm.owner)
+
+
+def test_an_earlier_request_that_never_left_is_made_with_fresh_terms(registry: Registry, pyevm: Chain) -> None:
+    """A run that died before handing the grant to the node left an intent with its window; when the rerun comes
+    after that window, the grant is made with the rerun's times (nothing of the first run is on chain)."""
+    asset_id = register_asset(pyevm)
+    with pytest.raises(Crash):
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1h", 5, sender=pyevm.owner,
+              hook=crash_at("grant:submitting"))
+    later = pyevm.travel(2 * 3600)
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1h", 5, sender=pyevm.owner)
+    assert done.grant.valid_from >= later and done.grant.expires_at == done.grant.valid_from + 3600
+    assert pyevm.reader.grants.total_grants() == 1
+
+
+@pytest.mark.parametrize("moment", ["revoke:prepared", "revoke:submitting", "revoke:submitted", "revoke:sent",
+                                    "revoke:mined"])
+def test_a_crash_at_any_moment_of_a_revocation_is_finished_by_the_rerun(
+        registry: Registry, pyevm: Chain, moment: str) -> None:
+    asset_id = register_asset(pyevm)
+    made = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 5, sender=pyevm.owner).grant
+    before = _sent(pyevm, pyevm.owner)
+    with pytest.raises(Crash):
+        revoke(registry, made.grant_id, "ended", sender=pyevm.owner, hook=crash_at(moment))
+    revoked = revoke(registry, made.grant_id, "ended", sender=pyevm.owner)
+    assert revoked.grant_id == made.grant_id and revoked.reason_hash == keccak(text="ended")
+    assert _sent(pyevm, pyevm.owner) == before + 1
+    assert pyevm.reader.grants.grant_of(made.grant_id).status == GrantStatus.Revoked

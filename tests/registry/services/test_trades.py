@@ -24,7 +24,7 @@ from dataseal.registry.services.trades import (
     verify_signature,
 )
 from tests.conftest import Chain
-from tests.registry.services.conftest import register_asset
+from tests.registry.services.conftest import Crash, crash_at, register_asset
 
 SETTLEMENT = keccak(text="sale contract no. 7")
 
@@ -52,6 +52,26 @@ def test_a_transfer_is_offered_signed_and_recorded_once(registry: Registry, pyev
     again = record_trade(registry, offer, signature, sender=pyevm.owner)
     assert again.already_recorded and again.record == done.record
     assert pyevm.w3.eth.get_transaction_count(pyevm.owner.address) == count
+
+
+@pytest.mark.parametrize("moment", ["prepared", "submitting", "submitted", "sent", "mined"])
+def test_a_crash_at_any_moment_of_a_trade_is_finished_by_the_rerun(registry: Registry, pyevm: Chain,
+                                                                    moment: str) -> None:
+    """``trade:submitted``: the node took (and mined) the transaction, its hash not yet recorded."""
+    asset_id = register_asset(pyevm)
+    licence = LicenceOffer("risk model training", "now", "30d", quota=10)
+    offer = offer_trade(registry, asset_id, pyevm.buyer.address, 100, "CNY", SETTLEMENT, licence=licence)
+    signature = sign_offer(registry, offer, account=pyevm.keys[pyevm.buyer.address])
+    count = pyevm.w3.eth.get_transaction_count(pyevm.owner.address)
+    with pytest.raises(Crash):
+        record_trade(registry, offer, signature, sender=pyevm.owner, hook=crash_at(f"trade:{moment}"))
+    again = record_trade(registry, offer, signature, sender=pyevm.owner)
+    assert pyevm.w3.eth.get_transaction_count(pyevm.owner.address) == count + 1
+    assert again.already_recorded == (moment in ("submitted", "sent", "mined"))
+    assert pyevm.reader.ledger.total_trades() == 1 and pyevm.reader.grants.total_grants() == 1
+    with registry.db.session() as session:
+        row = session.get(TradeOfferRecord, offer.hash_hex)
+        assert row is not None and row.state == RECORDED and row.tx_hash == again.record.tx.tx_hash
 
 
 def test_a_licence_sale_creates_the_buyers_grant(registry: Registry, pyevm: Chain) -> None:

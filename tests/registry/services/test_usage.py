@@ -5,10 +5,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from dataseal.chain.contracts.records import USAGE, UsageBatchRecord, UsageRecord
-from dataseal.chain.errors import ContractRevert
+from dataseal.chain.errors import ChainError, ContractRevert
 from dataseal.errors import ErrorKind
+from dataseal.registry.db import Database
+from dataseal.registry.db.models.local import OutboxTx
 from dataseal.registry.db.models.receipts import RECORDED, ReceiptBatchRecord, ReceiptRecord
 from dataseal.registry.receipts import UsageReceipt, build_receipt, verify_receipt_in_batch
 from dataseal.registry.registry import Registry
@@ -22,7 +25,7 @@ from dataseal.registry.services.usage import (
     use_batch,
 )
 from tests.conftest import Chain
-from tests.registry.services.conftest import register_asset
+from tests.registry.services.conftest import Crash, crash_at, register_asset, registry_on
 
 PURPOSE = "fraud model evaluation"
 
@@ -229,25 +232,93 @@ def test_a_batch_past_the_quota(registry: Registry, pyevm: Chain) -> None:
         use_batch(registry, grant_id, receipts, sender=pyevm.user)
 
 
-def test_a_crash_after_sending_does_not_send_twice(registry: Registry, pyevm: Chain,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import dataseal.registry.services.usage as usage
+MOMENTS = ["prepared", "submitting", "submitted", "sent", "mined"]
 
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_crash_at_any_moment_of_a_use_is_finished_by_the_rerun(registry: Registry, pyevm: Chain,
+                                                                  moment: str) -> None:
+    """``use:submitted``: the node took (and mined) the transaction, its hash not yet recorded."""
     grant_id = granted(registry, pyevm)
     receipt = receipt_for(registry, pyevm, grant_id)
-    real = usage._mark_sent
-
-    def crash(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        raise KeyboardInterrupt  # the process dies once the transaction is out
-
-    monkeypatch.setattr(usage, "_mark_sent", crash)
     count = sent(pyevm, pyevm.user)
-    with pytest.raises(KeyboardInterrupt):
-        use(registry, grant_id, 2, receipt, sender=pyevm.user)
-    monkeypatch.setattr(usage, "_mark_sent", real)
+    with pytest.raises(Crash):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user, hook=crash_at(f"use:{moment}"))
     again = use(registry, grant_id, 2, receipt, sender=pyevm.user)
-    assert again.already_recorded and sent(pyevm, pyevm.user) == count + 1
-    assert pyevm.reader.grants.remaining(grant_id) == 8
+    assert sent(pyevm, pyevm.user) == count + 1  # one transaction, whatever the moment
+    assert again.already_recorded == (moment in ("submitted", "sent", "mined"))
+    assert pyevm.reader.grants.remaining(grant_id) == 8 and len(usage_records(registry, grant_id)) == 1
     with registry.db.session() as session:
-        assert session.get(ReceiptRecord, receipt.hash_hex).state == RECORDED  # type: ignore[union-attr]
+        row = session.get(ReceiptRecord, receipt.hash_hex)
+        assert row is not None and row.state == RECORDED and row.tx_hash == again.record.tx.tx_hash
+    assert use(registry, grant_id, 2, receipt, sender=pyevm.user).already_recorded
+    assert sent(pyevm, pyevm.user) == count + 1
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_crash_at_any_moment_of_a_batch_is_finished_by_the_rerun(registry: Registry, pyevm: Chain,
+                                                                    moment: str) -> None:
+    grant_id = granted(registry, pyevm)
+    receipts = [receipt_for(registry, pyevm, grant_id, units=1, job=f"job-{i}") for i in range(3)]
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(Crash):
+        use_batch(registry, grant_id, receipts, sender=pyevm.user, hook=crash_at(f"use-batch:{moment}"))
+    again = use_batch(registry, grant_id, receipts, sender=pyevm.user)
+    assert sent(pyevm, pyevm.user) == count + 1
+    assert again.already_recorded == (moment in ("submitted", "sent", "mined"))
+    assert pyevm.reader.grants.remaining(grant_id) == 7
+    [record] = usage_records(registry, grant_id)
+    assert isinstance(record, UsageBatchRecord) and record == again.record
+    with registry.db.session() as session:
+        assert session.get(ReceiptBatchRecord, again.batch.root_hex).state == RECORDED  # type: ignore[union-attr]
+
+
+def test_an_earlier_runs_reverted_transaction_is_reported_then_retried(registry: Registry, pyevm: Chain) -> None:
+    """A transaction an earlier run sent that reverted (here: the grant was revoked before it was mined) is
+    reported once by the rerun, decoded; the next run checks again and refuses before sending."""
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+
+
+    with pytest.raises(Crash):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user, hook=crash_at("use:submitting"))
+    with registry.db.session() as session:  # as if the crashed run had sent a transaction that then reverted
+        pyevm.as_(pyevm.owner).grants.revoke(grant_id)
+        bad = pyevm.as_(pyevm.user).ledger.submit_record_usage(grant_id, 2, receipt.hash, gas=200_000)
+        row = session.exec(select(OutboxTx)).all()[-1]
+        row.state, row.tx_hash, row.nonce = "sent", bad.tx_hash, bad.pending.nonce
+        session.add(row)
+    with pytest.raises(ContractRevert, match="GrantNotActive"):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)
+    with pytest.raises(UsageError, match=f"grant {grant_id} is Revoked"):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)
+
+
+def test_a_crash_while_the_transaction_waits_in_the_pool_never_sends_twice(
+        hardhat: Chain, database: Database, tmp_path: Path) -> None:
+    """On a node that has not mined the transaction the crashed run handed over (hardhat, automine off), the rerun
+    does not send another: it waits, then stops and says so; once the node mines, the rerun finds the record."""
+    chain = hardhat
+    registry = registry_on(chain, tmp_path / "data", database)
+    try:
+        grant_id = granted(registry, chain)
+        receipt = receipt_for(registry, chain, grant_id)
+        count = sent(chain, chain.user)
+        chain.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        try:
+            with pytest.raises(Crash):
+                use(registry, grant_id, 2, receipt, sender=chain.user, hook=crash_at("use:submitted"))
+            chain.user.receipt_timeout = 0.5  # the rerun gives up waiting soon: the transaction stays pending
+            with pytest.raises(ChainError, match=f"use: account {chain.user.address} still has 1 transaction\\(s\\) "
+                               "pending at") as waiting:
+                use(registry, grant_id, 2, receipt, sender=chain.user)
+            assert waiting.value.kind == ErrorKind.UNAVAILABLE
+            assert chain.w3.eth.get_transaction_count(chain.user.address, "pending") == count + 1
+            chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        finally:
+            chain.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        again = use(registry, grant_id, 2, receipt, sender=chain.user)
+        assert again.already_recorded and sent(chain, chain.user) == count + 1
+        assert chain.reader.grants.remaining(grant_id) == 8
+    finally:
+        registry.close()
