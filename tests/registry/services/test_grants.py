@@ -215,3 +215,35 @@ def test_a_crash_at_any_moment_of_a_revocation_is_finished_by_the_rerun(
     assert revoked.grant_id == made.grant_id and revoked.reason_hash == keccak(text="ended")
     assert _sent(pyevm, pyevm.owner) == before + 1
     assert pyevm.reader.grants.grant_of(made.grant_id).status == GrantStatus.Revoked
+
+
+def test_a_rerun_finishes_its_own_grant_not_an_earlier_one_of_the_same_terms(registry: Registry, pyevm: Chain
+                                                                            ) -> None:
+    """Two grants of the same fixed terms, made one after the other: the second run dies once the node took its
+    transaction; the rerun finds the second grant (mined after the request started), not the first one (mined
+    in the block the request started from)."""
+    asset_id = register_asset(pyevm)
+    start, end = pyevm.now() + 3600, pyevm.now() + 7200
+    first = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, sender=pyevm.owner).grant
+    with pytest.raises(Crash):
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, sender=pyevm.owner,
+              hook=crash_at("grant:submitted"))
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, sender=pyevm.owner)
+    assert pyevm.reader.grants.total_grants() == 2
+    assert (first.grant_id, done.grant.grant_id) == (1, 2) and done.resumed
+
+
+def test_a_rerun_does_not_take_another_requests_grant_of_the_same_terms(registry: Registry, pyevm: Chain) -> None:
+    """Request ``b`` dies as it hands its grant over (nothing reached the node); request ``a``, of the same terms,
+    is made meanwhile; ``b``'s rerun does not take ``a``'s grant for its own: it makes its grant."""
+    asset_id = register_asset(pyevm)
+    start, end = pyevm.now() + 3600, pyevm.now() + 7200
+    with pytest.raises(Crash):
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="b", sender=pyevm.owner,
+              hook=crash_at("grant:submitting"))
+    made_a = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="a", sender=pyevm.owner)
+    made_b = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="b", sender=pyevm.owner)
+    assert (made_a.grant.grant_id, made_b.grant.grant_id) == (1, 2)
+    assert pyevm.reader.grants.total_grants() == 2
+    again = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="a", sender=pyevm.owner)
+    assert again.grant == made_a.grant and again.resumed
