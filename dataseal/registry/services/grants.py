@@ -459,6 +459,8 @@ def _granted(registry: Registry, outbox: Outbox, delivered: Delivered, grantor: 
              tree: IndexTree | None, request: str | None) -> GrantResult:
     """The result of a delivered grant; a request without an id is closed (the same terms make a new grant)."""
     record = _grant_made(registry, delivered, grantor)
+    # a grant the chain showed made has no transaction in its record yet: it is what keeps other requests from it
+    outbox.mark_done(delivered.key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
     if request is None:
         outbox.retire(delivered.key, str(record.grant_id))
     return GrantResult(record, purpose, tree, resumed=delivered.resumed)

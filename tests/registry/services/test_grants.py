@@ -247,3 +247,20 @@ def test_a_rerun_does_not_take_another_requests_grant_of_the_same_terms(registry
     assert pyevm.reader.grants.total_grants() == 2
     again = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="a", sender=pyevm.owner)
     assert again.grant == made_a.grant and again.resumed
+
+
+def test_a_grant_found_on_chain_by_a_rerun_is_kept_from_other_requests(registry: Registry, pyevm: Chain) -> None:
+    """Request ``a`` dies once the node took its grant and its rerun finds the grant on chain (no transaction hash
+    was recorded): the outbox records that grant's transaction, so that request ``b`` of the same terms, started
+    before ``a``'s grant was mined and dead before sending, makes its own grant on its rerun."""
+    asset_id = register_asset(pyevm)
+    start, end = pyevm.now() + 3600, pyevm.now() + 7200
+    terms = (asset_id, pyevm.user.address, PURPOSE, start, end, 5)
+    with pytest.raises(Crash):
+        grant(registry, *terms, request="b", sender=pyevm.owner, hook=crash_at("grant:submitting"))
+    with pytest.raises(Crash):
+        grant(registry, *terms, request="a", sender=pyevm.owner, hook=crash_at("grant:submitted"))
+    made_a = grant(registry, *terms, request="a", sender=pyevm.owner)
+    assert made_a.grant.grant_id == 1 and made_a.resumed
+    made_b = grant(registry, *terms, request="b", sender=pyevm.owner)
+    assert made_b.grant.grant_id == 2 and pyevm.reader.grants.total_grants() == 2
