@@ -503,8 +503,11 @@ def revoke(
                          "owner revokes its grants", hint="sign with the owner's account", options=("account",),
                          kind=ErrorKind.CONFLICT)
     reason_hash = keccak(text=reason) if reason else ZERO32
+    payload = {"grantId": grant_id, "reasonHash": "0x" + reason_hash.hex()}
     if outbox.get(key) is None:
-        outbox.prepare(key, "revoke", {"grantId": grant_id, "reasonHash": "0x" + reason_hash.hex()})
+        outbox.prepare(key, "revoke", payload)
+    else:  # an earlier run's intent that never reached the chain (or reverted): this run's reason
+        outbox.renew(key, payload)
     client = registry.context.contracts(signer).grants
     delivered = outbox.deliver(key, lambda: client.submit_revoke(grant_id, reason_hash, gas=ESTIMATE), revoked)
     return _revocation(registry, delivered, grant_id)

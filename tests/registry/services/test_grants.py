@@ -12,6 +12,7 @@ from dataseal.chain.contracts.records import ZERO32, GrantStatus
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind, InvalidInput
 from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
+from dataseal.registry.outbox import get_record
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import ScopeError, compute_scope_root
 from dataseal.registry.services.grants import (
@@ -264,3 +265,16 @@ def test_a_grant_found_on_chain_by_a_rerun_is_kept_from_other_requests(registry:
     assert made_a.grant.grant_id == 1 and made_a.resumed
     made_b = grant(registry, *terms, request="b", sender=pyevm.owner)
     assert made_b.grant.grant_id == 2 and pyevm.reader.grants.total_grants() == 2
+
+
+def test_a_revocation_that_never_left_is_sent_with_the_reruns_reason(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    made = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 5, sender=pyevm.owner).grant
+    with pytest.raises(Crash):
+        revoke(registry, made.grant_id, "first reason", sender=pyevm.owner, hook=crash_at("revoke:prepared"))
+    revoked = revoke(registry, made.grant_id, "contract ended", sender=pyevm.owner)
+    assert revoked.reason_hash == keccak(text="contract ended")
+    key = f"revoke:{pyevm.deployment.chain_id}:{pyevm.deployment.grant_registry}:{made.grant_id}"
+    record = get_record(registry.db, key)
+    assert record is not None and record.payload["reasonHash"] == "0x" + keccak(text="contract ended").hex()
+    assert record.tx_hash == revoked.tx.tx_hash
