@@ -132,9 +132,10 @@ class Outbox:
 
     def mark_done(self, key: str, *, tx_hash: str | None = None, block_number: int | None = None) -> None:
         """Record ``key`` as done because the chain shows it done (found there by the caller, e.g. in the logs,
-        with the transaction that did it when known); nothing when there is no record of it."""
+        with the transaction that did it when known; a done record that lacks its transaction gets it); nothing
+        when there is no record of it."""
         row = self.get(key)
-        if row is None or row.state == OutboxState.MINED:
+        if row is None or (row.state == OutboxState.MINED and (row.tx_hash or not tx_hash)):
             return
         self._update(key, state=OutboxState.MINED, tx_hash=tx_hash or row.tx_hash,
                      block_number=block_number if block_number is not None else row.block_number, error=None)

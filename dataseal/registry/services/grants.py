@@ -25,9 +25,10 @@ grants of the same terms are two grants), so it is known by its request: the has
 asset, grantee, grantor, purpose, ``valid_from`` and ``until`` as written, quota, scope root) and of an optional
 ``request`` id. The first run records the request with the terms it resolved (the window's start and end) and
 the block it started from before anything is sent; a rerun with the same request finishes that grant (the same
-terms, found on chain by the grantor's GrantCreated event with them from that block on) instead of making
-another. Once the grant is made and handed back, a request without ``request`` id is closed: the same command run
-again later makes a new grant. With a ``request`` id it stays: the same id always gives the same grant.
+terms, found on chain by the grantor's GrantCreated event with them in a later block, and not a grant another
+request of this registry holds) instead of making another. Once the grant is made and handed back, a request
+without ``request`` id is closed: the same command run again later makes a new grant. With a ``request`` id it
+stays: the same id always gives the same grant.
 
 Each write checks what the chain would refuse before sending (the asset's owner and status, the window, the
 quota, the grant's status), so that a refusal is a clear :class:`GrantError` rather than a spent transaction;
@@ -44,7 +45,7 @@ from typing import Any
 
 from eth_utils import keccak
 from hexbytes import HexBytes
-from sqlmodel import Session
+from sqlmodel import Session, select
 from web3.exceptions import TransactionNotFound
 
 from dataseal.chain.accounts.passwords import PasswordSource
@@ -63,6 +64,7 @@ from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.sending.sender import TxSender
 from dataseal.chain.values import address
 from dataseal.errors import DatasealError, ErrorKind, InvalidInput
+from dataseal.registry.db.models.local import OutboxTx
 from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
 from dataseal.registry.outbox import Delivered, Hook, Outbox
 from dataseal.registry.receipts import purpose_hash
@@ -317,23 +319,38 @@ def compute_grant_request(chain_id: int, grant_registry: str, asset_id: int, gra
     return "0x" + keccak(canonical_json_bytes(terms)).hex()
 
 
-def get_grant_made(registry: Registry, grantor: str, terms: dict[str, Any]) -> GrantRecord | None:
-    """The grant ``grantor`` made with exactly ``terms`` (a grant request's outbox payload) from the block the
-    request started at, or None."""
+def get_grant_made(registry: Registry, grantor: str, terms: dict[str, Any], *,
+                   claimed: frozenset[str] = frozenset()) -> GrantRecord | None:
+    """The grant ``grantor`` made with exactly ``terms`` (a grant request's outbox payload) after the block the
+    request started at (its transaction cannot be in a block mined before it was sent), leaving out the grants
+    whose ids or transaction hashes are in ``claimed`` (other requests' grants, :func:`compute_claimed_grants`);
+    None when there is none."""
     context = registry.context
     deployment = context.deployment()
     decoder = context.contracts().decoder
     reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
     wanted = (int(terms["assetId"]), str(terms["grantee"]), grantor, str(terms["purpose"]), int(terms["validFrom"]),
               int(terms["expiresAt"]), int(terms["quota"]), str(terms["scopeRoot"]))
-    for log in reader.logs(deployment.grant_registry, int(terms["fromBlock"]),
+    for log in reader.logs(deployment.grant_registry, int(terms["fromBlock"]) + 1,
                            topics=[GRANT_CREATED, None, topic_of(wanted[0]), topic_of(wanted[1])]):
         record = decoder.decode_log(log)
         if isinstance(record, GrantRecord) and (
                 record.asset_id, record.grantee, record.grantor, "0x" + record.purpose.hex(), record.valid_from,
-                record.expires_at, record.quota, "0x" + record.scope_root.hex()) == wanted:
+                record.expires_at, record.quota, "0x" + record.scope_root.hex()) == wanted and not (
+                str(record.grant_id) in claimed or record.tx.tx_hash.lower() in claimed):
             return record
     return None
+
+
+def compute_claimed_grants(registry: Registry, key: str) -> frozenset[str]:
+    """The grants the outbox gives to grant requests other than ``key``: their ids (a closed request is kept as
+    ``<key>#<grant id>``) and their transaction hashes (lower-case 0x-hex), so that a rerun of ``key`` does not take
+    another request's grant of the same terms for its own."""
+    with registry.db.session() as session:
+        rows = session.exec(select(OutboxTx).where(OutboxTx.kind == "grant", OutboxTx.key != key)).all()
+        claimed = {row.tx_hash.lower() for row in rows if row.tx_hash}
+        claimed.update(row.key.rpartition("#")[2] for row in rows if "#" in row.key)
+    return frozenset(claimed)
 
 
 def _grant_made(registry: Registry, delivered: Delivered, grantor: str) -> GrantRecord:
@@ -342,7 +359,8 @@ def _grant_made(registry: Registry, delivered: Delivered, grantor: str) -> Grant
         for record in registry.context.contracts().decoder.decode_receipt(receipt):
             if isinstance(record, GrantRecord):
                 return record
-    found = get_grant_made(registry, grantor, delivered.payload)
+    found = get_grant_made(registry, grantor, delivered.payload,
+                           claimed=compute_claimed_grants(registry, delivered.key))
     if found is None:  # pragma: no cover - delivered means the chain has it
         raise GrantError(f"the grant of request {delivered.key} was delivered but its GrantCreated event is not in "
                          "the logs", hint="check the node, then run again", kind=ErrorKind.UNAVAILABLE)
@@ -398,7 +416,8 @@ def grant(
 
     def made() -> bool:
         row = outbox.get(key)
-        return row is not None and get_grant_made(registry, signer.address, row.payload) is not None
+        return row is not None and get_grant_made(registry, signer.address, row.payload,
+                                                  claimed=compute_claimed_grants(registry, key)) is not None
 
     earlier = outbox.reconcile(key, made)  # an earlier run of this request: made, or nothing of it anywhere
     if earlier is not None:
@@ -440,6 +459,8 @@ def _granted(registry: Registry, outbox: Outbox, delivered: Delivered, grantor: 
              tree: IndexTree | None, request: str | None) -> GrantResult:
     """The result of a delivered grant; a request without an id is closed (the same terms make a new grant)."""
     record = _grant_made(registry, delivered, grantor)
+    # a grant the chain showed made has no transaction in its record yet: it is what keeps other requests from it
+    outbox.mark_done(delivered.key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
     if request is None:
         outbox.retire(delivered.key, str(record.grant_id))
     return GrantResult(record, purpose, tree, resumed=delivered.resumed)
@@ -482,8 +503,11 @@ def revoke(
                          "owner revokes its grants", hint="sign with the owner's account", options=("account",),
                          kind=ErrorKind.CONFLICT)
     reason_hash = keccak(text=reason) if reason else ZERO32
+    payload = {"grantId": grant_id, "reasonHash": "0x" + reason_hash.hex()}
     if outbox.get(key) is None:
-        outbox.prepare(key, "revoke", {"grantId": grant_id, "reasonHash": "0x" + reason_hash.hex()})
+        outbox.prepare(key, "revoke", payload)
+    else:  # an earlier run's intent that never reached the chain (or reverted): this run's reason
+        outbox.renew(key, payload)
     client = registry.context.contracts(signer).grants
     delivered = outbox.deliver(key, lambda: client.submit_revoke(grant_id, reason_hash, gas=ESTIMATE), revoked)
     return _revocation(registry, delivered, grant_id)

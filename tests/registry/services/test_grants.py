@@ -12,6 +12,7 @@ from dataseal.chain.contracts.records import ZERO32, GrantStatus
 from dataseal.chain.errors import ContractRevert
 from dataseal.errors import ErrorKind, InvalidInput
 from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
+from dataseal.registry.outbox import get_record
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import ScopeError, compute_scope_root
 from dataseal.registry.services.grants import (
@@ -215,3 +216,65 @@ def test_a_crash_at_any_moment_of_a_revocation_is_finished_by_the_rerun(
     assert revoked.grant_id == made.grant_id and revoked.reason_hash == keccak(text="ended")
     assert _sent(pyevm, pyevm.owner) == before + 1
     assert pyevm.reader.grants.grant_of(made.grant_id).status == GrantStatus.Revoked
+
+
+def test_a_rerun_finishes_its_own_grant_not_an_earlier_one_of_the_same_terms(registry: Registry, pyevm: Chain
+                                                                            ) -> None:
+    """Two grants of the same fixed terms, made one after the other: the second run dies once the node took its
+    transaction; the rerun finds the second grant (mined after the request started), not the first one (mined
+    in the block the request started from)."""
+    asset_id = register_asset(pyevm)
+    start, end = pyevm.now() + 3600, pyevm.now() + 7200
+    first = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, sender=pyevm.owner).grant
+    with pytest.raises(Crash):
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, sender=pyevm.owner,
+              hook=crash_at("grant:submitted"))
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, sender=pyevm.owner)
+    assert pyevm.reader.grants.total_grants() == 2
+    assert (first.grant_id, done.grant.grant_id) == (1, 2) and done.resumed
+
+
+def test_a_rerun_does_not_take_another_requests_grant_of_the_same_terms(registry: Registry, pyevm: Chain) -> None:
+    """Request ``b`` dies as it hands its grant over (nothing reached the node); request ``a``, of the same terms,
+    is made meanwhile; ``b``'s rerun does not take ``a``'s grant for its own: it makes its grant."""
+    asset_id = register_asset(pyevm)
+    start, end = pyevm.now() + 3600, pyevm.now() + 7200
+    with pytest.raises(Crash):
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="b", sender=pyevm.owner,
+              hook=crash_at("grant:submitting"))
+    made_a = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="a", sender=pyevm.owner)
+    made_b = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="b", sender=pyevm.owner)
+    assert (made_a.grant.grant_id, made_b.grant.grant_id) == (1, 2)
+    assert pyevm.reader.grants.total_grants() == 2
+    again = grant(registry, asset_id, pyevm.user.address, PURPOSE, start, end, 5, request="a", sender=pyevm.owner)
+    assert again.grant == made_a.grant and again.resumed
+
+
+def test_a_grant_found_on_chain_by_a_rerun_is_kept_from_other_requests(registry: Registry, pyevm: Chain) -> None:
+    """Request ``a`` dies once the node took its grant and its rerun finds the grant on chain (no transaction hash
+    was recorded): the outbox records that grant's transaction, so that request ``b`` of the same terms, started
+    before ``a``'s grant was mined and dead before sending, makes its own grant on its rerun."""
+    asset_id = register_asset(pyevm)
+    start, end = pyevm.now() + 3600, pyevm.now() + 7200
+    terms = (asset_id, pyevm.user.address, PURPOSE, start, end, 5)
+    with pytest.raises(Crash):
+        grant(registry, *terms, request="b", sender=pyevm.owner, hook=crash_at("grant:submitting"))
+    with pytest.raises(Crash):
+        grant(registry, *terms, request="a", sender=pyevm.owner, hook=crash_at("grant:submitted"))
+    made_a = grant(registry, *terms, request="a", sender=pyevm.owner)
+    assert made_a.grant.grant_id == 1 and made_a.resumed
+    made_b = grant(registry, *terms, request="b", sender=pyevm.owner)
+    assert made_b.grant.grant_id == 2 and pyevm.reader.grants.total_grants() == 2
+
+
+def test_a_revocation_that_never_left_is_sent_with_the_reruns_reason(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    made = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 5, sender=pyevm.owner).grant
+    with pytest.raises(Crash):
+        revoke(registry, made.grant_id, "first reason", sender=pyevm.owner, hook=crash_at("revoke:prepared"))
+    revoked = revoke(registry, made.grant_id, "contract ended", sender=pyevm.owner)
+    assert revoked.reason_hash == keccak(text="contract ended")
+    key = f"revoke:{pyevm.deployment.chain_id}:{pyevm.deployment.grant_registry}:{made.grant_id}"
+    record = get_record(registry.db, key)
+    assert record is not None and record.payload["reasonHash"] == "0x" + keccak(text="contract ended").hex()
+    assert record.tx_hash == revoked.tx.tx_hash
