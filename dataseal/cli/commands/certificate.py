@@ -28,6 +28,7 @@ from dataseal.registry.certificates import (
     render_pdf,
 )
 from dataseal.registry.certificates.compute import ManifestLookup, get_stored_manifest
+from dataseal.registry.certificates.model import UINT256_MAX
 from dataseal.registry.manifest import read_manifest
 from dataseal.registry.registry import Registry
 
@@ -142,8 +143,12 @@ def _stored_manifests(registry: Registry) -> ManifestLookup | None:
 
 
 def _asset_id(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidInput(f"{text!r} is not an asset id: ids are whole numbers from 1",
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and no more than a uint256 has (78), before
+    # int() is asked (it refuses more than 4300 digits).
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(UINT256_MAX))
+            and 1 <= int(text) <= UINT256_MAX):
+        shown = repr(text) if len(text) <= 80 else f"{text[:24]!r}… ({len(text)} characters)"
+        raise InvalidInput(f"{shown} is not an asset id: ids are whole numbers from 1 to 2**256 - 1",
                            hint="give the id printed when the asset was registered, or `verify` and a certificate file")
     return int(text)
 

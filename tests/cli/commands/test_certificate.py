@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -160,3 +161,53 @@ def test_help_teaches(cli: Cli) -> None:
     code, out, _ = cli("certificate", "--help", data_dir=False)
     assert code == 0 and "Examples" in out and "dataseal certificate verify cert.json --json" in out
     assert "dataseal certificate 7 --manifest survey.csv.dataseal/manifest.json -o cert.pdf" in out
+
+
+def _issue_json(cli: Cli, folder: Folder, tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / "cert.json"
+    cli.json("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(out))
+    issued: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return issued
+
+
+@pytest.mark.parametrize(("asset", "message"), [
+    (str(2**256), f"'{2**256}' is not an asset id: ids are whole numbers from 1 to 2**256 - 1"),
+    ("9" * 5000, "is not an asset id: ids are whole numbers from 1 to 2**256 - 1"),
+    ("²", "'²' is not an asset id"),
+])
+def test_an_asset_id_the_chain_cannot_hold_is_one_line(cli: Cli, folder: Folder, tmp_path: Path, asset: str,
+                                                       message: str) -> None:
+    out = tmp_path / "x.json"
+    code, stdout, err = cli("certificate", asset, "-o", str(out))
+    assert (code, stdout) == (1, "") and message in one_line(err) and not out.exists()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("assetId", 2**256, "assetId: Input should be less than or equal to " + str(2**256 - 1)),
+    ("asOf.blockNumber", 2**63, "asOf.blockNumber: Input should be less than or equal to " + str(2**63 - 1)),
+    ("registration.blockNumber", 2**63, "registration.blockNumber: Input should be less than or equal to"),
+    ("parentId", 2**256, "parentId: Input should be less than or equal to"),
+])
+def test_a_certificate_with_numbers_the_chain_cannot_hold_is_one_line(cli: Cli, folder: Folder, tmp_path: Path,
+                                                                      field: str, value: int, message: str) -> None:
+    cert = _issue_json(cli, folder, tmp_path)
+    *parents, last = field.split(".")
+    target = cert
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(cert, ensure_ascii=False), encoding="utf-8")
+    code, stdout, err = cli("certificate", "verify", str(forged))
+    assert (code, stdout) == (1, "") and message in one_line(err) and "is invalid" in err
+
+
+def test_a_certificate_of_the_last_block_a_node_takes_is_named_tampered(cli: Cli, folder: Folder,
+                                                                        tmp_path: Path) -> None:
+    cert = _issue_json(cli, folder, tmp_path)
+    cert["asOf"]["blockNumber"] = 2**63 - 1
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(cert, ensure_ascii=False), encoding="utf-8")
+    code, stdout, err = cli("certificate", "verify", str(forged))
+    assert code == 1 and f"differs      asOf.blockNumber: the certificate says {2**63 - 1}, the chain " in stdout
+    assert "has no block" in stdout and "asOf.blockNumber differ" in one_line(err)
