@@ -41,6 +41,9 @@ from dataseal.registry.manifest import (
     describe_validation_error,
     read_json,
 )
+from dataseal.registry.settings import (
+    DEFAULT_BASE_URL as DEFAULT_BASE_URL,  # re-exported: its home before settings had it
+)
 
 CERTIFICATE_KIND: Final = "dataseal.certificate"
 CERTIFICATE_VERSION: Final = 1
@@ -48,7 +51,6 @@ CERTIFICATE_VERSION: Final = 1
 MAX_CERTIFICATE_BYTES: Final = 4 << 20
 #: A certificate's term at most (Beijing's measures for data-IP registration certificates).
 TERM_YEARS: Final = 3
-DEFAULT_BASE_URL: Final = "http://127.0.0.1:8000"
 #: The largest uint256: asset ids (ERC-721 token ids) and chain ids are uint256 on chain.
 UINT256_MAX: Final = 2**256 - 1
 #: The largest block number a node takes: JSON-RPC clients hold block numbers in 64-bit signed integers (geth

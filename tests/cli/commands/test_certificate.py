@@ -141,7 +141,7 @@ def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None
     code, _, err = cli("certificate", "1", "--lang", "fr")
     assert code == 1 and "unknown certificate language 'fr'" in one_line(err) and "[--lang zh|en|zh-en]" in err
     code, _, err = cli("certificate", "1", "--base-url", "registry.example.org")
-    assert code == 1 and "is not an http(s) URL" in one_line(err) and "[--base-url URL]" in err
+    assert code == 1 and "is not an http(s) URL" in one_line(err) and "[--base-url URL or DATASEAL_BASE_URL]" in err
     code, _, err = cli("certificate", "verify")
     assert code == 2 and "give the certificate's JSON file" in one_line(err)
     code, _, err = cli("certificate", "1", str(other))
@@ -211,3 +211,44 @@ def test_a_certificate_of_the_last_block_a_node_takes_is_named_tampered(cli: Cli
     code, stdout, err = cli("certificate", "verify", str(forged))
     assert code == 1 and f"differs      asOf.blockNumber: the certificate says {2**63 - 1}, the chain " in stdout
     assert "has no block" in stdout and "asOf.blockNumber differ" in one_line(err)
+
+
+def test_verify_names_a_verify_url_off_the_base_url(cli: Cli, folder: Folder, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cert = _issue_json(cli, folder, tmp_path)
+    number = cert["certificateNumber"]
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**cert, "verifyUrl": f"https://evil.example/assets/1?cert={number}"},
+                                 ensure_ascii=False), encoding="utf-8")
+    code, stdout, err = cli("certificate", "verify", str(forged))
+    assert code == 1 and "verifyUrl differ" in one_line(err)
+    assert (f"  differs      verifyUrl: the certificate says https://evil.example/assets/1?cert={number}, the chain "
+            f"http://127.0.0.1:8000/assets/1?cert={number} (the public record of this asset and certificate is "
+            "expected under http://127.0.0.1:8000: the QR code opens another address)") in stdout
+    assert stdout.count("verifyUrl") == 2 and "not checked  verifyUrl" not in stdout  # differs, and checked once
+    # the registry's public address, from --base-url or DATASEAL_BASE_URL, for issuing and verifying alike
+    public = tmp_path / "public.json"
+    monkeypatch.setenv("DATASEAL_BASE_URL", "https://registry.example.org")
+    assert cli.json("certificate", "1", "-o", str(public))["verifyUrl"].startswith(
+        "https://registry.example.org/assets/1?cert=DS-")
+    checked = cli.json("certificate", "verify", str(public))
+    assert checked["ok"] and "verifyUrl (under https://registry.example.org)" in checked["checked"]
+    assert cli("certificate", "verify", str(forged))[0] == 1
+    code, stdout, _ = cli("certificate", "verify", str(public), "--base-url", "http://127.0.0.1:8000")
+    assert code == 1 and "  differs      verifyUrl: " in stdout
+    monkeypatch.delenv("DATASEAL_BASE_URL")
+    assert cli("certificate", "verify", str(public), "--base-url", "https://registry.example.org/")[0] == 0
+    code, stdout, err = cli("certificate", "verify", str(public), "--base-url", "registry.example.org")
+    assert (code, stdout) == (1, "") and "the verify base URL 'registry.example.org' is not an http" in one_line(err)
+    assert "[--base-url URL or DATASEAL_BASE_URL]" in err
+
+
+def test_json_output_keeps_chinese_as_it_is(cli: Cli, folder: Folder, tmp_path: Path) -> None:
+    code, stdout, _ = cli("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(tmp_path / "c.json"),
+                          "--json")
+    assert code == 0 and f'"title": "{TITLE}"' in stdout and "\\u" not in stdout
+    forged = tmp_path / "forged.json"
+    cert = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
+    forged.write_text(json.dumps({**cert, "title": "别人的数据"}, ensure_ascii=False), encoding="utf-8")
+    code, stdout, _ = cli("certificate", "verify", str(forged), "--json")
+    assert code == 1 and '"certificate": "别人的数据"' in stdout and f'"chain": "{TITLE}"' in stdout
