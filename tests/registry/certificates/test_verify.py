@@ -208,3 +208,7 @@ def test_issue_and_verify_on_a_hardhat_node(hardhat: Chain, tmp_path: Path) -> N
     assert verify_certificate(cert, hardhat.reader, LogReader(hardhat.w3)).ok
     forged = _tampered(cert, _set("owner", hardhat.owner.address))
     assert compute_certificate_report(forged, hardhat.reader, LogReader(hardhat.w3)).tampered_fields == ("owner",)
+    # the last block number a node takes: a block the node does not have, not an error of the node's
+    beyond = _tampered(cert, _set("asOf.blockNumber", 2**63 - 1))
+    report = compute_certificate_report(beyond, hardhat.reader, LogReader(hardhat.w3))
+    assert report.tampered_fields == ("asOf.blockNumber",) and "has no block" in report.mismatches[0].chain
