@@ -55,7 +55,7 @@ OPTION_FLAGS: dict[str, str] = {
     "out_dir": "-o/--out DIR",
     "out": "-o/--out FILE",
     # dataseal certificate
-    "base_url": "--base-url URL",
+    "base_url": "--base-url URL or DATASEAL_BASE_URL",
     "language": "--lang zh|en|zh-en",
     # dataseal audit
     "limit": "--limit N",

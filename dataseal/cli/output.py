@@ -23,10 +23,17 @@ def _default(value: Any) -> Any:
 
 
 def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
-    """Print ``data`` as one JSON document when ``as_json``, else call ``human`` to print for people."""
+    """Print ``data`` as one JSON document when ``as_json``, else call ``human`` to print for people.
+
+    Text is written as it is (Chinese stays Chinese), unless standard output cannot encode it (an ASCII or
+    Latin-1 terminal): then as ``\\u`` escapes, the same JSON."""
     if as_json:
-        json.dump(data, sys.stdout, default=_default, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+        text = json.dumps(data, default=_default, indent=2, sort_keys=True, ensure_ascii=False)
+        try:
+            text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+        except (UnicodeEncodeError, LookupError):
+            text = json.dumps(data, default=_default, indent=2, sort_keys=True)
+        sys.stdout.write(text + "\n")
     else:
         human()
 

@@ -3,12 +3,15 @@ passed down. Nothing here connects to anything."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dataseal.errors import ConfigError
+
+#: Where the registry's public pages are served unless told otherwise.
+DEFAULT_BASE_URL: Final = "http://127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -34,6 +37,10 @@ class Settings(BaseSettings):
     )
     receipt_timeout: float = Field(120.0, gt=0, description="Seconds to wait for a transaction's receipt.")
     rpc_timeout: float = Field(30.0, gt=0, description="Seconds to wait for one JSON-RPC answer.")
+    base_url: str = Field(
+        DEFAULT_BASE_URL, description="Where the registry's public pages are served: certificates are issued with QR "
+        "codes that open {base_url}/assets/ID?cert=NUMBER, and verified against it.",
+    )
 
     @classmethod
     def load(cls, **given: Any) -> Settings:

@@ -27,7 +27,8 @@ from dataseal.registry.certificates import (
     render_json,
     render_pdf,
 )
-from dataseal.registry.certificates.compute import ManifestLookup, get_stored_manifest
+from dataseal.registry.certificates.compute import ManifestLookup, check_base_url, get_stored_manifest
+from dataseal.registry.certificates.model import UINT256_MAX
 from dataseal.registry.manifest import read_manifest
 from dataseal.registry.registry import Registry
 
@@ -57,9 +58,10 @@ def certificate_command(
         "Default: the copy the registry database recorded when the asset was registered; with none, the title "
         "shows as unknown.", show_default=False,
     )] = None,
-    base_url: str = typer.Option(
-        DEFAULT_BASE_URL, "--base-url", metavar="URL", help="Where the registry's public pages are served; the QR "
-        "code opens URL/assets/ASSET?cert=NUMBER.",
+    base_url: str | None = typer.Option(
+        None, "--base-url", metavar="URL", help="Where the registry's public pages are served: the QR code of a "
+        "certificate issued opens URL/assets/ASSET?cert=NUMBER, and `verify` requires a certificate's verifyUrl to. "
+        f"Default: DATASEAL_BASE_URL, else {DEFAULT_BASE_URL}.", show_default=False,
     ),
     force: bool = typer.Option(False, "--force", help="Replace the -o FILE if it exists (atomically)."),
     rpc: str | None = RPC,
@@ -79,7 +81,8 @@ def certificate_command(
     and its QR code opens the public record.
 
     `verify` recomputes every field from the chain as of the certificate's block and names each one that
-    differs (exit status 1); it also shows the asset's standing now. No password is needed for either.
+    differs (exit status 1), the verifyUrl its QR code opens included (against --base-url); it also shows the
+    asset's standing now. No password is needed for either.
 
     \b
     Examples:
@@ -88,12 +91,13 @@ def certificate_command(
       dataseal certificate 7 --manifest manifest.json --lang en --base-url https://registry.example.org -o cert.html
       dataseal certificate 7 -o cert.json
       dataseal certificate verify cert.json --json
+      dataseal certificate verify cert.json --base-url https://registry.example.org
     """
     if target == VERIFY:
         if file is None:
             raise typer.BadParameter("give the certificate's JSON file: dataseal certificate verify cert.json",
                                      param_hint="CERT.json")
-        _verify(file, rpc=rpc, chain_id=chain_id, data_dir=data_dir, as_json=as_json)
+        _verify(file, rpc=rpc, chain_id=chain_id, data_dir=data_dir, base_url=base_url, as_json=as_json)
         return
     if file is not None:
         raise typer.BadParameter(f"unexpected {str(file)!r}: issuing takes one asset id (verify takes a file)",
@@ -107,11 +111,12 @@ def certificate_command(
                                      param_hint="-o/--out")
         check_output(out, replace=force, options=("out",))  # before the chain is read, not after
     manifest = read_manifest(manifest_path) if manifest_path is not None else None
-    with Registry.open(settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)) as registry:
+    cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir, base_url=base_url)
+    with Registry.open(cfg) as registry:
         context = registry.context
         reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
         cert = compute_certificate(context.contracts(), reader, context.deployment(), asset_id, manifest,
-                                   base_url=base_url, now=datetime.now(UTC), language=lang,
+                                   base_url=cfg.base_url, now=datetime.now(UTC), language=lang,
                                    manifests=_stored_manifests(registry) if manifest is None else None)
     if out is None:
         sys.stdout.write(render_json(cert))
@@ -142,8 +147,12 @@ def _stored_manifests(registry: Registry) -> ManifestLookup | None:
 
 
 def _asset_id(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidInput(f"{text!r} is not an asset id: ids are whole numbers from 1",
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and no more than a uint256 has (78), before
+    # int() is asked (it refuses more than 4300 digits).
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(UINT256_MAX))
+            and 1 <= int(text) <= UINT256_MAX):
+        shown = repr(text) if len(text) <= 80 else f"{text[:24]!r}… ({len(text)} characters)"
+        raise InvalidInput(f"{shown} is not an asset id: ids are whole numbers from 1 to 2**256 - 1",
                            hint="give the id printed when the asset was registered, or `verify` and a certificate file")
     return int(text)
 
@@ -154,12 +163,15 @@ def _summary(cert: Certificate) -> dict[str, Any]:
             "asOfBlock": cert.as_of.block_number, "verifyUrl": cert.verify_url}
 
 
-def _verify(file: Path, *, rpc: str | None, chain_id: int | None, data_dir: Path | None, as_json: bool) -> None:
+def _verify(file: Path, *, rpc: str | None, chain_id: int | None, data_dir: Path | None, base_url: str | None,
+            as_json: bool) -> None:
+    cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir, base_url=base_url)
+    check_base_url(cfg.base_url)  # before the file and the chain are read
     cert = read_certificate(file)
-    with Registry.open(settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)) as registry:
+    with Registry.open(cfg) as registry:
         context = registry.context
         reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
-        found = compute_certificate_report(cert, context.contracts(), reader)
+        found = compute_certificate_report(cert, context.contracts(), reader, base_url=cfg.base_url)
     emit({"file": str(file), **found.to_json()}, as_json, lambda: _print_report(file, found))
     if not found.ok:
         raise CertificateMismatch(found)  # after the report: the one-line error, exit status 1

@@ -88,13 +88,15 @@ VALID_UNTIL = typer.Option(None, "--valid-until", metavar="WHEN", help="End of t
 PDF = typer.Option(False, "--pdf", help="Also write the certificate as PDF (a second or two more).")
 LANG = typer.Option("zh-en", "--lang", metavar="LANG", help="Language of the certificate: zh (中文), en, or zh-en "
                     "(both).")
-BASE_URL = typer.Option(DEFAULT_BASE_URL, "--base-url", metavar="URL", help="Where the registry's public pages are "
-                        "served; the certificate's QR code opens URL/assets/ASSET?cert=NUMBER.")
+BASE_URL = typer.Option(None, "--base-url", metavar="URL", help="Where the registry's public pages are served; the "
+                        "certificate's QR code opens URL/assets/ASSET?cert=NUMBER. Default: DATASEAL_BASE_URL, else "
+                        f"{DEFAULT_BASE_URL}.", show_default=False)
 
 
-def certificate_options(pdf: bool, lang: str, base_url: str) -> CertificateOptions:
-    """The certificate a registration writes beside its manifest (JSON and HTML, and PDF when asked)."""
-    return CertificateOptions(html=True, pdf=pdf, language=lang, base_url=base_url)
+def certificate_options(pdf: bool, lang: str, base_url: str | None) -> CertificateOptions:
+    """The certificate a registration writes beside its manifest (JSON and HTML, and PDF when asked); its base URL
+    ``base_url``, else the settings' (DATASEAL_BASE_URL, the one `certificate verify` expects)."""
+    return CertificateOptions(html=True, pdf=pdf, language=lang, base_url=settings(base_url=base_url).base_url)
 
 
 def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -> None:
@@ -139,7 +141,7 @@ def register_command(
     chunk_size: str | None = CHUNK_SIZE,
     pdf: bool = PDF,
     lang: str = LANG,
-    base_url: str = BASE_URL,
+    base_url: str | None = BASE_URL,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,

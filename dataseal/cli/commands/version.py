@@ -47,7 +47,7 @@ def version_command(
     chunk_size: str | None = CHUNK_SIZE,
     pdf: bool = PDF,
     lang: str = LANG,
-    base_url: str = BASE_URL,
+    base_url: str | None = BASE_URL,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,

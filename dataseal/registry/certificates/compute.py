@@ -46,7 +46,9 @@ from dataseal.registry.certificates.model import (
     CLASSIFICATIONS,
     DEFAULT_BASE_URL,
     LANGUAGES,
+    MAX_BLOCK_NUMBER,
     TERM_YEARS,
+    UINT256_MAX,
     AsOf,
     Certificate,
     CertificateError,
@@ -77,7 +79,22 @@ def event_topic(contract: str, event: str) -> str:
 
 
 def _id_topic(value: int) -> str:
-    return "0x" + value.to_bytes(32, "big").hex()
+    return "0x" + value.to_bytes(32, "big").hex()  # in range: verify_asset_id came first
+
+
+def shown_number(value: object) -> str:
+    """``value`` for a message: a number too long to be any id is shown by its size, not its digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**100:
+        return f"a {abs(value).bit_length()}-bit number"
+    return repr(value)
+
+
+def verify_asset_id(asset_id: object) -> None:
+    """Require ``asset_id`` to be an asset id (a whole number from 1 to 2**256 - 1, an ERC-721 token id);
+    :class:`CertificateError` otherwise."""
+    if isinstance(asset_id, bool) or not isinstance(asset_id, int) or not 1 <= asset_id <= UINT256_MAX:
+        raise CertificateError(f"{shown_number(asset_id)} is not an asset id: ids are whole numbers from 1 to "
+                               "2**256 - 1", hint="give the id printed when the asset was registered")
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,9 @@ class AssetFacts:
 
 def read_block(log_reader: LogReader, number: int) -> ChainBlock:
     """Block ``number``'s hash and time; :class:`CertificateError` when the chain has no such block."""
+    if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= MAX_BLOCK_NUMBER:
+        raise CertificateError(f"{shown_number(number)} is not a block number: blocks are numbered from 0 to "
+                               "2**63 - 1", hint="give the number of a block of the chain")
     try:
         block = log_reader.w3.eth.get_block(number)
     except BlockNotFound:
@@ -128,9 +148,7 @@ def read_asset_facts(
     :class:`CertificateError` (not found) when no AssetRegistered event of the asset is in the blocks up to
     ``block``.
     """
-    if isinstance(asset_id, bool) or not isinstance(asset_id, int) or asset_id < 1:
-        raise CertificateError(f"asset id {asset_id!r} is not an asset id: ids are whole numbers from 1",
-                               hint="give the id printed when the asset was registered")
+    verify_asset_id(asset_id)
     at = read_block(log_reader, block)
     registry = contracts.registry.address
     asset = _id_topic(asset_id)

@@ -31,6 +31,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AwareDatetime, Field, StringConstraints, ValidationError, field_validator
 
 from dataseal.errors import DatasealError
+from dataseal.registry.certificates.numbering import MAX_NUMBER_LENGTH
 from dataseal.registry.manifest import (
     RIGHTS_BITS,
     Hash32,
@@ -40,6 +41,9 @@ from dataseal.registry.manifest import (
     describe_validation_error,
     read_json,
 )
+from dataseal.registry.settings import (
+    DEFAULT_BASE_URL as DEFAULT_BASE_URL,  # re-exported: its home before settings had it
+)
 
 CERTIFICATE_KIND: Final = "dataseal.certificate"
 CERTIFICATE_VERSION: Final = 1
@@ -47,7 +51,11 @@ CERTIFICATE_VERSION: Final = 1
 MAX_CERTIFICATE_BYTES: Final = 4 << 20
 #: A certificate's term at most (Beijing's measures for data-IP registration certificates).
 TERM_YEARS: Final = 3
-DEFAULT_BASE_URL: Final = "http://127.0.0.1:8000"
+#: The largest uint256: asset ids (ERC-721 token ids) and chain ids are uint256 on chain.
+UINT256_MAX: Final = 2**256 - 1
+#: The largest block number a node takes: JSON-RPC clients hold block numbers in 64-bit signed integers (geth
+#: answers "hex number > 63 bits" above it).
+MAX_BLOCK_NUMBER: Final = 2**63 - 1
 
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Language = Literal["zh", "en", "zh-en"]
@@ -77,15 +85,15 @@ class TxPoint(Model):
     """Where the registration was recorded: its transaction and the block it is in."""
 
     tx_hash: Hash32
-    block_number: int = Field(ge=0)
+    block_number: int = Field(ge=0, le=MAX_BLOCK_NUMBER)
     block_hash: Hash32
-    log_index: int = Field(ge=0)
+    log_index: int = Field(ge=0, le=MAX_BLOCK_NUMBER)
 
 
 class AsOf(Model):
     """The block whose state the certificate attests."""
 
-    block_number: int = Field(ge=0)
+    block_number: int = Field(ge=0, le=MAX_BLOCK_NUMBER)
     block_hash: Hash32
     time: AwareDatetime
 
@@ -100,12 +108,14 @@ class Certificate(Model):
 
     kind: Literal["dataseal.certificate"] = CERTIFICATE_KIND
     version: Literal[1] = CERTIFICATE_VERSION
-    certificate_number: str = Field(description="DS-CHAIN-ASSET-BLOCK-C, base 36, ISO/IEC 7064 MOD 37-2")
-    registration_number: str = Field(description="YEAR-CHAIN-ASSET-C, ISO/IEC 7064 MOD 11-2")
+    certificate_number: str = Field(max_length=MAX_NUMBER_LENGTH,
+                                    description="DS-CHAIN-ASSET-BLOCK-C, base 36, ISO/IEC 7064 MOD 37-2")
+    registration_number: str = Field(max_length=MAX_NUMBER_LENGTH,
+                                     description="YEAR-CHAIN-ASSET-C, ISO/IEC 7064 MOD 11-2")
     language: Language = Field(description="The language(s) the certificate is issued in")
-    chain_id: int = Field(ge=1)
+    chain_id: int = Field(ge=1, le=UINT256_MAX)
     contract: Address = Field(description="The AssetRegistry that holds the registration")
-    asset_id: int = Field(ge=1)
+    asset_id: int = Field(ge=1, le=UINT256_MAX)
     registrant: Address
     owner: Address = Field(description="The asset's owner as of the certificate's block")
     title: str | None = Field(description="The manifest's title; null without the manifest (unknown)")
@@ -115,7 +125,8 @@ class Certificate(Model):
     classification: ClassificationName
     content_root: Hash32
     manifest_hash: Hash32
-    parent_id: int = Field(ge=0, description="The parent asset of a version or derived asset; 0 for none")
+    parent_id: int = Field(ge=0, le=UINT256_MAX,
+                           description="The parent asset of a version or derived asset; 0 for none")
     lineage: LineageName
     registration: TxPoint
     registered_at: AwareDatetime

@@ -46,6 +46,9 @@ MOD37_2_ALPHABET: Final = ALPHANUMERIC + "*"
 CERTIFICATE_PREFIX: Final = "DS"
 #: The asset id takes at least this many digits in a registration number.
 ASSET_DIGITS: Final = 8
+#: No number is longer: uint256 chain and asset ids and a 63-bit block give at most 164 characters (a registration
+#: number) and 120 (a certificate number).
+MAX_NUMBER_LENGTH: Final = 200
 
 
 class NumberError(InvalidInput):
@@ -157,9 +160,16 @@ def compute_certificate_number(chain_id: int, asset_id: int, block_number: int) 
     return "-".join([*fields, compute_mod37_2("".join(fields))])
 
 
+def _verify_length(text: str, what: str) -> None:
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise NumberError(f"{text[:24]!r}… is not a {what}: it is {len(text)} characters long, at most "
+                          f"{MAX_NUMBER_LENGTH}", hint="copy the number exactly as the certificate shows it")
+
+
 def parse_registration_number(text: str) -> RegistrationNumber:
     """The year, chain id and asset id of a registration number; :class:`NumberError` if it is malformed or its
     check character is wrong."""
+    _verify_length(text, "registration number")
     found = _REGISTRATION.fullmatch(text)
     if found is None:
         raise NumberError(f"{text!r} is not a registration number: expected YEAR-CHAIN-ASSET-C, such as "
@@ -177,6 +187,7 @@ def parse_registration_number(text: str) -> RegistrationNumber:
 def parse_certificate_number(text: str) -> CertificateNumber:
     """The chain id, asset id and block of a certificate number; :class:`NumberError` if it is malformed or its
     check character is wrong."""
+    _verify_length(text, "certificate number")
     found = _CERTIFICATE.fullmatch(text)
     if found is None:
         raise NumberError(f"{text!r} is not a certificate number: expected DS-CHAIN-ASSET-BLOCK-C in base 36, such "

@@ -1,11 +1,13 @@
 """Verifying a certificate against the chain: every field recomputed and compared, a tampered one named.
 
 The certificate is recomputed from the chain as of its own block (:func:`.compute.read_asset_facts`,
-logs only), with the certificate's manifest, issue time, language and verify-URL base — the parts
-that are not chain data — and compared field by field; the manifest itself is checked through the
-manifest hash on chain, and both numbers through their check characters. Apart from that, the report
-gives the asset's standing now (status, owner, validity at the latest block), which may have moved
-since the certificate's block without the certificate being wrong.
+logs only), with the certificate's manifest, issue time and language — the parts that are not chain
+data — and compared field by field; the manifest itself is checked through the manifest hash on chain,
+and both numbers through their check characters. The verify URL (what the QR code opens) is recomputed
+from the base URL the verifier trusts (``base_url``: where the registry's public pages are served, the
+one its certificates are issued with), so a certificate whose QR code leads elsewhere is named. Apart
+from that, the report gives the asset's standing now (status, owner, validity at the latest block),
+which may have moved since the certificate's block without the certificate being wrong.
 
 :func:`compute_certificate_report` returns the report whatever it finds; :func:`verify_certificate`
 raises :class:`CertificateMismatch` (carrying the report) when a field differs.
@@ -19,8 +21,8 @@ from typing import Any, Final
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.logs import LogReader
 from dataseal.errors import ErrorKind
-from dataseal.registry.certificates.compute import build_certificate, read_asset_facts, utc
-from dataseal.registry.certificates.model import Certificate, CertificateError
+from dataseal.registry.certificates.compute import build_certificate, check_base_url, read_asset_facts, utc
+from dataseal.registry.certificates.model import DEFAULT_BASE_URL, Certificate, CertificateError
 from dataseal.registry.certificates.numbering import NumberError, parse_certificate_number, parse_registration_number
 
 #: What a certificate holds that is not chain data, and how far it is checked.
@@ -28,8 +30,6 @@ NOT_CHECKED: Final = (
     "issuedAt: when the certificate was made is the issuer's clock, not chain data (the chain state it attests is "
     "asOf's, which is checked)",
     "language: the language(s) it was issued in",
-    "verifyUrl: the address of the public record is not chain data (its asset id and certificate number are "
-    "checked)",
 )
 
 
@@ -103,8 +103,8 @@ class CertificateMismatch(CertificateError):
         super().__init__(
             f"certificate {report.certificate_number} does not match the chain: {fields} differ ({first}"
             f"{'; …' if len(report.mismatches) > 1 else ''})",
-            hint="the certificate was altered, or is of another chain or deployment: ask the registry for the "
-            "public record and a new certificate",
+            hint="the certificate was altered, or is of another chain, deployment or registry web address: ask "
+            "the registry for the public record and a new certificate",
         )
         self.report = report
 
@@ -165,6 +165,15 @@ def _identity_problems(cert: Certificate) -> list[FieldMismatch]:
     return out
 
 
+def _explain_verify_url(mismatch: FieldMismatch, base: str) -> FieldMismatch:
+    """A verifyUrl mismatch says why: the expected URL is under the base URL the verifier trusts, not chain data."""
+    if mismatch.field != "verifyUrl":
+        return mismatch
+    return FieldMismatch(mismatch.field, mismatch.certificate, mismatch.chain,
+                         f"the public record of this asset and certificate is expected under {base}: the QR code "
+                         "opens another address")
+
+
 def _standing(contracts: DatasealContracts, log_reader: LogReader, asset_id: int) -> Standing:
     asset = contracts.registry.asset(asset_id)
     return Standing(log_reader.latest_block(), asset.status.name, asset.owner,
@@ -172,10 +181,12 @@ def _standing(contracts: DatasealContracts, log_reader: LogReader, asset_id: int
 
 
 def compute_certificate_report(
-    cert: Certificate, contracts: DatasealContracts, log_reader: LogReader,
+    cert: Certificate, contracts: DatasealContracts, log_reader: LogReader, *, base_url: str = DEFAULT_BASE_URL,
 ) -> CertificateReport:
-    """Every field of ``cert`` checked against the chain (see the module documentation); never raises for a
-    mismatch (only when the chain cannot be read)."""
+    """Every field of ``cert`` checked against the chain, its verify URL against ``base_url`` (see the module
+    documentation); never raises for a mismatch (only when the chain cannot be read, or ``base_url`` is not an
+    http(s) URL: :class:`CertificateError`)."""
+    base = check_base_url(base_url)
     deployment = contracts.deployment
     checked: list[str] = ["certificateNumber (check character)", "registrationNumber (check character)"]
 
@@ -206,16 +217,16 @@ def compute_certificate_report(
         return report(_unique([*_number_problems(cert, None), FieldMismatch(field, str(value), exc.message),
                                *_identity_problems(cert)]),
                       more=("every other field: the chain has no such registration to compare with",))
-    base, found, _ = cert.verify_url.partition("/assets/")
-    expected = build_certificate(facts, cert.manifest, base_url=base if found else cert.verify_url,
-                                 issued_at=cert.issued_at, language=cert.language)
+    expected = build_certificate(facts, cert.manifest, base_url=base, issued_at=cert.issued_at,
+                                 language=cert.language)
     mine, theirs = cert.to_json_data(), expected.to_json_data()
     mine.pop("manifest")
     theirs.pop("manifest")
     mismatches = _number_problems(cert, expected)
     numbers = {m.field for m in mismatches}
-    mismatches += [m for m in _diff(mine, theirs) if m.field not in numbers]
-    checked += [key for key in theirs if key not in ("chainId", "contract", "issuedAt", "language")]
+    mismatches += [_explain_verify_url(m, base) for m in _diff(mine, theirs) if m.field not in numbers]
+    checked += [f"verifyUrl (under {base})" if key == "verifyUrl" else key for key in theirs
+                if key not in ("chainId", "contract", "issuedAt", "language")]
     if cert.manifest is not None:
         checked.append("manifest (its hash against the manifest hash on chain)")
         registered = "0x" + facts.registration.manifest_hash.hex()
@@ -226,10 +237,11 @@ def compute_certificate_report(
     return report(_unique([*mismatches, *_identity_problems(cert)]), now=now)
 
 
-def verify_certificate(cert: Certificate, contracts: DatasealContracts, log_reader: LogReader) -> CertificateReport:
-    """The report of :func:`compute_certificate_report` when every field matches the chain;
-    :class:`CertificateMismatch` naming the fields that differ otherwise."""
-    found = compute_certificate_report(cert, contracts, log_reader)
+def verify_certificate(cert: Certificate, contracts: DatasealContracts, log_reader: LogReader, *,
+                       base_url: str = DEFAULT_BASE_URL) -> CertificateReport:
+    """The report of :func:`compute_certificate_report` when every field matches the chain (and the verify URL
+    ``base_url``); :class:`CertificateMismatch` naming the fields that differ otherwise."""
+    found = compute_certificate_report(cert, contracts, log_reader, base_url=base_url)
     if not found.ok:
         raise CertificateMismatch(found)
     return found

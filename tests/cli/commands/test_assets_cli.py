@@ -186,3 +186,20 @@ def test_register_refuses_a_bad_certificate_language_before_sending(cli: Cli, fo
     assert code == 1 and out == ""
     assert one_line(err).startswith("dataseal: error: unknown certificate language 'fr'") and "[--lang" in err
     assert not (tmp_path / "d.bin.dataseal").exists()
+
+
+def test_register_issues_for_the_base_url_setting_and_prints_chinese_as_it_is(
+        cli: Cli, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DATASEAL_BASE_URL: the registry's public address, which `certificate verify` then expects too."""
+    data = tmp_path / "深圳调查.bin"
+    data.write_bytes(b"d" * 10)
+    monkeypatch.setenv("DATASEAL_BASE_URL", "https://registry.example.org")
+    code, out, err = cli("register", str(data), "--title", "深圳调查", "--json")
+    assert code == 0, err
+    path = tmp_path / "深圳调查.bin.dataseal" / "certificate.json"
+    assert f'"path": "{path}"' in out and "\\u" not in out
+    cert = json.loads(path.read_text(encoding="utf-8"))
+    assert cert["verifyUrl"] == f"https://registry.example.org/assets/1?cert={cert['certificateNumber']}"
+    assert cli.json("certificate", "verify", str(path))["ok"] is True
+    monkeypatch.delenv("DATASEAL_BASE_URL")
+    assert cli("certificate", "verify", str(path))[0] == 1  # the default address is not the certificate's

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -140,7 +141,7 @@ def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None
     code, _, err = cli("certificate", "1", "--lang", "fr")
     assert code == 1 and "unknown certificate language 'fr'" in one_line(err) and "[--lang zh|en|zh-en]" in err
     code, _, err = cli("certificate", "1", "--base-url", "registry.example.org")
-    assert code == 1 and "is not an http(s) URL" in one_line(err) and "[--base-url URL]" in err
+    assert code == 1 and "is not an http(s) URL" in one_line(err) and "[--base-url URL or DATASEAL_BASE_URL]" in err
     code, _, err = cli("certificate", "verify")
     assert code == 2 and "give the certificate's JSON file" in one_line(err)
     code, _, err = cli("certificate", "1", str(other))
@@ -160,3 +161,94 @@ def test_help_teaches(cli: Cli) -> None:
     code, out, _ = cli("certificate", "--help", data_dir=False)
     assert code == 0 and "Examples" in out and "dataseal certificate verify cert.json --json" in out
     assert "dataseal certificate 7 --manifest survey.csv.dataseal/manifest.json -o cert.pdf" in out
+
+
+def _issue_json(cli: Cli, folder: Folder, tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / "cert.json"
+    cli.json("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(out))
+    issued: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return issued
+
+
+@pytest.mark.parametrize(("asset", "message"), [
+    (str(2**256), f"'{2**256}' is not an asset id: ids are whole numbers from 1 to 2**256 - 1"),
+    ("9" * 5000, "is not an asset id: ids are whole numbers from 1 to 2**256 - 1"),
+    ("²", "'²' is not an asset id"),
+])
+def test_an_asset_id_the_chain_cannot_hold_is_one_line(cli: Cli, folder: Folder, tmp_path: Path, asset: str,
+                                                       message: str) -> None:
+    out = tmp_path / "x.json"
+    code, stdout, err = cli("certificate", asset, "-o", str(out))
+    assert (code, stdout) == (1, "") and message in one_line(err) and not out.exists()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("assetId", 2**256, "assetId: Input should be less than or equal to " + str(2**256 - 1)),
+    ("asOf.blockNumber", 2**63, "asOf.blockNumber: Input should be less than or equal to " + str(2**63 - 1)),
+    ("registration.blockNumber", 2**63, "registration.blockNumber: Input should be less than or equal to"),
+    ("parentId", 2**256, "parentId: Input should be less than or equal to"),
+])
+def test_a_certificate_with_numbers_the_chain_cannot_hold_is_one_line(cli: Cli, folder: Folder, tmp_path: Path,
+                                                                      field: str, value: int, message: str) -> None:
+    cert = _issue_json(cli, folder, tmp_path)
+    *parents, last = field.split(".")
+    target = cert
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(cert, ensure_ascii=False), encoding="utf-8")
+    code, stdout, err = cli("certificate", "verify", str(forged))
+    assert (code, stdout) == (1, "") and message in one_line(err) and "is invalid" in err
+
+
+def test_a_certificate_of_the_last_block_a_node_takes_is_named_tampered(cli: Cli, folder: Folder,
+                                                                        tmp_path: Path) -> None:
+    cert = _issue_json(cli, folder, tmp_path)
+    cert["asOf"]["blockNumber"] = 2**63 - 1
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(cert, ensure_ascii=False), encoding="utf-8")
+    code, stdout, err = cli("certificate", "verify", str(forged))
+    assert code == 1 and f"differs      asOf.blockNumber: the certificate says {2**63 - 1}, the chain " in stdout
+    assert "has no block" in stdout and "asOf.blockNumber differ" in one_line(err)
+
+
+def test_verify_names_a_verify_url_off_the_base_url(cli: Cli, folder: Folder, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cert = _issue_json(cli, folder, tmp_path)
+    number = cert["certificateNumber"]
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**cert, "verifyUrl": f"https://evil.example/assets/1?cert={number}"},
+                                 ensure_ascii=False), encoding="utf-8")
+    code, stdout, err = cli("certificate", "verify", str(forged))
+    assert code == 1 and "verifyUrl differ" in one_line(err)
+    assert (f"  differs      verifyUrl: the certificate says https://evil.example/assets/1?cert={number}, the chain "
+            f"http://127.0.0.1:8000/assets/1?cert={number} (the public record of this asset and certificate is "
+            "expected under http://127.0.0.1:8000: the QR code opens another address)") in stdout
+    assert stdout.count("verifyUrl") == 2 and "not checked  verifyUrl" not in stdout  # differs, and checked once
+    # the registry's public address, from --base-url or DATASEAL_BASE_URL, for issuing and verifying alike
+    public = tmp_path / "public.json"
+    monkeypatch.setenv("DATASEAL_BASE_URL", "https://registry.example.org")
+    assert cli.json("certificate", "1", "-o", str(public))["verifyUrl"].startswith(
+        "https://registry.example.org/assets/1?cert=DS-")
+    checked = cli.json("certificate", "verify", str(public))
+    assert checked["ok"] and "verifyUrl (under https://registry.example.org)" in checked["checked"]
+    assert cli("certificate", "verify", str(forged))[0] == 1
+    code, stdout, _ = cli("certificate", "verify", str(public), "--base-url", "http://127.0.0.1:8000")
+    assert code == 1 and "  differs      verifyUrl: " in stdout
+    monkeypatch.delenv("DATASEAL_BASE_URL")
+    assert cli("certificate", "verify", str(public), "--base-url", "https://registry.example.org/")[0] == 0
+    code, stdout, err = cli("certificate", "verify", str(public), "--base-url", "registry.example.org")
+    assert (code, stdout) == (1, "") and "the verify base URL 'registry.example.org' is not an http" in one_line(err)
+    assert "[--base-url URL or DATASEAL_BASE_URL]" in err
+
+
+def test_json_output_keeps_chinese_as_it_is(cli: Cli, folder: Folder, tmp_path: Path) -> None:
+    code, stdout, _ = cli("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(tmp_path / "c.json"),
+                          "--json")
+    assert code == 0 and f'"title": "{TITLE}"' in stdout and "\\u" not in stdout
+    forged = tmp_path / "forged.json"
+    cert = json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))
+    forged.write_text(json.dumps({**cert, "title": "别人的数据"}, ensure_ascii=False), encoding="utf-8")
+    code, stdout, _ = cli("certificate", "verify", str(forged), "--json")
+    assert code == 1 and '"certificate": "别人的数据"' in stdout and f'"chain": "{TITLE}"' in stdout

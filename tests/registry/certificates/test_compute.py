@@ -168,7 +168,7 @@ def test_unknown_assets_blocks_and_bad_parameters_are_refused(pyevm: Chain, regi
     with pytest.raises(CertificateError, match="has no block 999999 yet") as future:
         compute_certificate(pyevm.reader, reader, deployment, 1, None, now=ISSUED, as_of=999_999)
     assert future.value.kind is ErrorKind.NOT_FOUND
-    with pytest.raises(CertificateError, match="asset id 0 is not an asset id"):
+    with pytest.raises(CertificateError, match="0 is not an asset id: ids are whole numbers from 1 to 2"):
         compute_certificate(pyevm.reader, reader, deployment, 0, None, now=ISSUED)
     with pytest.raises(CertificateError, match="'ftp://x' is not an http") as url:
         compute_certificate(pyevm.reader, reader, deployment, 1, None, now=ISSUED, base_url="ftp://x")
@@ -178,3 +178,19 @@ def test_unknown_assets_blocks_and_bad_parameters_are_refused(pyevm: Chain, regi
     assert lang.value.options == ("language",)
     with pytest.raises(CertificateError, match="the issue time has no time zone"):
         compute_certificate(pyevm.reader, reader, deployment, 1, None, now=datetime(2030, 1, 1))
+
+
+@pytest.mark.parametrize(("asset_id", "as_of", "message"), [
+    (2**256, None, rf"{2**256} is not an asset id: ids are whole numbers from 1 to 2\*\*256 - 1"),
+    (10**5000, None, "a 16610-bit number is not an asset id"),
+    (True, None, "True is not an asset id"),
+    (1, 2**63, rf"{2**63} is not a block number: blocks are numbered from 0 to 2\*\*63 - 1"),
+    (1, -1, "-1 is not a block number"),
+], ids=["asset 2**256", "asset of 5001 digits", "asset True", "block 2**63", "block -1"])
+def test_numbers_beyond_what_the_chain_takes_are_refused_before_it_is_asked(
+    pyevm: Chain, registered: Registered, asset_id: int, as_of: int | None, message: str,
+) -> None:
+    with pytest.raises(CertificateError, match=message) as caught:
+        compute_certificate(pyevm.reader, LogReader(pyevm.w3), pyevm.deployment, asset_id, None, now=ISSUED,
+                            as_of=as_of)
+    assert caught.value.kind is ErrorKind.INVALID_INPUT

@@ -128,3 +128,18 @@ def test_malformed_numbers_say_what_a_number_looks_like() -> None:
         compute_certificate_number(1, 1, -1)
     with pytest.raises(NumberError, match="cannot be negative"):
         to_base36(-1)
+
+
+def test_numbers_longer_than_any_chain_id_asset_id_and_block_give_are_refused() -> None:
+    """Python refuses to convert more than 4300 digits; such a number is malformed, never an internal error."""
+    digits = "1" * 5000
+    registration = f"2025-1-{digits}-{compute_mod11_2('20251' + digits)}"
+    with pytest.raises(NumberError, match=r"is not a registration number: it is 5009 characters long, at most 200"):
+        parse_registration_number(registration)
+    certificate = f"DS-1-{digits}-0-{compute_mod37_2('DS1' + digits + '0')}"
+    with pytest.raises(NumberError, match=r"is not a certificate number: it is 5009 characters long, at most 200"):
+        parse_certificate_number(certificate)
+    longest = compute_certificate_number(2**256 - 1, 2**256 - 1, 2**63 - 1)
+    assert parse_certificate_number(longest).asset_id == 2**256 - 1 and len(longest) <= 200
+    longest = compute_registration_number(9999, 2**256 - 1, 2**256 - 1)
+    assert parse_registration_number(longest).chain_id == 2**256 - 1 and len(longest) <= 200

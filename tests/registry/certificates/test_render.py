@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import segno
 
 from dataseal.registry.certificates import Certificate, CertificateError, FontMissing, load_certificate
 from dataseal.registry.certificates.render import (
@@ -97,3 +98,76 @@ def test_a_missing_cjk_font_is_named_rather_than_printed_as_boxes(cert: Certific
                     language="en")
     text, _ = _pdf_text(render_pdf(english, cjk_font="No Such Font Family 42"), tmp_path)
     assert "Shenzhen ridership 2024" in text and english.certificate_number in text
+
+
+Modules = tuple[tuple[bool, ...], ...]
+
+
+def _expected_modules(url: str) -> Modules:
+    """The modules (dark = True) of ``url``'s QR code at error correction M, no quiet zone."""
+    return tuple(tuple(bool(module) for module in row) for row in segno.make(url, error="m", micro=False).matrix)
+
+
+def _svg_modules(page: str) -> Modules:
+    """The modules the page's QR code (segno's path: ``M x y`` / ``m dx dy`` moves, ``h n`` dark runs) draws,
+    read back from the SVG and cut to the dark modules' bounding box (the code without its quiet zone)."""
+    (svg,) = re.findall(r'<svg viewBox="0 0 (\d+) \1" class="segno">.*?</svg>', page, re.DOTALL)
+    size = int(svg)
+    (path,) = re.findall(r'<svg viewBox="0 0 \d+ \d+" class="segno"><path [^>]*d="([^"]+)"', page)
+    grid = [[False] * size for _ in range(size)]
+    x = y = 0.0
+    for op, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?:[ ,](-?[\d.]+))?", path):
+        if op == "M":
+            x, y = float(a), float(b)
+        elif op == "m":
+            x, y = x + float(a), y + float(b)
+        else:
+            for column in range(int(x), int(x) + int(a)):
+                grid[int(y)][column] = True
+            x += int(a)
+    return _crop(grid)
+
+
+def _crop(grid: list[list[bool]]) -> Modules:
+    rows = [i for i, row in enumerate(grid) if any(row)]
+    columns = [j for j in range(len(grid[0])) if any(row[j] for row in grid)]
+    return tuple(tuple(grid[i][j] for j in range(columns[0], columns[-1] + 1)) for i in range(rows[0], rows[-1] + 1))
+
+
+def _pdf_modules(pdf: bytes, tmp_path: Path) -> Modules:
+    """The modules of the QR code printed in the PDF: the page rasterised (pdftoppm, 600 dpi, grey), the code's
+    white square found (the only pure white inside the cream frame), the module size measured on the top-left finder
+    pattern (a run of 7 dark modules), and each module read at its centre."""
+    from PIL import Image  # weasyprint's own dependency
+
+    (tmp_path / "qr.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "600", "-gray", "-png", "-singlefile", str(tmp_path / "qr.pdf"),
+                    str(tmp_path / "qr")], check=True)
+    with Image.open(tmp_path / "qr.png") as image:
+        page = image.convert("L")
+    inside = round(20 / 25.4 * 600)  # 20 mm in: past the white page margin and the sheet's double border
+    framed = page.crop((inside, inside, page.width - inside, page.height - inside))
+    white = framed.point(lambda v: 255 if v == 255 else 0).getbbox()
+    assert white is not None
+    square = framed.crop(white)
+    dark = square.point(lambda v: 255 if v < 128 else 0)
+    box = dark.getbbox()
+    assert box is not None
+    left, top, right, bottom = box
+    run = next(i for i in range(left, right) if square.getpixel((i, top + 2)) >= 128) - left  # type: ignore[operator]
+    module = run / 7
+    count = round((right - left) / module)
+    assert count == round((bottom - top) / module)
+    return tuple(tuple(square.getpixel((int(left + (j + 0.5) * module), int(top + (i + 0.5) * module))) < 128  # type: ignore[operator]
+                       for j in range(count)) for i in range(count))
+
+
+def test_the_qr_code_on_the_page_and_in_the_pdf_encodes_exactly_the_verify_url(cert: Certificate,
+                                                                              tmp_path: Path) -> None:
+    """Read back module by module (not compared as text): what a phone scanning the printout opens is verifyUrl."""
+    expected = _expected_modules(cert.verify_url)
+    other = _expected_modules(cert.verify_url.replace("127.0.0.1:8000", "evil.example"))
+    assert len(expected) == 33 and expected != other  # version 4; another address, another code
+    page = render_html(cert, "zh-en")
+    assert _svg_modules(page) == expected
+    assert _pdf_modules(render_pdf(cert, "zh-en"), tmp_path) == expected

@@ -13,6 +13,7 @@ import pytest
 from dataseal.chain.contracts.logs import LogReader
 from dataseal.registry.certificates import (
     Certificate,
+    CertificateError,
     CertificateMismatch,
     compute_certificate_number,
     compute_certificate_report,
@@ -53,9 +54,10 @@ def _set(path: str, value: Any) -> Change:
 def test_a_genuine_certificate_matches_the_chain(pyevm: Chain, genuine: Certificate) -> None:
     report = verify_certificate(genuine, pyevm.reader, LogReader(pyevm.w3))
     assert report.ok and report.mismatches == () and report.asset_id == 1
-    assert {"owner", "status", "contentRoot", "registration", "asOf", "validUntil", "verifyUrl"} <= set(report.checked)
+    assert {"owner", "status", "contentRoot", "registration", "asOf", "validUntil"} <= set(report.checked)
     assert any(line.startswith("manifest (its hash") for line in report.checked)
-    assert [line.split(":")[0] for line in report.not_checked] == ["issuedAt", "language", "verifyUrl"]
+    assert [line for line in report.checked if "verifyUrl" in line] == ["verifyUrl (under http://127.0.0.1:8000)"]
+    assert [line.split(":")[0] for line in report.not_checked] == ["issuedAt", "language"]
     assert report.now is not None and report.now.status == "Active" and report.now.owner == pyevm.owner.address
     assert report.to_json()["ok"] is True and report.to_json()["now"]["validUntil"] is None
 
@@ -99,6 +101,9 @@ def _cases(genuine: Certificate) -> dict[str, tuple[Change, list[str]]]:
         ("asOf.time", _set("asOf.time", "2020-01-01T00:00:00Z"), ["asOf.time"]),
         ("verifyUrl asset", _set("verifyUrl", genuine.verify_url.replace("/assets/1?", "/assets/2?")), ["verifyUrl"]),
         ("verifyUrl number", _set("verifyUrl", genuine.verify_url.split("?")[0] + "?cert=DS-1-1-1-X"), ["verifyUrl"]),
+        ("verifyUrl host", _set("verifyUrl", genuine.verify_url.replace("http://127.0.0.1:8000", "https://evil.example")),
+         ["verifyUrl"]),
+        ("verifyUrl path", _set("verifyUrl", genuine.verify_url.replace("/assets/", "/phish/assets/")), ["verifyUrl"]),
         ("manifest", lambda data: data["manifest"].update(title="伪造的标题") or data.update(title="伪造的标题"),
          ["manifest"]),
         ("manifest removed", _set("manifest", None), ["title", "licence", "source"]),
@@ -111,7 +116,8 @@ CASES = [
     "contract", "assetId unknown", "registrant", "owner", "title", "licence", "source", "rightsType", "classification",
     "contentRoot", "manifestHash", "parentId", "lineage", "registration.txHash", "registration.blockNumber",
     "registration.blockHash", "registration.logIndex", "registeredAt", "noticeEndsAt", "validFrom", "validUntil",
-    "status", "asOf.blockHash", "asOf.time", "verifyUrl asset", "verifyUrl number", "manifest", "manifest removed",
+    "status", "asOf.blockHash", "asOf.time", "verifyUrl asset", "verifyUrl number", "verifyUrl host", "verifyUrl path",
+    "manifest", "manifest removed",
 ]
 
 
@@ -154,11 +160,32 @@ def test_a_certificate_moved_onto_another_asset_is_caught(pyevm: Chain, genuine:
 
 
 def test_what_is_not_chain_data_is_listed_not_checked(pyevm: Chain, genuine: Certificate) -> None:
-    for change in (_set("issuedAt", "2001-01-01T00:00:00Z"), _set("language", "en"),
-                   _set("verifyUrl", genuine.verify_url.replace("http://127.0.0.1:8000", "https://elsewhere.example"))):
+    for change in (_set("issuedAt", "2001-01-01T00:00:00Z"), _set("language", "en")):
         report = compute_certificate_report(_tampered(genuine, change), pyevm.reader, LogReader(pyevm.w3))
         assert report.ok
-        assert any(line.startswith(("issuedAt", "language", "verifyUrl")) for line in report.not_checked)
+        assert any(line.startswith(("issuedAt", "language")) for line in report.not_checked)
+
+
+def test_the_verify_url_must_open_the_public_record_under_the_base_url_trusted(
+    pyevm: Chain, registered: Registered, genuine: Certificate,
+) -> None:
+    """The QR code's address is checked against the base URL the verifier gives (default: the issuing default)."""
+    evil = _tampered(genuine, _set("verifyUrl", genuine.verify_url.replace("http://127.0.0.1:8000",
+                                                                           "https://evil.example")))
+    with pytest.raises(CertificateMismatch, match="verifyUrl differ") as caught:
+        verify_certificate(evil, pyevm.reader, LogReader(pyevm.w3))
+    (mismatch,) = caught.value.report.mismatches
+    assert (mismatch.certificate, mismatch.chain) == (evil.verify_url, genuine.verify_url)
+    assert "expected under http://127.0.0.1:8000: the QR code opens another address" in mismatch.describe()
+    # issued for the registry's public address: verified against that address, and only that one
+    public = issue(pyevm, registered, base_url="https://registry.example.org/")
+    assert public.verify_url.startswith("https://registry.example.org/assets/1?cert=DS-")
+    assert verify_certificate(public, pyevm.reader, LogReader(pyevm.w3), base_url="https://registry.example.org").ok
+    report = compute_certificate_report(public, pyevm.reader, LogReader(pyevm.w3))
+    assert report.tampered_fields == ("verifyUrl",)
+    with pytest.raises(CertificateError, match="the verify base URL 'registry.example.org' is not an http") as bad:
+        compute_certificate_report(public, pyevm.reader, LogReader(pyevm.w3), base_url="registry.example.org")
+    assert bad.value.options == ("base_url",)
 
 
 def test_the_status_may_move_after_the_certificates_block(pyevm_review: Chain, tmp_path: Path) -> None:
@@ -181,3 +208,7 @@ def test_issue_and_verify_on_a_hardhat_node(hardhat: Chain, tmp_path: Path) -> N
     assert verify_certificate(cert, hardhat.reader, LogReader(hardhat.w3)).ok
     forged = _tampered(cert, _set("owner", hardhat.owner.address))
     assert compute_certificate_report(forged, hardhat.reader, LogReader(hardhat.w3)).tampered_fields == ("owner",)
+    # the last block number a node takes: a block the node does not have, not an error of the node's
+    beyond = _tampered(cert, _set("asOf.blockNumber", 2**63 - 1))
+    report = compute_certificate_report(beyond, hardhat.reader, LogReader(hardhat.w3))
+    assert report.tampered_fields == ("asOf.blockNumber",) and "has no block" in report.mismatches[0].chain
