@@ -73,6 +73,9 @@ OPTION_FLAGS: dict[str, str] = {
     "price": "--price N",
     "settlement": "--settlement FILE or --settlement-hash HEX",
     "deadline": "--deadline WHEN",
+    "request": "--request ID",
+    "grant": "--grant G",
+    "notice_period": "--notice-period",
     # register, version, review (dataseal.registry.services.assets)
     "title": "--title TEXT",
     "classification": "--classification LEVEL",
