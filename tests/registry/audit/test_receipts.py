@@ -1,7 +1,5 @@
 """Usage receipts checked against a real asset trail on py-evm: recorded singly or in a batch (by the receipts in
 hand or a batch proof), under their own grant, with their units and purpose, and inside the grant's scope.
-
-Needs the usage receipts and scopes (dataseal.registry.receipts / scope): skipped until they are there.
 """
 from __future__ import annotations
 
@@ -11,20 +9,10 @@ from typing import Any
 import pytest
 
 from dataseal.registry.audit import AssetSubject, ChainTrailSource, ReceiptMismatch, TrailEntry, collect_trail
+from dataseal.registry.audit.receipts import ReceiptCheck, compute_receipt_checks, verify_receipt_checks
+from dataseal.registry.receipts import ReceiptBatch, UsageReceipt, build_receipt, purpose_hash
+from dataseal.registry.scope import IndexTree, compute_scope_root
 from tests.conftest import Chain
-
-receipts_module = pytest.importorskip("dataseal.registry.receipts",
-                                      reason="usage receipts (helper F's branch) are not merged yet")
-scope_module = pytest.importorskip("dataseal.registry.scope")
-
-from dataseal.registry.audit.receipts import ReceiptCheck, compute_receipt_checks, verify_receipt_checks  # noqa: E402
-
-UsageReceipt = Any  # dataseal.registry.receipts.UsageReceipt (imported through the skip)
-ReceiptBatch = receipts_module.ReceiptBatch
-build_receipt = receipts_module.build_receipt
-purpose_hash = receipts_module.purpose_hash
-IndexTree = scope_module.IndexTree
-compute_scope_root = scope_module.compute_scope_root
 
 SCOPE = range(100)
 
