@@ -20,7 +20,10 @@ For each receipt (:class:`~dataseal.registry.receipts.UsageReceipt`), :func:`com
   multiproof given for it, or computed from the scope's indexes when the auditor holds them (``scopes``, keyed
   by scope root).
 
-:func:`verify_receipt_checks` raises :class:`~.errors.ReceiptMismatch` naming the first problem.
+:func:`compute_asset_receipt_checks` runs the checks for a registry: the asset's trail recomputed from the chain,
+the batch each receipt was recorded in as this registry's database knows it, and the asset's leaves from the
+manifest it stored. :func:`verify_receipt_checks` raises :class:`~.errors.ReceiptMismatch` naming the first
+problem.
 """
 from __future__ import annotations
 
@@ -31,19 +34,27 @@ from math import comb
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
+from sqlmodel import col, select
 
-from dataseal.registry.audit.entries import TrailEntry
+from dataseal.registry.audit.entries import AssetSubject, TrailEntry
 from dataseal.registry.audit.errors import ReceiptMismatch
+from dataseal.registry.audit.service import chain_source
+from dataseal.registry.audit.sources import collect_trail
+from dataseal.registry.certificates.compute import get_stored_manifest
+from dataseal.registry.db import Database
+from dataseal.registry.db.models.receipts import ReceiptRecord
 from dataseal.registry.receipts import (
     AssetLeaves,
     ReceiptBatchProof,
     ReceiptError,
     UsageReceipt,
+    compute_asset_leaves,
     compute_receipts_root,
     verify_receipt_in_asset,
     verify_receipt_in_batch,
     verify_receipt_in_window,
 )
+from dataseal.registry.registry import Registry
 from dataseal.registry.scope import IndexTree, ScopeError, ScopeProof, verify_receipt_in_scope
 
 ZERO_ROOT = "0x" + "00" * 32
@@ -182,6 +193,49 @@ def compute_receipt_checks(
             batch_root=found.args["receipts_root"] if found is not None and how == "batch" else None,
             batch_complete=complete, scope=scope, extent=extent, problems=tuple(problems)))
     return checks
+
+
+def compute_asset_receipt_checks(
+    registry: Registry,
+    asset_id: int,
+    receipts: Sequence[UsageReceipt],
+    *,
+    batch_proofs: Mapping[str, ReceiptBatchProof] | None = None,
+    scopes: Mapping[str, Iterable[int]] | None = None,
+) -> list[ReceiptCheck]:
+    """:func:`compute_receipt_checks` of ``receipts`` against asset ``asset_id``'s whole trail, recomputed from the
+    registry's chain (not its index), with what the registry's database adds: the batch it recorded each receipt
+    in, and the asset's leaves from the manifest it stored (the extent is "not checked" without one)."""
+    deployment = registry.context.deployment()
+    entries = collect_trail(chain_source(registry), AssetSubject(asset_id))
+    return compute_receipt_checks(entries, receipts, chain_id=deployment.chain_id,
+                                  grant_registry=deployment.grant_registry, batch_proofs=batch_proofs, scopes=scopes,
+                                  batch_roots=get_batch_roots(registry.db, receipts),
+                                  leaves=get_asset_leaves(registry.db, entries))
+
+
+def get_batch_roots(db: Database, receipts: Sequence[UsageReceipt]) -> dict[str, str]:
+    """receipt hash -> the receipts root of the batch the registry ``db`` recorded it in (receipts it recorded alone
+    or not at all are left out)."""
+    hashes = [r.hash_hex for r in receipts]
+    found: dict[str, str] = {}
+    with db.session() as session:
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            rows = session.exec(select(ReceiptRecord).where(col(ReceiptRecord.receipt_hash).in_(chunk)))
+            found.update({row.receipt_hash: row.batch_root for row in rows if row.batch_root is not None})
+    return found
+
+
+def get_asset_leaves(db: Database, entries: Sequence[TrailEntry]) -> dict[int, AssetLeaves]:
+    """asset id -> its leaves, for the assets registered in ``entries`` whose manifest the registry ``db`` stored."""
+    found: dict[int, AssetLeaves] = {}
+    for e in entries:
+        if e.event == "AssetRegistered" and e.asset_id is not None:
+            manifest = get_stored_manifest(db, e.args["manifest_hash"])
+            if manifest is not None and manifest.tree.root == e.args["content_root"]:
+                found[e.asset_id] = compute_asset_leaves(manifest)
+    return found
 
 
 def _batches_in_hand(receipts: Sequence[UsageReceipt], singles: Mapping[str, list[TrailEntry]],
