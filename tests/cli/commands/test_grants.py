@@ -242,3 +242,25 @@ def test_use_refuses_a_job_outside_the_grants_window(cli: Cli, folder: tuple[str
     assert code == 1 and out == ""
     assert f"says the job ran 2020-01-01T00:00:00Z .. 2020-01-02T00:00:00Z, outside grant {grant_id}'s window" in \
         one_line(err)
+
+
+def test_a_second_licence_offer_is_its_own_trade_and_prices_are_shown_in_the_smallest_unit(
+        cli: Cli, folder: tuple[str, Path, int], tmp_path: Path) -> None:
+    """Same asset, buyer, price and settlement as a recorded trade, another quota: recorded, not "already recorded"."""
+    user, password, asset = folder
+    as_buyer = ["--account", user, "--password-file", str(password)]
+    trades = []
+    for quota in ("10", "20"):
+        offer, signature = tmp_path / f"offer-{quota}.json", tmp_path / f"sig-{quota}.json"
+        code, out, err = cli("trade", "offer", str(asset), user, "--price", "500", "--settlement-hash",
+                             "0x" + "55" * 32, "--licence", "reporting", "--until", "30d", "--quota", quota, "-o",
+                             str(offer))
+        assert code == 0 and "for 5.00 CNY (500 in the smallest unit), to be signed by" in out
+        assert cli("trade", "sign", str(offer), "-o", str(signature), *as_buyer)[0] == 0
+        code, out, err = cli("trade", "record", str(offer), "--signature", str(signature), *as_operator(cli))
+        assert code == 0 and " recorded: " in out and "already" not in out, out
+        assert "for 5.00 CNY (500 in the smallest unit)" in out
+        trades.append(out.split()[1])
+    assert trades == ["1", "2"]
+    code, out, _ = cli("trade", "offer", "--help", data_dir=False)
+    assert code == 0 and "smallest unit" in out and "5,000.00 CNY is --price 500000" in out
