@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -30,7 +31,7 @@ from eth_utils import is_checksum_address
 from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from dataseal.errors import DatasealError, ErrorKind
-from dataseal.registry.manifest import Hash32, Model, describe_validation_error, read_json
+from dataseal.registry.manifest import Hash32, Manifest, Model, describe_validation_error, read_json
 from dataseal.registry.merkle import StandardMerkleTree
 from dataseal.registry.merkle.core import process_proof
 from dataseal.registry.merkle.hashing import keccak256, standard_leaf_hash
@@ -288,6 +289,61 @@ def shipped_receipt_schema() -> dict[str, Any]:
     return data
 
 
+# ------------------------------------------------------------------------------------------- against the grant
+
+
+Unit = Literal["row", "chunk", "file"]
+#: What an index of a receipt counts, by the kind of the asset's content (its manifest's ``content.kind``).
+UNIT_OF_CONTENT: Final[dict[str, Unit]] = {"table": "row", "file": "chunk", "folder": "file"}
+
+
+@dataclass(frozen=True)
+class AssetLeaves:
+    """The leaves of a registered asset a receipt's indexes point at: ``count`` rows, chunks or files."""
+
+    unit: Unit
+    count: int
+
+    def describe(self) -> str:
+        return f"{self.count} {self.unit}{'s' if self.count != 1 else ''}"
+
+
+def compute_asset_leaves(manifest: Manifest) -> AssetLeaves:
+    """The unit and number of leaves of the asset ``manifest`` describes."""
+    return AssetLeaves(UNIT_OF_CONTENT[manifest.content.kind], manifest.tree.leaf_count)
+
+
+def verify_receipt_in_window(receipt: UsageReceipt, valid_from: int, expires_at: int, *,
+                             where: str = "the receipt") -> None:
+    """Check that the job of ``receipt`` ran inside its grant's window: started at or after ``valid_from`` and ended
+    before ``expires_at`` (Unix seconds; the grant is not usable from ``expires_at`` on); :class:`ReceiptError`
+    (conflict) if not."""
+    started, ended = int(parse_utc(receipt.started_at).timestamp()), int(parse_utc(receipt.ended_at).timestamp())
+    if started < valid_from or ended >= expires_at:
+        raise ReceiptError(
+            f"{where} says the job ran {receipt.started_at} .. {receipt.ended_at}, outside grant {receipt.grant_id}'s "
+            f"window {format_utc(valid_from)} .. {format_utc(expires_at)} (exclusive)",
+            hint="record only work done while the grant was open", kind=ErrorKind.CONFLICT)
+
+
+def verify_receipt_in_asset(receipt: UsageReceipt, leaves: AssetLeaves, *, where: str = "the receipt") -> None:
+    """Check that what ``receipt`` touched exists in the asset: its unit is the asset's and its indexes (or, when
+    only their root is disclosed, their count) fit in the asset's leaves; :class:`ReceiptError` (conflict) if not."""
+    touched = receipt.touched
+    if touched.unit != leaves.unit:
+        raise ReceiptError(f"{where} counts {touched.unit}s, but the asset's leaves are {leaves.unit}s",
+                           hint=f"give the {leaves.unit}s the job touched", kind=ErrorKind.CONFLICT)
+    if touched.indexes is not None and touched.indexes[-1] >= leaves.count:
+        beyond = sum(1 for i in touched.indexes if i >= leaves.count)
+        raise ReceiptError(f"{where} touched {beyond} {touched.unit}s beyond the asset's {leaves.describe()} "
+                           f"(largest index {touched.indexes[-1]}, the last is {leaves.count - 1})",
+                           hint=f"give {touched.unit} indexes from 0 to {leaves.count - 1}", kind=ErrorKind.CONFLICT)
+    if touched.count > leaves.count:
+        raise ReceiptError(f"{where} touched {touched.count} {touched.unit}s, more than the asset's "
+                           f"{leaves.describe()}", hint="give the count of distinct indexes touched",
+                           kind=ErrorKind.CONFLICT)
+
+
 # ------------------------------------------------------------------------------------------- batches
 
 
@@ -336,6 +392,33 @@ class ReceiptBatch:
                                hint="prove a receipt of this batch", kind=ErrorKind.NOT_FOUND)
         return ReceiptBatchProof(receipts_root=self.root_hex, receipt_hash="0x" + digest.hex(),
                                  proof=tuple("0x" + p.hex() for p in self.tree.get_proof(self._index[digest])))
+
+
+def read_batch_proofs(folder: Path) -> dict[str, ReceiptBatchProof]:
+    """The batch proofs (``*.json``, as ``dataseal use-batch --proofs`` writes them) of ``folder``, by receipt hash;
+    :class:`ReceiptError` for an empty folder, a file that is not a batch proof, or two proofs of one receipt that
+    differ."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReceiptError(f"{folder} is not a folder", hint="give the folder holding the batch proof files",
+                           kind=ErrorKind.NOT_FOUND if not folder.exists() else None)
+    proofs: dict[str, ReceiptBatchProof] = {}
+    for path in sorted(folder.glob("*.json")):
+        data = read_json(path, "batch proof", ReceiptError, limit=MAX_RECEIPT_BYTES)
+        try:
+            proof = ReceiptBatchProof.model_validate_json(json.dumps(data), strict=True, by_alias=True,
+                                                          by_name=False)
+        except ValidationError as exc:
+            raise ReceiptError(f"{path} is not a batch proof: {describe_validation_error(exc)}",
+                               hint="give the proofs written by dataseal use-batch --proofs") from None
+        known = proofs.setdefault(proof.receipt_hash, proof)
+        if known != proof:
+            raise ReceiptError(f"{folder} holds two different proofs of receipt {proof.receipt_hash}",
+                               hint="keep the proof of the batch the receipt was recorded in")
+    if not proofs:
+        raise ReceiptError(f"{folder} holds no batch proof (*.json)",
+                           hint="give the folder dataseal use-batch --proofs wrote")
+    return proofs
 
 
 def compute_receipts_root(receipts: Sequence[UsageReceipt]) -> bytes:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from dataseal.errors import ErrorKind
 from dataseal.registry.merkle import StandardMerkleTree, keccak256
 from dataseal.registry.receipts import (
     ReceiptBatch,
@@ -170,3 +171,52 @@ def _empty(tmp_path: Path) -> Path:
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
+
+
+def test_a_folder_of_batch_proofs(tmp_path: Path) -> None:
+    """The files `use-batch --proofs` writes (camelCase JSON), by receipt hash."""
+    from dataseal.registry.receipts import read_batch_proofs
+
+    batch = ReceiptBatch([receipt(job_id="a"), receipt(job_id="b")])
+    folder = tmp_path / "proofs"
+    folder.mkdir()
+    for one in batch.receipts:
+        (folder / f"{one.hash_hex}.json").write_text(batch.proof(one).model_dump_json(by_alias=True, indent=2))
+    proofs = read_batch_proofs(folder)
+    assert sorted(proofs) == sorted(r.hash_hex for r in batch.receipts)
+    assert all(p.receipts_root == batch.root_hex for p in proofs.values())
+    other = ReceiptBatch([batch.receipts[0]]).proof(batch.receipts[0])
+    (folder / "copy.json").write_text(other.model_dump_json(by_alias=True))
+    with pytest.raises(ReceiptError, match="holds two different proofs of receipt"):
+        read_batch_proofs(folder)
+    (folder / "copy.json").write_text(receipt().to_text())
+    with pytest.raises(ReceiptError, match=r"copy.json is not a batch proof: "):
+        read_batch_proofs(folder)
+    with pytest.raises(ReceiptError, match="holds no batch proof"):
+        read_batch_proofs(_empty(tmp_path))
+    with pytest.raises(ReceiptError, match="is not a folder"):
+        read_batch_proofs(tmp_path / "nope")
+
+
+def test_a_receipt_against_its_grants_window_and_the_asset() -> None:
+    from dataseal.registry.receipts import AssetLeaves, verify_receipt_in_asset, verify_receipt_in_window
+
+    made = receipt()  # 2026-03-01 12:00 .. 13:00, rows 0-9 and 20
+    start, end = int(datetime(2026, 3, 1, 12, tzinfo=UTC).timestamp()), int(datetime(2026, 3, 1, 13, tzinfo=UTC)
+                                                                             .timestamp())
+    verify_receipt_in_window(made, start, end + 1)
+    with pytest.raises(ReceiptError, match=r"the receipt says the job ran 2026-03-01T12:00:00Z \.\. "
+                       r"2026-03-01T13:00:00Z, outside grant 3's window 2026-03-01T12:00:01Z \.\. "):
+        verify_receipt_in_window(made, start + 1, end + 1)
+    with pytest.raises(ReceiptError, match="outside grant 3's window") as caught:
+        verify_receipt_in_window(made, start, end)  # the grant is not usable from its expiry on
+    assert caught.value.kind == ErrorKind.CONFLICT
+    verify_receipt_in_asset(made, AssetLeaves("row", 21))
+    with pytest.raises(ReceiptError, match=r"touched 1 rows beyond the asset's 20 rows \(largest index 20, the last "
+                       r"is 19\)"):
+        verify_receipt_in_asset(made, AssetLeaves("row", 20))
+    with pytest.raises(ReceiptError, match="counts rows, but the asset's leaves are chunks"):
+        verify_receipt_in_asset(made, AssetLeaves("chunk", 100))
+    private = receipt(disclose_indexes=False)
+    with pytest.raises(ReceiptError, match="touched 11 rows, more than the asset's 3 rows"):
+        verify_receipt_in_asset(private, AssetLeaves("row", 3))

@@ -6,7 +6,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +21,6 @@ from dataseal.registry.audit import (
     Subject,
     TrailDifferences,
     TrailPage,
-    collect_trail,
     compute_csv,
     compute_prov,
     parse_cursor,
@@ -29,13 +28,13 @@ from dataseal.registry.audit import (
     verify_trail_differences,
 )
 from dataseal.registry.audit.encumbrances import Encumbrance, UsagePeriod
-from dataseal.registry.audit.service import Audit, IndexView, chain_source
+from dataseal.registry.audit.receipts import ReceiptCheck, compute_asset_receipt_checks, verify_receipt_checks
+from dataseal.registry.audit.service import Audit, IndexView
+from dataseal.registry.receipts import read_batch_proofs, read_receipts
 from dataseal.registry.registry import Registry
+from dataseal.registry.scope import compute_scope_root, read_scope_file
 from dataseal.registry.sealing.atomic import atomic_writer
 from dataseal.registry.services.grants import resolve_time
-
-if TYPE_CHECKING:
-    from dataseal.registry.audit.receipts import ReceiptCheck
 
 FORMATS = ("json", "csv", "prov")
 PERIODS = ("day", "month")
@@ -63,8 +62,16 @@ def audit_command(
     ),
     receipts_dir: Annotated[Path | None, typer.Option(
         "--receipts", metavar="DIR", help="Also check the usage receipts (*.json) in DIR against the asset's whole "
-        "trail: each recorded under its own grant (singly, or in a batch whose receipts are all in DIR), with its "
-        "units and purpose, its rows inside the grant's scope. Exits 1 on any mismatch.", show_default=False,
+        "trail: each recorded under its own grant (singly, or in a batch: by its proof in --proofs, or because "
+        "receipts in DIR make up the batch, whose units and count they must then add up to), with its units and "
+        "purpose, its time span inside the grant's window, its rows inside the asset (when this registry stored "
+        "the asset's manifest; else 'not checked') and inside the grant's scope. Exits 1 on any mismatch.",
+        show_default=False,
+    )] = None,
+    proofs_dir: Annotated[Path | None, typer.Option(
+        "--proofs", metavar="DIR", help="With --receipts: the batch membership proofs `dataseal use-batch --proofs` "
+        "wrote (one *.json per receipt), so that a receipt is checked without all the receipts of its batch.",
+        show_default=False,
     )] = None,
     scope_files: Annotated[list[Path] | None, typer.Option(
         "--scope", metavar="FILE", help="A scope file of a scoped grant (the indexes it covers, as given to `dataseal "
@@ -119,6 +126,7 @@ def audit_command(
       dataseal audit 7 --format prov -o asset7.prov.json
       dataseal audit 0x5B38Da6a701c568545dCfcB03FcB875f56beddC4 --limit 50 --after 1042:3 --json
       dataseal audit 7 --verify                         # compare with a recomputation from eth_getLogs
+      dataseal audit 7 --receipts ./receipts --proofs ./proofs --scope scope.json
       dataseal audit 7 --encumbrances --at 2025-07-01   # the grants that bind asset 7 then
       dataseal audit 7 --usage month --json             # units used per grant and month
       DATABASE_URL=postgresql+psycopg://auditor@db/registry dataseal audit 7 --no-sync
@@ -150,6 +158,9 @@ def audit_command(
     if receipts_dir is not None and not isinstance(subject, AssetSubject):
         raise typer.BadParameter("receipts are checked against an asset's trail: give an asset id",
                                  param_hint="--receipts")
+    if proofs_dir is not None and receipts_dir is None:
+        raise typer.BadParameter("--proofs are the batch proofs of the receipts --receipts checks: add --receipts DIR",
+                                 param_hint="--proofs")
     if out is not None:
         check_output(out, replace=force, options=("out",))  # before the chain is read, not after
     cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)
@@ -162,7 +173,7 @@ def audit_command(
         purposes = {e.purpose: audit.get_purpose_text(e.purpose) for e in binding or []}
         used = audit.compute_usage(subject, usage) if usage is not None else None  # type: ignore[arg-type]
         differences = audit.compute_differences(subject) if verify else None
-        checks = (_check_receipts(registry, subject, receipts_dir, scope_files or [])
+        checks = (_check_receipts(registry, subject, receipts_dir, proofs_dir, scope_files or [])
                   if receipts_dir is not None and isinstance(subject, AssetSubject) else None)
     index = audit.index
     _note_index(index, as_json)  # once the trail is read (an error says it all)
@@ -200,8 +211,6 @@ def audit_command(
                 note(line)
             verify_trail_differences(differences)
         if checks is not None:
-            from dataseal.registry.audit.receipts import verify_receipt_checks
-
             verify_receipt_checks(checks)
         return
 
@@ -228,17 +237,12 @@ def audit_command(
             for line in _describe_differences(differences):
                 print(line)
         for check in checks or []:
-            how = f"recorded ({check.recorded}) in {check.tx_hash}" if check.recorded else "not recorded"
-            verdict = "OK  " if check.ok else "FAIL"
-            print(f"{verdict} receipt {check.receipt_hash[:10]}… job {check.job_id!r} grant {check.grant_id}: {how}"
-                  + (f", scope {check.scope}" if check.scope else "") + "".join(f"; {p}" for p in check.problems))
+            print(_describe_check(check))
 
     emit(report, as_json, human)
     if differences is not None:
         verify_trail_differences(differences)  # the report is out; now the one-line error and exit status 1
     if checks is not None:
-        from dataseal.registry.audit.receipts import verify_receipt_checks
-
         verify_receipt_checks(checks)
 
 
@@ -305,22 +309,28 @@ def _print_usage(subject: Subject, period: str, rows: list[UsagePeriod]) -> None
           f"{sum(r.receipts for r in rows):>9}")
 
 
-def _check_receipts(registry: Registry, subject: AssetSubject, folder: Path,
+def _check_receipts(registry: Registry, subject: AssetSubject, folder: Path, proofs: Path | None,
                     scope_files: list[Path]) -> list[ReceiptCheck]:
     """The receipts of ``folder`` checked against the asset's whole trail (recomputed from the chain)."""
-    from dataseal.registry.audit.receipts import compute_receipt_checks
-    from dataseal.registry.receipts import read_receipts
-    from dataseal.registry.scope import compute_scope_root, read_scope_file
-
     receipts = read_receipts(folder)
+    batch_proofs = read_batch_proofs(proofs) if proofs is not None else None
     scopes: dict[str, tuple[int, ...]] = {}
     for path in scope_files:
         indexes = read_scope_file(path)
         scopes["0x" + compute_scope_root(indexes).hex()] = indexes
-    deployment = registry.context.deployment()
-    entries = collect_trail(chain_source(registry), subject)
-    return compute_receipt_checks(entries, receipts, chain_id=deployment.chain_id,
-                                  grant_registry=deployment.grant_registry, scopes=scopes)
+    return compute_asset_receipt_checks(registry, subject.asset_id, receipts, batch_proofs=batch_proofs,
+                                        scopes=scopes)
+
+
+def _describe_check(check: ReceiptCheck) -> str:
+    how = f"recorded ({check.recorded}) in {check.tx_hash}" if check.recorded else "not recorded"
+    if check.batch_complete is False:
+        how += " (the batch's units not checked: not all its receipts given)"
+    verdict = "OK  " if check.ok else "FAIL"
+    return (f"{verdict} receipt {check.receipt_hash[:10]}… job {check.job_id!r} grant {check.grant_id}: {how}"
+            + (f", scope {check.scope}" if check.scope else "")
+            + (f", indexes {check.extent}" if check.extent else "")
+            + "".join(f"; {p}" for p in check.problems))
 
 
 def _export(page: TrailPage, fmt: str, chain_id: int, asset_registry: str) -> str:

@@ -11,6 +11,7 @@ from dataseal.chain.files import open_output
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
+from dataseal.registry.prices import format_price
 from dataseal.registry.registry import Registry
 from dataseal.registry.services.trades import (
     LicenceOffer,
@@ -43,8 +44,10 @@ SIGNATURE_FILE = typer.Option(..., "--signature", metavar="FILE", help="The buye
 def offer_command(
     asset: int = typer.Argument(..., metavar="ASSET", help="The asset's id.", show_default=False),
     buyer: str = typer.Argument(..., metavar="BUYER", help="The buyer's account (0x address).", show_default=False),
-    price: int = typer.Option(..., "--price", metavar="N", help="Price in the currency's smallest unit (fen, "
-                              "cents).", show_default=False),
+    price: int = typer.Option(..., "--price", metavar="N", help="Price as a whole number of the currency's "
+                              "smallest unit, as the chain records it: fen for CNY, cents for USD (--price 500000 "
+                              "--currency CNY is 5,000.00 CNY). Output shows the amount with the currency's ISO 4217 "
+                              "decimals and this number beside it.", show_default=False),
     currency: str = typer.Option("CNY", "--currency", metavar="CODE", help="Currency code (at most 32 bytes)."),
     settlement: Path | None = SETTLEMENT,
     settlement_hash: str | None = typer.Option(None, "--settlement-hash", metavar="HEX", help="Its keccak256, when "
@@ -67,6 +70,8 @@ def offer_command(
     as_json: bool = JSON,
 ) -> None:
     """Write the terms of a sale of ASSET to BUYER, for the buyer to sign (no transaction; no password).
+
+    The price is given and recorded in the currency's smallest unit (fen, cents): 5,000.00 CNY is --price 500000.
 
     \b
     Examples:
@@ -100,8 +105,8 @@ def offer_command(
 
     def human() -> None:
         what = f"a licence ({offer.licence.purpose!r})" if offer.licence else "the asset"
-        print(f"offer {offer.hash_hex}: {what} of asset {offer.asset_id} to {offer.buyer} for {offer.price} "
-              f"{offer.currency}, to be signed by {format_time(offer.deadline)}")
+        print(f"offer {offer.hash_hex}: {what} of asset {offer.asset_id} to {offer.buyer} for "
+              f"{format_price(offer.price, offer.currency)}, to be signed by {format_time(offer.deadline)}")
         note(f"written to {out}; the buyer signs it: dataseal trade sign {out} -o signature.json")
 
     emit({"offer_hash": offer.hash_hex, "path": str(out), "offer": offer.to_json_data()}, as_json, human)
@@ -168,7 +173,8 @@ def record_command(
     def human() -> None:
         verb = "was already recorded" if done.already_recorded else "recorded"
         print(f"trade {record.trade_id} {verb}: asset {record.asset_id} from {record.seller} to {record.buyer}, "
-              f"{record.settlement.name.lower()}" + (f", grant {record.grant_id}" if record.grant_id else ""))
+              f"{record.settlement.name.lower()}" + (f", grant {record.grant_id}" if record.grant_id else "")
+              + f", for {format_price(record.price, offer.currency)}")
         print(f"tx       {record.tx.tx_hash} (block {record.tx.block_number})")
 
     emit(done.to_json(), as_json, human)

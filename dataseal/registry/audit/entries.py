@@ -47,6 +47,7 @@ from dataseal.chain.contracts.records import (
 )
 from dataseal.chain.values import address as checked_address
 from dataseal.registry.audit.errors import AuditInputError
+from dataseal.registry.prices import format_price
 
 ZERO_ADDRESS = "0x" + "0" * 40
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -359,9 +360,9 @@ def compute_summary(event: str, a: dict[str, Any], contract: str = "") -> str:
         return (f"grant {a['grant_id']}: {_units(a['units'])} in a batch of {a['count']} receipts by "
                 f"{short(a['recorder'])}, sequence {a['sequence']}")
     if event == "TradeRecorded":
-        licence = f", licence grant {a['grant_id']}" if a["settlement"] == "Licence" else ""
-        return (f"trade {a['trade_id']}: asset {a['asset_id']} sold by {short(a['seller'])} to {short(a['buyer'])} "
-                f"for {a['price']} {_currency(a['currency'])} ({a['settlement']}{licence})")
+        licence = f" grant {a['grant_id']}" if a["settlement"] == "Licence" else ""
+        return (f"trade {a['trade_id']}: asset {a['asset_id']} sold by {short(a['seller'])} to {short(a['buyer'])}, "
+                f"{a['settlement']}{licence}, for {format_price(int(a['price']), _currency(a['currency']))}")
     if event == "OperatorSet":
         return f"{short(a['account'])} gave {short(a['operator'])} {_powers(a['powers'])}"
     return f"{contract} {event}"

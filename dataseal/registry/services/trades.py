@@ -11,8 +11,10 @@ the offer's licence terms (its purpose text and scope indexes are kept in the se
 :func:`~dataseal.registry.services.grants.grant`). The offer (kind ``dataseal/trade-offer``) and the signature
 (kind ``dataseal/trade-signature``) are JSON documents that travel between the two parties; the offer's hash,
 ``keccak256`` of its canonical JSON, is the trade's natural key: recording an offer that the chain already shows
-recorded (a TradeRecorded event of the asset with the same seller, buyer, price, currency and settlement hash)
-returns that record instead of sending again. The transaction goes through the
+recorded returns that record instead of sending again. The offer is recorded when a TradeRecorded event of the
+asset with its seller, buyer, price, currency and settlement was emitted by a ``recordTrade`` call with exactly
+its terms (licence window, quota, purpose and scope included) and deadline (see :func:`get_trade_record`): a
+second offer that differs only in those is a trade of its own. The transaction goes through the
 :mod:`~dataseal.registry.outbox` (key ``trade:<chain>:<ledger>:<offer hash>``): a run that died at any moment, even
 between the node taking the transaction and its hash being recorded, is finished by the next one, which waits for
 the earlier transaction and never sends a second.
@@ -30,17 +32,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
+from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_checksum_address, keccak
+from eth_utils import function_signature_to_4byte_selector, is_checksum_address, keccak, to_checksum_address
 from pydantic import Field, StringConstraints, ValidationError, field_validator
 
 from dataseal.chain.accounts.eip712 import LEDGER_DOMAIN_NAME, TRADE_TYPE, Domain, sign_trade, typed_data
 from dataseal.chain.accounts.passwords import PasswordSource
 from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.logs import LogReader
-from dataseal.chain.contracts.records import TRADE, ZERO32, AssetStatus, Settlement, TradeRecord, TradeTerms
+from dataseal.chain.contracts.records import (
+    TRADE,
+    ZERO32,
+    AssetStatus,
+    GrantRecord,
+    Settlement,
+    TradeRecord,
+    TradeTerms,
+)
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.sending.sender import TxSender
 from dataseal.chain.values import address
@@ -67,6 +78,10 @@ OFFER_KIND: Final = "dataseal/trade-offer"
 SIGNATURE_KIND: Final = "dataseal/trade-signature"
 TRADE_RECORDED = "0x" + keccak(
     text="TradeRecorded(uint256,uint256,address,address,uint256,bytes32,bytes32,uint8,uint256,address)").hex()
+#: TransactionLedger.recordTrade's argument types (ITransactionLedger.TradeTerms, the deadline, the signature).
+RECORD_TRADE_TYPES: Final = ("(uint256,address,address,uint256,bytes32,bytes32,uint8,bytes32,uint64,uint64,uint64,"
+                             "bytes32)", "uint256", "bytes")
+RECORD_TRADE_SELECTOR: Final = function_signature_to_4byte_selector(f"recordTrade({','.join(RECORD_TRADE_TYPES)})")
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Signature65 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{130}$")]
 _AS_WRITTEN = "use the document as dataseal wrote it"
@@ -359,8 +374,17 @@ def verify_signature(offer: TradeOffer, signature: TradeSignature) -> None:
 # ----------------------------------------------------------------------------------------------- record
 
 
-def get_trade_record(registry: Registry, offer: TradeOffer) -> TradeRecord | None:
-    """The TradeRecorded event of ``offer`` on chain, or None."""
+def get_trade_record(registry: Registry, offer: TradeOffer, signature: TradeSignature | None = None
+                     ) -> TradeRecord | None:
+    """The TradeRecorded event of ``offer`` itself on chain, or None.
+
+    The event names the asset, seller, buyer, price, currency and settlement, but neither the licence terms nor
+    the signature's deadline: another offer on the same asset to the same buyer at the same price (another window
+    or quota, another deadline) emits the same fields. So a candidate event is ``offer``'s only when the
+    transaction that emitted it called ``recordTrade`` with exactly the offer's terms and deadline. When the
+    call came through another contract (its input is not a ``recordTrade`` call), what the chain shows instead
+    must agree: for a licence, the grant the trade created has the offer's terms, and, with ``signature``, the
+    buyer's nonce has moved past the signature's."""
     context = registry.context
     deployment = context.deployment()
     decoder = context.contracts().decoder
@@ -372,9 +396,47 @@ def get_trade_record(registry: Registry, offer: TradeOffer) -> TradeRecord | Non
         record = decoder.decode_log(log)
         if (isinstance(record, TradeRecord) and record.buyer == terms.buyer and record.price == terms.price
                 and record.currency == terms.currency and record.settlement_hash == terms.settlement_hash
-                and record.settlement == terms.settlement):
+                and record.settlement == terms.settlement and _is_offers_trade(registry, offer, record, signature)):
             return record
     return None
+
+
+def get_trade_call(to: str | None, data: bytes, ledger: str) -> tuple[TradeTerms, int] | None:
+    """The terms and deadline of a transaction sent to ``ledger`` with the calldata ``data``, when it is a direct
+    ``recordTrade`` call; None otherwise."""
+    if to is None or to.lower() != ledger.lower() or bytes(data[:4]) != RECORD_TRADE_SELECTOR:
+        return None
+    try:
+        values, deadline, _ = abi_decode(list(RECORD_TRADE_TYPES), bytes(data[4:]))
+        fields = list(values)
+        fields[1], fields[2], fields[6] = to_checksum_address(fields[1]), to_checksum_address(fields[2]), \
+            Settlement(fields[6])
+        return TradeTerms(*fields), int(deadline)
+    except Exception:  # calldata that does not decode as recordTrade's arguments
+        return None
+
+
+def _is_offers_trade(registry: Registry, offer: TradeOffer, record: TradeRecord,
+                     signature: TradeSignature | None) -> bool:
+    """Whether ``record`` (whose event fields match ``offer``'s) is ``offer``'s trade (see :func:`get_trade_record`)."""
+    w3 = registry.context.connection.w3
+    tx = w3.eth.get_transaction(record.tx.tx_hash)  # type: ignore[arg-type]
+    call = get_trade_call(tx.get("to"), bytes(tx.get("input", b"")), offer.ledger)
+    if call is not None:
+        terms, deadline = call
+        return terms.as_tuple() == offer.terms().as_tuple() and deadline == offer.deadline
+    if offer.licence is not None:
+        receipt = w3.eth.get_transaction_receipt(record.tx.tx_hash)  # type: ignore[arg-type]
+        created = next((r for r in registry.context.contracts().decoder.decode_receipt(receipt)
+                        if isinstance(r, GrantRecord) and r.grant_id == record.grant_id), None)
+        lic = offer.licence
+        if created is None or (created.grantee, created.purpose, created.valid_from, created.expires_at,
+                               created.quota, "0x" + created.scope_root.hex()) != (
+                offer.buyer, keccak(text=lic.purpose), lic.valid_from, lic.expires_at, lic.quota, lic.scope_root):
+            return False
+    if signature is not None:
+        return bool(registry.context.contracts().ledger.nonce_of(offer.buyer) > signature.nonce)
+    return True
 
 
 def record_trade(
@@ -394,8 +456,9 @@ def record_trade(
     signer = None
     if get_record(registry.db, write) is not None:  # an earlier run: what it sent is waited for, never sent again
         signer = signing_sender(registry, sender, passwords)
-        writes_outbox(registry, signer, hook).reconcile(write, lambda: get_trade_record(registry, offer) is not None)
-    prior = get_trade_record(registry, offer)
+        writes_outbox(registry, signer, hook).reconcile(
+            write, lambda: get_trade_record(registry, offer, signature) is not None)
+    prior = get_trade_record(registry, offer, signature)
     if prior is not None:
         if signer is not None:
             writes_outbox(registry, signer).mark_done(write, tx_hash=prior.tx.tx_hash,
@@ -444,12 +507,12 @@ def record_trade(
                 session.add(row)
         return submitted
 
-    delivered = outbox.deliver(write, send, lambda: get_trade_record(registry, offer) is not None)
+    delivered = outbox.deliver(write, send, lambda: get_trade_record(registry, offer, signature) is not None)
     record: TradeRecord | None = None
     receipt = delivered_receipt(registry, delivered)
     if receipt is not None:
         record = next((r for r in contracts.decoder.decode_receipt(receipt) if isinstance(r, TradeRecord)), None)
-    record = record or get_trade_record(registry, offer)
+    record = record or get_trade_record(registry, offer, signature)
     if record is None:  # pragma: no cover - delivered means the chain has it
         raise TradeError(f"the trade of offer {key} was delivered but its TradeRecorded event is not in the logs",
                          hint="check the node, then run again", kind=ErrorKind.UNAVAILABLE)

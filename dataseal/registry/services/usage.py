@@ -8,10 +8,11 @@
     batch = use_batch(registry, 3, receipts)         # one UsageBatchRecorded for many receipts
 
 Before anything is sent, :func:`use` checks the receipt against the grant on chain — the same chain,
-GrantRegistry and grant, the grant's purpose, the units — and that the grant can take them now (Active, inside
-its window by the chain's clock, enough quota left), that the signing account is the grantee or its USAGE
-operator, and, when this registry knows the indexes behind the grant's scope root, that the rows the receipt
-lists are inside it. Each failure is one :class:`UsageError` saying what and what to do; should the chain refuse
+GrantRegistry and grant, the grant's purpose, the units, a job that ran inside the grant's window — and that the
+grant can take them now (Active, inside its window by the chain's clock, enough quota left), that the signing
+account is the grantee or its USAGE operator, and, when this registry knows them, that the indexes the receipt
+touched exist in the asset (the unit and leaf count of the manifest it stored for the asset) and lie inside the
+grant's scope root. Each failure is one :class:`UsageError` saying what and what to do; should the chain refuse
 anyway, its error arrives decoded.
 
 A receipt is recorded once. Its hash is the natural key: before sending, the chain is asked whether a
@@ -38,9 +39,21 @@ from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.contracts.records import USAGE, AssetStatus, UsageBatchRecord, UsageRecord
 from dataseal.chain.sending.sender import TxSender
 from dataseal.errors import DatasealError, ErrorKind
+from dataseal.registry.certificates.compute import get_stored_manifest
 from dataseal.registry.db.models.receipts import RECORDED, SENT, ReceiptBatchRecord, ReceiptRecord
 from dataseal.registry.outbox import Delivered, Hook, Outbox, get_record
-from dataseal.registry.receipts import ReceiptBatch, UsageReceipt, build_receipt, read_receipt, read_receipts
+from dataseal.registry.receipts import (
+    AssetLeaves,
+    ReceiptBatch,
+    ReceiptError,
+    UsageReceipt,
+    build_receipt,
+    compute_asset_leaves,
+    read_receipt,
+    read_receipts,
+    verify_receipt_in_asset,
+    verify_receipt_in_window,
+)
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import IndexTree
 from dataseal.registry.services.grants import (
@@ -197,6 +210,30 @@ def _verify_can_record(registry: Registry, state: GrantState, signer: TxSender, 
                              options=("account",), kind=ErrorKind.CONFLICT)
 
 
+def _verify_in_window_and_asset(registry: Registry, state: GrantState, receipts: Sequence[UsageReceipt]) -> None:
+    """Each job ran inside the grant's window, and touched indexes of the asset's leaves (checked when this registry
+    stored the asset's manifest: its unit and leaf count)."""
+    leaves = get_asset_leaves(registry, state.grant.asset_id)
+    for receipt in receipts:
+        where = f"receipt {receipt.hash_hex} (job {receipt.job_id!r})"
+        try:
+            verify_receipt_in_window(receipt, state.grant.valid_from, state.grant.expires_at, where=where)
+            if leaves is not None:
+                verify_receipt_in_asset(receipt, leaves, where=where)
+        except ReceiptError as exc:
+            raise UsageError(exc.message, hint=exc.hint, kind=exc.kind) from None
+
+
+def get_asset_leaves(registry: Registry, asset_id: int) -> AssetLeaves | None:
+    """The unit and number of leaves of asset ``asset_id``, from the manifest this registry stored for it (None when
+    it stored none)."""
+    asset = registry.context.contracts().registry.asset(asset_id)
+    manifest = get_stored_manifest(registry.db, "0x" + asset.manifest_hash.hex())
+    if manifest is None or manifest.tree.root != "0x" + asset.content_root.hex():
+        return None
+    return compute_asset_leaves(manifest)
+
+
 def _verify_in_known_scope(registry: Registry, state: GrantState, receipts: Sequence[UsageReceipt]) -> None:
     """When this registry knows the indexes behind the grant's scope root, the listed indexes must be inside."""
     root = state.grant.scope_root
@@ -261,6 +298,7 @@ def use(
     signer = signer or signing_sender(registry, sender, passwords)
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, units)
+    _verify_in_window_and_asset(registry, state, [receipt])
     _verify_in_known_scope(registry, state, [receipt])
     _mark_prepared(registry, receipt, None)
     _prepare(outbox, write, "use", {"grantId": grant_id, "units": units, "receiptHash": key})
@@ -328,6 +366,7 @@ def use_batch(
     signer = signer or signing_sender(registry, sender, passwords)
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, batch.units)
+    _verify_in_window_and_asset(registry, state, listed)
     _verify_in_known_scope(registry, state, listed)
     now = datetime.now(UTC)
     with registry.db.session() as session:

@@ -24,6 +24,8 @@ from dataseal.chain.contracts.records import Registration
 from dataseal.chain.sending.sender import LocalSender
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.chain import ChainEvent
+from dataseal.registry.receipts import build_receipt, purpose_hash
+from dataseal.registry.scope import compute_scope_root
 from tests.chain.conftest import open_embedded
 from tests.cli.conftest import Cli, one_line
 
@@ -297,13 +299,7 @@ def test_help_teaches(cli: Cli) -> None:
 
 
 def test_receipts_are_checked_against_the_trail(cli: Cli, tmp_path: Path) -> None:
-    """Needs the usage receipts (helper F's branch): skipped until they are merged."""
     from dataseal.chain.embedded.provider import EmbeddedProvider
-
-    receipts = pytest.importorskip("dataseal.registry.receipts", reason="usage receipts are not merged yet")
-    scopes = pytest.importorskip("dataseal.registry.scope")
-    build_receipt, purpose_hash, compute_scope_root = (receipts.build_receipt, receipts.purpose_hash,
-                                                       scopes.compute_scope_root)
 
     owner, user = Account.create(), Account.create()
     chain = open_embedded(cli.data_dir, [owner.address, user.address])

@@ -190,3 +190,77 @@ def test_prove_a_row_inside_a_grants_scope_then_check_it(cli: Cli, folder: tuple
     (tmp_path / "tampered.json").write_text(json.dumps(tampered))
     code, out, err = cli("check", str(tmp_path / "tampered.json"), data_dir=False)
     assert code == 1 and "proves leaf 2 inside grant" in one_line(err)
+
+
+def test_audit_takes_the_proofs_use_batch_wrote_and_each_batch_of_a_grant(
+        cli: Cli, folder: tuple[str, Path, int], tmp_path: Path) -> None:
+    user, password, asset = folder
+    as_user = ["--account", user, "--password-file", str(password)]
+    grant_id = cli.json("grant", str(asset), user, "--purpose", "reporting", "--until", "30d", "--quota", "100",
+                        *as_operator(cli))["grant"]["grant_id"]
+    everything, only_a1 = tmp_path / "all", tmp_path / "a1"
+    for folder_ in (everything, only_a1):
+        folder_.mkdir()
+    for name, jobs in (("a", ("a1", "a2")), ("b", ("b1", "b2", "b3"))):
+        batch = tmp_path / name
+        batch.mkdir()
+        for job in jobs:
+            assert cli("receipt", "new", str(grant_id), "--job", job, "--rows", "1", "--units", "2", "--result-hash",
+                       "0x" + "33" * 32, "-o", str(batch / f"{job}.json"))[0] == 0
+            for into in (everything, only_a1) if job == "a1" else (everything,):
+                (into / f"{job}.json").write_text((batch / f"{job}.json").read_text())
+        cli.json("use-batch", str(grant_id), "--receipts", str(batch), "--proofs", str(tmp_path / f"proofs-{name}"),
+                 *as_user)
+
+    report = cli.json("audit", str(asset), "--receipts", str(everything))
+    checks = report["receipts"]
+    assert [c["job_id"] for c in checks] == ["a1", "a2", "b1", "b2", "b3"]
+    assert all(c["ok"] and c["recorded"] == "batch" and c["batch_complete"] for c in checks)
+    assert len({c["batch_root"] for c in checks}) == 2 and all(c["extent"] == "not checked" for c in checks)
+
+    code, out, err = cli("audit", str(asset), "--receipts", str(only_a1))
+    assert code == 1 and "give its batch proof, or all the receipts of its batch" in one_line(err)
+    code, out, err = cli("audit", str(asset), "--receipts", str(only_a1), "--proofs", str(tmp_path / "proofs-a"))
+    assert code == 0, err
+    assert "OK   receipt " in out and "job 'a1'" in out and "(the batch's units not checked: not all its receipts " \
+        "given)" in out and "indexes not checked" in out
+    code, _, err = cli("audit", str(asset), "--proofs", str(tmp_path / "proofs-a"))
+    assert code == 2 and "add --receipts DIR" in one_line(err)
+    code, _, err = cli("audit", str(asset), "--receipts", str(only_a1), "--proofs", str(tmp_path / "none"))
+    assert code == 1 and "is not a folder" in one_line(err)
+
+
+def test_use_refuses_a_job_outside_the_grants_window(cli: Cli, folder: tuple[str, Path, int], tmp_path: Path) -> None:
+    user, password, asset = folder
+    grant_id = cli.json("grant", str(asset), user, "--purpose", "reporting", "--until", "30d", "--quota", "10",
+                        *as_operator(cli))["grant"]["grant_id"]
+    receipt = tmp_path / "2020.json"
+    assert cli("receipt", "new", str(grant_id), "--job", "old", "--rows", "1", "--units", "1", "--result-hash",
+               "0x" + "44" * 32, "--started", "2020-01-01", "--ended", "2020-01-02", "-o", str(receipt))[0] == 0
+    code, out, err = cli("use", str(grant_id), "--units", "1", "--receipt", str(receipt), "--account", user,
+                         "--password-file", str(password))
+    assert code == 1 and out == ""
+    assert f"says the job ran 2020-01-01T00:00:00Z .. 2020-01-02T00:00:00Z, outside grant {grant_id}'s window" in \
+        one_line(err)
+
+
+def test_a_second_licence_offer_is_its_own_trade_and_prices_are_shown_in_the_smallest_unit(
+        cli: Cli, folder: tuple[str, Path, int], tmp_path: Path) -> None:
+    """Same asset, buyer, price and settlement as a recorded trade, another quota: recorded, not "already recorded"."""
+    user, password, asset = folder
+    as_buyer = ["--account", user, "--password-file", str(password)]
+    trades = []
+    for quota in ("10", "20"):
+        offer, signature = tmp_path / f"offer-{quota}.json", tmp_path / f"sig-{quota}.json"
+        code, out, err = cli("trade", "offer", str(asset), user, "--price", "500", "--settlement-hash",
+                             "0x" + "55" * 32, "--licence", "reporting", "--until", "30d", "--quota", quota, "-o",
+                             str(offer))
+        assert code == 0 and "for 5.00 CNY (500 in the smallest unit), to be signed by" in out
+        assert cli("trade", "sign", str(offer), "-o", str(signature), *as_buyer)[0] == 0
+        code, out, err = cli("trade", "record", str(offer), "--signature", str(signature), *as_operator(cli))
+        assert code == 0 and " recorded: " in out and "already" not in out, out
+        assert "for 5.00 CNY (500 in the smallest unit)" in out
+        trades.append(out.split()[1])
+    assert trades == ["1", "2"]
+    code, out, _ = cli("trade", "offer", "--help", data_dir=False)
+    assert code == 0 and "smallest unit" in out and "5,000.00 CNY is --price 500000" in out

@@ -1,9 +1,5 @@
 """Trails served from the registry's index (DbTrailSource over the indexer's chain_event rows) equal the trails
-recomputed from eth_getLogs; a deleted or altered row is reported by the completeness check.
-
-Needs the indexer (dataseal.registry.indexer and the tables of dataseal/registry/db/models/chain.py): skipped
-until it is there.
-"""
+recomputed from eth_getLogs; a deleted or altered row is reported by the completeness check."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -20,20 +16,18 @@ from dataseal.registry.audit import (
     collect_trail,
     compute_trail_differences,
 )
+from dataseal.registry.audit.db_source import DbTrailSource
 from dataseal.registry.db import Database
+from dataseal.registry.db.models.chain import ChainEvent
+from dataseal.registry.indexer import Indexer
 from tests.registry.audit.conftest import History
-
-indexer = pytest.importorskip("dataseal.registry.indexer", reason="the indexer (helper B's branch) is not merged yet")
-
-from dataseal.registry.audit.db_source import DbTrailSource  # noqa: E402  (needs the indexer's tables)
-from dataseal.registry.db.models.chain import ChainEvent  # noqa: E402
 
 
 @pytest.fixture
 def indexed(history: History, tmp_path: Path) -> Iterator[Database]:
     db = Database.open(f"sqlite:///{tmp_path / 'registry.sqlite'}")
     try:
-        indexer.Indexer(db, history.chain.w3, history.chain.deployment).sync()
+        Indexer(db, history.chain.w3, history.chain.deployment).sync()
         yield db
     finally:
         db.close()

@@ -72,7 +72,7 @@ def test_entries_carry_position_time_and_a_summary(history: History) -> None:
     assert version.summary.endswith(f"(Pending, a version of asset {history.asset})")
     sale = trail[-1]
     assert sale.summary.startswith(f"trade {history.transfer_trade}: asset {history.asset} sold by ")
-    assert sale.summary.endswith("for 9000 CNY (Transfer)")
+    assert sale.summary.endswith(", Transfer, for 90.00 CNY (9,000 in the smallest unit)")  # the price is in fen
     assert {(p.role, p.address) for p in sale.parties} == {
         ("seller", chain.owner.address), ("buyer", chain.buyer.address), ("recorder", chain.owner.address)}
     assert sale.addresses == (chain.buyer.address, chain.owner.address)  # each once, in role order

@@ -5,9 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
-from eth_utils import keccak
+from eth_abi import encode as abi_encode
+from eth_utils import function_abi_to_4byte_selector, keccak
 
-from dataseal.chain.contracts.records import GrantStatus, Settlement
+from dataseal.chain.contracts.records import TRADE, GrantStatus, Settlement
 from dataseal.errors import ErrorKind
 from dataseal.registry.db.models.receipts import RECORDED, TradeOfferRecord
 from dataseal.registry.registry import Registry
@@ -131,3 +132,97 @@ def test_documents_of_another_kind_are_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"kind": "dataseal/trade-signature", "version": 1, "offerHash": "0x12"}))
     with pytest.raises(TradeError, match="is invalid: "):
         read_signature(path)
+
+
+def test_a_second_licence_offer_with_other_terms_is_a_new_trade(registry: Registry, pyevm: Chain) -> None:
+    """Same asset, buyer, price, currency and settlement hash as a recorded trade, but another window and quota:
+    not the recorded trade (its TradeRecorded event carries none of the licence terms)."""
+    asset_id = register_asset(pyevm)
+    buyer = pyevm.keys[pyevm.buyer.address]
+    first = offer_trade(registry, asset_id, pyevm.buyer.address, 500, "CNY", SETTLEMENT,
+                        licence=LicenceOffer("reporting", "now", "30d", quota=10))
+    done = record_trade(registry, first, sign_offer(registry, first, account=buyer), sender=pyevm.owner)
+    second = offer_trade(registry, asset_id, pyevm.buyer.address, 500, "CNY", SETTLEMENT,
+                         licence=LicenceOffer("reporting", "now", "90d", quota=99))
+    signature = sign_offer(registry, second, account=buyer)
+    assert signature.nonce == 1
+
+    again = record_trade(registry, second, signature, sender=pyevm.owner)
+    assert not again.already_recorded and again.record.trade_id == done.record.trade_id + 1
+    assert pyevm.reader.ledger.nonce_of(pyevm.buyer.address) == 2  # the buyer's nonce 1 was used by this trade
+    state = grant_state(registry, again.record.grant_id)
+    assert state.grant.quota == 99 and state.grant.expires_at == second.licence.expires_at  # type: ignore[union-attr]
+    with registry.db.session() as session:
+        row = session.get(TradeOfferRecord, second.hash_hex)
+        assert row is not None and row.trade_id == again.record.trade_id and row.tx_hash == again.record.tx.tx_hash
+    assert record_trade(registry, second, signature, sender=pyevm.owner).record == again.record  # once
+
+
+def test_an_offer_that_differs_only_by_its_deadline_is_a_new_trade(registry: Registry, pyevm: Chain) -> None:
+    asset_id = register_asset(pyevm)
+    buyer = pyevm.keys[pyevm.buyer.address]
+    licence = LicenceOffer("reporting", 2_000_000_000, 2_100_000_000, quota=10)
+    first = offer_trade(registry, asset_id, pyevm.buyer.address, 500, "CNY", SETTLEMENT, licence=licence,
+                        deadline="1d")
+    second = offer_trade(registry, asset_id, pyevm.buyer.address, 500, "CNY", SETTLEMENT, licence=licence,
+                         deadline="2d")
+    assert first.terms() == second.terms() and first.hash_hex != second.hash_hex
+    done = record_trade(registry, first, sign_offer(registry, first, account=buyer), sender=pyevm.owner)
+    signature = sign_offer(registry, second, account=buyer)
+    again = record_trade(registry, second, signature, sender=pyevm.owner)
+    assert not again.already_recorded and again.record.trade_id == done.record.trade_id + 1
+    assert pyevm.reader.ledger.total_trades() == 2
+
+
+def _deploy_forwarder(chain: Chain, target: str) -> str:
+    """A contract that calls ``target`` with the calldata it is given (and reverts if that call does): a relay, so
+    that the chain's ``recordTrade`` call is not the transaction's own input."""
+    runtime = (bytes.fromhex("3660006000376000600036600060007" "3") + bytes.fromhex(target[2:])
+               + bytes.fromhex("5af1602e5760006000fd5b00"))
+    assert len(runtime) == 0x30
+    init = bytes.fromhex("603080600b6000396000f3") + runtime
+    receipt = chain.owner.send(chain.w3, {"data": init, "gas": 200_000})
+    assert receipt["status"] == 1
+    return str(receipt["contractAddress"])
+
+
+def test_a_trade_relayed_through_a_contract_is_matched_by_its_grant_and_nonce(registry: Registry,
+                                                                                 pyevm: Chain) -> None:
+    """The transaction's input is the relay's, not a recordTrade call: the licence's grant and the buyer's nonce
+    tell this offer's trade from another's."""
+    from dataseal.registry.services.trades import RECORD_TRADE_SELECTOR, get_trade_call
+
+    asset_id = register_asset(pyevm)
+    buyer = pyevm.keys[pyevm.buyer.address]
+    relay = _deploy_forwarder(pyevm, pyevm.deployment.transaction_ledger)
+    pyevm.as_(pyevm.owner).ledger.set_operator(relay, powers=TRADE)
+    first = offer_trade(registry, asset_id, pyevm.buyer.address, 500, "CNY", SETTLEMENT,
+                        licence=LicenceOffer("reporting", "now", "30d", quota=10))
+    signature = sign_offer(registry, first, account=buyer)
+    data = RECORD_TRADE_SELECTOR + abi_encode(["(uint256,address,address,uint256,bytes32,bytes32,uint8,bytes32,"
+                                               "uint64,uint64,uint64,bytes32)", "uint256", "bytes"],
+                                              [first.terms().as_tuple(), first.deadline,
+                                               bytes.fromhex(signature.signature[2:])])
+    assert get_trade_call(pyevm.deployment.transaction_ledger, data, pyevm.deployment.transaction_ledger) == (
+        first.terms(), first.deadline)
+    assert get_trade_call(relay, data, pyevm.deployment.transaction_ledger) is None
+    assert get_trade_call(pyevm.deployment.transaction_ledger, data[:40], pyevm.deployment.transaction_ledger) is None
+    assert pyevm.owner.send(pyevm.w3, {"to": relay, "data": data, "gas": 1_000_000})["status"] == 1
+    assert pyevm.reader.ledger.total_trades() == 1
+
+    count = pyevm.w3.eth.get_transaction_count(pyevm.owner.address)
+    found = record_trade(registry, first, signature, sender=pyevm.owner)
+    assert found.already_recorded and found.record.recorder == relay and found.record.trade_id == 1
+    second = offer_trade(registry, asset_id, pyevm.buyer.address, 500, "CNY", SETTLEMENT,
+                         licence=LicenceOffer("reporting", "now", "30d", quota=11))
+    done = record_trade(registry, second, sign_offer(registry, second, account=buyer), sender=pyevm.owner)
+    assert not done.already_recorded and done.record.trade_id == 2
+    assert pyevm.w3.eth.get_transaction_count(pyevm.owner.address) == count + 1
+
+
+def test_the_record_trade_selector_is_the_ledgers() -> None:
+    from dataseal.chain.contracts.artifacts import load_artifact
+    from dataseal.registry.services.trades import RECORD_TRADE_SELECTOR
+
+    (item,) = [i for i in load_artifact("TransactionLedger").abi if i.get("name") == "recordTrade"]
+    assert function_abi_to_4byte_selector(item) == RECORD_TRADE_SELECTOR

@@ -41,7 +41,7 @@ def granted(registry: Registry, chain: Chain, quota: int = 10, **terms: Any) -> 
 def receipt_for(registry: Registry, chain: Chain, grant_id: int, units: int = 2, job: str = "job-1",
                 **changes: Any) -> UsageReceipt:
     now = chain.now()
-    values: dict[str, Any] = dict(unit="row", indexes=["0-9"], started_at=now - 60, ended_at=now, units=units,
+    values: dict[str, Any] = dict(unit="row", indexes=["0-9"], started_at=now, ended_at=now, units=units,
                                   result_hash="0x" + "cd" * 32)
     values.update(changes)
     return new_receipt(registry, grant_id, job, **values)
@@ -105,7 +105,10 @@ def test_outside_the_window(registry: Registry, pyevm: Chain) -> None:
         use(registry, grant_id, 2, receipt, sender=pyevm.user)
     assert caught.value.hint == "wait until the grant's window opens"
     pyevm.travel(86_400 + 10)
-    assert use(registry, grant_id, 2, receipt, sender=pyevm.user).record.sequence == 1
+    with pytest.raises(UsageError, match=f"says the job ran .*, outside grant {grant_id}'s window") as early:
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)  # the job ran before the grant opened
+    assert early.value.kind == ErrorKind.CONFLICT
+    assert use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id), sender=pyevm.user).record.sequence == 1
     pyevm.travel(86_400)
     with pytest.raises(UsageError, match=f"grant {grant_id} expired at .*; it is now"):
         use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, job="late"), sender=pyevm.user)
@@ -322,3 +325,49 @@ def test_a_crash_while_the_transaction_waits_in_the_pool_never_sends_twice(
         assert chain.reader.grants.remaining(grant_id) == 8
     finally:
         registry.close()
+
+
+def test_a_job_outside_the_grants_window_is_refused(registry: Registry, pyevm: Chain) -> None:
+    """A receipt saying the job ran in 2020 under a grant opened now: refused before sending, alone or in a batch."""
+    grant_id = granted(registry, pyevm)
+    early = receipt_for(registry, pyevm, grant_id, job="2020", started_at=1_577_836_800, ended_at=1_577_923_200)
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(UsageError, match=r"\(job '2020'\) says the job ran 2020-01-01T00:00:00Z \.\. "
+                       rf"2020-01-02T00:00:00Z, outside grant {grant_id}'s window") as caught:
+        use(registry, grant_id, 2, early, sender=pyevm.user)
+    assert caught.value.kind == ErrorKind.CONFLICT and caught.value.hint == ("record only work done while the grant "
+                                                                             "was open")
+    with pytest.raises(UsageError, match="outside grant .* window"):
+        use_batch(registry, grant_id, [receipt_for(registry, pyevm, grant_id, job="fine"), early], sender=pyevm.user)
+    assert sent(pyevm, pyevm.user) == count
+
+
+def test_indexes_beyond_the_asset_are_refused_when_its_manifest_is_stored(
+        pyevm: Chain, registry_for: Any, tmp_path: Path) -> None:
+    from dataseal.registry.sealing.options import SealOptions
+    from dataseal.registry.services import assets
+    from dataseal.registry.services.usage import get_asset_leaves
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(250)) * 6)  # 1,500 bytes: 3 chunks of 512
+    owner = registry_for(pyevm, pyevm.owner)
+    done = assets.register(owner, data, options=SealOptions(chunk_size=512), certificate=None)
+    grant_id = grant(owner, done.asset_id, pyevm.user.address, PURPOSE, valid_from="now", until="30d",
+                     quota=10).grant.grant_id
+    user = registry_for(pyevm, pyevm.user)
+    assert str(get_asset_leaves(user, done.asset_id)) == "AssetLeaves(unit='chunk', count=3)"
+    count = sent(pyevm, pyevm.user)
+    beyond = receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["500-600"], job="beyond")
+    with pytest.raises(UsageError, match=r"touched 101 chunks beyond the asset's 3 chunks \(largest index 600, the "
+                       r"last is 2\)") as caught:
+        use(user, grant_id, 2, beyond)
+    assert caught.value.kind == ErrorKind.CONFLICT
+    rows = receipt_for(user, pyevm, grant_id, unit="row", indexes=["0"], job="rows")
+    with pytest.raises(UsageError, match="counts rows, but the asset's leaves are chunks"):
+        use_batch(user, grant_id, [rows])
+    assert sent(pyevm, pyevm.user) == count
+    inside = receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["0-2"], job="inside")
+    assert use(user, grant_id, 2, inside).record.sequence == 1
+
+    other = register_asset(pyevm, "unsealed")  # registered without this registry: its leaves are not known
+    assert get_asset_leaves(user, other) is None
