@@ -410,14 +410,14 @@ def read_batch_proofs(folder: Path) -> dict[str, ReceiptBatchProof]:
                                                           by_name=False)
         except ValidationError as exc:
             raise ReceiptError(f"{path} is not a batch proof: {describe_validation_error(exc)}",
-                               hint="give the proofs written by dataseal use-batch --proofs") from None
+                               hint="give the batch proofs written when the batch was recorded") from None
         known = proofs.setdefault(proof.receipt_hash, proof)
         if known != proof:
             raise ReceiptError(f"{folder} holds two different proofs of receipt {proof.receipt_hash}",
                                hint="keep the proof of the batch the receipt was recorded in")
     if not proofs:
         raise ReceiptError(f"{folder} holds no batch proof (*.json)",
-                           hint="give the folder dataseal use-batch --proofs wrote")
+                           hint="give the folder of batch proofs written when the batch was recorded")
     return proofs
 
 
