@@ -37,7 +37,15 @@ from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import Deployment
 from dataseal.chain.contracts.logs import LogReader
-from dataseal.chain.contracts.records import ZERO32, Asset, AssetRecord, AssetStatus, Registration
+from dataseal.chain.contracts.records import (
+    ZERO32,
+    Asset,
+    AssetRecord,
+    AssetStatus,
+    AssetStatusChange,
+    ObjectionRecord,
+    Registration,
+)
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.errors import ContractRevert
 from dataseal.chain.files import write_atomic
@@ -390,9 +398,12 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
             return asset
         return None
 
-    resumed = writer.outbox.get(key) is not None
     asset = mine()
     already = asset is not None
+    if asset is None:
+        # an earlier registration of this root that no longer holds it (cancelled, cooled): this one is new
+        writer.outbox.retire_undone(key, lambda: mine() is not None)
+    resumed = writer.outbox.get(key) is not None
     if asset is None:
         _verify_root_free(writer, root, manifest, path)
         salt = _commit(writer, root, clock) if client.commit_required() else ZERO32
@@ -891,9 +902,14 @@ def review(
                 f"asset {asset_id} is {status_name(status)}: objections are made during the notice period of a "
                 "pending registration", hint="ask a reviewer to suspend or reject it instead")
         key = writer.key("object", asset_id, writer.me, "0x" + proof.hex())
+
+        def objected() -> bool:
+            return _objected(writer, asset_id, proof)
+
+        writer.outbox.retire_undone(key, objected)  # an objection since dismissed: this one raises it anew
         writer.outbox.prepare(key, "object", {"evidenceHash": "0x" + proof.hex()})
         delivered = writer.outbox.deliver(key, lambda: client.submit_object(asset_id, proof, gas=ESTIMATE),
-                                          lambda: _objected(writer, asset_id, proof))
+                                          objected)
         return _status_result(writer, asset_id, "object", delivered)
     reason_hash = _reason_hash(reason)
     if which == Review.APPROVE:
@@ -905,10 +921,14 @@ def review(
             raise RegistrationError(f"asset {asset_id} is {status_name(status)}: only a disputed registration is "
                                     "approved (its dispute dismissed)", hint="check the asset id")
         key = writer.key("approve", asset_id)
+
+        def dismissed() -> bool:
+            return client.status_of(asset_id) != AssetStatus.Disputed
+
+        writer.outbox.retire_undone(key, dismissed)  # an earlier dispute's dismissal: this dispute is another one
         writer.outbox.prepare(key, "approve", {"reason": reason or ""})
         delivered = writer.outbox.deliver(
-            key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE),
-            lambda: client.status_of(asset_id) != AssetStatus.Disputed)
+            key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE), dismissed)
         return _status_result(writer, asset_id, "approve", delivered)
     if status == AssetStatus.Rejected:
         row = writer.outbox.get(writer.key("reject", asset_id))
@@ -931,16 +951,21 @@ def review(
 
 
 def _objected(writer: _Writer, asset_id: int, evidence_hash: bytes) -> bool:
-    """Whether the chain has this account's objection to ``asset_id`` with this evidence."""
-    from dataseal.chain.contracts.records import ObjectionRecord
-
+    """Whether the chain has this account's objection to ``asset_id`` with this evidence, made since the asset's
+    last dispute was dismissed (a dismissed objection is no longer standing: objecting again is a new objection)."""
     reader = LogReader(writer.w3)
-    for log in reader.logs(writer.deployment.asset_registry, writer.deployment.deploy_block):
+    standing = False
+    topics = [None, "0x" + asset_id.to_bytes(32, "big").hex()]  # the asset's events (assetId is indexed first)
+    for log in reader.logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest", topics):
         record = writer.contracts.decoder.decode_log(log)
         if (isinstance(record, ObjectionRecord) and record.asset_id == asset_id and record.objector == writer.me
                 and record.evidence_hash == evidence_hash):
-            return True
-    return False
+            standing = True
+        elif (isinstance(record, AssetStatusChange) and record.asset_id == asset_id
+              and record.from_status == AssetStatus.Disputed
+              and record.to_status in (AssetStatus.Pending, AssetStatus.Active)):
+            standing = False
+    return standing
 
 
 def _status_result(writer: _Writer, asset_id: int, action: str, delivered: Delivered) -> StatusChangeResult:

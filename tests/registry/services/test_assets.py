@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from dataseal.chain.contracts.logs import LogReader
-from dataseal.chain.contracts.records import AssetStatus, CommitRecord
+from dataseal.chain.contracts.records import AssetStatus, AssetStatusChange, CommitRecord
 from dataseal.chain.errors import ContractRevert, NodeUnreachable
 from dataseal.errors import ErrorKind, InvalidInput, NotFound
 from dataseal.registry.certificates import CertificateError, read_certificate, verify_certificate
@@ -412,3 +412,78 @@ def test_bad_certificate_options_are_refused_before_anything_is_sent(
         assets.register_version(registry, 1, data, certificate=options)
     assert pyevm.reader.registry.total_assets() == 0 and outbox_rows(registry) == []
     assert not (tmp_path / "data.bin.dataseal").exists()
+
+
+# ---------------------------------------------------------------------------------- a write done again later
+
+
+@pytest.mark.parametrize("commits", [False, True])
+def test_data_registered_again_after_a_cancellation_is_a_new_registration(
+        commits: bool, pyevm: Chain, pyevm_commits: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """The first registration's outbox record is finished (mined); once the root has cooled, the same data is
+    registered again: a new asset and a new transaction, not the old one answered from the record."""
+    chain = pyevm_commits if commits else pyevm
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"given up then registered again" * 100)
+    owner = registry_for(chain, chain.owner)
+    first = assets.register(owner, data, clock=chain_clock(chain))
+    assets.cancel(owner, first.asset_id)
+    chain.travel(8 * 86_400)  # past the 7-day cooldown: the root is free
+    again = assets.register(owner, data, clock=chain_clock(chain))
+    assert chain.reader.registry.total_assets() == 2
+    assert (again.asset_id, again.status, again.resumed, again.already_registered) == (2, "Active", False, False)
+    assert again.tx_hash != first.tx_hash and chain.reader.registry.asset_id_of(
+        bytes.fromhex(again.content_root[2:])) == 2
+    assert again.certificate is not None and read_certificate(again.certificate.path).asset_id == 2
+    registers = sorted((row.key.partition("#")[2], row.tx_hash) for row in outbox_rows(owner)
+                       if row.kind == "register")
+    assert [tx for _, tx in registers] == [again.tx_hash, first.tx_hash]  # the first kept as key#<id>
+    assert registers[1][0] != "" and registers[0][0] == ""
+    rerun = assets.register(owner, data, clock=chain_clock(chain))  # and that one is now the one a rerun finds
+    assert (rerun.asset_id, rerun.tx_hash, rerun.already_registered) == (2, again.tx_hash, True)
+
+
+def test_a_second_dispute_is_dismissed_by_a_second_approval(
+        pyevm_review: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_review
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    owner, user, reviewer = (registry_for(chain, s) for s in (chain.owner, chain.user, chain.reviewer))
+    data = tmp_path / "a.bin"
+    data.write_bytes(b"a" * 100)
+    a = assets.register(owner, data)
+    objected = assets.review(user, "object", a.asset_id, evidence=b"one")
+    first = assets.review(reviewer, "approve", a.asset_id)
+    assert first.status == "Pending"
+    assets.review(user, "object", a.asset_id, evidence=b"two")
+    assert chain.reader.registry.status_of(a.asset_id) == AssetStatus.Disputed
+    second = assets.review(reviewer, "approve", a.asset_id)
+    assert second.tx_hash != first.tx_hash and not second.resumed
+    assert second.status == "Pending" and chain.reader.registry.status_of(a.asset_id) == AssetStatus.Pending
+    # the same evidence again, after its dispute was dismissed: a new objection, not the first one's answer
+    renewed = assets.review(user, "object", a.asset_id, evidence=b"one")
+    assert renewed.tx_hash != objected.tx_hash and not renewed.resumed and renewed.status == "Disputed"
+    # while it stands, objecting with it again is the same objection
+    same = assets.review(user, "object", a.asset_id, evidence=b"one")
+    assert same.resumed and same.tx_hash == renewed.tx_hash
+
+
+@pytest.mark.parametrize("moment", ["approve:submitted", "approve:sent", "approve:mined"])
+def test_a_crash_during_a_second_approval_is_finished_once(
+        moment: str, pyevm_review: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_review
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    owner, user, reviewer = (registry_for(chain, s) for s in (chain.owner, chain.user, chain.reviewer))
+    data = tmp_path / "a.bin"
+    data.write_bytes(b"a" * 100)
+    a = assets.register(owner, data)
+    assets.review(user, "object", a.asset_id, evidence=b"one")
+    assets.review(reviewer, "approve", a.asset_id)
+    assets.review(user, "object", a.asset_id, evidence=b"two")
+    with pytest.raises(Crash):
+        assets.review(reviewer, "approve", a.asset_id, hook=crash_at(moment))
+    assert chain.reader.registry.status_of(a.asset_id) == AssetStatus.Pending  # the node mined it (automine)
+    with pytest.raises(RegistrationError, match="is Pending and nobody objected"):
+        assets.review(reviewer, "approve", a.asset_id)  # nothing left to approve: no third transaction
+    dismissals = [r for r in LogReader(chain.w3).records(chain.deployment)
+                  if isinstance(r, AssetStatusChange) and r.from_status == AssetStatus.Disputed]
+    assert len(dismissals) == 2  # one per dispute, never a second one for the same
