@@ -17,6 +17,7 @@ that refuses the move, a root held by someone else.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -55,7 +56,7 @@ from dataseal.errors import DatasealError, ErrorKind, InvalidInput, NotFound
 from dataseal.registry.certificates.compute import check_base_url, check_language, compute_certificate
 from dataseal.registry.certificates.model import DEFAULT_BASE_URL, Certificate, CertificateError, read_certificate
 from dataseal.registry.certificates.render import CJK_FONT, FontMissing, render_html, render_json, render_pdf
-from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
+from dataseal.registry.db.models.local import ManifestRecord, OutboxState, StoredTreeRecord
 from dataseal.registry.manifest import (
     FileContent,
     FolderContent,
@@ -198,8 +199,10 @@ class RegistrationResult:
 
 @dataclass(frozen=True)
 class StatusChangeResult:
-    """A status move of an asset (cancel, review) on chain; ``tx_hash`` None when the chain already showed it
-    done (an earlier run's transaction whose hash was never recorded)."""
+    """A status move of an asset (cancel, review) on chain: the transaction that made it (None only when the chain
+    shows it done and its logs no longer show by which transaction); ``resumed``: an earlier run of this registry
+    had sent it and this run finished it; ``already_done``: the asset had that status before this run (a
+    cancellation or rejection made earlier), and nothing was sent."""
 
     asset_id: int
     action: str
@@ -207,10 +210,12 @@ class StatusChangeResult:
     block_number: int | None
     status: str
     resumed: bool = False
+    already_done: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"assetId": self.asset_id, "action": self.action, "txHash": self.tx_hash,
-                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed}
+                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed,
+                "alreadyDone": self.already_done}
 
 
 # ---------------------------------------------------------------------------------- the writer
@@ -522,22 +527,18 @@ def _deliver_aged(writer: _Writer, key: str, send: Callable[[], Any], done: Call
     return writer.outbox.deliver(key, send, done)
 
 
-_REGISTERED_TOPIC: bytes | None = None
-
-
-def _registered_topic() -> bytes:
-    global _REGISTERED_TOPIC
-    if _REGISTERED_TOPIC is None:
-        abi = next(item for item in load_artifact("AssetRegistry").abi
-                   if item.get("type") == "event" and item.get("name") == "AssetRegistered")
-        _REGISTERED_TOPIC = bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
-    return _REGISTERED_TOPIC
+@functools.cache
+def _event_topic(name: str) -> bytes:
+    """topic0 of AssetRegistry's event ``name``."""
+    abi = next(item for item in load_artifact("AssetRegistry").abi
+               if item.get("type") == "event" and item.get("name") == name)
+    return bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
 
 
 def find_registration(w3: Web3, deployment: Deployment, asset_id: int) -> AssetRecord:
     """The AssetRegistered record of ``asset_id``, read from the chain's logs (not from the database)."""
     contracts = DatasealContracts.bind(w3, deployment)
-    topics = ["0x" + _registered_topic().hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
+    topics = ["0x" + _event_topic("AssetRegistered").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
     reader = LogReader(w3)
     for log in reader.logs(deployment.asset_registry, deployment.deploy_block, "latest", topics):
         record = contracts.decoder.decode_log(log)
@@ -833,9 +834,7 @@ def cancel(registry: Registry, asset_id: int, reason: str | None = None, *,
     asset = read_asset(writer.contracts, asset_id)
     key = writer.key("cancel", asset_id)
     if asset.status == AssetStatus.Cancelled:
-        row = writer.outbox.get(key)
-        return StatusChangeResult(asset_id, "cancel", row.tx_hash if row else None, row.block_number if row else None,
-                                  status_name(asset.status), resumed=True)
+        return _final_status(writer, asset_id, "cancel", key, AssetStatus.Cancelled)
     if asset.owner != writer.me:
         raise RegistrationError(f"asset {asset_id} is owned by {asset.owner}; you ({writer.me}) cannot cancel it",
                                 hint="sign with the owner's account", options=("account",))
@@ -931,9 +930,7 @@ def review(
             key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE), dismissed)
         return _status_result(writer, asset_id, "approve", delivered)
     if status == AssetStatus.Rejected:
-        row = writer.outbox.get(writer.key("reject", asset_id))
-        return StatusChangeResult(asset_id, "reject", row.tx_hash if row else None,
-                                  row.block_number if row else None, status_name(status), resumed=True)
+        return _final_status(writer, asset_id, "reject", writer.key("reject", asset_id), AssetStatus.Rejected)
     if status not in (AssetStatus.Pending, AssetStatus.Disputed, AssetStatus.Suspended, AssetStatus.Cancelled):
         raise RegistrationError(f"asset {asset_id} is {status_name(status)}: a reviewer rejects a pending, disputed "
                                 "or suspended registration (or a cancelled one whose root still cools)",
@@ -966,6 +963,32 @@ def _objected(writer: _Writer, asset_id: int, evidence_hash: bytes) -> bool:
               and record.to_status in (AssetStatus.Pending, AssetStatus.Active)):
             standing = False
     return standing
+
+
+def _final_status(writer: _Writer, asset_id: int, action: str, key: str, status: AssetStatus) -> StatusChangeResult:
+    """``asset_id`` already has the final ``status`` that ``action`` asks for: the transaction that gave it (from the
+    chain's logs), and whether it was an earlier run of this registry, unfinished in the outbox (then recorded
+    done: this run finished it) or not (the asset was already so: nothing to do)."""
+    change = _last_change(writer, asset_id, status)
+    tx_hash = change.tx.tx_hash if change is not None else None
+    block = change.tx.block_number if change is not None else None
+    row = writer.outbox.get(key)
+    if row is not None and row.state != OutboxState.MINED:  # an earlier run's, which the chain shows done
+        writer.outbox.mark_done(key, tx_hash=tx_hash, block_number=block)
+        return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), resumed=True)
+    return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), already_done=True)
+
+
+def _last_change(writer: _Writer, asset_id: int, status: AssetStatus) -> AssetStatusChange | None:
+    """The last move of ``asset_id`` to ``status`` in the chain's logs; None when the node has no such log."""
+    topics = ["0x" + _event_topic("AssetStatusChanged").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
+    last = None
+    for log in LogReader(writer.w3).logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest",
+                                         topics):
+        record = writer.contracts.decoder.decode_log(log)
+        if isinstance(record, AssetStatusChange) and record.asset_id == asset_id and record.to_status == status:
+            last = record
+    return last
 
 
 def _status_result(writer: _Writer, asset_id: int, action: str, delivered: Delivered) -> StatusChangeResult:

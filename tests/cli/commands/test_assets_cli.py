@@ -85,7 +85,13 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
 
     code, out, err = cli("cancel", "2", "--reason", "a mistake")
     assert code == 0, err
-    assert out.startswith("cancel asset 2: now Cancelled (tx 0x")
+    assert out.startswith("cancel asset 2: now Cancelled (tx 0x") and "earlier run" not in out
+    tx = out.split("(tx ")[1].split(",")[0]
+    code, again, err = cli("cancel", "2")
+    assert code == 0, err
+    assert again.startswith(f"cancel asset 2: already Cancelled (by tx {tx}, block ") and "nothing sent" in again
+    assert "earlier run" not in again
+    assert cli.json("cancel", "2")["alreadyDone"] is True
 
 
 def test_review_refuses_approving_a_registration_that_needs_none(cli: Cli, folder: Path, tmp_path: Path) -> None:

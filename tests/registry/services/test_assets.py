@@ -226,8 +226,16 @@ def test_cancel_by_the_owner_only_and_once(pyevm: Chain, registry_for: RegistryF
     with pytest.raises(Crash):
         assets.cancel(owner, done.asset_id, "withdrawn", hook=crash_at("cancel:submitted"))
     cancelled = assets.cancel(owner, done.asset_id, "withdrawn")
-    assert cancelled.status == "Cancelled" and cancelled.resumed
+    assert cancelled.status == "Cancelled" and cancelled.resumed and not cancelled.already_done
     assert pyevm.reader.registry.status_of(1) == AssetStatus.Cancelled
+    receipt = pyevm.w3.eth.get_transaction_receipt(cancelled.tx_hash)  # type: ignore[arg-type]
+    assert receipt["status"] == 1 and receipt["blockNumber"] == cancelled.block_number  # read from the chain's logs
+    [row] = [row for row in outbox_rows(owner) if row.kind == "cancel"]
+    assert (row.state, row.tx_hash) == ("mined", cancelled.tx_hash)
+    again = assets.cancel(owner, done.asset_id)  # nothing was interrupted: already cancelled, by that transaction
+    assert (again.already_done, again.resumed, again.tx_hash, again.block_number) == \
+        (True, False, cancelled.tx_hash, cancelled.block_number)
+    assert again.to_json()["alreadyDone"] is True
     with pytest.raises(NotFound, match="no asset 7 on chain"):
         assets.cancel(owner, 7)
 
@@ -256,7 +264,9 @@ def test_review_object_approve_reject(pyevm_review: Chain, registry_for: Registr
     assert approved.status == "Pending"
     assets.review(user, "object", b.asset_id, evidence=b"mine")
     rejected = assets.review(reviewer, "reject", b.asset_id, reason="upheld", reserve_for=chain.user.address)
-    assert rejected.status == "Rejected"
+    assert rejected.status == "Rejected" and not rejected.already_done
+    again = assets.review(reviewer, "reject", b.asset_id)
+    assert (again.already_done, again.resumed, again.tx_hash) == (True, False, rejected.tx_hash)
     reservation = chain.reader.registry.reservation_of(bytes.fromhex(b.content_root[2:]))
     assert reservation is not None and reservation.beneficiary == chain.user.address
     with pytest.raises(InvalidInput, match="not a review action"):
