@@ -17,6 +17,7 @@ that refuses the move, a root held by someone else.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -184,6 +185,8 @@ class RegistrationResult:
     """The seal beside the data still matched it and was used as it was."""
     certificate: WrittenCertificate | None = None
     """The registration certificate written beside the manifest (None: none was asked for)."""
+    tree_dump: Path | None = None
+    """OpenZeppelin's tree dump written beside the manifest (None: none was asked for)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -194,6 +197,7 @@ class RegistrationResult:
             "alreadyRegistered": self.already_registered,
             "reusedSeal": self.reused_seal,
             "certificate": self.certificate.to_json() if self.certificate is not None else None,
+            "treeDump": str(self.tree_dump) if self.tree_dump is not None else None,
         }
 
 
@@ -299,6 +303,7 @@ def register(
     clock: Clock | None = None,
     hook: Hook | None = None,
     certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
+    tree_dump: bool = False,
 ) -> RegistrationResult:
     """Register the file, folder or table at ``path`` as a new asset of the signing account.
 
@@ -309,9 +314,12 @@ def register(
     password; ``clock`` waits out a commitment's minimum age (and dates the certificate); ``hook(moment)`` is
     called after each step (``"sealed"``, the outbox's moments, ``"tree-stored"``, ``"manifest-recorded"``,
     ``"certificate-written"``). ``certificate`` says which certificate files to write beside the manifest (None:
-    none).
+    none). The registry keeps the tree compactly (``trees/<root>.dstree``: what proofs are served from); with
+    ``tree_dump`` the seal's folder also gets OpenZeppelin's full dump (``tree.json``, about 250 bytes a leaf).
 
-    Running it again after a crash at any step finishes the same registration.
+    Nothing beside the data or in the data folder is written before the chain has been asked whether this
+    registration can be made (a root held by another registration, or by yours with another manifest, is refused
+    with the seal there as it was). Running it again after a crash at any step finishes the same registration.
     """
     options = _seal_options(options, salt_secret)
     metadata = _metadata(title, description, rights, licence, source)
@@ -319,7 +327,8 @@ def register(
     if certificate is not None:
         certificate.check()
     writer = _writer(registry, passwords, hook)
-    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
+    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
+                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), 0), tree_dump=tree_dump)
     _at(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=classification, valid_until=valid_until,
                             parent_id=0, clock=clock or Clock(), hook=hook, certificate=certificate)
@@ -344,13 +353,15 @@ def register_version(
     clock: Clock | None = None,
     hook: Hook | None = None,
     certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
+    tree_dump: bool = False,
 ) -> RegistrationResult:
     """Register the data at ``path`` as a new version of ``asset_id`` (its owner; the asset must be Active).
 
     What is not given comes from the parent: its classification and rights from the chain, its title,
     description, licence and source, and how it was sealed (a table's rows, a file's chunk size) from its
     manifest when this registry recorded it (a salted table needs ``salt_secret`` again; the version gets its
-    own salt nonce). The new version's certificate is written as :func:`register` writes one.
+    own salt nonce). The new version's certificate (and, with ``tree_dump``, its tree dump) is written as
+    :func:`register` writes them, after the same checks.
     """
     if certificate is not None:
         certificate.check()
@@ -378,7 +389,9 @@ def register_version(
     )
     level = parent.classification if classification is None else classification
     _check_registration_values(level, valid_until)
-    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
+    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
+                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), asset_id),
+                   tree_dump=tree_dump)
     _at(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=level, valid_until=valid_until,
                             parent_id=asset_id, clock=clock or Clock(), hook=hook, certificate=certificate)
@@ -393,15 +406,7 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
     key = writer.key("register", manifest.tree.root)
 
     def mine() -> Asset | None:
-        """The registration this run is after, if the chain has it: this root, held by my registration of this
-        manifest (under this parent)."""
-        holder = client.asset_id_of(root)
-        if holder is None:
-            return None
-        asset = client.asset(holder)
-        if asset.registrant == writer.me and asset.manifest_hash == manifest_hash and asset.parent_id == parent_id:
-            return asset
-        return None
+        return _get_my_registration(writer, manifest, parent_id)
 
     asset = mine()
     already = asset is not None
@@ -448,7 +453,28 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
         chain_id=writer.deployment.chain_id, parent_id=parent_id, resumed=resumed, reused_seal=sealed.reused,
         already_registered=already,
         certificate=written,
+        tree_dump=sealed.tree_dump,
     )
+
+
+def _get_my_registration(writer: _Writer, manifest: Manifest, parent_id: int) -> Asset | None:
+    """The registration a run registering ``manifest`` is after, if the chain has it: its root, held by my
+    registration of this manifest (under this parent)."""
+    client = writer.contracts.registry
+    holder = client.asset_id_of(bytes.fromhex(manifest.tree.root[2:]))
+    if holder is None:
+        return None
+    asset = client.asset(holder)
+    if asset.registrant == writer.me and asset.manifest_hash == manifest.hash and asset.parent_id == parent_id:
+        return asset
+    return None
+
+
+def _verify_registrable(writer: _Writer, manifest: Manifest, path: Path, parent_id: int) -> None:
+    """Before the seal of ``manifest`` is written: refuse what the chain would refuse (see :func:`_verify_root_free`),
+    unless the chain already has this very registration (a rerun finishing it)."""
+    if _get_my_registration(writer, manifest, parent_id) is None:
+        _verify_root_free(writer, bytes.fromhex(manifest.tree.root[2:]), manifest, path)
 
 
 def _verify_root_free(writer: _Writer, root: bytes, manifest: Manifest, path: Path) -> None:
@@ -582,6 +608,7 @@ class _Sealed:
     tree_file: Path
     reused: bool
     archived: list[Path] = field(default_factory=list)
+    tree_dump: Path | None = None
 
 
 def _seal_options(options: SealOptions | None, salt_secret: bytes | None) -> SealOptions:
@@ -651,9 +678,11 @@ def _same_recipe(manifest: Manifest, path: Path, options: SealOptions) -> bool:
 
 
 def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir: Path,
-          progress: ProgressCallback | None) -> _Sealed:
+          progress: ProgressCallback | None, *, check: Callable[[Manifest], None], tree_dump: bool) -> _Sealed:
     """Seal ``path`` into ``PATH.dataseal/`` (reusing a seal there that still matches the data) and store its tree
-    under the data folder."""
+    under the data folder. ``check(manifest)`` runs once the manifest is known and before anything is written (it
+    raises to refuse the registration: the seal beside the data and the data folder stay as they were);
+    ``tree_dump``: also write OpenZeppelin's dump, ``tree.json``, beside the manifest."""
     if not os.path.lexists(path):
         raise SealError(f"{path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND)
     out = default_output_dir(path)
@@ -669,29 +698,52 @@ def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir
         with compute_tree(path, manifest_options(old, secret=options.secret), temp_dir=out,
                           progress=progress) as computed:
             if computed.tree.root_hex == old.tree.root:
-                tree_file = _write_tree(trees, computed)
                 manifest = build_manifest(metadata, old.content, old.tree)
+                check(manifest)
+                tree_file = _write_tree(trees, computed)
                 if manifest.hash_hex == old.hash_hex:
-                    return _Sealed(old, manifest_path, tree_file, reused=True)
+                    if tree_dump:
+                        _write_seal(out, None, computed, progress)
+                    return _Sealed(old, manifest_path, tree_file, reused=True,
+                                   tree_dump=out / TREE_NAME if tree_dump else None)
                 archived = _archive(data_dir, old)
-                with StagedFiles(replace=True, options=("out_dir",)) as stage:
-                    with stage.open(manifest_path) as f:
-                        f.write(manifest.to_text())
-                    stage.commit()
-                return _Sealed(manifest, manifest_path, tree_file, reused=True, archived=[archived])
+                _write_seal(out, manifest, computed if tree_dump else None, progress)
+                return _Sealed(manifest, manifest_path, tree_file, reused=True, archived=[archived],
+                               tree_dump=out / TREE_NAME if tree_dump else None)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    archived_old = [_archive(data_dir, old)] if old is not None else []
-    with compute_tree(path, options, temp_dir=out, progress=progress) as computed:
-        manifest = build_manifest(metadata, computed.content, tree_info(computed))
-        tree_file = _write_tree(trees, computed)
-        write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
-        with StagedFiles(replace=True, options=("out_dir",)) as stage:
+    try:
+        with compute_tree(path, options, temp_dir=out, progress=progress) as computed:
+            manifest = build_manifest(metadata, computed.content, tree_info(computed))
+            check(manifest)
+            archived_old = [_archive(data_dir, old)] if old is not None else []
+            tree_file = _write_tree(trees, computed)
+            _write_seal(out, manifest, computed if tree_dump else None, progress)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only when empty: a refused first registration leaves nothing beside the data
+        raise
+    if not tree_dump:
+        stale = out / TREE_NAME  # an earlier seal's dump: not of this manifest
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
+    return _Sealed(manifest, manifest_path, tree_file, reused=False, archived=archived_old,
+                   tree_dump=out / TREE_NAME if tree_dump else None)
+
+
+def _write_seal(out: Path, manifest: Manifest | None, dump: ComputedTree | None,
+                progress: ProgressCallback | None) -> None:
+    """Write (together, atomically) the tree dump of ``dump`` and ``manifest`` into the seal's folder ``out``."""
+    write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
+    with StagedFiles(replace=True, options=("out_dir",)) as stage:
+        if dump is not None:
             with stage.open(out / TREE_NAME) as f:
-                computed.tree.write_dump(f, write_progress)
-            with stage.open(manifest_path) as f:
+                dump.tree.write_dump(f, write_progress)
+        if manifest is not None:
+            with stage.open(out / MANIFEST_NAME) as f:
                 f.write(manifest.to_text())
-            stage.commit()
-    return _Sealed(manifest, manifest_path, tree_file, reused=False, archived=archived_old)
+        stage.commit()
 
 
 def stored_tree_path(data_dir: Path, root: str) -> Path:

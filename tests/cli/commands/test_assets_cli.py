@@ -209,3 +209,29 @@ def test_register_issues_for_the_base_url_setting_and_prints_chinese_as_it_is(
     assert cli.json("certificate", "verify", str(path))["ok"] is True
     monkeypatch.delenv("DATASEAL_BASE_URL")
     assert cli("certificate", "verify", str(path))[0] == 1  # the default address is not the certificate's
+
+
+def test_a_refused_register_leaves_the_seal_as_registered(cli: Cli, folder: Path, tmp_path: Path) -> None:
+    data = tmp_path / "files" / "t1.txt"
+    data.parent.mkdir()
+    data.write_text("one\ntwo\nthree\n")
+    done = cli.json("register", str(data), "--title", "T1")
+    seal_folder = tmp_path / "files" / "t1.txt.dataseal"
+    assert sorted(p.name for p in seal_folder.iterdir()) == ["certificate.html", "certificate.json", "manifest.json"]
+    assert done["treeDump"] is None  # the stored tree is the registry's; the full dump only when asked
+    before = {p.name: p.read_bytes() for p in seal_folder.iterdir()}
+    code, out, err = cli("register", str(data), "--title", "T1-changed")
+    assert code == 1 and out == ""
+    assert f"is already registered as your asset {done['assetId']}" in one_line(err)
+    assert {p.name: p.read_bytes() for p in seal_folder.iterdir()} == before
+    assert json.loads((seal_folder / "manifest.json").read_text())["title"] == "T1"
+    proved = cli.json("prove", str(data), "--chunk", "0", "-o", str(tmp_path / "chunk0.json"))
+    assert (proved["kind"], proved["assetId"]) == ("evidence", done["assetId"])
+    code, out, err = cli("verify", str(data))
+    assert code == 0 and out.startswith(f"REGISTERED  {data}: asset {done['assetId']}")
+
+    dumped = cli.json("register", str(data), "--title", "T1", "--tree-dump")
+    assert dumped["treeDump"] == str(seal_folder / "tree.json") and dumped["alreadyRegistered"] is True
+    code, out, err = cli("check", dumped["treeDump"], "--root", done["contentRoot"], "--json", data_dir=False)
+    assert code == 0, err
+    assert json.loads(out)["ok"] is True

@@ -18,7 +18,8 @@ from dataseal.registry.merkle import StandardMerkleTree
 from dataseal.registry.merkle.stored import StoredTree
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealError
-from dataseal.registry.services import assets
+from dataseal.registry.sealing.seal import seal
+from dataseal.registry.services import assets, evidence
 from dataseal.registry.services.assets import CertificateOptions, RegistrationError, SealOptions
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
@@ -51,7 +52,7 @@ def test_register_a_file_records_the_chain_the_tree_and_the_manifest(
     data.write_bytes(bytes(range(256)) * 20)
     registry = registry_for(pyevm, pyevm.owner)
     done = assets.register(registry, data, title="Bytes", rights=("holding", "processing"), classification=2,
-                           licence="CC-BY-4.0", options=SealOptions(chunk_size=512))
+                           licence="CC-BY-4.0", options=SealOptions(chunk_size=512), tree_dump=True)
     asset = pyevm.reader.registry.asset(done.asset_id)
     assert (asset.owner, asset.status, asset.rights_type, asset.classification) == \
         (pyevm.owner.address, AssetStatus.Active, 3, 2)
@@ -59,7 +60,8 @@ def test_register_a_file_records_the_chain_the_tree_and_the_manifest(
         done.manifest_hash
     manifest = read_manifest(done.manifest_path)
     assert manifest.hash_hex == done.manifest_hash and manifest.title == "Bytes" and manifest.licence == "CC-BY-4.0"
-    dump = StandardMerkleTree.loads((done.manifest_path.parent / "tree.json").read_text())
+    assert done.tree_dump == done.manifest_path.parent / "tree.json"
+    dump = StandardMerkleTree.loads(done.tree_dump.read_text())
     with StoredTree.open(done.stored_tree_path) as stored:
         assert stored.proof(7) == dump.get_proof(7) and "0x" + stored.root.hex() == done.content_root
     assert done.stored_tree_path == registry.data_dir / "trees" / f"{done.content_root}.dstree"
@@ -149,13 +151,59 @@ def test_a_root_held_by_someone_else_is_refused_before_anything_is_recorded(
 
 def test_the_same_data_with_another_description_is_refused(
         pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """Refused before anything is written: the seal beside the data is still the registered one, and proves."""
     data = tmp_path / "data.bin"
     data.write_bytes(b"described once" * 100)
     registry = registry_for(pyevm, pyevm.owner)
     first = assets.register(registry, data, title="One")
+    seal_folder = first.manifest_path.parent
+    before = {p.name: p.read_bytes() for p in seal_folder.iterdir()}
+    archived = sorted((registry.data_dir / "manifests").iterdir())
     with pytest.raises(RegistrationError, match=f"already registered as your asset {first.asset_id}, with manifest "
                        f"hash {first.manifest_hash}"):
         assets.register(registry, data, title="Two")
+    assert {p.name: p.read_bytes() for p in seal_folder.iterdir()} == before
+    assert sorted((registry.data_dir / "manifests").iterdir()) == archived
+    manifest = read_manifest(first.manifest_path)
+    assert manifest.title == "One" and manifest.hash_hex == first.manifest_hash
+    proved = evidence.prove(registry, data, manifest, chunk=0)
+    assert proved.bundle is not None and proved.bundle.record.tx_hash == first.tx_hash
+
+
+def test_a_root_held_by_someone_else_leaves_nothing_beside_the_data(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"first come" * 100)
+    first = assets.register(registry_for(pyevm, pyevm.owner), data)
+    copy = tmp_path / "copy" / "data.bin"
+    copy.parent.mkdir()
+    copy.write_bytes(data.read_bytes())
+    user = registry_for(pyevm, pyevm.user, data_dir=tmp_path / "user-data")
+    with pytest.raises(RegistrationError, match=f"already registered as asset {first.asset_id} by "):
+        assets.register(user, copy)
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["data.bin"]  # no data.bin.dataseal/
+    assert not (tmp_path / "user-data" / "trees").exists() and not (tmp_path / "user-data" / "manifests").exists()
+
+
+def test_the_tree_dump_is_written_only_when_asked(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(256)) * 40)
+    registry = registry_for(pyevm, pyevm.owner)
+    old = seal(data, SealOptions(chunk_size=1024), out_dir=tmp_path / "data.bin.dataseal")  # `dataseal seal`'s dump
+    assert old.tree_path.exists()
+    done = assets.register(registry, data)  # another recipe (1 MiB chunks): a new seal, whose tree is not dumped
+    assert done.tree_dump is None and done.to_json()["treeDump"] is None
+    assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == \
+        ["certificate.html", "certificate.json", "manifest.json"]  # the earlier seal's tree.json went with it
+    with StoredTree.open(done.stored_tree_path) as stored:
+        assert "0x" + stored.root.hex() == done.content_root
+    again = assets.register(registry, data, tree_dump=True)  # the same registration, dump asked for now
+    assert again.already_registered and again.tree_dump == done.manifest_path.parent / "tree.json"
+    assert StandardMerkleTree.loads(again.tree_dump.read_text()).root_hex == done.content_root
+    version = tmp_path / "v2.bin"
+    version.write_bytes(bytes(range(256)) * 41)
+    v2 = assets.register_version(registry, done.asset_id, version, tree_dump=True)
+    assert v2.tree_dump is not None and StandardMerkleTree.loads(v2.tree_dump.read_text()).root_hex == v2.content_root
 
 
 def test_bad_values_are_refused_before_connecting(tmp_path: Path) -> None:
@@ -384,7 +432,7 @@ def test_without_a_certificate_none_is_written(pyevm: Chain, registry_for: Regis
     data.write_bytes(b"y" * 100)
     done = assets.register(registry_for(pyevm, pyevm.owner), data, certificate=None)
     assert done.certificate is None and done.to_json()["certificate"] is None
-    assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == ["manifest.json", "tree.json"]
+    assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == ["manifest.json"]
 
 
 def test_a_version_replaces_the_folders_certificate_with_its_own(
