@@ -52,6 +52,8 @@ OPTION_FLAGS: dict[str, str] = {
     "file": "--file RELATIVE/PATH",
     "manifest": "--manifest FILE",
     "root": "--root HEX",
+    "contract": "--contract ADDRESS",
+    "grant": "--grant G",
     "out_dir": "-o/--out DIR",
     "out": "-o/--out FILE",
     # dataseal certificate

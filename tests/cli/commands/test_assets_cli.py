@@ -63,11 +63,29 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
     try:
         node.start_serving()
         url = node.startup.rpc_url
-        code, out, err = cli("check", str(bundle), "--rpc", url, "--json", data_dir=False)
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--json")  # the data folder's deployment: trusted
         assert code == 0, err
         report = json.loads(out)
         assert report["chain"]["status"] == "Active" and report["chain"]["holdsRoot"] is True
         assert any("emitted AssetRegistered" in line for line in report["checked"])
+        [entry] = json.loads((folder / "deployments.json").read_text()).values()
+        contract = entry["asset_registry"]
+        assert f"chain: contract {contract} is the trusted AssetRegistry (the deployment of chain " in \
+            "\n".join(report["checked"])
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--contract", contract, data_dir=False)
+        assert code == 0 and out.startswith(f"OK  {bundle}") and "(the address given)" in out
+        code, out, err = cli("check", str(bundle), "--rpc", url, data_dir=False)  # nothing says which to trust
+        assert code == 1 and out == ""
+        assert f"the bundle's record names AssetRegistry {contract} on chain " in one_line(err)
+        assert "[--contract ADDRESS; --data-dir or DATASEAL_DATA_DIR]" in err
+        other = "0x" + "12" * 20
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--contract", other, data_dir=False)
+        assert code == 1 and out == ""
+        assert "but the registry trusted on chain " in one_line(err) and "(the address given)" in err
+        code, out, err = cli("check", str(bundle), "--contract", contract, data_dir=False)
+        assert code == 2 and "give --rpc too" in one_line(err)
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--contract", "0x12", data_dir=False)
+        assert code == 1 and "the registry address to trust '0x12' is not an address" in one_line(err)
         code, out, err = cli("check", str(folder.parent / "people.csv.dataseal" / "manifest.json"), "--rpc", url,
                              data_dir=False)
         assert code == 2 and "only an evidence bundle has a chain record to check" in one_line(err)
@@ -83,8 +101,18 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
     version = cli.json("version", "1", str(data), "--salt-secret", str(secret))
     assert (version["assetId"], version["parentId"]) == (2, 1)
 
+    bundle2 = tmp_path / "version.bundle.json"
+    cli.json("prove", str(data), "--row", "0", "--salt-secret", str(secret), "-o", str(bundle2))
     code, out, err = cli("cancel", "2", "--reason", "a mistake")
     assert code == 0, err
+    node = EmbeddedNode.start(NodeConfig(data_dir=folder, port=0))
+    try:
+        node.start_serving()
+        code, checked, err = cli("check", str(bundle2), "--rpc", node.startup.rpc_url)
+    finally:
+        node.stop()
+    assert code == 1 and checked == ""  # a cancelled registration is no longer evidence of anything
+    assert "asset 2 is now Cancelled and no longer holds root 0x" in one_line(err)
     assert out.startswith("cancel asset 2: now Cancelled (tx 0x") and "earlier run" not in out
     tx = out.split("(tx ")[1].split(",")[0]
     code, again, err = cli("cancel", "2")
