@@ -53,7 +53,6 @@ OPTION_FLAGS: dict[str, str] = {
     "manifest": "--manifest FILE",
     "root": "--root HEX",
     "contract": "--contract ADDRESS",
-    "grant": "--grant G",
     "out_dir": "-o/--out DIR",
     "out": "-o/--out FILE",
     # dataseal certificate
