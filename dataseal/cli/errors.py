@@ -52,6 +52,7 @@ OPTION_FLAGS: dict[str, str] = {
     "file": "--file RELATIVE/PATH",
     "manifest": "--manifest FILE",
     "root": "--root HEX",
+    "contract": "--contract ADDRESS",
     "out_dir": "-o/--out DIR",
     "out": "-o/--out FILE",
     # dataseal certificate

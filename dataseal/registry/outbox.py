@@ -19,6 +19,10 @@ account still has pending transactions after the receipt timeout, the run stops 
 and says to run again once they are mined.
 The chain is the final judge: every write says how to tell it is done (``done``: the root is registered by
 this owner, the asset is cancelled, the commitment exists), and a write the chain shows done is not sent.
+A write whose transaction was mined and that the chain no longer shows done (cancelled, then registered again
+once its root is free; a dispute dismissed and raised again) is a new write under the same key:
+:meth:`Outbox.retire_undone` keeps the finished record aside first, so that it is sent, not answered from the
+old one.
 
 ``hook(moment)`` is called at each moment (``"<kind>:prepared"``, ``"<kind>:submitting"``,
 ``"<kind>:submitted"`` — handed to the node, hash not yet recorded — ``"<kind>:sent"``, ``"<kind>:mined"``),
@@ -234,6 +238,18 @@ class Outbox:
             if row is not None:
                 row.key, row.updated = f"{key}#{suffix}", utc_now()
                 session.add(row)
+
+    def retire_undone(self, key: str, done: Callable[[], bool]) -> bool:
+        """Keep the finished write ``key`` under ``key#<record id>`` when the chain no longer shows it done
+        (``done`` is false: what it did was undone since — a registration cancelled and its root freed, a dismissed
+        dispute raised again), so that the same key starts a new write instead of answering with the old one;
+        whether it did. Only a record whose transaction was mined is retired: a prepared, sent or failed one is an
+        earlier run's unfinished write, which :meth:`deliver` finishes (never sent twice)."""
+        row = self.get(key)
+        if row is None or row.state != OutboxState.MINED or done():
+            return False
+        self.retire(key, str(row.id))
+        return True
 
     def _finished(self, row: OutboxTx, receipt: TxReceipt, submitted: Submitted[Any] | None,
                   payload: dict[str, Any], *, resumed: bool) -> Delivered:

@@ -17,6 +17,11 @@ from dataseal.registry.services.assets import StatusChangeResult
 def report_change(done: StatusChangeResult, as_json: bool) -> None:
     def human() -> None:
         tx = f" (tx {done.tx_hash}, block {done.block_number})" if done.tx_hash else ""
+        if done.already_done:
+            by = f"by tx {done.tx_hash}, block {done.block_number}" if done.tx_hash else "its transaction is not in " \
+                "the node's logs"
+            print(f"{done.action} asset {done.asset_id}: already {done.status} ({by}); nothing sent")
+            return
         again = ", finishing an earlier run" if done.resumed else ""
         print(f"{done.action} asset {done.asset_id}: now {done.status}{tx}{again}")
 
@@ -38,6 +43,10 @@ def cancel_command(
     Cancelling gives up priority: the content root cools for the contract's cooldown (7 days), during
     which a reviewer may still strike the registration off, then goes to whoever registers it first.
     A suspended or disputed registration cannot be cancelled: it waits for a reviewer.
+
+    Cancelling an asset that is already cancelled sends nothing, says so (with the transaction that
+    cancelled it; --json: "alreadyDone": true) and exits 0: the asset is in the state asked for, so a
+    script may run the command again safely. After an interrupted run, the same command finishes it.
 
     \b
     Examples:

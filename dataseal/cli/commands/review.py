@@ -36,7 +36,8 @@ def review_command(
     object: the registration becomes Disputed and waits for a reviewer. reject: a pending, disputed or
     suspended registration (a dispute upheld), or a cancelled one whose root still cools; --reserve-for
     keeps the freed root for its true owner. approve: dismiss a dispute. A pending registration nobody
-    objected to needs no approval: it becomes Active by itself when its notice ends.
+    objected to needs no approval: it becomes Active by itself when its notice ends. Rejecting an
+    asset already rejected sends nothing, says so and exits 0 (--json: "alreadyDone": true).
 
     \b
     Examples:

@@ -259,9 +259,17 @@ def check_command(
     ),
     rpc: str | None = typer.Option(
         None, "--rpc", metavar="URL", help="Then check an evidence bundle's record on this node (any JSON-RPC "
-        "endpoint of its chain; no data folder or database needed): the transaction, its block and time, the event "
-        "it emitted, and the registration's status now.", show_default=False,
+        "endpoint of its chain; no database needed): that its contract is the registry you trust (--contract, "
+        "or the deployment your data folder records for that chain), the transaction, its block and time, the "
+        "event it emitted, and that the registration still stands.", show_default=False,
     ),
+    contract: str | None = typer.Option(
+        None, "--contract", metavar="ADDRESS", help="With --rpc: the AssetRegistry you trust (as the registry's "
+        "operator publishes it). Default: the one your data folder's deployments.json records for the bundle's "
+        "chain. With neither, --rpc refuses: the bundle's own word for its contract proves nothing.",
+        show_default=False,
+    ),
+    data_dir: Path | None = DATA_DIR,
     as_json: bool = JSON,
 ) -> None:
     """Check a proof, evidence bundle, manifest or tree dump offline.
@@ -269,15 +277,26 @@ def check_command(
     A proof: its value gives its leaf, its disclosed row (if any) gives its value, and its siblings
     lead to its root (and to --root when given). A bundle: the manifest hash, that the record
     registers this manifest and root, batch membership, and every proof. A tree dump: every node.
-    With --rpc, a bundle's record is then checked on that node. Exits 1 on failure.
+
+    With --rpc, a bundle's record is then checked on that node. Its contract must be the registry
+    you trust: anyone can deploy a look-alike dataseal on the same chain and register a copy of
+    the data there, so give the registry's address (--contract), or check with a data folder whose
+    deployments.json records that chain's deployment (--data-dir, default ./.dataseal); a bundle of
+    another contract is refused, naming both. A registration since cancelled or rejected, or that no
+    longer holds the root, fails; a pending, disputed, suspended or expired one passes with a
+    warning. Exits 1 on failure.
 
     \b
     Examples:
       dataseal check row42.proof.json --root 0x3f1c...e9
       dataseal check evidence.json --json
-      dataseal check evidence.json --rpc https://rpc.example.org
+      dataseal check evidence.json --rpc https://rpc.example.org --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3
+      dataseal check evidence.json --rpc http://127.0.0.1:8545 --data-dir .dataseal
       dataseal check survey.csv.dataseal/tree.json
     """
+    if contract is not None and rpc is None:
+        raise typer.BadParameter("the registry to trust is checked against a node: give --rpc too",
+                                 param_hint="--contract")
     report = check_document_file(file, root=to_hash(root, "--root") if root is not None else None)
     data: dict[str, Any] = {"ok": report.ok, "kind": report.kind, "root": report.root}
     if report.subject is not None:
@@ -290,8 +309,10 @@ def check_command(
         if not isinstance(document, EvidenceBundle):
             raise typer.BadParameter(f"{file} is a {report.kind}: only an evidence bundle has a chain record to check",
                                      param_hint="--rpc")
-        with connect(rpc, timeout=settings(rpc_url=rpc).rpc_timeout) as connection:
-            on_chain = evidence.check_on_chain(document, connection)
+        cfg = settings(rpc_url=rpc, data_dir=data_dir)
+        trusted = evidence.get_trusted_registry(document.record.chain_id, contract=contract, data_dir=cfg.data_dir)
+        with connect(rpc, timeout=cfg.rpc_timeout) as connection:
+            on_chain = evidence.check_on_chain(document, connection, trusted)
         data["checked"] += [f"chain: {line}" for line in on_chain.checked]
         data["notChecked"] = [line for line in data["notChecked"] if not line.startswith("chain:")]
         data["chain"] = on_chain.to_json()

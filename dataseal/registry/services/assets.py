@@ -17,6 +17,8 @@ that refuses the move, a root held by someone else.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +39,15 @@ from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import Deployment
 from dataseal.chain.contracts.logs import LogReader
-from dataseal.chain.contracts.records import ZERO32, Asset, AssetRecord, AssetStatus, Registration
+from dataseal.chain.contracts.records import (
+    ZERO32,
+    Asset,
+    AssetRecord,
+    AssetStatus,
+    AssetStatusChange,
+    ObjectionRecord,
+    Registration,
+)
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.errors import ContractRevert
 from dataseal.chain.files import write_atomic
@@ -47,7 +57,7 @@ from dataseal.errors import DatasealError, ErrorKind, InvalidInput, NotFound
 from dataseal.registry.certificates.compute import check_base_url, check_language, compute_certificate
 from dataseal.registry.certificates.model import DEFAULT_BASE_URL, Certificate, CertificateError, read_certificate
 from dataseal.registry.certificates.render import CJK_FONT, FontMissing, render_html, render_json, render_pdf
-from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
+from dataseal.registry.db.models.local import ManifestRecord, OutboxState, StoredTreeRecord
 from dataseal.registry.manifest import (
     FileContent,
     FolderContent,
@@ -175,6 +185,8 @@ class RegistrationResult:
     """The seal beside the data still matched it and was used as it was."""
     certificate: WrittenCertificate | None = None
     """The registration certificate written beside the manifest (None: none was asked for)."""
+    tree_dump: Path | None = None
+    """OpenZeppelin's tree dump written beside the manifest (None: none was asked for)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -185,13 +197,16 @@ class RegistrationResult:
             "alreadyRegistered": self.already_registered,
             "reusedSeal": self.reused_seal,
             "certificate": self.certificate.to_json() if self.certificate is not None else None,
+            "treeDump": str(self.tree_dump) if self.tree_dump is not None else None,
         }
 
 
 @dataclass(frozen=True)
 class StatusChangeResult:
-    """A status move of an asset (cancel, review) on chain; ``tx_hash`` None when the chain already showed it
-    done (an earlier run's transaction whose hash was never recorded)."""
+    """A status move of an asset (cancel, review) on chain: the transaction that made it (None only when the chain
+    shows it done and its logs no longer show by which transaction); ``resumed``: an earlier run of this registry
+    had sent it and this run finished it; ``already_done``: the asset had that status before this run (a
+    cancellation or rejection made earlier), and nothing was sent."""
 
     asset_id: int
     action: str
@@ -199,10 +214,12 @@ class StatusChangeResult:
     block_number: int | None
     status: str
     resumed: bool = False
+    already_done: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"assetId": self.asset_id, "action": self.action, "txHash": self.tx_hash,
-                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed}
+                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed,
+                "alreadyDone": self.already_done}
 
 
 # ---------------------------------------------------------------------------------- the writer
@@ -286,6 +303,7 @@ def register(
     clock: Clock | None = None,
     hook: Hook | None = None,
     certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
+    tree_dump: bool = False,
 ) -> RegistrationResult:
     """Register the file, folder or table at ``path`` as a new asset of the signing account.
 
@@ -296,9 +314,12 @@ def register(
     password; ``clock`` waits out a commitment's minimum age (and dates the certificate); ``hook(moment)`` is
     called after each step (``"sealed"``, the outbox's moments, ``"tree-stored"``, ``"manifest-recorded"``,
     ``"certificate-written"``). ``certificate`` says which certificate files to write beside the manifest (None:
-    none).
+    none). The registry keeps the tree compactly (``trees/<root>.dstree``: what proofs are served from); with
+    ``tree_dump`` the seal's folder also gets OpenZeppelin's full dump (``tree.json``, about 250 bytes a leaf).
 
-    Running it again after a crash at any step finishes the same registration.
+    Nothing beside the data or in the data folder is written before the chain has been asked whether this
+    registration can be made (a root held by another registration, or by yours with another manifest, is refused
+    with the seal there as it was). Running it again after a crash at any step finishes the same registration.
     """
     options = _seal_options(options, salt_secret)
     metadata = _metadata(title, description, rights, licence, source)
@@ -306,7 +327,8 @@ def register(
     if certificate is not None:
         certificate.check()
     writer = _writer(registry, passwords, hook)
-    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
+    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
+                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), 0), tree_dump=tree_dump)
     _at(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=classification, valid_until=valid_until,
                             parent_id=0, clock=clock or Clock(), hook=hook, certificate=certificate)
@@ -331,13 +353,15 @@ def register_version(
     clock: Clock | None = None,
     hook: Hook | None = None,
     certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
+    tree_dump: bool = False,
 ) -> RegistrationResult:
     """Register the data at ``path`` as a new version of ``asset_id`` (its owner; the asset must be Active).
 
     What is not given comes from the parent: its classification and rights from the chain, its title,
     description, licence and source, and how it was sealed (a table's rows, a file's chunk size) from its
     manifest when this registry recorded it (a salted table needs ``salt_secret`` again; the version gets its
-    own salt nonce). The new version's certificate is written as :func:`register` writes one.
+    own salt nonce). The new version's certificate (and, with ``tree_dump``, its tree dump) is written as
+    :func:`register` writes them, after the same checks.
     """
     if certificate is not None:
         certificate.check()
@@ -365,7 +389,9 @@ def register_version(
     )
     level = parent.classification if classification is None else classification
     _check_registration_values(level, valid_until)
-    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress)
+    sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
+                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), asset_id),
+                   tree_dump=tree_dump)
     _at(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=level, valid_until=valid_until,
                             parent_id=asset_id, clock=clock or Clock(), hook=hook, certificate=certificate)
@@ -380,19 +406,14 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
     key = writer.key("register", manifest.tree.root)
 
     def mine() -> Asset | None:
-        """The registration this run is after, if the chain has it: this root, held by my registration of this
-        manifest (under this parent)."""
-        holder = client.asset_id_of(root)
-        if holder is None:
-            return None
-        asset = client.asset(holder)
-        if asset.registrant == writer.me and asset.manifest_hash == manifest_hash and asset.parent_id == parent_id:
-            return asset
-        return None
+        return _get_my_registration(writer, manifest, parent_id)
 
-    resumed = writer.outbox.get(key) is not None
     asset = mine()
     already = asset is not None
+    if asset is None:
+        # an earlier registration of this root that no longer holds it (cancelled, cooled): this one is new
+        writer.outbox.retire_undone(key, lambda: mine() is not None)
+    resumed = writer.outbox.get(key) is not None
     if asset is None:
         _verify_root_free(writer, root, manifest, path)
         salt = _commit(writer, root, clock) if client.commit_required() else ZERO32
@@ -432,7 +453,28 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
         chain_id=writer.deployment.chain_id, parent_id=parent_id, resumed=resumed, reused_seal=sealed.reused,
         already_registered=already,
         certificate=written,
+        tree_dump=sealed.tree_dump,
     )
+
+
+def _get_my_registration(writer: _Writer, manifest: Manifest, parent_id: int) -> Asset | None:
+    """The registration a run registering ``manifest`` is after, if the chain has it: its root, held by my
+    registration of this manifest (under this parent)."""
+    client = writer.contracts.registry
+    holder = client.asset_id_of(bytes.fromhex(manifest.tree.root[2:]))
+    if holder is None:
+        return None
+    asset = client.asset(holder)
+    if asset.registrant == writer.me and asset.manifest_hash == manifest.hash and asset.parent_id == parent_id:
+        return asset
+    return None
+
+
+def _verify_registrable(writer: _Writer, manifest: Manifest, path: Path, parent_id: int) -> None:
+    """Before the seal of ``manifest`` is written: refuse what the chain would refuse (see :func:`_verify_root_free`),
+    unless the chain already has this very registration (a rerun finishing it)."""
+    if _get_my_registration(writer, manifest, parent_id) is None:
+        _verify_root_free(writer, bytes.fromhex(manifest.tree.root[2:]), manifest, path)
 
 
 def _verify_root_free(writer: _Writer, root: bytes, manifest: Manifest, path: Path) -> None:
@@ -511,22 +553,18 @@ def _deliver_aged(writer: _Writer, key: str, send: Callable[[], Any], done: Call
     return writer.outbox.deliver(key, send, done)
 
 
-_REGISTERED_TOPIC: bytes | None = None
-
-
-def _registered_topic() -> bytes:
-    global _REGISTERED_TOPIC
-    if _REGISTERED_TOPIC is None:
-        abi = next(item for item in load_artifact("AssetRegistry").abi
-                   if item.get("type") == "event" and item.get("name") == "AssetRegistered")
-        _REGISTERED_TOPIC = bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
-    return _REGISTERED_TOPIC
+@functools.cache
+def _event_topic(name: str) -> bytes:
+    """topic0 of AssetRegistry's event ``name``."""
+    abi = next(item for item in load_artifact("AssetRegistry").abi
+               if item.get("type") == "event" and item.get("name") == name)
+    return bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
 
 
 def find_registration(w3: Web3, deployment: Deployment, asset_id: int) -> AssetRecord:
     """The AssetRegistered record of ``asset_id``, read from the chain's logs (not from the database)."""
     contracts = DatasealContracts.bind(w3, deployment)
-    topics = ["0x" + _registered_topic().hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
+    topics = ["0x" + _event_topic("AssetRegistered").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
     reader = LogReader(w3)
     for log in reader.logs(deployment.asset_registry, deployment.deploy_block, "latest", topics):
         record = contracts.decoder.decode_log(log)
@@ -570,6 +608,7 @@ class _Sealed:
     tree_file: Path
     reused: bool
     archived: list[Path] = field(default_factory=list)
+    tree_dump: Path | None = None
 
 
 def _seal_options(options: SealOptions | None, salt_secret: bytes | None) -> SealOptions:
@@ -639,9 +678,11 @@ def _same_recipe(manifest: Manifest, path: Path, options: SealOptions) -> bool:
 
 
 def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir: Path,
-          progress: ProgressCallback | None) -> _Sealed:
+          progress: ProgressCallback | None, *, check: Callable[[Manifest], None], tree_dump: bool) -> _Sealed:
     """Seal ``path`` into ``PATH.dataseal/`` (reusing a seal there that still matches the data) and store its tree
-    under the data folder."""
+    under the data folder. ``check(manifest)`` runs once the manifest is known and before anything is written (it
+    raises to refuse the registration: the seal beside the data and the data folder stay as they were);
+    ``tree_dump``: also write OpenZeppelin's dump, ``tree.json``, beside the manifest."""
     if not os.path.lexists(path):
         raise SealError(f"{path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND)
     out = default_output_dir(path)
@@ -657,29 +698,52 @@ def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir
         with compute_tree(path, manifest_options(old, secret=options.secret), temp_dir=out,
                           progress=progress) as computed:
             if computed.tree.root_hex == old.tree.root:
-                tree_file = _write_tree(trees, computed)
                 manifest = build_manifest(metadata, old.content, old.tree)
+                check(manifest)
+                tree_file = _write_tree(trees, computed)
                 if manifest.hash_hex == old.hash_hex:
-                    return _Sealed(old, manifest_path, tree_file, reused=True)
+                    if tree_dump:
+                        _write_seal(out, None, computed, progress)
+                    return _Sealed(old, manifest_path, tree_file, reused=True,
+                                   tree_dump=out / TREE_NAME if tree_dump else None)
                 archived = _archive(data_dir, old)
-                with StagedFiles(replace=True, options=("out_dir",)) as stage:
-                    with stage.open(manifest_path) as f:
-                        f.write(manifest.to_text())
-                    stage.commit()
-                return _Sealed(manifest, manifest_path, tree_file, reused=True, archived=[archived])
+                _write_seal(out, manifest, computed if tree_dump else None, progress)
+                return _Sealed(manifest, manifest_path, tree_file, reused=True, archived=[archived],
+                               tree_dump=out / TREE_NAME if tree_dump else None)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    archived_old = [_archive(data_dir, old)] if old is not None else []
-    with compute_tree(path, options, temp_dir=out, progress=progress) as computed:
-        manifest = build_manifest(metadata, computed.content, tree_info(computed))
-        tree_file = _write_tree(trees, computed)
-        write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
-        with StagedFiles(replace=True, options=("out_dir",)) as stage:
+    try:
+        with compute_tree(path, options, temp_dir=out, progress=progress) as computed:
+            manifest = build_manifest(metadata, computed.content, tree_info(computed))
+            check(manifest)
+            archived_old = [_archive(data_dir, old)] if old is not None else []
+            tree_file = _write_tree(trees, computed)
+            _write_seal(out, manifest, computed if tree_dump else None, progress)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only when empty: a refused first registration leaves nothing beside the data
+        raise
+    if not tree_dump:
+        stale = out / TREE_NAME  # an earlier seal's dump: not of this manifest
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
+    return _Sealed(manifest, manifest_path, tree_file, reused=False, archived=archived_old,
+                   tree_dump=out / TREE_NAME if tree_dump else None)
+
+
+def _write_seal(out: Path, manifest: Manifest | None, dump: ComputedTree | None,
+                progress: ProgressCallback | None) -> None:
+    """Write (together, atomically) the tree dump of ``dump`` and ``manifest`` into the seal's folder ``out``."""
+    write_progress = None if progress is None else (lambda done, total: progress("write", done, total))
+    with StagedFiles(replace=True, options=("out_dir",)) as stage:
+        if dump is not None:
             with stage.open(out / TREE_NAME) as f:
-                computed.tree.write_dump(f, write_progress)
-            with stage.open(manifest_path) as f:
+                dump.tree.write_dump(f, write_progress)
+        if manifest is not None:
+            with stage.open(out / MANIFEST_NAME) as f:
                 f.write(manifest.to_text())
-            stage.commit()
-    return _Sealed(manifest, manifest_path, tree_file, reused=False, archived=archived_old)
+        stage.commit()
 
 
 def stored_tree_path(data_dir: Path, root: str) -> Path:
@@ -822,9 +886,7 @@ def cancel(registry: Registry, asset_id: int, reason: str | None = None, *,
     asset = read_asset(writer.contracts, asset_id)
     key = writer.key("cancel", asset_id)
     if asset.status == AssetStatus.Cancelled:
-        row = writer.outbox.get(key)
-        return StatusChangeResult(asset_id, "cancel", row.tx_hash if row else None, row.block_number if row else None,
-                                  status_name(asset.status), resumed=True)
+        return _final_status(writer, asset_id, "cancel", key, AssetStatus.Cancelled)
     if asset.owner != writer.me:
         raise RegistrationError(f"asset {asset_id} is owned by {asset.owner}; you ({writer.me}) cannot cancel it",
                                 hint="sign with the owner's account", options=("account",))
@@ -891,9 +953,14 @@ def review(
                 f"asset {asset_id} is {status_name(status)}: objections are made during the notice period of a "
                 "pending registration", hint="ask a reviewer to suspend or reject it instead")
         key = writer.key("object", asset_id, writer.me, "0x" + proof.hex())
+
+        def objected() -> bool:
+            return _objected(writer, asset_id, proof)
+
+        writer.outbox.retire_undone(key, objected)  # an objection since dismissed: this one raises it anew
         writer.outbox.prepare(key, "object", {"evidenceHash": "0x" + proof.hex()})
         delivered = writer.outbox.deliver(key, lambda: client.submit_object(asset_id, proof, gas=ESTIMATE),
-                                          lambda: _objected(writer, asset_id, proof))
+                                          objected)
         return _status_result(writer, asset_id, "object", delivered)
     reason_hash = _reason_hash(reason)
     if which == Review.APPROVE:
@@ -905,15 +972,17 @@ def review(
             raise RegistrationError(f"asset {asset_id} is {status_name(status)}: only a disputed registration is "
                                     "approved (its dispute dismissed)", hint="check the asset id")
         key = writer.key("approve", asset_id)
+
+        def dismissed() -> bool:
+            return client.status_of(asset_id) != AssetStatus.Disputed
+
+        writer.outbox.retire_undone(key, dismissed)  # an earlier dispute's dismissal: this dispute is another one
         writer.outbox.prepare(key, "approve", {"reason": reason or ""})
         delivered = writer.outbox.deliver(
-            key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE),
-            lambda: client.status_of(asset_id) != AssetStatus.Disputed)
+            key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE), dismissed)
         return _status_result(writer, asset_id, "approve", delivered)
     if status == AssetStatus.Rejected:
-        row = writer.outbox.get(writer.key("reject", asset_id))
-        return StatusChangeResult(asset_id, "reject", row.tx_hash if row else None,
-                                  row.block_number if row else None, status_name(status), resumed=True)
+        return _final_status(writer, asset_id, "reject", writer.key("reject", asset_id), AssetStatus.Rejected)
     if status not in (AssetStatus.Pending, AssetStatus.Disputed, AssetStatus.Suspended, AssetStatus.Cancelled):
         raise RegistrationError(f"asset {asset_id} is {status_name(status)}: a reviewer rejects a pending, disputed "
                                 "or suspended registration (or a cancelled one whose root still cools)",
@@ -931,16 +1000,47 @@ def review(
 
 
 def _objected(writer: _Writer, asset_id: int, evidence_hash: bytes) -> bool:
-    """Whether the chain has this account's objection to ``asset_id`` with this evidence."""
-    from dataseal.chain.contracts.records import ObjectionRecord
-
+    """Whether the chain has this account's objection to ``asset_id`` with this evidence, made since the asset's
+    last dispute was dismissed (a dismissed objection is no longer standing: objecting again is a new objection)."""
     reader = LogReader(writer.w3)
-    for log in reader.logs(writer.deployment.asset_registry, writer.deployment.deploy_block):
+    standing = False
+    topics = [None, "0x" + asset_id.to_bytes(32, "big").hex()]  # the asset's events (assetId is indexed first)
+    for log in reader.logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest", topics):
         record = writer.contracts.decoder.decode_log(log)
         if (isinstance(record, ObjectionRecord) and record.asset_id == asset_id and record.objector == writer.me
                 and record.evidence_hash == evidence_hash):
-            return True
-    return False
+            standing = True
+        elif (isinstance(record, AssetStatusChange) and record.asset_id == asset_id
+              and record.from_status == AssetStatus.Disputed
+              and record.to_status in (AssetStatus.Pending, AssetStatus.Active)):
+            standing = False
+    return standing
+
+
+def _final_status(writer: _Writer, asset_id: int, action: str, key: str, status: AssetStatus) -> StatusChangeResult:
+    """``asset_id`` already has the final ``status`` that ``action`` asks for: the transaction that gave it (from the
+    chain's logs), and whether it was an earlier run of this registry, unfinished in the outbox (then recorded
+    done: this run finished it) or not (the asset was already so: nothing to do)."""
+    change = _last_change(writer, asset_id, status)
+    tx_hash = change.tx.tx_hash if change is not None else None
+    block = change.tx.block_number if change is not None else None
+    row = writer.outbox.get(key)
+    if row is not None and row.state != OutboxState.MINED:  # an earlier run's, which the chain shows done
+        writer.outbox.mark_done(key, tx_hash=tx_hash, block_number=block)
+        return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), resumed=True)
+    return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), already_done=True)
+
+
+def _last_change(writer: _Writer, asset_id: int, status: AssetStatus) -> AssetStatusChange | None:
+    """The last move of ``asset_id`` to ``status`` in the chain's logs; None when the node has no such log."""
+    topics = ["0x" + _event_topic("AssetStatusChanged").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
+    last = None
+    for log in LogReader(writer.w3).logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest",
+                                         topics):
+        record = writer.contracts.decoder.decode_log(log)
+        if isinstance(record, AssetStatusChange) and record.asset_id == asset_id and record.to_status == status:
+            last = record
+    return last
 
 
 def _status_result(writer: _Writer, asset_id: int, action: str, delivered: Delivered) -> StatusChangeResult:

@@ -6,10 +6,14 @@ the check of a bundle against any RPC endpoint (no data folder, no database).
   (:class:`~dataseal.registry.evidence.ChainRecord`); with a grant, also the proof that the part lies inside
   the grant's scope (:func:`prove_grant_scope`: the scope root read from the grant on chain, its indexes from
   this registry's database), folded into the bundle (:class:`~dataseal.registry.evidence.GrantScope`).
-- :func:`check_on_chain` checks a bundle's record on a node: the chain id, that the transaction is in the block
-  the record names and emitted exactly the event it expects, the block's time, and what the registration is now
-  (its status, and whether it still holds the root); with a grant scope in the bundle, that the grant, on chain,
-  is of the registered asset with the bundle's scope root, in a GrantRegistry serving the record's AssetRegistry.
+- :func:`check_on_chain` checks a bundle's record on a node: the chain id; that the record's contract is the
+  AssetRegistry the verifier trusts (:class:`TrustedRegistry`: an address the verifier was given, or the
+  deployment its data folder records for that chain — anyone can deploy a look-alike dataseal on the same chain and
+  register a copy of the data there, so a bundle's own word for its contract proves nothing); that the
+  transaction is in the block the record names and emitted exactly the event it expects; the block's time; and
+  that the registration still stands (a cancelled or rejected registration, or one that no longer holds the
+  root, fails the check). With a grant scope in the bundle: that the grant, on chain, is of the registered asset
+  with the bundle's scope root, in the GrantRegistry wired to that AssetRegistry (through its ledger).
 """
 from __future__ import annotations
 
@@ -23,12 +27,15 @@ from web3.exceptions import TransactionNotFound
 from dataseal.chain.connection import Connection
 from dataseal.chain.connection.failures import is_connection_failure, unreachable
 from dataseal.chain.contracts.asset_registry import AssetRegistryClient
+from dataseal.chain.contracts.deployment import deployments_path, get_deployment
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.grant_registry import GrantRegistryClient
 from dataseal.chain.contracts.records import ZERO32, AssetRecord, AssetStatus, BatchRecord, GrantStatus
 from dataseal.chain.contracts.revert import format_time
+from dataseal.chain.contracts.transaction_ledger import TransactionLedgerClient
 from dataseal.chain.errors import ContractRevert, NodeUnreachable
-from dataseal.errors import DatasealError, ErrorKind
+from dataseal.chain.values import address as checked_address
+from dataseal.errors import DatasealError, ErrorKind, InvalidInput
 from dataseal.registry.context import Context
 from dataseal.registry.evidence import (
     ChainRecord,
@@ -183,22 +190,75 @@ def _leaf_index(proof: Proof, manifest: Manifest, path: Path) -> int:
 
 
 @dataclass(frozen=True)
+class TrustedRegistry:
+    """The AssetRegistry a verifier trusts on a chain, and why (``source``, said in what was checked and in errors):
+    the address the verifier gave (as the registry's operator publishes it), or the one a data folder's deployment
+    record names."""
+
+    address: str
+    source: str
+
+
+def get_trusted_registry(chain_id: int, *, contract: str | None = None,
+                         data_dir: Path | None = None) -> TrustedRegistry | None:
+    """The AssetRegistry to trust on chain ``chain_id``: ``contract`` when given (the verifier's own word), else
+    the one the deployment record of ``data_dir`` names for that chain; None when neither says (nothing to check
+    a bundle's contract against)."""
+    if contract is not None:
+        try:
+            address = checked_address(contract, "the registry address to trust")
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, hint=exc.hint, options=("contract",)) from None
+        return TrustedRegistry(address, "the address given")
+    if data_dir is None:
+        return None
+    deployment = get_deployment(data_dir, chain_id)
+    if deployment is None:
+        return None
+    return TrustedRegistry(deployment.asset_registry,
+                           f"the deployment of chain {chain_id} recorded in {deployments_path(data_dir)}")
+
+
+def verify_trusted_contract(record: ChainRecord, trusted: TrustedRegistry | None) -> None:
+    """Refuse (:class:`EvidenceError`) a record whose contract is not the trusted AssetRegistry, or that nothing
+    trusted can vouch for."""
+    if trusted is None:
+        raise EvidenceError(
+            f"the bundle's record names AssetRegistry {record.contract} on chain {record.chain_id}, and nothing says "
+            "that is the registry to trust: anyone can deploy a look-alike dataseal on the same chain and register "
+            "a copy of the data there, so the bundle's own word for its contract proves nothing",
+            hint=f"give the address of the registry you trust (as its operator publishes it), or a data folder "
+            f"whose deployment record is of chain {record.chain_id}", options=("contract", "data_dir"))
+    if record.contract.lower() != trusted.address.lower():
+        raise EvidenceError(
+            f"the bundle's record names AssetRegistry {record.contract}, but the registry trusted on chain "
+            f"{record.chain_id} is {trusted.address} ({trusted.source}): the bundle was made on another contract "
+            "(a look-alike deployment, or another registry), and proves nothing about this one",
+            hint="ask for a bundle of the registry you trust; check it against the other contract only if you have "
+            "your own reason to trust that one", options=("contract",), kind=ErrorKind.CONFLICT)
+
+
+@dataclass(frozen=True)
 class ChainCheck:
-    """What :func:`check_on_chain` checked (all passed) and what the registration is now."""
+    """What :func:`check_on_chain` checked (all passed) and what the registration is now (``warnings``: a
+    registration pending, disputed, suspended or expired stands, and is said so)."""
 
     endpoint: str
     checked: tuple[str, ...]
     status: str | None = None
     holds_root: bool | None = None
     warnings: tuple[str, ...] = field(default=())
+    trusted: str | None = None
+    """Why the record's contract is trusted (:attr:`TrustedRegistry.source`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "checked": list(self.checked), "status": self.status,
-                "holdsRoot": self.holds_root, "warnings": list(self.warnings)}
+                "holdsRoot": self.holds_root, "warnings": list(self.warnings), "trustedBy": self.trusted}
 
 
-def check_on_chain(bundle: EvidenceBundle, connection: Connection) -> ChainCheck:
-    """Check ``bundle`` offline, then its record against the node of ``connection`` (see the module doc)."""
+def check_on_chain(bundle: EvidenceBundle, connection: Connection, trusted: TrustedRegistry | None) -> ChainCheck:
+    """Check ``bundle`` offline, then its record against the node of ``connection``, its contract against
+    ``trusted`` (None: nothing vouches for it, and the check is refused; see the module doc)."""
     verify_bundle_offline(bundle)
     record = bundle.record
     w3 = connection.w3
@@ -208,6 +268,9 @@ def check_on_chain(bundle: EvidenceBundle, connection: Connection) -> ChainCheck
                             f"{connection.endpoint} is chain {connection.chain_id}",
                             hint=f"check it against a node of chain {record.chain_id}", options=("rpc_url",))
     checked.append(f"chain id {record.chain_id}")
+    verify_trusted_contract(record, trusted)
+    assert trusted is not None
+    checked.append(f"contract {record.contract} is the trusted AssetRegistry ({trusted.source})")
     try:
         receipt = w3.eth.get_transaction_receipt(HexBytes(record.tx_hash))
     except TransactionNotFound:
@@ -247,34 +310,73 @@ def check_on_chain(bundle: EvidenceBundle, connection: Connection) -> ChainCheck
                             hint="the bundle's record was altered")
     checked.append(f"block time {stamp}")
     if record.asset is None:
-        return ChainCheck(connection.endpoint, tuple(checked))
+        return ChainCheck(connection.endpoint, tuple(checked), trusted=trusted.source)
+    asset_id, root = record.asset.asset_id, record.asset.content_root
     client = AssetRegistryClient(w3, record.contract)
-    status = client.status_of(record.asset.asset_id)
-    holder = client.asset_id_of(bytes.fromhex(record.asset.content_root[2:]))
+    status = client.status_of(asset_id)
+    holder = client.asset_id_of(bytes.fromhex(root[2:]))
+    if status in (AssetStatus.Cancelled, AssetStatus.Rejected) or holder != asset_id:
+        held = "" if holder == asset_id else (f" and no longer holds root {root}" +
+                                              (f" (asset {holder} does)" if holder else ""))
+        raise EvidenceError(
+            f"asset {asset_id} is now {status_name(status)}{held}: the registration the bundle records no longer "
+            "stands", hint="the bundle is of a registration since given up or struck off; ask the data's owner "
+            "for evidence of its current registration", kind=ErrorKind.CONFLICT)
+    checked.append(f"asset {asset_id} still holds root {root} ({status_name(status)})")
     warnings = []
-    if status not in (AssetStatus.Active, AssetStatus.Pending):
-        warnings.append(f"asset {record.asset.asset_id} is now {status_name(status)}")
-    elif status == AssetStatus.Pending:
-        warnings.append(f"asset {record.asset.asset_id} is still Pending (in its notice period)")
-    if holder != record.asset.asset_id:
-        warnings.append(f"asset {record.asset.asset_id} no longer holds root {record.asset.content_root}"
-                        + (f" (asset {holder} does)" if holder else ""))
+    if status == AssetStatus.Pending:
+        warnings.append(f"asset {asset_id} is still Pending (in its notice period)")
+    elif status != AssetStatus.Active:
+        warnings.append(f"asset {asset_id} is now {status_name(status)}")
     if bundle.scope is not None:
         checked.append(_check_scope_on_chain(bundle, connection, warnings))
-    return ChainCheck(connection.endpoint, tuple(checked), status_name(status), holder == record.asset.asset_id,
-                      tuple(warnings))
+    return ChainCheck(connection.endpoint, tuple(checked), status_name(status), True, tuple(warnings),
+                      trusted=trusted.source)
+
+
+def _wired_grant_registry(connection: Connection, asset_registry: str) -> str:
+    """The GrantRegistry deployed with ``asset_registry`` (trusted): its ledger's, that ledger naming it back (the
+    ledger's constructor checked the three agree; ``WiringMismatch`` otherwise)."""
+    registry = AssetRegistryClient(connection.w3, asset_registry)
+    ledger_address = str(connection.call(lambda: registry.contract.functions.ledger().call(),
+                                         "reading the AssetRegistry's ledger"))
+    ledger = TransactionLedgerClient(connection.w3, ledger_address)
+
+    def read(function: str) -> str:
+        return str(connection.call(lambda: getattr(ledger.contract.functions, function)().call(),
+                                   f"reading the TransactionLedger's {function}"))
+
+    try:
+        assets_of, grants_of = read("assets"), read("grants")
+    except NodeUnreachable:
+        raise
+    except DatasealError as exc:
+        raise EvidenceError(f"the ledger {ledger_address} of AssetRegistry {asset_registry} did not answer as a "
+                            f"TransactionLedger ({exc.message})", hint="check the node and the registry's address",
+                            kind=ErrorKind.CONFLICT) from None
+    if assets_of.lower() != asset_registry.lower():
+        raise EvidenceError(f"the ledger {ledger_address} of AssetRegistry {asset_registry} serves AssetRegistry "
+                            f"{assets_of}", hint="the registry's deployment is miswired: ask its operator",
+                            kind=ErrorKind.CONFLICT)
+    return grants_of
 
 
 def _check_scope_on_chain(bundle: EvidenceBundle, connection: Connection, warnings: list[str]) -> str:
-    """That the bundle's grant is, on chain, of the registered asset with the bundle's scope root, in a
-    GrantRegistry serving the record's AssetRegistry; what was checked. Warnings: a grant revoked or expired."""
+    """That the bundle's grant is, on chain, of the registered asset with the bundle's scope root, in the
+    GrantRegistry wired to the record's (trusted) AssetRegistry; what was checked. Warnings: a grant revoked or
+    expired."""
     scope, record = bundle.scope, bundle.record
     assert scope is not None and record.asset is not None  # checked offline
     grant = f"grant {scope.grant_id}"
+    wired = _wired_grant_registry(connection, record.contract)
+    if scope.grant_registry.lower() != wired.lower():
+        raise EvidenceError(f"the bundle's GrantRegistry {scope.grant_registry} is not the one of AssetRegistry "
+                            f"{record.contract} ({wired}, named by its ledger): its grant proves nothing about this "
+                            "registry's grants", hint="the bundle's scope was altered, or made with another "
+                            "deployment", kind=ErrorKind.CONFLICT)
     client = GrantRegistryClient(connection.w3, scope.grant_registry)
     try:
-        serves = str(connection.call(lambda: client.contract.functions.assets().call(), "reading the GrantRegistry"))
-        state = client.grant_of(scope.grant_id) if serves.lower() == record.contract.lower() else None
+        state = client.grant_of(scope.grant_id)
     except ContractRevert as exc:
         if exc.name == "UnknownGrant":
             raise EvidenceError(f"{grant} does not exist in GrantRegistry {scope.grant_registry}",
@@ -284,9 +386,6 @@ def _check_scope_on_chain(bundle: EvidenceBundle, connection: Connection, warnin
         raise
     except DatasealError as exc:
         raise _not_a_grant_registry(scope.grant_registry, record.chain_id, exc) from None
-    if state is None:
-        raise EvidenceError(f"the GrantRegistry {scope.grant_registry} serves the AssetRegistry {serves}, not the "
-                            f"record's {record.contract}", hint="the bundle's scope was altered")
     on_chain = "0x" + state.scope_root.hex()
     if state.asset_id != scope.asset_id or on_chain != scope.scope_root:
         raise EvidenceError(f"on chain, {grant} is of asset {state.asset_id} with scope root {on_chain}; the bundle "
@@ -298,8 +397,8 @@ def _check_scope_on_chain(bundle: EvidenceBundle, connection: Connection, warnin
         now = int(connection.call(lambda: connection.w3.eth.get_block("latest")["timestamp"], "reading the time"))
         if now >= state.expires_at:
             warnings.append(f"{grant} expired at {format_time(state.expires_at)}")
-    return (f"{grant} at {scope.grant_registry} is of asset {scope.asset_id} with scope root {scope.scope_root}, and "
-            f"serves AssetRegistry {record.contract}")
+    return (f"{grant} at {scope.grant_registry} (the GrantRegistry of AssetRegistry {record.contract}) is of asset "
+            f"{scope.asset_id} with scope root {scope.scope_root}")
 
 
 def _not_a_grant_registry(where: str, chain_id: int, exc: DatasealError) -> EvidenceError:

@@ -63,11 +63,29 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
     try:
         node.start_serving()
         url = node.startup.rpc_url
-        code, out, err = cli("check", str(bundle), "--rpc", url, "--json", data_dir=False)
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--json")  # the data folder's deployment: trusted
         assert code == 0, err
         report = json.loads(out)
         assert report["chain"]["status"] == "Active" and report["chain"]["holdsRoot"] is True
         assert any("emitted AssetRegistered" in line for line in report["checked"])
+        [entry] = json.loads((folder / "deployments.json").read_text()).values()
+        contract = entry["asset_registry"]
+        assert f"chain: contract {contract} is the trusted AssetRegistry (the deployment of chain " in \
+            "\n".join(report["checked"])
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--contract", contract, data_dir=False)
+        assert code == 0 and out.startswith(f"OK  {bundle}") and "(the address given)" in out
+        code, out, err = cli("check", str(bundle), "--rpc", url, data_dir=False)  # nothing says which to trust
+        assert code == 1 and out == ""
+        assert f"the bundle's record names AssetRegistry {contract} on chain " in one_line(err)
+        assert "[--contract ADDRESS; --data-dir or DATASEAL_DATA_DIR]" in err
+        other = "0x" + "12" * 20
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--contract", other, data_dir=False)
+        assert code == 1 and out == ""
+        assert "but the registry trusted on chain " in one_line(err) and "(the address given)" in err
+        code, out, err = cli("check", str(bundle), "--contract", contract, data_dir=False)
+        assert code == 2 and "give --rpc too" in one_line(err)
+        code, out, err = cli("check", str(bundle), "--rpc", url, "--contract", "0x12", data_dir=False)
+        assert code == 1 and "the registry address to trust '0x12' is not an address" in one_line(err)
         code, out, err = cli("check", str(folder.parent / "people.csv.dataseal" / "manifest.json"), "--rpc", url,
                              data_dir=False)
         assert code == 2 and "only an evidence bundle has a chain record to check" in one_line(err)
@@ -83,9 +101,25 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
     version = cli.json("version", "1", str(data), "--salt-secret", str(secret))
     assert (version["assetId"], version["parentId"]) == (2, 1)
 
+    bundle2 = tmp_path / "version.bundle.json"
+    cli.json("prove", str(data), "--row", "0", "--salt-secret", str(secret), "-o", str(bundle2))
     code, out, err = cli("cancel", "2", "--reason", "a mistake")
     assert code == 0, err
-    assert out.startswith("cancel asset 2: now Cancelled (tx 0x")
+    node = EmbeddedNode.start(NodeConfig(data_dir=folder, port=0))
+    try:
+        node.start_serving()
+        code, checked, err = cli("check", str(bundle2), "--rpc", node.startup.rpc_url)
+    finally:
+        node.stop()
+    assert code == 1 and checked == ""  # a cancelled registration is no longer evidence of anything
+    assert "asset 2 is now Cancelled and no longer holds root 0x" in one_line(err)
+    assert out.startswith("cancel asset 2: now Cancelled (tx 0x") and "earlier run" not in out
+    tx = out.split("(tx ")[1].split(",")[0]
+    code, again, err = cli("cancel", "2")
+    assert code == 0, err
+    assert again.startswith(f"cancel asset 2: already Cancelled (by tx {tx}, block ") and "nothing sent" in again
+    assert "earlier run" not in again
+    assert cli.json("cancel", "2")["alreadyDone"] is True
 
 
 def test_review_refuses_approving_a_registration_that_needs_none(cli: Cli, folder: Path, tmp_path: Path) -> None:
@@ -203,3 +237,29 @@ def test_register_issues_for_the_base_url_setting_and_prints_chinese_as_it_is(
     assert cli.json("certificate", "verify", str(path))["ok"] is True
     monkeypatch.delenv("DATASEAL_BASE_URL")
     assert cli("certificate", "verify", str(path))[0] == 1  # the default address is not the certificate's
+
+
+def test_a_refused_register_leaves_the_seal_as_registered(cli: Cli, folder: Path, tmp_path: Path) -> None:
+    data = tmp_path / "files" / "t1.txt"
+    data.parent.mkdir()
+    data.write_text("one\ntwo\nthree\n")
+    done = cli.json("register", str(data), "--title", "T1")
+    seal_folder = tmp_path / "files" / "t1.txt.dataseal"
+    assert sorted(p.name for p in seal_folder.iterdir()) == ["certificate.html", "certificate.json", "manifest.json"]
+    assert done["treeDump"] is None  # the stored tree is the registry's; the full dump only when asked
+    before = {p.name: p.read_bytes() for p in seal_folder.iterdir()}
+    code, out, err = cli("register", str(data), "--title", "T1-changed")
+    assert code == 1 and out == ""
+    assert f"is already registered as your asset {done['assetId']}" in one_line(err)
+    assert {p.name: p.read_bytes() for p in seal_folder.iterdir()} == before
+    assert json.loads((seal_folder / "manifest.json").read_text())["title"] == "T1"
+    proved = cli.json("prove", str(data), "--chunk", "0", "-o", str(tmp_path / "chunk0.json"))
+    assert (proved["kind"], proved["assetId"]) == ("evidence", done["assetId"])
+    code, out, err = cli("verify", str(data))
+    assert code == 0 and out.startswith(f"REGISTERED  {data}: asset {done['assetId']}")
+
+    dumped = cli.json("register", str(data), "--title", "T1", "--tree-dump")
+    assert dumped["treeDump"] == str(seal_folder / "tree.json") and dumped["alreadyRegistered"] is True
+    code, out, err = cli("check", dumped["treeDump"], "--root", done["contentRoot"], "--json", data_dir=False)
+    assert code == 0, err
+    assert json.loads(out)["ok"] is True

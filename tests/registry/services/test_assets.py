@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from dataseal.chain.contracts.logs import LogReader
-from dataseal.chain.contracts.records import AssetStatus, CommitRecord
+from dataseal.chain.contracts.records import AssetStatus, AssetStatusChange, CommitRecord
 from dataseal.chain.errors import ContractRevert, NodeUnreachable
 from dataseal.errors import ErrorKind, InvalidInput, NotFound
 from dataseal.registry.certificates import CertificateError, read_certificate, verify_certificate
@@ -18,7 +18,8 @@ from dataseal.registry.merkle import StandardMerkleTree
 from dataseal.registry.merkle.stored import StoredTree
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealError
-from dataseal.registry.services import assets
+from dataseal.registry.sealing.seal import seal
+from dataseal.registry.services import assets, evidence
 from dataseal.registry.services.assets import CertificateOptions, RegistrationError, SealOptions
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
@@ -51,7 +52,7 @@ def test_register_a_file_records_the_chain_the_tree_and_the_manifest(
     data.write_bytes(bytes(range(256)) * 20)
     registry = registry_for(pyevm, pyevm.owner)
     done = assets.register(registry, data, title="Bytes", rights=("holding", "processing"), classification=2,
-                           licence="CC-BY-4.0", options=SealOptions(chunk_size=512))
+                           licence="CC-BY-4.0", options=SealOptions(chunk_size=512), tree_dump=True)
     asset = pyevm.reader.registry.asset(done.asset_id)
     assert (asset.owner, asset.status, asset.rights_type, asset.classification) == \
         (pyevm.owner.address, AssetStatus.Active, 3, 2)
@@ -59,7 +60,8 @@ def test_register_a_file_records_the_chain_the_tree_and_the_manifest(
         done.manifest_hash
     manifest = read_manifest(done.manifest_path)
     assert manifest.hash_hex == done.manifest_hash and manifest.title == "Bytes" and manifest.licence == "CC-BY-4.0"
-    dump = StandardMerkleTree.loads((done.manifest_path.parent / "tree.json").read_text())
+    assert done.tree_dump == done.manifest_path.parent / "tree.json"
+    dump = StandardMerkleTree.loads(done.tree_dump.read_text())
     with StoredTree.open(done.stored_tree_path) as stored:
         assert stored.proof(7) == dump.get_proof(7) and "0x" + stored.root.hex() == done.content_root
     assert done.stored_tree_path == registry.data_dir / "trees" / f"{done.content_root}.dstree"
@@ -149,13 +151,59 @@ def test_a_root_held_by_someone_else_is_refused_before_anything_is_recorded(
 
 def test_the_same_data_with_another_description_is_refused(
         pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """Refused before anything is written: the seal beside the data is still the registered one, and proves."""
     data = tmp_path / "data.bin"
     data.write_bytes(b"described once" * 100)
     registry = registry_for(pyevm, pyevm.owner)
     first = assets.register(registry, data, title="One")
+    seal_folder = first.manifest_path.parent
+    before = {p.name: p.read_bytes() for p in seal_folder.iterdir()}
+    archived = sorted((registry.data_dir / "manifests").iterdir())
     with pytest.raises(RegistrationError, match=f"already registered as your asset {first.asset_id}, with manifest "
                        f"hash {first.manifest_hash}"):
         assets.register(registry, data, title="Two")
+    assert {p.name: p.read_bytes() for p in seal_folder.iterdir()} == before
+    assert sorted((registry.data_dir / "manifests").iterdir()) == archived
+    manifest = read_manifest(first.manifest_path)
+    assert manifest.title == "One" and manifest.hash_hex == first.manifest_hash
+    proved = evidence.prove(registry, data, manifest, chunk=0)
+    assert proved.bundle is not None and proved.bundle.record.tx_hash == first.tx_hash
+
+
+def test_a_root_held_by_someone_else_leaves_nothing_beside_the_data(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"first come" * 100)
+    first = assets.register(registry_for(pyevm, pyevm.owner), data)
+    copy = tmp_path / "copy" / "data.bin"
+    copy.parent.mkdir()
+    copy.write_bytes(data.read_bytes())
+    user = registry_for(pyevm, pyevm.user, data_dir=tmp_path / "user-data")
+    with pytest.raises(RegistrationError, match=f"already registered as asset {first.asset_id} by "):
+        assets.register(user, copy)
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["data.bin"]  # no data.bin.dataseal/
+    assert not (tmp_path / "user-data" / "trees").exists() and not (tmp_path / "user-data" / "manifests").exists()
+
+
+def test_the_tree_dump_is_written_only_when_asked(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(256)) * 40)
+    registry = registry_for(pyevm, pyevm.owner)
+    old = seal(data, SealOptions(chunk_size=1024), out_dir=tmp_path / "data.bin.dataseal")  # `dataseal seal`'s dump
+    assert old.tree_path.exists()
+    done = assets.register(registry, data)  # another recipe (1 MiB chunks): a new seal, whose tree is not dumped
+    assert done.tree_dump is None and done.to_json()["treeDump"] is None
+    assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == \
+        ["certificate.html", "certificate.json", "manifest.json"]  # the earlier seal's tree.json went with it
+    with StoredTree.open(done.stored_tree_path) as stored:
+        assert "0x" + stored.root.hex() == done.content_root
+    again = assets.register(registry, data, tree_dump=True)  # the same registration, dump asked for now
+    assert again.already_registered and again.tree_dump == done.manifest_path.parent / "tree.json"
+    assert StandardMerkleTree.loads(again.tree_dump.read_text()).root_hex == done.content_root
+    version = tmp_path / "v2.bin"
+    version.write_bytes(bytes(range(256)) * 41)
+    v2 = assets.register_version(registry, done.asset_id, version, tree_dump=True)
+    assert v2.tree_dump is not None and StandardMerkleTree.loads(v2.tree_dump.read_text()).root_hex == v2.content_root
 
 
 def test_bad_values_are_refused_before_connecting(tmp_path: Path) -> None:
@@ -226,8 +274,16 @@ def test_cancel_by_the_owner_only_and_once(pyevm: Chain, registry_for: RegistryF
     with pytest.raises(Crash):
         assets.cancel(owner, done.asset_id, "withdrawn", hook=crash_at("cancel:submitted"))
     cancelled = assets.cancel(owner, done.asset_id, "withdrawn")
-    assert cancelled.status == "Cancelled" and cancelled.resumed
+    assert cancelled.status == "Cancelled" and cancelled.resumed and not cancelled.already_done
     assert pyevm.reader.registry.status_of(1) == AssetStatus.Cancelled
+    receipt = pyevm.w3.eth.get_transaction_receipt(cancelled.tx_hash)  # type: ignore[arg-type]
+    assert receipt["status"] == 1 and receipt["blockNumber"] == cancelled.block_number  # read from the chain's logs
+    [row] = [row for row in outbox_rows(owner) if row.kind == "cancel"]
+    assert (row.state, row.tx_hash) == ("mined", cancelled.tx_hash)
+    again = assets.cancel(owner, done.asset_id)  # nothing was interrupted: already cancelled, by that transaction
+    assert (again.already_done, again.resumed, again.tx_hash, again.block_number) == \
+        (True, False, cancelled.tx_hash, cancelled.block_number)
+    assert again.to_json()["alreadyDone"] is True
     with pytest.raises(NotFound, match="no asset 7 on chain"):
         assets.cancel(owner, 7)
 
@@ -256,7 +312,9 @@ def test_review_object_approve_reject(pyevm_review: Chain, registry_for: Registr
     assert approved.status == "Pending"
     assets.review(user, "object", b.asset_id, evidence=b"mine")
     rejected = assets.review(reviewer, "reject", b.asset_id, reason="upheld", reserve_for=chain.user.address)
-    assert rejected.status == "Rejected"
+    assert rejected.status == "Rejected" and not rejected.already_done
+    again = assets.review(reviewer, "reject", b.asset_id)
+    assert (again.already_done, again.resumed, again.tx_hash) == (True, False, rejected.tx_hash)
     reservation = chain.reader.registry.reservation_of(bytes.fromhex(b.content_root[2:]))
     assert reservation is not None and reservation.beneficiary == chain.user.address
     with pytest.raises(InvalidInput, match="not a review action"):
@@ -374,7 +432,7 @@ def test_without_a_certificate_none_is_written(pyevm: Chain, registry_for: Regis
     data.write_bytes(b"y" * 100)
     done = assets.register(registry_for(pyevm, pyevm.owner), data, certificate=None)
     assert done.certificate is None and done.to_json()["certificate"] is None
-    assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == ["manifest.json", "tree.json"]
+    assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == ["manifest.json"]
 
 
 def test_a_version_replaces_the_folders_certificate_with_its_own(
@@ -412,3 +470,78 @@ def test_bad_certificate_options_are_refused_before_anything_is_sent(
         assets.register_version(registry, 1, data, certificate=options)
     assert pyevm.reader.registry.total_assets() == 0 and outbox_rows(registry) == []
     assert not (tmp_path / "data.bin.dataseal").exists()
+
+
+# ---------------------------------------------------------------------------------- a write done again later
+
+
+@pytest.mark.parametrize("commits", [False, True])
+def test_data_registered_again_after_a_cancellation_is_a_new_registration(
+        commits: bool, pyevm: Chain, pyevm_commits: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """The first registration's outbox record is finished (mined); once the root has cooled, the same data is
+    registered again: a new asset and a new transaction, not the old one answered from the record."""
+    chain = pyevm_commits if commits else pyevm
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"given up then registered again" * 100)
+    owner = registry_for(chain, chain.owner)
+    first = assets.register(owner, data, clock=chain_clock(chain))
+    assets.cancel(owner, first.asset_id)
+    chain.travel(8 * 86_400)  # past the 7-day cooldown: the root is free
+    again = assets.register(owner, data, clock=chain_clock(chain))
+    assert chain.reader.registry.total_assets() == 2
+    assert (again.asset_id, again.status, again.resumed, again.already_registered) == (2, "Active", False, False)
+    assert again.tx_hash != first.tx_hash and chain.reader.registry.asset_id_of(
+        bytes.fromhex(again.content_root[2:])) == 2
+    assert again.certificate is not None and read_certificate(again.certificate.path).asset_id == 2
+    registers = sorted((row.key.partition("#")[2], row.tx_hash) for row in outbox_rows(owner)
+                       if row.kind == "register")
+    assert [tx for _, tx in registers] == [again.tx_hash, first.tx_hash]  # the first kept as key#<id>
+    assert registers[1][0] != "" and registers[0][0] == ""
+    rerun = assets.register(owner, data, clock=chain_clock(chain))  # and that one is now the one a rerun finds
+    assert (rerun.asset_id, rerun.tx_hash, rerun.already_registered) == (2, again.tx_hash, True)
+
+
+def test_a_second_dispute_is_dismissed_by_a_second_approval(
+        pyevm_review: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_review
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    owner, user, reviewer = (registry_for(chain, s) for s in (chain.owner, chain.user, chain.reviewer))
+    data = tmp_path / "a.bin"
+    data.write_bytes(b"a" * 100)
+    a = assets.register(owner, data)
+    objected = assets.review(user, "object", a.asset_id, evidence=b"one")
+    first = assets.review(reviewer, "approve", a.asset_id)
+    assert first.status == "Pending"
+    assets.review(user, "object", a.asset_id, evidence=b"two")
+    assert chain.reader.registry.status_of(a.asset_id) == AssetStatus.Disputed
+    second = assets.review(reviewer, "approve", a.asset_id)
+    assert second.tx_hash != first.tx_hash and not second.resumed
+    assert second.status == "Pending" and chain.reader.registry.status_of(a.asset_id) == AssetStatus.Pending
+    # the same evidence again, after its dispute was dismissed: a new objection, not the first one's answer
+    renewed = assets.review(user, "object", a.asset_id, evidence=b"one")
+    assert renewed.tx_hash != objected.tx_hash and not renewed.resumed and renewed.status == "Disputed"
+    # while it stands, objecting with it again is the same objection
+    same = assets.review(user, "object", a.asset_id, evidence=b"one")
+    assert same.resumed and same.tx_hash == renewed.tx_hash
+
+
+@pytest.mark.parametrize("moment", ["approve:submitted", "approve:sent", "approve:mined"])
+def test_a_crash_during_a_second_approval_is_finished_once(
+        moment: str, pyevm_review: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_review
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    owner, user, reviewer = (registry_for(chain, s) for s in (chain.owner, chain.user, chain.reviewer))
+    data = tmp_path / "a.bin"
+    data.write_bytes(b"a" * 100)
+    a = assets.register(owner, data)
+    assets.review(user, "object", a.asset_id, evidence=b"one")
+    assets.review(reviewer, "approve", a.asset_id)
+    assets.review(user, "object", a.asset_id, evidence=b"two")
+    with pytest.raises(Crash):
+        assets.review(reviewer, "approve", a.asset_id, hook=crash_at(moment))
+    assert chain.reader.registry.status_of(a.asset_id) == AssetStatus.Pending  # the node mined it (automine)
+    with pytest.raises(RegistrationError, match="is Pending and nobody objected"):
+        assets.review(reviewer, "approve", a.asset_id)  # nothing left to approve: no third transaction
+    dismissals = [r for r in LogReader(chain.w3).records(chain.deployment)
+                  if isinstance(r, AssetStatusChange) and r.from_status == AssetStatus.Disputed]
+    assert len(dismissals) == 2  # one per dispute, never a second one for the same
