@@ -49,10 +49,10 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from eth_account import Account  # noqa: E402
 from eth_account.signers.local import LocalAccount  # noqa: E402
-from eth_utils import keccak  # noqa: E402
+from eth_utils import keccak, to_checksum_address  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from web3 import Web3  # noqa: E402
-from web3.types import FilterParams, RPCEndpoint  # noqa: E402
+from web3.types import FilterParams, RPCEndpoint, Wei  # noqa: E402
 
 from dataseal.chain.contracts.artifacts import load_artifact  # noqa: E402
 from dataseal.chain.contracts.deploy import deploy_contracts  # noqa: E402
@@ -109,7 +109,7 @@ def make_events(url: str, count: int) -> Workload:
     operator, owner, grantee = (cast(LocalAccount, Account.create()) for _ in range(3))
     for account in (operator, owner, grantee):
         w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(
-            {"from": funder, "to": account.address, "value": 10**21}))
+            {"from": funder, "to": account.address, "value": Wei(10**21)}))
     deployment = deploy_contracts(w3, LocalSender(operator, endpoint="hardhat"))
     contracts = DatasealContracts.bind(w3, deployment, LocalSender(owner, endpoint="hardhat"))
     asset_id = contracts.registry.register(Registration(keccak(text="bench-root"), keccak(text="bench-manifest"),
@@ -117,7 +117,8 @@ def make_events(url: str, count: int) -> Workload:
     now = int(w3.eth.get_block("latest")["timestamp"])
     grant_id = contracts.grants.grant(asset_id, grantee.address, keccak(text="bench-purpose"), now - 1,
                                       now + 10**8, 10**15).grant_id
-    ledger = w3.eth.contract(address=deployment.transaction_ledger, abi=load_artifact("TransactionLedger").abi)
+    ledger = w3.eth.contract(address=to_checksum_address(deployment.transaction_ledger),
+                             abi=load_artifact("TransactionLedger").abi)
     chain_id = int(w3.eth.chain_id)
     nonce = int(w3.eth.get_transaction_count(grantee.address))
     prefix = ledger.functions.recordUsage(grant_id, 1, b"\0" * 32)._encode_transaction_data()[:-64]
@@ -133,7 +134,7 @@ def make_events(url: str, count: int) -> Workload:
                   "chainId": chain_id, "type": 2}
             raws.append(Account.sign_transaction(tx, grantee.key).raw_transaction.to_0x_hex())
             nonce += 1
-        body = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}
+        body: list[dict[str, Any]] = [{"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}
                 for i, raw in enumerate(raws)]
         answers = session.post(url, json=body, timeout=600).json()
         refused = [a for a in answers if "result" not in a]
