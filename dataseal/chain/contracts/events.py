@@ -265,7 +265,7 @@ def _is_word(abi_type: str) -> bool:
     )
 
 
-def _as_bytes(value: Any) -> bytes:
+def as_bytes(value: Any) -> bytes:
     """``value`` (bytes, or 0x-hex as a node sends it) as bytes; anything else as :class:`HexBytes` reads it (and
     with its errors)."""
     if type(value) is bytes:
@@ -278,11 +278,12 @@ def _as_bytes(value: Any) -> bytes:
     return bytes(HexBytes(value))
 
 
-def _as_hex(value: Any) -> str:
-    return "0x" + _as_bytes(value).hex()
+def as_hex(value: Any) -> str:
+    """``value`` (bytes, or 0x-hex in any case) as lowercase 0x-hex."""
+    return "0x" + as_bytes(value).hex()
 
 
-def _as_int(value: Any) -> int:
+def as_int(value: Any) -> int:
     """A quantity as web3 formats it (int) or as the node sends it (0x-hex)."""
     return int(value, 16) if isinstance(value, str) and value[:2] == "0x" else int(value)
 
@@ -345,23 +346,23 @@ class EventDecoder:
         contract = self._lower.get(address.lower() if isinstance(address, str) else str(address).lower())
         if contract is None:
             return None
-        topics = [_as_bytes(t) for t in log["topics"]]
+        topics = [as_bytes(t) for t in log["topics"]]
         found = _event_specs().get((contract, topics[0])) if topics else None
-        tx_hash = _as_hex(log["transactionHash"])
+        tx_hash = as_hex(log["transactionHash"])
         if found is None:
             raise ChainError(
-                f"log {_as_int(log['logIndex'])} of {contract} at {to_checksum_address(address)} (transaction "
+                f"log {as_int(log['logIndex'])} of {contract} at {to_checksum_address(address)} (transaction "
                 f"{tx_hash}) matches no event of its ABI",
                 hint="the deployment record does not match the code at that address", kind=ErrorKind.INTERNAL,
             )
         spec, build = found
         block_hash = log.get("blockHash")
         if block_hash is None:
-            raise ChainError(f"log {_as_int(log['logIndex'])} of transaction {tx_hash} has no block hash",
+            raise ChainError(f"log {as_int(log['logIndex'])} of transaction {tx_hash} has no block hash",
                              hint="the node handed out a log of a pending block; read mined blocks only",
                              kind=ErrorKind.INTERNAL)
-        tx = TxRef(tx_hash, _as_int(log["blockNumber"]), _as_int(log["logIndex"]), _as_hex(block_hash))
-        return build(spec.decode(topics, _as_bytes(log["data"])), tx)
+        tx = TxRef(tx_hash, as_int(log["blockNumber"]), as_int(log["logIndex"]), as_hex(block_hash))
+        return build(spec.decode(topics, as_bytes(log["data"])), tx)
 
     def decode_logs(self, logs: Iterable[Any]) -> list[Record]:
         """The records of those ``logs`` that come from the deployment, in order."""

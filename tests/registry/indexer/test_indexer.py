@@ -278,3 +278,45 @@ def test_the_state_records_the_deployment_and_when(pyevm: Chain, database: Datab
             state.deploy_block, state.last_block, state.updated_at) == (
         d.chain_id, d.asset_registry, d.grant_registry, d.transaction_ledger, d.deploy_block,
         pyevm.w3.eth.block_number, moment)
+
+
+def _event_ids(db: Database) -> list[int]:
+    with db.session() as s:
+        return [int(i) for i in s.execute(select(ChainEvent.id).order_by(  # type: ignore[call-overload]
+            ChainEvent.block_number, ChainEvent.log_index)).scalars()]  # type: ignore[arg-type]
+
+
+def test_event_ids_are_numbered_in_chain_order_as_the_database_would(pyevm: Chain, database: Database) -> None:
+    """The indexer numbers a page's events itself (one bulk insert): in chain order, and so that the database's
+    own numbering (SQLite's rowid, PostgreSQL's sequence) goes on after them with no collision."""
+    tell_story(pyevm)
+    indexer = Indexer(database, pyevm.w3, pyevm.deployment, page_blocks=3)
+    indexer.sync()
+    ids = _event_ids(database)
+    assert len(ids) == len(logs_of(pyevm)) and ids == sorted(ids) and len(set(ids)) == len(ids)
+    with database.session() as s:
+        with s.no_autoflush:
+            row = ChainEvent(block_number=10**9, log_index=0, tx_hash="0x" + "ab" * 32, block_hash="0x" + "cd" * 32,
+                             block_time=datetime.now(UTC), contract="AssetRegistry", event="Stranger", args={})
+            s.add(row)
+        s.flush()
+        assert row.id is not None and row.id > max(ids)  # numbered by the database itself: after the indexer's
+        s.rollback()
+    indexer.clear()
+    indexer.sync()  # numbered again after a clear: still unique, still in chain order
+    again = _event_ids(database)
+    assert len(again) == len(ids) and again == sorted(again)
+
+
+def test_events_are_numbered_with_returning_where_the_database_is_not_known(
+        pyevm: Chain, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataseal.registry.indexer import indexer as module
+
+    tell_story(pyevm)
+    monkeypatch.setattr(module, "_next_event_ids", lambda session, count: None)
+    Indexer(database, pyevm.w3, pyevm.deployment, page_blocks=3).sync()
+    ids = _event_ids(database)
+    assert len(ids) == len(logs_of(pyevm)) and ids == sorted(ids)
+    with database.session() as s:
+        named = s.execute(select(EventAccount.event_id).distinct()).scalars().all()  # type: ignore[call-overload]
+    assert set(named) <= set(ids) and named
