@@ -213,13 +213,18 @@ class _EventSpec:
         if len(data) != 32 * len(words):
             return None
         args: dict[str, Any] = {}
-        for (name, decode), topic in zip(indexed, topics[1:], strict=True):
+        position = 1
+        for name, decode in indexed:
+            topic = topics[position]
+            position += 1
             value = decode(topic) if len(topic) == 32 else _BAD
             if value is _BAD:
                 return None
             args[name] = value
-        for i, (name, decode) in enumerate(words):
-            value = decode(data[32 * i:32 * i + 32])
+        offset = 0
+        for name, decode in words:
+            value = decode(data[offset:offset + 32])
+            offset += 32
             if value is _BAD:
                 return None
             args[name] = value
