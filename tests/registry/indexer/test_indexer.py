@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
 
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.errors import ConfigError
@@ -320,3 +321,46 @@ def test_events_are_numbered_with_returning_where_the_database_is_not_known(
     with database.session() as s:
         named = s.execute(select(EventAccount.event_id).distinct()).scalars().all()  # type: ignore[call-overload]
     assert set(named) <= set(ids) and named
+
+
+def test_rows_inserted_in_bulk_read_back_as_written(database: Database) -> None:
+    """insert_rows (COPY on PostgreSQL, executemany elsewhere) binds each value as its column type does: the
+    largest uint256, None, an aware time, JSON with characters COPY's text format escapes."""
+    from dataseal.registry.db.models.chain import table_of
+    from dataseal.registry.indexer.indexer import insert_rows
+
+    when = datetime(2026, 12, 4, 11, 49, 3, 123456, tzinfo=UTC)
+    args = {"note": "tab\there\nnew line \\ backslash, 'quote' \"double\" 数据 \N{SNOWMAN}", "big": 2**255,
+            "nested": [1, None, {"x": True}]}
+    event = {"id": 7, "block_number": 2**40, "log_index": 3, "tx_hash": "0x" + "ab" * 32,
+             "block_hash": "0x" + "cd" * 32, "block_time": when, "contract": "TransactionLedger",
+             "event": "UsageRecorded", "asset_id": None, "grant_id": 5, "trade_id": None, "args": args}
+    usage = {"tx_hash": "0x" + "ab" * 32, "log_index": 3, "grant_id": 5, "asset_id": None, "sequence": 1,
+             "units": 2**256 - 1, "receipt_hash": None, "receipts_root": "0x" + "ef" * 32, "count": 2,
+             "recorder": "0x" + "12" * 20, "block_number": 2**40, "block_time": when}
+    with database.session() as s:
+        insert_rows(s, table_of(ChainEvent), [event])
+        insert_rows(s, table_of(UsageRow), [usage])
+        insert_rows(s, table_of(UsageRow), [])  # nothing to insert: nothing done
+    with database.session() as s:
+        stored = s.get(ChainEvent, 7)
+        used = s.get(UsageRow, ("0x" + "ab" * 32, 3))
+        assert stored is not None and used is not None
+        assert (stored.args, stored.block_time, stored.block_number, stored.asset_id) == (args, when, 2**40, None)
+        assert (used.units, used.receipt_hash, used.block_time, used.count) == (2**256 - 1, None, when, 2)
+
+
+def test_a_naive_time_is_refused_by_a_bulk_insert_as_by_the_orm(database: Database) -> None:
+    from dataseal.registry.db.models.chain import table_of
+    from dataseal.registry.indexer.indexer import insert_rows
+
+    row = {"number": 1, "hash": "0x" + "ab" * 32, "parent_hash": None, "timestamp": 1}
+    with database.session() as s:
+        insert_rows(s, table_of(Checkpoint), [row])
+    naive = {"tx_hash": "0x" + "ab" * 32, "log_index": 0, "grant_id": 1, "asset_id": None, "sequence": 1, "units": 1,
+             "receipt_hash": None, "receipts_root": None, "count": 1, "recorder": "0x" + "12" * 20,
+             "block_number": 1, "block_time": datetime(2026, 1, 1)}
+    refused = pytest.raises((ValueError, StatementError), match="a naive datetime .* cannot be stored")
+    with refused, database.session() as s:
+        insert_rows(s, table_of(UsageRow), [naive])
+    assert count(database, UsageRow) == 0 and count(database, Checkpoint) == 1
