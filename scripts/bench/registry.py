@@ -195,10 +195,9 @@ def measure_raw_json(url: str, work: Workload) -> float:
 
 
 def measure_index(db: Database, url: str, work: Workload) -> float:
-    """Events per second of indexing the workload's blocks from scratch into ``db``."""
+    """Events per second of indexing the workload's blocks into ``db``, a new database."""
     indexer = Indexer(db, Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 600})), work.deployment,
                       endpoint="hardhat")
-    indexer.clear()
     start = time.perf_counter()
     report = indexer.sync(to_block=work.last_block)
     seconds = time.perf_counter() - start
@@ -236,14 +235,20 @@ def measure_trail(db: Database, work: Workload, limit: int, runs: int) -> tuple[
 
 
 @contextmanager
-def scratch_databases(folder: Path, postgres: bool) -> Iterator[dict[str, Database]]:
-    """A SQLite file in ``folder`` and, with ``postgres``, a database on a PostgreSQL started for the run."""
+def scratch_databases(folder: Path, postgres: bool) -> Iterator[Callable[[int], dict[str, Database]]]:
+    """A maker of fresh databases, one set per round: a SQLite file in ``folder`` and, with ``postgres``, a
+    database on a PostgreSQL started for the run (fresh each round: a table emptied and filled again would hold
+    the dead rows of the rounds before until PostgreSQL's autovacuum came by, and slow the trail's reads)."""
     with ExitStack() as stack:
-        dbs = {"sqlite": stack.enter_context(Database.open(f"sqlite:///{folder / 'registry.sqlite'}"))}
-        if postgres:
-            server = stack.enter_context(postgres_server())
-            dbs["postgres"] = stack.enter_context(Database.open(server.create_database("bench")))
-        yield dbs
+        server = stack.enter_context(postgres_server()) if postgres else None
+
+        def fresh(round_no: int) -> dict[str, Database]:
+            dbs = {"sqlite": stack.enter_context(Database.open(f"sqlite:///{folder / f'registry-{round_no}.sqlite'}"))}
+            if server is not None:
+                dbs["postgres"] = stack.enter_context(Database.open(server.create_database(f"bench{round_no}")))
+            return dbs
+
+        yield fresh
 
 
 def run_tree_bench(leaves: int, proofs: int) -> dict[str, Any]:
@@ -290,8 +295,9 @@ def main() -> int:
             raws: list[float] = []
             jsons: list[float] = []
             index: dict[str, list[float]] = {}
-            with scratch_databases(folder, not args.no_postgres) as dbs:
+            with scratch_databases(folder, not args.no_postgres) as fresh:
                 for round_no in range(args.rounds):  # raw and index in turn: the same drift falls on both
+                    dbs = fresh(round_no)
                     raws.append(measure_raw(url, work))
                     jsons.append(measure_raw_json(url, work))
                     line = [f"  round {round_no + 1}: raw eth_getLogs {raws[-1]:8,.0f} events/s (JSON only "
