@@ -67,6 +67,9 @@ from dataseal.registry.indexer.projection import (
 #: How deep a reorganisation the indexer repairs (The Graph's bound; Envio's is 200).
 DEFAULT_REORG_WINDOW = 250
 DEFAULT_PAGE_BLOCKS = 2000
+#: Events one sync writes after which PostgreSQL's statistics of the chain tables are refreshed (see
+#: :meth:`Indexer._analyze`).
+ANALYZE_AFTER_EVENTS = 10_000
 #: How many times one sync re-reads after finding the chain changed under it before giving up.
 MAX_REORGS_PER_SYNC = 20
 REBUILD_HINT = "empty the index and index the chain again from the deployment block (the chain is the source of truth)"
@@ -215,6 +218,8 @@ class Indexer:
             if progress is not None:
                 progress("index", min(total, max(0, page.end - first + 1)), total)
         self._prune_checkpoints(tip)
+        if events >= ANALYZE_AFTER_EVENTS:
+            self._analyze()
         last = self.last_block()
         return SyncReport(self.deployment.chain_id, first, last, blocks, events, reorgs, dropped, tip,
                           max(0, tip - last), started_over)
@@ -451,6 +456,15 @@ class Indexer:
             state.last_block = ancestor
             state.updated_at = self.clock()
         self._grant_assets.clear()
+
+    def _analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the tables a large sync filled (``ANALYZE``, as after any bulk load):
+        until autovacuum comes by, the planner would take an asset with 100,000 usage events for one with a few
+        hundred, and read all of them and sort them to serve the first page of its trail (50 ms instead of 5)."""
+        if self.db.dialect != "postgresql":
+            return
+        with self.db.session() as session:
+            session.execute(text("ANALYZE " + ", ".join(table.name for table in (EVENTS, ACCOUNTS, RAW_LOGS, USAGE))))
 
     def _prune_checkpoints(self, tip: int) -> None:
         """Drop the checkpoints below the window that neither carry events nor mark the last block indexed."""

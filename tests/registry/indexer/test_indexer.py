@@ -364,3 +364,30 @@ def test_a_naive_time_is_refused_by_a_bulk_insert_as_by_the_orm(database: Databa
     with refused, database.session() as s:
         insert_rows(s, table_of(UsageRow), [naive])
     assert count(database, UsageRow) == 0 and count(database, Checkpoint) == 1
+
+
+def test_a_large_sync_refreshes_postgresqls_statistics(
+        pyevm: Chain, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a sync that wrote many events the planner knows the tables' sizes (ANALYZE, on PostgreSQL only);
+    a small sync leaves it to autovacuum."""
+    from sqlalchemy import text
+
+    from dataseal.registry.indexer import indexer as module
+
+    tell_story(pyevm)
+    indexer = Indexer(database, pyevm.w3, pyevm.deployment)
+    monkeypatch.setattr(module, "ANALYZE_AFTER_EVENTS", len(logs_of(pyevm)) + 1)  # more than this sync writes
+    indexer.sync()
+
+    def analyzed() -> bool:
+        with database.session() as s:
+            if database.dialect == "postgresql":
+                return bool(s.execute(text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                                           "WHERE relname = 'chain_event'")).scalar_one())
+            return bool(s.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar_one())
+
+    assert not analyzed()
+    indexer.clear()
+    monkeypatch.setattr(module, "ANALYZE_AFTER_EVENTS", len(logs_of(pyevm)))  # exactly what it writes
+    indexer.sync()
+    assert analyzed() is (database.dialect == "postgresql")
