@@ -8,9 +8,10 @@ the code at that address.
 """
 from __future__ import annotations
 
+import binascii
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -111,6 +112,68 @@ EVENTS: dict[tuple[str, str], Builder] = {
 }
 
 
+#: Decodes one 32-byte word of an ABI type; returns :data:`_BAD` when the word is not a valid encoding (its
+#: padding is not what the type requires), and eth_abi then decodes the whole log, raising as it always did.
+WordDecoder = Callable[[bytes], Any]
+
+_BAD = object()
+_ZERO12 = bytes(12)
+_FALSE_WORD = bytes(32)
+_TRUE_WORD = bytes(31) + b"\x01"
+
+
+def _uint_word(bits: int) -> WordDecoder:
+    if bits == 256:
+        return lambda word: int.from_bytes(word, "big")
+
+    def decode(word: bytes) -> Any:
+        value = int.from_bytes(word, "big")
+        return _BAD if value >> bits else value
+    return decode
+
+
+def _int_word(bits: int) -> WordDecoder:
+    low, high = -(1 << (bits - 1)), 1 << (bits - 1)
+
+    def decode(word: bytes) -> Any:
+        value = int.from_bytes(word, "big", signed=True)
+        return value if low <= value < high else _BAD
+    return decode
+
+
+def _address_word(word: bytes) -> Any:
+    return "0x" + word[12:].hex() if word[:12] == _ZERO12 else _BAD
+
+
+def _bool_word(word: bytes) -> Any:
+    return False if word == _FALSE_WORD else True if word == _TRUE_WORD else _BAD
+
+
+def _bytes_word(size: int) -> WordDecoder:
+    if size == 32:
+        return lambda word: word
+    padding = bytes(32 - size)
+    return lambda word: word[:size] if word[size:] == padding else _BAD
+
+
+def _word_decoder(abi_type: str) -> WordDecoder | None:
+    """How to decode one word of ``abi_type`` directly (None: not a single static word; eth_abi decodes it)."""
+    if not _is_word(abi_type):
+        return None
+    if abi_type == "address":
+        return _address_word
+    if abi_type == "bool":
+        return _bool_word
+    for prefix, make in (("uint", _uint_word), ("int", _int_word), ("bytes", _bytes_word)):
+        if abi_type.startswith(prefix):
+            size = int(abi_type[len(prefix):] or (256 if prefix != "bytes" else 0))
+            bound = 256 if prefix != "bytes" else 32
+            if not (0 < size <= bound and (prefix == "bytes" or size % 8 == 0)):
+                return None  # (not a valid type: eth_abi says so)
+            return make(size)
+    return None
+
+
 @dataclass(frozen=True)
 class _EventSpec:
     contract: str
@@ -118,11 +181,56 @@ class _EventSpec:
     indexed: tuple[tuple[str, str], ...]
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
+    #: (name, word decoder) of the indexed and the data fields when every one is a single static word (the fast
+    #: path, which reads words directly instead of through eth_abi), else None
+    _fast: tuple[tuple[tuple[str, WordDecoder], ...], tuple[tuple[str, WordDecoder], ...]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        indexed = [(name, _word_decoder(abi_type)) for name, abi_type in self.indexed]
+        data = [(name, _word_decoder(abi_type)) for name, abi_type in zip(self.data_names, self.data_types,
+                                                                            strict=True)]
+        if all(decoder is not None for _, decoder in (*indexed, *data)):
+            fast = (tuple((n, d) for n, d in indexed if d is not None), tuple((n, d) for n, d in data if d is not None))
+            object.__setattr__(self, "_fast", fast)
 
     def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
         if len(topics) != len(self.indexed) + 1:
             raise ChainError(f"{self.contract}.{self.name}: expected {len(self.indexed) + 1} topics, got {len(topics)}",
                              hint="the log does not match the contract's ABI", kind=ErrorKind.INTERNAL)
+        args = self._decode_words(topics, data) if self._fast is not None else None
+        if args is None:
+            args = self._decode_abi(topics, data)
+        for name in self._addresses:
+            args[name] = _checksum(args[name])
+        return args
+
+    def _decode_words(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any] | None:
+        """The fields read word by word; None when a word is not exactly what eth_abi accepts (eth_abi then
+        decodes the log, and raises what it raises)."""
+        assert self._fast is not None
+        indexed, words = self._fast
+        if len(data) != 32 * len(words):
+            return None
+        args: dict[str, Any] = {}
+        position = 1
+        for name, decode in indexed:
+            topic = topics[position]
+            position += 1
+            value = decode(topic) if len(topic) == 32 else _BAD
+            if value is _BAD:
+                return None
+            args[name] = value
+        offset = 0
+        for name, decode in words:
+            value = decode(data[offset:offset + 32])
+            offset += 32
+            if value is _BAD:
+                return None
+            args[name] = value
+        return args
+
+    def _decode_abi(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
         args: dict[str, Any] = {}
         if self._indexed_words:  # one 32-byte word each: decoded together, as one static tuple
             args.update(zip(self._indexed_names, abi_decode(self._indexed_types, b"".join(topics[1:])), strict=True))
@@ -131,30 +239,28 @@ class _EventSpec:
                 (args[name],) = abi_decode([abi_type], topic)
         if self.data_types:
             args.update(zip(self.data_names, abi_decode(self._data_types, data), strict=True))
-        for name in self._addresses:
-            args[name] = _checksum(args[name])
         return args
 
-    @property
-    def _indexed_names(self) -> list[str]:
-        return [name for name, _ in self.indexed]
+    @cached_property
+    def _indexed_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.indexed)
 
-    @property
-    def _indexed_types(self) -> list[str]:
-        return [abi_type for _, abi_type in self.indexed]
+    @cached_property
+    def _indexed_types(self) -> tuple[str, ...]:
+        return tuple(abi_type for _, abi_type in self.indexed)
 
-    @property
-    def _data_types(self) -> list[str]:
-        return list(self.data_types)
+    @cached_property
+    def _data_types(self) -> tuple[str, ...]:
+        return tuple(self.data_types)
 
-    @property
+    @cached_property
     def _indexed_words(self) -> bool:
         return bool(self.indexed) and all(_is_word(abi_type) for _, abi_type in self.indexed)
 
-    @property
-    def _addresses(self) -> list[str]:
+    @cached_property
+    def _addresses(self) -> tuple[str, ...]:
         typed = (*self.indexed, *zip(self.data_names, self.data_types, strict=True))
-        return [name for name, abi_type in typed if abi_type == "address"]
+        return tuple(name for name, abi_type in typed if abi_type == "address")
 
 
 def _is_word(abi_type: str) -> bool:
@@ -162,6 +268,29 @@ def _is_word(abi_type: str) -> bool:
     return abi_type in ("address", "bool") or (
         abi_type.startswith(("uint", "int", "bytes")) and abi_type[-1].isdigit() and "[" not in abi_type
     )
+
+
+def as_bytes(value: Any) -> bytes:
+    """``value`` (bytes, or 0x-hex as a node sends it) as bytes; anything else as :class:`HexBytes` reads it (and
+    with its errors)."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str) and value[:2] == "0x" and not len(value) % 2:
+        try:
+            return binascii.unhexlify(value[2:])
+        except (binascii.Error, ValueError):
+            pass  # (HexBytes raises its own error)
+    return bytes(HexBytes(value))
+
+
+def as_hex(value: Any) -> str:
+    """``value`` (bytes, or 0x-hex in any case) as lowercase 0x-hex."""
+    return "0x" + as_bytes(value).hex()
+
+
+def as_int(value: Any) -> int:
+    """A quantity as web3 formats it (int) or as the node sends it (0x-hex)."""
+    return int(value, 16) if isinstance(value, str) and value[:2] == "0x" else int(value)
 
 
 @lru_cache(maxsize=4096)
@@ -215,28 +344,30 @@ class EventDecoder:
         self._lower = {address.lower(): name for address, name in self.contracts.items()}
 
     def decode_log(self, log: Any) -> Record | None:
-        """The record of ``log``; None when it is not from one of the deployment's contracts."""
+        """The record of ``log``; None when it is not from one of the deployment's contracts.
+
+        ``log`` is a log as web3 formats it (bytes and ints) or as the node sent it (0x-hex strings)."""
         address = log["address"]
-        contract = self._lower.get(str(address).lower())
+        contract = self._lower.get(address.lower() if isinstance(address, str) else str(address).lower())
         if contract is None:
             return None
-        topics = [bytes(HexBytes(t)) for t in log["topics"]]
+        topics = [as_bytes(t) for t in log["topics"]]
         found = _event_specs().get((contract, topics[0])) if topics else None
-        tx_hash = HexBytes(log["transactionHash"]).to_0x_hex()
+        tx_hash = as_hex(log["transactionHash"])
         if found is None:
             raise ChainError(
-                f"log {int(log['logIndex'])} of {contract} at {to_checksum_address(address)} (transaction "
+                f"log {as_int(log['logIndex'])} of {contract} at {to_checksum_address(address)} (transaction "
                 f"{tx_hash}) matches no event of its ABI",
                 hint="the deployment record does not match the code at that address", kind=ErrorKind.INTERNAL,
             )
         spec, build = found
         block_hash = log.get("blockHash")
         if block_hash is None:
-            raise ChainError(f"log {int(log['logIndex'])} of transaction {tx_hash} has no block hash",
+            raise ChainError(f"log {as_int(log['logIndex'])} of transaction {tx_hash} has no block hash",
                              hint="the node handed out a log of a pending block; read mined blocks only",
                              kind=ErrorKind.INTERNAL)
-        tx = TxRef(tx_hash, int(log["blockNumber"]), int(log["logIndex"]), HexBytes(block_hash).to_0x_hex())
-        return build(spec.decode(topics, bytes(HexBytes(log["data"]))), tx)
+        tx = TxRef(tx_hash, as_int(log["blockNumber"]), as_int(log["logIndex"]), as_hex(block_hash))
+        return build(spec.decode(topics, as_bytes(log["data"])), tx)
 
     def decode_logs(self, logs: Iterable[Any]) -> list[Record]:
         """The records of those ``logs`` that come from the deployment, in order."""

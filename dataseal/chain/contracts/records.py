@@ -16,6 +16,7 @@ from typing import Any, cast
 from dataseal.chain.values import address, bytes32
 
 ZERO32 = b"\0" * 32
+_PLAIN: frozenset[type] = frozenset({int, str, bool, type(None), float})
 
 # ------------------------------------------------------------------------------------ enums
 
@@ -67,13 +68,24 @@ TRADE = 2
 
 class _Json:
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(cast(Any, self)):
-            out[f.name] = _jsonable(getattr(self, f.name))
-        return out
+        return {name: _jsonable(getattr(self, name)) for name in _field_names(type(self))}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass fields of ``cls``, in order (read once per class: ``fields()`` on every record costs as much
+    as the rest of ``to_json``)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cast(Any, cls)))
+    return names
 
 
 def _jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # (most values: the checks below in one look-up)
+        return value
     if isinstance(value, IntEnum):
         return value.name.rstrip("_")
     if isinstance(value, (bytes, bytearray)):

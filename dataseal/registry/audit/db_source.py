@@ -39,11 +39,17 @@ class DbTrailSource:
 
     def asset_trail(self, asset_id: int, *, after: Cursor | None = None, limit: int = DEFAULT_PAGE) -> TrailPage:
         check_limit(limit)
-        children = select(_ASSETS.c.asset_id).where(_ASSETS.c.parent_id == asset_id)
-        condition = or_(_EVENTS.c.asset_id == asset_id,
-                        and_(_EVENTS.c.event == "AssetRegistered", _EVENTS.c.asset_id.in_(children)))
         with self.db.session() as session:
-            rows = _page_rows(session, condition, after, limit)
+            # The asset's own page, and the registrations derived from it, merged, rather than one query with OR:
+            # each reads the asset index in chain order and stops after the page (an asset with 100,000 usage
+            # records would otherwise be read whole and sorted for a page); the children are looked up first, so
+            # that no plan scans the events for the few registrations.
+            rows = _page_rows(session, _EVENTS.c.asset_id == asset_id, after, limit)
+            found: Any = session.execute(select(_ASSETS.c.asset_id).where(_ASSETS.c.parent_id == asset_id)).scalars()
+            children = [int(child) for child in found]
+            if children:
+                derived = and_(_EVENTS.c.asset_id.in_(children), _EVENTS.c.event == "AssetRegistered")
+                rows = _merged(rows, _page_rows(session, derived, after, limit), limit)
             if not rows and after is None:
                 raise UnknownAsset(f"asset {asset_id} is not in the registry's index ({self.db.url})",
                                    hint="check the asset id; if it was registered lately, index the chain first",
@@ -67,6 +73,14 @@ def _page_rows(session: Session, condition: ColumnElement[bool], after: Cursor |
                                 and_(_EVENTS.c.block_number == block, _EVENTS.c.log_index > log)))
     query = query.order_by(_EVENTS.c.block_number, _EVENTS.c.log_index).limit(limit + 1)
     return list(session.execute(query).mappings())
+
+
+def _merged(first: list[RowMapping], second: list[RowMapping], limit: int) -> list[RowMapping]:
+    """The first ``limit + 1`` rows of two pages in chain order (a row in both, once)."""
+    if not second:
+        return first
+    rows = {row["id"]: row for row in (*first, *second)}
+    return sorted(rows.values(), key=lambda row: (row["block_number"], row["log_index"]))[:limit + 1]
 
 
 def entry_of_row(row: Mapping[Any, Any]) -> TrailEntry:

@@ -99,3 +99,130 @@ def test_the_two_step_admin_handover_is_decoded(pyevm: Any) -> None:
     assert (canceled.kind, canceled.new_admin, canceled.schedule) == ("transfer_canceled", "0x" + "00" * 20, 0)
     delayed = registry._submit("changeDefaultAdminDelay", (3600,), only(AdminChange), ESTIMATE).wait()
     assert (delayed.kind, delayed.new_delay) == ("delay_change_scheduled", 3600) and delayed.schedule > 0
+
+
+# ------------------------------------------------------------------------------------ the word-by-word fast path
+
+def _specs() -> list[Any]:
+    return [spec for spec, _ in events._event_specs().values()]
+
+
+def _value_of(abi_type: str, draw: Any) -> Any:
+    from hypothesis import strategies as st
+
+    if abi_type == "address":
+        return "0x" + draw(st.binary(min_size=20, max_size=20)).hex()
+    if abi_type == "bool":
+        return draw(st.booleans())
+    if abi_type.startswith("uint"):
+        return draw(st.integers(0, 2 ** int(abi_type[4:]) - 1))
+    if abi_type.startswith("int"):
+        bits = int(abi_type[3:])
+        return draw(st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+    size = int(abi_type[5:])
+    return draw(st.binary(min_size=size, max_size=size))
+
+
+def _encoded(spec: Any, draw: Any) -> tuple[list[bytes], bytes]:
+    from eth_abi import encode
+
+    topics = [b"\0" * 32] + [encode([t], [_value_of(t, draw)]) for _, t in spec.indexed]
+    data = encode(list(spec.data_types), [_value_of(t, draw) for t in spec.data_types])
+    return topics, data
+
+
+def test_every_event_takes_the_fast_path() -> None:
+    """All the contracts' events are made of static words: none is decoded through eth_abi (the indexer's speed)."""
+    assert [spec.name for spec in _specs() if spec._fast is None] == []
+
+
+def test_the_fast_path_decodes_what_eth_abi_decodes() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(_specs()), st.data())
+    def check(spec: Any, data: Any) -> None:
+        topics, payload = _encoded(spec, data.draw)
+        assert spec._decode_words(topics, payload) == spec._decode_abi(topics, payload)
+
+    check()
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big", signed=value < 0)
+
+
+@pytest.mark.parametrize(("abi_type", "word"), [
+    ("uint8", _word(256)), ("uint64", _word(2**64)), ("int8", _word(128)), ("int8", _word(-129)),
+    ("bool", _word(2)), ("address", b"\x01" + bytes(31)), ("bytes4", b"\x01" * 5 + bytes(27)),
+])
+def test_a_word_with_bad_padding_leaves_the_fast_path(abi_type: str, word: bytes) -> None:
+    decode = events._word_decoder(abi_type)
+    assert decode is not None and decode(word) is events._BAD
+
+
+@pytest.mark.parametrize(("abi_type", "word", "value"), [
+    ("uint8", _word(255), 255), ("int8", _word(-128), -128), ("int8", _word(127), 127), ("int256", _word(-1), -1),
+    ("bool", _word(1), True), ("bool", _word(0), False), ("bytes4", b"\x01" * 4 + bytes(28), b"\x01" * 4),
+    ("address", bytes(12) + b"\xab" * 20, "0x" + "ab" * 20),
+])
+def test_a_word_at_the_edge_of_its_type_is_decoded(abi_type: str, word: bytes, value: Any) -> None:
+    decode = events._word_decoder(abi_type)
+    assert decode is not None and decode(word) == value
+
+
+def test_words_that_are_not_static_go_to_eth_abi() -> None:
+    for abi_type in ("string", "bytes", "uint256[]", "bytes32[2]", "(uint256,address)"):
+        assert events._word_decoder(abi_type) is None
+
+
+def _approval_for_all(approved: bytes) -> dict[str, Any]:
+    topic0 = keccak(text="ApprovalForAll(address,address,bool)")
+    return _log([topic0, bytes(12) + b"\x22" * 20, bytes(12) + b"\x33" * 20], approved)
+
+
+def test_a_log_with_bad_padding_raises_eth_abis_error() -> None:
+    """A word the fast path refuses sends the log to eth_abi, which raises what it always raised."""
+    from eth_abi.exceptions import NonEmptyPaddingBytes
+
+    with pytest.raises(NonEmptyPaddingBytes, match="Boolean must be either 0x0 or 0x1"):
+        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_approval_for_all(_word(2)))
+
+
+def test_a_log_with_short_data_raises_eth_abis_error() -> None:
+    from eth_abi.exceptions import InsufficientDataBytes
+
+    with pytest.raises(InsufficientDataBytes, match="Tried to read 32 bytes, only got 31 bytes"):
+        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_approval_for_all(bytes(31)))
+
+
+def test_a_log_with_more_data_than_its_fields_is_read_as_eth_abi_reads_it() -> None:
+    """Trailing bytes leave the fast path (it takes exact lengths only); eth_abi reads the fields and ignores them."""
+    record = EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_approval_for_all(_word(1) + bytes(32)))
+    assert record is not None and record.approved is True  # type: ignore[attr-defined]
+
+
+def test_an_indexed_address_with_bad_padding_raises_eth_abis_error() -> None:
+    from eth_abi.exceptions import NonEmptyPaddingBytes
+
+    topics = _role_granted_topics()
+    topics[2] = b"\x01" + topics[2][1:]
+    with pytest.raises(NonEmptyPaddingBytes, match="Padding bytes were not empty"):
+        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_log(topics, b""))
+
+
+def test_a_log_as_the_node_sent_it_decodes_as_web3s_does() -> None:
+    """The raw JSON-RPC form (0x-hex strings, hex quantities) gives the same record as web3's formatted form."""
+    formatted = _log(_role_granted_topics(), b"", address=REGISTRY)
+    raw = {"address": REGISTRY, "topics": ["0x" + t.hex() for t in _role_granted_topics()], "data": "0x",
+           "logIndex": "0x3", "blockNumber": "0x7", "transactionHash": "0x" + "44" * 32,
+           "blockHash": "0x" + "55" * 32}
+    decoder = EventDecoder({"AssetRegistry": REGISTRY})
+    assert decoder.decode_log(raw) == decoder.decode_log(formatted)
+
+
+def test_a_topic_that_is_not_hex_raises_as_before() -> None:
+    log = _log(["0xzz" + "00" * 31], b"")
+    with pytest.raises(ValueError, match="Non-hexadecimal digit found"):
+        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(log)

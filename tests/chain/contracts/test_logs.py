@@ -218,3 +218,43 @@ def test_http_429_that_never_stops_is_an_error(backend: Backend) -> None:
         assert reader.refusals == 0
     finally:
         backend.w3.middleware_onion.remove("rate-limited")
+
+
+def test_a_raw_reader_hands_out_logs_as_the_node_sent_them(backend: Backend) -> None:
+    """raw=True skips web3's formatting: 0x-hex fields, and the same records once decoded."""
+    contracts, _ = _history(backend)
+    addresses = list(contracts.deployment.addresses().values())
+    start = contracts.deployment.deploy_block
+    formatted = list(LogReader(backend.w3).logs(addresses, start))
+    raw = list(LogReader(backend.w3, raw=True).logs(addresses, start))
+    assert len(raw) == len(formatted) > 8
+    first = raw[0]
+    assert isinstance(first["blockNumber"], str) and first["blockNumber"].startswith("0x")
+    assert isinstance(first["topics"][0], str) and isinstance(first["data"], str)
+    assert [(int(log["blockNumber"], 16), int(log["logIndex"], 16)) for log in raw] == [
+        (log["blockNumber"], log["logIndex"]) for log in formatted]  # chain order, the same logs
+    decoder = EventDecoder(contracts.deployment)
+    assert decoder.decode_logs(raw) == decoder.decode_logs(formatted)
+
+
+def test_a_raw_reader_filters_by_topics_given_as_bytes(backend: Backend) -> None:
+    contracts, _ = _history(backend)
+    usage = keccak(text="UsageRecorded(uint256,address,uint64,uint64,bytes32)")
+    raw = list(LogReader(backend.w3, raw=True).logs(contracts.deployment.transaction_ledger,
+                                                     contracts.deployment.deploy_block, topics=[usage]))
+    records = EventDecoder(contracts.deployment).decode_logs(raw)
+    assert [type(r) for r in records] == [UsageRecord]
+
+
+def test_a_raw_reader_shrinks_the_page_when_the_node_refuses(backend: Backend) -> None:
+    contracts, _ = _history(backend)
+    seen: list[tuple[int, int]] = []
+    backend.w3.middleware_onion.add(refuse_ranges_wider_than(4, seen), name="refuse-wide-logs")
+    try:
+        reader = LogReader(backend.w3, page_blocks=1000, raw=True)
+        logs = list(reader.logs(list(contracts.deployment.addresses().values()), contracts.deployment.deploy_block))
+    finally:
+        backend.w3.middleware_onion.remove("refuse-wide-logs")
+    assert reader.refusals >= 1 and reader.page_blocks <= 4
+    assert len(logs) == len(list(LogReader(backend.w3).logs(list(contracts.deployment.addresses().values()),
+                                                            contracts.deployment.deploy_block)))

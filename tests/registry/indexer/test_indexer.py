@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
 
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.errors import ConfigError
@@ -278,3 +279,115 @@ def test_the_state_records_the_deployment_and_when(pyevm: Chain, database: Datab
             state.deploy_block, state.last_block, state.updated_at) == (
         d.chain_id, d.asset_registry, d.grant_registry, d.transaction_ledger, d.deploy_block,
         pyevm.w3.eth.block_number, moment)
+
+
+def _event_ids(db: Database) -> list[int]:
+    with db.session() as s:
+        return [int(i) for i in s.execute(select(ChainEvent.id).order_by(  # type: ignore[call-overload]
+            ChainEvent.block_number, ChainEvent.log_index)).scalars()]  # type: ignore[arg-type]
+
+
+def test_event_ids_are_numbered_in_chain_order_as_the_database_would(pyevm: Chain, database: Database) -> None:
+    """The indexer numbers a page's events itself (one bulk insert): in chain order, and so that the database's
+    own numbering (SQLite's rowid, PostgreSQL's sequence) goes on after them with no collision."""
+    tell_story(pyevm)
+    indexer = Indexer(database, pyevm.w3, pyevm.deployment, page_blocks=3)
+    indexer.sync()
+    ids = _event_ids(database)
+    assert len(ids) == len(logs_of(pyevm)) and ids == sorted(ids) and len(set(ids)) == len(ids)
+    with database.session() as s:
+        with s.no_autoflush:
+            row = ChainEvent(block_number=10**9, log_index=0, tx_hash="0x" + "ab" * 32, block_hash="0x" + "cd" * 32,
+                             block_time=datetime.now(UTC), contract="AssetRegistry", event="Stranger", args={})
+            s.add(row)
+        s.flush()
+        assert row.id is not None and row.id > max(ids)  # numbered by the database itself: after the indexer's
+        s.rollback()
+    indexer.clear()
+    indexer.sync()  # numbered again after a clear: still unique, still in chain order
+    again = _event_ids(database)
+    assert len(again) == len(ids) and again == sorted(again)
+
+
+def test_events_are_numbered_with_returning_where_the_database_is_not_known(
+        pyevm: Chain, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataseal.registry.indexer import indexer as module
+
+    tell_story(pyevm)
+    monkeypatch.setattr(module, "_next_event_ids", lambda session, count: None)
+    Indexer(database, pyevm.w3, pyevm.deployment, page_blocks=3).sync()
+    ids = _event_ids(database)
+    assert len(ids) == len(logs_of(pyevm)) and ids == sorted(ids)
+    with database.session() as s:
+        named = s.execute(select(EventAccount.event_id).distinct()).scalars().all()  # type: ignore[call-overload]
+    assert set(named) <= set(ids) and named
+
+
+def test_rows_inserted_in_bulk_read_back_as_written(database: Database) -> None:
+    """insert_rows (COPY on PostgreSQL, executemany elsewhere) binds each value as its column type does: the
+    largest uint256, None, an aware time, JSON with characters COPY's text format escapes."""
+    from dataseal.registry.db.models.chain import table_of
+    from dataseal.registry.indexer.indexer import insert_rows
+
+    when = datetime(2026, 12, 4, 11, 49, 3, 123456, tzinfo=UTC)
+    args = {"note": "tab\there\nnew line \\ backslash, 'quote' \"double\" 数据 \N{SNOWMAN}", "big": 2**255,
+            "nested": [1, None, {"x": True}]}
+    event = {"id": 7, "block_number": 2**40, "log_index": 3, "tx_hash": "0x" + "ab" * 32,
+             "block_hash": "0x" + "cd" * 32, "block_time": when, "contract": "TransactionLedger",
+             "event": "UsageRecorded", "asset_id": None, "grant_id": 5, "trade_id": None, "args": args}
+    usage = {"tx_hash": "0x" + "ab" * 32, "log_index": 3, "grant_id": 5, "asset_id": None, "sequence": 1,
+             "units": 2**256 - 1, "receipt_hash": None, "receipts_root": "0x" + "ef" * 32, "count": 2,
+             "recorder": "0x" + "12" * 20, "block_number": 2**40, "block_time": when}
+    with database.session() as s:
+        insert_rows(s, table_of(ChainEvent), [event])
+        insert_rows(s, table_of(UsageRow), [usage])
+        insert_rows(s, table_of(UsageRow), [])  # nothing to insert: nothing done
+    with database.session() as s:
+        stored = s.get(ChainEvent, 7)
+        used = s.get(UsageRow, ("0x" + "ab" * 32, 3))
+        assert stored is not None and used is not None
+        assert (stored.args, stored.block_time, stored.block_number, stored.asset_id) == (args, when, 2**40, None)
+        assert (used.units, used.receipt_hash, used.block_time, used.count) == (2**256 - 1, None, when, 2)
+
+
+def test_a_naive_time_is_refused_by_a_bulk_insert_as_by_the_orm(database: Database) -> None:
+    from dataseal.registry.db.models.chain import table_of
+    from dataseal.registry.indexer.indexer import insert_rows
+
+    row = {"number": 1, "hash": "0x" + "ab" * 32, "parent_hash": None, "timestamp": 1}
+    with database.session() as s:
+        insert_rows(s, table_of(Checkpoint), [row])
+    naive = {"tx_hash": "0x" + "ab" * 32, "log_index": 0, "grant_id": 1, "asset_id": None, "sequence": 1, "units": 1,
+             "receipt_hash": None, "receipts_root": None, "count": 1, "recorder": "0x" + "12" * 20,
+             "block_number": 1, "block_time": datetime(2026, 1, 1)}
+    refused = pytest.raises((ValueError, StatementError), match="a naive datetime .* cannot be stored")
+    with refused, database.session() as s:
+        insert_rows(s, table_of(UsageRow), [naive])
+    assert count(database, UsageRow) == 0 and count(database, Checkpoint) == 1
+
+
+def test_a_large_sync_refreshes_postgresqls_statistics(
+        pyevm: Chain, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a sync that wrote many events the planner knows the tables' sizes (ANALYZE, on PostgreSQL only);
+    a small sync leaves it to autovacuum."""
+    from sqlalchemy import text
+
+    from dataseal.registry.indexer import indexer as module
+
+    tell_story(pyevm)
+    indexer = Indexer(database, pyevm.w3, pyevm.deployment)
+    monkeypatch.setattr(module, "ANALYZE_AFTER_EVENTS", len(logs_of(pyevm)) + 1)  # more than this sync writes
+    indexer.sync()
+
+    def analyzed() -> bool:
+        with database.session() as s:
+            if database.dialect == "postgresql":
+                return bool(s.execute(text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                                           "WHERE relname = 'chain_event'")).scalar_one())
+            return bool(s.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar_one())
+
+    assert not analyzed()
+    indexer.clear()
+    monkeypatch.setattr(module, "ANALYZE_AFTER_EVENTS", len(logs_of(pyevm)))  # exactly what it writes
+    indexer.sync()
+    assert analyzed() is (database.dialect == "postgresql")
