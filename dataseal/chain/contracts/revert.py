@@ -125,7 +125,8 @@ HINTS: dict[str, Hint] = {
     "InvalidValidity(validUntil,mustExceed)": _registry_validity,
     "InvalidQuota": "a grant of 0 units allows nothing: give a quota of 1 or more",
     "InvalidUnits": "record 1 unit or more of use under grant {grantId}",
-    "InvalidReceiptCount": "a batch of 0 receipts records nothing: give the number of receipts its root commits",
+    "InvalidReceiptCount": "a batch holds 1 or more receipts of at least one unit each ({count} receipts, {units} "
+    "units given): give the number of receipts its root commits, and units no fewer than that",
     "InvalidRecordHash": "a hash of zero proves nothing: give the keccak256 of the receipt or settlement",
     "InvalidBuyer": "the buyer {buyer} cannot be the zero address or the seller {seller}: name who bought it",
     "InvalidOperator": "{operator} cannot be an operator with powers {powers} (the zero address, yourself, or "

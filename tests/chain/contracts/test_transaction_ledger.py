@@ -79,6 +79,7 @@ def test_a_batch_of_receipts_cannot_outnumber_its_units(pyevm: Chain) -> None:
     with pytest.raises(ContractRevert) as refused:
         user.ledger.record_usage_batch(grant.grant_id, 2, h("receipts"), 3)
     assert refused.value.name == "InvalidReceiptCount" and refused.value.args_by_name == {"count": 3, "units": 2}
+    assert "(3 receipts, 2 units given)" in refused.value.hint and "0 receipts" not in refused.value.hint
 
 
 def test_a_licence_sale_creates_the_buyers_grant(pyevm: Chain) -> None:
