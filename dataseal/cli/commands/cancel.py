@@ -10,8 +10,8 @@ from dataseal.cli.commands.register import open_registry
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC
 from dataseal.cli.output import JSON, emit
 from dataseal.cli.prompt import TerminalPrompt
-from dataseal.registry.services import assets
-from dataseal.registry.services.assets import StatusChangeResult
+from dataseal.registry.services import status_changes
+from dataseal.registry.services.status_changes import StatusChangeResult
 
 
 def report_change(done: StatusChangeResult, as_json: bool) -> None:
@@ -55,7 +55,7 @@ def cancel_command(
     """
     with open_registry(data_dir=data_dir, rpc=rpc, account=account, password_file=password_file,
                        chain_id=chain_id) as registry:
-        done = assets.cancel(registry, asset, reason, passwords=[TerminalPrompt()])
+        done = status_changes.cancel(registry, asset, reason, passwords=[TerminalPrompt()])
     report_change(done, as_json)
 
 

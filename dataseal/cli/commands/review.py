@@ -12,7 +12,7 @@ from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC
 from dataseal.cli.output import JSON
 from dataseal.cli.prompt import TerminalPrompt
 from dataseal.registry.evidence import EvidenceError
-from dataseal.registry.services import assets
+from dataseal.registry.services import status_changes
 
 
 def review_command(
@@ -50,7 +50,7 @@ def review_command(
         document = _read_evidence(evidence)
     with open_registry(data_dir=data_dir, rpc=rpc, account=account, password_file=password_file,
                        chain_id=chain_id) as registry:
-        done = assets.review(registry, action, asset, reason=reason, evidence=document, reserve_for=reserve_for,
+        done = status_changes.review(registry, action, asset, reason=reason, evidence=document, reserve_for=reserve_for,
                              passwords=[TerminalPrompt()])
     report_change(done, as_json)
 

@@ -2,7 +2,8 @@
 render them). Each takes a :class:`~dataseal.registry.registry.Registry` (the chain and the database of one set
 of settings) and raises :class:`~dataseal.errors.DatasealError` subclasses.
 
-- :mod:`.assets`: register a dataset, register a new version, cancel, review (approve, reject, object);
+- :mod:`.assets`: register a dataset, register a new version (seal, commit, register, store the tree, certify);
+- :mod:`.status_changes`: cancel, review (approve, reject, object); :mod:`.writer`: what every asset write needs;
 - :mod:`.verify`: is this data a registered asset (the chain answers), and if not, what differs from the
   nearest registered version;
 - :mod:`.evidence`: evidence bundles (a proof with the on-chain record) and checking a bundle against any

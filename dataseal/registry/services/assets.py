@@ -18,22 +18,17 @@ that refuses the move, a root held by someone else.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from eth_utils import event_abi_to_log_topic, keccak
 from sqlmodel import select
 from web3 import Web3
 
 from dataseal.chain.accounts.passwords import PasswordSource
-from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.asset_registry import make_commitment
 from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.deployed import DatasealContracts
@@ -44,20 +39,16 @@ from dataseal.chain.contracts.records import (
     Asset,
     AssetRecord,
     AssetStatus,
-    AssetStatusChange,
-    ObjectionRecord,
     Registration,
 )
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.errors import ContractRevert
 from dataseal.chain.files import write_atomic
-from dataseal.chain.sending.sender import LocalSender
-from dataseal.chain.values import address as checked_address
-from dataseal.errors import DatasealError, ErrorKind, InvalidInput, NotFound
+from dataseal.errors import ErrorKind, InvalidInput, NotFound
 from dataseal.registry.certificates.compute import check_base_url, check_language, compute_certificate
 from dataseal.registry.certificates.model import DEFAULT_BASE_URL, Certificate, CertificateError, read_certificate
 from dataseal.registry.certificates.render import CJK_FONT, FontMissing, render_html, render_json, render_pdf
-from dataseal.registry.db.models.local import ManifestRecord, OutboxState, StoredTreeRecord
+from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
 from dataseal.registry.manifest import (
     FileContent,
     FolderContent,
@@ -71,7 +62,7 @@ from dataseal.registry.manifest import (
     read_manifest,
 )
 from dataseal.registry.merkle.stored import write_stored_tree
-from dataseal.registry.outbox import Delivered, Hook, Outbox
+from dataseal.registry.outbox import Delivered, Hook
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import ProgressCallback, SealError, SealOptions
 from dataseal.registry.sealing.atomic import StagedFiles
@@ -84,6 +75,17 @@ from dataseal.registry.sealing.seal import (
     manifest_options,
     tree_info,
 )
+from dataseal.registry.services.writer import (
+    Clock,
+    RegistrationError,
+    Writer,
+    at_moment,
+    event_topic,
+    open_writer,
+    read_asset,
+    status_name,
+    when_active,
+)
 
 TREES_DIRNAME = "trees"  # <data_dir>/trees/<root>.dstree
 MANIFESTS_DIRNAME = "manifests"  # <data_dir>/manifests/<manifest hash>.json: every manifest registered or replaced
@@ -94,25 +96,6 @@ CLASSIFICATIONS: dict[str, int] = {"public": 0, "general": 1, "important": 2, "c
 COMMIT_AGE_RETRIES = 5
 #: The certificate's files in the seal's folder: certificate.json (the document), .html, .pdf.
 CERTIFICATE_STEM = "certificate"
-
-
-class RegistrationError(DatasealError):
-    """A registration, version, cancellation or review cannot be made as asked."""
-
-    kind = ErrorKind.CONFLICT
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Time as the services see it: ``now()`` in unix seconds and ``sleep(seconds)``. Tests pass a chain's clock
-    (``sleep`` moves the chain's time) so that nothing waits for real."""
-
-    now: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
-
-
-def status_name(status: AssetStatus) -> str:
-    return status.name.rstrip("_")
 
 
 # ---------------------------------------------------------------------------------- results
@@ -201,85 +184,7 @@ class RegistrationResult:
         }
 
 
-@dataclass(frozen=True)
-class StatusChangeResult:
-    """A status move of an asset (cancel, review) on chain: the transaction that made it (None only when the chain
-    shows it done and its logs no longer show by which transaction); ``resumed``: an earlier run of this registry
-    had sent it and this run finished it; ``already_done``: the asset had that status before this run (a
-    cancellation or rejection made earlier), and nothing was sent."""
-
-    asset_id: int
-    action: str
-    tx_hash: str | None
-    block_number: int | None
-    status: str
-    resumed: bool = False
-    already_done: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {"assetId": self.asset_id, "action": self.action, "txHash": self.tx_hash,
-                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed,
-                "alreadyDone": self.already_done}
-
-
 # ---------------------------------------------------------------------------------- the writer
-
-
-@dataclass
-class _Writer:
-    """What a write needs: the deployment, the signing sender, the contracts writing through it, the outbox."""
-
-    registry: Registry
-    deployment: Deployment
-    sender: LocalSender
-    contracts: DatasealContracts
-    outbox: Outbox
-
-    @property
-    def w3(self) -> Web3:
-        return self.registry.context.connection.w3
-
-    @property
-    def me(self) -> str:
-        return self.sender.address
-
-    def key(self, *parts: object) -> str:
-        """An outbox key: the parts, the chain and the AssetRegistry's address."""
-        head, *rest = parts
-        return ":".join(str(p) for p in (head, self.deployment.chain_id, self.deployment.asset_registry, *rest))
-
-    def latest_timestamp(self) -> int:
-        return int(self.w3.eth.get_block("latest")["timestamp"])
-
-
-def _writer(registry: Registry, passwords: Sequence[PasswordSource], hook: Hook | None) -> _Writer:
-    """Connect, check the deployment, unlock the signing account; then (only then) open the database."""
-    context = registry.context
-    deployment = context.deployment()
-    sender = context.sender(context.unlock(*passwords))
-    contracts = context.contracts(sender)
-    outbox = Outbox(registry.db, context.connection.w3, sender, chain_id=deployment.chain_id, hook=hook)
-    return _Writer(registry, deployment, sender, contracts, outbox)
-
-
-def read_asset(contracts: DatasealContracts, asset_id: int) -> Asset:
-    """The chain's record of ``asset_id``; :class:`NotFound` when there is none."""
-    check_asset_id(asset_id)
-    try:
-        return contracts.registry.asset(asset_id)
-    except ContractRevert as exc:
-        if exc.name == "UnknownAsset":
-            raise NotFound(f"no asset {asset_id} on chain {contracts.deployment.chain_id} (AssetRegistry at "
-                           f"{contracts.deployment.asset_registry}; {contracts.registry.total_assets()} registered)",
-                           hint="check the asset id and the chain you are connected to",
-                           options=("rpc_url",)) from None
-        raise
-
-
-def check_asset_id(asset_id: int) -> None:
-    if isinstance(asset_id, bool) or not isinstance(asset_id, int) or not 1 <= asset_id < 2**256:
-        raise InvalidInput(f"an asset id is a whole number from 1, got {asset_id!r}",
-                           hint="give the id the registration printed")
 
 
 # ---------------------------------------------------------------------------------- register
@@ -326,10 +231,10 @@ def register(
     _check_registration_values(classification, valid_until)
     if certificate is not None:
         certificate.check()
-    writer = _writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook)
     sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
                    check=lambda manifest: _verify_registrable(writer, manifest, Path(path), 0), tree_dump=tree_dump)
-    _at(hook, "sealed")
+    at_moment(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=classification, valid_until=valid_until,
                             parent_id=0, clock=clock or Clock(), hook=hook, certificate=certificate)
 
@@ -365,7 +270,7 @@ def register_version(
     """
     if certificate is not None:
         certificate.check()
-    writer = _writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook)
     parent = read_asset(writer.contracts, asset_id)
     if parent.owner != writer.me:
         raise RegistrationError(
@@ -374,7 +279,7 @@ def register_version(
     if parent.status != AssetStatus.Active:
         raise RegistrationError(
             f"asset {asset_id} is {status_name(parent.status)}: a new version needs an Active parent",
-            hint=_when_active(parent) or "wait until the asset is Active again")
+            hint=when_active(parent) or "wait until the asset is Active again")
     recorded = _recorded_manifest(registry, "0x" + parent.manifest_hash.hex())
     if options is None and recorded is not None:
         options = _options_like(recorded, salt_secret)
@@ -392,12 +297,12 @@ def register_version(
     sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
                    check=lambda manifest: _verify_registrable(writer, manifest, Path(path), asset_id),
                    tree_dump=tree_dump)
-    _at(hook, "sealed")
+    at_moment(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=level, valid_until=valid_until,
                             parent_id=asset_id, clock=clock or Clock(), hook=hook, certificate=certificate)
 
 
-def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classification: int, valid_until: int,
+def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classification: int, valid_until: int,
                      parent_id: int, clock: Clock, hook: Hook | None,
                      certificate: CertificateOptions | None) -> RegistrationResult:
     manifest = sealed.manifest
@@ -438,14 +343,14 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
         writer.outbox.mark_done(key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
         resumed = True
     tree_path = _record_tree(writer.registry, sealed)
-    _at(hook, "tree-stored")
+    at_moment(hook, "tree-stored")
     manifest_copy = _record_manifest(writer.registry, sealed, path, writer.deployment.chain_id, asset.asset_id)
-    _at(hook, "manifest-recorded")
+    at_moment(hook, "manifest-recorded")
     del manifest_copy
     written = None
     if certificate is not None:
         written = _write_certificate(writer, sealed, record, certificate, clock)
-        _at(hook, "certificate-written")
+        at_moment(hook, "certificate-written")
     return RegistrationResult(
         asset_id=asset.asset_id, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number,
         content_root=manifest.tree.root, manifest_hash=manifest.hash_hex, manifest_path=sealed.manifest_path,
@@ -457,7 +362,7 @@ def _register_sealed(writer: _Writer, path: Path, sealed: _Sealed, *, classifica
     )
 
 
-def _get_my_registration(writer: _Writer, manifest: Manifest, parent_id: int) -> Asset | None:
+def _get_my_registration(writer: Writer, manifest: Manifest, parent_id: int) -> Asset | None:
     """The registration a run registering ``manifest`` is after, if the chain has it: its root, held by my
     registration of this manifest (under this parent)."""
     client = writer.contracts.registry
@@ -470,14 +375,14 @@ def _get_my_registration(writer: _Writer, manifest: Manifest, parent_id: int) ->
     return None
 
 
-def _verify_registrable(writer: _Writer, manifest: Manifest, path: Path, parent_id: int) -> None:
+def _verify_registrable(writer: Writer, manifest: Manifest, path: Path, parent_id: int) -> None:
     """Before the seal of ``manifest`` is written: refuse what the chain would refuse (see :func:`_verify_root_free`),
     unless the chain already has this very registration (a rerun finishing it)."""
     if _get_my_registration(writer, manifest, parent_id) is None:
         _verify_root_free(writer, bytes.fromhex(manifest.tree.root[2:]), manifest, path)
 
 
-def _verify_root_free(writer: _Writer, root: bytes, manifest: Manifest, path: Path) -> None:
+def _verify_root_free(writer: Writer, root: bytes, manifest: Manifest, path: Path) -> None:
     """Refuse, before anything is sent, a root that another registration holds or that is reserved or cooling."""
     client = writer.contracts.registry
     holder = client.asset_id_of(root)
@@ -507,7 +412,7 @@ def _verify_root_free(writer: _Writer, root: bytes, manifest: Manifest, path: Pa
             hint="only that account may register it before then")
 
 
-def _commit(writer: _Writer, root: bytes, clock: Clock) -> bytes:
+def _commit(writer: Writer, root: bytes, clock: Clock) -> bytes:
     """Make (or finish making) the commitment this registration reveals, wait out its minimum age; its salt."""
     client = writer.contracts.registry
     key = writer.key("commit", "0x" + root.hex(), writer.me)
@@ -529,7 +434,7 @@ def _commit(writer: _Writer, root: bytes, clock: Clock) -> bytes:
                             kind=ErrorKind.UNAVAILABLE)
 
 
-def _wait_for_block_at(writer: _Writer, target: int, clock: Clock) -> None:
+def _wait_for_block_at(writer: Writer, target: int, clock: Clock) -> None:
     """Wait for a block whose timestamp is at least ``target``, or (on a node that mines only on demand, whose
     next block takes the time it is mined) until the clock passes it."""
     while True:
@@ -540,7 +445,7 @@ def _wait_for_block_at(writer: _Writer, target: int, clock: Clock) -> None:
         clock.sleep(max(1.0, target - max(latest, now)))
 
 
-def _deliver_aged(writer: _Writer, key: str, send: Callable[[], Any], done: Callable[[], bool],
+def _deliver_aged(writer: Writer, key: str, send: Callable[[], Any], done: Callable[[], bool],
                   clock: Clock) -> Delivered:
     """:meth:`Outbox.deliver`, waiting again while the node finds the commitment too new (clocks that differ)."""
     for _ in range(COMMIT_AGE_RETRIES):
@@ -553,18 +458,10 @@ def _deliver_aged(writer: _Writer, key: str, send: Callable[[], Any], done: Call
     return writer.outbox.deliver(key, send, done)
 
 
-@functools.cache
-def _event_topic(name: str) -> bytes:
-    """topic0 of AssetRegistry's event ``name``."""
-    abi = next(item for item in load_artifact("AssetRegistry").abi
-               if item.get("type") == "event" and item.get("name") == name)
-    return bytes(event_abi_to_log_topic(abi))  # type: ignore[arg-type]
-
-
 def find_registration(w3: Web3, deployment: Deployment, asset_id: int) -> AssetRecord:
     """The AssetRegistered record of ``asset_id``, read from the chain's logs (not from the database)."""
     contracts = DatasealContracts.bind(w3, deployment)
-    topics = ["0x" + _event_topic("AssetRegistered").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
+    topics = ["0x" + event_topic("AssetRegistered").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
     reader = LogReader(w3)
     for log in reader.logs(deployment.asset_registry, deployment.deploy_block, "latest", topics):
         record = contracts.decoder.decode_log(log)
@@ -575,7 +472,7 @@ def find_registration(w3: Web3, deployment: Deployment, asset_id: int) -> AssetR
                    options=("rpc_url",))
 
 
-def _record_of(writer: _Writer, delivered: Delivered, asset_id: int | None) -> AssetRecord:
+def _record_of(writer: Writer, delivered: Delivered, asset_id: int | None) -> AssetRecord:
     """The AssetRegistered record of a delivered registration: from its receipt, else from the logs."""
     if delivered.receipt is None and delivered.tx_hash:
         try:
@@ -805,7 +702,7 @@ def _recorded_manifest(registry: Registry, manifest_hash: str) -> Manifest | Non
     return load_manifest(row.manifest, where=f"the registry's manifest {manifest_hash}") if row else None
 
 
-def _write_certificate(writer: _Writer, sealed: _Sealed, record: AssetRecord, options: CertificateOptions,
+def _write_certificate(writer: Writer, sealed: _Sealed, record: AssetRecord, options: CertificateOptions,
                        clock: Clock) -> WrittenCertificate:
     """The registration's certificate in the seal's folder: an earlier run's, when ``certificate.json`` there is
     already this registration's (same chain, contract, asset, transaction, manifest, language and verify URL
@@ -842,7 +739,7 @@ def _write_certificate(writer: _Writer, sealed: _Sealed, record: AssetRecord, op
     return WrittenCertificate(cert.certificate_number, tuple(files), reused=reused, skipped=skipped)
 
 
-def _earlier_certificate(path: Path, writer: _Writer, record: AssetRecord, manifest: Manifest,
+def _earlier_certificate(path: Path, writer: Writer, record: AssetRecord, manifest: Manifest,
                          options: CertificateOptions) -> Certificate | None:
     """The certificate at ``path`` when it is this registration's, issued with these options; None otherwise."""
     if not path.is_file():
@@ -857,194 +754,3 @@ def _earlier_certificate(path: Path, writer: _Writer, record: AssetRecord, manif
             and cert.language == options.language
             and cert.verify_url.startswith(f"{options.base_url.rstrip('/')}/assets/"))
     return cert if mine else None
-
-
-def _at(hook: Hook | None, moment: str) -> None:
-    if hook is not None:
-        hook(moment)
-
-
-# ---------------------------------------------------------------------------------- cancel and review
-
-
-def _reason_hash(reason: str | None) -> bytes:
-    """keccak256 of the reason's UTF-8 text (what goes on chain), or zero for none."""
-    return keccak(text=reason) if reason else ZERO32
-
-
-def _when_active(asset: Asset) -> str:
-    if asset.status == AssetStatus.Pending and asset.notice_ends_at:
-        return f"it becomes Active by itself when its notice ends, at {format_time(asset.notice_ends_at)}"
-    return ""
-
-
-def cancel(registry: Registry, asset_id: int, reason: str | None = None, *,
-           passwords: Sequence[PasswordSource] = (), hook: Hook | None = None) -> StatusChangeResult:
-    """Cancel ``asset_id`` (its owner). The record stays; the root cools for the contract's cooldown, then goes
-    to whoever registers it first. ``reason`` is hashed (keccak256 of its text) onto the chain."""
-    writer = _writer(registry, passwords, hook)
-    asset = read_asset(writer.contracts, asset_id)
-    key = writer.key("cancel", asset_id)
-    if asset.status == AssetStatus.Cancelled:
-        return _final_status(writer, asset_id, "cancel", key, AssetStatus.Cancelled)
-    if asset.owner != writer.me:
-        raise RegistrationError(f"asset {asset_id} is owned by {asset.owner}; you ({writer.me}) cannot cancel it",
-                                hint="sign with the owner's account", options=("account",))
-    if asset.status not in (AssetStatus.Pending, AssetStatus.Active, AssetStatus.Expired):
-        raise RegistrationError(
-            f"asset {asset_id} is {status_name(asset.status)}: only a Pending, Active or Expired registration can be "
-            "cancelled", hint="a suspended or disputed registration waits for a reviewer")
-    client = writer.contracts.registry
-    writer.outbox.prepare(key, "cancel", {"reason": reason or ""})
-    delivered = writer.outbox.deliver(key, lambda: client.submit_cancel(asset_id, _reason_hash(reason), gas=ESTIMATE),
-                                      lambda: client.status_of(asset_id) == AssetStatus.Cancelled)
-    return _status_result(writer, asset_id, "cancel", delivered)
-
-
-ReviewAction = Literal["approve", "reject", "object"]
-
-
-class Review(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    OBJECT = "object"
-
-
-def review(
-    registry: Registry,
-    action: ReviewAction | str,
-    asset_id: int,
-    *,
-    reason: str | None = None,
-    evidence: bytes | None = None,
-    reserve_for: str | None = None,
-    passwords: Sequence[PasswordSource] = (),
-    hook: Hook | None = None,
-) -> StatusChangeResult:
-    """Review a registration.
-
-    - ``object`` (anyone, during the notice period): ``evidence`` is the evidence document's bytes (its
-      keccak256 goes on chain), or ``reason`` its text;
-    - ``reject`` (a REVIEWER): a pending, disputed or suspended registration, or a cancelled one whose root still
-      cools; a dispute is upheld. ``reserve_for`` reserves the freed root for its true owner;
-    - ``approve`` (a REVIEWER): dismiss the dispute of a disputed registration. A pending registration nobody
-      objected to needs no approval: it becomes Active by itself when its notice ends, and is refused here.
-    """
-    try:
-        which = Review(action)
-    except ValueError:
-        raise InvalidInput(f"{action!r} is not a review action", hint="use approve, reject or object") from None
-    if reserve_for is not None:
-        reserve_for = checked_address(reserve_for, "reserve_for")
-        if which != Review.REJECT:
-            raise InvalidInput("a root is reserved only when a registration is rejected",
-                               hint="leave out the account to reserve for", options=("reserve_for",))
-    writer = _writer(registry, passwords, hook)
-    asset = read_asset(writer.contracts, asset_id)
-    client = writer.contracts.registry
-    status = asset.status
-    if which == Review.OBJECT:
-        proof = keccak(evidence) if evidence is not None else (keccak(text=reason) if reason else None)
-        if proof is None:
-            raise InvalidInput("an objection needs evidence", hint="give the evidence document (or its text)",
-                               options=("evidence",))
-        if status not in (AssetStatus.Pending, AssetStatus.Disputed):
-            raise RegistrationError(
-                f"asset {asset_id} is {status_name(status)}: objections are made during the notice period of a "
-                "pending registration", hint="ask a reviewer to suspend or reject it instead")
-        key = writer.key("object", asset_id, writer.me, "0x" + proof.hex())
-
-        def objected() -> bool:
-            return _objected(writer, asset_id, proof)
-
-        writer.outbox.retire_undone(key, objected)  # an objection since dismissed: this one raises it anew
-        writer.outbox.prepare(key, "object", {"evidenceHash": "0x" + proof.hex()})
-        delivered = writer.outbox.deliver(key, lambda: client.submit_object(asset_id, proof, gas=ESTIMATE),
-                                          objected)
-        return _status_result(writer, asset_id, "object", delivered)
-    reason_hash = _reason_hash(reason)
-    if which == Review.APPROVE:
-        if status == AssetStatus.Pending:
-            raise RegistrationError(
-                f"asset {asset_id} is Pending and nobody objected: there is nothing to approve",
-                hint=_when_active(asset) or "it becomes Active by itself when its notice ends")
-        if status != AssetStatus.Disputed:
-            raise RegistrationError(f"asset {asset_id} is {status_name(status)}: only a disputed registration is "
-                                    "approved (its dispute dismissed)", hint="check the asset id")
-        key = writer.key("approve", asset_id)
-
-        def dismissed() -> bool:
-            return client.status_of(asset_id) != AssetStatus.Disputed
-
-        writer.outbox.retire_undone(key, dismissed)  # an earlier dispute's dismissal: this dispute is another one
-        writer.outbox.prepare(key, "approve", {"reason": reason or ""})
-        delivered = writer.outbox.deliver(
-            key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE), dismissed)
-        return _status_result(writer, asset_id, "approve", delivered)
-    if status == AssetStatus.Rejected:
-        return _final_status(writer, asset_id, "reject", writer.key("reject", asset_id), AssetStatus.Rejected)
-    if status not in (AssetStatus.Pending, AssetStatus.Disputed, AssetStatus.Suspended, AssetStatus.Cancelled):
-        raise RegistrationError(f"asset {asset_id} is {status_name(status)}: a reviewer rejects a pending, disputed "
-                                "or suspended registration (or a cancelled one whose root still cools)",
-                                hint="suspend an active asset first")
-    key = writer.key("reject", asset_id)
-    writer.outbox.prepare(key, "reject", {"reason": reason or "", "reserveFor": reserve_for})
-
-    def send() -> Any:
-        if status == AssetStatus.Disputed:
-            return client.submit_resolve_dispute(asset_id, True, reason_hash, reserve_for, gas=ESTIMATE)
-        return client.submit_reject_registration(asset_id, reason_hash, reserve_for, gas=ESTIMATE)
-
-    delivered = writer.outbox.deliver(key, send, lambda: client.status_of(asset_id) == AssetStatus.Rejected)
-    return _status_result(writer, asset_id, "reject", delivered)
-
-
-def _objected(writer: _Writer, asset_id: int, evidence_hash: bytes) -> bool:
-    """Whether the chain has this account's objection to ``asset_id`` with this evidence, made since the asset's
-    last dispute was dismissed (a dismissed objection is no longer standing: objecting again is a new objection)."""
-    reader = LogReader(writer.w3)
-    standing = False
-    topics = [None, "0x" + asset_id.to_bytes(32, "big").hex()]  # the asset's events (assetId is indexed first)
-    for log in reader.logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest", topics):
-        record = writer.contracts.decoder.decode_log(log)
-        if (isinstance(record, ObjectionRecord) and record.asset_id == asset_id and record.objector == writer.me
-                and record.evidence_hash == evidence_hash):
-            standing = True
-        elif (isinstance(record, AssetStatusChange) and record.asset_id == asset_id
-              and record.from_status == AssetStatus.Disputed
-              and record.to_status in (AssetStatus.Pending, AssetStatus.Active)):
-            standing = False
-    return standing
-
-
-def _final_status(writer: _Writer, asset_id: int, action: str, key: str, status: AssetStatus) -> StatusChangeResult:
-    """``asset_id`` already has the final ``status`` that ``action`` asks for: the transaction that gave it (from the
-    chain's logs), and whether it was an earlier run of this registry, unfinished in the outbox (then recorded
-    done: this run finished it) or not (the asset was already so: nothing to do)."""
-    change = _last_change(writer, asset_id, status)
-    tx_hash = change.tx.tx_hash if change is not None else None
-    block = change.tx.block_number if change is not None else None
-    row = writer.outbox.get(key)
-    if row is not None and row.state != OutboxState.MINED:  # an earlier run's, which the chain shows done
-        writer.outbox.mark_done(key, tx_hash=tx_hash, block_number=block)
-        return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), resumed=True)
-    return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), already_done=True)
-
-
-def _last_change(writer: _Writer, asset_id: int, status: AssetStatus) -> AssetStatusChange | None:
-    """The last move of ``asset_id`` to ``status`` in the chain's logs; None when the node has no such log."""
-    topics = ["0x" + _event_topic("AssetStatusChanged").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
-    last = None
-    for log in LogReader(writer.w3).logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest",
-                                         topics):
-        record = writer.contracts.decoder.decode_log(log)
-        if isinstance(record, AssetStatusChange) and record.asset_id == asset_id and record.to_status == status:
-            last = record
-    return last
-
-
-def _status_result(writer: _Writer, asset_id: int, action: str, delivered: Delivered) -> StatusChangeResult:
-    block = int(delivered.receipt["blockNumber"]) if delivered.receipt is not None else None
-    status = writer.contracts.registry.status_of(asset_id)
-    return StatusChangeResult(asset_id, action, delivered.tx_hash, block, status_name(status),
-                              resumed=delivered.resumed)

@@ -19,7 +19,7 @@ from dataseal.registry.merkle.stored import StoredTree
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealError
 from dataseal.registry.sealing.seal import seal
-from dataseal.registry.services import assets, evidence
+from dataseal.registry.services import assets, evidence, status_changes
 from dataseal.registry.services.assets import CertificateOptions, RegistrationError, SealOptions
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
@@ -257,7 +257,7 @@ def test_a_version_of_an_unknown_or_anothers_asset_is_refused(
                        f"\\({pyevm.user.address}\\) cannot register a version"):
         assets.register_version(user, 1, data)
     with pytest.raises(InvalidInput, match="an asset id is a whole number from 1"):
-        assets.cancel(user, 0)
+        status_changes.cancel(user, 0)
 
 
 def test_cancel_by_the_owner_only_and_once(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
@@ -268,24 +268,24 @@ def test_cancel_by_the_owner_only_and_once(pyevm: Chain, registry_for: RegistryF
     user = registry_for(pyevm, pyevm.user)
     with pytest.raises(RegistrationError, match=f"asset 1 is owned by {pyevm.owner.address}; you "
                        f"\\({pyevm.user.address}\\) cannot cancel it") as refused:
-        assets.cancel(user, done.asset_id)
+        status_changes.cancel(user, done.asset_id)
     assert refused.value.options == ("account",)
     assert [row.kind for row in outbox_rows(owner)] == ["register"]
     with pytest.raises(Crash):
-        assets.cancel(owner, done.asset_id, "withdrawn", hook=crash_at("cancel:submitted"))
-    cancelled = assets.cancel(owner, done.asset_id, "withdrawn")
+        status_changes.cancel(owner, done.asset_id, "withdrawn", hook=crash_at("cancel:submitted"))
+    cancelled = status_changes.cancel(owner, done.asset_id, "withdrawn")
     assert cancelled.status == "Cancelled" and cancelled.resumed and not cancelled.already_done
     assert pyevm.reader.registry.status_of(1) == AssetStatus.Cancelled
     receipt = pyevm.w3.eth.get_transaction_receipt(cancelled.tx_hash)  # type: ignore[arg-type]
     assert receipt["status"] == 1 and receipt["blockNumber"] == cancelled.block_number  # read from the chain's logs
     [row] = [row for row in outbox_rows(owner) if row.kind == "cancel"]
     assert (row.state, row.tx_hash) == ("mined", cancelled.tx_hash)
-    again = assets.cancel(owner, done.asset_id)  # nothing was interrupted: already cancelled, by that transaction
+    again = status_changes.cancel(owner, done.asset_id)  # nothing interrupted: already cancelled by that tx
     assert (again.already_done, again.resumed, again.tx_hash, again.block_number) == \
         (True, False, cancelled.tx_hash, cancelled.block_number)
     assert again.to_json()["alreadyDone"] is True
     with pytest.raises(NotFound, match="no asset 7 on chain"):
-        assets.cancel(owner, 7)
+        status_changes.cancel(owner, 7)
 
 
 def test_review_object_approve_reject(pyevm_review: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
@@ -300,29 +300,29 @@ def test_review_object_approve_reject(pyevm_review: Chain, registry_for: Registr
     assert a.status == "Pending"
     with pytest.raises(RegistrationError, match="asset 1 is Pending and nobody objected: there is nothing to "
                        "approve") as refused:
-        assets.review(reviewer, "approve", a.asset_id)
+        status_changes.review(reviewer, "approve", a.asset_id)
     assert "becomes Active by itself when its notice ends, at " in refused.value.hint
     with pytest.raises(InvalidInput, match="an objection needs evidence"):
-        assets.review(user, "object", a.asset_id)
-    objected = assets.review(user, "object", a.asset_id, evidence=b"my earlier copy of the data")
+        status_changes.review(user, "object", a.asset_id)
+    objected = status_changes.review(user, "object", a.asset_id, evidence=b"my earlier copy of the data")
     assert objected.status == "Disputed"
-    again = assets.review(user, "object", a.asset_id, evidence=b"my earlier copy of the data")
+    again = status_changes.review(user, "object", a.asset_id, evidence=b"my earlier copy of the data")
     assert again.resumed and again.tx_hash == objected.tx_hash  # the same objection, not a second one
-    approved = assets.review(reviewer, "approve", a.asset_id, reason="the objector's copy is later")
+    approved = status_changes.review(reviewer, "approve", a.asset_id, reason="the objector's copy is later")
     assert approved.status == "Pending"
-    assets.review(user, "object", b.asset_id, evidence=b"mine")
-    rejected = assets.review(reviewer, "reject", b.asset_id, reason="upheld", reserve_for=chain.user.address)
+    status_changes.review(user, "object", b.asset_id, evidence=b"mine")
+    rejected = status_changes.review(reviewer, "reject", b.asset_id, reason="upheld", reserve_for=chain.user.address)
     assert rejected.status == "Rejected" and not rejected.already_done
-    again = assets.review(reviewer, "reject", b.asset_id)
+    again = status_changes.review(reviewer, "reject", b.asset_id)
     assert (again.already_done, again.resumed, again.tx_hash) == (True, False, rejected.tx_hash)
     reservation = chain.reader.registry.reservation_of(bytes.fromhex(b.content_root[2:]))
     assert reservation is not None and reservation.beneficiary == chain.user.address
     with pytest.raises(InvalidInput, match="not a review action"):
-        assets.review(reviewer, "bless", a.asset_id)
+        status_changes.review(reviewer, "bless", a.asset_id)
     with pytest.raises(InvalidInput, match="reserved only when a registration is rejected"):
-        assets.review(reviewer, "approve", a.asset_id, reserve_for=chain.user.address)
+        status_changes.review(reviewer, "approve", a.asset_id, reserve_for=chain.user.address)
     with pytest.raises(ContractRevert, match="AccessControlUnauthorizedAccount"):
-        assets.review(user, "reject", a.asset_id)
+        status_changes.review(user, "reject", a.asset_id)
     assert not any(row.sender == chain.user.address and row.kind == "reject" for row in outbox_rows(user))
 
 
@@ -333,7 +333,7 @@ def test_a_cooling_root_is_refused_before_a_commitment_is_sent(
     data.write_bytes(b"given up" * 100)
     owner = registry_for(chain, chain.owner)
     done = assets.register(owner, data, clock=chain_clock(chain))
-    assets.cancel(owner, done.asset_id)
+    status_changes.cancel(owner, done.asset_id)
     other_data = tmp_path / "copy" / "data.bin"
     other_data.parent.mkdir()
     other_data.write_bytes(data.read_bytes())
@@ -485,7 +485,7 @@ def test_data_registered_again_after_a_cancellation_is_a_new_registration(
     data.write_bytes(b"given up then registered again" * 100)
     owner = registry_for(chain, chain.owner)
     first = assets.register(owner, data, clock=chain_clock(chain))
-    assets.cancel(owner, first.asset_id)
+    status_changes.cancel(owner, first.asset_id)
     chain.travel(8 * 86_400)  # past the 7-day cooldown: the root is free
     again = assets.register(owner, data, clock=chain_clock(chain))
     assert chain.reader.registry.total_assets() == 2
@@ -509,19 +509,19 @@ def test_a_second_dispute_is_dismissed_by_a_second_approval(
     data = tmp_path / "a.bin"
     data.write_bytes(b"a" * 100)
     a = assets.register(owner, data)
-    objected = assets.review(user, "object", a.asset_id, evidence=b"one")
-    first = assets.review(reviewer, "approve", a.asset_id)
+    objected = status_changes.review(user, "object", a.asset_id, evidence=b"one")
+    first = status_changes.review(reviewer, "approve", a.asset_id)
     assert first.status == "Pending"
-    assets.review(user, "object", a.asset_id, evidence=b"two")
+    status_changes.review(user, "object", a.asset_id, evidence=b"two")
     assert chain.reader.registry.status_of(a.asset_id) == AssetStatus.Disputed
-    second = assets.review(reviewer, "approve", a.asset_id)
+    second = status_changes.review(reviewer, "approve", a.asset_id)
     assert second.tx_hash != first.tx_hash and not second.resumed
     assert second.status == "Pending" and chain.reader.registry.status_of(a.asset_id) == AssetStatus.Pending
     # the same evidence again, after its dispute was dismissed: a new objection, not the first one's answer
-    renewed = assets.review(user, "object", a.asset_id, evidence=b"one")
+    renewed = status_changes.review(user, "object", a.asset_id, evidence=b"one")
     assert renewed.tx_hash != objected.tx_hash and not renewed.resumed and renewed.status == "Disputed"
     # while it stands, objecting with it again is the same objection
-    same = assets.review(user, "object", a.asset_id, evidence=b"one")
+    same = status_changes.review(user, "object", a.asset_id, evidence=b"one")
     assert same.resumed and same.tx_hash == renewed.tx_hash
 
 
@@ -534,14 +534,14 @@ def test_a_crash_during_a_second_approval_is_finished_once(
     data = tmp_path / "a.bin"
     data.write_bytes(b"a" * 100)
     a = assets.register(owner, data)
-    assets.review(user, "object", a.asset_id, evidence=b"one")
-    assets.review(reviewer, "approve", a.asset_id)
-    assets.review(user, "object", a.asset_id, evidence=b"two")
+    status_changes.review(user, "object", a.asset_id, evidence=b"one")
+    status_changes.review(reviewer, "approve", a.asset_id)
+    status_changes.review(user, "object", a.asset_id, evidence=b"two")
     with pytest.raises(Crash):
-        assets.review(reviewer, "approve", a.asset_id, hook=crash_at(moment))
+        status_changes.review(reviewer, "approve", a.asset_id, hook=crash_at(moment))
     assert chain.reader.registry.status_of(a.asset_id) == AssetStatus.Pending  # the node mined it (automine)
     with pytest.raises(RegistrationError, match="is Pending and nobody objected"):
-        assets.review(reviewer, "approve", a.asset_id)  # nothing left to approve: no third transaction
+        status_changes.review(reviewer, "approve", a.asset_id)  # nothing left to approve: no third transaction
     dismissals = [r for r in LogReader(chain.w3).records(chain.deployment)
                   if isinstance(r, AssetStatusChange) and r.from_status == AssetStatus.Disputed]
     assert len(dismissals) == 2  # one per dispute, never a second one for the same

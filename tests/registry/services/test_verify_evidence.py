@@ -15,7 +15,7 @@ from dataseal.errors import InvalidInput
 from dataseal.registry.evidence import EvidenceError, compute_bundle_report, load_document, verify_bundle_offline
 from dataseal.registry.manifest import read_manifest
 from dataseal.registry.scope import IndexTree, ScopeError
-from dataseal.registry.services import assets, evidence, grants, verify
+from dataseal.registry.services import assets, evidence, grants, status_changes, verify
 from dataseal.registry.services.assets import SealOptions
 from tests.conftest import Chain
 from tests.registry.services.conftest import RegistryFor
@@ -79,7 +79,7 @@ def test_the_database_is_not_trusted_for_registration(
     data.write_bytes(b"cancelled later" * 50)
     registry = registry_for(pyevm, pyevm.owner)
     done = assets.register(registry, data)
-    assets.cancel(registry, done.asset_id)
+    status_changes.cancel(registry, done.asset_id)
     pyevm.travel(8 * 86_400)  # the cooldown passes: the root is free
     report = verify.verify(registry, data)
     assert not report.registered and report.nearest is None  # the database still lists it; the chain does not
@@ -118,7 +118,7 @@ def test_a_bundle_carries_the_chain_record_and_checks_on_chain(
     with pytest.raises(EvidenceError, match="is not on chain") as missing:
         evidence.check_on_chain(absent, connection, trusted)
     assert missing.value.options == ("rpc_url",)
-    assets.cancel(registry, done.asset_id)
+    status_changes.cancel(registry, done.asset_id)
     with pytest.raises(EvidenceError, match=f"asset {done.asset_id} is now Cancelled and no longer holds root "
                        f"{done.content_root}: the registration the bundle records no longer stands") as gone:
         evidence.check_on_chain(result.bundle, connection, trusted)
@@ -200,10 +200,10 @@ def test_a_rejected_registration_fails_the_check(pyevm_review: Chain, registry_f
     trusted = evidence.get_trusted_registry(chain.deployment.chain_id, data_dir=owner.data_dir)
     pending = evidence.check_on_chain(bundle, connection, trusted)
     assert pending.warnings == (f"asset {done.asset_id} is still Pending (in its notice period)",)
-    assets.review(registry_for(chain, chain.user), "object", done.asset_id, evidence=b"mine")
+    status_changes.review(registry_for(chain, chain.user), "object", done.asset_id, evidence=b"mine")
     disputed = evidence.check_on_chain(bundle, connection, trusted)  # a dispute does not undo the registration
     assert disputed.holds_root and disputed.warnings == (f"asset {done.asset_id} is now Disputed",)
-    assets.review(registry_for(chain, chain.reviewer), "reject", done.asset_id, reason="upheld")
+    status_changes.review(registry_for(chain, chain.reviewer), "reject", done.asset_id, reason="upheld")
     with pytest.raises(EvidenceError, match=f"asset {done.asset_id} is now Rejected and no longer holds root "):
         evidence.check_on_chain(bundle, connection, trusted)
 

@@ -1,0 +1,231 @@
+"""Status changes of a registration: the owner cancels; anyone objects during the notice; a reviewer approves (dismisses
+the dispute) or rejects. Every write goes through the outbox (:mod:`dataseal.registry.outbox`)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from eth_utils import keccak
+
+from dataseal.chain.accounts.passwords import PasswordSource
+from dataseal.chain.contracts.client import ESTIMATE
+from dataseal.chain.contracts.logs import LogReader
+from dataseal.chain.contracts.records import (
+    ZERO32,
+    AssetStatus,
+    AssetStatusChange,
+    ObjectionRecord,
+)
+from dataseal.chain.values import address as checked_address
+from dataseal.errors import InvalidInput
+from dataseal.registry.db.models.local import OutboxState
+from dataseal.registry.outbox import Delivered, Hook
+from dataseal.registry.registry import Registry
+from dataseal.registry.services.writer import (
+    RegistrationError,
+    Writer,
+    event_topic,
+    open_writer,
+    read_asset,
+    status_name,
+    when_active,
+)
+
+ReviewAction = Literal["approve", "reject", "object"]
+
+
+@dataclass(frozen=True)
+class StatusChangeResult:
+    """A status move of an asset (cancel, review) on chain: the transaction that made it (None only when the chain
+    shows it done and its logs no longer show by which transaction); ``resumed``: an earlier run of this registry
+    had sent it and this run finished it; ``already_done``: the asset had that status before this run (a
+    cancellation or rejection made earlier), and nothing was sent."""
+
+    asset_id: int
+    action: str
+    tx_hash: str | None
+    block_number: int | None
+    status: str
+    resumed: bool = False
+    already_done: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"assetId": self.asset_id, "action": self.action, "txHash": self.tx_hash,
+                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed,
+                "alreadyDone": self.already_done}
+
+
+def _reason_hash(reason: str | None) -> bytes:
+    """keccak256 of the reason's UTF-8 text (what goes on chain), or zero for none."""
+    return keccak(text=reason) if reason else ZERO32
+
+
+def cancel(registry: Registry, asset_id: int, reason: str | None = None, *,
+           passwords: Sequence[PasswordSource] = (), hook: Hook | None = None) -> StatusChangeResult:
+    """Cancel ``asset_id`` (its owner). The record stays; the root cools for the contract's cooldown, then goes
+    to whoever registers it first. ``reason`` is hashed (keccak256 of its text) onto the chain."""
+    writer = open_writer(registry, passwords, hook)
+    asset = read_asset(writer.contracts, asset_id)
+    key = writer.key("cancel", asset_id)
+    if asset.status == AssetStatus.Cancelled:
+        return _final_status(writer, asset_id, "cancel", key, AssetStatus.Cancelled)
+    if asset.owner != writer.me:
+        raise RegistrationError(f"asset {asset_id} is owned by {asset.owner}; you ({writer.me}) cannot cancel it",
+                                hint="sign with the owner's account", options=("account",))
+    if asset.status not in (AssetStatus.Pending, AssetStatus.Active, AssetStatus.Expired):
+        raise RegistrationError(
+            f"asset {asset_id} is {status_name(asset.status)}: only a Pending, Active or Expired registration can be "
+            "cancelled", hint="a suspended or disputed registration waits for a reviewer")
+    client = writer.contracts.registry
+    writer.outbox.prepare(key, "cancel", {"reason": reason or ""})
+    delivered = writer.outbox.deliver(key, lambda: client.submit_cancel(asset_id, _reason_hash(reason), gas=ESTIMATE),
+                                      lambda: client.status_of(asset_id) == AssetStatus.Cancelled)
+    return _status_result(writer, asset_id, "cancel", delivered)
+
+
+class Review(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    OBJECT = "object"
+
+
+def review(
+    registry: Registry,
+    action: ReviewAction | str,
+    asset_id: int,
+    *,
+    reason: str | None = None,
+    evidence: bytes | None = None,
+    reserve_for: str | None = None,
+    passwords: Sequence[PasswordSource] = (),
+    hook: Hook | None = None,
+) -> StatusChangeResult:
+    """Review a registration.
+
+    - ``object`` (anyone, during the notice period): ``evidence`` is the evidence document's bytes (its
+      keccak256 goes on chain), or ``reason`` its text;
+    - ``reject`` (a REVIEWER): a pending, disputed or suspended registration, or a cancelled one whose root still
+      cools; a dispute is upheld. ``reserve_for`` reserves the freed root for its true owner;
+    - ``approve`` (a REVIEWER): dismiss the dispute of a disputed registration. A pending registration nobody
+      objected to needs no approval: it becomes Active by itself when its notice ends, and is refused here.
+    """
+    try:
+        which = Review(action)
+    except ValueError:
+        raise InvalidInput(f"{action!r} is not a review action", hint="use approve, reject or object") from None
+    if reserve_for is not None:
+        reserve_for = checked_address(reserve_for, "reserve_for")
+        if which != Review.REJECT:
+            raise InvalidInput("a root is reserved only when a registration is rejected",
+                               hint="leave out the account to reserve for", options=("reserve_for",))
+    writer = open_writer(registry, passwords, hook)
+    asset = read_asset(writer.contracts, asset_id)
+    client = writer.contracts.registry
+    status = asset.status
+    if which == Review.OBJECT:
+        proof = keccak(evidence) if evidence is not None else (keccak(text=reason) if reason else None)
+        if proof is None:
+            raise InvalidInput("an objection needs evidence", hint="give the evidence document (or its text)",
+                               options=("evidence",))
+        if status not in (AssetStatus.Pending, AssetStatus.Disputed):
+            raise RegistrationError(
+                f"asset {asset_id} is {status_name(status)}: objections are made during the notice period of a "
+                "pending registration", hint="ask a reviewer to suspend or reject it instead")
+        key = writer.key("object", asset_id, writer.me, "0x" + proof.hex())
+
+        def objected() -> bool:
+            return _objected(writer, asset_id, proof)
+
+        writer.outbox.retire_undone(key, objected)  # an objection since dismissed: this one raises it anew
+        writer.outbox.prepare(key, "object", {"evidenceHash": "0x" + proof.hex()})
+        delivered = writer.outbox.deliver(key, lambda: client.submit_object(asset_id, proof, gas=ESTIMATE),
+                                          objected)
+        return _status_result(writer, asset_id, "object", delivered)
+    reason_hash = _reason_hash(reason)
+    if which == Review.APPROVE:
+        if status == AssetStatus.Pending:
+            raise RegistrationError(
+                f"asset {asset_id} is Pending and nobody objected: there is nothing to approve",
+                hint=when_active(asset) or "it becomes Active by itself when its notice ends")
+        if status != AssetStatus.Disputed:
+            raise RegistrationError(f"asset {asset_id} is {status_name(status)}: only a disputed registration is "
+                                    "approved (its dispute dismissed)", hint="check the asset id")
+        key = writer.key("approve", asset_id)
+
+        def dismissed() -> bool:
+            return client.status_of(asset_id) != AssetStatus.Disputed
+
+        writer.outbox.retire_undone(key, dismissed)  # an earlier dispute's dismissal: this dispute is another one
+        writer.outbox.prepare(key, "approve", {"reason": reason or ""})
+        delivered = writer.outbox.deliver(
+            key, lambda: client.submit_resolve_dispute(asset_id, False, reason_hash, None, gas=ESTIMATE), dismissed)
+        return _status_result(writer, asset_id, "approve", delivered)
+    if status == AssetStatus.Rejected:
+        return _final_status(writer, asset_id, "reject", writer.key("reject", asset_id), AssetStatus.Rejected)
+    if status not in (AssetStatus.Pending, AssetStatus.Disputed, AssetStatus.Suspended, AssetStatus.Cancelled):
+        raise RegistrationError(f"asset {asset_id} is {status_name(status)}: a reviewer rejects a pending, disputed "
+                                "or suspended registration (or a cancelled one whose root still cools)",
+                                hint="suspend an active asset first")
+    key = writer.key("reject", asset_id)
+    writer.outbox.prepare(key, "reject", {"reason": reason or "", "reserveFor": reserve_for})
+
+    def send() -> Any:
+        if status == AssetStatus.Disputed:
+            return client.submit_resolve_dispute(asset_id, True, reason_hash, reserve_for, gas=ESTIMATE)
+        return client.submit_reject_registration(asset_id, reason_hash, reserve_for, gas=ESTIMATE)
+
+    delivered = writer.outbox.deliver(key, send, lambda: client.status_of(asset_id) == AssetStatus.Rejected)
+    return _status_result(writer, asset_id, "reject", delivered)
+
+
+def _objected(writer: Writer, asset_id: int, evidence_hash: bytes) -> bool:
+    """Whether the chain has this account's objection to ``asset_id`` with this evidence, made since the asset's
+    last dispute was dismissed (a dismissed objection is no longer standing: objecting again is a new objection)."""
+    reader = LogReader(writer.w3)
+    standing = False
+    topics = [None, "0x" + asset_id.to_bytes(32, "big").hex()]  # the asset's events (assetId is indexed first)
+    for log in reader.logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest", topics):
+        record = writer.contracts.decoder.decode_log(log)
+        if (isinstance(record, ObjectionRecord) and record.asset_id == asset_id and record.objector == writer.me
+                and record.evidence_hash == evidence_hash):
+            standing = True
+        elif (isinstance(record, AssetStatusChange) and record.asset_id == asset_id
+              and record.from_status == AssetStatus.Disputed
+              and record.to_status in (AssetStatus.Pending, AssetStatus.Active)):
+            standing = False
+    return standing
+
+
+def _final_status(writer: Writer, asset_id: int, action: str, key: str, status: AssetStatus) -> StatusChangeResult:
+    """``asset_id`` already has the final ``status`` that ``action`` asks for: the transaction that gave it (from the
+    chain's logs), and whether it was an earlier run of this registry, unfinished in the outbox (then recorded
+    done: this run finished it) or not (the asset was already so: nothing to do)."""
+    change = _last_change(writer, asset_id, status)
+    tx_hash = change.tx.tx_hash if change is not None else None
+    block = change.tx.block_number if change is not None else None
+    row = writer.outbox.get(key)
+    if row is not None and row.state != OutboxState.MINED:  # an earlier run's, which the chain shows done
+        writer.outbox.mark_done(key, tx_hash=tx_hash, block_number=block)
+        return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), resumed=True)
+    return StatusChangeResult(asset_id, action, tx_hash, block, status_name(status), already_done=True)
+
+
+def _last_change(writer: Writer, asset_id: int, status: AssetStatus) -> AssetStatusChange | None:
+    """The last move of ``asset_id`` to ``status`` in the chain's logs; None when the node has no such log."""
+    topics = ["0x" + event_topic("AssetStatusChanged").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
+    last = None
+    for log in LogReader(writer.w3).logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest",
+                                         topics):
+        record = writer.contracts.decoder.decode_log(log)
+        if isinstance(record, AssetStatusChange) and record.asset_id == asset_id and record.to_status == status:
+            last = record
+    return last
+
+
+def _status_result(writer: Writer, asset_id: int, action: str, delivered: Delivered) -> StatusChangeResult:
+    block = int(delivered.receipt["blockNumber"]) if delivered.receipt is not None else None
+    status = writer.contracts.registry.status_of(asset_id)
+    return StatusChangeResult(asset_id, action, delivered.tx_hash, block, status_name(status),
+                              resumed=delivered.resumed)
