@@ -172,7 +172,7 @@ class ChainTrailSource:
                 else None
             probe = entry_of_record(record, _EPOCH, asset_id=asset_id)  # relevance needs no time
             if keep(probe):
-                yield probe.model_copy(update={"time": self._block_time(record)})
+                yield probe.replaced(time=self._block_time(record))
 
     def _block_time(self, record: Record) -> datetime:
         tx = record.tx

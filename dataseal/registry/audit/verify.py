@@ -105,7 +105,7 @@ def compute_trail_differences(recorded: Sequence[TrailEntry], recomputed: Sequen
     for key, ours in mine.items():
         truth = theirs.get(key)
         if truth is not None and ours != truth:
-            fields = tuple(name for name in TrailEntry.model_fields if getattr(ours, name) != getattr(truth, name))
+            fields = tuple(name for name in TrailEntry.field_names() if getattr(ours, name) != getattr(truth, name))
             changed.append(ChangedEntry(fields=fields, recorded=ours, recomputed=truth))
     gaps = tuple(compute_sequence_gaps(recorded)) if check_sequences else ()
     return TrailDifferences(subject=subject, recorded=len(recorded), recomputed=len(recomputed), missing=missing,

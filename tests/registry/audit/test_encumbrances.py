@@ -50,7 +50,7 @@ def test_the_grants_that_bind_the_asset_along_its_history(trail: list[TrailEntry
 
 def test_a_grant_with_its_quota_used_up_no_longer_binds(trail: list[TrailEntry], history: History) -> None:
     licence_usage = next(e for e in trail if e.event == "UsageRecorded" and e.grant_id == history.licence_grant)
-    exhausted = [e.model_copy(update={"args": {**e.args, "units": 20}}) if e == licence_usage else e for e in trail]
+    exhausted = [e.replaced(args={**e.args, "units": 20}) if e == licence_usage else e for e in trail]
     assert [g.grant_id for g in compute_encumbrances(exhausted, trail[-1].time)] == [history.grant]
 
 

@@ -164,4 +164,4 @@ def test_parties_leave_out_the_zero_address_and_order_by_role() -> None:
     assert [p.role for p in compute_parties(record_args(change))] == ["by"]
     assert compute_parties({"to_address": "0x" + "22" * 20, "from_address": "0x" + "00" * 20}) == (
         compute_parties({"to_address": "0x" + "22" * 20}))
-    assert TrailEntry.model_config.get("frozen") is True
+    assert TrailEntry.__dataclass_params__.frozen is True  # type: ignore[attr-defined]

@@ -52,13 +52,13 @@ def test_a_deleted_entry_is_missing_and_leaves_a_sequence_gap(truth: list[TrailE
 def test_an_altered_entry_is_changed_naming_its_fields(truth: list[TrailEntry]) -> None:
     usage = next(e for e in truth if e.event == "UsageRecorded")
     args = {**usage.args, "units": 50}
-    forged = usage.model_copy(update={"args": args, "summary": compute_summary(usage.event, args)})
+    forged = usage.replaced(args=args, summary=compute_summary(usage.event, args))
     recorded = [forged if e == usage else e for e in truth]
     differences = compute_trail_differences(recorded, truth, subject="asset 1")
     (changed,) = differences.changed
     assert changed.fields == ("summary", "args") and changed.recorded == forged and changed.recomputed == usage
     assert not differences.missing and not differences.extra and not differences.gaps
-    moved = [e.model_copy(update={"block_hash": "0x" + "ee" * 32}) if e == usage else e for e in truth]
+    moved = [e.replaced(block_hash="0x" + "ee" * 32) if e == usage else e for e in truth]
     assert compute_trail_differences(moved, truth, subject="asset 1").changed[0].fields == ("block_hash",)
 
 
