@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from eth_utils import keccak
+from sqlmodel import select
 from web3 import Web3
 
 from dataseal.chain.connection import connect
@@ -23,6 +24,7 @@ from dataseal.errors import ErrorKind
 from dataseal.registry.audit import AssetSubject
 from dataseal.registry.audit.service import Audit, sync_index
 from dataseal.registry.certificates import compute_certificate, read_certificate, verify_certificate
+from dataseal.registry.db.models.receipts import RECORDED, ReceiptRecord
 from dataseal.registry.manifest import read_manifest
 from dataseal.registry.services import assets, evidence, grants, trades, usage, verify
 from dataseal.registry.services.usage import UsageError
@@ -113,11 +115,17 @@ def test_the_whole_journey(node: Chain, node_url: str, registry_for: RegistryFor
     assert exhausted.value.message == f"grant {grant_id} has 0 of its {QUOTA} units left, 1 were asked for"
     assert exhausted.value.kind == ErrorKind.CONFLICT
     assert chain.w3.eth.get_transaction_count(chain.user.address) == sent  # type: ignore[arg-type]
+    with user.db.session() as session:  # the receipts kept in the registry's database, each with its transaction
+        kept = session.exec(select(ReceiptRecord).where(ReceiptRecord.state == RECORDED)).all()
+        assert sorted((r.sequence, r.tx_hash) for r in kept) == [(r.record.sequence, r.record.tx.tx_hash)
+                                                                 for r in recorded]
 
     # revoked: the grant no longer binds the asset
     revoked = grants.revoke(owner, grant_id, "audit finished")
     assert revoked.by == chain.owner.address
     assert grants.grant_state(owner, grant_id).grant.status == GrantStatus.Revoked
+    with pytest.raises(UsageError, match=f"grant {grant_id} is Revoked: ask the asset owner for a new grant"):
+        job("job-4", 1)
 
     # a licence sold to the buyer, who countersigns with its own account
     licence = trades.LicenceOffer("quarterly reporting", chain.now() - HOUR, "90d", quota=50, scope=None)
