@@ -20,9 +20,13 @@ from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import DEFAULT_NOTICE_PERIOD, ContractConfig, Deployment
 from dataseal.chain.contracts.records import TradeTerms
 from dataseal.chain.sending.sender import LocalSender
-from tests.support.devnode import hardhat_node
+from tests.support.devnode import anvil_node, hardhat_node
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "anvil: needs an anvil node process (started by the fixture)")
 
 
 @pytest.fixture(autouse=True)
@@ -124,6 +128,14 @@ def pyevm_commits() -> Chain:
 def hardhat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `hardhat node` process on a free loopback port, stopped by PID afterwards."""
     with hardhat_node(tmp_path_factory.mktemp("hardhat"), root=ROOT) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `anvil` process on a free loopback port, stopped by PID afterwards (one per worker: the indexer's
+    and the services' tests share it)."""
+    with anvil_node(tmp_path_factory.mktemp("anvil")) as url:
         yield url
 
 

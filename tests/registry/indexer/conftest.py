@@ -2,7 +2,6 @@
 trades, a batch), read back through the indexer into a fresh database."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +17,8 @@ from dataseal.chain.sending.sender import LocalSender
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.chain import CHAIN_TABLES, table_of
 from tests.conftest import Chain
-from tests.support.devnode import anvil_node
 
 CNY = b"CNY".ljust(32, b"\0")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "anvil: needs an anvil node process (started by the fixture)")
 
 
 def h(label: str) -> bytes:
@@ -96,13 +90,6 @@ def node_chain(url: str) -> Chain:
     operator, owner, user, buyer, reviewer = (LocalSender(a, endpoint=url) for a in accounts)
     return Chain(w3, deploy_contracts(w3, operator), operator, owner, user, buyer, reviewer,
                  keys={a.address: a for a in accounts})
-
-
-@pytest.fixture(scope="session")
-def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `anvil` process on a free loopback port, stopped by PID afterwards."""
-    with anvil_node(tmp_path_factory.mktemp("anvil")) as url:
-        yield url
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Fixtures of the services tests: a Registry on the py-evm chain of the ``pyevm`` fixture with the test's
-database (``registry``); a Registry over a py-evm chain of tests/conftest.py, signing with one of its
-accounts through a real keystore in a data folder (light scrypt), and a SQLite registry database."""
+database (``registry``); a Registry over any chain of tests/conftest.py (py-evm, or a hardhat or anvil node),
+signing with one of its accounts through a real keystore in a data folder (light scrypt), and a registry
+database on SQLite, or on the session's PostgreSQL server when the test parametrizes ``registry_database``."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.services.assets import Clock
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
+from tests.support.postgres import PostgresServer
 
 PASSWORD = "services test password"
 
@@ -28,11 +31,32 @@ RegistryFor = Callable[..., Registry]
 
 
 @pytest.fixture
-def registry_for(tmp_path: Path) -> Iterator[RegistryFor]:
+def registry_database() -> str:
+    """Where :func:`registry_for` keeps its databases: ``"sqlite"`` (a file in each data folder). A test
+    parametrizes it (``@pytest.mark.parametrize("registry_database", ["sqlite", "postgresql"])``) to run on the
+    session's PostgreSQL server as well, with one database per chain, dropped after the test."""
+    return "sqlite"
+
+
+@pytest.fixture
+def registry_for(tmp_path: Path, registry_database: str, request: pytest.FixtureRequest) -> Iterator[RegistryFor]:
     """``registry_for(chain, signer)``: a Registry on ``chain`` whose signing account is ``signer`` (one data folder
-    and one database per chain, shared by the signers, as several accounts of one registry would)."""
+    and one database per chain, shared by the signers, as several accounts of one registry would), the database on
+    the backend :func:`registry_database` names."""
+    if registry_database not in ("sqlite", "postgresql"):
+        raise ValueError(f"registry_database is sqlite or postgresql, got {registry_database!r}")
     opened: list[Registry] = []
-    databases: dict[int, Database] = {}
+    databases: dict[int, tuple[Database, str | None]] = {}  # id(chain) -> (database, its settings' URL)
+    created: list[tuple[PostgresServer, str]] = []  # PostgreSQL databases made for this test, dropped after it
+
+    def open_database(folder: Path) -> tuple[Database, str | None]:
+        if registry_database == "sqlite":
+            return Database.open(f"sqlite:///{folder / 'registry.sqlite'}"), None
+        server: PostgresServer = request.getfixturevalue("postgres")
+        name = f"registry_{uuid.uuid4().hex[:16]}"
+        url = server.create_database(name)
+        created.append((server, name))
+        return Database.open(url), url
 
     def make(chain: Chain, signer: LocalSender, *, data_dir: Path | None = None) -> Registry:
         folder = data_dir or tmp_path / f"data-{id(chain)}"
@@ -41,20 +65,24 @@ def registry_for(tmp_path: Path) -> Iterator[RegistryFor]:
         keystore = Keystore(keystore_dir(folder), scrypt_n=LIGHT_SCRYPT_N)
         if not any(entry.address == signer.address for entry in keystore.list()):
             keystore.import_private_key(chain.keys[signer.address].key, PASSWORD)
-        settings = Settings(data_dir=folder, account=signer.address, password=SecretStr(PASSWORD))
-        database = databases.get(id(chain))
-        if database is None:
-            database = databases[id(chain)] = Database.open(f"sqlite:///{folder / 'registry.sqlite'}")
+        if id(chain) not in databases:
+            databases[id(chain)] = open_database(folder)
+        database, url = databases[id(chain)]
+        settings = Settings(data_dir=folder, account=signer.address, password=SecretStr(PASSWORD), database_url=url)
         registry = Registry(settings, context=Context(settings, connect(chain.w3)), database=database)
         opened.append(registry)
         return registry
 
-    yield make
-    for registry in opened:
-        registry._database = None  # shared: closed once below
-        registry.close()
-    for database in databases.values():
-        database.close()
+    try:
+        yield make
+    finally:
+        for registry in opened:
+            registry._database = None  # shared: closed once below
+            registry.close()
+        for database, _ in databases.values():
+            database.close()
+        for server, name in created:
+            server.drop_database(name)
 
 
 def chain_clock(chain: Chain) -> Clock:
