@@ -168,8 +168,12 @@ def audit_command(
         with _progress(enabled=not as_json) as progress:
             audit = Audit(registry, sync=sync, progress=progress)
         page = audit.page(subject, after=cursor, limit=limit) if not accounting else None
-        binding = audit.compute_encumbrances(subject.asset_id, moment) \
-            if encumbrances and isinstance(subject, AssetSubject) else None
+        binding: list[Encumbrance] | None = None
+        if encumbrances and isinstance(subject, AssetSubject):
+            if at is None or at.strip().lower() == "now":  # now as the chain sees it, when its clock runs ahead
+                moment, binding = audit.compute_encumbrances_now(subject.asset_id, moment)
+            else:
+                binding = audit.compute_encumbrances(subject.asset_id, moment)
         purposes = {e.purpose: audit.get_purpose_text(e.purpose) for e in binding or []}
         used = audit.compute_usage(subject, usage) if usage is not None else None  # type: ignore[arg-type]
         differences = audit.compute_differences(subject) if verify else None

@@ -195,6 +195,15 @@ class Audit:
         left, from its indexed trail up to ``at``."""
         return compute_encumbrances(self.collect(AssetSubject(asset_id)), at)
 
+    def compute_encumbrances_now(self, asset_id: int, now: datetime) -> tuple[datetime, list[Encumbrance]]:
+        """The grants that bind ``asset_id`` now, and the moment asked about: ``now`` (this machine's clock), or
+        the time of the trail's last event when the chain's clock runs ahead of it (a node that makes blocks
+        faster than one a second, such as hardhat, stamps them in the future; a grant made a moment ago would
+        otherwise not have started yet)."""
+        trail = self.collect(AssetSubject(asset_id))
+        moment = max([now, *(entry.time for entry in trail[-1:])])
+        return moment, compute_encumbrances(trail, moment)
+
     def get_purpose_text(self, purpose_hash: str) -> str | None:
         """The text of a grant's purpose (``purpose_hash``: 0x-hex keccak256 of its UTF-8), when this registry recorded
         it (a recorded text that does not hash to it is not returned)."""

@@ -3,7 +3,7 @@ checked against the chain's logs over the blocks it holds; read as it is without
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,6 +67,14 @@ def test_encumbrances_and_usage_from_the_index(registry: Registry, history: Hist
     bound = audit.compute_encumbrances(history.asset, trail[-1].time)
     assert [(g.grant_id, g.used, g.remaining) for g in bound] == [(history.grant, 25, 75), (history.licence_grant, 2,
                                                                                              18)]
+    # "now" on a machine whose clock is behind the chain's (hardhat stamps fast blocks in the future): the moment
+    # asked about is the trail's last event, so a grant made a moment ago binds; with the clock ahead, the clock
+    behind = trail[0].time - timedelta(days=1)
+    moment, now_bound = audit.compute_encumbrances_now(history.asset, behind)
+    assert moment == trail[-1].time and now_bound == bound
+    ahead = trail[-1].time + timedelta(seconds=5)
+    assert audit.compute_encumbrances_now(history.asset, ahead) == (ahead, audit.compute_encumbrances(history.asset,
+                                                                                                      ahead))
     months = audit.compute_usage(AssetSubject(history.asset), "month")
     assert sum(u.units for u in months) == 27 and {u.grant_id for u in months} == {history.grant,
                                                                                   history.licence_grant}
