@@ -31,6 +31,7 @@ sysdeps:
 	@missing=""; \
 	test -f $(CJK_FONT) || missing="$$missing fonts-wqy-microhei"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	ldconfig -p | grep -q 'libharfbuzz-subset\.so\.0 ' || missing="$$missing libharfbuzz-subset0"; \
 	test -x $(PG_BIN)/initdb -a -x $(PG_BIN)/postgres || missing="$$missing postgresql-15"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
