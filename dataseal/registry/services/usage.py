@@ -10,9 +10,11 @@
 Before anything is sent, :func:`use` checks the receipt against the grant on chain — the same chain,
 GrantRegistry and grant, the grant's purpose, the units, a job that ran inside the grant's window — and that the
 grant can take them now (Active, inside its window by the chain's clock, enough quota left), that the signing
-account is the grantee or its USAGE operator, and, when this registry knows them, that the indexes the receipt
-touched exist in the asset (the unit and leaf count of the manifest it stored for the asset) and lie inside the
-grant's scope root. Each failure is one :class:`UsageError` saying what and what to do; should the chain refuse
+account is the grantee or its USAGE operator, that the indexes the receipt touched exist in the asset (when this
+registry stored the asset's manifest: its unit and leaf count) and lie inside the grant's scope root (always: a
+receipt whose indexes or scope cannot be had is refused; see :func:`verify_receipt_fits_grant`), and that the
+receipt is not recorded already (:func:`verify_not_recorded_elsewhere`). :func:`new_receipt` runs the same checks
+of the receipt's content. Each failure is one :class:`UsageError` saying what and what to do; should the chain refuse
 anyway, its error arrives decoded.
 
 A receipt is recorded once. Its hash is the natural key: before sending, the chain is asked whether a
