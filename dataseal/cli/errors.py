@@ -77,6 +77,9 @@ OPTION_FLAGS: dict[str, str] = {
     "request": "--request ID",
     "grant": "--grant G",
     "notice_period": "--notice-period",
+    "scope": "--scope FILE",
+    "scope_proof": "--scope-proof FILE",
+    "touched": "--touched LIST",
     # register, version, review (dataseal.registry.services.assets)
     "title": "--title TEXT",
     "classification": "--classification LEVEL",

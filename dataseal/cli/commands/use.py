@@ -12,11 +12,12 @@ from dataseal.chain.files import open_output
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
+from dataseal.registry.manifest import read_json
 from dataseal.registry.receipts import ReceiptError
 from dataseal.registry.registry import Registry
-from dataseal.registry.scope import parse_ranges, read_scope_file
+from dataseal.registry.scope import MAX_SCOPE_FILE_BYTES, ScopeError, ScopeProof, parse_ranges, read_scope_file
 from dataseal.registry.services.grants import resolve_time
-from dataseal.registry.services.usage import new_receipt, use, use_batch
+from dataseal.registry.services.usage import draft_receipt, use, use_batch
 
 RECEIPT_HELP = ("A usage receipt (kind dataseal/usage-receipt, written by `dataseal receipt new`): its keccak256 "
                 "is what the ledger records.")
@@ -28,6 +29,16 @@ PROOFS = typer.Option(None, "--proofs", metavar="DIR", show_default=False,
                       "auditors.")
 RESULT = typer.Option(None, "--result", metavar="FILE", help="The job's result; the receipt carries its SHA-256.",
                       show_default=False)
+SCOPE = typer.Option(None, "--scope", metavar="FILE", show_default=False,
+                     help="The grant's scope file (the indexes it was made with), when this data folder did not make "
+                     "the grant: checked against the grant's scope root, then kept.")
+TOUCHED = typer.Option(None, "--touched", metavar="LIST", show_default=False,
+                       help="The indexes a --private receipt touched (as receipt new's --rows: 0-999,1500 or @FILE), "
+                       "when this data folder did not write it: checked against the receipt's root, then against "
+                       "the grant's scope.")
+SCOPE_PROOF = typer.Option(None, "--scope-proof", metavar="FILE", show_default=False,
+                           help="A multiproof (JSON: scopeRoot, indexes, proof, proofFlags) that the touched indexes "
+                           "are inside the grant's scope, instead of --scope.")
 RECEIPT_OUT = typer.Option(..., "-o", "--out", metavar="FILE", help="Where to write the receipt.", show_default=False)
 
 def use_command(
@@ -35,6 +46,9 @@ def use_command(
     units: int = typer.Option(..., "--units", metavar="N", help="Units used (must be the receipt's).",
                               show_default=False),
     receipt: Path = RECEIPT,
+    touched: str | None = TOUCHED,
+    scope: Path | None = SCOPE,
+    scope_proof: Path | None = SCOPE_PROOF,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,
@@ -46,17 +60,25 @@ def use_command(
     USAGE power) signs.
 
     Refused before anything is sent: a receipt of another grant, chain or purpose, units that are not the
-    receipt's, a grant revoked, not yet open or expired (by the chain's clock), or without the units left.
+    receipt's, a grant revoked, not yet open or expired (by the chain's clock), or without the units left, a job
+    that ran outside the grant's window, indexes beyond the asset or outside the grant's scope, and a receipt
+    recorded already in a batch. On a grant with a scope, the touched indexes are checked against it: a --private
+    receipt needs its indexes (kept by `receipt new` in its data folder, or --touched), and a data folder that
+    did not make the grant needs --scope (or --scope-proof).
     A receipt is recorded once: running the command again finds it on chain and sends nothing.
 
     \b
     Examples:
       dataseal receipt new 3 --job train-42 --rows 0-999 --units 10 --result model.bin -o r-42.json
       dataseal use 3 --units 10 --receipt r-42.json
+      dataseal use 3 --units 1 --receipt q-7.json --touched @touched.txt --scope scope.txt
     """
+    revealed = _indexes(touched, "--touched") if touched is not None else None
+    proof = _scope_proof(scope_proof) if scope_proof is not None else None
     cfg = settings(rpc_url=rpc, account=account, password_file=password_file, chain_id=chain_id, data_dir=data_dir)
     with Registry.open(cfg) as registry:
-        done = use(registry, grant_id, units, receipt, passwords=[TerminalPrompt()])
+        done = use(registry, grant_id, units, receipt, touched=revealed, scope=scope, scope_proof=proof,
+                   passwords=[TerminalPrompt()])
     record = done.record
 
     def human() -> None:
@@ -72,6 +94,7 @@ def use_batch_command(
     grant_id: int = typer.Argument(..., metavar="GRANT", help="The grant the jobs ran under.", show_default=False),
     receipts: Path = RECEIPTS,
     proofs: Path | None = PROOFS,
+    scope: Path | None = SCOPE,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,
@@ -82,16 +105,18 @@ def use_batch_command(
     """Record the receipts of many jobs under grant GRANT in one transaction: their units added up, committed by
     the Merkle root of their hashes (StandardMerkleTree, leaf encoding ["bytes32"]).
 
-    The same checks as `dataseal use`, for every receipt; a receipt already recorded (alone or in another batch)
-    is refused, and running the command again for the same receipts sends nothing.
+    The same checks as `dataseal use`, for every receipt; a receipt already recorded (alone, or in another batch
+    recorded from this data folder) is refused, and running the command again for the same receipts sends
+    nothing. The indexes of --private receipts are those `receipt new` kept in this data folder.
 
     \b
     Examples:
       dataseal use-batch 3 --receipts ./receipts/2026-03 --proofs ./proofs/2026-03
+      dataseal use-batch 3 --receipts ./receipts/2026-03 --scope scope.txt
     """
     cfg = settings(rpc_url=rpc, account=account, password_file=password_file, chain_id=chain_id, data_dir=data_dir)
     with Registry.open(cfg) as registry:
-        done = use_batch(registry, grant_id, receipts, passwords=[TerminalPrompt()])
+        done = use_batch(registry, grant_id, receipts, scope=scope, passwords=[TerminalPrompt()])
     if proofs is not None:
         proofs.mkdir(parents=True, exist_ok=True)
         for one in done.batch.receipts:
@@ -136,7 +161,9 @@ def receipt_new(
                                        "when this data folder did not make the grant; checked against the grant's "
                                        "purpose hash.", show_default=False),
     private: bool = typer.Option(False, "--private", help="Write only the root and count of the touched indexes, "
-                                 "not the indexes (they can be revealed to an auditor later)."),
+                                 "not the indexes (they are kept in this data folder, for `dataseal use` to check "
+                                 "them against the grant's scope, and can be revealed to an auditor later)."),
+    scope: Path | None = SCOPE,
     out: Path = RECEIPT_OUT,
     force: bool = typer.Option(False, "--force", help="Replace FILE if it exists."),
     rpc: str | None = RPC,
@@ -147,8 +174,11 @@ def receipt_new(
     """Write the usage receipt of a job under grant GRANT (no transaction; no password).
 
     The chain id, GrantRegistry and purpose come from the grant on chain; exactly one of --rows, --chunks and
-    --files says what the job touched (indexes of the asset's leaves). Times are UTC. Record the receipt with
-    `dataseal use GRANT --units N --receipt FILE`, or many at once with `dataseal use-batch`.
+    --files says what the job touched (indexes of the asset's leaves). Times are UTC. The receipt is checked as
+    `dataseal use` checks it (the job inside the grant's window, the indexes inside the asset and the grant's
+    scope), so that what is written here is not refused later. When the node cannot be reached, the receipt is
+    written unchecked from the data folder's deployment record (give --purpose), with a warning. Record the
+    receipt with `dataseal use GRANT --units N --receipt FILE`, or many at once with `dataseal use-batch`.
 
     \b
     Examples:
@@ -159,7 +189,7 @@ def receipt_new(
     if len(given) != 1:
         raise typer.BadParameter("give exactly one of --rows, --chunks and --files", param_hint="--rows")
     unit, spec = given[0]
-    indexes = read_scope_file(Path(spec[1:])) if spec.startswith("@") else parse_ranges(spec, f"--{unit}s")
+    indexes = _indexes(spec, f"--{unit}s")
     if (result is None) == (result_hash is None):
         raise typer.BadParameter("give one of --result FILE and --result-hash HEX", param_hint="--result")
     if result is not None:
@@ -175,16 +205,33 @@ def receipt_new(
     start = resolve_time(started, now, "started") if started is not None else end
     cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)
     with Registry.open(cfg) as registry:
-        made = new_receipt(registry, grant_id, job, unit=_unit(unit), indexes=indexes, started_at=start, ended_at=end,
-                           units=units, result_hash=digest, purpose=purpose, disclose_indexes=not private)
+        draft = draft_receipt(registry, grant_id, job, unit=_unit(unit), indexes=indexes, started_at=start,
+                              ended_at=end, units=units, result_hash=digest, purpose=purpose,
+                              disclose_indexes=not private, scope=scope)
+    made = draft.receipt
     with open_output(out, replace=force, what="receipt file", options=("out",)) as stream:
         stream.write(made.to_text().encode("utf-8"))
+
+    if not draft.checked:
+        note(f"warning: the receipt was not checked against grant {grant_id} (the chain could not be reached: "
+             f"{draft.unchecked}); `dataseal use` checks it before recording")
 
     def human() -> None:
         print(f"receipt {made.hash_hex} written to {out}")
         note(f"record it: dataseal use {grant_id} --units {made.units} --receipt {out}")
 
-    emit({"receipt_hash": made.hash_hex, "path": str(out), "receipt": made.to_json_data()}, as_json, human)
+    emit({"receipt_hash": made.hash_hex, "path": str(out), "receipt": made.to_json_data(), "checked": draft.checked,
+          "unchecked": draft.unchecked}, as_json, human)
+
+
+def _indexes(spec: str, flag: str) -> tuple[int, ...]:
+    """Indexes given on the command line: 0-999,1500, or @FILE (a scope file's forms)."""
+    return read_scope_file(Path(spec[1:])) if spec.startswith("@") else parse_ranges(spec, flag)
+
+
+def _scope_proof(path: Path) -> ScopeProof:
+    data = read_json(path, "scope proof", ScopeError, limit=MAX_SCOPE_FILE_BYTES)
+    return ScopeProof.from_json_data(data, where=f"the scope proof {path}")
 
 
 def _unit(name: str) -> Literal["row", "chunk", "file"]:

@@ -10,9 +10,11 @@
 Before anything is sent, :func:`use` checks the receipt against the grant on chain — the same chain,
 GrantRegistry and grant, the grant's purpose, the units, a job that ran inside the grant's window — and that the
 grant can take them now (Active, inside its window by the chain's clock, enough quota left), that the signing
-account is the grantee or its USAGE operator, and, when this registry knows them, that the indexes the receipt
-touched exist in the asset (the unit and leaf count of the manifest it stored for the asset) and lie inside the
-grant's scope root. Each failure is one :class:`UsageError` saying what and what to do; should the chain refuse
+account is the grantee or its USAGE operator, that the indexes the receipt touched exist in the asset (when this
+registry stored the asset's manifest: its unit and leaf count) and lie inside the grant's scope root (always: a
+receipt whose indexes or scope cannot be had is refused; see :func:`verify_receipt_fits_grant`), and that the
+receipt is not recorded already (:func:`verify_not_recorded_elsewhere`). :func:`new_receipt` runs the same checks
+of the receipt's content. Each failure is one :class:`UsageError` saying what and what to do; should the chain refuse
 anyway, its error arrives decoded.
 
 A receipt is recorded once. Its hash is the natural key: before sending, the chain is asked whether a
@@ -25,7 +27,7 @@ waited for, found on chain, and never sent a second time. Batches are keyed the 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +37,15 @@ from eth_utils import keccak
 
 from dataseal.chain.accounts.passwords import PasswordSource
 from dataseal.chain.contracts.client import ESTIMATE
+from dataseal.chain.contracts.deployment import load_deployments
 from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.contracts.records import USAGE, AssetStatus, UsageBatchRecord, UsageRecord
+from dataseal.chain.errors import NodeUnreachable
 from dataseal.chain.sending.sender import TxSender
 from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.certificates.compute import get_stored_manifest
+from dataseal.registry.db.models.chain import GrantRow
+from dataseal.registry.db.models.local import OutboxState
 from dataseal.registry.db.models.receipts import RECORDED, SENT, ReceiptBatchRecord, ReceiptRecord
 from dataseal.registry.outbox import Delivered, Hook, Outbox, get_record
 from dataseal.registry.receipts import (
@@ -49,18 +55,30 @@ from dataseal.registry.receipts import (
     UsageReceipt,
     build_receipt,
     compute_asset_leaves,
+    purpose_hash,
     read_receipt,
     read_receipts,
     verify_receipt_in_asset,
     verify_receipt_in_window,
 )
 from dataseal.registry.registry import Registry
-from dataseal.registry.scope import IndexTree
+from dataseal.registry.scope import (
+    ZERO_ROOT,
+    IndexTree,
+    ScopeError,
+    ScopeProof,
+    format_ranges,
+    parse_indexes,
+    verify_indexes_in_scope,
+)
 from dataseal.registry.services.grants import (
     GrantState,
     delivered_receipt,
+    get_purpose_text,
     get_scope_indexes,
     grant_state,
+    record_scope,
+    scope_tree,
     signing_sender,
     writes_outbox,
 )
@@ -104,6 +122,19 @@ class UsageBatchResult:
 # ----------------------------------------------------------------------------------------------- receipts
 
 
+@dataclass(frozen=True)
+class DraftReceipt:
+    """What :func:`draft_receipt` wrote: the receipt, and why it could not be checked against its grant on chain
+    (``unchecked``: the chain could not be reached; None when it was checked)."""
+
+    receipt: UsageReceipt
+    unchecked: str | None = None
+
+    @property
+    def checked(self) -> bool:
+        return self.unchecked is None
+
+
 def new_receipt(
     registry: Registry,
     grant_id: int,
@@ -119,25 +150,117 @@ def new_receipt(
     touched_count: int | None = None,
     purpose: str | None = None,
     disclose_indexes: bool = True,
+    scope: Iterable[int] | Path | None = None,
+    check: bool = True,
 ) -> UsageReceipt:
     """A receipt of a job under ``grant_id``, with the chain id, GrantRegistry and purpose filled in from the
     chain. ``purpose`` is the grant's purpose text: needed when this registry did not record it (the grantor's
-    did), and checked against the grant's purpose hash either way."""
+    did), and checked against the grant's purpose hash either way.
+
+    Unless ``check`` is False, the receipt is checked against the grant as :func:`use` checks it before recording
+    (:func:`verify_receipt_fits_grant`: the job's time inside the grant's window, the touched indexes inside the
+    asset and the grant's scope), so that a receipt written here is not refused later for what it says. ``scope``
+    is the grant's scope (indexes or a scope file) when this registry does not hold it; it is kept once checked.
+    The indexes of a receipt written with ``disclose_indexes=False`` are kept in this registry (behind their root)
+    so that :func:`use` can check them against the scope without them being in the receipt."""
     state = grant_state(registry, grant_id)
-    text = purpose if purpose is not None else state.purpose
-    if text is None:
-        raise UsageError(f"this registry does not know the purpose text of grant {grant_id} (its hash is "
-                         f"0x{state.created.purpose.hex()})", hint="give the purpose text the grant was made for",
-                         options=("purpose",))
-    if keccak(text=text) != state.created.purpose:
-        raise UsageError(f"the purpose {text!r} is not grant {grant_id}'s: its keccak256 is 0x{keccak(text=text).hex()}"
-                         f", the grant's is 0x{state.created.purpose.hex()}",
-                         hint="give the purpose text exactly as the grant was made", options=("purpose",))
+    text = _purpose_text(grant_id, state.created.purpose, purpose, state.purpose)
     deployment = registry.context.deployment()
-    return build_receipt(chain_id=deployment.chain_id, grant_registry=deployment.grant_registry, grant_id=grant_id,
-                         job_id=job_id, purpose=text, unit=unit, indexes=indexes, touched_root=touched_root,
-                         touched_count=touched_count, started_at=started_at, ended_at=ended_at, units=units,
-                         result_hash=result_hash, disclose_indexes=disclose_indexes)
+    receipt = build_receipt(chain_id=deployment.chain_id, grant_registry=deployment.grant_registry, grant_id=grant_id,
+                            job_id=job_id, purpose=text, unit=unit, indexes=indexes, touched_root=touched_root,
+                            touched_count=touched_count, started_at=started_at, ended_at=ended_at, units=units,
+                            result_hash=result_hash, disclose_indexes=disclose_indexes)
+    hidden = _hidden_indexes(receipt, indexes)
+    given = compute_given_scope(state, scope)
+    if check:
+        verify_receipt_fits_grant(registry, state, [receipt], scope=given or get_grant_scope(registry, state),
+                                  touched={receipt.hash_hex: hidden.indexes} if hidden is not None else None)
+    _keep_indexes(registry, [t for t in (given, hidden) if t is not None])
+    return receipt
+
+
+def draft_receipt(
+    registry: Registry,
+    grant_id: int,
+    job_id: str,
+    *,
+    unit: Literal["row", "chunk", "file"],
+    started_at: datetime | int,
+    ended_at: datetime | int,
+    units: int,
+    result_hash: bytes | str,
+    indexes: Iterable[int | str] | None = None,
+    purpose: str | None = None,
+    disclose_indexes: bool = True,
+    scope: Iterable[int] | Path | None = None,
+) -> DraftReceipt:
+    """:func:`new_receipt` (checked) when the chain answers. When its node cannot be reached, the receipt is still
+    written — from the data folder's deployment record (the settings' ``chain_id``, or its only deployment) and
+    the purpose text given (or the one this registry indexed for the grant) — and ``unchecked`` says why it was
+    not checked: :func:`use` checks it before recording."""
+    try:
+        return DraftReceipt(new_receipt(registry, grant_id, job_id, unit=unit, started_at=started_at,
+                                        ended_at=ended_at, units=units, result_hash=result_hash, indexes=indexes,
+                                        purpose=purpose, disclose_indexes=disclose_indexes, scope=scope))
+    except NodeUnreachable as exc:
+        reason = exc.message
+    recorded = load_deployments(registry.data_dir)
+    chain_id = registry.settings.chain_id
+    if chain_id is None and len(recorded) == 1:
+        chain_id = next(iter(recorded))
+    deployment = recorded.get(chain_id) if chain_id is not None else None
+    if deployment is None:
+        chains = ", ".join(str(c) for c in sorted(recorded)) or "none"
+        raise UsageError(f"the chain cannot be reached ({reason}), and the data folder records no deployment to "
+                         f"write the receipt for{'' if chain_id is None else f' on chain {chain_id}'} (recorded: "
+                         f"chains {chains})", hint="connect to the grant's chain, or name the chain the grant is on",
+                         options=("rpc_url", "chain_id"), kind=ErrorKind.UNAVAILABLE)
+    with registry.db.session() as session:
+        row = session.get(GrantRow, grant_id)
+        indexed = bytes.fromhex(row.purpose[2:]) if row is not None else None
+    known = get_purpose_text(registry, indexed) if indexed is not None else None
+    if purpose is None and known is None:
+        raise UsageError(f"the chain cannot be reached ({reason}), and this registry does not know the purpose text "
+                         f"of grant {grant_id}", hint="give the purpose text the grant was made for, or connect to "
+                         "the grant's chain", options=("purpose",), kind=ErrorKind.UNAVAILABLE)
+    text = _purpose_text(grant_id, indexed, purpose, known)
+    receipt = build_receipt(chain_id=deployment.chain_id, grant_registry=deployment.grant_registry, grant_id=grant_id,
+                            job_id=job_id, purpose=text, unit=unit, indexes=indexes, started_at=started_at,
+                            ended_at=ended_at, units=units, result_hash=result_hash, disclose_indexes=disclose_indexes)
+    hidden = _hidden_indexes(receipt, indexes)
+    _keep_indexes(registry, [hidden] if hidden is not None else [])
+    return DraftReceipt(receipt, unchecked=reason)
+
+
+def _purpose_text(grant_id: int, expected: bytes | None, given: str | None, known: str | None) -> str:
+    """The purpose text of the receipt: ``given``, else the one this registry ``known``; checked against the
+    grant's purpose hash ``expected`` (when known)."""
+    text = given if given is not None else known
+    if text is None:
+        shown = f" (its hash is 0x{expected.hex()})" if expected is not None else ""
+        raise UsageError(f"this registry does not know the purpose text of grant {grant_id}{shown}",
+                         hint="give the purpose text the grant was made for", options=("purpose",))
+    if expected is not None and purpose_hash(text) != expected:
+        raise UsageError(f"the purpose {text!r} is not grant {grant_id}'s: its keccak256 is 0x{keccak(text=text).hex()}"
+                         f", the grant's is 0x{expected.hex()}",
+                         hint="give the purpose text exactly as the grant was made", options=("purpose",))
+    return text
+
+
+def _hidden_indexes(receipt: UsageReceipt, indexes: Iterable[int | str] | None) -> IndexTree | None:
+    """The tree of the indexes a receipt written without them touched (None when it lists them, or they were not
+    given)."""
+    if receipt.touched.indexes is not None or indexes is None:
+        return None
+    return IndexTree.of(parse_indexes(list(indexes), "touched indexes"), "touched indexes")
+
+
+def _keep_indexes(registry: Registry, trees: Sequence[IndexTree]) -> None:
+    """Keep the indexes behind each tree's root (a grant's scope, or what a private receipt touched)."""
+    if trees:
+        with registry.db.session() as session:
+            for tree in trees:
+                record_scope(session, tree)
 
 
 def verify_receipt_for_grant(state: GrantState, chain_id: int, grant_registry: str, receipt: UsageReceipt,
@@ -160,6 +283,37 @@ def verify_receipt_for_grant(state: GrantState, chain_id: int, grant_registry: s
     if units is not None and units != receipt.units:
         raise UsageError(f"{units} units were asked to be recorded, but {where} says the job used {receipt.units}",
                          hint="record the units the receipt states", options=("units",))
+
+
+# ----------------------------------------------------------------------------------------------- grant scope
+
+
+def compute_given_scope(state: GrantState, scope: Iterable[int] | Path | None) -> IndexTree | None:
+    """The tree of the scope given for the grant (indexes, or a scope file), checked to be the grant's: its root
+    is the grant's scope root; None when none is given."""
+    if scope is None:
+        return None
+    tree = scope_tree(scope)
+    assert tree is not None
+    grant_id, root = state.grant.grant_id, state.grant.scope_root
+    if root == ZERO_ROOT:
+        raise UsageError(f"a scope was given, but grant {grant_id} covers the whole asset (its scope root is zero)",
+                         hint="leave the scope out", options=("scope",))
+    if tree.root != root:
+        raise UsageError(f"the scope given ({len(tree)} indexes: {format_ranges(tree.indexes[:20])}) has the root "
+                         f"{tree.root_hex}, but grant {grant_id}'s scope root is 0x{root.hex()}",
+                         hint="give the scope the grant was made with", options=("scope",))
+    return tree
+
+
+def get_grant_scope(registry: Registry, state: GrantState) -> IndexTree | None:
+    """The tree of the grant's scope when this registry holds its indexes (None: it does not, or the grant covers
+    the whole asset)."""
+    root = state.grant.scope_root
+    if root == ZERO_ROOT:
+        return None
+    known = get_scope_indexes(registry, root)
+    return IndexTree.of(known) if known is not None else None
 
 
 # ----------------------------------------------------------------------------------------------- reads
@@ -210,18 +364,94 @@ def _verify_can_record(registry: Registry, state: GrantState, signer: TxSender, 
                              options=("account",), kind=ErrorKind.CONFLICT)
 
 
-def _verify_in_window_and_asset(registry: Registry, state: GrantState, receipts: Sequence[UsageReceipt]) -> None:
-    """Each job ran inside the grant's window, and touched indexes of the asset's leaves (checked when this registry
-    stored the asset's manifest: its unit and leaf count)."""
+def verify_receipt_fits_grant(
+    registry: Registry,
+    state: GrantState,
+    receipts: Sequence[UsageReceipt],
+    *,
+    scope: IndexTree | None = None,
+    touched: Mapping[str, Iterable[int | str]] | None = None,
+    scope_proofs: Mapping[str, ScopeProof] | None = None,
+) -> None:
+    """Check what each receipt says against its grant — the checks :func:`new_receipt`, :func:`use` and
+    :func:`use_batch` share: the job ran inside the grant's window; what it touched exists in the asset (checked
+    when this registry stored the asset's manifest: its unit and leaf count); and, for a grant over part of the
+    asset (a scope root), every touched index lies inside the scope.
+
+    The scope check needs the touched indexes — listed in the receipt, or for a receipt that gives only their root,
+    given in ``touched`` (by receipt hash; checked against that root) or kept by this registry when it wrote the
+    receipt — and the scope: a multiproof of those indexes against the grant's scope root (``scope_proofs``, by
+    receipt hash), or the scope's tree (``scope``, from :func:`compute_given_scope` or :func:`get_grant_scope`).
+    Without them the receipt is refused: an unchecked scope is never taken as inside. :class:`UsageError` names
+    the first receipt that does not fit."""
     leaves = get_asset_leaves(registry, state.grant.asset_id)
     for receipt in receipts:
         where = f"receipt {receipt.hash_hex} (job {receipt.job_id!r})"
+        indexes = _touched_indexes(registry, receipt, (touched or {}).get(receipt.hash_hex), where)
         try:
             verify_receipt_in_window(receipt, state.grant.valid_from, state.grant.expires_at, where=where)
             if leaves is not None:
                 verify_receipt_in_asset(receipt, leaves, where=where)
         except ReceiptError as exc:
             raise UsageError(exc.message, hint=exc.hint, kind=exc.kind) from None
+        unit = receipt.touched.unit
+        revealed = receipt.touched.indexes is None and indexes is not None
+        if leaves is not None and indexes is not None and revealed and indexes[-1] >= leaves.count:
+            raise UsageError(f"{where} touched {sum(1 for i in indexes if i >= leaves.count)} {unit}s beyond the "
+                             f"asset's {leaves.describe()} (largest index {indexes[-1]}, the last is "
+                             f"{leaves.count - 1})", hint=f"give {unit} indexes from 0 to {leaves.count - 1}",
+                             kind=ErrorKind.CONFLICT)
+        _verify_in_scope(state, receipt, indexes, scope, (scope_proofs or {}).get(receipt.hash_hex), where)
+
+
+def _touched_indexes(registry: Registry, receipt: UsageReceipt, revealed: Iterable[int | str] | None,
+                     where: str) -> tuple[int, ...] | None:
+    """The indexes ``receipt`` touched: listed in it, revealed (checked against its root and count), or kept by this
+    registry behind its root; None when none of these has them."""
+    touched = receipt.touched
+    if touched.indexes is not None:
+        return touched.indexes
+    if revealed is None:
+        return get_scope_indexes(registry, bytes.fromhex(touched.root[2:]))
+    try:
+        tree = IndexTree.of(parse_indexes(list(revealed), "touched indexes"), "touched indexes")
+    except ScopeError as exc:
+        raise UsageError(exc.message, hint=exc.hint, options=("touched",)) from None
+    if tree.root_hex != touched.root:
+        raise UsageError(f"the touched indexes given for {where} ({len(tree)} {touched.unit}s: "
+                         f"{format_ranges(tree.indexes[:20])}) have the root {tree.root_hex}, but the receipt commits "
+                         f"to {touched.count} {touched.unit}s with the root {touched.root}",
+                         hint="give the indexes the receipt was written from", options=("touched",))
+    return tree.indexes
+
+
+def _verify_in_scope(state: GrantState, receipt: UsageReceipt, indexes: Sequence[int] | None,
+                     scope: IndexTree | None, proof: ScopeProof | None, where: str) -> None:
+    root, grant_id = state.grant.scope_root, state.grant.grant_id
+    if root == ZERO_ROOT:
+        return
+    unit = receipt.touched.unit
+    if indexes is None:
+        raise UsageError(f"{where} gives only the root {receipt.touched.root} of the {receipt.touched.count} {unit}s "
+                         f"it touched, so they cannot be checked against grant {grant_id}'s scope 0x{root.hex()}",
+                         hint="give the touched indexes the receipt was written from (their root must be the "
+                         "receipt's)", options=("touched",))
+    if proof is not None:
+        try:
+            verify_indexes_in_scope(indexes, root, proof)
+        except ScopeError as exc:
+            raise UsageError(f"{where}: {exc.message}", hint=exc.hint, kind=exc.kind,
+                             options=("scope_proof",)) from None
+        return
+    if scope is None:
+        raise UsageError(f"grant {grant_id} covers part of asset {state.grant.asset_id} (scope root 0x{root.hex()}), "
+                         f"and this registry does not hold the scope's indexes, so the {unit}s {where} touched cannot "
+                         "be checked against it", hint="give the grant's scope (the indexes it was made with) or a "
+                         "multiproof of the touched indexes against its scope root", options=("scope", "scope_proof"))
+    outside = [i for i in indexes if i not in scope]
+    if outside:
+        raise UsageError(f"{where} touched {len(outside)} {unit}s outside grant {grant_id}'s scope (first: "
+                         f"{outside[0]})", hint="record only work inside the grant's scope", kind=ErrorKind.CONFLICT)
 
 
 def get_asset_leaves(registry: Registry, asset_id: int) -> AssetLeaves | None:
@@ -234,23 +464,63 @@ def get_asset_leaves(registry: Registry, asset_id: int) -> AssetLeaves | None:
     return compute_asset_leaves(manifest)
 
 
-def _verify_in_known_scope(registry: Registry, state: GrantState, receipts: Sequence[UsageReceipt]) -> None:
-    """When this registry knows the indexes behind the grant's scope root, the listed indexes must be inside."""
-    root = state.grant.scope_root
-    if root == b"\0" * 32:
-        return
-    known = get_scope_indexes(registry, root)
-    if known is None:
-        return
-    scope = IndexTree.of(known)
+def _batch_key(chain_id: int, ledger: str, grant_id: int, root_hex: str) -> str:
+    return f"use-batch:{chain_id}:{ledger}:{grant_id}:{root_hex}"
+
+
+def verify_not_recorded_elsewhere(registry: Registry, grant_id: int, receipts: Sequence[UsageReceipt],
+                                  records: Sequence[UsageRecord | UsageBatchRecord], *,
+                                  batch_root: bytes | None = None) -> None:
+    """Check that none of ``receipts`` is recorded already under ``grant_id`` in another record than the one being
+    made (alone: ``batch_root`` None; or the batch with ``batch_root``): :class:`UsageError` (conflict) naming the
+    earlier transaction.
+
+    ``records`` are the grant's usage records on chain (:func:`usage_records`). A receipt recorded alone is found
+    there by its hash, whatever database asks. A batch commits only the root of its receipts' hashes, so a
+    receipt's membership in a batch on chain is known only where the batch's receipts are known: this registry's
+    database (the receipts it recorded in batches); a receipt in a batch whose transaction was sent but is not yet
+    seen on chain is refused too (that batch is to be finished first)."""
+    singles = {r.receipt_hash: r for r in records if isinstance(r, UsageRecord)}
+    batches = {"0x" + r.receipts_root.hex(): r for r in records if isinstance(r, UsageBatchRecord)}
+    own = None if batch_root is None else "0x" + batch_root.hex()
+    with registry.db.session() as session:
+        known = {r.hash_hex: row.batch_root for r in receipts
+                 if (row := session.get(ReceiptRecord, r.hash_hex)) is not None and row.batch_root not in (None, own)}
+    deployment = registry.context.deployment()
+    found: list[tuple[UsageReceipt, str]] = []
+    pending: list[tuple[UsageReceipt, str]] = []
     for receipt in receipts:
-        if receipt.touched.indexes is not None:
-            outside = [i for i in receipt.touched.indexes if i not in scope]
-            if outside:
-                raise UsageError(f"receipt {receipt.hash_hex} (job {receipt.job_id!r}) touched {len(outside)} "
-                                 f"{receipt.touched.unit}s outside grant {state.grant.grant_id}'s scope (first: "
-                                 f"{outside[0]})", hint="record only work inside the grant's scope",
-                                 kind=ErrorKind.CONFLICT)
+        single = singles.get(receipt.hash) if batch_root is not None else None
+        root = known.get(receipt.hash_hex)
+        if single is not None:
+            found.append((receipt, f"alone (tx {single.tx.tx_hash}, block {single.tx.block_number}, sequence "
+                                   f"{single.sequence})"))
+        elif root is not None and root in batches:
+            batch = batches[root]
+            found.append((receipt, f"in the batch {root} (tx {batch.tx.tx_hash}, block {batch.tx.block_number}, "
+                                   f"sequence {batch.sequence})"))
+        elif root is not None:
+            sent = get_record(registry.db, _batch_key(deployment.chain_id, deployment.transaction_ledger, grant_id,
+                                                      root))
+            if sent is not None and (sent.state in (OutboxState.SENT, OutboxState.MINED)
+                                     or (sent.state == OutboxState.PREPARED and sent.attempts > 0)):
+                pending.append((receipt, f"in the batch {root}, whose transaction "
+                                         f"{sent.tx_hash or '(hash not recorded)'} was sent and is not yet seen on "
+                                         "chain"))
+    alone = batch_root is None
+    if found:
+        receipt, how = found[0]
+        what = (f"receipt {receipt.hash_hex} (job {receipt.job_id!r}) was recorded {how} under grant {grant_id}"
+                if alone else f"{len(found)} of the {len(receipts)} receipts were recorded already under grant "
+                f"{grant_id} (first: receipt {receipt.hash_hex}, job {receipt.job_id!r}, {how})")
+        raise UsageError(what, hint="nothing to record for it: each receipt is recorded once" if alone else
+                         "leave the recorded receipts out of the batch: each receipt is recorded once",
+                         kind=ErrorKind.CONFLICT)
+    if pending:
+        receipt, how = pending[0]
+        raise UsageError(f"receipt {receipt.hash_hex} (job {receipt.job_id!r}) is {how}",
+                         hint="finish that batch first (record its receipts as a batch again); each receipt is "
+                         "recorded once", kind=ErrorKind.CONFLICT)
 
 
 # ----------------------------------------------------------------------------------------------- use
@@ -262,17 +532,24 @@ def use(
     units: int,
     receipt: UsageReceipt | Path,
     *,
+    touched: Iterable[int | str] | None = None,
+    scope: Iterable[int] | Path | None = None,
+    scope_proof: ScopeProof | None = None,
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
     hook: Hook | None = None,
 ) -> UsageResult:
-    """Record ``units`` used under ``grant_id`` for the job of ``receipt`` (a receipt, or its file). ``hook(moment)``
-    sees the outbox's moments (``"use:prepared"``, ...)."""
+    """Record ``units`` used under ``grant_id`` for the job of ``receipt`` (a receipt, or its file). For a grant
+    over part of the asset, ``touched`` reveals the indexes of a receipt that gives only their root (when this
+    registry did not write it), and ``scope`` (the grant's scope, kept once checked) or ``scope_proof`` (a
+    multiproof of the touched indexes) lets the scope be checked when this registry does not hold it (see
+    :func:`verify_receipt_fits_grant`). ``hook(moment)`` sees the outbox's moments (``"use:prepared"``, ...)."""
     if isinstance(receipt, Path):
         receipt = read_receipt(receipt)
     state = grant_state(registry, grant_id)
     deployment = registry.context.deployment()
     verify_receipt_for_grant(state, deployment.chain_id, deployment.grant_registry, receipt, units)
+    given = compute_given_scope(state, scope)
     digest, key = receipt.hash, receipt.hash_hex
     first_block = state.created.tx.block_number
     write = f"use:{deployment.chain_id}:{deployment.transaction_ledger}:{grant_id}:{key}"
@@ -281,25 +558,21 @@ def use(
         return get_usage_record(registry, grant_id, digest, first_block) is not None
 
     signer, outbox = _reconciled(registry, write, recorded, sender, passwords, hook)
-    prior = get_usage_record(registry, grant_id, digest, first_block)
-    if isinstance(prior, UsageRecord):
+    records = usage_records(registry, grant_id, first_block)
+    prior = next((r for r in records if isinstance(r, UsageRecord) and r.receipt_hash == digest), None)
+    if prior is not None:
         if outbox is not None:
             outbox.mark_done(write, tx_hash=prior.tx.tx_hash, block_number=prior.tx.block_number)
         _mark_recorded(registry, receipt, prior, None)
         return UsageResult(receipt, prior, already_recorded=True)
-    if prior is not None:  # pragma: no cover - a receipt hash is never a batch's root in practice
-        raise UsageError(f"{key} is recorded as the root of a batch under grant {grant_id}", hint="nothing to do",
-                         kind=ErrorKind.CONFLICT)
-    with registry.db.session() as session:
-        row = session.get(ReceiptRecord, key)
-        if row is not None and row.batch_root is not None and row.state == RECORDED:
-            raise UsageError(f"receipt {key} was recorded in the batch {row.batch_root} (tx {row.tx_hash})",
-                             hint="nothing to do: each receipt is recorded once", kind=ErrorKind.CONFLICT)
+    verify_not_recorded_elsewhere(registry, grant_id, [receipt], records)
     signer = signer or signing_sender(registry, sender, passwords)
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, units)
-    _verify_in_window_and_asset(registry, state, [receipt])
-    _verify_in_known_scope(registry, state, [receipt])
+    verify_receipt_fits_grant(registry, state, [receipt], scope=given or get_grant_scope(registry, state),
+                              touched={key: touched} if touched is not None else None,
+                              scope_proofs={key: scope_proof} if scope_proof is not None else None)
+    _keep_indexes(registry, [given] if given is not None else [])
     _mark_prepared(registry, receipt, None)
     _prepare(outbox, write, "use", {"grantId": grant_id, "units": units, "receiptHash": key})
     ledger = registry.context.contracts(signer).ledger
@@ -321,13 +594,17 @@ def use_batch(
     grant_id: int,
     receipts: Sequence[UsageReceipt] | Path,
     *,
+    touched: Mapping[str, Iterable[int | str]] | None = None,
+    scope: Iterable[int] | Path | None = None,
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
     hook: Hook | None = None,
 ) -> UsageBatchResult:
     """Record the receipts (or the ``*.json`` receipts of a folder) of many jobs under ``grant_id`` at once: their
-    units added up, committed by the root of their hashes (:class:`ReceiptBatch`). ``hook(moment)`` sees the
-    outbox's moments (``"use-batch:prepared"``, ...)."""
+    units added up, committed by the root of their hashes (:class:`ReceiptBatch`). ``touched`` (by receipt hash)
+    and ``scope`` are as for :func:`use`. A receipt recorded already — alone, or in another batch this registry
+    recorded — is refused (:func:`verify_not_recorded_elsewhere`). ``hook(moment)`` sees the outbox's moments
+    (``"use-batch:prepared"``, ...)."""
     listed = read_receipts(receipts) if isinstance(receipts, Path) else list(receipts)
     batch = ReceiptBatch(listed)
     if len(batch) > MAX_BATCH:
@@ -337,8 +614,9 @@ def use_batch(
     for receipt in listed:
         verify_receipt_for_grant(state, deployment.chain_id, deployment.grant_registry, receipt,
                                  where=f"receipt {receipt.hash_hex} (job {receipt.job_id!r})")
+    given = compute_given_scope(state, scope)
     first_block = state.created.tx.block_number
-    write = f"use-batch:{deployment.chain_id}:{deployment.transaction_ledger}:{grant_id}:{batch.root_hex}"
+    write = _batch_key(deployment.chain_id, deployment.transaction_ledger, grant_id, batch.root_hex)
 
     def batch_record() -> UsageBatchRecord | None:
         found = get_usage_record(registry, grant_id, batch.root, first_block)
@@ -352,22 +630,13 @@ def use_batch(
                 outbox.mark_done(write, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
             _mark_batch_recorded(registry, batch, grant_id, record)
             return UsageBatchResult(batch, record, already_recorded=True)
-    single = {r.receipt_hash for r in records if isinstance(r, UsageRecord)}
-    twice = [r for r in listed if r.hash in single]
-    with registry.db.session() as session:
-        in_batches = [r for r in listed if (row2 := session.get(ReceiptRecord, r.hash_hex)) is not None
-                      and row2.state == RECORDED and row2.batch_root not in (None, batch.root_hex)]
-    if twice or in_batches:
-        first = (twice or in_batches)[0]
-        raise UsageError(f"{len(twice) + len(in_batches)} of the receipts are recorded already (first: "
-                         f"{first.hash_hex}, job {first.job_id!r})",
-                         hint="leave the recorded receipts out of the batch: each receipt is recorded once",
-                         kind=ErrorKind.CONFLICT)
+    verify_not_recorded_elsewhere(registry, grant_id, listed, records, batch_root=batch.root)
     signer = signer or signing_sender(registry, sender, passwords)
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, batch.units)
-    _verify_in_window_and_asset(registry, state, listed)
-    _verify_in_known_scope(registry, state, listed)
+    verify_receipt_fits_grant(registry, state, listed, scope=given or get_grant_scope(registry, state),
+                              touched=touched)
+    _keep_indexes(registry, [given] if given is not None else [])
     now = datetime.now(UTC)
     with registry.db.session() as session:
         if session.get(ReceiptBatchRecord, batch.root_hex) is None:

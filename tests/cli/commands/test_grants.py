@@ -235,8 +235,13 @@ def test_use_refuses_a_job_outside_the_grants_window(cli: Cli, folder: tuple[str
     grant_id = cli.json("grant", str(asset), user, "--purpose", "reporting", "--until", "30d", "--quota", "10",
                         *as_operator(cli))["grant"]["grant_id"]
     receipt = tmp_path / "2020.json"
-    assert cli("receipt", "new", str(grant_id), "--job", "old", "--rows", "1", "--units", "1", "--result-hash",
-               "0x" + "44" * 32, "--started", "2020-01-01", "--ended", "2020-01-02", "-o", str(receipt))[0] == 0
+    code, out, err = cli("receipt", "new", str(grant_id), "--job", "old", "--rows", "1", "--units", "1",
+                         "--result-hash", "0x" + "44" * 32, "--started", "2020-01-01", "--ended", "2020-01-02", "-o",
+                         str(receipt))
+    assert code == 1 and out == "" and not receipt.exists()  # receipt new runs use's checks
+    assert f"outside grant {grant_id}'s window" in one_line(err)
+    from tests.cli.test_receipts_cli import write_unchecked_receipt
+    write_unchecked_receipt(cli, grant_id, receipt, started=1_577_836_800, ended=1_577_923_200)
     code, out, err = cli("use", str(grant_id), "--units", "1", "--receipt", str(receipt), "--account", user,
                          "--password-file", str(password))
     assert code == 1 and out == ""

@@ -100,7 +100,7 @@ def test_the_quota_runs_out_and_the_next_use_says_so(registry: Registry, pyevm: 
 
 def test_outside_the_window(registry: Registry, pyevm: Chain) -> None:
     grant_id = granted(registry, pyevm, valid_from="1d", until="1d")
-    receipt = receipt_for(registry, pyevm, grant_id)
+    receipt = receipt_for(registry, pyevm, grant_id, check=False)  # (receipt new refuses it: see below)
     with pytest.raises(UsageError, match=f"grant {grant_id} starts at .* it is now") as caught:
         use(registry, grant_id, 2, receipt, sender=pyevm.user)
     assert caught.value.hint == "wait until the grant's window opens"
@@ -110,8 +110,10 @@ def test_outside_the_window(registry: Registry, pyevm: Chain) -> None:
     assert early.value.kind == ErrorKind.CONFLICT
     assert use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id), sender=pyevm.user).record.sequence == 1
     pyevm.travel(86_400)
+    with pytest.raises(UsageError, match=f"outside grant {grant_id}'s window"):
+        receipt_for(registry, pyevm, grant_id, job="late")  # new_receipt runs use's checks
     with pytest.raises(UsageError, match=f"grant {grant_id} expired at .*; it is now"):
-        use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, job="late"), sender=pyevm.user)
+        use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, job="late", check=False), sender=pyevm.user)
 
 
 def test_a_revoked_grant(registry: Registry, pyevm: Chain) -> None:
@@ -222,7 +224,8 @@ def test_a_batch_is_recorded_once_and_proves_each_receipt(registry: Registry, py
         use(registry, grant_id, receipts[0].units, receipts[0], sender=pyevm.user)
     single = receipt_for(registry, pyevm, grant_id, units=1, job="single")
     use(registry, grant_id, 1, single, sender=pyevm.user)
-    with pytest.raises(UsageError, match="1 of the receipts are recorded already"):
+    with pytest.raises(UsageError, match=r"1 of the 2 receipts were recorded already under grant 1 \(first: .*, "
+                       r"job 'single', alone \(tx 0x"):
         use_batch(registry, grant_id, [single, receipt_for(registry, pyevm, grant_id, units=1, job="x")],
                   sender=pyevm.user)
     assert [type(r) for r in usage_records(registry, grant_id)] == [UsageBatchRecord, UsageRecord]
@@ -330,7 +333,8 @@ def test_a_crash_while_the_transaction_waits_in_the_pool_never_sends_twice(
 def test_a_job_outside_the_grants_window_is_refused(registry: Registry, pyevm: Chain) -> None:
     """A receipt saying the job ran in 2020 under a grant opened now: refused before sending, alone or in a batch."""
     grant_id = granted(registry, pyevm)
-    early = receipt_for(registry, pyevm, grant_id, job="2020", started_at=1_577_836_800, ended_at=1_577_923_200)
+    early = receipt_for(registry, pyevm, grant_id, job="2020", started_at=1_577_836_800, ended_at=1_577_923_200,
+                        check=False)
     count = sent(pyevm, pyevm.user)
     with pytest.raises(UsageError, match=r"\(job '2020'\) says the job ran 2020-01-01T00:00:00Z \.\. "
                        rf"2020-01-02T00:00:00Z, outside grant {grant_id}'s window") as caught:
@@ -357,12 +361,12 @@ def test_indexes_beyond_the_asset_are_refused_when_its_manifest_is_stored(
     user = registry_for(pyevm, pyevm.user)
     assert str(get_asset_leaves(user, done.asset_id)) == "AssetLeaves(unit='chunk', count=3)"
     count = sent(pyevm, pyevm.user)
-    beyond = receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["500-600"], job="beyond")
+    beyond = receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["500-600"], job="beyond", check=False)
     with pytest.raises(UsageError, match=r"touched 101 chunks beyond the asset's 3 chunks \(largest index 600, the "
                        r"last is 2\)") as caught:
         use(user, grant_id, 2, beyond)
     assert caught.value.kind == ErrorKind.CONFLICT
-    rows = receipt_for(user, pyevm, grant_id, unit="row", indexes=["0"], job="rows")
+    rows = receipt_for(user, pyevm, grant_id, unit="row", indexes=["0"], job="rows", check=False)
     with pytest.raises(UsageError, match="counts rows, but the asset's leaves are chunks"):
         use_batch(user, grant_id, [rows])
     assert sent(pyevm, pyevm.user) == count
@@ -371,3 +375,184 @@ def test_indexes_beyond_the_asset_are_refused_when_its_manifest_is_stored(
 
     other = register_asset(pyevm, "unsealed")  # registered without this registry: its leaves are not known
     assert get_asset_leaves(user, other) is None
+
+
+# ----------------------------------------------------------------------------------------------- recorded twice
+
+
+def test_a_receipt_of_a_batch_is_refused_alone_naming_the_batchs_tx(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm)
+    receipts = [receipt_for(registry, pyevm, grant_id, units=1, job=f"job-{i}") for i in range(2)]
+    done = use_batch(registry, grant_id, receipts, sender=pyevm.user)
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(UsageError) as caught:
+        use(registry, grant_id, 1, receipts[1], sender=pyevm.user)
+    assert caught.value.message == (
+        f"receipt {receipts[1].hash_hex} (job 'job-1') was recorded in the batch {done.batch.root_hex} (tx "
+        f"{done.record.tx.tx_hash}, block {done.record.tx.block_number}, sequence 1) under grant {grant_id}")
+    assert caught.value.kind == ErrorKind.CONFLICT and "recorded once" in caught.value.hint
+    with pytest.raises(UsageError, match=rf"1 of the 2 receipts were recorded already under grant {grant_id} \(first: "
+                       rf"receipt {receipts[0].hash_hex}, job 'job-0', in the batch {done.batch.root_hex} \(tx "
+                       f"{done.record.tx.tx_hash}"):
+        use_batch(registry, grant_id, [receipts[0], receipt_for(registry, pyevm, grant_id, units=1, job="new")],
+                  sender=pyevm.user)
+    assert sent(pyevm, pyevm.user) == count and pyevm.reader.grants.remaining(grant_id) == 8
+
+
+def test_a_batch_whose_run_died_after_sending_still_guards_its_receipts(registry: Registry, pyevm: Chain) -> None:
+    """The batch's transaction was mined but the run died before recording it (the local rows say "sent", not
+    "recorded"): a member recorded alone is refused all the same — the chain has the batch."""
+    grant_id = granted(registry, pyevm)
+    receipts = [receipt_for(registry, pyevm, grant_id, units=1, job=f"job-{i}") for i in range(2)]
+    with pytest.raises(Crash):
+        use_batch(registry, grant_id, receipts, sender=pyevm.user, hook=crash_at("use-batch:submitted"))
+    [batch] = usage_records(registry, grant_id)
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(UsageError, match=f"was recorded in the batch 0x{batch.receipts_root.hex()} "  # type: ignore[union-attr]
+                       rf"\(tx {batch.tx.tx_hash}"):
+        use(registry, grant_id, 1, receipts[0], sender=pyevm.user)
+    assert sent(pyevm, pyevm.user) == count and pyevm.reader.grants.remaining(grant_id) == 8
+
+
+def test_a_receipt_in_a_batch_that_may_be_in_flight_is_refused(registry: Registry, pyevm: Chain) -> None:
+    """The batch's run died while handing its transaction to the node (it may arrive yet): recording one of its
+    receipts alone waits for that batch to be finished."""
+    grant_id = granted(registry, pyevm)
+    receipts = [receipt_for(registry, pyevm, grant_id, units=1, job=f"job-{i}") for i in range(2)]
+    with pytest.raises(Crash):
+        use_batch(registry, grant_id, receipts, sender=pyevm.user, hook=crash_at("use-batch:submitting"))
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(UsageError, match=r"\(job 'job-0'\) is in the batch 0x[0-9a-f]{64}, whose transaction "
+                       r"\(hash not recorded\) was sent and is not yet seen on chain") as caught:
+        use(registry, grant_id, 1, receipts[0], sender=pyevm.user)
+    assert caught.value.kind == ErrorKind.CONFLICT and "finish that batch first" in caught.value.hint
+    assert sent(pyevm, pyevm.user) == count
+    assert use_batch(registry, grant_id, receipts, sender=pyevm.user).record.count == 2  # finished, then
+    with pytest.raises(UsageError, match="was recorded in the batch"):
+        use(registry, grant_id, 1, receipts[0], sender=pyevm.user)
+
+
+def test_a_receipt_recorded_alone_is_refused_in_a_batch_from_a_fresh_database(
+        registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    """The chain alone shows a receipt recorded alone (its hash is in the event): another database sees it too."""
+    grant_id = granted(registry, pyevm)
+    single = receipt_for(registry, pyevm, grant_id, units=1, job="single")
+    done = use(registry, grant_id, 1, single, sender=pyevm.user)
+    with Database.open(f"sqlite:///{tmp_path / 'other.sqlite'}") as other_db:
+        other = registry_on(pyevm, tmp_path / "other", other_db)
+        count = sent(pyevm, pyevm.user)
+        with pytest.raises(UsageError, match=rf"alone \(tx {done.record.tx.tx_hash}, block "):
+            use_batch(other, grant_id, [single, receipt_for(registry, pyevm, grant_id, units=1, job="x")],
+                      sender=pyevm.user)
+        assert sent(pyevm, pyevm.user) == count
+
+
+# ----------------------------------------------------------------------------------------------- private receipts
+
+
+def test_a_private_receipt_is_checked_against_the_scope(registry: Registry, pyevm: Chain) -> None:
+    """``disclose_indexes=False``: the registry that wrote the receipt keeps its indexes and checks them."""
+    grant_id = granted(registry, pyevm, scope=range(5))
+    with pytest.raises(UsageError, match=r"touched 2 rows outside grant 1's scope \(first: 5\)"):
+        receipt_for(registry, pyevm, grant_id, indexes=["4-6"], disclose_indexes=False)
+    outside = receipt_for(registry, pyevm, grant_id, indexes=["4-6"], disclose_indexes=False, check=False)
+    assert outside.touched.indexes is None and outside.touched.count == 3
+    count = sent(pyevm, pyevm.user)
+    with pytest.raises(UsageError, match=r"touched 2 rows outside grant 1's scope \(first: 5\)") as caught:
+        use(registry, grant_id, 2, outside, sender=pyevm.user)
+    assert caught.value.kind == ErrorKind.CONFLICT and sent(pyevm, pyevm.user) == count
+    inside = receipt_for(registry, pyevm, grant_id, indexes=["1-3"], disclose_indexes=False, job="inside")
+    assert use(registry, grant_id, 2, inside, sender=pyevm.user).record.sequence == 1
+
+
+def test_a_private_receipt_elsewhere_needs_its_indexes_and_the_scope(
+        registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    """A registry that neither wrote the receipt nor made the grant: it must be given the touched indexes and the
+    scope (or a multiproof), and never takes an unchecked scope as inside."""
+    from dataseal.registry.scope import IndexTree
+
+    grant_id = granted(registry, pyevm, scope=range(5))
+    private = receipt_for(registry, pyevm, grant_id, indexes=["1-3"], disclose_indexes=False)
+    with Database.open(f"sqlite:///{tmp_path / 'grantee.sqlite'}") as db:
+        grantee = registry_on(pyevm, tmp_path / "grantee", db)
+        count = sent(pyevm, pyevm.user)
+        with pytest.raises(UsageError, match=r"gives only the root 0x[0-9a-f]{64} of the 3 rows it touched, so they "
+                           "cannot be checked against grant 1's scope") as caught:
+            use(grantee, grant_id, 2, private, sender=pyevm.user)
+        assert caught.value.options == ("touched",)
+        with pytest.raises(UsageError, match=r"the touched indexes given for .* \(2 rows: 1-2\) have the root .*, but "
+                           "the receipt commits to 3 rows"):
+            use(grantee, grant_id, 2, private, touched=[1, 2], sender=pyevm.user)
+        with pytest.raises(UsageError, match="this registry does not hold the scope's indexes") as unknown:
+            use(grantee, grant_id, 2, private, touched=["1-3"], sender=pyevm.user)
+        assert unknown.value.options == ("scope", "scope_proof")
+        with pytest.raises(UsageError, match=r"the scope given \(6 indexes: 0-5\) has the root .*, but grant 1's "
+                           "scope root is"):
+            use(grantee, grant_id, 2, private, touched=["1-3"], scope=range(6), sender=pyevm.user)
+        wide = IndexTree.of(range(6))
+        with pytest.raises(UsageError, match="the scope proof is for scope"):
+            use(grantee, grant_id, 2, private, touched=["1-3"], scope_proof=wide.multiproof([1, 2, 3]),
+                sender=pyevm.user)
+        assert sent(pyevm, pyevm.user) == count
+        proof = IndexTree.of(range(5)).multiproof([1, 2, 3])
+        assert use(grantee, grant_id, 2, private, touched=["1-3"], scope_proof=proof,
+                   sender=pyevm.user).record.sequence == 1
+        public = receipt_for(registry, pyevm, grant_id, indexes=["0"], job="public", units=1)
+        with pytest.raises(UsageError, match="does not hold the scope's indexes"):
+            use(grantee, grant_id, 1, public, sender=pyevm.user)
+        assert use(grantee, grant_id, 1, public, scope=range(5), sender=pyevm.user).record.sequence == 2
+        later = receipt_for(registry, pyevm, grant_id, indexes=["4"], job="later", units=1)
+        assert use(grantee, grant_id, 1, later, sender=pyevm.user).record.sequence == 3  # the scope was kept
+
+
+def test_a_scope_given_for_a_grant_over_the_whole_asset_is_refused(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm)
+    with pytest.raises(UsageError, match="a scope was given, but grant 1 covers the whole asset"):
+        use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id), scope=range(3), sender=pyevm.user)
+
+
+# ----------------------------------------------------------------------------------------------- writing receipts
+
+
+def test_new_receipt_refuses_indexes_beyond_the_asset(pyevm: Chain, registry_for: Any, tmp_path: Path) -> None:
+    from dataseal.registry.sealing.options import SealOptions
+    from dataseal.registry.services import assets
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(250)) * 6)  # 3 chunks of 512
+    owner = registry_for(pyevm, pyevm.owner)
+    done = assets.register(owner, data, options=SealOptions(chunk_size=512), certificate=None)
+    grant_id = grant(owner, done.asset_id, pyevm.user.address, PURPOSE, valid_from="now", until="30d",
+                     quota=10).grant.grant_id
+    user = registry_for(pyevm, pyevm.user)
+    with pytest.raises(UsageError, match=r"touched 1 chunks beyond the asset's 3 chunks \(largest index 3"):
+        receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["0-3"])
+    with pytest.raises(UsageError, match=r"touched 1 chunks beyond the asset's 3 chunks \(largest index 3"):
+        receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["1-3"], disclose_indexes=False)
+    assert receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["0-2"]).touched.count == 3
+
+
+def test_draft_receipt_offline_is_written_unchecked(registry: Registry, pyevm: Chain, tmp_path: Path) -> None:
+    """The node cannot be reached: the receipt is built from the data folder's deployment record and the purpose
+    text, and says why it was not checked; the same receipt as the one written online."""
+    from dataseal.chain.contracts.deployment import save_deployment
+    from dataseal.registry.services.usage import draft_receipt
+    from dataseal.registry.settings import Settings
+
+    grant_id = granted(registry, pyevm)
+    now = pyevm.now()
+    values: dict[str, Any] = dict(unit="row", indexes=["0-9"], started_at=now, ended_at=now, units=2,
+                                  result_hash="0x" + "cd" * 32)
+    online = draft_receipt(registry, grant_id, "job-1", **values)
+    assert online.checked and online.unchecked is None
+    folder = tmp_path / "offline"
+    save_deployment(folder, pyevm.deployment)
+    settings = Settings(data_dir=folder, rpc_url="http://127.0.0.1:9", rpc_timeout=2)
+    with Registry(settings) as offline:
+        with pytest.raises(UsageError, match=r"the chain cannot be reached \(.*\), and this registry does not know "
+                           "the purpose text of grant 1") as caught:
+            draft_receipt(offline, grant_id, "job-1", **values)
+        assert caught.value.options == ("purpose",)
+        draft = draft_receipt(offline, grant_id, "job-1", purpose=PURPOSE, **values)
+    assert not draft.checked and "127.0.0.1:9" in (draft.unchecked or "")
+    assert draft.receipt == online.receipt
