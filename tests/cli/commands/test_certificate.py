@@ -152,6 +152,18 @@ def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None
     assert code == 1 and "does not exist" in one_line(err)
 
 
+@pytest.mark.parametrize("name", ["cert.pdf", "cert.json", "cert.html"])
+def test_an_output_in_a_missing_folder_is_one_line_naming_the_folder(cli: Cli, folder: Folder, tmp_path: Path,
+                                                                     name: str) -> None:
+    out = tmp_path / "nonexistent" / "dir" / name
+    code, stdout, err = cli("certificate", "1", "-o", str(out))
+    line = one_line(err)
+    assert (code, stdout) == (1, "")
+    assert line.startswith(f"dataseal: error: cannot write output file {out}: the folder {out.parent} does not exist")
+    assert "create the folder first" in line and ".tmp" not in line and "[-o/--out FILE]" in err
+    assert not (tmp_path / "nonexistent").exists()
+
+
 def test_a_folder_without_a_chain_is_one_line(cli: Cli) -> None:
     code, out, err = cli("certificate", "1")
     assert code == 1 and out == "" and "no embedded chain in " in one_line(err)
