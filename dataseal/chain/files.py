@@ -60,6 +60,11 @@ def check_output(
     try:
         st = os.lstat(target)
     except FileNotFoundError:
+        folder = Path(target).parent
+        if not folder.is_dir():  # (else the temporary file beside it would be the one named missing)
+            raise FileRefused(f"cannot write {what} {target}: the folder {folder} does not exist",
+                              hint="create the folder first, or choose a path in an existing folder", options=options,
+                              kind=ErrorKind.NOT_FOUND) from None
         return None
     except NotADirectoryError:
         raise FileRefused(f"cannot write {what} {target}: a part of its path is a file, not a folder",

@@ -186,3 +186,16 @@ def test_read_limited_caps_a_file_whose_size_says_nothing(tmp_path: Path) -> Non
     assert data.startswith(b"Name:")
     with pytest.raises(files.FileRefused, match="is larger than 16 bytes"):
         files.read_limited(Path("/proc/self/status"), 16)
+
+
+def test_a_target_in_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "deeper" / "cert.pdf"
+    for attempt in (lambda: files.check_output(target, replace=False, options=("out",)),
+                    lambda: write_atomic(target, b"content")):
+        with pytest.raises(files.FileRefused) as caught:
+            attempt()
+        error = caught.value
+        assert error.message == f"cannot write output file {target}: the folder {target.parent} does not exist"
+        assert error.kind == ErrorKind.NOT_FOUND and "create the folder first" in error.hint
+        assert ".tmp" not in str(error)
+    assert list(tmp_path.iterdir()) == []

@@ -4,7 +4,9 @@ Every event the three contracts can emit is in :data:`EVENTS`; the table and the
 against each other when the decoder is first used (an event the table lacks is a broken
 installation, not something to pass through untyped). A log from one of a deployment's addresses
 whose event its contract does not declare is an error too: the deployment record does not match
-the code at that address.
+the code at that address. A log of a declared event that does not decode (short data, bad padding, a
+value out of its type's range, topics missing) raises :class:`MalformedLog`, naming the contract, the
+event and the log's transaction and index, never eth_abi's own error.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3.types import TxReceipt
@@ -55,6 +58,23 @@ from dataseal.chain.values import address as checked_address
 from dataseal.errors import ErrorKind, InternalError
 
 Builder = Callable[[dict[str, Any], TxRef], Record]
+
+
+class MalformedLog(ChainError):
+    """A log from one of a deployment's contracts that names one of its events but does not decode as that event
+    (``contract``, ``event``, ``tx_hash``, ``log_index`` say which): the node served a log no build of the contract
+    emits."""
+
+    kind = ErrorKind.INVALID_INPUT
+
+    def __init__(self, message: str, *, contract: str, event: str, tx_hash: str, log_index: int | None,
+                 hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.contract, self.event, self.tx_hash, self.log_index = contract, event, tx_hash, log_index
+
+
+class _Undecodable(Exception):
+    """A log's topics or data are not an encoding of its event (internal: :class:`MalformedLog` says where)."""
 
 _NO_ADMIN = "0x0000000000000000000000000000000000000000"
 
@@ -196,8 +216,7 @@ class _EventSpec:
 
     def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
         if len(topics) != len(self.indexed) + 1:
-            raise ChainError(f"{self.contract}.{self.name}: expected {len(self.indexed) + 1} topics, got {len(topics)}",
-                             hint="the log does not match the contract's ABI", kind=ErrorKind.INTERNAL)
+            raise _Undecodable(f"expected {len(self.indexed) + 1} topics, got {len(topics)}")
         args = self._decode_words(topics, data) if self._fast is not None else None
         if args is None:
             args = self._decode_abi(topics, data)
@@ -330,6 +349,42 @@ def _event_specs() -> dict[tuple[str, bytes], tuple[_EventSpec, Builder]]:
     return specs
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a log is from, for :class:`MalformedLog` (read leniently: the log is the thing in doubt)."""
+
+    contract: str
+    address: str
+    log: Any
+
+    @property
+    def tx_hash(self) -> str:
+        try:
+            return as_hex(self.log["transactionHash"])
+        except (KeyError, ValueError, TypeError):
+            return "unknown"
+
+    @property
+    def log_index(self) -> int | None:
+        try:
+            return as_int(self.log["logIndex"])
+        except (KeyError, ValueError, TypeError):
+            return None
+
+    def malformed(self, event: str | None, reason: str) -> MalformedLog:
+        index = "?" if self.log_index is None else self.log_index
+        try:
+            block = f", block {as_int(self.log['blockNumber'])}"
+        except (KeyError, ValueError, TypeError):
+            block = ""
+        return MalformedLog(
+            f"log {index} of transaction {self.tx_hash}{block}, from {self.contract} at {self.address}, is not a "
+            f"valid {event + ' event' if event else 'log of an event'}: {reason}",
+            hint=f"no build of {self.contract} emits such a log: check that the node serves this chain's logs "
+            "unaltered, and that the deployment record names dataseal's contracts",
+            contract=self.contract, event=event or "unknown", tx_hash=self.tx_hash, log_index=self.log_index)
+
+
 class EventDecoder:
     """Turns logs of one deployment's contracts into records (see :data:`EVENTS`).
 
@@ -346,28 +401,46 @@ class EventDecoder:
     def decode_log(self, log: Any) -> Record | None:
         """The record of ``log``; None when it is not from one of the deployment's contracts.
 
-        ``log`` is a log as web3 formats it (bytes and ints) or as the node sent it (0x-hex strings)."""
+        ``log`` is a log as web3 formats it (bytes and ints) or as the node sent it (0x-hex strings). A log of one
+        of the contracts that does not decode raises :class:`MalformedLog` (or :class:`ChainError` when its event
+        is not the contract's)."""
         address = log["address"]
         contract = self._lower.get(address.lower() if isinstance(address, str) else str(address).lower())
         if contract is None:
             return None
-        topics = [as_bytes(t) for t in log["topics"]]
+        where = _Where(contract, str(address), log)
+        try:
+            topics = [as_bytes(t) for t in log["topics"]]
+        except (ValueError, TypeError) as exc:
+            raise where.malformed(None, f"a topic is not 32 bytes of hex ({exc})") from None
         found = _event_specs().get((contract, topics[0])) if topics else None
-        tx_hash = as_hex(log["transactionHash"])
+        tx_hash = where.tx_hash
         if found is None:
             raise ChainError(
-                f"log {as_int(log['logIndex'])} of {contract} at {to_checksum_address(address)} (transaction "
+                f"log {where.log_index} of {contract} at {to_checksum_address(address)} (transaction "
                 f"{tx_hash}) matches no event of its ABI",
                 hint="the deployment record does not match the code at that address", kind=ErrorKind.INTERNAL,
             )
         spec, build = found
         block_hash = log.get("blockHash")
         if block_hash is None:
-            raise ChainError(f"log {as_int(log['logIndex'])} of transaction {tx_hash} has no block hash",
+            raise ChainError(f"log {where.log_index} of transaction {tx_hash} has no block hash",
                              hint="the node handed out a log of a pending block; read mined blocks only",
                              kind=ErrorKind.INTERNAL)
         tx = TxRef(tx_hash, as_int(log["blockNumber"]), as_int(log["logIndex"]), as_hex(block_hash))
-        return build(spec.decode(topics, as_bytes(log["data"])), tx)
+        try:
+            data = as_bytes(log["data"])
+        except (ValueError, TypeError) as exc:
+            raise where.malformed(spec.name, f"its data is not hex ({exc})") from None
+        try:
+            return build(spec.decode(topics, data), tx)
+        except _Undecodable as exc:
+            reason = str(exc)
+        except DecodingError as exc:  # eth_abi's InsufficientDataBytes, NonEmptyPaddingBytes, ...
+            reason = f"{type(exc).__name__}: {exc}"
+        except ValueError as exc:  # a value the record's enum does not have (a status, a lineage, a settlement)
+            reason = str(exc)
+        raise where.malformed(spec.name, reason)
 
     def decode_logs(self, logs: Iterable[Any]) -> list[Record]:
         """The records of those ``logs`` that come from the deployment, in order."""

@@ -18,7 +18,6 @@ from dataseal.errors import InvalidInput
 from dataseal.registry.certificates import (
     DEFAULT_BASE_URL,
     Certificate,
-    CertificateMismatch,
     CertificateReport,
     compute_certificate,
     compute_certificate_report,
@@ -26,6 +25,7 @@ from dataseal.registry.certificates import (
     render_html,
     render_json,
     render_pdf,
+    verify_report,
 )
 from dataseal.registry.certificates.compute import ManifestLookup, check_base_url, get_stored_manifest
 from dataseal.registry.certificates.model import UINT256_MAX
@@ -81,8 +81,10 @@ def certificate_command(
     and its QR code opens the public record.
 
     `verify` recomputes every field from the chain as of the certificate's block and names each one that
-    differs (exit status 1), the verifyUrl its QR code opens included (against --base-url); it also shows the
-    asset's standing now. No password is needed for either.
+    differs (exit status 1), the verifyUrl its QR code opens included (against --base-url). Then it checks the
+    asset's standing now: a certificate whose asset has since been cancelled, rejected, suspended or has
+    expired, whose owner has transferred it, or whose term has ended fails too (LAPSED, exit status 1),
+    naming the change, its block and transaction. No password is needed for either.
 
     \b
     Examples:
@@ -173,17 +175,21 @@ def _verify(file: Path, *, rpc: str | None, chain_id: int | None, data_dir: Path
         reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
         found = compute_certificate_report(cert, context.contracts(), reader, base_url=cfg.base_url)
     emit({"file": str(file), **found.to_json()}, as_json, lambda: _print_report(file, found))
-    if not found.ok:
-        raise CertificateMismatch(found)  # after the report: the one-line error, exit status 1
+    verify_report(found)  # after the report: the one-line error, exit status 1
 
 
 def _print_report(file: Path, found: CertificateReport) -> None:
     if found.ok:
         print(f"OK  {file}: certificate {found.certificate_number} of asset {found.asset_id} matches the chain")
-    else:
+    elif found.mismatches:
         print(f"TAMPERED  {file}: certificate {found.certificate_number} does not match the chain")
         for mismatch in found.mismatches:
             print(f"  differs      {mismatch.describe()}")
+    else:
+        print(f"LAPSED  {file}: certificate {found.certificate_number} was true when issued, but asset "
+              f"{found.asset_id} no longer stands as it says")
+    for lapse in found.lapses:
+        print(f"  since        {lapse.description}")
     if found.checked:  # one paragraph: a line a field would bury the verdict
         print(textwrap.fill(", ".join(dict.fromkeys(found.checked)), width=110, initial_indent="  checked      ",
                             subsequent_indent=" " * 15, break_on_hyphens=False))

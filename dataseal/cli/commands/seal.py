@@ -175,6 +175,8 @@ def prove_command(
     rpc: str | None = RPC,
     chain_id: int | None = CHAIN_ID,
     data_dir: Path | None = DATA_DIR,
+    offline: bool = typer.Option(False, "--offline", help="Do not look for the chain: write the proof alone, "
+                                 "without the on-chain record."),
     force: bool = _force_option("the -o FILE"),
     as_json: bool = JSON,
 ) -> None:
@@ -182,15 +184,18 @@ def prove_command(
 
     Re-reads the data with the manifest's parameters and refuses when its root is no longer the
     sealed one. A row proof discloses that row (its canonical JSON) and its salt, nothing else.
-    With a chain (--rpc or --data-dir, or their environment variables) and registered data, writes an
-    evidence bundle instead: the manifest, the proof and the registration as the chain's logs record
-    it; unregistered data still gets its proof. Check the result with `dataseal check` (--rpc to
-    check the record on any node), with @openzeppelin/merkle-tree, or on chain.
+    When the data is registered, writes an evidence bundle: the manifest, the proof and the
+    registration as the chain's logs record it. The chain is the one named (--rpc, --data-dir,
+    --chain-id or their environment variables: then it must answer), else the default data
+    folder's when it records a deployment and its node answers; when it does not, or the data is
+    not registered, prove says so in one line and writes the proof alone. --offline skips the
+    chain. Check the result with `dataseal check` (--rpc to check the record on any node), with
+    @openzeppelin/merkle-tree, or on chain.
 
     \b
     Examples:
-      dataseal prove backup.tar --chunk 17 -o chunk17.proof.json
-      dataseal prove survey.csv --row 42 --salt-secret owner.key --data-dir .dataseal -o row42.bundle.json
+      dataseal prove survey.csv --row 42 --salt-secret owner.key -o row42.bundle.json
+      dataseal prove backup.tar --chunk 17 --offline -o chunk17.proof.json
       dataseal prove ./images --file cats/001.jpg --rpc http://127.0.0.1:8545 -o cat.bundle.json
       dataseal prove survey.csv --row 42 --salt-secret owner.key --grant 3 --data-dir .dataseal -o row42.json
     """
@@ -207,22 +212,30 @@ def prove_command(
     manifest = read_manifest(manifest_path)
     secret = read_secret(salt_secret) if salt_secret is not None else None
     cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)
-    on_chain = cfg.rpc_url is not None or "data_dir" in cfg.model_fields_set
-    if grant is not None and not on_chain:
-        raise typer.BadParameter("a grant's scope is read from the chain: give --rpc or --data-dir",
-                                 param_hint="--grant")
+    named = cfg.rpc_url is not None or bool({"data_dir", "chain_id"} & cfg.model_fields_set)
+    if offline and (named or grant is not None):
+        given = "--grant" if grant is not None else "--rpc, --data-dir or --chain-id"
+        raise typer.BadParameter(f"--offline does not look for the chain, which {given} needs: give one or the "
+                                 "other", param_hint="--offline")
     with ExitStack() as stack:
-        registry = stack.enter_context(Registry(cfg)) if on_chain else None
+        registry, no_chain = None, "the chain was not asked (offline)"
+        if named or grant is not None:  # a chain named (or a grant's scope to read): it must answer
+            registry = stack.enter_context(Registry(cfg))
+        elif not offline:  # the default data folder's chain, if it answers
+            found = evidence.open_default_registry(cfg)
+            registry = stack.enter_context(found.registry) if found.registry is not None else None
+            no_chain = f"the chain could not be asked: {found.missing}"
         progress = stack.enter_context(_progress(enabled=not as_json and out is not None))
         result = evidence.prove(registry, path, manifest, chunk=chunk, row=row, file=file, secret=secret,
-                                grant=grant, progress=progress)
+                                grant=grant, progress=progress, no_chain=no_chain)
     proof, bundle = result.proof, result.bundle
     document = bundle.to_json_data() if bundle is not None else proof.to_json_data()
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    alone = f"dataseal: no chain record: {result.unregistered}; wrote the proof alone"
     if out is None:
         sys.stdout.write(text)
-        if result.unregistered and on_chain:
-            note(f"dataseal: no chain record: {result.unregistered}; wrote the proof alone")
+        if result.unregistered and not offline:
+            note(alone)
         return
     with atomic_writer(out, replace=force, options=("out",)) as f:
         f.write(text)
@@ -243,8 +256,8 @@ def prove_command(
         if record is not None and record.asset is not None:
             print(f"  evidence bundle with the registration of asset {record.asset.asset_id} (tx {record.tx_hash}, "
                   f"block {record.block_number}, chain {record.chain_id})")
-        elif on_chain:
-            note(f"dataseal: no chain record: {result.unregistered}; wrote the proof alone")
+        elif not offline:
+            note(alone)
         if scope is not None:
             whole = " (the whole asset)" if scope.proof is None else ""
             print(f"  inside the scope of grant {scope.grant_id}: root {scope.scope_root}{whole}")

@@ -3,7 +3,7 @@ verifiable field by field, rendered as JSON, a printable A4 page (HTML) and PDF,
 
     cert = compute_certificate(contracts, LogReader(w3), deployment, asset_id, manifest, now=datetime.now(UTC))
     Path("cert.pdf").write_bytes(render_pdf(cert, "zh-en"))
-    report = verify_certificate(read_certificate(Path("cert.json")), contracts, LogReader(w3))
+    report = verify_certificate(read_certificate(Path("cert.json")), contracts, LogReader(w3))  # or raises
 """
 from dataseal.registry.certificates.compute import compute_certificate, read_asset_facts
 from dataseal.registry.certificates.model import (
@@ -23,11 +23,15 @@ from dataseal.registry.certificates.numbering import (
 )
 from dataseal.registry.certificates.render import FontMissing, render_html, render_json, render_pdf
 from dataseal.registry.certificates.verify import (
+    CertificateLapsed,
     CertificateMismatch,
     CertificateReport,
     FieldMismatch,
+    Lapse,
     compute_certificate_report,
+    compute_lapses,
     verify_certificate,
+    verify_report,
 )
 
 __all__ = [
@@ -35,14 +39,17 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Certificate",
     "CertificateError",
+    "CertificateLapsed",
     "CertificateMismatch",
     "CertificateReport",
     "FieldMismatch",
     "FontMissing",
+    "Lapse",
     "NumberError",
     "compute_certificate",
     "compute_certificate_number",
     "compute_certificate_report",
+    "compute_lapses",
     "compute_registration_number",
     "load_certificate",
     "parse_certificate_number",
@@ -53,4 +60,5 @@ __all__ = [
     "render_json",
     "render_pdf",
     "verify_certificate",
+    "verify_report",
 ]

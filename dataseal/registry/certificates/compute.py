@@ -116,6 +116,8 @@ class AssetFacts:
     status: AssetStatus
     valid_until: int  # the registration's validUntil as renewed by this block (0: no expiry)
     notice_period: int  # seconds (0: no review)
+    last_status_change: AssetStatusChange | None = None  # the newest up to this block, if any
+    last_transfer: AssetTransfer | None = None  # the newest up to this block (the mint at registration at least)
 
     @property
     def notice_ends_at(self) -> int | None:
@@ -168,11 +170,13 @@ def read_asset_facts(
             kind=ErrorKind.NOT_FOUND,
         )
     owner, status, valid_until = registration.registrant, registration.status, registration.valid_until
+    last_change: AssetStatusChange | None = None
+    last_transfer: AssetTransfer | None = None
     for record in records:
         if isinstance(record, AssetTransfer) and record.asset_id == asset_id:
-            owner = record.to_address
+            owner, last_transfer = record.to_address, record
         elif isinstance(record, AssetStatusChange) and record.asset_id == asset_id:
-            status = record.to_status
+            status, last_change = record.to_status, record
         elif isinstance(record, AssetRenewal) and record.asset_id == asset_id:
             valid_until = record.valid_until
     notice_period = contracts.registry.notice_period()
@@ -181,7 +185,8 @@ def read_asset_facts(
         status = AssetStatus.Active
     if status == AssetStatus.Active and valid_until != 0 and at.timestamp >= valid_until:
         status = AssetStatus.Expired
-    return AssetFacts(deployment.chain_id, registry, at, registration, owner, status, valid_until, notice_period)
+    return AssetFacts(deployment.chain_id, registry, at, registration, owner, status, valid_until, notice_period,
+                      last_change, last_transfer)
 
 
 def utc(seconds: int) -> datetime:

@@ -5,23 +5,36 @@ logs only), with the certificate's manifest, issue time and language — the par
 data — and compared field by field; the manifest itself is checked through the manifest hash on chain,
 and both numbers through their check characters. The verify URL (what the QR code opens) is recomputed
 from the base URL the verifier trusts (``base_url``: where the registry's public pages are served, the
-one its certificates are issued with), so a certificate whose QR code leads elsewhere is named. Apart
-from that, the report gives the asset's standing now (status, owner, validity at the latest block),
-which may have moved since the certificate's block without the certificate being wrong.
+one its certificates are issued with), so a certificate whose QR code leads elsewhere is named.
+
+Then the asset's standing now (status, owner, validity at the latest block, from logs as well): a certificate
+true as of its block no longer holds when, since, the asset was cancelled, rejected, suspended or has expired,
+when the owner it names no longer owns it (a transfer), or when its own term has ended. Each such change is a
+:class:`Lapse`, naming the change and its block and transaction. A registration pending or disputed still
+stands (the certificate says so, and the standing now shows it).
 
 :func:`compute_certificate_report` returns the report whatever it finds; :func:`verify_certificate`
-raises :class:`CertificateMismatch` (carrying the report) when a field differs.
+raises :class:`CertificateMismatch` (carrying the report) when a field differs, else
+:class:`CertificateLapsed` when the asset no longer stands as the certificate says (:func:`verify_report`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.logs import LogReader
+from dataseal.chain.contracts.records import AssetStatus
+from dataseal.chain.contracts.revert import format_time
 from dataseal.errors import ErrorKind
-from dataseal.registry.certificates.compute import build_certificate, check_base_url, read_asset_facts, utc
+from dataseal.registry.certificates.compute import (
+    AssetFacts,
+    build_certificate,
+    check_base_url,
+    read_asset_facts,
+    utc,
+)
 from dataseal.registry.certificates.model import DEFAULT_BASE_URL, Certificate, CertificateError
 from dataseal.registry.certificates.numbering import NumberError, parse_certificate_number, parse_registration_number
 
@@ -53,6 +66,10 @@ class FieldMismatch:
         return f"{text} ({self.reason})" if self.reason else text
 
 
+#: The statuses in which a registration stands (a pending one in its notice period, a disputed one awaiting review).
+STANDING: Final = frozenset({AssetStatus.Pending, AssetStatus.Active, AssetStatus.Disputed})
+
+
 @dataclass(frozen=True)
 class Standing:
     """The asset at the latest block: what may have changed since the certificate's block."""
@@ -68,6 +85,21 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class Lapse:
+    """A change since which the certificate no longer holds: ``what`` is ``status``, ``owner`` or ``term``; the
+    block and transaction that made it (None for an expiry, which time makes, not a transaction)."""
+
+    what: str
+    description: str
+    block_number: int | None = None
+    tx_hash: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"what": self.what, "description": self.description, "blockNumber": self.block_number,
+                "txHash": self.tx_hash}
+
+
+@dataclass(frozen=True)
 class CertificateReport:
     """What :func:`compute_certificate_report` found."""
 
@@ -77,10 +109,12 @@ class CertificateReport:
     checked: tuple[str, ...]
     not_checked: tuple[str, ...]
     now: Standing | None
+    lapses: tuple[Lapse, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches
+        """Every field matches the chain as of the certificate's block, and the asset still stands as it says."""
+        return not self.mismatches and not self.lapses
 
     @property
     def tampered_fields(self) -> tuple[str, ...]:
@@ -89,7 +123,8 @@ class CertificateReport:
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "certificateNumber": self.certificate_number, "assetId": self.asset_id,
                 "mismatches": [m.to_json() for m in self.mismatches], "checked": list(self.checked),
-                "notChecked": list(self.not_checked), "now": self.now.to_json() if self.now else None}
+                "notChecked": list(self.not_checked), "now": self.now.to_json() if self.now else None,
+                "lapses": [lapse.to_json() for lapse in self.lapses]}
 
 
 class CertificateMismatch(CertificateError):
@@ -105,6 +140,23 @@ class CertificateMismatch(CertificateError):
             f"{'; …' if len(report.mismatches) > 1 else ''})",
             hint="the certificate was altered, or is of another chain, deployment or registry web address: ask "
             "the registry for the public record and a new certificate",
+        )
+        self.report = report
+
+
+class CertificateLapsed(CertificateError):
+    """A certificate true as of its block whose asset no longer stands as it says; ``report.lapses`` name the
+    changes."""
+
+    kind = ErrorKind.CONFLICT
+
+    def __init__(self, report: CertificateReport) -> None:
+        first = report.lapses[0]
+        super().__init__(
+            f"certificate {report.certificate_number} was true when issued, but asset {report.asset_id} no longer "
+            f"stands as it says: {first.description}{'; …' if len(report.lapses) > 1 else ''}",
+            hint="the certificate states the chain as of its own block: ask the registry for the public record, "
+            "and for a new certificate if the asset still stands",
         )
         self.report = report
 
@@ -174,10 +226,37 @@ def _explain_verify_url(mismatch: FieldMismatch, base: str) -> FieldMismatch:
                          "opens another address")
 
 
-def _standing(contracts: DatasealContracts, log_reader: LogReader, asset_id: int) -> Standing:
-    asset = contracts.registry.asset(asset_id)
-    return Standing(log_reader.latest_block(), asset.status.name, asset.owner,
-                    utc(asset.valid_until) if asset.valid_until else None)
+def _standing(now: AssetFacts) -> Standing:
+    return Standing(now.block.number, now.status.name, now.owner, utc(now.valid_until) if now.valid_until else None)
+
+
+def compute_lapses(cert: Certificate, now: AssetFacts) -> tuple[Lapse, ...]:
+    """What, by the asset's state ``now`` (the latest block's facts), keeps ``cert`` (which matches its own
+    block) from holding: the asset no longer standing, the owner it names no longer owning it, its term ended."""
+    asset, out = cert.asset_id, []
+    at = f"as of block {now.block.number}"
+    if now.status not in STANDING:
+        change = now.last_status_change
+        if now.status == AssetStatus.Expired:
+            out.append(Lapse("status", f"asset {asset} expired at {format_time(now.valid_until)}, when its "
+                             f"registration's validity ended (time, not a transaction, ends it; {at})"))
+        elif change is not None and change.to_status == now.status:
+            out.append(Lapse("status", f"asset {asset} became {now.status.name} at block {change.tx.block_number} "
+                             f"(tx {change.tx.tx_hash}, by {change.by})", change.tx.block_number, change.tx.tx_hash))
+        else:  # (every stored status is set by an AssetStatusChanged)
+            out.append(Lapse("status", f"asset {asset} is {now.status.name} {at}"))
+    if now.owner.lower() != cert.owner.lower():
+        moved = now.last_transfer
+        where = (f" at block {moved.tx.block_number} (tx {moved.tx.tx_hash})" if moved is not None else "")
+        out.append(Lapse("owner", f"asset {asset} was transferred to {now.owner}{where}: {cert.owner}, the owner the "
+                         "certificate names, no longer owns it", moved.tx.block_number if moved else None,
+                         moved.tx.tx_hash if moved else None))
+    ended = int(cert.valid_until.timestamp())
+    if now.status != AssetStatus.Expired and now.block.timestamp >= ended:
+        renewed = (f"; the registration now runs until {format_time(now.valid_until)}"
+                   if now.valid_until > ended else "")
+        out.append(Lapse("term", f"the certificate's term ended at {format_time(ended)} ({at}){renewed}"))
+    return tuple(out)
 
 
 def compute_certificate_report(
@@ -233,15 +312,26 @@ def compute_certificate_report(
         if cert.manifest.hash_hex != registered:
             mismatches.append(FieldMismatch("manifest", f"a manifest hashing to {cert.manifest.hash_hex}", registered,
                                             "the manifest on the certificate is not the registered one"))
-    now = _standing(contracts, log_reader, cert.asset_id)
-    return report(_unique([*mismatches, *_identity_problems(cert)]), now=now)
+    latest = read_asset_facts(contracts, log_reader, deployment, cert.asset_id, log_reader.latest_block())
+    checked.append("standing now (status, owner and term at the latest block)")
+    found = report(_unique([*mismatches, *_identity_problems(cert)]), now=_standing(latest))
+    return replace(found, lapses=compute_lapses(cert, latest))
+
+
+def verify_report(found: CertificateReport) -> None:
+    """Raise :class:`CertificateMismatch` when ``found`` names a field the chain contradicts, else
+    :class:`CertificateLapsed` when the asset no longer stands as the certificate says; nothing when it is OK."""
+    if found.mismatches:
+        raise CertificateMismatch(found)
+    if found.lapses:
+        raise CertificateLapsed(found)
 
 
 def verify_certificate(cert: Certificate, contracts: DatasealContracts, log_reader: LogReader, *,
                        base_url: str = DEFAULT_BASE_URL) -> CertificateReport:
     """The report of :func:`compute_certificate_report` when every field matches the chain (and the verify URL
-    ``base_url``); :class:`CertificateMismatch` naming the fields that differ otherwise."""
+    ``base_url``) and the asset still stands as the certificate says; :class:`CertificateMismatch` naming the
+    fields that differ, or :class:`CertificateLapsed` naming what changed since, otherwise."""
     found = compute_certificate_report(cert, contracts, log_reader, base_url=base_url)
-    if not found.ok:
-        raise CertificateMismatch(found)
+    verify_report(found)
     return found

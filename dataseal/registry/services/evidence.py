@@ -6,6 +6,9 @@ the check of a bundle against any RPC endpoint (no data folder, no database).
   (:class:`~dataseal.registry.evidence.ChainRecord`); with a grant, also the proof that the part lies inside
   the grant's scope (:func:`prove_grant_scope`: the scope root read from the grant on chain, its indexes from
   this registry's database), folded into the bundle (:class:`~dataseal.registry.evidence.GrantScope`).
+- :func:`open_default_registry` is where :func:`prove` finds the chain when none was named: the data folder's
+  deployment on its node, when the folder records one and the node answers with it live; otherwise it says why
+  not (the proof is then made without the record, never refused for it).
 - :func:`check_on_chain` checks a bundle's record on a node: the chain id; that the record's contract is the
   AssetRegistry the verifier trusts (:class:`TrustedRegistry`: an address the verifier was given, or the
   deployment its data folder records for that chain — anyone can deploy a look-alike dataseal on the same chain and
@@ -56,6 +59,7 @@ from dataseal.registry.sealing import ProgressCallback
 from dataseal.registry.sealing.seal import prove as prove_part
 from dataseal.registry.services.assets import find_registration, status_name
 from dataseal.registry.services.grants import get_scope_indexes
+from dataseal.registry.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -112,15 +116,17 @@ def prove(
     secret: bytes | None = None,
     grant: int | None = None,
     progress: ProgressCallback | None = None,
+    no_chain: str = "no chain was asked",
 ) -> ProveResult:
     """A proof of one part of ``path`` (which must still be what ``manifest`` sealed), bundled with its
-    registration when the chain has one. Without a ``registry`` (no chain to ask) it is the proof alone."""
+    registration when the chain has one. Without a ``registry`` (no chain to ask) it is the proof alone, and
+    ``no_chain`` says why (:attr:`ProveResult.unregistered`)."""
     proof = prove_part(Path(path), manifest, chunk=chunk, row=row, file=file, secret=secret, progress=progress)
     if registry is None:
         if grant is not None:
             raise EvidenceError("a grant's scope is read from the chain, and no chain was given",
                                 hint="connect to the node of the grant", options=("rpc_url",))
-        return ProveResult(proof, None, "no chain was asked")
+        return ProveResult(proof, None, no_chain)
     record = chain_record(registry.context, manifest)
     if record is None:
         if grant is not None:
@@ -138,6 +144,35 @@ def prove(
         scope = prove_grant_scope(registry, grant, record.asset.asset_id, index, describe_subject(proof))
     bundle = build_bundle(manifest, record, [proof], scope)
     return ProveResult(proof, bundle, None, scope)
+
+
+@dataclass(frozen=True)
+class DefaultChain:
+    """What :func:`open_default_registry` found: the registry whose chain answers with the data folder's
+    deployment (close it when done), or None and why not (``missing``)."""
+
+    registry: Registry | None
+    missing: str | None = None
+
+
+def open_default_registry(settings: Settings) -> DefaultChain:
+    """The registry of ``settings`` when its data folder records a deployment and the chain answers with it live
+    (the node the settings name, else the data folder's running node or embedded chain); otherwise no registry
+    and why not, in a few words. Never raises for a chain out of reach (whatever stops the chain or its deployment
+    from being read is the reason given); the data folder is not created, and nothing is written to it."""
+    record = deployments_path(settings.data_dir)
+    if not settings.rpc_url and not record.is_file():
+        return DefaultChain(None, f"no deployment is recorded in {settings.data_dir} (no {record.name})")
+    registry = Registry(settings)
+    try:
+        registry.context.deployment()  # connects; the record for the node's chain, live on it
+    except DatasealError as exc:
+        registry.close()
+        return DefaultChain(None, exc.message)
+    except BaseException:
+        registry.close()
+        raise
+    return DefaultChain(registry)
 
 
 def prove_grant_scope(registry: Registry, grant_id: int, asset_id: int, leaf_index: int,

@@ -9,7 +9,7 @@ from eth_utils import keccak
 
 from dataseal.chain.contracts import events
 from dataseal.chain.contracts.artifacts import CONTRACT_NAMES, load_artifact
-from dataseal.chain.contracts.events import EVENTS, EventDecoder
+from dataseal.chain.contracts.events import EVENTS, EventDecoder, MalformedLog
 from dataseal.chain.contracts.records import RoleChange
 from dataseal.chain.errors import ChainError
 from dataseal.errors import ErrorKind, InternalError
@@ -182,19 +182,30 @@ def _approval_for_all(approved: bytes) -> dict[str, Any]:
     return _log([topic0, bytes(12) + b"\x22" * 20, bytes(12) + b"\x33" * 20], approved)
 
 
-def test_a_log_with_bad_padding_raises_eth_abis_error() -> None:
-    """A word the fast path refuses sends the log to eth_abi, which raises what it always raised."""
-    from eth_abi.exceptions import NonEmptyPaddingBytes
+def _malformed(log: dict[str, Any], event: str, reason: str) -> MalformedLog:
+    """The error decoding ``log`` raises: a MalformedLog naming the contract, the event, the log and the reason."""
+    with pytest.raises(MalformedLog) as caught:
+        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(log)
+    error = caught.value
+    assert error.kind == ErrorKind.INVALID_INPUT and isinstance(error, ChainError)
+    assert error.message.startswith(f"log 3 of transaction 0x{'44' * 32}, block 7, from AssetRegistry at {REGISTRY}, "
+                                    f"is not a valid {event}: ")
+    assert reason in error.message, error.message
+    assert "no build of AssetRegistry emits such a log" in error.hint
+    assert (error.contract, error.tx_hash, error.log_index) == ("AssetRegistry", "0x" + "44" * 32, 3)
+    return error
 
-    with pytest.raises(NonEmptyPaddingBytes, match="Boolean must be either 0x0 or 0x1"):
-        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_approval_for_all(_word(2)))
+
+def test_a_log_with_bad_padding_is_a_malformed_log() -> None:
+    """A word the fast path refuses goes to eth_abi; its error becomes one naming the log, not eth_abi's own."""
+    error = _malformed(_approval_for_all(_word(2)), "ApprovalForAll event",
+                       "NonEmptyPaddingBytes: Boolean must be either 0x0 or 0x1")
+    assert error.event == "ApprovalForAll"
 
 
-def test_a_log_with_short_data_raises_eth_abis_error() -> None:
-    from eth_abi.exceptions import InsufficientDataBytes
-
-    with pytest.raises(InsufficientDataBytes, match="Tried to read 32 bytes, only got 31 bytes"):
-        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_approval_for_all(bytes(31)))
+def test_a_log_with_short_data_is_a_malformed_log() -> None:
+    _malformed(_approval_for_all(bytes(31)), "ApprovalForAll event",
+               "InsufficientDataBytes: Tried to read 32 bytes, only got 31 bytes")
 
 
 def test_a_log_with_more_data_than_its_fields_is_read_as_eth_abi_reads_it() -> None:
@@ -203,13 +214,28 @@ def test_a_log_with_more_data_than_its_fields_is_read_as_eth_abi_reads_it() -> N
     assert record is not None and record.approved is True  # type: ignore[attr-defined]
 
 
-def test_an_indexed_address_with_bad_padding_raises_eth_abis_error() -> None:
-    from eth_abi.exceptions import NonEmptyPaddingBytes
-
+def test_an_indexed_address_with_bad_padding_is_a_malformed_log() -> None:
     topics = _role_granted_topics()
     topics[2] = b"\x01" + topics[2][1:]
-    with pytest.raises(NonEmptyPaddingBytes, match="Padding bytes were not empty"):
-        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(_log(topics, b""))
+    _malformed(_log(topics, b""), "RoleGranted event", "NonEmptyPaddingBytes: Padding bytes were not empty")
+
+
+def test_a_log_missing_a_topic_is_a_malformed_log() -> None:
+    _malformed(_log(_role_granted_topics()[:3], b""), "RoleGranted event", "expected 4 topics, got 3")
+
+
+def test_a_status_no_contract_has_is_a_malformed_log() -> None:
+    """The words decode, but the record refuses the value: AssetStatusChanged to status 99."""
+    topic0 = keccak(text="AssetStatusChanged(uint256,uint8,uint8,address,bytes32)")
+    data = _word(2) + _word(99) + b"\x01" * 32
+    log = _log([topic0, _word(1), bytes(12) + b"\x22" * 20], data)
+    error = _malformed(log, "AssetStatusChanged event", "99 is not a valid AssetStatus")
+    assert error.event == "AssetStatusChanged"
+
+
+def test_data_that_is_not_hex_is_a_malformed_log() -> None:
+    log = {**_log(_role_granted_topics(), b""), "data": "0xzz"}
+    _malformed(log, "RoleGranted event", "its data is not hex (")
 
 
 def test_a_log_as_the_node_sent_it_decodes_as_web3s_does() -> None:
@@ -222,7 +248,6 @@ def test_a_log_as_the_node_sent_it_decodes_as_web3s_does() -> None:
     assert decoder.decode_log(raw) == decoder.decode_log(formatted)
 
 
-def test_a_topic_that_is_not_hex_raises_as_before() -> None:
-    log = _log(["0xzz" + "00" * 31], b"")
-    with pytest.raises(ValueError, match="Non-hexadecimal digit found"):
-        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(log)
+def test_a_topic_that_is_not_hex_is_a_malformed_log() -> None:
+    error = _malformed(_log(["0xzz" + "00" * 31], b""), "log of an event", "a topic is not 32 bytes of hex (")
+    assert "Non-hexadecimal digit found" in error.message and error.event == "unknown"

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from dataseal.chain.connection import connect
 from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.deployed import DatasealContracts
-from dataseal.chain.contracts.deployment import save_deployment
-from dataseal.chain.contracts.records import Registration
+from dataseal.chain.contracts.deployment import Deployment, save_deployment
+from dataseal.chain.contracts.records import AssetStatusChange, Registration
 from dataseal.chain.sending.sender import LocalSender
 from dataseal.registry.manifest import Manifest
 from tests.chain.conftest import open_embedded
@@ -31,6 +32,19 @@ class Folder:
     manifest: Manifest
     manifest_path: Path
     owner: str
+    key: LocalAccount
+    deployment: Deployment
+
+    def cancel(self, data_dir: Path) -> AssetStatusChange:
+        """Cancel asset 1 as its owner (the chain opened here, then closed for the commands)."""
+        from dataseal.chain.embedded.provider import EmbeddedProvider
+
+        chain = open_embedded(data_dir, [])
+        try:
+            live = connect(EmbeddedProvider(chain))
+            return DatasealContracts.bind(live.w3, self.deployment, LocalSender(self.key)).registry.cancel(1)
+        finally:
+            chain.close()
 
 
 @pytest.fixture
@@ -51,7 +65,7 @@ def folder(cli: Cli, tmp_path: Path) -> Folder:
             bytes.fromhex(manifest.tree.root[2:]), manifest.hash, manifest.rights_bitmask, 2))
     finally:
         chain.close()  # the command opens the chain itself, in-process
-    return Folder(manifest, manifest_path, owner.address)
+    return Folder(manifest, manifest_path, owner.address, owner, deployment)
 
 
 def test_issue_every_format_then_verify(cli: Cli, folder: Folder, tmp_path: Path) -> None:
@@ -122,6 +136,30 @@ def test_a_tampered_certificate_names_its_fields_and_exits_1(cli: Cli, folder: F
     assert result.stderr.count("\n") == 1 and "owner, title differ" in result.stderr
 
 
+def test_a_certificate_of_an_asset_cancelled_since_is_lapsed_and_exits_1(cli: Cli, folder: Folder,
+                                                                         tmp_path: Path) -> None:
+    out = tmp_path / "cert.json"
+    cli.json("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(out))
+    number = json.loads(out.read_text(encoding="utf-8"))["certificateNumber"]
+    change = folder.cancel(cli.data_dir)
+    since = (f"asset 1 became Cancelled at block {change.tx.block_number} (tx {change.tx.tx_hash}, by "
+             f"{folder.owner})")
+    code, stdout, err = cli("certificate", "verify", str(out))
+    assert code == 1
+    assert stdout.startswith(f"LAPSED  {out}: certificate {number} was true when issued, but asset 1 no longer "
+                             "stands as it says\n")
+    assert f"  since        {since}\n" in stdout and "differs" not in stdout and ": Cancelled, owner " in stdout
+    assert one_line(err) == (f"dataseal: error: certificate {number} was true when issued, but asset 1 no longer "
+                             f"stands as it says: {since}: the certificate states the chain as of its own block: ask "
+                             "the registry for the public record, and for a new certificate if the asset still "
+                             "stands")
+    code, stdout, _ = cli("certificate", "verify", str(out), "--json")
+    report = json.loads(stdout)
+    assert code == 1 and report["ok"] is False and report["mismatches"] == []
+    assert report["lapses"] == [{"what": "status", "description": since, "blockNumber": change.tx.block_number,
+                                 "txHash": change.tx.tx_hash}]
+
+
 def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None:
     code, _, err = cli("certificate", "2")
     assert code == 1 and "asset 2 is not registered in AssetRegistry" in one_line(err)
@@ -150,6 +188,18 @@ def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None
     assert code == 1 and "is not a dataseal certificate: its kind is 'dataseal.manifest'" in one_line(err)
     code, _, err = cli("certificate", "verify", str(tmp_path / "missing.json"))
     assert code == 1 and "does not exist" in one_line(err)
+
+
+@pytest.mark.parametrize("name", ["cert.pdf", "cert.json", "cert.html"])
+def test_an_output_in_a_missing_folder_is_one_line_naming_the_folder(cli: Cli, folder: Folder, tmp_path: Path,
+                                                                     name: str) -> None:
+    out = tmp_path / "nonexistent" / "dir" / name
+    code, stdout, err = cli("certificate", "1", "-o", str(out))
+    line = one_line(err)
+    assert (code, stdout) == (1, "")
+    assert line.startswith(f"dataseal: error: cannot write output file {out}: the folder {out.parent} does not exist")
+    assert "create the folder first" in line and ".tmp" not in line and "[-o/--out FILE]" in err
+    assert not (tmp_path / "nonexistent").exists()
 
 
 def test_a_folder_without_a_chain_is_one_line(cli: Cli) -> None:

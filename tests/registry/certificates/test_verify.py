@@ -10,10 +10,14 @@ from typing import Any
 
 import pytest
 
+from dataseal.chain.contracts.deployment import DEFAULT_NOTICE_PERIOD
 from dataseal.chain.contracts.logs import LogReader
+from dataseal.chain.contracts.revert import format_time
+from dataseal.errors import ErrorKind
 from dataseal.registry.certificates import (
     Certificate,
     CertificateError,
+    CertificateLapsed,
     CertificateMismatch,
     compute_certificate_number,
     compute_certificate_report,
@@ -196,6 +200,112 @@ def test_the_status_may_move_after_the_certificates_block(pyevm_review: Chain, t
     chain.as_(chain.buyer).registry.object(registered.asset_id, b"\x01" * 32)
     report = verify_certificate(cert, chain.reader, LogReader(chain.w3))
     assert cert.status == "Pending" and report.now is not None and report.now.status == "Disputed"
+
+
+def _lapsed(chain: Chain, cert: Certificate) -> CertificateLapsed:
+    """The error verifying ``cert`` raises: the asset no longer stands, though every field matches its block."""
+    report = compute_certificate_report(cert, chain.reader, LogReader(chain.w3))
+    assert report.mismatches == () and not report.ok and report.lapses
+    with pytest.raises(CertificateLapsed, match=f"certificate {cert.certificate_number} was true when issued, but "
+                       f"asset {cert.asset_id} no longer stands as it says: ") as caught:
+        verify_certificate(cert, chain.reader, LogReader(chain.w3))
+    assert caught.value.report == report and caught.value.kind == ErrorKind.CONFLICT
+    assert "ask the registry for the public record" in caught.value.hint
+    assert report.to_json()["ok"] is False and report.to_json()["lapses"] == [x.to_json() for x in report.lapses]
+    return caught.value
+
+
+def test_a_certificate_of_an_asset_cancelled_since_fails_naming_the_change(pyevm: Chain,
+                                                                           registered: Registered) -> None:
+    cert = issue(pyevm, registered)
+    assert verify_certificate(cert, pyevm.reader, LogReader(pyevm.w3)).ok
+    change = pyevm.as_(pyevm.owner).registry.cancel(registered.asset_id, b"\x01" * 32)
+    error = _lapsed(pyevm, cert)
+    (lapse,) = error.report.lapses
+    assert (lapse.what, lapse.block_number, lapse.tx_hash) == ("status", change.tx.block_number, change.tx.tx_hash)
+    assert lapse.description == (f"asset 1 became Cancelled at block {change.tx.block_number} (tx {change.tx.tx_hash}, "
+                                 f"by {pyevm.owner.address})")
+    assert error.message.endswith(lapse.description)
+    assert error.report.now is not None and error.report.now.status == "Cancelled"
+
+
+def test_a_certificate_of_an_asset_suspended_or_rejected_since_fails(pyevm_review: Chain, tmp_path: Path) -> None:
+    chain = pyevm_review
+    chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
+    reviewer = chain.as_(chain.reviewer).registry
+    pending = register(chain, seal_manifest(tmp_path))
+    pending_cert = issue(chain, pending)
+    rejected = reviewer.reject_registration(pending.asset_id, b"\x02" * 32)
+    active = register(chain, seal_manifest(tmp_path))
+    chain.travel(DEFAULT_NOTICE_PERIOD)
+    active_cert = issue(chain, active)
+    assert (pending_cert.status, active_cert.status) == ("Pending", "Active")
+    assert verify_certificate(active_cert, chain.reader, LogReader(chain.w3)).ok
+    suspended = reviewer.suspend(active.asset_id, b"\x03" * 32)
+    for cert, change, status in ((pending_cert, rejected, "Rejected"), (active_cert, suspended, "Suspended")):
+        (lapse,) = _lapsed(chain, cert).report.lapses
+        assert lapse.description.startswith(f"asset {cert.asset_id} became {status} at block "
+                                            f"{change.tx.block_number} (tx {change.tx.tx_hash}, by "
+                                            f"{chain.reviewer.address})")
+    reviewer.reinstate(active.asset_id, b"\x04" * 32)  # standing again: the certificate holds again
+    assert verify_certificate(active_cert, chain.reader, LogReader(chain.w3)).ok
+
+
+def test_a_certificate_of_a_pending_asset_holds_once_the_notice_passes(pyevm_review: Chain, tmp_path: Path) -> None:
+    chain = pyevm_review
+    registered = register(chain, seal_manifest(tmp_path))
+    cert = issue(chain, registered)
+    chain.travel(DEFAULT_NOTICE_PERIOD)
+    report = verify_certificate(cert, chain.reader, LogReader(chain.w3))
+    assert cert.status == "Pending" and report.now is not None and report.now.status == "Active"
+    assert report.lapses == () and "standing now (status, owner and term at the latest block)" in report.checked
+
+
+def test_a_certificate_of_an_asset_transferred_since_fails_naming_the_transfer(pyevm: Chain,
+                                                                               registered: Registered) -> None:
+    cert = issue(pyevm, registered)
+    moved = pyevm.as_(pyevm.owner).registry.transfer(registered.asset_id, pyevm.buyer.address)
+    (lapse,) = _lapsed(pyevm, cert).report.lapses
+    assert (lapse.what, lapse.block_number, lapse.tx_hash) == ("owner", moved.tx.block_number, moved.tx.tx_hash)
+    assert lapse.description == (f"asset 1 was transferred to {pyevm.buyer.address} at block {moved.tx.block_number} "
+                                 f"(tx {moved.tx.tx_hash}): {pyevm.owner.address}, the owner the certificate names, "
+                                 "no longer owns it")
+    # a certificate issued after the transfer names the new owner, and holds
+    assert verify_certificate(issue(pyevm, registered), pyevm.reader, LogReader(pyevm.w3)).ok
+
+
+def test_a_certificate_of_an_asset_expired_since_fails(pyevm: Chain, tmp_path: Path) -> None:
+    ends = pyevm.now() + 1_000
+    registered = register(pyevm, seal_manifest(tmp_path), valid_until=ends)
+    cert = issue(pyevm, registered)
+    assert verify_certificate(cert, pyevm.reader, LogReader(pyevm.w3)).ok
+    pyevm.travel(2_000)
+    (lapse,) = _lapsed(pyevm, cert).report.lapses  # expired: one lapse, not the term's as well
+    assert (lapse.what, lapse.block_number, lapse.tx_hash) == ("status", None, None)
+    assert lapse.description.startswith(f"asset {registered.asset_id} expired at {format_time(ends)}, when its "
+                                        "registration's validity ended (time, not a transaction, ends it; as of block ")
+
+
+def test_a_certificate_whose_term_ended_fails_even_when_the_asset_was_renewed(pyevm: Chain, tmp_path: Path) -> None:
+    ends = pyevm.now() + 1_000
+    registered = register(pyevm, seal_manifest(tmp_path), valid_until=ends)
+    cert = issue(pyevm, registered)
+    assert cert.valid_until.timestamp() == ends
+    renewed = pyevm.now() + 10 * 86_400
+    pyevm.as_(pyevm.owner).registry.renew(registered.asset_id, renewed)
+    assert verify_certificate(cert, pyevm.reader, LogReader(pyevm.w3)).ok
+    pyevm.travel(2_000)
+    (lapse,) = _lapsed(pyevm, cert).report.lapses
+    assert lapse.what == "term" and lapse.description.startswith(f"the certificate's term ended at {format_time(ends)}")
+    assert lapse.description.endswith(f"; the registration now runs until {format_time(renewed)}")
+
+
+def test_a_tampered_certificate_of_a_lapsed_asset_is_named_tampered(pyevm: Chain, genuine: Certificate) -> None:
+    pyevm.as_(pyevm.owner).registry.cancel(genuine.asset_id)
+    forged = _tampered(genuine, _set("title", "伪造的标题"))
+    with pytest.raises(CertificateMismatch, match="title differ") as caught:
+        verify_certificate(forged, pyevm.reader, LogReader(pyevm.w3))
+    assert [lapse.what for lapse in caught.value.report.lapses] == ["status"]
 
 
 @pytest.mark.hardhat

@@ -391,3 +391,40 @@ def test_a_large_sync_refreshes_postgresqls_statistics(
     monkeypatch.setattr(module, "ANALYZE_AFTER_EVENTS", len(logs_of(pyevm)))  # exactly what it writes
     indexer.sync()
     assert analyzed() is (database.dialect == "postgresql")
+
+
+def test_a_malformed_log_stops_the_sync_with_nothing_of_its_page_written(
+    pyevm: Chain, database: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A log the node serves that does not decode as its event (here: an AssetRegistered whose data lost its last
+    byte) stops the sync with MalformedLog naming it; the page's transaction writes nothing, so a sync from a node
+    that serves the real log picks up where the index stopped."""
+    from dataseal.chain.contracts.events import MalformedLog, as_int
+    from dataseal.chain.contracts.records import Registration
+
+    indexer = Indexer(database, pyevm.w3, pyevm.deployment)
+    indexer.sync()
+    before = (count(database, ChainEvent), count(database, RawLog))
+    last = indexer.sync().to_block
+    record = pyevm.as_(pyevm.owner).registry.register(Registration(h("malformed"), h("manifest"), 1, 0))
+    read = indexer.logs.logs
+
+    def corrupted(*args: object, **kwargs: object) -> object:
+        for log in read(*args, **kwargs):  # type: ignore[arg-type]
+            yield {**log, "data": log["data"][:-2]} if as_int(log["logIndex"]) == record.tx.log_index else log
+
+    monkeypatch.setattr(indexer.logs, "logs", corrupted)
+    with pytest.raises(MalformedLog, match=f"log {record.tx.log_index} of transaction {record.tx.tx_hash}, block "
+                       f"{record.tx.block_number}, from AssetRegistry at .* is not a valid AssetRegistered event: "
+                       "InsufficientDataBytes") as caught:
+        indexer.sync()
+    assert caught.value.event == "AssetRegistered"
+    assert (count(database, ChainEvent), count(database, RawLog)) == before
+    with database.session() as session:
+        state = session.get(IndexerState, 1)
+        assert state is not None and state.last_block == last
+        assert session.get(AssetRow, record.asset_id) is None
+    monkeypatch.undo()
+    assert indexer.sync().events > 0
+    with database.session() as session:
+        assert session.get(AssetRow, record.asset_id) is not None

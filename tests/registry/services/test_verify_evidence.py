@@ -325,3 +325,16 @@ def test_a_whole_asset_grant_and_grants_that_cannot_prove(
     with pytest.raises(EvidenceError, match=f"this registry does not know the indexes behind grant "
                        f"{unknown.grant_id}'s scope root"):
         evidence.prove(registry, data, manifest, row=0, secret=SECRET, grant=unknown.grant_id)
+
+
+def test_the_default_chain_out_of_reach_is_a_reason_not_an_error(tmp_path: Path) -> None:
+    """open_default_registry never raises for a chain it cannot use: it says why, and creates nothing."""
+    from dataseal.registry.settings import Settings
+
+    folder = tmp_path / "absent"
+    found = evidence.open_default_registry(Settings(data_dir=folder))
+    assert found.registry is None and found.missing == f"no deployment is recorded in {folder} (no deployments.json)"
+    assert not folder.exists()
+    found = evidence.open_default_registry(Settings(data_dir=folder, rpc_url="http://127.0.0.1:9", rpc_timeout=2))
+    assert found.registry is None and found.missing is not None and "127.0.0.1:9" in found.missing
+    assert not folder.exists()
