@@ -342,26 +342,18 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
     resumed = writer.outbox.get(key) is not None
     wait = _ChainWait(writer, clock, progress)
     if asset is None:
-        try:
-            _verify_root_free(writer, root, manifest, path)
-        except RegistrationError as exc:
-            if not writer.outbox.reorged:
-                raise
-            raise RegistrationError(f"{exc.message} (your earlier registration of it is gone: "
-                                    f"{'; '.join(writer.outbox.reorged)})", hint=exc.hint, options=exc.options,
-                                    kind=exc.kind) from None
+        _verify_root_free(writer, root, manifest, path)
         salt = _commit(writer, root, wait) if client.commit_required() else ZERO32
         registration = Registration(root, manifest_hash, manifest.rights_bitmask, classification, parent_id,
                                     valid_until)
-        writer.outbox.prepare(key, "register", {"contentRoot": manifest.tree.root, "manifestHash":
-                                                manifest.hash_hex, "parentId": parent_id})
+        payload = {"contentRoot": manifest.tree.root, "manifestHash": manifest.hash_hex, "parentId": parent_id}
 
         def send() -> Any:
             if parent_id:
                 return client.submit_register_version(registration, salt, gas=ESTIMATE)
             return client.submit_register(registration, salt, gas=ESTIMATE)
 
-        delivered = _deliver_aged(writer, key, send, lambda: mine() is not None, wait)
+        delivered = _deliver_aged(writer, key, payload, send, lambda: mine() is not None, wait)
         resumed = resumed or delivered.resumed
         record = _record_of(writer, delivered, None)
         asset = client.asset(record.asset_id)
@@ -413,7 +405,22 @@ def _verify_registrable(writer: Writer, manifest: Manifest, path: Path, parent_i
 
 
 def _verify_root_free(writer: Writer, root: bytes, manifest: Manifest, path: Path) -> None:
-    """Refuse, before anything is sent, a root that another registration holds or that is reserved or cooling."""
+    """Refuse, before anything is sent, a root that another registration holds or that is reserved or cooling;
+    when an earlier run's registration of it was mined and a reorganisation dropped it, the refusal says so."""
+    try:
+        _verify_root_free_now(writer, root, manifest, path)
+    except RegistrationError as exc:
+        row = writer.outbox.get(writer.key("register", manifest.tree.root))
+        if row is not None:
+            writer.outbox.recheck_mined(row)
+        if not writer.outbox.reorged:
+            raise
+        raise RegistrationError(f"{exc.message} (your earlier registration of it is gone: "
+                                f"{'; '.join(writer.outbox.reorged)})", hint=exc.hint, options=exc.options,
+                                kind=exc.kind) from None
+
+
+def _verify_root_free_now(writer: Writer, root: bytes, manifest: Manifest, path: Path) -> None:
     client = writer.contracts.registry
     holder = client.asset_id_of(root)
     if holder is not None:
@@ -526,10 +533,13 @@ class _ChainWait:
             f"the commitment already made{valid}", kind=ErrorKind.UNAVAILABLE)
 
 
-def _deliver_aged(writer: Writer, key: str, send: Callable[[], Any], done: Callable[[], bool],
-                  wait: _ChainWait) -> Delivered:
-    """:meth:`Outbox.deliver`, waiting again while the node finds the commitment too new (its clock behind)."""
+def _deliver_aged(writer: Writer, key: str, payload: dict[str, Any], send: Callable[[], Any],
+                  done: Callable[[], bool], wait: _ChainWait) -> Delivered:
+    """Prepare the registration ``key`` (``payload``) and :meth:`Outbox.deliver` it, waiting again while the node
+    finds the commitment too new (its clock behind). A first try refused while estimating leaves no record: it is
+    prepared again before the next."""
     for attempt in range(COMMIT_AGE_RETRIES + 1):
+        writer.outbox.prepare(key, "register", payload)
         try:
             return writer.outbox.deliver(key, send, done)
         except ContractRevert as exc:
