@@ -24,6 +24,14 @@ once its root is free; a dispute dismissed and raised again) is a new write unde
 :meth:`Outbox.retire_undone` keeps the finished record aside first, so that it is sent, not answered from the
 old one.
 
+A **mined** record is not taken on trust either: a reorganisation may have dropped its block. A rerun looks its
+transaction up again (:meth:`Outbox.recheck_mined`): a receipt in a block that is still the chain's at that height
+stands (the record follows it to another block when the transaction was mined again there); no receipt, or a block
+the chain replaced, and the record goes back to **sent** — its signed bytes are handed over again when their nonce
+is still the account's next one (the same transaction: never a second write), else the chain is asked and the write
+is sent afresh if it does not have it. What was found is kept in :attr:`Outbox.reorged` (one line each), so that the
+caller can say what happened.
+
 ``hook(moment)`` is called at each moment (``"<kind>:prepared"``, ``"<kind>:submitting"``,
 ``"<kind>:submitted"`` — handed to the node, hash not yet recorded — ``"<kind>:sent"``, ``"<kind>:mined"``),
 so that tests can stop a run at any of them and run again.
@@ -104,6 +112,9 @@ class Outbox:
         self.chain_id = chain_id
         self.hook = hook
         self.sleep = sleep
+        #: What this outbox found undone by reorganisations (a mined transaction dropped, or mined again in another
+        #: block), one line each, in the order found.
+        self.reorged: list[str] = []
 
     # ----------------------------------------------------------------------------------- records
 
@@ -139,8 +150,18 @@ class Outbox:
         with the transaction that did it when known; a done record that lacks its transaction gets it); nothing
         when there is no record of it."""
         row = self.get(key)
-        if row is None or (row.state == OutboxState.MINED and (row.tx_hash or not tx_hash)):
+        if row is None:
             return
+        if row.state == OutboxState.MINED and (tx_hash is None or (
+                tx_hash == row.tx_hash and block_number in (None, row.block_number))):
+            return
+        if row.state == OutboxState.MINED and row.tx_hash and tx_hash is not None:
+            if tx_hash != row.tx_hash:  # the chain's record wins over ours: a reorganisation replaced ours
+                self._note(f"{row.kind}: the chain has it from transaction {tx_hash} (block {block_number}), not "
+                           f"from {row.tx_hash} (block {row.block_number}), which a reorganisation dropped")
+            elif block_number != row.block_number:
+                self._note(f"{row.kind}: transaction {tx_hash} is now in block {block_number}, not "
+                           f"{row.block_number} (a reorganisation mined it again)")
         self._update(key, state=OutboxState.MINED, tx_hash=tx_hash or row.tx_hash,
                      block_number=block_number if block_number is not None else row.block_number, error=None)
 
@@ -163,6 +184,10 @@ class Outbox:
     def _at(self, moment: str) -> None:
         if self.hook is not None:
             self.hook(moment)
+
+    def _note(self, line: str) -> None:
+        if line not in self.reorged:
+            self.reorged.append(line)
 
     # ----------------------------------------------------------------------------------- delivery
 
@@ -209,18 +234,24 @@ class Outbox:
     def _reconcile(self, row: OutboxTx, done: Callable[[], bool]) -> Delivered | None:
         payload = dict(row.payload)
         if row.state == OutboxState.MINED:
-            receipt = self._receipt(row.tx_hash) if row.tx_hash else None
-            return Delivered(row.key, row.tx_hash, receipt, payload, resumed=True)
+            if not row.tx_hash:  # the chain showed it done, with no transaction of ours to look up
+                return Delivered(row.key, row.tx_hash, None, payload, resumed=True)
+            receipt = self.recheck_mined(row)
+            if receipt is not None:
+                return Delivered(row.key, row.tx_hash, receipt, payload, resumed=True)
+            row = self.get(row.key) or row  # dropped by a reorganisation: sent again below, as any sent one
         if row.state == OutboxState.SENT and row.tx_hash:
             receipt = self._settle(row)
             if receipt is not None:
                 return self._finished(row, receipt, None, payload, resumed=True)
         still_pending = self._wait_account_idle()
         if done():
-            self._update(row.key, state=OutboxState.MINED, error=None)
+            # the transaction that did it: ours only when the chain has its receipt (not one a reorganisation dropped)
+            tx_hash = row.tx_hash if row.state == OutboxState.SENT and row.tx_hash and \
+                self._canonical_receipt(row.tx_hash) is not None else None
+            self._update(row.key, state=OutboxState.MINED, tx_hash=tx_hash, error=None)
             self._at(f"{row.kind}:mined")
-            return Delivered(row.key, row.tx_hash if row.state == OutboxState.SENT else None, None, payload,
-                             resumed=True)
+            return Delivered(row.key, tx_hash, None, payload, resumed=True)
         if still_pending and _resumed(row):
             # the earlier run's transaction may be among them: sending now could do the write twice
             raise ChainError(
@@ -248,8 +279,51 @@ class Outbox:
         row = self.get(key)
         if row is None or row.state != OutboxState.MINED or done():
             return False
+        if row.tx_hash and self.recheck_mined(row) is None:
+            return False  # not undone: never done, its block dropped by a reorganisation; deliver finishes it
         self.retire(key, str(row.id))
         return True
+
+    def recheck_mined(self, row: OutboxTx) -> TxReceipt | None:
+        """The receipt of the mined record ``row``'s transaction if the chain still has it (in a block that is
+        the chain's at that height; the record follows it to another block when it was mined again there); None
+        when a reorganisation dropped it: the record is then **sent** again (its signed bytes and nonce kept), and
+        what happened is noted in :attr:`reorged`. A record without a transaction is left as it is (None)."""
+        if row.state != OutboxState.MINED or not row.tx_hash:
+            return None
+        receipt = self._canonical_receipt(row.tx_hash)
+        if receipt is not None:
+            block = int(receipt["blockNumber"])
+            if block != row.block_number:
+                self._note(f"{row.kind}: transaction {row.tx_hash} is now in block {block}, not {row.block_number} "
+                           "(a reorganisation mined it again)")
+                self._update(row.key, block_number=block)
+            return receipt
+        where = f"block {row.block_number}" if row.block_number is not None else "its block"
+        self._note(f"{row.kind}: transaction {row.tx_hash}, mined in {where}, was dropped by a reorganisation")
+        error = f"{row.tx_hash} mined in {where}, then dropped by a reorganisation"
+        if row.raw_tx and row.nonce is not None:
+            self._update(row.key, state=OutboxState.SENT, block_number=None, error=error)
+        else:  # found done on chain, not sent by this outbox: nothing to hand over again, the chain is asked
+            self._update(row.key, state=OutboxState.PREPARED, tx_hash=None, block_number=None, error=error,
+                         attempts=max(row.attempts, 1))
+        return None
+
+    def _canonical_receipt(self, tx_hash: str) -> TxReceipt | None:
+        """The receipt of ``tx_hash`` when its block is the chain's block at that height (a node may answer from a
+        block a reorganisation replaced); None otherwise."""
+        receipt = self._receipt(tx_hash)
+        if receipt is None:
+            return None
+        try:
+            block = self.w3.eth.get_block(int(receipt["blockNumber"]))
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise unreachable(self.endpoint, exc) from exc
+            return None  # no block at that height any more: the chain is shorter than it was
+        if HexBytes(block["hash"]) != HexBytes(receipt["blockHash"]):
+            return None
+        return receipt
 
     def _finished(self, row: OutboxTx, receipt: TxReceipt, submitted: Submitted[Any] | None,
                   payload: dict[str, Any], *, resumed: bool) -> Delivered:
@@ -288,7 +362,7 @@ class Outbox:
             return receipt
         known = self._known(row.tx_hash)
         if not known and row.raw_tx:
-            known = self._rebroadcast(row.raw_tx)
+            known = self._rebroadcast(row.raw_tx, row.nonce)
         if not known:
             return None
         pending = PendingTransaction(tx_hash=row.tx_hash, nonce=row.nonce, sender=to_checksum_address(row.sender),
@@ -323,8 +397,11 @@ class Outbox:
                 raise unreachable(self.endpoint, exc) from exc
             return False
 
-    def _rebroadcast(self, raw_tx: str) -> bool:
-        """Hand the signed bytes to the node again; whether it now has them (False: their nonce is used)."""
+    def _rebroadcast(self, raw_tx: str, nonce: int | None = None) -> bool:
+        """Hand the signed bytes to the node again; whether it now has them (False: their nonce is used, or — after
+        a reorganisation — above the account's next one, where they would wait behind a gap)."""
+        if nonce is not None and nonce > self._pending_count():
+            return False
         try:
             self.w3.eth.send_raw_transaction(HexBytes(raw_tx))
             return True
@@ -337,6 +414,16 @@ class Outbox:
             if is_nonce_too_low(message):
                 return False
             return False
+
+    def _pending_count(self) -> int:
+        """The account's next nonce, counting the transactions the node holds for it."""
+        try:
+            return int(self.w3.eth.get_transaction_count(self.sender.address, "pending"))  # type: ignore[arg-type]
+        except Exception as exc:
+            if is_connection_failure(exc):
+                raise unreachable(self.endpoint, exc) from exc
+            raise ChainError(f"reading the transaction count of {self.sender.address} failed: {exc}",
+                             hint="check the node, then run again") from exc
 
     def _wait_account_idle(self) -> int:
         """Wait (up to the sender's receipt timeout) until the account has no transaction pending, so that the

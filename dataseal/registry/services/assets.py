@@ -25,8 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hexbytes import HexBytes
 from sqlmodel import select
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from dataseal.chain.accounts.passwords import PasswordSource
 from dataseal.chain.contracts.asset_registry import make_commitment
@@ -46,7 +48,13 @@ from dataseal.chain.errors import ContractRevert
 from dataseal.chain.files import write_atomic
 from dataseal.errors import ErrorKind, InvalidInput, NotFound
 from dataseal.registry.certificates.compute import check_base_url, check_language, compute_certificate
-from dataseal.registry.certificates.model import DEFAULT_BASE_URL, Certificate, CertificateError, read_certificate
+from dataseal.registry.certificates.model import (
+    DEFAULT_BASE_URL,
+    AsOf,
+    Certificate,
+    CertificateError,
+    read_certificate,
+)
 from dataseal.registry.certificates.render import CJK_FONT, FontMissing, render_html, render_json, render_pdf
 from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
 from dataseal.registry.manifest import (
@@ -94,6 +102,13 @@ CLASSIFICATIONS: dict[str, int] = {"public": 0, "general": 1, "important": 2, "c
 #: How many times a registration waits again when the node says its commitment is still too new (its clock
 #: and ours disagree).
 COMMIT_AGE_RETRIES = 5
+#: Seconds (of the service's clock) a registration waits for the chain's time to pass its commitment's minimum age,
+#: beyond the age itself, before it stops and says that a rerun continues.
+COMMIT_WAIT_GRACE = 300.0
+#: Seconds between two looks at the chain while waiting for it (its time reported through ``progress``).
+COMMIT_WAIT_POLL = 5.0
+#: The progress phase of that wait: done and total are the chain's seconds.
+COMMIT_AGE_PHASE = "commit-age"
 #: The certificate's files in the seal's folder: certificate.json (the document), .html, .pdf.
 CERTIFICATE_STEM = "certificate"
 
@@ -170,6 +185,9 @@ class RegistrationResult:
     """The registration certificate written beside the manifest (None: none was asked for)."""
     tree_dump: Path | None = None
     """OpenZeppelin's tree dump written beside the manifest (None: none was asked for)."""
+    reorged: tuple[str, ...] = ()
+    """What this run found undone by reorganisations and repaired (an earlier run's transaction dropped and sent
+    again, or mined again in another block), one line each."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +199,7 @@ class RegistrationResult:
             "reusedSeal": self.reused_seal,
             "certificate": self.certificate.to_json() if self.certificate is not None else None,
             "treeDump": str(self.tree_dump) if self.tree_dump is not None else None,
+            "reorged": list(self.reorged),
         }
 
 
@@ -236,7 +255,8 @@ def register(
                    check=lambda manifest: _verify_registrable(writer, manifest, Path(path), 0), tree_dump=tree_dump)
     at_moment(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=classification, valid_until=valid_until,
-                            parent_id=0, clock=clock or Clock(), hook=hook, certificate=certificate)
+                            parent_id=0, clock=clock or Clock(), hook=hook, certificate=certificate,
+                            progress=progress)
 
 
 def register_version(
@@ -299,12 +319,13 @@ def register_version(
                    tree_dump=tree_dump)
     at_moment(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=level, valid_until=valid_until,
-                            parent_id=asset_id, clock=clock or Clock(), hook=hook, certificate=certificate)
+                            parent_id=asset_id, clock=clock or Clock(), hook=hook, certificate=certificate,
+                            progress=progress)
 
 
 def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classification: int, valid_until: int,
                      parent_id: int, clock: Clock, hook: Hook | None,
-                     certificate: CertificateOptions | None) -> RegistrationResult:
+                     certificate: CertificateOptions | None, progress: ProgressCallback | None) -> RegistrationResult:
     manifest = sealed.manifest
     root, manifest_hash = bytes.fromhex(manifest.tree.root[2:]), manifest.hash
     client = writer.contracts.registry
@@ -319,20 +340,20 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
         # an earlier registration of this root that no longer holds it (cancelled, cooled): this one is new
         writer.outbox.retire_undone(key, lambda: mine() is not None)
     resumed = writer.outbox.get(key) is not None
+    wait = _ChainWait(writer, clock, progress)
     if asset is None:
         _verify_root_free(writer, root, manifest, path)
-        salt = _commit(writer, root, clock) if client.commit_required() else ZERO32
+        salt = _commit(writer, root, wait) if client.commit_required() else ZERO32
         registration = Registration(root, manifest_hash, manifest.rights_bitmask, classification, parent_id,
                                     valid_until)
-        writer.outbox.prepare(key, "register", {"contentRoot": manifest.tree.root, "manifestHash":
-                                                manifest.hash_hex, "parentId": parent_id})
+        payload = {"contentRoot": manifest.tree.root, "manifestHash": manifest.hash_hex, "parentId": parent_id}
 
         def send() -> Any:
             if parent_id:
                 return client.submit_register_version(registration, salt, gas=ESTIMATE)
             return client.submit_register(registration, salt, gas=ESTIMATE)
 
-        delivered = _deliver_aged(writer, key, send, lambda: mine() is not None, clock)
+        delivered = _deliver_aged(writer, key, payload, send, lambda: mine() is not None, wait)
         resumed = resumed or delivered.resumed
         record = _record_of(writer, delivered, None)
         asset = client.asset(record.asset_id)
@@ -359,6 +380,7 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
         already_registered=already,
         certificate=written,
         tree_dump=sealed.tree_dump,
+        reorged=tuple(writer.outbox.reorged),
     )
 
 
@@ -383,7 +405,22 @@ def _verify_registrable(writer: Writer, manifest: Manifest, path: Path, parent_i
 
 
 def _verify_root_free(writer: Writer, root: bytes, manifest: Manifest, path: Path) -> None:
-    """Refuse, before anything is sent, a root that another registration holds or that is reserved or cooling."""
+    """Refuse, before anything is sent, a root that another registration holds or that is reserved or cooling;
+    when an earlier run's registration of it was mined and a reorganisation dropped it, the refusal says so."""
+    try:
+        _verify_root_free_now(writer, root, manifest, path)
+    except RegistrationError as exc:
+        row = writer.outbox.get(writer.key("register", manifest.tree.root))
+        if row is not None:
+            writer.outbox.recheck_mined(row)
+        if not writer.outbox.reorged:
+            raise
+        raise RegistrationError(f"{exc.message} (your earlier registration of it is gone: "
+                                f"{'; '.join(writer.outbox.reorged)})", hint=exc.hint, options=exc.options,
+                                kind=exc.kind) from None
+
+
+def _verify_root_free_now(writer: Writer, root: bytes, manifest: Manifest, path: Path) -> None:
     client = writer.contracts.registry
     holder = client.asset_id_of(root)
     if holder is not None:
@@ -412,7 +449,7 @@ def _verify_root_free(writer: Writer, root: bytes, manifest: Manifest, path: Pat
             hint="only that account may register it before then")
 
 
-def _commit(writer: Writer, root: bytes, clock: Clock) -> bytes:
+def _commit(writer: Writer, root: bytes, wait: _ChainWait) -> bytes:
     """Make (or finish making) the commitment this registration reveals, wait out its minimum age; its salt."""
     client = writer.contracts.registry
     key = writer.key("commit", "0x" + root.hex(), writer.me)
@@ -425,7 +462,7 @@ def _commit(writer: Writer, root: bytes, clock: Clock) -> bytes:
                               lambda c=commitment: client.committed_at(c) > 0)  # type: ignore[misc]
         made = client.committed_at(commitment)
         if made and writer.latest_timestamp() < made + max_age:
-            _wait_for_block_at(writer, made + min_age, clock)
+            wait.until(made + min_age, made + max_age)
             return salt
         # never made (a reorganisation took it) or too old to reveal: a new commitment with a new salt
         row = writer.outbox.renew(key, {"salt": "0x" + os.urandom(32).hex()})
@@ -434,28 +471,86 @@ def _commit(writer: Writer, root: bytes, clock: Clock) -> bytes:
                             kind=ErrorKind.UNAVAILABLE)
 
 
-def _wait_for_block_at(writer: Writer, target: int, clock: Clock) -> None:
-    """Wait for a block whose timestamp is at least ``target``, or (on a node that mines only on demand, whose
-    next block takes the time it is mined) until the clock passes it."""
-    while True:
-        latest = writer.latest_timestamp()
-        now = clock.now()
-        if latest >= target or now >= target + 1:
-            return
-        clock.sleep(max(1.0, target - max(latest, now)))
+class _ChainWait:
+    """Waiting for the chain's time to pass a commitment's minimum age, by the chain's own clock.
+
+    The chain's time is its latest block's, moved on by the seconds ``clock`` says passed since that block was
+    first seen: a node that mines only when a transaction arrives makes no block while we wait, and its clock may be
+    ahead of or behind ours — only durations of ours count, never our time of day. A node that then finds the
+    commitment still too new says its own time (:meth:`saw`), and the wait goes on from there. Progress goes to
+    ``progress`` (phase :data:`COMMIT_AGE_PHASE`, in the chain's seconds); after the age itself and
+    :data:`COMMIT_WAIT_GRACE` seconds more of ``clock``, the wait stops with an UNAVAILABLE
+    :class:`RegistrationError` (a rerun continues: the commitment is recorded)."""
+
+    def __init__(self, writer: Writer, clock: Clock, progress: ProgressCallback | None) -> None:
+        self.writer, self.clock, self.progress = writer, clock, progress
+        self._deadline: float | None = None
+        self._started = 0.0
+        self._anchor: tuple[int, float] | None = None  # (the chain's time, our clock when we learnt it)
+        self._latest = -1
+        self._valid_until = 0
+
+    def chain_time(self) -> float:
+        """The chain's time now, as best known: never ahead of the node's clock when blocks are made at its time."""
+        latest, now = self.writer.latest_timestamp(), self.clock.now()
+        if self._anchor is None or latest != self._latest:
+            self._latest = latest
+            if self._anchor is None or latest >= self._anchor[0] + (now - self._anchor[1]):
+                self._anchor = (latest, now)
+        return self._anchor[0] + max(0.0, now - self._anchor[1])
+
+    def saw(self, timestamp: int) -> None:
+        """The node's time is ``timestamp`` now (it said so, refusing a commitment still too new)."""
+        self._anchor = (timestamp, self.clock.now())
+
+    def until(self, target: int, valid_until: int = 0) -> None:
+        """Return once the chain's time is at least ``target`` (see the class documentation)."""
+        self._valid_until = valid_until or self._valid_until
+        first = self.chain_time()
+        if self._deadline is None:
+            self._started = self.clock.now()
+            self._deadline = self._started + max(0.0, target - first) + COMMIT_WAIT_GRACE
+        total = max(1, int(target - first))
+        while True:
+            at = self.chain_time()
+            if self.progress is not None:
+                self.progress(COMMIT_AGE_PHASE, total if at >= target else min(total, max(0, int(at - first))), total)
+            if at >= target:
+                return
+            left = self._deadline - self.clock.now()
+            if left <= 0:
+                raise self.gave_up(target)
+            self.clock.sleep(max(1.0, min(target - at, left, COMMIT_WAIT_POLL)))
+
+    def gave_up(self, target: int) -> RegistrationError:
+        waited = self.clock.now() - self._started
+        valid = f"; the commitment stays valid until {format_time(self._valid_until)}" if self._valid_until else ""
+        return RegistrationError(
+            f"waited {waited:.0f} s for the chain at {self.writer.registry.context.connection.endpoint} to reach "
+            f"{format_time(target)} (the commitment's minimum age), but its latest block is at "
+            f"{format_time(self.writer.latest_timestamp())}: the node makes no blocks, or its clock is behind",
+            hint=f"check that the node mines and that its clock is right, then run again: the rerun continues with "
+            f"the commitment already made{valid}", kind=ErrorKind.UNAVAILABLE)
 
 
-def _deliver_aged(writer: Writer, key: str, send: Callable[[], Any], done: Callable[[], bool],
-                  clock: Clock) -> Delivered:
-    """:meth:`Outbox.deliver`, waiting again while the node finds the commitment too new (clocks that differ)."""
-    for _ in range(COMMIT_AGE_RETRIES):
+def _deliver_aged(writer: Writer, key: str, payload: dict[str, Any], send: Callable[[], Any],
+                  done: Callable[[], bool], wait: _ChainWait) -> Delivered:
+    """Prepare the registration ``key`` (``payload``) and :meth:`Outbox.deliver` it, waiting again while the node
+    finds the commitment too new (its clock behind). A first try refused while estimating leaves no record: it is
+    prepared again before the next."""
+    for attempt in range(COMMIT_AGE_RETRIES + 1):
+        writer.outbox.prepare(key, "register", payload)
         try:
             return writer.outbox.deliver(key, send, done)
         except ContractRevert as exc:
             if exc.name != "CommitmentTooNew":
                 raise
-            _wait_for_block_at(writer, int(exc.args_by_name["revealFrom"]), clock)
-    return writer.outbox.deliver(key, send, done)
+            reveal_from = int(exc.args_by_name["revealFrom"])
+            wait.saw(int(exc.args_by_name["timestamp"]))
+            if attempt == COMMIT_AGE_RETRIES:
+                raise wait.gave_up(reveal_from) from None
+            wait.until(reveal_from)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def find_registration(w3: Web3, deployment: Deployment, asset_id: int) -> AssetRecord:
@@ -750,7 +845,18 @@ def _earlier_certificate(path: Path, writer: Writer, record: AssetRecord, manife
         return None  # not a certificate (a crash cannot leave one half-written: it is written atomically)
     mine = (cert.chain_id == writer.deployment.chain_id and cert.contract == writer.contracts.registry.address
             and cert.asset_id == record.asset_id and cert.registration.tx_hash == record.tx.tx_hash
+            and cert.registration.block_hash.lower() == record.tx.block_hash.lower()
             and cert.manifest_hash == manifest.hash_hex and cert.manifest == manifest
             and cert.language == options.language
             and cert.verify_url.startswith(f"{options.base_url.rstrip('/')}/assets/"))
-    return cert if mine else None
+    return cert if mine and _is_canonical(writer, cert.as_of) else None
+
+
+def _is_canonical(writer: Writer, as_of: AsOf) -> bool:
+    """Whether the block a certificate was issued as of is still the chain's at its height (a reorganisation may have
+    replaced it: the certificate then attests a state the chain never had)."""
+    try:
+        block = writer.w3.eth.get_block(as_of.block_number)
+    except BlockNotFound:
+        return False
+    return HexBytes(block["hash"]).to_0x_hex().lower() == as_of.block_hash.lower()
