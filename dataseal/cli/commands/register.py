@@ -107,6 +107,8 @@ def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -
         again = (" (registered by an earlier run)" if done.already_registered
                  else " (finished an earlier run)" if done.resumed else "")
         print(f"{what} asset {done.asset_id}{again}: {done.status}, owner {done.owner}")
+        for line in done.reorged:  # what a reorganisation of the chain undid since an earlier run, and was redone
+            note(line)
         if done.parent_id:
             print(f"version of     {done.parent_id}")
         print(f"tx             {done.tx_hash} (block {done.block_number}, chain {done.chain_id})")

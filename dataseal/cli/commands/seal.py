@@ -25,6 +25,7 @@ from dataseal.registry.sealing.atomic import atomic_writer
 from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, seal
 from dataseal.registry.sealing.tables import read_secret
 from dataseal.registry.services import evidence
+from dataseal.registry.services.assets import COMMIT_AGE_PHASE
 
 SALT_SECRET = typer.Option(
     None, "--salt-secret", metavar="FILE",
@@ -352,7 +353,8 @@ def _unchecked(item: Unchecked) -> str:
     return f"{item.what} (give {' or '.join(flags)})" if flags else item.what
 
 
-_PHASES = {"hash": "hashing", "rows": "reading rows", "tree": "building tree", "write": "writing tree"}
+_PHASES = {"hash": "hashing", "rows": "reading rows", "tree": "building tree", "write": "writing tree",
+           COMMIT_AGE_PHASE: "commitment age (chain seconds)"}
 
 
 @contextmanager
