@@ -33,12 +33,12 @@ def test_a_grant_with_a_scope_then_its_state_then_revoked(registry: Registry, py
     asset_id = register_asset(pyevm)
     scope = tmp_path / "scope.txt"
     scope.write_text("0-99\n500\n")
-    now = pyevm.now()
     done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 1000, scope, sender=pyevm.owner)
     record = done.grant
     assert record.asset_id == asset_id and record.grantee == pyevm.user.address
     assert record.grantor == pyevm.owner.address
     assert record.purpose == keccak(text=PURPOSE) and record.quota == 1000
+    now = pyevm.w3.eth.get_block(record.tx.block_number)["timestamp"]  # "now": the time of the block that took it
     assert record.valid_from == now and record.expires_at == now + 30 * 86_400
     assert record.scope_root == compute_scope_root([*range(100), 500]) == done.scope.root  # type: ignore[union-attr]
     assert done.to_json()["scope"]["indexes"] == "0-99,500"
@@ -159,7 +159,8 @@ def test_a_crash_at_any_moment_of_a_grant_is_finished_by_the_rerun(
         registry: Registry, pyevm: Chain, moment: str) -> None:
     """``grant:submitted``: the node took (and mined) the transaction, its hash was not yet recorded."""
     asset_id = register_asset(pyevm)
-    before, first_now = _sent(pyevm, pyevm.owner), pyevm.now()
+    # the first run's "now": the time the next block will carry (eth-tester's pending block is stamped already)
+    before, first_now = _sent(pyevm, pyevm.owner), pyevm.w3.eth.get_block("pending")["timestamp"]
     with pytest.raises(Crash):
         grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 10, [1, 2, 3], sender=pyevm.owner,
               hook=crash_at(moment))
