@@ -145,23 +145,25 @@ def compute_next_block_time(registry: Registry, clock: Callable[[], float] = tim
     """The timestamp the next block will carry, as near as it can be known before the block is made: the
     ``block.timestamp`` a transaction sent now is checked against.
 
-    A node that builds its pending block (hardhat, anvil, eth-tester: a "pending" block numbered one past the latest)
-    stamps it as the next block will be stamped, and that stamp is the answer. A node whose "pending" is its latest
-    block (the embedded chain, some clients) stamps the next block with its clock, never before the latest block:
-    the answer is ``max(latest, clock())``, ``clock`` standing for the node's (this machine's by default). The latest
-    block's time alone is stale on an idle node: an hour without blocks and it is an hour behind."""
+    A node that builds its pending block (hardhat, anvil, eth-tester: a "pending" block without a number, as the
+    JSON-RPC spec has it, or numbered past the latest) stamps it as the next block will be stamped: that stamp is
+    the answer. A node whose "pending" is its latest block (the embedded chain, some clients) stamps the next block
+    with its clock, never before the latest block: the answer is ``max(latest, clock())``, ``clock`` standing for
+    the node's (this machine's by default). The latest block's time alone is stale on an idle node: an hour without
+    blocks and it is an hour behind."""
     connection = registry.context.connection
 
     def read() -> int:
         w3 = connection.w3
         latest = w3.eth.get_block("latest")
         try:
-            pending = w3.eth.get_block("pending")
+            pending: Any = w3.eth.get_block("pending")
         except Exception as exc:  # a node without a pending block: the clock answers
             if is_connection_failure(exc):
                 raise
             pending = None
-        if pending is not None and pending.get("number") == latest["number"] + 1 and pending.get("timestamp"):
+        if pending and pending.get("timestamp") and (
+                pending.get("number") is None or int(pending["number"]) > int(latest["number"])):
             return max(int(pending["timestamp"]), int(latest["timestamp"]))
         return max(int(latest["timestamp"]), int(clock()))
 
