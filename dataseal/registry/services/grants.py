@@ -267,7 +267,8 @@ def grant_state(registry: Registry, grant_id: int, clock: Callable[[], float] = 
     grants = registry.context.contracts().grants
     state = grants.grant_of(grant_id)
     created = grant_created(registry, grant_id)
-    return GrantState(state, created, get_purpose_text(registry, created.purpose), compute_next_block_time(registry, clock))
+    purpose = get_purpose_text(registry, created.purpose)
+    return GrantState(state, created, purpose, compute_next_block_time(registry, clock))
 
 
 def get_purpose_text(registry: Registry, digest: bytes) -> str | None:

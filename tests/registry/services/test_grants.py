@@ -17,8 +17,8 @@ from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.embedded.chain import CHAIN_FILENAME, EmbeddedChain, Genesis
 from dataseal.chain.embedded.clock import SystemClock
 from dataseal.chain.embedded.provider import EmbeddedProvider
-from dataseal.chain.sending.sender import LocalSender
 from dataseal.chain.errors import ContractRevert
+from dataseal.chain.sending.sender import LocalSender
 from dataseal.errors import ErrorKind, InvalidInput
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
