@@ -65,12 +65,6 @@ def _missing_role(args: Mapping[str, Any]) -> str:
     return f"{args['account']} does not hold {role}, which this needs; {giver}. Or send from an account that holds it"
 
 
-def _grant_validity(args: Mapping[str, Any]) -> str:
-    return (f"the window {format_time(args['validFrom'])} .. {format_time(args['expiresAt'])} is empty or over by the "
-            f"chain's time, {format_time(args['timestamp'])}: give an end after the start and after the time the "
-            "next block will carry")
-
-
 def _registry_validity(args: Mapping[str, Any]) -> str:
     return (f"the validity end {format_time(args['validUntil'])} must be after {format_time(args['mustExceed'])} "
             "(now, or the end of the notice period in review mode, at registration; the current end, or now if later, "
@@ -145,7 +139,8 @@ HINTS: dict[str, Hint] = {
     "InvalidBatchCount": "a batch of {count} records cannot be anchored: give its member count, 1 or more and at "
     "most the contract's limit",
     "InvalidGrantee": "grant to an account, not the zero address",
-    "InvalidValidity": _grant_validity,
+    "InvalidValidity": "the window {validFrom}..{expiresAt} is empty or already over (it is now {timestamp}): give an "
+    "expiry after the start and in the future",
     "InvalidValidity(validUntil,mustExceed)": _registry_validity,
     "InvalidQuota": "a grant of 0 units allows nothing: give a quota of 1 or more",
     "InvalidUnits": "record 1 unit or more of use under grant {grantId}",
