@@ -29,6 +29,10 @@ from dataseal.chain.contracts.records import (
 )
 from dataseal.chain.values import address, bytes32
 
+#: keccak256("REVIEWER_ROLE"): the role that rejects, resolves disputes, suspends, reinstates (and renews in review
+#: mode).
+REVIEWER_ROLE = keccak(text="REVIEWER_ROLE")
+
 
 def make_commitment(content_root: bytes, owner: str, salt: bytes) -> bytes:
     """``keccak256(abi.encode(contentRoot, owner, salt))``: what :meth:`AssetRegistryClient.commit` takes
@@ -199,8 +203,21 @@ class AssetRegistryClient(ContractClient):
 
     def grant_reviewer(self, account: str) -> RoleChange:
         """Give ``account`` the REVIEWER role (the admin only)."""
-        role = self._read("REVIEWER_ROLE")
-        return self._submit("grantRole", (role, address(account, "account")), only(RoleChange), ESTIMATE).wait()
+        return self.submit_grant_reviewer(account, gas=ESTIMATE).wait()
+
+    def submit_grant_reviewer(self, account: str, *, gas: Gas = None) -> Submitted[RoleChange]:
+        return self._submit("grantRole", (REVIEWER_ROLE, address(account, "account")), only(RoleChange), gas)
+
+    def submit_revoke_reviewer(self, account: str, *, gas: Gas = None) -> Submitted[RoleChange]:
+        """Take the REVIEWER role from ``account`` (the admin only)."""
+        return self._submit("revokeRole", (REVIEWER_ROLE, address(account, "account")), only(RoleChange), gas)
+
+    def is_reviewer(self, account: str) -> bool:
+        return bool(self._read("hasRole", REVIEWER_ROLE, address(account, "account")))
+
+    def admin(self) -> str:
+        """The account holding the admin role (it appoints reviewers); the zero address while none does."""
+        return to_checksum_address(self._read("defaultAdmin"))
 
     # reads
 

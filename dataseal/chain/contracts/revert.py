@@ -13,7 +13,7 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxReceipt
@@ -26,6 +26,14 @@ from dataseal.errors import ErrorKind, InvalidInput
 STATUS_NAMES = ("None", "Pending", "Active", "Suspended", "Cancelled", "Rejected", "Disputed", "Expired")
 GRANT_STATUS_NAMES = ("None", "Active", "Revoked")
 SETTLEMENT_NAMES = ("None", "Transfer", "Licence")
+#: The AccessControl roles of dataseal's contracts, by their bytes32 id (keccak256 of the name; the admin's is zero).
+ROLE_NAMES: dict[bytes, str] = {b"\0" * 32: "DEFAULT_ADMIN_ROLE", keccak(text="REVIEWER_ROLE"): "REVIEWER_ROLE"}
+#: Who may give each role, and how.
+_ROLE_GIVERS = {
+    "REVIEWER_ROLE": "the AssetRegistry's admin (the DEFAULT_ADMIN_ROLE holder) grants it",
+    "DEFAULT_ADMIN_ROLE": "nobody grants it: the current admin hands it over in two steps (begin the handover, then "
+    "the new admin accepts it after the delay)",
+}
 
 
 def format_time(seconds: int) -> str:
@@ -44,6 +52,17 @@ def _root_reserved_for(args: Mapping[str, Any]) -> str:
                 "(a reviewer may still strike the cancelled registration off meanwhile)")
     return (f"a reviewer freed this content root and reserved it for {args['beneficiary']} until {until}: only that "
             "account may register it before then")
+
+
+def role_name(role: bytes) -> str:
+    """A role's name (``REVIEWER_ROLE``) from its bytes32 id, or the id as 0x-hex when it is none of dataseal's."""
+    return ROLE_NAMES.get(bytes(role), "0x" + bytes(role).hex())
+
+
+def _missing_role(args: Mapping[str, Any]) -> str:
+    role = str(args["neededRole"])
+    giver = _ROLE_GIVERS.get(role, "only an account holding that role's admin role grants it")
+    return f"{args['account']} does not hold {role}, which this needs; {giver}. Or send from an account that holds it"
 
 
 def _registry_validity(args: Mapping[str, Any]) -> str:
@@ -133,8 +152,7 @@ HINTS: dict[str, Hint] = {
     "powers beyond USAGE=1 | TRADE=2): name another account",
     "IdSpaceExhausted": "this contract has used all its ids (the last was {lastId}): deploy a new set of contracts",
     "NotLedger": "only the ledger {ledger} may do this (consume grants, settle sales); you are {caller}",
-    "AccessControlUnauthorizedAccount": "{account} lacks the role this needs ({neededRole}): ask the admin to grant "
-    "it, or send from an account that has it",
+    "AccessControlUnauthorizedAccount": _missing_role,
     "AccessControlBadConfirmation": "renouncing a role must be confirmed with your own address",
     "ERC721NonexistentToken": "no asset {tokenId} on this chain: check the id and the chain you are connected to",
     "ERC721IncorrectOwner": "asset {tokenId} belongs to {owner}, not {sender}",
@@ -212,7 +230,9 @@ def canonical_type(item: dict[str, Any]) -> str:
     return str(item["type"])
 
 
-def _present(value: Any, abi_type: str, internal_type: str) -> Any:
+def _present(value: Any, abi_type: str, internal_type: str, name: str = "") -> Any:
+    if name == "neededRole" and isinstance(value, bytes):
+        return role_name(value)
     if internal_type.endswith("IAssetRegistry.Status") and isinstance(value, int) and value < len(STATUS_NAMES):
         return STATUS_NAMES[value]
     if internal_type.endswith("GrantStatus") and isinstance(value, int) and value < len(GRANT_STATUS_NAMES):
@@ -252,7 +272,7 @@ def decode_revert(data: bytes | str) -> ContractRevert:
     except DecodingError:
         return ContractRevert(spec.name, {"data": raw[4:]}, hint="its arguments did not decode", raw=raw)
     args = {
-        name: _present(value, abi_type, internal)
+        name: _present(value, abi_type, internal, name)
         for name, value, abi_type, internal in zip(spec.names, values, spec.types, spec.internal_types, strict=True)
     }
     template = HINTS.get(f"{spec.name}({','.join(spec.names)})") or HINTS.get(spec.name, "")

@@ -30,8 +30,9 @@ def grant_command(
         "(UTF-8), a bytes32; the text is kept in this registry's database, and usage receipts must state it exactly.",
         show_default=False,
     ),
-    valid_from: str = typer.Option("now", "--from", metavar="WHEN", help=f"Start of the window: {WHEN_HELP}; a "
-                                   "duration counts from now, by the chain's clock."),
+    valid_from: str = typer.Option("now", "--from", metavar="WHEN", help=f"Start of the window: {WHEN_HELP}; now "
+                                   "is the time the next block will carry (what the chain checks the window against, "
+                                   "not the last block's time), and a duration counts from it."),
     until: str = typer.Option(..., "--until", metavar="WHEN", help=f"End of the window (exclusive): {WHEN_HELP}; a "
                               "duration counts from the start of the window.", show_default=False),
     quota: int = typer.Option(..., "--quota", metavar="N", help="Usage units allowed in total (1 or more).",
@@ -52,7 +53,8 @@ def grant_command(
     """Grant GRANTEE the use of asset ASSET for a purpose, from --from until --until, up to --quota units.
 
     The signing account must own the asset, and the asset must be Active. Everything the chain would refuse
-    (not the owner, an empty or past window, a quota of 0) is refused before anything is sent. If the command
+    (not the owner, an empty or past window, a quota of 0) is refused before anything is sent; a window is
+    checked, as the chain checks it, against the time the next block will carry. If the command
     is interrupted, run it again as it was: it finishes the same grant, never a second one. The grantee
     records each use with `dataseal use`; the owner can end the grant early with `dataseal revoke`.
 

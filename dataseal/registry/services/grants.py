@@ -16,8 +16,9 @@ indexes behind a scope root (:mod:`dataseal.registry.scope`), are kept in the re
 
 Times (``valid_from``, ``until``) are Unix seconds, aware datetimes, or text (:func:`resolve_time`): ``now``,
 an ISO 8601 date or date-time (UTC unless it names a zone), or a duration (``30d``, ``12h``, ``90m``, ``45s``,
-``2w``). A duration for ``valid_from`` counts from now (the chain's clock, not this machine's); for ``until``
-from the start of the window.
+``2w``). ``now`` is the time the next block will carry (:func:`compute_next_block_time`): what the contract
+compares the window with, not the latest block's time, which on an idle node is hours old. A duration for
+``valid_from`` counts from now; for ``until`` from the start of the window.
 
 Every write goes through the :mod:`~dataseal.registry.outbox`, so that a run that dies half-way is finished by
 the next one, never done twice. A revocation is known by its grant. A grant has no natural key on chain (two
@@ -37,7 +38,8 @@ if the chain refuses anyway, its error arrives decoded (:class:`~dataseal.chain.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +63,7 @@ from dataseal.chain.contracts.records import (
     GrantStatus,
 )
 from dataseal.chain.contracts.revert import format_time
+from dataseal.chain.errors import ContractRevert
 from dataseal.chain.sending.sender import TxSender
 from dataseal.chain.values import address
 from dataseal.errors import DatasealError, ErrorKind, InvalidInput
@@ -132,9 +135,39 @@ def topic_of(value: int | str) -> str:
 
 
 def chain_now(registry: Registry) -> int:
-    """The latest block's timestamp: the time the contracts see (the embedded chain's clock may not be ours)."""
+    """The latest block's timestamp (the embedded chain's clock may not be ours). On an idle node it is stale:
+    what a transaction will be checked against is :func:`compute_next_block_time`."""
     connection = registry.context.connection
     return connection.call(lambda: int(connection.w3.eth.get_block("latest")["timestamp"]), "reading the time")
+
+
+def compute_next_block_time(registry: Registry, clock: Callable[[], float] = time.time) -> int:
+    """The timestamp the next block will carry, as near as it can be known before the block is made: the
+    ``block.timestamp`` a transaction sent now is checked against.
+
+    A node that builds its pending block (hardhat, anvil, eth-tester: a "pending" block without a number, as the
+    JSON-RPC spec has it, or numbered past the latest) stamps it as the next block will be stamped: that stamp is
+    the answer. A node whose "pending" is its latest block (the embedded chain, some clients) stamps the next block
+    with its clock, never before the latest block: the answer is ``max(latest, clock())``, ``clock`` standing for
+    the node's (this machine's by default). The latest block's time alone is stale on an idle node: an hour without
+    blocks and it is an hour behind."""
+    connection = registry.context.connection
+
+    def read() -> int:
+        w3 = connection.w3
+        latest = w3.eth.get_block("latest")
+        try:
+            pending: Any = w3.eth.get_block("pending")
+        except Exception as exc:  # a node without a pending block: the clock answers
+            if is_connection_failure(exc):
+                raise
+            pending = None
+        if pending and pending.get("timestamp") and (
+                pending.get("number") is None or int(pending["number"]) > int(latest["number"])):
+            return max(int(pending["timestamp"]), int(latest["timestamp"]))
+        return max(int(latest["timestamp"]), int(clock()))
+
+    return connection.call(read, "reading the time")
 
 
 def resolve_time(value: int | datetime | str, now: int, what: str, *, base: int | None = None) -> int:
@@ -175,7 +208,8 @@ def resolve_time(value: int | datetime | str, now: int, what: str, *, base: int 
 @dataclass(frozen=True)
 class GrantState:
     """A grant as the chain has it now: its state (``grant``), its creation (``created``: purpose hash, grantor,
-    the transaction), the purpose text when this registry knows it, and the chain's time."""
+    the transaction), the purpose text when this registry knows it, and the chain's time (``now``: the time the next
+    block will carry)."""
 
     grant: Grant
     created: GrantRecord
@@ -226,13 +260,15 @@ def grant_created(registry: Registry, grant_id: int) -> GrantRecord:
                      hint="check the grant id and the chain you are connected to", kind=ErrorKind.NOT_FOUND)
 
 
-def grant_state(registry: Registry, grant_id: int) -> GrantState:
-    """The grant ``grant_id`` now; a grant the chain does not know raises (decoded ``UnknownGrant``)."""
+def grant_state(registry: Registry, grant_id: int, clock: Callable[[], float] = time.time) -> GrantState:
+    """The grant ``grant_id`` now (``now``: the time the next block will carry, :func:`compute_next_block_time`, what
+    a use sent now is checked against); a grant the chain does not know raises (decoded ``UnknownGrant``)."""
     _check_id(grant_id, "grant")
     grants = registry.context.contracts().grants
     state = grants.grant_of(grant_id)
     created = grant_created(registry, grant_id)
-    return GrantState(state, created, get_purpose_text(registry, created.purpose), chain_now(registry))
+    purpose = get_purpose_text(registry, created.purpose)
+    return GrantState(state, created, purpose, compute_next_block_time(registry, clock))
 
 
 def get_purpose_text(registry: Registry, digest: bytes) -> str | None:
@@ -381,10 +417,16 @@ def grant(
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
     hook: Hook | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> GrantResult:
     """Grant ``grantee`` the use of ``asset_id`` for ``purpose`` (text; its keccak256 goes on chain) from
     ``valid_from`` until ``until`` (exclusive), up to ``quota`` units, over ``scope`` (indexes, a scope file, or
     None for the whole asset). The signing account must own the asset, which must be Active.
+
+    ``now`` and the window's checks use the time the next block will carry (:func:`compute_next_block_time`;
+    ``clock`` stands for the node's clock where the node does not tell it), as the contract does: the window must
+    end after it starts and after that time. Should the chain still refuse the window (the block came later than
+    that), the refusal is a :class:`GrantError` naming the window and the chain's time.
 
     A rerun of the same request (the same terms as given, and ``request`` id) after a crash finishes the same
     grant (see the module documentation); ``hook(moment)`` sees the outbox's moments (``"grant:prepared"``, ...).
@@ -402,7 +444,7 @@ def grant(
         raise InvalidInput(f"a request id is a non-empty text, got {request!r}",
                            hint="name the request (any text), or leave it out", options=("request",))
     tree = scope_tree(scope)
-    now = chain_now(registry)
+    now = compute_next_block_time(registry, clock)
     start = resolve_time(valid_from, now, "valid_from")
     end = resolve_time(until, now, "until", base=start)
     signer = signing_sender(registry, sender, passwords)
@@ -426,7 +468,8 @@ def grant(
         raise GrantError(f"the window ends ({format_time(end)}) before it starts ({format_time(start)})",
                          hint="give an end after the start", options=("until",))
     if end <= now:
-        raise GrantError(f"the window ends at {format_time(end)}, already past (it is now {format_time(now)})",
+        raise GrantError(f"the window ends at {format_time(end)}, already past (the next block will carry "
+                         f"{format_time(now)}, the time the chain checks the window against)",
                          hint="give an end in the future", options=("until",))
     asset = registry.context.contracts().registry.asset(asset_id)  # UnknownAsset, decoded, if there is none
     if asset.owner != signer.address:
@@ -450,8 +493,18 @@ def grant(
     else:  # an earlier run's intent that never reached the chain: start it again with this run's terms
         outbox.renew(key, terms)
     client = registry.context.contracts(signer).grants
-    delivered = outbox.deliver(
-        key, lambda: client.submit_grant(asset_id, who, digest, start, end, quota, scope_root, gas=ESTIMATE), made)
+    try:
+        delivered = outbox.deliver(
+            key, lambda: client.submit_grant(asset_id, who, digest, start, end, quota, scope_root, gas=ESTIMATE), made)
+    except ContractRevert as exc:
+        if exc.name != "InvalidValidity" or "timestamp" not in exc.args_by_name:
+            raise
+        chain_time = int(exc.args_by_name["timestamp"])
+        raise GrantError(
+            f"the chain refused the window {format_time(start)} .. {format_time(end)}: its block is stamped "
+            f"{format_time(chain_time)}, {'at or after the end' if end <= chain_time else 'and the window is empty'}",
+            hint="give a later end (a duration such as 30d counts from the start), then run again",
+            options=("until",)) from None
     return _granted(registry, outbox, delivered, signer.address, purpose, tree, request)
 
 

@@ -1,5 +1,7 @@
 """Status changes of a registration: the owner cancels; anyone objects during the notice; a reviewer approves (dismisses
-the dispute) or rejects. Every write goes through the outbox (:mod:`dataseal.registry.outbox`)."""
+the dispute), rejects, suspends or reinstates; the AssetRegistry's admin appoints and removes reviewers. Every write
+goes through the outbox (:mod:`dataseal.registry.outbox`). Read-only: the registrations waiting in their notice or for
+a reviewer (:func:`pending_reviews`), and the reviewers (:func:`list_reviewers`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,14 +12,18 @@ from typing import Any, Literal
 from eth_utils import keccak
 
 from dataseal.chain.accounts.passwords import PasswordSource
+from dataseal.chain.contracts.asset_registry import REVIEWER_ROLE
 from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.contracts.records import (
     ZERO32,
+    AssetRecord,
     AssetStatus,
     AssetStatusChange,
     ObjectionRecord,
+    RoleChange,
 )
+from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.values import address as checked_address
 from dataseal.errors import InvalidInput
 from dataseal.registry.db.models.local import OutboxState
@@ -229,3 +235,224 @@ def _status_result(writer: Writer, asset_id: int, action: str, delivered: Delive
     status = writer.contracts.registry.status_of(asset_id)
     return StatusChangeResult(asset_id, action, delivered.tx_hash, block, status_name(status),
                               resumed=delivered.resumed)
+
+
+# ----------------------------------------------------------------------------------------- suspend, reinstate
+
+
+def suspend(registry: Registry, asset_id: int, reason: str | None = None, *,
+            passwords: Sequence[PasswordSource] = (), hook: Hook | None = None) -> StatusChangeResult:
+    """Suspend ``asset_id`` (a REVIEWER): an Active (or Expired) registration is frozen over a dispute raised after
+    its notice — no grants, uses, transfers or cancellation — until a reviewer reinstates or rejects it.
+    ``reason`` is hashed onto the chain. Suspending an asset already Suspended sends nothing (``already_done``).
+    An account without the role gets the chain's refusal, decoded (``AccessControlUnauthorizedAccount``, naming
+    the role and who grants it)."""
+    writer = open_writer(registry, passwords, hook)
+    asset = read_asset(writer.contracts, asset_id)
+    key = writer.key("suspend", asset_id)
+    if asset.status == AssetStatus.Suspended:
+        return _final_status(writer, asset_id, "suspend", key, AssetStatus.Suspended)
+    if asset.status not in (AssetStatus.Active, AssetStatus.Expired):
+        raise RegistrationError(
+            f"asset {asset_id} is {status_name(asset.status)}: only an Active or Expired registration is suspended",
+            hint=(when_active(asset) + "; a pending one is objected to or rejected instead") if when_active(asset)
+            else "a pending or disputed registration is rejected instead")
+    client = writer.contracts.registry
+
+    def suspended() -> bool:
+        return client.status_of(asset_id) == AssetStatus.Suspended
+
+    writer.outbox.retire_undone(key, suspended)  # suspended before, reinstated since: this is a new suspension
+    writer.outbox.prepare(key, "suspend", {"reason": reason or ""})
+    delivered = writer.outbox.deliver(
+        key, lambda: client.submit_suspend(asset_id, _reason_hash(reason), gas=ESTIMATE), suspended)
+    return _status_result(writer, asset_id, "suspend", delivered)
+
+
+def reinstate(registry: Registry, asset_id: int, reason: str | None = None, *,
+              passwords: Sequence[PasswordSource] = (), hook: Hook | None = None) -> StatusChangeResult:
+    """Reinstate a Suspended ``asset_id`` (a REVIEWER): it is Active again. ``reason`` is hashed onto the chain. A
+    rerun after a crash finishes the same reinstatement; an asset that is not Suspended (and no earlier run of this
+    registry left a reinstatement unfinished) is refused."""
+    writer = open_writer(registry, passwords, hook)
+    asset = read_asset(writer.contracts, asset_id)
+    key = writer.key("reinstate", asset_id)
+    client = writer.contracts.registry
+
+    def reinstated() -> bool:
+        return client.status_of(asset_id) != AssetStatus.Suspended
+
+    if asset.status != AssetStatus.Suspended:
+        earlier = writer.outbox.get(key)
+        if earlier is not None and earlier.state != OutboxState.MINED and asset.status == AssetStatus.Active:
+            delivered = writer.outbox.deliver(key, lambda: client.submit_reinstate(
+                asset_id, _reason_hash(reason), gas=ESTIMATE), reinstated)  # an earlier run's: finished
+            return _status_result(writer, asset_id, "reinstate", delivered)
+        raise RegistrationError(f"asset {asset_id} is {status_name(asset.status)}, not Suspended: there is nothing "
+                                "to reinstate", hint="check the asset id")
+    writer.outbox.retire_undone(key, lambda: False)  # a reinstatement finished earlier: this suspension is another
+    writer.outbox.prepare(key, "reinstate", {"reason": reason or ""})
+    delivered = writer.outbox.deliver(
+        key, lambda: client.submit_reinstate(asset_id, _reason_hash(reason), gas=ESTIMATE), reinstated)
+    return _status_result(writer, asset_id, "reinstate", delivered)
+
+
+# ----------------------------------------------------------------------------------------- reviewers
+
+
+@dataclass(frozen=True)
+class ReviewerChangeResult:
+    """The REVIEWER role given to or taken from ``account`` (``action`` add or remove): the transaction (None when
+    nothing was sent or the chain showed it done without one of ours), whether the account holds the role now;
+    ``resumed``: an earlier run had sent it; ``already_done``: the account already was (or was not) a reviewer."""
+
+    account: str
+    action: str
+    tx_hash: str | None
+    block_number: int | None
+    reviewer: bool
+    resumed: bool = False
+    already_done: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"account": self.account, "action": self.action, "role": "REVIEWER_ROLE", "txHash": self.tx_hash,
+                "blockNumber": self.block_number, "reviewer": self.reviewer, "resumed": self.resumed,
+                "alreadyDone": self.already_done}
+
+
+def add_reviewer(registry: Registry, account: str, *, passwords: Sequence[PasswordSource] = (),
+                 hook: Hook | None = None) -> ReviewerChangeResult:
+    """Give ``account`` the REVIEWER role (the AssetRegistry's admin). An account already a reviewer: nothing sent
+    (``already_done``)."""
+    return _change_reviewer(registry, account, True, passwords, hook)
+
+
+def remove_reviewer(registry: Registry, account: str, *, passwords: Sequence[PasswordSource] = (),
+                    hook: Hook | None = None) -> ReviewerChangeResult:
+    """Take the REVIEWER role from ``account`` (the AssetRegistry's admin). An account that is no reviewer: nothing
+    sent (``already_done``)."""
+    return _change_reviewer(registry, account, False, passwords, hook)
+
+
+def _change_reviewer(registry: Registry, account: str, add: bool, passwords: Sequence[PasswordSource],
+                     hook: Hook | None) -> ReviewerChangeResult:
+    who = checked_address(account, "account")
+    if int(who, 16) == 0:
+        raise InvalidInput("the zero address cannot be a reviewer", hint="name the reviewer's account",
+                           options=("account",))
+    action = "add" if add else "remove"
+    writer = open_writer(registry, passwords, hook)
+    client = writer.contracts.registry
+    key = writer.key("reviewer-add" if add else "reviewer-remove", who)
+
+    def done() -> bool:
+        return client.is_reviewer(who) == add
+
+    row = writer.outbox.get(key)
+    if done() and (row is None or row.state == OutboxState.MINED):  # nothing of ours unfinished: it already was so
+        change = _last_role_change(writer, who, add)
+        return ReviewerChangeResult(who, action, change.tx.tx_hash if change else None,
+                                    change.tx.block_number if change else None, add, already_done=True)
+    if not done():
+        admin = client.admin()
+        if admin != writer.me:
+            raise RegistrationError(
+                f"{writer.me} is not the AssetRegistry's admin ({admin}): only the admin "
+                f"{'appoints' if add else 'removes'} reviewers", hint="sign with the admin's account",
+                options=("account",))
+    writer.outbox.retire_undone(key, done)  # added before, removed since (or the other way): a new change
+    writer.outbox.prepare(key, f"reviewer-{action}", {"account": who})
+    delivered = writer.outbox.deliver(key, lambda: (client.submit_grant_reviewer if add else
+                                                    client.submit_revoke_reviewer)(who, gas=ESTIMATE), done)
+    block = int(delivered.receipt["blockNumber"]) if delivered.receipt is not None else None
+    return ReviewerChangeResult(who, action, delivered.tx_hash, block, client.is_reviewer(who),
+                                resumed=delivered.resumed)
+
+
+def _role_changes(registry: Registry, account: str | None = None) -> list[RoleChange]:
+    """The REVIEWER role's grants and revocations in the chain's logs (of ``account`` only, when given)."""
+    context = registry.context
+    deployment = context.deployment()
+    decoder = context.contracts().decoder
+    topics: list[Any] = [["0x" + event_topic(name).hex() for name in ("RoleGranted", "RoleRevoked")],
+                         "0x" + REVIEWER_ROLE.hex()]
+    if account is not None:
+        topics.append("0x" + bytes.fromhex(account[2:]).rjust(32, b"\0").hex())
+    changes = []
+    for log in LogReader(context.connection.w3, endpoint=context.connection.endpoint).logs(
+            deployment.asset_registry, deployment.deploy_block, "latest", topics):
+        record = decoder.decode_log(log)
+        if isinstance(record, RoleChange) and record.role == REVIEWER_ROLE:
+            changes.append(record)
+    return changes
+
+
+def _last_role_change(writer: Writer, account: str, granted: bool) -> RoleChange | None:
+    found = [c for c in _role_changes(writer.registry, account) if c.account == account and c.granted == granted]
+    return found[-1] if found else None
+
+
+def list_reviewers(registry: Registry) -> list[str]:
+    """The accounts holding the REVIEWER role now (from the role's grants in the logs, each checked on chain), in
+    the order they were first made reviewers."""
+    client = registry.context.contracts().registry
+    seen: list[str] = []
+    for change in _role_changes(registry):
+        if change.granted and change.account not in seen:
+            seen.append(change.account)
+    return [account for account in seen if client.is_reviewer(account)]
+
+
+# ----------------------------------------------------------------------------------------- pending
+
+
+@dataclass(frozen=True)
+class PendingReview:
+    """A registration that waits: Pending (in its notice period: objections are taken), Disputed (objected to: a
+    reviewer approves or rejects it) or Suspended (a reviewer reinstates or rejects it)."""
+
+    asset_id: int
+    status: str
+    owner: str
+    registered_at: int
+    notice_ends_at: int
+
+    @property
+    def waits_for(self) -> str:
+        if self.status == "Pending":
+            return f"its notice to end at {format_time(self.notice_ends_at)} (objections until then)"
+        return "a reviewer: approve or reject" if self.status == "Disputed" else "a reviewer: reinstate or reject"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"assetId": self.asset_id, "status": self.status, "owner": self.owner,
+                "registeredAt": self.registered_at, "noticeEndsAt": self.notice_ends_at, "waitsFor": self.waits_for}
+
+
+_WAITING = (AssetStatus.Pending, AssetStatus.Disputed, AssetStatus.Suspended)
+
+
+def pending_reviews(registry: Registry) -> list[PendingReview]:
+    """The registrations waiting in their notice period or for a reviewer (:class:`PendingReview`), by asset id.
+
+    One walk over the AssetRegistry's registration and status events (``eth_getLogs``, no database) gives each
+    asset's last recorded status; those left Pending, Disputed or Suspended are read again (``assetOf``: a pending
+    registration past its notice is Active by then, though no event says so)."""
+    context = registry.context
+    deployment = context.deployment()
+    contracts = context.contracts()
+    topics: list[Any] = [["0x" + event_topic(name).hex() for name in ("AssetRegistered", "AssetStatusChanged")]]
+    last: dict[int, AssetStatus] = {}
+    for log in LogReader(context.connection.w3, endpoint=context.connection.endpoint).logs(
+            deployment.asset_registry, deployment.deploy_block, "latest", topics):
+        record = contracts.decoder.decode_log(log)
+        if isinstance(record, AssetRecord):
+            last[record.asset_id] = record.status
+        elif isinstance(record, AssetStatusChange):
+            last[record.asset_id] = record.to_status
+    waiting = []
+    for asset_id in sorted(a for a, status in last.items() if status in _WAITING):
+        asset = contracts.registry.asset(asset_id)
+        if asset.status in _WAITING:
+            waiting.append(PendingReview(asset_id, status_name(asset.status), asset.owner, asset.registered_at,
+                                         asset.notice_ends_at))
+    return waiting

@@ -120,6 +120,8 @@ def test_a_trade_in_three_steps(cli: Cli, folder: tuple[str, Path, int], tmp_pat
          "the quota 0 is not a number of units"),
         (["grant", "{asset}", "{user}", "--purpose", "p", "--until", "1d", "--quota", "1", "--user"], 1,
          "does not own asset"),
+        (["grant", "{asset}", "{user}", "--purpose", "p", "--from", "2000-01-01", "--until", "2000-02-01", "--quota",
+          "1"], 1, "already past (the next block will carry "),
         (["revoke", "42"], 1, "UnknownGrant(grantId=42): no grant 42 on this chain"),
         (["receipt", "new", "42", "--job", "j", "--rows", "1", "--units", "1", "--result-hash", "0x12", "-o", "x"], 1,
          "UnknownGrant(grantId=42)"),

@@ -1,22 +1,33 @@
 """The grants service on a py-evm chain: grant, revoke, the grant's state; what it refuses before sending."""
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from eth_utils import keccak
 
+from dataseal.chain.connection import connect
+from dataseal.chain.contracts.deploy import deploy_contracts
 from dataseal.chain.contracts.records import ZERO32, GrantStatus
+from dataseal.chain.contracts.revert import format_time
+from dataseal.chain.embedded.chain import CHAIN_FILENAME, EmbeddedChain, Genesis
+from dataseal.chain.embedded.clock import SystemClock
+from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.errors import ContractRevert
+from dataseal.chain.sending.sender import LocalSender
 from dataseal.errors import ErrorKind, InvalidInput
+from dataseal.registry.db import Database
 from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
 from dataseal.registry.outbox import get_record
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import ScopeError, compute_scope_root
 from dataseal.registry.services.grants import (
     GrantError,
+    compute_next_block_time,
     get_scope_indexes,
     grant,
     grant_state,
@@ -24,7 +35,7 @@ from dataseal.registry.services.grants import (
     revoke,
 )
 from tests.conftest import Chain
-from tests.registry.services.conftest import Crash, crash_at, register_asset
+from tests.registry.services.conftest import Crash, crash_at, register_asset, registry_on
 
 PURPOSE = "credit scoring model training"
 
@@ -33,12 +44,12 @@ def test_a_grant_with_a_scope_then_its_state_then_revoked(registry: Registry, py
     asset_id = register_asset(pyevm)
     scope = tmp_path / "scope.txt"
     scope.write_text("0-99\n500\n")
-    now = pyevm.now()
     done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 1000, scope, sender=pyevm.owner)
     record = done.grant
     assert record.asset_id == asset_id and record.grantee == pyevm.user.address
     assert record.grantor == pyevm.owner.address
     assert record.purpose == keccak(text=PURPOSE) and record.quota == 1000
+    now = pyevm.w3.eth.get_block(record.tx.block_number)["timestamp"]  # "now": the time of the block that took it
     assert record.valid_from == now and record.expires_at == now + 30 * 86_400
     assert record.scope_root == compute_scope_root([*range(100), 500]) == done.scope.root  # type: ignore[union-attr]
     assert done.to_json()["scope"]["indexes"] == "0-99,500"
@@ -159,7 +170,8 @@ def test_a_crash_at_any_moment_of_a_grant_is_finished_by_the_rerun(
         registry: Registry, pyevm: Chain, moment: str) -> None:
     """``grant:submitted``: the node took (and mined) the transaction, its hash was not yet recorded."""
     asset_id = register_asset(pyevm)
-    before, first_now = _sent(pyevm, pyevm.owner), pyevm.now()
+    # the first run's "now": the time the next block will carry (eth-tester's pending block is stamped already)
+    before, first_now = _sent(pyevm, pyevm.owner), pyevm.w3.eth.get_block("pending")["timestamp"]
     with pytest.raises(Crash):
         grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "30d", 10, [1, 2, 3], sender=pyevm.owner,
               hook=crash_at(moment))
@@ -278,3 +290,90 @@ def test_a_revocation_that_never_left_is_sent_with_the_reruns_reason(registry: R
     record = get_record(registry.db, key)
     assert record is not None and record.payload["reasonHash"] == "0x" + keccak(text="contract ended").hex()
     assert record.tx_hash == revoked.tx.tx_hash
+
+
+# ------------------------------------------------------------------- the time a grant is checked against
+
+
+def test_on_an_idle_node_now_is_the_time_of_the_next_block(hardhat: Chain, tmp_path: Path, database: Database
+                                                           ) -> None:
+    """An hour without blocks (hardhat's evm_increaseTime: the next block is stamped an hour after the latest). A
+    window ending half an hour after the latest block is over by the time the chain checks it: refused before
+    sending. ``now`` is the next block's time, not the latest block's."""
+    registry = registry_on(hardhat, tmp_path / "data", database)
+    try:
+        asset_id = register_asset(hardhat)
+        hardhat.w3.provider.make_request("evm_increaseTime", [3600])  # type: ignore[arg-type]
+        latest = hardhat.now()
+        before = _sent(hardhat, hardhat.owner)
+        with pytest.raises(GrantError) as caught:
+            grant(registry, asset_id, hardhat.user.address, PURPOSE, latest - 60, latest + 1800, 1,
+                  sender=hardhat.owner)
+        assert caught.value.message.startswith(f"the window ends at {format_time(latest + 1800)}, already past "
+                                               "(the next block will carry ")
+        assert caught.value.options == ("until",) and _sent(hardhat, hardhat.owner) == before  # nothing sent
+        done = grant(registry, asset_id, hardhat.user.address, PURPOSE, "now", "1h", 1, sender=hardhat.owner).grant
+        stamped = int(hardhat.w3.eth.get_block(done.tx.block_number)["timestamp"])
+        assert latest + 3600 <= done.valid_from <= stamped  # not the stale latest block's time
+        assert grant_state(registry, done.grant_id).problem() is None  # usable now: its window has started
+    finally:
+        registry.close()
+
+
+class _ShiftedClock(SystemClock):
+    """The system clock, moved on by ``ahead`` seconds (the embedded node's clock and the service's alike)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def time(self) -> float:  # type: ignore[override]
+        return time.time() + self.ahead
+
+
+def test_a_node_without_a_pending_block_is_read_with_the_clock(tmp_path: Path, database: Database) -> None:
+    """The embedded chain answers "pending" with its latest block and stamps the next one with its clock: after an
+    idle hour (the clock moved on, no block made), ``now`` is the clock's time, which the service is given."""
+    clock = _ShiftedClock()
+    keys = [Account.create() for _ in range(5)]
+    (tmp_path / "chain").mkdir()
+    embedded = EmbeddedChain.open(tmp_path / "chain" / CHAIN_FILENAME,
+                                  genesis=Genesis(alloc={k.address: 10**21 for k in keys}), clock=clock)
+    try:
+        node = connect(EmbeddedProvider(embedded), name="the embedded chain")
+        senders = [LocalSender(k, endpoint=node.endpoint) for k in keys]
+        chain = Chain(node.w3, deploy_contracts(node.w3, senders[0]), *senders, keys={k.address: k for k in keys})
+        registry = registry_on(chain, tmp_path / "data", database)
+        asset_id = register_asset(chain)
+        clock.ahead = 3600.0
+        latest = chain.now()
+        assert compute_next_block_time(registry, clock.time) >= latest + 3600
+        with pytest.raises(GrantError, match="already past"):
+            grant(registry, asset_id, chain.user.address, PURPOSE, latest - 60, latest + 1800, 1,
+                  sender=chain.owner, clock=clock.time)
+        done = grant(registry, asset_id, chain.user.address, PURPOSE, "now", "1h", 1, sender=chain.owner,
+                     clock=clock.time).grant
+        stamped = int(chain.w3.eth.get_block(done.tx.block_number)["timestamp"])
+        assert latest + 3600 <= done.valid_from <= stamped
+        registry.close()
+    finally:
+        embedded.close()
+
+
+def test_a_window_the_chain_still_refuses_is_one_line(registry: Registry, pyevm: Chain) -> None:
+    """The checks pass, then the chain's time moves past the window's end before the grant is sent (a slow
+    node, a long queue): the chain's InvalidValidity arrives as one GrantError with the window and its time."""
+    asset_id = register_asset(pyevm)
+
+    def late(moment: str) -> None:
+        if moment == "grant:submitting":
+            pyevm.travel(2 * 86_400)
+
+    with pytest.raises(GrantError) as caught:
+        grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, sender=pyevm.owner, hook=late)
+    message = caught.value.message
+    assert message.startswith("the chain refused the window ") and "at or after the end" in message
+    assert "its block is stamped " in message and "\n" not in message
+    assert caught.value.hint.startswith("give a later end") and caught.value.options == ("until",)
+    assert pyevm.reader.grants.total_grants() == 0
+    done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, sender=pyevm.owner)  # then again
+    assert done.grant.grant_id == 1
