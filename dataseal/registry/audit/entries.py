@@ -17,7 +17,6 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from eth_utils import keccak
 from pydantic import TypeAdapter
 
 from dataseal.chain.contracts.records import (
@@ -46,6 +45,7 @@ from dataseal.chain.contracts.records import (
     UsageBatchRecord,
     UsageRecord,
 )
+from dataseal.chain.contracts.revert import ROLE_NAMES
 from dataseal.chain.values import address as checked_address
 from dataseal.registry.audit.errors import AuditInputError
 from dataseal.registry.prices import format_price
@@ -283,7 +283,7 @@ def event_name(record: Record) -> tuple[str, str]:
 
 # ------------------------------------------------------------------------------------ summaries
 
-_ROLES = {"0x" + keccak(text="REVIEWER_ROLE").hex(): "REVIEWER_ROLE", "0x" + "00" * 32: "DEFAULT_ADMIN_ROLE"}
+_ROLES = {"0x" + role.hex(): name for role, name in ROLE_NAMES.items()}
 
 
 def short(address: str) -> str:

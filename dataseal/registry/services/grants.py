@@ -134,13 +134,6 @@ def topic_of(value: int | str) -> str:
     return "0x" + raw.hex()
 
 
-def chain_now(registry: Registry) -> int:
-    """The latest block's timestamp (the embedded chain's clock may not be ours). On an idle node it is stale:
-    what a transaction will be checked against is :func:`compute_next_block_time`."""
-    connection = registry.context.connection
-    return connection.call(lambda: int(connection.w3.eth.get_block("latest")["timestamp"]), "reading the time")
-
-
 def compute_next_block_time(registry: Registry, clock: Callable[[], float] = time.time) -> int:
     """The timestamp the next block will carry, as near as it can be known before the block is made: the
     ``block.timestamp`` a transaction sent now is checked against.

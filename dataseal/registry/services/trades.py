@@ -64,7 +64,7 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.sealing.canonical import canonical_json_bytes
 from dataseal.registry.services.grants import (
     MAX_UINT64,
-    chain_now,
+    compute_next_block_time,
     delivered_receipt,
     record_purpose,
     record_scope,
@@ -262,7 +262,7 @@ def offer_trade(
     if digest == ZERO32:
         raise TradeError("the settlement hash is zero", hint="give the keccak256 of the settlement document",
                          options=("settlement",))
-    now = chain_now(registry)
+    now = compute_next_block_time(registry)
     ends = resolve_time(deadline, now, "deadline")
     if ends <= now:
         raise TradeError(f"the deadline {format_time(ends)} is past (it is now {format_time(now)})",
@@ -334,7 +334,7 @@ def _verify_offer_here(registry: Registry, offer: TradeOffer) -> None:
         raise TradeError(f"the offer is for the ledger {offer.ledger} on chain {offer.chain_id}, but this deployment's "
                          f"is {deployment.transaction_ledger} on chain {deployment.chain_id}",
                          hint="connect to the offer's chain and deployment", options=("rpc_url",))
-    now = chain_now(registry)
+    now = compute_next_block_time(registry)
     if offer.deadline < now:
         raise TradeError(f"the offer's deadline {format_time(offer.deadline)} has passed (it is now "
                          f"{format_time(now)})",
