@@ -36,7 +36,7 @@ def error_classes() -> dict[str, type[DatasealError]]:
 
 
 # They make their own hint: a revert (a test holds every contract error's hint), a certificate mismatch (of its report).
-SELF_HINTED = {"ContractRevert", "Reverted", "CertificateMismatch"}
+SELF_HINTED = {"ContractRevert", "Reverted", "CertificateMismatch", "CertificateLapsed"}
 
 
 def calls_without_hint(area: str | None = None) -> list[str]:

@@ -45,7 +45,7 @@ def cancel_command(
     A suspended or disputed registration cannot be cancelled: it waits for a reviewer.
 
     Cancelling an asset that is already cancelled sends nothing, says so (with the transaction that
-    cancelled it; --json: "alreadyDone": true) and exits 0: the asset is in the state asked for, so a
+    cancelled it; --json: "already_done": true) and exits 0: the asset is in the state asked for, so a
     script may run the command again safely. After an interrupted run, the same command finishes it.
 
     \b

@@ -160,9 +160,9 @@ def _asset_id(text: str) -> int:
 
 
 def _summary(cert: Certificate) -> dict[str, Any]:
-    return {"certificateNumber": cert.certificate_number, "registrationNumber": cert.registration_number,
-            "assetId": cert.asset_id, "title": cert.title, "status": cert.status,
-            "asOfBlock": cert.as_of.block_number, "verifyUrl": cert.verify_url}
+    return {"certificate_number": cert.certificate_number, "registration_number": cert.registration_number,
+            "asset_id": cert.asset_id, "title": cert.title, "status": cert.status,
+            "as_of_block": cert.as_of.block_number, "verify_url": cert.verify_url}
 
 
 def _verify(file: Path, *, rpc: str | None, chain_id: int | None, data_dir: Path | None, base_url: str | None,

@@ -24,7 +24,7 @@ review_app = typer.Typer(
 
     Every write, if interrupted, is finished by running the same command again (never sent twice). Rejecting or
     suspending an asset already so, or adding (removing) a reviewer who already is (is not) one, sends nothing,
-    says so and exits 0 (--json: "alreadyDone": true).
+    says so and exits 0 (--json: "already_done": true).
 
     \b
     Examples:

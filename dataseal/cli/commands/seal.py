@@ -135,9 +135,9 @@ def seal_command(
         "path": str(path),
         "kind": manifest.content.kind,
         "root": result.root,
-        "leafCount": result.leaf_count,
-        "manifestHash": result.manifest_hash,
-        "rightsType": manifest.rights_bitmask,
+        "leaf_count": result.leaf_count,
+        "manifest_hash": result.manifest_hash,
+        "rights_type": manifest.rights_bitmask,
         "size": manifest.content.size,
         "manifest": str(result.manifest_path),
         "tree": str(result.tree_path),
@@ -245,10 +245,10 @@ def prove_command(
     report: dict[str, Any] = {
         "proof": str(out), "kind": "evidence" if bundle is not None else "proof", "root": proof.root,
         "leaf": proof.leaf, "subject": describe_subject(proof), "siblings": len(proof.proof),
-        "assetId": record.asset.asset_id if record is not None and record.asset is not None else None,
-        "txHash": record.tx_hash if record is not None else None, "unregistered": result.unregistered,
-        "scope": None if scope is None else {"grantId": scope.grant_id, "scopeRoot": scope.scope_root,
-                                             "leafIndex": scope.leaf_index},
+        "asset_id": record.asset.asset_id if record is not None and record.asset is not None else None,
+        "tx_hash": record.tx_hash if record is not None else None, "unregistered": result.unregistered,
+        "scope": None if scope is None else {"grant_id": scope.grant_id, "scope_root": scope.scope_root,
+                                             "leaf_index": scope.leaf_index},
     }
 
     def human() -> None:
@@ -316,7 +316,7 @@ def check_command(
     if report.subject is not None:
         data["subject"] = report.subject
     data["checked"] = list(report.checked)
-    data["notChecked"] = [_unchecked(item) for item in report.not_checked]
+    data["not_checked"] = [_unchecked(item) for item in report.not_checked]
     data["file"] = str(file)
     if rpc is not None:
         document = read_document(file)
@@ -328,7 +328,7 @@ def check_command(
         with connect(rpc, timeout=cfg.rpc_timeout) as connection:
             on_chain = evidence.check_on_chain(document, connection, trusted)
         data["checked"] += [f"chain: {line}" for line in on_chain.checked]
-        data["notChecked"] = [line for line in data["notChecked"] if not line.startswith("chain:")]
+        data["not_checked"] = [line for line in data["not_checked"] if not line.startswith("chain:")]
         data["chain"] = on_chain.to_json()
         for warning in on_chain.warnings:
             note(f"dataseal: warning: {warning}")
@@ -337,7 +337,7 @@ def check_command(
         print(f"OK  {file}: {report.kind} for root {report.root}")
         for line in data["checked"]:
             print(f"  checked      {line}")
-        for line in data["notChecked"]:
+        for line in data["not_checked"]:
             print(f"  not checked  {line}")
 
     emit(data, as_json, human)

@@ -80,8 +80,8 @@ class Standing:
     valid_until: datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"blockNumber": self.block_number, "status": self.status, "owner": self.owner,
-                "validUntil": self.valid_until.isoformat().replace("+00:00", "Z") if self.valid_until else None}
+        return {"block_number": self.block_number, "status": self.status, "owner": self.owner,
+                "valid_until": self.valid_until.isoformat().replace("+00:00", "Z") if self.valid_until else None}
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,8 @@ class Lapse:
     tx_hash: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "description": self.description, "blockNumber": self.block_number,
-                "txHash": self.tx_hash}
+        return {"what": self.what, "description": self.description, "block_number": self.block_number,
+                "tx_hash": self.tx_hash}
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,9 @@ class CertificateReport:
         return tuple(m.field for m in self.mismatches)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "certificateNumber": self.certificate_number, "assetId": self.asset_id,
+        return {"ok": self.ok, "certificate_number": self.certificate_number, "asset_id": self.asset_id,
                 "mismatches": [m.to_json() for m in self.mismatches], "checked": list(self.checked),
-                "notChecked": list(self.not_checked), "now": self.now.to_json() if self.now else None,
+                "not_checked": list(self.not_checked), "now": self.now.to_json() if self.now else None,
                 "lapses": [lapse.to_json() for lapse in self.lapses]}
 
 

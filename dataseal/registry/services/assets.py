@@ -191,14 +191,14 @@ class RegistrationResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "assetId": self.asset_id, "txHash": self.tx_hash, "blockNumber": self.block_number,
-            "contentRoot": self.content_root, "manifestHash": self.manifest_hash, "manifest": str(self.manifest_path),
-            "storedTree": str(self.stored_tree_path), "status": self.status, "owner": self.owner,
-            "chainId": self.chain_id, "parentId": self.parent_id, "resumed": self.resumed,
-            "alreadyRegistered": self.already_registered,
-            "reusedSeal": self.reused_seal,
+            "asset_id": self.asset_id, "tx_hash": self.tx_hash, "block_number": self.block_number,
+            "content_root": self.content_root, "manifest_hash": self.manifest_hash, "manifest": str(self.manifest_path),
+            "stored_tree": str(self.stored_tree_path), "status": self.status, "owner": self.owner,
+            "chain_id": self.chain_id, "parent_id": self.parent_id, "resumed": self.resumed,
+            "already_registered": self.already_registered,
+            "reused_seal": self.reused_seal,
             "certificate": self.certificate.to_json() if self.certificate is not None else None,
-            "treeDump": str(self.tree_dump) if self.tree_dump is not None else None,
+            "tree_dump": str(self.tree_dump) if self.tree_dump is not None else None,
             "reorged": list(self.reorged),
         }
 

@@ -288,7 +288,7 @@ class ChainCheck:
 
     def to_json(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "checked": list(self.checked), "status": self.status,
-                "holdsRoot": self.holds_root, "warnings": list(self.warnings), "trustedBy": self.trusted}
+                "holds_root": self.holds_root, "warnings": list(self.warnings), "trusted_by": self.trusted}
 
 
 def check_on_chain(bundle: EvidenceBundle, connection: Connection, trusted: TrustedRegistry | None) -> ChainCheck:

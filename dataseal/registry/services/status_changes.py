@@ -58,9 +58,9 @@ class StatusChangeResult:
     already_done: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"assetId": self.asset_id, "action": self.action, "txHash": self.tx_hash,
-                "blockNumber": self.block_number, "status": self.status, "resumed": self.resumed,
-                "alreadyDone": self.already_done}
+        return {"asset_id": self.asset_id, "action": self.action, "tx_hash": self.tx_hash,
+                "block_number": self.block_number, "status": self.status, "resumed": self.resumed,
+                "already_done": self.already_done}
 
 
 def _reason_hash(reason: str | None) -> bytes:
@@ -315,9 +315,9 @@ class ReviewerChangeResult:
     already_done: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"account": self.account, "action": self.action, "role": "REVIEWER_ROLE", "txHash": self.tx_hash,
-                "blockNumber": self.block_number, "reviewer": self.reviewer, "resumed": self.resumed,
-                "alreadyDone": self.already_done}
+        return {"account": self.account, "action": self.action, "role": "REVIEWER_ROLE", "tx_hash": self.tx_hash,
+                "block_number": self.block_number, "reviewer": self.reviewer, "resumed": self.resumed,
+                "already_done": self.already_done}
 
 
 def add_reviewer(registry: Registry, account: str, *, passwords: Sequence[PasswordSource] = (),
@@ -424,8 +424,8 @@ class PendingReview:
         return "a reviewer: approve or reject" if self.status == "Disputed" else "a reviewer: reinstate or reject"
 
     def to_json(self) -> dict[str, Any]:
-        return {"assetId": self.asset_id, "status": self.status, "owner": self.owner,
-                "registeredAt": self.registered_at, "noticeEndsAt": self.notice_ends_at, "waitsFor": self.waits_for}
+        return {"asset_id": self.asset_id, "status": self.status, "owner": self.owner,
+                "registered_at": self.registered_at, "notice_ends_at": self.notice_ends_at, "waits_for": self.waits_for}
 
 
 _WAITING = (AssetStatus.Pending, AssetStatus.Disputed, AssetStatus.Suspended)

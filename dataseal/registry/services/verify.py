@@ -70,7 +70,7 @@ class Differences:
         return self.changed_count + self.added + self.removed
 
     def to_json(self) -> dict[str, Any]:
-        return {"part": self.part, "changed": list(self.changed), "changedCount": self.changed_count,
+        return {"part": self.part, "changed": list(self.changed), "changed_count": self.changed_count,
                 "added": self.added, "removed": self.removed}
 
 
@@ -86,7 +86,7 @@ class NearestVersion:
     differences: Differences
 
     def to_json(self) -> dict[str, Any]:
-        return {"assetId": self.asset_id, "contentRoot": self.content_root, "manifestHash": self.manifest_hash,
+        return {"asset_id": self.asset_id, "content_root": self.content_root, "manifest_hash": self.manifest_hash,
                 "status": self.status, "owner": self.owner, "differences": self.differences.to_json()}
 
 
@@ -110,10 +110,10 @@ class VerifyReport:
     skipped: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": str(self.path), "kind": self.kind, "contentRoot": self.content_root,
-                "leafCount": self.leaf_count, "chainId": self.chain_id, "registered": self.registered,
-                "sealedAs": self.sealed_as, "assetId": self.asset_id, "status": self.status, "owner": self.owner,
-                "manifestHash": self.manifest_hash,
+        return {"path": str(self.path), "kind": self.kind, "content_root": self.content_root,
+                "leaf_count": self.leaf_count, "chain_id": self.chain_id, "registered": self.registered,
+                "sealed_as": self.sealed_as, "asset_id": self.asset_id, "status": self.status, "owner": self.owner,
+                "manifest_hash": self.manifest_hash,
                 "nearest": self.nearest.to_json() if self.nearest is not None else None,
                 "skipped": list(self.skipped)}
 

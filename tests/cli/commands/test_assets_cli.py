@@ -39,12 +39,12 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
     data = write_table(tmp_path / "people.csv", 5)
     done = cli.json("register", str(data), "--salt-secret", str(secret), "--title", "People",
                     "--rights", "holding,processing", "--classification", "general", "--valid-until", "2099-12-31")
-    assert (done["assetId"], done["status"], done["resumed"], done["reusedSeal"]) == (1, "Active", False, False)
-    assert Path(done["storedTree"]).parent == folder / "trees" and Path(done["manifest"]).exists()
+    assert (done["asset_id"], done["status"], done["resumed"], done["reused_seal"]) == (1, "Active", False, False)
+    assert Path(done["stored_tree"]).parent == folder / "trees" and Path(done["manifest"]).exists()
     again = cli.json("register", str(data), "--salt-secret", str(secret), "--title", "People",
                      "--rights", "holding,processing", "--classification", "general", "--valid-until", "2099-12-31")
-    assert (again["assetId"], again["txHash"], again["resumed"], again["reusedSeal"]) == \
-        (1, done["txHash"], True, True)
+    assert (again["asset_id"], again["tx_hash"], again["resumed"], again["reused_seal"]) == \
+        (1, done["tx_hash"], True, True)
 
     code, out, err = cli("verify", str(data), "--salt-secret", str(secret))
     assert code == 0, err
@@ -52,12 +52,12 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
 
     bundle = tmp_path / "row2.bundle.json"
     proved = cli.json("prove", str(data), "--row", "2", "--salt-secret", str(secret), "-o", str(bundle))
-    assert (proved["kind"], proved["assetId"], proved["txHash"]) == ("evidence", 1, done["txHash"])
+    assert (proved["kind"], proved["asset_id"], proved["tx_hash"]) == ("evidence", 1, done["tx_hash"])
     assert json.loads(bundle.read_text())["record"]["asset"]["assetId"] == 1
     code, out, err = cli("check", str(bundle), "--json", data_dir=False)
     assert code == 0, err
     offline = json.loads(out)
-    assert offline["kind"] == "evidence" and any(line.startswith("chain:") for line in offline["notChecked"])
+    assert offline["kind"] == "evidence" and any(line.startswith("chain:") for line in offline["not_checked"])
 
     node = EmbeddedNode.start(NodeConfig(data_dir=folder, port=0))
     try:
@@ -66,7 +66,7 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
         code, out, err = cli("check", str(bundle), "--rpc", url, "--json")  # the data folder's deployment: trusted
         assert code == 0, err
         report = json.loads(out)
-        assert report["chain"]["status"] == "Active" and report["chain"]["holdsRoot"] is True
+        assert report["chain"]["status"] == "Active" and report["chain"]["holds_root"] is True
         assert any("emitted AssetRegistered" in line for line in report["checked"])
         [entry] = json.loads((folder / "deployments.json").read_text()).values()
         contract = entry["asset_registry"]
@@ -99,7 +99,7 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
     assert "rows that differ: 1: 3" in out and "rows only in the data: 1; only in asset 1: 0" in out
 
     version = cli.json("version", "1", str(data), "--salt-secret", str(secret))
-    assert (version["assetId"], version["parentId"]) == (2, 1)
+    assert (version["asset_id"], version["parent_id"]) == (2, 1)
 
     bundle2 = tmp_path / "version.bundle.json"
     cli.json("prove", str(data), "--row", "0", "--salt-secret", str(secret), "-o", str(bundle2))
@@ -119,7 +119,7 @@ def test_register_verify_prove_check_cancel(cli: Cli, folder: Path, secret: Path
     assert code == 0, err
     assert again.startswith(f"cancel asset 2: already Cancelled (by tx {tx}, block ") and "nothing sent" in again
     assert "earlier run" not in again
-    assert cli.json("cancel", "2")["alreadyDone"] is True
+    assert cli.json("cancel", "2")["already_done"] is True
 
 
 def test_review_refuses_approving_a_registration_that_needs_none(cli: Cli, folder: Path, tmp_path: Path) -> None:
@@ -192,7 +192,7 @@ def test_register_prints_its_certificate_and_certificate_finds_the_recorded_mani
     assert code == 0 and out.startswith("registered asset 1 (registered by an earlier run): Active")
     assert f"certificate    {number} (kept from an earlier run)" in out
     again = cli.json("register", str(data), "--title", "深圳调查 2024", "--licence", "CC-BY-4.0")
-    assert again["alreadyRegistered"] is True and again["resumed"] is True
+    assert again["already_registered"] is True and again["resumed"] is True
     assert again["certificate"]["number"] == number and again["certificate"]["reused"] is True
     assert again["certificate"]["path"] == str(seal_folder / "certificate.json")
 
@@ -246,20 +246,20 @@ def test_a_refused_register_leaves_the_seal_as_registered(cli: Cli, folder: Path
     done = cli.json("register", str(data), "--title", "T1")
     seal_folder = tmp_path / "files" / "t1.txt.dataseal"
     assert sorted(p.name for p in seal_folder.iterdir()) == ["certificate.html", "certificate.json", "manifest.json"]
-    assert done["treeDump"] is None  # the stored tree is the registry's; the full dump only when asked
+    assert done["tree_dump"] is None  # the stored tree is the registry's; the full dump only when asked
     before = {p.name: p.read_bytes() for p in seal_folder.iterdir()}
     code, out, err = cli("register", str(data), "--title", "T1-changed")
     assert code == 1 and out == ""
-    assert f"is already registered as your asset {done['assetId']}" in one_line(err)
+    assert f"is already registered as your asset {done['asset_id']}" in one_line(err)
     assert {p.name: p.read_bytes() for p in seal_folder.iterdir()} == before
     assert json.loads((seal_folder / "manifest.json").read_text())["title"] == "T1"
     proved = cli.json("prove", str(data), "--chunk", "0", "-o", str(tmp_path / "chunk0.json"))
-    assert (proved["kind"], proved["assetId"]) == ("evidence", done["assetId"])
+    assert (proved["kind"], proved["asset_id"]) == ("evidence", done["asset_id"])
     code, out, err = cli("verify", str(data))
-    assert code == 0 and out.startswith(f"REGISTERED  {data}: asset {done['assetId']}")
+    assert code == 0 and out.startswith(f"REGISTERED  {data}: asset {done['asset_id']}")
 
     dumped = cli.json("register", str(data), "--title", "T1", "--tree-dump")
-    assert dumped["treeDump"] == str(seal_folder / "tree.json") and dumped["alreadyRegistered"] is True
-    code, out, err = cli("check", dumped["treeDump"], "--root", done["contentRoot"], "--json", data_dir=False)
+    assert dumped["tree_dump"] == str(seal_folder / "tree.json") and dumped["already_registered"] is True
+    code, out, err = cli("check", dumped["tree_dump"], "--root", done["content_root"], "--json", data_dir=False)
     assert code == 0, err
     assert json.loads(out)["ok"] is True

@@ -71,12 +71,12 @@ def folder(cli: Cli, tmp_path: Path) -> Folder:
 def test_issue_every_format_then_verify(cli: Cli, folder: Folder, tmp_path: Path) -> None:
     out = tmp_path / "cert.json"
     report = cli.json("certificate", "1", "--manifest", str(folder.manifest_path), "-o", str(out))
-    assert report["file"] == str(out) and report["format"] == "json" and report["assetId"] == 1
+    assert report["file"] == str(out) and report["format"] == "json" and report["asset_id"] == 1
     assert report["title"] == TITLE and report["status"] == "Active"
     cert = json.loads(out.read_text(encoding="utf-8"))
-    assert cert["certificateNumber"] == report["certificateNumber"] and cert["classification"] == "important"
+    assert cert["certificateNumber"] == report["certificate_number"] and cert["classification"] == "important"
     assert cert["owner"] == folder.owner and cert["manifest"] == folder.manifest.to_json_data()
-    assert report["verifyUrl"] == f"http://127.0.0.1:8000/assets/1?cert={cert['certificateNumber']}"
+    assert report["verify_url"] == f"http://127.0.0.1:8000/assets/1?cert={cert['certificateNumber']}"
 
     code, stdout, err = cli("certificate", "1", "--manifest", str(folder.manifest_path), "--lang", "en",
                             "--base-url", "https://registry.example.org", "-o", str(tmp_path / "cert.html"))
@@ -156,8 +156,8 @@ def test_a_certificate_of_an_asset_cancelled_since_is_lapsed_and_exits_1(cli: Cl
     code, stdout, _ = cli("certificate", "verify", str(out), "--json")
     report = json.loads(stdout)
     assert code == 1 and report["ok"] is False and report["mismatches"] == []
-    assert report["lapses"] == [{"what": "status", "description": since, "blockNumber": change.tx.block_number,
-                                 "txHash": change.tx.tx_hash}]
+    assert report["lapses"] == [{"what": "status", "description": since, "block_number": change.tx.block_number,
+                                 "tx_hash": change.tx.tx_hash}]
 
 
 def test_bad_input_is_one_line(cli: Cli, folder: Folder, tmp_path: Path) -> None:
@@ -279,7 +279,7 @@ def test_verify_names_a_verify_url_off_the_base_url(cli: Cli, folder: Folder, tm
     # the registry's public address, from --base-url or DATASEAL_BASE_URL, for issuing and verifying alike
     public = tmp_path / "public.json"
     monkeypatch.setenv("DATASEAL_BASE_URL", "https://registry.example.org")
-    assert cli.json("certificate", "1", "-o", str(public))["verifyUrl"].startswith(
+    assert cli.json("certificate", "1", "-o", str(public))["verify_url"].startswith(
         "https://registry.example.org/assets/1?cert=DS-")
     checked = cli.json("certificate", "verify", str(public))
     assert checked["ok"] and "verifyUrl (under https://registry.example.org)" in checked["checked"]

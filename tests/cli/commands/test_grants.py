@@ -167,14 +167,14 @@ def test_prove_a_row_inside_a_grants_scope_then_check_it(cli: Cli, folder: tuple
     secret = tmp_path / "owner.key"
     secret.write_bytes(bytes(range(32)))
     salted = ["--salt-secret", str(secret)]
-    asset = cli.json("register", str(data), *salted, *as_operator(cli))["assetId"]
+    asset = cli.json("register", str(data), *salted, *as_operator(cli))["asset_id"]
     scope = tmp_path / "scope.txt"
     scope.write_text("0-2\n")
     grant_id = cli.json("grant", str(asset), user, "--purpose", "audit", "--until", "30d", "--quota", "5", "--scope",
                         str(scope), *as_operator(cli))["grant"]["grant_id"]
     bundle = tmp_path / "row1.json"
     proved = cli.json("prove", str(data), "--row", "1", *salted, "--grant", str(grant_id), "-o", str(bundle))
-    assert proved["scope"]["grantId"] == grant_id and proved["scope"]["leafIndex"] == 1
+    assert proved["scope"]["grant_id"] == grant_id and proved["scope"]["leaf_index"] == 1
     assert json.loads(bundle.read_text())["scope"]["grantId"] == grant_id
     assert not (tmp_path / "row1.json.scope.json").exists()  # the scope proof is in the bundle
     code, out, err = cli("check", str(bundle), "--json", data_dir=False)

@@ -51,15 +51,15 @@ def test_the_default_data_folder_attaches_the_record(cli: Cli, home: Path, table
     code, out, err = cli("prove", str(table), "--row", "1", "--salt-secret", str(secret), "-o", str(bundle),
                          data_dir=False)
     assert code == 0 and err == "", err
-    assert f"evidence bundle with the registration of asset 1 (tx {done['txHash']}" in out
+    assert f"evidence bundle with the registration of asset 1 (tx {done['tx_hash']}" in out
     document = json.loads(bundle.read_text())
-    assert document["record"]["asset"]["assetId"] == 1 and document["record"]["txHash"] == done["txHash"]
+    assert document["record"]["asset"]["assetId"] == 1 and document["record"]["txHash"] == done["tx_hash"]
     # to stdout as well, and in JSON
     code, out, err = cli("prove", str(table), "--row", "1", "--salt-secret", str(secret), data_dir=False)
-    assert code == 0 and err == "" and json.loads(out)["record"]["txHash"] == done["txHash"]
+    assert code == 0 and err == "" and json.loads(out)["record"]["txHash"] == done["tx_hash"]
     proved = json.loads(cli("prove", str(table), "--row", "2", "--salt-secret", str(secret), "-o",
                             str(home / "row2.json"), "--json", data_dir=False)[1])
-    assert (proved["kind"], proved["assetId"], proved["unregistered"]) == ("evidence", 1, None)
+    assert (proved["kind"], proved["asset_id"], proved["unregistered"]) == ("evidence", 1, None)
 
 
 def test_offline_does_not_ask_the_chain(cli: Cli, home: Path, table: Path, secret: Path) -> None:

@@ -33,17 +33,17 @@ def test_appoint_a_reviewer_suspend_list_reinstate_remove(cli: Cli, folder: tupl
     assert "the AssetRegistry's admin (the DEFAULT_ADMIN_ROLE holder) grants it" in line
 
     added = cli.json("review", "reviewers", "add", operator.lower())
-    assert (added["account"], added["reviewer"], added["alreadyDone"]) == (operator, True, False)
+    assert (added["account"], added["reviewer"], added["already_done"]) == (operator, True, False)
     code, out, err = cli("review", "reviewers", "add", operator)
-    assert code == 0 and out.startswith(f"{operator} is already a reviewer (by tx {added['txHash']}, block ")
+    assert code == 0 and out.startswith(f"{operator} is already a reviewer (by tx {added['tx_hash']}, block ")
     code, out, err = cli("review", "reviewers", "list")
     assert code == 0 and out.strip() == operator
 
     suspended = cli.json("review", "suspend", str(asset), "--reason", "ownership disputed in court")
-    assert (suspended["status"], suspended["alreadyDone"]) == ("Suspended", False)
-    assert cli.json("review", "suspend", str(asset))["alreadyDone"] is True
+    assert (suspended["status"], suspended["already_done"]) == ("Suspended", False)
+    assert cli.json("review", "suspend", str(asset))["already_done"] is True
     [waiting] = cli.json("review", "pending")
-    assert (waiting["assetId"], waiting["status"], waiting["owner"]) == (asset, "Suspended", operator)
+    assert (waiting["asset_id"], waiting["status"], waiting["owner"]) == (asset, "Suspended", operator)
     code, out, err = cli("review", "pending")
     assert code == 0 and out.startswith(f"asset {asset}  Suspended") and "reinstate or reject" in out
 

@@ -62,7 +62,7 @@ def test_seal_prints_root_leaves_and_manifest_hash(capsys: pytest.CaptureFixture
 
 def test_seal_json_output(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
     report = run_json(capsys, "seal", table, "--rows", "-o", tmp_path / "out")
-    assert report["kind"] == "table" and report["leafCount"] == 3 and report["rightsType"] == 1
+    assert report["kind"] == "table" and report["leaf_count"] == 3 and report["rights_type"] == 1
     assert Path(report["manifest"]) == tmp_path / "out" / "manifest.json"
     assert report["root"] == json.loads(Path(report["manifest"]).read_text())["tree"]["root"]
 
@@ -81,7 +81,7 @@ def test_prove_then_check_a_salted_row(capsys: pytest.CaptureFixture[str], table
     assert code == 0, err
     assert out.startswith(f"OK  {proof_file}: proof for root {sealed['root']}")
     report = run_json(capsys, "check", proof_file)
-    assert report["ok"] and report["subject"] == "row 1" and report["notChecked"]
+    assert report["ok"] and report["subject"] == "row 1" and report["not_checked"]
 
 
 def test_prove_to_stdout(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_check_a_tree_dump_and_a_manifest(capsys: pytest.CaptureFixture[str], ta
     tree = run_json(capsys, "check", sealed["tree"])
     assert tree["kind"] == "tree" and tree["root"] == sealed["root"]
     manifest = run_json(capsys, "check", sealed["manifest"])
-    assert manifest["kind"] == "manifest" and sealed["manifestHash"] in manifest["checked"][0]
+    assert manifest["kind"] == "manifest" and sealed["manifest_hash"] in manifest["checked"][0]
 
 
 def test_a_tampered_proof_fails_with_one_line(capsys: pytest.CaptureFixture[str], table: Path, tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def test_check_an_evidence_bundle(capsys: pytest.CaptureFixture[str], table: Pat
     bundle_file.write_text(build_bundle(sealed.manifest, record, [proof]).model_dump_json(by_alias=True))
     report = run_json(capsys, "check", bundle_file, "--root", sealed.root)
     assert report["kind"] == "evidence" and len(report["checked"]) == 3
-    assert "AssetRegistered" in report["notChecked"][0]
+    assert "AssetRegistered" in report["not_checked"][0]
     data = json.loads(bundle_file.read_text())
     data["record"]["asset"]["contentRoot"] = "0x" + "00" * 32
     bundle_file.write_text(json.dumps(data))

@@ -63,7 +63,7 @@ def test_a_genuine_certificate_matches_the_chain(pyevm: Chain, genuine: Certific
     assert [line for line in report.checked if "verifyUrl" in line] == ["verifyUrl (under http://127.0.0.1:8000)"]
     assert [line.split(":")[0] for line in report.not_checked] == ["issuedAt", "language"]
     assert report.now is not None and report.now.status == "Active" and report.now.owner == pyevm.owner.address
-    assert report.to_json()["ok"] is True and report.to_json()["now"]["validUntil"] is None
+    assert report.to_json()["ok"] is True and report.to_json()["now"]["valid_until"] is None
 
 
 def _cases(genuine: Certificate) -> dict[str, tuple[Change, list[str]]]:

@@ -192,7 +192,7 @@ def test_the_tree_dump_is_written_only_when_asked(pyevm: Chain, registry_for: Re
     old = seal(data, SealOptions(chunk_size=1024), out_dir=tmp_path / "data.bin.dataseal")  # `dataseal seal`'s dump
     assert old.tree_path.exists()
     done = assets.register(registry, data)  # another recipe (1 MiB chunks): a new seal, whose tree is not dumped
-    assert done.tree_dump is None and done.to_json()["treeDump"] is None
+    assert done.tree_dump is None and done.to_json()["tree_dump"] is None
     assert sorted(p.name for p in done.manifest_path.parent.iterdir()) == \
         ["certificate.html", "certificate.json", "manifest.json"]  # the earlier seal's tree.json went with it
     with StoredTree.open(done.stored_tree_path) as stored:
@@ -283,7 +283,7 @@ def test_cancel_by_the_owner_only_and_once(pyevm: Chain, registry_for: RegistryF
     again = status_changes.cancel(owner, done.asset_id)  # nothing interrupted: already cancelled by that tx
     assert (again.already_done, again.resumed, again.tx_hash, again.block_number) == \
         (True, False, cancelled.tx_hash, cancelled.block_number)
-    assert again.to_json()["alreadyDone"] is True
+    assert again.to_json()["already_done"] is True
     with pytest.raises(NotFound, match="no asset 7 on chain"):
         status_changes.cancel(owner, 7)
 

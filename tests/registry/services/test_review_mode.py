@@ -47,7 +47,7 @@ def test_the_admin_appoints_and_removes_reviewers(pyevm_review: Chain, registry_
     assert added.tx_hash and chain.reader.registry.is_reviewer(who)
     again = status_changes.add_reviewer(admin, who)  # nothing sent: already a reviewer, by that transaction
     assert (again.already_done, again.tx_hash, again.block_number) == (True, added.tx_hash, added.block_number)
-    assert again.to_json()["alreadyDone"] is True and again.to_json()["role"] == "REVIEWER_ROLE"
+    assert again.to_json()["already_done"] is True and again.to_json()["role"] == "REVIEWER_ROLE"
     assert status_changes.list_reviewers(admin) == [who]
 
     before = _sent(chain, chain.owner.address)
@@ -92,7 +92,7 @@ def test_a_reviewer_suspends_and_reinstates(pyevm_review: Chain, registry_for: R
     assert (again.already_done, again.tx_hash) == (True, suspended.tx_hash)
     [waiting] = status_changes.pending_reviews(reviewer)
     assert (waiting.asset_id, waiting.status) == (asset_id, "Suspended")
-    assert waiting.to_json()["waitsFor"] == "a reviewer: reinstate or reject"
+    assert waiting.to_json()["waits_for"] == "a reviewer: reinstate or reject"
 
     reinstated = status_changes.reinstate(reviewer, asset_id, "settled")
     assert (reinstated.status, reinstated.action) == ("Active", "reinstate")
@@ -143,7 +143,7 @@ def test_pending_reviews_lists_the_registrations_that_wait(pyevm_review: Chain, 
     status_changes.review(user, "object", objected, evidence=b"my earlier copy")
     waiting = status_changes.pending_reviews(user)
     assert [(w.asset_id, w.status) for w in waiting] == [(quiet, "Pending"), (objected, "Disputed")]
-    assert waiting[0].to_json()["waitsFor"].startswith("its notice to end at ")
+    assert waiting[0].to_json()["waits_for"].startswith("its notice to end at ")
     assert waiting[0].notice_ends_at == waiting[0].registered_at + DEFAULT_NOTICE_PERIOD
     assert waiting[1].waits_for == "a reviewer: approve or reject"
     chain.travel(DEFAULT_NOTICE_PERIOD + 1)  # the quiet one is Active by itself; the disputed one still waits
