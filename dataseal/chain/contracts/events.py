@@ -371,6 +371,29 @@ class _Where:
         except (KeyError, ValueError, TypeError):
             return None
 
+    def position(self, event: str, block_hash: Any) -> TxRef:
+        """Where the log was emitted, read strictly (a log without its transaction, block or index, or with one that
+        is not hex, would be stored under a made-up key)."""
+        fields: list[Any] = []
+        for name, read, what in (("transactionHash", as_hex, "a 32-byte hash"), ("blockNumber", as_int, "a number"),
+                                 ("logIndex", as_int, "a number")):
+            try:
+                value = read(self.log[name])
+            except KeyError:
+                raise self.malformed(event, f"it has no {name}") from None
+            except (ValueError, TypeError) as exc:
+                raise self.malformed(event, f"its {name} is not {what} ({exc})") from None
+            if name == "transactionHash" and len(str(value)) != 66:
+                raise self.malformed(event, f"its transactionHash {value} is not 32 bytes")
+            fields.append(value)
+        try:
+            hashed = as_hex(block_hash)
+        except (ValueError, TypeError) as exc:
+            raise self.malformed(event, f"its blockHash is not a 32-byte hash ({exc})") from None
+        if len(hashed) != 66:
+            raise self.malformed(event, f"its blockHash {hashed} is not 32 bytes")
+        return TxRef(fields[0], fields[1], fields[2], hashed)
+
     def malformed(self, event: str | None, reason: str) -> MalformedLog:
         index = "?" if self.log_index is None else self.log_index
         try:
@@ -427,7 +450,7 @@ class EventDecoder:
             raise ChainError(f"log {where.log_index} of transaction {tx_hash} has no block hash",
                              hint="the node handed out a log of a pending block; read mined blocks only",
                              kind=ErrorKind.INTERNAL)
-        tx = TxRef(tx_hash, as_int(log["blockNumber"]), as_int(log["logIndex"]), as_hex(block_hash))
+        tx = where.position(spec.name, block_hash)
         try:
             data = as_bytes(log["data"])
         except (ValueError, TypeError) as exc:

@@ -34,7 +34,7 @@ from dataseal.registry.receipts import read_batch_proofs, read_receipts
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import compute_scope_root, read_scope_file
 from dataseal.registry.sealing.atomic import atomic_writer
-from dataseal.registry.services.grants import resolve_time
+from dataseal.registry.services.grants import compute_next_block_time, resolve_time
 
 FORMATS = ("json", "csv", "prov")
 PERIODS = ("day", "month")
@@ -170,7 +170,11 @@ def audit_command(
         page = audit.page(subject, after=cursor, limit=limit) if not accounting else None
         binding: list[Encumbrance] | None = None
         if encumbrances and isinstance(subject, AssetSubject):
-            if at is None or at.strip().lower() == "now":  # now as the chain sees it, when its clock runs ahead
+            if at is None or at.strip().lower() == "now":
+                # now as the chain will judge a grant: the next block's time (hardhat's runs ahead of this clock, an
+                # idle node's latest block behind it); with --no-sync, no node is asked: this machine's clock
+                if sync:
+                    moment = datetime.fromtimestamp(compute_next_block_time(registry), UTC)
                 moment, binding = audit.compute_encumbrances_now(subject.asset_id, moment)
             else:
                 binding = audit.compute_encumbrances(subject.asset_id, moment)

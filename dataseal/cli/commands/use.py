@@ -62,9 +62,10 @@ def use_command(
     Refused before anything is sent: a receipt of another grant, chain or purpose, units that are not the
     receipt's, a grant revoked, not yet open or expired (by the chain's clock), or without the units left, a job
     that ran outside the grant's window, indexes beyond the asset or outside the grant's scope, and a receipt
-    recorded already in a batch. On a grant with a scope, the touched indexes are checked against it: a --private
-    receipt needs its indexes (kept by `receipt new` in its data folder, or --touched), and a data folder that
-    did not make the grant needs --scope (or --scope-proof).
+    recorded already in a batch by this data folder (a batch commits only its root: one recorded from another
+    database is found by `dataseal audit --receipts`, given the receipts). On a grant with a scope, the touched
+    indexes are checked against it: a --private receipt needs its indexes (kept by `receipt new` in its data
+    folder, or --touched), and a data folder that did not make the grant needs --scope (or --scope-proof).
     A receipt is recorded once: running the command again finds it on chain and sends nothing.
 
     \b

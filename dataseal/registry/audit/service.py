@@ -196,10 +196,10 @@ class Audit:
         return compute_encumbrances(self.collect(AssetSubject(asset_id)), at)
 
     def compute_encumbrances_now(self, asset_id: int, now: datetime) -> tuple[datetime, list[Encumbrance]]:
-        """The grants that bind ``asset_id`` now, and the moment asked about: ``now`` (this machine's clock), or
-        the time of the trail's last event when the chain's clock runs ahead of it (a node that makes blocks
-        faster than one a second, such as hardhat, stamps them in the future; a grant made a moment ago would
-        otherwise not have started yet)."""
+        """The grants that bind ``asset_id`` now, and the moment asked about: ``now`` (the next block's time when
+        the node is asked, this machine's clock otherwise), or the time of the trail's last event when that is
+        later (a node that makes blocks faster than one a second, such as hardhat, stamps them in the future; a
+        grant made a moment ago would otherwise not have started yet)."""
         trail = self.collect(AssetSubject(asset_id))
         moment = max([now, *(entry.time for entry in trail[-1:])])
         return moment, compute_encumbrances(trail, moment)

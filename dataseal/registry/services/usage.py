@@ -229,6 +229,8 @@ def draft_receipt(
                             ended_at=ended_at, units=units, result_hash=result_hash, disclose_indexes=disclose_indexes)
     hidden = _hidden_indexes(receipt, indexes)
     _keep_indexes(registry, [hidden] if hidden is not None else [])
+    if scope is not None:  # checked against the grant's scope root only: without the chain, not kept either
+        reason += "; the scope given was not checked against the grant, nor kept: give it again when recording"
     return DraftReceipt(receipt, unchecked=reason)
 
 

@@ -251,3 +251,26 @@ def test_a_log_as_the_node_sent_it_decodes_as_web3s_does() -> None:
 def test_a_topic_that_is_not_hex_is_a_malformed_log() -> None:
     error = _malformed(_log(["0xzz" + "00" * 31], b""), "log of an event", "a topic is not 32 bytes of hex (")
     assert "Non-hexadecimal digit found" in error.message and error.event == "unknown"
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("transactionHash", None, "it has no transactionHash"),
+    ("transactionHash", "0x44", "its transactionHash 0x44 is not 32 bytes"),
+    ("blockNumber", None, "it has no blockNumber"),
+    ("blockNumber", "0xzz", "its blockNumber is not a number ("),
+    ("logIndex", None, "it has no logIndex"),
+    ("logIndex", "three", "its logIndex is not a number ("),
+    ("blockHash", "0x55", "its blockHash 0x55 is not 32 bytes"),
+])
+def test_a_log_without_a_valid_position_is_a_malformed_log(field: str, value: Any, reason: str) -> None:
+    """Where a log was emitted is its key in the index: a log without it (or with one that is not hex) is refused,
+    not decoded under a made-up transaction hash."""
+    log = _log(_role_granted_topics(), b"")
+    if value is None:
+        del log[field]
+    else:
+        log[field] = value
+    with pytest.raises(MalformedLog) as caught:
+        EventDecoder({"AssetRegistry": REGISTRY}).decode_log(log)
+    assert f"is not a valid RoleGranted event: {reason}" in caught.value.message, caught.value.message
+    assert caught.value.kind == ErrorKind.INVALID_INPUT and caught.value.hint

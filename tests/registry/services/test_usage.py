@@ -554,5 +554,9 @@ def test_draft_receipt_offline_is_written_unchecked(registry: Registry, pyevm: C
             draft_receipt(offline, grant_id, "job-1", **values)
         assert caught.value.options == ("purpose",)
         draft = draft_receipt(offline, grant_id, "job-1", purpose=PURPOSE, **values)
+        scoped = draft_receipt(offline, grant_id, "job-1", purpose=PURPOSE, scope=range(10), **values)
     assert not draft.checked and "127.0.0.1:9" in (draft.unchecked or "")
     assert draft.receipt == online.receipt
+    assert "scope" not in (draft.unchecked or "")  # the scope given offline is neither checked nor kept: it says so
+    assert (scoped.unchecked or "").endswith("the scope given was not checked against the grant, nor kept: give it "
+                                             "again when recording")
