@@ -104,7 +104,7 @@ def test_a_bundle_carries_the_chain_record_and_checks_on_chain(
     assert any("emitted AssetRegistered" in line for line in check.checked)
     assert f"contract {record.contract} is the trusted AssetRegistry (the deployment of chain {record.chain_id} " \
         f"recorded in {registry.data_dir / 'deployments.json'})" in check.checked
-    assert check.to_json()["trustedBy"] == trusted.source
+    assert check.to_json()["trusted_by"] == trusted.source
     altered = result.bundle.model_copy(update={"record": record.model_copy(update={"timestamp": record.timestamp + 1})})
     with pytest.raises(EvidenceError, match="did not emit the AssetRegistered the record claims"):
         evidence.check_on_chain(altered, connection, trusted)
