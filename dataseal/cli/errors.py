@@ -76,6 +76,10 @@ OPTION_FLAGS: dict[str, str] = {
     "deadline": "--deadline WHEN",
     "request": "--request ID",
     "grant": "--grant G",
+    # dataseal account fund (dataseal.registry.services.accounts)
+    "recipient": "ADDRESS",
+    "amount": "--amount AMOUNT",
+    "funder": "--from ACCOUNT",
     "notice_period": "--notice-period",
     "scope": "--scope FILE",
     "scope_proof": "--scope-proof FILE",

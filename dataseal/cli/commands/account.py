@@ -1,8 +1,10 @@
-"""`dataseal account new|import|list`: the local keystore (standard V3 files geth and MetaMask read)."""
+"""`dataseal account new|import|list|fund`: the local keystore (standard V3 files geth and MetaMask read), and ETH
+for an account's gas."""
 from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -16,11 +18,13 @@ from dataseal.chain.accounts.keystore import (
     read_key_file,
 )
 from dataseal.chain.accounts.passwords import first_password, given_sources
-from dataseal.cli.options import DATA_DIR, PASSWORD_FILE, settings
+from dataseal.cli.options import CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC, settings
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
 from dataseal.errors import ErrorKind
 from dataseal.registry.context import keystore_of
+from dataseal.registry.registry import Registry
+from dataseal.registry.services.accounts import DEFAULT_FUNDING, fund
 from dataseal.registry.settings import Settings
 
 LIGHT_KDF = typer.Option(
@@ -39,7 +43,8 @@ account_app = typer.Typer(
         "  dataseal account new --password-file ./pw.txt --json\n"
         "  dataseal account import ~/Downloads/UTC--2024-...--0a1b...   (a keystore file)\n"
         "  printf '%s' \"$KEY\" | dataseal account import - --password-file ./pw.txt\n"
-        "  dataseal account list"
+        "  dataseal account list\n"
+        "  dataseal account fund 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --amount 2eth"
     ),
     no_args_is_help=True,
 )
@@ -138,6 +143,54 @@ def list_(data_dir: Path | None = DATA_DIR, as_json: bool = JSON) -> None:
             print(f"{entry.address}  {entry.path}")
 
     emit({"keystore": str(store.folder), "accounts": [e.to_json() for e in entries]}, as_json, human)
+
+
+@account_app.command("fund")
+def fund_command(
+    address: str = typer.Argument(..., metavar="ADDRESS", help="The account to fund (0x followed by 40 hex digits).",
+                                  show_default=False),
+    amount: str = typer.Option(
+        DEFAULT_FUNDING, "--amount", metavar="AMOUNT", help="How much: a number with its unit, eth, gwei or wei "
+        "(2eth, 0.5eth, 20gwei, 1000000wei); a number alone is ether.",
+    ),
+    funder: str | None = typer.Option(
+        None, "--from", "--account", metavar="ACCOUNT", help="Keystore account (address or file) that pays. Default: "
+        "DATASEAL_ACCOUNT, else the keystore's only account, else the one that deployed the contracts (on the "
+        "embedded chain, the operator `dataseal node` funded at genesis).", show_default=False,
+    ),
+    rpc: str | None = RPC,
+    password_file: Path | None = PASSWORD_FILE,
+    chain_id: int | None = CHAIN_ID,
+    data_dir: Path | None = DATA_DIR,
+    as_json: bool = JSON,
+) -> None:
+    """Send ETH to ADDRESS for its gas, e.g. to a grantee made with `account new` so that it can sign `use`.
+
+    The payer is --from, else the operator of the embedded chain (its password is the one `dataseal node`
+    generated, unless you gave your own). Nothing is sent when the payer's balance does not cover the amount and
+    its gas. On another node (--rpc) the payer is a keystore account holding ETH there.
+
+    \b
+    Examples:
+      dataseal account fund 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+      dataseal account fund 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --amount 0.5eth --json
+      dataseal account fund 0x7099...79C8 --amount 20gwei --from 0xf39F...2266 --password-file ./pw.txt
+    """
+    cfg = settings(rpc_url=rpc, password_file=password_file, chain_id=chain_id, data_dir=data_dir)
+    with Registry.open(cfg) as registry:
+        done = fund(registry, address, amount, funder=funder, passwords=[TerminalPrompt()])
+
+    def human() -> None:
+        print(f"sent {_ether(done.amount_wei)} from {done.funder} to {done.recipient} (chain {done.chain_id})")
+        print(f"tx       {done.tx_hash} (block {done.block_number})")
+        print(f"balance  {done.recipient} now holds {_ether(done.recipient_balance_wei)}")
+
+    emit({"funding": done.to_json()}, as_json, human)
+
+
+def _ether(wei: int) -> str:
+    """``wei`` in ETH, exactly (20 gwei is 0.00000002 ETH, not 0)."""
+    return f"{Decimal(wei) / 10**18:f} ETH"
 
 
 def _keystore(cfg: Settings, light_kdf: bool) -> Keystore:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, RowMapping, Table, and_, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Select, Table, and_, exists, or_, select
 from sqlmodel import Session, SQLModel
 
 from dataseal.registry.audit.entries import AccountSubject, AssetSubject, Cursor, Subject, TrailEntry, compute_entry
@@ -58,10 +58,37 @@ class DbTrailSource:
 
     def account_trail(self, address: str, *, after: Cursor | None = None, limit: int = DEFAULT_PAGE) -> TrailPage:
         check_limit(limit)
-        named = select(_ACCOUNTS.c.event_id).where(_ACCOUNTS.c.address == address)
         with self.db.session() as session:
-            rows = _page_rows(session, _EVENTS.c.id.in_(named), after, limit)
+            rows = list(session.execute(account_page_query(address, after, limit)).mappings())
         return _page(AccountSubject(address), rows, limit)
+
+
+def account_page_query(address: str, after: Cursor | None, limit: int) -> Select[Any]:
+    """The query of an account trail's page: the first ``limit + 1`` events naming ``address`` after ``after``, in
+    chain order, each once.
+
+    A keyset read of the account index (address, block, log index), joined to the events by primary key and
+    stopped after the page: each database reads the page's index entries and no more. (``id IN (every event
+    naming the address)``, ordered by the events' own order, made SQLite build and sort the whole list for one
+    page — 70 ms at 100,000 events — and PostgreSQL walk the chain's events from the cursor, checking each.) The
+    cursor is ``block >= b AND (block > b OR log > l)``: the first term bounds the index range, where an ``OR``
+    alone would be a filter over every entry of the address before the cursor. An event that names the address
+    in several roles has an index entry for each: only its first role's is kept, by a probe of the primary key
+    (event, role) per entry — not DISTINCT, which PostgreSQL plans as a sort of the address's every entry.
+    """
+    accounts = _ACCOUNTS.c
+    earlier_role = _ACCOUNTS.alias("earlier_role")
+    query = (
+        select(_EVENTS).join(_ACCOUNTS, _EVENTS.c.id == accounts.event_id)
+        .where(accounts.address == address,
+               ~exists().where(earlier_role.c.event_id == accounts.event_id, earlier_role.c.role < accounts.role,
+                               earlier_role.c.address == address))
+    )
+    if after is not None:
+        block, log = after
+        query = query.where(accounts.block_number >= block,
+                            or_(accounts.block_number > block, accounts.log_index > log))
+    return query.order_by(accounts.block_number, accounts.log_index).limit(limit + 1)
 
 
 def _page_rows(session: Session, condition: ColumnElement[bool], after: Cursor | None,
