@@ -3,11 +3,16 @@ render them). Each takes a :class:`~dataseal.registry.registry.Registry` (the ch
 of settings) and raises :class:`~dataseal.errors.DatasealError` subclasses.
 
 - :mod:`.assets`: register a dataset, register a new version (seal, commit, register, store the tree, certify);
-- :mod:`.status_changes`: cancel, review (approve, reject, object); :mod:`.writer`: what every asset write needs;
+- :mod:`.status_changes`: cancel, review (approve, reject, object, suspend, reinstate, the pending list) and the
+  reviewers; :mod:`.writer`: what every asset write needs;
 - :mod:`.verify`: is this data a registered asset (the chain answers), and if not, what differs from the
   nearest registered version;
 - :mod:`.evidence`: evidence bundles (a proof with the on-chain record) and checking a bundle against any
-  RPC endpoint.
+  RPC endpoint;
+- :mod:`.grants`: grant and revoke (with a scope of rows or chunks), a grant's state;
+- :mod:`.usage`: usage receipts, recording usage singly or in batches, metered against the grant;
+- :mod:`.trades`: a sale the buyer countersigns (the token moves, or a licence grant is made);
+- :mod:`.accounts`: send ETH for gas to a new account (a grantee on the embedded chain).
 
 A short example (the embedded chain of ``./.dataseal``)::
 
