@@ -93,13 +93,21 @@ def account_page_query(address: str, after: Cursor | None, limit: int) -> Select
 
 def _page_rows(session: Session, condition: ColumnElement[bool], after: Cursor | None,
                limit: int) -> list[RowMapping]:
+    return list(session.execute(page_query(condition, after, limit)).mappings())
+
+
+def page_query(condition: ColumnElement[bool], after: Cursor | None, limit: int) -> Select[Any]:
+    """The first ``limit + 1`` events matching ``condition`` after ``after``, in chain order (an asset's page:
+    ``condition`` on the asset column, read through its (asset, block, log index) index)."""
     query = select(_EVENTS).where(condition)
     if after is not None:
         block, log = after
-        query = query.where(or_(_EVENTS.c.block_number > block,
+        # the range bound first: with the OR alone, a plan filters every entry before the cursor instead of
+        # seeking to it (a later page of an asset with 100,000 usage records would read them all)
+        query = query.where(_EVENTS.c.block_number >= block,
+                            or_(_EVENTS.c.block_number > block,
                                 and_(_EVENTS.c.block_number == block, _EVENTS.c.log_index > log)))
-    query = query.order_by(_EVENTS.c.block_number, _EVENTS.c.log_index).limit(limit + 1)
-    return list(session.execute(query).mappings())
+    return query.order_by(_EVENTS.c.block_number, _EVENTS.c.log_index).limit(limit + 1)
 
 
 def _merged(first: list[RowMapping], second: list[RowMapping], limit: int) -> list[RowMapping]:

@@ -11,7 +11,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects import sqlite
 
 from dataseal.registry.audit import AccountSubject, ChainTrailSource, collect_trail
-from dataseal.registry.audit.db_source import DbTrailSource, account_page_query
+from dataseal.registry.audit.db_source import DbTrailSource, account_page_query, page_query
 from dataseal.registry.audit.entries import Cursor
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.chain import ChainEvent, EventAccount
@@ -108,3 +108,28 @@ def test_sqlite_reads_a_page_through_the_account_index(tmp_path: Path) -> None:
             assert "TEMP B-TREE" not in plan and "SCAN" not in plan, plan  # no sort, no scan: the page and no more
     finally:
         db.close()
+
+
+def test_an_asset_page_seeks_to_its_cursor_in_the_asset_index(database: Database) -> None:
+    """A later page of an asset's trail starts its index read at the cursor: on PostgreSQL the block bound is in the
+    index condition (with the OR alone it was a filter over every entry before the cursor); SQLite searches the
+    same range. The rows are the page's."""
+    fill(database)
+    postgres = database.engine.dialect.name == "postgresql"
+    for after in (None, Cursor(11, 0)):
+        query = page_query(ChainEvent.__table__.c.asset_id == 1, after, 3)  # type: ignore[attr-defined]
+        statement = str(query.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}))
+        with database.engine.connect() as connection:
+            if postgres:
+                connection.execute(text("SET enable_seqscan = off"))  # 8 rows: make the planner show its index read
+            plan = " / ".join(str(row[-1]) for row in connection.execute(text("EXPLAIN " + (
+                "" if postgres else "QUERY PLAN ") + statement)))
+            read = [Cursor(row["block_number"], row["log_index"]) for row in connection.execute(query).mappings()]
+        if postgres:
+            bound = "Index Cond: ((asset_id = 1) AND (block_number >= 11))" if after else "Index Cond: (asset_id = 1)"
+        else:
+            bound = ("SEARCH chain_event USING INDEX ix_chain_event_asset "
+                     + ("(asset_id=? AND block_number>?)" if after else "(asset_id=?)"))
+        assert bound in plan, plan
+        every = [Cursor(block, log) for block, log, _ in EVENTS]  # every event is asset 1's
+        assert read == [c for c in every if after is None or c > after][:4]
