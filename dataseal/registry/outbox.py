@@ -313,17 +313,17 @@ class Outbox:
         """The receipt of ``tx_hash`` when its block is the chain's block at that height (a node may answer from a
         block a reorganisation replaced); None otherwise."""
         receipt = self._receipt(tx_hash)
-        if receipt is None:
-            return None
+        return receipt if receipt is not None and self._in_chain(receipt) else None
+
+    def _in_chain(self, receipt: TxReceipt) -> bool:
+        """Whether ``receipt``'s block is the chain's block at its height."""
         try:
             block = self.w3.eth.get_block(int(receipt["blockNumber"]))
         except Exception as exc:
             if is_connection_failure(exc):
                 raise unreachable(self.endpoint, exc) from exc
-            return None  # no block at that height any more: the chain is shorter than it was
-        if HexBytes(block["hash"]) != HexBytes(receipt["blockHash"]):
-            return None
-        return receipt
+            return False  # no block at that height any more: the chain is shorter than it was
+        return HexBytes(block["hash"]) == HexBytes(receipt["blockHash"])
 
     def _finished(self, row: OutboxTx, receipt: TxReceipt, submitted: Submitted[Any] | None,
                   payload: dict[str, Any], *, resumed: bool) -> Delivered:
@@ -355,11 +355,14 @@ class Outbox:
     # ----------------------------------------------------------------------------------- reconciling
 
     def _settle(self, row: OutboxTx) -> TxReceipt | None:
-        """The receipt of a sent transaction once mined; None when it left the node unmined for good."""
+        """The receipt of a sent transaction once mined in a block that is the chain's; None when it left the node
+        unmined for good, or when the node still answers with a receipt from a block a reorganisation replaced (the
+        caller then asks the chain, once the account has nothing pending)."""
         assert row.tx_hash is not None and row.nonce is not None
-        receipt = self._receipt(row.tx_hash)
+        receipt = self._canonical_receipt(row.tx_hash)
         if receipt is not None:
             return receipt
+        # no receipt, or one from a replaced block (which a node may still serve): as for a transaction never mined
         known = self._known(row.tx_hash)
         if not known and row.raw_tx:
             known = self._rebroadcast(row.raw_tx, row.nonce)
@@ -368,9 +371,10 @@ class Outbox:
         pending = PendingTransaction(tx_hash=row.tx_hash, nonce=row.nonce, sender=to_checksum_address(row.sender),
                                      chain_id=row.chain_id, tx={}, raw=bytes(HexBytes(row.raw_tx or "0x")))
         try:
-            return self.sender.wait(self.w3, pending)
+            receipt = self.sender.wait(self.w3, pending)
         except TransactionDropped:  # replaced: another transaction took its nonce
             return None
+        return receipt if self._in_chain(receipt) else None
 
     def _receipt(self, tx_hash: str) -> TxReceipt | None:
         try:

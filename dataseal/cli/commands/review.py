@@ -23,8 +23,9 @@ review_app = typer.Typer(
     (dismisses a dispute), rejects, suspends or reinstates; the AssetRegistry's admin appoints reviewers.
 
     Every write, if interrupted, is finished by running the same command again (never sent twice). Rejecting or
-    suspending an asset already so, or adding (removing) a reviewer who already is (is not) one, sends nothing,
-    says so and exits 0 (--json: "already_done": true).
+    suspending an asset already so, reinstating one whose last reinstatement was this data folder's, or adding
+    (removing) a reviewer who already is (is not) one, sends nothing, says so and exits 0 (--json:
+    "already_done": true).
 
     \b
     Examples:

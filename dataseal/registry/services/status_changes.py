@@ -26,7 +26,7 @@ from dataseal.chain.contracts.records import (
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.values import address as checked_address
 from dataseal.errors import InvalidInput
-from dataseal.registry.db.models.local import OutboxState
+from dataseal.registry.db.models.local import OutboxState, OutboxTx
 from dataseal.registry.outbox import Delivered, Hook
 from dataseal.registry.registry import Registry
 from dataseal.registry.services.writer import (
@@ -220,14 +220,20 @@ def _final_status(writer: Writer, asset_id: int, action: str, key: str, status: 
 
 def _last_change(writer: Writer, asset_id: int, status: AssetStatus) -> AssetStatusChange | None:
     """The last move of ``asset_id`` to ``status`` in the chain's logs; None when the node has no such log."""
+    moves = [change for change in _status_changes(writer, asset_id) if change.to_status == status]
+    return moves[-1] if moves else None
+
+
+def _status_changes(writer: Writer, asset_id: int) -> list[AssetStatusChange]:
+    """The status moves of ``asset_id`` in the chain's logs, in the chain's order."""
     topics = ["0x" + event_topic("AssetStatusChanged").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
-    last = None
+    changes = []
     for log in LogReader(writer.w3).logs(writer.deployment.asset_registry, writer.deployment.deploy_block, "latest",
                                          topics):
         record = writer.contracts.decoder.decode_log(log)
-        if isinstance(record, AssetStatusChange) and record.asset_id == asset_id and record.to_status == status:
-            last = record
-    return last
+        if isinstance(record, AssetStatusChange) and record.asset_id == asset_id:
+            changes.append(record)
+    return changes
 
 
 def _status_result(writer: Writer, asset_id: int, action: str, delivered: Delivered) -> StatusChangeResult:
@@ -272,7 +278,8 @@ def suspend(registry: Registry, asset_id: int, reason: str | None = None, *,
 def reinstate(registry: Registry, asset_id: int, reason: str | None = None, *,
               passwords: Sequence[PasswordSource] = (), hook: Hook | None = None) -> StatusChangeResult:
     """Reinstate a Suspended ``asset_id`` (a REVIEWER): it is Active again. ``reason`` is hashed onto the chain. A
-    rerun after a crash finishes the same reinstatement; an asset that is not Suspended (and no earlier run of this
+    rerun after a crash finishes the same reinstatement, or, when the earlier run's was mined and is still the
+    asset's last, sends nothing (``already_done``); an asset that is not Suspended (and no earlier run of this
     registry left a reinstatement unfinished) is refused."""
     writer = open_writer(registry, passwords, hook)
     asset = read_asset(writer.contracts, asset_id)
@@ -284,6 +291,12 @@ def reinstate(registry: Registry, asset_id: int, reason: str | None = None, *,
 
     if asset.status != AssetStatus.Suspended:
         earlier = writer.outbox.get(key)
+        if earlier is not None and earlier.state == OutboxState.MINED and \
+                asset.status in (AssetStatus.Active, AssetStatus.Expired):
+            finished = _finished_reinstatement(writer, asset_id, earlier)
+            if finished is not None:  # an earlier run's, finished before it could say so: nothing to send
+                return finished
+            earlier = writer.outbox.get(key)  # dropped by a reorganisation (sent again below), or suspended since
         if earlier is not None and earlier.state != OutboxState.MINED and asset.status == AssetStatus.Active:
             delivered = writer.outbox.deliver(key, lambda: client.submit_reinstate(
                 asset_id, _reason_hash(reason), gas=ESTIMATE), reinstated)  # an earlier run's: finished
@@ -295,6 +308,24 @@ def reinstate(registry: Registry, asset_id: int, reason: str | None = None, *,
     delivered = writer.outbox.deliver(
         key, lambda: client.submit_reinstate(asset_id, _reason_hash(reason), gas=ESTIMATE), reinstated)
     return _status_result(writer, asset_id, "reinstate", delivered)
+
+
+def _finished_reinstatement(writer: Writer, asset_id: int, row: OutboxTx) -> StatusChangeResult | None:
+    """The reinstatement of ``asset_id`` that the outbox records mined (``row``), as already done, when it still
+    stands: its transaction in a block that is the chain's (:meth:`~dataseal.registry.outbox.Outbox.recheck_mined`)
+    and the asset's last reinstatement in the chain's logs (a suspension since would have needed another to make
+    the asset Active again). None when a reorganisation dropped it (the record is then sent again) or the asset was
+    suspended and reinstated by another since."""
+    if row.tx_hash and writer.outbox.recheck_mined(row) is None:
+        return None
+    reinstatements = [change for change in _status_changes(writer, asset_id)
+                      if change.from_status == AssetStatus.Suspended and change.to_status == AssetStatus.Active]
+    if not reinstatements or (row.tx_hash and reinstatements[-1].tx.tx_hash != row.tx_hash):
+        return None
+    last = reinstatements[-1].tx
+    status = writer.contracts.registry.status_of(asset_id)
+    return StatusChangeResult(asset_id, "reinstate", last.tx_hash, last.block_number, status_name(status),
+                              already_done=True)
 
 
 # ----------------------------------------------------------------------------------------- reviewers

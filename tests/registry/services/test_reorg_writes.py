@@ -25,6 +25,7 @@ from dataseal.chain.contracts.deployment import ContractConfig
 from dataseal.chain.contracts.records import Registration
 from dataseal.chain.sending.sender import LocalSender
 from dataseal.errors import ErrorKind
+from dataseal.registry import outbox
 from dataseal.registry.certificates import read_certificate
 from dataseal.registry.db.models.local import ManifestRecord, OutboxTx
 from dataseal.registry.registry import Registry
@@ -175,6 +176,48 @@ def test_a_registration_mined_again_in_another_block_is_followed(
     assert outbox_rows(registry)["register"].block_number == moved
     assert again.certificate is not None and not again.certificate.reused
     assert read_certificate(again.certificate.path).registration.block_number == moved
+
+
+def test_a_receipt_a_node_still_serves_from_a_replaced_block_is_not_taken(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node that still answers ``eth_getTransactionReceipt`` from the block a reorganisation replaced, until the
+    transaction is mined again (an index not yet updated). py-evm forgets the receipt of a dropped block, so the
+    node's answer is patched here (``Outbox._receipt``, where the outbox asks for receipts) to stand for such a node.
+    The stale receipt is neither a reason to keep the record mined nor to finish it again at the dead block: the
+    same signed transaction is handed over again and the record follows it to the block that has it."""
+    chain, data = pyevm, data_file(tmp_path, "stale")
+    registry = registry_for(chain, chain.owner)
+    back = fork(chain)
+    first = assets.register(registry, data, certificate=None)
+    stale = chain.w3.eth.get_transaction_receipt(HexBytes(first.tx_hash))
+    back()
+    assert chain.tester is not None
+    chain.tester.mine_blocks(2)  # other blocks at the heights the registration's block had
+    assert chain.reader.registry.total_assets() == 0
+    node_answer = outbox.Outbox._receipt
+    served: list[int] = []
+
+    def stale_until_mined_again(self: outbox.Outbox, tx_hash: str) -> Any:
+        receipt = node_answer(self, tx_hash)
+        if receipt is None and HexBytes(tx_hash) == HexBytes(first.tx_hash):
+            served.append(int(stale["blockNumber"]))
+            return stale
+        return receipt
+
+    monkeypatch.setattr(outbox.Outbox, "_receipt", stale_until_mined_again)
+    again = assets.register(registry, data, certificate=None)
+    assert served and set(served) == {first.block_number}  # the stale receipt was served, and refused
+    assert (again.asset_id, again.tx_hash) == (1, first.tx_hash) and not again.already_registered
+    assert chain.reader.registry.total_assets() == 1
+    receipt = canonical(chain, again.tx_hash)
+    assert again.block_number == receipt["blockNumber"] != first.block_number
+    assert any(f"{first.tx_hash}, mined in block {first.block_number}, was dropped by a reorganisation" in line
+               for line in again.reorged), again.reorged
+    row = outbox_rows(registry)["register"]
+    assert (row.state, row.tx_hash, row.block_number, row.error, row.attempts) == \
+        ("mined", first.tx_hash, receipt["blockNumber"], None, 1)
+    third = assets.register(registry, data, certificate=None)  # and a rerun finds it in order: no loop
+    assert third.already_registered and third.reorged == () and third.block_number == receipt["blockNumber"]
 
 
 def test_a_root_another_registered_after_a_reorg_is_refused_saying_what_happened(

@@ -95,11 +95,13 @@ def test_a_reviewer_suspends_and_reinstates(pyevm_review: Chain, registry_for: R
     assert waiting.to_json()["waits_for"] == "a reviewer: reinstate or reject"
 
     reinstated = status_changes.reinstate(reviewer, asset_id, "settled")
-    assert (reinstated.status, reinstated.action) == ("Active", "reinstate")
+    assert (reinstated.status, reinstated.action, reinstated.already_done) == ("Active", "reinstate", False)
     assert status_changes.pending_reviews(reviewer) == []
-    with pytest.raises(RegistrationError, match=f"asset {asset_id} is Active, not Suspended: there is nothing to "
-                       "reinstate"):
-        status_changes.reinstate(reviewer, asset_id)
+    before = _sent(chain, chain.reviewer.address)
+    again = status_changes.reinstate(reviewer, asset_id)  # this registry's reinstatement stands: nothing sent
+    assert (again.already_done, again.tx_hash, again.block_number, again.status) == \
+        (True, reinstated.tx_hash, reinstated.block_number, "Active")
+    assert _sent(chain, chain.reviewer.address) == before
     second = status_changes.suspend(reviewer, asset_id, "a new dispute")  # suspended, reinstated, suspended again
     assert second.status == "Suspended" and second.tx_hash not in (None, suspended.tx_hash)
     assert status_changes.reinstate(reviewer, asset_id).tx_hash != reinstated.tx_hash
@@ -117,23 +119,58 @@ def test_only_active_or_expired_assets_are_suspended(pyevm_review: Chain, regist
     assert _rows(reviewer, "suspend") == []
 
 
-@pytest.mark.parametrize("moment", ["suspend:submitted", "suspend:sent"])
+@pytest.mark.parametrize("moment", ["suspend:submitted", "suspend:sent", "suspend:mined"])
 def test_a_crashed_suspension_and_reinstatement_are_finished_once(
         pyevm_review: Chain, registry_for: RegistryFor, moment: str) -> None:
+    """A run that dies before its transaction is recorded mined is finished by the rerun (``resumed``); one that dies
+    after (before it could say so) is found done by the rerun, which sends nothing (``already_done``)."""
     chain = pyevm_review
     asset_id = _active_asset(chain)
     chain.as_(chain.operator).registry.grant_reviewer(chain.reviewer.address)
     reviewer = registry_for(chain, chain.reviewer)
     before = _sent(chain, chain.reviewer.address)
+    finished = moment.endswith(":mined")
     with pytest.raises(Crash):
         status_changes.suspend(reviewer, asset_id, hook=crash_at(moment))
     done = status_changes.suspend(reviewer, asset_id)
-    assert done.status == "Suspended" and done.resumed and _sent(chain, chain.reviewer.address) == before + 1
+    assert done.status == "Suspended" and _sent(chain, chain.reviewer.address) == before + 1
+    assert (done.resumed, done.already_done) == (not finished, finished)
+    [suspension] = _rows(reviewer, "suspend")
+    assert done.tx_hash == suspension.tx_hash is not None
     back = moment.replace("suspend", "reinstate")
     with pytest.raises(Crash):
         status_changes.reinstate(reviewer, asset_id, hook=crash_at(back))
     again = status_changes.reinstate(reviewer, asset_id)
-    assert again.status == "Active" and again.resumed and _sent(chain, chain.reviewer.address) == before + 2
+    assert again.status == "Active" and _sent(chain, chain.reviewer.address) == before + 2
+    assert (again.resumed, again.already_done) == (not finished, finished)
+    [reinstatement] = _rows(reviewer, "reinstate")
+    assert (reinstatement.state, again.tx_hash) == ("mined", reinstatement.tx_hash)
+    third = status_changes.reinstate(reviewer, asset_id)  # and again: the same reinstatement, nothing sent
+    assert third.already_done and third.tx_hash is not None and again.tx_hash in (None, third.tx_hash)
+    assert _sent(chain, chain.reviewer.address) == before + 2
+
+
+def test_a_finished_reinstatement_is_not_answered_after_another_suspension_and_reinstatement(
+        pyevm_review: Chain, registry_for: RegistryFor) -> None:
+    """The outbox has this registry's reinstatement, mined; since then another reviewer suspended the asset and
+    reinstated it again. The asset is Active by another's reinstatement: there is nothing to reinstate, and the
+    earlier one is not given as the answer."""
+    chain = pyevm_review
+    asset_id = _active_asset(chain)
+    admin = chain.as_(chain.operator).registry
+    admin.grant_reviewer(chain.reviewer.address)
+    admin.grant_reviewer(chain.operator.address)
+    reviewer = registry_for(chain, chain.reviewer)
+    status_changes.suspend(reviewer, asset_id)
+    with pytest.raises(Crash):
+        status_changes.reinstate(reviewer, asset_id, hook=crash_at("reinstate:mined"))
+    admin.suspend(asset_id)
+    theirs = admin.reinstate(asset_id)
+    before = _sent(chain, chain.reviewer.address)
+    with pytest.raises(RegistrationError) as caught:
+        status_changes.reinstate(reviewer, asset_id)
+    assert caught.value.message == f"asset {asset_id} is Active, not Suspended: there is nothing to reinstate"
+    assert _sent(chain, chain.reviewer.address) == before and theirs.to_status == AssetStatus.Active
 
 
 def test_pending_reviews_lists_the_registrations_that_wait(pyevm_review: Chain, registry_for: RegistryFor) -> None:
