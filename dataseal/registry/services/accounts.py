@@ -84,7 +84,8 @@ def compute_wei(amount: str | int) -> int:
         try:
             exact = Decimal(number) * _UNITS[unit]
         except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-            raise InvalidInput(f"the amount {amount!r} is not a number", options=("amount",)) from None
+            raise InvalidInput(f"the amount {amount!r} is not a number", hint="write a number with its unit, e.g. "
+                               "1eth", options=("amount",)) from None
         if exact != exact.to_integral_value():
             raise InvalidInput(f"the amount {amount!r} is not a whole number of wei (1 ETH is 10^18 wei)",
                                hint="give fewer decimals", options=("amount",))

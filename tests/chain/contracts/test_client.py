@@ -30,12 +30,15 @@ def test_many_registrations_in_flight(backend: Backend) -> None:
     pending = [contracts.registry.submit_register(Registration(h(f"bulk-{i}"), h("m"), 1, 0)) for i in range(25)]
     assert len({p.tx_hash for p in pending}) == 25
     assert [p.pending.nonce for p in pending] == list(range(pending[0].pending.nonce, pending[0].pending.nonce + 25))
+    # wait for the event itself, the last one mined (how many of the 25 a node has mined when the wait starts
+    # depends on the machine's load); the timeout only keeps a broken node from hanging the run
+    backend.w3.eth.wait_for_transaction_receipt(pending[-1].tx_hash, timeout=600, poll_latency=0.01)
     calls: list[str] = []
     with recording_requests(backend.w3, calls):
         records = wait_all(pending)
-    # what is mined (the account's transaction count says how far) in JSON-RPC batches, not one by one
-    assert calls.count("eth_getTransactionReceipt") <= 3
-    assert sum(int(c.removeprefix("batch of ")) for c in calls if c.startswith("batch of ")) >= 24
+    # what is mined (the account's transaction count says how far) is read in JSON-RPC batches, not one by one
+    assert "eth_getTransactionReceipt" not in calls, calls
+    assert sum(int(c.removeprefix("batch of ")) for c in calls if c.startswith("batch of ")) == 25, calls
     assert [r.asset_id for r in records] == list(range(1, 26))
     assert [r.content_root for r in records] == [h(f"bulk-{i}") for i in range(25)]
     assert contracts.registry.total_assets() == 25
