@@ -256,10 +256,11 @@ def create_database_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, the driver dataseal ships
     shown = parsed.render_as_string(hide_password=True)
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    backend = parsed.get_backend_name()
     if backend not in DRIVERS:
         raise ConfigError(f"the database URL {shown} names {backend!r}; dataseal runs on SQLite and PostgreSQL",
                           hint=URL_FORMS, options=("database_url",))
+    driver = parsed.get_driver_name()  # after the backend is known: without "+driver" it loads the dialect
     if driver not in DRIVERS[backend]:
         raise ConfigError(f"the database URL {shown} names the driver {driver!r}; dataseal talks to {backend} "
                           f"through {' or '.join(DRIVERS[backend])}", hint=URL_FORMS, options=("database_url",))

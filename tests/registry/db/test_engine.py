@@ -127,6 +127,7 @@ def test_a_malformed_url_is_a_config_error_without_the_password(url: str, expect
     ("mysql://registry:hunter2-secret@127.0.0.1/registry", "mysql"),
     ("mssql+pyodbc://registry:hunter2-secret@dsn", "mssql"),
     ("oracle://registry:hunter2-secret@127.0.0.1/registry", "oracle"),
+    ("bogus://", "bogus"),  # no such dialect at all: loading it was an internal error
 ])
 def test_an_unsupported_backend_is_a_config_error(url: str, backend: str) -> None:
     with pytest.raises(ConfigError, match=f"names '{backend}'; dataseal runs on SQLite and PostgreSQL") as caught:
