@@ -19,13 +19,20 @@ Nothing connects before :meth:`Context.open` is called.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from dataseal.chain.accounts.keystore import AccountNotFound, Keystore, KeystoreEntry, WrongPassword, keystore_dir
+from dataseal.chain.accounts.keystore import (
+    AccountNotFound,
+    Keystore,
+    KeystoreEntry,
+    KeystoreError,
+    WrongPassword,
+    keystore_dir,
+)
 from dataseal.chain.accounts.passwords import PasswordFile, PasswordSource, first_password, given_sources
 from dataseal.chain.connection import ChainInfo, Connection, connect
 from dataseal.chain.contracts.deploy import deploy_contracts
@@ -101,10 +108,27 @@ def keystore_of(settings: Settings) -> Keystore:
     return Keystore(keystore_dir(settings.data_dir))
 
 
-def signing_entry(settings: Settings) -> KeystoreEntry:
-    """The keystore account the settings name (``account``), or the keystore's only one."""
+def signing_entry(settings: Settings, acting: Callable[[], Iterable[str]] | None = None) -> KeystoreEntry:
+    """The keystore account the settings name (``account``), or the keystore's only one; when it holds several
+    and ``acting`` is given, the one among them that can act here (``acting()``: the addresses that can, such as
+    the asset's owner for a grant, the grantee for its usage). Several or none of them: the keystore says which it
+    holds, and which of them can act."""
     keystore = keystore_of(settings)
-    return keystore.find(settings.account) if settings.account else keystore.default()
+    if settings.account:
+        return keystore.find(settings.account)
+    entries = keystore.list()
+    if len(entries) <= 1 or acting is None:
+        return keystore.default()
+    can = {address.lower() for address in acting()}
+    able = [entry for entry in entries if entry.address.lower() in can]
+    if len(able) == 1:
+        return able[0]
+    held = ", ".join(entry.address for entry in entries)
+    which = ("none of them can act here (it takes " + " or ".join(sorted(can)) + ")" if not able and can
+             else "none of them can act here" if not able
+             else f"{len(able)} of them can act here ({', '.join(e.address for e in able)})")
+    raise KeystoreError(f"the keystore {keystore.folder} holds {len(entries)} accounts ({held}), and {which}",
+                        hint="choose the account to sign with", options=("account",))
 
 
 def deploy_target(settings: Settings) -> str:
@@ -169,15 +193,15 @@ class Context:
 
     # ----------------------------------------------------------------------------- signing
 
-    def unlock(self, *more: PasswordSource) -> LocalAccount:
-        """The signing account (:func:`signing_entry`), decrypted with the first password found.
+    def unlock(self, *more: PasswordSource, acting: Callable[[], Iterable[str]] | None = None) -> LocalAccount:
+        """The signing account (:func:`signing_entry`, with ``acting``), decrypted with the first password found.
 
         Sources, in order: the settings' password file, else their password (``DATASEAL_PASSWORD``);
         when they name none, the password `dataseal node` generated in the data folder (it opens the
         node's operator; for another account the search goes on); then ``more`` (a front door's own,
         such as a terminal prompt).
         """
-        entry = signing_entry(self.settings)
+        entry = signing_entry(self.settings, acting)
         purpose = f"account {entry.address}"
         given = given_sources(self.settings.password, self.settings.password_file)
         if given:

@@ -11,7 +11,7 @@ import pytest
 from eth_utils import keccak
 from pydantic import SecretStr
 
-from dataseal.chain.accounts.keystore import AccountNotFound, PasswordRequired, WrongPassword
+from dataseal.chain.accounts.keystore import AccountNotFound, KeystoreError, PasswordRequired, WrongPassword
 from dataseal.chain.contracts.deployment import load_deployments, save_deployment
 from dataseal.chain.contracts.records import Registration
 from dataseal.chain.embedded.defaults import DEFAULT_CHAIN_ID
@@ -172,3 +172,24 @@ def test_another_account_of_the_folder_is_asked_for_its_own_password(data: Path)
         assert asked == [f"account {other}"]
         with pytest.raises(WrongPassword, match=r"the password in .*operator.password \(the embedded node"):
             context.unlock()  # no other source: the operator's password was the only one, and it does not open it
+
+
+def test_with_several_accounts_the_one_that_can_act_signs(data: Path) -> None:
+    """A keystore of two accounts and no account named: the one that can act (the asset's owner, the grantee) is
+    chosen; when none or both can, the keystore says which it holds and which can act."""
+    settings = Settings(data_dir=data)
+    operator = keystore_of(settings).default().address
+    other = keystore_of(settings).create("other's password")
+    assert signing_entry(settings, lambda: [operator.lower()]).address == operator
+    assert signing_entry(settings, lambda: [other]).address == other
+    with pytest.raises(KeystoreError, match=r"holds 2 accounts \(.*\), and none of them can act here \(it takes "
+                       r"0x0{39}1\)") as caught:
+        signing_entry(settings, lambda: ["0x" + "0" * 39 + "1"])
+    assert caught.value.options == ("account",)
+    with pytest.raises(KeystoreError, match=r"and 2 of them can act here"):
+        signing_entry(settings, lambda: [operator, other])
+    with pytest.raises(KeystoreError, match=r"holds 2 accounts"):
+        signing_entry(settings)  # nothing says who can act: name one
+    assert signing_entry(Settings(data_dir=data, account=other), lambda: [operator]).address == other  # named wins
+    with Context.open(settings) as context:  # the operator unlocks with the generated password
+        assert context.unlock(acting=lambda: [operator]).address == operator

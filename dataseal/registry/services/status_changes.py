@@ -32,8 +32,10 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.services.writer import (
     RegistrationError,
     Writer,
+    admin_of,
     event_topic,
     open_writer,
+    owner_of,
     read_asset,
     status_name,
     when_active,
@@ -72,7 +74,7 @@ def cancel(registry: Registry, asset_id: int, reason: str | None = None, *,
            passwords: Sequence[PasswordSource] = (), hook: Hook | None = None) -> StatusChangeResult:
     """Cancel ``asset_id`` (its owner). The record stays; the root cools for the contract's cooldown, then goes
     to whoever registers it first. ``reason`` is hashed (keccak256 of its text) onto the chain."""
-    writer = open_writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook, acting=owner_of(registry, asset_id))
     asset = read_asset(writer.contracts, asset_id)
     key = writer.key("cancel", asset_id)
     if asset.status == AssetStatus.Cancelled:
@@ -372,7 +374,7 @@ def _change_reviewer(registry: Registry, account: str, add: bool, passwords: Seq
         raise InvalidInput("the zero address cannot be a reviewer", hint="name the reviewer's account",
                            options=("account",))
     action = "add" if add else "remove"
-    writer = open_writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook, acting=admin_of(registry))
     client = writer.contracts.registry
     key = writer.key("reviewer-add" if add else "reviewer-remove", who)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from eth_utils import event_abi_to_log_topic
@@ -72,14 +72,27 @@ class Writer:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
 
-def open_writer(registry: Registry, passwords: Sequence[PasswordSource], hook: Hook | None) -> Writer:
-    """Connect, check the deployment, unlock the signing account; then (only then) open the database."""
+def open_writer(registry: Registry, passwords: Sequence[PasswordSource], hook: Hook | None,
+                acting: Callable[[], Iterable[str]] | None = None) -> Writer:
+    """Connect, check the deployment, unlock the signing account (when the keystore holds several and the
+    settings name none: the one of ``acting()``, the accounts that can act here); then (only then) open the
+    database."""
     context = registry.context
     deployment = context.deployment()
-    sender = context.sender(context.unlock(*passwords))
+    sender = context.sender(context.unlock(*passwords, acting=acting))
     contracts = context.contracts(sender)
     outbox = Outbox(registry.db, context.connection.w3, sender, chain_id=deployment.chain_id, hook=hook)
     return Writer(registry, deployment, sender, contracts, outbox)
+
+
+def owner_of(registry: Registry, asset_id: int) -> Callable[[], list[str]]:
+    """The accounts that act for ``asset_id`` as its owner (read when asked: see :func:`open_writer`)."""
+    return lambda: [read_asset(registry.context.contracts(), asset_id).owner]
+
+
+def admin_of(registry: Registry) -> Callable[[], list[str]]:
+    """The account that holds the AssetRegistry's admin role."""
+    return lambda: [registry.context.contracts().registry.admin()]
 
 
 def read_asset(contracts: DatasealContracts, asset_id: int) -> Asset:
