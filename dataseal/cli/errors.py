@@ -28,6 +28,7 @@ OPTION_FLAGS: dict[str, str] = {
     "database_url": "DATABASE_URL",
     # dataseal deploy
     "force": "--force",
+    "replace_seal": "--force",  # dataseal register / version: replace a registered asset's seal beside the data
     # dataseal index
     "rebuild": "--rebuild",
     "poll_interval": "--poll-interval",

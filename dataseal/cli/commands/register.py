@@ -94,6 +94,9 @@ BASE_URL = typer.Option(None, "--base-url", metavar="URL", help="Where the regis
 TREE_DUMP = typer.Option(False, "--tree-dump", help="Also write OpenZeppelin's full tree dump (tree.json, about "
                          "250 bytes a leaf: 2.4 GB for 10M rows) beside the manifest, for @openzeppelin/merkle-tree "
                          "or `dataseal check`. Not needed to prove or verify: the registry keeps the tree compactly.")
+FORCE = typer.Option(False, "--force", help="Replace the seal beside PATH even when it registered another asset "
+                     "and this run seals the data another way (that asset stands; its manifest is kept in the data "
+                     "folder's manifests/).")
 
 
 def certificate_options(pdf: bool, lang: str, base_url: str | None) -> CertificateOptions:
@@ -109,6 +112,12 @@ def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -
         print(f"{what} asset {done.asset_id}{again}: {done.status}, owner {done.owner}")
         for line in done.reorged:  # what a reorganisation of the chain undid since an earlier run, and was redone
             note(line)
+        replaced = done.replaced_seal
+        if replaced is not None:
+            whose = f"asset {replaced.asset_id}'s seal" if replaced.asset_id is not None else "the earlier seal"
+            again = (f" (its certificate: dataseal certificate {replaced.asset_id})"
+                     if replaced.asset_id is not None else "")
+            note(f"replaced {whose} beside the data; its manifest is kept at {replaced.archived}{again}")
         if done.parent_id:
             print(f"version of     {done.parent_id}")
         print(f"tx             {done.tx_hash} (block {done.block_number}, chain {done.chain_id})")
@@ -150,6 +159,7 @@ def register_command(
     lang: str = LANG,
     base_url: str | None = BASE_URL,
     tree_dump: bool = TREE_DUMP,
+    force: bool = FORCE,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,
@@ -167,9 +177,13 @@ def register_command(
     Prints the asset id, the transaction and the certificate's number and files.
 
     A registration the chain would refuse (data registered by someone else, or by you with another
-    title or description) is refused before anything is written: the seal beside the data stays as
-    it was. Safe to run again: after a crash or an interrupt at any point, the same command finishes
-    the same registration (nothing is sent twice, and a salted table is not sealed again).
+    title or description, a validity end too early) is refused before anything is written: the seal
+    beside the data stays as it was, and a first registration leaves none. A seal beside the data
+    that registered an asset is not replaced by one made another way (without --rows or the salt
+    secret, another chunk size) unless --force is given; a replaced seal's manifest is kept in the
+    data folder's manifests/ (the output says where). Safe to run again: after a crash or an
+    interrupt at any point, the same command finishes the same registration (nothing is sent twice,
+    and a salted table is not sealed again).
 
     \b
     Examples:
@@ -187,7 +201,7 @@ def register_command(
         done = assets.register(registry, path, title=title, description=description, rights=parse_rights(rights),
                                classification=level or 0, licence=licence, source=source, valid_until=until,
                                options=options, passwords=[TerminalPrompt()], progress=progress,
-                               certificate=certificate, tree_dump=tree_dump)
+                               certificate=certificate, tree_dump=tree_dump, replace_seal=force)
     report_registration(done, as_json, what="registered")
 
 

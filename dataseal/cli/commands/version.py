@@ -10,6 +10,7 @@ from dataseal.cli.commands.register import (
     BASE_URL,
     CHUNK_SIZE,
     CLASSIFICATION,
+    FORCE,
     FORMAT,
     LANG,
     PDF,
@@ -50,6 +51,7 @@ def version_command(
     lang: str = LANG,
     base_url: str | None = BASE_URL,
     tree_dump: bool = TREE_DUMP,
+    force: bool = FORCE,
     rpc: str | None = RPC,
     account: str | None = ACCOUNT,
     password_file: Path | None = PASSWORD_FILE,
@@ -62,8 +64,9 @@ def version_command(
     PATH is sealed the way the asset was (a table's rows, a file's chunk size) when this registry
     recorded its manifest, with a fresh salt nonce; title, rights, licence and source default to the
     asset's. The new asset records ASSET as its parent, and gets its own certificate beside its
-    manifest (certificate.json and .html; .pdf with --pdf; tree.json with --tree-dump). Safe to run
-    again after a crash.
+    manifest (certificate.json and .html; .pdf with --pdf; tree.json with --tree-dump). ASSET's seal
+    beside PATH is replaced by the version's (its manifest kept in the data folder's manifests/);
+    another asset's seal only with --force. Safe to run again after a crash.
 
     \b
     Examples:
@@ -81,7 +84,7 @@ def version_command(
             registry, asset, path, title=title, rights=parse_rights(rights) if rights is not None else None,
             classification=level, licence=licence, source=source, salt_secret=secret, valid_until=until,
             options=options, passwords=[TerminalPrompt()], progress=progress,
-            certificate=certificate_options(pdf, lang, base_url), tree_dump=tree_dump)
+            certificate=certificate_options(pdf, lang, base_url), tree_dump=tree_dump, replace_seal=force)
     report_registration(done, as_json, what="registered version")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,19 @@ class WrittenCertificate:
 
 
 @dataclass(frozen=True)
+class ReplacedSeal:
+    """The seal a registration found beside the data and replaced: its manifest, kept in the data folder
+    (``archived``: ``<data_dir>/manifests/<manifest hash>.json``), and the asset it registered (None: none that
+    stands on chain)."""
+
+    archived: Path
+    asset_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"archived": str(self.archived), "asset_id": self.asset_id}
+
+
+@dataclass(frozen=True)
 class RegistrationResult:
     """A registration (or a new version) on chain, with the files and records made for it."""
 
@@ -188,6 +201,8 @@ class RegistrationResult:
     reorged: tuple[str, ...] = ()
     """What this run found undone by reorganisations and repaired (an earlier run's transaction dropped and sent
     again, or mined again in another block), one line each."""
+    replaced_seal: ReplacedSeal | None = None
+    """The earlier seal beside the data this run replaced, and where its manifest is kept (None: none replaced)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,6 +215,7 @@ class RegistrationResult:
             "certificate": self.certificate.to_json() if self.certificate is not None else None,
             "tree_dump": str(self.tree_dump) if self.tree_dump is not None else None,
             "reorged": list(self.reorged),
+            "replaced_seal": self.replaced_seal.to_json() if self.replaced_seal is not None else None,
         }
 
 
@@ -228,6 +244,7 @@ def register(
     hook: Hook | None = None,
     certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
     tree_dump: bool = False,
+    replace_seal: bool = False,
 ) -> RegistrationResult:
     """Register the file, folder or table at ``path`` as a new asset of the signing account.
 
@@ -242,8 +259,13 @@ def register(
     ``tree_dump`` the seal's folder also gets OpenZeppelin's full dump (``tree.json``, about 250 bytes a leaf).
 
     Nothing beside the data or in the data folder is written before the chain has been asked whether this
-    registration can be made (a root held by another registration, or by yours with another manifest, is refused
-    with the seal there as it was). Running it again after a crash at any step finishes the same registration.
+    registration can be made: a root held by another registration, or by yours with another manifest, a validity
+    end the chain would refuse, are refused with the seal there as it was (and a first registration leaves no seal).
+    A seal beside the data that registered an asset standing on chain is replaced by a seal made another way (a
+    file's bytes instead of a table's rows, another chunk size, without the salt) only with ``replace_seal``: else
+    the registration is refused, naming that asset and how the two seals differ. A replaced seal's manifest is kept
+    in the data folder (:attr:`RegistrationResult.replaced_seal` says where). Running it again after a crash at any
+    step finishes the same registration.
     """
     options = _seal_options(options, salt_secret)
     metadata = _metadata(title, description, rights, licence, source)
@@ -252,7 +274,9 @@ def register(
         certificate.check()
     writer = open_writer(registry, passwords, hook)
     sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
-                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), 0), tree_dump=tree_dump)
+                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), 0, valid_until),
+                   keep=lambda old: _verify_seal_replaceable(writer, old, Path(path), options, 0, replace_seal),
+                   tree_dump=tree_dump)
     at_moment(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=classification, valid_until=valid_until,
                             parent_id=0, clock=clock or Clock(), hook=hook, certificate=certificate,
@@ -279,6 +303,7 @@ def register_version(
     hook: Hook | None = None,
     certificate: CertificateOptions | None = DEFAULT_CERTIFICATE,
     tree_dump: bool = False,
+    replace_seal: bool = False,
 ) -> RegistrationResult:
     """Register the data at ``path`` as a new version of ``asset_id`` (its owner; the asset must be Active).
 
@@ -286,7 +311,8 @@ def register_version(
     description, licence and source, and how it was sealed (a table's rows, a file's chunk size) from its
     manifest when this registry recorded it (a salted table needs ``salt_secret`` again; the version gets its
     own salt nonce). The new version's certificate (and, with ``tree_dump``, its tree dump) is written as
-    :func:`register` writes them, after the same checks.
+    :func:`register` writes them, after the same checks. The parent's seal beside the data is replaced by the
+    version's (its manifest kept in the data folder); another standing asset's seal only with ``replace_seal``.
     """
     if certificate is not None:
         certificate.check()
@@ -315,7 +341,8 @@ def register_version(
     level = parent.classification if classification is None else classification
     _check_registration_values(level, valid_until)
     sealed = _seal(Path(path), options, metadata, registry.data_dir, progress,
-                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), asset_id),
+                   check=lambda manifest: _verify_registrable(writer, manifest, Path(path), asset_id, valid_until),
+                   keep=lambda old: _verify_seal_replaceable(writer, old, Path(path), options, asset_id, replace_seal),
                    tree_dump=tree_dump)
     at_moment(hook, "sealed")
     return _register_sealed(writer, Path(path), sealed, classification=level, valid_until=valid_until,
@@ -342,7 +369,7 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
     resumed = writer.outbox.get(key) is not None
     wait = _ChainWait(writer, clock, progress)
     if asset is None:
-        _verify_root_free(writer, root, manifest, path)
+        _verify_root_free(writer, root, manifest, path, parent_id)
         salt = _commit(writer, root, wait) if client.commit_required() else ZERO32
         registration = Registration(root, manifest_hash, manifest.rights_bitmask, classification, parent_id,
                                     valid_until)
@@ -372,6 +399,11 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
     if certificate is not None:
         written = _write_certificate(writer, sealed, record, certificate, clock)
         at_moment(hook, "certificate-written")
+    replaced = None
+    if sealed.replaced is not None:
+        earlier, archived = sealed.replaced
+        held = _get_seal_asset(writer, earlier)
+        replaced = ReplacedSeal(archived, held.asset_id if held is not None else None)
     return RegistrationResult(
         asset_id=asset.asset_id, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number,
         content_root=manifest.tree.root, manifest_hash=manifest.hash_hex, manifest_path=sealed.manifest_path,
@@ -381,6 +413,7 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
         certificate=written,
         tree_dump=sealed.tree_dump,
         reorged=tuple(writer.outbox.reorged),
+        replaced_seal=replaced,
     )
 
 
@@ -397,18 +430,70 @@ def _get_my_registration(writer: Writer, manifest: Manifest, parent_id: int) -> 
     return None
 
 
-def _verify_registrable(writer: Writer, manifest: Manifest, path: Path, parent_id: int) -> None:
-    """Before the seal of ``manifest`` is written: refuse what the chain would refuse (see :func:`_verify_root_free`),
-    unless the chain already has this very registration (a rerun finishing it)."""
+def _verify_registrable(writer: Writer, manifest: Manifest, path: Path, parent_id: int, valid_until: int) -> None:
+    """Before the seal of ``manifest`` is written: refuse what the chain would refuse (see :func:`_verify_root_free`
+    and :func:`_verify_validity`), unless the chain already has this very registration (a rerun finishing it)."""
     if _get_my_registration(writer, manifest, parent_id) is None:
-        _verify_root_free(writer, bytes.fromhex(manifest.tree.root[2:]), manifest, path)
+        _verify_root_free(writer, bytes.fromhex(manifest.tree.root[2:]), manifest, path, parent_id)
+        _verify_validity(writer, valid_until)
 
 
-def _verify_root_free(writer: Writer, root: bytes, manifest: Manifest, path: Path) -> None:
+def _verify_validity(writer: Writer, valid_until: int) -> None:
+    """Refuse a validity end the chain would refuse: it must come after the notice period that follows the
+    registration (and, when commitments are required, after the commitment's minimum age that comes before it)."""
+    if valid_until == 0:
+        return
+    client = writer.contracts.registry
+    now = writer.latest_timestamp()
+    notice = client.notice_period()
+    age = client.min_commit_age() if client.commit_required() else 0
+    must_exceed = now + notice + age
+    if valid_until > must_exceed:
+        return
+    after = "".join([f" plus the notice period of {notice} s" if notice else "",
+                     f" plus the commitment's minimum age of {age} s" if age else ""])
+    raise RegistrationError(
+        f"the validity end {format_time(valid_until)} must be after {format_time(must_exceed)} (the chain's time "
+        f"{format_time(now)}{after}): the chain would refuse the registration",
+        hint="give a later end of validity, or none (no expiry)", options=("valid_until",),
+        kind=ErrorKind.INVALID_INPUT)
+
+
+def _get_seal_asset(writer: Writer, manifest: Manifest) -> Asset | None:
+    """The asset standing on chain that ``manifest`` registered (its root, held under this manifest's hash), if any."""
+    client = writer.contracts.registry
+    holder = client.asset_id_of(bytes.fromhex(manifest.tree.root[2:]))
+    if holder is None:
+        return None
+    asset = client.asset(holder)
+    return asset if asset.manifest_hash == manifest.hash else None
+
+
+def _verify_seal_replaceable(writer: Writer, old: Manifest, path: Path, options: SealOptions, parent_id: int,
+                             replace_seal: bool) -> None:
+    """Refuse to replace the seal ``old`` beside ``path`` by one made another way (``options``) when ``old``
+    registered an asset standing on chain, unless ``replace_seal`` or that asset is the parent of this version."""
+    if replace_seal:
+        return
+    asset = _get_seal_asset(writer, old)
+    if asset is None or asset.asset_id == parent_id:
+        return
+    whose = "your" if asset.owner == writer.me else f"{asset.owner}'s"
+    manifest_path = default_output_dir(path) / MANIFEST_NAME
+    raise RegistrationError(
+        f"{manifest_path} is the seal of {whose} asset {asset.asset_id}, which sealed {path} as "
+        f"{_describe_recipe(old)}; this registration would seal it as {_describe_options(path, options)}, replace "
+        "that seal and register the data again as another asset",
+        hint=f"to use asset {asset.asset_id}, seal the data as it did; to register it again anyway, ask for its seal "
+        "to be replaced (its manifest is then kept in the data folder's manifests)",
+        options=("rows", "salt_secret", "chunk_size", "replace_seal"))
+
+
+def _verify_root_free(writer: Writer, root: bytes, manifest: Manifest, path: Path, parent_id: int) -> None:
     """Refuse, before anything is sent, a root that another registration holds or that is reserved or cooling;
     when an earlier run's registration of it was mined and a reorganisation dropped it, the refusal says so."""
     try:
-        _verify_root_free_now(writer, root, manifest, path)
+        _verify_root_free_now(writer, root, manifest, path, parent_id)
     except RegistrationError as exc:
         row = writer.outbox.get(writer.key("register", manifest.tree.root))
         if row is not None:
@@ -420,11 +505,20 @@ def _verify_root_free(writer: Writer, root: bytes, manifest: Manifest, path: Pat
                                 kind=exc.kind) from None
 
 
-def _verify_root_free_now(writer: Writer, root: bytes, manifest: Manifest, path: Path) -> None:
+def _verify_root_free_now(writer: Writer, root: bytes, manifest: Manifest, path: Path, parent_id: int) -> None:
     client = writer.contracts.registry
     holder = client.asset_id_of(root)
     if holder is not None:
         asset = client.asset(holder)
+        if holder == parent_id:
+            raise RegistrationError(
+                f"{path} (root {manifest.tree.root}) is asset {holder} itself: a new version must differ from it",
+                hint=f"asset {holder} stands as it is; register a version once the data has changed")
+        if asset.registrant == writer.me and asset.manifest_hash == manifest.hash:
+            lineage = f", a version of asset {asset.parent_id}" if asset.parent_id else ""
+            raise RegistrationError(
+                f"{path} (root {manifest.tree.root}) is already registered as your asset {holder}{lineage}, with this "
+                f"very manifest ({manifest.hash_hex})", hint=f"the registration stands as it is: use asset {holder}")
         if asset.registrant == writer.me:
             raise RegistrationError(
                 f"{path} (root {manifest.tree.root}) is already registered as your asset {holder}, with manifest hash "
@@ -599,7 +693,8 @@ class _Sealed:
     manifest_path: Path
     tree_file: Path
     reused: bool
-    archived: list[Path] = field(default_factory=list)
+    replaced: tuple[Manifest, Path] | None = None
+    """The earlier seal's manifest this seal replaced, and where the data folder keeps it."""
     tree_dump: Path | None = None
 
 
@@ -670,11 +765,13 @@ def _same_recipe(manifest: Manifest, path: Path, options: SealOptions) -> bool:
 
 
 def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir: Path,
-          progress: ProgressCallback | None, *, check: Callable[[Manifest], None], tree_dump: bool) -> _Sealed:
+          progress: ProgressCallback | None, *, check: Callable[[Manifest], None], keep: Callable[[Manifest], None],
+          tree_dump: bool) -> _Sealed:
     """Seal ``path`` into ``PATH.dataseal/`` (reusing a seal there that still matches the data) and store its tree
     under the data folder. ``check(manifest)`` runs once the manifest is known and before anything is written (it
     raises to refuse the registration: the seal beside the data and the data folder stay as they were);
-    ``tree_dump``: also write OpenZeppelin's dump, ``tree.json``, beside the manifest."""
+    ``keep(old)`` runs before the data is read when the seal there was made another way (it raises when that seal
+    must stay); ``tree_dump``: also write OpenZeppelin's dump, ``tree.json``, beside the manifest."""
     if not os.path.lexists(path):
         raise SealError(f"{path} does not exist", hint="check the path", kind=ErrorKind.NOT_FOUND)
     out = default_output_dir(path)
@@ -700,15 +797,17 @@ def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir
                                    tree_dump=out / TREE_NAME if tree_dump else None)
                 archived = _archive(data_dir, old)
                 _write_seal(out, manifest, computed if tree_dump else None, progress)
-                return _Sealed(manifest, manifest_path, tree_file, reused=True, archived=[archived],
+                return _Sealed(manifest, manifest_path, tree_file, reused=True, replaced=(old, archived),
                                tree_dump=out / TREE_NAME if tree_dump else None)
+    elif old is not None:
+        keep(old)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
         with compute_tree(path, options, temp_dir=out, progress=progress) as computed:
             manifest = build_manifest(metadata, computed.content, tree_info(computed))
             check(manifest)
-            archived_old = [_archive(data_dir, old)] if old is not None else []
+            replaced = (old, _archive(data_dir, old)) if old is not None else None
             tree_file = _write_tree(trees, computed)
             _write_seal(out, manifest, computed if tree_dump else None, progress)
     except BaseException:
@@ -720,8 +819,34 @@ def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir
         stale = out / TREE_NAME  # an earlier seal's dump: not of this manifest
         if stale.is_file() and not stale.is_symlink():
             stale.unlink()
-    return _Sealed(manifest, manifest_path, tree_file, reused=False, archived=archived_old,
+    return _Sealed(manifest, manifest_path, tree_file, reused=False, replaced=replaced,
                    tree_dump=out / TREE_NAME if tree_dump else None)
+
+
+def _describe_recipe(manifest: Manifest) -> str:
+    """How ``manifest``'s data was sealed, in words ("a file in chunks of 1048576 bytes", "a csv table by salted
+    rows")."""
+    content = manifest.content
+    if isinstance(content, FileContent):
+        return f"a file in chunks of {content.chunk_size} bytes"
+    if isinstance(content, FolderContent):
+        return f"a folder by files (symlinks: {content.symlinks}, special files: {content.special})"
+    assert isinstance(content, TableContent)
+    salted = "rows" if content.salt is None else \
+        f"salted rows{f' (salt context {content.salt.context!r})' if content.salt.context else ''}"
+    return f"a {content.format} table by {salted}"
+
+
+def _describe_options(path: Path, options: SealOptions) -> str:
+    """How ``options`` seal ``path``, in the words of :func:`_describe_recipe`."""
+    if path.is_dir():
+        return f"a folder by files (symlinks: {options.symlinks}, special files: {options.special})"
+    if not options.rows:
+        return f"a file in chunks of {options.chunk_size} bytes"
+    salted = "rows" if options.secret is None else \
+        f"salted rows{f' (salt context {options.salt_context!r})' if options.salt_context else ''}"
+    table = f"{options.table_format} table" if options.table_format else "table"
+    return f"a {table} by {salted}"
 
 
 def _write_seal(out: Path, manifest: Manifest | None, dump: ComputedTree | None,

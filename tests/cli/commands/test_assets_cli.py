@@ -263,3 +263,56 @@ def test_a_refused_register_leaves_the_seal_as_registered(cli: Cli, folder: Path
     code, out, err = cli("check", dumped["tree_dump"], "--root", done["content_root"], "--json", data_dir=False)
     assert code == 0, err
     assert json.loads(out)["ok"] is True
+
+
+def test_register_keeps_a_registered_assets_seal_unless_forced(
+        cli: Cli, folder: Path, secret: Path, tmp_path: Path) -> None:
+    """The newcomer walk's case: a salted table registered, then `register` again without --rows (and with a
+    validity end long past): one line naming the asset and how the seals differ, the seal untouched and still
+    proving rows; a refused first registration leaves no seal; --force replaces and says where the old one is."""
+    data = write_table(tmp_path / "t.csv", 4)
+    first = cli.json("register", str(data), "--rows", "--salt-secret", str(secret))
+    seal_folder = tmp_path / "t.csv.dataseal"
+    before = {p.name: p.read_bytes() for p in seal_folder.iterdir()}
+    code, out, err = cli("register", str(data), "--valid-until", "2020-01-01")
+    line = one_line(err)
+    assert code == 1 and out == ""
+    assert f"{seal_folder / 'manifest.json'} is the seal of your asset {first['asset_id']}, which sealed {data} as a " \
+        "csv table by salted rows; this registration would seal it as a file in chunks of 1048576 bytes" in line
+    assert line.endswith("[--rows; --salt-secret FILE; --chunk-size; --force]")
+    code, out, err = cli("register", str(data), "--title", "t.csv")  # forgetting --rows on a rerun
+    assert code == 1 and f"is the seal of your asset {first['asset_id']}" in one_line(err)
+    assert {p.name: p.read_bytes() for p in seal_folder.iterdir()} == before
+    proved = cli.json("prove", str(data), "--row", "1", "--salt-secret", str(secret), "-o", str(tmp_path / "r1.json"))
+    assert (proved["kind"], proved["asset_id"]) == ("evidence", first["asset_id"])
+
+    fresh = write_table(tmp_path / "new.csv", 3)
+    code, out, err = cli("register", str(fresh), "--valid-until", "2020-01-01")
+    line = one_line(err)
+    assert code == 1 and "the validity end 2020-01-01" in line and "the chain would refuse the registration" in line
+    assert line.endswith("[--valid-until WHEN]")
+    assert not (tmp_path / "new.csv.dataseal").exists()
+
+    code, out, err = cli("register", str(data), "--force")
+    assert code == 0, err
+    kept = folder / "manifests" / f"{first['manifest_hash']}.json"
+    assert f"replaced asset {first['asset_id']}'s seal beside the data; its manifest is kept at {kept} (its " \
+        f"certificate: dataseal certificate {first['asset_id']})" in err
+    assert out.startswith("registered asset 2: Active") and kept.exists()
+    assert json.loads((seal_folder / "manifest.json").read_text())["content"]["kind"] == "file"
+
+
+def test_version_of_unchanged_data_says_it_is_the_asset_itself(
+        cli: Cli, folder: Path, secret: Path, tmp_path: Path) -> None:
+    data = write_table(tmp_path / "survey.csv", 4)
+    first = cli.json("register", str(data), "--salt-secret", str(secret))
+    code, out, err = cli("version", str(first["asset_id"]), str(data), "--salt-secret", str(secret))
+    line = one_line(err)
+    assert code == 1 and out == ""
+    assert f"{data} (root {first['content_root']}) is asset {first['asset_id']} itself: a new version must differ " \
+        "from it" in line
+    assert "this manifest hashes to" not in line
+    write_table(data, 4, changed=2)
+    done = cli.json("version", str(first["asset_id"]), str(data), "--salt-secret", str(secret))
+    assert done["parent_id"] == first["asset_id"]
+    assert done["replaced_seal"]["asset_id"] == first["asset_id"]

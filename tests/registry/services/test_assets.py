@@ -545,3 +545,127 @@ def test_a_crash_during_a_second_approval_is_finished_once(
     dismissals = [r for r in LogReader(chain.w3).records(chain.deployment)
                   if isinstance(r, AssetStatusChange) and r.from_status == AssetStatus.Disputed]
     assert len(dismissals) == 2  # one per dispute, never a second one for the same
+
+
+# ---------------------------------------------------------------------------------- the seal beside the data
+
+
+def seal_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def latest_time(chain: Chain) -> int:
+    return int(chain.w3.eth.get_block("latest")["timestamp"])
+
+
+def test_a_registered_assets_seal_is_not_replaced_by_another_recipe(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """The walk's case: a salted table registered, then `register` again without the salt secret (and with a
+    validity end the chain would refuse): refused before the data is read, naming the asset and both recipes; the
+    seal still proves its rows. Asked to replace it, the data is registered again and the old manifest is kept."""
+    registry = registry_for(pyevm, pyevm.owner)
+    data = table(tmp_path)
+    first = assets.register(registry, data, salt_secret=SECRET)
+    seal_folder = first.manifest_path.parent
+    before, archived = seal_files(seal_folder), sorted((registry.data_dir / "manifests").iterdir())
+    for valid_until in (0, 1_577_836_800):  # no expiry; 2020-01-01, long past
+        with pytest.raises(RegistrationError, match=f"{seal_folder / 'manifest.json'} is the seal of your asset "
+                           f"{first.asset_id}, which sealed {data} as a csv table by salted rows; this registration "
+                           "would seal it as a file in chunks of 1048576 bytes, replace that seal") as refused:
+            assets.register(registry, data, valid_until=valid_until)
+        assert "replace_seal" in refused.value.options and "--" not in refused.value.hint
+        assert seal_files(seal_folder) == before
+    with pytest.raises(RegistrationError, match="which sealed .* by salted rows; this registration would seal it as "
+                       "a csv table by rows,"):
+        assets.register(registry, data, options=SealOptions(rows=True, table_format="csv"))
+    assert seal_files(seal_folder) == before and pyevm.reader.registry.total_assets() == 1
+    assert sorted((registry.data_dir / "manifests").iterdir()) == archived
+    proved = evidence.prove(registry, data, read_manifest(first.manifest_path), row=1, secret=SECRET)
+    assert proved.bundle is not None and proved.bundle.record.tx_hash == first.tx_hash
+
+    again = assets.register(registry, data, replace_seal=True)
+    assert again.asset_id == 2 and read_manifest(again.manifest_path).content.kind == "file"
+    kept = registry.data_dir / "manifests" / f"{first.manifest_hash}.json"
+    assert again.replaced_seal == assets.ReplacedSeal(kept, first.asset_id)
+    assert again.to_json()["replaced_seal"] == {"archived": str(kept), "asset_id": first.asset_id}
+    assert read_manifest(kept).hash_hex == first.manifest_hash
+    assert first.replaced_seal is None and first.to_json()["replaced_seal"] is None
+
+
+def test_an_unregistered_seal_is_replaced_and_said(pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"sealed, never registered" * 100)
+    old = seal(data, SealOptions(chunk_size=64), out_dir=tmp_path / "data.bin.dataseal")
+    registry = registry_for(pyevm, pyevm.owner)
+    done = assets.register(registry, data)
+    assert done.replaced_seal == assets.ReplacedSeal(
+        registry.data_dir / "manifests" / f"{old.manifest.hash_hex}.json", None)
+
+
+def test_a_validity_end_the_chain_would_refuse_leaves_nothing_beside_the_data(
+        pyevm_commits: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """Refused before the seal is written and before a commitment is sent: the end must pass the commitment's age."""
+    chain = pyevm_commits
+    data = table(tmp_path, name="new.csv")
+    registry = registry_for(chain, chain.owner)
+    now = latest_time(chain)
+    for valid_until in (1_577_836_800, now + 30):  # long past; before the commitment's minimum age (60 s) is over
+        with pytest.raises(RegistrationError, match=r"the validity end .* must be after .* \(the chain's time .* plus "
+                           "the commitment's minimum age of 60 s\\): the chain would refuse") as refused:
+            assets.register(registry, data, salt_secret=SECRET, valid_until=valid_until, clock=chain_clock(chain))
+        assert refused.value.kind == ErrorKind.INVALID_INPUT and refused.value.options == ("valid_until",)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("new.csv")) == ["new.csv"]
+    assert commits_by(chain, chain.owner.address) == 0 and outbox_rows(registry) == []
+    assert not (registry.data_dir / "trees").exists() and not (registry.data_dir / "manifests").exists()
+    done = assets.register(registry, data, salt_secret=SECRET, valid_until=now + 3600, clock=chain_clock(chain))
+    assert chain.reader.registry.asset(done.asset_id).asset_id == 1
+
+
+def test_a_validity_end_inside_the_notice_period_is_refused_with_the_seal_as_it_was(
+        pyevm_review: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    chain = pyevm_review
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"noticed" * 100)
+    old = seal(data, SealOptions(), out_dir=tmp_path / "data.bin.dataseal", metadata=None)
+    before = seal_files(old.manifest_path.parent)
+    registry = registry_for(chain, chain.owner)
+    with pytest.raises(RegistrationError, match="plus the notice period of 1296000 s\\): the chain would refuse"):
+        assets.register(registry, data, title="Noticed", valid_until=latest_time(chain) + 86_400)
+    assert seal_files(old.manifest_path.parent) == before and chain.reader.registry.total_assets() == 0
+
+
+def test_a_version_of_unchanged_data_is_refused_as_the_asset_itself(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    registry = registry_for(pyevm, pyevm.owner)
+    data = table(tmp_path)
+    first = assets.register(registry, data, salt_secret=SECRET)
+    before = seal_files(first.manifest_path.parent)
+    for title in (None, "Another title"):
+        with pytest.raises(RegistrationError, match=f"{data} \\(root {first.content_root}\\) is asset 1 itself: a new "
+                           "version must differ from it") as refused:
+            assets.register_version(registry, 1, data, title=title, salt_secret=SECRET)
+        assert "register a version once the data has changed" in refused.value.hint
+    assert seal_files(first.manifest_path.parent) == before and pyevm.reader.registry.total_assets() == 1
+
+
+def test_a_version_replaces_its_parents_seal_but_not_another_assets(
+        pyevm: Chain, registry_for: RegistryFor, tmp_path: Path) -> None:
+    registry = registry_for(pyevm, pyevm.owner)
+    people = table(tmp_path)
+    first = assets.register(registry, people, salt_secret=SECRET)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"another asset" * 100)
+    second = assets.register(registry, other)
+    before = seal_files(first.manifest_path.parent)
+    with pytest.raises(RegistrationError, match=f"is the seal of your asset {first.asset_id}, which sealed {people} "
+                       "as a csv table by salted rows; this registration would seal it as a file in chunks"):
+        assets.register_version(registry, second.asset_id, people)
+    assert seal_files(first.manifest_path.parent) == before
+    table(tmp_path, rows=7)
+    version = assets.register_version(registry, first.asset_id, people, salt_secret=SECRET)
+    assert version.replaced_seal == assets.ReplacedSeal(
+        registry.data_dir / "manifests" / f"{first.manifest_hash}.json", first.asset_id)
+    # the version's own seal, registered again as an asset of its own with the same manifest: said as such
+    with pytest.raises(RegistrationError, match=f"is already registered as your asset {version.asset_id}, a version "
+                       f"of asset {first.asset_id}, with this very manifest \\({version.manifest_hash}\\)"):
+        assets.register(registry, people, salt_secret=SECRET, title="people.csv")
