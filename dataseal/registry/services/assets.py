@@ -90,6 +90,7 @@ from dataseal.registry.services.writer import (
     at_moment,
     event_topic,
     open_writer,
+    owner_of,
     read_asset,
     status_name,
     when_active,
@@ -316,7 +317,7 @@ def register_version(
     """
     if certificate is not None:
         certificate.check()
-    writer = open_writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook, acting=owner_of(registry, asset_id))
     parent = read_asset(writer.contracts, asset_id)
     if parent.owner != writer.me:
         raise RegistrationError(
