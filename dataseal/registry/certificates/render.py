@@ -3,7 +3,10 @@
 - :func:`render_json` — the certificate document itself (what `verify` reads back).
 - :func:`render_html` — one A4 page in Chinese, English or both (``lang`` "zh", "en", "zh-en"), from the
   jinja2 template ``templates/certificate.html.j2``; the QR code (segno, inline SVG: no image library) encodes
-  the verify URL.
+  the verify URL. The page names which fields are chain data and which come from the manifest (bound by its hash on
+  chain), labels the registrant and owner as blockchain accounts, names the chain, and shows every time in UTC and
+  Beijing time. Its footer follows the content, and the title, licence and source are clamped (:data:`CLAMPS`) so that
+  one page always holds it; the JSON keeps them whole.
 - :func:`render_pdf` — that page through weasyprint. Chinese needs a CJK font (WenQuanYi Micro Hei, Debian's
   ``fonts-wqy-microhei``): when the page holds Chinese and fontconfig has no such font, the PDF is refused
   with :class:`FontMissing` rather than printed with empty boxes.
@@ -71,8 +74,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "as_of_block": ("证书所据", "certificate as of"),
     "as_of": ("证书所据区块", "As of block"),
     "scan": ("扫码查看登记记录", "Scan for the record"),
-    "statement": ("未标 † 的各项取自区块链记录（截至所据区块）；标 † 的各项取自登记时提交的数据清单，链上只记录清单哈希，"
-                  "清单内容由该哈希约束。",
+    "statement": ("未标 † 的各项取自区块链记录（截至所据区块）；标 † 的各项取自登记时提交的数据清单，"
+                  "链上只记录清单哈希，清单内容由该哈希约束。",
                   "Fields without † are read from the blockchain as of the certificate's block; fields marked † come "
                   "from the dataset's manifest, whose hash alone is on chain and binds them."),
     "how_to_verify": ("核验：扫描二维码查看登记记录，或对本证书的 JSON 文件运行 dataseal certificate verify。",

@@ -19,9 +19,9 @@ from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import Deployment, save_deployment
 from dataseal.chain.contracts.records import AssetStatusChange, Registration
 from dataseal.chain.sending.sender import LocalSender
+from dataseal.cli.commands.certificate import is_local_url
 from dataseal.registry.manifest import Manifest
 from tests.chain.conftest import open_embedded
-from dataseal.cli.commands.certificate import is_local_url
 from tests.cli.conftest import Cli, one_line
 from tests.registry.certificates.conftest import TITLE, seal_manifest
 
