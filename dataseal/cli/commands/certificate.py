@@ -1,19 +1,21 @@
 """`dataseal certificate ASSET -o cert.{json,html,pdf}` and `dataseal certificate verify cert.json`."""
 from __future__ import annotations
 
+import ipaddress
 import sys
 import textwrap
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 
 from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.files import check_output, open_output
 from dataseal.cli.options import CHAIN_ID, DATA_DIR, RPC, settings
-from dataseal.cli.output import JSON, emit
+from dataseal.cli.output import JSON, emit, note
 from dataseal.errors import InvalidInput
 from dataseal.registry.certificates import (
     DEFAULT_BASE_URL,
@@ -120,6 +122,10 @@ def certificate_command(
         cert = compute_certificate(context.contracts(), reader, context.deployment(), asset_id, manifest,
                                    base_url=cfg.base_url, now=datetime.now(UTC), language=lang,
                                    manifests=_stored_manifests(registry) if manifest is None else None)
+    if is_local_url(cert.verify_url):
+        note(f"warning: the certificate's QR code opens {cert.verify_url}, an address only this machine serves; "
+             "set DATASEAL_BASE_URL or --base-url to the registry's public address (such as "
+             "https://registry.example.org) before you hand the certificate to anyone")
     if out is None:
         sys.stdout.write(render_json(cert))
         return
@@ -138,6 +144,17 @@ def certificate_command(
         print(f"verify at      {cert.verify_url}")
 
     emit(report, as_json, human)
+
+
+def is_local_url(url: str) -> bool:
+    """Whether ``url``'s host is this machine (localhost or a loopback address, such as the default base URL's)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _stored_manifests(registry: Registry) -> ManifestLookup | None:

@@ -19,6 +19,7 @@ from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.deployment import Deployment, save_deployment
 from dataseal.chain.contracts.records import AssetStatusChange, Registration
 from dataseal.chain.sending.sender import LocalSender
+from dataseal.cli.commands.certificate import is_local_url
 from dataseal.registry.manifest import Manifest
 from tests.chain.conftest import open_embedded
 from tests.cli.conftest import Cli, one_line
@@ -107,7 +108,7 @@ def test_issue_every_format_then_verify(cli: Cli, folder: Folder, tmp_path: Path
 
 def test_without_out_the_certificate_goes_to_stdout(cli: Cli, folder: Folder) -> None:
     code, stdout, err = cli("certificate", "1")
-    assert code == 0 and err == ""
+    assert code == 0 and err.count("\n") == 1 and err.startswith("warning: the certificate's QR code opens")
     cert = json.loads(stdout)
     assert cert["kind"] == "dataseal.certificate" and cert["title"] is None and cert["manifest"] is None
     assert not (cli.data_dir / "registry.sqlite").exists()  # no database is made to look a manifest up in
@@ -302,3 +303,29 @@ def test_json_output_keeps_chinese_as_it_is(cli: Cli, folder: Folder, tmp_path: 
     forged.write_text(json.dumps({**cert, "title": "别人的数据"}, ensure_ascii=False), encoding="utf-8")
     code, stdout, _ = cli("certificate", "verify", str(forged), "--json")
     assert code == 1 and '"certificate": "别人的数据"' in stdout and f'"chain": "{TITLE}"' in stdout
+
+
+def test_a_qr_code_that_opens_this_machine_is_warned_about(cli: Cli, folder: Folder, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATASEAL_BASE_URL", raising=False)
+    code, stdout, err = cli("certificate", "1", "-o", str(tmp_path / "c.pdf"))
+    assert code == 0 and stdout.startswith(f"wrote {tmp_path / 'c.pdf'}")
+    assert err.count("\n") == 1 and err.startswith(
+        "warning: the certificate's QR code opens http://127.0.0.1:8000/assets/1?cert=DS-")
+    assert ("an address only this machine serves; set DATASEAL_BASE_URL or --base-url to the registry's public "
+            "address") in err
+    code, stdout, err = cli("certificate", "1", "--base-url", "http://localhost:9000", "--json")
+    assert code == 0 and json.loads(stdout)["kind"] == "dataseal.certificate"  # stdout stays the document
+    assert "QR code opens http://localhost:9000/assets/1" in err
+    assert cli("certificate", "1", "--base-url", "https://registry.example.org", "--json")[2] == ""
+    monkeypatch.setenv("DATASEAL_BASE_URL", "https://registry.example.org")
+    assert cli("certificate", "1", "-o", str(tmp_path / "d.json"))[2] == ""
+
+
+@pytest.mark.parametrize(("url", "local"), [
+    ("http://127.0.0.1:8000/assets/1", True), ("http://127.0.0.2/", True), ("http://localhost/", True),
+    ("http://app.localhost:8000/", True), ("http://[::1]:8000/", True), ("https://registry.example.org/", False),
+    ("http://10.0.0.7:8000/", False), ("https://localhost.example.org/", False),
+])
+def test_is_local_url(url: str, local: bool) -> None:
+    assert is_local_url(url) is local

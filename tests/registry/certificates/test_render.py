@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ import segno
 from dataseal.registry.certificates import Certificate, CertificateError, FontMissing, load_certificate
 from dataseal.registry.certificates.render import (
     CJK_FONT,
+    compute_clamped,
     compute_qr_svg,
+    compute_text_width,
     has_font,
     render_html,
     render_json,
@@ -171,3 +174,123 @@ def test_the_qr_code_on_the_page_and_in_the_pdf_encodes_exactly_the_verify_url(c
     page = render_html(cert, "zh-en")
     assert _svg_modules(page) == expected
     assert _pdf_modules(render_pdf(cert, "zh-en"), tmp_path) == expected
+
+
+# --- what the page claims, and how it reads ---------------------------------------------------------------------
+
+def test_the_page_says_which_fields_are_on_chain_and_how_to_verify(cert: Certificate) -> None:
+    for page in (render_html(cert, "zh-en"), render_html(cert, "zh"), render_html(cert, "en")):
+        assert "dataseal certificate verify" in page  # a document for people: the command that checks it
+        assert "证书编号核验" not in page and "verify it by its number" not in page  # nothing verifies by number
+        assert "均取自区块链记录" not in page and "Every statement on this certificate" not in page
+        assert page.count('<span class="dagger">†</span>') == 3  # title, licence and source: from the manifest
+    both = render_html(cert, "zh-en")
+    assert "标 † 的各项取自登记时提交的数据清单，链上只记录清单哈希" in both
+    assert "fields marked † come from the dataset&#39;s manifest, whose hash alone is on chain and binds them" in both
+    assert "扫描二维码查看登记记录" in both and "open the QR code&#39;s address" in both
+    assert "证书编号标识本次出证" in both and "登记号标识该项登记" in both
+    assert "The certificate number identifies this issuance (as of its block" in both
+
+
+def test_the_page_has_a_plain_mark_not_a_seal(cert: Certificate) -> None:
+    page = render_html(cert, "zh-en")
+    assert 'class="mark"' in page and ">dataseal</text>" in page
+    assert "#c0392b" not in page and "L55.9 36.1" not in page  # no red, no five-pointed star
+
+
+def test_accounts_chain_and_times_are_labelled(cert: Certificate) -> None:
+    both = render_html(cert, "zh-en")
+    assert both.count("区块链账户 / blockchain account") == 2  # registrant and owner: accounts, not names
+    assert f"{cert.registrant}</span>" in both and f"{cert.owner}</span>" in both
+    registered = cert.registered_at
+    assert f"{registered:%Y-%m-%d %H:%M:%S}" in both and f"{registered + timedelta(hours=8):%Y-%m-%d %H:%M:%S}" in both
+    assert f"{cert.issued_at + timedelta(hours=8):%Y-%m-%d %H:%M:%S}" in both
+    assert "协调世界时 (UTC) / UTC" in both and "北京时间 (UTC+8) / Beijing time (UTC+8)" in both
+    assert "Beijing time (UTC+8)" in render_html(cert, "en") and "北京时间 (UTC+8)" in render_html(cert, "zh")
+    for chain_id, said in ((1684108385, "dataseal 节点的链 / a dataseal node&#39;s chain"),
+                           (31337, "本地开发链（Hardhat / Anvil） / a local development chain (Hardhat / Anvil)"),
+                           (1, "以太坊主网 / Ethereum mainnet")):
+        page = render_html(cert.model_copy(update={"chain_id": chain_id}), "zh-en")
+        assert f'<span class="mono addr">{chain_id}</span> · {said}</td>' in page
+    page = render_html(cert.model_copy(update={"chain_id": 424242}), "zh-en")
+    assert '<span class="mono addr">424242</span></td>' in page  # a chain it does not know: its id alone
+
+
+def test_text_width_and_clamping() -> None:
+    assert compute_text_width("数据") == 2.0 and compute_text_width("ab") == pytest.approx(1.4)
+    assert compute_clamped("  a\n b\tc ", 10) == ("a b c", False)
+    text, cut = compute_clamped("数" * 30, 10.0)
+    assert cut and text == "数" * 9 + "…" and compute_text_width(text) <= 10.0
+    text, cut = compute_clamped("word " * 40, 20.0)
+    assert cut and text.endswith("…") and not text.endswith(" …") and compute_text_width(text) <= 20.0
+    assert compute_clamped("数" * 10, 10.0) == ("数" * 10, False)  # exactly the budget: whole
+
+
+LONG_TITLE = ("上海市2024年度个人消费信贷风险评估样本数据集（脱敏后，含收入、年龄、地区等字段）" * 3
+              + "Shanghai 2024 consumer credit risk sample, anonymised, with income, age and region fields " * 2)[:300]
+LONG_SOURCE = "某商业银行零售信贷部 / Retail credit dept. of a commercial bank, Pudong branch, data office " * 4
+LONG_LICENCE = "CC-BY-NC-ND-4.0 with additional terms for research use only, see https://example.org/" + "x" * 200
+
+
+def _words(pdf: Path) -> list[tuple[str, float, float, float, float]]:
+    """The PDF's words with their boxes (points, from the top left), in reading order (pdftotext -bbox)."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return [(text, float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1, text in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)]
+
+
+def _qr_box(pdf: Path, tmp_path: Path) -> tuple[float, float, float, float]:
+    """The QR code's white square on the page (points): the only pure white inside the cream frame."""
+    from PIL import Image
+
+    dpi = 150
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    with Image.open(tmp_path / "page.png") as image:
+        page = image.convert("L")
+    inside = round(20 / 25.4 * dpi)
+    framed = page.crop((inside, inside, page.width - inside, page.height - inside))
+    white = framed.point(lambda v: 255 if v == 255 else 0).getbbox()
+    assert white is not None
+    x0, y0, x1, y1 = ((v + inside) * 72 / dpi for v in white)
+    return x0, y0, x1, y1
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    slack = 0.5  # points: glyph boxes of neighbouring lines may touch
+    return a[0] + slack < b[2] and b[0] + slack < a[2] and a[1] + slack < b[3] and b[1] + slack < a[3]
+
+
+@pytest.mark.parametrize("lang", ["zh-en", "en"])
+def test_a_long_title_licence_and_source_keep_one_readable_page(pyevm: Chain, tmp_path: Path, lang: str) -> None:
+    """The newcomer's walk: a ~300-character title, all three rights and a long source printed the footer and the QR
+    code over the chain record. Now the long text is clamped (the JSON keeps it whole, and the page says so) and
+    nothing on the page overlaps anything else."""
+    manifest = seal_manifest(tmp_path, LONG_TITLE, rights=("holding", "processing", "operation"),
+                             licence=LONG_LICENCE, source=LONG_SOURCE)
+    cert = issue(pyevm, register(pyevm, manifest), language=lang)
+    assert LONG_TITLE in render_json(cert) and LONG_SOURCE.strip() in render_json(cert)  # the document keeps all
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(render_pdf(cert))
+    text, info = _pdf_text(pdf.read_bytes(), tmp_path)
+    assert re.search(r"^Pages:\s+1$", info, re.MULTILINE)
+    flat = re.sub(r"\s+", "", text)
+    assert re.sub(r"\s+", "", LONG_TITLE) not in flat and re.sub(r"\s+", "", LONG_TITLE[:40]) in flat
+    assert "…" in text and "shortenedonthispage" in flat
+    if lang == "zh-en":
+        assert "已截短" in flat
+
+    words = _words(pdf)
+    boxes = [w[1:] for w in words]
+    clashes = [(a[0], b[0]) for i, a in enumerate(words) for b in words[i + 1:] if _overlap(a[1:], b[1:])]
+    assert clashes == []
+    qr = _qr_box(pdf, tmp_path)
+    assert [w[0] for w in words if _overlap(w[1:], qr)] == []  # no text under the QR code's white square
+    first = "未标" if lang == "zh-en" else "Fields"
+    footer = next(i for i, w in enumerate(words) if w[0] == first)
+    body_bottom = max(box[3] for box in boxes[:footer])
+    footer_top = min(box[1] for box in boxes[footer:])
+    assert [w for w in words[:footer] if w[0] == cert.registration.tx_hash]  # the chain record is on the page
+    assert body_bottom < footer_top  # the footer starts below the last row
+    inner_bottom = (10 + 276 - 5.2 - 0.35) / 25.4 * 72  # the page margin, the sheet, its border and padding, the frame
+    assert max(box[3] for box in boxes) < inner_bottom  # and ends inside the frame
