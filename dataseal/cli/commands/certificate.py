@@ -122,10 +122,7 @@ def certificate_command(
         cert = compute_certificate(context.contracts(), reader, context.deployment(), asset_id, manifest,
                                    base_url=cfg.base_url, now=datetime.now(UTC), language=lang,
                                    manifests=_stored_manifests(registry) if manifest is None else None)
-    if is_local_url(cert.verify_url):
-        note(f"warning: the certificate's QR code opens {cert.verify_url}, an address only this machine serves; "
-             "set DATASEAL_BASE_URL or --base-url to the registry's public address (such as "
-             "https://registry.example.org) before you hand the certificate to anyone")
+    warn_local_url(cert.verify_url)
     if out is None:
         sys.stdout.write(render_json(cert))
         return
@@ -144,6 +141,14 @@ def certificate_command(
         print(f"verify at      {cert.verify_url}")
 
     emit(report, as_json, human)
+
+
+def warn_local_url(url: str) -> None:
+    """One warning line on stderr when a certificate's QR code would open ``url``, an address of this machine."""
+    if is_local_url(url):
+        note(f"warning: the certificate's QR code opens {url}, an address only this machine serves; "
+             "set DATASEAL_BASE_URL or --base-url to the registry's public address (such as "
+             "https://registry.example.org) before you hand the certificate to anyone")
 
 
 def is_local_url(url: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from dataseal.cli.commands.certificate import warn_local_url
 from dataseal.cli.commands.seal import SALT_SECRET, _progress
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC, parse_duration, settings
 from dataseal.cli.output import JSON, emit, note
@@ -105,7 +106,8 @@ def certificate_options(pdf: bool, lang: str, base_url: str | None) -> Certifica
     return CertificateOptions(html=True, pdf=pdf, language=lang, base_url=settings(base_url=base_url).base_url)
 
 
-def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -> None:
+def report_registration(done: RegistrationResult, as_json: bool, *, what: str, base_url: str | None = None) -> None:
+    """Print ``done`` (``base_url``: the certificate's verify base, warned about when only this machine serves it)."""
     def human() -> None:
         again = (" (registered by an earlier run)" if done.already_registered
                  else " (finished an earlier run)" if done.resumed else "")
@@ -128,6 +130,8 @@ def report_registration(done: RegistrationResult, as_json: bool, *, what: str) -
         if done.tree_dump is not None:
             print(f"tree dump      {done.tree_dump}")
         cert = done.certificate
+        if cert is not None and base_url is not None:
+            warn_local_url(base_url)
         if cert is not None:
             kept = " (kept from an earlier run)" if cert.reused else ""
             print(f"certificate    {cert.number}{kept}")
@@ -202,7 +206,7 @@ def register_command(
                                classification=level or 0, licence=licence, source=source, valid_until=until,
                                options=options, passwords=[TerminalPrompt()], progress=progress,
                                certificate=certificate, tree_dump=tree_dump, replace_seal=force)
-    report_registration(done, as_json, what="registered")
+    report_registration(done, as_json, what="registered", base_url=certificate.base_url)
 
 
 def register(app: typer.Typer) -> None:

@@ -84,8 +84,9 @@ def version_command(
             registry, asset, path, title=title, rights=parse_rights(rights) if rights is not None else None,
             classification=level, licence=licence, source=source, salt_secret=secret, valid_until=until,
             options=options, passwords=[TerminalPrompt()], progress=progress,
-            certificate=certificate_options(pdf, lang, base_url), tree_dump=tree_dump, replace_seal=force)
-    report_registration(done, as_json, what="registered version")
+            certificate=(certificate := certificate_options(pdf, lang, base_url)), tree_dump=tree_dump,
+            replace_seal=force)
+    report_registration(done, as_json, what="registered version", base_url=certificate.base_url)
 
 
 def register(app: typer.Typer) -> None:

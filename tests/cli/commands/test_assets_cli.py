@@ -316,3 +316,19 @@ def test_version_of_unchanged_data_says_it_is_the_asset_itself(
     done = cli.json("version", str(first["asset_id"]), str(data), "--salt-secret", str(secret))
     assert done["parent_id"] == first["asset_id"]
     assert done["replaced_seal"]["asset_id"] == first["asset_id"]
+
+
+def test_register_warns_when_the_certificate_opens_a_local_address(
+        cli: Cli, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default base URL (127.0.0.1:8000) is served by this machine only: the certificate's QR code would open
+    nothing for the person it is handed to. A public base URL: no warning."""
+    local = write_table(tmp_path / "local.csv", 3)
+    code, out, err = cli("register", str(local), "--rows")
+    assert code == 0, err
+    assert "warning: the certificate's QR code opens http://127.0.0.1:8000, an address only this machine serves; " \
+        "set DATASEAL_BASE_URL or --base-url to the registry's public address" in err
+    monkeypatch.setenv("DATASEAL_BASE_URL", "https://registry.example.org")
+    public = write_table(tmp_path / "public.csv", 4)
+    code, out, err = cli("register", str(public), "--rows")
+    assert code == 0, err
+    assert "QR code opens" not in err
