@@ -33,8 +33,9 @@ stays: the same id always gives the same grant.
 
 Each write checks what the chain would refuse before sending (the asset's owner and status, the window, the
 quota, the grant's status), and a grant's scope against the asset's leaves (when this registry stored the asset's
-manifest: a usage receipt's indexes are checked against them too), so that a refusal is a clear :class:`GrantError` rather than a spent transaction;
-if the chain refuses anyway, its error arrives decoded (:class:`~dataseal.chain.errors.ContractRevert`).
+manifest: a usage receipt's indexes are checked against them too), so that a refusal is a clear
+:class:`GrantError` rather than a spent transaction; if the chain refuses anyway, its error arrives decoded
+(:class:`~dataseal.chain.errors.ContractRevert`).
 """
 from __future__ import annotations
 
