@@ -71,6 +71,8 @@ OPTION_FLAGS: dict[str, str] = {
     "until": "--until WHEN",
     "quota": "--quota N",
     "units": "--units N",
+    "job_id": "--job ID",
+    "result_hash": "--result-hash HEX or --result FILE",
     "buyer": "BUYER",
     "price": "--price N",
     "settlement": "--settlement FILE or --settlement-hash HEX",

@@ -11,12 +11,12 @@ from tests.cli.conftest import Cli, one_line
 
 
 def write_unchecked_receipt(cli: Cli, grant_id: int, path: Path, *, started: int, ended: int,
-                            purpose: str = "reporting") -> None:
+                            purpose: str = "reporting", units: int = 1) -> None:
     """A receipt written without any check (as an offline `receipt new` writes it), for `use` to refuse."""
     [deployment] = load_deployments(cli.data_dir).values()
     receipt = build_receipt(chain_id=deployment.chain_id, grant_registry=deployment.grant_registry, grant_id=grant_id,
                             job_id="unchecked", purpose=purpose, unit="row", indexes=[1], started_at=started,
-                            ended_at=ended, units=1, result_hash="0x" + "44" * 32)
+                            ended_at=ended, units=units, result_hash="0x" + "44" * 32)
     path.write_text(receipt.to_text())
 
 
@@ -59,7 +59,7 @@ def test_use_refuses_a_batch_member_and_an_unchecked_private_receipt(cli: Cli, f
                    "0x" + "11" * 32, "--private", "-o", str(batch / f"{job}.json"))[0] == 0
     code, out, err = cli("receipt", "new", str(grant_id), "--job", "c", "--rows", "5", "--units", "1",
                          "--result-hash", "0x" + "11" * 32, "--private", "-o", str(tmp_path / "c.json"))
-    assert code == 1 and f"touched 1 rows outside grant {grant_id}'s scope (first: 5)" in one_line(err)
+    assert code == 1 and f"touched 1 row outside grant {grant_id}'s scope (first: 5)" in one_line(err)
     done = cli.json("use-batch", str(grant_id), "--receipts", str(batch), *as_user)
     code, out, err = cli("use", str(grant_id), "--units", "1", "--receipt", str(batch / "a.json"), *as_user)
     assert code == 1 and out == ""
@@ -70,6 +70,6 @@ def test_use_refuses_a_batch_member_and_an_unchecked_private_receipt(cli: Cli, f
                "0x" + "11" * 32, "--private", "-o", str(private))[0] == 0
     code, out, err = cli("use", str(grant_id), "--units", "1", "--receipt", str(private), "--touched", "2", *as_user)
     assert code == 1 and out == ""
-    assert "(1 rows: 2) have the root" in one_line(err) and "[--touched LIST]" in one_line(err)
+    assert "(1 row: 2) have the root" in one_line(err) and "[--touched LIST]" in one_line(err)
     used = cli.json("use", str(grant_id), "--units", "1", "--receipt", str(private), "--touched", "2-3", *as_user)
     assert used["record"]["sequence"] == 2

@@ -7,10 +7,10 @@ import typer
 
 from dataseal.chain.contracts.revert import format_time
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC, settings
-from dataseal.cli.output import JSON, emit
+from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
 from dataseal.registry.registry import Registry
-from dataseal.registry.services.grants import grant
+from dataseal.registry.services.grants import format_count, grant
 
 WHEN_HELP = ("now, an ISO date or date-time (2026-03-01, 2026-03-01T12:00:00+08:00; UTC unless a zone is given), "
              "Unix seconds, or a duration (30d, 12h, 90m, 45s, 2w)")
@@ -54,7 +54,9 @@ def grant_command(
 
     The signing account must own the asset, and the asset must be Active. Everything the chain would refuse
     (not the owner, an empty or past window, a quota of 0) is refused before anything is sent; a window is
-    checked, as the chain checks it, against the time the next block will carry. If the command
+    checked, as the chain checks it, against the time the next block will carry. A --scope index beyond the
+    asset's rows, chunks or files is refused too (checked when this data folder registered the asset or holds
+    its manifest; otherwise a warning says it was not checked). If the command
     is interrupted, run it again as it was: it finishes the same grant, never a second one. The grantee
     records each use with `dataseal use`; the owner can end the grant early with `dataseal revoke`.
 
@@ -77,11 +79,13 @@ def grant_command(
         print(f"grant {record.grant_id} of asset {record.asset_id} to {record.grantee}{made}")
         print(f"purpose  {done.purpose!r} (keccak256 0x{record.purpose.hex()})")
         print(f"window   {format_time(record.valid_from)} .. {format_time(record.expires_at)}")
-        print(f"quota    {record.quota} units")
+        print(f"quota    {format_count(record.quota, 'unit')}")
         if done.scope is not None:
-            print(f"scope    {len(done.scope)} indexes, root {done.scope.root_hex}")
+            print(f"scope    {format_count(len(done.scope), 'index')}, root {done.scope.root_hex}")
         print(f"tx       {record.tx.tx_hash} (block {record.tx.block_number})")
 
+    if done.scope_unchecked is not None:
+        note(f"warning: {done.scope_unchecked}")
     emit(done.to_json(), as_json, human)
 
 

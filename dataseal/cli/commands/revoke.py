@@ -25,6 +25,10 @@ def revoke_command(
 ) -> None:
     """Revoke grant GRANT: no more usage can be recorded under it. The asset's current owner signs.
 
+    Revoking a grant that is already revoked sends nothing, says so (with the transaction that revoked it;
+    --json: "already_done": true) and exits 0, so a script may run the command again safely. After an
+    interrupted run, the same command finishes it.
+
     \b
     Examples:
       dataseal revoke 3 --reason "contract ended early"
@@ -35,10 +39,20 @@ def revoke_command(
         done = revoke(registry, grant_id, reason, passwords=[TerminalPrompt()])
 
     def human() -> None:
-        print(f"grant {done.grant_id} of asset {done.asset_id} revoked by {done.by}")
-        print(f"tx       {done.tx.tx_hash} (block {done.tx.block_number})")
+        tx = f"tx {done.tx.tx_hash}, block {done.tx.block_number}"
+        if done.already_done:
+            print(f"revoke grant {done.grant_id} of asset {done.asset_id}: already revoked by {done.by} ({tx}); "
+                  "nothing sent")
+        else:
+            again = ", finishing an earlier run" if done.resumed else ""
+            print(f"grant {done.grant_id} of asset {done.asset_id} revoked by {done.by}{again}")
+            print(f"tx       {done.tx.tx_hash} (block {done.tx.block_number})")
+        if done.reason is not None:
+            print(f"reason   {done.reason!r}")
+        elif done.reason_hash != bytes(32):
+            print(f"reason   keccak256 0x{done.reason_hash.hex()} (its text is not known here)")
 
-    emit({"revocation": done.to_json(), "reason": reason}, as_json, human)
+    emit(done.to_json(), as_json, human)
 
 
 def register(app: typer.Typer) -> None:

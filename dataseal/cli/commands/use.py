@@ -16,7 +16,7 @@ from dataseal.registry.manifest import read_json
 from dataseal.registry.receipts import ReceiptError
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import MAX_SCOPE_FILE_BYTES, ScopeError, ScopeProof, parse_ranges, read_scope_file
-from dataseal.registry.services.grants import resolve_time
+from dataseal.registry.services.grants import format_count, resolve_time
 from dataseal.registry.services.usage import draft_receipt, use, use_batch
 
 RECEIPT_HELP = ("A usage receipt (kind dataseal/usage-receipt, written by `dataseal receipt new`): its keccak256 "
@@ -84,8 +84,8 @@ def use_command(
 
     def human() -> None:
         verb = "was already recorded" if done.already_recorded else "recorded"
-        print(f"receipt {done.receipt.hash_hex} {verb} under grant {record.grant_id}: {record.units} units, "
-              f"sequence {record.sequence}")
+        print(f"receipt {done.receipt.hash_hex} {verb} under grant {record.grant_id}: "
+              f"{format_count(record.units, 'unit')}, sequence {record.sequence}")
         print(f"tx       {record.tx.tx_hash} (block {record.tx.block_number})")
 
     emit(done.to_json(), as_json, human)
@@ -127,8 +127,8 @@ def use_batch_command(
 
     def human() -> None:
         verb = "was already recorded" if done.already_recorded else "recorded"
-        print(f"batch {done.batch.root_hex} of {len(done.batch)} receipts {verb} under grant {record.grant_id}: "
-              f"{record.units} units, sequence {record.sequence}")
+        print(f"batch {done.batch.root_hex} of {format_count(len(done.batch), 'receipt')} {verb} under grant "
+              f"{record.grant_id}: {format_count(record.units, 'unit')}, sequence {record.sequence}")
         print(f"tx       {record.tx.tx_hash} (block {record.tx.block_number})")
         if proofs is not None:
             note(f"membership proofs in {proofs}")
@@ -176,8 +176,9 @@ def receipt_new(
 
     The chain id, GrantRegistry and purpose come from the grant on chain; exactly one of --rows, --chunks and
     --files says what the job touched (indexes of the asset's leaves). Times are UTC. The receipt is checked as
-    `dataseal use` checks it (the job inside the grant's window, the indexes inside the asset and the grant's
-    scope), so that what is written here is not refused later. When the node cannot be reached, the receipt is
+    `dataseal use` checks it (the grant neither revoked nor expired and with the units left, the job inside the
+    grant's window, the indexes inside the asset and the grant's scope), so that what is written here is not
+    refused later. When the node cannot be reached, the receipt is
     written unchecked from the data folder's deployment record (give --purpose), with a warning. Record the
     receipt with `dataseal use GRANT --units N --receipt FILE`, or many at once with `dataseal use-batch`.
 

@@ -8,7 +8,7 @@
                      valid_from="now", until="90d", quota=1000, scope=[*range(1000)])
         print(done.grant.grant_id, done.grant.tx.tx_hash)
         state = grant_state(registry, done.grant.grant_id)      # purpose text, remaining units, usable now?
-        revoke(registry, done.grant.grant_id, reason="contract ended")
+        revoked = revoke(registry, done.grant.grant_id, reason="contract ended")   # .already_done on a rerun
 
 A grant's purpose is a bytes32 on chain: the keccak256 of the purpose text (UTF-8). The text itself, and the
 indexes behind a scope root (:mod:`dataseal.registry.scope`), are kept in the registry database
@@ -32,8 +32,10 @@ without ``request`` id is closed: the same command run again later makes a new g
 stays: the same id always gives the same grant.
 
 Each write checks what the chain would refuse before sending (the asset's owner and status, the window, the
-quota, the grant's status), so that a refusal is a clear :class:`GrantError` rather than a spent transaction;
-if the chain refuses anyway, its error arrives decoded (:class:`~dataseal.chain.errors.ContractRevert`).
+quota, the grant's status), and a grant's scope against the asset's leaves (when this registry stored the asset's
+manifest: a usage receipt's indexes are checked against them too), so that a refusal is a clear
+:class:`GrantError` rather than a spent transaction; if the chain refuses anyway, its error arrives decoded
+(:class:`~dataseal.chain.errors.ContractRevert`).
 """
 from __future__ import annotations
 
@@ -56,21 +58,24 @@ from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.contracts.records import (
     ZERO32,
+    Asset,
     AssetStatus,
     Grant,
     GrantRecord,
     GrantRevocation,
     GrantStatus,
+    TxRef,
 )
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.errors import ContractRevert
 from dataseal.chain.sending.sender import TxSender
 from dataseal.chain.values import address
 from dataseal.errors import DatasealError, ErrorKind, InvalidInput
-from dataseal.registry.db.models.local import OutboxTx
+from dataseal.registry.certificates.compute import get_stored_manifest
+from dataseal.registry.db.models.local import OutboxState, OutboxTx
 from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeRecord
-from dataseal.registry.outbox import Delivered, Hook, Outbox
-from dataseal.registry.receipts import purpose_hash
+from dataseal.registry.outbox import Delivered, Hook, Outbox, get_record
+from dataseal.registry.receipts import AssetLeaves, compute_asset_leaves, purpose_hash
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import IndexTree, format_ranges, parse_ranges, read_scope_file
 from dataseal.registry.sealing.canonical import canonical_json_bytes
@@ -218,22 +223,25 @@ class GrantState:
                 "remaining": self.remaining, "now": self.now,
                 "usable": self.problem() is None}
 
-    def problem(self, units: int = 1) -> tuple[str, str] | None:
+    def problem(self, units: int = 1, *, lasting: bool = False) -> tuple[str, str] | None:
         """Why ``units`` cannot be used under the grant now, and what to do (None: they can, as far as the grant
-        goes; the asset's status and the recorder's rights are checked apart)."""
+        goes; the asset's status and the recorder's rights are checked apart). With ``lasting``, only the problems
+        time does not cure: a grant revoked or expired, or without the units left (they only go down) — not a
+        window that has yet to open."""
         g = self.grant
         new_grant = "ask the asset owner for a new grant"
         if g.status != GrantStatus.Active:
             return f"grant {g.grant_id} is {g.status.name}", new_grant
-        if self.now < g.valid_from:
+        if self.now < g.valid_from and not lasting:
             return (f"grant {g.grant_id} starts at {format_time(g.valid_from)}; it is now {format_time(self.now)}",
                     "wait until the grant's window opens")
         if self.now >= g.expires_at:
             return (f"grant {g.grant_id} expired at {format_time(g.expires_at)}; it is now {format_time(self.now)}",
                     new_grant)
         if units > self.remaining:
-            return (f"grant {g.grant_id} has {self.remaining} of its {g.quota} units left, {units} were asked for",
-                    "ask the asset owner for a larger quota, or record fewer units")
+            return (f"grant {g.grant_id} has {self.remaining} of its {format_count(g.quota, 'unit')} left, "
+                    f"{format_count(units, 'unit')} {'was' if units == 1 else 'were'} asked for",
+                    "ask the asset owner for a new grant with a larger quota, or record fewer units")
         return None
 
 
@@ -305,7 +313,37 @@ def scope_tree(scope: Iterable[int] | Path | str | None) -> IndexTree | None:
 
 def _check_id(value: int, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**256:
-        raise InvalidInput(f"{what} id {value!r} is not one", hint=f"give the {what}'s number (1, 2, ...)")
+        raise InvalidInput(f"{value!r} is not a {what} id ({what} ids are whole numbers from 1)",
+                           hint=f"give the {what}'s number (1, 2, ...)")
+
+
+def format_count(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless it is 1: ``1 unit``, ``2 units``, ``3 indexes``."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun}{'es' if noun.endswith(('x', 's', 'ch', 'sh')) else 's'}"
+
+
+def get_asset_leaves(registry: Registry, asset_id: int, asset: Asset | None = None) -> AssetLeaves | None:
+    """The unit and number of leaves of asset ``asset_id`` (``asset``: its state, when read already), from the
+    manifest this registry stored for it (None when it stored none)."""
+    asset = asset if asset is not None else registry.context.contracts().registry.asset(asset_id)
+    manifest = get_stored_manifest(registry.db, "0x" + asset.manifest_hash.hex())
+    if manifest is None or manifest.tree.root != "0x" + asset.content_root.hex():
+        return None
+    return compute_asset_leaves(manifest)
+
+
+def verify_scope_in_asset(tree: IndexTree, asset_id: int, leaves: AssetLeaves) -> None:
+    """Check that every index of the scope ``tree`` is one of the asset's leaves (0 to ``leaves.count - 1``);
+    :class:`GrantError` naming the first index beyond them if not."""
+    last = leaves.count - 1
+    beyond = [i for i in tree.indexes if i > last]
+    if beyond:
+        raise GrantError(f"the scope lists index {beyond[0]}, beyond asset {asset_id}'s {leaves.describe()} (indexes "
+                         f"0 to {last}; {len(beyond)} of the scope's {format_count(len(tree), 'index')} "
+                         f"{'is' if len(beyond) == 1 else 'are'} beyond them)",
+                         hint=f"give {leaves.unit} indexes from 0 to {last} in the scope", options=("scope",))
 
 
 # ----------------------------------------------------------------------------------------------- grant
@@ -320,12 +358,14 @@ class GrantResult:
     purpose: str
     scope: IndexTree | None
     resumed: bool = False
+    scope_unchecked: str | None = None
+    """Why the scope's indexes were not checked against the asset's leaves (None: checked, or no scope)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"grant": self.grant.to_json(), "purpose": self.purpose,
                 "scope": None if self.scope is None else {"root": self.scope.root_hex, "count": len(self.scope),
                                                           "indexes": format_ranges(self.scope.indexes)},
-                "resumed": self.resumed}
+                "scope_unchecked": self.scope_unchecked, "resumed": self.resumed}
 
 
 def _as_given(value: int | datetime | str) -> str:
@@ -414,7 +454,9 @@ def grant(
 ) -> GrantResult:
     """Grant ``grantee`` the use of ``asset_id`` for ``purpose`` (text; its keccak256 goes on chain) from
     ``valid_from`` until ``until`` (exclusive), up to ``quota`` units, over ``scope`` (indexes, a scope file, or
-    None for the whole asset). The signing account must own the asset, which must be Active.
+    None for the whole asset). The signing account must own the asset, which must be Active. A scope's indexes
+    must be the asset's leaves (0 to its leaf count - 1), checked when this registry stored the asset's manifest;
+    otherwise the result's ``scope_unchecked`` says why they were not.
 
     ``now`` and the window's checks use the time the next block will carry (:func:`compute_next_block_time`;
     ``clock`` stands for the node's clock where the node does not tell it), as the contract does: the window must
@@ -473,6 +515,14 @@ def grant(
         raise GrantError(f"asset {asset_id} is {asset.status.name}: grants are made on Active assets only",
                          hint="wait until it is Active (past its notice period, not disputed or suspended)",
                          kind=ErrorKind.CONFLICT)
+    scope_unchecked = None
+    if tree is not None:
+        leaves = get_asset_leaves(registry, asset_id, asset)
+        if leaves is None:
+            scope_unchecked = (f"this registry holds no manifest of asset {asset_id}, so the scope's indexes were not "
+                               "checked against its leaves")
+        else:
+            verify_scope_in_asset(tree, asset_id, leaves)
     with registry.db.session() as session:  # the preimages first: harmless if the grant then fails
         record_purpose(session, purpose)
         if tree is not None:
@@ -498,21 +548,58 @@ def grant(
             f"{format_time(chain_time)}, {'at or after the end' if end <= chain_time else 'and the window is empty'}",
             hint="give a later end (a duration such as 30d counts from the start), then run again",
             options=("until",)) from None
-    return _granted(registry, outbox, delivered, signer.address, purpose, tree, request)
+    return _granted(registry, outbox, delivered, signer.address, purpose, tree, request, scope_unchecked)
 
 
 def _granted(registry: Registry, outbox: Outbox, delivered: Delivered, grantor: str, purpose: str,
-             tree: IndexTree | None, request: str | None) -> GrantResult:
+             tree: IndexTree | None, request: str | None, scope_unchecked: str | None = None) -> GrantResult:
     """The result of a delivered grant; a request without an id is closed (the same terms make a new grant)."""
     record = _grant_made(registry, delivered, grantor)
     # a grant the chain showed made has no transaction in its record yet: it is what keeps other requests from it
     outbox.mark_done(delivered.key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
     if request is None:
         outbox.retire(delivered.key, str(record.grant_id))
-    return GrantResult(record, purpose, tree, resumed=delivered.resumed)
+    return GrantResult(record, purpose, tree, resumed=delivered.resumed, scope_unchecked=scope_unchecked)
 
 
 # ----------------------------------------------------------------------------------------------- revoke
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    """What :func:`revoke` did: the chain's record of the revocation, the reason text when known (given in this run
+    or an earlier one of this registry, and matching the reason hash on chain); ``resumed``: an earlier run of this
+    registry had started it and this run finished it; ``already_done``: the grant was revoked before this run (by
+    an earlier run, or elsewhere), and nothing was sent."""
+
+    revocation: GrantRevocation
+    reason: str | None
+    resumed: bool = False
+    already_done: bool = False
+
+    @property
+    def grant_id(self) -> int:
+        return self.revocation.grant_id
+
+    @property
+    def asset_id(self) -> int:
+        return self.revocation.asset_id
+
+    @property
+    def by(self) -> str:
+        return self.revocation.by
+
+    @property
+    def reason_hash(self) -> bytes:
+        return self.revocation.reason_hash
+
+    @property
+    def tx(self) -> TxRef:
+        return self.revocation.tx
+
+    def to_json(self) -> dict[str, Any]:
+        return {"revocation": self.revocation.to_json(), "reason": self.reason, "resumed": self.resumed,
+                "already_done": self.already_done}
 
 
 def revoke(
@@ -523,15 +610,20 @@ def revoke(
     sender: TxSender | None = None,
     passwords: Sequence[PasswordSource] = (),
     hook: Hook | None = None,
-) -> GrantRevocation:
+) -> RevokeResult:
     """Revoke ``grant_id`` (the asset's current owner), with the keccak256 of ``reason`` (text) on chain. A rerun
-    after a crash finishes the same revocation and returns it; a grant revoked otherwise is refused."""
+    after a crash finishes the same revocation (``resumed``). A grant revoked already — by an earlier run, or
+    elsewhere — sends nothing and unlocks no account: its revocation is returned with ``already_done``."""
     _check_id(grant_id, "grant")
     contracts = registry.context.contracts()
     state = contracts.grants.grant_of(grant_id)  # UnknownGrant, decoded
-    signer = signing_sender(registry, sender, passwords)
     deployment = registry.context.deployment()
     key = f"revoke:{deployment.chain_id}:{deployment.grant_registry}:{grant_id}"
+    row = get_record(registry.db, key)
+    if state.status == GrantStatus.Revoked and (row is None or row.state == OutboxState.MINED):
+        found = _revocation_in_logs(registry, grant_id)
+        return RevokeResult(found, _reason_text(found, reason, row.payload if row else None), already_done=True)
+    signer = signing_sender(registry, sender, passwords)
     outbox = writes_outbox(registry, signer, hook)
 
     def revoked() -> bool:
@@ -539,9 +631,10 @@ def revoke(
 
     earlier = outbox.reconcile(key, revoked)
     if earlier is not None:
-        return _revocation(registry, earlier, grant_id)
+        found = _revocation(registry, earlier, grant_id)
+        return RevokeResult(found, _reason_text(found, reason, earlier.payload), resumed=True)
     if state.status != GrantStatus.Active:
-        raise GrantError(f"grant {grant_id} is already {state.status.name}", hint="nothing to revoke",
+        raise GrantError(f"grant {grant_id} is {state.status.name}, not Active", hint="nothing to revoke",
                          kind=ErrorKind.CONFLICT)
     owner = contracts.registry.asset(state.asset_id).owner
     if owner != signer.address:
@@ -549,25 +642,40 @@ def revoke(
                          "owner revokes its grants", hint="sign with the owner's account", options=("account",),
                          kind=ErrorKind.CONFLICT)
     reason_hash = keccak(text=reason) if reason else ZERO32
-    payload = {"grantId": grant_id, "reasonHash": "0x" + reason_hash.hex()}
+    payload = {"grantId": grant_id, "reasonHash": "0x" + reason_hash.hex(), "reason": reason or None}
     if outbox.get(key) is None:
         outbox.prepare(key, "revoke", payload)
     else:  # an earlier run's intent that never reached the chain (or reverted): this run's reason
         outbox.renew(key, payload)
     client = registry.context.contracts(signer).grants
     delivered = outbox.deliver(key, lambda: client.submit_revoke(grant_id, reason_hash, gas=ESTIMATE), revoked)
-    return _revocation(registry, delivered, grant_id)
+    found = _revocation(registry, delivered, grant_id)
+    return RevokeResult(found, _reason_text(found, reason, payload), resumed=delivered.resumed)
+
+
+def _reason_text(revocation: GrantRevocation, given: str | None, payload: dict[str, Any] | None) -> str | None:
+    """The reason text of ``revocation``: the one an earlier run of this registry sent (its outbox ``payload``) or
+    the one ``given``, whichever hashes to the reason hash on chain; None when neither does (or there was none)."""
+    for text in ((payload or {}).get("reason"), given):
+        if isinstance(text, str) and text and keccak(text=text) == revocation.reason_hash:
+            return text
+    return None
 
 
 def _revocation(registry: Registry, delivered: Delivered, grant_id: int) -> GrantRevocation:
     """The GrantRevoked record of a delivered revocation: from its receipt, else from the logs."""
-    context = registry.context
-    decoder = context.contracts().decoder
     receipt = delivered_receipt(registry, delivered)
     if receipt is not None:
-        for record in decoder.decode_receipt(receipt):
+        for record in registry.context.contracts().decoder.decode_receipt(receipt):
             if isinstance(record, GrantRevocation) and record.grant_id == grant_id:
                 return record
+    return _revocation_in_logs(registry, grant_id)
+
+
+def _revocation_in_logs(registry: Registry, grant_id: int) -> GrantRevocation:
+    """The GrantRevoked record of ``grant_id`` in the chain's logs (a grant is revoked once)."""
+    context = registry.context
+    decoder = context.contracts().decoder
     deployment = context.deployment()
     reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
     for log in reader.logs(deployment.grant_registry, deployment.deploy_block,
@@ -575,6 +683,6 @@ def _revocation(registry: Registry, delivered: Delivered, grant_id: int) -> Gran
         found = decoder.decode_log(log)
         if isinstance(found, GrantRevocation) and found.grant_id == grant_id:
             return found
-    raise GrantError(  # pragma: no cover - delivered means the chain has it
+    raise GrantError(  # pragma: no cover - a revoked grant has its event
         f"grant {grant_id} is revoked but its GrantRevoked event is not in the logs of {deployment.grant_registry}",
         hint="check the node, then run again", kind=ErrorKind.UNAVAILABLE)

@@ -27,6 +27,7 @@ waited for, found on chain, and never sent a second time. Batches are keyed the 
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,18 +44,16 @@ from dataseal.chain.contracts.records import USAGE, AssetStatus, UsageBatchRecor
 from dataseal.chain.errors import NodeUnreachable
 from dataseal.chain.sending.sender import TxSender
 from dataseal.errors import DatasealError, ErrorKind
-from dataseal.registry.certificates.compute import get_stored_manifest
 from dataseal.registry.db.models.chain import GrantRow
 from dataseal.registry.db.models.local import OutboxState
 from dataseal.registry.db.models.receipts import RECORDED, SENT, ReceiptBatchRecord, ReceiptRecord
 from dataseal.registry.outbox import Delivered, Hook, Outbox, get_record
 from dataseal.registry.receipts import (
-    AssetLeaves,
+    MAX_UNITS,
     ReceiptBatch,
     ReceiptError,
     UsageReceipt,
     build_receipt,
-    compute_asset_leaves,
     purpose_hash,
     read_receipt,
     read_receipts,
@@ -74,6 +73,8 @@ from dataseal.registry.scope import (
 from dataseal.registry.services.grants import (
     GrantState,
     delivered_receipt,
+    format_count,
+    get_asset_leaves,
     get_purpose_text,
     get_scope_indexes,
     grant_state,
@@ -86,6 +87,9 @@ from dataseal.registry.services.grants import (
 USAGE_RECORDED = "0x" + keccak(text="UsageRecorded(uint256,address,uint64,uint64,bytes32)").hex()
 USAGE_BATCH_RECORDED = "0x" + keccak(text="UsageBatchRecorded(uint256,address,uint64,uint64,bytes32,uint32)").hex()
 MAX_BATCH = 2**32 - 1
+#: The longest job id a receipt holds (its ``jobId``).
+MAX_JOB_ID = 256
+_HASH32 = re.compile(r"0x[0-9a-fA-F]{64}")
 
 
 class UsageError(DatasealError):
@@ -162,7 +166,12 @@ def new_receipt(
     asset and the grant's scope), so that a receipt written here is not refused later for what it says. ``scope``
     is the grant's scope (indexes or a scope file) when this registry does not hold it; it is kept once checked.
     The indexes of a receipt written with ``disclose_indexes=False`` are kept in this registry (behind their root)
-    so that :func:`use` can check them against the scope without them being in the receipt."""
+    so that :func:`use` can check them against the scope without them being in the receipt.
+
+    A grant that cannot take the receipt, and never will, is refused as :func:`use` would refuse it: one revoked
+    or expired, or without the receipt's units left (a grant's remaining units only go down). A grant whose
+    window has yet to open is not: its receipt is recorded once it opens."""
+    verify_receipt_values(job_id, units, result_hash)
     state = grant_state(registry, grant_id)
     text = _purpose_text(grant_id, state.created.purpose, purpose, state.purpose)
     deployment = registry.context.deployment()
@@ -173,6 +182,9 @@ def new_receipt(
     hidden = _hidden_indexes(receipt, indexes)
     given = compute_given_scope(state, scope)
     if check:
+        problem = state.problem(units, lasting=True)
+        if problem is not None:
+            raise UsageError(problem[0], hint=problem[1], kind=ErrorKind.CONFLICT)
         verify_receipt_fits_grant(registry, state, [receipt], scope=given or get_grant_scope(registry, state),
                                   touched={receipt.hash_hex: hidden.indexes} if hidden is not None else None)
     _keep_indexes(registry, [t for t in (given, hidden) if t is not None])
@@ -198,6 +210,7 @@ def draft_receipt(
     written — from the data folder's deployment record (the settings' ``chain_id``, or its only deployment) and
     the purpose text given (or the one this registry indexed for the grant) — and ``unchecked`` says why it was
     not checked: :func:`use` checks it before recording."""
+    verify_receipt_values(job_id, units, result_hash)
     try:
         return DraftReceipt(new_receipt(registry, grant_id, job_id, unit=unit, started_at=started_at,
                                         ended_at=ended_at, units=units, result_hash=result_hash, indexes=indexes,
@@ -232,6 +245,30 @@ def draft_receipt(
     if scope is not None:  # checked against the grant's scope root only: without the chain, not kept either
         reason += "; the scope given was not checked against the grant, nor kept: give it again when recording"
     return DraftReceipt(receipt, unchecked=reason)
+
+
+def verify_receipt_values(job_id: str, units: int, result_hash: bytes | str) -> None:
+    """Check the values a receipt is written from that its reader would refuse: a job id of 1 to
+    :data:`MAX_JOB_ID` characters, units from 1 to :data:`MAX_UNITS`, a 32-byte result hash (``0x`` and 64 hex
+    digits, or 32 bytes); :class:`UsageError` naming the value and what to give."""
+    if not isinstance(job_id, str) or not 1 <= len(job_id) <= MAX_JOB_ID:
+        raise UsageError(f"the job id {job_id!r} is not a text of 1 to {MAX_JOB_ID} characters",
+                         hint="give the job's, query's or run's own id", options=("job_id",))
+    verify_units(units)
+    if isinstance(result_hash, bytes):
+        if len(result_hash) != 32:
+            raise UsageError(f"the result hash is {format_count(len(result_hash), 'byte')}, not 32",
+                             hint="give the 32-byte hash of the job's result", options=("result_hash",))
+    elif not isinstance(result_hash, str) or not _HASH32.fullmatch(result_hash):
+        raise UsageError(f"the result hash {result_hash!r} is not a 32-byte hash (0x and 64 hex digits)",
+                         hint="give the hash of the job's result, or the result file", options=("result_hash",))
+
+
+def verify_units(units: int) -> None:
+    """Check that ``units`` is a number of usage units the ledger takes: 1 to :data:`MAX_UNITS`."""
+    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_UNITS:
+        raise UsageError(f"{units!r} is not a number of usage units (1 to {MAX_UNITS})",
+                         hint="give the units the job used", options=("units",))
 
 
 def _purpose_text(grant_id: int, expected: bytes | None, given: str | None, known: str | None) -> str:
@@ -283,7 +320,8 @@ def verify_receipt_for_grant(state: GrantState, chain_id: int, grant_registry: s
         raise UsageError(f"{where} states the purpose {receipt.purpose!r}, which is not grant {grant_id}'s (keccak256 "
                          f"0x{receipt.purpose_hash.hex()}, the grant's 0x{state.created.purpose.hex()})", hint=hint)
     if units is not None and units != receipt.units:
-        raise UsageError(f"{units} units were asked to be recorded, but {where} says the job used {receipt.units}",
+        raise UsageError(f"{format_count(units, 'unit')} {'was' if units == 1 else 'were'} asked to be recorded, but "
+                         f"{where} says the job used {receipt.units}",
                          hint="record the units the receipt states", options=("units",))
 
 
@@ -302,7 +340,8 @@ def compute_given_scope(state: GrantState, scope: Iterable[int] | Path | None) -
         raise UsageError(f"a scope was given, but grant {grant_id} covers the whole asset (its scope root is zero)",
                          hint="leave the scope out", options=("scope",))
     if tree.root != root:
-        raise UsageError(f"the scope given ({len(tree)} indexes: {format_ranges(tree.indexes[:20])}) has the root "
+        raise UsageError(f"the scope given ({format_count(len(tree), 'index')}: {format_ranges(tree.indexes[:20])}) "
+                         "has the root "
                          f"{tree.root_hex}, but grant {grant_id}'s scope root is 0x{root.hex()}",
                          hint="give the scope the grant was made with", options=("scope",))
     return tree
@@ -399,7 +438,8 @@ def verify_receipt_fits_grant(
         unit = receipt.touched.unit
         revealed = receipt.touched.indexes is None and indexes is not None
         if leaves is not None and indexes is not None and revealed and indexes[-1] >= leaves.count:
-            raise UsageError(f"{where} touched {sum(1 for i in indexes if i >= leaves.count)} {unit}s beyond the "
+            raise UsageError(f"{where} touched {format_count(sum(1 for i in indexes if i >= leaves.count), unit)} "
+                             "beyond the "
                              f"asset's {leaves.describe()} (largest index {indexes[-1]}, the last is "
                              f"{leaves.count - 1})", hint=f"give {unit} indexes from 0 to {leaves.count - 1}",
                              kind=ErrorKind.CONFLICT)
@@ -420,9 +460,9 @@ def _touched_indexes(registry: Registry, receipt: UsageReceipt, revealed: Iterab
     except ScopeError as exc:
         raise UsageError(exc.message, hint=exc.hint, options=("touched",)) from None
     if tree.root_hex != touched.root:
-        raise UsageError(f"the touched indexes given for {where} ({len(tree)} {touched.unit}s: "
+        raise UsageError(f"the touched indexes given for {where} ({format_count(len(tree), touched.unit)}: "
                          f"{format_ranges(tree.indexes[:20])}) have the root {tree.root_hex}, but the receipt commits "
-                         f"to {touched.count} {touched.unit}s with the root {touched.root}",
+                         f"to {format_count(touched.count, touched.unit)} with the root {touched.root}",
                          hint="give the indexes the receipt was written from", options=("touched",))
     return tree.indexes
 
@@ -434,7 +474,8 @@ def _verify_in_scope(state: GrantState, receipt: UsageReceipt, indexes: Sequence
         return
     unit = receipt.touched.unit
     if indexes is None:
-        raise UsageError(f"{where} gives only the root {receipt.touched.root} of the {receipt.touched.count} {unit}s "
+        raise UsageError(f"{where} gives only the root {receipt.touched.root} of the "
+                         f"{format_count(receipt.touched.count, unit)} "
                          f"it touched, so they cannot be checked against grant {grant_id}'s scope 0x{root.hex()}",
                          hint="give the touched indexes the receipt was written from (their root must be the "
                          "receipt's)", options=("touched",))
@@ -452,18 +493,8 @@ def _verify_in_scope(state: GrantState, receipt: UsageReceipt, indexes: Sequence
                          "multiproof of the touched indexes against its scope root", options=("scope", "scope_proof"))
     outside = [i for i in indexes if i not in scope]
     if outside:
-        raise UsageError(f"{where} touched {len(outside)} {unit}s outside grant {grant_id}'s scope (first: "
+        raise UsageError(f"{where} touched {format_count(len(outside), unit)} outside grant {grant_id}'s scope (first: "
                          f"{outside[0]})", hint="record only work inside the grant's scope", kind=ErrorKind.CONFLICT)
-
-
-def get_asset_leaves(registry: Registry, asset_id: int) -> AssetLeaves | None:
-    """The unit and number of leaves of asset ``asset_id``, from the manifest this registry stored for it (None when
-    it stored none)."""
-    asset = registry.context.contracts().registry.asset(asset_id)
-    manifest = get_stored_manifest(registry.db, "0x" + asset.manifest_hash.hex())
-    if manifest is None or manifest.tree.root != "0x" + asset.content_root.hex():
-        return None
-    return compute_asset_leaves(manifest)
 
 
 def _batch_key(chain_id: int, ledger: str, grant_id: int, root_hex: str) -> str:
@@ -513,7 +544,8 @@ def verify_not_recorded_elsewhere(registry: Registry, grant_id: int, receipts: S
     if found:
         receipt, how = found[0]
         what = (f"receipt {receipt.hash_hex} (job {receipt.job_id!r}) was recorded {how} under grant {grant_id}"
-                if alone else f"{len(found)} of the {len(receipts)} receipts were recorded already under grant "
+                if alone else f"{len(found)} of the {len(receipts)} receipts {'was' if len(found) == 1 else 'were'} "
+                f"recorded already under grant "
                 f"{grant_id} (first: receipt {receipt.hash_hex}, job {receipt.job_id!r}, {how})")
         raise UsageError(what, hint="nothing to record for it: each receipt is recorded once" if alone else
                          "leave the recorded receipts out of the batch: each receipt is recorded once",
@@ -546,6 +578,7 @@ def use(
     registry did not write it), and ``scope`` (the grant's scope, kept once checked) or ``scope_proof`` (a
     multiproof of the touched indexes) lets the scope be checked when this registry does not hold it (see
     :func:`verify_receipt_fits_grant`). ``hook(moment)`` sees the outbox's moments (``"use:prepared"``, ...)."""
+    verify_units(units)
     if isinstance(receipt, Path):
         receipt = read_receipt(receipt)
     state = grant_state(registry, grant_id)

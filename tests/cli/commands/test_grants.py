@@ -73,18 +73,36 @@ def test_grant_receipt_use_batch_revoke(cli: Cli, folder: tuple[str, Path, int],
     assert done["count"] == 2 and done["units"] == 2 and len(list((tmp_path / "proofs").iterdir())) == 2
 
     late = tmp_path / "r2.json"
-    assert cli("receipt", "new", str(grant_id), "--job", "over", "--rows", "3", "--units", "2", "--result-hash",
-               "0x" + "22" * 32, "-o", str(late))[0] == 0
+    code, out, err = cli("receipt", "new", str(grant_id), "--job", "over", "--rows", "3", "--units", "2",
+                         "--result-hash", "0x" + "22" * 32, "-o", str(late))
+    assert code == 1 and out == "" and not late.exists()  # receipt new refuses what use would refuse
+    assert f"grant {grant_id} has 1 of its 5 units left, 2 units were asked for" in one_line(err)
+    from tests.cli.test_receipts_cli import write_unchecked_receipt
+    start = granted["grant"]["valid_from"]
+    write_unchecked_receipt(cli, grant_id, late, started=start, ended=start, purpose="model training", units=2)
     code, out, err = cli("use", str(grant_id), "--units", "2", "--receipt", str(late), *as_user)
     assert code == 1 and out == ""
-    assert f"grant {grant_id} has 1 of its 5 units left, 2 were asked for" in one_line(err)
+    assert f"grant {grant_id} has 1 of its 5 units left, 2 units were asked for" in one_line(err)
 
     code, out, err = cli("use", str(grant_id), "--units", "1", "--receipt", str(late), *as_user)
-    assert code == 1 and "1 units were asked to be recorded, but the receipt says the job used 2" in one_line(err)
+    assert code == 1 and "1 unit was asked to be recorded, but the receipt says the job used 2" in one_line(err)
     assert "[--units N]" in err
 
     revoked = cli.json("revoke", str(grant_id), "--reason", "ended", *as_operator(cli))
     assert revoked["revocation"]["reason_hash"] == "0x" + keccak(text="ended").hex()
+    assert (revoked["reason"], revoked["already_done"], revoked["resumed"]) == ("ended", False, False)
+    again = cli.json("revoke", str(grant_id), *as_operator(cli))
+    assert again["already_done"] is True and again["reason"] == "ended"
+    assert again["revocation"] == revoked["revocation"]
+    code, out, err = cli("revoke", str(grant_id), *as_operator(cli))
+    tx = revoked["revocation"]["tx"]
+    assert code == 0 and err == "" and out.splitlines() == [
+        f"revoke grant {grant_id} of asset {asset}: already revoked by {cli.operator} "  # type: ignore[attr-defined]
+        f"(tx {tx['tx_hash']}, block {tx['block_number']}); nothing sent", "reason   'ended'"]
+    code, out, err = cli("receipt", "new", str(grant_id), "--job", "after", "--rows", "3", "--units", "1",
+                         "--result-hash", "0x" + "22" * 32, "-o", str(tmp_path / "after.json"))
+    assert code == 1 and not (tmp_path / "after.json").exists()
+    assert f"grant {grant_id} is Revoked: ask the asset owner for a new grant" in one_line(err)
     code, out, err = cli("use", str(grant_id), "--units", "2", "--receipt", str(late), *as_user)
     assert code == 1 and f"grant {grant_id} is Revoked: ask the asset owner for a new grant" in one_line(err)
 
@@ -123,12 +141,24 @@ def test_a_trade_in_three_steps(cli: Cli, folder: tuple[str, Path, int], tmp_pat
         (["grant", "{asset}", "{user}", "--purpose", "p", "--from", "2000-01-01", "--until", "2000-02-01", "--quota",
           "1"], 1, "already past (the next block will carry "),
         (["revoke", "42"], 1, "UnknownGrant(grantId=42): no grant 42 on this chain"),
-        (["receipt", "new", "42", "--job", "j", "--rows", "1", "--units", "1", "--result-hash", "0x12", "-o", "x"], 1,
-         "UnknownGrant(grantId=42)"),
+        (["receipt", "new", "42", "--job", "j", "--rows", "1", "--units", "1", "--result-hash", "0x" + "12" * 32, "-o",
+          "x"], 1, "UnknownGrant(grantId=42)"),
         (["receipt", "new", "1", "--job", "j", "--rows", "1", "--units", "1", "-o", "x"], 2,
          "give one of --result FILE and --result-hash HEX"),
         (["receipt", "new", "1", "--job", "j", "--rows", "x-y", "--units", "1", "--result-hash", "0x12", "-o", "x"], 1,
          "neither an index (0, 1, 2, ...) nor a range FIRST-LAST"),
+        (["receipt", "new", "1", "--job", "j", "--rows", "1", "--units", "1", "--result-hash", "0x12", "-o", "x"], 1,
+         "the result hash '0x12' is not a 32-byte hash (0x and 64 hex digits): give the hash of the job's result, or "
+         "the result file [--result-hash HEX or --result FILE]"),
+        (["receipt", "new", "1", "--job", "j", "--rows", "1", "--units", "0", "--result-hash", "0x" + "11" * 32, "-o",
+          "x"], 1, "0 is not a number of usage units (1 to 18446744073709551615): give the units the job used "
+         "[--units N]"),
+        (["receipt", "new", "1", "--job", "", "--rows", "1", "--units", "1", "--result-hash", "0x" + "11" * 32, "-o",
+          "x"], 1, "the job id '' is not a text of 1 to 256 characters: give the job's, query's or run's own id "
+         "[--job ID]"),
+        (["receipt", "new", "0", "--job", "j", "--rows", "1", "--units", "1", "--result-hash", "0x" + "11" * 32, "-o",
+          "x"], 1, "0 is not a grant id (grant ids are whole numbers from 1)"),
+        (["use", "1", "--units", "-1", "--receipt", "missing.json"], 1, "-1 is not a number of usage units"),
         (["use", "42", "--units", "1", "--receipt", "missing.json"], 1, "receipt file missing.json does not exist"),
         (["trade", "offer", "{asset}", "{user}", "--price", "1", "--settlement-hash", "0xzz", "-o", "o.json"], 1,
          "the settlement hash '0xzz' is not a 32-byte hash"),
@@ -271,3 +301,47 @@ def test_a_second_licence_offer_is_its_own_trade_and_prices_are_shown_in_the_sma
     assert trades == ["1", "2"]
     code, out, _ = cli("trade", "offer", "--help", data_dir=False)
     assert code == 0 and "smallest unit" in out and "5,000.00 CNY is --price 500000" in out
+
+
+def test_a_scope_beyond_the_asset_is_refused_and_counts_of_one_are_singular(
+        cli: Cli, folder: tuple[str, Path, int], tmp_path: Path) -> None:
+    user, password, unsealed = folder
+    as_user = ["--account", user, "--password-file", str(password)]
+    data = tmp_path / "people.csv"
+    data.write_text("id,name\n" + "".join(f"{i},person {i}\n" for i in range(6)))
+    secret = tmp_path / "owner.key"
+    secret.write_bytes(bytes(range(32)))
+    asset = cli.json("register", str(data), "--salt-secret", str(secret), *as_operator(cli))["asset_id"]
+    scope = tmp_path / "badscope.txt"
+    scope.write_text("0-5\n30\n")
+    code, out, err = cli("grant", str(asset), user, "--purpose", "p", "--until", "1d", "--quota", "1", "--scope",
+                         str(scope), *as_operator(cli))
+    assert code == 1 and out == ""
+    assert one_line(err) == (f"dataseal: error: the scope lists index 30, beyond asset {asset}'s 6 rows (indexes 0 "
+                             "to 5; 1 of the scope's 7 indexes is beyond them): give row indexes from 0 to 5 in the "
+                             "scope [--scope FILE]")
+
+    scope.write_text("4\n")
+    code, out, err = cli("grant", str(asset), user, "--purpose", "p", "--until", "1d", "--quota", "1", "--scope",
+                         str(scope), *as_operator(cli))
+    assert code == 0 and err == "", err
+    assert out.startswith(f"grant 1 of asset {asset} ")  # the refused grant made none
+    assert "quota    1 unit\n" in out and "scope    1 index, root" in out
+    code, out, err = cli("grant", str(unsealed), user, "--purpose", "p", "--until", "1d", "--quota", "2", "--scope",
+                         str(scope), "--json", *as_operator(cli))
+    assert code == 0 and json.loads(out)["scope_unchecked"] == (
+        f"this registry holds no manifest of asset {unsealed}, so the scope's indexes were not checked against its "
+        "leaves")
+    assert one_line(err) == f"warning: {json.loads(out)['scope_unchecked']}"
+
+    receipt = tmp_path / "r.json"
+    assert cli("receipt", "new", "1", "--job", "j", "--rows", "4", "--units", "1", "--result-hash", "0x" + "11" * 32,
+               "-o", str(receipt))[0] == 0
+    code, out, err = cli("use", "1", "--units", "1", "--receipt", str(receipt), *as_user)
+    assert code == 0 and "recorded under grant 1: 1 unit, sequence 1\n" in out
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    assert cli("receipt", "new", "2", "--job", "b", "--rows", "4", "--units", "1", "--result-hash", "0x" + "11" * 32,
+               "-o", str(batch / "b.json"))[0] == 0
+    code, out, err = cli("use-batch", "2", "--receipts", str(batch), *as_user)
+    assert code == 0 and " of 1 receipt recorded under grant 2: 1 unit, sequence 1\n" in out

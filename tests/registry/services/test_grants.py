@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_utils import keccak
+from sqlmodel import select
 
 from dataseal.chain.connection import connect
 from dataseal.chain.contracts.deploy import deploy_contracts
@@ -28,6 +29,7 @@ from dataseal.registry.scope import ScopeError, compute_scope_root
 from dataseal.registry.services.grants import (
     GrantError,
     compute_next_block_time,
+    format_count,
     get_scope_indexes,
     grant,
     grant_state,
@@ -64,19 +66,66 @@ def test_a_grant_with_a_scope_then_its_state_then_revoked(registry: Registry, py
 
     revoked = revoke(registry, record.grant_id, "contract ended", sender=pyevm.owner)
     assert revoked.reason_hash == keccak(text="contract ended") and revoked.by == pyevm.owner.address
+    assert (revoked.reason, revoked.resumed, revoked.already_done) == ("contract ended", False, False)
     state = grant_state(registry, record.grant_id)
     assert state.grant.status == GrantStatus.Revoked and state.problem() == (
         f"grant {record.grant_id} is Revoked", "ask the asset owner for a new grant")
-    assert revoke(registry, record.grant_id, sender=pyevm.owner) == revoked  # this registry's revocation, again
+    sent = _sent(pyevm, pyevm.owner)
+    again = revoke(registry, record.grant_id)  # this registry's revocation, again: no account unlocked, nothing sent
+    assert again.revocation == revoked.revocation and again.already_done and not again.resumed
+    assert again.reason == "contract ended"  # the reason this registry sent, not the rerun's (none)
+    assert again.to_json()["already_done"] is True and again.to_json()["reason"] == "contract ended"
+    assert _sent(pyevm, pyevm.owner) == sent
 
 
-def test_a_grant_revoked_elsewhere_is_refused(registry: Registry, pyevm: Chain) -> None:
+def test_a_grant_revoked_elsewhere_is_already_revoked(registry: Registry, pyevm: Chain) -> None:
     asset_id = register_asset(pyevm)
     done = grant(registry, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, sender=pyevm.owner)
-    pyevm.as_(pyevm.owner).grants.revoke(done.grant.grant_id)  # not through this registry
-    with pytest.raises(GrantError, match=f"grant {done.grant.grant_id} is already Revoked") as caught:
-        revoke(registry, done.grant.grant_id, sender=pyevm.owner)
-    assert caught.value.kind == ErrorKind.CONFLICT
+    elsewhere = pyevm.as_(pyevm.owner).grants.revoke(done.grant.grant_id, keccak(text="breach"))  # not this registry
+    sent = _sent(pyevm, pyevm.owner)
+    again = revoke(registry, done.grant.grant_id, "breach", sender=pyevm.owner)
+    assert again.revocation == elsewhere and again.already_done and again.reason == "breach"
+    other = revoke(registry, done.grant.grant_id, "another reason", sender=pyevm.user)  # anyone: nothing is sent
+    assert other.already_done and other.reason is None and other.reason_hash == keccak(text="breach")
+    assert _sent(pyevm, pyevm.owner) == sent
+
+
+def test_a_scope_beyond_the_asset_is_refused_before_sending(pyevm: Chain, registry_for: Any, tmp_path: Path) -> None:
+    from dataseal.registry.sealing.options import SealOptions
+    from dataseal.registry.services import assets
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(250)) * 6)  # 1,500 bytes: 3 chunks of 512
+    owner = registry_for(pyevm, pyevm.owner)
+    asset_id = assets.register(owner, data, options=SealOptions(chunk_size=512), certificate=None).asset_id
+    scope = tmp_path / "scope.txt"
+    scope.write_text("0-2\n30\n")
+    with pytest.raises(GrantError) as caught:
+        grant(owner, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, scope)
+    assert caught.value.message == (f"the scope lists index 30, beyond asset {asset_id}'s 3 chunks (indexes 0 to 2; 1 "
+                                    "of the scope's 4 indexes is beyond them)")
+    assert caught.value.hint == "give chunk indexes from 0 to 2 in the scope" and caught.value.options == ("scope",)
+    with pytest.raises(GrantError, match=r"the scope lists index 3, .*; 2 of the scope's 3 indexes are beyond them"):
+        grant(owner, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, [0, 3, 4])
+    assert pyevm.reader.grants.total_grants() == 0
+    with owner.db.session() as session:
+        assert session.exec(select(GrantScopeRecord)).all() == []  # nothing kept of a refused grant
+
+    inside = grant(owner, asset_id, pyevm.user.address, PURPOSE, "now", "1d", 1, [0, 2])
+    assert inside.scope_unchecked is None and inside.to_json()["scope_unchecked"] is None
+    unsealed = register_asset(pyevm, "unsealed")  # registered without this registry: its leaves are not known
+    blind = grant(owner, unsealed, pyevm.user.address, PURPOSE, "now", "1d", 1, [0, 30])
+    assert blind.scope_unchecked == (f"this registry holds no manifest of asset {unsealed}, so the scope's indexes "
+                                     "were not checked against its leaves")
+    assert blind.to_json()["scope_unchecked"] == blind.scope_unchecked
+    assert grant(owner, unsealed, pyevm.user.address, PURPOSE, "now", "1d", 1).scope_unchecked is None  # no scope
+
+
+@pytest.mark.parametrize(("count", "noun", "text"), [(1, "unit", "1 unit"), (2, "unit", "2 units"),
+                                                      (0, "receipt", "0 receipts"), (1, "index", "1 index"),
+                                                      (7, "index", "7 indexes")])
+def test_counts_are_singular_for_one(count: int, noun: str, text: str) -> None:
+    assert format_count(count, noun) == text
 
 
 def test_a_whole_asset_grant_in_the_future(registry: Registry, pyevm: Chain) -> None:
@@ -109,7 +158,7 @@ def test_unknown_assets_and_grants_are_named(registry: Registry, pyevm: Chain) -
         grant_state(registry, 42)
     with pytest.raises(ContractRevert, match="no grant 42 on this chain"):
         revoke(registry, 42, sender=pyevm.owner)
-    with pytest.raises(InvalidInput, match="grant id 0 is not one"):
+    with pytest.raises(InvalidInput, match=r"0 is not a grant id \(grant ids are whole numbers from 1\)"):
         grant_state(registry, 0)
 
 
@@ -215,8 +264,13 @@ def test_an_earlier_request_that_never_left_is_made_with_fresh_terms(registry: R
     assert pyevm.reader.grants.total_grants() == 1
 
 
-@pytest.mark.parametrize("moment", ["revoke:prepared", "revoke:submitting", "revoke:submitted", "revoke:sent",
-                                    "revoke:mined"])
+#: (resumed, already_done) of the rerun after a crash at each moment: sent afresh (nothing had reached the node),
+#: finished by it, or found finished before it
+RERUN_SAYS = {"revoke:prepared": (False, False), "revoke:submitting": (False, False), "revoke:submitted": (True, False),
+              "revoke:sent": (True, False), "revoke:mined": (False, True)}
+
+
+@pytest.mark.parametrize("moment", [*RERUN_SAYS])
 def test_a_crash_at_any_moment_of_a_revocation_is_finished_by_the_rerun(
         registry: Registry, pyevm: Chain, moment: str) -> None:
     asset_id = register_asset(pyevm)
@@ -226,6 +280,7 @@ def test_a_crash_at_any_moment_of_a_revocation_is_finished_by_the_rerun(
         revoke(registry, made.grant_id, "ended", sender=pyevm.owner, hook=crash_at(moment))
     revoked = revoke(registry, made.grant_id, "ended", sender=pyevm.owner)
     assert revoked.grant_id == made.grant_id and revoked.reason_hash == keccak(text="ended")
+    assert revoked.reason == "ended" and (revoked.resumed, revoked.already_done) == RERUN_SAYS[moment]
     assert _sent(pyevm, pyevm.owner) == before + 1
     assert pyevm.reader.grants.grant_of(made.grant_id).status == GrantStatus.Revoked
 

@@ -112,7 +112,7 @@ def test_the_whole_journey(node: Chain, node_url: str, registry_for: RegistryFor
     sent = chain.w3.eth.get_transaction_count(chain.user.address)  # type: ignore[arg-type]
     with pytest.raises(UsageError) as exhausted:
         job("job-3", 1)
-    assert exhausted.value.message == f"grant {grant_id} has 0 of its {QUOTA} units left, 1 were asked for"
+    assert exhausted.value.message == f"grant {grant_id} has 0 of its {QUOTA} units left, 1 unit was asked for"
     assert exhausted.value.kind == ErrorKind.CONFLICT
     assert chain.w3.eth.get_transaction_count(chain.user.address) == sent  # type: ignore[arg-type]
     with user.db.session() as session:  # the receipts kept in the registry's database, each with its transaction

@@ -18,6 +18,7 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.services.grants import grant
 from dataseal.registry.services.usage import (
     UsageError,
+    draft_receipt,
     get_usage_record,
     new_receipt,
     usage_records,
@@ -93,9 +94,70 @@ def test_the_quota_runs_out_and_the_next_use_says_so(registry: Registry, pyevm: 
     count = sent(pyevm, pyevm.user)
     with pytest.raises(UsageError) as caught:
         use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, 2, "b"), sender=pyevm.user)
-    assert caught.value.message == f"grant {grant_id} has 1 of its 3 units left, 2 were asked for"
+    assert caught.value.message == f"grant {grant_id} has 1 of its 3 units left, 2 units were asked for"
     assert "larger quota" in caught.value.hint and caught.value.kind == ErrorKind.CONFLICT
     assert sent(pyevm, pyevm.user) == count
+
+
+def test_a_receipt_the_quota_cannot_take_is_not_written(registry: Registry, pyevm: Chain) -> None:
+    """What is left only goes down: a receipt of more units than are left now would be refused by use forever."""
+    grant_id = granted(registry, pyevm, quota=3)
+    with pytest.raises(UsageError) as caught:
+        receipt_for(registry, pyevm, grant_id, 5, "big")
+    assert caught.value.message == f"grant {grant_id} has 3 of its 3 units left, 5 units were asked for"
+    assert caught.value.kind == ErrorKind.CONFLICT
+    use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, 2, "a"), sender=pyevm.user)
+    with pytest.raises(UsageError, match=f"grant {grant_id} has 1 of its 3 units left, 2 units were asked for"):
+        receipt_for(registry, pyevm, grant_id, 2, "b")
+    assert receipt_for(registry, pyevm, grant_id, 1, "c").units == 1
+    assert receipt_for(registry, pyevm, grant_id, 2, "b", check=False).units == 2  # unchecked: written
+
+
+def test_a_receipt_for_a_window_yet_to_open_is_written(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm, valid_from="1d", until="1d")
+    later = pyevm.now() + 86_400 + 60
+    receipt = receipt_for(registry, pyevm, grant_id, started_at=later, ended_at=later)  # not refused: time cures it
+    with pytest.raises(UsageError, match=f"grant {grant_id} starts at "):
+        use(registry, grant_id, 2, receipt, sender=pyevm.user)
+
+
+@pytest.mark.parametrize(
+    ("change", "needle", "option"),
+    [
+        (dict(units=0), "0 is not a number of usage units (1 to 18446744073709551615)", "units"),
+        (dict(units=-1), "-1 is not a number of usage units", "units"),
+        (dict(units=2**64), "18446744073709551616 is not a number of usage units", "units"),
+        (dict(result_hash="0x12"), "the result hash '0x12' is not a 32-byte hash (0x and 64 hex digits)",
+         "result_hash"),
+        (dict(result_hash=bytes(31)), "the result hash is 31 bytes, not 32", "result_hash"),
+        (dict(job=""), "the job id '' is not a text of 1 to 256 characters", "job_id"),
+        (dict(job="j" * 257), "is not a text of 1 to 256 characters", "job_id"),
+    ],
+)
+def test_receipt_values_are_refused_in_our_words(registry: Registry, pyevm: Chain, change: dict[str, Any],
+                                                 needle: str, option: str) -> None:
+    grant_id = granted(registry, pyevm)
+    change = dict(change)  # the parameters' dict is shared by the database backends
+    with pytest.raises(UsageError) as caught:
+        receipt_for(registry, pyevm, grant_id, **change)
+    assert needle in caught.value.message and caught.value.options == (option,)
+    assert "Input should" not in caught.value.message and "pattern" not in caught.value.message
+    with pytest.raises(UsageError) as drafted:  # the offline path checks them too
+        draft_receipt(registry, grant_id, change.pop("job", "job-1"), **{
+            **dict(unit="row", indexes=["0"], started_at=pyevm.now(), ended_at=pyevm.now(), units=2,
+                   result_hash="0x" + "cd" * 32), **change})
+    assert drafted.value.message == caught.value.message
+
+
+def test_use_refuses_units_that_are_none(registry: Registry, pyevm: Chain) -> None:
+    grant_id = granted(registry, pyevm)
+    receipt = receipt_for(registry, pyevm, grant_id)
+    for units in (0, -2):
+        with pytest.raises(UsageError, match=f"{units} is not a number of usage units") as caught:
+            use(registry, grant_id, units, receipt, sender=pyevm.user)
+        assert caught.value.options == ("units",)
+    with pytest.raises(UsageError, match="1 unit was asked to be recorded, but the receipt says the job used 2"):
+        use(registry, grant_id, 1, receipt, sender=pyevm.user)
 
 
 def test_outside_the_window(registry: Registry, pyevm: Chain) -> None:
@@ -110,8 +172,8 @@ def test_outside_the_window(registry: Registry, pyevm: Chain) -> None:
     assert early.value.kind == ErrorKind.CONFLICT
     assert use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id), sender=pyevm.user).record.sequence == 1
     pyevm.travel(86_400)
-    with pytest.raises(UsageError, match=f"outside grant {grant_id}'s window"):
-        receipt_for(registry, pyevm, grant_id, job="late")  # new_receipt runs use's checks
+    with pytest.raises(UsageError, match=f"grant {grant_id} expired at .*; it is now"):
+        receipt_for(registry, pyevm, grant_id, job="late")  # new_receipt refuses what use would refuse
     with pytest.raises(UsageError, match=f"grant {grant_id} expired at .*; it is now"):
         use(registry, grant_id, 2, receipt_for(registry, pyevm, grant_id, job="late", check=False), sender=pyevm.user)
 
@@ -124,6 +186,9 @@ def test_a_revoked_grant(registry: Registry, pyevm: Chain) -> None:
     revoke(registry, grant_id, sender=pyevm.owner)
     with pytest.raises(UsageError, match=f"grant {grant_id} is Revoked: ask the asset owner for a new grant"):
         use(registry, grant_id, 2, receipt, sender=pyevm.user)
+    with pytest.raises(UsageError, match=f"grant {grant_id} is Revoked: ask the asset owner for a new grant") as no:
+        receipt_for(registry, pyevm, grant_id, job="after")  # receipt new refuses it as use would
+    assert no.value.kind == ErrorKind.CONFLICT
 
 
 @pytest.mark.parametrize(
@@ -224,7 +289,7 @@ def test_a_batch_is_recorded_once_and_proves_each_receipt(registry: Registry, py
         use(registry, grant_id, receipts[0].units, receipts[0], sender=pyevm.user)
     single = receipt_for(registry, pyevm, grant_id, units=1, job="single")
     use(registry, grant_id, 1, single, sender=pyevm.user)
-    with pytest.raises(UsageError, match=r"1 of the 2 receipts were recorded already under grant 1 \(first: .*, "
+    with pytest.raises(UsageError, match=r"1 of the 2 receipts was recorded already under grant 1 \(first: .*, "
                        r"job 'single', alone \(tx 0x"):
         use_batch(registry, grant_id, [single, receipt_for(registry, pyevm, grant_id, units=1, job="x")],
                   sender=pyevm.user)
@@ -234,7 +299,7 @@ def test_a_batch_is_recorded_once_and_proves_each_receipt(registry: Registry, py
 def test_a_batch_past_the_quota(registry: Registry, pyevm: Chain) -> None:
     grant_id = granted(registry, pyevm, quota=3)
     receipts = [receipt_for(registry, pyevm, grant_id, units=2, job=f"job-{i}") for i in range(2)]
-    with pytest.raises(UsageError, match="has 3 of its 3 units left, 4 were asked for"):
+    with pytest.raises(UsageError, match="has 3 of its 3 units left, 4 units were asked for"):
         use_batch(registry, grant_id, receipts, sender=pyevm.user)
 
 
@@ -391,7 +456,7 @@ def test_a_receipt_of_a_batch_is_refused_alone_naming_the_batchs_tx(registry: Re
         f"receipt {receipts[1].hash_hex} (job 'job-1') was recorded in the batch {done.batch.root_hex} (tx "
         f"{done.record.tx.tx_hash}, block {done.record.tx.block_number}, sequence 1) under grant {grant_id}")
     assert caught.value.kind == ErrorKind.CONFLICT and "recorded once" in caught.value.hint
-    with pytest.raises(UsageError, match=rf"1 of the 2 receipts were recorded already under grant {grant_id} \(first: "
+    with pytest.raises(UsageError, match=rf"1 of the 2 receipts was recorded already under grant {grant_id} \(first: "
                        rf"receipt {receipts[0].hash_hex}, job 'job-0', in the batch {done.batch.root_hex} \(tx "
                        f"{done.record.tx.tx_hash}"):
         use_batch(registry, grant_id, [receipts[0], receipt_for(registry, pyevm, grant_id, units=1, job="new")],
@@ -525,9 +590,10 @@ def test_new_receipt_refuses_indexes_beyond_the_asset(pyevm: Chain, registry_for
     grant_id = grant(owner, done.asset_id, pyevm.user.address, PURPOSE, valid_from="now", until="30d",
                      quota=10).grant.grant_id
     user = registry_for(pyevm, pyevm.user)
+    # (receipts.verify_receipt_in_asset's words: "1 chunks" there is not this service's)
     with pytest.raises(UsageError, match=r"touched 1 chunks beyond the asset's 3 chunks \(largest index 3"):
         receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["0-3"])
-    with pytest.raises(UsageError, match=r"touched 1 chunks beyond the asset's 3 chunks \(largest index 3"):
+    with pytest.raises(UsageError, match=r"touched 1 chunk beyond the asset's 3 chunks \(largest index 3"):
         receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["1-3"], disclose_indexes=False)
     assert receipt_for(user, pyevm, grant_id, unit="chunk", indexes=["0-2"]).touched.count == 3
 
