@@ -79,6 +79,7 @@ from dataseal.registry.receipts import AssetLeaves, compute_asset_leaves, purpos
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import IndexTree, format_ranges, parse_ranges, read_scope_file
 from dataseal.registry.sealing.canonical import canonical_json_bytes
+from dataseal.registry.services.writer import owner_of
 
 MAX_UINT64 = 2**64 - 1
 GRANT_CREATED = "0x" + keccak(
@@ -100,13 +101,14 @@ class GrantError(DatasealError):
 # ----------------------------------------------------------------------------------------------- shared
 
 
-def signing_sender(registry: Registry, sender: TxSender | None = None,
-                   passwords: Sequence[PasswordSource] = ()) -> TxSender:
-    """``sender``, or the settings' signing account unlocked (with ``passwords`` as the front door's sources)."""
+def signing_sender(registry: Registry, sender: TxSender | None = None, passwords: Sequence[PasswordSource] = (),
+                   acting: Callable[[], Iterable[str]] | None = None) -> TxSender:
+    """``sender``, or the settings' signing account unlocked (with ``passwords`` as the front door's sources; when
+    the keystore holds several accounts and none is named, the one of ``acting()``, the accounts that can act)."""
     if sender is not None:
         return sender
     context = registry.context
-    return context.sender(context.unlock(*passwords))
+    return context.sender(context.unlock(*passwords, acting=acting))
 
 
 def writes_outbox(registry: Registry, signer: TxSender, hook: Hook | None = None) -> Outbox:
@@ -482,7 +484,7 @@ def grant(
     now = compute_next_block_time(registry, clock)
     start = resolve_time(valid_from, now, "valid_from")
     end = resolve_time(until, now, "until", base=start)
-    signer = signing_sender(registry, sender, passwords)
+    signer = signing_sender(registry, sender, passwords, acting=owner_of(registry, asset_id))
     deployment = registry.context.deployment()
     digest = purpose_hash(purpose)
     scope_root = tree.root if tree else ZERO32
@@ -623,7 +625,9 @@ def revoke(
     if state.status == GrantStatus.Revoked and (row is None or row.state == OutboxState.MINED):
         found = _revocation_in_logs(registry, grant_id)
         return RevokeResult(found, _reason_text(found, reason, row.payload if row else None), already_done=True)
-    signer = signing_sender(registry, sender, passwords)
+    revokers = owner_of(registry, state.asset_id)  # the asset's owner, or the grant's grantor
+    signer = signing_sender(registry, sender, passwords,
+                            acting=lambda: [*revokers(), grant_created(registry, grant_id).grantor])
     outbox = writes_outbox(registry, signer, hook)
 
     def revoked() -> bool:

@@ -346,7 +346,7 @@ def sign_offer(registry: Registry, offer: TradeOffer, *, account: LocalAccount |
     """The buyer's countersignature of ``offer`` with its next ledger nonce (nothing is sent). ``account``
     defaults to the settings' signing account, which must be the offer's buyer."""
     _verify_offer_here(registry, offer)
-    signer = account if account is not None else registry.context.unlock(*passwords)
+    signer = account if account is not None else registry.context.unlock(*passwords, acting=lambda: [offer.buyer])
     if signer.address != offer.buyer:
         raise TradeError(f"the offer's buyer is {offer.buyer}, but the signing account is {signer.address}",
                          hint="sign with the buyer's account", options=("account",), kind=ErrorKind.CONFLICT)
@@ -455,7 +455,7 @@ def record_trade(
     write = f"trade:{offer.chain_id}:{offer.ledger}:{key}"
     signer = None
     if get_record(registry.db, write) is not None:  # an earlier run: what it sent is waited for, never sent again
-        signer = signing_sender(registry, sender, passwords)
+        signer = signing_sender(registry, sender, passwords, acting=lambda: [offer.seller])
         writes_outbox(registry, signer, hook).reconcile(
             write, lambda: get_trade_record(registry, offer, signature) is not None)
     prior = get_trade_record(registry, offer, signature)
@@ -472,7 +472,7 @@ def record_trade(
         raise TradeError(f"the buyer's signature was made with nonce {signature.nonce}, but the buyer's next nonce is "
                          f"{nonce} (a signature of theirs was used or voided since)",
                          hint="ask the buyer to sign the offer again", kind=ErrorKind.CONFLICT)
-    signer = signer or signing_sender(registry, sender, passwords)
+    signer = signer or signing_sender(registry, sender, passwords, acting=lambda: [offer.seller])
     asset = contracts.registry.asset(offer.asset_id)
     if asset.owner != offer.seller:
         raise TradeError(f"the seller {offer.seller} no longer owns asset {offer.asset_id} (its owner is "

@@ -592,7 +592,7 @@ def use(
     def recorded() -> bool:
         return get_usage_record(registry, grant_id, digest, first_block) is not None
 
-    signer, outbox = _reconciled(registry, write, recorded, sender, passwords, hook)
+    signer, outbox = _reconciled(registry, write, recorded, sender, passwords, hook, [state.grant.grantee])
     records = usage_records(registry, grant_id, first_block)
     prior = next((r for r in records if isinstance(r, UsageRecord) and r.receipt_hash == digest), None)
     if prior is not None:
@@ -601,7 +601,7 @@ def use(
         _mark_recorded(registry, receipt, prior, None)
         return UsageResult(receipt, prior, already_recorded=True)
     verify_not_recorded_elsewhere(registry, grant_id, [receipt], records)
-    signer = signer or signing_sender(registry, sender, passwords)
+    signer = signer or signing_sender(registry, sender, passwords, acting=lambda: [state.grant.grantee])
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, units)
     verify_receipt_fits_grant(registry, state, [receipt], scope=given or get_grant_scope(registry, state),
@@ -657,7 +657,8 @@ def use_batch(
         found = get_usage_record(registry, grant_id, batch.root, first_block)
         return found if isinstance(found, UsageBatchRecord) else None
 
-    signer, outbox = _reconciled(registry, write, lambda: batch_record() is not None, sender, passwords, hook)
+    signer, outbox = _reconciled(registry, write, lambda: batch_record() is not None, sender, passwords, hook,
+                                 [state.grant.grantee])
     records = usage_records(registry, grant_id, first_block)
     for record in records:
         if isinstance(record, UsageBatchRecord) and record.receipts_root == batch.root:
@@ -666,7 +667,7 @@ def use_batch(
             _mark_batch_recorded(registry, batch, grant_id, record)
             return UsageBatchResult(batch, record, already_recorded=True)
     verify_not_recorded_elsewhere(registry, grant_id, listed, records, batch_root=batch.root)
-    signer = signer or signing_sender(registry, sender, passwords)
+    signer = signer or signing_sender(registry, sender, passwords, acting=lambda: [state.grant.grantee])
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, batch.units)
     verify_receipt_fits_grant(registry, state, listed, scope=given or get_grant_scope(registry, state),
@@ -695,12 +696,13 @@ def use_batch(
 
 
 def _reconciled(registry: Registry, key: str, done: Callable[[], bool], sender: TxSender | None,
-                passwords: Sequence[PasswordSource], hook: Hook | None) -> tuple[TxSender | None, Outbox | None]:
+                passwords: Sequence[PasswordSource], hook: Hook | None,
+                acting: Sequence[str] = ()) -> tuple[TxSender | None, Outbox | None]:
     """When an earlier run started the write ``key``: settle what it sent (waited for, never sent again; the chain
     then decides) and return the signer and outbox; (None, None) otherwise, without unlocking the account."""
     if get_record(registry.db, key) is None:
         return None, None
-    signer = signing_sender(registry, sender, passwords)
+    signer = signing_sender(registry, sender, passwords, acting=(lambda: acting) if acting else None)
     outbox = writes_outbox(registry, signer, hook)
     outbox.reconcile(key, done)
     return signer, outbox
