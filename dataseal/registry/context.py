@@ -119,12 +119,12 @@ def signing_entry(settings: Settings, acting: Callable[[], Iterable[str]] | None
     entries = keystore.list()
     if len(entries) <= 1 or acting is None:
         return keystore.default()
-    can = {address.lower() for address in acting()}
+    can = {address.lower(): address for address in acting()}
     able = [entry for entry in entries if entry.address.lower() in can]
     if len(able) == 1:
         return able[0]
     held = ", ".join(entry.address for entry in entries)
-    which = ("none of them can act here (it takes " + " or ".join(sorted(can)) + ")" if not able and can
+    which = ("none of them can act here (it takes " + " or ".join(sorted(can.values())) + ")" if not able and can
              else "none of them can act here" if not able
              else f"{len(able)} of them can act here ({', '.join(e.address for e in able)})")
     raise KeystoreError(f"the keystore {keystore.folder} holds {len(entries)} accounts ({held}), and {which}",

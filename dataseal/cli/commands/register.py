@@ -130,8 +130,6 @@ def report_registration(done: RegistrationResult, as_json: bool, *, what: str, b
         if done.tree_dump is not None:
             print(f"tree dump      {done.tree_dump}")
         cert = done.certificate
-        if cert is not None and base_url is not None:
-            warn_local_url(base_url)
         if cert is not None:
             kept = " (kept from an earlier run)" if cert.reused else ""
             print(f"certificate    {cert.number}{kept}")
@@ -141,6 +139,8 @@ def report_registration(done: RegistrationResult, as_json: bool, *, what: str, b
                 note(cert.skipped)
             note(f"check it: dataseal certificate verify {cert.path}")
 
+    if done.certificate is not None and base_url is not None:
+        warn_local_url(base_url)  # on stderr, with --json too
     emit(done.to_json(), as_json, human)
 
 

@@ -149,8 +149,9 @@ _ELLIPSIS = "…"
 
 
 def compute_text_width(text: str) -> float:
-    """``text``'s width in em, estimated on the generous side: a wide (CJK) character 1, any other 0.7."""
-    return sum(1.0 if unicodedata.east_asian_width(char) in "WF" else 0.7 for char in text)
+    """``text``'s width in em, estimated on the generous side: a wide (CJK) character or a capital letter 1 (a
+    "W" is nearly an em wide), any other 0.7."""
+    return sum(1.0 if char.isupper() or unicodedata.east_asian_width(char) in "WF" else 0.7 for char in text)
 
 
 def compute_clamped(text: str, budget: float) -> tuple[str, bool]:

@@ -83,6 +83,7 @@ from dataseal.registry.sealing.seal import (
     manifest_options,
     tree_info,
 )
+from dataseal.registry.services.grants import compute_next_block_time
 from dataseal.registry.services.writer import (
     Clock,
     RegistrationError,
@@ -445,7 +446,7 @@ def _verify_validity(writer: Writer, valid_until: int) -> None:
     if valid_until == 0:
         return
     client = writer.contracts.registry
-    now = writer.latest_timestamp()
+    now = compute_next_block_time(writer.registry)  # what the chain compares with (the latest block's is stale)
     notice = client.notice_period()
     age = client.min_commit_age() if client.commit_required() else 0
     must_exceed = now + notice + age

@@ -101,6 +101,21 @@ class GrantError(DatasealError):
 # ----------------------------------------------------------------------------------------------- shared
 
 
+def acting_for(registry: Registry, account: str, power: int, *, earlier: str | None = None) -> Callable[[], list[str]]:
+    """The accounts that act for ``account`` with ``power`` (USAGE or TRADE): itself, and the keystore's accounts it
+    made its operators with that power (read when asked: see :func:`signing_sender`). ``earlier``: the account an
+    earlier run of the same write sent from, which alone acts when the keystore holds it (a rerun signs as the run
+    it finishes)."""
+    def read() -> list[str]:
+        held = [entry.address for entry in registry.context.keystore.list()]
+        if earlier is not None and earlier.lower() in {address.lower() for address in held}:
+            return [earlier]
+        ledger = registry.context.contracts().ledger
+        others = [a for a in held if a.lower() != account.lower()]
+        return [account, *(a for a in others if ledger.operator_powers(account, a) & power)]
+    return read
+
+
 def signing_sender(registry: Registry, sender: TxSender | None = None, passwords: Sequence[PasswordSource] = (),
                    acting: Callable[[], Iterable[str]] | None = None) -> TxSender:
     """``sender``, or the settings' signing account unlocked (with ``passwords`` as the front door's sources; when
@@ -622,12 +637,10 @@ def revoke(
     deployment = registry.context.deployment()
     key = f"revoke:{deployment.chain_id}:{deployment.grant_registry}:{grant_id}"
     row = get_record(registry.db, key)
-    if state.status == GrantStatus.Revoked and (row is None or row.state == OutboxState.MINED):
+    if state.status == GrantStatus.Revoked and (row is None or row.state in (OutboxState.MINED, OutboxState.FAILED)):
         found = _revocation_in_logs(registry, grant_id)
         return RevokeResult(found, _reason_text(found, reason, row.payload if row else None), already_done=True)
-    revokers = owner_of(registry, state.asset_id)  # the asset's owner, or the grant's grantor
-    signer = signing_sender(registry, sender, passwords,
-                            acting=lambda: [*revokers(), grant_created(registry, grant_id).grantor])
+    signer = signing_sender(registry, sender, passwords, acting=owner_of(registry, state.asset_id))
     outbox = writes_outbox(registry, signer, hook)
 
     def revoked() -> bool:

@@ -37,6 +37,7 @@ from dataseal.registry.services.writer import (
     open_writer,
     owner_of,
     read_asset,
+    reviewers_held,
     status_name,
     when_active,
 )
@@ -128,7 +129,8 @@ def review(
         if which != Review.REJECT:
             raise InvalidInput("a root is reserved only when a registration is rejected",
                                hint="leave out the account to reserve for", options=("reserve_for",))
-    writer = open_writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook,
+                         acting=None if which == Review.OBJECT else reviewers_held(registry))  # anyone may object
     asset = read_asset(writer.contracts, asset_id)
     client = writer.contracts.registry
     status = asset.status
@@ -255,7 +257,7 @@ def suspend(registry: Registry, asset_id: int, reason: str | None = None, *,
     ``reason`` is hashed onto the chain. Suspending an asset already Suspended sends nothing (``already_done``).
     An account without the role gets the chain's refusal, decoded (``AccessControlUnauthorizedAccount``, naming
     the role and who grants it)."""
-    writer = open_writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook, acting=reviewers_held(registry))
     asset = read_asset(writer.contracts, asset_id)
     key = writer.key("suspend", asset_id)
     if asset.status == AssetStatus.Suspended:
@@ -283,7 +285,7 @@ def reinstate(registry: Registry, asset_id: int, reason: str | None = None, *,
     rerun after a crash finishes the same reinstatement, or, when the earlier run's was mined and is still the
     asset's last, sends nothing (``already_done``); an asset that is not Suspended (and no earlier run of this
     registry left a reinstatement unfinished) is refused."""
-    writer = open_writer(registry, passwords, hook)
+    writer = open_writer(registry, passwords, hook, acting=reviewers_held(registry))
     asset = read_asset(writer.contracts, asset_id)
     key = writer.key("reinstate", asset_id)
     client = writer.contracts.registry

@@ -64,6 +64,7 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.sealing.canonical import canonical_json_bytes
 from dataseal.registry.services.grants import (
     MAX_UINT64,
+    acting_for,
     compute_next_block_time,
     delivered_receipt,
     record_purpose,
@@ -454,8 +455,10 @@ def record_trade(
     key = offer.hash_hex
     write = f"trade:{offer.chain_id}:{offer.ledger}:{key}"
     signer = None
-    if get_record(registry.db, write) is not None:  # an earlier run: what it sent is waited for, never sent again
-        signer = signing_sender(registry, sender, passwords, acting=lambda: [offer.seller])
+    earlier = get_record(registry.db, write)
+    if earlier is not None:  # an earlier run: what it sent is waited for, never sent again
+        signer = signing_sender(registry, sender, passwords,
+                                acting=acting_for(registry, offer.seller, TRADE, earlier=earlier.sender))
         writes_outbox(registry, signer, hook).reconcile(
             write, lambda: get_trade_record(registry, offer, signature) is not None)
     prior = get_trade_record(registry, offer, signature)
@@ -472,7 +475,7 @@ def record_trade(
         raise TradeError(f"the buyer's signature was made with nonce {signature.nonce}, but the buyer's next nonce is "
                          f"{nonce} (a signature of theirs was used or voided since)",
                          hint="ask the buyer to sign the offer again", kind=ErrorKind.CONFLICT)
-    signer = signer or signing_sender(registry, sender, passwords, acting=lambda: [offer.seller])
+    signer = signer or signing_sender(registry, sender, passwords, acting=acting_for(registry, offer.seller, TRADE))
     asset = contracts.registry.asset(offer.asset_id)
     if asset.owner != offer.seller:
         raise TradeError(f"the seller {offer.seller} no longer owns asset {offer.asset_id} (its owner is "

@@ -72,6 +72,7 @@ from dataseal.registry.scope import (
 )
 from dataseal.registry.services.grants import (
     GrantState,
+    acting_for,
     delivered_receipt,
     format_count,
     get_asset_leaves,
@@ -592,7 +593,7 @@ def use(
     def recorded() -> bool:
         return get_usage_record(registry, grant_id, digest, first_block) is not None
 
-    signer, outbox = _reconciled(registry, write, recorded, sender, passwords, hook, [state.grant.grantee])
+    signer, outbox = _reconciled(registry, write, recorded, sender, passwords, hook, state.grant.grantee)
     records = usage_records(registry, grant_id, first_block)
     prior = next((r for r in records if isinstance(r, UsageRecord) and r.receipt_hash == digest), None)
     if prior is not None:
@@ -601,7 +602,8 @@ def use(
         _mark_recorded(registry, receipt, prior, None)
         return UsageResult(receipt, prior, already_recorded=True)
     verify_not_recorded_elsewhere(registry, grant_id, [receipt], records)
-    signer = signer or signing_sender(registry, sender, passwords, acting=lambda: [state.grant.grantee])
+    signer = signer or signing_sender(registry, sender, passwords,
+                                     acting=acting_for(registry, state.grant.grantee, USAGE))
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, units)
     verify_receipt_fits_grant(registry, state, [receipt], scope=given or get_grant_scope(registry, state),
@@ -658,7 +660,7 @@ def use_batch(
         return found if isinstance(found, UsageBatchRecord) else None
 
     signer, outbox = _reconciled(registry, write, lambda: batch_record() is not None, sender, passwords, hook,
-                                 [state.grant.grantee])
+                                 state.grant.grantee)
     records = usage_records(registry, grant_id, first_block)
     for record in records:
         if isinstance(record, UsageBatchRecord) and record.receipts_root == batch.root:
@@ -667,7 +669,8 @@ def use_batch(
             _mark_batch_recorded(registry, batch, grant_id, record)
             return UsageBatchResult(batch, record, already_recorded=True)
     verify_not_recorded_elsewhere(registry, grant_id, listed, records, batch_root=batch.root)
-    signer = signer or signing_sender(registry, sender, passwords, acting=lambda: [state.grant.grantee])
+    signer = signer or signing_sender(registry, sender, passwords,
+                                     acting=acting_for(registry, state.grant.grantee, USAGE))
     outbox = outbox or writes_outbox(registry, signer, hook)
     _verify_can_record(registry, state, signer, batch.units)
     verify_receipt_fits_grant(registry, state, listed, scope=given or get_grant_scope(registry, state),
@@ -697,12 +700,14 @@ def use_batch(
 
 def _reconciled(registry: Registry, key: str, done: Callable[[], bool], sender: TxSender | None,
                 passwords: Sequence[PasswordSource], hook: Hook | None,
-                acting: Sequence[str] = ()) -> tuple[TxSender | None, Outbox | None]:
+                grantee: str | None = None) -> tuple[TxSender | None, Outbox | None]:
     """When an earlier run started the write ``key``: settle what it sent (waited for, never sent again; the chain
     then decides) and return the signer and outbox; (None, None) otherwise, without unlocking the account."""
-    if get_record(registry.db, key) is None:
+    row = get_record(registry.db, key)
+    if row is None:
         return None, None
-    signer = signing_sender(registry, sender, passwords, acting=(lambda: acting) if acting else None)
+    acting = acting_for(registry, grantee, USAGE, earlier=row.sender) if grantee is not None else None
+    signer = signing_sender(registry, sender, passwords, acting=acting)
     outbox = writes_outbox(registry, signer, hook)
     outbox.reconcile(key, done)
     return signer, outbox

@@ -90,6 +90,14 @@ def owner_of(registry: Registry, asset_id: int) -> Callable[[], list[str]]:
     return lambda: [read_asset(registry.context.contracts(), asset_id).owner]
 
 
+def reviewers_held(registry: Registry) -> Callable[[], list[str]]:
+    """The keystore's accounts that hold the REVIEWER role (read when asked)."""
+    def read() -> list[str]:
+        client = registry.context.contracts().registry
+        return [entry.address for entry in registry.context.keystore.list() if client.is_reviewer(entry.address)]
+    return read
+
+
 def admin_of(registry: Registry) -> Callable[[], list[str]]:
     """The account that holds the AssetRegistry's admin role."""
     return lambda: [registry.context.contracts().registry.admin()]

@@ -669,3 +669,23 @@ def test_a_version_replaces_its_parents_seal_but_not_another_assets(
     with pytest.raises(RegistrationError, match=f"is already registered as your asset {version.asset_id}, a version "
                        f"of asset {first.asset_id}, with this very manifest \\({version.manifest_hash}\\)"):
         assets.register(registry, people, salt_secret=SECRET, title="people.csv")
+
+
+def test_on_an_idle_node_the_validity_end_is_checked_against_the_next_block(
+        hardhat_url: str, registry_for: RegistryFor, tmp_path: Path) -> None:
+    """An hour without blocks (evm_increaseTime: the next block is stamped an hour after the latest): an end half an
+    hour after the latest block is already past when the chain checks it. Refused before anything is written (the
+    latest block's time let it through to the chain, after the seal was written)."""
+    from tests.registry.indexer.conftest import node_chain
+
+    hardhat = node_chain(hardhat_url)  # the test holds the keys
+    data = table(tmp_path, name="idle.csv")
+    registry = registry_for(hardhat, hardhat.owner)
+    hardhat.w3.provider.make_request("evm_increaseTime", [3600])  # type: ignore[arg-type]
+    latest = latest_time(hardhat)
+    with pytest.raises(RegistrationError, match=r"the validity end .* must be after .*: the chain would refuse"):
+        assets.register(registry, data, salt_secret=SECRET, valid_until=latest + 1800)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("idle.csv")) == ["idle.csv"]
+    assert not (registry.data_dir / "trees").exists()
+    done = assets.register(registry, data, salt_secret=SECRET, valid_until=latest + 7200)
+    assert hardhat.reader.registry.asset(done.asset_id).content_root.hex() == done.content_root[2:]
