@@ -121,7 +121,15 @@ class CallBudget:
                     continue
                 self.stopped = True
                 _raise_in(self._target, CallStopped)
-                return  # (once: the call ends with it)
+                # Again while the thread is still inside abandonable(): an exception delivered while a garbage
+                # collector's callback (a weakref's) runs is swallowed there ("Exception ignored in ..."), and the
+                # precompile would run to its end. Leaving abandonable() clears the target and takes back one not
+                # delivered yet, so nothing is raised outside it.
+                self._clock.wait(self._guard, _REDELIVER_SECONDS)
+
+
+#: How long the watcher waits for a stopped call to leave its precompile before raising CallStopped again.
+_REDELIVER_SECONDS = 0.05
 
 
 def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:

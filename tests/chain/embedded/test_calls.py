@@ -24,7 +24,7 @@ from dataseal.chain.embedded.provider import EmbeddedProvider
 from dataseal.chain.embedded.records import CallRequest, StateOverride
 from dataseal.chain.embedded.rpc import RpcDispatcher
 from dataseal.chain.embedded.settings import Interpreter, Tuning
-from tests.chain.embedded.clocks import ManualClock, until
+from tests.chain.embedded.clocks import HANG_GUARD_SECONDS, ManualClock, until
 from tests.chain.embedded.conftest import Funded
 from tests.chain.embedded.helpers import (
     BOB,
@@ -373,3 +373,42 @@ def test_web3_calls_with_state_overrides(chain: EmbeddedChain, keys: Funded) -> 
         w3.eth.call({"from": keys.alice.address, "to": store}, "latest", {store: params})
         assert w3.eth.estimate_gas({"from": keys.alice.address}, None, {store: params}) == 53_000
     assert w3.eth.get_code(store) == STORE_RUNTIME
+
+
+def test_a_stop_swallowed_inside_a_precompile_is_raised_again() -> None:
+    """An asynchronous CallStopped delivered while a garbage collector's callback runs is swallowed there ("Exception
+    ignored in ..."): the watcher raises it again while the call is still inside the precompile, so the call stops
+    at the deadline rather than at the precompile's end."""
+    from dataseal.chain.embedded.calls import _REDELIVER_SECONDS, CallBudget, CallStopped
+
+    clock = ManualClock()
+    budget = CallBudget(5.0, clock)
+    outcome: list[str] = []
+
+    def precompile() -> None:
+        swallowed = False
+        try:
+            with budget.abandonable():
+                while True:  # a long pure-Python precompile
+                    try:
+                        while True:
+                            pass
+                    except CallStopped:
+                        if swallowed:
+                            raise
+                        swallowed = True  # the first delivery lost, as in a weakref callback
+                        outcome.append("swallowed")
+        except CallStopped:
+            outcome.append("stopped")
+        finally:
+            budget.end()
+
+    caller = threading.Thread(target=precompile, name="precompile-call", daemon=True)  # (a failure would spin on)
+    caller.start()
+    clock.sleeper("call-deadline", lambda s: s.timeout is not None)  # watching for the deadline
+    clock.advance(5.01)
+    clock.sleeper("call-deadline", lambda s: s.timeout == _REDELIVER_SECONDS)  # raised once, waiting to raise again
+    until(lambda: outcome or None, "the first delivery")
+    clock.advance(_REDELIVER_SECONDS)
+    caller.join(HANG_GUARD_SECONDS)  # a guard against a hang, not a time limit
+    assert outcome == ["swallowed", "stopped"] and budget.stopped
