@@ -64,6 +64,7 @@ def _trail(registry: Registry, subject: Subject, after: str | None, limit: int, 
             summary="Everything that happened to an asset, in chain order")
 def get_asset_trail(asset_id: AssetId, registry: RegistryDep, after: After = None, limit: Limit = 100,
                     format: Format = "json") -> object:
+    read_asset(registry, asset_id)  # unknown to the chain: the same 404 as /assets/{id}
     return _trail(registry, AssetSubject(asset_id), after, limit, format)
 
 
