@@ -30,6 +30,8 @@ class _Model(BaseModel):
 class DigestsRequest(_Model):
     """The SHA-256 digest of every ``chunk_size`` bytes of a file (the last chunk may be shorter), in order."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)  # no "3000" for 3000
+
     chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1, le=MAX_CHUNK_SIZE,
                             description="Bytes per chunk, as the file was sealed (default 1 MiB)")
     size: int = Field(ge=1, le=MAX_CONTENT_SIZE, description="The file's size in bytes")
