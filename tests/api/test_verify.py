@@ -24,7 +24,9 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 from dataseal.registry.services import assets, evidence, status_changes
+from dataseal.registry.settings import Settings
 from tests.conftest import Chain
+from tests.registry.conftest import postgres  # noqa: F401 - the session's PostgreSQL server, a fixture
 from tests.registry.services.conftest import RegistryFor, registry_database, registry_for  # noqa: F401 - fixtures
 
 SECRET = bytes(range(32))
@@ -120,6 +122,7 @@ def test_a_registered_file_is_found_streamed_or_by_its_digests(
     assert default_chunks.json()["chunk_size"] == 1 << 20
 
 
+@pytest.mark.parametrize("registry_database", ["sqlite", "postgresql"])
 def test_a_changed_file_names_the_chunks_that_differ_from_the_nearest_version(
         owner: Registry, app: FastAPI, tmp_path: Path) -> None:
     data = bytes(4 * CHUNK)
@@ -191,6 +194,9 @@ def test_bad_uploads_are_refused_with_a_4xx(owner: Registry, app: FastAPI) -> No
     streamed = error_of(call(small, "/verify/file", **octets(bytes(1500), piece=400)), 413)
     assert streamed["message"] == "the upload is more than 1,000 bytes, above this service's limit of 1,000 bytes"
     assert call(small, "/verify/file", **octets(bytes(1000), piece=400)).status_code == 200  # the limit itself
+    tiny = error_of(call(app, "/verify/file?chunk_size=1", **octets(bytes((1 << 20) + 1), piece=1 << 16)), 400)
+    assert "more than the 1,048,576 chunks a sealed file may have" in tiny["message"]
+    assert tiny["hint"] == "use a larger chunk size (the one the data was sealed with)"
     for query, field in (("chunk_size=0", "chunk_size"), ("chunk_size=lots", "chunk_size"),
                          (f"chunk_size={(1 << 30) + 1}", "chunk_size"), ("name=", "name")):
         bad = error_of(call(app, f"/verify/file?{query}", **octets(b"abc")), 422)
@@ -342,3 +348,27 @@ def test_bad_bundles_are_refused_with_a_4xx(owner: Registry, app: FastAPI, tmp_p
     assert "the bundle has kind None" in empty["message"]
     text = error_of(call(app, "/verify/bundle", content=b"hello", headers={"content-type": "application/json"}), 422)
     assert "JSON" in text["message"]
+
+
+def test_an_unreachable_chain_is_a_503_not_a_failed_check(tmp_path: Path) -> None:
+    dead = Registry(Settings(data_dir=tmp_path / "data", rpc_url="http://127.0.0.1:9", rpc_timeout=5))
+    try:
+        app = make_app(dead)
+        for url, kwargs in (("/verify/digests", {"json": digests_of(b"data")}),
+                            ("/verify/file", octets(b"data"))):
+            error = error_of(call(app, url, **kwargs), 503)
+            assert error["kind"] == "unavailable" and "127.0.0.1:9" in error["message"]
+    finally:
+        dead.close()
+
+
+def test_the_openapi_schema_describes_the_routes(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    assert set(paths) >= {"/verify/file", "/verify/digests", "/verify/proof", "/verify/bundle"}
+    upload = paths["/verify/file"]["post"]
+    assert upload["requestBody"]["content"] == {"application/octet-stream": {"schema": {"type": "string",
+                                                                                       "format": "binary"}}}
+    assert {"413", "415"} <= set(upload["responses"])
+    schema = app.openapi()["components"]["schemas"]["DigestsRequest"]
+    assert set(schema["properties"]) == {"chunk_size", "size", "digests", "name"}
+    assert schema["properties"]["digests"]["items"]["pattern"] == "^0x[0-9a-fA-F]{64}$"
