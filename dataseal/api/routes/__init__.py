@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dataseal.api.routes import assets, certificates, health, trails
+from dataseal.api.routes import assets, certificates, health, trails, verify
 
-ROUTERS: tuple[APIRouter, ...] = (health.router, assets.router, trails.router, certificates.router)
+ROUTERS: tuple[APIRouter, ...] = (health.router, assets.router, trails.router, certificates.router, verify.router)
