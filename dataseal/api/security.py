@@ -411,14 +411,16 @@ def parse_idempotency_key(headers: Mapping[str, str]) -> str | None:
 
 
 def _verify_same_request(row: IdempotentResponse, method: str, path: str, body_hash: str) -> None:
-    if (row.method, row.path, row.body_hash) != (method.upper(), path, body_hash):
-        what = ("another body" if (row.method, row.path) == (method.upper(), path)
-                else f"another request ({row.method} {row.path})")
-        raise IdempotencyConflict(
-            f"the Idempotency-Key {row.key!r} was already used for {what}: one key names one write "
-            f"(first body sha256 {row.body_hash}, this one {body_hash})",
-            hint="give a new Idempotency-Key for a different write, or send the same request again to get its answer",
-            options=(HEADER_IDEMPOTENCY_KEY,))
+    if (row.method, row.path) != (method.upper(), path):
+        what = f"another request, {row.method} {row.path} (this one is {method.upper()} {path})"
+    elif row.body_hash != body_hash:
+        what = f"another body (sha256 {row.body_hash}; this one's is {body_hash})"
+    else:
+        return
+    raise IdempotencyConflict(
+        f"the Idempotency-Key {row.key!r} was already used for {what}: one key names one write",
+        hint="give a new Idempotency-Key for a different write, or send the same request again to get its answer",
+        options=(HEADER_IDEMPOTENCY_KEY,))
 
 
 def get_idempotent_response(db: Database, *, writer: str, key: str, method: str, path: str,
