@@ -82,8 +82,9 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_keys.constants import SECPK1_N
 from eth_utils import is_checksum_address, to_checksum_address
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -499,13 +500,29 @@ def _chain_id(request: Request, registry: Registry) -> int:
     return chain_id if chain_id is not None else registry.context.connection.chain_id
 
 
-async def require_writer(request: Request) -> Writer:
+# How /docs and the OpenAPI schema name the two ways (they check nothing: require_writer does).
+SIGNED_REQUEST_SCHEME = APIKeyHeader(
+    name=HEADER_SIGNATURE, scheme_name="SignedRequest", auto_error=False,
+    description=f"An EIP-191 signature by the acting address, with the headers {HEADER_ADDRESS} and "
+                f"{HEADER_TIMESTAMP}: the signed text is seven lines, 'dataseal request', the chain id, the Host "
+                f"header, the method, the path with query, the body's sha256 hex, the timestamp "
+                f"(dataseal.api.security documents it).")
+API_KEY_SCHEME = HTTPBearer(scheme_name="OperatorApiKey", auto_error=False,
+                            description="An operator API key: Authorization: Bearer dsk_...")
+
+
+async def require_writer(
+    request: Request,
+    _signature: Annotated[str | None, Security(SIGNED_REQUEST_SCHEME)] = None,
+    _api_key: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY_SCHEME)] = None,
+) -> Writer:
     """The writer of this request (FastAPI dependency): an operator API key (``Authorization: Bearer``) or a signed
     request (see the module's documentation). Raises :class:`Unauthorized` (401) without credentials or with
     refused ones, :class:`InvalidInput` (400) for malformed ones, :class:`ReplayedRequest` (409) for a replay.
 
     Reads ``request.app.state.registry`` (its database, and its chain's id unless ``app.state.chain_id`` is set)
-    and ``request.app.state.clock`` (a callable answering Unix seconds; ``time.time`` if unset)."""
+    and ``request.app.state.clock`` (a callable answering Unix seconds; ``time.time`` if unset). The two other
+    parameters only show the schemes in the OpenAPI schema: the headers are read from ``request``."""
     registry: Registry = request.app.state.registry
     authorization = request.headers.get(HEADER_AUTHORIZATION)
     signed = has_signed_headers(request.headers)

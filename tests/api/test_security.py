@@ -473,3 +473,13 @@ def test_the_chain_id_is_the_registry_s_when_the_app_names_none(pyevm: Chain, da
     wrong = post(client, signed(chain_id=chain_id + 1, timestamp=NOW + 1))
     assert wrong.status_code == 401 and f"chain id {chain_id}" in error_of(wrong)["hint"]
     assert len(writes) == 1
+
+
+def test_the_openapi_schema_names_both_ways_to_write(database: Database, tmp_path: Path) -> None:
+    app, _ = tiny_app(Registry(Settings(data_dir=tmp_path / "data"), database=database), Clock(NOW))
+    schema = app.openapi()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["SignedRequest"] == {"type": "apiKey", "in": "header", "name": HEADER_SIGNATURE,
+                                        "description": schemes["SignedRequest"]["description"]}
+    assert schemes["OperatorApiKey"]["scheme"] == "bearer"
+    assert schema["paths"]["/things"]["post"]["security"] == [{"SignedRequest": []}, {"OperatorApiKey": []}]
