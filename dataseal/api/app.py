@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dataseal.api import routes
 from dataseal.api.errors import BodyLimitMiddleware, error_response, install_error_handlers
+from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
 from dataseal.registry.registry import Registry
 
@@ -40,8 +41,9 @@ def create_app(
     app.state.registry = registry
     for router in routes.ROUTERS:
         app.include_router(router)
-    # app.include_router(verify.router)  # the lead adds API2's routes.verify here
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
+    # it arrives; every other body is held by its route, so it is limited to max_body_bytes
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, exempt=(VERIFY_FILE_PATH,))
     install_error_handlers(app)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,9 +40,13 @@ INTERNAL_HINT = "try again; if it keeps failing, report it to the registry's ope
 class RequestShapeError(InvalidInput):
     """The request's parameters do not fit together (none or several of a set that takes one): 422."""
 
+    http_status: ClassVar[int] = 422
+
 
 class PayloadTooLarge(InvalidInput):
     """A request body over the app's limit: 413."""
+
+    http_status: ClassVar[int] = 413
 
 
 def compute_error_body(kind: ErrorKind | str, message: str, hint: str = "",
@@ -55,12 +59,9 @@ def compute_error_body(kind: ErrorKind | str, message: str, hint: str = "",
 
 
 def compute_error_status(error: DatasealError) -> int:
-    """The HTTP status of ``error``."""
-    if isinstance(error, PayloadTooLarge):
-        return 413
-    if isinstance(error, RequestShapeError):
-        return 422
-    return STATUS_OF_KIND.get(error.kind, 500)
+    """The HTTP status of ``error``: its class's own (``http_status``: 401, 413, 415, 422), else its kind's."""
+    own = getattr(error, "http_status", None)
+    return own if isinstance(own, int) else STATUS_OF_KIND.get(error.kind, 500)
 
 
 def error_response(error: DatasealError) -> JSONResponse:
@@ -171,9 +172,10 @@ class BodyLimitMiddleware:
     """Refuse request bodies over ``max_body_bytes`` with 413: at once when Content-Length says so, else as soon as
     the bytes read pass the limit (a chunked upload is never read whole first)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.exempt = exempt  # paths whose routes stream their bodies under a limit of their own
 
     def _too_large(self, size: int | None) -> PayloadTooLarge:
         shown = f"{size:,} bytes" if size is not None else f"more than {self.max_body_bytes:,} bytes"
@@ -182,7 +184,7 @@ class BodyLimitMiddleware:
                                hint="send less (for a large file, send its chunk digests instead of its bytes)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):

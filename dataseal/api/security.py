@@ -128,7 +128,7 @@ class Unauthorized(InvalidInput):
 
     Its kind is INVALID_INPUT; an HTTP front door answers it with :attr:`status` (401), not 400."""
 
-    status: ClassVar[int] = 401
+    http_status: ClassVar[int] = 401
 
 
 class ReplayedRequest(Conflict):

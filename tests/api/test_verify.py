@@ -13,12 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from dataseal.api.routes.verify import router
-from dataseal.errors import DatasealError, ErrorKind
+from dataseal.api.app import create_app
+from dataseal.errors import ErrorKind
 from dataseal.registry.manifest import read_manifest
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealOptions
@@ -36,24 +34,10 @@ _STATUS = {ErrorKind.INVALID_INPUT: 400, ErrorKind.NOT_FOUND: 404, ErrorKind.CON
 
 
 def make_app(registry: Registry, **state: Any) -> FastAPI:
-    """The verify router on a bare app, with a local rendering of errors (the lead swaps in API1's create_app)."""
-    app = FastAPI()
-    app.state.registry = registry
+    """The app over ``registry`` (answering the test client's Host name), with ``state`` on app.state."""
+    app = create_app(registry, allowed_hosts=("test",))
     for key, value in state.items():
         setattr(app.state, key, value)
-    app.include_router(router)
-
-    @app.exception_handler(DatasealError)
-    async def dataseal_error(request: Request, exc: DatasealError) -> JSONResponse:
-        status = getattr(exc, "status_code", _STATUS[exc.kind])
-        return JSONResponse({"error": {"kind": str(exc.kind), "message": exc.message, "hint": exc.hint}}, status)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"error": {"kind": "invalid_input", "message": message,
-                                       "hint": "correct the request"}}, 422)
-
     return app
 
 

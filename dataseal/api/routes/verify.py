@@ -18,11 +18,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Final, cast
+from typing import Annotated, Any, ClassVar, Final
 
 from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from dataseal.api.deps import get_registry
 from dataseal.api.verify_models import (
     MAX_NAME_LENGTH,
     ChainOut,
@@ -56,18 +57,18 @@ _SERVICE_KINDS = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
 class UploadTooLarge(InvalidInput):
     """An upload above the app's limit: HTTP 413."""
 
-    status_code: ClassVar[int] = 413
+    http_status: ClassVar[int] = 413
 
 
 class UnsupportedContentType(InvalidInput):
     """A body of a content type the route does not read: HTTP 415."""
 
-    status_code: ClassVar[int] = 415
+    http_status: ClassVar[int] = 415
 
 
 def _registry(request: Request) -> Registry:
-    """The app's registry (the lead swaps this for ``dataseal.api.deps.RegistryDep``)."""
-    return cast(Registry, request.app.state.registry)
+    """The app's registry (:func:`dataseal.api.deps.get_registry`; these routes read their bodies themselves)."""
+    return get_registry(request)
 
 
 def get_max_upload_bytes(request: Request) -> int:
@@ -78,8 +79,12 @@ def get_max_upload_bytes(request: Request) -> int:
 # ---------------------------------------------------------------------------------------------- files
 
 
+#: The route that streams its body under its own limit (the app's body limit leaves it out).
+VERIFY_FILE_PATH = "/verify/file"
+
+
 @router.post(
-    "/verify/file",
+    VERIFY_FILE_PATH,
     summary="Verify a file, streamed",
     response_model=FileVerification,
     openapi_extra={"requestBody": {"required": True, "content": {
