@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from dataseal.api.app import create_app
-from dataseal.api.server import ApiServer
+
 from dataseal.chain.embedded.settings import MAX_BLOCK_TIME, Exposure
 from dataseal.chain.node.layout import remove_marker, write_marker
 from dataseal.cli.commands.node import (
@@ -38,6 +37,7 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.settings import DEFAULT_BASE_URL, Settings
 
 if TYPE_CHECKING:
+    from dataseal.api.server import ApiServer
     from dataseal.chain.node.start import EmbeddedNode, NodeConfig
 
 DEFAULT_RPC_PORT = 8545
@@ -134,6 +134,9 @@ def up(
     node_config = _node_config(cfg, host, DEFAULT_RPC_PORT if port is None else port, block_time, light_kdf,
                                exposure) if embedded else None
 
+    # The API's modules load here, not when the CLI starts (every other command would pay for them).
+    from dataseal.api.server import ApiServer
+
     _log_to_stderr()
     services = _Services(Path(cfg.data_dir), poll_interval)
     with _StopSignals() as signals:
@@ -209,6 +212,8 @@ class _Services:
 
     def start(self, cfg: Settings, exposure: Exposure) -> _Ready:
         """Open the registry, start the indexer and the API (the node, if any, serves already)."""
+        from dataseal.api.app import create_app
+
         assert self.api is not None
         api_url = _reachable(self.api.url)
         update: dict[str, Any] = {}
@@ -271,7 +276,7 @@ class _Services:
                 note(f"{PREFIX}: {stopped.busy}: stopped without waiting for it; the chain reopens at its last whole "
                      "block, and transactions still waiting stay in its journal")
             note(f"{PREFIX}: stopped at block {stopped.block}; the chain is in {self.node.startup.chain_file}")
-        else:
+        elif self._api_started:
             note(f"{PREFIX}: stopped")
 
 
