@@ -74,7 +74,7 @@ def start_up(folder: Path, *args: str, env: dict[str, str] | None = None) -> Up:
     with open(stderr_path, "wb") as err:
         proc = subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
                                 text=True, env=env or _env())
-    guard = threading.Timer(START_GUARD_SECONDS, lambda: proc.poll() is None and os.kill(proc.pid, signal.SIGKILL))
+    guard = threading.Timer(START_GUARD_SECONDS, _kill_if_running, (proc,))
     guard.start()
     try:
         assert proc.stdout is not None
@@ -86,6 +86,11 @@ def start_up(folder: Path, *args: str, env: dict[str, str] | None = None) -> Up:
         raise AssertionError(f"dataseal up exited with {proc.returncode} before it was ready: "
                              f"{stderr_path.read_text()[-3000:]}")
     return Up(proc, json.loads(line), stderr_path)
+
+
+def _kill_if_running(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
 
 
 @contextmanager
