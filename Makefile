@@ -14,7 +14,7 @@ NODE_BIN := node_modules/.bin
 # The embedded default: a persistent chain in ./.dataseal served over JSON-RPC on 127.0.0.1:8545.
 # The first start creates the operator account, funds it and deploys the contracts.
 run: venv
-	$(VENV)/bin/dataseal node
+	$(VENV)/bin/dataseal up
 
 # An end-to-end walk of the contracts on a throwaway in-memory chain.
 walk: venv
