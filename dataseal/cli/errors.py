@@ -20,6 +20,7 @@ OPTION_FLAGS: dict[str, str] = {
     "data_dir": "--data-dir or DATASEAL_DATA_DIR",
     "rpc_url": "--rpc URL or DATASEAL_RPC_URL",
     "account": "--account",
+    "api_port": "--api-port",
     "password": "--password-file FILE or DATASEAL_PASSWORD",
     "chain_id": "--chain-id or DATASEAL_CHAIN_ID",
     "confirmations": "--confirmations or DATASEAL_CONFIRMATIONS",
