@@ -15,6 +15,9 @@ from dataseal.errors import DatasealError
 from dataseal.registry.audit.service import IndexEmpty
 
 #: option name (a Settings field, or a parameter of a library call) -> how a terminal user gives it
+#: Options of the services that only the HTTP API takes (its request fields), with no flag of the CLI.
+HTTP_ONLY_OPTIONS: frozenset[str] = frozenset({"digests", "size"})
+
 OPTION_FLAGS: dict[str, str] = {
     # settings (dataseal.registry.settings.Settings)
     "data_dir": "--data-dir or DATASEAL_DATA_DIR",

@@ -17,11 +17,12 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_keys.constants import SECPK1_N
 from eth_utils import keccak
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import select
 
+from dataseal.api.errors import install_error_handlers
 from dataseal.api.security import (
     EMPTY_BODY_SHA256,
     HEADER_ADDRESS,
@@ -48,7 +49,7 @@ from dataseal.api.security import (
     verify_api_key,
     verify_signed_request,
 )
-from dataseal.errors import Conflict, DatasealError, ErrorKind, InvalidInput, NotFound
+from dataseal.errors import Conflict, ErrorKind, InvalidInput, NotFound
 from dataseal.registry.db import Database
 from dataseal.registry.db.models.api import SeenRequest
 from dataseal.registry.registry import Registry
@@ -185,7 +186,7 @@ def test_a_timestamp_at_the_window_s_edge_is_accepted(database: Database, offset
 def test_a_timestamp_outside_the_window_is_unauthorized(database: Database, offset: int, words: str) -> None:
     with pytest.raises(Unauthorized, match=f"{words} the server's clock \\({NOW}\\); .* within 300 s") as caught:
         verify(database, signed(timestamp=NOW + offset))
-    assert caught.value.status == 401 and caught.value.kind is ErrorKind.INVALID_INPUT
+    assert caught.value.http_status == 401 and caught.value.kind is ErrorKind.INVALID_INPUT
     assert "current time" in caught.value.hint
 
 
@@ -328,20 +329,14 @@ class Clock:
 
 
 def tiny_app(registry: Registry, clock: Clock, *, chain_id: int | None = CHAIN_ID) -> tuple[FastAPI, list[Any]]:
-    """One POST route guarded by the dependencies, and a local error handler as API1's will map them."""
+    """One POST route guarded by the dependencies, with the API's error handlers."""
     app = FastAPI()
+    install_error_handlers(app)  # the API's error contract
     app.state.registry = registry
     app.state.clock = clock
     if chain_id is not None:
         app.state.chain_id = chain_id
     writes: list[Any] = []
-
-    @app.exception_handler(DatasealError)
-    async def render(request: Request, exc: DatasealError) -> JSONResponse:
-        status = getattr(exc, "status", None) or {ErrorKind.INVALID_INPUT: 400, ErrorKind.NOT_FOUND: 404,
-                                                  ErrorKind.CONFLICT: 409}.get(exc.kind, 500)
-        return JSONResponse({"error": {"kind": str(exc.kind), "message": exc.message, "hint": exc.hint}},
-                            status_code=status)
 
     @app.post("/things")
     def write(payload: dict[str, Any], writer: WriterDep, idempotency: IdempotencyDep) -> JSONResponse:
@@ -381,8 +376,8 @@ def post(client: Client, headers: dict[str, str], *, body: bytes = BODY, path: s
     return client.post(path, content=body, headers={"Content-Type": "application/json", **headers})
 
 
-def error_of(response: httpx.Response) -> dict[str, str]:
-    body: dict[str, dict[str, str]] = response.json()
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, dict[str, Any]] = response.json()
     return body["error"]
 
 
@@ -408,7 +403,8 @@ def test_http_refusals(http: tuple[Client, list[Any], Clock]) -> None:
     none = post(client, {})
     assert none.status_code == 401
     assert error_of(none) == {"kind": "invalid_input", "message": "POST /things is a write: it needs a signed "
-                              "request or an operator API key", "hint": error_of(none)["hint"]}
+                              "request or an operator API key", "hint": error_of(none)["hint"],
+                              "options": ["X-Dataseal-Signature", "Authorization"]}
     partial = post(client, {HEADER_ADDRESS: ALICE.address})
     assert partial.status_code == 400 and "X-Dataseal-Timestamp, X-Dataseal-Signature are missing" in \
         error_of(partial)["message"]
