@@ -11,10 +11,11 @@ NODE_BIN := node_modules/.bin
 
 .PHONY: run walk sysdeps migration migration-initial bench-seal bench-chain bench-registry test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
 
-# The embedded default: a persistent chain in ./.dataseal served over JSON-RPC on 127.0.0.1:8545.
-# The first start creates the operator account, funds it and deploys the contracts.
+# The product on its embedded default (`dataseal up`): a persistent chain in ./.dataseal served over JSON-RPC on
+# 127.0.0.1:8545, the indexer, and the HTTP API on 127.0.0.1:8000 (/docs, /health). The first start creates the
+# operator account, funds it and deploys the contracts.
 run: venv
-	$(VENV)/bin/dataseal node
+	$(VENV)/bin/dataseal up
 
 # An end-to-end walk of the contracts on a throwaway in-memory chain.
 walk: venv

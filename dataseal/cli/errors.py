@@ -15,11 +15,15 @@ from dataseal.errors import DatasealError
 from dataseal.registry.audit.service import IndexEmpty
 
 #: option name (a Settings field, or a parameter of a library call) -> how a terminal user gives it
+#: Options of the services that only the HTTP API takes (its request fields), with no flag of the CLI.
+HTTP_ONLY_OPTIONS: frozenset[str] = frozenset({"digests", "size"})
+
 OPTION_FLAGS: dict[str, str] = {
     # settings (dataseal.registry.settings.Settings)
     "data_dir": "--data-dir or DATASEAL_DATA_DIR",
     "rpc_url": "--rpc URL or DATASEAL_RPC_URL",
     "account": "--account",
+    "api_port": "--api-port",
     "password": "--password-file FILE or DATASEAL_PASSWORD",
     "chain_id": "--chain-id or DATASEAL_CHAIN_ID",
     "confirmations": "--confirmations or DATASEAL_CONFIRMATIONS",

@@ -203,6 +203,56 @@ def hash_chunks(
         os.close(fd)
 
 
+class ChunkStreamHasher:
+    """SHA-256 of every ``chunk_size`` bytes of data that arrives in pieces of any size (an upload), as
+    :func:`hash_chunks` hashes a file: only the running hash of the current chunk and the finished digests
+    (32 bytes a chunk) are kept, never the data. :meth:`update` with each piece, then :meth:`finish`."""
+
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        check_chunk_size(chunk_size)
+        self.chunk_size = chunk_size
+        self.size = 0
+        self._digests: list[bytes] = []
+        self._current = hashlib.sha256()
+        self._in_current = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        """Hash the next piece of the data; :class:`SealError` once the data has more chunks than a sealed file may."""
+        with memoryview(data).cast("B") as view:
+            if self.size + len(view) > MAX_FILE_CHUNKS * self.chunk_size:
+                raise SealError(
+                    f"the data is more than {MAX_FILE_CHUNKS * self.chunk_size:,} bytes: in chunks of "
+                    f"{self.chunk_size:,} bytes that is more than the {MAX_FILE_CHUNKS:,} chunks a sealed file "
+                    "may have",
+                    hint="use a larger chunk size (the one the data was sealed with)",
+                    options=("chunk_size",),
+                )
+            offset = 0
+            while offset < len(view):
+                take = min(self.chunk_size - self._in_current, len(view) - offset)
+                with view[offset : offset + take] as piece:
+                    self._current.update(piece)
+                offset += take
+                self._in_current += take
+                if self._in_current == self.chunk_size:
+                    self._end_chunk()
+            self.size += len(view)
+
+    def finish(self) -> ChunkDigests:
+        """The digests of all chunks (the last one may be shorter); :class:`EmptyInputError` for no data."""
+        if self._in_current:
+            self._end_chunk()
+        if self.size == 0:
+            raise EmptyInputError("the data is empty (0 bytes): there is nothing to verify, a tree needs at least "
+                                  "one leaf", hint="send the file's bytes")
+        return ChunkDigests(size=self.size, chunk_size=self.chunk_size, digests=list(self._digests))
+
+    def _end_chunk(self) -> None:
+        self._digests.append(self._current.digest())
+        self._current = hashlib.sha256()
+        self._in_current = 0
+
+
 def hash_whole(path: Path, *, follow_symlinks: bool = False) -> tuple[int, bytes]:
     """Size and SHA-256 of a whole regular file, with change detection."""
     flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)

@@ -33,9 +33,12 @@ from dataseal.registry.manifest import (
     read_manifest,
 )
 from dataseal.registry.merkle.core import leaf_tree_index
+from dataseal.registry.merkle.digests import IndexedDigestTreeBuilder
 from dataseal.registry.merkle.stored import StoredTree
 from dataseal.registry.registry import Registry
-from dataseal.registry.sealing import ProgressCallback, SealError, SealOptions
+from dataseal.registry.sealing import EmptyInputError, ProgressCallback, SealError, SealOptions
+from dataseal.registry.sealing.files import ChunkDigests
+from dataseal.registry.sealing.options import MAX_FILE_CHUNKS, check_chunk_size
 from dataseal.registry.sealing.seal import (
     MANIFEST_NAME,
     ComputedTree,
@@ -273,6 +276,86 @@ def _differences(mine: _Computed, theirs: list[bytes]) -> Differences:
     new = [p for p, leaf in zip(mine.paths, mine.leaves, strict=True) if leaf not in known]
     gone = sum(1 for leaf in theirs if leaf not in ours)
     return Differences(part, tuple(new[:MAX_LISTED]), len(new), 0, gone)
+
+
+#: Recorded manifests of files read, newest first, when looking for candidates of chunk digests without a name.
+_UNNAMED_SCAN = 5 * MAX_CANDIDATES
+
+
+def verify_chunk_digests(registry: Registry, chunks: ChunkDigests, *, name: str | None = None) -> VerifyReport:
+    """Whether a file whose chunks have these SHA-256 digests (``chunks.chunk_size`` bytes each, the last one
+    shorter, ``chunks.size`` bytes in all) is exactly a registered asset, as :func:`verify` answers for a file
+    on disk: the data itself need not be here (a client hashed it, or it was hashed as it was uploaded).
+
+    When no registration holds its root, the nearest registered version is looked for among the recorded file
+    manifests of the same chunk size: those named ``name`` (the file's name, as sealed) when it is given, else the
+    newest ones. :class:`SealError` when the digests do not fit the size and chunk size.
+    """
+    check_digests_fit(chunks)
+    label = name or "the uploaded data"
+    recipe = f"chunks of {chunks.chunk_size} bytes"
+    with IndexedDigestTreeBuilder() as builder:
+        builder.add_many(b"".join(chunks.digests))
+        tree = builder.finish()
+    with ComputedTree(tree, FileContent(kind="file", name=name or "upload", size=chunks.size,
+                                        chunk_size=chunks.chunk_size)) as computed:
+        found = _leaves_of(computed, None, recipe)
+    contracts = registry.context.contracts()
+    chain_id = contracts.deployment.chain_id
+    holder = contracts.registry.asset_id_of(bytes.fromhex(found.root[2:]))
+    if holder is not None:
+        asset = contracts.registry.asset(holder)
+        return VerifyReport(Path(label), "file", found.root, len(found.leaves), chain_id, True, recipe, holder,
+                            status_name(asset.status), asset.owner, "0x" + asset.manifest_hash.hex())
+    candidates = _file_candidates(registry, name, chunks.chunk_size)
+    nearest = _nearest(registry, contracts, candidates, {recipe: found})
+    return VerifyReport(Path(label), "file", found.root, len(found.leaves), chain_id, False, recipe, nearest=nearest)
+
+
+def check_digests_fit(chunks: ChunkDigests) -> None:
+    """:class:`SealError` unless ``chunks`` holds one 32-byte digest for each chunk of its size and chunk size."""
+    check_chunk_size(chunks.chunk_size)
+    size = chunks.size
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise SealError(f"a size of {size!r} bytes is not a size", hint="give the file's size in bytes",
+                        options=("size",))
+    if size == 0:
+        raise EmptyInputError("the data is empty (0 bytes): there is nothing to verify, a tree needs at least one "
+                              "leaf", hint="give the digests of a file that has data", options=("size",))
+    expected = -(-size // chunks.chunk_size)
+    if expected > MAX_FILE_CHUNKS:
+        raise SealError(
+            f"{size:,} bytes in chunks of {chunks.chunk_size:,} bytes is {expected:,} chunks, more than the "
+            f"{MAX_FILE_CHUNKS:,} a sealed file may have",
+            hint=f"use a chunk size of at least {-(-size // MAX_FILE_CHUNKS):,} bytes", options=("chunk_size",))
+    if len(chunks.digests) != expected:
+        raise SealError(
+            f"{len(chunks.digests):,} digests do not fit {size:,} bytes in chunks of {chunks.chunk_size:,} bytes: "
+            f"that is {expected:,} chunks, so {expected:,} digests were expected",
+            hint="give one SHA-256 digest for each chunk, in order (the last chunk may be shorter), with the size "
+            "and chunk size they were computed with", options=("digests", "size", "chunk_size"))
+    for index, digest in enumerate(chunks.digests):
+        if len(digest) != 32:
+            raise SealError(f"digest {index} is {len(digest)} bytes; a SHA-256 digest is 32 bytes",
+                            hint="give the SHA-256 digest of each chunk", options=("digests",))
+
+
+def _file_candidates(registry: Registry, name: str | None, chunk_size: int) -> list[Manifest]:
+    """Recorded manifests of files sealed in chunks of ``chunk_size``: of that ``name`` when given, newest first."""
+    query = select(ManifestRecord).where(ManifestRecord.kind == "file")
+    if name is not None:
+        query = query.where(ManifestRecord.name == name)
+    with registry.db.session() as session:
+        rows = session.exec(query.order_by(ManifestRecord.id.desc())  # type: ignore[union-attr]
+                            .limit(_UNNAMED_SCAN)).all()
+    found: list[Manifest] = []
+    for row in rows:
+        manifest = load_manifest(row.manifest, where=f"the registry's manifest {row.manifest_hash}")
+        content = manifest.content
+        if isinstance(content, FileContent) and content.chunk_size == chunk_size and \
+                all(m.hash_hex != manifest.hash_hex for m in found):
+            found.append(manifest)
+    return found[:MAX_CANDIDATES]
 
 
 def describe_content(manifest: Manifest) -> str:

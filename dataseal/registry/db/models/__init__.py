@@ -4,6 +4,8 @@
   projections built of them); dropped and rebuilt from the chain at will.
 - :mod:`.local`: what only this registry knows (manifests, stored trees, usage receipts, the outbox of
   transactions sent and not yet seen mined).
+- :mod:`.api`: what the HTTP API keeps to authenticate writes and answer them once (signed requests seen,
+  operator API keys, idempotent responses).
 
 Importing this package registers every table on ``SQLModel.metadata``.
 
@@ -21,4 +23,4 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
-from dataseal.registry.db.models import chain, local, receipts  # noqa: E402, F401  (registers the tables)
+from dataseal.registry.db.models import api, chain, local, receipts  # noqa: E402, F401  (registers the tables)

@@ -1,0 +1,92 @@
+"""The HTTP API: :func:`create_app` builds the FastAPI app over a registry its caller opened (``dataseal up``,
+a test), with the error contract of :mod:`dataseal.api.errors`, the exposure rules (no CORS unless origins are
+named, only the named Host names) and a request size limit."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dataseal.api import routes
+from dataseal.api.errors import BodyLimitMiddleware, error_response, install_error_handlers
+from dataseal.api.routes.verify import VERIFY_FILE_PATH
+from dataseal.errors import InvalidInput
+from dataseal.registry.registry import Registry
+
+DEFAULT_MAX_BODY_BYTES = 64 * 2**20
+
+DESCRIPTION = """dataseal's registry over HTTP: data assets registered on an EVM chain, their Merkle proofs, grants,
+usage, audit trails and certificates. The chain is the source of truth: every answer can be checked against it.
+
+Errors answer `{"error": {"kind", "message", "hint"}}` with 400 (malformed input), 404 (unknown id or route),
+409 (refused by the current state), 413 (body too large), 422 (invalid parameters) or 503 (the chain or the
+database did not answer). Lists page with `?after=CURSOR&limit=N`: a page's `next` is the next page's `after`."""
+
+
+def create_app(
+    registry: Registry,
+    *,
+    cors_origins: Sequence[str] = (),
+    allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost"),
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The API over ``registry`` (kept on ``app.state.registry``; the caller opens and closes it).
+
+    ``cors_origins``: the origins a browser may call it from (none: no CORS headers at all); ``allowed_hosts``: the
+    Host names it answers (``*`` any, ``*.example.org`` a domain's); ``max_body_bytes``: the largest request body.
+    """
+    app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url="/docs", redoc_url=None)
+    app.state.registry = registry
+    for router in routes.ROUTERS:
+        app.include_router(router)
+    # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
+    # it arrives; every other body is held by its route, so it is limited to max_body_bytes
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, exempt=(VERIFY_FILE_PATH,))
+    install_error_handlers(app)
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["*"])
+    app.add_middleware(HostMiddleware, allowed_hosts=tuple(allowed_hosts))
+    return app
+
+
+def compute_host_name(host_header: str) -> str:
+    """The name of a Host header, without its port (``[::1]:8000`` → ``[::1]``), lower case."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def is_allowed_host(name: str, allowed: Sequence[str]) -> bool:
+    for pattern in allowed:
+        pattern = pattern.lower()
+        if pattern == "*" or pattern == name or (pattern.startswith("*.") and name.endswith(pattern[1:])):
+            return True
+    return False
+
+
+class HostMiddleware:
+    """Answer only requests whose Host header names one of ``allowed_hosts`` (a DNS-rebinding guard); others get
+    400 in the error contract's shape."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header = next((value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"host"), "")
+        name = compute_host_name(header)
+        if not is_allowed_host(name, self.allowed_hosts):
+            shown = repr(header[:80]) if header else "no Host header"
+            error = InvalidInput(f"this registry does not answer for the host {shown}: it answers for "
+                                 f"{', '.join(self.allowed_hosts) or 'no host'}",
+                                 hint="call it by one of the names it answers for")
+            await error_response(error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

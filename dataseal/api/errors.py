@@ -1,0 +1,210 @@
+"""The HTTP API's one error contract: every failure answers ``{"error": {"kind", "message", "hint", "options"}}``.
+
+- a :class:`~dataseal.errors.DatasealError` gets the status of its kind (:data:`STATUS_OF_KIND`); a
+  :class:`RequestShapeError` (the request's parameters do not fit together) 422, :class:`PayloadTooLarge` 413;
+- FastAPI's request validation (a query parameter of the wrong type or out of range) 422, with each problem named;
+- an unknown route 404, a method a route does not take 405, in the same shape;
+- a body larger than the app's limit 413 (:class:`BodyLimitMiddleware`, before or while it is read);
+- anything else 500 with a generic message: logged here with its traceback, never sent to the client.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dataseal.errors import DatasealError, ErrorKind, InvalidInput
+
+log = logging.getLogger("dataseal.api")
+
+#: The HTTP status of each kind of error.
+STATUS_OF_KIND: dict[ErrorKind, int] = {
+    ErrorKind.INVALID_INPUT: 400,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.INTERNAL: 500,
+}
+
+INTERNAL_MESSAGE = "the registry failed to answer this request"
+INTERNAL_HINT = "try again; if it keeps failing, report it to the registry's operator with the time of the request"
+
+
+class RequestShapeError(InvalidInput):
+    """The request's parameters do not fit together (none or several of a set that takes one): 422."""
+
+    http_status: ClassVar[int] = 422
+
+
+class PayloadTooLarge(InvalidInput):
+    """A request body over the app's limit: 413."""
+
+    http_status: ClassVar[int] = 413
+
+
+def compute_error_body(kind: ErrorKind | str, message: str, hint: str = "",
+                       options: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON body of an error answer."""
+    error: dict[str, Any] = {"kind": str(kind), "message": message, "hint": hint}
+    if options:
+        error["options"] = list(options)
+    return {"error": error}
+
+
+def compute_error_status(error: DatasealError) -> int:
+    """The HTTP status of ``error``: its class's own (``http_status``: 401, 413, 415, 422), else its kind's."""
+    own = getattr(error, "http_status", None)
+    return own if isinstance(own, int) else STATUS_OF_KIND.get(error.kind, 500)
+
+
+def error_response(error: DatasealError) -> JSONResponse:
+    status = compute_error_status(error)
+    if status >= 500:
+        log.warning("answered %s: %s", status, error)
+    return JSONResponse(compute_error_body(error.kind, error.message, error.hint, error.options), status_code=status)
+
+
+def _where(loc: Sequence[Any]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in ("query", "path", "header", "cookie"):
+        return f"{parts[0]} parameter {'.'.join(parts[1:])}" if len(parts) > 1 else parts[0]
+    if parts and parts[0] == "body":
+        return "body" + (f" field {'.'.join(parts[1:])}" if len(parts) > 1 else "")
+    return ".".join(parts) or "the request"
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def compute_validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    """One message naming every parameter at fault, what it must be and what was given."""
+    problems: list[str] = []
+    names: list[str] = []
+    for error in exc.errors():
+        loc = error.get("loc", ())
+        names.append(str(loc[-1]) if loc else "request")
+        given = f" (got {_shown(error['input'])})" if "input" in error and error.get("type") != "missing" else ""
+        problems.append(f"{_where(loc)}: {error.get('msg', 'invalid')}{given}")
+    message = "invalid request: " + "; ".join(problems)
+    return compute_error_body(ErrorKind.INVALID_INPUT, message, "fix the parameters named and send the request again",
+                              tuple(dict.fromkeys(names)))
+
+
+async def _dataseal_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DatasealError)
+    return error_response(exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(compute_validation_body(exc), status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        body = compute_error_body(ErrorKind.NOT_FOUND, f"no such route: {request.method} {request.url.path}",
+                                  "see /docs for the routes this registry serves")
+    elif status == 405:
+        body = compute_error_body(ErrorKind.INVALID_INPUT, f"{request.url.path} does not take {request.method}",
+                                  "see /docs for the methods each route takes")
+    else:
+        kind = ErrorKind.INTERNAL if status >= 500 else ErrorKind.INVALID_INPUT
+        body = compute_error_body(kind, str(exc.detail), "see /docs for what this route takes")
+    return JSONResponse(body, status_code=status, headers=getattr(exc, "headers", None))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every failure of ``app`` to the error contract (see the module documentation)."""
+    app.add_exception_handler(DatasealError, _dataseal_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(CatchAllMiddleware)
+
+
+class CatchAllMiddleware:
+    """Any exception no handler took: logged with its traceback, answered 500 in the error contract's shape (never
+    a traceback), and not raised further (the server would log it again)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if isinstance(exc, DatasealError):  # one raised outside a route (a middleware): still ours
+                response = error_response(exc)
+            else:
+                log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+                response = JSONResponse(compute_error_body(ErrorKind.INTERNAL, INTERNAL_MESSAGE, INTERNAL_HINT),
+                                        status_code=500)
+            if started:  # too late to answer: the client sees a cut-off response
+                raise
+            await response(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_body_bytes`` with 413: at once when Content-Length says so, else as soon as
+    the bytes read pass the limit (a chunked upload is never read whole first)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.exempt = exempt  # paths whose routes stream their bodies under a limit of their own
+
+    def _too_large(self, size: int | None) -> PayloadTooLarge:
+        shown = f"{size:,} bytes" if size is not None else f"more than {self.max_body_bytes:,} bytes"
+        return PayloadTooLarge(f"the request body is {shown}, over this registry's limit of "
+                               f"{self.max_body_bytes:,} bytes",
+                               hint="send less (for a large file, send its chunk digests instead of its bytes)")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
+                if declared is not None and declared > self.max_body_bytes:
+                    await error_response(self._too_large(declared))(scope, receive, send)
+                    return
+        received = 0
+
+        async def counting() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise self._too_large(None)
+            return message
+
+        await self.app(scope, counting, send)

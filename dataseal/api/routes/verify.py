@@ -1,0 +1,247 @@
+"""Verify over HTTP: a file (streamed, or only its chunk digests), a proof, an evidence bundle.
+
+- ``POST /verify/file``: the request body is the file (``application/octet-stream``). It is hashed in chunks of
+  ``chunk_size`` bytes as it arrives (:class:`~dataseal.registry.sealing.files.ChunkStreamHasher`), never held
+  whole: memory stays at one chunk's running hash and 32 bytes a chunk whatever the file's size. Bodies above
+  the app's upload limit (:func:`get_max_upload_bytes`, default :data:`MAX_UPLOAD_BYTES`) are refused with 413.
+- ``POST /verify/digests``: the chunk digests a client computed (:class:`~dataseal.api.verify_models.DigestsRequest`),
+  so that the data need not leave it. Both answer as
+  :func:`~dataseal.registry.services.verify.verify_chunk_digests`: registered asset N exactly, or the nearest
+  registered version and which chunks differ.
+- ``POST /verify/proof`` and ``POST /verify/bundle``: a proof or evidence bundle document (as ``dataseal check``
+  reads it), checked offline (:func:`~dataseal.registry.checks.check_document`) and against this registry's
+  chain: a proof's root is looked up among the registrations; a bundle's record is checked with
+  :func:`~dataseal.registry.services.evidence.check_on_chain`, trusting this registry's deployment. A document
+  that does not parse is bad input (4xx); one that parses and fails a check answers 200 with ``ok: false`` and
+  the check that failed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Final
+
+from fastapi import APIRouter, Body, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from dataseal.api.deps import get_registry
+from dataseal.api.verify_models import (
+    MAX_NAME_LENGTH,
+    ChainOut,
+    DigestsRequest,
+    DocumentCheck,
+    FailureOut,
+    FileVerification,
+    RegistrationOut,
+    UncheckedOut,
+)
+from dataseal.errors import DatasealError, ErrorKind, InvalidInput
+from dataseal.registry.checks import CheckReport, check_document
+from dataseal.registry.evidence import EvidenceBundle, EvidenceError, Proof, load_document
+from dataseal.registry.merkle import ProofError, to_hash
+from dataseal.registry.registry import Registry
+from dataseal.registry.sealing.files import ChunkDigests, ChunkStreamHasher
+from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
+from dataseal.registry.services import evidence
+from dataseal.registry.services.assets import status_name
+from dataseal.registry.services.verify import verify_chunk_digests
+
+router = APIRouter(tags=["verify"])
+
+#: The largest file ``POST /verify/file`` hashes, unless the app sets ``app.state.max_upload_bytes``.
+MAX_UPLOAD_BYTES: Final = 1 << 30
+OCTET_STREAM: Final = "application/octet-stream"
+#: Failures of a check that are the service's, not the document's: raised (503, 500), never ``ok: false``.
+_SERVICE_KINDS = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
+
+
+class UploadTooLarge(InvalidInput):
+    """An upload above the app's limit: HTTP 413."""
+
+    http_status: ClassVar[int] = 413
+
+
+class UnsupportedContentType(InvalidInput):
+    """A body of a content type the route does not read: HTTP 415."""
+
+    http_status: ClassVar[int] = 415
+
+
+def _registry(request: Request) -> Registry:
+    """The app's registry (:func:`dataseal.api.deps.get_registry`; these routes read their bodies themselves)."""
+    return get_registry(request)
+
+
+def get_max_upload_bytes(request: Request) -> int:
+    """The app's upload limit: ``app.state.max_upload_bytes`` when set, else :data:`MAX_UPLOAD_BYTES`."""
+    return int(getattr(request.app.state, "max_upload_bytes", MAX_UPLOAD_BYTES))
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+#: The route that streams its body under its own limit (the app's body limit leaves it out).
+VERIFY_FILE_PATH = "/verify/file"
+
+
+@router.post(
+    VERIFY_FILE_PATH,
+    summary="Verify a file, streamed",
+    response_model=FileVerification,
+    openapi_extra={"requestBody": {"required": True, "content": {
+        OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}}}},
+    responses={413: {"description": "The upload is above the limit"},
+               415: {"description": "The body is not application/octet-stream"}},
+)
+async def verify_file(
+    request: Request,
+    chunk_size: Annotated[int, Query(ge=1, le=MAX_CHUNK_SIZE,
+                                     description="Bytes per chunk, as the file was sealed")] = DEFAULT_CHUNK_SIZE,
+    name: Annotated[str | None, Query(min_length=1, max_length=MAX_NAME_LENGTH,
+                                      description="The file's name, to find the versions registered under it")] = None,
+) -> FileVerification:
+    """Whether the body (the file's bytes) is exactly a registered asset; if not, the nearest registered version
+    and which chunks differ. The file is hashed as it arrives, never held whole."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != OCTET_STREAM:
+        raise UnsupportedContentType(
+            f"the body is {media_type or 'of no content type'}; this route reads the file's bytes as {OCTET_STREAM}",
+            hint=f"send the file's raw bytes with Content-Type: {OCTET_STREAM}, or only its chunk digests as JSON")
+    limit = get_max_upload_bytes(request)
+    _check_declared_length(request.headers.get("content-length"), limit)
+    hasher = ChunkStreamHasher(chunk_size)
+    async for piece in request.stream():
+        if hasher.size + len(piece) > limit:
+            raise _too_large(f"more than {limit:,} bytes", limit)
+        hasher.update(piece)
+    chunks = hasher.finish()
+    return await run_in_threadpool(_verify_chunks, _registry(request), chunks, name)
+
+
+@router.post("/verify/digests", summary="Verify a file by its chunk digests", response_model=FileVerification)
+def verify_digests(request: Request, body: DigestsRequest) -> FileVerification:
+    """Whether a file with these chunk digests is exactly a registered asset; if not, the nearest registered
+    version and which chunks differ. The file itself never leaves the client."""
+    return _verify_chunks(_registry(request), body.to_chunk_digests(), body.name)
+
+
+def _verify_chunks(registry: Registry, chunks: ChunkDigests, name: str | None) -> FileVerification:
+    return FileVerification.of(verify_chunk_digests(registry, chunks, name=name), chunks)
+
+
+def _check_declared_length(declared: str | None, limit: int) -> None:
+    if declared is None:
+        return
+    if not declared.strip().isdigit():
+        raise InvalidInput(f"the Content-Length {declared[:40]!r} is not a number of bytes",
+                           hint="send the body's length in bytes, or leave the header out")
+    if int(declared) > limit:
+        raise _too_large(f"{int(declared):,} bytes", limit)
+
+
+def _too_large(size: str, limit: int) -> UploadTooLarge:
+    return UploadTooLarge(f"the upload is {size}, above this service's limit of {limit:,} bytes",
+                          hint="send only the file's chunk digests (the file need not be uploaded to be verified)")
+
+
+# ---------------------------------------------------------------------------------------------- documents
+
+
+@router.post("/verify/proof", summary="Check a proof", response_model=DocumentCheck)
+def verify_proof(
+    request: Request,
+    document: Annotated[dict[str, Any], Body(description="A dataseal proof (kind dataseal.proof), as written")],
+    root: Annotated[str | None, Query(description="The root the proof must lead to (0x and 64 hex digits)")] = None,
+) -> DocumentCheck:
+    """Check a proof offline (value, leaf, siblings, root), then look its root up on this registry's chain."""
+    expected = _expected_root(root)
+    proof = load_document(document, where="the proof")
+    if not isinstance(proof, Proof):
+        raise _wrong_document(proof, "a proof (kind dataseal.proof)", "send an evidence bundle to the bundle check")
+    report, failure = _checked(lambda: check_document(document, root=expected, where="the proof"))
+    if report is None:
+        assert failure is not None
+        return DocumentCheck(ok=False, kind="proof", root=proof.root, checked=[], failure=failure)
+    checked = list(report.checked)
+    not_checked = [UncheckedOut.of(item) for item in report.not_checked]
+    warnings: list[str] = []
+    contracts = _registry(request).context.contracts()
+    chain_id = contracts.deployment.chain_id
+    holder = contracts.registry.asset_id_of(bytes.fromhex(proof.root[2:]))
+    registration = None
+    if holder is None:
+        not_checked.append(UncheckedOut(what=f"that root {proof.root} is registered: no registration on chain "
+                                        f"{chain_id} of this registry holds it", options=["root"]))
+    else:
+        asset = contracts.registry.asset(holder)
+        status = status_name(asset.status)
+        registration = RegistrationOut(asset_id=holder, status=status, owner=asset.owner,
+                                       manifest_hash="0x" + asset.manifest_hash.hex())
+        checked.append(f"root {proof.root} is registered as asset {holder} on chain {chain_id} ({status})")
+        not_checked = [item for item in not_checked if "root" not in item.options]
+        if status != "Active":
+            warnings.append(f"asset {holder} is {status}")
+        if proof.manifest_hash is not None and proof.manifest_hash != registration.manifest_hash:
+            warnings.append(f"the proof names manifest {proof.manifest_hash}, but asset {holder} was registered with "
+                            f"manifest {registration.manifest_hash}")
+    return DocumentCheck(ok=True, kind="proof", root=proof.root, subject=report.subject, checked=checked,
+                         not_checked=not_checked, warnings=warnings, registration=registration)
+
+
+@router.post("/verify/bundle", summary="Check an evidence bundle", response_model=DocumentCheck)
+def verify_bundle(
+    request: Request,
+    document: Annotated[dict[str, Any], Body(description="A dataseal evidence bundle (kind dataseal.evidence)")],
+) -> DocumentCheck:
+    """Check an evidence bundle offline (manifest hash, record, proofs, grant scope), then its record on this
+    registry's chain, trusting this registry's deployment of the AssetRegistry."""
+    bundle = load_document(document, where="the bundle")
+    if not isinstance(bundle, EvidenceBundle):
+        raise _wrong_document(bundle, "an evidence bundle (kind dataseal.evidence)",
+                              "send a proof to the proof check")
+    root = bundle.manifest.tree.root
+    report, failure = _checked(lambda: check_document(document, where="the bundle"))
+    if report is None:
+        assert failure is not None
+        return DocumentCheck(ok=False, kind="evidence", root=root, checked=[], failure=failure)
+    checked = list(report.checked)
+    not_checked = [UncheckedOut.of(item) for item in report.not_checked]
+    context = _registry(request).context
+    deployment = context.deployment()
+    trusted = evidence.TrustedRegistry(deployment.asset_registry,
+                                       f"this registry's deployment on chain {deployment.chain_id}")
+    try:
+        on_chain = evidence.check_on_chain(bundle, context.connection, trusted)
+    except DatasealError as exc:
+        if exc.kind in _SERVICE_KINDS:
+            raise
+        return DocumentCheck(ok=False, kind="evidence", root=root, checked=checked, not_checked=not_checked,
+                             failure=FailureOut.of(exc))
+    return DocumentCheck(
+        ok=True, kind="evidence", root=root, checked=[*checked, *(f"chain: {line}" for line in on_chain.checked)],
+        not_checked=[item for item in not_checked if not item.what.startswith("chain:")],
+        warnings=list(on_chain.warnings),
+        chain=ChainOut(status=on_chain.status, holds_root=on_chain.holds_root, trusted_by=on_chain.trusted))
+
+
+def _expected_root(root: str | None) -> str | None:
+    if root is None:
+        return None
+    try:
+        return "0x" + to_hash(root, "the expected root").hex()
+    except ProofError as exc:
+        raise InvalidInput(exc.message, hint=exc.hint, options=("root",)) from None
+
+
+def _checked(check: Callable[[], CheckReport]) -> tuple[CheckReport | None, FailureOut | None]:
+    """``check()``'s report, or the check that failed (a failure of the service itself is raised)."""
+    try:
+        return check(), None
+    except DatasealError as exc:
+        if exc.kind in _SERVICE_KINDS:
+            raise
+        return None, FailureOut.of(exc)
+
+
+def _wrong_document(document: object, expected: str, hint: str) -> EvidenceError:
+    kind = getattr(document, "kind", type(document).__name__)
+    return EvidenceError(f"the document is a {kind}, not {expected}", hint=hint)

@@ -1,0 +1,144 @@
+"""Serving the HTTP API in this process: uvicorn in a thread of its own, on a socket bound beforehand.
+
+`dataseal up` runs the API beside the embedded chain and the indexer in one process, so the server
+cannot own the process: its signals stay with the caller's main thread (uvicorn installs no handler
+outside the main thread), and the caller stops it with :meth:`ApiServer.stop`. The port is bound by
+:meth:`ApiServer.bind`, before anything else starts, so that a port in use stops a start before it
+has created anything, and port 0 picks a free one whose number is known before serving.
+"""
+from __future__ import annotations
+
+import errno
+import socket
+import threading
+from typing import Any
+
+import uvicorn
+
+from dataseal.errors import DatasealError, ErrorKind
+
+#: How long :meth:`ApiServer.stop` waits for requests in progress (then they are cancelled).
+STOP_GRACE_SECONDS = 5.0
+LISTEN_BACKLOG = 2048
+
+
+class ApiStartError(DatasealError):
+    """The HTTP API could not start: its address or port, or the application's own start-up."""
+
+    kind = ErrorKind.INVALID_INPUT
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling a thread when it has started (or given up starting)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
+
+class ApiServer:
+    """An ASGI application served over HTTP on a bound socket: :meth:`bind`, :meth:`start`, :meth:`stop`."""
+
+    def __init__(self, sock: socket.socket, host: str) -> None:
+        self._socket = sock
+        self.host = host
+        self.port = int(sock.getsockname()[1])
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._error: str | None = None
+
+    @classmethod
+    def bind(cls, host: str = "127.0.0.1", port: int = 8000) -> ApiServer:
+        """Listen on ``host:port`` (0: a free port); the server is not serving yet."""
+        if not 0 <= port <= 65535:
+            raise ApiStartError(f"port {port} is not a TCP port", hint="choose one from 1 to 65535",
+                                options=("api_port",))
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                 flags=socket.AI_PASSIVE)[0]
+            sock = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise _bind_error(host, port, exc) from None
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(LISTEN_BACKLOG)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise _bind_error(host, port, exc) from None
+        return cls(sock, host)
+
+    @property
+    def url(self) -> str:
+        """The base URL the server listens at (as bound: 0.0.0.0 stays 0.0.0.0)."""
+        return f"http://[{self.host}]:{self.port}" if ":" in self.host else f"http://{self.host}:{self.port}"
+
+    def start(self, app: Any, *, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Serve ``app`` from a thread; returns once it serves. Raises :class:`ApiStartError` (and closes the
+        socket) when the application fails to start."""
+        if self._thread is not None:
+            raise RuntimeError("the API server was started already")
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", server_header=False,
+                                timeout_graceful_shutdown=max(1, round(grace)))
+        server = _Server(config)
+        self._server = server
+        self._thread = threading.Thread(target=self._serve, args=(server,), name="dataseal-api", daemon=True)
+        self._thread.start()
+        server.ready.wait()
+        if not server.started:
+            self._thread.join()
+            self._socket.close()
+            raise ApiStartError(f"the HTTP API did not start on {self.url}: {self._error or 'its start-up failed'}",
+                                hint="see the log above for the reason")
+
+    def _serve(self, server: _Server) -> None:
+        try:
+            server.run(sockets=[self._socket])
+        except BaseException as exc:  # SystemExit included: uvicorn exits when the application's start-up fails
+            self._error = f"{type(exc).__name__}: {exc}"
+        finally:
+            server.ready.set()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the server stopped serving without being asked to; None while it serves (or was stopped)."""
+        if self._thread is None or self._stopping or self._thread.is_alive():
+            return None
+        return self._error or "the server stopped"
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> bool:
+        """Stop accepting, let requests in progress finish (``grace`` seconds at most, then cancel them); whether
+        the server thread ended within twice the grace."""
+        self._stopping = True
+        if self._server is None or self._thread is None:
+            self._socket.close()
+            return True
+        self._server.should_exit = True
+        self._thread.join(2 * grace)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            return False
+        return True
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> ApiStartError:
+    if exc.errno == errno.EADDRINUSE:
+        return ApiStartError(f"port {port} on {host} (for the HTTP API) is already in use", kind=ErrorKind.CONFLICT,
+                             hint="stop what listens there, or choose another port for the API",
+                             options=("api_port",))
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ApiStartError(f"not allowed to listen on {host}:{port} for the HTTP API ({exc.strerror})",
+                             hint="choose a port above 1023", options=("api_port",))
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return ApiStartError(f"cannot listen on {host!r}: it is not an address of this machine ({exc.strerror})",
+                             hint="try 127.0.0.1", options=("host",))
+    return ApiStartError(f"cannot listen on {host}:{port} for the HTTP API: {exc}",
+                         hint="choose another address or port", options=("host", "api_port"))

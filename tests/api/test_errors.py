@@ -1,0 +1,131 @@
+"""The error contract, the exposure rules and /health: every failure answers {"error": {kind, message, hint}}."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI, Request
+
+from dataseal.api.app import compute_host_name, create_app
+from dataseal.errors import Conflict, ErrorKind, InternalError, NotFound, Unavailable
+from dataseal.registry.registry import Registry
+from dataseal.registry.settings import Settings
+from tests.api.conftest import ApiClient, World, error_of
+
+
+def app_with_test_routes(registry: Registry, **options: object) -> FastAPI:
+    app = create_app(registry, **options)  # type: ignore[arg-type]
+
+    @app.get("/test/raise/{kind}")
+    def raising(kind: str) -> None:
+        errors = {"conflict": Conflict("asset 7 is already registered", hint="register another"),
+                  "unavailable": Unavailable("the node did not answer", hint="try again later"),
+                  "internal": InternalError("the artifact is missing", hint="reinstall dataseal"),
+                  "not_found": NotFound("no such thing", hint="check the id", options=("asset_id",))}
+        if kind in errors:
+            raise errors[kind]
+        raise RuntimeError("secret detail /home/operator/.dataseal")
+
+    @app.post("/test/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    return app
+
+
+def test_health_is_200_with_the_chain_the_database_and_the_lag(world: World) -> None:
+    response = world.client.get("/health")
+    assert response.status_code == 200, response.text
+    health = response.json()
+    assert health["status"] == "ok" and health["database"] == {"reachable": True, "error": None}
+    chain = health["chain"]
+    assert chain["reachable"] and chain["chain_id"] == world.chain.w3.eth.chain_id
+    assert chain["latest_block"] == world.chain.w3.eth.block_number
+    assert health["indexer"]["lag"] == chain["latest_block"] - health["indexer"]["last_block"] >= 0
+
+
+def test_health_is_503_with_the_same_body_when_the_chain_is_down(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, rpc_url="http://127.0.0.1:1", rpc_timeout=5)
+    with Registry(settings) as registry:
+        response = ApiClient(create_app(registry)).get("/health")
+    assert response.status_code == 503
+    health = response.json()
+    assert health["status"] == "down" and not health["chain"]["reachable"] and health["chain"]["error"]
+    assert health["database"]["reachable"] and health["indexer"] == {"last_block": None, "lag": None}
+
+
+def test_a_route_needing_the_chain_is_503_when_it_is_down(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, rpc_url="http://127.0.0.1:1", rpc_timeout=5)
+    with Registry(settings) as registry:
+        error = error_of(ApiClient(create_app(registry)).get("/assets/1"), 503)
+    assert error["kind"] == "unavailable" and "cannot reach the node at http://127.0.0.1:1" in error["message"]
+
+
+def test_an_unknown_route_and_a_wrong_method(world: World) -> None:
+    error = error_of(world.client.get("/nothing/here"), 404)
+    assert error == {"kind": "not_found", "message": "no such route: GET /nothing/here",
+                     "hint": "see /docs for the routes this registry serves"}
+    error = error_of(world.client.request("DELETE", f"/assets/{world.asset_id}"), 405)
+    assert error["message"] == f"/assets/{world.asset_id} does not take DELETE"
+
+
+@pytest.mark.parametrize(("kind", "status"), [("conflict", 409), ("unavailable", 503), ("internal", 500),
+                                              ("not_found", 404)])
+def test_each_kind_has_its_status_and_our_message(world: World, kind: str, status: int) -> None:
+    client = ApiClient(app_with_test_routes(world.registry))
+    error = error_of(client.get(f"/test/raise/{kind}"), status)
+    assert error["kind"] == ErrorKind(kind) and error["message"] and error["hint"]
+    if kind == "not_found":
+        assert error["options"] == ["asset_id"]
+
+
+def test_an_unexpected_exception_is_500_logged_never_shown(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    client = ApiClient(app_with_test_routes(world.registry))
+    with caplog.at_level(logging.ERROR, logger="dataseal.api"):
+        response = client.get("/test/raise/bug")
+    error = error_of(response, 500)
+    assert error["kind"] == "internal" and error["message"] == "the registry failed to answer this request"
+    assert "secret detail" not in response.text and "RuntimeError" not in response.text
+    assert any("GET /test/raise/bug failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_a_body_over_the_limit_is_413_declared_or_streamed(world: World) -> None:
+    client = ApiClient(app_with_test_routes(world.registry, max_body_bytes=100))
+    assert client.request("POST", "/test/echo", content=b"x" * 100).json() == {"size": 100}
+    error = error_of(client.request("POST", "/test/echo", content=b"x" * 101), 413)
+    assert error["message"] == "the request body is 101 bytes, over this registry's limit of 100 bytes"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it is read
+        for _ in range(10):
+            yield b"y" * 30
+
+    error = error_of(client.request("POST", "/test/echo", content=chunks()), 413)
+    assert "more than 100 bytes, over this registry's limit" in error["message"]
+
+
+def test_only_the_named_hosts_are_answered(world: World) -> None:
+    assert ApiClient(world.app, "http://127.0.0.1:8000").get("/health").status_code == 200
+    error = error_of(ApiClient(world.app, "http://evil.example").get("/health"), 400)
+    assert error["message"] == ("this registry does not answer for the host 'evil.example': it answers for "
+                                "127.0.0.1, localhost")
+    app = create_app(world.registry, allowed_hosts=("*.example.org",))
+    assert ApiClient(app, "https://registry.example.org").get("/health").status_code == 200
+    assert compute_host_name("[::1]:8000") == "[::1]" and compute_host_name("LocalHost:80") == "localhost"
+
+
+def test_no_cors_unless_origins_are_named(world: World) -> None:
+    origin = {"Origin": "https://app.example.org"}
+    response = world.client.get("/health", headers=origin)
+    assert "access-control-allow-origin" not in response.headers
+    app = create_app(world.registry, cors_origins=("https://app.example.org",))
+    response = ApiClient(app).get("/health", headers=origin)
+    assert response.headers["access-control-allow-origin"] == "https://app.example.org"
+
+
+def test_the_openapi_schema_lists_the_routes(world: World) -> None:
+    schema = world.client.get("/openapi.json").json()
+    assert {"/health", "/assets", "/assets/{asset_id}", "/assets/{asset_id}/trail", "/accounts/{address}/trail",
+            "/grants/{grant_id}", "/assets/{asset_id}/certificate", "/assets/{asset_id}/proofs/{leaf}"} <= \
+        set(schema["paths"])
