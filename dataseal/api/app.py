@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dataseal.api import routes
-from dataseal.api.errors import BodyLimitMiddleware, error_response, install_error_handlers
+from dataseal.api.errors import BodyLimitMiddleware, JsonDepthMiddleware, error_response, install_error_handlers
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
 from dataseal.registry.registry import Registry
@@ -43,6 +43,7 @@ def create_app(
         app.include_router(router)
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
     # it arrives; every other body is held by its route, so it is limited to max_body_bytes
+    app.add_middleware(JsonDepthMiddleware)  # inside the body limit: what it reads is bounded
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, exempt=(VERIFY_FILE_PATH,))
     install_error_handlers(app)
     if cors_origins:

@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataseal.errors import DatasealError, ErrorKind, InvalidInput
+from dataseal.registry.manifest import MAX_JSON_DEPTH
+from dataseal.registry.sealing.canonical import exceeds_json_depth
 
 log = logging.getLogger("dataseal.api")
 
@@ -208,3 +210,53 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counting, send)
+
+
+class JsonDepthMiddleware:
+    """Refuse a JSON body nested deeper than :data:`~dataseal.registry.manifest.MAX_JSON_DEPTH` levels before it is
+    parsed, with 400: a parser recurses once per level, and under the recursion limit py-evm's dependencies raise a
+    few hundred thousand ``[`` overflow the thread's stack (the process dies). Every document dataseal reads nests
+    a few levels. The body is read here whole (JSON bodies are, to be parsed; the body limit bounds it) and handed
+    on unchanged."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        body = bytearray()
+        try:
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+        except DatasealError as exc:  # the body limit, counted while reading: 413 (FastAPI's parser made it a 400)
+            await error_response(exc)(scope, receive, send)
+            return
+        if exceeds_json_depth(bytes(body), self.limit):
+            error = InvalidInput(f"the JSON body nests arrays or objects more than {self.limit} levels deep",
+                                 hint="send the document as dataseal wrote it (none nests that deep)")
+            await error_response(error)(scope, receive, send)
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            return kind == b"application/json" or kind.endswith(b"+json")
+    return False

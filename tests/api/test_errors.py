@@ -129,3 +129,28 @@ def test_the_openapi_schema_lists_the_routes(world: World) -> None:
     assert {"/health", "/assets", "/assets/{asset_id}", "/assets/{asset_id}/trail", "/accounts/{address}/trail",
             "/grants/{grant_id}", "/assets/{asset_id}/certificate", "/assets/{asset_id}/proofs/{leaf}"} <= \
         set(schema["paths"])
+
+
+def test_a_json_body_streamed_over_the_limit_is_413(world: World) -> None:
+    """A JSON route parses its body: over the limit while it is read is 413 (FastAPI's parser made it a 400)."""
+    client = ApiClient(create_app(world.registry, max_body_bytes=100, allowed_hosts=("*",)))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"size": 1, "digests": ["'
+        for _ in range(10):
+            yield b"0" * 30
+
+    error = error_of(client.request("POST", "/verify/digests", content=chunks(),
+                                    headers={"content-type": "application/json"}), 413)
+    assert "over this registry's limit of 100 bytes" in error["message"]
+
+
+@pytest.mark.parametrize("path", ["/verify/digests", "/verify/bundle", "/verify/proof"])
+def test_a_json_body_nested_too_deep_is_refused_before_it_is_parsed(world: World, path: str) -> None:
+    """A few hundred thousand "[" overflowed the parser's thread stack and killed the process (py-evm's
+    dependencies raise the recursion limit): refused on the text, before any parser sees it."""
+    client = ApiClient(create_app(world.registry, allowed_hosts=("*",)))
+    deep = b"[" * 100_000 + b"]" * 100_000
+    error = error_of(client.request("POST", path, content=deep, headers={"content-type": "application/json"}), 400)
+    assert error["message"] == "the JSON body nests arrays or objects more than 64 levels deep"
+    assert client.request("GET", "/health").status_code in (200, 503)  # still answering

@@ -69,6 +69,12 @@ def test_bad_trail_parameters(world: World) -> None:
     for limit in ("0", "1001", "many"):
         error = error_of(client.get(url, params={"limit": limit}), 422)
         assert "query parameter limit" in error["message"] and f'(got "{limit}")' in error["message"]
+    for huge in ("99999999999999999999999999:0", "9223372036854775808:0", "4:9223372036854775808"):
+        error = error_of(client.get(url, params={"after": huge}), 400)  # beyond a 64-bit column: was a 500
+        assert "is beyond any block or log index" in error["message"]
+    owner = world.client.get(f"/assets/{world.asset_id}").json()["owner"]
+    error = error_of(client.get("/assets", params={"owner": owner, "after": str(2**64)}), 422)
+    assert "query parameter after" in error["message"]
     error = error_of(client.get("/accounts/0x12/trail"), 400)
     assert "the account '0x12' is not an address" in error["message"]
     error = error_of(client.get(f"/assets/{world.asset_id}/usage", params={"period": "week"}), 422)

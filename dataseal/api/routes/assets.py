@@ -108,7 +108,7 @@ def find_assets(
     owner: Annotated[str | None, Query(description="An owner's address: 0x and 40 hex digits")] = None,
     certificate: Annotated[str | None, Query(description="A certificate number, DS-…")] = None,
     registration: Annotated[str | None, Query(description="A registration number, YEAR-CHAIN-ASSET-C")] = None,
-    after: Annotated[int | None, Query(ge=0, le=UINT256_MAX,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1,
                                        description="With owner: the last asset id of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST, description="With owner: assets a page")] = 100,
 ) -> AssetList:

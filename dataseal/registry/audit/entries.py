@@ -58,6 +58,10 @@ USAGE_EVENTS = frozenset({"UsageRecorded", "UsageBatchRecorded"})
 # ------------------------------------------------------------------------------------ position
 
 
+#: The largest block number or log index a cursor names (the index stores them as 64-bit integers).
+MAX_POSITION = 2**63 - 1
+
+
 class Cursor(NamedTuple):
     """A position in chain order: a page of a trail holds the entries strictly after it."""
 
@@ -73,6 +77,9 @@ def parse_cursor(text: str) -> Cursor:
     block, sep, log = text.strip().partition(":")
     if not sep or not block.isdigit() or not log.isdigit():
         raise AuditInputError(f"the cursor {text!r} is not BLOCK:LOG (two whole numbers, e.g. 1042:3)",
+                              hint="give the next cursor a trail page printed", options=("after",))
+    if int(block) > MAX_POSITION or int(log) > MAX_POSITION:
+        raise AuditInputError(f"the cursor {text!r} is beyond any block or log index (at most {MAX_POSITION})",
                               hint="give the next cursor a trail page printed", options=("after",))
     return Cursor(int(block), int(log))
 

@@ -143,6 +143,9 @@ def test_subjects_and_cursors_parse_or_say_what_to_give() -> None:
         with pytest.raises(AuditInputError) as refused:
             parse_cursor(bad)
         assert "is not BLOCK:LOG" in refused.value.message and refused.value.options == ("after",)
+    assert parse_cursor(f"{2**63 - 1}:0") == Cursor(2**63 - 1, 0)
+    with pytest.raises(AuditInputError, match=r"is beyond any block or log index \(at most 9223372036854775807\)"):
+        parse_cursor(f"{2**63}:0")  # the index's columns are 64-bit: it was an internal error
 
 
 def test_every_event_the_contracts_declare_has_a_trail_name() -> None:
