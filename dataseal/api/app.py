@@ -3,6 +3,7 @@ a test), with the error contract of :mod:`dataseal.api.errors`, the exposure rul
 named, only the named Host names) and a request size limit."""
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 from fastapi import FastAPI
@@ -62,6 +63,15 @@ def compute_host_name(host_header: str) -> str:
 
 
 def is_allowed_host(name: str, allowed: Sequence[str]) -> bool:
+    """Whether a request whose Host names ``name`` (lower case, port left out) is answered: a name of ``allowed``
+    (``*`` any, ``*.example.org`` a domain's; a name's trailing dot aside), or any IP address — as the node does: an
+    address is no name a page of another site can make a browser resolve to this machine."""
+    name = name.rstrip(".") if not name.startswith("[") else name
+    try:
+        ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+        return True
+    except ValueError:
+        pass
     for pattern in allowed:
         pattern = pattern.lower()
         if pattern == "*" or pattern == name or (pattern.startswith("*.") and name.endswith(pattern[1:])):

@@ -113,6 +113,9 @@ def test_only_the_named_hosts_are_answered(world: World) -> None:
     app = create_app(world.registry, allowed_hosts=("*.example.org",))
     assert ApiClient(app, "https://registry.example.org").get("/health").status_code == 200
     assert compute_host_name("[::1]:8000") == "[::1]" and compute_host_name("LocalHost:80") == "localhost"
+    # IP addresses are answered, as the node answers them (a LAN client of `up --host 0.0.0.0`, `--host ::1`)
+    for address in ("http://10.1.2.3:8000", "http://[::1]:8000", "http://localhost.:8000"):
+        assert ApiClient(world.app, address).get("/health").status_code == 200, address
 
 
 def test_no_cors_unless_origins_are_named(world: World) -> None:

@@ -356,3 +356,11 @@ def test_the_openapi_schema_describes_the_routes(app: FastAPI) -> None:
     schema = app.openapi()["components"]["schemas"]["DigestsRequest"]
     assert set(schema["properties"]) == {"chunk_size", "size", "digests", "name"}
     assert schema["properties"]["digests"]["items"]["pattern"] == "^0x[0-9a-fA-F]{64}$"
+
+
+@pytest.mark.parametrize("path", ["/verify/digests", "/verify/proof", "/verify/bundle"])
+def test_a_json_route_given_another_content_type_is_415(owner: Registry, path: str) -> None:
+    response = call(make_app(owner), path, content=b'{"size": 1}', headers={"content-type": "text/plain"})
+    assert response.status_code == 415
+    assert response.json()["error"]["message"].endswith("reads a JSON document, but the body was sent as text/plain")
+    assert call(make_app(owner), path, content=b'{"size": 1}').status_code == 415  # no content type at all

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Final
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from dataseal.api.deps import get_registry
@@ -50,6 +50,19 @@ router = APIRouter(tags=["verify"])
 #: The largest file ``POST /verify/file`` hashes, unless the app sets ``app.state.max_upload_bytes``.
 MAX_UPLOAD_BYTES: Final = 1 << 30
 OCTET_STREAM: Final = "application/octet-stream"
+
+
+def require_json(request: Request) -> None:
+    """A route that reads a JSON document: any other content type is 415 (not a validation error about bytes)."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise UnsupportedContentType(
+            f"{request.method} {request.url.path} reads a JSON document, but the body was sent as "
+            f"{kind or 'no content type'}", hint="send the JSON with Content-Type: application/json")
+
+
+#: The dependency of the routes that read a JSON document.
+JSON_ONLY = [Depends(require_json)]
 #: Failures of a check that are the service's, not the document's: raised (503, 500), never ``ok: false``.
 _SERVICE_KINDS = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
 
@@ -112,12 +125,13 @@ async def verify_file(
     async for piece in request.stream():
         if hasher.size + len(piece) > limit:
             raise _too_large(f"more than {limit:,} bytes", limit)
-        hasher.update(piece)
+        await run_in_threadpool(hasher.update, piece)  # hashing off the event loop (small chunks cost per byte)
     chunks = hasher.finish()
     return await run_in_threadpool(_verify_chunks, _registry(request), chunks, name)
 
 
-@router.post("/verify/digests", summary="Verify a file by its chunk digests", response_model=FileVerification)
+@router.post("/verify/digests", summary="Verify a file by its chunk digests", response_model=FileVerification,
+             dependencies=JSON_ONLY)
 def verify_digests(request: Request, body: DigestsRequest) -> FileVerification:
     """Whether a file with these chunk digests is exactly a registered asset; if not, the nearest registered
     version and which chunks differ. The file itself never leaves the client."""
@@ -146,7 +160,7 @@ def _too_large(size: str, limit: int) -> UploadTooLarge:
 # ---------------------------------------------------------------------------------------------- documents
 
 
-@router.post("/verify/proof", summary="Check a proof", response_model=DocumentCheck)
+@router.post("/verify/proof", summary="Check a proof", response_model=DocumentCheck, dependencies=JSON_ONLY)
 def verify_proof(
     request: Request,
     document: Annotated[dict[str, Any], Body(description="A dataseal proof (kind dataseal.proof), as written")],
@@ -187,7 +201,8 @@ def verify_proof(
                          not_checked=not_checked, warnings=warnings, registration=registration)
 
 
-@router.post("/verify/bundle", summary="Check an evidence bundle", response_model=DocumentCheck)
+@router.post("/verify/bundle", summary="Check an evidence bundle", response_model=DocumentCheck,
+             dependencies=JSON_ONLY)
 def verify_bundle(
     request: Request,
     document: Annotated[dict[str, Any], Body(description="A dataseal evidence bundle (kind dataseal.evidence)")],

@@ -8,10 +8,12 @@ import math
 import os
 import shlex
 import shutil
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -25,6 +27,7 @@ from dataseal.cli.commands.node import (
     HEALTH_CHECK_SECONDS,
     OPERATOR,
     PASSWORD_FILE,
+    STOP_SIGNALS,
     _StopSignals,
 )
 from dataseal.cli.errors import render
@@ -141,11 +144,12 @@ def up(
     services = _Services(Path(cfg.data_dir), poll_interval)
     with _StopSignals() as signals:
         try:
-            # The API's port first: when it is taken, nothing has been created yet.
-            services.api = ApiServer.bind(host, api_port)
-            if node_config is not None:
-                services.start_node(node_config)
-            ready = services.start(cfg, exposure)
+            with _InterruptOnce():  # while starting, a stop signal interrupts what waits (a node that does not answer)
+                # The API's port first: when it is taken, nothing has been created yet.
+                services.api = ApiServer.bind(host, api_port)
+                if node_config is not None:
+                    services.start_node(node_config)
+                ready = services.start(cfg, exposure)
             _announce(ready, as_json)
             failure = services.wait(signals)
             note(f"{PREFIX}: stopping" + (f" ({failure})" if failure else ""))
@@ -153,6 +157,27 @@ def up(
             services.stop()
     if failure is not None:
         raise typer.Exit(1)
+
+
+class _InterruptOnce:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, once (a second signal while the first is handled does nothing):
+    start-up waits in calls a pipe cannot wake (a node that accepts and never answers); the stop that follows runs
+    under the served phase's handlers again, which only note signals."""
+
+    def __enter__(self) -> _InterruptOnce:
+        self._raised = False
+        self._previous = {sig: signal.signal(sig, self._interrupt) for sig in STOP_SIGNALS}
+        return self
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if not self._raised:
+            self._raised = True
+            raise KeyboardInterrupt
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass

@@ -271,3 +271,32 @@ def test_up_serves_a_real_node_and_postgresql(tmp_path: Path, hardhat_url: str, 
         assert data.is_dir() and not (data / "node.json").exists()
     finally:
         postgres.drop_database(name)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_while_starting_stops_it(tmp_path: Path, sig: int) -> None:
+    """A node that accepts and never answers holds the start-up in a read: a stop signal then stops `up` (it was
+    ignored until the RPC timeout ran out), the API port is freed and nothing is left running."""
+    with socket.socket() as silent, socket.socket() as probe:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        probe.bind(("127.0.0.1", 0))
+        api_port = probe.getsockname()[1]
+        probe.close()
+        command = [sys.executable, "-m", "dataseal.cli.main", "up", "--rpc",
+                   f"http://127.0.0.1:{silent.getsockname()[1]}", "--api-port", str(api_port)]
+        proc = subprocess.Popen(command, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=_env())
+        guard = threading.Timer(HANG_GUARD_SECONDS, _kill_if_running, (proc,))  # a guard against a hang
+        guard.start()
+        try:
+            connection, _ = silent.accept()  # the event: `up` is waiting for the node's answer
+            with connection:
+                os.kill(proc.pid, sig)
+                _, err = proc.communicate()
+        finally:
+            guard.cancel()
+            _kill_if_running(proc)
+    assert proc.returncode == 130, err
+    assert "dataseal: interrupted" in err and "Traceback" not in err
+    assert not _listens(api_port)
