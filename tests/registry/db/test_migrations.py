@@ -353,3 +353,27 @@ def test_new_migration_writes_a_revision_that_brings_the_schema_to_the_models(tm
     assert opened.returncode == 0, opened.stderr
     revision = source.split('revision: str = "')[1].split('"')[0]
     assert opened.stdout.split() == [revision, "[]"]
+
+
+def test_a_database_of_the_first_revision_is_upgraded_on_open(database_url: str) -> None:
+    """A registry made before the HTTP API's tables (the initial revision, 913177630b5a) opens migrated to the head,
+    its rows kept: revisions are added, never rewritten, once a database may exist."""
+    from alembic import command
+
+    from dataseal.registry.db.migrations import alembic_config
+
+    engine = create_database_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "913177630b5a")
+        connection.execute(text("INSERT INTO chain_checkpoint (number, hash, parent_hash, timestamp) "
+                                f"VALUES (5, '0x{'ab' * 32}', NULL, 1700000000)"))
+    engine.dispose()
+    database = Database.open(database_url)
+    try:
+        assert database.get_schema_revision() == compute_head_revisions()[0] != "913177630b5a"
+        with database.engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            assert {"api_key", "api_seen_request", "api_idempotent_response"} <= tables
+            assert connection.execute(text("SELECT number FROM chain_checkpoint")).scalar() == 5  # kept
+    finally:
+        database.close()
