@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dataseal.api import routes
@@ -44,6 +46,10 @@ def create_app(
         app.include_router(router)
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
     # it arrives; every other body is held by its route, so it is limited to max_body_bytes
+    # Prometheus metrics of the requests (counts, latencies by route and status) at /metrics, outside the OpenAPI
+    # schema; each app its own collector registry (several apps in one process, as the tests make, must not clash)
+    Instrumentator(excluded_handlers=["/metrics"], registry=CollectorRegistry()).instrument(app).expose(
+        app, include_in_schema=False)
     app.add_middleware(JsonDepthMiddleware)  # inside the body limit: what it reads is bounded
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, exempt=(VERIFY_FILE_PATH,))
     install_error_handlers(app)

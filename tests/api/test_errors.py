@@ -157,3 +157,17 @@ def test_a_json_body_nested_too_deep_is_refused_before_it_is_parsed(world: World
     error = error_of(client.request("POST", path, content=deep, headers={"content-type": "application/json"}), 400)
     assert error["message"] == "the JSON body nests arrays or objects more than 64 levels deep"
     assert client.request("GET", "/health").status_code in (200, 503)  # still answering
+
+
+def test_metrics_are_served_outside_the_schema(world: World) -> None:
+    """Prometheus metrics at /metrics, per app (two apps in one process do not clash), not in the OpenAPI schema."""
+    app = create_app(world.registry)
+    client = ApiClient(app, "http://127.0.0.1:8000")
+    assert client.get("/health").status_code in (200, 503)
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+    assert 'http_requests_total{handler="/health"' in metrics.text
+    assert "/metrics" not in client.get("/openapi.json").json()["paths"]
+    other = ApiClient(create_app(world.registry), "http://127.0.0.1:8000")  # its own counts
+    assert 'handler="/health"' not in other.get("/metrics").text
+    assert error_of(ApiClient(app, "http://evil.example").get("/metrics"), 400)  # the Host rule holds there too
