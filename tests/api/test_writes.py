@@ -1,0 +1,293 @@
+"""The write routes: registration from a manifest (by the operator account, or relayed), the operations they answer
+with, authentication, idempotency and a restart resuming a queued operation — on a py-evm chain, the worker a real
+thread, each test waiting for the operation's end (an event), never for the wall clock."""
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from dataseal.api.app import create_app
+from dataseal.api.security import HEADER_IDEMPOTENT_REPLAYED, create_api_key, sign_request
+from dataseal.chain.accounts.eip712 import sign_register
+from dataseal.chain.contracts.deployment import ContractConfig
+from dataseal.registry.db import Database
+from dataseal.registry.manifest import Manifest, ManifestMetadata, build_manifest
+from dataseal.registry.merkle import core
+from dataseal.registry.registry import Registry
+from dataseal.registry.sealing import SealOptions
+from dataseal.registry.sealing.seal import compute_tree, tree_info
+from dataseal.registry.services.manifest_writes import register_domain
+from dataseal.registry.services.writer import Clock
+from tests.api.conftest import ApiClient, error_of, open_registry
+from tests.conftest import Chain, pyevm_chain
+
+NOW = 1_900_000_000  # the API's clock for signed requests (app.state.clock)
+
+
+@dataclass
+class Sealed:
+    manifest: Manifest
+    leaves: list[bytes]
+    proofs: list[list[bytes]]
+
+
+@dataclass
+class WriteWorld:
+    chain: Chain
+    registry: Registry
+    app: Any
+    client: ApiClient
+    api_key: str
+    folder: Path
+    counter: Iterator[int]
+
+    def seal(self, name: str, data: bytes, title: str) -> Sealed:
+        path = self.folder / name
+        path.write_bytes(data)
+        with compute_tree(path, SealOptions(chunk_size=512)) as computed:
+            manifest = build_manifest(ManifestMetadata(title=title, rights_type=("holding", "processing")),
+                                      computed.content, tree_info(computed))
+            nodes = computed.tree.nodes  # type: ignore[attr-defined]
+            count = len(computed.tree)
+            leaves = [core.node_at(nodes, core.leaf_tree_index(count, i)) for i in range(count)]
+            proofs = [computed.tree.get_proof(i) for i in range(count)]
+        return Sealed(manifest, leaves, proofs)
+
+    def operator(self, url: str, body: Any, **headers: str) -> httpx.Response:
+        return self.client.request("POST", url, content=json.dumps(body),
+                                   headers={"Authorization": f"Bearer {self.api_key}",
+                                            "Content-Type": "application/json", **headers})
+
+    def signed(self, url: str, body: Any, account: LocalAccount, **headers: str) -> httpx.Response:
+        raw = json.dumps(body).encode()
+        signature = sign_request(account, "POST", url, raw, next(self.counter), chain_id=self.chain.w3.eth.chain_id,
+                                 host="localhost")
+        return self.client.request("POST", url, content=raw,
+                                   headers={"Content-Type": "application/json", **signature, **headers})
+
+    def wait(self, answer: httpx.Response) -> dict[str, Any]:
+        assert answer.status_code == 202, answer.text
+        operation = answer.json()
+        assert operation["poll"] == f"/operations/{operation['operation']}"
+        self.app.state.operations.wait(operation["operation"])
+        polled = self.client.get(operation["poll"])
+        assert polled.status_code == 200, polled.text
+        result: dict[str, Any] = polled.json()
+        return result
+
+
+def make_world(chain: Chain, folder: Path, clock: Clock | None = None) -> tuple[WriteWorld, Database]:
+    data_dir = folder / "data"
+    data_dir.mkdir()
+    database = Database.open(f"sqlite:///{data_dir / 'registry.sqlite'}")
+    registry = open_registry(chain, data_dir, chain.owner.address, database)  # the operator account: chain.owner
+    app = create_app(registry, write_clock=clock)
+    app.state.clock = lambda: NOW
+    key = create_api_key(registry.db, "ops")
+    return WriteWorld(chain, registry, app, ApiClient(app), key, folder, itertools.count(NOW - 200)), database
+
+
+@pytest.fixture(scope="module")
+def writes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WriteWorld]:
+    world, database = make_world(pyevm_chain(ContractConfig()), tmp_path_factory.mktemp("writes"))
+    world.app.state.operations.start()
+    try:
+        yield world
+    finally:
+        world.app.state.operations.stop()
+        world.registry._database = None
+        world.registry.close()
+        database.close()
+
+
+def relay_body(world: WriteWorld, sealed: Sealed, owner: LocalAccount, *, deadline: int | None = None,
+               classification: int = 1, signer: LocalAccount | None = None) -> dict[str, Any]:
+    deadline = world.chain.now() + 3600 if deadline is None else deadline
+    nonce = world.chain.reader.registry.nonce_of(owner.address)
+    signature = sign_register((signer or owner).key, register_domain(world.registry), owner=owner.address,
+                              content_root=bytes.fromhex(sealed.manifest.tree.root[2:]),
+                              manifest_hash=sealed.manifest.hash, rights_type=sealed.manifest.rights_bitmask,
+                              classification=classification, parent_id=0, nonce=nonce, deadline=deadline)
+    return {"manifest": sealed.manifest.to_json_data(), "classification": classification, "owner": owner.address,
+            "deadline": deadline, "signature": "0x" + signature.hex()}
+
+
+# ---------------------------------------------------------------------------------- POST /assets
+
+
+def test_register_from_a_manifest_with_its_leaves_serves_proofs(writes: WriteWorld) -> None:
+    sealed = writes.seal("a.bin", bytes(range(256)) * 9, "A")
+    body = {"manifest": sealed.manifest.to_json_data(), "classification": 2,
+            "leaves": ["0x" + leaf.hex() for leaf in sealed.leaves]}
+    answer = writes.operator("/assets", body)
+    assert answer.json()["status"] in ("queued", "submitted", "mined")
+    done = writes.wait(answer)
+    assert done["status"] == "mined", done
+    result = done["result"]
+    assert done["tx_hash"] == result["tx_hash"] and result["tx_hash"] in done["tx_hashes"]
+    assert result["owner"] == writes.chain.owner.address and result["stored_tree"] is True
+    assert result["content_root"] == sealed.manifest.tree.root
+    asset = writes.chain.reader.registry.asset(result["asset_id"])
+    assert asset.classification == 2 and asset.manifest_hash == sealed.manifest.hash
+    proof = writes.client.get(f"/assets/{result['asset_id']}/proofs/3").json()
+    assert proof["leaf"] == "0x" + sealed.leaves[3].hex()
+    assert proof["proof"] == ["0x" + node.hex() for node in sealed.proofs[3]]
+    got = writes.client.get(f"/assets/{result['asset_id']}").json()
+    assert got["title"] == "A"
+
+
+def test_the_same_registration_posted_again_is_the_same_operation(writes: WriteWorld) -> None:
+    sealed = writes.seal("b.bin", b"b" * 2000, "B")
+    body = {"manifest": sealed.manifest.to_json_data()}
+    first = writes.wait(writes.operator("/assets", body))
+    assert first["status"] == "mined"
+    again = writes.operator("/assets", body)
+    assert again.status_code == 202 and again.json()["operation"] == first["operation"]
+    assert writes.chain.reader.registry.total_assets() == first["result"]["asset_id"]
+
+
+def test_idempotency_key_replays_the_first_answer(writes: WriteWorld) -> None:
+    sealed = writes.seal("c.bin", b"c" * 1500, "C")
+    body = {"manifest": sealed.manifest.to_json_data()}
+    first = writes.operator("/assets", body, **{"Idempotency-Key": "reg-c"})
+    second = writes.operator("/assets", body, **{"Idempotency-Key": "reg-c"})
+    assert second.status_code == 202 and second.headers[HEADER_IDEMPOTENT_REPLAYED] == "true"
+    assert second.json() == first.json()
+    other = writes.operator("/assets", {**body, "classification": 1}, **{"Idempotency-Key": "reg-c"})
+    assert "Idempotency-Key" in error_of(other, 409)["message"]
+    assert writes.wait(first)["status"] == "mined"
+
+
+def test_a_registered_root_is_refused_at_once(writes: WriteWorld) -> None:
+    sealed = writes.seal("d.bin", b"d" * 700, "D")
+    body = {"manifest": sealed.manifest.to_json_data()}
+    assert writes.wait(writes.operator("/assets", body))["status"] == "mined"
+    changed = writes.seal("d.bin", b"d" * 700, "D, described otherwise")
+    error = error_of(writes.operator("/assets", {"manifest": changed.manifest.to_json_data()}), 409)
+    assert "already registered" in error["message"] and error["hint"]
+
+
+def test_bad_registrations_are_refused_before_anything_is_queued(writes: WriteWorld) -> None:
+    sealed = writes.seal("e.bin", b"e" * 1100, "E")
+    manifest = sealed.manifest.to_json_data()
+    assert error_of(writes.operator("/assets", {"manifest": {"kind": "nope"}}), 422)["options"] == ["manifest"]
+    assert error_of(writes.operator("/assets", {"manifest": {**manifest, "version": 99}}), 422)
+    assert error_of(writes.operator("/assets", {"manifest": manifest, "classification": 9}), 422)
+    short = error_of(writes.operator("/assets", {"manifest": manifest, "leaves": ["0x" + "00" * 32]}), 400)
+    assert "leaves" in short["message"]
+    wrong = ["0x" + "11" * 32] * len(sealed.leaves)
+    assert "root" in error_of(writes.operator("/assets", {"manifest": manifest, "leaves": wrong}), 400)["message"]
+    assert writes.chain.reader.registry.asset_id_of(bytes.fromhex(sealed.manifest.tree.root[2:])) is None
+
+
+def test_writes_need_a_writer(writes: WriteWorld) -> None:
+    sealed = writes.seal("f.bin", b"f" * 900, "F")
+    body = {"manifest": sealed.manifest.to_json_data()}
+    anonymous = writes.client.request("POST", "/assets", json=body)
+    assert error_of(anonymous, 401)["kind"] == "invalid_input"
+    wrong_key = writes.client.request("POST", "/assets", json=body,
+                                      headers={"Authorization": "Bearer dsk_" + "A" * 43})
+    error_of(wrong_key, 401)
+    # a signed request is a user, not the operator: it relays its own signature instead
+    user = writes.chain.keys[writes.chain.user.address]
+    assert "relay" in error_of(writes.signed("/assets", body, user), 403)["hint"]
+
+
+# ---------------------------------------------------------------------------------- POST /assets/relay
+
+
+def test_relayed_registration_makes_the_signer_the_owner(writes: WriteWorld) -> None:
+    user = writes.chain.keys[writes.chain.user.address]
+    sealed = writes.seal("g.bin", b"g" * 1300, "G")
+    done = writes.wait(writes.signed("/assets/relay", relay_body(writes, sealed, user), user))
+    assert done["status"] == "mined", done
+    asset = writes.chain.reader.registry.asset(done["result"]["asset_id"])
+    assert asset.owner == user.address and done["result"]["relayed"] is True
+    assert writes.chain.w3.eth.get_transaction(done["tx_hash"])["from"] == writes.chain.owner.address  # the operator
+
+
+def test_relay_refuses_bad_signatures_and_deadlines(writes: WriteWorld) -> None:
+    user = writes.chain.keys[writes.chain.user.address]
+    buyer = writes.chain.keys[writes.chain.buyer.address]
+    sealed = writes.seal("h.bin", b"h" * 1700, "H")
+    forged = relay_body(writes, sealed, user, signer=buyer)
+    error = error_of(writes.operator("/assets/relay", forged), 400)
+    assert buyer.address in error["message"] and error["options"] == ["signature"]
+    tampered = {**relay_body(writes, sealed, user), "classification": 3}
+    assert error_of(writes.operator("/assets/relay", tampered), 400)["options"] == ["signature"]
+    expired = relay_body(writes, sealed, user, deadline=writes.chain.now() - 1)
+    assert error_of(writes.operator("/assets/relay", expired), 400)["options"] == ["deadline"]
+    other_signer = writes.signed("/assets/relay", relay_body(writes, sealed, user), buyer)
+    assert user.address in error_of(other_signer, 403)["message"]
+
+
+def test_a_replayed_signed_request_is_refused(writes: WriteWorld) -> None:
+    user = writes.chain.keys[writes.chain.user.address]
+    sealed = writes.seal("i.bin", b"i" * 1900, "I")
+    raw = json.dumps(relay_body(writes, sealed, user)).encode()
+    headers = {"Content-Type": "application/json",
+               **sign_request(user, "POST", "/assets/relay", raw, next(writes.counter),
+                              chain_id=writes.chain.w3.eth.chain_id, host="localhost")}
+    first = writes.client.request("POST", "/assets/relay", content=raw, headers=headers)
+    error_of(writes.client.request("POST", "/assets/relay", content=raw, headers=headers), 409)
+    assert writes.wait(first)["status"] == "mined"
+
+
+def test_unknown_operation_is_404(writes: WriteWorld) -> None:
+    error_of(writes.client.get("/operations/op_" + "0" * 32), 404)
+    error_of(writes.client.get("/operations/nope"), 422)
+
+
+# ---------------------------------------------------------------------------------- restart
+
+
+def test_a_queued_operation_is_carried_out_after_a_restart(writes: WriteWorld) -> None:
+    writes.app.state.operations.stop()
+    try:
+        sealed = writes.seal("j.bin", b"j" * 2100, "J")
+        answer = writes.operator("/assets", {"manifest": sealed.manifest.to_json_data()})
+        assert answer.json()["status"] == "queued"
+        assert writes.client.get(answer.json()["poll"]).json()["status"] == "queued"
+        restarted = create_app(writes.registry)
+        restarted.state.operations.start()
+        try:
+            done = restarted.state.operations.wait(answer.json()["operation"])
+        finally:
+            restarted.state.operations.stop()
+        assert done["status"] == "mined", done
+        assert writes.chain.reader.registry.asset_id_of(bytes.fromhex(sealed.manifest.tree.root[2:])) == \
+            done["result"]["asset_id"]
+    finally:
+        writes.app.state.operations.start()
+
+
+# ---------------------------------------------------------------------------------- commit–reveal
+
+
+def test_relay_with_commitments_commits_for_the_owner(tmp_path: Path) -> None:
+    chain = pyevm_chain(ContractConfig.with_commits())
+    clock = Clock(now=lambda: 0.0, sleep=lambda seconds: chain.travel(max(1, int(seconds))) and None)
+    world, database = make_world(chain, tmp_path, clock)
+    world.app.state.operations.start()
+    try:
+        user = chain.keys[chain.user.address]
+        sealed = world.seal("k.bin", b"k" * 1000, "K")
+        too_soon = relay_body(world, sealed, user, deadline=chain.now() + 30)
+        assert error_of(world.operator("/assets/relay", too_soon), 400)["options"] == ["deadline"]
+        done = world.wait(world.operator("/assets/relay", relay_body(world, sealed, user)))
+        assert done["status"] == "mined", done
+        assert len(done["tx_hashes"]) == 2  # the commitment, then the registration
+        assert chain.reader.registry.asset(done["result"]["asset_id"]).owner == user.address
+    finally:
+        world.app.state.operations.stop()
+        world.registry._database = None
+        world.registry.close()
+        database.close()
