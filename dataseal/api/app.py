@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dataseal.api import routes
 from dataseal.api.errors import BodyLimitMiddleware, JsonDepthMiddleware, error_response, install_error_handlers
 from dataseal.api.operations import Operations
+from dataseal.api.routes import grant_writes, writes
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
-from dataseal.api.routes.writes import HANDLERS
 from dataseal.errors import InvalidInput
 from dataseal.registry.outbox import Hook
 from dataseal.registry.registry import Registry
@@ -52,7 +52,7 @@ def create_app(
     ``app.state.operations.start()``); ``write_clock`` is the clock it waits with (a commitment's minimum age),
     ``write_hook`` sees the writes' moments (tests).
     """
-    operations = Operations(registry, HANDLERS, clock=write_clock, hook=write_hook)
+    operations = Operations(registry, {**writes.HANDLERS, **grant_writes.HANDLERS}, clock=write_clock, hook=write_hook)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

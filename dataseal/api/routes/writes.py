@@ -68,8 +68,10 @@ def _relay(body: RelayRegisterRequest) -> RelayedSignature:
                             bytes.fromhex(body.salt[2:]) if body.salt else None)
 
 
-def _accept(request: Request, idempotency: IdempotencyDep, kind: str, natural_key: str, writer: Writer,
-            stored: dict[str, Any]) -> JSONResponse:
+def accept(request: Request, idempotency: IdempotencyDep, kind: str, natural_key: str, writer: Writer,
+           stored: dict[str, Any]) -> JSONResponse:
+    """Queue the write (or find the operation already made of it) and answer 202 with it, stored under the
+    request's Idempotency-Key."""
     answer = get_operations(request).submit(kind, natural_key, str(writer), stored)
     return idempotency.store(202, answer)
 
@@ -92,7 +94,7 @@ def post_asset(request: Request, body: RegisterRequest, registry: RegistryDep, w
     manifest = _manifest(body.manifest)
     check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves), classification=body.classification,
                                 valid_until=body.valid_until)
-    return _accept(request, idempotency, "register", registration_key(registry, manifest.tree.root), writer,
+    return accept(request, idempotency, "register", registration_key(registry, manifest.tree.root), writer,
                    body.model_dump(mode="json"))
 
 
@@ -114,7 +116,7 @@ def post_asset_relay(request: Request, body: RelayRegisterRequest, registry: Reg
     manifest = _manifest(body.manifest)
     check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves), classification=body.classification,
                                 valid_until=body.valid_until, relay=relay)
-    return _accept(request, idempotency, "relay", registration_key(registry, manifest.tree.root), writer,
+    return accept(request, idempotency, "relay", registration_key(registry, manifest.tree.root), writer,
                    body.model_dump(mode="json"))
 
 

@@ -137,14 +137,12 @@ def check_leaves(manifest: Manifest, leaves: Sequence[bytes]) -> bytearray:
     the manifest's tree (as many, and the same root)."""
     if len(leaves) != manifest.tree.leaf_count:
         raise InvalidInput(f"the manifest's tree has {manifest.tree.leaf_count} leaves, {len(leaves)} leaf digests "
-                           "were given", hint="send every leaf digest of the seal, in leaf order, or none",
-                           options=("leaves",))
+                           "were given", hint="send every leaf digest of the seal, in leaf order, or none")
     nodes = core.build(list(leaves))
     root = "0x" + core.node_at(nodes, 0).hex()
     if root != manifest.tree.root:
         raise InvalidInput(f"the leaf digests make the root {root}, not the manifest's root {manifest.tree.root}",
-                           hint="send the leaf digests of this seal, in leaf order (leaf 0 first)",
-                           options=("leaves",))
+                           hint="send the leaf digests of this seal, in leaf order (leaf 0 first)")
     return nodes
 
 
@@ -190,8 +188,7 @@ def check_manifest_registration(registry: Registry, manifest: Manifest, *, leave
             f"the registerBySig signature is not {relay.owner}'s signature of this registration with its nonce "
             f"{client.nonce_of(relay.owner)}" + (f" (it recovers to {signer})" if signer else ""),
             hint="sign the EIP-712 Register message of exactly this manifest's root and hash, rights, "
-                 "classification, validity, the owner's current nonce and the deadline, with the owner's key",
-            options=("signature",))
+                 "classification, validity, the owner's current nonce and the deadline, with the owner's key")
     now = compute_next_block_time(registry)
     age = client.min_commit_age() if client.commit_required() and relay.salt is None else 0
     earliest = now + age + DEADLINE_MARGIN
