@@ -94,6 +94,16 @@ class Operations:
             self._changed.notify_all()
         return answer
 
+    def find(self, kind: str, natural_key: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The operation made of this very write (kind, natural key and request), unless it failed; None if none.
+        A route answers it before its checks: a write already made no longer passes them (a nonce used, a root
+        held), yet posting it again is answered with its operation."""
+        with self.registry.db.session() as session:
+            row = session.exec(select(ApiOperation).where(ApiOperation.natural_key == natural_key)).first()
+            if row is None or row.status == FAILED or row.kind != kind or row.request != request:
+                return None
+            return operation_json(row)
+
     def get(self, operation_id: str) -> dict[str, Any]:
         """The operation ``operation_id``; :class:`NotFound` if there is none."""
         with self.registry.db.session() as session:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from dataseal.api.deps import RegistryDep
 from dataseal.api.errors import RequestShapeError
 from dataseal.api.operations import Handler
-from dataseal.api.routes.writes import accept
+from dataseal.api.routes.writes import accept, answer_made
 from dataseal.api.security import HEADER_AUTHORIZATION, HEADER_SIGNATURE, IdempotencyDep, Writer, WriterDep
 from dataseal.api.write_models import Forbidden, GrantRequest, OperationOut, TradeRequest, UsageRequest
 from dataseal.chain.contracts.records import TRADE, USAGE, ZERO32, GrantTerms
@@ -81,15 +81,19 @@ def post_grant(request: Request, body: GrantRequest, registry: RegistryDep, writ
         raise RequestShapeError("a relayed grant gives both signature and deadline",
                                 hint="give both (relay the owner's signature), or neither (grant as the operator)",
                                 options=("deadline",))
+    stored = body.model_dump(mode="json")
     if body.signature is not None:
         relayed = _relayed(body)
-        owner, nonce = check_grant_relay(registry, relayed)
+        key = grant_relay_key(registry, relayed.signature)
+        made = answer_made(request, idempotency, "grant-relay", key, stored)
+        if made is not None:
+            return made
+        owner = check_grant_relay(registry, relayed)
         if writer.address is not None and writer.address != owner:
             raise Forbidden(f"the request is signed by {writer.address}; asset {body.asset_id}'s owner, who signed "
                             f"the grant, is {owner}", hint="sign the request with the owner's key, or send it with "
                             "an operator API key", options=(HEADER_SIGNATURE,))
-        return accept(request, idempotency, "grant-relay", grant_relay_key(registry, owner, nonce), writer,
-                      body.model_dump(mode="json"))
+        return accept(request, idempotency, "grant-relay", key, writer, stored)
     if writer.kind != "api_key":
         raise Forbidden(f"{writer} may not grant as the operator account", hint="relay the asset owner's signed "
                         "EIP-712 Grant (signature and deadline)", options=(HEADER_AUTHORIZATION,))
@@ -106,8 +110,7 @@ def post_grant(request: Request, body: GrantRequest, registry: RegistryDep, writ
         raise InvalidInput(f"the grant's window ends at {format_time(body.expires_at)}, not after its start "
                            f"{format_time(body.valid_from)} and the chain's time {format_time(now)}",
                            hint="give a window that ends later", options=("until",))
-    return accept(request, idempotency, "grant", _operator_grant_key(registry, body, me), writer,
-                  body.model_dump(mode="json"))
+    return accept(request, idempotency, "grant", _operator_grant_key(registry, body, me), writer, stored)
 
 
 def _receipt(data: Mapping[str, Any]) -> UsageReceipt:
@@ -142,11 +145,15 @@ def post_usage(request: Request, grant_id: GrantId, body: UsageRequest, registry
     if replayed is not None:
         return replayed
     receipt = _receipt(body.receipt)
-    state = check_usage(registry, grant_id, body.units, receipt)
-    _authorised(registry, writer, state.grant.grantee, USAGE, f"record usage under grant {grant_id}")
     deployment = registry.context.deployment()
     key = f"use:{deployment.chain_id}:{deployment.transaction_ledger}:{grant_id}:{receipt.hash_hex}"
-    return accept(request, idempotency, "usage", key, writer, {"grant_id": grant_id, **body.model_dump(mode="json")})
+    stored = {"grant_id": grant_id, **body.model_dump(mode="json")}
+    made = answer_made(request, idempotency, "usage", key, stored)
+    if made is not None:
+        return made
+    state = check_usage(registry, grant_id, body.units, receipt)
+    _authorised(registry, writer, state.grant.grantee, USAGE, f"record usage under grant {grant_id}")
+    return accept(request, idempotency, "usage", key, writer, stored)
 
 
 def _trade(body: TradeRequest) -> tuple[TradeOffer, TradeSignature]:
@@ -166,10 +173,13 @@ def post_trade(request: Request, body: TradeRequest, registry: RegistryDep, writ
     if replayed is not None:
         return replayed
     offer, signature = _trade(body)
+    key, stored = f"trade:{offer.chain_id}:{offer.ledger}:{offer.hash_hex}", body.model_dump(mode="json")
+    made = answer_made(request, idempotency, "trade", key, stored)
+    if made is not None:
+        return made
     check_trade(registry, offer, signature)
     _authorised(registry, writer, offer.seller, TRADE, f"record trades of asset {offer.asset_id}")
-    key = f"trade:{offer.chain_id}:{offer.ledger}:{offer.hash_hex}"
-    return accept(request, idempotency, "trade", key, writer, body.model_dump(mode="json"))
+    return accept(request, idempotency, "trade", key, writer, stored)
 
 
 # ---------------------------------------------------------------------------------- the worker's handlers

@@ -68,6 +68,14 @@ def _relay(body: RelayRegisterRequest) -> RelayedSignature:
                             bytes.fromhex(body.salt[2:]) if body.salt else None)
 
 
+def answer_made(request: Request, idempotency: IdempotencyDep, kind: str, natural_key: str,
+                stored: dict[str, Any]) -> JSONResponse | None:
+    """The answer to a write posted again whose operation exists (it is not checked again: once made, it would no
+    longer pass its checks); None when there is none."""
+    made = get_operations(request).find(kind, natural_key, stored)
+    return None if made is None else idempotency.store(202, made)
+
+
 def accept(request: Request, idempotency: IdempotencyDep, kind: str, natural_key: str, writer: Writer,
            stored: dict[str, Any]) -> JSONResponse:
     """Queue the write (or find the operation already made of it) and answer 202 with it, stored under the
@@ -92,10 +100,13 @@ def post_asset(request: Request, body: RegisterRequest, registry: RegistryDep, w
                         hint="to register as yourself, sign the EIP-712 Register message and send it to "
                              "POST /assets/relay", options=("Authorization",))
     manifest = _manifest(body.manifest)
+    key, stored = registration_key(registry, manifest.tree.root), body.model_dump(mode="json")
+    made = answer_made(request, idempotency, "register", key, stored)
+    if made is not None:
+        return made
     check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves), classification=body.classification,
                                 valid_until=body.valid_until)
-    return accept(request, idempotency, "register", registration_key(registry, manifest.tree.root), writer,
-                   body.model_dump(mode="json"))
+    return accept(request, idempotency, "register", key, writer, stored)
 
 
 @router.post("/assets/relay", status_code=202, response_model=OperationOut,
@@ -114,10 +125,13 @@ def post_asset_relay(request: Request, body: RelayRegisterRequest, registry: Reg
                         hint="sign the request with the owner's key, or send it with an operator API key",
                         options=("X-Dataseal-Signature",))
     manifest = _manifest(body.manifest)
+    key, stored = registration_key(registry, manifest.tree.root), body.model_dump(mode="json")
+    made = answer_made(request, idempotency, "relay", key, stored)
+    if made is not None:
+        return made
     check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves), classification=body.classification,
                                 valid_until=body.valid_until, relay=relay)
-    return accept(request, idempotency, "relay", registration_key(registry, manifest.tree.root), writer,
-                   body.model_dump(mode="json"))
+    return accept(request, idempotency, "relay", key, writer, stored)
 
 
 @router.get("/operations/{operation_id}", response_model=OperationOut, summary="A write's status and result")

@@ -18,6 +18,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_utils import keccak
 
 from dataseal.chain.accounts.eip712 import GRANT_TYPE, GRANTS_DOMAIN_NAME, Domain, typed_data
 from dataseal.chain.contracts.client import ESTIMATE
@@ -86,13 +87,14 @@ def asset_owner(registry: Registry, asset_id: int) -> str:
     return asset.owner
 
 
-def grant_relay_key(registry: Registry, owner: str, nonce: int) -> str:
+def grant_relay_key(registry: Registry, signature: bytes) -> str:
+    """The outbox key of a relayed grant: its signature's (one signature makes one grant: it consumes a nonce)."""
     deployment = registry.context.deployment()
-    return f"grant-sig:{deployment.chain_id}:{deployment.grant_registry}:{owner}:{nonce}"
+    return f"grant-sig:{deployment.chain_id}:{deployment.grant_registry}:0x{keccak(signature).hex()}"
 
 
-def check_grant_relay(registry: Registry, relayed: RelayedGrant) -> tuple[str, int]:
-    """The owner who signed ``relayed`` and the nonce it consumes; refuses what grantBySig would refuse."""
+def check_grant_relay(registry: Registry, relayed: RelayedGrant) -> str:
+    """The owner who signed ``relayed``; refuses what grantBySig would refuse."""
     t = relayed.terms
     owner = asset_owner(registry, t.asset_id)
     nonce = registry.context.contracts().grants.nonce_of(owner)
@@ -112,7 +114,7 @@ def check_grant_relay(registry: Registry, relayed: RelayedGrant) -> tuple[str, i
         raise InvalidInput(f"the grant's window ends at {format_time(t.expires_at)}, not after its start "
                            f"{format_time(t.valid_from)} and the chain's time {format_time(now)}",
                            hint="sign a window that ends later", options=("until",))
-    return owner, nonce
+    return owner
 
 
 def relay_grant(registry: Registry, relayed: RelayedGrant, *, hook: Hook | None = None) -> dict[str, Any]:
@@ -123,7 +125,7 @@ def relay_grant(registry: Registry, relayed: RelayedGrant, *, hook: Hook | None 
     outbox = writes_outbox(registry, signer, hook)
     grants = registry.context.contracts().grants
     nonce = _nonce_of(registry, relayed, owner)
-    key = grant_relay_key(registry, owner, nonce)
+    key = grant_relay_key(registry, relayed.signature)
     with registry.db.session() as session:
         record_purpose(session, relayed.purpose_text)
 
