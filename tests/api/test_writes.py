@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from dataseal.api.app import create_app
@@ -194,3 +195,33 @@ def test_relay_with_commitments_commits_for_the_owner(tmp_path: Path) -> None:
         world.registry._database = None
         world.registry.close()
         database.close()
+
+
+def test_an_operation_refused_by_the_chain_fails_with_an_error_body(writes: WriteWorld) -> None:
+    user = writes.chain.keys[writes.chain.user.address]
+    sealed = writes.seal("l.bin", b"l" * 2300, "L")
+    writes.app.state.operations.stop()
+    try:
+        answer = writes.operator("/assets/relay", relay_body(writes, sealed, user, deadline=writes.chain.now() + 600))
+        assert answer.json()["status"] == "queued"
+        writes.chain.travel(3600)  # the signature's deadline passes before the worker sends it
+    finally:
+        writes.app.state.operations.start()
+    done = writes.wait(answer)
+    assert done["status"] == "failed" and done["result"] is None
+    assert set(done["error"]["error"]) >= {"kind", "message", "hint"}
+    assert "expired" in done["error"]["error"]["message"].lower() or "deadline" in done["error"]["error"]["message"]
+    again = writes.operator("/assets/relay", relay_body(writes, sealed, user))  # a failed write may be sent again
+    assert again.json()["operation"] != answer.json()["operation"]
+    assert writes.wait(again)["status"] == "mined"
+
+
+def test_the_worker_starts_and_stops_with_the_app(writes: WriteWorld) -> None:
+    app = create_app(writes.registry)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            assert app.state.operations.running
+        assert not app.state.operations.running
+
+    anyio.run(run)
