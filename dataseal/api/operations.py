@@ -5,7 +5,9 @@ failed), its transactions and its result or error body. ``GET /operations/{id}``
 
 The same write posted twice (its natural key: the outbox key of what it does) is one operation. Operations left
 unfinished by a stopped service are carried out when a worker starts again: the services finish a write through
-their outbox, never twice.
+their outbox, never twice. Replicas sharing one database each run a worker: a worker takes an operation by leasing
+it (:data:`LEASE`, renewed at each step of the write), so that two never carry out the same one at once; a worker
+stopping gives its operation back at once, one that died holds it until its lease ends.
 """
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 
 from dataseal.api.errors import INTERNAL_HINT, INTERNAL_MESSAGE, compute_error_body
@@ -31,6 +34,10 @@ log = logging.getLogger("dataseal.api.operations")
 QUEUED, SUBMITTED, MINED, FAILED = "queued", "submitted", "mined", "failed"
 UNFINISHED = (QUEUED, SUBMITTED)
 FINISHED = (MINED, FAILED)
+
+#: How long a worker holds an operation it took without a sign of life (it renews the lease at each step): another
+#: worker (a replica, or this service restarted after a crash) takes it over after that.
+LEASE = timedelta(minutes=10)
 
 Handler = Callable[[Registry, Mapping[str, Any], Hook, Clock], dict[str, Any]]
 """Carries out an operation's request (rerun-safe); answers its result (JSON-ready)."""
@@ -62,6 +69,7 @@ class Operations:
         self._changed = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.worker_id = "w_" + secrets.token_hex(8)
 
     # ------------------------------------------------------------------------------ asking
 
@@ -145,13 +153,43 @@ class Operations:
     def running(self) -> bool:
         return self._thread is not None
 
+    def _free(self, now: datetime) -> Any:
+        return or_(col(ApiOperation.lease_until).is_(None), col(ApiOperation.lease_until) < now,
+                   col(ApiOperation.worker) == self.worker_id)
+
     def _next(self) -> ApiOperation | None:
+        """The oldest unfinished operation no other worker holds, taken (leased) by this one."""
+        now = utc_now()
         with self.registry.db.session() as session:
-            row = session.exec(select(ApiOperation).where(col(ApiOperation.status).in_(UNFINISHED))
-                               .order_by(col(ApiOperation.created_at))).first()
-            if row is not None:
-                session.expunge(row)
-            return row
+            candidates = session.exec(select(ApiOperation.id).where(col(ApiOperation.status).in_(UNFINISHED),
+                                                                    self._free(now))
+                                      .order_by(col(ApiOperation.created_at)).limit(8)).all()
+        for operation_id in candidates:
+            with self.registry.db.session() as session:
+                taken = session.execute(update(ApiOperation).where(
+                    col(ApiOperation.id) == operation_id, col(ApiOperation.status).in_(UNFINISHED), self._free(now))
+                    .values(worker=self.worker_id, lease_until=now + LEASE))
+                if not getattr(taken, "rowcount", 0):
+                    continue  # another worker took it in between
+            with self.registry.db.session() as session:
+                row = session.get(ApiOperation, operation_id)
+                if row is not None:
+                    session.expunge(row)
+                    return row
+        return None
+
+    def _renew(self, operation_id: str) -> None:
+        with self.registry.db.session() as session:
+            session.execute(update(ApiOperation).where(col(ApiOperation.id) == operation_id,
+                                                       col(ApiOperation.worker) == self.worker_id)
+                            .values(lease_until=utc_now() + LEASE))
+
+    def _release(self, operation_id: str) -> None:
+        """Give up ``operation_id`` unfinished (the worker stops): the next worker takes it at once."""
+        with self.registry.db.session() as session:
+            session.execute(update(ApiOperation).where(col(ApiOperation.id) == operation_id,
+                                                       col(ApiOperation.worker) == self.worker_id)
+                            .values(worker=None, lease_until=None))
 
     def _run(self) -> None:
         while True:
@@ -178,12 +216,15 @@ class Operations:
                 raise _Stopped()
             if moment.endswith(":sent"):
                 self._record_sent(row.id, moment.split(":", 1)[0])
+            else:
+                self._renew(row.id)
             if self.hook is not None:
                 self.hook(moment)
 
         try:
             result = handler(self.registry, row.request, hook, self.clock)
         except _Stopped:
+            self._release(row.id)
             return
         except DatasealError as exc:
             self._finish(row.id, FAILED, error=compute_error_body(exc.kind, exc.message, exc.hint, exc.options))
@@ -207,6 +248,7 @@ class Operations:
             if sent is not None and sent.tx_hash not in hashes:
                 hashes.append(sent.tx_hash)
             row.tx_hashes, row.status, row.updated_at = hashes, SUBMITTED, utc_now()
+            row.lease_until = utc_now() + LEASE
             session.add(row)
         with self._changed:
             self._changed.notify_all()
@@ -220,7 +262,7 @@ class Operations:
                 if tx_hash is not None and tx_hash not in hashes:
                     hashes.append(tx_hash)
                 row.status, row.result, row.error, row.tx_hashes = status, result, error, hashes
-                row.updated_at = utc_now()
+                row.updated_at, row.worker, row.lease_until = utc_now(), None, None
                 session.add(row)
         with self._changed:
             self._changed.notify_all()

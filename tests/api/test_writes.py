@@ -225,3 +225,21 @@ def test_the_worker_starts_and_stops_with_the_app(writes: WriteWorld) -> None:
         assert not app.state.operations.running
 
     anyio.run(run)
+
+
+def test_an_operation_is_carried_out_by_one_worker_at_a_time(writes: WriteWorld) -> None:
+    writes.app.state.operations.stop()
+    try:
+        sealed = writes.seal("m.bin", b"m" * 2500, "M")
+        operation = writes.operator("/assets", {"manifest": sealed.manifest.to_json_data()}).json()["operation"]
+        first, second = create_app(writes.registry).state.operations, create_app(writes.registry).state.operations
+        taken = first._next()
+        assert taken is not None and taken.id == operation
+        assert second._next() is None  # leased by the first (a replica sharing the database)
+        first._release(operation)  # the first stops before finishing it
+        again = second._next()
+        assert again is not None and again.id == operation
+        second._release(operation)
+    finally:
+        writes.app.state.operations.start()
+    assert writes.app.state.operations.wait(operation)["status"] == "mined"

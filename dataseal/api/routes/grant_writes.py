@@ -15,7 +15,14 @@ from dataseal.api.errors import RequestShapeError
 from dataseal.api.operations import Handler
 from dataseal.api.routes.writes import accept, answer_made
 from dataseal.api.security import HEADER_AUTHORIZATION, HEADER_SIGNATURE, IdempotencyDep, Writer, WriterDep
-from dataseal.api.write_models import Forbidden, GrantRequest, OperationOut, TradeRequest, UsageRequest
+from dataseal.api.write_models import (
+    WRITE_ERROR_RESPONSES,
+    Forbidden,
+    GrantRequest,
+    OperationOut,
+    TradeRequest,
+    UsageRequest,
+)
 from dataseal.chain.contracts.records import TRADE, USAGE, ZERO32, GrantTerms
 from dataseal.chain.contracts.revert import format_time
 from dataseal.chain.values import address as checked_address
@@ -46,7 +53,7 @@ from dataseal.registry.services.trades import (
 from dataseal.registry.services.usage import use
 from dataseal.registry.services.writer import Clock
 
-router = APIRouter(tags=["writes"])
+router = APIRouter(tags=["writes"], responses=WRITE_ERROR_RESPONSES)
 
 GrantId = Annotated[int, Path(ge=1, le=2**256 - 1, description="The grant's id")]
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from dataseal.api.deps import RegistryDep
+from dataseal.api.models import ERROR_RESPONSES
 from dataseal.api.operations import Handler, Operations
 from dataseal.api.security import IdempotencyDep, Writer, WriterDep
 from dataseal.api.write_models import (
@@ -39,7 +40,7 @@ from dataseal.registry.services.manifest_writes import (
 )
 from dataseal.registry.services.writer import Clock
 
-router = APIRouter(tags=["writes"], responses=WRITE_ERROR_RESPONSES)
+router = APIRouter(tags=["writes"], responses=ERROR_RESPONSES)
 
 OperationId = Annotated[str, Path(pattern=r"^op_[0-9a-f]{32}$", description="The operation's id (op_ and 32 hex "
                                                                              "digits)")]
@@ -84,7 +85,7 @@ def accept(request: Request, idempotency: IdempotencyDep, kind: str, natural_key
     return idempotency.store(202, answer)
 
 
-@router.post("/assets", status_code=202, response_model=OperationOut,
+@router.post("/assets", status_code=202, response_model=OperationOut, responses=WRITE_ERROR_RESPONSES,
              summary="Register an asset from its manifest, as the operator account (an operator API key)")
 def post_asset(request: Request, body: RegisterRequest, registry: RegistryDep, writer: WriterDep,
                idempotency: IdempotencyDep) -> JSONResponse:
@@ -109,7 +110,7 @@ def post_asset(request: Request, body: RegisterRequest, registry: RegistryDep, w
     return accept(request, idempotency, "register", key, writer, stored)
 
 
-@router.post("/assets/relay", status_code=202, response_model=OperationOut,
+@router.post("/assets/relay", status_code=202, response_model=OperationOut, responses=WRITE_ERROR_RESPONSES,
              summary="Relay an owner's EIP-712 registerBySig signature: the owner registers, the operator sends it")
 def post_asset_relay(request: Request, body: RelayRegisterRequest, registry: RegistryDep, writer: WriterDep,
                      idempotency: IdempotencyDep) -> JSONResponse:

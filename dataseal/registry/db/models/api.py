@@ -100,3 +100,7 @@ class ApiOperation(SQLModel, table=True):
     error: Any = Field(default=None, sa_column=Column(JSON, nullable=True), description="The error body, when failed")
     created_at: datetime = Field(sa_column=utc_column(index=True))
     updated_at: datetime = Field(sa_column=utc_column())
+    worker: str | None = Field(default=None, sa_column=Column(String(64), nullable=True),
+                               description="The worker carrying it out (replicas share one database)")
+    lease_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True),
+                                         description="Until when that worker holds it (renewed as it goes)")

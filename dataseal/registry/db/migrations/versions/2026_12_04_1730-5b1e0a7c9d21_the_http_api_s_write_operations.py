@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("error", sa.JSON(), nullable=True),
         sa.Column("created_at", dataseal.registry.db.types.UtcDateTime(), nullable=False),
         sa.Column("updated_at", dataseal.registry.db.types.UtcDateTime(), nullable=False),
+        sa.Column("worker", sa.String(length=64), nullable=True),
+        sa.Column("lease_until", dataseal.registry.db.types.UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_operation")),
         sa.UniqueConstraint("natural_key", name=op.f("uq_api_operation_natural_key")),
     )
