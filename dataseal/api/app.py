@@ -4,7 +4,8 @@ named, only the named Host names) and a request size limit."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,9 +15,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dataseal.api import routes
 from dataseal.api.errors import BodyLimitMiddleware, JsonDepthMiddleware, error_response, install_error_handlers
+from dataseal.api.operations import Operations
+from dataseal.api.routes import grant_writes, writes
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
+from dataseal.registry.outbox import Hook
 from dataseal.registry.registry import Registry
+from dataseal.registry.services.writer import Clock
 
 DEFAULT_MAX_BODY_BYTES = 64 * 2**20
 
@@ -34,14 +39,33 @@ def create_app(
     cors_origins: Sequence[str] = (),
     allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost"),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    write_clock: Clock | None = None,
+    write_hook: Hook | None = None,
 ) -> FastAPI:
     """The API over ``registry`` (kept on ``app.state.registry``; the caller opens and closes it).
 
     ``cors_origins``: the origins a browser may call it from (none: no CORS headers at all); ``allowed_hosts``: the
     Host names it answers (``*`` any, ``*.example.org`` a domain's); ``max_body_bytes``: the largest request body.
+
+    Writes are carried out by a worker thread (``app.state.operations``, :class:`~dataseal.api.operations.Operations`)
+    started and stopped with the app (its lifespan; without a lifespan, as under httpx's ASGITransport, call
+    ``app.state.operations.start()``); ``write_clock`` is the clock it waits with (a commitment's minimum age),
+    ``write_hook`` sees the writes' moments (tests).
     """
-    app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url="/docs", redoc_url=None)
+    operations = Operations(registry, {**writes.HANDLERS, **grant_writes.HANDLERS}, clock=write_clock, hook=write_hook)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        operations.start()
+        try:
+            yield
+        finally:
+            operations.stop()
+
+    app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url="/docs", redoc_url=None,
+                  lifespan=lifespan)
     app.state.registry = registry
+    app.state.operations = operations
     for router in routes.ROUTERS:
         app.include_router(router)
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
