@@ -53,7 +53,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -78,23 +81,26 @@ def say(message: str) -> None:
 # ---------------------------------------------------------------------------------------------- the server
 
 
+def add_baseline(app: FastAPI) -> FastAPI:
+    """``app`` answering ``GET`` :data:`BASELINE_PATH` with a constant (an ``async`` route: no worker thread, no
+    registry), outside its OpenAPI schema; behind the same middleware as its own routes."""
+
+    @app.get(BASELINE_PATH, include_in_schema=False)
+    async def constant() -> dict[str, str]:
+        return {"constant": "dataseal"}
+
+    return app
+
+
 def serve(argv: list[str]) -> int:
     """``dataseal up ARGV`` in this process, its app answering :data:`BASELINE_PATH` too (see the module)."""
-    from fastapi import FastAPI
-
     import dataseal.api.app as api_app
     from dataseal.cli.main import main as cli_main
 
     product_create_app = api_app.create_app
 
     def create_app_with_baseline(*args: Any, **kwargs: Any) -> FastAPI:
-        app = product_create_app(*args, **kwargs)
-
-        @app.get(BASELINE_PATH, include_in_schema=False)
-        async def constant() -> dict[str, str]:
-            return {"constant": "dataseal"}
-
-        return app
+        return add_baseline(product_create_app(*args, **kwargs))
 
     api_app.create_app = create_app_with_baseline  # `up` imports it from the module when it starts the API
     profile_path = os.environ.get(PROFILE_ENV)
