@@ -112,7 +112,7 @@ bench-registry: venv node sysdeps
 # The HTTP API under load from a second process (64 connections, aiohttp): POST /verify/proof and GET /assets/{id}
 # beside a constant route of the same `dataseal up`, on SQLite and PostgreSQL (~5 minutes). Figures only: no target
 # is enforced.
-bench-api: venv node sysdeps
+bench-api: venv sysdeps
 	$(PY) scripts/bench/api.py
 
 clean:

@@ -477,7 +477,7 @@ def main() -> int:
         if "postgres" in databases:
             from tests.support.postgres import postgres_server
 
-            postgres = stack.enter_context(postgres_server(folder / "pg"))
+            postgres = stack.enter_context(postgres_server(folder))
         for name in databases:
             url = postgres.create_database("benchapi") if name == "postgres" else None
             profile = args.profile.resolve() if args.profile is not None and name == databases[-1] else None
