@@ -477,7 +477,8 @@ def main() -> int:
         if "postgres" in databases:
             from tests.support.postgres import postgres_server
 
-            postgres = stack.enter_context(postgres_server(folder))
+            # in the system's temporary folder: as root, the user postgres must reach it (the benchmark's is private)
+            postgres = stack.enter_context(postgres_server())
         for name in databases:
             url = postgres.create_database("benchapi") if name == "postgres" else None
             profile = args.profile.resolve() if args.profile is not None and name == databases[-1] else None
