@@ -29,9 +29,10 @@ cProfile statistics (every thread, CPU time) of the last database's run to FILE 
 
 Targets (issue 12): verify ≥ 0.5× baseline requests/s, p99 ≤ 50 ms. With 64 connections each waiting for its answer
 before it sends again, a request's latency is about 64 / (requests/s) (Little's law): a p99 of 50 ms needs some
-1,300 requests/s or more, about what the constant itself is answered at on two shared cores. Every process started here (``dataseal up``,
-PostgreSQL) is stopped by its PID, also on error. The last line printed is one JSON object. Nothing here asserts on
-time.
+1,300 requests/s or more, about what the constant itself is answered at on two shared cores.
+
+Every process started here (``dataseal up``, PostgreSQL) is stopped by its PID, also on error. The last line printed
+is one JSON object. Nothing here asserts on time.
 
     .venv/bin/python scripts/bench/api.py                                   # full run (~5 minutes)
     .venv/bin/python scripts/bench/api.py --seconds 2 --rounds 1 --no-postgres
