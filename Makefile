@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 NODE_BIN := node_modules/.bin
 
-.PHONY: run walk sysdeps migration migration-initial bench-seal bench-chain bench-registry test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
+.PHONY: run walk sysdeps migration migration-initial bench-seal bench-chain bench-registry bench-api test venv node test-contracts coverage lint-contracts lint-python test-python check-artifacts artifacts bench-gas clean
 
 # The product on its embedded default (`dataseal up`): a persistent chain in ./.dataseal served over JSON-RPC on
 # 127.0.0.1:8545, the indexer, and the HTTP API on 127.0.0.1:8000 (/docs, /health). The first start creates the
@@ -108,6 +108,12 @@ bench-chain: venv node
 # asset's trail page, stored-tree proofs at 10M leaves (~15 minutes, ~2 GB of memory).
 bench-registry: venv node sysdeps
 	$(PY) scripts/bench/registry.py
+
+# The HTTP API under load from a second process (64 connections, aiohttp): POST /verify/proof and GET /assets/{id}
+# beside a constant route of the same `dataseal up`, on SQLite and PostgreSQL (~5 minutes). Figures only: no target
+# is enforced.
+bench-api: venv sysdeps
+	$(PY) scripts/bench/api.py
 
 clean:
 	rm -rf .hardhat coverage coverage.json typechain-types
