@@ -219,7 +219,7 @@ def test_replicas_sharing_a_database_and_a_key_never_collide_on_hardhat(hardhat_
                 replica.kill()
                 replica.wait()
     results = []
-    for replica, (out, err) in zip(replicas, outputs):
+    for replica, (out, err) in zip(replicas, outputs, strict=True):
         assert replica.returncode == 0, err[-3000:]
         results.append(json.loads(out))
     sent = [nonce for result in results for nonce, _ in result["sent"]]
