@@ -11,8 +11,10 @@ way for every caller:
 - the signing account: the keystore's account named by ``account`` (or its only one), unlocked
   with the password from the sources the settings name, else the password the embedded node
   generated, else the sources the front door adds (the CLI's terminal prompt);
-- the sender: a local signer whose nonces are shared, through files in the data folder, with the
-  other dataseal processes of that folder;
+- the sender: a local signer whose nonces are shared with the other senders of the account: through the
+  registry database when the context belongs to a :class:`~dataseal.registry.registry.Registry` (every
+  process and replica using that database, see :mod:`dataseal.registry.db.nonces`), else through files in
+  the data folder (the other dataseal processes of that folder);
 - the contract clients, reading, or writing through that sender.
 
 Nothing connects before :meth:`Context.open` is called.
@@ -53,7 +55,7 @@ from dataseal.chain.contracts.deployment import (
 from dataseal.chain.contracts.revert import decode_revert
 from dataseal.chain.errors import DeploymentError, OutdatedDeployment, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
-from dataseal.chain.sending.nonces import FileNonceStore, NonceManager
+from dataseal.chain.sending.nonces import FileNonceStore, NonceManager, NonceStore
 from dataseal.chain.sending.sender import LocalSender, TxSender
 from dataseal.errors import DatasealError, ErrorKind
 from dataseal.registry.settings import Settings
@@ -143,16 +145,25 @@ def deploy_target(settings: Settings) -> str:
 class Context:
     """The chain's parts for one set of settings; open with :meth:`open`, close when done."""
 
-    def __init__(self, settings: Settings, connection: Connection) -> None:
+    def __init__(self, settings: Settings, connection: Connection, *, nonces: NonceStore | None = None) -> None:
         self.settings = settings
         self.connection = connection
+        #: Where the senders' nonces are kept: ``nonces`` (the registry database's), else files in the data folder.
+        self.nonces: NonceStore = nonces if nonces is not None else FileNonceStore(
+            Path(settings.data_dir) / NONCES_DIRNAME)
         self._deployment: Deployment | None = None
 
     @classmethod
-    def open(cls, settings: Settings) -> Context:
-        """Connect to the settings' chain (see the module documentation) and check it answers."""
+    def open(cls, settings: Settings, *, nonces: NonceStore | None = None) -> Context:
+        """Connect to the settings' chain (see the module documentation) and check it answers; the senders keep
+        their nonces in ``nonces`` (files in the data folder when None)."""
         target: str | Path = settings.rpc_url or running_node_url(settings.data_dir) or Path(settings.data_dir)
-        return cls(settings, connect(target, timeout=settings.rpc_timeout, expected_chain_id=settings.chain_id))
+        return cls(settings, connect(target, timeout=settings.rpc_timeout, expected_chain_id=settings.chain_id),
+                   nonces=nonces)
+
+    def signing_as(self, address: str) -> Context:
+        """This context (its connection and nonces) with ``address`` as the settings' account."""
+        return Context(self.settings.model_copy(update={"account": address}), self.connection, nonces=self.nonces)
 
     def close(self) -> None:
         self.connection.close()
@@ -223,10 +234,10 @@ class Context:
         return self.keystore.unlock(str(entry.path), secret)
 
     def sender(self, account: LocalAccount) -> LocalSender:
-        """A local signer for ``account`` on this chain, sharing nonces with the folder's other processes."""
+        """A local signer for ``account`` on this chain, sharing nonces through :attr:`nonces`."""
         return LocalSender(
             account,
-            nonces=NonceManager(FileNonceStore(self.data_dir / NONCES_DIRNAME)),
+            nonces=NonceManager(self.nonces),
             confirmations=self.settings.confirmations,
             receipt_timeout=self.settings.receipt_timeout,
             endpoint=self.connection.endpoint,

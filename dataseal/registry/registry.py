@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dataseal.registry.context import Context
 from dataseal.registry.db import Database
+from dataseal.registry.db.nonces import DatabaseNonceStore
 from dataseal.registry.settings import Settings
 
 
@@ -27,9 +28,11 @@ class Registry:
 
     @property
     def context(self) -> Context:
-        """The chain's parts (connects on first use)."""
+        """The chain's parts (connects on first use); their senders keep nonces in the database (opened when the
+        first transaction is sent)."""
         if self._context is None:
-            self._context = Context.open(self.settings)
+            # the senders' nonces through the database: every process and replica using it shares them
+            self._context = Context.open(self.settings, nonces=DatabaseNonceStore(lambda: self.db))
         return self._context
 
     @property

@@ -25,7 +25,8 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.services import assets
 from dataseal.registry.services.assets import SealOptions
 from dataseal.registry.services.grants import grant
-from dataseal.registry.services.usage import new_receipt, use
+from dataseal.registry.services.usage import use
+from dataseal.registry.services.usage_receipts import new_receipt
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain, pyevm_chain
 

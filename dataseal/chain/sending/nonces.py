@@ -9,8 +9,9 @@ sharing a database) must therefore agree on who takes which nonce. Two parts do 
   time *hold* it, for as long as the transaction is signed and handed to the node, so that a nonce
   is either sent or given back, never lost. :class:`MemoryNonceStore` serves the threads of one
   process; :class:`FileNonceStore` the processes of one host (an exclusive ``flock`` on
-  ``<folder>/<chain id>-<address>.nonce``); a database-backed store (a row locked ``FOR UPDATE``)
-  can serve replicas on several hosts through the same protocol;
+  ``<folder>/<chain id>-<address>.nonce``); the registry's database-backed store (a row locked ``FOR UPDATE``,
+  :class:`dataseal.registry.db.nonces.DatabaseNonceStore`) serves replicas on several hosts through the same
+  protocol;
 - the :class:`NonceManager` asks the node (``eth_getTransactionCount(address, "pending")``) the
   first time it hands out an account's nonce (one manager per process, or per long-lived sender), and
   whenever a send reveals the stored view was wrong

@@ -34,7 +34,7 @@ from dataseal.registry.receipts import read_batch_proofs, read_receipts
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import compute_scope_root, read_scope_file
 from dataseal.registry.sealing.atomic import atomic_writer
-from dataseal.registry.services.grants import compute_next_block_time, resolve_time
+from dataseal.registry.services.grant_terms import compute_next_block_time, resolve_time
 
 FORMATS = ("json", "csv", "prov")
 PERIODS = ("day", "month")

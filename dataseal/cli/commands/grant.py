@@ -10,7 +10,8 @@ from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC
 from dataseal.cli.output import JSON, emit, note
 from dataseal.cli.prompt import TerminalPrompt
 from dataseal.registry.registry import Registry
-from dataseal.registry.services.grants import format_count, grant
+from dataseal.registry.services.grant_terms import format_count
+from dataseal.registry.services.grants import grant
 
 WHEN_HELP = ("now, an ISO date or date-time (2026-03-01, 2026-03-01T12:00:00+08:00; UTC unless a zone is given), "
              "Unix seconds, or a duration (30d, 12h, 90m, 45s, 2w)")

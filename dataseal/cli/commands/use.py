@@ -16,8 +16,9 @@ from dataseal.registry.manifest import read_json
 from dataseal.registry.receipts import ReceiptError
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import MAX_SCOPE_FILE_BYTES, ScopeError, ScopeProof, parse_ranges, read_scope_file
-from dataseal.registry.services.grants import format_count, resolve_time
-from dataseal.registry.services.usage import draft_receipt, use, use_batch
+from dataseal.registry.services.grant_terms import format_count, resolve_time
+from dataseal.registry.services.usage import use, use_batch
+from dataseal.registry.services.usage_receipts import draft_receipt
 
 RECEIPT_HELP = ("A usage receipt (kind dataseal/usage-receipt, written by `dataseal receipt new`): its keccak256 "
                 "is what the ledger records.")

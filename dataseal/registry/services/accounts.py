@@ -176,7 +176,7 @@ def fund(
             hint="send less, or fund from an account that holds more", options=("amount", "funder"),
             balance=balance, needed=wei,
         )
-    signing = Context(context.settings.model_copy(update={"account": entry.address}), connection)
+    signing = context.signing_as(entry.address)
     sender = signing.sender(signing.unlock(*passwords))
     w3 = connection.w3
     call = {"to": to, "value": wei}

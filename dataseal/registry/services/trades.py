@@ -62,18 +62,14 @@ from dataseal.registry.merkle.hashing import keccak256
 from dataseal.registry.outbox import Hook, get_record
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing.canonical import canonical_json_bytes
-from dataseal.registry.services.grants import (
-    MAX_UINT64,
-    acting_for,
+from dataseal.registry.services.grant_terms import (
     compute_next_block_time,
-    delivered_receipt,
     record_purpose,
     record_scope,
     resolve_time,
     scope_tree,
-    signing_sender,
-    writes_outbox,
 )
+from dataseal.registry.services.grants import MAX_UINT64, acting_for, delivered_receipt, signing_sender, writes_outbox
 
 OFFER_KIND: Final = "dataseal/trade-offer"
 SIGNATURE_KIND: Final = "dataseal/trade-signature"

@@ -26,16 +26,14 @@ from dataseal.registry.db.models.receipts import GrantPurposeRecord, GrantScopeR
 from dataseal.registry.outbox import get_record
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import ScopeError, compute_scope_root
-from dataseal.registry.services.grants import (
+from dataseal.registry.services.grant_terms import (
     GrantError,
     compute_next_block_time,
     format_count,
     get_scope_indexes,
-    grant,
-    grant_state,
     resolve_time,
-    revoke,
 )
+from dataseal.registry.services.grants import grant, grant_state, revoke
 from tests.conftest import Chain
 from tests.registry.services.conftest import Crash, crash_at, register_asset, registry_on
 

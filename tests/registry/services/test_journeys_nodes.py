@@ -26,8 +26,8 @@ from dataseal.registry.audit.service import Audit, sync_index
 from dataseal.registry.certificates import compute_certificate, read_certificate, verify_certificate
 from dataseal.registry.db.models.receipts import RECORDED, ReceiptRecord
 from dataseal.registry.manifest import read_manifest
-from dataseal.registry.services import assets, evidence, grants, trades, usage, verify
-from dataseal.registry.services.usage import UsageError
+from dataseal.registry.services import assets, evidence, grants, trades, usage, usage_receipts, verify
+from dataseal.registry.services.usage_receipts import UsageError
 from tests.conftest import Chain
 from tests.registry.indexer.conftest import node_chain
 from tests.registry.services.conftest import RegistryFor
@@ -102,7 +102,7 @@ def test_the_whole_journey(node: Chain, node_url: str, registry_for: RegistryFor
     # the grantee uses it until the quota runs out; the next use is refused before anything is sent
     def job(name: str, units: int) -> usage.UsageResult:
         now = chain.now()
-        receipt = usage.new_receipt(user, grant_id, name, unit="row", indexes=["0-5"], started_at=now,
+        receipt = usage_receipts.new_receipt(user, grant_id, name, unit="row", indexes=["0-5"], started_at=now,
                                     ended_at=now, units=units, result_hash=keccak(text=name))
         return usage.use(user, grant_id, units, receipt)
 

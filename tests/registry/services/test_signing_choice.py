@@ -12,7 +12,8 @@ from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, Keystore, KeystoreE
 from dataseal.chain.contracts.records import USAGE
 from dataseal.registry.registry import Registry
 from dataseal.registry.services.grants import grant, revoke
-from dataseal.registry.services.usage import new_receipt, use
+from dataseal.registry.services.usage import use
+from dataseal.registry.services.usage_receipts import new_receipt
 from tests.conftest import Chain
 from tests.registry.services.conftest import PASSWORD, register_asset
 

@@ -16,15 +16,8 @@ from dataseal.registry.db.models.receipts import RECORDED, ReceiptBatchRecord, R
 from dataseal.registry.receipts import UsageReceipt, build_receipt, verify_receipt_in_batch
 from dataseal.registry.registry import Registry
 from dataseal.registry.services.grants import grant
-from dataseal.registry.services.usage import (
-    UsageError,
-    draft_receipt,
-    get_usage_record,
-    new_receipt,
-    usage_records,
-    use,
-    use_batch,
-)
+from dataseal.registry.services.usage import get_usage_record, usage_records, use, use_batch
+from dataseal.registry.services.usage_receipts import UsageError, draft_receipt, new_receipt
 from tests.conftest import Chain
 from tests.registry.services.conftest import Crash, crash_at, register_asset, registry_on
 
@@ -415,7 +408,7 @@ def test_indexes_beyond_the_asset_are_refused_when_its_manifest_is_stored(
         pyevm: Chain, registry_for: Any, tmp_path: Path) -> None:
     from dataseal.registry.sealing.options import SealOptions
     from dataseal.registry.services import assets
-    from dataseal.registry.services.usage import get_asset_leaves
+    from dataseal.registry.services.grant_terms import get_asset_leaves
 
     data = tmp_path / "data.bin"
     data.write_bytes(bytes(range(250)) * 6)  # 1,500 bytes: 3 chunks of 512
@@ -602,7 +595,6 @@ def test_draft_receipt_offline_is_written_unchecked(registry: Registry, pyevm: C
     """The node cannot be reached: the receipt is built from the data folder's deployment record and the purpose
     text, and says why it was not checked; the same receipt as the one written online."""
     from dataseal.chain.contracts.deployment import save_deployment
-    from dataseal.registry.services.usage import draft_receipt
     from dataseal.registry.settings import Settings
 
     grant_id = granted(registry, pyevm)

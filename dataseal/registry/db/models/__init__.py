@@ -4,6 +4,8 @@
   projections built of them); dropped and rebuilt from the chain at will.
 - :mod:`.local`: what only this registry knows (manifests, stored trees, usage receipts, the outbox of
   transactions sent and not yet seen mined).
+- :mod:`.nonces`: the next nonce of each account the registry signs for, shared by the processes (and
+  replicas) using the database.
 - :mod:`.api`: what the HTTP API keeps to authenticate writes and answer them once (signed requests seen,
   operator API keys, idempotent responses).
 
@@ -23,4 +25,4 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
-from dataseal.registry.db.models import api, chain, local, receipts  # noqa: E402, F401  (registers the tables)
+from dataseal.registry.db.models import api, chain, local, nonces, receipts  # noqa: E402, F401  (registers the tables)
