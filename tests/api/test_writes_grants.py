@@ -14,7 +14,7 @@ from dataseal.chain.contracts.records import USAGE, ZERO32
 from dataseal.registry.receipts import purpose_hash
 from dataseal.registry.services.relay_writes import grants_domain
 from dataseal.registry.services.trades import offer_trade, sign_offer
-from dataseal.registry.services.usage import new_receipt
+from dataseal.registry.services.usage_receipts import new_receipt
 from tests.api.conftest import error_of
 from tests.api.writes_support import WriteWorld, relay_body, started_world
 from tests.conftest import pyevm_chain

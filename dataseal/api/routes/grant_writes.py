@@ -30,7 +30,8 @@ from dataseal.errors import InvalidInput
 from dataseal.registry.outbox import Hook
 from dataseal.registry.receipts import ReceiptError, UsageReceipt, load_receipt, purpose_hash
 from dataseal.registry.registry import Registry
-from dataseal.registry.services.grants import compute_grant_request, compute_next_block_time, grant
+from dataseal.registry.services.grant_terms import compute_next_block_time
+from dataseal.registry.services.grants import compute_grant_request, grant
 from dataseal.registry.services.manifest_writes import operator_address
 from dataseal.registry.services.relay_writes import (
     RelayedGrant,

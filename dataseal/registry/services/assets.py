@@ -83,7 +83,7 @@ from dataseal.registry.sealing.seal import (
     manifest_options,
     tree_info,
 )
-from dataseal.registry.services.grants import compute_next_block_time
+from dataseal.registry.services.grant_terms import compute_next_block_time
 from dataseal.registry.services.writer import (
     Clock,
     RegistrationError,

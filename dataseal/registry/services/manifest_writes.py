@@ -53,7 +53,7 @@ from dataseal.registry.services.assets import (
     _record_of,
     _verify_validity,
 )
-from dataseal.registry.services.grants import compute_next_block_time
+from dataseal.registry.services.grant_terms import compute_next_block_time
 from dataseal.registry.services.writer import Clock, RegistrationError, Writer, at_moment, open_writer, status_name
 
 #: Seconds a relayed signature's deadline must leave after the time it can be sent (the commitment's minimum age

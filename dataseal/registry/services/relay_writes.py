@@ -29,19 +29,17 @@ from dataseal.errors import ErrorKind, InvalidInput, NotFound
 from dataseal.registry.outbox import Hook
 from dataseal.registry.receipts import UsageReceipt
 from dataseal.registry.registry import Registry
+from dataseal.registry.services.grant_terms import GrantError, compute_next_block_time, record_purpose
 from dataseal.registry.services.grants import (
-    GrantError,
     GrantState,
-    compute_next_block_time,
     delivered_receipt,
     grant_state,
-    record_purpose,
     signing_sender,
     writes_outbox,
 )
 from dataseal.registry.services.manifest_writes import DEADLINE_MARGIN, operator_address
 from dataseal.registry.services.trades import TradeOffer, TradeSignature, verify_signature
-from dataseal.registry.services.usage import verify_receipt_for_grant, verify_units
+from dataseal.registry.services.usage_receipts import verify_receipt_for_grant, verify_units
 
 
 @dataclass(frozen=True)

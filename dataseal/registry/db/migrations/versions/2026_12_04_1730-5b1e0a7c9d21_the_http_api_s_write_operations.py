@@ -1,7 +1,7 @@
 """the HTTP API's write operations (queued, submitted, mined, failed)
 
 Revision ID: 5b1e0a7c9d21
-Revises: c6505dc80512
+Revises: 447d3df32de4
 Create Date: 2026-12-04 17:30:00.000000+00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import dataseal.registry.db.types
 
 revision: str = "5b1e0a7c9d21"
-down_revision: str | Sequence[str] | None = "c6505dc80512"
+down_revision: str | Sequence[str] | None = "447d3df32de4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
