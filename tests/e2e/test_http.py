@@ -100,7 +100,7 @@ def test_the_trail_as_json_csv_and_prov(journey: Journey, api: httpx.Client) -> 
     assert "prefix" in prov and "activity" in prov
     grantee = _ok(api.get("/grants/1"))["grantee"]
     account = _ok(api.get(f"/accounts/{grantee}/trail"))
-    assert [e["event"] for e in account["entries"]] == ["GrantCreated", "UsageRecorded"]  # (a revocation names the asset)
+    assert [e["event"] for e in account["entries"]] == ["GrantCreated", "UsageRecorded"]  # a revocation: the asset
 
 
 def test_the_grant_its_usage_and_what_binds_the_asset(api: httpx.Client) -> None:
