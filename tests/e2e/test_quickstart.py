@@ -36,13 +36,14 @@ def _json(step: Step) -> dict[str, object]:
     return data
 
 
-def _pdf(path: Path) -> None:
+def _pdf(path: Path) -> bool:
     assert path.read_bytes()[:5] == b"%PDF-", f"{path} is not a PDF"
+    return True
 
 
 #: What the commands that matter print (a part of the README's text of the command -> a check of its result).
 #: Every command, checked here or not, must exit as its comment says (0 unless "(exit N)").
-CHECKS: dict[str, Callable[[Step, Path], None]] = {
+CHECKS: dict[str, Callable[[Step, Path], object]] = {
     "register hello.txt": lambda s, _: (
         assert_in("registered asset 1: Active", s.out), assert_in("certificate    DS-", s.out)),
     "dataseal verify hello.txt": lambda s, _: assert_in("REGISTERED  hello.txt: asset 1, Active", s.out),
@@ -78,16 +79,19 @@ CHECKS: dict[str, Callable[[Step, Path], None]] = {
 }
 
 
-def assert_in(part: str, text: str) -> None:
+def assert_in(part: str, text: str) -> bool:
     assert part in text, f"{part!r} not in {text!r}"
+    return True
 
 
-def assert_not_in(part: str, text: str) -> None:
+def assert_not_in(part: str, text: str) -> bool:
     assert part not in text, f"{part!r} in {text!r}"
+    return True
 
 
-def assert_true(condition: bool, context: str) -> None:
+def assert_true(condition: bool, context: str) -> bool:
     assert condition, context
+    return True
 
 
 def verify_journey(journey: Journey) -> None:
