@@ -18,7 +18,8 @@ import pytest
 from dataseal.registry.merkle.verify import compute_root
 from tests.e2e.quickstart import Journey
 
-pytestmark = pytest.mark.usefixtures("journey")
+#: One worker runs every test of the shared journey (make test: --dist loadgroup), so it runs once.
+pytestmark = [pytest.mark.usefixtures("journey"), pytest.mark.xdist_group("e2e-journey")]
 
 
 @pytest.fixture

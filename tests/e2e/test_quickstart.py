@@ -102,6 +102,7 @@ def verify_journey(journey: Journey) -> None:
         check(journey.step(part), journey.folder)
 
 
+@pytest.mark.xdist_group("e2e-journey")  # with test_http.py: one worker, one journey
 def test_the_readme_quickstart_works_as_printed_on_the_embedded_chain(journey: Journey) -> None:
     verify_journey(journey)
 
