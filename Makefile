@@ -91,9 +91,10 @@ lint-python: venv
 	$(VENV)/bin/lint-imports
 
 # On every core (pytest-xdist): each worker starts its own nodes and PostgreSQL. PYTEST_WORKERS=0 runs serially.
+# --dist loadgroup: the tests of one xdist_group run on one worker (tests/e2e share one `dataseal up` and journey).
 PYTEST_WORKERS ?= auto
 test-python: venv
-	$(PY) -m pytest -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench-gas: venv
 	$(PY) scripts/bench/gas.py

@@ -97,6 +97,8 @@ OPTION_FLAGS: dict[str, str] = {
     "valid_until": "--valid-until WHEN",
     "evidence": "--evidence FILE",
     "reserve_for": "--reserve-for ADDRESS",
+    # dataseal api-key (dataseal.api.security)
+    "name": "NAME",
 }
 
 
