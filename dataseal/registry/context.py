@@ -52,6 +52,7 @@ from dataseal.chain.contracts.deployment import (
     save_deployment,
     verify_deployment,
 )
+from dataseal.chain.contracts.reads import DEFAULT_MAX_AGE, HeadReads
 from dataseal.chain.contracts.revert import decode_revert
 from dataseal.chain.errors import DeploymentError, OutdatedDeployment, WrongChain
 from dataseal.chain.node.layout import OPERATOR_PASSWORD_FILENAME, running_node_url
@@ -152,6 +153,9 @@ class Context:
         self.nonces: NonceStore = nonces if nonces is not None else FileNonceStore(
             Path(settings.data_dir) / NONCES_DIRNAME)
         self._deployment: Deployment | None = None
+        self._readers: DatasealContracts | None = None
+        self._head_reads: HeadReads | None = None
+        self._head_readers: DatasealContracts | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, nonces: NonceStore | None = None) -> Context:
@@ -199,8 +203,27 @@ class Context:
         return load_deployments(self.data_dir).get(self.connection.chain_id)
 
     def contracts(self, sender: TxSender | None = None) -> DatasealContracts:
-        """The clients of the live deployment; they write through ``sender`` (read-only without one)."""
-        return DatasealContracts.bind(self.connection.w3, self.deployment(), sender)
+        """The clients of the live deployment; they write through ``sender`` (read-only without one, made once)."""
+        if sender is not None:
+            return DatasealContracts.bind(self.connection.w3, self.deployment(), sender)
+        if self._readers is None:
+            self._readers = DatasealContracts.bind(self.connection.w3, self.deployment())
+        return self._readers
+
+    def head_contracts(self, *, max_age: float = DEFAULT_MAX_AGE) -> DatasealContracts:
+        """Read-only clients whose calls are pinned to the head and answered once per head, at most ``max_age``
+        seconds behind it (:mod:`~dataseal.chain.contracts.reads`): for a service's many readers, not for a write
+        that reads what it wrote. Made once; :meth:`head_moved` makes them ask for the head again."""
+        if self._head_readers is None:
+            reads = HeadReads(self.connection.w3, max_age=max_age)
+            self._head_readers = DatasealContracts.bind(self.connection.w3, self.deployment(), reads=reads)
+            self._head_reads = reads
+        return self._head_readers
+
+    def head_moved(self) -> None:
+        """This service's write was mined: the head-pinned readers ask for the head at their next call."""
+        if self._head_reads is not None:
+            self._head_reads.invalidate()
 
     # ----------------------------------------------------------------------------- signing
 

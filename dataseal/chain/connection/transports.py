@@ -35,6 +35,10 @@ def provider_for_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> JSONBaseP
         return _ScrubbingHTTPProvider(
             url,
             request_kwargs={"timeout": timeout},
+            # web3's validation asks the chain id before every call and estimate: it is checked once when we
+            # connect (a node that changes chain under a URL is refused then), so it is asked once
+            cache_allowed_requests=True,
+            cacheable_requests={RPCEndpoint("eth_chainId")},
             # one quick retry: a refused connection should become an error the user sees, fast
             exception_retry_configuration=ExceptionRetryConfiguration(
                 errors=(requests.ConnectionError, requests.Timeout), retries=2, backoff_factor=0.05

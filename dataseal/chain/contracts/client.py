@@ -31,6 +31,7 @@ from web3.types import TxReceipt
 
 from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.events import EventDecoder
+from dataseal.chain.contracts.reads import HeadReads
 from dataseal.chain.contracts.records import Record
 from dataseal.chain.contracts.revert import as_chain_error, canonical_type, decode_revert, replay_failure
 from dataseal.chain.errors import ChainError, Reverted
@@ -59,6 +60,14 @@ class _Function:
         except EncodingError as exc:
             raise InvalidInput(f"{contract}.{self.name}: an argument does not fit its type ({exc})",
                                hint=f"check the values given for ({', '.join(self.types)})") from None
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 @cache
@@ -169,8 +178,10 @@ class ContractClient:
     contract_name: ClassVar[str]
 
     def __init__(self, w3: Web3, address: str, sender: TxSender | None = None, *,
-                 decoder: EventDecoder | None = None) -> None:
+                 decoder: EventDecoder | None = None, reads: HeadReads | None = None) -> None:
         self.w3 = w3
+        self.reads = reads
+        """Reads pinned to the head and answered once per head (:mod:`~dataseal.chain.contracts.reads`), or None."""
         self.address = checked_address(address, f"the {self.contract_name} address")
         self.sender = sender
         self.contract: Contract = w3.eth.contract(address=self.address, abi=load_artifact(self.contract_name).abi)
@@ -210,8 +221,13 @@ class ContractClient:
 
     def _read(self, function: str, *args: Any) -> Any:
         """A view function's result; a revert raises :class:`ContractRevert` with the decoded error."""
+        if self.reads is not None and _hashable(args):
+            return self.reads.read((self.address, function, args), lambda block: self._call(function, args, block))
+        return self._call(function, args, "latest")
+
+    def _call(self, function: str, args: tuple[Any, ...], block: int | Literal["latest"]) -> Any:
         try:
-            return getattr(self.contract.functions, function)(*args).call()
+            return getattr(self.contract.functions, function)(*args).call(block_identifier=block)
         except (Web3ValidationError, MismatchedABI) as exc:  # arguments web3 cannot encode (a negative id, ...)
             detail = " ".join(str(exc).split())  # web3's message spans lines; an error is one line
             raise InvalidInput(f"{self.contract_name}.{function}: the arguments do not fit its ABI ({detail})",

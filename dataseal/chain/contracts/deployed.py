@@ -9,6 +9,7 @@ from dataseal.chain.contracts.asset_registry import AssetRegistryClient
 from dataseal.chain.contracts.deployment import Deployment
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.grant_registry import GrantRegistryClient
+from dataseal.chain.contracts.reads import HeadReads
 from dataseal.chain.contracts.transaction_ledger import TransactionLedgerClient
 from dataseal.chain.sending.sender import TxSender
 
@@ -24,13 +25,15 @@ class DatasealContracts:
     decoder: EventDecoder
 
     @classmethod
-    def bind(cls, w3: Web3, deployment: Deployment, sender: TxSender | None = None) -> DatasealContracts:
-        """Clients for ``deployment`` on ``w3``'s node; without ``sender`` they read but do not write."""
+    def bind(cls, w3: Web3, deployment: Deployment, sender: TxSender | None = None, *,
+             reads: HeadReads | None = None) -> DatasealContracts:
+        """Clients for ``deployment`` on ``w3``'s node; without ``sender`` they read but do not write. With
+        ``reads`` their view calls are pinned to the head and answered once per head (for a service's readers)."""
         decoder = EventDecoder(deployment)
         return cls(
             deployment=deployment,
-            registry=AssetRegistryClient(w3, deployment.asset_registry, sender, decoder=decoder),
-            grants=GrantRegistryClient(w3, deployment.grant_registry, sender, decoder=decoder),
-            ledger=TransactionLedgerClient(w3, deployment.transaction_ledger, sender, decoder=decoder),
+            registry=AssetRegistryClient(w3, deployment.asset_registry, sender, decoder=decoder, reads=reads),
+            grants=GrantRegistryClient(w3, deployment.grant_registry, sender, decoder=decoder, reads=reads),
+            ledger=TransactionLedgerClient(w3, deployment.transaction_ledger, sender, decoder=decoder, reads=reads),
             decoder=decoder,
         )

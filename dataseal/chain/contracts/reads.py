@@ -1,0 +1,89 @@
+"""Reads pinned to the chain's head and answered once per head: for a service answering many readers.
+
+A verify or an asset page costs two or three ``eth_call`` round trips, each run by the node's EVM. Under load
+the same few calls are asked for again and again while the head does not move, so a read-only client given a
+:class:`HeadReads` makes each call at the head block this last saw and keeps its answer until the head moves:
+
+- the head (block number) is asked for at most once every ``max_age`` seconds (the clock is injected), or
+  again after :meth:`HeadReads.invalidate` (a service calls it when its own write is mined, so that its
+  readers see the write at once);
+- every call is made at that block number (``block_identifier``), so an answer is exactly the chain's at that
+  block, never a mix; answers are dropped when the head moves.
+
+An answer is therefore at most ``max_age`` seconds older than the chain's head. Writers and the services that
+read what they just wrote use clients without it.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from web3 import Web3
+
+from dataseal.chain.contracts.revert import as_chain_error
+from dataseal.chain.errors import ChainError
+
+DEFAULT_MAX_AGE = 0.25
+"""Seconds a head is trusted before it is asked for again."""
+MAX_ENTRIES = 8192
+"""Answers kept for one head; past it they are dropped (a reader asking for many ids is not an attack on memory)."""
+
+
+class HeadReads:
+    """Call answers at the head last seen, shared by the threads of one service (see the module's text)."""
+
+    def __init__(self, w3: Web3, *, max_age: float = DEFAULT_MAX_AGE,
+                 clock: Callable[[], float] = time.monotonic, max_entries: int = MAX_ENTRIES) -> None:
+        if max_age < 0:
+            raise ValueError("max_age must be ≥ 0")
+        self.w3 = w3
+        self.max_age = max_age
+        self.max_entries = max_entries
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._head: int | None = None
+        self._asked_at = 0.0
+        self._answers: dict[Hashable, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"HeadReads(head={self._head}, max_age={self.max_age}, answers={len(self._answers)})"
+
+    def head(self) -> int:
+        """The block number reads are made at: the head last seen, asked for again when older than ``max_age``."""
+        now = self._clock()
+        with self._lock:
+            if self._head is not None and now - self._asked_at < self.max_age:
+                return self._head
+        try:
+            number = int(self.w3.eth.block_number)
+        except ChainError:
+            raise
+        except Exception as exc:
+            raise as_chain_error(exc, "eth_blockNumber") from exc
+        with self._lock:
+            if number != self._head:
+                self._answers.clear()
+                self._head = number
+            self._asked_at = now
+        return number
+
+    def invalidate(self) -> None:
+        """Ask for the head at the next read (a write was mined: readers should see it)."""
+        with self._lock:
+            self._asked_at = float("-inf")
+
+    def read(self, key: Hashable, call: Callable[[int], Any]) -> Any:
+        """``call(block)``'s answer at the current head, made once per head for ``key`` (a revert is not kept)."""
+        block = self.head()
+        with self._lock:
+            if self._head == block and key in self._answers:
+                return self._answers[key]
+        answer = call(block)
+        with self._lock:
+            if self._head == block:
+                if len(self._answers) >= self.max_entries:
+                    self._answers.clear()
+                self._answers[key] = answer
+        return answer
