@@ -13,7 +13,9 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dataseal.api import routes
+from dataseal.api.docs import install_docs
 from dataseal.api.errors import BodyLimitMiddleware, JsonDepthMiddleware, error_response, install_error_handlers
+from dataseal.api.models import ERROR_RESPONSES
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
 from dataseal.registry.registry import Registry
@@ -40,7 +42,9 @@ def create_app(
     ``cors_origins``: the origins a browser may call it from (none: no CORS headers at all); ``allowed_hosts``: the
     Host names it answers (``*`` any, ``*.example.org`` a domain's); ``max_body_bytes``: the largest request body.
     """
-    app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url=None, redoc_url=None,
+                  responses=ERROR_RESPONSES)
+    install_docs(app)  # /docs and /redoc from local assets (a registry may run offline)
     app.state.registry = registry
     for router in routes.ROUTERS:
         app.include_router(router)

@@ -35,6 +35,8 @@ STATUS_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.INTERNAL: 500,
 }
 
+#: FastAPI's detail when a JSON body's bytes could not be decoded (not UTF-8): a 400 said in our words.
+BODY_PARSE_DETAIL = "There was an error parsing the body"
 INTERNAL_MESSAGE = "the registry failed to answer this request"
 INTERNAL_HINT = "try again; if it keeps failing, report it to the registry's operator with the time of the request"
 
@@ -90,13 +92,34 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def compute_option_name(loc: Sequence[Any]) -> str | None:
+    """The parameter or body field a validation error's location names (``digests`` for ``body.digests.0``,
+    ``limit`` for ``query.limit``); None for the body as a whole."""
+    parts = list(loc[1:]) if loc and loc[0] in ("query", "path", "header", "cookie", "body") else list(loc)
+    return next((str(part) for part in parts if isinstance(part, str)), None)
+
+
+def compute_json_error(exc: RequestValidationError) -> InvalidInput | None:
+    """A body that is not JSON at all (FastAPI reports it as a validation error of the body): bad input, 400."""
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            loc = error.get("loc", ())
+            where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+            reason = (error.get("ctx") or {}).get("error", "not JSON")
+            return InvalidInput(f"the request body is not JSON: {reason}{where}",
+                                hint="send one JSON document, as the route's schema in /docs describes")
+    return None
+
+
 def compute_validation_body(exc: RequestValidationError) -> dict[str, Any]:
     """One message naming every parameter at fault, what it must be and what was given."""
     problems: list[str] = []
     names: list[str] = []
     for error in exc.errors():
         loc = error.get("loc", ())
-        names.append(str(loc[-1]) if loc else "request")
+        name = compute_option_name(loc)
+        if name is not None and error.get("type") != "extra_forbidden":  # a field the request made up: not ours
+            names.append(name)
         given = f" (got {_shown(error['input'])})" if "input" in error and error.get("type") != "missing" else ""
         problems.append(f"{_where(loc)}: {error.get('msg', 'invalid')}{given}")
     message = "invalid request: " + "; ".join(problems)
@@ -111,6 +134,9 @@ async def _dataseal_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    not_json = compute_json_error(exc)
+    if not_json is not None:
+        return error_response(not_json)
     return JSONResponse(compute_validation_body(exc), status_code=422)
 
 
@@ -123,6 +149,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     elif status == 405:
         body = compute_error_body(ErrorKind.INVALID_INPUT, f"{request.url.path} does not take {request.method}",
                                   "see /docs for the methods each route takes")
+    elif status == 400 and exc.detail == BODY_PARSE_DETAIL:
+        body = compute_error_body(ErrorKind.INVALID_INPUT, "the request body is not JSON: it could not be read as "
+                                  "UTF-8 text", "send the JSON document encoded as UTF-8")
     else:
         kind = ErrorKind.INTERNAL if status >= 500 else ErrorKind.INVALID_INPUT
         body = compute_error_body(kind, str(exc.detail), "see /docs for what this route takes")

@@ -39,11 +39,12 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-#: The error answers every route may give, for the OpenAPI page.
+#: The error answers every route may give, for the OpenAPI page (the app's ``responses``).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
-    for status, text in ((400, "Malformed input"), (404, "Unknown id or route"), (422, "Invalid parameters"),
-                         (503, "The chain or the database did not answer"))
+    for status, text in ((400, "Malformed input, or a Host this registry does not answer for"),
+                         (404, "Unknown id or route"), (413, "The request body is over the limit"),
+                         (422, "Invalid parameters"), (503, "The chain or the database did not answer"))
 }
 
 
