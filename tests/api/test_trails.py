@@ -83,5 +83,9 @@ def test_bad_trail_parameters(world: World) -> None:
 
 def test_an_unknown_grant_is_404(world: World) -> None:
     error = error_of(world.client.get("/grants/99"), 404)
-    assert "99" in error["message"] and error["kind"] == "not_found"
+    grants = world.registry.context.contracts().grants
+    assert error["message"] == f"no grant 99 on chain {world.chain.w3.eth.chain_id} (GrantRegistry at " \
+        f"{grants.address}): it has 1 grant"  # not the revert's name, UnknownGrant(grantId=99)
+    assert error["hint"] == "check the grant id, and that this is the registry it was granted with"
+    assert error["kind"] == "not_found"
     error_of(world.client.get("/grants/0"), 422)

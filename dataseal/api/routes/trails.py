@@ -22,6 +22,7 @@ from dataseal.api.models import (
 from dataseal.api.routes.assets import AssetId, read_asset
 from dataseal.chain.values import address as checked_address
 from dataseal.registry.audit import AccountSubject, AssetSubject, Subject, compute_csv, compute_prov, parse_cursor
+from dataseal.errors import NotFound
 from dataseal.registry.audit.service import Audit
 from dataseal.registry.certificates.model import UINT256_MAX
 from dataseal.registry.registry import Registry
@@ -99,9 +100,22 @@ def get_usage(asset_id: AssetId, registry: RegistryDep,
     return Usage(asset_id=asset_id, period=period, rows=rows)
 
 
+def verify_grant_exists(registry: Registry, grant_id: int) -> None:
+    """:class:`NotFound` in the words of an unknown asset's when the chain has no grant ``grant_id`` (rather than
+    the chain's revert, ``UnknownGrant(grantId=…)``)."""
+    context = registry.context
+    grants = context.contracts().grants
+    total = grants.total_grants()
+    if not 1 <= grant_id <= total:
+        raise NotFound(f"no grant {grant_id} on chain {context.connection.chain_id} (GrantRegistry at "
+                       f"{grants.address}): it has {total} grant{'s' if total != 1 else ''}",
+                       hint="check the grant id, and that this is the registry it was granted with")
+
+
 @router.get("/grants/{grant_id}", response_model=GrantOut, tags=["grants"], summary="A grant as the chain has it now")
 def get_grant(grant_id: Annotated[int, Path(ge=1, le=UINT256_MAX, description="The grant's id")],
               registry: RegistryDep) -> GrantOut:
+    verify_grant_exists(registry, grant_id)
     state = grant_state(registry, grant_id)
     g, created = state.grant, state.created
     return GrantOut(
