@@ -21,8 +21,8 @@ from dataseal.api.models import (
 )
 from dataseal.api.routes.assets import AssetId, read_asset
 from dataseal.chain.values import address as checked_address
-from dataseal.registry.audit import AccountSubject, AssetSubject, Subject, compute_csv, compute_prov, parse_cursor
 from dataseal.errors import NotFound
+from dataseal.registry.audit import AccountSubject, AssetSubject, Subject, compute_csv, compute_prov, parse_cursor
 from dataseal.registry.audit.service import Audit
 from dataseal.registry.certificates.model import UINT256_MAX
 from dataseal.registry.registry import Registry
