@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -143,6 +144,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if isinstance(exc.__cause__, DatasealError):  # FastAPI made an error of ours, raised reading the body, a 400
+        return error_response(exc.__cause__)
     if status == 404:
         body = compute_error_body(ErrorKind.NOT_FOUND, f"no such route: {request.method} {request.url.path}",
                                   "see /docs for the routes this registry serves")
@@ -239,6 +242,48 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counting, send)
+
+
+class BodyTimeout(InvalidInput):
+    """A request body that stopped arriving: HTTP 408."""
+
+    http_status: ClassVar[int] = 408
+
+
+#: How long a request body may go without a byte arriving before it is refused (408).
+BODY_IDLE_SECONDS = 30.0
+
+
+class BodyTimeoutMiddleware:
+    """Refuse, with 408, a request whose body stops arriving for ``idle_seconds`` (a client that sends its headers,
+    then trickles or withholds its body, would hold its connection, and the route waiting for it, for ever; uvicorn
+    bounds only the headers and idle keep-alive connections). Once the body is complete, reading is not timed:
+    a streamed answer waits for the client's disconnect on the same channel."""
+
+    def __init__(self, app: ASGIApp, idle_seconds: float = BODY_IDLE_SECONDS) -> None:
+        self.app = app
+        self.idle_seconds = idle_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        complete = False
+
+        async def timed() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            with anyio.move_on_after(self.idle_seconds) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise BodyTimeout(f"the request body stopped arriving: no byte for {self.idle_seconds:g} s",
+                                  hint="send the whole body without pausing (or send less)")
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, timed, send)
 
 
 class JsonDepthMiddleware:

@@ -43,7 +43,8 @@ class ErrorResponse(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in ((400, "Malformed input, or a Host this registry does not answer for"),
-                         (404, "Unknown id or route"), (413, "The request body is over the limit"),
+                         (404, "Unknown id or route"), (408, "The request body stopped arriving"),
+                         (413, "The request body is over the limit"),
                          (422, "Invalid parameters"), (503, "The chain or the database did not answer"))
 }
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI, Request
 
@@ -213,6 +214,31 @@ def test_every_option_the_api_names_is_in_the_tables(world: World) -> None:
     assert {"digests", "asset_id", "limit"} <= named
     missing = named - set(OPTION_FLAGS) - HTTP_ONLY_OPTIONS
     assert not missing, f"add these to dataseal.cli.errors.HTTP_ONLY_OPTIONS (or OPTION_FLAGS): {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("path", "content_type"), [("/verify/digests", "application/json"),
+                                                     ("/verify/file", "application/octet-stream"),
+                                                     ("/verify/proof", "text/plain"),
+                                                     ("/test/echo", "application/x-anything")])
+def test_a_body_that_stops_arriving_is_408(world: World, path: str, content_type: str) -> None:
+    """A client that sent its headers and then withheld its body held the route for ever: refused once no byte came
+    for the app's idle time (the client here waits for an event that never comes: the answer is the server's)."""
+    client = ApiClient(app_with_test_routes(world.registry, body_idle_seconds=0.2))
+    never = anyio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b'{"size": 1, '
+        await never.wait()
+        yield b"}"  # pragma: no cover
+
+    error = error_of(client.request("POST", path, content=stalled(), headers={"content-type": content_type}), 408)
+    assert error["message"] == "the request body stopped arriving: no byte for 0.2 s"
+    assert error["hint"] == "send the whole body without pausing (or send less)"
+
+
+def test_a_whole_body_is_not_timed_after_it_arrived(world: World) -> None:
+    client = ApiClient(app_with_test_routes(world.registry, body_idle_seconds=0.2))
+    assert client.request("POST", "/test/echo", content=b"x" * 1000).json() == {"size": 1000}
 
 
 def test_a_json_body_streamed_over_the_limit_is_413(world: World) -> None:
