@@ -23,6 +23,7 @@ from dataseal.api.errors import (
     install_error_handlers,
 )
 from dataseal.api.models import ERROR_RESPONSES
+from dataseal.api.ownership import compute_challenge_secret
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
 from dataseal.registry.registry import Registry
@@ -57,6 +58,7 @@ def create_app(
                   responses=ERROR_RESPONSES)
     install_docs(app)  # /docs and /redoc from local assets (a registry may run offline)
     app.state.registry = registry
+    app.state.challenge_secret = compute_challenge_secret()  # ownership challenges: this app's (see ownership.py)
     for router in routes.ROUTERS:
         app.include_router(router)
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as

@@ -27,7 +27,7 @@ from tests.api.conftest import World
 
 #: Examples an operation: enough to reach each parameter's malformed and out-of-range cases, within the file's
 #: budget (about a minute on two cores for every operation).
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 25
 #: The Host schemathesis's ASGI client sends.
 FUZZ_HOST = "testserver"
 
@@ -40,10 +40,13 @@ def api_schema(world: World) -> OpenApiSchema:
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
-def fuzz_operation(operation: APIOperation, mode: GenerationMode) -> None:
-    """Call ``operation`` with :data:`EXAMPLES_PER_OPERATION` cases of ``mode``, each answer checked."""
+def fuzz_operation(operation: APIOperation, mode: GenerationMode, known: dict[str, object] | None = None) -> None:
+    """Call ``operation`` with :data:`EXAMPLES_PER_OPERATION` cases of ``mode``, each answer checked; ``known``
+    fixes the path parameters it names (ids the world has, so that the routes' answers past the 404 are fuzzed)."""
+    fixed = {name: value for name, value in (known or {}).items()
+             if any(parameter.name == name for parameter in operation.path_parameters)}
 
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed or None))
     @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
     def call(case: Case) -> None:
@@ -52,17 +55,24 @@ def fuzz_operation(operation: APIOperation, mode: GenerationMode) -> None:
     call()
 
 
-@pytest.mark.parametrize("mode", list(GenerationMode), ids=str)
-def test_no_input_gets_a_server_error_or_an_undeclared_answer(api_schema: OpenApiSchema,
-                                                              mode: GenerationMode) -> None:
+@pytest.mark.parametrize("mode", ["positive", "negative", "known-ids"])
+def test_no_input_gets_a_server_error_or_an_undeclared_answer(world: World, api_schema: OpenApiSchema,
+                                                              mode: str) -> None:
+    """``positive``: input the schema allows; ``negative``: input it does not; ``known-ids``: input it allows, at
+    the world's asset, grant, leaf and account (only the operations that take one)."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10, "the schema lost its operations"
-    failures: list[str] = []
-    if mode == GenerationMode.NEGATIVE:  # an operation without parameters or body has no invalid input
+    known = {"asset_id": world.asset_id, "grant_id": world.grant_id, "leaf": 0,
+             "address": world.chain.owner.address} if mode == "known-ids" else None
+    generation = GenerationMode.NEGATIVE if mode == "negative" else GenerationMode.POSITIVE
+    if mode == "negative":  # an operation without parameters or body has no invalid input
         operations = [op for op in operations if any(op.iter_parameters()) or len(op.body) > 0]
+    if known is not None:
+        operations = [op for op in operations if any(p.name in known for p in op.path_parameters)]
+    failures: list[str] = []
     for operation in operations:
         try:
-            fuzz_operation(operation, mode)
+            fuzz_operation(operation, generation, known)
         except (Exception, FailureGroup) as exc:  # every operation is fuzzed; the failures are shown together
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dataseal.api.routes import assets, certificates, health, trails, verify
+from dataseal.api.routes import assets, certificates, health, ownership, trails, verify
 
-ROUTERS: tuple[APIRouter, ...] = (health.router, assets.router, trails.router, certificates.router, verify.router)
+ROUTERS: tuple[APIRouter, ...] = (health.router, assets.router, trails.router, certificates.router, verify.router,
+                                  ownership.router)
