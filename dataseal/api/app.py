@@ -4,7 +4,8 @@ named, only the named Host names) and a request size limit."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -23,10 +24,14 @@ from dataseal.api.errors import (
     install_error_handlers,
 )
 from dataseal.api.models import ERROR_RESPONSES
+from dataseal.api.operations import Operations
 from dataseal.api.ownership import compute_challenge_secret
+from dataseal.api.routes import grant_writes, writes
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
+from dataseal.registry.outbox import Hook
 from dataseal.registry.registry import Registry
+from dataseal.registry.services.writer import Clock
 
 DEFAULT_MAX_BODY_BYTES = 64 * 2**20
 
@@ -47,17 +52,35 @@ def create_app(
     allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost"),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_idle_seconds: float = BODY_IDLE_SECONDS,
+    write_clock: Clock | None = None,
+    write_hook: Hook | None = None,
 ) -> FastAPI:
     """The API over ``registry`` (kept on ``app.state.registry``; the caller opens and closes it).
 
     ``cors_origins``: the origins a browser may call it from (none: no CORS headers at all); ``allowed_hosts``: the
     Host names it answers (``*`` any, ``*.example.org`` a domain's); ``max_body_bytes``: the largest request body;
     ``body_idle_seconds``: how long a request body may pause before it is refused (408).
+
+    Writes are carried out by a worker thread (``app.state.operations``, :class:`~dataseal.api.operations.Operations`)
+    started and stopped with the app (its lifespan; without a lifespan, as under httpx's ASGITransport, call
+    ``app.state.operations.start()``); ``write_clock`` is the clock it waits with (a commitment's minimum age),
+    ``write_hook`` sees the writes' moments (tests).
     """
+    operations = Operations(registry, {**writes.HANDLERS, **grant_writes.HANDLERS}, clock=write_clock, hook=write_hook)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        operations.start()
+        try:
+            yield
+        finally:
+            operations.stop()
+
     app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url=None, redoc_url=None,
-                  responses=ERROR_RESPONSES)
+                  responses=ERROR_RESPONSES, lifespan=lifespan)
     install_docs(app)  # /docs and /redoc from local assets (a registry may run offline)
     app.state.registry = registry
+    app.state.operations = operations
     app.state.challenge_secret = compute_challenge_secret()  # ownership challenges: this app's (see ownership.py)
     for router in routes.ROUTERS:
         app.include_router(router)

@@ -26,6 +26,8 @@ HTTP_ONLY_OPTIONS: frozenset[str] = frozenset({
     "owner", "certificate", "registration", "format", "lang", "period", "name",
     # body fields (POST /verify/digests; POST /assets/{id}/ownership/proof)
     "digests", "size", "challenge", "signature",
+    # the write routes' path parameters and body fields (dataseal.api.routes.writes, grant_writes)
+    "operation_id", "operation", "expires_at", "leaves", "offer", "receipt", "salt", "scope_root",
 })
 
 #: option name (a Settings field, or a parameter of a library call) -> how a terminal user gives it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dataseal.api.routes import assets, certificates, health, ownership, trails, verify
+from dataseal.api.routes import assets, certificates, grant_writes, health, ownership, trails, verify, writes
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, assets.router, trails.router, certificates.router, verify.router,
-                                  ownership.router)
+                                  ownership.router, writes.router, grant_writes.router)

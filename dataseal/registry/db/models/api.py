@@ -75,3 +75,32 @@ class IdempotentResponse(SQLModel, table=True):
     status: int = Field(sa_column=Column(Integer, nullable=False), description="The HTTP status answered")
     response: Any = Field(sa_column=Column(JSON, nullable=False), description="The JSON body answered")
     created_at: datetime = Field(sa_column=utc_column(index=True))
+
+
+# ---------------------------------------------------------------------------------- write operations
+
+
+class ApiOperation(SQLModel, table=True):
+    """A write the API accepted (202) and its background worker carries out: what was asked, how far it got (queued,
+    submitted, mined, failed), its transactions and its result or error. Unfinished ones are resumed after a restart
+    (the services finish a write through the outbox, never twice)."""
+
+    __tablename__ = "api_operation"
+
+    id: str = Field(sa_column=Column(String(40), primary_key=True), description="op_ and 32 hex digits")
+    kind: str = Field(sa_column=Column(String(16), nullable=False), description="register, relay, grant, usage, trade")
+    natural_key: str = Field(sa_column=Column(String(255), nullable=False, unique=True),
+                             description="What the write is (the same write posted twice is one operation)")
+    writer: str = Field(sa_column=Column(String(128), nullable=False), description="Who asked for it")
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True),
+                        description="queued, submitted, mined or failed")
+    request: Any = Field(sa_column=Column(JSON, nullable=False), description="The request, as the worker reruns it")
+    tx_hashes: Any = Field(sa_column=Column(JSON, nullable=False), description="The transactions sent, in order")
+    result: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: Any = Field(default=None, sa_column=Column(JSON, nullable=True), description="The error body, when failed")
+    created_at: datetime = Field(sa_column=utc_column(index=True))
+    updated_at: datetime = Field(sa_column=utc_column())
+    worker: str | None = Field(default=None, sa_column=Column(String(64), nullable=True),
+                               description="The worker carrying it out (replicas share one database)")
+    lease_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True),
+                                         description="Until when that worker holds it (renewed as it goes)")

@@ -1,0 +1,330 @@
+"""Registering from a manifest alone: the data was sealed elsewhere (a client sealed it locally), the registry gets
+its manifest and, optionally, its leaf digests (then it stores the tree and serves proofs of it).
+
+Two ways, one path:
+
+- **by the signing account** (the registry's operator): it registers as owner, with a commitment first when the
+  deployment requires one (as :func:`dataseal.registry.services.assets.register` does);
+- **relayed** (:class:`RelayedSignature`): the owner signed an EIP-712 ``Register`` (registerBySig) with their own
+  key, elsewhere; the signing account sends it and the owner is the signer. Where commitments are required, the
+  commitment is to (root, owner, salt): anyone may make it, so the signing account makes it for the owner with a
+  salt of its own (or the owner's, when the owner committed already and says with which salt), waits out its
+  minimum age, then relays. The owner's signature does not cover the salt, so nobody who sees the commitment can
+  take the root: the commitment binds it to the owner.
+
+:func:`check_manifest_registration` makes every check that can be made before anything is sent (malformed leaves,
+a root already held or reserved for another, a validity end the chain would refuse, a signature that does not
+recover to the owner or whose deadline will have passed when it is sent); :func:`register_manifest` makes the
+registration through the outbox (a rerun finishes the same registration, never a second one).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from sqlmodel import select
+
+from dataseal.chain.accounts.eip712 import REGISTER_TYPE, REGISTRY_DOMAIN_NAME, Domain, typed_data
+from dataseal.chain.accounts.passwords import PasswordSource
+from dataseal.chain.contracts.asset_registry import make_commitment
+from dataseal.chain.contracts.client import ESTIMATE
+from dataseal.chain.contracts.records import ZERO32, Asset, Registration
+from dataseal.chain.contracts.revert import format_time
+from dataseal.chain.files import write_atomic
+from dataseal.chain.values import address as checked_address
+from dataseal.errors import ErrorKind, InvalidInput
+from dataseal.registry.context import signing_entry
+from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
+from dataseal.registry.manifest import Manifest
+from dataseal.registry.merkle import core
+from dataseal.registry.merkle.stored import write_stored_tree
+from dataseal.registry.outbox import Delivered, Hook
+from dataseal.registry.registry import Registry
+from dataseal.registry.services.assets import (
+    MANIFESTS_DIRNAME,
+    TREES_DIRNAME,
+    _ChainWait,
+    _deliver_aged,
+    _record_of,
+    _verify_validity,
+)
+from dataseal.registry.services.grants import compute_next_block_time
+from dataseal.registry.services.writer import Clock, RegistrationError, Writer, at_moment, open_writer, status_name
+
+#: Seconds a relayed signature's deadline must leave after the time it can be sent (the commitment's minimum age
+#: included): a few blocks.
+DEADLINE_MARGIN = 60
+
+
+@dataclass(frozen=True)
+class RelayedSignature:
+    """An owner's EIP-712 ``Register`` signature for registerBySig (see :func:`dataseal.chain.accounts.eip712.
+    sign_register`): signed over the registration, the owner's nonce and ``deadline``."""
+
+    owner: str
+    deadline: int
+    signature: bytes
+    salt: bytes | None = None
+    """The salt of a commitment the owner made already; None: the signing account commits for the owner."""
+
+
+@dataclass(frozen=True)
+class ManifestRegistration:
+    """A registration from a manifest, on chain."""
+
+    asset_id: int
+    tx_hash: str
+    block_number: int
+    content_root: str
+    manifest_hash: str
+    owner: str
+    registrant: str
+    status: str
+    chain_id: int
+    relayed: bool
+    stored_tree: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"asset_id": self.asset_id, "tx_hash": self.tx_hash, "block_number": self.block_number,
+                "content_root": self.content_root, "manifest_hash": self.manifest_hash, "owner": self.owner,
+                "registrant": self.registrant, "status": self.status, "chain_id": self.chain_id,
+                "relayed": self.relayed, "stored_tree": self.stored_tree}
+
+
+def operator_address(registry: Registry) -> str:
+    """The registry's signing account (without unlocking it)."""
+    return signing_entry(registry.settings).address
+
+
+def registration_key(registry: Registry, root: str) -> str:
+    """The outbox key of the registration of ``root`` (the natural key of a registration)."""
+    deployment = registry.context.deployment()
+    return f"register:{deployment.chain_id}:{deployment.asset_registry}:{root}"
+
+
+def register_domain(registry: Registry) -> Domain:
+    """The EIP-712 domain of registerBySig on this registry's deployment."""
+    deployment = registry.context.deployment()
+    return Domain(REGISTRY_DOMAIN_NAME, deployment.chain_id, deployment.asset_registry)
+
+
+def compute_registration(manifest: Manifest, classification: int, valid_until: int) -> Registration:
+    return Registration(bytes.fromhex(manifest.tree.root[2:]), manifest.hash, manifest.rights_bitmask, classification,
+                        0, valid_until)
+
+
+def recover_register_signer(registry: Registry, registration: Registration, relay: RelayedSignature,
+                            nonce: int) -> str | None:
+    """The address that signed ``relay``'s registration with ``nonce``; None if the signature recovers to none."""
+    message = {"owner": relay.owner, "contentRoot": registration.content_root,
+               "manifestHash": registration.manifest_hash, "rightsType": registration.rights_type,
+               "classification": registration.classification, "parentId": registration.parent_id,
+               "validUntil": registration.valid_until, "nonce": nonce, "deadline": relay.deadline}
+    try:
+        encoded = encode_typed_data(full_message=typed_data(REGISTER_TYPE, register_domain(registry), message))
+        return str(Account.recover_message(encoded, signature=relay.signature))
+    except Exception:
+        return None
+
+
+def check_leaves(manifest: Manifest, leaves: Sequence[bytes]) -> bytearray:
+    """The node buffer of the tree of ``leaves`` (leaf hashes in leaf order); :class:`InvalidInput` unless they are
+    the manifest's tree (as many, and the same root)."""
+    if len(leaves) != manifest.tree.leaf_count:
+        raise InvalidInput(f"the manifest's tree has {manifest.tree.leaf_count} leaves, {len(leaves)} leaf digests "
+                           "were given", hint="send every leaf digest of the seal, in leaf order, or none")
+    nodes = core.build(list(leaves))
+    root = "0x" + core.node_at(nodes, 0).hex()
+    if root != manifest.tree.root:
+        raise InvalidInput(f"the leaf digests make the root {root}, not the manifest's root {manifest.tree.root}",
+                           hint="send the leaf digests of this seal, in leaf order (leaf 0 first)")
+    return nodes
+
+
+def check_manifest_registration(registry: Registry, manifest: Manifest, *, leaves: Sequence[bytes] | None,
+                                classification: int, valid_until: int,
+                                relay: RelayedSignature | None = None) -> None:
+    """Refuse now what the registration would be refused later (see the module documentation): leaves that are not
+    the manifest's tree, a root held or reserved for someone else, a validity end the chain would refuse, and for a
+    relay a signature that does not recover to its owner or a deadline too near. A registration the chain already
+    has exactly as asked (a retry) passes."""
+    if not 0 <= classification <= 3:
+        raise InvalidInput(f"the classification is 0 (public) to 3 (core), got {classification}",
+                           hint="give 0, 1, 2 or 3", options=("classification",))
+    if leaves is not None:
+        check_leaves(manifest, leaves)
+    contracts = registry.context.contracts()
+    client = contracts.registry
+    owner = relay.owner if relay is not None else operator_address(registry)
+    root = bytes.fromhex(manifest.tree.root[2:])
+    holder = client.asset_id_of(root)
+    if holder is not None:
+        asset = client.asset(holder)
+        if asset.owner == owner and asset.manifest_hash == manifest.hash:
+            return  # this very registration, made: a retry finishes it
+        raise RegistrationError(
+            f"root {manifest.tree.root} is already registered as asset {holder} by {asset.registrant} (owner "
+            f"{asset.owner}), who keeps priority while that registration stands",
+            hint="if the data is yours, object during its notice period or ask a reviewer to reject it")
+    reservation = client.reservation_of(root)
+    if reservation is not None and reservation.beneficiary != owner:
+        whom = "nobody (it is cooling after a cancellation)" if reservation.beneficiary is None \
+            else reservation.beneficiary
+        raise RegistrationError(f"root {manifest.tree.root} is reserved for {whom} until "
+                                f"{format_time(reservation.until)}", hint="register it after that time")
+    if valid_until:
+        _verify_validity(_ReadOnlyWriter(registry), valid_until)  # type: ignore[arg-type]
+    if relay is None:
+        return
+    registration = compute_registration(manifest, classification, valid_until)
+    signer = recover_register_signer(registry, registration, relay, client.nonce_of(relay.owner))
+    if signer != relay.owner:
+        raise InvalidInput(
+            f"the registerBySig signature is not {relay.owner}'s signature of this registration with its nonce "
+            f"{client.nonce_of(relay.owner)}" + (f" (it recovers to {signer})" if signer else ""),
+            hint="sign the EIP-712 Register message of exactly this manifest's root and hash, rights, "
+                 "classification, validity, the owner's current nonce and the deadline, with the owner's key")
+    now = compute_next_block_time(registry)
+    age = client.min_commit_age() if client.commit_required() and relay.salt is None else 0
+    earliest = now + age + DEADLINE_MARGIN
+    if relay.deadline < earliest:
+        raise InvalidInput(
+            f"the signature's deadline {format_time(relay.deadline)} is before {format_time(earliest)}, the earliest "
+            f"it can be sent (the chain's time {format_time(now)}"
+            + (f", plus the commitment's minimum age of {age} s" if age else "") + f", plus {DEADLINE_MARGIN} s)",
+            hint="sign again with a later deadline", options=("deadline",))
+
+
+@dataclass
+class _ReadOnlyWriter:
+    """What :func:`_verify_validity` reads of a writer: its registry and contracts (no account unlocked)."""
+
+    registry: Registry
+
+    @property
+    def contracts(self) -> Any:
+        return self.registry.context.contracts()
+
+
+def register_manifest(registry: Registry, manifest: Manifest, *, leaves: Sequence[bytes] | None = None,
+                      classification: int = 0, valid_until: int = 0, relay: RelayedSignature | None = None,
+                      passwords: Sequence[PasswordSource] = (), clock: Clock | None = None,
+                      hook: Hook | None = None) -> ManifestRegistration:
+    """Register ``manifest`` (see the module documentation): by the signing account, or relaying ``relay``. The
+    tree of ``leaves`` is stored (then proofs of the asset are served), the manifest recorded. Running it again after
+    a crash, or after it finished, finishes or finds the same registration."""
+    check_manifest_registration(registry, manifest, leaves=leaves, classification=classification,
+                                valid_until=valid_until, relay=relay)
+    writer = open_writer(registry, passwords, hook)
+    owner = relay.owner if relay is not None else writer.me
+    client = writer.contracts.registry
+    root = bytes.fromhex(manifest.tree.root[2:])
+    key = writer.key("register", manifest.tree.root)
+    registration = compute_registration(manifest, classification, valid_until)
+
+    def mine() -> Asset | None:
+        holder = client.asset_id_of(root)
+        if holder is None:
+            return None
+        asset = client.asset(holder)
+        return asset if asset.owner == owner and asset.manifest_hash == manifest.hash else None
+
+    asset = mine()
+    if asset is None:
+        writer.outbox.retire_undone(key, lambda: mine() is not None)
+        wait = _ChainWait(writer, clock or Clock(), None)
+        salt = ZERO32
+        if client.commit_required():
+            salt = relay.salt if relay is not None and relay.salt is not None else _commit_for(writer, root, owner,
+                                                                                              wait)
+        payload = {"contentRoot": manifest.tree.root, "manifestHash": manifest.hash_hex, "parentId": 0,
+                   "owner": owner}
+
+        def send() -> Any:
+            if relay is not None:
+                return client.submit_register_by_sig(relay.owner, registration, salt, relay.deadline, relay.signature,
+                                                     gas=ESTIMATE)
+            return client.submit_register(registration, salt, gas=ESTIMATE)
+
+        delivered = _deliver_aged(writer, key, payload, send, lambda: mine() is not None, wait)
+        record = _record_of(writer, delivered, None)
+    else:
+        row = writer.outbox.get(key)
+        record = _record_of(writer, Delivered(key, row.tx_hash if row else None, None), asset.asset_id)
+        writer.outbox.mark_done(key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
+    asset = client.asset(record.asset_id)
+    stored = False
+    if leaves is not None:
+        _store_tree(registry, manifest, check_leaves(manifest, leaves))
+        stored = True
+        at_moment(hook, "tree-stored")
+    _store_manifest(registry, manifest, writer.deployment.chain_id, asset.asset_id)
+    at_moment(hook, "manifest-recorded")
+    return ManifestRegistration(
+        asset_id=asset.asset_id, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number,
+        content_root=manifest.tree.root, manifest_hash=manifest.hash_hex, owner=asset.owner,
+        registrant=asset.registrant, status=status_name(asset.status), chain_id=writer.deployment.chain_id,
+        relayed=relay is not None, stored_tree=stored)
+
+
+def _commit_for(writer: Writer, root: bytes, owner: str, wait: _ChainWait) -> bytes:
+    """Make (or finish making) the commitment to (``root``, ``owner``, a new salt) and wait out its minimum age; the
+    salt. As :func:`dataseal.registry.services.assets._commit`, for an owner that need not be the signing account."""
+    client = writer.contracts.registry
+    key = writer.key("commit", "0x" + root.hex(), owner)
+    row = writer.outbox.prepare(key, "commit", {"salt": "0x" + os.urandom(32).hex()})
+    max_age, min_age = client.max_commit_age(), client.min_commit_age()
+    for _ in range(2):
+        salt = bytes.fromhex(str(row.payload["salt"])[2:])
+        commitment = make_commitment(root, owner, salt)
+        writer.outbox.deliver(key, lambda c=commitment: client.submit_commit(c, gas=ESTIMATE),  # type: ignore[misc]
+                              lambda c=commitment: client.committed_at(c) > 0)  # type: ignore[misc]
+        made = client.committed_at(commitment)
+        if made and writer.latest_timestamp() < made + max_age:
+            wait.until(made + min_age, made + max_age)
+            return salt
+        row = writer.outbox.renew(key, {"salt": "0x" + os.urandom(32).hex()})
+    raise RegistrationError(f"the commitment to root 0x{root.hex()} for {owner} could not be made and revealed in "
+                            "time", hint="check the node's clock and block production, then send it again",
+                            kind=ErrorKind.UNAVAILABLE)
+
+
+def _store_tree(registry: Registry, manifest: Manifest, nodes: bytearray) -> Path:
+    folder = registry.data_dir / TREES_DIRNAME
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{manifest.tree.root}.dstree"
+    write_stored_tree(target, nodes, manifest.tree.leaf_count)
+    with registry.db.session() as session:
+        row = session.exec(select(StoredTreeRecord).where(
+            StoredTreeRecord.content_root == manifest.tree.root)).first()
+        if row is None:
+            row = StoredTreeRecord(content_root=manifest.tree.root, leaf_count=manifest.tree.leaf_count,
+                                   path=str(target.relative_to(registry.data_dir)), size=target.stat().st_size)
+        row.path, row.size = str(target.relative_to(registry.data_dir)), target.stat().st_size
+        session.add(row)
+    return target
+
+
+def _store_manifest(registry: Registry, manifest: Manifest, chain_id: int, asset_id: int) -> None:
+    folder = registry.data_dir / MANIFESTS_DIRNAME
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / f"{manifest.hash_hex}.json"
+    if not copy.exists():
+        write_atomic(copy, manifest.to_text().encode("utf-8"), mode=0o644)
+    with registry.db.session() as session:
+        row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest.hash_hex)).first()
+        if row is None:
+            row = ManifestRecord(manifest_hash=manifest.hash_hex, content_root=manifest.tree.root,
+                                 kind=manifest.content.kind, name=manifest.content.name, title=manifest.title,
+                                 data_path="", manifest_path=str(copy), manifest=manifest.to_json_data())
+        row.chain_id, row.asset_id = chain_id, asset_id
+        session.add(row)
+
+
+def parse_owner(owner: str) -> str:
+    return checked_address(owner, "owner")
