@@ -23,11 +23,12 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from dataseal.api.app import create_app
+from dataseal.api.security import create_api_key
 from tests.api.conftest import World
 
-#: Examples an operation: enough to reach each parameter's malformed and out-of-range cases, within the file's
-#: budget (about a minute on two cores for every operation).
-EXAMPLES_PER_OPERATION = 25
+#: Examples an operation and mode: enough to reach each parameter's malformed and out-of-range cases, within the
+#: file's budget (about 40 s on two idle cores for the four modes over 20 operations; 40 examples took 50 s).
+EXAMPLES_PER_OPERATION = 30
 #: The Host schemathesis's ASGI client sends.
 FUZZ_HOST = "testserver"
 
@@ -40,13 +41,15 @@ def api_schema(world: World) -> OpenApiSchema:
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
-def fuzz_operation(operation: APIOperation, mode: GenerationMode, known: dict[str, object] | None = None) -> None:
+def fuzz_operation(operation: APIOperation, mode: GenerationMode, known: dict[str, object] | None = None,
+                   headers: dict[str, str] | None = None) -> None:
     """Call ``operation`` with :data:`EXAMPLES_PER_OPERATION` cases of ``mode``, each answer checked; ``known``
-    fixes the path parameters it names (ids the world has, so that the routes' answers past the 404 are fuzzed)."""
+    fixes the path parameters it names (ids the world has, so that the routes' answers past the 404 are fuzzed),
+    ``headers`` the headers it gives (an operator's API key)."""
     fixed = {name: value for name, value in (known or {}).items()
              if any(parameter.name == name for parameter in operation.path_parameters)}
 
-    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed or None))
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed or None, headers=headers))
     @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
     def call(case: Case) -> None:
@@ -55,11 +58,12 @@ def fuzz_operation(operation: APIOperation, mode: GenerationMode, known: dict[st
     call()
 
 
-@pytest.mark.parametrize("mode", ["positive", "negative", "known-ids"])
+@pytest.mark.parametrize("mode", ["positive", "negative", "known-ids", "operator"])
 def test_no_input_gets_a_server_error_or_an_undeclared_answer(world: World, api_schema: OpenApiSchema,
                                                               mode: str) -> None:
     """``positive``: input the schema allows; ``negative``: input it does not; ``known-ids``: input it allows, at
-    the world's asset, grant, leaf and account (only the operations that take one)."""
+    the world's asset, grant, leaf and account (only the operations that take one); ``operator``: input it allows
+    to the writes, with an operator's API key (past the 401: the writes are queued, never carried out here)."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10, "the schema lost its operations"
     known = {"asset_id": world.asset_id, "grant_id": world.grant_id, "leaf": 0,
@@ -69,10 +73,15 @@ def test_no_input_gets_a_server_error_or_an_undeclared_answer(world: World, api_
         operations = [op for op in operations if any(op.iter_parameters()) or len(op.body) > 0]
     if known is not None:
         operations = [op for op in operations if any(p.name in known for p in op.path_parameters)]
+    headers = None
+    if mode == "operator":
+        operations = [op for op in operations if op.definition.raw.get("security")]
+        assert operations, "the schema has no write"
+        headers = {"Authorization": f"Bearer {create_api_key(world.registry.db, 'fuzz')}"}
     failures: list[str] = []
     for operation in operations:
         try:
-            fuzz_operation(operation, generation, known)
+            fuzz_operation(operation, generation, known, headers)
         except (Exception, FailureGroup) as exc:  # every operation is fuzzed; the failures are shown together
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
