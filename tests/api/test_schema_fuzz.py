@@ -3,8 +3,12 @@ against the app over the module's world (a real py-evm registry, in process over
 and every answer must be one the schema declares (status code, content type, body).
 
 Bounded by the number of examples an operation (never by time) and derandomized: a run is reproducible, and a
-failure names the request that caused it (with the curl command schemathesis prints). Write routes run without
-credentials (401 answers), unless a key is given: this test covers what the schema has, whatever it has.
+failure names the request that caused it (with the curl command schemathesis prints). Four passes: input the
+schema allows, input it does not, allowed input at the world's ids (past the 404s), and the writes with an
+operator's API key (past the 401s). The operations are read from the schema: this covers whatever it has.
+
+schemathesis's pytest integration (``from_fixture``) does not run under pytest 9 (it sets a private attribute of
+pytest's items), so each operation is fuzzed here with hypothesis directly, through ``as_strategy``.
 """
 from __future__ import annotations
 
