@@ -130,6 +130,14 @@ class Seen(logging.Handler):
             self.event.set()
 
 
+@pytest.fixture(autouse=True)
+def _own_log_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the handlers other tests in this process left on dataseal's logger (`dataseal up` run in process
+    adds one bound to the sys.stderr of its test, closed since: writing to it prints "Logging error" and a
+    traceback); the log is checked through caplog."""
+    monkeypatch.setattr(logging.getLogger("dataseal"), "handlers", [])
+
+
 def _no_traceback(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], caplog.text
     assert "Traceback" not in capfd.readouterr().err
