@@ -14,8 +14,18 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dataseal.api import routes
-from dataseal.api.errors import BodyLimitMiddleware, JsonDepthMiddleware, error_response, install_error_handlers
+from dataseal.api.docs import install_docs
+from dataseal.api.errors import (
+    BODY_IDLE_SECONDS,
+    BodyLimitMiddleware,
+    BodyTimeoutMiddleware,
+    JsonDepthMiddleware,
+    error_response,
+    install_error_handlers,
+)
+from dataseal.api.models import ERROR_RESPONSES
 from dataseal.api.operations import Operations
+from dataseal.api.ownership import compute_challenge_secret
 from dataseal.api.routes import grant_writes, writes
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
@@ -29,8 +39,10 @@ DESCRIPTION = """dataseal's registry over HTTP: data assets registered on an EVM
 usage, audit trails and certificates. The chain is the source of truth: every answer can be checked against it.
 
 Errors answer `{"error": {"kind", "message", "hint"}}` with 400 (malformed input), 404 (unknown id or route),
-409 (refused by the current state), 413 (body too large), 422 (invalid parameters) or 503 (the chain or the
-database did not answer). Lists page with `?after=CURSOR&limit=N`: a page's `next` is the next page's `after`."""
+409 (refused by the current state), 408 (a body that stopped arriving), 413 (body too large), 415 (a body of
+another content type), 422 (invalid parameters) or 503 (the chain or the database did not answer); a write without
+credentials or with refused ones 401.
+Lists page with `?after=CURSOR&limit=N`: a page's `next` is the next page's `after`."""
 
 
 def create_app(
@@ -39,13 +51,15 @@ def create_app(
     cors_origins: Sequence[str] = (),
     allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost"),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_idle_seconds: float = BODY_IDLE_SECONDS,
     write_clock: Clock | None = None,
     write_hook: Hook | None = None,
 ) -> FastAPI:
     """The API over ``registry`` (kept on ``app.state.registry``; the caller opens and closes it).
 
     ``cors_origins``: the origins a browser may call it from (none: no CORS headers at all); ``allowed_hosts``: the
-    Host names it answers (``*`` any, ``*.example.org`` a domain's); ``max_body_bytes``: the largest request body.
+    Host names it answers (``*`` any, ``*.example.org`` a domain's); ``max_body_bytes``: the largest request body;
+    ``body_idle_seconds``: how long a request body may pause before it is refused (408).
 
     Writes are carried out by a worker thread (``app.state.operations``, :class:`~dataseal.api.operations.Operations`)
     started and stopped with the app (its lifespan; without a lifespan, as under httpx's ASGITransport, call
@@ -62,10 +76,12 @@ def create_app(
         finally:
             operations.stop()
 
-    app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url="/docs", redoc_url=None,
-                  lifespan=lifespan)
+    app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url=None, redoc_url=None,
+                  responses=ERROR_RESPONSES, lifespan=lifespan)
+    install_docs(app)  # /docs and /redoc from local assets (a registry may run offline)
     app.state.registry = registry
     app.state.operations = operations
+    app.state.challenge_secret = compute_challenge_secret()  # ownership challenges: this app's (see ownership.py)
     for router in routes.ROUTERS:
         app.include_router(router)
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
@@ -76,6 +92,7 @@ def create_app(
         app, include_in_schema=False)
     app.add_middleware(JsonDepthMiddleware)  # inside the body limit: what it reads is bounded
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, exempt=(VERIFY_FILE_PATH,))
+    app.add_middleware(BodyTimeoutMiddleware, idle_seconds=body_idle_seconds)  # 408 for a body that stops arriving
     install_error_handlers(app)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],

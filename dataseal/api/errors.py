@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -35,6 +36,8 @@ STATUS_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.INTERNAL: 500,
 }
 
+#: FastAPI's detail when a JSON body's bytes could not be decoded (not UTF-8): a 400 said in our words.
+BODY_PARSE_DETAIL = "There was an error parsing the body"
 INTERNAL_MESSAGE = "the registry failed to answer this request"
 INTERNAL_HINT = "try again; if it keeps failing, report it to the registry's operator with the time of the request"
 
@@ -90,13 +93,34 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def compute_option_name(loc: Sequence[Any]) -> str | None:
+    """The parameter or body field a validation error's location names (``digests`` for ``body.digests.0``,
+    ``limit`` for ``query.limit``); None for the body as a whole."""
+    parts = list(loc[1:]) if loc and loc[0] in ("query", "path", "header", "cookie", "body") else list(loc)
+    return next((str(part) for part in parts if isinstance(part, str)), None)
+
+
+def compute_json_error(exc: RequestValidationError) -> InvalidInput | None:
+    """A body that is not JSON at all (FastAPI reports it as a validation error of the body): bad input, 400."""
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            loc = error.get("loc", ())
+            where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+            reason = (error.get("ctx") or {}).get("error", "not JSON")
+            return InvalidInput(f"the request body is not JSON: {reason}{where}",
+                                hint="send one JSON document, as the route's schema in /docs describes")
+    return None
+
+
 def compute_validation_body(exc: RequestValidationError) -> dict[str, Any]:
     """One message naming every parameter at fault, what it must be and what was given."""
     problems: list[str] = []
     names: list[str] = []
     for error in exc.errors():
         loc = error.get("loc", ())
-        names.append(str(loc[-1]) if loc else "request")
+        name = compute_option_name(loc)
+        if name is not None and error.get("type") != "extra_forbidden":  # a field the request made up: not ours
+            names.append(name)
         given = f" (got {_shown(error['input'])})" if "input" in error and error.get("type") != "missing" else ""
         problems.append(f"{_where(loc)}: {error.get('msg', 'invalid')}{given}")
     message = "invalid request: " + "; ".join(problems)
@@ -111,18 +135,26 @@ async def _dataseal_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    not_json = compute_json_error(exc)
+    if not_json is not None:
+        return error_response(not_json)
     return JSONResponse(compute_validation_body(exc), status_code=422)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if isinstance(exc.__cause__, DatasealError):  # FastAPI made an error of ours, raised reading the body, a 400
+        return error_response(exc.__cause__)
     if status == 404:
         body = compute_error_body(ErrorKind.NOT_FOUND, f"no such route: {request.method} {request.url.path}",
                                   "see /docs for the routes this registry serves")
     elif status == 405:
         body = compute_error_body(ErrorKind.INVALID_INPUT, f"{request.url.path} does not take {request.method}",
                                   "see /docs for the methods each route takes")
+    elif status == 400 and exc.detail == BODY_PARSE_DETAIL:
+        body = compute_error_body(ErrorKind.INVALID_INPUT, "the request body is not JSON: it could not be read as "
+                                  "UTF-8 text", "send the JSON document encoded as UTF-8")
     else:
         kind = ErrorKind.INTERNAL if status >= 500 else ErrorKind.INVALID_INPUT
         body = compute_error_body(kind, str(exc.detail), "see /docs for what this route takes")
@@ -210,6 +242,48 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counting, send)
+
+
+class BodyTimeout(InvalidInput):
+    """A request body that stopped arriving: HTTP 408."""
+
+    http_status: ClassVar[int] = 408
+
+
+#: How long a request body may go without a byte arriving before it is refused (408).
+BODY_IDLE_SECONDS = 30.0
+
+
+class BodyTimeoutMiddleware:
+    """Refuse, with 408, a request whose body stops arriving for ``idle_seconds`` (a client that sends its headers,
+    then trickles or withholds its body, would hold its connection, and the route waiting for it, for ever; uvicorn
+    bounds only the headers and idle keep-alive connections). Once the body is complete, reading is not timed:
+    a streamed answer waits for the client's disconnect on the same channel."""
+
+    def __init__(self, app: ASGIApp, idle_seconds: float = BODY_IDLE_SECONDS) -> None:
+        self.app = app
+        self.idle_seconds = idle_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        complete = False
+
+        async def timed() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            with anyio.move_on_after(self.idle_seconds) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise BodyTimeout(f"the request body stopped arriving: no byte for {self.idle_seconds:g} s",
+                                  hint="send the whole body without pausing (or send less)")
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, timed, send)
 
 
 class JsonDepthMiddleware:

@@ -39,11 +39,13 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-#: The error answers every route may give, for the OpenAPI page.
+#: The error answers every route may give, for the OpenAPI page (the app's ``responses``).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
-    for status, text in ((400, "Malformed input"), (404, "Unknown id or route"), (422, "Invalid parameters"),
-                         (503, "The chain or the database did not answer"))
+    for status, text in ((400, "Malformed input, or a Host this registry does not answer for"),
+                         (404, "Unknown id or route"), (408, "The request body stopped arriving"),
+                         (413, "The request body is over the limit"),
+                         (422, "Invalid parameters"), (503, "The chain or the database did not answer"))
 }
 
 
@@ -193,6 +195,19 @@ class TrailPageOut(BaseModel):
     next: str | None
 
 
+class ProvDocument(BaseModel):
+    """A trail as a W3C PROV-JSON document (``format=prov``): its prefixes, entities (assets), activities (events)
+    and agents (accounts), each a map from an identifier to its attributes, and the relations between them
+    (``wasGeneratedBy``, ``used``, ``wasAssociatedWith``, ...) in the same way."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    prefix: dict[str, str]
+    entity: dict[str, dict[str, Any]]
+    activity: dict[str, dict[str, Any]]
+    agent: dict[str, dict[str, Any]]
+
+
 class EncumbranceOut(BaseModel):
     """A grant that binds the asset, with what it has used and has left."""
 
@@ -263,3 +278,42 @@ class GrantOut(BaseModel):
     usable: bool = Field(description="Whether one unit could be used under it now")
     tx_hash: str = Field(description="The transaction that created it")
     block_number: int
+
+
+# ---------------------------------------------------------------------------------- ownership
+
+
+class ChallengeOut(BaseModel):
+    """A one-time ownership challenge: sign ``challenge`` (EIP-191, the text exactly as given) with the owner's key
+    and send it with the signature to ``POST /assets/{id}/ownership/proof`` before ``expires_at``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    asset_id: int
+    challenge: str = Field(description="The text to sign (EIP-191 personal_sign), eight lines joined by \\n")
+    nonce: str
+    expires_at: datetime
+
+
+class OwnershipProofIn(BaseModel):
+    """A challenge this registry issued, and the EIP-191 signature of its text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [{
+        "challenge": "dataseal ownership challenge\n…\nmac: …", "signature": "0x" + "ab" * 65}]})
+
+    challenge: str = Field(min_length=1, max_length=1000, description="The challenge's text, exactly as issued")
+    signature: str = Field(min_length=1, max_length=200, description="0x and 130 hex digits: r, s, v")
+
+
+class OwnershipOut(BaseModel):
+    """Whether the challenge was signed by the asset's owner on chain at ``checked_at_block``."""
+
+    model_config = _example({"asset_id": 7, "owner": True, "address": ADDRESS_EXAMPLE,
+                             "owner_on_chain": ADDRESS_EXAMPLE, "chain_id": 31337, "checked_at_block": 42})
+
+    asset_id: int
+    owner: bool = Field(description="Whether the signer is the asset's owner")
+    address: str = Field(description="The address that signed the challenge")
+    owner_on_chain: str = Field(description="The asset's owner at checked_at_block")
+    chain_id: int
+    checked_at_block: int

@@ -8,18 +8,27 @@ has created anything, and port 0 picks a free one whose number is known before s
 """
 from __future__ import annotations
 
+import asyncio
 import errno
+import logging
+import math
 import socket
 import threading
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dataseal.errors import DatasealError, ErrorKind
+from dataseal.api.errors import error_response
+from dataseal.errors import DatasealError, ErrorKind, Unavailable
 
-#: How long :meth:`ApiServer.stop` waits for requests in progress (then they are cancelled).
+#: How long :meth:`ApiServer.stop` waits for requests in progress (then they are cancelled, answered 503).
 STOP_GRACE_SECONDS = 5.0
+#: How long, after the grace, :meth:`ApiServer.stop` waits for the server to finish (the application's shutdown).
+STOP_MARGIN_SECONDS = 5.0
 LISTEN_BACKLOG = 2048
+#: uvicorn's log line when it cancels the requests left after the grace (an error it is not: the stop counts them).
+_UVICORN_CANCEL_LINE = "Cancel %s running task(s), timeout graceful shutdown exceeded"
 
 
 class ApiStartError(DatasealError):
@@ -42,6 +51,51 @@ class _Server(uvicorn.Server):
             self.ready.set()
 
 
+class _QuietCancel(logging.Filter):
+    """Drop uvicorn's error line about the requests it cancels when a stop's grace has passed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != _UVICORN_CANCEL_LINE
+
+
+_QUIET_CANCEL = _QuietCancel()
+
+
+class StopGuard:
+    """The outermost ASGI layer of a served app: a request still running when the server is stopping and its
+    grace has passed is cancelled by uvicorn; this answers it 503 (unless its answer had started) and ends it
+    quietly, where uvicorn would log the cancellation as an error with its traceback."""
+
+    def __init__(self, app: ASGIApp, server: uvicorn.Server) -> None:
+        self.app = app
+        self.server = server
+        self.cancelled = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except asyncio.CancelledError:
+            if not self.server.should_exit:  # not a stop's: not ours to end
+                raise
+            self.cancelled += 1
+            if not started:  # else the client sees a cut-off answer
+                error = Unavailable("the registry stopped while this request was in progress; it was cancelled",
+                                    hint="send it again once the registry is back (a write: with the same "
+                                         "Idempotency-Key)")
+                await error_response(error)(scope, receive, send)
+
+
 class ApiServer:
     """An ASGI application served over HTTP on a bound socket: :meth:`bind`, :meth:`start`, :meth:`stop`."""
 
@@ -53,6 +107,7 @@ class ApiServer:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._error: str | None = None
+        self._guard: StopGuard | None = None
 
     @classmethod
     def bind(cls, host: str = "127.0.0.1", port: int = 8000) -> ApiServer:
@@ -87,8 +142,11 @@ class ApiServer:
         if self._thread is not None:
             raise RuntimeError("the API server was started already")
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", server_header=False,
-                                timeout_graceful_shutdown=max(1, round(grace)))
+                                timeout_graceful_shutdown=max(1, math.ceil(grace)))
         server = _Server(config)
+        self._guard = StopGuard(app, server)
+        config.app = self._guard
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_CANCEL)  # once: a logger's filters are a set
         self._server = server
         self._thread = threading.Thread(target=self._serve, args=(server,), name="dataseal-api", daemon=True)
         self._thread.start()
@@ -114,19 +172,27 @@ class ApiServer:
             return None
         return self._error or "the server stopped"
 
+    @property
+    def cancelled(self) -> int:
+        """The requests a stop cancelled (still in progress when its grace had passed)."""
+        return self._guard.cancelled if self._guard is not None else 0
+
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> bool:
-        """Stop accepting, let requests in progress finish (``grace`` seconds at most, then cancel them); whether
-        the server thread ended within twice the grace."""
+        """Stop accepting, let requests in progress finish (``grace`` seconds at most, whole seconds: then they are
+        cancelled, each answered 503 if its answer had not started, with no traceback logged), run the
+        application's shutdown; whether every request finished and the server ended (within
+        :data:`STOP_MARGIN_SECONDS` after the grace; else it is forced to)."""
         self._stopping = True
         if self._server is None or self._thread is None:
             self._socket.close()
             return True
+        self._server.config.timeout_graceful_shutdown = max(1, math.ceil(grace))
         self._server.should_exit = True
-        self._thread.join(2 * grace)
+        self._thread.join(max(1, math.ceil(grace)) + STOP_MARGIN_SECONDS)
         if self._thread.is_alive():
             self._server.force_exit = True
             return False
-        return True
+        return self.cancelled == 0
 
 
 def _bind_error(host: str, port: int, exc: OSError) -> ApiStartError:

@@ -14,9 +14,23 @@ from dataseal.chain.errors import ContractsNotDeployed, NodeUnreachable, NoEmbed
 from dataseal.errors import DatasealError
 from dataseal.registry.audit.service import IndexEmpty
 
+#: Options only the HTTP API takes, with no flag of the CLI (the API names them in its error answers as they are):
+#: its request headers, path and query parameters and body fields (``tests/api/test_errors.py`` checks that every
+#: option the API names is here or in OPTION_FLAGS).
+HTTP_ONLY_OPTIONS: frozenset[str] = frozenset({
+    # request headers (dataseal.api.security)
+    "Authorization", "Idempotency-Key", "X-Dataseal-Address", "X-Dataseal-Signature", "X-Dataseal-Timestamp",
+    # path parameters
+    "asset_id", "grant_id", "leaf", "address",
+    # query parameters
+    "owner", "certificate", "registration", "format", "lang", "period", "name",
+    # body fields (POST /verify/digests; POST /assets/{id}/ownership/proof)
+    "digests", "size", "challenge", "signature",
+    # the write routes' path parameters and body fields (dataseal.api.routes.writes, grant_writes)
+    "operation_id", "operation", "expires_at", "leaves", "offer", "receipt", "salt", "scope_root",
+})
+
 #: option name (a Settings field, or a parameter of a library call) -> how a terminal user gives it
-#: Options of the services that only the HTTP API takes (its request fields), with no flag of the CLI.
-HTTP_ONLY_OPTIONS: frozenset[str] = frozenset({"digests", "size"})
 
 OPTION_FLAGS: dict[str, str] = {
     # settings (dataseal.registry.settings.Settings)

@@ -1,18 +1,26 @@
 """The error contract, the exposure rules and /health: every failure answers {"error": {kind, message, hint}}."""
 from __future__ import annotations
 
+import ast
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI, Request
 
 from dataseal.api.app import compute_host_name, create_app
+from dataseal.api.security import WriterDep
+from dataseal.cli.errors import HTTP_ONLY_OPTIONS, OPTION_FLAGS
 from dataseal.errors import Conflict, ErrorKind, InternalError, NotFound, Unavailable
 from dataseal.registry.registry import Registry
 from dataseal.registry.settings import Settings
 from tests.api.conftest import ApiClient, World, error_of
+
+PACKAGE = Path(__file__).resolve().parents[2] / "dataseal"
 
 
 def app_with_test_routes(registry: Registry, **options: object) -> FastAPI:
@@ -132,6 +140,105 @@ def test_the_openapi_schema_lists_the_routes(world: World) -> None:
     assert {"/health", "/assets", "/assets/{asset_id}", "/assets/{asset_id}/trail", "/accounts/{address}/trail",
             "/grants/{grant_id}", "/assets/{asset_id}/certificate", "/assets/{asset_id}/proofs/{leaf}"} <= \
         set(schema["paths"])
+
+
+def test_every_operation_documents_the_errors_any_request_may_get(world: World) -> None:
+    """schemathesis found /verify/* answering 400 (an empty file, digests that do not fit the size, a document of
+    no kind) where the schema declared only 200, 413, 415 and 422: the errors any route may give are the app's."""
+    schema = create_app(world.registry).openapi()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            assert {"400", "404", "413", "422", "503"} <= set(operation["responses"]), f"{method} {path}"
+            if operation.get("security"):  # a write: its credentials may be missing or refused
+                assert "401" in operation["responses"], f"{method} {path}"
+
+
+def test_the_401_of_an_operation_with_a_security_scheme_is_documented(world: World) -> None:
+    app = create_app(world.registry)
+
+    @app.post("/test/write")
+    def write(writer: WriterDep) -> dict[str, str]:
+        return {"writer": str(writer)}
+
+    app.openapi_schema = None  # computed again with this route
+    operation = app.openapi()["paths"]["/test/write"]["post"]
+    assert operation["responses"]["401"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"}
+    assert "401" not in app.openapi()["paths"]["/health"]["get"]["responses"]
+
+
+@pytest.mark.parametrize("path", ["/verify/digests", "/verify/proof", "/verify/bundle"])
+def test_a_json_body_not_utf8_is_400_in_our_words(world: World, path: str) -> None:
+    """schemathesis sent bytes that are not UTF-8 as JSON: FastAPI's 400 said "There was an error parsing the body"."""
+    client = ApiClient(create_app(world.registry))
+    not_utf8 = b'{"a": "\xc3\x28"}'
+    error = error_of(client.request("POST", path, content=not_utf8, headers={"content-type": "application/json"}), 400)
+    assert error["message"] == "the request body is not JSON: it could not be read as UTF-8 text"
+    assert error["hint"] == "send the JSON document encoded as UTF-8"
+
+
+def _api_options(path: Path) -> set[str]:
+    """The option names a module of dataseal.api passes as ``options=(...)``: literals, and its constants."""
+    module = importlib.import_module(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.keyword) and node.arg == "options" and isinstance(node.value, (ast.Tuple, ast.List)):
+            for item in node.value.elts:
+                value = item.value if isinstance(item, ast.Constant) else \
+                    getattr(module, item.id, None) if isinstance(item, ast.Name) else None
+                if isinstance(value, str):
+                    found.add(value)
+    return found
+
+
+def _schema_parameters(schema: dict[str, Any]) -> set[str]:
+    """The names a validation error of the API may give as options: every operation's parameters and body fields."""
+    names: set[str] = set()
+    components = schema.get("components", {}).get("schemas", {})
+    for item in schema["paths"].values():
+        for operation in item.values():
+            names |= {parameter["name"] for parameter in operation.get("parameters", ())}
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if "$ref" in body:
+                body = components[body["$ref"].rsplit("/", 1)[1]]
+            names |= set(body.get("properties", {}))
+    return names
+
+
+def test_every_option_the_api_names_is_in_the_tables(world: World) -> None:
+    """What the API names in an error's options (its own errors', its parameters and body fields) is either a
+    setting or flag of the CLI's table or one of the options only the HTTP API has."""
+    named = set().union(*(_api_options(path) for path in (PACKAGE / "api").rglob("*.py")))
+    assert {"X-Dataseal-Signature", "after"} <= named  # the scan finds literals and constants
+    named |= _schema_parameters(create_app(world.registry).openapi())
+    assert {"digests", "asset_id", "limit"} <= named
+    missing = named - set(OPTION_FLAGS) - HTTP_ONLY_OPTIONS
+    assert not missing, f"add these to dataseal.cli.errors.HTTP_ONLY_OPTIONS (or OPTION_FLAGS): {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("path", "content_type"), [("/verify/digests", "application/json"),
+                                                     ("/verify/file", "application/octet-stream"),
+                                                     ("/verify/proof", "text/plain"),
+                                                     ("/test/echo", "application/x-anything")])
+def test_a_body_that_stops_arriving_is_408(world: World, path: str, content_type: str) -> None:
+    """A client that sent its headers and then withheld its body held the route for ever: refused once no byte came
+    for the app's idle time (the client here waits for an event that never comes: the answer is the server's)."""
+    client = ApiClient(app_with_test_routes(world.registry, body_idle_seconds=0.2))
+    never = anyio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b'{"size": 1, '
+        await never.wait()
+        yield b"}"  # pragma: no cover
+
+    error = error_of(client.request("POST", path, content=stalled(), headers={"content-type": content_type}), 408)
+    assert error["message"] == "the request body stopped arriving: no byte for 0.2 s"
+    assert error["hint"] == "send the whole body without pausing (or send less)"
+
+
+def test_a_whole_body_is_not_timed_after_it_arrived(world: World) -> None:
+    client = ApiClient(app_with_test_routes(world.registry, body_idle_seconds=0.2))
+    assert client.request("POST", "/test/echo", content=b"x" * 1000).json() == {"size": 1000}
 
 
 def test_a_json_body_streamed_over_the_limit_is_413(world: World) -> None:

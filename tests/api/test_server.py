@@ -1,7 +1,10 @@
 """The HTTP API served from a thread of this process (`dataseal up`): bound first, started, stopped."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -73,3 +76,116 @@ def test_an_application_that_fails_to_start_is_an_error_and_frees_the_port() -> 
 def test_a_server_never_started_closes_its_socket_when_stopped() -> None:
     server = ApiServer.bind("127.0.0.1", 0)
     assert server.stop() is True and not _listens(server.port)
+
+
+class SlowRoute:
+    """A route that holds its request until the test releases it (an injected hook, not a sleep): ``entered`` is
+    set once the request is in progress."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self._release: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/slow")
+        async def slow() -> dict[str, str]:
+            release = asyncio.Event()
+            self._release = (asyncio.get_running_loop(), release)
+            self.entered.set()
+            await release.wait()
+            return {"done": "yes"}
+
+        return app
+
+    def release(self) -> None:
+        assert self._release is not None
+        loop, event = self._release
+        loop.call_soon_threadsafe(event.set)
+
+
+class Call(threading.Thread):
+    """A request sent from a thread of its own."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.response: httpx.Response | None = None
+
+    def run(self) -> None:
+        self.response = httpx.get(self.url, timeout=None)
+
+
+class Seen(logging.Handler):
+    """Sets an event when a log line of ``text`` is recorded."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == self.text:
+            self.event.set()
+
+
+@pytest.fixture(autouse=True)
+def _own_log_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the handlers other tests in this process left on dataseal's logger (`dataseal up` run in process
+    adds one bound to the sys.stderr of its test, closed since: writing to it prints "Logging error" and a
+    traceback); the log is checked through caplog."""
+    monkeypatch.setattr(logging.getLogger("dataseal"), "handlers", [])
+
+
+def _no_traceback(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], caplog.text
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_stop_cancels_a_request_past_its_grace_with_a_503_and_no_traceback(
+        caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    """Stopping `dataseal up` with a request in flight printed uvicorn's traceback of the cancelled request."""
+    route = SlowRoute()
+    server = ApiServer.bind("127.0.0.1", 0)
+    server.start(route.app())
+    call = Call(f"{server.url}/slow")
+    call.start()
+    route.entered.wait()
+    assert server.stop(grace=1) is False  # a request was cancelled
+    call.join()
+    assert server.cancelled == 1 and not _listens(server.port)
+    assert call.response is not None and call.response.status_code == 503
+    error = call.response.json()["error"]
+    assert error["kind"] == "unavailable"
+    assert error["message"] == "the registry stopped while this request was in progress; it was cancelled"
+    _no_traceback(caplog, capfd)
+
+
+def test_a_stop_lets_a_request_in_progress_finish_within_its_grace(
+        caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    route = SlowRoute()
+    shutting_down = Seen("Shutting down")
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(shutting_down)
+    level = uvicorn_log.level
+    uvicorn_log.setLevel(logging.INFO)  # "Shutting down" is an info line
+    try:
+        server = ApiServer.bind("127.0.0.1", 0)
+        server.start(route.app())
+        call = Call(f"{server.url}/slow")
+        call.start()
+        route.entered.wait()
+        stopped: list[bool] = []
+        stopper = threading.Thread(target=lambda: stopped.append(server.stop(grace=30)))
+        stopper.start()
+        shutting_down.event.wait()  # no new connection is accepted from here
+        route.release()
+        call.join()
+        stopper.join()
+    finally:
+        uvicorn_log.removeHandler(shutting_down)
+        uvicorn_log.setLevel(level)
+    assert call.response is not None and call.response.json() == {"done": "yes"}
+    assert stopped == [True] and server.cancelled == 0 and not _listens(server.port)
+    _no_traceback(caplog, capfd)

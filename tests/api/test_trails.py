@@ -4,6 +4,10 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+from pydantic import ValidationError
+
+from dataseal.api.models import ProvDocument, TrailPageOut
 from dataseal.registry.audit import CSV_COLUMNS
 from tests.api.conftest import PURPOSE, World, error_of
 
@@ -35,6 +39,20 @@ def test_a_trail_as_csv_and_prov(world: World) -> None:
     prov = world.client.get(f"/assets/{world.asset_id}/trail", params={"format": "prov"})
     assert prov.status_code == 200 and prov.headers["content-type"].startswith("application/json")
     assert "entity" in prov.json() and "activity" in prov.json()
+
+
+def test_the_schema_declares_the_prov_document_beside_the_page(world: World) -> None:
+    """schemathesis: a PROV-JSON answer (application/json) was declared as a trail page only."""
+    schema = world.client.get("/openapi.json").json()
+    for path in ("/assets/{asset_id}/trail", "/accounts/{address}/trail"):
+        json_schema = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert json_schema["anyOf"] == [{"$ref": "#/components/schemas/TrailPageOut"},
+                                        {"$ref": "#/components/schemas/ProvDocument"}], path
+    prov = world.client.get(f"/assets/{world.asset_id}/trail", params={"format": "prov"}).json()
+    document = ProvDocument.model_validate(prov)
+    assert f"asset:{world.asset_id}" in document.entity
+    with pytest.raises(ValidationError):
+        TrailPageOut.model_validate(prov)
 
 
 def test_an_account_trail_names_the_account(world: World) -> None:
@@ -83,5 +101,9 @@ def test_bad_trail_parameters(world: World) -> None:
 
 def test_an_unknown_grant_is_404(world: World) -> None:
     error = error_of(world.client.get("/grants/99"), 404)
-    assert "99" in error["message"] and error["kind"] == "not_found"
+    grants = world.registry.context.contracts().grants
+    assert error["message"] == f"no grant 99 on chain {world.chain.w3.eth.chain_id} (GrantRegistry at " \
+        f"{grants.address}): it has 1 grant"  # not the revert's name, UnknownGrant(grantId=99)
+    assert error["hint"] == "check the grant id, and that this is the registry it was granted with"
+    assert error["kind"] == "not_found"
     error_of(world.client.get("/grants/0"), 422)

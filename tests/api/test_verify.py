@@ -190,20 +190,26 @@ def test_bad_uploads_are_refused_with_a_4xx(owner: Registry, app: FastAPI) -> No
 def test_bad_digests_are_refused_with_a_4xx(app: FastAPI) -> None:
     good = digests_of(bytes(3000))
     not_json = error_of(call(app, "/verify/digests", content=b"{not json",
-                             headers={"content-type": "application/json"}), 422)
-    assert "JSON" in not_json["message"]
-    for body, field in (({**good, "digests": ["0x" + "zz" * 32, *good["digests"][1:]]}, "digests.0"),
-                        ({**good, "digests": ["0x" + "ab" * 31, *good["digests"][1:]]}, "digests.0"),
-                        ({**good, "digests": ["ab" * 32, *good["digests"][1:]]}, "digests.0"),
-                        ({**good, "digests": []}, "digests"),
-                        ({**good, "size": 0}, "size"),
-                        ({**good, "chunk_size": 0}, "chunk_size"),
-                        ({**good, "size": "3000"}, "size"),
-                        ({**good, "extra": 1}, "extra"),
-                        ({"digests": good["digests"]}, "size"),
-                        ([good], "body")):
+                             headers={"content-type": "application/json"}), 400)  # malformed, not invalid
+    assert not_json["message"] == "the request body is not JSON: Expecting property name enclosed in double " \
+        "quotes at character 1"
+    assert "options" not in not_json
+    # options name the field (digests), never a list index (0) nor a field the request made up (extra)
+    for body, field, options in (({**good, "digests": ["0x" + "zz" * 32, *good["digests"][1:]]}, "digests.0",
+                                  ["digests"]),
+                                 ({**good, "digests": ["0x" + "ab" * 31, *good["digests"][1:]]}, "digests.0",
+                                  ["digests"]),
+                                 ({**good, "digests": ["ab" * 32, *good["digests"][1:]]}, "digests.0", ["digests"]),
+                                 ({**good, "digests": []}, "digests", ["digests"]),
+                                 ({**good, "size": 0}, "size", ["size"]),
+                                 ({**good, "chunk_size": 0}, "chunk_size", ["chunk_size"]),
+                                 ({**good, "size": "3000"}, "size", ["size"]),
+                                 ({**good, "extra": 1}, "extra", None),
+                                 ({"digests": good["digests"]}, "size", ["size"]),
+                                 ([good], "body", None)):
         bad = error_of(call(app, "/verify/digests", json=body), 422)
         assert field in bad["message"], (body, bad)
+        assert bad.get("options") == options, (body, bad)
     mismatch = error_of(call(app, "/verify/digests", json={**good, "size": 5000}), 400)
     assert mismatch["message"] == "3 digests do not fit 5,000 bytes in chunks of 1,024 bytes: that is 5 chunks, " \
         "so 5 digests were expected"
@@ -273,8 +279,8 @@ def test_bad_proofs_are_refused_with_a_4xx(owner: Registry, app: FastAPI, tmp_pa
     assert "the expected root" in bad_root["message"]
     not_object = error_of(call(app, "/verify/proof", json=[document]), 422)
     assert "body" in not_object["message"]
-    not_json = error_of(call(app, "/verify/proof", content=b"{", headers={"content-type": "application/json"}), 422)
-    assert "JSON" in not_json["message"]
+    not_json = error_of(call(app, "/verify/proof", content=b"{", headers={"content-type": "application/json"}), 400)
+    assert not_json["message"].startswith("the request body is not JSON: ")
 
 
 def test_a_bundle_is_checked_offline_and_on_this_registrys_chain(
@@ -330,8 +336,8 @@ def test_bad_bundles_are_refused_with_a_4xx(owner: Registry, app: FastAPI, tmp_p
     assert "the bundle is not a valid dataseal.evidence" in no_manifest["message"]
     empty = error_of(call(app, "/verify/bundle", json={}), 400)
     assert "the bundle has kind None" in empty["message"]
-    text = error_of(call(app, "/verify/bundle", content=b"hello", headers={"content-type": "application/json"}), 422)
-    assert "JSON" in text["message"]
+    text = error_of(call(app, "/verify/bundle", content=b"hello", headers={"content-type": "application/json"}), 400)
+    assert text["message"] == "the request body is not JSON: Expecting value at character 0"
 
 
 def test_an_unreachable_chain_is_a_503_not_a_failed_check(tmp_path: Path) -> None:
@@ -352,7 +358,9 @@ def test_the_openapi_schema_describes_the_routes(app: FastAPI) -> None:
     upload = paths["/verify/file"]["post"]
     assert upload["requestBody"]["content"] == {"application/octet-stream": {"schema": {"type": "string",
                                                                                        "format": "binary"}}}
-    assert {"413", "415"} <= set(upload["responses"])
+    assert {"400", "413", "415"} <= set(upload["responses"])
+    for path in ("/verify/digests", "/verify/proof", "/verify/bundle"):  # schemathesis: 400 and 415 were undeclared
+        assert {"400", "413", "415", "422"} <= set(paths[path]["post"]["responses"]), path
     schema = app.openapi()["components"]["schemas"]["DigestsRequest"]
     assert set(schema["properties"]) == {"chunk_size", "size", "digests", "name"}
     assert schema["properties"]["digests"]["items"]["pattern"] == "^0x[0-9a-fA-F]{64}$"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dataseal.api.routes import assets, certificates, grant_writes, health, trails, verify, writes
+from dataseal.api.routes import assets, certificates, grant_writes, health, ownership, trails, verify, writes
 
 ROUTERS: tuple[APIRouter, ...] = (health.router, assets.router, trails.router, certificates.router, verify.router,
-                                  writes.router, grant_writes.router)
+                                  ownership.router, writes.router, grant_writes.router)

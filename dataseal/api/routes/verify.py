@@ -24,6 +24,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from dataseal.api.deps import get_registry
+from dataseal.api.models import ErrorResponse
 from dataseal.api.verify_models import (
     MAX_NAME_LENGTH,
     ChainOut,
@@ -61,8 +62,10 @@ def require_json(request: Request) -> None:
             f"{kind or 'no content type'}", hint="send the JSON with Content-Type: application/json")
 
 
-#: The dependency of the routes that read a JSON document.
+#: The dependency of the routes that read a JSON document, and the answer it adds to theirs.
 JSON_ONLY = [Depends(require_json)]
+JSON_ONLY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorResponse, "description": "The body is not sent as application/json"}}
 #: Failures of a check that are the service's, not the document's: raised (503, 500), never ``ok: false``.
 _SERVICE_KINDS = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
 
@@ -102,8 +105,8 @@ VERIFY_FILE_PATH = "/verify/file"
     response_model=FileVerification,
     openapi_extra={"requestBody": {"required": True, "content": {
         OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}}}},
-    responses={413: {"description": "The upload is above the limit"},
-               415: {"description": "The body is not application/octet-stream"}},
+    responses={413: {"model": ErrorResponse, "description": "The upload is above the limit"},
+               415: {"model": ErrorResponse, "description": "The body is not application/octet-stream"}},
 )
 async def verify_file(
     request: Request,
@@ -131,7 +134,8 @@ async def verify_file(
 
 
 @router.post("/verify/digests", summary="Verify a file by its chunk digests", response_model=FileVerification,
-             dependencies=JSON_ONLY)
+             dependencies=JSON_ONLY,
+             responses=JSON_ONLY_RESPONSES)
 def verify_digests(request: Request, body: DigestsRequest) -> FileVerification:
     """Whether a file with these chunk digests is exactly a registered asset; if not, the nearest registered
     version and which chunks differ. The file itself never leaves the client."""
@@ -160,7 +164,8 @@ def _too_large(size: str, limit: int) -> UploadTooLarge:
 # ---------------------------------------------------------------------------------------------- documents
 
 
-@router.post("/verify/proof", summary="Check a proof", response_model=DocumentCheck, dependencies=JSON_ONLY)
+@router.post("/verify/proof", summary="Check a proof", response_model=DocumentCheck, dependencies=JSON_ONLY,
+             responses=JSON_ONLY_RESPONSES)
 def verify_proof(
     request: Request,
     document: Annotated[dict[str, Any], Body(description="A dataseal proof (kind dataseal.proof), as written")],
@@ -202,7 +207,8 @@ def verify_proof(
 
 
 @router.post("/verify/bundle", summary="Check an evidence bundle", response_model=DocumentCheck,
-             dependencies=JSON_ONLY)
+             dependencies=JSON_ONLY,
+             responses=JSON_ONLY_RESPONSES)
 def verify_bundle(
     request: Request,
     document: Annotated[dict[str, Any], Body(description="A dataseal evidence bundle (kind dataseal.evidence)")],
