@@ -264,6 +264,7 @@ class Operations:
                 row.status, row.result, row.error, row.tx_hashes = status, result, error, hashes
                 row.updated_at, row.worker, row.lease_until = utc_now(), None, None
                 session.add(row)
+        self.registry.context.head_moved()  # readers polling this operation then reading see what it wrote
         with self._changed:
             self._changed.notify_all()
 

@@ -14,6 +14,7 @@ from dataseal.api.deps import RegistryDep
 from dataseal.api.errors import RequestShapeError
 from dataseal.api.models import ERROR_RESPONSES, AssetList, AssetOut, ProofOut, Versions
 from dataseal.chain.contracts.records import Asset, Lineage
+from dataseal.chain.errors import ContractRevert
 from dataseal.chain.values import address as checked_address
 from dataseal.errors import InvalidInput, NotFound
 from dataseal.registry.certificates import (
@@ -75,13 +76,16 @@ def compute_asset_out(registry: Registry, asset: Asset, chain_id: int) -> AssetO
 def read_asset(registry: Registry, asset_id: int) -> Asset:
     """Asset ``asset_id`` as the chain has it now; :class:`NotFound` when it has no such asset."""
     context = registry.context
-    contracts = context.contracts()
-    total = contracts.registry.total_assets()
-    if not 1 <= asset_id <= total:
-        raise NotFound(f"asset {asset_id} is not registered on chain {context.connection.chain_id} (AssetRegistry at "
-                       f"{contracts.registry.address}): it has {total} asset{'s' if total != 1 else ''}",
-                       hint="check the asset id, and that this is the registry it was registered with")
-    return contracts.registry.asset(asset_id)
+    contracts = context.head_contracts()
+    try:
+        return contracts.registry.asset(asset_id)
+    except ContractRevert as exc:
+        if exc.name != "UnknownAsset":
+            raise
+    total = contracts.registry.total_assets()  # only for the message: the one call an asset page makes is above
+    raise NotFound(f"asset {asset_id} is not registered on chain {context.connection.chain_id} (AssetRegistry at "
+                   f"{contracts.registry.address}): it has {total} asset{'s' if total != 1 else ''}",
+                   hint="check the asset id, and that this is the registry it was registered with")
 
 
 def get_asset_out(registry: Registry, asset_id: int) -> AssetOut:
@@ -142,7 +146,7 @@ def find_assets(
 
 def _by_root(registry: Registry, root: str) -> list[AssetOut]:
     """The registration holding ``root`` now, and those that held it before (from the index)."""
-    contracts = registry.context.contracts()
+    contracts = registry.context.head_contracts()
     ids: list[int] = []
     standing = contracts.registry.asset_id_of(bytes.fromhex(root[2:]))
     if standing is not None:

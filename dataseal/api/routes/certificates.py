@@ -36,7 +36,7 @@ def get_certificate(
     read_asset(registry, asset_id)  # an unknown asset: the same 404 as /assets/{id}
     context = registry.context
     reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
-    cert = compute_certificate(context.contracts(), reader, context.deployment(), asset_id, None,
+    cert = compute_certificate(context.head_contracts(), reader, context.deployment(), asset_id, None,
                                base_url=registry.settings.base_url, now=datetime.now(UTC), language=lang,
                                manifests=partial(get_stored_manifest, registry.db))
     if format == "html":

@@ -108,7 +108,7 @@ def verify_grant_exists(registry: Registry, grant_id: int) -> None:
     """:class:`NotFound` in the words of an unknown asset's when the chain has no grant ``grant_id`` (rather than
     the chain's revert, ``UnknownGrant(grantId=…)``)."""
     context = registry.context
-    grants = context.contracts().grants
+    grants = context.head_contracts().grants
     total = grants.total_grants()
     if not 1 <= grant_id <= total:
         raise NotFound(f"no grant {grant_id} on chain {context.connection.chain_id} (GrantRegistry at "

@@ -183,7 +183,7 @@ def verify_proof(
     checked = list(report.checked)
     not_checked = [UncheckedOut.of(item) for item in report.not_checked]
     warnings: list[str] = []
-    contracts = _registry(request).context.contracts()
+    contracts = _registry(request).context.head_contracts()
     chain_id = contracts.deployment.chain_id
     holder = contracts.registry.asset_id_of(bytes.fromhex(proof.root[2:]))
     registration = None
