@@ -3,12 +3,14 @@ lineage; proofs of their leaves from the trees this registry stored."""
 from __future__ import annotations
 
 import re
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query
 from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 
 from dataseal.api.deps import RegistryDep
 from dataseal.api.errors import RequestShapeError
@@ -24,6 +26,7 @@ from dataseal.registry.certificates import (
 )
 from dataseal.registry.certificates.compute import get_stored_manifest
 from dataseal.registry.certificates.model import UINT256_MAX, rights_names
+from dataseal.registry.db import Database
 from dataseal.registry.db.models.chain import AssetRow
 from dataseal.registry.db.models.local import StoredTreeRecord
 from dataseal.registry.merkle.stored import StoredTree
@@ -60,7 +63,7 @@ def _moment(seconds: int) -> datetime | None:
 def compute_asset_out(registry: Registry, asset: Asset, chain_id: int) -> AssetOut:
     """The API's view of ``asset`` (read from the chain), with the title of the manifest this registry recorded."""
     manifest_hash = "0x" + asset.manifest_hash.hex()
-    manifest = get_stored_manifest(registry.db, manifest_hash)
+    title = _manifest_title(registry, manifest_hash)
     registered = datetime.fromtimestamp(asset.registered_at, UTC)
     return AssetOut(
         asset_id=asset.asset_id, status=status_name(asset.status), owner=asset.owner, registrant=asset.registrant,
@@ -68,9 +71,29 @@ def compute_asset_out(registry: Registry, asset: Asset, chain_id: int) -> AssetO
         rights=list(rights_names(asset.rights_type)), rights_type=asset.rights_type,
         classification=asset.classification, lineage=asset.lineage.name.rstrip("_"),
         parent_id=asset.parent_id or None, registered_at=registered, valid_until=_moment(asset.valid_until),
-        notice_ends_at=_moment(asset.notice_ends_at), title=manifest.title if manifest is not None else None,
+        notice_ends_at=_moment(asset.notice_ends_at), title=title,
         registration_number=compute_registration_number(registered.year, chain_id, asset.asset_id),
     )
+
+
+_TITLES: weakref.WeakKeyDictionary[Database, dict[str, str | None]] = weakref.WeakKeyDictionary()
+_TITLES_KEPT = 4096
+
+
+def _manifest_title(registry: Registry, manifest_hash: str) -> str | None:
+    """The title of the manifest the registry recorded under ``manifest_hash`` (None without one). A recorded
+    manifest is content-addressed, checked once and kept (an asset page read under load is not a database read);
+    an unknown one is asked again, as it may be recorded later."""
+    titles = _TITLES.setdefault(registry.db, {})
+    if manifest_hash in titles:
+        return titles[manifest_hash]
+    manifest = get_stored_manifest(registry.db, manifest_hash)
+    if manifest is None:
+        return None
+    if len(titles) >= _TITLES_KEPT:
+        titles.clear()
+    titles[manifest_hash] = manifest.title
+    return manifest.title
 
 
 def read_asset(registry: Registry, asset_id: int) -> Asset:
@@ -100,8 +123,8 @@ def _verify_chain(registry: Registry, chain_id: int, number: str) -> None:
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut, summary="An asset as the chain has it now")
-def get_asset(asset_id: AssetId, registry: RegistryDep) -> AssetOut:
-    return get_asset_out(registry, asset_id)
+async def get_asset(asset_id: AssetId, registry: RegistryDep) -> AssetOut:
+    return await run_in_threadpool(get_asset_out, registry, asset_id)  # one thread hop, not a sync route's three
 
 
 @router.get("/assets", response_model=AssetList, summary="Find assets by content root, owner, certificate or "

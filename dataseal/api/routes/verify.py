@@ -23,7 +23,7 @@ from typing import Annotated, Any, ClassVar, Final
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from dataseal.api.deps import get_registry
+from dataseal.api.deps import registry_of
 from dataseal.api.models import ErrorResponse
 from dataseal.api.verify_models import (
     MAX_NAME_LENGTH,
@@ -53,7 +53,7 @@ MAX_UPLOAD_BYTES: Final = 1 << 30
 OCTET_STREAM: Final = "application/octet-stream"
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """A route that reads a JSON document: any other content type is 415 (not a validation error about bytes)."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
@@ -83,8 +83,8 @@ class UnsupportedContentType(InvalidInput):
 
 
 def _registry(request: Request) -> Registry:
-    """The app's registry (:func:`dataseal.api.deps.get_registry`; these routes read their bodies themselves)."""
-    return get_registry(request)
+    """The app's registry (:func:`dataseal.api.deps.registry_of`; these routes read their bodies themselves)."""
+    return registry_of(request)
 
 
 def get_max_upload_bytes(request: Request) -> int:
@@ -166,12 +166,17 @@ def _too_large(size: str, limit: int) -> UploadTooLarge:
 
 @router.post("/verify/proof", summary="Check a proof", response_model=DocumentCheck, dependencies=JSON_ONLY,
              responses=JSON_ONLY_RESPONSES)
-def verify_proof(
+async def verify_proof(
     request: Request,
     document: Annotated[dict[str, Any], Body(description="A dataseal proof (kind dataseal.proof), as written")],
     root: Annotated[str | None, Query(description="The root the proof must lead to (0x and 64 hex digits)")] = None,
 ) -> DocumentCheck:
     """Check a proof offline (value, leaf, siblings, root), then look its root up on this registry's chain."""
+    # one thread hop for the whole check (a sync route costs three: dependencies, the call, the answer)
+    return await run_in_threadpool(_verify_proof, request, document, root)
+
+
+def _verify_proof(request: Request, document: dict[str, Any], root: str | None) -> DocumentCheck:
     expected = _expected_root(root)
     proof = load_document(document, where="the proof")
     if not isinstance(proof, Proof):

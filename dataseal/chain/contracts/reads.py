@@ -43,6 +43,9 @@ class HeadReads:
         self.max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
+        self._asking = threading.Lock()
+        self._invalidated = False
+        self._invalidations = 0
         self._head: int | None = None
         self._asked_at = 0.0
         self._answers: dict[Hashable, Any] = {}
@@ -56,23 +59,40 @@ class HeadReads:
         with self._lock:
             if self._head is not None and now - self._asked_at < self.max_age:
                 return self._head
+            known, wait = self._head, self._head is None or self._invalidated
+        # one thread asks; the others read at the head known meanwhile, unless none is known yet or a write
+        # was mined since (invalidate): then they wait for the answer
+        if not self._asking.acquire(blocking=wait):
+            assert known is not None
+            return known
         try:
-            number = int(self.w3.eth.block_number)
-        except ChainError:
-            raise
-        except Exception as exc:
-            raise as_chain_error(exc, "eth_blockNumber") from exc
-        with self._lock:
-            if number != self._head:
-                self._answers.clear()
-                self._head = number
-            self._asked_at = now
-        return number
+            with self._lock:  # another thread may have asked while this one waited
+                if self._head is not None and now - self._asked_at < self.max_age:
+                    return self._head
+                asked_after = self._invalidations
+            try:
+                number = int(self.w3.eth.block_number)
+            except ChainError:
+                raise
+            except Exception as exc:
+                raise as_chain_error(exc, "eth_blockNumber") from exc
+            with self._lock:
+                if number != self._head:
+                    self._answers.clear()
+                    self._head = number
+                if asked_after == self._invalidations:  # not invalidated while asking: this head is fresh
+                    self._asked_at, self._invalidated = now, False
+            return number
+        finally:
+            self._asking.release()
 
     def invalidate(self) -> None:
-        """Ask for the head at the next read (a write was mined: readers should see it)."""
+        """Ask for the head at the next read (a write was mined: readers should see it), and have readers wait
+        for that answer rather than read at the head known before."""
         with self._lock:
             self._asked_at = float("-inf")
+            self._invalidated = True
+            self._invalidations += 1
 
     def read(self, key: Hashable, call: Callable[[int], Any]) -> Any:
         """``call(block)``'s answer at the current head, made once per head for ``key`` (a revert is not kept)."""

@@ -2,6 +2,7 @@
 head is older than max_age (an injected clock) or after invalidate() — on a real py-evm chain."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,3 +104,44 @@ def test_answers_are_bounded(pyevm: Chain) -> None:
 def test_a_negative_max_age_is_refused(pyevm: Chain) -> None:
     with pytest.raises(ValueError, match="max_age"):
         HeadReads(pyevm.w3, max_age=-1)
+
+
+def test_one_reader_asks_for_the_head_the_others_use_the_known_one_unless_a_write_was_mined(pyevm: Chain) -> None:
+    asking, release = threading.Event(), threading.Event()
+    held = {"on": False}
+
+    class Gate(Web3Middleware):
+        def wrap_make_request(self, make_request: Any) -> Any:
+            def middleware(method: Any, params: Any) -> Any:
+                if method == "eth_blockNumber" and held["on"]:
+                    asking.set()
+                    assert release.wait(60), "the test never released the head"  # a hang guard, not a time limit
+                return make_request(method, params)
+            return middleware
+
+    pyevm.w3.middleware_onion.inject(Gate, name="gate", layer=0)
+    try:
+        clock = Clock()
+        reads = HeadReads(pyevm.w3, clock=clock)
+        first = reads.head()
+        register(pyevm, "moves the head")
+        clock.now += 1  # stale: the next reader asks
+        held["on"] = True
+        answers: list[int] = []
+        asker = threading.Thread(target=lambda: answers.append(reads.head()))
+        asker.start()
+        assert asking.wait(60)
+        assert reads.head() == first, "while one reader asks, another reads at the head known"
+
+        reads.invalidate()  # a write was mined: a reader must not read at the head known before it
+        waiter = threading.Thread(target=lambda: answers.append(reads.head()))
+        waiter.start()
+        waiter.join(0.2)
+        assert waiter.is_alive(), "after invalidate a reader waits for the head"
+        held["on"] = False
+        release.set()
+        asker.join(60)
+        waiter.join(60)
+        assert answers == [first + 1, first + 1]
+    finally:
+        pyevm.w3.middleware_onion.remove("gate")
