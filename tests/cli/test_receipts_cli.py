@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
 from pathlib import Path
 
-from dataseal.chain.contracts.deployment import load_deployments
-from dataseal.registry.receipts import build_receipt
+import pytest
+
+from dataseal.chain.contracts.deployment import load_deployments, save_deployment
+from dataseal.registry.receipts import build_receipt, purpose_hash
 from tests.cli.commands.test_grants import as_operator, folder  # noqa: F401 - the fixture
 from tests.cli.conftest import Cli, one_line
+from tests.conftest import Chain
+from tests.registry.services.conftest import register_asset
 
 
 def write_unchecked_receipt(cli: Cli, grant_id: int, path: Path, *, started: int, ended: int,
@@ -73,3 +79,27 @@ def test_use_refuses_a_batch_member_and_an_unchecked_private_receipt(cli: Cli, f
     assert "(1 row: 2) have the root" in one_line(err) and "[--touched LIST]" in one_line(err)
     used = cli.json("use", str(grant_id), "--units", "1", "--receipt", str(private), "--touched", "2-3", *as_user)
     assert used["record"]["sequence"] == 2
+
+
+@pytest.mark.hardhat
+def test_receipt_new_stamps_now_by_the_chain_when_it_runs_ahead_of_this_clock(
+        cli: Cli, hardhat: Chain, hardhat_url: str, tmp_path: Path) -> None:
+    """A node that mined a burst of blocks (here: an hour, evm_increaseTime) is ahead of this machine's clock; a
+    grant opened "now" opens at the chain's time, and a receipt of a job that ended "now" (the default) must fall
+    inside it: stamped by this machine's clock it fell before the grant and was refused."""
+    cli.data_dir.mkdir(parents=True)
+    save_deployment(cli.data_dir, hardhat.deployment)
+    asset_id = register_asset(hardhat)
+    hardhat.w3.provider.make_request("evm_increaseTime", [3600])  # type: ignore[arg-type]
+    hardhat.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    opened = hardhat.now()
+    assert opened >= time.time() + 3000  # the chain is ahead of this clock
+    made = hardhat.as_(hardhat.owner).grants.grant(asset_id, hardhat.user.address, purpose_hash("reporting"), opened,
+                                                   opened + 86_400, 5)
+    code, out, err = cli("receipt", "new", str(made.grant_id), "--job", "j", "--rows", "1", "--units", "1",
+                         "--result-hash", "0x" + "44" * 32, "--purpose", "reporting", "--rpc", hardhat_url,
+                         "-o", str(tmp_path / "r.json"), "--json")
+    assert code == 0, err
+    receipt = json.loads((tmp_path / "r.json").read_text())
+    assert json.loads(out)["checked"] is True
+    assert int(datetime.fromisoformat(receipt["endedAt"].replace("Z", "+00:00")).timestamp()) >= opened

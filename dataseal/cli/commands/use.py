@@ -8,6 +8,7 @@ from typing import Literal
 
 import typer
 
+from dataseal.chain.errors import NodeUnreachable
 from dataseal.chain.files import open_output
 from dataseal.cli.options import ACCOUNT, CHAIN_ID, DATA_DIR, PASSWORD_FILE, RPC, settings
 from dataseal.cli.output import JSON, emit, note
@@ -16,7 +17,7 @@ from dataseal.registry.manifest import read_json
 from dataseal.registry.receipts import ReceiptError
 from dataseal.registry.registry import Registry
 from dataseal.registry.scope import MAX_SCOPE_FILE_BYTES, ScopeError, ScopeProof, parse_ranges, read_scope_file
-from dataseal.registry.services.grant_terms import format_count, resolve_time
+from dataseal.registry.services.grant_terms import compute_next_block_time, format_count, resolve_time
 from dataseal.registry.services.usage import use, use_batch
 from dataseal.registry.services.usage_receipts import draft_receipt
 
@@ -154,8 +155,9 @@ def receipt_new(
     units: int = typer.Option(..., "--units", metavar="N", help="Usage units the job used.", show_default=False),
     started: str | None = typer.Option(None, "--started", metavar="WHEN", help="When the job started: now, an ISO "
                                        "date-time or Unix seconds. Default: --ended.", show_default=False),
-    ended: str = typer.Option("now", "--ended", metavar="WHEN", help="When the job ended (default: now, this "
-                              "machine's clock)."),
+    ended: str = typer.Option("now", "--ended", metavar="WHEN", help="When the job ended (default: now, the chain's "
+                              "time, which grants are opened and closed by; this machine's clock when the chain "
+                              "cannot be reached)."),
     result: Path | None = RESULT,
     result_hash: str | None = typer.Option(None, "--result-hash", metavar="HEX", help="The result's hash, when "
                                            "the result is not at hand (0x + 64 hex digits).", show_default=False),
@@ -203,11 +205,11 @@ def receipt_new(
                                hint="check the path") from None
     else:
         digest = str(result_hash)
-    now = int(time.time())
-    end = resolve_time(ended, now, "ended")
-    start = resolve_time(started, now, "started") if started is not None else end
     cfg = settings(rpc_url=rpc, chain_id=chain_id, data_dir=data_dir)
     with Registry.open(cfg) as registry:
+        now = _chain_now(registry)
+        end = resolve_time(ended, now, "ended")
+        start = resolve_time(started, now, "started") if started is not None else end
         draft = draft_receipt(registry, grant_id, job, unit=_unit(unit), indexes=indexes, started_at=start,
                               ended_at=end, units=units, result_hash=digest, purpose=purpose,
                               disclose_indexes=not private, scope=scope)
@@ -245,3 +247,13 @@ def register(app: typer.Typer) -> None:
     app.command("use")(use_command)
     app.command("use-batch")(use_batch_command)
     app.add_typer(receipt_app)
+
+
+def _chain_now(registry: Registry) -> int:
+    """Now as the grant's window is measured: the chain's next block time (a node that mined a burst of blocks runs
+    ahead of this machine's clock, and a receipt stamped by the clock would fall before a grant made "now"); this
+    machine's clock when the chain cannot be reached (the receipt is then written unchecked)."""
+    try:
+        return compute_next_block_time(registry)
+    except NodeUnreachable:
+        return int(time.time())
