@@ -62,7 +62,8 @@ class Settings(BaseSettings):
             def shown(error: Any) -> str:
                 name = ".".join(str(part) for part in error["loc"]) or "settings"
                 names.append(name)
-                value = "***" if "password" in name or "secret" in name else repr(error.get("input"))  # never echo a secret
+                secret = "password" in name or "secret" in name
+                value = "***" if secret else repr(error.get("input"))  # never echo a secret
                 return f"{name}: {error['msg']} (got {value})"
 
             problems = "; ".join(shown(error) for error in exc.errors())
