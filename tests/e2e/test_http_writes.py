@@ -19,6 +19,7 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 
 from dataseal.api.security import HEADER_IDEMPOTENT_REPLAYED, sign_request
 from dataseal.chain.accounts.eip712 import sign_grant, sign_register
@@ -93,7 +94,7 @@ class Writer:
 
     def indexed(self, tx_hash: str) -> None:
         """Wait until the service's indexer has read the block of ``tx_hash`` (as /health says)."""
-        block = int(self.chain.context.connection.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"])
+        block = int(self.chain.context.connection.w3.eth.get_transaction_receipt(HexStr(tx_hash))["blockNumber"])
         give_up = time.monotonic() + HANG_GUARD_SECONDS
         while (self.http.get("/health").json()["indexer"]["last_block"] or -1) < block:
             assert time.monotonic() < give_up, f"the indexer has not reached block {block}"
@@ -165,15 +166,13 @@ def relayed_registration(writer: Writer, sealed: Sealed, owner: LocalAccount) ->
 def relayed_grant(writer: Writer, owner: LocalAccount, asset_id: int, grantee: str, quota: int) -> dict[str, Any]:
     """The body of POST /grants: ``owner``'s EIP-712 Grant signature (grantBySig) of these terms."""
     now = writer.now()
-    terms = {"asset_id": asset_id, "grantee": grantee, "purpose": PURPOSE, "valid_from": now - 60,
-             "expires_at": now + 30 * 86400, "quota": quota}
-    deadline = now + 3600
+    valid_from, expires_at, deadline = now - 60, now + 30 * 86400, now + 3600
     nonce = writer.chain.context.contracts().grants.nonce_of(owner.address)
     signature = sign_grant(owner.key, grants_domain(writer.chain), asset_id=asset_id, grantee=grantee,
-                           purpose=purpose_hash(PURPOSE), valid_from=terms["valid_from"],
-                           expires_at=terms["expires_at"], quota=quota, scope_root=ZERO32, nonce=nonce,
-                           deadline=deadline)
-    return {**terms, "deadline": deadline, "signature": "0x" + signature.hex()}
+                           purpose=purpose_hash(PURPOSE), valid_from=valid_from, expires_at=expires_at, quota=quota,
+                           scope_root=ZERO32, nonce=nonce, deadline=deadline)
+    return {"asset_id": asset_id, "grantee": grantee, "purpose": PURPOSE, "valid_from": valid_from,
+            "expires_at": expires_at, "quota": quota, "deadline": deadline, "signature": "0x" + signature.hex()}
 
 
 def receipt(writer: Writer, grant_id: int, job: str, units: int) -> dict[str, Any]:
@@ -256,19 +255,21 @@ def test_an_owner_registers_and_grants_by_signature_and_usage_runs_to_the_quota(
 
 
 def test_a_revoked_key_is_refused_and_a_replayed_signed_request_too(writer: Writer, owner: LocalAccount) -> None:
-    key = make_api_key(writer.journey.folder, "e2e-revoked")
-    sealed = seal(writer.journey, "revoked.bin", b"registered with a revoked key? no " * 40)
-    body = {"manifest": sealed.manifest}
-    assert writer.operator("/assets/relay", {}, key=key).status_code == 422  # the key is taken
+    key = make_api_key(writer.journey.folder, "e2e-revoked")  # its own: the other tests' key stays valid
+    unsealed = {"manifest": {"kind": "not a manifest"}}  # refused by the route, once the key is taken
+    assert _error(writer.operator("/assets", unsealed, key=key), 422)["options"] == ["manifest"]
     revoked = dataseal(writer.journey.folder, "api-key", "revoke", "e2e-revoked")
     assert revoked.returncode == 0, revoked.stderr
-    refused = _error(writer.operator("/assets", body, key=key), 401)
-    assert refused["options"] == ["Authorization"], refused
+    refused = _error(writer.operator("/assets", unsealed, key=key), 401)  # the same write: the key no longer
+    assert refused["message"].startswith("the API key 'e2e-revoked' was revoked at ") and refused["options"] == [
+        "Authorization"], refused
 
-    raw = json.dumps(body).encode()
+    sealed = seal(writer.journey, "replayed.bin", b"a signed request is accepted once " * 40)
+    raw = json.dumps({"manifest": sealed.manifest}).encode()
     headers = writer.signed_headers(owner, "/assets", raw)
     first = writer.http.post("/assets", content=raw, headers=headers)  # a user may not register as the operator
     assert "relay" in _error(first, 403)["hint"]
     replayed = _error(writer.http.post("/assets", content=raw, headers=headers), 409)
-    assert replayed["kind"] == "conflict", replayed
+    assert replayed["message"] == f"this signed request (by {owner.address}, timestamp " \
+        f"{headers['X-Dataseal-Timestamp']}) was already accepted: a signed request is accepted once", replayed
     assert _ok(writer.http.get("/assets", params={"root": sealed.root}))["assets"] == []  # nothing was registered
