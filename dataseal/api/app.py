@@ -25,7 +25,6 @@ from dataseal.api.errors import (
 )
 from dataseal.api.models import ERROR_RESPONSES
 from dataseal.api.operations import Operations
-from dataseal.api.ownership import compute_challenge_secret
 from dataseal.api.routes import grant_writes, writes
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
@@ -81,7 +80,7 @@ def create_app(
     install_docs(app)  # /docs and /redoc from local assets (a registry may run offline)
     app.state.registry = registry
     app.state.operations = operations
-    app.state.challenge_secret = compute_challenge_secret()  # ownership challenges: this app's (see ownership.py)
+    app.state.challenge_secret = None  # ownership challenges: the service's, loaded on first use (ownership.py)
     for router in routes.ROUTERS:
         app.include_router(router)
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as

@@ -17,18 +17,32 @@ requests' replay store, so that it is accepted once. The text, eight lines joine
     nonce: 0x<64 hex digits>
     expires: 1767225600 (2026-01-01T00:00:00Z)
     mac: <64 hex digits>
+
+The secret (:func:`load_challenge_secret`) is one every replica of a service has and outsiders do not, so that a
+challenge one replica issued another accepts (behind a load balancer the two requests seldom meet the same process)
+and a restart voids none: the setting ``api_secret`` when given (HMAC-derived, so the setting's text is never the
+key itself); else a random 32 bytes kept in ``<data_dir>/api.secret`` (mode 0600), made by the first process that
+needs it — the replicas sharing a data folder (an embedded ``dataseal up`` and the CLI beside it, or several
+processes on one machine) share it with nothing to configure, as they share the operator's keystore. Replicas on
+several machines give them one ``api_secret``, as they give them one operator key. Neither needs a table: the
+database the replicas share would also do, but it would make the secret readable to everyone who may read the
+registry's tables, and a challenge's worth is exactly that no one but the service can make one.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final
 
-from dataseal.errors import Conflict, InvalidInput
+from dataseal.chain.files import read_limited, write_atomic
+from dataseal.errors import Conflict, InternalError, InvalidInput
+from dataseal.registry.settings import Settings
 
 CHALLENGE_TAG: Final = "dataseal ownership challenge"
 #: How long an issued challenge can be answered.
@@ -37,6 +51,10 @@ CHALLENGE_TTL_SECONDS: Final = 300
 MAX_CHALLENGE_LENGTH: Final = 1000
 #: The signer recorded with a used challenge in the replay store: a challenge is used once, whoever signs it.
 ANY_SIGNER: Final = "0x" + "00" * 20
+#: The file of the data folder keeping the challenges' secret when the setting ``api_secret`` is not given.
+API_SECRET_FILENAME: Final = "api.secret"
+#: What the setting ``api_secret`` is keyed with to make the challenges' secret (a purpose of its own).
+_SECRET_PURPOSE: Final = b"dataseal ownership challenges v1"
 
 _FIELDS = re.compile(
     r"asset: (?P<asset>[1-9][0-9]{0,77})\n"
@@ -71,6 +89,39 @@ class Challenge:
 def compute_challenge_secret() -> bytes:
     """A new random secret for the challenges' HMAC."""
     return secrets.token_bytes(32)
+
+
+def load_challenge_secret(settings: Settings) -> bytes:
+    """The secret of the challenges' HMAC for the service of ``settings`` (see the module doc): derived from
+    ``api_secret`` when given, else the one in ``<data_dir>/api.secret``, made now if there is none."""
+    if settings.api_secret is not None:
+        return hmac.new(settings.api_secret.get_secret_value().encode(), _SECRET_PURPOSE, hashlib.sha256).digest()
+    file = Path(settings.data_dir) / API_SECRET_FILENAME
+    try:
+        return _read_secret(file)
+    except FileNotFoundError:
+        pass
+    # made beside it, then linked in: of several processes making one at once, the first link wins and every
+    # process reads the winner's (a link never replaces a file, and the file is whole before it is linked)
+    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staged = file.with_name(f".{file.name}.{secrets.token_hex(8)}")
+    write_atomic(staged, (compute_challenge_secret().hex() + "\n").encode(), mode=0o600, replace=False)
+    try:
+        os.link(staged, file)
+    except FileExistsError:
+        pass
+    finally:
+        staged.unlink()
+    return _read_secret(file)
+
+
+def _read_secret(file: Path) -> bytes:
+    text = read_limited(file, 200, what="the API secret file", error=InternalError).decode("ascii", "replace").strip()
+    if re.fullmatch(r"[0-9a-f]{64}", text) is None:
+        raise InternalError(f"the API secret file {file} does not hold 64 hex digits (a secret this service made)",
+                          hint="delete it to have a new one made (the ownership challenges issued before are then "
+                               "refused), or give the API secret setting")
+    return bytes.fromhex(text)
 
 
 def _body(asset_id: int, chain_id: int, registry: str, nonce: str, expires: int) -> str:

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     account: str | None = Field(None, description="Address (or keystore file) of the account that signs.")
     password_file: Path | None = Field(None, description="File holding the keystore password.")
     password: SecretStr | None = Field(None, description="Keystore password (prefer password_file).")
+    api_secret: SecretStr | None = Field(
+        None, min_length=16, description="The HTTP API's secret for its ownership challenges: the replicas of one "
+        "service give the same one (a challenge one issued, another accepts); unset = a random one kept in "
+        "<data_dir>/api.secret.",
+    )
     confirmations: int = Field(0, ge=0, description="Blocks to wait on top of a transaction's block.")
     chain_id: int | None = Field(
         None, gt=0, description="Refuse to talk to any other chain (a guard against pointing at the wrong network)."
@@ -57,7 +62,8 @@ class Settings(BaseSettings):
             def shown(error: Any) -> str:
                 name = ".".join(str(part) for part in error["loc"]) or "settings"
                 names.append(name)
-                value = "***" if "password" in name else repr(error.get("input"))  # never echo a secret
+                secret = "password" in name or "secret" in name
+                value = "***" if secret else repr(error.get("input"))  # never echo a secret
                 return f"{name}: {error['msg']} (got {value})"
 
             problems = "; ".join(shown(error) for error in exc.errors())

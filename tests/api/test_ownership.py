@@ -2,6 +2,11 @@
 whether the signer owns the asset on chain. Signed here with eth_account, as a client would."""
 from __future__ import annotations
 
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,9 +15,14 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_keys.constants import SECPK1_N
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from dataseal.api.app import create_app
-from dataseal.api.ownership import CHALLENGE_TTL_SECONDS
+from dataseal.api.ownership import API_SECRET_FILENAME, CHALLENGE_TTL_SECONDS, load_challenge_secret
+from dataseal.errors import ConfigError, InternalError
+from dataseal.registry.db import Database
+from dataseal.registry.registry import Registry
+from dataseal.registry.settings import Settings
 from tests.api.conftest import ApiClient, World, error_of
 
 
@@ -54,6 +64,23 @@ def client(app: FastAPI) -> ApiClient:
 
 def owner_key(world: World) -> LocalAccount:
     return world.chain.keys[world.chain.owner.address]
+
+
+@pytest.fixture
+def replica(world: World) -> Iterator[Registry]:
+    """A second process's registry on the world's: the same settings and chain, its own connection to the same
+    SQLite file (a replica of the service, or the service after a restart)."""
+    database = Database.open(world.registry.settings.effective_database_url())
+    try:
+        yield Registry(world.registry.settings, context=world.registry.context, database=database)
+    finally:
+        database.close()
+
+
+def with_secret(world: World, secret: str) -> Registry:
+    """The world's registry, its settings giving ``secret`` as the API secret (its database the world's)."""
+    settings = world.registry.settings.model_copy(update={"api_secret": SecretStr(secret)})
+    return Registry(settings, context=world.registry.context, database=world.registry.db)
 
 
 def test_the_owner_s_signature_of_a_challenge_proves_ownership(world: World, client: ApiClient) -> None:
@@ -122,7 +149,8 @@ def test_a_changed_made_up_or_foreign_challenge_is_refused(world: World, client:
     text = challenge_of(client, world.asset_id)["challenge"]
     lines = text.split("\n")
     later = lines[:6] + [lines[6].replace("expires: 1", "expires: 2", 1)] + lines[7:]  # a later expiry
-    foreign = challenge_of(ApiClient(create_app(world.registry)), world.asset_id)["challenge"]  # another secret
+    foreign = challenge_of(ApiClient(create_app(with_secret(world, "another service's secret"))),
+                           world.asset_id)["challenge"]
     for changed in ("\n".join(later), foreign, text.rsplit("\n", 1)[0] + "\nmac: " + "0" * 64):
         error = error_of(prove(client, world.asset_id, changed, sign(owner_key(world), changed)), 400)
         assert error["message"] == "the challenge was not issued by this registry, or was changed after it was " \
@@ -164,3 +192,52 @@ def test_bad_requests_are_4xx(world: World, client: ApiClient) -> None:
     text = challenge_of(client, world.asset_id)["challenge"]
     unknown_proof = error_of(prove(client, 99, text, sign(owner_key(world), text)), 400)  # its challenge is for 1
     assert unknown_proof["message"] == f"the challenge is for asset {world.asset_id}, not asset 99"
+
+
+def test_a_replica_on_the_same_database_accepts_the_challenge_another_issued(world: World, replica: Registry) -> None:
+    first, second = ApiClient(create_app(world.registry)), ApiClient(create_app(replica))
+    issued = challenge_of(first, world.asset_id)
+    signature = sign(owner_key(world), issued["challenge"])
+    assert prove(second, world.asset_id, issued["challenge"], signature).json()["owner"] is True
+    error = error_of(prove(first, world.asset_id, issued["challenge"], signature), 409)  # used: for every replica
+    assert error["message"] == f"the challenge {issued['nonce']} was answered already: a challenge is accepted once"
+    secret = Path(world.registry.settings.data_dir) / API_SECRET_FILENAME  # one file, private, made once
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and len(secret.read_text()) == 65
+    assert [p.name for p in secret.parent.iterdir() if API_SECRET_FILENAME in p.name] == [API_SECRET_FILENAME]
+
+
+def test_replicas_given_one_api_secret_share_challenges_and_others_refuse_them(world: World) -> None:
+    one, same = (ApiClient(create_app(with_secret(world, "one secret for every replica"))) for _ in range(2))
+    text = challenge_of(one, world.asset_id)["challenge"]
+    for refusing in (ApiClient(create_app(world.registry)), ApiClient(create_app(with_secret(world, "x" * 16)))):
+        error = error_of(prove(refusing, world.asset_id, text, sign(owner_key(world), text)), 400)
+        assert error["message"] == "the challenge was not issued by this registry, or was changed after it was " \
+            "(its mac does not match)"
+    assert prove(same, world.asset_id, text, sign(owner_key(world), text)).json()["owner"] is True
+
+
+def test_the_secret_file_is_made_once_by_processes_racing_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    start = threading.Barrier(8)
+    found: list[bytes] = []
+
+    def load() -> None:
+        start.wait()
+        found.append(load_challenge_secret(settings))
+
+    racing = [threading.Thread(target=load) for _ in range(8)]
+    for thread in racing:
+        thread.start()
+    for thread in racing:
+        thread.join()
+    made = found[0]
+    assert len(found) == 8 and set(found) == {made} and len(made) == 32 and load_challenge_secret(settings) == made
+    assert sorted(os.listdir(tmp_path / "data")) == [API_SECRET_FILENAME]  # no staged file left behind
+    given = Settings(data_dir=tmp_path / "data", api_secret=SecretStr("s" * 16))
+    assert load_challenge_secret(given) != made and load_challenge_secret(given) == load_challenge_secret(given)
+    (tmp_path / "data" / API_SECRET_FILENAME).write_text("not hex\n")
+    with pytest.raises(InternalError, match=r"api.secret does not hold 64 hex digits") as caught:
+        load_challenge_secret(settings)
+    assert "delete it to have a new one made" in caught.value.hint
+    with pytest.raises(ConfigError, match=r"api_secret: .*at least 16 .*\(got \*\*\*\)"):
+        Settings.load(api_secret="short")

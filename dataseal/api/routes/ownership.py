@@ -17,6 +17,7 @@ from dataseal.api.ownership import (
     ANY_SIGNER,
     ChallengeUsed,
     compute_challenge,
+    load_challenge_secret,
     parse_challenge,
     parse_signature,
 )
@@ -39,12 +40,17 @@ def _clock(request: Request) -> Callable[[], float]:
 
 
 def get_challenge_secret(request: Request) -> bytes:
-    """The app's secret for the challenges' HMAC (``app.state.challenge_secret``, set by
-    :func:`~dataseal.api.app.create_app`)."""
-    secret: bytes | None = getattr(request.app.state, "challenge_secret", None)
-    if not secret:
-        raise InternalError("this API was started without a secret for its ownership challenges",
-                            hint="start it through create_app(registry)")
+    """The app's secret for the challenges' HMAC: ``app.state.challenge_secret`` when set, else the service's
+    (:func:`~dataseal.api.ownership.load_challenge_secret` of its registry's settings: every replica the same),
+    loaded on first use and kept there. It may read or make a file: call it off the event loop."""
+    state = request.app.state
+    secret: bytes | None = getattr(state, "challenge_secret", None)
+    if secret is None:
+        registry: Registry | None = getattr(state, "registry", None)
+        if registry is None:
+            raise InternalError("this API was started without a registry to take its ownership challenges' secret "
+                                "from", hint="start it through create_app(registry)")
+        secret = state.challenge_secret = load_challenge_secret(registry.settings)
     return secret
 
 
@@ -75,10 +81,10 @@ async def prove_ownership(asset_id: AssetId, body: OwnershipProofIn, request: Re
     """Whether the challenge (issued by this registry for this asset, not expired, not answered before) was signed
     by the asset's owner on chain now. A signature by anyone else answers ``owner: false`` (and uses the challenge
     up too)."""
-    secret = get_challenge_secret(request)
     now = _clock(request)()
 
     def check() -> OwnershipOut:
+        secret = get_challenge_secret(request)
         chain_id, address = _registry_of(registry)
         challenge = parse_challenge(secret, body.challenge, asset_id=asset_id, chain_id=chain_id, registry=address,
                                     now=now)

@@ -246,6 +246,9 @@ class _Services:
             update["rpc_url"] = _reachable(self.node.startup.rpc_url)
         if "base_url" not in cfg.model_fields_set and api_url != DEFAULT_BASE_URL:
             update["base_url"] = api_url  # the certificates' QR codes open this API's pages
+        operator = (self.node.startup.operator or None) if self.node is not None else _operator(cfg)
+        if cfg.account is None and operator is not None:
+            update["account"] = operator  # the service signs as its operator, also once the keystore holds others
         service_settings = cfg.model_copy(update=update)
         registry = self._registry(service_settings)
         deployment = registry.context.deployment()  # connects; the deployment live on the chain, or why not
