@@ -44,6 +44,7 @@ OPTION_FLAGS: dict[str, str] = {
     "receipt_timeout": "DATASEAL_RECEIPT_TIMEOUT",
     "rpc_timeout": "DATASEAL_RPC_TIMEOUT",
     "database_url": "DATABASE_URL",
+    "api_secret": "DATASEAL_API_SECRET",
     # dataseal deploy
     "force": "--force",
     "replace_seal": "--force",  # dataseal register / version: replace a registered asset's seal beside the data
