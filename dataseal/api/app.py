@@ -24,7 +24,7 @@ from dataseal.api.errors import (
     install_error_handlers,
 )
 from dataseal.api.models import ERROR_RESPONSES
-from dataseal.api.operations import Operations
+from dataseal.api.operations import IndexWait, Operations
 from dataseal.api.routes import grant_writes, writes
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
 from dataseal.errors import InvalidInput
@@ -53,6 +53,7 @@ def create_app(
     body_idle_seconds: float = BODY_IDLE_SECONDS,
     write_clock: Clock | None = None,
     write_hook: Hook | None = None,
+    index_wait: IndexWait | None = None,
 ) -> FastAPI:
     """The API over ``registry`` (kept on ``app.state.registry``; the caller opens and closes it).
 
@@ -63,9 +64,11 @@ def create_app(
     Writes are carried out by a worker thread (``app.state.operations``, :class:`~dataseal.api.operations.Operations`)
     started and stopped with the app (its lifespan; without a lifespan, as under httpx's ASGITransport, call
     ``app.state.operations.start()``); ``write_clock`` is the clock it waits with (a commitment's minimum age),
-    ``write_hook`` sees the writes' moments (tests).
+    ``write_hook`` sees the writes' moments (tests); ``index_wait`` waits for the service's indexer to hold a block
+    (a mined write is told mined once trails and listings show it; `dataseal up` gives its indexer's).
     """
-    operations = Operations(registry, {**writes.HANDLERS, **grant_writes.HANDLERS}, clock=write_clock, hook=write_hook)
+    operations = Operations(registry, {**writes.HANDLERS, **grant_writes.HANDLERS}, clock=write_clock, hook=write_hook,
+                            index_wait=index_wait)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

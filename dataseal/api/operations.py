@@ -7,21 +7,26 @@ The same write posted twice (its natural key: the outbox key of what it does) is
 unfinished by a stopped service are carried out when a worker starts again: the services finish a write through
 their outbox, never twice. Replicas sharing one database each run a worker: a worker takes an operation by leasing
 it (:data:`LEASE`, renewed at each step of the write), so that two never carry out the same one at once; a worker
-stopping gives its operation back at once, one that died holds it until its lease ends.
+stopping gives its operation back at once, one that died holds it until its lease ends (a minute: the lease is
+renewed by a heartbeat while the write runs). A mined write is told mined once the service's indexer (when one runs
+beside the API, as in `dataseal up`) holds its block, so that trails and listings read then show it.
 """
 from __future__ import annotations
 
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from dataseal.api.errors import INTERNAL_HINT, INTERNAL_MESSAGE, compute_error_body
+from dataseal.api.security import purge_idempotent_responses
 from dataseal.errors import Conflict, DatasealError, ErrorKind, NotFound
 from dataseal.registry.db.models.api import ApiOperation
 from dataseal.registry.db.models.local import OutboxTx
@@ -35,9 +40,21 @@ QUEUED, SUBMITTED, MINED, FAILED = "queued", "submitted", "mined", "failed"
 UNFINISHED = (QUEUED, SUBMITTED)
 FINISHED = (MINED, FAILED)
 
-#: How long a worker holds an operation it took without a sign of life (it renews the lease at each step): another
-#: worker (a replica, or this service restarted after a crash) takes it over after that.
-LEASE = timedelta(minutes=10)
+#: How long a worker holds an operation it took without a sign of life: another worker (a replica, or this service
+#: restarted after a crash) takes it over after that. The worker renews it every :data:`HEARTBEAT` while it carries
+#: the operation out (a receipt may take minutes on a real chain) and at each step of the write.
+LEASE = timedelta(seconds=60)
+HEARTBEAT = LEASE.total_seconds() / 4
+#: Idempotency records are kept this long (a client retries within minutes; a day is generous), purged hourly.
+IDEMPOTENCY_KEPT = timedelta(days=1)
+PURGE_EVERY = 3600.0
+#: How long a mined write waits for the service's indexer to reach its block before it is told mined (the index
+#: answers trails and listings: a client that reads them once the operation is mined should see the write).
+INDEX_WAIT = 30.0
+
+IndexWait = Callable[[int, float], bool]
+"""``wait(block, seconds)``: wait until the service's index holds ``block``; whether it does (False: not within
+``seconds``, or no indexer runs)."""
 
 Handler = Callable[[Registry, Mapping[str, Any], Hook, Clock], dict[str, Any]]
 """Carries out an operation's request (rerun-safe); answers its result (JSON-ready)."""
@@ -61,8 +78,10 @@ class Operations:
     with it: tests pass the chain's); ``hook(moment)`` sees every moment of the writes (tests)."""
 
     def __init__(self, registry: Registry, handlers: Mapping[str, Handler], *, clock: Clock | None = None,
-                 hook: Hook | None = None) -> None:
+                 hook: Hook | None = None, index_wait: IndexWait | None = None) -> None:
         self.registry = registry
+        self.index_wait = index_wait
+        self._purged_at: float | None = None
         self.handlers = dict(handlers)
         self.clock = clock or Clock()
         self.hook = hook
@@ -79,6 +98,15 @@ class Operations:
         request's, still under way or done."""
         if kind not in self.handlers:  # pragma: no cover - a programming error
             raise ValueError(f"no handler for operations of kind {kind!r}")
+        try:
+            answer = self._submit(kind, natural_key, writer, request)
+        except IntegrityError:  # the same write posted at the same moment: the other request queued it
+            answer = self._submit(kind, natural_key, writer, request)
+        with self._changed:
+            self._changed.notify_all()
+        return answer
+
+    def _submit(self, kind: str, natural_key: str, writer: str, request: dict[str, Any]) -> dict[str, Any]:
         now = utc_now()
         with self.registry.db.session() as session:
             row = session.exec(select(ApiOperation).where(ApiOperation.natural_key == natural_key)).first()
@@ -97,10 +125,7 @@ class Operations:
                                status=QUEUED, request=request, tx_hashes=[], created_at=now, updated_at=now)
             session.add(row)
             session.flush()
-            answer = operation_json(row)
-        with self._changed:
-            self._changed.notify_all()
-        return answer
+            return operation_json(row)
 
     def find(self, kind: str, natural_key: str, request: dict[str, Any]) -> dict[str, Any] | None:
         """The operation made of this very write (kind, natural key and request), unless it failed; None if none.
@@ -178,6 +203,25 @@ class Operations:
                     return row
         return None
 
+    def _purge(self) -> None:
+        """Drop idempotency records older than :data:`IDEMPOTENCY_KEPT`, at most every :data:`PURGE_EVERY` (idle)."""
+        now = time.monotonic()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+        try:
+            purge_idempotent_responses(self.registry.db, before=utc_now() - IDEMPOTENCY_KEPT)
+        except Exception:  # the database did not answer: the next purge tries again
+            log.exception("purging old idempotency records failed")
+
+    def _beat(self, operation_id: str, done: threading.Event) -> None:
+        """Renew the lease of ``operation_id`` every :data:`HEARTBEAT` until ``done``."""
+        while not done.wait(HEARTBEAT):
+            try:
+                self._renew(operation_id)
+            except Exception:  # the database did not answer: the next beat tries again
+                log.exception("renewing the lease of operation %s failed", operation_id)
+
     def _renew(self, operation_id: str) -> None:
         with self.registry.db.session() as session:
             session.execute(update(ApiOperation).where(col(ApiOperation.id) == operation_id,
@@ -202,11 +246,22 @@ class Operations:
             except Exception:  # the database did not answer: try again when told or after a while
                 log.exception("reading the queued operations failed")
             if row is None:
+                self._purge()
                 with self._changed:
                     if not self._stopping:
                         self._changed.wait(5.0)
                 continue
-            self._carry_out(row)
+            try:
+                self._carry_out(row)
+            except Exception:  # the database failed while recording it: given back, tried again (the worker lives on)
+                log.exception("carrying out operation %s (%s) failed", row.id, row.kind)
+                try:
+                    self._release(row.id)
+                except Exception:
+                    log.exception("giving back operation %s failed (its lease ends within %s)", row.id, LEASE)
+                with self._changed:
+                    if not self._stopping:
+                        self._changed.wait(5.0)
 
     def _carry_out(self, row: ApiOperation) -> None:
         handler = self.handlers[row.kind]
@@ -221,18 +276,29 @@ class Operations:
             if self.hook is not None:
                 self.hook(moment)
 
+        beating = threading.Event()
+        heart = threading.Thread(target=self._beat, args=(row.id, beating), name="dataseal-api-lease", daemon=True)
+        heart.start()
         try:
             result = handler(self.registry, row.request, hook, self.clock)
         except _Stopped:
             self._release(row.id)
             return
         except DatasealError as exc:
-            self._finish(row.id, FAILED, error=compute_error_body(exc.kind, exc.message, exc.hint, exc.options))
+            body = compute_error_body(exc.kind, exc.message, exc.hint, exc.options)
+            self._finish(row.id, FAILED, error=body["error"])
             return
         except Exception:
             log.exception("operation %s (%s) failed", row.id, row.kind)
-            self._finish(row.id, FAILED, error=compute_error_body(ErrorKind.INTERNAL, INTERNAL_MESSAGE, INTERNAL_HINT))
+            self._finish(row.id, FAILED,
+                         error=compute_error_body(ErrorKind.INTERNAL, INTERNAL_MESSAGE, INTERNAL_HINT)["error"])
             return
+        finally:
+            beating.set()
+        block = result.get("block_number")
+        if self.index_wait is not None and isinstance(block, int):
+            self.registry.context.head_moved()
+            self.index_wait(block, INDEX_WAIT)  # bounded: told mined after it either way (the chain has it)
         tx_hash = result.get("tx_hash")
         self._finish(row.id, MINED, result=result, tx_hash=tx_hash if isinstance(tx_hash, str) else None)
 
@@ -255,6 +321,7 @@ class Operations:
 
     def _finish(self, operation_id: str, status: str, *, result: dict[str, Any] | None = None,
                 error: dict[str, Any] | None = None, tx_hash: str | None = None) -> None:
+        self.registry.context.head_moved()  # before it is told: a reader polling it then reading sees what it wrote
         with self.registry.db.session() as session:
             row = session.get(ApiOperation, operation_id)
             if row is not None:
@@ -264,7 +331,6 @@ class Operations:
                 row.status, row.result, row.error, row.tx_hashes = status, result, error, hashes
                 row.updated_at, row.worker, row.lease_until = utc_now(), None, None
                 session.add(row)
-        self.registry.context.head_moved()  # readers polling this operation then reading see what it wrote
         with self._changed:
             self._changed.notify_all()
 

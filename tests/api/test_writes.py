@@ -209,8 +209,8 @@ def test_an_operation_refused_by_the_chain_fails_with_an_error_body(writes: Writ
         writes.app.state.operations.start()
     done = writes.wait(answer)
     assert done["status"] == "failed" and done["result"] is None
-    assert set(done["error"]["error"]) >= {"kind", "message", "hint"}
-    assert "expired" in done["error"]["error"]["message"].lower() or "deadline" in done["error"]["error"]["message"]
+    assert set(done["error"]) >= {"kind", "message", "hint"}
+    assert "expired" in done["error"]["message"].lower() or "deadline" in done["error"]["message"]
     again = writes.operator("/assets/relay", relay_body(writes, sealed, user))  # a failed write may be sent again
     assert again.json()["operation"] != answer.json()["operation"]
     assert writes.wait(again)["status"] == "mined"

@@ -34,7 +34,7 @@ from dataseal.cli.errors import render
 from dataseal.cli.options import DATA_DIR, settings
 from dataseal.cli.output import note
 from dataseal.errors import DatasealError
-from dataseal.registry.context import signing_entry
+from dataseal.registry.context import keystore_of, signing_entry
 from dataseal.registry.indexer import Indexer, SyncReport
 from dataseal.registry.registry import Registry
 from dataseal.registry.settings import DEFAULT_BASE_URL, Settings
@@ -257,7 +257,8 @@ class _Services:
         self.indexer = _IndexerThread(self._registry(service_settings), self.poll_interval)
         self.indexer.start()
         allowed_hosts = _api_hosts(self.api.host, exposure)
-        self.api.start(create_app(registry, cors_origins=exposure.cors_origins, allowed_hosts=allowed_hosts))
+        self.api.start(create_app(registry, cors_origins=exposure.cors_origins, allowed_hosts=allowed_hosts,
+                                  index_wait=self.indexer.wait_indexed))
         self._api_started = True
         startup = self.node.startup if self.node is not None else None
         return _Ready(
@@ -270,7 +271,8 @@ class _Services:
             data_dir=Path(cfg.data_dir).resolve(),
             database=database,
             embedded=startup is not None,
-            next_commands=_next_commands(cfg, api_url, embedded=startup is not None),
+            next_commands=_next_commands(cfg, api_url, embedded=startup is not None,
+                                         operator=service_settings.account),
         )
 
     def _registry(self, cfg: Settings) -> Registry:
@@ -316,6 +318,7 @@ class _IndexerThread:
         self.registry = registry
         self.poll_interval = poll_interval
         self.last: SyncReport | None = None
+        self._indexed = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dataseal-indexer", daemon=True)
         self._problem: str | None = None
@@ -345,8 +348,22 @@ class _IndexerThread:
                 self._tell(f"internal error: {type(exc).__name__}: {exc}")
             self._stop.wait(self.poll_interval)
 
+    def wait_indexed(self, block: int, seconds: float) -> bool:
+        """Wait until the index holds ``block`` (at most ``seconds``); whether it does. An index kept confirmations
+        behind the chain does not wait (it holds a new block only once more are mined)."""
+        if self.registry.settings.confirmations:
+            return False
+
+        def holds() -> bool:
+            return self.last is not None and self.last.tip - self.last.lag >= block
+
+        with self._indexed:
+            return self._indexed.wait_for(holds, seconds)
+
     def _synced(self, report: SyncReport) -> None:
-        self.last = report
+        with self._indexed:
+            self.last = report
+            self._indexed.notify_all()
         if self._problem is not None:
             note(f"{PREFIX}: indexer: indexing again (block {report.to_block})")
             self._problem = None
@@ -405,17 +422,21 @@ def _operator(cfg: Settings) -> str | None:
         return None
 
 
-def _next_commands(cfg: Settings, api_url: str, *, embedded: bool) -> list[str]:
-    """Three commands to try, that work as printed in another terminal of this folder."""
+def _next_commands(cfg: Settings, api_url: str, *, embedded: bool, operator: str | None = None) -> list[str]:
+    """Three commands to try, that work as printed in another terminal of this folder (the register names the
+    operator's account once the keystore holds others: it would ask which one to sign with)."""
     command = _dataseal_command()
     options = ""
     if Path(cfg.data_dir).resolve() != Path(".dataseal").resolve():
         options += f" --data-dir {shlex.quote(str(cfg.data_dir))}"
     if not embedded and cfg.rpc_url:
         options += f" --rpc {shlex.quote(cfg.rpc_url)}"
+    signer = ""
+    if operator is not None and len(keystore_of(cfg).list()) > 1:
+        signer = f" --account {operator}"
     return [
         f"curl {api_url}/health",
-        f"echo 'hello, dataseal' > hello.txt && {command} register hello.txt{options}",
+        f"echo 'hello, dataseal' > hello.txt && {command} register hello.txt{options}{signer}",
         f"{command} audit 1{options}",
     ]
 

@@ -300,3 +300,20 @@ def test_a_stop_signal_while_starting_stops_it(tmp_path: Path, sig: int) -> None
     assert proc.returncode == 130, err
     assert "dataseal: interrupted" in err and "Traceback" not in err
     assert not _listens(api_port)
+
+
+def test_the_register_to_try_names_the_operator_once_the_keystore_holds_others(tmp_path: Path) -> None:
+    """The quickstart makes a second account; `up` started again prints a register that would otherwise ask which
+    account signs (and exit 1): it names the operator then, and only then."""
+    from dataseal.chain.accounts.keystore import LIGHT_SCRYPT_N, Keystore, keystore_dir
+    from dataseal.cli.commands.up import _next_commands
+    from dataseal.registry.settings import Settings
+
+    cfg = Settings(data_dir=tmp_path / "data")
+    keystore = Keystore(keystore_dir(cfg.data_dir), scrypt_n=LIGHT_SCRYPT_N)
+    operator = keystore.create("pw")
+    [_, register, _] = _next_commands(cfg, "http://127.0.0.1:8000", embedded=True, operator=operator)
+    assert "--account" not in register
+    keystore.create("pw")
+    [_, register, _] = _next_commands(cfg, "http://127.0.0.1:8000", embedded=True, operator=operator)
+    assert register.endswith(f"register hello.txt --data-dir {cfg.data_dir} --account {operator}")
