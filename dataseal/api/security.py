@@ -59,7 +59,8 @@ unknown or revoked key is a 401. A request gives either a key or a signature, no
 Idempotency
 -----------
 A write may carry ``Idempotency-Key: <1 to 255 printable ASCII characters, no space>``. Keys belong to their
-writer (an address, or an API key's name). The first answer to a write with a key is stored (status and JSON body);
+writer (an address, or an API key: the key itself, not its name, so that a key made again under a revoked key's
+name starts afresh). The first answer to a write with a key is stored (status and JSON body);
 the same key with the same request (method, path with query and body sha256) is answered again with the stored
 answer and the header ``Idempotent-Replayed: true``; the same key with another request is a 409
 (:class:`IdempotencyConflict`). Stored answers older than :data:`IDEMPOTENCY_TTL` (24 h) may be purged
@@ -363,6 +364,12 @@ def revoke_api_key(db: Database, name: str, *, now: datetime | None = None) -> A
 
 def verify_api_key(db: Database, key: str) -> str:
     """The name of the API key ``key``; :class:`Unauthorized` (401) if it is malformed, unknown or revoked."""
+    return authenticate_api_key(db, key).name
+
+
+def authenticate_api_key(db: Database, key: str) -> ApiKeyPublic:
+    """The API key ``key`` (its row: id and name); :class:`Unauthorized` (401) if it is malformed, unknown or
+    revoked."""
     if not _API_KEY.fullmatch(key):
         raise Unauthorized(f"the API key is not one dataseal makes ({API_KEY_PREFIX} and 43 characters)",
                            hint="give the key exactly as it was shown when made", options=(HEADER_AUTHORIZATION,))
@@ -375,15 +382,19 @@ def verify_api_key(db: Database, key: str) -> str:
     if row.revoked_at is not None:
         raise Unauthorized(f"the API key {row.name!r} was revoked at {row.revoked_at.isoformat()}",
                            hint="give a key in use", options=(HEADER_AUTHORIZATION,))
-    return row.name
+    return ApiKeyPublic.model_validate(row, from_attributes=True)
 
 
 def parse_bearer_key(authorization: str) -> str:
     """The key of an ``Authorization: Bearer <key>`` header value; :class:`InvalidInput` for another scheme."""
     scheme, _, key = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    if scheme.lower() != "bearer":
         raise InvalidInput(f"{HEADER_AUTHORIZATION} must be 'Bearer <API key>', got the scheme {_shown(scheme)}",
                            hint=SIGN_HINT, options=(HEADER_AUTHORIZATION,))
+    if not key.strip():
+        raise InvalidInput(f"{HEADER_AUTHORIZATION} gives the scheme Bearer but no API key after it",
+                           hint="give the key after the scheme: Authorization: Bearer <API key> (the key as it was "
+                                "shown when made, dsk_...)", options=(HEADER_AUTHORIZATION,))
     return key.strip()
 
 
@@ -472,6 +483,8 @@ class Writer:
     kind: Literal["address", "api_key"]
     name: str
     """The checksummed address, or the API key's name."""
+    key_id: int | None = None
+    """The API key's row id (None for an address): a key revoked and one made again under its name differ."""
 
     @property
     def address(self) -> str | None:
@@ -480,6 +493,12 @@ class Writer:
 
     def __str__(self) -> str:
         return self.name if self.kind == "address" else f"api-key:{self.name}"
+
+    @property
+    def scope(self) -> str:
+        """Whose ``Idempotency-Key`` values these are: the address, or ``api-key:NAME#ID`` (the key's row, so that
+        a new key given a revoked key's name does not get the old key's stored answers)."""
+        return str(self) if self.kind == "address" else f"api-key:{self.name}#{self.key_id}"
 
 
 def compute_request_target(request: Request) -> str:
@@ -531,7 +550,8 @@ async def require_writer(
                            options=(HEADER_AUTHORIZATION, HEADER_SIGNATURE))
     if authorization is not None:
         key = parse_bearer_key(authorization)
-        return Writer("api_key", await run_in_threadpool(verify_api_key, registry.db, key))
+        row = await run_in_threadpool(authenticate_api_key, registry.db, key)
+        return Writer("api_key", row.name, row.id)
     if not signed:
         raise Unauthorized(f"{request.method} {request.url.path} is a write: it needs a signed request or an "
                            f"operator API key", hint=SIGN_HINT, options=(HEADER_SIGNATURE, HEADER_AUTHORIZATION))
@@ -573,7 +593,7 @@ class Idempotency:
         (or the answer stored first by a concurrent identical request)."""
         if self.key is None:
             return JSONResponse(response, status_code=status)
-        standing = store_idempotent_response(self.db, writer=str(self.writer), key=self.key, method=self.method,
+        standing = store_idempotent_response(self.db, writer=self.writer.scope, key=self.key, method=self.method,
                                              path=self.path, body=self.body, status=status, response=response)
         replayed = {} if standing == StoredResponse(status, response) else {HEADER_IDEMPOTENT_REPLAYED: "true"}
         return JSONResponse(standing.body, status_code=standing.status, headers=replayed)
@@ -589,7 +609,7 @@ async def idempotency(request: Request, writer: WriterDep) -> Idempotency:
     stored = None
     if key is not None:
         stored = await run_in_threadpool(lambda: get_idempotent_response(
-            registry.db, writer=str(writer), key=key, method=request.method, path=path, body=body))
+            registry.db, writer=writer.scope, key=key, method=request.method, path=path, body=body))
     return Idempotency(registry.db, writer, key, request.method, path, body, stored)
 
 

@@ -1,16 +1,20 @@
 """The write routes' request and response models (:mod:`dataseal.api.routes.writes`)."""
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dataseal.api.deps import JSON_ONLY_RESPONSES
 from dataseal.api.models import ADDRESS_EXAMPLE, ERROR_RESPONSES, ROOT_EXAMPLE, TX_EXAMPLE, ErrorResponse
-from dataseal.errors import InvalidInput
+from dataseal.errors import DatasealError, InvalidInput
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=[ROOT_EXAMPLE])]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=[ADDRESS_EXAMPLE])]
 Signature65 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="65 bytes r ‖ s ‖ v, 0x-hex")]
+UINT40_MAX = 2**40 - 1
 UINT64_MAX = 2**64 - 1
 UINT256_MAX = 2**256 - 1
 MAX_LEAVES = 1_000_000
@@ -37,7 +41,38 @@ WRITE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                             (403, "The writer may not make this write"),
                             (409, "Refused by the chain's state (root already registered, grant revoked or used up), "
                                   "a replayed request or an Idempotency-Key used for another request"))},
+    **JSON_ONLY_RESPONSES,
 }
+
+
+#: The service's own settings a library error may name: the client cannot change them, so its answers leave them out.
+SERVICE_SETTINGS = frozenset({"rpc_url", "chain_id", "account", "password", "data_dir", "database_url",
+                              "confirmations", "receipt_timeout", "rpc_timeout", "api_secret"})
+
+
+@contextmanager
+def naming_fields(fields: Collection[str], *, renamed: Mapping[str, str] | None = None,
+                  rest: str | None = None) -> Iterator[None]:
+    """Errors raised within name the request's fields as their ``options``, not the library's parameters: a name in
+    ``renamed`` becomes its value (``until`` -> ``expires_at``), a name in ``fields`` stays, any other becomes ``rest``
+    (the field holding the document it is a part of, such as ``receipt``) or is left out; a setting of the service
+    (:data:`SERVICE_SETTINGS`, such as ``rpc_url``), which the client cannot change, is always left out."""
+    try:
+        yield
+    except DatasealError as error:
+        named = ((renamed or {}).get(name, name) for name in error.options if name not in SERVICE_SETTINGS)
+        kept = (name if name in fields else rest for name in named)
+        error.options = tuple(dict.fromkeys(name for name in kept if name is not None))
+        raise
+
+
+#: What ``leaves`` holds, for the OpenAPI page (the root-mismatch error's hint says it again).
+LEAVES_DESCRIPTION = (
+    "The seal's leaf hashes, to have the registry store the tree and serve proofs of the asset (leave it out "
+    "otherwise): one per chunk, row or file, in data order (leaf 0 first), each the standard-v1 leaf hash "
+    "(keccak256 of keccak256 of the ABI-encoded value, as 0x and 64 hex digits), not the chunk's own digest. In "
+    "tree.json (n leaves) leaf i is tree[2n - 2 - i], which is also tree[values[i].treeIndex]. Their tree's root "
+    "must be the manifest's root.")
 
 
 class RegisterRequest(BaseModel):
@@ -47,9 +82,7 @@ class RegisterRequest(BaseModel):
         "manifest": {"kind": "dataseal.manifest", "...": "the manifest.json of the seal"}, "classification": 1}]})
 
     manifest: dict[str, Any] = Field(description="The seal's manifest.json, as written")
-    leaves: list[Hex32] | None = Field(None, max_length=MAX_LEAVES,
-                                       description="The seal's leaf digests in leaf order (leaf 0 first): the registry "
-                                                   "stores the tree and serves proofs of the asset")
+    leaves: list[Hex32] | None = Field(None, max_length=MAX_LEAVES, description=LEAVES_DESCRIPTION)
     classification: int = Field(0, ge=0, le=3, description="0 public, 1 general, 2 important, 3 core")
     valid_until: int = Field(0, ge=0, le=UINT64_MAX, description="Unix seconds the registration ends (0: never)")
 
@@ -76,7 +109,8 @@ class GrantRequest(BaseModel):
     grantee: Address
     purpose: str = Field(min_length=1, max_length=4096, description="The purpose, as text (its keccak256 is signed)")
     valid_from: int = Field(ge=0, le=UINT64_MAX, description="Unix seconds")
-    expires_at: int = Field(ge=1, le=UINT64_MAX, description="Unix seconds (exclusive)")
+    expires_at: int = Field(ge=1, le=UINT40_MAX, description="Unix seconds (exclusive); at most 2^40 - 1, as the "
+                                                             "GrantRegistry allows")
     quota: int = Field(ge=1, le=UINT64_MAX, description="Usage units allowed in total")
     scope_root: Hex32 | None = Field(None, description="The root of the scope's index tree (none: the whole asset)")
     deadline: int | None = Field(None, ge=0, le=UINT256_MAX, description="The signature's deadline (relay)")

@@ -418,6 +418,10 @@ def test_http_refusals(http: tuple[Client, list[Any], Clock]) -> None:
     assert both.status_code == 400 and "both an API key and a signature" in error_of(both)["message"]
     basic = post(client, {"Authorization": "Basic dXNlcjpwYXNz"})
     assert basic.status_code == 400 and "must be 'Bearer <API key>'" in error_of(basic)["message"]
+    for empty in ("Bearer ", "Bearer", "bearer   "):
+        no_key = post(client, {"Authorization": empty})
+        assert no_key.status_code == 400 and "no API key" in error_of(no_key)["message"], no_key.text
+        assert "scheme 'Bearer'" not in error_of(no_key)["message"] and "Bearer <API key>" in error_of(no_key)["hint"]
     unknown = post(client, {"Authorization": "Bearer dsk_" + "B" * 43})
     assert unknown.status_code == 401 and "not known to this registry" in error_of(unknown)["message"]
     bad_key = post(client, {**signed(timestamp=NOW + 2), HEADER_IDEMPOTENCY_KEY: "two words"})
@@ -479,3 +483,19 @@ def test_the_openapi_schema_names_both_ways_to_write(database: Database, tmp_pat
                                         "description": schemes["SignedRequest"]["description"]}
     assert schemes["OperatorApiKey"]["scheme"] == "bearer"
     assert schema["paths"]["/things"]["post"]["security"] == [{"SignedRequest": []}, {"OperatorApiKey": []}]
+
+
+def test_a_key_made_again_under_a_revoked_key_s_name_has_idempotency_keys_of_its_own(
+        http: tuple[Client, list[Any], Clock], database: Database) -> None:
+    client, writes, _ = http
+    old = create_api_key(database, "ops")
+    first = post(client, {"Authorization": f"Bearer {old}", HEADER_IDEMPOTENCY_KEY: "order-1"})
+    assert first.status_code == 202 and first.json()["writer"] == "api-key:ops"
+    replayed = post(client, {"Authorization": f"Bearer {old}", HEADER_IDEMPOTENCY_KEY: "order-1"})
+    assert replayed.headers[HEADER_IDEMPOTENT_REPLAYED] == "true" and len(writes) == 1
+    revoke_api_key(database, "ops")
+    new = create_api_key(database, "ops")
+    again = post(client, {"Authorization": f"Bearer {new}", HEADER_IDEMPOTENCY_KEY: "order-1"})
+    assert again.status_code == 202 and HEADER_IDEMPOTENT_REPLAYED not in again.headers, again.headers
+    assert again.json()["writer"] == "api-key:ops" and again.json() != first.json()  # what the Writer shows: as before
+    assert len(writes) == 2

@@ -13,6 +13,9 @@ import pytest
 from dataseal.api.app import create_app
 from dataseal.api.security import HEADER_IDEMPOTENT_REPLAYED, sign_request
 from dataseal.chain.contracts.deployment import ContractConfig
+from dataseal.registry.manifest import ManifestMetadata
+from dataseal.registry.sealing import SealOptions
+from dataseal.registry.sealing.seal import seal
 from dataseal.registry.services.writer import Clock
 from tests.api.conftest import error_of
 from tests.api.writes_support import WriteWorld, make_world, relay_body, started_world
@@ -87,9 +90,48 @@ def test_bad_registrations_are_refused_before_anything_is_queued(writes: WriteWo
     assert error_of(writes.operator("/assets", {"manifest": manifest, "classification": 9}), 422)
     short = error_of(writes.operator("/assets", {"manifest": manifest, "leaves": ["0x" + "00" * 32]}), 400)
     assert "leaves" in short["message"]
+    assert short["options"] == ["leaves"]
     wrong = ["0x" + "11" * 32] * len(sealed.leaves)
-    assert "root" in error_of(writes.operator("/assets", {"manifest": manifest, "leaves": wrong}), 400)["message"]
+    mismatch = error_of(writes.operator("/assets", {"manifest": manifest, "leaves": wrong}), 400)
+    assert "root" in mismatch["message"] and mismatch["options"] == ["leaves"]
+    assert "tree[2n - 2 - i]" in mismatch["hint"] and "tree[values[i].treeIndex]" in mismatch["hint"]
+    reversed_leaves = ["0x" + leaf.hex() for leaf in reversed(sealed.leaves)]  # not in leaf order
+    error_of(writes.operator("/assets", {"manifest": manifest, "leaves": reversed_leaves}), 400)
     assert writes.chain.reader.registry.asset_id_of(bytes.fromhex(sealed.manifest.tree.root[2:])) is None
+
+
+@pytest.mark.parametrize("path", ["/assets", "/assets/relay"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_write_sent_as_anything_but_json_is_415(writes: WriteWorld, path: str, content_type: str | None) -> None:
+    sealed = writes.seal("ct.bin", b"t" * 600, "CT")
+    headers = {"Authorization": f"Bearer {writes.api_key}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    answer = writes.client.request("POST", path, content=json.dumps({"manifest": sealed.manifest.to_json_data()}),
+                                   headers=headers)
+    error = error_of(answer, 415)
+    assert "JSON" in error["message"] and "application/json" in error["hint"]
+    documented = writes.app.openapi()["paths"][path]["post"]["responses"]
+    assert "415" in documented
+
+
+def test_the_leaves_field_says_which_values_to_send(writes: WriteWorld) -> None:
+    schema = writes.app.openapi()["components"]["schemas"]["RegisterRequest"]["properties"]["leaves"]
+    assert "tree[2n - 2 - i]" in schema["description"] and "leaf hash" in schema["description"]
+    # what it says holds: tree.json's leaves in that order register the seal, and its proofs are served
+    folder = writes.folder / "leaves"
+    folder.mkdir()
+    data = folder / "l.bin"
+    data.write_bytes(b"which leaves? " * 300)
+    sealed = seal(data, SealOptions(chunk_size=512), metadata=ManifestMetadata(title="L", rights_type=("holding",)))
+    tree = json.loads(sealed.tree_path.read_text())
+    manifest = json.loads(sealed.manifest_path.read_text())
+    n = len(tree["values"])
+    leaves = [tree["tree"][2 * n - 2 - i] for i in range(n)]
+    assert leaves == [tree["tree"][value["treeIndex"]] for value in tree["values"]]
+    done = writes.wait(writes.operator("/assets", {"manifest": manifest, "leaves": leaves}))
+    assert done["status"] == "mined", done
+    assert writes.client.get(f"/assets/{done['result']['asset_id']}/proofs/1").json()["leaf"] == leaves[1]
 
 
 def test_writes_need_a_writer(writes: WriteWorld) -> None:

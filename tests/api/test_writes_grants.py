@@ -114,6 +114,39 @@ def test_grants_refused_at_once(world: WriteWorld) -> None:
     error_of(world.client.request("POST", "/grants", json=base), 401)
 
 
+def test_a_grant_to_the_zero_address_is_refused_at_once(world: WriteWorld) -> None:
+    user = world.chain.keys[world.chain.user.address]
+    zero = "0x" + "00" * 20
+    relayed = signed_grant(world, terms(world, user_asset(world, "g4"), zero), user)
+    error = error_of(world.operator("/grants", relayed), 400)
+    assert "zero address" in error["message"] and error["options"] == ["grantee"]
+    own = terms(world, operator_asset(world, "g5"), zero)
+    assert error_of(world.operator("/grants", own), 400)["options"] == ["grantee"]
+
+
+def test_a_refused_window_names_the_request_s_field(world: WriteWorld) -> None:
+    user = world.chain.keys[world.chain.user.address]
+    now = world.chain.now()
+    ended = {**terms(world, operator_asset(world, "g6"), world.chain.user.address), "expires_at": now - 5,
+             "valid_from": now - 50}
+    assert error_of(world.operator("/grants", ended), 400)["options"] == ["expires_at"]
+    relayed = signed_grant(world, {**terms(world, user_asset(world, "g7"), world.chain.buyer.address),
+                                   "expires_at": now - 5, "valid_from": now - 50}, user)
+    assert error_of(world.operator("/grants", relayed), 400)["options"] == ["expires_at"]
+    beyond = {**terms(world, 1, world.chain.user.address), "expires_at": 2**40}  # the contract's uint40 limit
+    assert error_of(world.operator("/grants", beyond), 422)
+
+
+@pytest.mark.parametrize("path", ["/grants", "/grants/1/usage", "/trades"])
+def test_a_write_sent_as_anything_but_json_is_415(world: WriteWorld, path: str) -> None:
+    answer = world.client.request("POST", path, content=b"asset_id=1",
+                                  headers={"Authorization": f"Bearer {world.api_key}",
+                                           "Content-Type": "application/x-www-form-urlencoded"})
+    assert "application/json" in error_of(answer, 415)["hint"]
+    documented = path.replace("/1/", "/{grant_id}/")
+    assert "415" in world.app.openapi()["paths"][documented]["post"]["responses"]
+
+
 # ---------------------------------------------------------------------------------- usage
 
 
@@ -132,6 +165,9 @@ def test_usage_by_the_operator_as_grantee_until_the_quota_is_used(world: WriteWo
              404)
     wrong = world.operator(f"/grants/{grant_id}/usage", {"units": 1, "receipt": {"kind": "nope"}})
     assert error_of(wrong, 400)["options"] == ["receipt"]
+    other_units = world.operator(f"/grants/{grant_id}/usage",
+                                 {"units": 1, "receipt": receipt_json(world, grant_id, "job-3", 2)})
+    assert error_of(other_units, 400)["options"] == ["units"]
 
 
 def test_usage_needs_the_grantee_to_authorise_the_operator(world: WriteWorld) -> None:
@@ -166,3 +202,7 @@ def test_a_trade_recorded_by_the_operator_as_seller(world: WriteWorld) -> None:
     assert used.json()["operation"] == done["operation"]
     forged = {**body, "signature": {**body["signature"], "signature": "0x" + "00" * 65}}
     assert error_of(world.operator("/trades", forged), 400)
+    bad_offer = error_of(world.operator("/trades", {**body, "offer": {**body["offer"], "price": -1}}), 400)
+    assert bad_offer["options"] == ["offer"], bad_offer
+    bad_signature = error_of(world.operator("/trades", {**body, "signature": {"kind": "nope"}}), 400)
+    assert bad_signature["options"] == ["signature"], bad_signature

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from dataseal.api.deps import RegistryDep
+from dataseal.api.deps import JSON_ONLY, RegistryDep
 from dataseal.api.errors import RequestShapeError
 from dataseal.api.operations import Handler
 from dataseal.api.routes.writes import accept, answer_made
@@ -22,6 +22,7 @@ from dataseal.api.write_models import (
     OperationOut,
     TradeRequest,
     UsageRequest,
+    naming_fields,
 )
 from dataseal.chain.contracts.records import TRADE, USAGE, ZERO32, GrantTerms
 from dataseal.chain.contracts.revert import format_time
@@ -58,6 +59,12 @@ router = APIRouter(tags=["writes"], responses=WRITE_ERROR_RESPONSES)
 
 GrantId = Annotated[int, Path(ge=1, le=2**256 - 1, description="The grant's id")]
 
+#: What the grants library calls the request's fields (``dataseal grant`` takes ``--until``).
+_GRANT_RENAMED = {"until": "expires_at"}
+_GRANT_FIELDS = frozenset(GrantRequest.model_fields)
+_USAGE_FIELDS = frozenset(UsageRequest.model_fields)
+_TRADE_FIELDS = frozenset(TradeRequest.model_fields)
+
 
 def _relayed(body: GrantRequest) -> RelayedGrant:
     assert body.signature is not None and body.deadline is not None
@@ -74,7 +81,7 @@ def _operator_grant_key(registry: Registry, body: GrantRequest, grantor: str) ->
         grantor, purpose_hash(body.purpose), body.valid_from, body.expires_at, body.quota, ZERO32, None))
 
 
-@router.post("/grants", status_code=202, response_model=OperationOut,
+@router.post("/grants", status_code=202, response_model=OperationOut, dependencies=JSON_ONLY,
              summary="Relay an owner's EIP-712 grantBySig signature, or grant as the operator account")
 def post_grant(request: Request, body: GrantRequest, registry: RegistryDep, writer: WriterDep,
                idempotency: IdempotencyDep) -> JSONResponse:
@@ -85,10 +92,20 @@ def post_grant(request: Request, body: GrantRequest, registry: RegistryDep, writ
     replayed = idempotency.replay()
     if replayed is not None:
         return replayed
+    with naming_fields(_GRANT_FIELDS, renamed=_GRANT_RENAMED):
+        return _post_grant(request, body, registry, writer, idempotency)
+
+
+def _post_grant(request: Request, body: GrantRequest, registry: Registry, writer: Writer,
+                idempotency: IdempotencyDep) -> JSONResponse:
     if (body.signature is None) != (body.deadline is None):
         raise RequestShapeError("a relayed grant gives both signature and deadline",
                                 hint="give both (relay the owner's signature), or neither (grant as the operator)",
                                 options=("deadline",))
+    if int(body.grantee, 16) == 0:
+        raise InvalidInput("the grantee is the zero address: the GrantRegistry refuses a grant to it (no one holds "
+                           "its key)", hint="give the address of the account the data is granted to",
+                           options=("grantee",))
     stored = body.model_dump(mode="json")
     if body.signature is not None:
         relayed = _relayed(body)
@@ -117,7 +134,7 @@ def post_grant(request: Request, body: GrantRequest, registry: RegistryDep, writ
     if body.expires_at <= max(body.valid_from, now):
         raise InvalidInput(f"the grant's window ends at {format_time(body.expires_at)}, not after its start "
                            f"{format_time(body.valid_from)} and the chain's time {format_time(now)}",
-                           hint="give a window that ends later", options=("until",))
+                           hint="give a window that ends later", options=("expires_at",))
     return accept(request, idempotency, "grant", _operator_grant_key(registry, body, me), writer, stored)
 
 
@@ -143,7 +160,7 @@ def _authorised(registry: Registry, writer: Writer, account: str, power: int, wh
                         hint=f"{account} authorises {me} (setOperator with the {name} power), then send it again")
 
 
-@router.post("/grants/{grant_id}/usage", status_code=202, response_model=OperationOut,
+@router.post("/grants/{grant_id}/usage", status_code=202, response_model=OperationOut, dependencies=JSON_ONLY,
              summary="Record usage under a grant (a usage receipt), sent by the operator account")
 def post_usage(request: Request, grant_id: GrantId, body: UsageRequest, registry: RegistryDep, writer: WriterDep,
                idempotency: IdempotencyDep) -> JSONResponse:
@@ -152,6 +169,12 @@ def post_usage(request: Request, grant_id: GrantId, body: UsageRequest, registry
     replayed = idempotency.replay()
     if replayed is not None:
         return replayed
+    with naming_fields(_USAGE_FIELDS, rest="receipt"):
+        return _post_usage(request, grant_id, body, registry, writer, idempotency)
+
+
+def _post_usage(request: Request, grant_id: int, body: UsageRequest, registry: Registry, writer: Writer,
+                idempotency: IdempotencyDep) -> JSONResponse:
     receipt = _receipt(body.receipt)
     deployment = registry.context.deployment()
     key = f"use:{deployment.chain_id}:{deployment.transaction_ledger}:{grant_id}:{receipt.hash_hex}"
@@ -165,13 +188,19 @@ def post_usage(request: Request, grant_id: GrantId, body: UsageRequest, registry
 
 
 def _trade(body: TradeRequest) -> tuple[TradeOffer, TradeSignature]:
+    """The body's offer and signature; a malformed one is refused naming its field (not the offer's own fields,
+    which are the CLI's parameters)."""
     try:
-        return load_offer(body.offer, "the body's offer"), load_signature(body.signature, "the body's signature")
+        offer = load_offer(body.offer, "the body's offer")
     except TradeError as exc:
-        raise InvalidInput(exc.message, hint=exc.hint, options=exc.options) from None
+        raise InvalidInput(exc.message, hint=exc.hint, options=("offer",)) from None
+    try:
+        return offer, load_signature(body.signature, "the body's signature")
+    except TradeError as exc:
+        raise InvalidInput(exc.message, hint=exc.hint, options=("signature",)) from None
 
 
-@router.post("/trades", status_code=202, response_model=OperationOut,
+@router.post("/trades", status_code=202, response_model=OperationOut, dependencies=JSON_ONLY,
              summary="Record a trade (an offer and the buyer's signature), sent by the operator account")
 def post_trade(request: Request, body: TradeRequest, registry: RegistryDep, writer: WriterDep,
                idempotency: IdempotencyDep) -> JSONResponse:
@@ -180,6 +209,12 @@ def post_trade(request: Request, body: TradeRequest, registry: RegistryDep, writ
     replayed = idempotency.replay()
     if replayed is not None:
         return replayed
+    with naming_fields(_TRADE_FIELDS, rest="offer"):
+        return _post_trade(request, body, registry, writer, idempotency)
+
+
+def _post_trade(request: Request, body: TradeRequest, registry: Registry, writer: Writer,
+                idempotency: IdempotencyDep) -> JSONResponse:
     offer, signature = _trade(body)
     key, stored = f"trade:{offer.chain_id}:{offer.ledger}:{offer.hash_hex}", body.model_dump(mode="json")
     made = answer_made(request, idempotency, "trade", key, stored)
@@ -195,24 +230,28 @@ def post_trade(request: Request, body: TradeRequest, registry: RegistryDep, writ
 
 def _run_grant(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
     body = GrantRequest.model_validate(dict(request))
-    done = grant(registry, body.asset_id, body.grantee, body.purpose, body.valid_from, body.expires_at, body.quota,
-                 hook=hook)
+    with naming_fields(_GRANT_FIELDS, renamed=_GRANT_RENAMED):
+        done = grant(registry, body.asset_id, body.grantee, body.purpose, body.valid_from, body.expires_at,
+                     body.quota, hook=hook)
     return {"grant_id": done.grant.grant_id, "tx_hash": done.grant.tx.tx_hash, **done.to_json()}
 
 
 def _run_grant_relay(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
-    return relay_grant(registry, _relayed(GrantRequest.model_validate(dict(request))), hook=hook)
+    with naming_fields(_GRANT_FIELDS, renamed=_GRANT_RENAMED):
+        return relay_grant(registry, _relayed(GrantRequest.model_validate(dict(request))), hook=hook)
 
 
 def _run_usage(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
     body = UsageRequest.model_validate({k: v for k, v in request.items() if k != "grant_id"})
-    done = use(registry, int(request["grant_id"]), body.units, _receipt(body.receipt), hook=hook)
+    with naming_fields(_USAGE_FIELDS, rest="receipt"):
+        done = use(registry, int(request["grant_id"]), body.units, _receipt(body.receipt), hook=hook)
     return {"sequence": done.record.sequence, "tx_hash": done.record.tx.tx_hash, **done.to_json()}
 
 
 def _run_trade(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
     offer, signature = _trade(TradeRequest.model_validate(dict(request)))
-    done = record_trade(registry, offer, signature, hook=hook)
+    with naming_fields(_TRADE_FIELDS, rest="offer"):
+        done = record_trade(registry, offer, signature, hook=hook)
     return {"trade_id": done.record.trade_id, "tx_hash": done.record.tx.tx_hash, **done.to_json()}
 
 

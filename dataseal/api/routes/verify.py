@@ -20,9 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Final
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from dataseal.api.deps import JSON_ONLY as JSON_ONLY  # JSON_ONLY and its answer: moved, still importable from here
+from dataseal.api.deps import JSON_ONLY_RESPONSES as JSON_ONLY_RESPONSES
+from dataseal.api.deps import UnsupportedContentType as UnsupportedContentType
 from dataseal.api.deps import registry_of
 from dataseal.api.models import ErrorResponse
 from dataseal.api.verify_models import (
@@ -53,19 +56,6 @@ MAX_UPLOAD_BYTES: Final = 1 << 30
 OCTET_STREAM: Final = "application/octet-stream"
 
 
-async def require_json(request: Request) -> None:
-    """A route that reads a JSON document: any other content type is 415 (not a validation error about bytes)."""
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if kind != "application/json" and not kind.endswith("+json"):
-        raise UnsupportedContentType(
-            f"{request.method} {request.url.path} reads a JSON document, but the body was sent as "
-            f"{kind or 'no content type'}", hint="send the JSON with Content-Type: application/json")
-
-
-#: The dependency of the routes that read a JSON document, and the answer it adds to theirs.
-JSON_ONLY = [Depends(require_json)]
-JSON_ONLY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    415: {"model": ErrorResponse, "description": "The body is not sent as application/json"}}
 #: Failures of a check that are the service's, not the document's: raised (503, 500), never ``ok: false``.
 _SERVICE_KINDS = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
 
@@ -74,12 +64,6 @@ class UploadTooLarge(InvalidInput):
     """An upload above the app's limit: HTTP 413."""
 
     http_status: ClassVar[int] = 413
-
-
-class UnsupportedContentType(InvalidInput):
-    """A body of a content type the route does not read: HTTP 415."""
-
-    http_status: ClassVar[int] = 415
 
 
 def _registry(request: Request) -> Registry:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from dataseal.api.deps import RegistryDep
+from dataseal.api.deps import JSON_ONLY, RegistryDep
 from dataseal.api.models import ERROR_RESPONSES
 from dataseal.api.operations import Handler, Operations
 from dataseal.api.security import IdempotencyDep, Writer, WriterDep
@@ -26,6 +26,7 @@ from dataseal.api.write_models import (
     OperationOut,
     RegisterRequest,
     RelayRegisterRequest,
+    naming_fields,
 )
 from dataseal.chain.values import address as checked_address
 from dataseal.errors import InternalError
@@ -41,6 +42,9 @@ from dataseal.registry.services.manifest_writes import (
 from dataseal.registry.services.writer import Clock
 
 router = APIRouter(tags=["writes"], responses=ERROR_RESPONSES)
+
+#: The fields of a registration's request (the library's errors name them so).
+_REGISTER_FIELDS = frozenset(RelayRegisterRequest.model_fields)
 
 OperationId = Annotated[str, Path(pattern=r"^op_[0-9a-f]{32}$", description="The operation's id (op_ and 32 hex "
                                                                              "digits)")]
@@ -86,6 +90,7 @@ def accept(request: Request, idempotency: IdempotencyDep, kind: str, natural_key
 
 
 @router.post("/assets", status_code=202, response_model=OperationOut, responses=WRITE_ERROR_RESPONSES,
+             dependencies=JSON_ONLY,
              summary="Register an asset from its manifest, as the operator account (an operator API key)")
 def post_asset(request: Request, body: RegisterRequest, registry: RegistryDep, writer: WriterDep,
                idempotency: IdempotencyDep) -> JSONResponse:
@@ -105,12 +110,14 @@ def post_asset(request: Request, body: RegisterRequest, registry: RegistryDep, w
     made = answer_made(request, idempotency, "register", key, stored)
     if made is not None:
         return made
-    check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves), classification=body.classification,
-                                valid_until=body.valid_until)
+    with naming_fields(_REGISTER_FIELDS):
+        check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves),
+                                    classification=body.classification, valid_until=body.valid_until)
     return accept(request, idempotency, "register", key, writer, stored)
 
 
 @router.post("/assets/relay", status_code=202, response_model=OperationOut, responses=WRITE_ERROR_RESPONSES,
+             dependencies=JSON_ONLY,
              summary="Relay an owner's EIP-712 registerBySig signature: the owner registers, the operator sends it")
 def post_asset_relay(request: Request, body: RelayRegisterRequest, registry: RegistryDep, writer: WriterDep,
                      idempotency: IdempotencyDep) -> JSONResponse:
@@ -130,8 +137,9 @@ def post_asset_relay(request: Request, body: RelayRegisterRequest, registry: Reg
     made = answer_made(request, idempotency, "relay", key, stored)
     if made is not None:
         return made
-    check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves), classification=body.classification,
-                                valid_until=body.valid_until, relay=relay)
+    with naming_fields(_REGISTER_FIELDS):
+        check_manifest_registration(registry, manifest, leaves=_leaves(body.leaves),
+                                    classification=body.classification, valid_until=body.valid_until, relay=relay)
     return accept(request, idempotency, "relay", key, writer, stored)
 
 
@@ -145,16 +153,19 @@ def get_operation(request: Request, operation_id: OperationId) -> dict[str, Any]
 
 def _run_register(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
     body = RegisterRequest.model_validate(dict(request))
-    done = register_manifest(registry, _manifest(body.manifest), leaves=_leaves(body.leaves),
-                             classification=body.classification, valid_until=body.valid_until, clock=clock, hook=hook)
+    with naming_fields(_REGISTER_FIELDS):
+        done = register_manifest(registry, _manifest(body.manifest), leaves=_leaves(body.leaves),
+                                 classification=body.classification, valid_until=body.valid_until, clock=clock,
+                                 hook=hook)
     return done.to_json()
 
 
 def _run_relay(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
     body = RelayRegisterRequest.model_validate(dict(request))
-    done = register_manifest(registry, _manifest(body.manifest), leaves=_leaves(body.leaves),
-                             classification=body.classification, valid_until=body.valid_until, relay=_relay(body),
-                             clock=clock, hook=hook)
+    with naming_fields(_REGISTER_FIELDS):
+        done = register_manifest(registry, _manifest(body.manifest), leaves=_leaves(body.leaves),
+                                 classification=body.classification, valid_until=body.valid_until,
+                                 relay=_relay(body), clock=clock, hook=hook)
     return done.to_json()
 
 

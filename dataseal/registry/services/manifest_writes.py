@@ -132,17 +132,22 @@ def recover_register_signer(registry: Registry, registration: Registration, rela
         return None
 
 
+#: What to send as a registration's leaves (tree.json's leaf hashes, in leaf order).
+LEAVES_HINT = ("send the seal's leaf hashes in data order: leaf i is tree.json's tree[2n - 2 - i] (n leaves; also "
+               "tree[values[i].treeIndex]), the standard-v1 leaf hash, not the chunk's digest")
+
+
 def check_leaves(manifest: Manifest, leaves: Sequence[bytes]) -> bytearray:
     """The node buffer of the tree of ``leaves`` (leaf hashes in leaf order); :class:`InvalidInput` unless they are
     the manifest's tree (as many, and the same root)."""
     if len(leaves) != manifest.tree.leaf_count:
         raise InvalidInput(f"the manifest's tree has {manifest.tree.leaf_count} leaves, {len(leaves)} leaf digests "
-                           "were given", hint="send every leaf digest of the seal, in leaf order, or none")
+                           "were given", hint=f"{LEAVES_HINT}, or none", options=("leaves",))
     nodes = core.build(list(leaves))
     root = "0x" + core.node_at(nodes, 0).hex()
     if root != manifest.tree.root:
         raise InvalidInput(f"the leaf digests make the root {root}, not the manifest's root {manifest.tree.root}",
-                           hint="send the leaf digests of this seal, in leaf order (leaf 0 first)")
+                           hint=f"{LEAVES_HINT}, of the seal whose manifest this is", options=("leaves",))
     return nodes
 
 

@@ -111,7 +111,7 @@ def check_grant_relay(registry: Registry, relayed: RelayedGrant) -> str:
     if t.expires_at <= max(t.valid_from, now):
         raise InvalidInput(f"the grant's window ends at {format_time(t.expires_at)}, not after its start "
                            f"{format_time(t.valid_from)} and the chain's time {format_time(now)}",
-                           hint="sign a window that ends later", options=("until",))
+                           hint="sign a window that ends later", options=("expires_at",))
     return owner
 
 
