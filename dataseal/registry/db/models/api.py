@@ -67,7 +67,7 @@ class IdempotentResponse(SQLModel, table=True):
     __tablename__ = "api_idempotent_response"
 
     writer: str = Field(sa_column=Column(String(128), primary_key=True),
-                        description="Who sent it: a checksummed address, or api-key:NAME")
+                        description="Who sent it: a checksummed address, or api-key:NAME#ID")
     key: str = Field(sa_column=Column(String(255), primary_key=True), description="The Idempotency-Key header")
     method: str = Field(sa_column=Column(String(16), nullable=False))
     path: str = Field(sa_column=Column(Text, nullable=False), description="The path with its query")
