@@ -3,7 +3,9 @@ lineage; proofs of their leaves from the trees this registry stored."""
 from __future__ import annotations
 
 import re
+import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Final
@@ -76,24 +78,26 @@ def compute_asset_out(registry: Registry, asset: Asset, chain_id: int) -> AssetO
     )
 
 
-_TITLES: weakref.WeakKeyDictionary[Database, dict[str, str | None]] = weakref.WeakKeyDictionary()
+_TITLES: weakref.WeakKeyDictionary[Database, dict[str, tuple[str | None, float]]] = weakref.WeakKeyDictionary()
 _TITLES_KEPT = 4096
+_UNKNOWN_RECHECK = 5.0
+"""Seconds a manifest this registry does not hold is taken as absent before the database is asked again."""
 
 
-def _manifest_title(registry: Registry, manifest_hash: str) -> str | None:
+def _manifest_title(registry: Registry, manifest_hash: str, now: Callable[[], float] = time.monotonic) -> str | None:
     """The title of the manifest the registry recorded under ``manifest_hash`` (None without one). A recorded
     manifest is content-addressed, checked once and kept (an asset page read under load is not a database read);
-    an unknown one is asked again, as it may be recorded later."""
+    one it does not hold is asked for again after :data:`_UNKNOWN_RECHECK` seconds (it may be recorded later)."""
     titles = _TITLES.setdefault(registry.db, {})
-    if manifest_hash in titles:
-        return titles[manifest_hash]
+    known = titles.get(manifest_hash)
+    if known is not None and (known[0] is not None or now() - known[1] < _UNKNOWN_RECHECK):
+        return known[0]
     manifest = get_stored_manifest(registry.db, manifest_hash)
-    if manifest is None:
-        return None
     if len(titles) >= _TITLES_KEPT:
         titles.clear()
-    titles[manifest_hash] = manifest.title
-    return manifest.title
+    title = manifest.title if manifest is not None else None
+    titles[manifest_hash] = (title, now())
+    return title
 
 
 def read_asset(registry: Registry, asset_id: int) -> Asset:
