@@ -245,8 +245,8 @@ class Operations:
                 row = self._next()
             except Exception:  # the database did not answer: try again when told or after a while
                 log.exception("reading the queued operations failed")
+            self._purge()  # at most hourly, busy or idle
             if row is None:
-                self._purge()
                 with self._changed:
                     if not self._stopping:
                         self._changed.wait(5.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -74,10 +75,11 @@ def test_a_long_write_keeps_its_lease_and_a_mined_one_waits_for_the_index(
 
     def handler(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
         first, _ = lease_of(request["me"])
-        for _ in range(100_000):  # until a beat renews the lease (each check waits a little on the event)
-            if renewed.wait(0.01) or lease_of(request["me"])[0] != first:
+        for _ in range(10_000):  # until a beat renews the lease (each check waits a little: a hang guard)
+            if lease_of(request["me"])[0] != first:
+                renewed.set()
                 break
-        renewed.set()
+            renewed.wait(0.01)
         return {"tx_hash": "0x" + "ab" * 32, "block_number": 7}
 
     def index_wait(block: int, seconds: float) -> bool:
@@ -143,3 +145,24 @@ def test_a_write_that_loses_the_race_for_its_natural_key_answers_the_winner(
 
     monkeypatch.setattr(operations, "_submit", losing)
     assert operations.submit("t", "raced:write", "api-key:test", {"a": 1})["operation"] == winner[0]
+
+
+def test_an_operation_whose_worker_died_is_taken_over_once_its_lease_ends(world: World,
+                                                                          stopped: list[Operations]) -> None:
+    """A worker killed while it held an operation (kill -9: nothing given back) leaves its lease: another worker (the
+    restarted service, a replica) takes the operation once the lease ends — within :data:`LEASE`, a minute."""
+    assert ops.LEASE <= timedelta(seconds=60)
+    operations = Operations(world.registry, {"t": _done({"taken": True})})
+    stopped.append(operations)
+    held = operations.submit("t", "held:write", "api-key:test", {})["operation"]
+    lapsed = operations.submit("t", "lapsed:write", "api-key:test", {})["operation"]
+    now = datetime.now(UTC)
+    with world.registry.db.session() as session:
+        for operation_id, until in ((held, now + ops.LEASE), (lapsed, now - timedelta(seconds=1))):
+            row = session.get(ApiOperation, operation_id)
+            assert row is not None
+            row.worker, row.lease_until = "w_dead", until
+            session.add(row)
+    operations.start()
+    assert operations.wait(lapsed, HANG_GUARD_SECONDS)["result"] == {"taken": True}
+    assert operations.get(held)["status"] == "queued", "a lease still running is not taken"

@@ -78,7 +78,7 @@ def compute_asset_out(registry: Registry, asset: Asset, chain_id: int) -> AssetO
     )
 
 
-_TITLES: weakref.WeakKeyDictionary[Database, dict[str, tuple[str | None, float]]] = weakref.WeakKeyDictionary()
+_TITLES: weakref.WeakKeyDictionary[Database, dict[str, tuple[str | None, float | None]]] = weakref.WeakKeyDictionary()
 _TITLES_KEPT = 4096
 _UNKNOWN_RECHECK = 5.0
 """Seconds a manifest this registry does not hold is taken as absent before the database is asked again."""
@@ -90,14 +90,16 @@ def _manifest_title(registry: Registry, manifest_hash: str, now: Callable[[], fl
     one it does not hold is asked for again after :data:`_UNKNOWN_RECHECK` seconds (it may be recorded later)."""
     titles = _TITLES.setdefault(registry.db, {})
     known = titles.get(manifest_hash)
-    if known is not None and (known[0] is not None or now() - known[1] < _UNKNOWN_RECHECK):
+    if known is not None and (known[1] is None or now() - known[1] < _UNKNOWN_RECHECK):
         return known[0]
     manifest = get_stored_manifest(registry.db, manifest_hash)
     if len(titles) >= _TITLES_KEPT:
         titles.clear()
-    title = manifest.title if manifest is not None else None
-    titles[manifest_hash] = (title, now())
-    return title
+    if manifest is None:
+        titles[manifest_hash] = (None, now())  # not held: asked again later
+        return None
+    titles[manifest_hash] = (manifest.title, None)  # held: content-addressed, kept
+    return manifest.title
 
 
 def read_asset(registry: Registry, asset_id: int) -> Asset:

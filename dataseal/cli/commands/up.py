@@ -329,6 +329,8 @@ class _IndexerThread:
     def stop(self, grace: float = 5.0) -> bool:
         """Ask the indexer to stop after its current sync; whether it did within ``grace`` seconds."""
         self._stop.set()
+        with self._indexed:  # a write waiting for the index stops waiting
+            self._indexed.notify_all()
         self._thread.join(grace)
         return not self._thread.is_alive()
 
@@ -349,16 +351,17 @@ class _IndexerThread:
             self._stop.wait(self.poll_interval)
 
     def wait_indexed(self, block: int, seconds: float) -> bool:
-        """Wait until the index holds ``block`` (at most ``seconds``); whether it does. An index kept confirmations
-        behind the chain does not wait (it holds a new block only once more are mined)."""
-        if self.registry.settings.confirmations:
+        """Wait until the index holds ``block``; whether it does. The wait is bounded by ``seconds`` and by two polls
+        (the write worker waits here, one write at a time: a slow poll or an index catching up must not hold every
+        write). An index kept confirmations behind the chain, failing, or stopping is not waited for."""
+        if self.registry.settings.confirmations or self._problem is not None:
             return False
 
         def holds() -> bool:
-            return self.last is not None and self.last.tip - self.last.lag >= block
+            return self._stop.is_set() or (self.last is not None and self.last.tip - self.last.lag >= block)
 
         with self._indexed:
-            return self._indexed.wait_for(holds, seconds)
+            return self._indexed.wait_for(holds, min(seconds, 2 * self.poll_interval + 1)) and not self._stop.is_set()
 
     def _synced(self, report: SyncReport) -> None:
         with self._indexed:

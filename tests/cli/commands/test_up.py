@@ -317,3 +317,29 @@ def test_the_register_to_try_names_the_operator_once_the_keystore_holds_others(t
     keystore.create("pw")
     [_, register, _] = _next_commands(cfg, "http://127.0.0.1:8000", embedded=True, operator=operator)
     assert register.endswith(f"register hello.txt --data-dir {cfg.data_dir} --account {operator}")
+
+
+def test_a_write_waits_for_the_index_within_two_polls_and_not_for_a_failing_or_stopping_indexer() -> None:
+    """The write worker waits here for the index to hold its block (the index answers trails and listings): told as
+    soon as a sync reaches it; never longer than two polls; not at all when the indexer is failing; a stop ends it."""
+    from types import SimpleNamespace
+
+    from dataseal.cli.commands.up import _IndexerThread
+
+    registry: Any = SimpleNamespace(settings=SimpleNamespace(confirmations=0))
+    indexer = _IndexerThread(registry, poll_interval=0.0)
+    report: Any = SimpleNamespace(tip=12, lag=0, to_block=12)
+    reached: list[bool] = []
+    waiter = threading.Thread(target=lambda: reached.append(indexer.wait_indexed(12, HANG_GUARD_SECONDS)))
+    indexer.poll_interval = HANG_GUARD_SECONDS  # two polls are long: the sync's notice ends the wait
+    waiter.start()
+    indexer._synced(report)  # noqa: SLF001 (the indexer thread's callback)
+    waiter.join(HANG_GUARD_SECONDS)
+    assert reached == [True]
+    indexer.poll_interval = 0.0
+    assert indexer.wait_indexed(13, HANG_GUARD_SECONDS) is False  # bounded by two polls (here: a second)
+    indexer._problem = "the node does not answer"  # noqa: SLF001
+    assert indexer.wait_indexed(13, HANG_GUARD_SECONDS) is False
+    indexer._problem = None  # noqa: SLF001
+    indexer._stop.set()  # noqa: SLF001
+    assert indexer.wait_indexed(13, HANG_GUARD_SECONDS) is False
