@@ -264,7 +264,12 @@ class Operations:
                         self._changed.wait(5.0)
 
     def _carry_out(self, row: ApiOperation) -> None:
-        handler = self.handlers[row.kind]
+        handler = self.handlers.get(row.kind)
+        if handler is None:  # queued by another version of dataseal sharing the database: told, not retried for ever
+            self._finish(row.id, FAILED, error=compute_error_body(
+                ErrorKind.INTERNAL, f"this service cannot carry out operations of kind {row.kind!r}",
+                "carry it out with the dataseal version that accepted it")["error"])
+            return
 
         def hook(moment: str) -> None:
             if self._stopping:

@@ -107,7 +107,7 @@ def test_a_failed_write_carries_its_error_once_and_a_worker_outlives_a_failed_re
     def refused(registry: Registry, request: Mapping[str, Any], hook: Hook, clock: Clock) -> dict[str, Any]:
         raise Conflict("the chain refused it", hint="do something else")
 
-    operations = Operations(world.registry, {"bad": refused, "ok": _done({"x": 1})})
+    operations = Operations(world.registry, {"bad": refused, "ok": _done({"x": 1}), "t": _done({})})
     stopped.append(operations)
     real_finish = operations._finish  # noqa: SLF001
     broken = {"once": True}
@@ -166,3 +166,18 @@ def test_an_operation_whose_worker_died_is_taken_over_once_its_lease_ends(world:
     operations.start()
     assert operations.wait(lapsed, HANG_GUARD_SECONDS)["result"] == {"taken": True}
     assert operations.get(held)["status"] == "queued", "a lease still running is not taken"
+
+
+def test_an_operation_of_a_kind_this_service_does_not_know_fails_and_does_not_hold_the_queue(
+        world: World, stopped: list[Operations]) -> None:
+    """Queued by another dataseal version sharing the database: failed with a clear error, and the operations after
+    it are carried out (it is not retried for ever at the head of the queue)."""
+    older = Operations(world.registry, {"gone": _done({}), "t": _done({})})
+    stranger = older.submit("gone", "gone:write", "api-key:test", {})["operation"]
+    operations = Operations(world.registry, {"t": _done({"after": True})})
+    stopped.append(operations)
+    after = operations.submit("t", "after:write", "api-key:test", {})["operation"]
+    operations.start()
+    assert operations.wait(after, HANG_GUARD_SECONDS)["result"] == {"after": True}
+    failed = operations.wait(stranger, HANG_GUARD_SECONDS)
+    assert failed["status"] == "failed" and "kind 'gone'" in failed["error"]["message"]
