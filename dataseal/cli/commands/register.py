@@ -23,7 +23,8 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealOptions, parse_size
 from dataseal.registry.sealing.tables import read_secret
 from dataseal.registry.services import assets
-from dataseal.registry.services.assets import CLASSIFICATIONS, CertificateOptions, RegistrationResult
+from dataseal.registry.services.assets import CLASSIFICATIONS, RegistrationResult
+from dataseal.registry.services.certificate_step import CertificateOptions
 
 
 def open_registry(*, data_dir: Path | None, rpc: str | None, account: str | None = None,

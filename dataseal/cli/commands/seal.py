@@ -25,7 +25,7 @@ from dataseal.registry.sealing.atomic import atomic_writer
 from dataseal.registry.sealing.seal import MANIFEST_NAME, default_output_dir, seal
 from dataseal.registry.sealing.tables import read_secret
 from dataseal.registry.services import evidence
-from dataseal.registry.services.assets import COMMIT_AGE_PHASE
+from dataseal.registry.services.commitments import COMMIT_AGE_PHASE
 
 SALT_SECRET = typer.Option(
     None, "--salt-secret", metavar="FILE",

@@ -21,42 +21,19 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hexbytes import HexBytes
-from sqlmodel import select
-from web3 import Web3
-from web3.exceptions import BlockNotFound
-
 from dataseal.chain.accounts.passwords import PasswordSource
-from dataseal.chain.contracts.asset_registry import make_commitment
 from dataseal.chain.contracts.client import ESTIMATE
-from dataseal.chain.contracts.deployed import DatasealContracts
-from dataseal.chain.contracts.deployment import Deployment
-from dataseal.chain.contracts.logs import LogReader
 from dataseal.chain.contracts.records import (
     ZERO32,
     Asset,
-    AssetRecord,
     AssetStatus,
     Registration,
 )
 from dataseal.chain.contracts.revert import format_time
-from dataseal.chain.errors import ContractRevert
-from dataseal.chain.files import write_atomic
-from dataseal.errors import ErrorKind, InvalidInput, NotFound
-from dataseal.registry.certificates.compute import check_base_url, check_language, compute_certificate
-from dataseal.registry.certificates.model import (
-    DEFAULT_BASE_URL,
-    AsOf,
-    Certificate,
-    CertificateError,
-    read_certificate,
-)
-from dataseal.registry.certificates.render import CJK_FONT, FontMissing, render_html, render_json, render_pdf
-from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
+from dataseal.errors import ErrorKind, InvalidInput
 from dataseal.registry.manifest import (
     FileContent,
     FolderContent,
@@ -66,10 +43,8 @@ from dataseal.registry.manifest import (
     RightsName,
     TableContent,
     build_manifest,
-    load_manifest,
     read_manifest,
 )
-from dataseal.registry.merkle.stored import write_stored_tree
 from dataseal.registry.outbox import Delivered, Hook
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import ProgressCallback, SealError, SealOptions
@@ -83,13 +58,27 @@ from dataseal.registry.sealing.seal import (
     manifest_options,
     tree_info,
 )
+from dataseal.registry.services.certificate_step import (
+    DEFAULT_CERTIFICATE,
+    CertificateOptions,
+    WrittenCertificate,
+    write_certificate,
+)
+from dataseal.registry.services.commitments import ChainWait, commit, deliver_aged, record_of
 from dataseal.registry.services.grant_terms import compute_next_block_time
+from dataseal.registry.services.seal_records import (
+    TREES_DIRNAME,
+    archive,
+    record_manifest,
+    record_tree,
+    recorded_manifest,
+    write_tree,
+)
 from dataseal.registry.services.writer import (
     Clock,
     RegistrationError,
     Writer,
     at_moment,
-    event_topic,
     open_writer,
     owner_of,
     read_asset,
@@ -97,68 +86,9 @@ from dataseal.registry.services.writer import (
     when_active,
 )
 
-TREES_DIRNAME = "trees"  # <data_dir>/trees/<root>.dstree
-MANIFESTS_DIRNAME = "manifests"  # <data_dir>/manifests/<manifest hash>.json: every manifest registered or replaced
 #: AssetRegistry's classification levels (the Registration struct's uint8).
 CLASSIFICATIONS: dict[str, int] = {"public": 0, "general": 1, "important": 2, "core": 3}
-#: How many times a registration waits again when the node says its commitment is still too new (its clock
-#: and ours disagree).
-COMMIT_AGE_RETRIES = 5
-#: Seconds (of the service's clock) a registration waits for the chain's time to pass its commitment's minimum age,
-#: beyond the age itself, before it stops and says that a rerun continues.
-COMMIT_WAIT_GRACE = 300.0
-#: Seconds between two looks at the chain while waiting for it (its time reported through ``progress``).
-COMMIT_WAIT_POLL = 5.0
-#: The progress phase of that wait: done and total are the chain's seconds.
-COMMIT_AGE_PHASE = "commit-age"
-#: The certificate's files in the seal's folder: certificate.json (the document), .html, .pdf.
-CERTIFICATE_STEM = "certificate"
-
-
 # ---------------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class CertificateOptions:
-    """The registration certificate :func:`register` and :func:`register_version` write as their last step, in the
-    seal's folder beside ``manifest.json``: ``certificate.json`` always (the document ``verify`` reads), ``.html``
-    (one printable A4 page) with ``html``, ``.pdf`` with ``pdf`` (weasyprint: a second or two; skipped, and said
-    so, when a Chinese page has no ``cjk_font``). ``language``: zh, en or zh-en; ``base_url``: where the public
-    record the QR code opens is served."""
-
-    html: bool = True
-    pdf: bool = False
-    language: str = "zh-en"
-    base_url: str = DEFAULT_BASE_URL
-    cjk_font: str = CJK_FONT
-
-    def check(self) -> None:
-        """:class:`CertificateError` naming the option when the language or the base URL is not one."""
-        check_language(self.language)
-        check_base_url(self.base_url)
-
-
-DEFAULT_CERTIFICATE = CertificateOptions()
-
-
-@dataclass(frozen=True)
-class WrittenCertificate:
-    """The certificate files written (``files[0]`` is the JSON document), its number, and whether an earlier run's
-    certificate of the same registration was kept (``reused``); ``skipped``: why a format asked for was not
-    written (None: all were)."""
-
-    number: str
-    files: tuple[Path, ...]
-    reused: bool = False
-    skipped: str | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.files[0]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"number": self.number, "path": str(self.path), "files": [str(f) for f in self.files],
-                "reused": self.reused, "skipped": self.skipped}
 
 
 @dataclass(frozen=True)
@@ -328,7 +258,7 @@ def register_version(
         raise RegistrationError(
             f"asset {asset_id} is {status_name(parent.status)}: a new version needs an Active parent",
             hint=when_active(parent) or "wait until the asset is Active again")
-    recorded = _recorded_manifest(registry, "0x" + parent.manifest_hash.hex())
+    recorded = recorded_manifest(registry, "0x" + parent.manifest_hash.hex())
     if options is None and recorded is not None:
         options = _options_like(recorded, salt_secret)
     options = _seal_options(options, salt_secret)
@@ -369,10 +299,10 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
         # an earlier registration of this root that no longer holds it (cancelled, cooled): this one is new
         writer.outbox.retire_undone(key, lambda: mine() is not None)
     resumed = writer.outbox.get(key) is not None
-    wait = _ChainWait(writer, clock, progress)
+    wait = ChainWait(writer, clock, progress)
     if asset is None:
         _verify_root_free(writer, root, manifest, path, parent_id)
-        salt = _commit(writer, root, wait) if client.commit_required() else ZERO32
+        salt = commit(writer, root, wait) if client.commit_required() else ZERO32
         registration = Registration(root, manifest_hash, manifest.rights_bitmask, classification, parent_id,
                                     valid_until)
         payload = {"contentRoot": manifest.tree.root, "manifestHash": manifest.hash_hex, "parentId": parent_id}
@@ -382,24 +312,25 @@ def _register_sealed(writer: Writer, path: Path, sealed: _Sealed, *, classificat
                 return client.submit_register_version(registration, salt, gas=ESTIMATE)
             return client.submit_register(registration, salt, gas=ESTIMATE)
 
-        delivered = _deliver_aged(writer, key, payload, send, lambda: mine() is not None, wait)
+        delivered = deliver_aged(writer, key, payload, send, lambda: mine() is not None, wait)
         resumed = resumed or delivered.resumed
-        record = _record_of(writer, delivered, None)
+        record = record_of(writer, delivered, None)
         asset = client.asset(record.asset_id)
     else:
         row = writer.outbox.get(key)
         delivered = Delivered(key, row.tx_hash if row else None, None)
-        record = _record_of(writer, delivered, asset.asset_id)
+        record = record_of(writer, delivered, asset.asset_id)
         writer.outbox.mark_done(key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
         resumed = True
-    tree_path = _record_tree(writer.registry, sealed)
+    tree_path = record_tree(writer.registry, sealed.manifest, sealed.tree_file)
     at_moment(hook, "tree-stored")
-    manifest_copy = _record_manifest(writer.registry, sealed, path, writer.deployment.chain_id, asset.asset_id)
+    manifest_copy = record_manifest(writer.registry, sealed.manifest, chain_id=writer.deployment.chain_id,
+                                    asset_id=asset.asset_id, data_path=path)
     at_moment(hook, "manifest-recorded")
     del manifest_copy
     written = None
     if certificate is not None:
-        written = _write_certificate(writer, sealed, record, certificate, clock)
+        written = write_certificate(writer, sealed.manifest_path.parent, sealed.manifest, record, certificate, clock)
         at_moment(hook, "certificate-written")
     replaced = None
     if sealed.replaced is not None:
@@ -434,13 +365,13 @@ def _get_my_registration(writer: Writer, manifest: Manifest, parent_id: int) -> 
 
 def _verify_registrable(writer: Writer, manifest: Manifest, path: Path, parent_id: int, valid_until: int) -> None:
     """Before the seal of ``manifest`` is written: refuse what the chain would refuse (see :func:`_verify_root_free`
-    and :func:`_verify_validity`), unless the chain already has this very registration (a rerun finishing it)."""
+    and :func:`verify_validity`), unless the chain already has this very registration (a rerun finishing it)."""
     if _get_my_registration(writer, manifest, parent_id) is None:
         _verify_root_free(writer, bytes.fromhex(manifest.tree.root[2:]), manifest, path, parent_id)
-        _verify_validity(writer, valid_until)
+        verify_validity(writer, valid_until)
 
 
-def _verify_validity(writer: Writer, valid_until: int) -> None:
+def verify_validity(writer: Writer, valid_until: int) -> None:
     """Refuse a validity end the chain would refuse: it must come after the notice period that follows the
     registration (and, when commitments are required, after the commitment's minimum age that comes before it)."""
     if valid_until == 0:
@@ -543,147 +474,6 @@ def _verify_root_free_now(writer: Writer, root: bytes, manifest: Manifest, path:
             f"root {manifest.tree.root} of {path} is reserved for {reservation.beneficiary} until "
             f"{format_time(reservation.until)} (a reviewer freed it for its true owner)",
             hint="only that account may register it before then")
-
-
-def _commit(writer: Writer, root: bytes, wait: _ChainWait) -> bytes:
-    """Make (or finish making) the commitment this registration reveals, wait out its minimum age; its salt."""
-    client = writer.contracts.registry
-    key = writer.key("commit", "0x" + root.hex(), writer.me)
-    row = writer.outbox.prepare(key, "commit", {"salt": "0x" + os.urandom(32).hex()})
-    max_age, min_age = client.max_commit_age(), client.min_commit_age()
-    for _ in range(2):
-        salt = bytes.fromhex(str(row.payload["salt"])[2:])
-        commitment = make_commitment(root, writer.me, salt)
-        writer.outbox.deliver(key, lambda c=commitment: client.submit_commit(c, gas=ESTIMATE),  # type: ignore[misc]
-                              lambda c=commitment: client.committed_at(c) > 0)  # type: ignore[misc]
-        made = client.committed_at(commitment)
-        if made and writer.latest_timestamp() < made + max_age:
-            wait.until(made + min_age, made + max_age)
-            return salt
-        # never made (a reorganisation took it) or too old to reveal: a new commitment with a new salt
-        row = writer.outbox.renew(key, {"salt": "0x" + os.urandom(32).hex()})
-    raise RegistrationError(f"the commitment to root 0x{root.hex()} could not be made and revealed in time",
-                            hint="check the node's clock and block production, then run again",
-                            kind=ErrorKind.UNAVAILABLE)
-
-
-class _ChainWait:
-    """Waiting for the chain's time to pass a commitment's minimum age, by the chain's own clock.
-
-    The chain's time is its latest block's, moved on by the seconds ``clock`` says passed since that block was
-    first seen: a node that mines only when a transaction arrives makes no block while we wait, and its clock may be
-    ahead of or behind ours — only durations of ours count, never our time of day. A node that then finds the
-    commitment still too new says its own time (:meth:`saw`), and the wait goes on from there. Progress goes to
-    ``progress`` (phase :data:`COMMIT_AGE_PHASE`, in the chain's seconds); after the age itself and
-    :data:`COMMIT_WAIT_GRACE` seconds more of ``clock``, the wait stops with an UNAVAILABLE
-    :class:`RegistrationError` (a rerun continues: the commitment is recorded)."""
-
-    def __init__(self, writer: Writer, clock: Clock, progress: ProgressCallback | None) -> None:
-        self.writer, self.clock, self.progress = writer, clock, progress
-        self._deadline: float | None = None
-        self._started = 0.0
-        self._anchor: tuple[int, float] | None = None  # (the chain's time, our clock when we learnt it)
-        self._latest = -1
-        self._valid_until = 0
-
-    def chain_time(self) -> float:
-        """The chain's time now, as best known: never ahead of the node's clock when blocks are made at its time."""
-        latest, now = self.writer.latest_timestamp(), self.clock.now()
-        if self._anchor is None or latest != self._latest:
-            self._latest = latest
-            if self._anchor is None or latest >= self._anchor[0] + (now - self._anchor[1]):
-                self._anchor = (latest, now)
-        return self._anchor[0] + max(0.0, now - self._anchor[1])
-
-    def saw(self, timestamp: int) -> None:
-        """The node's time is ``timestamp`` now (it said so, refusing a commitment still too new)."""
-        self._anchor = (timestamp, self.clock.now())
-
-    def until(self, target: int, valid_until: int = 0) -> None:
-        """Return once the chain's time is at least ``target`` (see the class documentation)."""
-        self._valid_until = valid_until or self._valid_until
-        first = self.chain_time()
-        if self._deadline is None:
-            self._started = self.clock.now()
-            self._deadline = self._started + max(0.0, target - first) + COMMIT_WAIT_GRACE
-        total = max(1, int(target - first))
-        while True:
-            at = self.chain_time()
-            if self.progress is not None:
-                self.progress(COMMIT_AGE_PHASE, total if at >= target else min(total, max(0, int(at - first))), total)
-            if at >= target:
-                return
-            left = self._deadline - self.clock.now()
-            if left <= 0:
-                raise self.gave_up(target)
-            self.clock.sleep(max(1.0, min(target - at, left, COMMIT_WAIT_POLL)))
-
-    def gave_up(self, target: int) -> RegistrationError:
-        waited = self.clock.now() - self._started
-        valid = f"; the commitment stays valid until {format_time(self._valid_until)}" if self._valid_until else ""
-        return RegistrationError(
-            f"waited {waited:.0f} s for the chain at {self.writer.registry.context.connection.endpoint} to reach "
-            f"{format_time(target)} (the commitment's minimum age), but its latest block is at "
-            f"{format_time(self.writer.latest_timestamp())}: the node makes no blocks, or its clock is behind",
-            hint=f"check that the node mines and that its clock is right, then run again: the rerun continues with "
-            f"the commitment already made{valid}", kind=ErrorKind.UNAVAILABLE)
-
-
-def _deliver_aged(writer: Writer, key: str, payload: dict[str, Any], send: Callable[[], Any],
-                  done: Callable[[], bool], wait: _ChainWait) -> Delivered:
-    """Prepare the registration ``key`` (``payload``) and :meth:`Outbox.deliver` it, waiting again while the node
-    finds the commitment too new (its clock behind). A first try refused while estimating leaves no record: it is
-    prepared again before the next."""
-    for attempt in range(COMMIT_AGE_RETRIES + 1):
-        writer.outbox.prepare(key, "register", payload)
-        try:
-            return writer.outbox.deliver(key, send, done)
-        except ContractRevert as exc:
-            if exc.name != "CommitmentTooNew":
-                raise
-            reveal_from = int(exc.args_by_name["revealFrom"])
-            wait.saw(int(exc.args_by_name["timestamp"]))
-            if attempt == COMMIT_AGE_RETRIES:
-                raise wait.gave_up(reveal_from) from None
-            wait.until(reveal_from)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def find_registration(w3: Web3, deployment: Deployment, asset_id: int) -> AssetRecord:
-    """The AssetRegistered record of ``asset_id``, read from the chain's logs (not from the database)."""
-    contracts = DatasealContracts.bind(w3, deployment)
-    topics = ["0x" + event_topic("AssetRegistered").hex(), "0x" + asset_id.to_bytes(32, "big").hex()]
-    reader = LogReader(w3)
-    for log in reader.logs(deployment.asset_registry, deployment.deploy_block, "latest", topics):
-        record = contracts.decoder.decode_log(log)
-        if isinstance(record, AssetRecord) and record.asset_id == asset_id:
-            return record
-    raise NotFound(f"no AssetRegistered event of asset {asset_id} in the logs of {deployment.asset_registry} on "
-                   f"chain {deployment.chain_id}", hint="the node may have pruned old logs: use an archive node",
-                   options=("rpc_url",))
-
-
-def _record_of(writer: Writer, delivered: Delivered, asset_id: int | None) -> AssetRecord:
-    """The AssetRegistered record of a delivered registration: from its receipt, else from the logs."""
-    if delivered.receipt is None and delivered.tx_hash:
-        try:
-            delivered = Delivered(delivered.key, delivered.tx_hash,
-                                  writer.w3.eth.get_transaction_receipt(delivered.tx_hash))  # type: ignore[arg-type]
-        except Exception:
-            pass
-    if delivered.receipt is not None:
-        for record in writer.contracts.decoder.decode_receipt(delivered.receipt):
-            if isinstance(record, AssetRecord) and (asset_id is None or record.asset_id == asset_id):
-                return record
-    if asset_id is None:
-        root = writer.outbox.get(delivered.key)
-        held = writer.contracts.registry.asset_id_of(bytes.fromhex(str(root.payload["contentRoot"])[2:])) if root \
-            else None
-        if held is None:  # pragma: no cover - delivered means the chain has it
-            raise RegistrationError("the registration was sent but the chain does not show it",
-                                    hint="run again", kind=ErrorKind.INTERNAL)
-        asset_id = held
-    return find_registration(writer.w3, writer.deployment, asset_id)
 
 
 # ---------------------------------------------------------------------------------- sealing
@@ -797,7 +587,7 @@ def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir
                         _write_seal(out, None, computed, progress)
                     return _Sealed(old, manifest_path, tree_file, reused=True,
                                    tree_dump=out / TREE_NAME if tree_dump else None)
-                archived = _archive(data_dir, old)
+                archived = archive(data_dir, old)
                 _write_seal(out, manifest, computed if tree_dump else None, progress)
                 return _Sealed(manifest, manifest_path, tree_file, reused=True, replaced=(old, archived),
                                tree_dump=out / TREE_NAME if tree_dump else None)
@@ -809,7 +599,7 @@ def _seal(path: Path, options: SealOptions, metadata: ManifestMetadata, data_dir
         with compute_tree(path, options, temp_dir=out, progress=progress) as computed:
             manifest = build_manifest(metadata, computed.content, tree_info(computed))
             check(manifest)
-            replaced = (old, _archive(data_dir, old)) if old is not None else None
+            replaced = (old, archive(data_dir, old)) if old is not None else None
             tree_file = _write_tree(trees, computed)
             _write_seal(out, manifest, computed if tree_dump else None, progress)
     except BaseException:
@@ -865,125 +655,6 @@ def _write_seal(out: Path, manifest: Manifest | None, dump: ComputedTree | None,
         stage.commit()
 
 
-def stored_tree_path(data_dir: Path, root: str) -> Path:
-    """Where the registry keeps the compact tree of ``root``: ``<data_dir>/trees/<root>.dstree``."""
-    return Path(data_dir) / TREES_DIRNAME / f"{root}.dstree"
-
-
 def _write_tree(trees: Path, computed: ComputedTree) -> Path:
-    trees.mkdir(parents=True, exist_ok=True)
-    target = trees / f"{computed.tree.root_hex}.dstree"
     nodes: bytes = getattr(computed.tree, "nodes")  # noqa: B009 - both tree kinds keep their node buffer
-    write_stored_tree(target, nodes, len(computed.tree))
-    return target
-
-
-def _archive(data_dir: Path, manifest: Manifest) -> Path:
-    """Keep a copy of ``manifest`` in ``<data_dir>/manifests/`` (a seal's manifest is replaced only once copied)."""
-    folder = data_dir / MANIFESTS_DIRNAME
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{manifest.hash_hex}.json"
-    if not target.exists():
-        write_atomic(target, manifest.to_text().encode("utf-8"), mode=0o644)
-    return target
-
-
-def _record_tree(registry: Registry, sealed: _Sealed) -> Path:
-    manifest = sealed.manifest
-    path = sealed.tree_file
-    relative = path.relative_to(registry.data_dir) if path.is_relative_to(registry.data_dir) else path
-    with registry.db.session() as session:
-        row = session.exec(select(StoredTreeRecord).where(
-            StoredTreeRecord.content_root == manifest.tree.root)).first()
-        if row is None:
-            row = StoredTreeRecord(content_root=manifest.tree.root, leaf_count=manifest.tree.leaf_count,
-                                   path=str(relative), size=path.stat().st_size)
-        row.path, row.size = str(relative), path.stat().st_size
-        session.add(row)
-    return path
-
-
-def _record_manifest(registry: Registry, sealed: _Sealed, data_path: Path, chain_id: int | None,
-                     asset_id: int | None) -> Path:
-    manifest = sealed.manifest
-    copy = _archive(registry.data_dir, manifest)
-    with registry.db.session() as session:
-        row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest.hash_hex)).first()
-        if row is None:
-            row = ManifestRecord(manifest_hash=manifest.hash_hex, content_root=manifest.tree.root,
-                                 kind=manifest.content.kind, name=manifest.content.name, title=manifest.title,
-                                 data_path=str(data_path), manifest_path=str(copy), manifest=manifest.to_json_data())
-        row.chain_id, row.asset_id, row.data_path = chain_id, asset_id, str(data_path)
-        session.add(row)
-    return copy
-
-
-def _recorded_manifest(registry: Registry, manifest_hash: str) -> Manifest | None:
-    with registry.db.session() as session:
-        row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest_hash)).first()
-    return load_manifest(row.manifest, where=f"the registry's manifest {manifest_hash}") if row else None
-
-
-def _write_certificate(writer: Writer, sealed: _Sealed, record: AssetRecord, options: CertificateOptions,
-                       clock: Clock) -> WrittenCertificate:
-    """The registration's certificate in the seal's folder: an earlier run's, when ``certificate.json`` there is
-    already this registration's (same chain, contract, asset, transaction, manifest, language and verify URL
-    base), else a new one as of the latest block (issued at ``clock.now()``). The other formats are written from
-    it; a format not asked for that an earlier certificate left there is removed (the folder's certificate files
-    are one certificate's). The JSON goes last, so that a crash before it makes the next run start afresh."""
-    folder = sealed.manifest_path.parent
-    paths = {kind: folder / f"{CERTIFICATE_STEM}.{kind}" for kind in ("json", "html", "pdf")}
-    cert = _earlier_certificate(paths["json"], writer, record, sealed.manifest, options)
-    reused = cert is not None
-    if cert is None:
-        connection = writer.registry.context.connection
-        cert = compute_certificate(writer.contracts, LogReader(connection.w3, endpoint=connection.endpoint),
-                                   writer.deployment, record.asset_id, sealed.manifest, base_url=options.base_url,
-                                   now=datetime.fromtimestamp(int(clock.now()), UTC), language=options.language)
-    skipped = None
-    contents: dict[str, bytes] = {}
-    if options.html:
-        contents["html"] = render_html(cert).encode("utf-8")
-    if options.pdf and not (reused and paths["pdf"].is_file()):  # an earlier run's PDF of this certificate stands
-        try:
-            contents["pdf"] = render_pdf(cert, cjk_font=options.cjk_font)
-        except FontMissing as exc:
-            skipped = f"no PDF: {exc.message}"
-    if not reused:  # an earlier certificate's other formats go (one asked for but skipped too)
-        for kind in ("html", "pdf"):
-            if kind not in contents and paths[kind].is_file():
-                paths[kind].unlink()
-    contents["json"] = render_json(cert).encode("utf-8")
-    for kind, content in contents.items():
-        write_atomic(paths[kind], content, mode=0o644)
-    # every certificate file in the folder is this certificate's now: a new one's others were removed above
-    files = [paths["json"], *(paths[kind] for kind in ("html", "pdf") if paths[kind].is_file())]
-    return WrittenCertificate(cert.certificate_number, tuple(files), reused=reused, skipped=skipped)
-
-
-def _earlier_certificate(path: Path, writer: Writer, record: AssetRecord, manifest: Manifest,
-                         options: CertificateOptions) -> Certificate | None:
-    """The certificate at ``path`` when it is this registration's, issued with these options; None otherwise."""
-    if not path.is_file():
-        return None
-    try:
-        cert = read_certificate(path)
-    except CertificateError:
-        return None  # not a certificate (a crash cannot leave one half-written: it is written atomically)
-    mine = (cert.chain_id == writer.deployment.chain_id and cert.contract == writer.contracts.registry.address
-            and cert.asset_id == record.asset_id and cert.registration.tx_hash == record.tx.tx_hash
-            and cert.registration.block_hash.lower() == record.tx.block_hash.lower()
-            and cert.manifest_hash == manifest.hash_hex and cert.manifest == manifest
-            and cert.language == options.language
-            and cert.verify_url.startswith(f"{options.base_url.rstrip('/')}/assets/"))
-    return cert if mine and _is_canonical(writer, cert.as_of) else None
-
-
-def _is_canonical(writer: Writer, as_of: AsOf) -> bool:
-    """Whether the block a certificate was issued as of is still the chain's at its height (a reorganisation may have
-    replaced it: the certificate then attests a state the chain never had)."""
-    try:
-        block = writer.w3.eth.get_block(as_of.block_number)
-    except BlockNotFound:
-        return False
-    return HexBytes(block["hash"]).to_0x_hex().lower() == as_of.block_hash.lower()
+    return write_tree(trees, computed.tree.root_hex, nodes, len(computed.tree))

@@ -57,8 +57,9 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.scope import IndexTree, format_ranges
 from dataseal.registry.sealing import ProgressCallback
 from dataseal.registry.sealing.seal import prove as prove_part
-from dataseal.registry.services.assets import find_registration, status_name
+from dataseal.registry.services.commitments import find_registration
 from dataseal.registry.services.grant_terms import get_scope_indexes
+from dataseal.registry.services.writer import status_name
 from dataseal.registry.settings import Settings
 
 

@@ -19,42 +19,30 @@ registration through the outbox (a rerun finishes the same registration, never a
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from sqlmodel import select
 
 from dataseal.chain.accounts.eip712 import REGISTER_TYPE, REGISTRY_DOMAIN_NAME, Domain, typed_data
 from dataseal.chain.accounts.passwords import PasswordSource
-from dataseal.chain.contracts.asset_registry import make_commitment
 from dataseal.chain.contracts.client import ESTIMATE
 from dataseal.chain.contracts.records import ZERO32, Asset, Registration
 from dataseal.chain.contracts.revert import format_time
-from dataseal.chain.files import write_atomic
 from dataseal.chain.values import address as checked_address
-from dataseal.errors import ErrorKind, InvalidInput
+from dataseal.errors import InvalidInput
 from dataseal.registry.context import signing_entry
-from dataseal.registry.db.models.local import ManifestRecord, StoredTreeRecord
 from dataseal.registry.manifest import Manifest
 from dataseal.registry.merkle import core
-from dataseal.registry.merkle.stored import write_stored_tree
 from dataseal.registry.outbox import Delivered, Hook
 from dataseal.registry.registry import Registry
-from dataseal.registry.services.assets import (
-    MANIFESTS_DIRNAME,
-    TREES_DIRNAME,
-    _ChainWait,
-    _deliver_aged,
-    _record_of,
-    _verify_validity,
-)
+from dataseal.registry.services.assets import verify_validity
+from dataseal.registry.services.commitments import ChainWait, commit, deliver_aged, record_of
 from dataseal.registry.services.grant_terms import compute_next_block_time
-from dataseal.registry.services.writer import Clock, RegistrationError, Writer, at_moment, open_writer, status_name
+from dataseal.registry.services.seal_records import TREES_DIRNAME, record_manifest, record_tree, write_tree
+from dataseal.registry.services.writer import Clock, RegistrationError, at_moment, open_writer, status_name
 
 #: Seconds a relayed signature's deadline must leave after the time it can be sent (the commitment's minimum age
 #: included): a few blocks.
@@ -183,7 +171,7 @@ def check_manifest_registration(registry: Registry, manifest: Manifest, *, leave
         raise RegistrationError(f"root {manifest.tree.root} is reserved for {whom} until "
                                 f"{format_time(reservation.until)}", hint="register it after that time")
     if valid_until:
-        _verify_validity(_ReadOnlyWriter(registry), valid_until)  # type: ignore[arg-type]
+        verify_validity(_ReadOnlyWriter(registry), valid_until)  # type: ignore[arg-type]
     if relay is None:
         return
     registration = compute_registration(manifest, classification, valid_until)
@@ -207,7 +195,7 @@ def check_manifest_registration(registry: Registry, manifest: Manifest, *, leave
 
 @dataclass
 class _ReadOnlyWriter:
-    """What :func:`_verify_validity` reads of a writer: its registry and contracts (no account unlocked)."""
+    """What :func:`verify_validity` reads of a writer: its registry and contracts (no account unlocked)."""
 
     registry: Registry
 
@@ -242,11 +230,11 @@ def register_manifest(registry: Registry, manifest: Manifest, *, leaves: Sequenc
     asset = mine()
     if asset is None:
         writer.outbox.retire_undone(key, lambda: mine() is not None)
-        wait = _ChainWait(writer, clock or Clock(), None)
+        wait = ChainWait(writer, clock or Clock(), None)
         salt = ZERO32
         if client.commit_required():
-            salt = relay.salt if relay is not None and relay.salt is not None else _commit_for(writer, root, owner,
-                                                                                              wait)
+            salt = relay.salt if relay is not None and relay.salt is not None else commit(
+                writer, root, wait, owner=owner, again="send it again")
         payload = {"contentRoot": manifest.tree.root, "manifestHash": manifest.hash_hex, "parentId": 0,
                    "owner": owner}
 
@@ -256,79 +244,27 @@ def register_manifest(registry: Registry, manifest: Manifest, *, leaves: Sequenc
                                                      gas=ESTIMATE)
             return client.submit_register(registration, salt, gas=ESTIMATE)
 
-        delivered = _deliver_aged(writer, key, payload, send, lambda: mine() is not None, wait)
-        record = _record_of(writer, delivered, None)
+        delivered = deliver_aged(writer, key, payload, send, lambda: mine() is not None, wait)
+        record = record_of(writer, delivered, None)
     else:
         row = writer.outbox.get(key)
-        record = _record_of(writer, Delivered(key, row.tx_hash if row else None, None), asset.asset_id)
+        record = record_of(writer, Delivered(key, row.tx_hash if row else None, None), asset.asset_id)
         writer.outbox.mark_done(key, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number)
     asset = client.asset(record.asset_id)
     stored = False
     if leaves is not None:
-        _store_tree(registry, manifest, check_leaves(manifest, leaves))
+        nodes = check_leaves(manifest, leaves)
+        record_tree(registry, manifest, write_tree(registry.data_dir / TREES_DIRNAME, manifest.tree.root, nodes,
+                                                   manifest.tree.leaf_count))
         stored = True
         at_moment(hook, "tree-stored")
-    _store_manifest(registry, manifest, writer.deployment.chain_id, asset.asset_id)
+    record_manifest(registry, manifest, chain_id=writer.deployment.chain_id, asset_id=asset.asset_id)
     at_moment(hook, "manifest-recorded")
     return ManifestRegistration(
         asset_id=asset.asset_id, tx_hash=record.tx.tx_hash, block_number=record.tx.block_number,
         content_root=manifest.tree.root, manifest_hash=manifest.hash_hex, owner=asset.owner,
         registrant=asset.registrant, status=status_name(asset.status), chain_id=writer.deployment.chain_id,
         relayed=relay is not None, stored_tree=stored)
-
-
-def _commit_for(writer: Writer, root: bytes, owner: str, wait: _ChainWait) -> bytes:
-    """Make (or finish making) the commitment to (``root``, ``owner``, a new salt) and wait out its minimum age; the
-    salt. As :func:`dataseal.registry.services.assets._commit`, for an owner that need not be the signing account."""
-    client = writer.contracts.registry
-    key = writer.key("commit", "0x" + root.hex(), owner)
-    row = writer.outbox.prepare(key, "commit", {"salt": "0x" + os.urandom(32).hex()})
-    max_age, min_age = client.max_commit_age(), client.min_commit_age()
-    for _ in range(2):
-        salt = bytes.fromhex(str(row.payload["salt"])[2:])
-        commitment = make_commitment(root, owner, salt)
-        writer.outbox.deliver(key, lambda c=commitment: client.submit_commit(c, gas=ESTIMATE),  # type: ignore[misc]
-                              lambda c=commitment: client.committed_at(c) > 0)  # type: ignore[misc]
-        made = client.committed_at(commitment)
-        if made and writer.latest_timestamp() < made + max_age:
-            wait.until(made + min_age, made + max_age)
-            return salt
-        row = writer.outbox.renew(key, {"salt": "0x" + os.urandom(32).hex()})
-    raise RegistrationError(f"the commitment to root 0x{root.hex()} for {owner} could not be made and revealed in "
-                            "time", hint="check the node's clock and block production, then send it again",
-                            kind=ErrorKind.UNAVAILABLE)
-
-
-def _store_tree(registry: Registry, manifest: Manifest, nodes: bytearray) -> Path:
-    folder = registry.data_dir / TREES_DIRNAME
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{manifest.tree.root}.dstree"
-    write_stored_tree(target, nodes, manifest.tree.leaf_count)
-    with registry.db.session() as session:
-        row = session.exec(select(StoredTreeRecord).where(
-            StoredTreeRecord.content_root == manifest.tree.root)).first()
-        if row is None:
-            row = StoredTreeRecord(content_root=manifest.tree.root, leaf_count=manifest.tree.leaf_count,
-                                   path=str(target.relative_to(registry.data_dir)), size=target.stat().st_size)
-        row.path, row.size = str(target.relative_to(registry.data_dir)), target.stat().st_size
-        session.add(row)
-    return target
-
-
-def _store_manifest(registry: Registry, manifest: Manifest, chain_id: int, asset_id: int) -> None:
-    folder = registry.data_dir / MANIFESTS_DIRNAME
-    folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / f"{manifest.hash_hex}.json"
-    if not copy.exists():
-        write_atomic(copy, manifest.to_text().encode("utf-8"), mode=0o644)
-    with registry.db.session() as session:
-        row = session.exec(select(ManifestRecord).where(ManifestRecord.manifest_hash == manifest.hash_hex)).first()
-        if row is None:
-            row = ManifestRecord(manifest_hash=manifest.hash_hex, content_root=manifest.tree.root,
-                                 kind=manifest.content.kind, name=manifest.content.name, title=manifest.title,
-                                 data_path="", manifest_path=str(copy), manifest=manifest.to_json_data())
-        row.chain_id, row.asset_id = chain_id, asset_id
-        session.add(row)
 
 
 def parse_owner(owner: str) -> str:

@@ -20,7 +20,8 @@ from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealError
 from dataseal.registry.sealing.seal import seal
 from dataseal.registry.services import assets, evidence, status_changes
-from dataseal.registry.services.assets import CertificateOptions, RegistrationError, SealOptions
+from dataseal.registry.services.assets import RegistrationError, SealOptions
+from dataseal.registry.services.certificate_step import CertificateOptions
 from dataseal.registry.settings import Settings
 from tests.conftest import Chain
 from tests.registry.services.conftest import Crash, RegistryFor, chain_clock, crash_at

@@ -30,7 +30,8 @@ from dataseal.registry.certificates import read_certificate
 from dataseal.registry.db.models.local import ManifestRecord, OutboxTx
 from dataseal.registry.registry import Registry
 from dataseal.registry.services import assets
-from dataseal.registry.services.assets import COMMIT_AGE_PHASE, COMMIT_WAIT_GRACE, RegistrationError
+from dataseal.registry.services.assets import RegistrationError
+from dataseal.registry.services.commitments import COMMIT_AGE_PHASE, COMMIT_WAIT_GRACE
 from dataseal.registry.services.writer import Clock
 from tests.conftest import Chain
 from tests.registry.services.conftest import RegistryFor, chain_clock
