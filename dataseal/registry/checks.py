@@ -33,7 +33,7 @@ from dataseal.registry.evidence import (
     load_document,
     verify_proof_document,
 )
-from dataseal.registry.manifest import Hash32, ManifestError, Model, read_json
+from dataseal.registry.manifest import Hash32, Manifest, ManifestError, Model, read_json
 from dataseal.registry.merkle import ProofError, StandardMerkleTree, TreeDumpError, to_hash
 
 DocumentKind = Literal["proof", "evidence", "manifest", "tree"]
@@ -70,7 +70,12 @@ def check_document(data: Any, *, root: bytes | str | None = None, where: str = "
     expected = _expected_root(root)
     if is_tree_dump(data):
         return _check_tree_dump(data, expected)
-    document = load_document(data, where=where)
+    return check_loaded(load_document(data, where=where), expected)
+
+
+def check_loaded(document: Proof | EvidenceBundle | Manifest, root: bytes | str | None = None) -> CheckReport:
+    """:func:`check_document` of a document already loaded (:func:`~dataseal.registry.evidence.load_document`)."""
+    expected = _expected_root(root)
     if isinstance(document, Proof):
         verify_proof_document(document, root=expected)
         # Only what the leaf value and the siblings vouch for: a chunk's index is in its leaf, its byte range

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
+from dataseal.cached import require_io
 from dataseal.chain.accounts.keystore import (
     AccountNotFound,
     Keystore,
@@ -194,6 +195,7 @@ class Context:
     def deployment(self) -> Deployment:
         """The data folder's deployment for this chain, checked live on the node (once per context)."""
         if self._deployment is None:
+            require_io("the deployment")
             self._deployment = live_deployment(self.connection, self.data_dir)
         return self._deployment
 
@@ -215,6 +217,7 @@ class Context:
         seconds behind it (:mod:`~dataseal.chain.contracts.reads`): for a service's many readers, not for a write
         that reads what it wrote. Made once; :meth:`head_moved` makes them ask for the head again."""
         if self._head_readers is None:
+            require_io("the head-pinned contract clients")
             reads = HeadReads(self.connection.w3, max_age=max_age)
             self._head_readers = DatasealContracts.bind(self.connection.w3, self.deployment(), reads=reads)
             self._head_reads = reads

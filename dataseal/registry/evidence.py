@@ -540,8 +540,12 @@ def describe_subject(proof: Proof, *, byte_range: bool = True) -> str:
 # ---------------------------------------------------------------------- reading documents
 
 
-def load_document(data: Any, *, where: str = "document") -> Proof | EvidenceBundle | Manifest:
-    """A proof, bundle or manifest from JSON data, by its ``kind``; unknown kinds and versions refused."""
+def load_document(data: Any, *, where: str = "document",
+                  text: bytes | None = None) -> Proof | EvidenceBundle | Manifest:
+    """A proof, bundle or manifest from JSON data, by its ``kind``; unknown kinds and versions refused.
+
+    ``text``: the JSON ``data`` was parsed from, if the caller has it (a request's body): a proof or bundle is then
+    validated from it rather than from ``data`` written out again."""
     if not isinstance(data, dict):
         raise EvidenceError(f"{where} is not a JSON object; expected a dataseal proof, evidence bundle or manifest",
                             hint=_THE_FILE_MEANT)
@@ -570,7 +574,8 @@ def load_document(data: Any, *, where: str = "document") -> Proof | EvidenceBund
         load_manifest(data["manifest"], where=f"{where}: manifest")  # its own kind/version errors first
     try:
         # JSON mode, strict: no "2" for 2 and no true for 1, without refusing JSON arrays for tuples; camelCase keys.
-        return model.model_validate_json(json.dumps(data), strict=True, by_alias=True, by_name=False)
+        return model.model_validate_json(json.dumps(data) if text is None else text, strict=True, by_alias=True,
+                                         by_name=False)
     except ValidationError as exc:
         raise EvidenceError(f"{where} is not a valid {kind}: {describe_validation_error(exc)}",
                             hint="use the document as dataseal wrote it") from None

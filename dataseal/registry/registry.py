@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dataseal.cached import require_io
 from dataseal.registry.context import Context
 from dataseal.registry.db import Database
 from dataseal.registry.db.nonces import DatabaseNonceStore
@@ -31,6 +32,7 @@ class Registry:
         """The chain's parts (connects on first use); their senders keep nonces in the database (opened when the
         first transaction is sent)."""
         if self._context is None:
+            require_io("the chain's context")
             # the senders' nonces through the database: every process and replica using it shares them
             self._context = Context.open(self.settings, nonces=DatabaseNonceStore(lambda: self.db))
         return self._context
@@ -39,6 +41,7 @@ class Registry:
     def db(self) -> Database:
         """The registry database, schema up to date (opens on first use; creates the data folder for SQLite)."""
         if self._database is None:
+            require_io("the database")
             if self.settings.database_url is None:
                 Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
             self._database = Database.open(self.settings.effective_database_url())

@@ -13,8 +13,8 @@ a 256-leaf tree for the default 1 MiB) against that ``dataseal up`` and writes `
 --offline`` of the first: a proof document (kind ``dataseal.proof``, 8 siblings). Under load:
 
 - ``POST /verify/proof`` with that document: checked offline (leaf, siblings, root) and its root looked up on the
-  chain (``asset_id_of`` and ``asset``: two ``eth_call`` to the embedded chain per request) — every answer must be
-  200 with ``ok: true`` and the registration;
+  chain (``asset_id_of`` and ``asset``: two ``eth_call`` to the embedded chain, made once per head and then answered
+  from what the service holds, on its event loop) — every answer must be 200 with ``ok: true`` and the registration;
 - ``GET /assets/{id}`` of the first asset (the chain's record and the stored manifest's title);
 - ``GET /_bench/constant``: the baseline.
 

@@ -218,7 +218,7 @@ def test_every_option_the_api_names_is_in_the_tables(world: World) -> None:
 
 @pytest.mark.parametrize(("path", "content_type"), [("/verify/digests", "application/json"),
                                                      ("/verify/file", "application/octet-stream"),
-                                                     ("/verify/proof", "text/plain"),
+                                                     ("/verify/bundle", "text/plain"),
                                                      ("/test/echo", "application/x-anything")])
 def test_a_body_that_stops_arriving_is_408(world: World, path: str, content_type: str) -> None:
     """A client that sent its headers and then withheld its body held the route for ever: refused once no byte came
@@ -234,6 +234,21 @@ def test_a_body_that_stops_arriving_is_408(world: World, path: str, content_type
     error = error_of(client.request("POST", path, content=stalled(), headers={"content-type": content_type}), 408)
     assert error["message"] == "the request body stopped arriving: no byte for 0.2 s"
     assert error["hint"] == "send the whole body without pausing (or send less)"
+
+
+def test_a_hot_route_refuses_another_content_type_before_its_body(world: World) -> None:
+    """/verify/proof reads its body itself, after the content type: a text body is 415 at once, not waited for."""
+    client = ApiClient(app_with_test_routes(world.registry, body_idle_seconds=3600))
+    never = anyio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b'{"kind": '
+        await never.wait()
+        yield b"}"  # pragma: no cover
+
+    error = error_of(client.request("POST", "/verify/proof", content=stalled(), headers={"content-type": "text/plain"}),
+                     415)
+    assert error["message"] == "POST /verify/proof reads a JSON document, but the body was sent as text/plain"
 
 
 def test_a_whole_body_is_not_timed_after_it_arrived(world: World) -> None:

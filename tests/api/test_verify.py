@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from dataseal.api import deps
 from dataseal.api.app import create_app
 from dataseal.errors import ErrorKind
 from dataseal.registry.manifest import read_manifest
@@ -23,6 +24,7 @@ from dataseal.registry.sealing import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
 from dataseal.registry.services import assets, evidence, status_changes
 from dataseal.registry.settings import Settings
+from tests.api.conftest import ApiClient
 from tests.conftest import Chain
 from tests.registry.conftest import postgres  # noqa: F401 - the session's PostgreSQL server, a fixture
 from tests.registry.services.conftest import RegistryFor, registry_database, registry_for  # noqa: F401 - fixtures
@@ -283,6 +285,31 @@ def test_bad_proofs_are_refused_with_a_4xx(owner: Registry, app: FastAPI, tmp_pa
     assert not_json["message"].startswith("the request body is not JSON: ")
 
 
+def test_a_proof_and_an_asset_read_again_are_answered_on_the_event_loop(
+        owner: Registry, app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot reads hand their work to a worker thread only while what they read is not held (the head, its
+    answers, the title): asked again, they answer on the event loop, the same answer."""
+    hops: list[str] = []
+    threaded = deps.run_in_threadpool
+
+    async def counted(work: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(work.__name__)
+        return await threaded(work, *args, **kwargs)
+
+    table = write_table(tmp_path / "t.csv", 5)
+    done = assets.register(owner, table, salt_secret=SECRET)
+    proof = evidence.prove(owner, table, read_manifest(done.manifest_path), row=2, secret=SECRET).proof
+    document = proof.to_json_data()
+    monkeypatch.setattr(deps, "run_in_threadpool", counted)
+    first, again = (call(app, "/verify/proof", json=document) for _ in range(2))
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    assert first.json()["registration"]["asset_id"] == done.asset_id
+    assert hops == ["_verify_proof"], "the second verify was answered on the event loop"
+    first, again = (ApiClient(app, "http://test").get(f"/assets/{done.asset_id}") for _ in range(2))
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    assert hops == ["_verify_proof", "get_asset_out"], "the first asset read asked the database for its title"
+
+
 def test_a_bundle_is_checked_offline_and_on_this_registrys_chain(
         pyevm: Chain, owner: Registry, app: FastAPI, tmp_path: Path) -> None:
     table = write_table(tmp_path / "t.csv", 5)
@@ -364,6 +391,26 @@ def test_the_openapi_schema_describes_the_routes(app: FastAPI) -> None:
     schema = app.openapi()["components"]["schemas"]["DigestsRequest"]
     assert set(schema["properties"]) == {"chunk_size", "size", "digests", "name"}
     assert schema["properties"]["digests"]["items"]["pattern"] == "^0x[0-9a-fA-F]{64}$"
+
+
+@pytest.mark.parametrize("body", [b"", b"[1, 2]", b"null", b'"proof"', b"{", b'{"kind": 1,}', b"\xff\xfe"])
+def test_the_proof_route_reading_its_own_body_refuses_as_fastapi_does(owner: Registry, body: bytes) -> None:
+    """/verify/proof reads its body itself (the hot route); a body FastAPI's own parameter refuses on /verify/bundle
+    is refused the same way, with the same status and message."""
+    app = make_app(owner)
+    headers = {"content-type": "application/json"}
+    ours, fastapis = (call(app, path, content=body, headers=headers) for path in ("/verify/proof", "/verify/bundle"))
+    assert ours.status_code == fastapis.status_code and ours.status_code in (400, 422), ours.text
+    assert ours.json() == fastapis.json()
+
+
+def test_the_proof_routes_body_is_declared_as_fastapi_declares_a_dict(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    ours, fastapis = (paths[path]["post"]["requestBody"] for path in ("/verify/proof", "/verify/bundle"))
+    assert ours["required"] is fastapis["required"] is True
+    schema = ours["content"]["application/json"]["schema"]
+    assert schema == {**fastapis["content"]["application/json"]["schema"],
+                      "description": "A dataseal proof (kind dataseal.proof), as written"}
 
 
 @pytest.mark.parametrize("path", ["/verify/digests", "/verify/proof", "/verify/bundle"])

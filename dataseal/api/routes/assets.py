@@ -12,11 +12,11 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query
 from sqlmodel import col, select
-from starlette.concurrency import run_in_threadpool
 
-from dataseal.api.deps import RegistryDep
+from dataseal.api.deps import RegistryDep, answer_from_cache
 from dataseal.api.errors import RequestShapeError
 from dataseal.api.models import ERROR_RESPONSES, AssetList, AssetOut, ProofOut, Versions
+from dataseal.cached import require_io
 from dataseal.chain.contracts.records import Asset, Lineage
 from dataseal.chain.errors import ContractRevert
 from dataseal.chain.values import address as checked_address
@@ -92,6 +92,7 @@ def _manifest_title(registry: Registry, manifest_hash: str, now: Callable[[], fl
     known = titles.get(manifest_hash)
     if known is not None and (known[1] is None or now() - known[1] < _UNKNOWN_RECHECK):
         return known[0]
+    require_io("a manifest's title")
     manifest = get_stored_manifest(registry.db, manifest_hash)
     if len(titles) >= _TITLES_KEPT:
         titles.clear()
@@ -130,7 +131,7 @@ def _verify_chain(registry: Registry, chain_id: int, number: str) -> None:
 
 @router.get("/assets/{asset_id}", response_model=AssetOut, summary="An asset as the chain has it now")
 async def get_asset(asset_id: AssetId, registry: RegistryDep) -> AssetOut:
-    return await run_in_threadpool(get_asset_out, registry, asset_id)  # one thread hop, not a sync route's three
+    return await answer_from_cache(get_asset_out, registry, asset_id)
 
 
 @router.get("/assets", response_model=AssetList, summary="Find assets by content root, owner, certificate or "

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from web3 import Web3
 from web3.providers import BaseProvider
 
+from dataseal.cached import require_io
 from dataseal.chain.connection.failures import UNKNOWN_ANSWER, is_connection_failure, unreachable
 from dataseal.chain.connection.transports import DEFAULT_TIMEOUT, WebSocketSyncProvider, describe, provider_for_url
 from dataseal.chain.errors import ChainError, NodeUnreachable, NoEmbeddedChain, WrongChain
@@ -82,6 +83,7 @@ class Connection:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
+            require_io("the chain id")
             self._chain_id = int(self.call(lambda: self.w3.eth.chain_id, "reading the chain id"))
         return self._chain_id
 

@@ -27,7 +27,7 @@ from dataseal.chain.contracts.records import (
     RoleChange,
     TokenApproval,
 )
-from dataseal.chain.values import address, bytes32
+from dataseal.chain.values import address, bytes32, checksummed
 
 #: keccak256("REVIEWER_ROLE"): the role that rejects, resolves disputes, suspends, reinstates (and renews in review
 #: mode).
@@ -224,7 +224,7 @@ class AssetRegistryClient(ContractClient):
     def asset(self, asset_id: int) -> Asset:
         """The record of ``asset_id`` with its status now (derived: past its notice Active, past validity Expired)."""
         a = self._read("assetOf", asset_id)
-        return Asset(a[0], bytes(a[1]), bytes(a[2]), to_checksum_address(a[3]), to_checksum_address(a[4]), a[5],
+        return Asset(a[0], bytes(a[1]), bytes(a[2]), checksummed(a[3]), checksummed(a[4]), a[5],
                      a[6], a[7], AssetStatus(a[8]), a[9], Lineage(a[10]), a[11], a[12])
 
     def asset_id_of(self, content_root: bytes) -> int | None:

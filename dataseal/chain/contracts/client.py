@@ -29,6 +29,7 @@ from web3.contract import Contract
 from web3.exceptions import MismatchedABI, Web3ValidationError
 from web3.types import TxReceipt
 
+from dataseal.cached import require_io
 from dataseal.chain.contracts.artifacts import load_artifact
 from dataseal.chain.contracts.events import EventDecoder
 from dataseal.chain.contracts.reads import HeadReads
@@ -226,6 +227,7 @@ class ContractClient:
         return self._call(function, args, "latest")
 
     def _call(self, function: str, args: tuple[Any, ...], block: int | Literal["latest"]) -> Any:
+        require_io(f"{self.contract_name}.{function}")
         try:
             return getattr(self.contract.functions, function)(*args).call(block_identifier=block)
         except (Web3ValidationError, MismatchedABI) as exc:  # arguments web3 cannot encode (a negative id, ...)

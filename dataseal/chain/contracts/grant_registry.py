@@ -1,8 +1,6 @@
 """The GrantRegistry client: authorizations to use an asset for a purpose, window and quota."""
 from __future__ import annotations
 
-from eth_utils import to_checksum_address
-
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
 from dataseal.chain.contracts.records import (
     ZERO32,
@@ -13,7 +11,7 @@ from dataseal.chain.contracts.records import (
     GrantTerms,
     NonceUse,
 )
-from dataseal.chain.values import address, bytes32
+from dataseal.chain.values import address, bytes32, checksummed
 
 
 class GrantRegistryClient(ContractClient):
@@ -60,7 +58,7 @@ class GrantRegistryClient(ContractClient):
 
     def grant_of(self, grant_id: int) -> Grant:
         g = self._read("grantOf", grant_id)
-        return Grant(g[0], g[1], to_checksum_address(g[2]), g[3], g[4], g[5], g[6], g[7], bytes(g[8]),
+        return Grant(g[0], g[1], checksummed(g[2]), g[3], g[4], g[5], g[6], g[7], bytes(g[8]),
                      GrantStatus(g[9]))
 
     def remaining(self, grant_id: int) -> int:

@@ -12,6 +12,9 @@ the same few calls are asked for again and again while the head does not move, s
 
 An answer is therefore at most ``max_age`` seconds older than the chain's head. Writers and the services that
 read what they just wrote use clients without it.
+
+Inside :func:`dataseal.cached.cached_only`, a read that would ask the chain raises
+:class:`~dataseal.cached.NotCached` instead: an API answers a read on its event loop when all it needs is held here.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from typing import Any
 
 from web3 import Web3
 
+from dataseal.cached import NotCached, is_cached_only, require_io
 from dataseal.chain.contracts.revert import as_chain_error
 from dataseal.chain.errors import ChainError
 
@@ -45,6 +49,7 @@ class HeadReads:
         self._lock = threading.Lock()
         self._asking = threading.Lock()
         self._invalidated = False
+        self._failed = False
         self._invalidations = 0
         self._head: int | None = None
         self._asked_at = 0.0
@@ -54,37 +59,65 @@ class HeadReads:
         return f"HeadReads(head={self._head}, max_age={self.max_age}, answers={len(self._answers)})"
 
     def head(self) -> int:
-        """The block number reads are made at: the head last seen, asked for again when older than ``max_age``."""
+        """The block number reads are made at: the head last seen, asked for again when older than ``max_age``.
+
+        One thread asks; the others read at the head known meanwhile, unless none is known yet, a write was mined
+        since (:meth:`invalidate`) or the last asking failed: then they wait for the answer. Inside
+        :func:`~dataseal.cached.cached_only` (an event loop) nothing waits: the head known is read while a thread of
+        this object's asks in the background, and where a reader would wait it raises
+        :class:`~dataseal.cached.NotCached`."""
         now = self._clock()
         with self._lock:
             if self._head is not None and now - self._asked_at < self.max_age:
                 return self._head
-            known, wait = self._head, self._head is None or self._invalidated
-        # one thread asks; the others read at the head known meanwhile, unless none is known yet or a write
-        # was mined since (invalidate): then they wait for the answer
+            known, wait = self._head, self._head is None or self._invalidated or self._failed
+        if is_cached_only():
+            if wait:
+                raise NotCached("the chain's head")
+            if self._asking.acquire(blocking=False):
+                threading.Thread(target=self._ask_holding, name="dataseal-head", daemon=True).start()
+            assert known is not None
+            return known
         if not self._asking.acquire(blocking=wait):
             assert known is not None
             return known
         try:
-            with self._lock:  # another thread may have asked while this one waited
-                if self._head is not None and now - self._asked_at < self.max_age:
-                    return self._head
-                asked_after = self._invalidations
-            try:
-                number = int(self.w3.eth.block_number)
-            except ChainError:
-                raise
-            except Exception as exc:
-                raise as_chain_error(exc, "eth_blockNumber") from exc
-            with self._lock:
-                if number != self._head:
-                    self._answers.clear()
-                    self._head = number
-                if asked_after == self._invalidations:  # not invalidated while asking: this head is fresh
-                    self._asked_at, self._invalidated = now, False
-            return number
+            return self._ask(now)
         finally:
             self._asking.release()
+
+    def _ask_holding(self) -> None:
+        """Ask for the head in the background (the asking lock taken by the caller, released here); a failure
+        is left for the next reader, who waits and is told (``_failed``)."""
+        try:
+            self._ask(self._clock())
+        except Exception:  # recorded in _failed: the next reader asks again and is told
+            pass
+        finally:
+            self._asking.release()
+
+    def _ask(self, now: float) -> int:
+        """Ask the chain for its head (the asking lock held) and keep it."""
+        with self._lock:  # another thread may have asked while this one waited
+            if self._head is not None and now - self._asked_at < self.max_age:
+                return self._head
+            asked_after = self._invalidations
+        try:
+            number = int(self.w3.eth.block_number)
+        except Exception as exc:
+            with self._lock:
+                self._failed = True
+            if isinstance(exc, ChainError):
+                raise
+            raise as_chain_error(exc, "eth_blockNumber") from exc
+        with self._lock:
+            self._failed = False
+            if number != self._head:
+                self._answers.clear()
+                self._head = number
+            if asked_after == self._invalidations:  # not invalidated while asking: this head is fresh
+                self._asked_at, self._invalidated = now, False
+        return number
 
     def invalidate(self) -> None:
         """Ask for the head at the next read (a write was mined: readers should see it), and have readers wait
@@ -100,6 +133,7 @@ class HeadReads:
         with self._lock:
             if self._head == block and key in self._answers:
                 return self._answers[key]
+        require_io(f"a call at block {block}")
         answer = call(block)
         with self._lock:
             if self._head == block:

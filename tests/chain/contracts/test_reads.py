@@ -10,10 +10,11 @@ import pytest
 from eth_utils import keccak
 from web3.middleware import Web3Middleware
 
+from dataseal.cached import NotCached, cached_only
 from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.reads import HeadReads
 from dataseal.chain.contracts.records import Registration
-from dataseal.chain.errors import ContractRevert
+from dataseal.chain.errors import ChainError, ContractRevert
 from tests.conftest import Chain
 
 
@@ -145,3 +146,103 @@ def test_one_reader_asks_for_the_head_the_others_use_the_known_one_unless_a_writ
         assert answers == [first + 1, first + 1]
     finally:
         pyevm.w3.middleware_onion.remove("gate")
+
+
+def test_cached_only_answers_what_is_held_and_raises_not_cached_for_the_rest(pyevm: Chain, counted: list[str]) -> None:
+    """Inside cached_only (an event loop) a read never waits: the answer held for the head, else NotCached naming
+    what it needed — and nothing is asked of the chain."""
+    first = register(pyevm, "held")
+    clock = Clock()
+    reads = HeadReads(pyevm.w3, clock=clock)
+    readers = DatasealContracts.bind(pyevm.w3, pyevm.deployment, reads=reads)
+    counted.clear()
+    with cached_only(), pytest.raises(NotCached, match="the chain's head"):
+        readers.registry.asset(first)  # no head known yet
+    assert readers.registry.asset(first).owner == pyevm.owner.address  # outside: asked, and held
+    with cached_only():
+        assert readers.registry.asset(first).owner == pyevm.owner.address
+        with pytest.raises(NotCached, match=r"a call at block \d+"):
+            readers.registry.total_assets()  # not asked at this head yet
+    plain = DatasealContracts.bind(pyevm.w3, pyevm.deployment)  # no HeadReads: every read is a call
+    with cached_only(), pytest.raises(NotCached, match="AssetRegistry.totalAssets"):
+        plain.registry.total_assets()
+    assert [m for m in counted if m in ("eth_blockNumber", "eth_call")] == ["eth_blockNumber", "eth_call"]
+    reads.invalidate()  # a write was mined: the head known before is not read, not even inside
+    with cached_only(), pytest.raises(NotCached, match="the chain's head"):
+        readers.registry.asset(first)
+
+
+def join_head_askers() -> None:
+    """Wait for HeadReads' background askers to finish (they keep the head they got, then end)."""
+    for thread in threading.enumerate():
+        if thread.name == "dataseal-head":
+            thread.join(60)
+            assert not thread.is_alive(), "the head asker hung"  # a hang guard
+
+
+def test_cached_only_reads_a_stale_head_while_a_thread_asks_for_the_next(pyevm: Chain) -> None:
+    """A stale head inside cached_only: the head known is read at once and one thread of HeadReads asks for the
+    next; once it has, readers read at the new head (the test waits for the ask, not for time)."""
+    clock = Clock()
+    reads = HeadReads(pyevm.w3, clock=clock)
+    first = reads.head()
+    register(pyevm, "moves the head")
+    clock.now += 1
+    asked = threading.Event()
+
+    class Seen(Web3Middleware):
+        def wrap_make_request(self, make_request: Any) -> Any:
+            def middleware(method: Any, params: Any) -> Any:
+                answer = make_request(method, params)
+                if method == "eth_blockNumber":
+                    asked.set()
+                return answer
+            return middleware
+
+    pyevm.w3.middleware_onion.inject(Seen, name="seen", layer=0)
+    try:
+        with cached_only():
+            assert reads.head() == first
+        assert asked.wait(60), "no thread asked for the head"  # a hang guard, not a time limit
+        join_head_askers()
+        with cached_only():
+            assert reads.head() == first + 1
+    finally:
+        pyevm.w3.middleware_onion.remove("seen")
+
+
+def test_a_failed_ask_has_the_next_readers_wait_and_be_told(pyevm: Chain) -> None:
+    """When asking for the head fails in the background, readers do not go on reading at an ever older head:
+    cached_only raises NotCached, a thread asks and raises the chain's error; a later success clears it."""
+    clock = Clock()
+    reads = HeadReads(pyevm.w3, clock=clock)
+    first = reads.head()
+    clock.now += 1
+    failing = {"on": True}
+    done = threading.Event()
+
+    class Down(Web3Middleware):
+        def wrap_make_request(self, make_request: Any) -> Any:
+            def middleware(method: Any, params: Any) -> Any:
+                if method == "eth_blockNumber" and failing["on"]:
+                    done.set()
+                    raise ConnectionError("the node is down")
+                return make_request(method, params)
+            return middleware
+
+    pyevm.w3.middleware_onion.inject(Down, name="down", layer=0)
+    try:
+        with cached_only():
+            assert reads.head() == first  # the known head, while the background ask fails
+        assert done.wait(60)
+        join_head_askers()
+        with cached_only(), pytest.raises(NotCached):
+            reads.head()
+        with pytest.raises(ChainError):
+            reads.head()
+        failing["on"] = False
+        assert reads.head() == first
+        with cached_only():
+            assert reads.head() == first
+    finally:
+        pyevm.w3.middleware_onion.remove("down")
