@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
+from dataseal.api.errors import compute_body_parse_error
 from dataseal.api.models import ErrorResponse
 from dataseal.cached import NotCached, cached_only
 from dataseal.errors import InternalError, InvalidInput
@@ -42,8 +43,9 @@ async def answer_from_cache(work: Callable[P, T], *args: P.args, **kwargs: P.kwa
 
     A verify or an asset read is some 0.1 ms of work once its chain reads are cached; the hop to a thread and back
     cost more than that, and under load the worker threads fight the event loop for the GIL (the p99 of the hot
-    routes was 3–5× their median). A read that needs I/O still never blocks the loop: it raises
-    :class:`~dataseal.cached.NotCached` before waiting, and is run again, whole, in a thread."""
+    routes was 3–5× their median). A read that needs I/O still never waits for it on the loop: it raises
+    :class:`~dataseal.cached.NotCached` before waiting, and is run again, whole, in a thread. Its CPU time is the
+    caller's to bound (a route sends work sized by a client's body to a thread itself)."""
     try:
         with cached_only():
             return work(*args, **kwargs)
@@ -82,8 +84,9 @@ def json_object_body(description: str) -> dict[str, Any]:
 async def read_json_object(request: Request) -> tuple[dict[str, Any], bytes]:
     """The request's body, a JSON object, parsed and as sent, for a hot route that reads its body itself (FastAPI's
     body parameter parses the content type with the email package, the JSON into a dict it then validates again:
-    more than a verify's own work). Refused as FastAPI refuses a required ``dict`` body parameter: another content
-    type 415, no body or not an object 422, not JSON 400."""
+    more than a verify's own work). Refused as FastAPI refuses a required ``dict`` body parameter (in this API's
+    words, :mod:`dataseal.api.errors`): another content type 415 (before the body is read), no body or not an
+    object 422, not JSON 400."""
     await require_json(request)
     raw = await request.body()
     if not raw:
@@ -93,10 +96,15 @@ async def read_json_object(request: Request) -> tuple[dict[str, Any], bytes]:
     except json.JSONDecodeError as exc:
         raise RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
                                        "input": {}, "ctx": {"error": exc.msg}}]) from None
-    except UnicodeDecodeError:
-        raise InvalidInput("the request body is not JSON: it could not be read as UTF-8 text",
-                           hint="send the JSON document encoded as UTF-8") from None
+    except ValueError as exc:  # not text, or an integer longer than Python converts
+        raise compute_body_parse_error(exc) from None
     if not isinstance(data, dict):
         raise RequestValidationError([{"type": "dict_type", "loc": ("body",), "msg": "Input should be a valid "
                                        "dictionary", "input": data}])
     return data, raw
+
+
+def as_utf8_text(raw: bytes) -> bytes | None:
+    """``raw`` (a body :func:`json.loads` read) if it is UTF-8 without a byte order mark, as pydantic's JSON parser
+    reads it; None for the UTF-16/32 or BOM-led text JSON also allows (then validate the parsed data)."""
+    return raw if json.detect_encoding(raw) == "utf-8" else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -141,6 +142,17 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(compute_validation_body(exc), status_code=422)
 
 
+def compute_body_parse_error(cause: BaseException | None) -> InvalidInput:
+    """A JSON body that could not be parsed other than as malformed JSON: bytes that are not text (UTF-8, or
+    UTF-16/32 as JSON allows), or an integer longer than Python converts."""
+    if isinstance(cause, ValueError) and not isinstance(cause, UnicodeDecodeError):
+        return InvalidInput(f"the request body is not JSON dataseal reads: it holds an integer of more than "
+                            f"{sys.get_int_max_str_digits()} digits; no dataseal document does",
+                            hint="send the document as dataseal wrote it")
+    return InvalidInput("the request body is not JSON: it could not be read as UTF-8 text",
+                        hint="send the JSON document encoded as UTF-8")
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -153,8 +165,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         body = compute_error_body(ErrorKind.INVALID_INPUT, f"{request.url.path} does not take {request.method}",
                                   "see /docs for the methods each route takes")
     elif status == 400 and exc.detail == BODY_PARSE_DETAIL:
-        body = compute_error_body(ErrorKind.INVALID_INPUT, "the request body is not JSON: it could not be read as "
-                                  "UTF-8 text", "send the JSON document encoded as UTF-8")
+        return error_response(compute_body_parse_error(exc.__cause__))
     else:
         kind = ErrorKind.INTERNAL if status >= 500 else ErrorKind.INVALID_INPUT
         body = compute_error_body(kind, str(exc.detail), "see /docs for what this route takes")

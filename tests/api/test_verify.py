@@ -4,6 +4,7 @@ and the error body."""
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import json
 import tracemalloc
@@ -17,8 +18,12 @@ from fastapi import FastAPI
 
 from dataseal.api import deps
 from dataseal.api.app import create_app
+from dataseal.api.routes import verify as verify_routes
+from dataseal.cached import is_cached_only
 from dataseal.errors import ErrorKind
 from dataseal.registry.manifest import read_manifest
+from dataseal.registry.merkle import compute_leaf_hash
+from dataseal.registry.merkle.hashing import standard_node_hash
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing import SealOptions
 from dataseal.registry.sealing.seal import prove, seal
@@ -393,7 +398,8 @@ def test_the_openapi_schema_describes_the_routes(app: FastAPI) -> None:
     assert schema["properties"]["digests"]["items"]["pattern"] == "^0x[0-9a-fA-F]{64}$"
 
 
-@pytest.mark.parametrize("body", [b"", b"[1, 2]", b"null", b'"proof"', b"{", b'{"kind": 1,}', b"\xff\xfe"])
+@pytest.mark.parametrize("body", [b"", b"[1, 2]", b"null", b'"proof"', b"{", b'{"kind": 1,}', b"\xff\xfe",
+                                  b'{"a": "\xff"}', b'{"kind": ' + b"1" * 5000 + b"}"])
 def test_the_proof_route_reading_its_own_body_refuses_as_fastapi_does(owner: Registry, body: bytes) -> None:
     """/verify/proof reads its body itself (the hot route); a body FastAPI's own parameter refuses on /verify/bundle
     is refused the same way, with the same status and message."""
@@ -402,6 +408,47 @@ def test_the_proof_route_reading_its_own_body_refuses_as_fastapi_does(owner: Reg
     ours, fastapis = (call(app, path, content=body, headers=headers) for path in ("/verify/proof", "/verify/bundle"))
     assert ours.status_code == fastapis.status_code and ours.status_code in (400, 422), ours.text
     assert ours.json() == fastapis.json()
+
+
+def test_a_proof_sent_with_a_byte_order_mark_or_in_utf16_is_checked(
+        owner: Registry, app: FastAPI, tmp_path: Path) -> None:
+    """JSON may come as UTF-16/32 or after a BOM (json.loads reads them); the route validates the parsed document
+    then, not the bytes (pydantic's parser reads UTF-8 only)."""
+    table = write_table(tmp_path / "t.csv", 3)
+    done = assets.register(owner, table, salt_secret=SECRET)
+    proof = evidence.prove(owner, table, read_manifest(done.manifest_path), row=1, secret=SECRET).proof
+    text = json.dumps(proof.to_json_data())
+    for body in (text.encode(), codecs.BOM_UTF8 + text.encode(), text.encode("utf-16"), text.encode("utf-32")):
+        response = call(app, "/verify/proof", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 200 and response.json()["ok"], response.text
+        assert response.json()["registration"]["asset_id"] == done.asset_id
+
+
+def test_a_proof_too_long_for_the_event_loop_is_checked_in_a_thread(
+        owner: Registry, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proof of thousands of made-up siblings is a client's invention, but checking it costs: it is never checked
+    on the event loop (every other request would wait), whatever is held."""
+    seen: list[bool] = []
+
+    def checked(*args: Any) -> Any:
+        seen.append(is_cached_only())
+        return real(*args)
+
+    real = verify_routes._verify_proof
+    monkeypatch.setattr(verify_routes, "_verify_proof", checked)
+    values = ["0x" + "ab" * 32]
+    leaf = compute_leaf_hash(("bytes32",), values)
+    siblings = ["0x" + f"{n:064x}" for n in range(1, 1200)]
+    root = leaf
+    for sibling in siblings:
+        root = standard_node_hash(root, bytes.fromhex(sibling[2:]))
+    document = {"kind": "dataseal.proof", "version": 1, "root": "0x" + root.hex(), "leafEncoding": ["bytes32"],
+                "value": values, "leaf": "0x" + leaf.hex(), "proof": siblings}
+    assert len(json.dumps(document)) > verify_routes.ON_LOOP_MAX_BYTES
+    for _ in range(2):
+        response = call(app, "/verify/proof", json=document)
+        assert response.status_code == 200 and response.json()["ok"], response.text
+    assert seen == [False, False]
 
 
 def test_the_proof_routes_body_is_declared_as_fastapi_declares_a_dict(app: FastAPI) -> None:

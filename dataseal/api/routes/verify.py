@@ -26,7 +26,13 @@ from starlette.concurrency import run_in_threadpool
 from dataseal.api.deps import JSON_ONLY as JSON_ONLY  # JSON_ONLY and its answer: moved, still importable from here
 from dataseal.api.deps import JSON_ONLY_RESPONSES as JSON_ONLY_RESPONSES
 from dataseal.api.deps import UnsupportedContentType as UnsupportedContentType
-from dataseal.api.deps import answer_from_cache, json_object_body, read_json_object, registry_of
+from dataseal.api.deps import (
+    answer_from_cache,
+    as_utf8_text,
+    json_object_body,
+    read_json_object,
+    registry_of,
+)
 from dataseal.api.models import ErrorResponse
 from dataseal.api.verify_models import (
     MAX_NAME_LENGTH,
@@ -55,6 +61,10 @@ router = APIRouter(tags=["verify"])
 MAX_UPLOAD_BYTES: Final = 1 << 30
 OCTET_STREAM: Final = "application/octet-stream"
 
+
+#: The largest proof checked on the event loop (:func:`~dataseal.api.deps.answer_from_cache`); a larger one, which
+#: only a client making up siblings sends (a tree of 2**64 leaves needs 64), is checked in a worker thread.
+ON_LOOP_MAX_BYTES: Final = 64 * 1024
 
 #: Failures of a check that are the service's, not the document's: raised (503, 500), never ``ok: false``.
 _SERVICE_KINDS = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.INTERNAL})
@@ -155,7 +165,10 @@ async def verify_proof(
     root: Annotated[str | None, Query(description="The root the proof must lead to (0x and 64 hex digits)")] = None,
 ) -> DocumentCheck:
     """Check a proof offline (value, leaf, siblings, root), then look its root up on this registry's chain."""
-    document, text = await read_json_object(request)  # the hot route: its body read once, not by FastAPI
+    document, raw = await read_json_object(request)  # the hot route: its body read once, not by FastAPI
+    text = as_utf8_text(raw)
+    if len(raw) > ON_LOOP_MAX_BYTES:  # a proof of some hundred siblings is a few KiB: this one's work is not small
+        return await run_in_threadpool(_verify_proof, request, document, text, root)
     return await answer_from_cache(_verify_proof, request, document, text, root)
 
 

@@ -13,11 +13,13 @@ the same few calls are asked for again and again while the head does not move, s
 An answer is therefore at most ``max_age`` seconds older than the chain's head. Writers and the services that
 read what they just wrote use clients without it.
 
-Inside :func:`dataseal.cached.cached_only`, a read that would ask the chain raises
-:class:`~dataseal.cached.NotCached` instead: an API answers a read on its event loop when all it needs is held here.
+Inside :func:`dataseal.cached.cached_only` (an API's event loop) nothing waits for the chain: a head older than
+``max_age`` is read while a thread asks for the next in the background, and a read that would wait — no head known,
+one invalidated or failed, an answer not held — raises :class:`~dataseal.cached.NotCached` instead.
 """
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -49,7 +51,9 @@ class HeadReads:
         self._lock = threading.Lock()
         self._asking = threading.Lock()
         self._invalidated = False
-        self._failed = False
+        self._failure: ChainError | None = None
+        """Why the last asking failed (None once one succeeds); ``_failures`` counts them."""
+        self._failures = 0
         self._invalidations = 0
         self._head: int | None = None
         self._asked_at = 0.0
@@ -62,7 +66,8 @@ class HeadReads:
         """The block number reads are made at: the head last seen, asked for again when older than ``max_age``.
 
         One thread asks; the others read at the head known meanwhile, unless none is known yet, a write was mined
-        since (:meth:`invalidate`) or the last asking failed: then they wait for the answer. Inside
+        since (:meth:`invalidate`) or the last asking failed: then they wait for the answer (and a reader that
+        waited while an asking failed is told that failure, rather than asking again in turn). Inside
         :func:`~dataseal.cached.cached_only` (an event loop) nothing waits: the head known is read while a thread of
         this object's asks in the background, and where a reader would wait it raises
         :class:`~dataseal.cached.NotCached`."""
@@ -70,34 +75,43 @@ class HeadReads:
         with self._lock:
             if self._head is not None and now - self._asked_at < self.max_age:
                 return self._head
-            known, wait = self._head, self._head is None or self._invalidated or self._failed
+            known, wait = self._head, self._head is None or self._invalidated or self._failure is not None
+            failures_seen = self._failures
         if is_cached_only():
             if wait:
                 raise NotCached("the chain's head")
             if self._asking.acquire(blocking=False):
-                threading.Thread(target=self._ask_holding, name="dataseal-head", daemon=True).start()
+                try:
+                    threading.Thread(target=self._ask_holding, name="dataseal-head", daemon=True).start()
+                except BaseException:  # no thread to release it: release it here, or every waiting reader hangs
+                    self._asking.release()
+                    raise
             assert known is not None
             return known
         if not self._asking.acquire(blocking=wait):
             assert known is not None
             return known
         try:
+            with self._lock:
+                failure = self._failure if self._failures != failures_seen else None
+            if failure is not None:  # the asking this reader waited for failed: its answer, not another ask
+                raise copy.copy(failure)
             return self._ask(now)
         finally:
             self._asking.release()
 
     def _ask_holding(self) -> None:
         """Ask for the head in the background (the asking lock taken by the caller, released here); a failure
-        is left for the next reader, who waits and is told (``_failed``)."""
+        is kept for the next reader, who waits and is told (``_failure``)."""
         try:
             self._ask(self._clock())
-        except Exception:  # recorded in _failed: the next reader asks again and is told
+        except Exception:  # kept in _failure: the next reader asks again and is told
             pass
         finally:
             self._asking.release()
 
     def _ask(self, now: float) -> int:
-        """Ask the chain for its head (the asking lock held) and keep it."""
+        """Ask the chain for its head (the asking lock held) and keep it, or the failure."""
         with self._lock:  # another thread may have asked while this one waited
             if self._head is not None and now - self._asked_at < self.max_age:
                 return self._head
@@ -105,13 +119,15 @@ class HeadReads:
         try:
             number = int(self.w3.eth.block_number)
         except Exception as exc:
+            error = exc if isinstance(exc, ChainError) else as_chain_error(exc, "eth_blockNumber")
             with self._lock:
-                self._failed = True
-            if isinstance(exc, ChainError):
+                self._failure = error
+                self._failures += 1
+            if error is exc:
                 raise
-            raise as_chain_error(exc, "eth_blockNumber") from exc
+            raise error from exc
         with self._lock:
-            self._failed = False
+            self._failure = None
             if number != self._head:
                 self._answers.clear()
                 self._head = number

@@ -256,11 +256,11 @@ class _Services:
         database = registry.db.url  # opens the database and brings its schema up to date
         connection = registry.context.connection
         self.indexer = _IndexerThread(self._registry(service_settings), self.poll_interval)
-        self.indexer.start()
         allowed_hosts = _api_hosts(self.api.host, exposure)
         app = create_app(registry, cors_origins=exposure.cors_origins, allowed_hosts=allowed_hosts,
                          index_wait=self.indexer.wait_indexed)
-        freeze_startup_heap()
+        freeze_startup_heap()  # before the indexer runs: what its syncs make is collected as usual
+        self.indexer.start()
         self.api.start(app)
         self._api_started = True
         startup = self.node.startup if self.node is not None else None
@@ -334,6 +334,8 @@ class _IndexerThread:
         self._stop.set()
         with self._indexed:  # a write waiting for the index stops waiting
             self._indexed.notify_all()
+        if self._thread.ident is None:  # never started (the start stopped before it)
+            return True
         self._thread.join(grace)
         return not self._thread.is_alive()
 
@@ -385,7 +387,8 @@ def freeze_startup_heap() -> None:
     """Leave what start-up made (the chain's engine, web3, the app: millions of objects) out of Python's garbage
     collections from now on: a full collection walked all of it, some 100 ms in which no request was answered
     (the p99 of the API under load). Its garbage is collected first; what the service makes later is collected as
-    usual (:func:`gc.freeze`)."""
+    usual (:func:`gc.freeze`). What start-up made and later drops in a reference cycle stays: bounded by the
+    start-up heap, it does not grow."""
     gc.collect()
     gc.freeze()
 

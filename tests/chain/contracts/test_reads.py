@@ -2,7 +2,10 @@
 head is older than max_age (an injected clock) or after invalidate() — on a real py-evm chain."""
 from __future__ import annotations
 
+import linecache
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +18,7 @@ from dataseal.chain.contracts.deployed import DatasealContracts
 from dataseal.chain.contracts.reads import HeadReads
 from dataseal.chain.contracts.records import Registration
 from dataseal.chain.errors import ChainError, ContractRevert
+from tests.chain.embedded.clocks import HANG_GUARD_SECONDS
 from tests.conftest import Chain
 
 
@@ -176,7 +180,7 @@ def join_head_askers() -> None:
     """Wait for HeadReads' background askers to finish (they keep the head they got, then end)."""
     for thread in threading.enumerate():
         if thread.name == "dataseal-head":
-            thread.join(60)
+            thread.join(HANG_GUARD_SECONDS)
             assert not thread.is_alive(), "the head asker hung"  # a hang guard
 
 
@@ -203,7 +207,7 @@ def test_cached_only_reads_a_stale_head_while_a_thread_asks_for_the_next(pyevm: 
     try:
         with cached_only():
             assert reads.head() == first
-        assert asked.wait(60), "no thread asked for the head"  # a hang guard, not a time limit
+        assert asked.wait(HANG_GUARD_SECONDS), "no thread asked for the head"  # a hang guard, not a time limit
         join_head_askers()
         with cached_only():
             assert reads.head() == first + 1
@@ -234,7 +238,7 @@ def test_a_failed_ask_has_the_next_readers_wait_and_be_told(pyevm: Chain) -> Non
     try:
         with cached_only():
             assert reads.head() == first  # the known head, while the background ask fails
-        assert done.wait(60)
+        assert done.wait(HANG_GUARD_SECONDS)
         join_head_askers()
         with cached_only(), pytest.raises(NotCached):
             reads.head()
@@ -246,3 +250,83 @@ def test_a_failed_ask_has_the_next_readers_wait_and_be_told(pyevm: Chain) -> Non
             assert reads.head() == first
     finally:
         pyevm.w3.middleware_onion.remove("down")
+
+
+def test_a_background_asker_that_cannot_start_leaves_the_head_to_the_next_reader(
+        pyevm: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No thread to be had (a process at its limit, or shutting down): the error is the reader's, and the asking is
+    not left held (every reader that must wait for the head would hang)."""
+    clock = Clock()
+    reads = HeadReads(pyevm.w3, clock=clock)
+    first = reads.head()
+    clock.now += 1
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with cached_only(), pytest.raises(RuntimeError, match="can't start new thread"):
+        reads.head()
+    monkeypatch.undo()
+    assert not reads._asking.locked(), "the asking is left held: every reader that must wait would hang"
+    reads.invalidate()  # a reader that must wait for the head gets it
+    assert reads.head() == first
+
+
+def test_readers_that_waited_while_the_asking_failed_are_told_and_do_not_ask_in_turn(pyevm: Chain) -> None:
+    """A node that does not answer: the reader asking fails, and those that waited for its answer are told that
+    failure, instead of each asking the node again one after another (each waiting the RPC timeout)."""
+    clock = Clock()
+    reads = HeadReads(pyevm.w3, clock=clock)
+    reads.head()
+    reads.invalidate()  # readers wait for the next head
+    asking, release = threading.Event(), threading.Event()
+    asked: list[str] = []
+
+    class Hanging(Web3Middleware):
+        def wrap_make_request(self, make_request: Any) -> Any:
+            def middleware(method: Any, params: Any) -> Any:
+                if method == "eth_blockNumber":
+                    asked.append(threading.current_thread().name)
+                    asking.set()
+                    assert release.wait(HANG_GUARD_SECONDS), "the test never let the ask fail"  # a hang guard
+                    raise ConnectionError("the node did not answer")
+                return make_request(method, params)
+            return middleware
+
+    pyevm.w3.middleware_onion.inject(Hanging, name="hanging", layer=0)
+    errors: list[str] = []
+
+    def reader() -> None:
+        try:
+            reads.head()
+        except ChainError as exc:
+            errors.append(exc.message)
+
+    try:
+        first = threading.Thread(target=reader, name="reader-0")
+        first.start()
+        assert asking.wait(HANG_GUARD_SECONDS)
+        others = [threading.Thread(target=reader, name=f"reader-{n}") for n in (1, 2, 3)]
+        for thread in others:
+            thread.start()
+        guard = time.monotonic() + HANG_GUARD_SECONDS  # a hang guard: the others block at once
+        while not all(waits_for_the_asking(thread) for thread in others):
+            assert time.monotonic() < guard, "the other readers never waited for the asking"
+            threading.Event().wait(0.001)
+        release.set()
+        for thread in (first, *others):
+            thread.join(HANG_GUARD_SECONDS)
+        assert asked == ["reader-0"], "the readers that waited were told, not asking again"
+        assert len(errors) == 4 and len(set(errors)) == 1 and "the node did not answer" in errors[0]
+    finally:
+        release.set()
+        pyevm.w3.middleware_onion.remove("hanging")
+
+
+def waits_for_the_asking(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is blocked in HeadReads.head waiting for the asking lock (having read the state it waits
+    on): its innermost frame is that line."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    return frame is not None and frame.f_code is HeadReads.head.__code__ and \
+        "self._asking.acquire(blocking=wait)" in linecache.getline(frame.f_code.co_filename, frame.f_lineno)
