@@ -79,13 +79,13 @@ def create_app(
             operations.stop()
 
     app = FastAPI(title="dataseal", description=DESCRIPTION, version="1", docs_url=None, redoc_url=None,
-                  responses=ERROR_RESPONSES, lifespan=lifespan)
-    install_docs(app)  # /docs and /redoc from local assets (a registry may run offline)
+                  responses=ERROR_RESPONSES, lifespan=lifespan, openapi_tags=list(routes.TAGS))
     app.state.registry = registry
     app.state.operations = operations
     app.state.challenge_secret = None  # ownership challenges: the service's, loaded on first use (ownership.py)
     for router in routes.ROUTERS:
         app.include_router(router)
+    install_docs(app)  # /docs and /redoc from local assets (a registry may run offline), matched after the API
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
     # it arrives; every other body is held by its route, so it is limited to max_body_bytes
     # Prometheus metrics of the requests (counts, latencies by route and status) at /metrics, outside the OpenAPI

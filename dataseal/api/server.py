@@ -141,8 +141,10 @@ class ApiServer:
         socket) when the application fails to start."""
         if self._thread is not None:
             raise RuntimeError("the API server was started already")
+        # httptools, not h11: 20-35% more requests a second; asyncio's loop, not uvloop even where it is installed:
+        # uvloop answered no more and its p99 was worse (make bench-api, 64 connections: 59 ms against 45-51 ms)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", server_header=False,
-                                timeout_graceful_shutdown=max(1, math.ceil(grace)))
+                                http="httptools", loop="asyncio", timeout_graceful_shutdown=max(1, math.ceil(grace)))
         server = _Server(config)
         self._guard = StopGuard(app, server)
         config.app = self._guard
