@@ -140,7 +140,13 @@ class HostMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        header = next((value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"host"), "")
+        hosts = [value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"host"]
+        if len(hosts) > 1:  # which one a proxy in front acted on is not known (RFC 9112 §3.2: refused)
+            error = InvalidInput(f"the request has {len(hosts)} Host headers; a request names one host",
+                                 hint="send one Host header")
+            await error_response(error)(scope, receive, send)
+            return
+        header = hosts[0] if hosts else ""
         name = compute_host_name(header)
         if not is_allowed_host(name, self.allowed_hosts):
             shown = repr(header[:80]) if header else "no Host header"

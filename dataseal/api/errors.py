@@ -268,8 +268,9 @@ BODY_IDLE_SECONDS = 30.0
 class BodyTimeoutMiddleware:
     """Refuse, with 408, a request whose body stops arriving for ``idle_seconds`` (a client that sends its headers,
     then trickles or withholds its body, would hold its connection, and the route waiting for it, for ever; uvicorn
-    bounds only the headers and idle keep-alive connections). Once the body is complete, reading is not timed:
-    a streamed answer waits for the client's disconnect on the same channel."""
+    bounds only idle keep-alive connections, and the head's size (:mod:`dataseal.api.server`), not its time). Once
+    the body is complete, reading is not timed: a streamed answer waits for the client's disconnect on the same
+    channel."""
 
     def __init__(self, app: ASGIApp, idle_seconds: float = BODY_IDLE_SECONDS) -> None:
         self.app = app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import logging
 import math
 import socket
@@ -18,8 +19,9 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from dataseal.api.errors import error_response
+from dataseal.api.errors import compute_error_body, error_response
 from dataseal.errors import DatasealError, ErrorKind, Unavailable
 
 #: How long :meth:`ApiServer.stop` waits for requests in progress (then they are cancelled, answered 503).
@@ -29,6 +31,60 @@ STOP_MARGIN_SECONDS = 5.0
 LISTEN_BACKLOG = 2048
 #: uvicorn's log line when it cancels the requests left after the grace (an error it is not: the stop counts them).
 _UVICORN_CANCEL_LINE = "Cancel %s running task(s), timeout graceful shutdown exceeded"
+
+
+#: The largest request head (request line and headers) a client may send: h11 refuses one above 16 KiB; httptools,
+#: the parser served with, holds one of any size until it ends (one endless header grew the process by its size).
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol refusing a request head above :data:`MAX_REQUEST_HEAD_BYTES` with 431 (in the
+    error contract's shape) and closing the connection.
+
+    The bytes counted are those of reads made wholly inside one head (no request began, its headers ended or a
+    request ended within the read): a read that holds a boundary is not counted, so a head is refused some reads
+    late at worst (asyncio reads at most 256 KiB at a time) and a body is never counted as a head."""
+
+    _in_head = True
+    _head_bytes = 0
+    _boundary = False
+
+    def data_received(self, data: bytes) -> None:
+        in_head_before, self._boundary = self._in_head, False
+        super().data_received(data)
+        if self.transport.is_closing():
+            return
+        if in_head_before and self._in_head and not self._boundary:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
+                self._refuse_head()
+        elif self._boundary:
+            self._head_bytes = 0
+
+    def on_message_begin(self) -> None:
+        self._in_head, self._boundary = True, True
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._in_head, self._boundary = False, True
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_head, self._boundary = True, True
+        super().on_message_complete()
+
+    def _refuse_head(self) -> None:
+        body = json.dumps(compute_error_body(
+            ErrorKind.INVALID_INPUT,
+            f"the request's line and headers are more than {MAX_REQUEST_HEAD_BYTES:,} bytes",
+            "send shorter headers (a large value belongs in the request body)")).encode()
+        head = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
+        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+        head += [b"content-type: application/json\r\n", b"content-length: " + str(len(body)).encode() + b"\r\n",
+                 b"connection: close\r\n\r\n"]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
 
 class ApiStartError(DatasealError):
@@ -141,10 +197,11 @@ class ApiServer:
         socket) when the application fails to start."""
         if self._thread is not None:
             raise RuntimeError("the API server was started already")
-        # httptools, not h11: 20-35% more requests a second; asyncio's loop, not uvloop even where it is installed:
-        # uvloop answered no more and its p99 was worse (make bench-api, 64 connections: 59 ms against 45-51 ms)
+        # httptools, not h11: 20-35% more requests a second (its head bounded here); asyncio's loop, not uvloop even
+        # where it is installed: uvloop answered no more and its p99 was worse (make bench-api, 64 connections)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", server_header=False,
-                                http="httptools", loop="asyncio", timeout_graceful_shutdown=max(1, math.ceil(grace)))
+                                http=BoundedHttpToolsProtocol, loop="asyncio",
+                                timeout_graceful_shutdown=max(1, math.ceil(grace)))
         server = _Server(config)
         self._guard = StopGuard(app, server)
         config.app = self._guard

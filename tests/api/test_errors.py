@@ -126,6 +126,13 @@ def test_only_the_named_hosts_are_answered(world: World) -> None:
         assert ApiClient(world.app, address).get("/health").status_code == 200, address
 
 
+def test_a_request_with_two_host_headers_is_refused(world: World) -> None:
+    """Which Host a proxy in front acted on is not known (httptools passes both; h11 refused them)."""
+    for hosts in ([("host", "localhost"), ("host", "evil.example")], [("host", "evil.example"), ("host", "localhost")]):
+        error = error_of(ApiClient(world.app).get("/health", headers=hosts), 400)
+        assert error["message"] == "the request has 2 Host headers; a request names one host"
+
+
 def test_no_cors_unless_origins_are_named(world: World) -> None:
     origin = {"Origin": "https://app.example.org"}
     response = world.client.get("/health", headers=origin)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import select
 import socket
 import threading
 from collections.abc import AsyncIterator
@@ -10,10 +12,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-from dataseal.api.server import ApiServer, ApiStartError
+from dataseal.api.server import MAX_REQUEST_HEAD_BYTES, ApiServer, ApiStartError
 from dataseal.errors import ErrorKind
+from tests.chain.embedded.clocks import HANG_GUARD_SECONDS
 
 
 def _app() -> FastAPI:
@@ -189,3 +192,77 @@ def test_a_stop_lets_a_request_in_progress_finish_within_its_grace(
     assert call.response is not None and call.response.json() == {"done": "yes"}
     assert stopped == [True] and server.cancelled == 0 and not _listens(server.port)
     _no_traceback(caplog, capfd)
+
+
+def _until_refused(sock: socket.socket, piece: bytes, most: int) -> tuple[int, bytes]:
+    """Send ``piece`` again and again until the server answers or closes (or ``most`` bytes went); what was sent
+    and what came back."""
+    sent = 0
+    sock.setblocking(False)
+    answer = b""
+    while sent < most:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if readable:
+            break
+        try:
+            sent += sock.send(piece)
+        except BlockingIOError:  # the server does not read: wait for it to answer (an event, not a time)
+            select.select([sock], [], [], HANG_GUARD_SECONDS)
+        except (BrokenPipeError, ConnectionResetError):
+            break
+    else:
+        return sent, b""  # never refused
+    sock.setblocking(True)
+    sock.settimeout(HANG_GUARD_SECONDS)  # a hang guard
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except ConnectionResetError:
+        pass
+    return sent, answer
+
+
+def test_an_endless_header_is_refused_431_and_the_server_goes_on() -> None:
+    """httptools holds a head of any size until it ends (h11 refused one above 16 KiB): a client sending one
+    header for ever grew the process by what it sent. It is refused past MAX_REQUEST_HEAD_BYTES, some reads late
+    at most, the connection closed; other clients are served."""
+    server = ApiServer.bind("127.0.0.1", 0)
+    server.start(_app())
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Endless: ")
+            sent, answer = _until_refused(sock, b"a" * 16384, most=16 * 2**20)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert sent < MAX_REQUEST_HEAD_BYTES + 4 * 2**20, f"refused only after {sent:,} bytes"
+        error = json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
+        assert error["message"] == "the request's line and headers are more than 65,536 bytes"
+        assert httpx.get(f"{server.url}/ping").json() == {"pong": "yes"}
+    finally:
+        assert server.stop() is True
+
+
+def test_large_bodies_and_pipelined_requests_are_not_counted_as_a_head() -> None:
+    """Only bytes read inside a head count: a 1 MiB body, and a request pipelined behind one, are served."""
+    app = _app()
+
+    @app.post("/size")
+    async def size(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    server = ApiServer.bind("127.0.0.1", 0)
+    server.start(app)
+    try:
+        body = b"x" * 2**20
+        assert httpx.post(f"{server.url}/size", content=body).json() == {"size": 2**20}
+        request = (b"POST /size HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+                   + b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.settimeout(HANG_GUARD_SECONDS)  # a hang guard
+            sock.sendall(request)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.count(b"HTTP/1.1 200 OK") == 2, answer[:500]
+        assert b'{"size":1048576}' in answer and b'{"pong":"yes"}' in answer
+    finally:
+        assert server.stop() is True

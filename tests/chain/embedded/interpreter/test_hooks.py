@@ -60,6 +60,7 @@ def test_a_blocks_jumps_give_way_on_the_miner_thread_only(name: str) -> None:
 
 @pytest.mark.parametrize("name", INTERPRETERS)
 def test_a_calls_jumps_never_give_way(name: str) -> None:
+    genesis_chain(name)  # built before the hook (its state root's work gives way): this test alone failed on it
     with giving_way() as counted:
         computation, _ = execute(name, "call", COUNTDOWN)
     assert computation.is_success and counted == []
