@@ -39,51 +39,57 @@ MAX_REQUEST_HEAD_BYTES = 64 * 1024
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol refusing a request head above :data:`MAX_REQUEST_HEAD_BYTES` with 431 (in the
-    error contract's shape) and closing the connection.
+    """uvicorn's httptools protocol refusing a request head (or chunked trailers) above
+    :data:`MAX_REQUEST_HEAD_BYTES` with 431 (in the error contract's shape), and closing the connection.
 
-    The bytes counted are those of reads made wholly inside one head (no request began, its headers ended or a
-    request ended within the read): a read that holds a boundary is not counted, so a head is refused some reads
-    late at worst (asyncio reads at most 256 KiB at a time) and a body is never counted as a head."""
+    Counted are the bytes of reads in which the parser saw no event (no request began, no headers ended, no body
+    came, no request ended): reads wholly inside a head, a trailer or a chunk's extensions. A read holding an event
+    starts the count again, so a head is refused some reads late at worst (asyncio reads up to 256 KiB at a time:
+    a connection holds well under a MiB), and a body is never counted."""
 
-    _in_head = True
-    _head_bytes = 0
-    _boundary = False
+    _unseen_bytes = 0
+    _event = False
 
     def data_received(self, data: bytes) -> None:
-        in_head_before, self._boundary = self._in_head, False
+        self._event = False
         super().data_received(data)
         if self.transport.is_closing():
             return
-        if in_head_before and self._in_head and not self._boundary:
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_REQUEST_HEAD_BYTES:
-                self._refuse_head()
-        elif self._boundary:
-            self._head_bytes = 0
+        if self._event:
+            self._unseen_bytes = 0
+            return
+        self._unseen_bytes += len(data)
+        if self._unseen_bytes > MAX_REQUEST_HEAD_BYTES:
+            self._refuse_head()
 
     def on_message_begin(self) -> None:
-        self._in_head, self._boundary = True, True
+        self._event = True
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        self._in_head, self._boundary = False, True
+        self._event = True
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        self._event = True
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
-        self._in_head, self._boundary = True, True
+        self._event = True
         super().on_message_complete()
 
     def _refuse_head(self) -> None:
-        body = json.dumps(compute_error_body(
-            ErrorKind.INVALID_INPUT,
-            f"the request's line and headers are more than {MAX_REQUEST_HEAD_BYTES:,} bytes",
-            "send shorter headers (a large value belongs in the request body)")).encode()
-        head = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
-        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
-        head += [b"content-type: application/json\r\n", b"content-length: " + str(len(body)).encode() + b"\r\n",
-                 b"connection: close\r\n\r\n"]
-        self.transport.write(b"".join(head) + body)
+        busy = (self.cycle is not None and not self.cycle.response_complete) or bool(self.pipeline)
+        if not busy:  # else the 431 would take the answer's place of a request before it: the connection just ends
+            body = json.dumps(compute_error_body(
+                ErrorKind.INVALID_INPUT,
+                f"the request's line and headers are more than {MAX_REQUEST_HEAD_BYTES:,} bytes",
+                "send shorter headers (a large value belongs in the request body)")).encode()
+            head = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
+            head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+            head += [b"content-type: application/json\r\n",
+                     b"content-length: " + str(len(body)).encode() + b"\r\n", b"connection: close\r\n\r\n"]
+            self.transport.write(b"".join(head) + body)
         self.transport.close()
 
 
