@@ -302,7 +302,6 @@ class Operations:
             beating.set()
         block = result.get("block_number")
         if self.index_wait is not None and isinstance(block, int):
-            self.registry.context.head_moved()
             self.index_wait(block, INDEX_WAIT)  # bounded: told mined after it either way (the chain has it)
         tx_hash = result.get("tx_hash")
         self._finish(row.id, MINED, result=result, tx_hash=tx_hash if isinstance(tx_hash, str) else None)

@@ -16,7 +16,8 @@ from dataseal.errors import InvalidInput
 @functools.lru_cache(maxsize=4096)
 def checksummed(value: str) -> ChecksumAddress:
     """An address the chain returned (40 hex digits, checksummed or not) in its checksummed form: eth-utils's, kept
-    for the last 4,096 addresses (it hashes the address each time: some 20 µs, twice in every asset record read)."""
+    for the last 4,096 addresses (it hashes the address each time: some 20 µs, twice in every asset record read and
+    once a field in every event decoded)."""
     return to_checksum_address(value)
 
 

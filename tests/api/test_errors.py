@@ -223,6 +223,13 @@ def test_every_option_the_api_names_is_in_the_tables(world: World) -> None:
     assert not missing, f"add these to dataseal.cli.errors.HTTP_ONLY_OPTIONS (or OPTION_FLAGS): {sorted(missing)}"
 
 
+async def stalled(first: bytes) -> AsyncIterator[bytes]:
+    """A body that sends ``first`` and then nothing more (it waits for an event that never comes)."""
+    yield first
+    await anyio.Event().wait()
+    yield b"}"  # pragma: no cover
+
+
 @pytest.mark.parametrize(("path", "content_type"), [("/verify/digests", "application/json"),
                                                      ("/verify/file", "application/octet-stream"),
                                                      ("/verify/bundle", "text/plain"),
@@ -231,14 +238,8 @@ def test_a_body_that_stops_arriving_is_408(world: World, path: str, content_type
     """A client that sent its headers and then withheld its body held the route for ever: refused once no byte came
     for the app's idle time (the client here waits for an event that never comes: the answer is the server's)."""
     client = ApiClient(app_with_test_routes(world.registry, body_idle_seconds=0.2))
-    never = anyio.Event()
-
-    async def stalled() -> AsyncIterator[bytes]:
-        yield b'{"size": 1, '
-        await never.wait()
-        yield b"}"  # pragma: no cover
-
-    error = error_of(client.request("POST", path, content=stalled(), headers={"content-type": content_type}), 408)
+    error = error_of(client.request("POST", path, content=stalled(b'{"size": 1, '),
+                                    headers={"content-type": content_type}), 408)
     assert error["message"] == "the request body stopped arriving: no byte for 0.2 s"
     assert error["hint"] == "send the whole body without pausing (or send less)"
 
@@ -247,15 +248,8 @@ def test_a_hot_route_refuses_another_content_type_before_its_body(world: World) 
     """/verify/proof reads its body itself, after the content type: a text body is 415 at once, not waited for
     (were it read, the stalled body would be refused 408 after the idle time: nothing reads it, no timer runs)."""
     client = ApiClient(app_with_test_routes(world.registry, body_idle_seconds=0.2))
-    never = anyio.Event()
-
-    async def stalled() -> AsyncIterator[bytes]:
-        yield b'{"kind": '
-        await never.wait()
-        yield b"}"  # pragma: no cover
-
-    error = error_of(client.request("POST", "/verify/proof", content=stalled(), headers={"content-type": "text/plain"}),
-                     415)
+    error = error_of(client.request("POST", "/verify/proof", content=stalled(b'{"kind": '),
+                                    headers={"content-type": "text/plain"}), 415)
     assert error["message"] == "POST /verify/proof reads a JSON document, but the body was sent as text/plain"
 
 

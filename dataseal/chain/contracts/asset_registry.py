@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from dataseal.chain.contracts.client import ESTIMATE, ContractClient, Gas, Submitted, only
 from dataseal.chain.contracts.records import (
@@ -217,7 +217,7 @@ class AssetRegistryClient(ContractClient):
 
     def admin(self) -> str:
         """The account holding the admin role (it appoints reviewers); the zero address while none does."""
-        return to_checksum_address(self._read("defaultAdmin"))
+        return checksummed(self._read("defaultAdmin"))
 
     # reads
 
@@ -241,7 +241,7 @@ class AssetRegistryClient(ContractClient):
         beneficiary, until = self._read("reservationOf", bytes32(content_root, "content_root"))
         if int(until) == 0:
             return None
-        holder = to_checksum_address(beneficiary)
+        holder = checksummed(beneficiary)
         return Reservation(None if int(holder, 16) == 0 else holder, int(until))
 
     def status_of(self, asset_id: int) -> AssetStatus:
@@ -254,7 +254,7 @@ class AssetRegistryClient(ContractClient):
 
     def batch(self, batch_id: int) -> Batch:
         b = self._read("batchOf", batch_id)
-        return Batch(b[0], bytes(b[1]), bytes(b[2]), to_checksum_address(b[3]), b[4], b[5])
+        return Batch(b[0], bytes(b[1]), bytes(b[2]), checksummed(b[3]), b[4], b[5])
 
     def verify_batch_member(self, batch_id: int, values_hash: bytes, proof: Sequence[bytes]) -> bool:
         """Whether the member whose ``values_hash`` is keccak256(abi.encode(values)) is in the batch.

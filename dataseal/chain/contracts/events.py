@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -55,6 +55,7 @@ from dataseal.chain.contracts.records import (
 from dataseal.chain.contracts.revert import canonical_type
 from dataseal.chain.errors import ChainError
 from dataseal.chain.values import address as checked_address
+from dataseal.chain.values import checksummed
 from dataseal.errors import ErrorKind, InternalError
 
 Builder = Callable[[dict[str, Any], TxRef], Record]
@@ -221,7 +222,7 @@ class _EventSpec:
         if args is None:
             args = self._decode_abi(topics, data)
         for name in self._addresses:
-            args[name] = _checksum(args[name])
+            args[name] = checksummed(args[name])
         return args
 
     def _decode_words(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any] | None:
@@ -310,11 +311,6 @@ def as_hex(value: Any) -> str:
 def as_int(value: Any) -> int:
     """A quantity as web3 formats it (int) or as the node sends it (0x-hex)."""
     return int(value, 16) if isinstance(value, str) and value[:2] == "0x" else int(value)
-
-
-@lru_cache(maxsize=4096)
-def _checksum(address: str) -> str:
-    return str(to_checksum_address(address))
 
 
 @cache
