@@ -27,6 +27,7 @@ from dataseal.api.models import ERROR_RESPONSES
 from dataseal.api.operations import IndexWait, Operations
 from dataseal.api.routes import grant_writes, writes
 from dataseal.api.routes.verify import VERIFY_FILE_PATH
+from dataseal.api.web import install_web
 from dataseal.errors import InvalidInput
 from dataseal.registry.outbox import Hook
 from dataseal.registry.registry import Registry
@@ -86,6 +87,7 @@ def create_app(
     for router in routes.ROUTERS:
         app.include_router(router)
     install_docs(app)  # /docs and /redoc from local assets (a registry may run offline), matched after the API
+    install_web(app)  # the public pages (/, /search, /verify, an asset's page for a browser) and the error page
     # /verify/file streams a file of up to app.state.max_upload_bytes (default MAX_UPLOAD_BYTES) and hashes it as
     # it arrives; every other body is held by its route, so it is limited to max_body_bytes
     # Prometheus metrics of the requests (counts, latencies by route and status) at /metrics, outside the OpenAPI

@@ -13,12 +13,12 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -71,10 +71,16 @@ def compute_error_status(error: DatasealError) -> int:
 
 
 def error_response(error: DatasealError) -> JSONResponse:
+    return JSONResponse(compute_error_body(error.kind, error.message, error.hint, error.options),
+                        status_code=_logged_status(error))
+
+
+def _logged_status(error: DatasealError) -> int:
+    """:func:`compute_error_status`, logging an error of the service's own (5xx)."""
     status = compute_error_status(error)
     if status >= 500:
         log.warning("answered %s: %s", status, error)
-    return JSONResponse(compute_error_body(error.kind, error.message, error.hint, error.options), status_code=status)
+    return status
 
 
 def _where(loc: Sequence[Any]) -> str:
@@ -129,17 +135,38 @@ def compute_validation_body(exc: RequestValidationError) -> dict[str, Any]:
                               tuple(dict.fromkeys(names)))
 
 
-async def _dataseal_error(request: Request, exc: Exception) -> JSONResponse:
+def wants_page(scope: Scope) -> bool:
+    """Whether the request is a browser's navigation (a GET or HEAD whose Accept names text/html): its errors are
+    shown as a page (``app.state.error_page``) rather than as JSON."""
+    if scope.get("method") not in ("GET", "HEAD"):
+        return False
+    return any(name == b"accept" and b"text/html" in value for name, value in scope.get("headers", ()))
+
+
+def _answer(request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    """An error's answer: the error page for a browser's navigation when the app has one, else the JSON body."""
+    page = getattr(request.app.state, "error_page", None)
+    if page is not None and wants_page(request.scope):
+        return cast(Response, page(request, status, body, headers))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _error_answer(request: Request, error: DatasealError) -> Response:
+    return _answer(request, compute_error_body(error.kind, error.message, error.hint, error.options),
+                   _logged_status(error))
+
+
+async def _dataseal_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DatasealError)
-    return error_response(exc)
+    return _error_answer(request, exc)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     not_json = compute_json_error(exc)
     if not_json is not None:
-        return error_response(not_json)
-    return JSONResponse(compute_validation_body(exc), status_code=422)
+        return _error_answer(request, not_json)
+    return _answer(request, compute_validation_body(exc), 422)
 
 
 def compute_body_parse_error(cause: BaseException | None) -> InvalidInput:
@@ -153,11 +180,11 @@ def compute_body_parse_error(cause: BaseException | None) -> InvalidInput:
                         hint="send the JSON document encoded as UTF-8")
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     if isinstance(exc.__cause__, DatasealError):  # FastAPI made an error of ours, raised reading the body, a 400
-        return error_response(exc.__cause__)
+        return _error_answer(request, exc.__cause__)
     if status == 404:
         body = compute_error_body(ErrorKind.NOT_FOUND, f"no such route: {request.method} {request.url.path}",
                                   "see /docs for the routes this registry serves")
@@ -165,11 +192,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         body = compute_error_body(ErrorKind.INVALID_INPUT, f"{request.url.path} does not take {request.method}",
                                   "see /docs for the methods each route takes")
     elif status == 400 and exc.detail == BODY_PARSE_DETAIL:
-        return error_response(compute_body_parse_error(exc.__cause__))
+        return _error_answer(request, compute_body_parse_error(exc.__cause__))
     else:
         kind = ErrorKind.INTERNAL if status >= 500 else ErrorKind.INVALID_INPUT
         body = compute_error_body(kind, str(exc.detail), "see /docs for what this route takes")
-    return JSONResponse(body, status_code=status, headers=getattr(exc, "headers", None))
+    return _answer(request, body, status, getattr(exc, "headers", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -202,12 +229,17 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, sending)
         except Exception as exc:
+            request = Request(scope, receive)
             if isinstance(exc, DatasealError):  # one raised outside a route (a middleware): still ours
-                response = error_response(exc)
+                response = _error_answer(request, exc)
             else:
                 log.exception("%s %s failed", scope.get("method"), scope.get("path"))
-                response = JSONResponse(compute_error_body(ErrorKind.INTERNAL, INTERNAL_MESSAGE, INTERNAL_HINT),
-                                        status_code=500)
+                body = compute_error_body(ErrorKind.INTERNAL, INTERNAL_MESSAGE, INTERNAL_HINT)
+                try:
+                    response = _answer(request, body, 500)
+                except Exception:  # the error page itself failed: the JSON, which cannot
+                    log.exception("the error page of %s %s failed", scope.get("method"), scope.get("path"))
+                    response = JSONResponse(body, status_code=500)
             if started:  # too late to answer: the client sees a cut-off response
                 raise
             await response(scope, receive, send)

@@ -2,16 +2,19 @@
 
 Requests: :class:`DigestsRequest` (the chunk digests a client computed, so that the file need not leave it).
 Responses: :class:`FileVerification` (is this file a registered asset, and if not, what differs from the nearest
-registered version) and :class:`DocumentCheck` (a proof or evidence bundle: ok or not, what was checked, what
-was not). Field names are snake_case, as in the rest of the API.
+registered version), :class:`DocumentCheck` (a proof or evidence bundle: ok or not, what was checked, what
+was not) and :class:`CertificateCheck` (a certificate field by field). Field names are snake_case, as in the rest
+of the API.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dataseal.errors import DatasealError
+from dataseal.registry.certificates.verify import CertificateReport
 from dataseal.registry.checks import Unchecked
 from dataseal.registry.sealing.files import ChunkDigests
 from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MAX_CONTENT_SIZE, MAX_FILE_CHUNKS
@@ -157,3 +160,56 @@ class DocumentCheck(_Model):
     registration: RegistrationOut | None = Field(
         default=None, description="For a proof: the registration of its root on this registry's chain, if any")
     chain: ChainOut | None = Field(default=None, description="For a bundle: its registration on chain, once checked")
+
+
+class MismatchOut(_Model):
+    """A field of the certificate the chain contradicts (``field`` its JSON name, ``registration.txHash``)."""
+
+    field: str
+    certificate: str
+    chain: str
+    reason: str = ""
+
+
+class StandingOut(_Model):
+    """The asset at the chain's latest block."""
+
+    block_number: int
+    status: str
+    owner: str
+    valid_until: datetime | None
+
+
+class LapseOut(_Model):
+    """A change since which the certificate no longer holds (``what``: status, owner or term), and where."""
+
+    what: str
+    description: str
+    block_number: int | None
+    tx_hash: str | None
+
+
+class CertificateCheck(_Model):
+    """A certificate checked field by field against the chain as of its block, then the asset's standing now:
+    ``ok`` when no field differs and nothing has lapsed."""
+
+    ok: bool
+    certificate_number: str
+    asset_id: int
+    mismatches: list[MismatchOut]
+    checked: list[str]
+    not_checked: list[str]
+    now: StandingOut | None
+    lapses: list[LapseOut]
+
+    @classmethod
+    def of(cls, report: CertificateReport) -> CertificateCheck:
+        now = report.now
+        return cls(ok=report.ok, certificate_number=report.certificate_number, asset_id=report.asset_id,
+                   mismatches=[MismatchOut(field=m.field, certificate=m.certificate, chain=m.chain, reason=m.reason)
+                               for m in report.mismatches],
+                   checked=list(report.checked), not_checked=list(report.not_checked),
+                   now=None if now is None else StandingOut(block_number=now.block_number, status=now.status,
+                                                            owner=now.owner, valid_until=now.valid_until),
+                   lapses=[LapseOut(what=lapse.what, description=lapse.description, block_number=lapse.block_number,
+                                    tx_hash=lapse.tx_hash) for lapse in report.lapses])

@@ -8,13 +8,13 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Final
+from typing import Annotated, Final, cast
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import col, select
 
 from dataseal.api.deps import RegistryDep, answer_from_cache
-from dataseal.api.errors import RequestShapeError
+from dataseal.api.errors import RequestShapeError, wants_page
 from dataseal.api.models import ERROR_RESPONSES, AssetList, AssetOut, ProofOut, Versions
 from dataseal.cached import require_io
 from dataseal.chain.contracts.records import Asset, Lineage
@@ -122,15 +122,23 @@ def get_asset_out(registry: Registry, asset_id: int) -> AssetOut:
     return compute_asset_out(registry, read_asset(registry, asset_id), registry.context.connection.chain_id)
 
 
-def _verify_chain(registry: Registry, chain_id: int, number: str) -> None:
+def verify_chain(registry: Registry, chain_id: int, number: str) -> None:
+    """:class:`NotFound` when ``number`` (a certificate or registration number) is of another chain than this
+    registry's."""
     here = registry.context.connection.chain_id
     if chain_id != here:
         raise NotFound(f"{number} is a number of chain {chain_id}; this registry serves chain {here}",
                        hint="ask the registry of the chain that issued it")
 
 
-@router.get("/assets/{asset_id}", response_model=AssetOut, summary="An asset as the chain has it now")
-async def get_asset(asset_id: AssetId, registry: RegistryDep) -> AssetOut:
+@router.get("/assets/{asset_id}", response_model=AssetOut, summary="An asset as the chain has it now",
+            description="A browser (Accept naming text/html) is answered with the asset's public page instead: "
+            "the record, its certificate's check (`?cert=NUMBER`, as the certificate's QR code opens it), its "
+            "grants and trail.")
+async def get_asset(asset_id: AssetId, registry: RegistryDep, request: Request) -> AssetOut | Response:
+    page = getattr(request.app.state, "asset_page", None)
+    if page is not None and wants_page(request.scope):
+        return cast(Response, await page(request, asset_id))
     return await answer_from_cache(get_asset_out, registry, asset_id)
 
 
@@ -156,17 +164,26 @@ def find_assets(
     if after is not None and owner is None:
         raise RequestShapeError("after pages the assets of an owner", hint="drop after, or find by owner",
                                 options=("after",))
+    return compute_asset_list(registry, root=root, owner=owner, certificate=certificate, registration=registration,
+                              after=after or 0, limit=limit)
+
+
+def compute_asset_list(registry: Registry, *, root: str | None = None, owner: str | None = None,
+                       certificate: str | None = None, registration: str | None = None, after: int = 0,
+                       limit: int = 100) -> AssetList:
+    """The assets one of ``root``, ``owner``, ``certificate`` or ``registration`` names (the first given), each read
+    from the chain; a malformed value is :class:`InvalidInput`, a number of another chain or asset :class:`NotFound`."""
     if root is not None:
         return AssetList(assets=_by_root(registry, parse_hex32(root, "root")), next=None)
     if owner is not None:
-        return _by_owner(registry, checked_address(owner, "owner"), after or 0, limit)
+        return _by_owner(registry, checked_address(owner, "owner"), after, limit)
     if certificate is not None:
         number = parse_certificate_number(certificate.strip())
-        _verify_chain(registry, number.chain_id, certificate.strip())
+        verify_chain(registry, number.chain_id, certificate.strip())
         return AssetList(assets=[get_asset_out(registry, number.asset_id)], next=None)
-    assert registration is not None
+    assert registration is not None, "give one of root, owner, certificate and registration"
     parsed = parse_registration_number(registration.strip())
-    _verify_chain(registry, parsed.chain_id, registration.strip())
+    verify_chain(registry, parsed.chain_id, registration.strip())
     asset = get_asset_out(registry, parsed.asset_id)
     if asset.registration_number != registration.strip():
         raise NotFound(f"registration number {registration.strip()} names asset {parsed.asset_id}, whose number is "

@@ -73,6 +73,28 @@ def get_asset_trail(asset_id: AssetId, registry: RegistryDep, after: After = Non
     return _trail(registry, AssetSubject(asset_id), after, limit, format)
 
 
+@router.get("/assets/{asset_id}/trail/export", response_model=None, responses=_TRAIL_RESPONSES, tags=["audit"],
+            summary="An asset's whole trail as one file to download: JSON, CSV or PROV-JSON")
+def export_asset_trail(asset_id: AssetId, registry: RegistryDep, format: Format = "json") -> Response:
+    """The whole indexed trail, not a page of it (what the asset page's downloads give), as an attachment."""
+    read_asset(registry, asset_id)
+    audit = Audit(registry, sync=False)
+    entries = audit.collect(AssetSubject(asset_id))
+    index = audit.index
+    name = f"asset-{asset_id}-trail"
+    if format == "csv":
+        body, media_type, name = compute_csv(entries), CSV_MEDIA_TYPE, name + ".csv"
+    elif format == "prov":
+        document = compute_prov(entries, chain_id=index.chain_id, asset_registry=index.asset_registry)
+        body = json.dumps(document, default=str, ensure_ascii=False)
+        media_type, name = PROV_MEDIA_TYPE, name + ".prov.json"
+    else:
+        data = {"chain_id": index.chain_id, "subject": {"asset_id": asset_id}, "index_last_block": index.last_block,
+                "entries": [entry.to_json_data() for entry in entries], "next": None}
+        body, media_type, name = json.dumps(data, ensure_ascii=False), "application/json", name + ".json"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @router.get("/accounts/{address}/trail", response_model=None, responses=_TRAIL_RESPONSES, tags=["audit"],
             summary="Every event that names an account, in chain order")
 def get_account_trail(

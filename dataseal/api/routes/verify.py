@@ -36,6 +36,7 @@ from dataseal.api.deps import (
 from dataseal.api.models import ErrorResponse
 from dataseal.api.verify_models import (
     MAX_NAME_LENGTH,
+    CertificateCheck,
     ChainOut,
     DigestsRequest,
     DocumentCheck,
@@ -44,7 +45,10 @@ from dataseal.api.verify_models import (
     RegistrationOut,
     UncheckedOut,
 )
+from dataseal.chain.contracts.logs import LogReader
 from dataseal.errors import DatasealError, ErrorKind, InvalidInput
+from dataseal.registry.certificates import load_certificate
+from dataseal.registry.certificates.verify import compute_certificate_report
 from dataseal.registry.checks import CheckReport, check_document, check_loaded
 from dataseal.registry.evidence import EvidenceBundle, EvidenceError, Proof, load_document
 from dataseal.registry.merkle import ProofError, to_hash
@@ -243,6 +247,25 @@ def verify_bundle(
         not_checked=[item for item in not_checked if not item.what.startswith("chain:")],
         warnings=list(on_chain.warnings),
         chain=ChainOut(status=on_chain.status, holds_root=on_chain.holds_root, trusted_by=on_chain.trusted))
+
+
+@router.post("/verify/certificate", summary="Check a certificate against the chain, field by field",
+             response_model=CertificateCheck, dependencies=JSON_ONLY, responses=JSON_ONLY_RESPONSES)
+def verify_certificate(
+    request: Request,
+    document: Annotated[dict[str, Any], Body(description="A dataseal certificate (kind dataseal.certificate), its "
+                                                         "JSON as issued")],
+) -> CertificateCheck:
+    """Every field of the certificate recomputed from the chain as of its block and compared, its manifest checked
+    through the manifest hash on chain, both numbers through their check characters, its verify URL against this
+    registry's; then whether the asset still stands as it says (status, owner, term at the latest block). A
+    document that is not a certificate is bad input (400); one whose fields differ answers 200 with ``ok: false``."""
+    cert = load_certificate(document, where="the certificate")
+    registry = _registry(request)
+    context = registry.context
+    reader = LogReader(context.connection.w3, endpoint=context.connection.endpoint)
+    report = compute_certificate_report(cert, context.head_contracts(), reader, base_url=registry.settings.base_url)
+    return CertificateCheck.of(report)
 
 
 def _expected_root(root: str | None) -> str | None:
