@@ -11,14 +11,14 @@ from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.api.conftest import World, error_of
+from tests.api.conftest import ApiClient, World, error_of
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
-def page(world: World, url: str, status: int = 200, **headers: str) -> str:
+def page(client: ApiClient, url: str, status: int = 200, **headers: str) -> str:
     """The page at ``url`` as a browser asks for it, checked to be HTML with ``status``."""
-    response = world.client.get(url, headers={**HTML, **headers})
+    response = client.get(url, headers={**HTML, **headers})
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "Traceback" not in response.text and "<html lang=" in response.text
@@ -42,19 +42,19 @@ def certificate_of(world: World, asset_id: int) -> dict[str, Any]:
 
 
 def test_the_home_page_searches_in_either_language(world: World) -> None:
-    english = page(world, "/")
+    english = page(world.client, "/")
     assert '<html lang="en">' in english and 'action="/search"' in english and 'id="search-q"' in english
     assert "Verify a file" in english and "中文" in english
-    chinese = page(world, "/?lang=zh")
+    chinese = page(world.client, "/?lang=zh")
     assert '<html lang="zh-CN">' in chinese and "数据资产登记" in chinese and "核验文件" in chinese
-    assert '<html lang="zh-CN">' in page(world, "/", **{"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-    assert '<html lang="en">' in page(world, "/", **{"Accept-Language": "fr-FR,en;q=0.5,zh;q=0.1"})
-    assert '<html lang="en">' in page(world, "/?lang=en", **{"Accept-Language": "zh"})  # the parameter wins
-    assert '<html lang="en">' in page(world, "/?lang=fr", **{"Accept-Language": "fr"})  # neither: English
+    assert '<html lang="zh-CN">' in page(world.client, "/", **{"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert '<html lang="en">' in page(world.client, "/", **{"Accept-Language": "fr-FR,en;q=0.5,zh;q=0.1"})
+    assert '<html lang="en">' in page(world.client, "/?lang=en", **{"Accept-Language": "zh"})  # the parameter wins
+    assert '<html lang="en">' in page(world.client, "/?lang=fr", **{"Accept-Language": "fr"})  # neither: English
 
 
 def test_an_asset_page_shows_the_record_lineage_grants_and_trail(world: World) -> None:
-    html = page(world, f"/assets/{world.asset_id}")
+    html = page(world.client, f"/assets/{world.asset_id}")
     seen = text_of(html)
     asset = world.client.get(f"/assets/{world.asset_id}").json()  # the JSON route is unchanged for other clients
     assert asset["asset_id"] == world.asset_id
@@ -74,12 +74,12 @@ def test_an_asset_page_shows_the_record_lineage_grants_and_trail(world: World) -
     assert "Ownership token issued to the registrant" in seen and "Registered" in seen and "Usage recorded" in seen
     for fmt in ("json", "csv", "prov"):
         assert f'href="/assets/{world.asset_id}/trail/export?format={fmt}"' in html
-    version = text_of(page(world, f"/assets/{world.version_id}"))
+    version = text_of(page(world.client, f"/assets/{world.version_id}"))
     assert f"a new version of Asset {world.asset_id} · Bytes" in version
 
 
 def test_an_asset_page_in_chinese(world: World) -> None:
-    seen = text_of(page(world, f"/assets/{world.asset_id}?lang=zh"))
+    seen = text_of(page(world.client, f"/assets/{world.asset_id}?lang=zh"))
     assert "资产" in seen and "有效" in seen and "数据资源持有权" in seen and "一般数据" in seen
     assert "已用 3 / 10 单位" in seen and "全程留痕" in seen and "北京时间" in seen
 
@@ -87,13 +87,14 @@ def test_an_asset_page_in_chinese(world: World) -> None:
 def test_the_trail_on_the_page_pages_on(world: World) -> None:
     trail = world.client.get(f"/assets/{world.asset_id}/trail").json()["entries"]
     events = re.compile(r'<li class="event event-(\w+)">')
-    assert events.findall(page(world, f"/assets/{world.asset_id}")) == [e["event"] for e in trail]
+    assert events.findall(page(world.client, f"/assets/{world.asset_id}")) == [e["event"] for e in trail]
     first = f"{trail[0]['block_number']}:{trail[0]['log_index']}"
-    assert events.findall(page(world, f"/assets/{world.asset_id}?after={first}")) == [e["event"] for e in trail[1:]]
+    rest = page(world.client, f"/assets/{world.asset_id}?after={first}")
+    assert events.findall(rest) == [e["event"] for e in trail[1:]]
     last = f"{trail[-1]['block_number']}:{trail[-1]['log_index']}"
-    after_all = page(world, f"/assets/{world.asset_id}?after={last}")
+    after_all = page(world.client, f"/assets/{world.asset_id}?after={last}")
     assert events.findall(after_all) == [] and "No more events." in text_of(after_all)
-    bad = text_of(page(world, f"/assets/{world.asset_id}?after=yesterday", 400))
+    bad = text_of(page(world.client, f"/assets/{world.asset_id}?after=yesterday", 400))
     assert "the cursor 'yesterday' is not BLOCK:LOG" in bad
 
 
@@ -101,7 +102,7 @@ def test_the_certificate_qr_url_opens_the_page_with_its_check(world: World) -> N
     cert = certificate_of(world, world.asset_id)
     url = urlsplit(cert["verifyUrl"])
     assert url.path == f"/assets/{world.asset_id}" and url.query == f"cert={cert['certificateNumber']}"
-    html = page(world, f"{url.path}?{url.query}")
+    html = page(world.client, f"{url.path}?{url.query}")
     seen = text_of(html)
     assert f"Certificate {cert['certificateNumber']}" in seen
     assert "The certificate still holds" in seen and f"as of block {cert['asOf']['blockNumber']}" in seen
@@ -109,17 +110,17 @@ def test_the_certificate_qr_url_opens_the_page_with_its_check(world: World) -> N
                   cert["registration"]["txHash"]):
         assert value in html
     assert seen.count("✓ unchanged") == 2  # the owner and the status, now
-    chinese = text_of(page(world, f"{url.path}?{url.query}&lang=zh"))
+    chinese = text_of(page(world.client, f"{url.path}?{url.query}&lang=zh"))
     assert f"证书 {cert['certificateNumber']}" in chinese and "证书仍然有效" in chinese
 
 
 def test_a_certificate_number_that_is_wrong_gets_a_page_saying_why(world: World) -> None:
     number = certificate_of(world, world.asset_id)["certificateNumber"]
     mistyped = number[:-1] + ("A" if number[-1] != "A" else "B")
-    assert "check character" in text_of(page(world, f"/assets/{world.asset_id}?cert={mistyped}", 400))
-    other = text_of(page(world, f"/assets/{world.version_id}?cert={number}", 404))
+    assert "check character" in text_of(page(world.client, f"/assets/{world.asset_id}?cert={mistyped}", 400))
+    other = text_of(page(world.client, f"/assets/{world.version_id}?cert={number}", 404))
     assert f"certificate {number} is asset {world.asset_id}'s, not asset {world.version_id}'s" in other
-    assert "not a certificate number" in text_of(page(world, f"/assets/{world.asset_id}?cert=DS-XXXX", 400))
+    assert "not a certificate number" in text_of(page(world.client, f"/assets/{world.asset_id}?cert=DS-XXXX", 400))
 
 
 def test_the_search_goes_to_the_asset_by_each_thing_it_is_known_by(world: World) -> None:
@@ -129,9 +130,9 @@ def test_the_search_goes_to_the_asset_by_each_thing_it_is_known_by(world: World)
     assert redirected(world, f" {world.content_root.upper().replace('0X', '0x')} ") == there
     assert redirected(world, asset["registration_number"]) == there
     assert redirected(world, certificate_of(world, world.asset_id)["certificateNumber"].lower()) == there
-    owned = page(world, f"/search?q={asset['owner'].lower()}")
+    owned = page(world.client, f"/search?q={asset['owner'].lower()}")
     assert f'href="/assets/{world.asset_id}?lang=en"' in owned and f'href="/assets/{world.version_id}?lang=en"' in owned
-    nobody = text_of(page(world, f"/search?q={world.chain.buyer.address}"))
+    nobody = text_of(page(world.client, f"/search?q={world.chain.buyer.address}"))
     assert "No asset matches." in nobody
 
 
@@ -157,10 +158,10 @@ def test_searches_that_find_nothing_or_cannot_be_read_say_so(world: World) -> No
 def test_errors_are_pages_for_a_browser_and_json_for_everyone_else(world: World) -> None:
     for url, status in (("/assets/999", 404), ("/assets/abc", 422), ("/no/such/page", 404),
                         (f"/assets/{world.asset_id}/proofs/99999", 404)):
-        seen = text_of(page(world, url, status))
+        seen = text_of(page(world.client, url, status))
         assert f"({status})" in seen and "What to do:" in seen
         error_of(world.client.get(url), status)  # no Accept: the JSON error contract, as before
-    chinese = text_of(page(world, "/assets/999?lang=zh", 404))
+    chinese = text_of(page(world.client, "/assets/999?lang=zh", 404))
     assert "未找到" in chinese and "建议" in chinese
     # a POST is never answered with a page, whatever it accepts
     posted = world.client.request("POST", "/verify/digests", content=b"{",
@@ -169,16 +170,16 @@ def test_errors_are_pages_for_a_browser_and_json_for_everyone_else(world: World)
 
 
 def test_the_verify_page_carries_what_its_script_needs(world: World) -> None:
-    html = page(world, f"/verify?asset={world.asset_id}")
+    html = page(world.client, f"/verify?asset={world.asset_id}")
     assert 'src="/static/verify.js"' in html and "<noscript>" in html
     assert f'data-asset="{world.asset_id}"' in html and 'data-expected-size="5120"' in html
     assert 'data-chunk-size="512"' in html and 'data-sealed-as="file"' in html
     for element in ("file-form", "file-input", "file-drop", "chunk-size", "file-progress", "file-result",
                     "document-input", "document-drop", "document-result"):
         assert f'id="{element}"' in html
-    anything = page(world, "/verify")
+    anything = page(world.client, "/verify")
     assert 'data-asset=""' in anything and 'data-chunk-size="1048576"' in anything
-    assert "asset 999 is not registered" in text_of(page(world, "/verify?asset=999", 404))
+    assert "asset 999 is not registered" in text_of(page(world.client, "/verify?asset=999", 404))
     for name in ("site.css",):
         assert world.client.get(f"/static/{name}").status_code == 200
 
