@@ -22,6 +22,8 @@ def page(client: ApiClient, url: str, status: int = 200, **headers: str) -> str:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "Traceback" not in response.text and "<html lang=" in response.text
+    policy = response.headers["content-security-policy"]  # own script and style only, never framed
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
     return response.text
 
 

@@ -32,6 +32,15 @@ router = APIRouter(include_in_schema=False)
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 HTML: Final = "text/html; charset=utf-8"
+#: The pages load nothing but this registry's own stylesheet and script, and call nothing but its own routes; no
+#: other site may frame them (a page that vouches for an asset must not be shown inside another's).
+PAGE_HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Vary": "Accept, Accept-Language",
+}
 BEIJING: Final = timezone(timedelta(hours=8))
 #: Longest search text read (the longest thing searched by, a content root, is 66 characters).
 MAX_QUERY: Final = 200
@@ -85,7 +94,7 @@ class Page:
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         html = _environment().get_template(template).render(page=self, t=self.t, **context)
         return HTMLResponse(html, status_code=status_code, media_type=HTML,
-                            headers={"Content-Language": self.t.html_lang, "Vary": "Accept, Accept-Language"})
+                            headers={**PAGE_HEADERS, "Content-Language": self.t.html_lang})
 
 
 def _footer(registry: Registry) -> dict[str, object]:

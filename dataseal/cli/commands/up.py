@@ -476,7 +476,7 @@ def _announce(ready: _Ready, as_json: bool) -> None:
     else:
         d = ready.deployment
         chain = "embedded chain" if ready.embedded else "node"
-        print(f"dataseal up: serving {ready.api_url} (API docs {ready.api_url}/docs)")
+        print(f"dataseal up: serving {ready.api_url} (public pages {ready.api_url}/, API docs {ready.api_url}/docs)")
         print(f"  {chain:<14} {ready.rpc_url} (chain {ready.chain_id}, block {ready.block})")
         print(f"  {'data':<14} {ready.data_dir}")
         print(f"  {'database':<14} {ready.database}")
