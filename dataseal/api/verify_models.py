@@ -42,6 +42,9 @@ class DigestsRequest(_Model):
                                   description="SHA-256 of each chunk, 0x and 64 hex digits")
     name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_LENGTH,
                              description="The file's name, to find the versions registered under it")
+    asset_id: int | None = Field(default=None, ge=1, le=2**256 - 1,
+                                 description="The asset the file is checked against: when it is not exactly a "
+                                 "registered asset, what differs from this one is shown (its manifest recorded here)")
 
     def to_chunk_digests(self) -> ChunkDigests:
         return ChunkDigests(size=self.size, chunk_size=self.chunk_size,

@@ -194,6 +194,28 @@ def test_bad_uploads_are_refused_with_a_4xx(owner: Registry, app: FastAPI) -> No
         assert field in bad["message"]
 
 
+def test_a_file_checked_against_an_asset_is_compared_with_that_asset(
+        owner: Registry, app: FastAPI, tmp_path: Path) -> None:
+    """The verify page opened for an asset sends its id: a changed file under another name is compared with it (by
+    name alone, no registered version would be found)."""
+    data = bytes(range(256)) * 16
+    first, other = tmp_path / "first.bin", tmp_path / "other.bin"
+    first.write_bytes(data)
+    other.write_bytes(data[::-1])
+    target = assets.register(owner, first, options=SealOptions(chunk_size=CHUNK))
+    assets.register(owner, other, options=SealOptions(chunk_size=CHUNK))  # newer: the unnamed search's first pick
+    changed = data[:CHUNK] + b"\xff" + data[CHUNK + 1:]
+    renamed = {**digests_of(changed), "name": "copy-from-email.bin"}
+    assert call(app, "/verify/digests", json=renamed).json()["nearest"] is None
+    compared = call(app, "/verify/digests", json={**renamed, "asset_id": target.asset_id}).json()
+    assert compared["registered"] is False and compared["nearest"]["asset_id"] == target.asset_id
+    assert compared["nearest"]["differences"]["changed"] == [1]
+    exact = call(app, "/verify/digests", json={**digests_of(data), "asset_id": target.asset_id}).json()
+    assert exact["registered"] and exact["asset_id"] == target.asset_id
+    unknown = error_of(call(app, "/verify/digests", json={**renamed, "asset_id": 999}), 404)
+    assert "UnknownAsset(assetId=999)" in unknown["message"], unknown
+
+
 def test_bad_digests_are_refused_with_a_4xx(app: FastAPI) -> None:
     good = digests_of(bytes(3000))
     not_json = error_of(call(app, "/verify/digests", content=b"{not json",

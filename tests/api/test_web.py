@@ -182,7 +182,7 @@ def test_the_verify_page_carries_what_its_script_needs(world: World) -> None:
     anything = page(world.client, "/verify")
     assert 'data-asset=""' in anything and 'data-chunk-size="1048576"' in anything
     assert "asset 999 is not registered" in text_of(page(world.client, "/verify?asset=999", 404))
-    for name in ("site.css",):
+    for name in ("site.css", "verify.js"):
         assert world.client.get(f"/static/{name}").status_code == 200
 
 

@@ -137,11 +137,12 @@ async def verify_file(
 def verify_digests(request: Request, body: DigestsRequest) -> FileVerification:
     """Whether a file with these chunk digests is exactly a registered asset; if not, the nearest registered
     version and which chunks differ. The file itself never leaves the client."""
-    return _verify_chunks(_registry(request), body.to_chunk_digests(), body.name)
+    return _verify_chunks(_registry(request), body.to_chunk_digests(), body.name, body.asset_id)
 
 
-def _verify_chunks(registry: Registry, chunks: ChunkDigests, name: str | None) -> FileVerification:
-    return FileVerification.of(verify_chunk_digests(registry, chunks, name=name), chunks)
+def _verify_chunks(registry: Registry, chunks: ChunkDigests, name: str | None,
+                   against: int | None = None) -> FileVerification:
+    return FileVerification.of(verify_chunk_digests(registry, chunks, name=name, against=against), chunks)
 
 
 def _check_declared_length(declared: str | None, limit: int) -> None:

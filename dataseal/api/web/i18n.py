@@ -129,7 +129,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "verify_file_intro": ("Your browser hashes the file in chunks (SHA-256) and sends only the chunk digests: the "
                           "file itself never leaves this computer.",
                           "浏览器按块计算文件的 SHA-256 摘要，只发送各块摘要：文件本身不会离开您的电脑。"),
-    "verify_for_asset": ("Checking against asset {asset}.", "对照资产 {asset} 核验。"),
+    "verify_for_asset": ("Checked against", "核验对象："),
     "choose_file": ("Choose a file", "选择文件"),
     "drop_file": ("…or drop it here (or press Enter to choose one)", "……或拖放到这里（或按回车键选择）"),
     "chunk_size": ("Chunk size in bytes (as the data was sealed; 1 MiB unless its manifest says otherwise)",

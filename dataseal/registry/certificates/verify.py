@@ -315,7 +315,9 @@ def compute_certificate_report(
     latest = read_asset_facts(contracts, log_reader, deployment, cert.asset_id, log_reader.latest_block())
     checked.append("standing now (status, owner and term at the latest block)")
     found = report(_unique([*mismatches, *_identity_problems(cert)]), now=_standing(latest))
-    return replace(found, lapses=compute_lapses(cert, latest))
+    # what changed since is measured from the chain's own state at the certificate's block (a field the certificate
+    # got wrong is a mismatch above, not also a change since)
+    return replace(found, lapses=compute_lapses(expected, latest))
 
 
 def verify_report(found: CertificateReport) -> None:

@@ -282,14 +282,17 @@ def _differences(mine: _Computed, theirs: list[bytes]) -> Differences:
 _UNNAMED_SCAN = 5 * MAX_CANDIDATES
 
 
-def verify_chunk_digests(registry: Registry, chunks: ChunkDigests, *, name: str | None = None) -> VerifyReport:
+def verify_chunk_digests(registry: Registry, chunks: ChunkDigests, *, name: str | None = None,
+                         against: int | None = None) -> VerifyReport:
     """Whether a file whose chunks have these SHA-256 digests (``chunks.chunk_size`` bytes each, the last one
     shorter, ``chunks.size`` bytes in all) is exactly a registered asset, as :func:`verify` answers for a file
     on disk: the data itself need not be here (a client hashed it, or it was hashed as it was uploaded).
 
     When no registration holds its root, the nearest registered version is looked for among the recorded file
-    manifests of the same chunk size: those named ``name`` (the file's name, as sealed) when it is given, else the
-    newest ones. :class:`SealError` when the digests do not fit the size and chunk size.
+    manifests of the same chunk size: asset ``against``'s alone when it is given and one of them (the file was
+    checked against it: what differs from it is what the reader asked), else those named ``name`` (the file's name,
+    as sealed) when it is given, else the newest ones. :class:`SealError` when the digests do not fit the size and
+    chunk size.
     """
     check_digests_fit(chunks)
     label = name or "the uploaded data"
@@ -308,6 +311,9 @@ def verify_chunk_digests(registry: Registry, chunks: ChunkDigests, *, name: str 
         return VerifyReport(Path(label), "file", found.root, len(found.leaves), chain_id, True, recipe, holder,
                             status_name(asset.status), asset.owner, "0x" + asset.manifest_hash.hex())
     candidates = _file_candidates(registry, name, chunks.chunk_size)
+    if against is not None:
+        wanted = "0x" + contracts.registry.asset(against).manifest_hash.hex()
+        candidates = _file_candidates(registry, None, chunks.chunk_size, wanted) or candidates
     nearest = _nearest(registry, contracts, candidates, {recipe: found})
     return VerifyReport(Path(label), "file", found.root, len(found.leaves), chain_id, False, recipe, nearest=nearest)
 
@@ -340,11 +346,15 @@ def check_digests_fit(chunks: ChunkDigests) -> None:
                             hint="give the SHA-256 digest of each chunk", options=("digests",))
 
 
-def _file_candidates(registry: Registry, name: str | None, chunk_size: int) -> list[Manifest]:
-    """Recorded manifests of files sealed in chunks of ``chunk_size``: of that ``name`` when given, newest first."""
+def _file_candidates(registry: Registry, name: str | None, chunk_size: int,
+                     manifest_hash: str | None = None) -> list[Manifest]:
+    """Recorded manifests of files sealed in chunks of ``chunk_size``: of that ``name``, or that ``manifest_hash``,
+    when given, newest first."""
     query = select(ManifestRecord).where(ManifestRecord.kind == "file")
     if name is not None:
         query = query.where(ManifestRecord.name == name)
+    if manifest_hash is not None:
+        query = query.where(ManifestRecord.manifest_hash == manifest_hash)
     with registry.db.session() as session:
         rows = session.exec(query.order_by(ManifestRecord.id.desc())  # type: ignore[union-attr]
                             .limit(_UNNAMED_SCAN)).all()

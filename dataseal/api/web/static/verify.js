@@ -431,8 +431,11 @@
     if (!digests || !live()) return;
     ui.barText.textContent = speech.text("asking");
     const name = Array.from(file.name).length <= MAX_NAME_LENGTH && file.name ? file.name : undefined;
-    // Only the digests leave this computer: never the file's bytes.
-    const body = JSON.stringify({ chunk_size: chunkSize, size: file.size, digests, name });
+    // Only the digests leave this computer: never the file's bytes. The page's asset, when it was opened for one,
+    // is what a file that is not exactly registered is compared with.
+    const against = /^[1-9][0-9]*$/.test(asset || "") ? Number(asset) : undefined;
+    const body = JSON.stringify({ chunk_size: chunkSize, size: file.size, digests, name,
+      asset_id: Number.isSafeInteger(against) ? against : undefined });
     const reply = await postJson("/verify/digests", body, signal);
     if (!live()) return;
     ui.box.hidden = true;
