@@ -416,7 +416,7 @@ def test_the_openapi_schema_describes_the_routes(app: FastAPI) -> None:
     for path in ("/verify/digests", "/verify/proof", "/verify/bundle"):  # schemathesis: 400 and 415 were undeclared
         assert {"400", "413", "415", "422"} <= set(paths[path]["post"]["responses"]), path
     schema = app.openapi()["components"]["schemas"]["DigestsRequest"]
-    assert set(schema["properties"]) == {"chunk_size", "size", "digests", "name"}
+    assert set(schema["properties"]) == {"chunk_size", "size", "digests", "name", "asset_id"}
     assert schema["properties"]["digests"]["items"]["pattern"] == "^0x[0-9a-fA-F]{64}$"
 
 
