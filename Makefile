@@ -24,13 +24,16 @@ walk: venv
 test: venv node sysdeps lint-python test-contracts coverage lint-contracts test-python
 
 # System packages the tests need (Debian): a CJK font and pdftoppm for the certificates, PostgreSQL 15's
-# server binaries for the registry's tests (which start their own server). As root, what is missing is
-# apt-get installed; as another user, it is named and make fails. Silent when everything is there.
+# server binaries for the registry's tests (which start their own server), Debian's chromium for the web pages'
+# end-to-end tests (Playwright drives it: no browser download). As root, what is missing is apt-get installed; as
+# another user, it is named and make fails. Silent when everything is there.
 PG_BIN := /usr/lib/postgresql/15/bin
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+CHROMIUM := /usr/bin/chromium
 sysdeps:
 	@missing=""; \
 	test -f $(CJK_FONT) || missing="$$missing fonts-wqy-microhei"; \
+	test -x $(CHROMIUM) || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	ldconfig -p | grep -q 'libharfbuzz-subset\.so\.0 ' || missing="$$missing libharfbuzz-subset0"; \
 	test -x $(PG_BIN)/initdb -a -x $(PG_BIN)/postgres || missing="$$missing postgresql-15"; \
