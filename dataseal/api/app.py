@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataseal.api import routes
 from dataseal.api.docs import install_docs
@@ -101,8 +101,33 @@ def create_app(
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["*"])
+    app.add_middleware(VaryAcceptMiddleware)  # outside the error handling: its answers vary too
     app.add_middleware(HostMiddleware, allowed_hosts=tuple(allowed_hosts))
     return app
+
+
+class VaryAcceptMiddleware:
+    """``Vary: Accept`` on every answer to a GET or HEAD: a browser's navigation is answered with a page where other
+    clients get JSON (an asset, every error), so a shared cache must not hand one the other's answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+
+        async def varied(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                named = b",".join(value for name, value in headers if name.lower() == b"vary").lower()
+                if b"accept" not in [token.strip() for token in named.split(b",")]:
+                    headers.append((b"vary", b"Accept"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, varied)
 
 
 def compute_host_name(host_header: str) -> str:

@@ -136,11 +136,43 @@ def compute_validation_body(exc: RequestValidationError) -> dict[str, Any]:
 
 
 def wants_page(scope: Scope) -> bool:
-    """Whether the request is a browser's navigation (a GET or HEAD whose Accept names text/html): its errors are
-    shown as a page (``app.state.error_page``) rather than as JSON."""
+    """Whether the request is a browser's navigation, answered with a page (and its errors with the error page,
+    ``app.state.error_page``) rather than JSON: a GET or HEAD that a browser says is for a document
+    (``Sec-Fetch-Dest: document``), or, from one that does not say, whose Accept ranks text/html above JSON and names
+    application/xhtml+xml beside it, as every browser's navigation does (a client's ``text/html, */*`` is not one)."""
     if scope.get("method") not in ("GET", "HEAD"):
         return False
-    return any(name == b"accept" and b"text/html" in value for name, value in scope.get("headers", ()))
+    accept = b""
+    for name, value in scope.get("headers", ()):
+        if name == b"sec-fetch-dest":
+            return value == b"document"
+        if name == b"accept":
+            accept = value
+    if b"text/html" not in accept:
+        return False
+    weights = compute_accept_weights(accept.decode("latin-1"))
+    html = weights.get("text/html", 0.0)
+    json_weight = max(weights.get("application/json", 0.0), weights.get("application/*", 0.0),
+                      weights.get("*/*", 0.0))
+    return html > json_weight and weights.get("application/xhtml+xml", 0.0) > 0
+
+
+def compute_accept_weights(accept: str) -> dict[str, float]:
+    """Each media range of an Accept header and its weight (``q``, 1 when not given; a malformed one 0)."""
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    weight = 0.0
+        if media:
+            weights[media.lower()] = max(weight, weights.get(media.lower(), 0.0))
+    return weights
 
 
 def _answer(request: Request, body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:

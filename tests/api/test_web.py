@@ -7,10 +7,17 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
+from dataseal.api.routes import trails
+from dataseal.api.web.views import grant_standing
+from dataseal.registry.certificates.numbering import compute_certificate_number
+from dataseal.registry.db.models.chain import GrantRow
 from tests.api.conftest import ApiClient, World, error_of
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -22,6 +29,7 @@ def page(client: ApiClient, url: str, status: int = 200, **headers: str) -> str:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert "Traceback" not in response.text and "<html lang=" in response.text
+    assert re.search(r'<a href="\?[^"]*lang=[a-z]+" hreflang=', response.text)  # the other language: this path
     policy = response.headers["content-security-policy"]  # own script and style only, never framed
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
     return response.text
@@ -131,7 +139,8 @@ def test_the_search_goes_to_the_asset_by_each_thing_it_is_known_by(world: World)
     assert redirected(world, str(world.asset_id)) == there
     assert redirected(world, f" {world.content_root.upper().replace('0X', '0x')} ") == there
     assert redirected(world, asset["registration_number"]) == there
-    assert redirected(world, certificate_of(world, world.asset_id)["certificateNumber"].lower()) == there
+    number = certificate_of(world, world.asset_id)["certificateNumber"]
+    assert redirected(world, number.lower()) == f"/assets/{world.asset_id}?cert={number}&lang=en"  # with its check
     owned = page(world.client, f"/search?q={asset['owner'].lower()}")
     assert f'href="/assets/{world.asset_id}?lang=en"' in owned and f'href="/assets/{world.version_id}?lang=en"' in owned
     nobody = text_of(page(world.client, f"/search?q={world.chain.buyer.address}"))
@@ -144,7 +153,9 @@ def test_searches_that_find_nothing_or_cannot_be_read_say_so(world: World) -> No
         "0x1234": (400, "has 4 hex digits, expected 64"),
         "0x" + "ab" * 32: (404, "no asset of chain"),
         "99999": (404, "asset 99999 is not registered"),
-        "0": (400, "asset ids start at 1"),
+        "0": (400, "asset ids are whole numbers from 1 to 2**256 - 1, not 0"),
+        "9" * 78: (400, "asset ids are whole numbers from 1 to 2**256 - 1, not 999999999999999999999999…"),
+        compute_certificate_number(1, 2**256, 1): (400, "names an asset id of 78 digits, larger than any asset id"),
         "hello": (400, "is none of the things the registry is searched by"),
         "2025-1-1-0": (400, "registration number"),
     }
@@ -218,3 +229,71 @@ def test_a_certificate_file_is_checked_field_by_field(world: World) -> None:
     assert "is not a dataseal certificate" in error["message"]
     assert world.client.request("POST", "/verify/certificate", content="x", headers={"Content-Type": "text/plain"}
                              ).status_code == 415
+
+
+def test_only_a_browsers_navigation_gets_a_page(world: World) -> None:
+    url = f"/assets/{world.asset_id}"
+    for accept in ("*/*", "application/json", "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2",  # Java's
+                   "application/json, text/html;q=0.1", "text/html;q=0", "text/html,application/xhtml+xml;q=0.9,"
+                   "application/json"):
+        answer = world.client.get(url, headers={"Accept": accept})
+        assert answer.headers["content-type"] == "application/json", accept
+        assert answer.headers["vary"] == "Accept"  # a cache keeps the page and the JSON apart
+    assert world.client.get(url, headers={"Accept": "*/*", "Sec-Fetch-Dest": "document"}).headers[
+        "content-type"].startswith("text/html")  # a browser that says it navigates
+    assert world.client.get(url, headers={**HTML, "Sec-Fetch-Dest": "empty"}).headers[
+        "content-type"] == "application/json"  # a browser's fetch() from a script
+    missing = world.client.get("/assets/999")
+    assert missing.status_code == 404 and missing.headers["vary"] == "Accept"
+    assert "Accept" in world.client.get(url, headers=HTML).headers["vary"]
+
+
+def test_head_is_answered_where_get_is(world: World) -> None:
+    for url in ("/", "/verify", f"/assets/{world.asset_id}", f"/search?q={world.asset_id}"):
+        for headers in (HTML, {}):
+            got = world.client.request("HEAD", url, headers=headers)
+            assert got.status_code in (200, 303), (url, got.status_code, got.text)
+            assert got.content == b""
+
+
+def test_a_certificate_number_of_a_block_before_the_registration_names_nothing(world: World) -> None:
+    cert = certificate_of(world, world.asset_id)
+    registered = cert["registration"]["blockNumber"]
+    early = compute_certificate_number(cert["chainId"], world.asset_id, registered - 1)
+    seen = text_of(page(world.client, f"/assets/{world.asset_id}?cert={early}", 404))
+    assert f"asset {world.asset_id} was registered in block {registered}" in seen
+    future = compute_certificate_number(cert["chainId"], world.asset_id, 10**9)
+    assert "no certificate with this number was issued" in text_of(
+        page(world.client, f"/assets/{world.asset_id}?cert={future}", 404))
+
+
+def test_a_grants_badge_is_its_standing_at_the_chains_time() -> None:
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+
+    def row(**changes: Any) -> GrantRow:
+        values: dict[str, Any] = dict(grant_id=1, asset_id=1, grantee="0x" + "11" * 20, grantor="0x" + "22" * 20,
+                                      purpose="0x" + "00" * 32, valid_from=start, valid_until=end, quota=10, used=3,
+                                      sequence=1, scope_root="0x" + "00" * 32, status="Active",
+                                      tx_hash="0x" + "33" * 32, block_number=1, updated_block=1)
+        return GrantRow(**{**values, **changes})
+
+    inside = start + timedelta(days=3)
+    assert grant_standing(row(), inside) == "Active"
+    assert grant_standing(row(), start - timedelta(seconds=1)) == "NotYetValid"
+    assert grant_standing(row(), end) == "Expired"
+    assert grant_standing(row(used=10), inside) == "UsedUp"
+    assert grant_standing(row(revoked=True, used=10), end) == "Revoked"
+    assert grant_standing(row(valid_until=None), end + timedelta(days=900)) == "Active"
+
+
+def test_a_long_trail_downloads_whole_page_by_page(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    trail = world.client.get(f"/assets/{world.asset_id}/trail").json()["entries"]
+    assert len(trail) > 3
+    monkeypatch.setattr(trails, "EXPORT_PAGE", 2)  # read two entries at a time
+    base = f"/assets/{world.asset_id}/trail/export"
+    assert world.client.get(base).json()["entries"] == trail
+    rows = world.client.get(base, params={"format": "csv"}).text.splitlines()
+    assert len(rows) == len(trail) + 1 and rows.count(rows[0]) == 1  # one header row
+    monkeypatch.setattr(trails, "MAX_PROV_EXPORT", len(trail) - 1)
+    refused = error_of(world.client.get(base, params={"format": "prov"}), 409)
+    assert f"has more than {len(trail) - 1} entries" in refused["message"] and "JSON or CSV" in refused["hint"]

@@ -4,6 +4,7 @@ browser (the file never leaves it), a bundle dropped on the page, bad input, a p
 Chinese, and axe-core's accessibility rules. Screenshots of each page go to test-output/web/<test>/: look at them."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -205,6 +206,80 @@ def test_a_file_of_the_wrong_size_is_said_to_be_so(journey: Journey, big: Big, t
     shown = page.locator("#file-result").inner_text()
     assert f"so it cannot be asset {big.asset_id} exactly" in shown and "2,097,152" in shown
     tab.screenshot("file-wrong-size")
+    tab.assert_no_errors()
+
+
+def test_without_web_crypto_the_pages_own_sha256_gives_the_same_answer(journey: Journey, big: Big, tab: Tab) -> None:
+    """A registry served over plain http at a name other than localhost is no secure context: crypto.subtle is
+    missing there, and the page hashes with its own SHA-256."""
+    tab.page.add_init_script("Object.defineProperty(window.crypto, 'subtle', {value: undefined})")
+    tab.page.goto(f"{api(journey)}/verify?asset={big.asset_id}")
+    assert tab.page.evaluate("window.crypto.subtle") is None
+    tab.page.set_input_files("#file-input", str(big.path))
+    result = tab.page.locator("#file-result h3.result")
+    result.wait_for()
+    assert result.inner_text() == f"This file is asset {big.asset_id}, exactly"
+    (posted,) = [entry for entry in tab.requests.entries() if entry.method == "POST"]
+    data = big.path.read_bytes()
+    expected = ["0x" + hashlib.sha256(data[i:i + MIB]).hexdigest() for i in range(0, len(data), MIB)]
+    assert json.loads(posted.body or b"{}")["digests"] == expected
+    tab.requests.assert_never_carries(data)
+    tab.assert_no_errors()
+
+
+def test_a_second_file_chosen_while_the_first_is_hashed_replaces_it(journey: Journey, big: Big, tab: Tab,
+                                                                     tmp_path: Path) -> None:
+    """Hashing waits at a gate the test opens (no race with the clock): the first file is still being hashed when
+    the second is chosen; only the second is asked about and shown."""
+    tab.page.add_init_script("""(() => {
+        let open;
+        window.hashGate = new Promise((resolve) => { open = resolve; });
+        window.openHashGate = () => open();
+        const digest = crypto.subtle.digest.bind(crypto.subtle);
+        Object.defineProperty(crypto.subtle, 'digest', {value: async (...args) => {
+            await window.hashGate;
+            return digest(...args);
+        }});
+    })()""")
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"not the registered data\n" * 1000)
+    tab.page.goto(f"{api(journey)}/verify?asset={big.asset_id}")
+    tab.page.set_input_files("#file-input", str(big.path))
+    tab.page.locator("#file-progress-box:not([hidden])").wait_for()  # the first is being hashed
+    tab.page.set_input_files("#file-input", str(other))
+    tab.page.evaluate("window.openHashGate()")
+    result = tab.page.locator("#file-result h3.result")
+    result.wait_for()
+    assert "exactly" not in result.inner_text()  # the second file's answer, not the first's
+    posted = [entry for entry in tab.requests.entries() if entry.method == "POST"]
+    assert len(posted) == 1 and json.loads(posted[0].body or b"{}")["size"] == other.stat().st_size
+    tab.assert_no_errors()
+
+
+def test_an_asset_sealed_in_tiny_chunks_is_not_checked_in_the_browser(journey: Journey, tab: Tab) -> None:
+    """Digests of chunks of a few bytes give the bytes away: a page of such an asset sends nothing."""
+    bait = journey.folder / "bait.txt"
+    bait.write_text("a file sealed in chunks of 16 bytes\n")
+    done = dataseal(journey.folder, "register", str(bait), "--chunk-size", "16", "--json", "--account",
+                    journey.up.ready["operator"])
+    assert done.returncode == 0, done.stderr
+    asset_id = json.loads(done.stdout)["asset_id"]
+    tab.page.goto(f"{api(journey)}/verify?asset={asset_id}")
+    secret = journey.folder / "secret.txt"
+    secret.write_text("CONFIDENTIAL: the loan book\n")
+    tab.page.set_input_files("#file-input", str(secret))
+    shown = tab.page.locator("#file-result h3.result.error")
+    shown.wait_for()
+    assert "would give the file's content away" in shown.inner_text()
+    assert [entry for entry in tab.requests.entries() if entry.method == "POST"] == []
+    tab.page.goto(f"{api(journey)}/verify")  # a chunk size typed in is held to the same floor
+    tab.page.locator("details summary").click()
+    tab.page.fill("#chunk-size", "16")
+    tab.page.set_input_files("#file-input", str(secret))
+    tab.page.locator("#file-result h3.result.error").wait_for()
+    assert "from 4,096 to" in tab.page.locator("#file-result").inner_text()
+    assert [entry for entry in tab.requests.entries() if entry.method == "POST"] == []
+    tab.screenshot("tiny-chunks-refused")
     tab.assert_no_errors()
 
 

@@ -142,6 +142,12 @@ async def get_asset(asset_id: AssetId, registry: RegistryDep, request: Request) 
     return await answer_from_cache(get_asset_out, registry, asset_id)
 
 
+@router.head("/assets/{asset_id}", include_in_schema=False, response_model=None)
+async def head_asset(asset_id: AssetId, registry: RegistryDep, request: Request) -> AssetOut | Response:
+    """HEAD of the same (link checkers and QR code previews ask it; the server sends the head alone)."""
+    return await get_asset(asset_id, registry, request)
+
+
 @router.get("/assets", response_model=AssetList, summary="Find assets by content root, owner, certificate or "
             "registration number")
 def find_assets(

@@ -3,12 +3,14 @@ and grants. Trails, encumbrances and usage are read from the registry's index as
 it following the chain; ``index_last_block`` says how far it goes); a grant is read from the chain."""
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from dataseal.api.deps import RegistryDep
 from dataseal.api.models import (
@@ -22,9 +24,11 @@ from dataseal.api.models import (
 )
 from dataseal.api.routes.assets import AssetId, read_asset
 from dataseal.chain.values import address as checked_address
-from dataseal.errors import NotFound
+from dataseal.errors import Conflict, NotFound
 from dataseal.registry.audit import AccountSubject, AssetSubject, Subject, compute_csv, compute_prov, parse_cursor
+from dataseal.registry.audit.entries import TrailEntry
 from dataseal.registry.audit.service import Audit
+from dataseal.registry.audit.sources import TrailPage
 from dataseal.registry.certificates.model import UINT256_MAX
 from dataseal.registry.registry import Registry
 from dataseal.registry.services.grants import grant_state
@@ -32,6 +36,10 @@ from dataseal.registry.services.grants import grant_state
 router = APIRouter(responses=ERROR_RESPONSES)
 
 MAX_TRAIL_PAGE: Final = 1000
+#: Entries read at a time when a whole trail is downloaded.
+EXPORT_PAGE: Final = 1000
+#: The longest trail downloaded as one PROV-JSON document (built whole: some hundreds of bytes an entry, twice).
+MAX_PROV_EXPORT: Final = 20_000
 CSV_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
 PROV_MEDIA_TYPE: Final = "application/json"  # PROV-JSON is JSON (W3C Member Submission, no media type of its own)
 
@@ -76,23 +84,56 @@ def get_asset_trail(asset_id: AssetId, registry: RegistryDep, after: After = Non
 @router.get("/assets/{asset_id}/trail/export", response_model=None, responses=_TRAIL_RESPONSES, tags=["audit"],
             summary="An asset's whole trail as one file to download: JSON, CSV or PROV-JSON")
 def export_asset_trail(asset_id: AssetId, registry: RegistryDep, format: Format = "json") -> Response:
-    """The whole indexed trail, not a page of it (what the asset page's downloads give), as an attachment."""
+    """The whole indexed trail up to the index's last block, not a page of it (the asset page's downloads), as an
+    attachment. JSON and CSV are streamed page by page (a trail of any length in bounded memory); a PROV-JSON document
+    is built whole, so it is given for trails of up to :data:`MAX_PROV_EXPORT` entries."""
     read_asset(registry, asset_id)
     audit = Audit(registry, sync=False)
-    entries = audit.collect(AssetSubject(asset_id))
     index = audit.index
+    subject = AssetSubject(asset_id)
+    first = audit.page(subject, limit=EXPORT_PAGE)  # before the answer starts: an asset not indexed is a 404
+
+    def entries() -> Iterator[list[TrailEntry]]:
+        page: TrailPage | None = first
+        while page is not None:
+            held = [entry for entry in page.entries if entry.block_number <= index.last_block]
+            if held:
+                yield held
+            if page.next_cursor is None or len(held) < len(page.entries):
+                return
+            page = audit.page(subject, after=page.next_cursor, limit=EXPORT_PAGE)
+
     name = f"asset-{asset_id}-trail"
+    if format == "prov":
+        collected = [entry for part in itertools.islice(entries(), MAX_PROV_EXPORT // EXPORT_PAGE + 1)
+                     for entry in part]
+        if len(collected) > MAX_PROV_EXPORT:
+            raise Conflict(f"asset {asset_id}'s trail has more than {MAX_PROV_EXPORT:,} entries: a PROV-JSON document "
+                           "is built whole, and one this long is not built on request",
+                           hint="download it as JSON or CSV, or page it as PROV (GET /assets/{id}/trail?format=prov)")
+        document = compute_prov(collected, chain_id=index.chain_id, asset_registry=index.asset_registry)
+        return Response(json.dumps(document, default=str, ensure_ascii=False), media_type=PROV_MEDIA_TYPE,
+                        headers=_attachment(name + ".prov.json"))
     if format == "csv":
-        body, media_type, name = compute_csv(entries), CSV_MEDIA_TYPE, name + ".csv"
-    elif format == "prov":
-        document = compute_prov(entries, chain_id=index.chain_id, asset_registry=index.asset_registry)
-        body = json.dumps(document, default=str, ensure_ascii=False)
-        media_type, name = PROV_MEDIA_TYPE, name + ".prov.json"
-    else:
-        data = {"chain_id": index.chain_id, "subject": {"asset_id": asset_id}, "index_last_block": index.last_block,
-                "entries": [entry.to_json_data() for entry in entries], "next": None}
-        body, media_type, name = json.dumps(data, ensure_ascii=False), "application/json", name + ".json"
-    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        def csv_text() -> Iterator[str]:
+            for number, part in enumerate(entries()):
+                text = compute_csv(part)
+                yield text if number == 0 else text.partition("\n")[2]  # the header row once
+        return StreamingResponse(csv_text(), media_type=CSV_MEDIA_TYPE, headers=_attachment(name + ".csv"))
+
+    def json_text() -> Iterator[str]:
+        head = {"chain_id": index.chain_id, "subject": {"asset_id": asset_id}, "index_last_block": index.last_block}
+        yield json.dumps(head, ensure_ascii=False)[:-1] + ', "entries": ['
+        separator = ""
+        for part in entries():
+            yield separator + ", ".join(json.dumps(entry.to_json_data(), ensure_ascii=False) for entry in part)
+            separator = ", "
+        yield '], "next": null}'
+    return StreamingResponse(json_text(), media_type="application/json", headers=_attachment(name + ".json"))
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 @router.get("/accounts/{address}/trail", response_model=None, responses=_TRAIL_RESPONSES, tags=["audit"],

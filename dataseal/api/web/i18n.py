@@ -121,6 +121,9 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "units_used": ("{used} of {quota} units used", "已用 {used} / {quota} 单位"),
     "grant_Active": ("active", "有效"),
     "grant_Revoked": ("revoked", "已撤销"),
+    "grant_Expired": ("expired", "已到期"),
+    "grant_NotYetValid": ("not yet valid", "尚未生效"),
+    "grant_UsedUp": ("quota used up", "额度已用完"),
     "purpose_unknown": ("(text not recorded here)", "（本登记处未记录其文字）"),
     "more_grants": ("Showing the first {shown} of {total} grants.", "仅显示前 {shown} 项授权，共 {total} 项。"),
     # the verify page
@@ -129,6 +132,8 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "verify_file_intro": ("Your browser hashes the file in chunks (SHA-256) and sends only the chunk digests: the "
                           "file itself never leaves this computer.",
                           "浏览器按块计算文件的 SHA-256 摘要，只发送各块摘要：文件本身不会离开您的电脑。"),
+    "verify_name_sent": ("Checked against no asset in particular, the file's name is sent too, to find the versions "
+                         "registered under it.", "未指定核验对象时，还会发送文件名，用于查找以该名称登记的版本。"),
     "verify_for_asset": ("Checked against", "核验对象："),
     "choose_file": ("Choose a file", "选择文件"),
     "drop_file": ("…or drop it here (or press Enter to choose one)", "……或拖放到这里（或按回车键选择）"),

@@ -80,10 +80,11 @@ class Page:
         return f"{path}?{urlencode(query)}"
 
     def other_lang_url(self) -> str:
-        """This page in the other language."""
+        """This page in the other language: a query alone, so that the link stays on this path (a path such as
+        ``//elsewhere.example`` is never written into a link)."""
         query = dict(self.request.query_params)
         query["lang"] = self.t.other
-        return f"{self.request.url.path}?{urlencode(query)}"
+        return f"?{urlencode(query)}"
 
     def time(self, moment: datetime) -> str:
         """A time as the reader's language shows it: UTC in English, Beijing time in Chinese."""
@@ -105,24 +106,25 @@ def _footer(registry: Registry) -> dict[str, object]:
 # ---------------------------------------------------------------------------------------------- routes
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request, registry: RegistryDep) -> HTMLResponse:
     return Page(request).render("home.html.j2", footer=_footer(registry))
 
 
-@router.get("/search", response_class=HTMLResponse)
+@router.api_route("/search", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def search(request: Request, registry: RegistryDep,
            q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
            after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0) -> Response:
     """One asset found: its page (303); an owner's assets: a list; nothing or bad input: the error page."""
     page = Page(request)
     found = compute_search(registry, q, after)
-    if found.single is not None:
-        return RedirectResponse(page.url(f"/assets/{found.single.asset_id}"), status_code=303)
+    if found.single is not None:  # a certificate number: its page with the certificate's check, as its QR code opens
+        return RedirectResponse(page.url(f"/assets/{found.single.asset_id}", cert=found.certificate),
+                                status_code=303, headers={"Vary": "Accept, Accept-Language"})
     return page.render("search.html.j2", found=found, footer=_footer(registry))
 
 
-@router.get("/verify", response_class=HTMLResponse)
+@router.api_route("/verify", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def verify_page(request: Request, registry: RegistryDep,
                 asset: Annotated[int | None, Query(ge=1, le=UINT256_MAX)] = None) -> HTMLResponse:
     """The file and document checks; ``asset``: the asset a file is checked against (its chunking and size, when

@@ -24,7 +24,7 @@ from dataseal.registry.audit.errors import UnknownAsset
 from dataseal.registry.audit.service import Audit, IndexEmpty
 from dataseal.registry.certificates import parse_certificate_number
 from dataseal.registry.certificates.compute import compute_certificate, get_stored_manifest
-from dataseal.registry.certificates.model import Certificate
+from dataseal.registry.certificates.model import UINT256_MAX, Certificate
 from dataseal.registry.certificates.verify import CertificateReport, compute_certificate_report
 from dataseal.registry.db.models.chain import AssetRow, ChainEvent, GrantRow
 from dataseal.registry.manifest import Manifest
@@ -37,7 +37,7 @@ GRANTS_SHOWN: Final = 50
 #: Owner search: assets a page.
 OWNER_PAGE: Final = 50
 
-_DIGITS = re.compile(r"\d{1,78}")
+_DIGITS = re.compile(r"\d{1,100}")
 _REGISTRATION = re.compile(r"\d{4}-\d+-\d+-[0-9X]", re.IGNORECASE)
 
 
@@ -52,6 +52,7 @@ class SearchResult:
     assets: tuple[AssetOut, ...]
     owner: str | None = None
     next_after: int | None = None
+    certificate: str | None = None  # the certificate number searched for
 
     @property
     def single(self) -> AssetOut | None:
@@ -67,11 +68,14 @@ def compute_search(registry: Registry, query: str, after: int = 0) -> SearchResu
         raise InvalidInput("the search is empty", hint="type an asset id, a content root, a certificate or "
                            "registration number, or an owner's address")
     if _DIGITS.fullmatch(text):
-        if int(text) < 1:
-            raise InvalidInput("asset ids start at 1", hint="type the asset's number as its certificate shows it")
+        if not 1 <= int(text) <= UINT256_MAX:
+            raise InvalidInput(f"asset ids are whole numbers from 1 to 2**256 - 1, not {text[:24]}"
+                               f"{'…' if len(text) > 24 else ''}",
+                               hint="type the asset's number as its certificate shows it")
         return SearchResult(text, (get_asset_out(registry, int(text)),))
     if text.upper().startswith("DS-"):
-        found = compute_asset_list(registry, certificate=text.upper())
+        number = text.upper()  # its block is checked by the asset page the search leads to, which shows its check
+        return SearchResult(text, tuple(compute_asset_list(registry, certificate=number).assets), certificate=number)
     elif _REGISTRATION.fullmatch(text):
         found = compute_asset_list(registry, registration=text.upper())
     elif len(text) == 42 and text[:2].lower() == "0x":
@@ -197,6 +201,18 @@ def _trail(registry: Registry, asset_id: int, cursor: Cursor | None
     return page.entries, page.next_cursor, audit.index.last_block, objections
 
 
+def grant_standing(row: GrantRow, now: datetime) -> str:
+    """What a grant is at ``now`` (the chain's latest block time): Revoked, NotYetValid, Expired, UsedUp or Active
+    (usable), as the ledger would judge a use of it."""
+    if row.revoked or row.status == "Revoked":
+        return "Revoked"
+    if now < row.valid_from:
+        return "NotYetValid"
+    if row.valid_until is not None and now >= row.valid_until:
+        return "Expired"
+    return "UsedUp" if int(row.used) >= int(row.quota) else "Active"
+
+
 def _grants(registry: Registry, asset_id: int) -> tuple[tuple[GrantView, ...], int]:
     audit_texts: dict[str, str | None] = {}
     with registry.db.session() as session:
@@ -205,12 +221,13 @@ def _grants(registry: Registry, asset_id: int) -> tuple[tuple[GrantView, ...], i
         total = len(rows) if len(rows) < GRANTS_SHOWN else len(session.exec(
             select(GrantRow.grant_id).where(GrantRow.asset_id == asset_id)).all())
     views = []
+    now = datetime.fromtimestamp(int(registry.context.connection.w3.eth.get_block("latest")["timestamp"]), UTC)
     for row in rows:
         if row.purpose not in audit_texts:
             audit_texts[row.purpose] = _purpose_text(registry, row.purpose)
         views.append(GrantView(grant_id=row.grant_id, grantee=row.grantee, purpose_text=audit_texts[row.purpose],
                                valid_from=row.valid_from, valid_until=row.valid_until, quota=int(row.quota),
-                               used=int(row.used), status="Revoked" if row.revoked else row.status))
+                               used=int(row.used), status=grant_standing(row, now)))
     return tuple(views), total
 
 
@@ -237,6 +254,13 @@ def compute_certificate_view(registry: Registry, asset_id: int, number: str) -> 
     if parsed.block_number > latest:
         raise NotFound(f"certificate {number} is as of block {parsed.block_number}, but the chain's latest block is "
                        f"{latest}: no certificate with this number was issued by this chain",
+                       hint="check the number (copy it as printed), and that this is the registry that issued it")
+    with registry.db.session() as session:
+        row = session.get(AssetRow, asset_id)
+        registered_in = row.block_number if row is not None else None
+    if registered_in is not None and parsed.block_number < registered_in:
+        raise NotFound(f"certificate {number} is as of block {parsed.block_number}, but asset {asset_id} was "
+                       f"registered in block {registered_in}: no certificate of it can be as of an earlier block",
                        hint="check the number (copy it as printed), and that this is the registry that issued it")
     cert = compute_certificate(contracts, reader, context.deployment(), asset_id, None,
                                base_url=registry.settings.base_url, now=datetime.now(UTC),

@@ -166,6 +166,21 @@ def _verify_length(text: str, what: str) -> None:
                           f"{MAX_NUMBER_LENGTH}", hint="copy the number exactly as the certificate shows it")
 
 
+#: Chain ids and asset ids are uint256 on chain: a number naming a larger one names nothing.
+_UINT256_MAX: Final = 2**256 - 1
+#: The largest block number a node takes (JSON-RPC clients hold block numbers in signed 64-bit integers).
+_MAX_BLOCK: Final = 2**63 - 1
+
+
+def _verify_ids(text: str, what: str, chain_id: int, asset_id: int) -> None:
+    for name, value in (("chain id", chain_id), ("asset id", asset_id)):
+        if value > _UINT256_MAX:
+            raise NumberError(f"{what} {text[:40]}… names {'an' if name[0] == 'a' else 'a'} {name} of "
+                              f"{len(str(value))} digits, larger than any "
+                              f"{name} (they are below 2**256): it was not issued by dataseal",
+                              hint="copy the number exactly as the certificate shows it")
+
+
 def parse_registration_number(text: str) -> RegistrationNumber:
     """The year, chain id and asset id of a registration number; :class:`NumberError` if it is malformed or its
     check character is wrong."""
@@ -181,6 +196,7 @@ def parse_registration_number(text: str) -> RegistrationNumber:
         raise NumberError(f"registration number {text} fails its check character (ISO/IEC 7064 MOD 11-2): it ends "
                           f"in {check}, its digits give {expected}; a character was changed or mistyped",
                           hint="copy the number exactly as the certificate shows it")
+    _verify_ids(text, "registration number", int(chain), int(asset))
     return RegistrationNumber(int(year), int(chain), int(asset))
 
 
@@ -198,5 +214,10 @@ def parse_certificate_number(text: str) -> CertificateNumber:
     if check != expected:
         raise NumberError(f"certificate number {text} fails its check character (ISO/IEC 7064 MOD 37-2): it ends "
                           f"in {check}, its characters give {expected}; a character was changed or mistyped",
+                          hint="copy the number exactly as the certificate shows it")
+    _verify_ids(text, "certificate number", int(chain, 36), int(asset, 36))
+    if int(block, 36) > _MAX_BLOCK:
+        raise NumberError(f"certificate number {text[:40]}… names block {int(block, 36)}, beyond any chain's (block "
+                          f"numbers are below 2**63): it was not issued by dataseal",
                           hint="copy the number exactly as the certificate shows it")
     return CertificateNumber(int(chain, 36), int(asset, 36), int(block, 36))

@@ -94,7 +94,7 @@ def test_a_registration_number_reads_back_and_any_typo_is_refused(year: int, cha
                 raise NumberError("read as another registration")
 
 
-@given(ids, ids, st.integers(min_value=0, max_value=2**64))
+@given(ids, ids, st.integers(min_value=0, max_value=2**63 - 1))
 def test_a_certificate_number_reads_back_and_any_typo_is_refused(chain: int, asset: int, block: int) -> None:
     number = compute_certificate_number(chain, asset, block)
     parsed = parse_certificate_number(number)
@@ -103,6 +103,16 @@ def test_a_certificate_number_reads_back_and_any_typo_is_refused(chain: int, ass
         with pytest.raises(NumberError):
             if parse_certificate_number(typo) != parsed:
                 raise NumberError("read as another certificate")
+
+
+def test_a_number_naming_an_id_or_block_beyond_the_chains_is_refused() -> None:
+    with pytest.raises(NumberError, match="names an asset id of 78 digits, larger than any asset id"):
+        parse_certificate_number(compute_certificate_number(1, 2**256, 1))
+    with pytest.raises(NumberError, match="names a chain id of 78 digits, larger than any chain id"):
+        parse_registration_number(compute_registration_number(2025, 2**256, 1))
+    with pytest.raises(NumberError, match="names block 9223372036854775808, beyond any chain's"):
+        parse_certificate_number(compute_certificate_number(1, 1, 2**63))
+    assert parse_certificate_number(compute_certificate_number(1, 2**256 - 1, 2**63 - 1)).asset_id == 2**256 - 1
 
 
 def test_the_numbers_look_as_documented() -> None:

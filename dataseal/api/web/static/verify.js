@@ -8,6 +8,10 @@
 
   const DEFAULT_CHUNK_SIZE = 1 << 20;
   const MAX_CHUNK_SIZE = 1 << 30; // the server's MAX_CHUNK_SIZE: refuse before hashing, not after
+  // The digest of a chunk of a few bytes gives those bytes away (a table of every value of one byte inverts a 1-byte
+  // chunk's): a page sends no digest of a chunk smaller than this. A link to a page of an asset sealed in tiny
+  // chunks must not make a visitor's browser send their file, digest by digest.
+  const MIN_CHUNK_SIZE = 4096;
   const MAX_DOCUMENT_BYTES = 64 << 20;
   const MAX_NAME_LENGTH = 255; // the server refuses longer names; the name only helps find versions, so omit it
   const DOCUMENT_ROUTES = new Map([ // a Map: a document's kind is data, never an inherited property's name
@@ -20,7 +24,9 @@
   const MESSAGES = {
     en: {
       chooseFile: "Choose a file to check first.",
-      badChunkSize: "The chunk size must be a whole number of bytes from 1 to {max}; “{value}” is not.",
+      badChunkSize: "The chunk size must be a whole number of bytes from {min} to {max}; “{value}” is not. (The "
+        + "digests of smaller chunks would give the file's content away: check such data with the command line, "
+        + "dataseal verify FILE.)",
       emptyFile: "{name} is empty (0 bytes): there is nothing to check.",
       sealedAsTable: "Asset {asset} was sealed by rows, as a table: a browser check of one file's chunks cannot "
         + "reproduce that seal. Check the data with the command line: dataseal verify FILE.",
@@ -43,6 +49,11 @@
       added: "{parts} only in this file (added): {count}",
       removed: "{parts} only in the registered version (removed): {count}",
       parts: { chunk: "chunks", row: "rows", file: "files" },
+      statuses: { Pending: "pending (public notice)", Active: "active", Suspended: "suspended", Cancelled: "cancelled",
+        Rejected: "rejected", Disputed: "disputed", Expired: "expired" },
+      smallChunks: "Asset {asset} was sealed in chunks of {chunk} bytes. The digests of chunks this small would give "
+        + "the file's content away, so this page does not send them. Check the file with the command line, which "
+        + "sends nothing of it: dataseal verify FILE.",
       status: "Status", owner: "Owner", contentRoot: "Content root", sizeLabel: "Size",
       computedRoot: "Content root of this file (computed here)",
       sizeValue: "{size} bytes, {count} chunks of {chunk} bytes",
@@ -80,7 +91,8 @@
     },
     zh: {
       chooseFile: "请先选择要核验的文件。",
-      badChunkSize: "分块大小必须是 1 到 {max} 之间的整数（字节）；“{value}”不符合。",
+      badChunkSize: "分块大小必须是 {min} 到 {max} 之间的整数（字节）；“{value}”不符合。（更小分块的摘要会泄露文件内容；"
+        + "此类数据请用命令行核验：dataseal verify 文件。）",
       emptyFile: "{name} 是空文件（0 字节），没有可核验的内容。",
       sealedAsTable: "资产 {asset} 是按行（作为表格）封存的：浏览器按单个文件分块核验无法复现这种封存。"
         + "请用命令行核验数据：dataseal verify 文件。",
@@ -103,7 +115,11 @@
       added: "仅此文件有的{parts}（新增）：{count} 个",
       removed: "仅已登记版本有的{parts}（删除）：{count} 个",
       parts: { chunk: "块", row: "行", file: "文件" },
-      status: "状态", owner: "所有者", contentRoot: "内容根", sizeLabel: "大小",
+      statuses: { Pending: "公示中", Active: "有效", Suspended: "中止", Cancelled: "已注销", Rejected: "已驳回",
+        Disputed: "异议中", Expired: "已过期" },
+      smallChunks: "资产 {asset} 登记时按每块 {chunk} 字节分块。如此小的分块，其摘要会泄露文件内容，因此本页不发送。"
+        + "请使用命令行核验该文件（不会发送文件的任何内容）：dataseal verify 文件。",
+      status: "状态", owner: "权利人", contentRoot: "内容根", sizeLabel: "大小",
       computedRoot: "此文件的内容根（在本机计算）",
       sizeValue: "{size} 字节，{count} 块，每块 {chunk} 字节",
       refused: "登记处未接受该请求",
@@ -125,7 +141,7 @@
       failed: "未通过的检查：{message}",
       root: "根", subject: "对象", checked: "已核验", notChecked: "未核验", warnings: "警告",
       registration: "登记",
-      registeredAs: "{asset}：{status}，所有者 {owner}",
+      registeredAs: "{asset}：{status}，权利人 {owner}",
       chainNow: "链上现状",
       chainValue: "状态 {status}；仍持有该根：{holds}；信任依据：{trusted}",
       yes: "是", no: "否", none: "—",
@@ -153,6 +169,8 @@
       text: (key, params) => say(key, params).join(""),
       bytes: (count) => count.toLocaleString(locale),
       part: (part) => messages.parts[part] ?? part,
+      // an on-chain status in the reader's words, as the pages and the certificate say it (unknown ones as they are)
+      status: (name) => (Object.hasOwn(messages.statuses, name ?? "") ? messages.statuses[name] : name),
     };
   }
 
@@ -396,7 +414,7 @@
       return Number(ui.section.dataset.chunkSize) || DEFAULT_CHUNK_SIZE;
     }
     const size = /^\d+$/.test(typed) ? Number(typed) : NaN;
-    return size >= 1 && size <= MAX_CHUNK_SIZE ? size : null;
+    return size >= MIN_CHUNK_SIZE && size <= MAX_CHUNK_SIZE ? size : null;
   }
 
   async function checkFile(ui, speech, file, { live, signal }) {
@@ -408,11 +426,16 @@
     if (sealedAs === "table" || sealedAs === "folder") {
       return show(verdict("error", say(sealedAs === "table" ? "sealedAsTable" : "sealedAsFolder", { asset })));
     }
+    const sealedIn = Number(ui.section.dataset.chunkSize);
+    if (asset && sealedIn && sealedIn < MIN_CHUNK_SIZE) {
+      return show(verdict("error", say("smallChunks", { asset, chunk: speech.bytes(sealedIn) })));
+    }
     if (!file) return show(verdict("error", say("chooseFile")));
     const chunkSize = chunkSizeOf(ui);
     if (chunkSize === null) {
       const value = ui.chunk.validity.badInput ? "?" : ui.chunk.value;
-      return show(verdict("error", say("badChunkSize", { value, max: speech.bytes(MAX_CHUNK_SIZE) })));
+      return show(verdict("error", say("badChunkSize", { value, min: speech.bytes(MIN_CHUNK_SIZE),
+        max: speech.bytes(MAX_CHUNK_SIZE) })));
     }
     if (file.size === 0) return show(verdict("error", say("emptyFile", { name: file.name })));
     show();
@@ -430,10 +453,12 @@
     });
     if (!digests || !live()) return;
     ui.barText.textContent = speech.text("asking");
-    const name = Array.from(file.name).length <= MAX_NAME_LENGTH && file.name ? file.name : undefined;
     // Only the digests leave this computer: never the file's bytes. The page's asset, when it was opened for one,
-    // is what a file that is not exactly registered is compared with.
+    // is what a file that is not exactly registered is compared with, and the file's name is not sent; without one,
+    // the name finds the versions registered under it (the page says so).
     const against = /^[1-9][0-9]*$/.test(asset || "") ? Number(asset) : undefined;
+    const name = against === undefined && Array.from(file.name).length <= MAX_NAME_LENGTH && file.name
+      ? file.name : undefined;
     const body = JSON.stringify({ chunk_size: chunkSize, size: file.size, digests, name,
       asset_id: Number.isSafeInteger(against) ? against : undefined });
     const reply = await postJson("/verify/digests", body, signal);
@@ -476,7 +501,7 @@
         shown.push(paragraph(say("otherAsset", { expected: pageAsset, actual: answer.asset_id })));
       }
       shown.push(fields([
-        [say("status"), answer.status], [say("owner"), code(answer.owner)],
+        [say("status"), speech.status(answer.status)], [say("owner"), code(answer.owner)],
         [say("contentRoot"), code(answer.content_root)]]));
       return shown;
     }
@@ -489,7 +514,7 @@
     return [
       verdict("bad", say("nearest", { asset: assetLink(section, speech, nearest.asset_id) })),
       ...differences(speech, nearest.differences, answer),
-      fields([[say("status"), nearest.status], [say("owner"), code(nearest.owner)],
+      fields([[say("status"), speech.status(nearest.status)], [say("owner"), code(nearest.owner)],
         [say("contentRoot"), code(nearest.content_root)]]),
       computed,
     ];
@@ -585,10 +610,10 @@
       [say("root"), code(answer.root)],
       [say("subject"), answer.subject],
       [say("registration"), registration && say("registeredAs", {
-        asset: assetLink(section, speech, registration.asset_id), status: registration.status,
+        asset: assetLink(section, speech, registration.asset_id), status: speech.status(registration.status),
         owner: code(registration.owner) })],
       [say("chainNow"), chain && say("chainValue", {
-        status: chain.status ?? say("none"), holds: say(chain.holds_root ? "yes" : "no"),
+        status: chain.status ? speech.status(chain.status) : say("none"), holds: say(chain.holds_root ? "yes" : "no"),
         trusted: chain.trusted_by ?? say("none") })],
     ]));
     shown.push(...labelledList(say("warnings"), answer.warnings));
@@ -619,7 +644,7 @@
     const now = answer.now;
     if (now) {
       shown.push(el("h4", "", say("now", { block: now.block_number })), fields([
-        [say("status"), now.status], [say("owner"), code(now.owner)],
+        [say("status"), speech.status(now.status)], [say("owner"), code(now.owner)],
         [say("validUntil"), now.valid_until ?? say("none")]]));
     }
     shown.push(...labelledList(say("checked"), answer.checked));
