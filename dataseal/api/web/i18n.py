@@ -113,6 +113,8 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "download_csv": ("CSV (a spreadsheet)", "CSV（表格）"),
     "download_prov": ("W3C PROV-JSON", "W3C PROV-JSON"),
     "grants": ("Grants and usage", "授权与使用"),
+    "grants_intro": ("Units used as indexed up to block {block}; each grant's standing at the chain's latest block.",
+                     "已用单位数按索引至第 {block} 号区块计；各项授权的状态按链上最新区块判断。"),
     "grants_none": ("No grant of this asset is indexed.", "尚未索引到该资产的授权。"),
     "grant": ("Grant", "授权"),
     "grantee": ("Grantee", "被授权方"),

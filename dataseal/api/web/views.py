@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Final
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from dataseal.api.models import AssetOut
 from dataseal.api.routes.assets import compute_asset_list, compute_asset_out, get_asset_out, read_asset, verify_chain
@@ -214,28 +214,19 @@ def grant_standing(row: GrantRow, now: datetime) -> str:
 
 
 def _grants(registry: Registry, asset_id: int) -> tuple[tuple[GrantView, ...], int]:
-    audit_texts: dict[str, str | None] = {}
+    """The first :data:`GRANTS_SHOWN` grants of the asset the index holds, and how many it holds."""
     with registry.db.session() as session:
         rows = session.exec(select(GrantRow).where(GrantRow.asset_id == asset_id)
                             .order_by(col(GrantRow.grant_id)).limit(GRANTS_SHOWN)).all()
-        total = len(rows) if len(rows) < GRANTS_SHOWN else len(session.exec(
-            select(GrantRow.grant_id).where(GrantRow.asset_id == asset_id)).all())
-    views = []
+        total = session.exec(select(func.count()).select_from(GrantRow).where(GrantRow.asset_id == asset_id)).one()
+    if not rows:
+        return (), 0
+    audit = Audit(registry, sync=False)  # the index holds grants: it is not empty
+    texts = {purpose: audit.get_purpose_text(purpose) for purpose in {row.purpose for row in rows}}
     now = datetime.fromtimestamp(int(registry.context.connection.w3.eth.get_block("latest")["timestamp"]), UTC)
-    for row in rows:
-        if row.purpose not in audit_texts:
-            audit_texts[row.purpose] = _purpose_text(registry, row.purpose)
-        views.append(GrantView(grant_id=row.grant_id, grantee=row.grantee, purpose_text=audit_texts[row.purpose],
-                               valid_from=row.valid_from, valid_until=row.valid_until, quota=int(row.quota),
-                               used=int(row.used), status=grant_standing(row, now)))
-    return tuple(views), total
-
-
-def _purpose_text(registry: Registry, purpose: str) -> str | None:
-    try:
-        return Audit(registry, sync=False).get_purpose_text(purpose)
-    except IndexEmpty:
-        return None
+    return tuple(GrantView(grant_id=row.grant_id, grantee=row.grantee, purpose_text=texts[row.purpose],
+                           valid_from=row.valid_from, valid_until=row.valid_until, quota=int(row.quota),
+                           used=int(row.used), status=grant_standing(row, now)) for row in rows), int(total)
 
 
 def compute_certificate_view(registry: Registry, asset_id: int, number: str) -> CertificateView:
