@@ -107,8 +107,11 @@ def create_app(
 
 
 class VaryAcceptMiddleware:
-    """``Vary: Accept`` on every answer to a GET or HEAD: a browser's navigation is answered with a page where other
-    clients get JSON (an asset, every error), so a shared cache must not hand one the other's answer."""
+    """``Vary: Accept, Sec-Fetch-Dest`` on every answer to a GET or HEAD: a browser's navigation is answered with a
+    page where other clients get JSON (an asset, every error; :func:`~dataseal.api.errors.wants_page` reads both
+    headers), so a shared cache must not hand one the other's answer."""
+
+    NAMES = (b"Accept", b"Sec-Fetch-Dest")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -122,8 +125,10 @@ class VaryAcceptMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 named = b",".join(value for name, value in headers if name.lower() == b"vary").lower()
-                if b"accept" not in [token.strip() for token in named.split(b",")]:
-                    headers.append((b"vary", b"Accept"))
+                present = {token.strip() for token in named.split(b",")}
+                missing = [name for name in self.NAMES if name.lower() not in present]
+                if missing:
+                    headers.append((b"vary", b", ".join(missing)))
                     message = {**message, "headers": headers}
             await send(message)
 

@@ -132,7 +132,8 @@ def verify_chain(registry: Registry, chain_id: int, number: str) -> None:
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut, summary="An asset as the chain has it now",
-            description="A browser (Accept naming text/html) is answered with the asset's public page instead: "
+            description="A browser's navigation (Sec-Fetch-Dest: document, or an Accept that prefers text/html as "
+            "browsers' do) is answered with the asset's public page instead: "
             "the record, its certificate's check (`?cert=NUMBER`, as the certificate's QR code opens it), its "
             "grants and trail.")
 async def get_asset(asset_id: AssetId, registry: RegistryDep, request: Request) -> AssetOut | Response:

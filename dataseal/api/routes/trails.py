@@ -17,6 +17,7 @@ from dataseal.api.models import (
     ERROR_RESPONSES,
     EncumbranceOut,
     Encumbrances,
+    ErrorResponse,
     GrantOut,
     ProvDocument,
     TrailPageOut,
@@ -81,7 +82,9 @@ def get_asset_trail(asset_id: AssetId, registry: RegistryDep, after: After = Non
     return _trail(registry, AssetSubject(asset_id), after, limit, format)
 
 
-@router.get("/assets/{asset_id}/trail/export", response_model=None, responses=_TRAIL_RESPONSES, tags=["audit"],
+@router.get("/assets/{asset_id}/trail/export", response_model=None, tags=["audit"],
+            responses={**_TRAIL_RESPONSES, 409: {"model": ErrorResponse, "description": "A PROV-JSON document of more "
+                                                 f"than {MAX_PROV_EXPORT:,} entries is not built on request"}},
             summary="An asset's whole trail as one file to download: JSON, CSV or PROV-JSON")
 def export_asset_trail(asset_id: AssetId, registry: RegistryDep, format: Format = "json") -> Response:
     """The whole indexed trail up to the index's last block, not a page of it (the asset page's downloads), as an
@@ -116,9 +119,9 @@ def export_asset_trail(asset_id: AssetId, registry: RegistryDep, format: Format 
                         headers=_attachment(name + ".prov.json"))
     if format == "csv":
         def csv_text() -> Iterator[str]:
-            for number, part in enumerate(entries()):
-                text = compute_csv(part)
-                yield text if number == 0 else text.partition("\n")[2]  # the header row once
+            yield compute_csv([])  # the header row, once (also when no entry is held)
+            for part in entries():
+                yield compute_csv(part).partition("\n")[2]
         return StreamingResponse(csv_text(), media_type=CSV_MEDIA_TYPE, headers=_attachment(name + ".csv"))
 
     def json_text() -> Iterator[str]:

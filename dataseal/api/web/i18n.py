@@ -134,6 +134,11 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "verify_file_intro": ("Your browser hashes the file in chunks (SHA-256) and sends only the chunk digests: the "
                           "file itself never leaves this computer.",
                           "浏览器按块计算文件的 SHA-256 摘要，只发送各块摘要：文件本身不会离开您的电脑。"),
+    "verify_limit": ("A digest can be matched by anyone who can guess what was hashed: a file of a few bytes, or a "
+                     "last chunk of a few bytes, is best checked with the command line (dataseal verify FILE), which "
+                     "sends nothing of it.",
+                     "任何能猜出被哈希内容的人都能比对摘要：只有几个字节的文件，或最后一块只有几个字节时，最好用命令行核验"
+                     "（dataseal verify 文件），它不会发送文件的任何内容。"),
     "verify_name_sent": ("Checked against no asset in particular, the file's name is sent too, to find the versions "
                          "registered under it.", "未指定核验对象时，还会发送文件名，用于查找以该名称登记的版本。"),
     "verify_for_asset": ("Checked against", "核验对象："),

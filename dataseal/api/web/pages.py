@@ -39,7 +39,7 @@ PAGE_HEADERS: Final = {
                                "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Vary": "Accept, Accept-Language",
+    "Vary": "Accept, Accept-Language, Sec-Fetch-Dest",
 }
 BEIJING: Final = timezone(timedelta(hours=8))
 #: Longest search text read (the longest thing searched by, a content root, is 66 characters).
@@ -120,7 +120,7 @@ def search(request: Request, registry: RegistryDep,
     found = compute_search(registry, q, after)
     if found.single is not None:  # a certificate number: its page with the certificate's check, as its QR code opens
         return RedirectResponse(page.url(f"/assets/{found.single.asset_id}", cert=found.certificate),
-                                status_code=303, headers={"Vary": "Accept, Accept-Language"})
+                                status_code=303, headers={"Vary": "Accept, Accept-Language, Sec-Fetch-Dest"})
     return page.render("search.html.j2", found=found, footer=_footer(registry))
 
 

@@ -172,10 +172,14 @@ _UINT256_MAX: Final = 2**256 - 1
 _MAX_BLOCK: Final = 2**63 - 1
 
 
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _verify_ids(text: str, what: str, chain_id: int, asset_id: int) -> None:
     for name, value in (("chain id", chain_id), ("asset id", asset_id)):
         if value > _UINT256_MAX:
-            raise NumberError(f"{what} {text[:40]}… names {'an' if name[0] == 'a' else 'a'} {name} of "
+            raise NumberError(f"{what} {_shown(text)} names {'an' if name[0] == 'a' else 'a'} {name} of "
                               f"{len(str(value))} digits, larger than any "
                               f"{name} (they are below 2**256): it was not issued by dataseal",
                               hint="copy the number exactly as the certificate shows it")
@@ -217,7 +221,7 @@ def parse_certificate_number(text: str) -> CertificateNumber:
                           hint="copy the number exactly as the certificate shows it")
     _verify_ids(text, "certificate number", int(chain, 36), int(asset, 36))
     if int(block, 36) > _MAX_BLOCK:
-        raise NumberError(f"certificate number {text[:40]}… names block {int(block, 36)}, beyond any chain's (block "
+        raise NumberError(f"certificate number {_shown(text)} names block {int(block, 36)}, beyond any chain's (block "
                           f"numbers are below 2**63): it was not issued by dataseal",
                           hint="copy the number exactly as the certificate shows it")
     return CertificateNumber(int(chain, 36), int(asset, 36), int(block, 36))

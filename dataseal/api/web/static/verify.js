@@ -9,9 +9,15 @@
   const DEFAULT_CHUNK_SIZE = 1 << 20;
   const MAX_CHUNK_SIZE = 1 << 30; // the server's MAX_CHUNK_SIZE: refuse before hashing, not after
   // The digest of a chunk of a few bytes gives those bytes away (a table of every value of one byte inverts a 1-byte
-  // chunk's): a page sends no digest of a chunk smaller than this. A link to a page of an asset sealed in tiny
-  // chunks must not make a visitor's browser send their file, digest by digest.
+  // chunk's): a page sends digests only of chunks whose size is a power of two from this. A link to a page of an
+  // asset sealed in tiny chunks must not make a visitor's browser send their file digest by digest; and one sealed
+  // in chunks of (file size - 1) must not make it send the digest of the file's last byte: with powers of two, the
+  // last chunk is never shorter than it is in chunks of 4 KiB (size mod 4096), whatever chunk size a page names.
   const MIN_CHUNK_SIZE = 4096;
+  // Nor is a last chunk of a few bytes sent (the file's last bytes, guessable from their digest): a file whose last
+  // chunk would be shorter than this is checked with the command line (one chunk size in 16,000 meets it).
+  const MIN_LAST_CHUNK = 64;
+  const isSafeChunkSize = (size) => size >= MIN_CHUNK_SIZE && size <= MAX_CHUNK_SIZE && (size & (size - 1)) === 0;
   const MAX_DOCUMENT_BYTES = 64 << 20;
   const MAX_NAME_LENGTH = 255; // the server refuses longer names; the name only helps find versions, so omit it
   const DOCUMENT_ROUTES = new Map([ // a Map: a document's kind is data, never an inherited property's name
@@ -24,9 +30,9 @@
   const MESSAGES = {
     en: {
       chooseFile: "Choose a file to check first.",
-      badChunkSize: "The chunk size must be a whole number of bytes from {min} to {max}; “{value}” is not. (The "
-        + "digests of smaller chunks would give the file's content away: check such data with the command line, "
-        + "dataseal verify FILE.)",
+      badChunkSize: "The chunk size must be a power of two from {min} to {max} bytes (4,096, 8,192, … 1,048,576, …); "
+        + "“{value}” is not. (Digests of other chunks could give parts of the file away: check such data with the "
+        + "command line, dataseal verify FILE.)",
       emptyFile: "{name} is empty (0 bytes): there is nothing to check.",
       sealedAsTable: "Asset {asset} was sealed by rows, as a table: a browser check of one file's chunks cannot "
         + "reproduce that seal. Check the data with the command line: dataseal verify FILE.",
@@ -51,9 +57,12 @@
       parts: { chunk: "chunks", row: "rows", file: "files" },
       statuses: { Pending: "pending (public notice)", Active: "active", Suspended: "suspended", Cancelled: "cancelled",
         Rejected: "rejected", Disputed: "disputed", Expired: "expired" },
-      smallChunks: "Asset {asset} was sealed in chunks of {chunk} bytes. The digests of chunks this small would give "
-        + "the file's content away, so this page does not send them. Check the file with the command line, which "
-        + "sends nothing of it: dataseal verify FILE.",
+      shortLastChunk: "In chunks of {chunk} bytes, this file's last chunk is {last} bytes: its digest could give "
+        + "those bytes away, so this page does not send it. Check the file with the command line, which sends nothing "
+        + "of it: dataseal verify FILE.",
+      smallChunks: "Asset {asset} was sealed in chunks of {chunk} bytes. This page sends digests only of chunks whose "
+        + "size is a power of two from 4,096 bytes: digests of other chunks could give parts of the file away. Check "
+        + "the file with the command line, which sends nothing of it: dataseal verify FILE.",
       status: "Status", owner: "Owner", contentRoot: "Content root", sizeLabel: "Size",
       computedRoot: "Content root of this file (computed here)",
       sizeValue: "{size} bytes, {count} chunks of {chunk} bytes",
@@ -91,8 +100,8 @@
     },
     zh: {
       chooseFile: "请先选择要核验的文件。",
-      badChunkSize: "分块大小必须是 {min} 到 {max} 之间的整数（字节）；“{value}”不符合。（更小分块的摘要会泄露文件内容；"
-        + "此类数据请用命令行核验：dataseal verify 文件。）",
+      badChunkSize: "分块大小必须是 {min} 到 {max} 字节之间的 2 的幂（4,096、8,192……1,048,576……）；“{value}”不符合。"
+        + "（其他分块的摘要可能泄露文件的部分内容；此类数据请用命令行核验：dataseal verify 文件。）",
       emptyFile: "{name} 是空文件（0 字节），没有可核验的内容。",
       sealedAsTable: "资产 {asset} 是按行（作为表格）封存的：浏览器按单个文件分块核验无法复现这种封存。"
         + "请用命令行核验数据：dataseal verify 文件。",
@@ -117,8 +126,10 @@
       parts: { chunk: "块", row: "行", file: "文件" },
       statuses: { Pending: "公示中", Active: "有效", Suspended: "中止", Cancelled: "已注销", Rejected: "已驳回",
         Disputed: "异议中", Expired: "已过期" },
-      smallChunks: "资产 {asset} 登记时按每块 {chunk} 字节分块。如此小的分块，其摘要会泄露文件内容，因此本页不发送。"
+      shortLastChunk: "按每块 {chunk} 字节分块，此文件的最后一块只有 {last} 字节：其摘要可能泄露这些字节，因此本页不发送。"
         + "请使用命令行核验该文件（不会发送文件的任何内容）：dataseal verify 文件。",
+      smallChunks: "资产 {asset} 登记时按每块 {chunk} 字节分块。本页只发送大小为 4,096 字节以上 2 的幂的分块摘要："
+        + "其他分块的摘要可能泄露文件的部分内容。请使用命令行核验该文件（不会发送文件的任何内容）：dataseal verify 文件。",
       status: "状态", owner: "权利人", contentRoot: "内容根", sizeLabel: "大小",
       computedRoot: "此文件的内容根（在本机计算）",
       sizeValue: "{size} 字节，{count} 块，每块 {chunk} 字节",
@@ -414,7 +425,7 @@
       return Number(ui.section.dataset.chunkSize) || DEFAULT_CHUNK_SIZE;
     }
     const size = /^\d+$/.test(typed) ? Number(typed) : NaN;
-    return size >= MIN_CHUNK_SIZE && size <= MAX_CHUNK_SIZE ? size : null;
+    return isSafeChunkSize(size) ? size : null;
   }
 
   async function checkFile(ui, speech, file, { live, signal }) {
@@ -427,7 +438,7 @@
       return show(verdict("error", say(sealedAs === "table" ? "sealedAsTable" : "sealedAsFolder", { asset })));
     }
     const sealedIn = Number(ui.section.dataset.chunkSize);
-    if (asset && sealedIn && sealedIn < MIN_CHUNK_SIZE) {
+    if (asset && sealedIn && !isSafeChunkSize(sealedIn)) {
       return show(verdict("error", say("smallChunks", { asset, chunk: speech.bytes(sealedIn) })));
     }
     if (!file) return show(verdict("error", say("chooseFile")));
@@ -438,6 +449,11 @@
         max: speech.bytes(MAX_CHUNK_SIZE) })));
     }
     if (file.size === 0) return show(verdict("error", say("emptyFile", { name: file.name })));
+    const last = file.size % chunkSize;
+    if (file.size > chunkSize && last !== 0 && last < MIN_LAST_CHUNK) {
+      return show(verdict("error", say("shortLastChunk",
+        { last: speech.bytes(last), chunk: speech.bytes(chunkSize) })));
+    }
     show();
     const expected = ui.section.dataset.expectedSize;
     if (asset && expected && Number(expected) !== file.size) {
