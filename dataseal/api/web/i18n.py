@@ -70,6 +70,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "chain": ("Chain", "链"),
     "contract": ("Registry contract", "登记合约"),
     "data": ("The data", "数据"),
+    "content": ("Content", "内容"),
     "data_file": ("a file of {size} in chunks of {chunk}", "文件，{size}，按 {chunk} 分块"),
     "data_table": ("a table ({format}) of {rows} rows, a leaf a row", "表格（{format}），{rows} 行，每行一个叶子"),
     "data_folder": ("a folder of {files} files, {size}", "文件夹，{files} 个文件，{size}"),
