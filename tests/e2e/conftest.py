@@ -29,10 +29,14 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
         yield Journey(folder, up, run_quickstart(folder, api_url=up.api, rpc_url=up.rpc))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Chromium]:
-    """Debian's chromium, headless, one a worker (launching it takes about a second); every process of it is gone
-    afterwards. If it is not installed, the tests that use it fail, saying to run `make sysdeps` as root."""
+    """Debian's chromium, headless, one a test module (launching it takes about a second); every process of it is
+    gone afterwards. If it is not installed, the tests that use it fail, saying to run `make sysdeps` as root.
+
+    Not one a session: while Playwright's sync API runs, its event loop is the running loop of the main thread, and
+    every later test of the worker that runs a loop of its own there (asyncio.run, anyio.run) fails with "Already
+    running asyncio in this thread"."""
     require_chromium()
     with launch_chromium() as browser:
         yield browser
