@@ -284,6 +284,8 @@ def test_a_grants_badge_is_its_standing_at_the_chains_time() -> None:
     assert grant_standing(row(used=10), inside) == "UsedUp"
     assert grant_standing(row(revoked=True, used=10), end) == "Revoked"
     assert grant_standing(row(valid_until=None), end + timedelta(days=900)) == "Active"
+    assert grant_standing(row(), inside, usable_asset=False) == "AssetInactive"  # a use would revert
+    assert grant_standing(row(used=10), inside, usable_asset=False) == "UsedUp"
 
 
 def test_a_long_trail_downloads_whole_page_by_page(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

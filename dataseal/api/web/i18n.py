@@ -127,6 +127,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "grant_Expired": ("expired", "已到期"),
     "grant_NotYetValid": ("not yet valid", "尚未生效"),
     "grant_UsedUp": ("quota used up", "额度已用完"),
+    "grant_AssetInactive": ("not usable: the asset is not active", "不可用：资产非有效状态"),
     "purpose_unknown": ("(text not recorded here)", "（本登记处未记录其文字）"),
     "more_grants": ("Showing the first {shown} of {total} grants.", "仅显示前 {shown} 项授权，共 {total} 项。"),
     # the verify page

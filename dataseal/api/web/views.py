@@ -172,7 +172,7 @@ def compute_asset_page(registry: Registry, asset_id: int, *, cert: str | None = 
                                  .order_by(col(AssetRow.asset_id)).limit(GRANTS_SHOWN)).all()
     children = tuple(get_asset_out(registry, child) for child in child_ids)
     trail, trail_next, last_block, objections = _trail(registry, asset_id, cursor)
-    grants, total = _grants(registry, asset_id)
+    grants, total = _grants(registry, asset_id, usable_asset=asset.status == "Active")
     return AssetPage(asset=asset, contract=context.head_contracts().registry.address, chain_id=chain_id,
                      manifest=get_stored_manifest(registry.db, asset.manifest_hash), parent=parent,
                      children=children, objections=objections, trail=trail, trail_after=cursor,
@@ -201,19 +201,22 @@ def _trail(registry: Registry, asset_id: int, cursor: Cursor | None
     return page.entries, page.next_cursor, audit.index.last_block, objections
 
 
-def grant_standing(row: GrantRow, now: datetime) -> str:
-    """What a grant is at ``now`` (the chain's latest block time): Revoked, NotYetValid, Expired, UsedUp or Active
-    (usable), as the ledger would judge a use of it."""
+def grant_standing(row: GrantRow, now: datetime, *, usable_asset: bool = True) -> str:
+    """What a grant is at ``now`` (the chain's latest block time): Revoked, NotYetValid, Expired, UsedUp,
+    AssetInactive (its asset is not Active: the ledger refuses uses of it) or Active (usable), as the ledger would
+    judge a use of it."""
     if row.revoked or row.status == "Revoked":
         return "Revoked"
     if now < row.valid_from:
         return "NotYetValid"
     if row.valid_until is not None and now >= row.valid_until:
         return "Expired"
-    return "UsedUp" if int(row.used) >= int(row.quota) else "Active"
+    if int(row.used) >= int(row.quota):
+        return "UsedUp"
+    return "Active" if usable_asset else "AssetInactive"
 
 
-def _grants(registry: Registry, asset_id: int) -> tuple[tuple[GrantView, ...], int]:
+def _grants(registry: Registry, asset_id: int, *, usable_asset: bool) -> tuple[tuple[GrantView, ...], int]:
     """The first :data:`GRANTS_SHOWN` grants of the asset the index holds, and how many it holds."""
     with registry.db.session() as session:
         rows = session.exec(select(GrantRow).where(GrantRow.asset_id == asset_id)
@@ -226,7 +229,8 @@ def _grants(registry: Registry, asset_id: int) -> tuple[tuple[GrantView, ...], i
     now = datetime.fromtimestamp(int(registry.context.connection.w3.eth.get_block("latest")["timestamp"]), UTC)
     return tuple(GrantView(grant_id=row.grant_id, grantee=row.grantee, purpose_text=texts[row.purpose],
                            valid_from=row.valid_from, valid_until=row.valid_until, quota=int(row.quota),
-                           used=int(row.used), status=grant_standing(row, now)) for row in rows), int(total)
+                           used=int(row.used), status=grant_standing(row, now, usable_asset=usable_asset))
+                 for row in rows), int(total)
 
 
 def compute_certificate_view(registry: Registry, asset_id: int, number: str) -> CertificateView:
