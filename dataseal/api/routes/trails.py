@@ -29,7 +29,6 @@ from dataseal.errors import Conflict, NotFound
 from dataseal.registry.audit import AccountSubject, AssetSubject, Subject, compute_csv, compute_prov, parse_cursor
 from dataseal.registry.audit.entries import TrailEntry
 from dataseal.registry.audit.service import Audit
-from dataseal.registry.audit.sources import TrailPage
 from dataseal.registry.certificates.model import UINT256_MAX
 from dataseal.registry.registry import Registry
 from dataseal.registry.services.grants import grant_state
@@ -97,8 +96,8 @@ def export_asset_trail(asset_id: AssetId, registry: RegistryDep, format: Format 
     first = audit.page(subject, limit=EXPORT_PAGE)  # before the answer starts: an asset not indexed is a 404
 
     def entries() -> Iterator[list[TrailEntry]]:
-        page: TrailPage | None = first
-        while page is not None:
+        page = first
+        while True:
             held = [entry for entry in page.entries if entry.block_number <= index.last_block]
             if held:
                 yield held

@@ -7,7 +7,7 @@ Every page is in English or Chinese (:mod:`.i18n`); its links keep the language.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -24,6 +24,7 @@ from dataseal.api.web.i18n import Lang, Words, choose_lang
 from dataseal.api.web.views import compute_asset_page, compute_search
 from dataseal.registry.certificates.compute import get_stored_manifest
 from dataseal.registry.certificates.model import UINT256_MAX
+from dataseal.registry.certificates.render import BEIJING
 from dataseal.registry.manifest import FileContent, FolderContent, TableContent
 from dataseal.registry.registry import Registry
 from dataseal.registry.sealing.options import DEFAULT_CHUNK_SIZE
@@ -41,7 +42,6 @@ PAGE_HEADERS: Final = {
     "Referrer-Policy": "same-origin",
     "Vary": "Accept, Accept-Language, Sec-Fetch-Dest",
 }
-BEIJING: Final = timezone(timedelta(hours=8))
 #: Longest search text read (the longest thing searched by, a content root, is 66 characters).
 MAX_QUERY: Final = 200
 

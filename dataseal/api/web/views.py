@@ -32,8 +32,8 @@ from dataseal.registry.registry import Registry
 
 #: Trail entries a page shows (the next are a link away).
 TRAIL_PAGE: Final = 50
-#: Grants an asset page lists (the rest are counted).
-GRANTS_SHOWN: Final = 50
+#: Grants, and versions or derived assets, an asset page lists (the grants beyond are counted).
+LISTED: Final = 50
 #: Owner search: assets a page.
 OWNER_PAGE: Final = 50
 
@@ -169,10 +169,14 @@ def compute_asset_page(registry: Registry, asset_id: int, *, cert: str | None = 
     parent = get_asset_out(registry, on_chain.parent_id) if on_chain.parent_id else None
     with registry.db.session() as session:
         child_ids = session.exec(select(AssetRow.asset_id).where(AssetRow.parent_id == asset_id)
-                                 .order_by(col(AssetRow.asset_id)).limit(GRANTS_SHOWN)).all()
+                                 .order_by(col(AssetRow.asset_id)).limit(LISTED)).all()
     children = tuple(get_asset_out(registry, child) for child in child_ids)
-    trail, trail_next, last_block, objections = _trail(registry, asset_id, cursor)
-    grants, total = _grants(registry, asset_id, usable_asset=asset.status == "Active")
+    try:
+        audit: Audit | None = Audit(registry, sync=False)
+    except IndexEmpty:  # the indexer has not made its first pass: nothing indexed yet, said on the page
+        audit = None
+    trail, trail_next, last_block, objections = _trail(registry, audit, asset_id, cursor)
+    grants, total = _grants(registry, audit, asset_id, usable_asset=asset.status == "Active")
     return AssetPage(asset=asset, contract=context.head_contracts().registry.address, chain_id=chain_id,
                      manifest=get_stored_manifest(registry.db, asset.manifest_hash), parent=parent,
                      children=children, objections=objections, trail=trail, trail_after=cursor,
@@ -180,13 +184,11 @@ def compute_asset_page(registry: Registry, asset_id: int, *, cert: str | None = 
                      certificate=certificate)
 
 
-def _trail(registry: Registry, asset_id: int, cursor: Cursor | None
+def _trail(registry: Registry, audit: Audit | None, asset_id: int, cursor: Cursor | None
            ) -> tuple[tuple[TrailEntry, ...], Cursor | None, int | None, tuple[ObjectionView, ...]]:
     """A page of the asset's indexed trail, where the next starts, the index's last block, and the objections
-    filed against it (wherever they are in the trail)."""
-    try:
-        audit = Audit(registry, sync=False)
-    except IndexEmpty:  # the indexer has not made its first pass: nothing indexed yet, said on the page
+    filed against it (wherever they are in the trail); nothing when nothing is indexed (``audit`` None)."""
+    if audit is None:
         return (), None, None, ()
     try:
         page = audit.page(AssetSubject(asset_id), after=cursor, limit=TRAIL_PAGE)
@@ -216,15 +218,15 @@ def grant_standing(row: GrantRow, now: datetime, *, usable_asset: bool = True) -
     return "Active" if usable_asset else "AssetInactive"
 
 
-def _grants(registry: Registry, asset_id: int, *, usable_asset: bool) -> tuple[tuple[GrantView, ...], int]:
-    """The first :data:`GRANTS_SHOWN` grants of the asset the index holds, and how many it holds."""
+def _grants(registry: Registry, audit: Audit | None, asset_id: int, *,
+            usable_asset: bool) -> tuple[tuple[GrantView, ...], int]:
+    """The first :data:`LISTED` grants of the asset the index holds, and how many it holds."""
     with registry.db.session() as session:
         rows = session.exec(select(GrantRow).where(GrantRow.asset_id == asset_id)
-                            .order_by(col(GrantRow.grant_id)).limit(GRANTS_SHOWN)).all()
+                            .order_by(col(GrantRow.grant_id)).limit(LISTED)).all()
         total = session.exec(select(func.count()).select_from(GrantRow).where(GrantRow.asset_id == asset_id)).one()
-    if not rows:
-        return (), 0
-    audit = Audit(registry, sync=False)  # the index holds grants: it is not empty
+    if not rows or audit is None:  # (an index that holds grants is not empty)
+        return (), int(total)
     texts = {purpose: audit.get_purpose_text(purpose) for purpose in {row.purpose for row in rows}}
     now = datetime.fromtimestamp(int(registry.context.connection.w3.eth.get_block("latest")["timestamp"]), UTC)
     return tuple(GrantView(grant_id=row.grant_id, grantee=row.grantee, purpose_text=texts[row.purpose],

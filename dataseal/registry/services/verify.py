@@ -310,10 +310,11 @@ def verify_chunk_digests(registry: Registry, chunks: ChunkDigests, *, name: str 
         asset = contracts.registry.asset(holder)
         return VerifyReport(Path(label), "file", found.root, len(found.leaves), chain_id, True, recipe, holder,
                             status_name(asset.status), asset.owner, "0x" + asset.manifest_hash.hex())
-    candidates = _file_candidates(registry, name, chunks.chunk_size)
+    candidates: list[Manifest] = []
     if against is not None:
         wanted = "0x" + contracts.registry.asset(against).manifest_hash.hex()
-        candidates = _file_candidates(registry, None, chunks.chunk_size, wanted) or candidates
+        candidates = _file_candidates(registry, None, chunks.chunk_size, wanted)
+    candidates = candidates or _file_candidates(registry, name, chunks.chunk_size)
     nearest = _nearest(registry, contracts, candidates, {recipe: found})
     return VerifyReport(Path(label), "file", found.root, len(found.leaves), chain_id, False, recipe, nearest=nearest)
 
